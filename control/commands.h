@@ -1,0 +1,11 @@
+/* The subcommands of sluicectl; each lives in its own file (cmd_<name>.c). */
+#ifndef SLUICECTL_COMMANDS_H
+#define SLUICECTL_COMMANDS_H
+
+struct sluicectl_command {
+	const char *name;
+	const char *usage;   /* one line, shown by `sluicectl help` */
+	int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
+};
+
+#endif

@@ -1,0 +1,26 @@
+/* Caps that bound the engine's memory per session. Crossing one raises a signal and
+ * the engine goes on in a documented degraded way (see docs/engine.md); it never grows
+ * without bound. */
+#ifndef SLUICE_LIMITS_H
+#define SLUICE_LIMITS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sl_limits {
+	size_t max_line;          /* SMTP command/reply line, MIME header line (bytes) */
+	size_t max_header_bytes;  /* one unfolded header field */
+	size_t max_headers;       /* header fields per entity */
+	unsigned max_depth;       /* multipart / message/rfc822 nesting */
+	size_t max_parts;         /* entities per message */
+	size_t max_rcpts;         /* RCPT per transaction kept in the envelope */
+	size_t max_boundary;      /* multipart boundary length (RFC 2046 says 70) */
+	size_t max_pending;       /* client bytes held while waiting for a reply (DATA) */
+	size_t max_filename;      /* decoded filename bytes */
+};
+
+/* Defaults: 4096-byte lines, 64 KiB headers, 1000 fields, depth 32, 10000 parts,
+ * 1000 recipients, 256-byte boundaries, 256 KiB pending, 1024-byte filenames. */
+void sl_limits_default(struct sl_limits *lim);
+
+#endif

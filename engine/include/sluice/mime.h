@@ -1,0 +1,30 @@
+/* The streaming MIME parser: fed the raw bytes of one message in any chunking, it emits
+ * HEADER / PART_BEGIN / PART_DATA / PART_TEXT / PART_END / SIGNAL events
+ * (sluice/event.h) as bytes arrive. Memory per parser is bounded by sl_limits; nothing
+ * buffers a whole message or a whole part. */
+#ifndef SLUICE_MIME_H
+#define SLUICE_MIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sluice/event.h"
+#include "sluice/limits.h"
+
+struct sl_mime;
+
+struct sl_mime *sl_mime_new(const struct sl_limits *lim, sl_event_fn fn, void *ctx);
+void sl_mime_free(struct sl_mime *m);
+
+/* Start a new message; `txn` is copied into every event. */
+void sl_mime_reset(struct sl_mime *m, uint32_t txn);
+
+void sl_mime_feed(struct sl_mime *m, const uint8_t *p, size_t n);
+
+/* End of the message: closes open entities (raising mime.unclosed_multipart where a
+ * closing boundary is missing) and emits their PART_END events. */
+void sl_mime_finish(struct sl_mime *m);
+
+size_t sl_mime_memory(const struct sl_mime *m);
+
+#endif

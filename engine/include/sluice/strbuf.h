@@ -1,0 +1,39 @@
+/* A growable byte string, and JSON output on top of it (one writer for every tool that
+ * prints JSON: inspect, rules test, verdicts, archive search). */
+#ifndef SLUICE_STRBUF_H
+#define SLUICE_STRBUF_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sl_strbuf {
+	char *s;       /* always NUL-terminated once anything was appended */
+	size_t len;
+	size_t cap;
+};
+
+void sl_strbuf_init(struct sl_strbuf *b);
+void sl_strbuf_free(struct sl_strbuf *b);
+void sl_strbuf_clear(struct sl_strbuf *b);
+void sl_strbuf_put(struct sl_strbuf *b, const void *p, size_t n);
+void sl_strbuf_puts(struct sl_strbuf *b, const char *s);
+void sl_strbuf_putc(struct sl_strbuf *b, char c);
+void sl_strbuf_printf(struct sl_strbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void sl_strbuf_vprintf(struct sl_strbuf *b, const char *fmt, va_list ap);
+/* Lowercase hex of n bytes. */
+void sl_strbuf_hex(struct sl_strbuf *b, const uint8_t *p, size_t n);
+
+/* A JSON string literal, quotes included. Bytes that are not valid UTF-8 become
+ * U+FFFD, control characters are escaped. s == NULL writes null. */
+void sl_json_str(struct sl_strbuf *b, const char *s);
+void sl_json_strn(struct sl_strbuf *b, const char *s, size_t n);
+/* `"key":` with a leading comma unless first. */
+void sl_json_key(struct sl_strbuf *b, const char *key, bool first);
+
+/* Validates UTF-8 (RFC 3629: no overlongs, no surrogates). */
+bool sl_utf8_valid(const uint8_t *p, size_t n);
+
+#endif
