@@ -25,6 +25,8 @@ struct stream_ch {
 	uint8_t *tail;             /* the last `window` bytes before the current chunk */
 	uint32_t tail_len, window;
 	uint64_t instance;
+	uint32_t *pending;         /* patterns with prefilter hits awaiting PCRE2 */
+	uint32_t npending;
 	const uint8_t *cur;        /* the chunk being scanned */
 	size_t cur_len;
 	char part[SL_PATH_MAX];
@@ -33,6 +35,8 @@ struct stream_ch {
 struct confirm_state {
 	uint64_t instance;         /* scope instance `end` belongs to */
 	uint64_t end;              /* end of the last confirmed match */
+	uint64_t pending_from;     /* first unconfirmed prefilter hit (streams) */
+	bool pending;
 };
 
 struct ev_entry {

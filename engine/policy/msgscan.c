@@ -121,42 +121,75 @@ static const uint8_t *window(struct scan_ctx *x, uint64_t to, size_t want, size_
 		*n = from_tail;
 	} else {
 		memcpy(w, ch->tail + (ch->tail_len - from_tail), from_tail);
-		memcpy(w + from_tail, ch->cur, from_cur);
+		if (from_cur)
+			memcpy(w + from_tail, ch->cur, from_cur);
 		*n = from_tail + from_cur;
 	}
 	*at_start = start == 0;
 	return w;
 }
 
-/* PCRE2 confirmation of a prefilter match: a real match must end in the window, after
- * the last one confirmed for this pattern in this scope instance. Returns its end
- * offset, or 0. */
-static uint64_t confirm(struct scan_ctx *x, const struct pol_pattern *pt, uint64_t to)
+/* A match of pattern pt ending at `end`: validate it, then count it. */
+static void accept_match(struct scan_ctx *x, const struct pol_pattern *pt, uint32_t pi, uint64_t end)
 {
-	size_t n;
-	bool at_start;
-	const uint8_t *w = window(x, to, pt->window, &n, &at_start);
-	uint64_t base = to - n;
-	struct confirm_state *last = &x->m->confirm[pt->confirm_slot];
-	if (last->instance != x->instance) {
-		last->instance = x->instance;
-		last->end = 0;
+	struct sl_msgscan *m = x->m;
+	const struct pol_cond *c = &m->p->conds[pt->cond];
+	uint64_t key = pi;
+	if (c->validator != VAL_NONE) {
+		size_t n;
+		bool at_start;
+		const uint8_t *w = window(x, end, pt->window, &n, &at_start);
+		if (!pol_validate(c->validator, w, n, at_start, &key))
+			return;
+	}
+	pol_record(m, pt->cond, key, x->db->scope, x->part, end, pt->label);
+}
+
+/* PCRE2 confirmation of prefilter matches. PCRE2 runs over `n` bytes that start at
+ * offset `base` of the scope instance; every real match ending after the last one
+ * confirmed in this instance counts. */
+static void confirm_run(struct scan_ctx *x, const struct pol_pattern *pt, uint32_t pi,
+                        const uint8_t *w, size_t n, uint64_t base)
+{
+	struct confirm_state *cs = &x->m->confirm[pt->confirm_slot];
+	if (cs->instance != x->instance) {
+		cs->instance = x->instance;
+		cs->end = 0;
+		cs->pending = false;
 	}
 	PCRE2_SIZE start = 0;
 	while (start <= n) {
-		int rc = pcre2_match(pt->confirm, w, n, start, at_start ? 0 : PCRE2_NOTBOL,
+		int rc = pcre2_match(pt->confirm, w, n, start, base == 0 ? 0 : PCRE2_NOTBOL,
 		                     x->m->sc->md, NULL);
 		if (rc < 0)
 			break;
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(x->m->sc->md);
 		uint64_t end = base + ov[1];
-		if (end > last->end) {
-			last->end = end;
-			return end;
+		if (end > cs->end) {
+			cs->end = end;
+			accept_match(x, pt, pi, end);
 		}
 		start = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
 	}
-	return 0;
+}
+
+/* A prefilter hit in a stream: the real match may need bytes that have not arrived
+ * (look-ahead), so it is confirmed after the chunk, over the kept window, until the
+ * window has moved past it. */
+static void confirm_later(struct scan_ctx *x, const struct pol_pattern *pt, uint32_t pi, uint64_t to)
+{
+	struct confirm_state *cs = &x->m->confirm[pt->confirm_slot];
+	struct stream_ch *ch = x->ch;
+	if (cs->instance != x->instance) {
+		cs->instance = x->instance;
+		cs->end = 0;
+		cs->pending = false;
+	}
+	if (cs->pending)
+		return;
+	cs->pending = true;
+	cs->pending_from = to;
+	ch->pending[ch->npending++] = pi;
 }
 
 static int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
@@ -165,26 +198,39 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 	(void)from;
 	(void)flags;
 	struct scan_ctx *x = ctx;
-	struct sl_msgscan *m = x->m;
-	const struct sl_policy *p = m->p;
+	const struct sl_policy *p = x->m->p;
 	uint32_t pi = x->db->patterns[id];
 	const struct pol_pattern *pt = &p->patterns[pi];
-	const struct pol_cond *c = &p->conds[pt->cond];
-	uint64_t key = pi, end = to;
-	if (pt->needs_confirm) {
-		end = confirm(x, pt, to);
-		if (!end)
-			return 0;
-	}
-	if (c->validator != VAL_NONE) {
-		size_t n;
-		bool at_start;
-		const uint8_t *w = window(x, end, pt->window, &n, &at_start);
-		if (!pol_validate(c->validator, w, n, at_start, &key))
-			return 0;
-	}
-	pol_record(m, pt->cond, key, x->db->scope, x->part, end, pt->label);
+	if (!pt->needs_confirm)
+		accept_match(x, pt, pi, to);
+	else if (x->ch)
+		confirm_later(x, pt, pi, to);
+	else
+		confirm_run(x, pt, pi, x->val, x->val_len, 0);
 	return 0;
+}
+
+/* After a chunk (or at the end of the instance): confirm pending prefilter hits over
+ * the bytes kept. */
+static void confirm_pending(struct scan_ctx *x, bool final)
+{
+	struct stream_ch *ch = x->ch;
+	const struct sl_policy *p = x->m->p;
+	uint32_t keep = 0;
+	for (uint32_t i = 0; i < ch->npending; i++) {
+		uint32_t pi = ch->pending[i];
+		const struct pol_pattern *pt = &p->patterns[pi];
+		struct confirm_state *cs = &x->m->confirm[pt->confirm_slot];
+		size_t n = pt->window < ch->tail_len ? pt->window : ch->tail_len;
+		confirm_run(x, pt, pi, ch->tail + ch->tail_len - n, n, ch->off - n);
+		if (!final && ch->off < cs->pending_from + pt->window) {
+			cs->pending = true;
+			ch->pending[keep++] = pi;
+		} else {
+			cs->pending = false;
+		}
+	}
+	ch->npending = keep;
 }
 
 /* ---- feeding databases ---------------------------------------------------------------- */
@@ -233,6 +279,10 @@ static void stream_feed(struct sl_msgscan *m, unsigned d, const uint8_t *p, size
 		ch->off += k;
 		p += k;
 		n -= k;
+		ch->cur = NULL;
+		ch->cur_len = 0;
+		if (ch->npending)
+			confirm_pending(&x, false);
 	}
 	ch->cur = NULL;
 	ch->cur_len = 0;
@@ -244,6 +294,7 @@ static void stream_open(struct sl_msgscan *m, unsigned d, const char *part)
 	if (!ch->st)
 		return;
 	ch->active = true;
+	ch->npending = 0;
 	ch->instance = ++m->instances;
 	ch->off = 0;
 	ch->tail_len = 0;
@@ -264,6 +315,8 @@ static void stream_close(struct sl_msgscan *m, unsigned d)
 	ch->cur = NULL;
 	ch->cur_len = 0;
 	hs_reset_stream(ch->st, 0, m->sc->scratch, on_match, &x);
+	if (ch->npending)
+		confirm_pending(&x, true);
 	ch->active = false;
 }
 
@@ -535,6 +588,10 @@ struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, en
 		}
 		if (db->window > maxwin)
 			maxwin = db->window;
+		if (p->nconfirm) {
+			m->ch[d].pending = malloc(p->nconfirm * sizeof *m->ch[d].pending);
+			ok &= m->ch[d].pending != NULL;
+		}
 	}
 	m->winbuf = malloc(maxwin + 1);
 	m->count = calloc(p->nconds + 1, sizeof *m->count);
@@ -585,6 +642,7 @@ void sl_msgscan_free(struct sl_msgscan *m)
 		if (m->ch[d].st)
 			hs_close_stream(m->ch[d].st, NULL, NULL, NULL);
 		free(m->ch[d].tail);
+		free(m->ch[d].pending);
 	}
 	free(m->winbuf);
 	free(m->count);

@@ -103,10 +103,12 @@ char *pol_ndb_to_regex(struct pol_arena *a, const char *offset, const char *hex,
 			*err = "only the offsets *, N and N,M are supported (EOF-, EP+, S sections are not)";
 			return NULL;
 		}
-		if (range)
+		if (range && m > 0)
 			snprintf(buf, sizeof buf, "^.{%lu,%lu}", n, n + m);
-		else
+		else if (n > 0)
 			snprintf(buf, sizeof buf, "^.{%lu}", n);
+		else
+			snprintf(buf, sizeof buf, "^"); /* Hyperscan refuses .{0} */
 		put(&o, buf);
 	}
 	const char *p = hex;

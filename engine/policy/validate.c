@@ -67,7 +67,39 @@ static bool luhn_ok(const uint8_t *d, size_t n)
 	return sum % 10 == 0;
 }
 
-/* Payment card: 13-19 digits, single spaces or dashes allowed between digits. The
+/* Card numbers are written unseparated or in the printed layouts: groups of four with
+ * a shorter last group (4-4-4-4, 4-4-4-4-3, 4-4-4-1), or 4-6-5 / 4-6-4 (Amex, Diners),
+ * one kind of separator throughout. Anything else (two numbers that happen to sit
+ * side by side) is not one card number. */
+static bool card_layout(const uint8_t *s, size_t n)
+{
+	unsigned groups[8], ng = 0, len = 0;
+	uint8_t sep = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (isdigit(s[i])) {
+			len++;
+			continue;
+		}
+		if (sep && s[i] != sep)
+			return false;
+		sep = s[i];
+		if (ng == 7)
+			return false;
+		groups[ng++] = len;
+		len = 0;
+	}
+	groups[ng++] = len;
+	if (ng == 1)
+		return true;
+	if (ng == 3 && groups[0] == 4 && groups[1] == 6 && (groups[2] == 5 || groups[2] == 4))
+		return true;
+	for (unsigned i = 0; i + 1 < ng; i++)
+		if (groups[i] != 4)
+			return false;
+	return groups[ng - 1] >= 1 && groups[ng - 1] <= 4;
+}
+
+/* Payment card: 13-19 digits, unseparated or in a printed layout (card_layout). The
  * candidate may start at the beginning of the digit run or right after a separator
  * (so "call 555-1234 4111 1111 1111 1111" still finds the card); runs of more than 19
  * digits without a separator are not card numbers. All-equal digits are refused
@@ -98,6 +130,8 @@ static bool luhn(const uint8_t *win, size_t n, bool at_start, uint64_t *key)
 		bool after_sep = start > 0 && is_sep(win[start - 1]);
 		bool run_start = k == nd && nd < 20 && boundary_before(win, start, at_start);
 		if (!after_sep && !run_start)
+			continue;
+		if (!card_layout(win + start, n - start))
 			continue;
 		uint8_t d[19];
 		bool all_same = true;

@@ -78,7 +78,8 @@ void pol_verdict_compute(struct sl_msgscan *m, enum sl_direction dir)
 		add_cand(m, p->always_rules[i], &nc);
 	for (size_t i = 0; i < nc; i++)
 		m->rule_mark[m->cand[i] / 8] = 0;
-	qsort(m->cand, nc, sizeof *m->cand, cmp_u32);
+	if (nc > 1)
+		qsort(m->cand, nc, sizeof *m->cand, cmp_u32);
 
 	size_t nh = 0, nev = 0;
 	bool pass_rule = false;
