@@ -243,11 +243,13 @@ static const uint8_t *check_header(const uint8_t *buf, size_t len, const char *p
 	}
 	unsigned long long missing = feat & ~(unsigned long long)platform_features();
 	if (missing) {
-		pol_diag(diag, path, 0, 0, "bundle was built for a CPU with %s%s%s, which this host lacks; "
-		         "recompile it here with 'sluicectl rules compile'",
-		         (missing & HS_CPU_FEATURES_AVX2) ? "AVX2 " : "",
-		         (missing & HS_CPU_FEATURES_AVX512) ? "AVX-512 " : "",
-		         (missing & HS_CPU_FEATURES_AVX512VBMI) ? "AVX-512 VBMI" : "");
+		char names[128];
+		snprintf(names, sizeof names, "%s%s%s0x%llx",
+		         (missing & HS_CPU_FEATURES_AVX2) ? "AVX2, " : "",
+		         (missing & HS_CPU_FEATURES_AVX512) ? "AVX-512, " : "",
+		         (missing & HS_CPU_FEATURES_AVX512VBMI) ? "AVX-512 VBMI, " : "", missing);
+		pol_diag(diag, path, 0, 0, "bundle was built for a CPU with features this host lacks (%s); "
+		         "recompile it here with 'sluicectl rules compile'", names);
 		return NULL;
 	}
 	if (strncmp(line[3], "sha256 ", 7) != 0 || strlen(line[3]) != 7 + 64 || line[4][0]) {

@@ -278,6 +278,11 @@ bool pol_compile(struct sl_policy *p, struct sl_policy_diag *diag);
 /* Confirmations (PCRE2) and the derived tables, after databases exist. */
 bool pol_finish(struct sl_policy *p, struct sl_policy_diag *diag);
 
+/* Parse and analyse a policy held in memory (no Hyperscan compile): every list file it
+ * names reads `list`. For the fuzzer. */
+bool pol_check_buffer(const uint8_t *text, size_t n, const uint8_t *list, size_t ln,
+                      struct sl_policy_diag *diag);
+
 /* Bytes of pattern table that databases were compiled from (checked on bundle load). */
 void pol_pattern_digest(const struct sl_policy *p, uint8_t out[32]);
 

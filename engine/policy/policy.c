@@ -231,3 +231,38 @@ void sl_policy_info(const struct sl_policy *p, struct sl_policy_info *info)
 	memcpy(&info->version, p->digest, sizeof info->version);
 	memcpy(info->digest, p->digest, sizeof info->digest);
 }
+
+/* The fuzzer's entry: a policy from memory; every list file it names reads `list`. */
+struct mem_reader {
+	struct pol_reader r;
+	const uint8_t *text, *list;
+	size_t n, ln;
+	bool first;
+};
+
+static const uint8_t *mem_read(struct pol_reader *r, const char *name, size_t *len, const char **err)
+{
+	struct mem_reader *mr = r->ctx;
+	(void)name;
+	(void)err;
+	if (mr->first) {
+		mr->first = false;
+		*len = mr->n;
+		return mr->text;
+	}
+	*len = mr->ln;
+	return mr->list;
+}
+
+bool pol_check_buffer(const uint8_t *text, size_t n, const uint8_t *list, size_t ln,
+                      struct sl_policy_diag *diag)
+{
+	struct sl_policy *p = pol_new();
+	struct mem_reader mr = {.r = {.read = mem_read}, .text = text, .n = n, .list = list, .ln = ln,
+	                        .first = true};
+	mr.r.ctx = &mr;
+	struct pol_build_opts opts = {.exclude_rule = -1, .skip_hyperscan = true};
+	bool ok = pol_parse(p, "fuzz.rules", &mr.r, &opts, diag) && pol_analyze_only(p, diag);
+	sl_policy_unref(p);
+	return ok;
+}

@@ -87,9 +87,10 @@ static void emit(struct tp_msg *t, struct sl_event *ev)
 
 void tp_begin(struct tp_msg *t, struct sl_scanner *sc, struct sl_policy *p, enum sl_direction forced)
 {
-	size_t chunk = t->chunk;
+	size_t chunk = t->chunk, split = t->split;
 	memset(t, 0, sizeof *t);
 	t->chunk = chunk;
+	t->split = split;
 	t->m = sl_msgscan_new(sc, p, forced);
 	if (!t->m)
 		abort();
@@ -133,14 +134,24 @@ void tp_header(struct tp_msg *t, const char *path, const char *name, const char 
 	emit(t, &ev);
 }
 
+/* Length of the chunk at `off` of an n-byte buffer. */
+static size_t chunk_len(const struct tp_msg *t, size_t off, size_t n)
+{
+	size_t end;
+	if (t->chunk)
+		end = off + t->chunk;
+	else if (t->split && off < t->split)
+		end = t->split;
+	else
+		end = n;
+	return (end < n ? end : n) - off;
+}
+
 static void chunks(struct tp_msg *t, enum sl_event_type type, const struct sl_part *part,
                    const uint8_t *p, size_t n)
 {
-	size_t step = t->chunk ? t->chunk : n;
-	for (size_t off = 0; off < n || (n == 0 && off == 0); off += step) {
-		size_t k = n - off < step ? n - off : step;
-		if (n == 0)
-			break;
+	for (size_t off = 0, k; off < n; off += k) {
+		k = chunk_len(t, off, n);
 		struct sl_event ev = {.type = type, .part = part, .data = p + off, .len = k, .offset = off};
 		emit(t, &ev);
 	}
@@ -167,21 +178,21 @@ void tp_leaf(struct tp_msg *t, const char *path, const char *ctype, const char *
 		tlen = len;
 	}
 	/* data and text interleaved as the MIME parser gives them */
-	size_t step = t->chunk ? t->chunk : (len > tlen ? len : tlen);
-	if (step == 0)
-		step = 1;
-	for (size_t off = 0; off < len || (is_text && off < tlen); off += step) {
-		if (off < len) {
-			size_t k = len - off < step ? len - off : step;
+	size_t doff = 0, toff = 0;
+	while (doff < len || (is_text && toff < tlen)) {
+		if (doff < len) {
+			size_t k = chunk_len(t, doff, len);
 			struct sl_event d = {.type = SL_EV_PART_DATA, .part = &part,
-			                     .data = (const uint8_t *)data + off, .len = k, .offset = off};
+			                     .data = (const uint8_t *)data + doff, .len = k, .offset = doff};
 			emit(t, &d);
+			doff += k;
 		}
-		if (is_text && off < tlen) {
-			size_t k = tlen - off < step ? tlen - off : step;
+		if (is_text && toff < tlen) {
+			size_t k = chunk_len(t, toff, tlen);
 			struct sl_event d = {.type = SL_EV_PART_TEXT, .part = &part,
-			                     .data = (const uint8_t *)text + off, .len = k, .offset = off};
+			                     .data = (const uint8_t *)text + toff, .len = k, .offset = toff};
 			emit(t, &d);
+			toff += k;
 		}
 	}
 	part.decoded_bytes = len;

@@ -23,6 +23,7 @@ struct tp_msg {
 	struct sl_envelope env;
 	struct sl_rcpt rcpt[8];
 	size_t chunk;      /* size of data chunks; 0 feeds each buffer whole */
+	size_t split;      /* when chunk is 0: split each buffer in two at this offset */
 	unsigned long long raw_off;
 };
 
