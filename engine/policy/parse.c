@@ -508,6 +508,8 @@ static void parse_matcher(struct parser *ps, struct matcher *m, uint32_t scopes)
 		next(ps);
 		if (ps->tok.type != T_STRING)
 			perr(ps, ps->tok.line, ps->tok.col, "expected a file name in quotes after '%s'", file_kw);
+		if (ps->tok.len == 0 || strlen(ps->tok.text) != ps->tok.len)
+			perr(ps, ps->tok.line, ps->tok.col, "bad file name");
 	}
 	if (m->kind == M_LITERAL && ps->tok.len == 0)
 		perr(ps, ps->tok.line, ps->tok.col, "empty literal");
