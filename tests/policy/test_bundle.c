@@ -99,7 +99,7 @@ static void test_roundtrip(void)
 
 static void expect_refused(const char *from, const char *to, const char *want)
 {
-	size_t len;
+	size_t len = 0;
 	char *b = read_all(bundle, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	char *at = from ? strstr(b, from) : b + len - 10;
