@@ -66,7 +66,8 @@ static size_t list_spool(const char *dir, char ***out, size_t max)
 		names[n++] = strdup(e->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof *names, cmp_names);
+	if (n)
+		qsort(names, n, sizeof *names, cmp_names);
 	if (n > max) {
 		for (size_t i = max; i < n; i++)
 			free(names[i]);

@@ -370,7 +370,8 @@ static struct ar_qnode *parse_and(struct parser *p, int depth)
 	if (and->nkids == 0) {
 		ar_query_free(and);
 		return error_at(p, p->pos, "expected a term%s",
-			p->q[p->pos] == '\0' ? " at the end of the query" : "");
+			p->q[p->pos] == '\0' ? " at the end of the query" :
+			at_word(p, "OR") ? " before OR" : "");
 	}
 	return finish_and(and);
 }
