@@ -37,7 +37,7 @@ struct batch {
 	size_t ndocs;
 	uint8_t parts[BATCH_MAX_RECORDS * 4][32];
 	size_t nparts;
-	struct sl_strbuf key, val;
+	struct sl_strbuf val;
 };
 
 static struct batch_doc *batch_find_doc(struct batch *b, const uint8_t blob[32])
@@ -65,51 +65,6 @@ static bool batch_has_part(struct batch *b, const uint8_t sha[32])
 	return false;
 }
 
-static void put_postings(struct batch *b, struct ar_store *s, const struct ar_terms *t,
-	const uint8_t dockey[AR_DOCKEY_LEN])
-{
-	size_t cursor = 0;
-	struct ar_term_group g;
-	while (ar_terms_next(t, &cursor, &g)) {
-		sl_strbuf_clear(&b->key);
-		sl_strbuf_putc(&b->key, (char)g.field);
-		sl_strbuf_put(&b->key, g.term, g.term_len);
-		sl_strbuf_putc(&b->key, '\0');
-		sl_strbuf_put(&b->key, dockey, AR_DOCKEY_LEN);
-		sl_strbuf_clear(&b->val);
-		if (ar_field_positional(g.field)) {
-			uint32_t prev = 0;
-			for (size_t i = 0; i < g.count; i++) {
-				ar_varint_put(&b->val, g.first[i].pos - prev);
-				prev = g.first[i].pos;
-			}
-		}
-		rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_POSTINGS], b->key.s, b->key.len,
-			b->val.s ? b->val.s : "", b->val.len);
-	}
-}
-
-static const char *direction_word(int d)
-{
-	static const char *const names[] = { "unknown", "inbound", "outbound", "internal" };
-	return d >= 0 && d <= 3 ? names[d] : "unknown";
-}
-
-/* Postings every copy adds: envelope, rules, direction, source. */
-static void copy_terms(const struct sl_journal_record *r, struct ar_terms *t)
-{
-	if (r->mail_from && *r->mail_from)
-		ar_terms_add_address(t, AR_F_FROM, r->mail_from, NULL);
-	for (size_t i = 0; i < r->nrcpt; i++)
-		ar_terms_add_address(t, AR_F_TO, r->rcpt[i], NULL);
-	for (size_t i = 0; i < r->nrules; i++)
-		ar_terms_add_folded(t, AR_F_RULE, r->rules[i], strlen(r->rules[i]));
-	const char *dir = direction_word(r->direction);
-	ar_terms_add(t, AR_F_DIRECTION, dir, strlen(dir));
-	ar_terms_add_folded(t, AR_F_SOURCE, r->source, strlen(r->source));
-	ar_terms_finish(t);
-}
-
 static struct batch_doc *new_doc(struct batch *b, struct ar_store *s, struct ar_prepared *p)
 {
 	struct ar_counters *c = &s->counters;
@@ -118,18 +73,10 @@ static struct batch_doc *new_doc(struct batch *b, struct ar_store *s, struct ar_
 	memcpy(d->blob, p->blob, 32);
 	d->docid = (uint32_t)c->next_docid++;
 	int64_t date = p->doc.has_date ? p->doc.date : (int64_t)(r->time_us / 1000000);
-	ar_dockey(d->dockey, date, d->docid);
 
-	struct ar_summary sum = {
-		.docid = d->docid, .date = date, .size = r->message_len, .ncopies = 0,
-		.flags = p->doc.has_attachment ? AR_SUMMARY_FLAG_ATTACHMENT : 0,
-		.from = p->doc.from.s, .to = p->doc.to.s, .subject = p->doc.subject.s,
-		.message_id = p->doc.message_id.s,
-	};
-	memcpy(sum.dockey, d->dockey, 8);
-	memcpy(sum.blob, p->blob, 32);
 	sl_strbuf_init(&d->summary);
-	ar_summary_encode(&sum, &d->summary);
+	ar_index_document(s, b->wb, d->docid, p->blob, &p->doc, date, r->message_len, 0,
+		d->dockey, &d->summary);
 
 	rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_BLOBS], (const char *)p->blob, 32,
 		p->skeleton.s, p->skeleton.len);
@@ -151,9 +98,6 @@ static struct batch_doc *new_doc(struct batch *b, struct ar_store *s, struct ar_
 	ar_put_be32(id, d->docid);
 	rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_BLOBDOC], (const char *)p->blob, 32,
 		(const char *)id, 4);
-	rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_BYDATE], (const char *)d->dockey,
-		AR_DOCKEY_LEN, "", 0);
-	put_postings(b, s, &p->doc.terms, d->dockey);
 	c->blob_bytes += r->message_len;
 	c->inline_bytes += p->skeleton.len;
 	return d;
@@ -215,11 +159,7 @@ static void apply(struct batch *b, size_t idx, struct ar_store *s)
 	uint8_t *nc = (uint8_t *)d->summary.s + AR_SUMMARY_NCOPIES_OFF;
 	ar_put_be32(nc, ar_get_be32(nc) + 1);
 
-	struct ar_terms t;
-	ar_terms_init(&t);
-	copy_terms(r, &t);
-	put_postings(b, s, &t, d->dockey);
-	ar_terms_free(&t);
+	ar_index_copy(s, b->wb, r, d->dockey);
 
 	/* copy metadata: seq, blob, the record without its message */
 	struct sl_journal_record meta = *r;
@@ -239,6 +179,12 @@ static void apply(struct batch *b, size_t idx, struct ar_store *s)
 	rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_COPIES], (const char *)p->rec.id, 32,
 		b->val.s, b->val.len);
 	rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_SEQS], (const char *)head, 8,
+		(const char *)p->rec.id, 32);
+	/* blob || seq -> record id: the copies of a document, for show */
+	uint8_t bs[40];
+	memcpy(bs, p->blob, 32);
+	memcpy(bs + 32, head, 8);
+	rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_BLOBDOC], (const char *)bs, 40,
 		(const char *)p->rec.id, 32);
 	c->raw_bytes += r->message_len;
 	c->indexed_seq = c->next_seq;
@@ -284,7 +230,6 @@ static void *committer_main(void *arg)
 {
 	struct ar_committer *cm = arg;
 	struct batch *b = calloc(1, sizeof *b);
-	sl_strbuf_init(&b->key);
 	sl_strbuf_init(&b->val);
 	pthread_mutex_lock(&cm->mu);
 	for (;;) {
@@ -311,7 +256,6 @@ static void *committer_main(void *arg)
 		pthread_cond_broadcast(&cm->done_cv);
 	}
 	pthread_mutex_unlock(&cm->mu);
-	sl_strbuf_free(&b->key);
 	sl_strbuf_free(&b->val);
 	free(b);
 	return NULL;

@@ -61,12 +61,12 @@ int64_t ar_dockey_date(const uint8_t key[AR_DOCKEY_LEN])
 
 /* Per-family options: mail bodies compress well with zstd; the index families are
  * read by prefix and get bloom filters. */
-static rocksdb_options_t *family_options(enum ar_cf cf)
+static rocksdb_options_t *family_options(enum ar_cf cf, rocksdb_cache_t *cache)
 {
 	rocksdb_options_t *o = rocksdb_options_create();
 	rocksdb_block_based_table_options_t *t = rocksdb_block_based_options_create();
 	rocksdb_block_based_options_set_filter_policy(t, rocksdb_filterpolicy_create_bloom_full(10));
-	rocksdb_block_based_options_set_block_cache(t, rocksdb_cache_create_lru(64u << 20));
+	rocksdb_block_based_options_set_block_cache(t, cache);
 	if (cf == AR_CF_BLOBS || cf == AR_CF_PARTS)
 		rocksdb_block_based_options_set_block_size(t, 64 << 10);
 	rocksdb_options_set_block_based_table_factory(o, t);
@@ -127,6 +127,7 @@ struct ar_store *ar_store_open(const char *dir, enum ar_open_mode mode, char *er
 	struct ar_store *s = calloc(1, sizeof *s);
 	s->dir = strdup(dir);
 	s->mode = mode;
+	s->cache = rocksdb_cache_create_lru(128u << 20); /* shared by every family */
 	s->opts = rocksdb_options_create();
 	rocksdb_options_set_create_if_missing(s->opts, mode == AR_OPEN_CREATE);
 	rocksdb_options_set_create_missing_column_families(s->opts, mode != AR_OPEN_READ);
@@ -137,7 +138,7 @@ struct ar_store *ar_store_open(const char *dir, enum ar_open_mode mode, char *er
 	const char *names[AR_CF_COUNT];
 	const rocksdb_options_t *cfo[AR_CF_COUNT];
 	for (int i = 0; i < AR_CF_COUNT; i++) {
-		s->cf_opts[i] = family_options(i);
+		s->cf_opts[i] = family_options(i, s->cache);
 		names[i] = cf_names[i];
 		cfo[i] = s->cf_opts[i];
 	}
@@ -195,6 +196,8 @@ void ar_store_close(struct ar_store *s)
 			rocksdb_options_destroy(s->cf_opts[i]);
 	if (s->opts)
 		rocksdb_options_destroy(s->opts);
+	if (s->cache)
+		rocksdb_cache_destroy(s->cache);
 	if (s->ro)
 		rocksdb_readoptions_destroy(s->ro);
 	if (s->wo_sync)

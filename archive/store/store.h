@@ -5,7 +5,7 @@
  *   parts     SHA-256(decoded part) -> decoded bytes (attachments stored once)
  *   copies    record id -> copy metadata (seq, blob, envelope, verdict, rules)
  *   seqs      be64 seq -> record id (store order)
- *   blobdoc   SHA-256(raw message) -> be32 doc id
+ *   blobdoc   SHA-256(raw message) -> be32 doc id; SHA-256 || be64 seq -> record id
  *   docs      be32 doc id -> document summary (date, from, to, subject, ...)
  *   postings  field byte, term, 0x00, doc key -> positions (full text + fields)
  *   bydate    doc key -> "" (every document, newest first)
@@ -66,6 +66,7 @@ struct ar_store {
 	rocksdb_column_family_handle_t *cf[AR_CF_COUNT];
 	rocksdb_options_t *opts;
 	rocksdb_options_t *cf_opts[AR_CF_COUNT];
+	rocksdb_cache_t *cache;
 	rocksdb_readoptions_t *ro;
 	rocksdb_writeoptions_t *wo_sync;
 	rocksdb_writeoptions_t *wo_nosync;
