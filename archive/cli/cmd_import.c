@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -190,8 +191,10 @@ static int import_file(struct importer *im, const char *path)
 		fprintf(stderr, "sluice-archive import: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	if (n >= 5 && memcmp(p, "From ", 5) == 0)
-		split_mbox(im, p, n, path, t);
+	size_t pl = strlen(path);
+	bool eml = pl > 4 && strcasecmp(path + pl - 4, ".eml") == 0;
+	if (!eml && n >= 5 && memcmp(p, "From ", 5) == 0)
+		split_mbox(im, p, n, path, t); /* a .eml file is one message, whatever it starts with */
 	else
 		push(im, dup_bytes(p, n), n, path, t);
 	if (n)
