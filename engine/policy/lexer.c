@@ -41,7 +41,9 @@ static int hexval(char c)
 
 static void lex_string(struct lexer *lx, struct token *t)
 {
-	char *out = pol_alloc(lx->arena, (size_t)(lx->end - lx->p) + 1);
+	/* the decoded string is never longer than the rest of its line */
+	const char *eol = memchr(lx->p, '\n', (size_t)(lx->end - lx->p));
+	char *out = pol_alloc(lx->arena, (size_t)((eol ? eol : lx->end) - lx->p) + 1);
 	size_t n = 0;
 	lx->p++; /* opening quote */
 	for (;;) {

@@ -34,6 +34,7 @@ struct parser {
 		bool set;
 	} when;
 	size_t skipped_signatures;
+	long rules_seen;       /* rules parsed so far, in file order (exclusion counts these) */
 };
 
 static void perr(struct parser *ps, unsigned line, unsigned col, const char *fmt, ...)
@@ -1020,7 +1021,7 @@ static void parse_rule(struct parser *ps)
 		r->action = SL_ACT_PASS;
 	finish_when(ps, r);
 	next(ps);
-	if (ps->opts && ps->opts->exclude_rule == (long)rule_index) {
+	if (ps->opts && ps->opts->exclude_rule == ps->rules_seen++) {
 		/* cost measurement: parse it (so errors still show) but leave it out */
 		ps->rules.n = rules_n;
 		ps->conds.n = conds_n;
