@@ -449,16 +449,10 @@ static unsigned regex_flags(struct parser *ps, const struct matcher *m, uint32_t
 static bool hexdigest(const char *s, uint8_t *out, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		int v = 0;
-		for (int k = 0; k < 2; k++) {
-			char c = s[2 * i + k];
-			int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-			        c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-			if (d < 0)
-				return false;
-			v = v * 16 + d;
-		}
-		out[i] = (uint8_t)v;
+		int hi = pol_hexval(s[2 * i]), lo = hi < 0 ? -1 : pol_hexval(s[2 * i + 1]);
+		if (lo < 0)
+			return false;
+		out[i] = (uint8_t)(hi * 16 + lo);
 	}
 	return s[2 * n] == '\0';
 }
