@@ -22,7 +22,7 @@ lab_swaks() {
 		--to bob@example.net --helo client.example.org "$@"
 }
 
-# lab_swaks_data MESSAGE: a copy of MESSAGE for swaks --data. swaks always ends the data
+# lab_swaks_data MESSAGE: a copy of MESSAGE for swaks --data @FILE. swaks always ends the data
 # with CRLF.CRLF, so the copy lacks the message's final CRLF (the server then gets the
 # message's exact bytes).
 lab_swaks_data() {
@@ -108,4 +108,24 @@ sys.path.insert(0, sys.argv[1])
 import smuggling
 print(*(smuggling.VARIANTS if sys.argv[2] == "all" else smuggling.POSTFIX_ENDS_DATA))
 PY
+}
+
+LAB_EVASION=$LAB_SRC/../evasion/evasion.py
+
+# lab_evasion_live RESULTS [CASE...]: run the crafted evasion sessions (tests/evasion)
+# from the client host's crafted-packet address against the server.
+lab_evasion_live() {
+	local results=$1
+	shift
+	lab_c "$LAB_PYTHON" "$LAB_EVASION" live --iface "$LAB_IF_C" --src "$LAB_X4" \
+		--dst "$LAB_S4" --src-mac "$LAB_CRAFT_MAC" --dst-mac "$LAB_MAC_S" \
+		--results "$results" "$@"
+}
+
+# lab_evasion_check RESULTS protected|control [CASE...]: judge the server's store.
+lab_evasion_check() {
+	local results=$1 expect=$2
+	shift 2
+	"$LAB_PYTHON" "$LAB_EVASION" check --store "$(lab_store)" --results "$results" \
+		--expect "$expect" "$@"
 }
