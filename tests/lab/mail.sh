@@ -31,20 +31,26 @@ lab_swaks_data() {
 	echo "$out"
 }
 
-# lab_sink_start: smtp-sink on the server host (instead of Postfix) dumping each message
-# to $LAB_SINKDIR; it keeps up to 256 sessions at once in one process.
+# lab_sink_start [PORT]: smtp-sink on the server host (port 25 unless PORT) dumping each
+# message to $LAB_SINKDIR; it keeps up to 300 sessions at once in one process. With
+# Postfix on port 25, a sink on 2525 (an SMTP port sluice-dp inspects too) adds a second
+# server to the same lab.
 lab_sink_start() {
+	local port=${1:-25}
 	LAB_SINKDIR=$LAB_DIR/sink
 	mkdir -p "$LAB_SINKDIR"
 	chown nobody "$LAB_SINKDIR"
 	lab_spawn sink "$LAB_NS_S" smtp-sink -u nobody -h mx.example.net -m 300 \
-		-d "$LAB_SINKDIR/msg." "$LAB_S4:25" 512
-	lab_wait_for 20 "smtp-sink to listen" lab_c bash -c "exec 3<>/dev/tcp/$LAB_S4/25" ||
-		lab_fail "smtp-sink does not answer on $LAB_S4:25"
+		-d "$LAB_SINKDIR/msg." "$LAB_S4:$port" 512
+	lab_wait_for 20 "smtp-sink to listen" lab_c bash -c "exec 3<>/dev/tcp/$LAB_S4/$port" ||
+		lab_fail "smtp-sink does not answer on $LAB_S4:$port"
 }
 
-# The directory holding the server's received messages.
-lab_store() { echo "${LAB_SINKDIR:-$LAB_MAILDIR/new}"; }
+# The directory holding the server's received messages: the Postfix server's maildir,
+# or smtp-sink's dump directory when the lab has no Postfix server.
+lab_store() {
+	if [ -n "${LAB_MAILDIR:-}" ]; then echo "$LAB_MAILDIR/new"; else echo "$LAB_SINKDIR"; fi
+}
 
 # lab_received ID: the stored files holding message ID (none: empty output).
 lab_received() { "$LAB_PYTHON" "$LAB_PEERS/received.py" find "$(lab_store)" "$1"; }

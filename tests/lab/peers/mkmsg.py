@@ -8,6 +8,7 @@ maildir. Content is deterministic (seeded by ID). Kinds:
   twid         DLP: a Taiwanese national ID number in a UTF-8 body
   eicar        the EICAR anti-virus test file as an attachment
   exe          a Windows executable attachment (invoice.exe, MZ header)
+  report       a multipart mail with a PDF attachment and an HTML alternative (clean)
   spam         text that scores as spam with the shipped policy's scoring rules
   big:MB       a text mail with an MB-megabyte binary attachment (base64)
   smuggle:V    not a message: the raw DATA bytes of an SMTP smuggling attempt with
@@ -45,6 +46,7 @@ def base(msg_id, subject):
 
 def build(kind, msg_id):
     rnd = random.Random(msg_id)
+    random.seed(msg_id)  # MIME boundaries come from the global generator
     if kind == "clean":
         m = base(msg_id, "Quarterly report")
         m.set_content("Hello Bob,\n\nthe quarterly report is attached to the wiki.\n"
@@ -68,6 +70,13 @@ def build(kind, msg_id):
             bytes(rnd.getrandbits(8) for _ in range(2048))
         m.add_attachment(exe, maintype="application", subtype="octet-stream",
                          filename="invoice.exe")
+    elif kind == "report":
+        m = base(msg_id, "Minutes of the board meeting")
+        m.set_content("Minutes attached.\n\n-- \nAlice\n")
+        m.add_alternative("<html><body><p>Minutes <b>attached</b>.</p></body></html>\n",
+                          subtype="html")
+        pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + bytes(rnd.getrandbits(8) for _ in range(30000))
+        m.add_attachment(pdf, maintype="application", subtype="pdf", filename="minutes.pdf")
     elif kind == "spam":
         m = base(msg_id, "WINNER!!! Claim your FREE prize now")
         m.set_content(SPAM_TEXT + "\n")
