@@ -5,6 +5,7 @@
 #include "commands.h"
 
 static const struct sluicectl_command commands[] = {
+	{"rules", "rules check|compile|test|cost POLICY ...   compile and try mail policy (docs/rules.md)", cmd_rules},
 	{NULL, NULL, NULL},
 };
 

@@ -260,6 +260,10 @@ static void block_scan(struct sl_msgscan *m, unsigned d, const uint8_t *v, size_
 		return;
 	struct scan_ctx x = {.m = m, .db = db, .dbi = d, .val = v, .val_len = n, .part = part,
 	                     .instance = ++m->instances};
+	if (m->tap) {
+		m->tap(m->tap_ctx, d, v, n);
+		m->tap(m->tap_ctx, d, NULL, 0);
+	}
 	hs_scan(db->db, (const char *)v, (unsigned)(n > UINT32_MAX ? UINT32_MAX : n), 0,
 	        m->sc->scratch, on_match, &x);
 }
@@ -336,6 +340,8 @@ static void stream_close(struct sl_msgscan *m, unsigned d)
 	if (ch->npending)
 		confirm_pending(&x, true);
 	ch->active = false;
+	if (m->tap)
+		m->tap(m->tap_ctx, d, NULL, 0); /* end of this scope instance */
 }
 
 /* ---- parts ---------------------------------------------------------------------------- */
