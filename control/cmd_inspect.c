@@ -3,6 +3,7 @@
  * {"file","subject","from","message_id","parts":[leaf parts],"signals":[...]}, the
  * fields Python's email package (policy=default) would report for the same message. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,8 +224,14 @@ static int inspect_file(struct sl_mime *m, const char *path, bool json)
 	}
 	struct inspect in;
 	memset(&in, 0, sizeof in);
+	/* An offline tool: the caps that bound the dataplane's memory per session are
+	 * raised so that long header lines and fields read as Python reads them. */
 	struct sl_limits lim;
 	sl_limits_default(&lim);
+	lim.max_line = 1 << 20;
+	lim.max_header_bytes = 1 << 26;
+	lim.max_headers = SIZE_MAX;
+	lim.max_filename = 1 << 16;
 	m = sl_mime_new(&lim, on_event, &in);
 	if (!m) {
 		fclose(fp);

@@ -154,30 +154,71 @@ static struct frame *push_frame(struct sl_mime *m, bool message_root)
 	return f;
 }
 
-static bool has_multipart_ancestor(struct sl_mime *m)
+static bool starts_with(const char *s, const char *prefix)
 {
-	for (unsigned i = 0; i + 1 < m->nframes; i++)
-		if (m->frames[i].kind == FK_MULTIPART)
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Does the final line end of the top entity's payload belong to a boundary? In
+ * email.feedparser a multipart strips it from `_last`, the entity parsed last inside
+ * the child that just ended, unless that entity's type is multipart: so an entity is
+ * stripped when the chain of message/... wrappers and delivery-status reports above
+ * it reaches a multipart (for a delivery-status block, only the report's last block:
+ * the caller decides that). */
+static bool strip_final_eol(struct sl_mime *m)
+{
+	struct frame *f = sl_mime_top(m);
+	if (starts_with(f->part.content_type, "multipart/"))
+		return false;
+	for (unsigned i = m->nframes - 1; i-- > 0;) {
+		enum frame_kind k = m->frames[i].kind;
+		if (k == FK_MULTIPART)
 			return true;
+		if (k != FK_MESSAGE && k != FK_DSN)
+			return false;
+	}
 	return false;
 }
 
 static void handle_line(struct sl_mime *m, const uint8_t *p, size_t n, uint64_t off,
                         bool trunc, bool real_eof);
 
+static void pop_frame(struct sl_mime *m, uint64_t off)
+{
+	struct frame *f = sl_mime_top(m);
+	emit_part(m, SL_EV_PART_END, f, off);
+	m->nframes--;
+}
+
+/* A delivery-status block waiting for its end: now we know whether it was the last. */
+static void resolve_pending(struct sl_mime *m, bool last)
+{
+	struct frame *f = sl_mime_top(m);
+	if (!f || f->phase != PH_END_PENDING)
+		return;
+	sl_body_end(m, f, last);
+	pop_frame(m, f->part.raw_body_end);
+}
+
 /* The top entity is complete: PART_END, pop, and tell the parent. */
 static void end_entity(struct sl_mime *m, uint64_t off)
 {
 	struct frame *f = sl_mime_top(m);
-	if (m->b.active)
-		sl_body_end(m, f, has_multipart_ancestor(m));
-	else if (f->kind != FK_LEAF || f->phase == PH_HEADERS)
+	struct frame *parent = m->nframes > 1 ? &m->frames[m->nframes - 2] : NULL;
+	bool pending = false;
+	if (m->b.active) {
+		bool strip = strip_final_eol(m);
+		if (strip && parent && parent->kind == FK_DSN && m->b.nheld)
+			pending = true; /* stripped only if it is the report's last block */
+		else
+			sl_body_end(m, f, strip);
+	} else {
 		f->part.raw_body_end = off;
-	if (f->kind == FK_MULTIPART && f->phase == PH_PREAMBLE)
-		f->part.raw_body_end = f->part.raw_body_end ? f->part.raw_body_end : off;
-	emit_part(m, SL_EV_PART_END, f, off);
-	m->nframes--;
-	struct frame *parent = sl_mime_top(m);
+	}
+	if (pending)
+		f->phase = PH_END_PENDING;
+	else
+		pop_frame(m, off);
 	if (!parent)
 		return;
 	switch (parent->kind) {
@@ -195,11 +236,6 @@ static void end_entity(struct sl_mime *m, uint64_t off)
 	case FK_LEAF:
 		break;
 	}
-}
-
-static bool starts_with(const char *s, const char *prefix)
-{
-	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
 /* The header block of the top entity ended; decide what it is and start its body.
@@ -302,6 +338,8 @@ static void handle_line(struct sl_mime *m, const uint8_t *p, size_t n, uint64_t 
 		struct frame *f = sl_mime_top(m);
 		if (!f)
 			return;
+		if (f->phase == PH_END_PENDING)
+			f = &m->frames[m->nframes - 2];
 		bool eof = real_eof || (!trunc && at_eof(m, p, n));
 		switch (f->phase) {
 		case PH_HEADERS:
@@ -354,7 +392,7 @@ static void handle_line(struct sl_mime *m, const uint8_t *p, size_t n, uint64_t 
 			case B_CLOSE:
 				/* start boundary never seen: the preamble is the (leaf) payload */
 				sl_mime_signal(m, SL_SIG_MIME_NO_START_BOUNDARY, NULL, off);
-				sl_body_end(m, f, has_multipart_ancestor(m));
+				sl_body_end(m, f, false);
 				f->phase = PH_DISCARD;
 				return;
 			case B_NONE:
@@ -414,8 +452,12 @@ static void handle_line(struct sl_mime *m, const uint8_t *p, size_t n, uint64_t 
 			end_entity(m, off); /* the inner message ended at this end of input */
 			continue;
 
+		case PH_END_PENDING:
+			return; /* not reached: the parent reads instead */
+
 		case PH_DSN_BLANK:
 			if (eof) {
+				resolve_pending(m, true);
 				end_entity(m, off);
 				continue;
 			}
@@ -425,9 +467,11 @@ static void handle_line(struct sl_mime *m, const uint8_t *p, size_t n, uint64_t 
 
 		case PH_DSN_PEEK:
 			if (eof) {
+				resolve_pending(m, true);
 				end_entity(m, off);
 				continue;
 			}
+			resolve_pending(m, false);
 			if (m->nparts >= m->lim.max_parts) {
 				if (!m->parts_capped)
 					sl_mime_signal(m, SL_SIG_MIME_TOO_MANY_PARTS, NULL, off);

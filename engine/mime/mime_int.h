@@ -34,6 +34,7 @@ enum phase {
 	PH_MSG_CHILD,    /* message/..., its inner message ended */
 	PH_DSN_BLANK,    /* delivery-status, a block ended: consume the blank line */
 	PH_DSN_PEEK,     /* delivery-status: another block, or the end */
+	PH_END_PENDING,  /* a delivery-status block whose end waits to know if it is the last */
 };
 
 struct frame {
