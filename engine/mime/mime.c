@@ -21,7 +21,7 @@
 
 #include "pyemail.h"
 
-#define DECODE_BUF (64 * 1024)
+#define DECODE_BUF (16 * 1024)
 
 /* ---------------------------------------------------------------- events */
 

@@ -44,10 +44,10 @@ static void decoded_out(void *ctx, const uint8_t *p, size_t n)
 	}
 	b->decoded += n;
 	if (b->text) {
-		if (!b->nul_seen && memchr(p, 0, n)) {
+		/* raised at the end of the part: a signal between data events would make the
+		 * event stream depend on where the input was cut */
+		if (!b->nul_seen && memchr(p, 0, n))
 			b->nul_seen = true;
-			sl_mime_signal(m, SL_SIG_MIME_NUL, "NUL byte in a text body", m->off);
-		}
 		sl_textconv_feed(&b->tc, p, n, text_out, m);
 	}
 }
@@ -181,6 +181,8 @@ void sl_body_end(struct sl_mime *m, struct frame *f, bool strip)
 	}
 	if (b->text) {
 		sl_textconv_finish(&b->tc, text_out, m);
+		if (b->nul_seen)
+			sl_mime_signal(m, SL_SIG_MIME_NUL, "NUL byte in a text body", at);
 		if (b->tc.replaced)
 			sl_mime_signal(m, SL_SIG_MIME_BAD_CHARSET, f->part.charset, at);
 	}

@@ -367,7 +367,7 @@ static void test_charset_signals(void)
 	CU_ASSERT(mt_has_signal(&r, "mime.bad_charset"));
 	CU_ASSERT_STRING_EQUAL(mt_leaf(&r, 0)->text.s, "bad \xef\xbf\xbd byte\r\n");
 	mt_free(&r);
-	mt_run(&r, MSG("Content-Type: text/plain\r\nContent-Disposition: inline; filename*=utf-8''%\r\n"
+	mt_run(&r, MSG("Content-Type: text/plain\r\nContent-Disposition: inline; foo bar; filename*=utf-8''%\r\n"
 	               "Content-Transfer-Encoding: x-uuencode\r\n\r\nno begin line\r\n"), 0, NULL);
 	CU_ASSERT(mt_has_signal(&r, "mime.bad_param"));
 	CU_ASSERT(mt_has_signal(&r, "mime.bad_uuencode"));

@@ -417,3 +417,31 @@ Content-Type: application/octet-stream
 Content-Transfer-Encoding: base64
 
 {cut}''')
+
+# Malformed mail where we knowingly differ from Python (listed, with the reason, in
+# tests/mime/python-differences.tsv and docs/engine-mime.md).
+w('diff_gb2312_label_gbk_bytes.eml', '''From: sender@example.cn
+Subject: =?gb2312?B?1tCGqg==?=
+Content-Type: text/plain; charset=gb2312
+
+body
+''')
+
+w('diff_base64_dangling_char.eml', '''From: sender@example.com
+Subject: truncated base64
+Content-Type: application/octet-stream; name="cut.bin"
+Content-Transfer-Encoding: base64
+
+AAECAwQFBgcI
+A
+''')
+
+w('diff_uuencode_without_begin.eml', '''From: sender@example.com
+Subject: not really uuencoded
+Content-Type: text/plain
+Content-Transfer-Encoding: x-uuencode
+
+#:&D*
+`
+end
+''')
