@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Compare `sluicectl inspect --json` with Python's email package (policy=default).
 
-usage: compare-python.py SLUICECTL EXCEPTIONS PATH...
+usage: compare-python.py SLUICECTL EXCEPTIONS [--corpus COUNT] PATH...
 
-PATH is a message file or a directory (searched recursively for *.eml). For every
+PATH is a message file or a directory (searched recursively for *.eml). --corpus adds
+COUNT messages from tools/corpus (seed 7), generated into a temporary directory. For every
 message both sides report: subject, from (str() of the header), the number of leaf
 parts (walk() minus is_multipart()), and per leaf part its content type, charset,
 filename and the SHA-256 of get_payload(decode=True). Any difference must be listed
@@ -17,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 
 def python_view(path):
@@ -90,7 +92,14 @@ def main():
                 continue
             f, field, reason = line.split('\t', 2)
             known[(f, field)] = reason
-    files = list(messages(sys.argv[3:]))
+    args = sys.argv[3:]
+    tmp = None
+    if args[:1] == ['--corpus']:
+        tmp = tempfile.TemporaryDirectory()
+        subprocess.run([os.path.join(root, 'tools', 'corpus'), '--count', args[1], '--seed', '7',
+                        '--out', tmp.name], check=True, stdout=subprocess.DEVNULL)
+        args = args[2:] + [tmp.name]
+    files = list(messages(args))
     seen_known = set()
     failures = 0
     batch = 200
