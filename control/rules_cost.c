@@ -386,14 +386,14 @@ int rules_cost(int argc, char **argv)
 	size_t nrules = sl_policy_rule_count(p);
 	double whole = seconds_per_pass(p, &c, budget);
 	double mb = (double)c.bytes / 1e6;
-	printf("corpus: %zu messages, %.1f MB%s\n", c.n, mb,
+	printf("corpus: %zu messages, %.3f MB%s\n", c.n, mb,
 	       c.builtin ? " (built-in synthetic mail; give a directory of .eml files for yours)" : "");
 	printf("whole policy: %zu rules, %.0f MB/s of mail (matcher only: events replayed, parsing "
 	       "excluded; one core, CPU time)\n", nrules, mb / whole);
 	size_t scanned = 0;
 	double raw = ceiling(p, &c, budget, &scanned);
 	if (raw > 0 && scanned)
-		printf("ceiling: raw Hyperscan block scans of the same %.1f MB of decoded bytes, same patterns: "
+		printf("ceiling: raw Hyperscan block scans of the same %.3f MB of decoded bytes, same patterns: "
 		       "%.0f MB/s; the matcher scans them at %.0f MB/s (%.0f%% of the ceiling)\n",
 		       (double)scanned / 1e6, (double)scanned / 1e6 / raw, (double)scanned / 1e6 / whole,
 		       100.0 * raw / whole);
