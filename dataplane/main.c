@@ -13,6 +13,7 @@
 
 #include "core/args.h"
 #include "core/config.h"
+#include "core/offline.h"
 #include "port.h"
 #include "worker.h"
 
@@ -120,10 +121,8 @@ int main(int argc, char **argv)
 	}
 	if (load_config(&a, &cfg))
 		return 2;
-	if (a.offline) {
-		fprintf(stderr, "sluice-dp: --offline is not built yet (see docs/status.md)\n");
-		return 1;
-	}
+	if (a.offline)
+		return dp_offline_run(&cfg, a.offline, a.dump_dir);
 	if (cfg.mode != DP_MODE_BRIDGE) {
 		fprintf(stderr, "sluice-dp: mode %s is not built yet; use --mode bridge (see docs/status.md)\n",
 		        dp_mode_name(cfg.mode));

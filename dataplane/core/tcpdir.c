@@ -312,15 +312,18 @@ void dp_tcpdir_fin(struct dp_tcpdir *d, uint32_t seq)
 	}
 }
 
-uint64_t dp_tcpdir_skip_gap(struct dp_tcpdir *d, struct dp_seg_result *r)
+uint64_t dp_tcpdir_skip_gap(struct dp_tcpdir *d, uint64_t upto, struct dp_seg_result *r)
 {
 	memset(r, 0, sizeof *r);
 	r->new_from = r->new_to = d->rcv_off;
-	if (!d->nooo)
+	uint64_t target = d->nooo ? d->ooo[0].off : upto;
+	if (upto < target)
+		target = upto;
+	if (target == DP_SKIP_HELD || target <= d->rcv_off)
 		return 0;
-	uint64_t gap = d->ooo[0].off - d->rcv_off;
+	uint64_t gap = target - d->rcv_off;
 	/* the stored bytes stay comparable only up to the gap: forget them */
-	d->head_off = d->rcv_off = d->fwd_off = d->ooo[0].off;
+	d->head_off = d->rcv_off = d->fwd_off = target;
 	if (d->una_off < d->head_off)
 		d->una_off = d->head_off;
 	d->start = d->len = 0;

@@ -95,9 +95,11 @@ void dp_tcpdir_forwarded(struct dp_tcpdir *d, uint64_t off);
 /* FIN at sequence number seq (after the data). */
 void dp_tcpdir_fin(struct dp_tcpdir *d, uint32_t seq);
 
-/* Passive: give up on the missing bytes before the first out-of-order segment; returns
- * how many were skipped (0 when there is nothing held). */
-uint64_t dp_tcpdir_skip_gap(struct dp_tcpdir *d, struct dp_seg_result *r);
+/* Passive: give up on missing bytes, up to `upto` or the first out-of-order segment,
+ * whichever comes first (DP_SKIP_HELD: up to that segment); what follows and is held
+ * comes into order. Returns how many bytes were skipped. */
+#define DP_SKIP_HELD UINT64_MAX
+uint64_t dp_tcpdir_skip_gap(struct dp_tcpdir *d, uint64_t upto, struct dp_seg_result *r);
 
 size_t dp_tcpdir_memory(const struct dp_tcpdir *d);
 

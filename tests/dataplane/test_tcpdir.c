@@ -206,14 +206,21 @@ static void test_skip_gap(void)
 	const uint8_t *t = text();
 	dp_tcpdir_init(&d, 0, 8, NULL, true);
 	dp_tcpdir_data(&d, 0, t, 10, &r);
-	CU_ASSERT_EQUAL(dp_tcpdir_skip_gap(&d, &r), 0);
+	CU_ASSERT_EQUAL(dp_tcpdir_skip_gap(&d, DP_SKIP_HELD, &r), 0);
 	dp_tcpdir_data(&d, 50, t + 50, 10, &r);
 	dp_tcpdir_data(&d, 60, t + 60, 10, &r);
 	CU_ASSERT_EQUAL(d.rcv_off, 10);
-	CU_ASSERT_EQUAL(dp_tcpdir_skip_gap(&d, &r), 40);
+	/* an acknowledgement proves bytes 10..30 passed: skip to 30 only */
+	CU_ASSERT_EQUAL(dp_tcpdir_skip_gap(&d, 30, &r), 20);
+	CU_ASSERT_EQUAL(d.rcv_off, 30);
+	CU_ASSERT_EQUAL(r.new_to, 30);
+	CU_ASSERT_EQUAL(dp_tcpdir_skip_gap(&d, DP_SKIP_HELD, &r), 20);
 	CU_ASSERT_EQUAL(r.new_from, 50);
 	CU_ASSERT_EQUAL(r.new_to, 70);
 	in_order_bytes(&d, 50, t + 50, 20);
+	/* nothing held: skipping to an acknowledged point */
+	CU_ASSERT_EQUAL(dp_tcpdir_skip_gap(&d, 75, &r), 5);
+	CU_ASSERT_EQUAL(d.rcv_off, 75);
 	dp_tcpdir_free(&d);
 }
 
