@@ -13,8 +13,11 @@
 
 #include "core/args.h"
 #include "core/config.h"
+#include "core/dirsink.h"
+#include "core/inspect.h"
 #include "core/offline.h"
 #include "port.h"
+#include "telemetry.h"
 #include "worker.h"
 
 #define DP_VERSION "0.1.0"
@@ -37,6 +40,44 @@ static int load_config(const struct dp_args *a, struct dp_config *c)
 		fprintf(stderr, "sluice-dp: %s\n", err);
 		return -1;
 	}
+	return 0;
+}
+
+static struct sl_policy *load_policy(const char *path)
+{
+	struct sl_policy_diag diag;
+	struct sl_policy *p = sl_policy_load(path, &diag);
+	if (!p) {
+		struct sl_strbuf b;
+		sl_strbuf_init(&b);
+		sl_policy_diag_format(&diag, &b);
+		fprintf(stderr, "sluice-dp: %s\n", b.s ? b.s : path);
+		sl_strbuf_free(&b);
+	}
+	return p;
+}
+
+/* Per worker: flow table, engine, scanner, journal sink. */
+static int setup_inspection(struct dp_config *cfg, struct dp_worker *w, struct sl_policy *policy,
+                            struct dp_sink *journal)
+{
+	static struct dp_inspector inspectors[64];
+	struct dp_inspector *in = &inspectors[w->idx];
+	if (dp_inspector_init(in, cfg, false, policy, &w->ctr, cfg->max_memory / cfg->workers) != 0) {
+		fprintf(stderr, "sluice-dp: worker %u: cannot set up its flow table (%u flows)\n",
+		        w->idx, cfg->max_flows);
+		return -1;
+	}
+	if (cfg->journal_dir[0]) {
+		char tag[16], err[1200];
+		snprintf(tag, sizeof tag, "w%u", w->idx);
+		if (dp_dirsink_open(journal, cfg->journal_dir, tag, err, sizeof err) != 0) {
+			fprintf(stderr, "sluice-dp: journal: %s\n", err);
+			return -1;
+		}
+		in->ctx.journal = journal;
+	}
+	w->insp = in;
 	return 0;
 }
 
@@ -123,11 +164,9 @@ int main(int argc, char **argv)
 		return 2;
 	if (a.offline)
 		return dp_offline_run(&cfg, a.offline, a.dump_dir);
-	if (cfg.mode != DP_MODE_BRIDGE) {
-		fprintf(stderr, "sluice-dp: mode %s is not built yet; use --mode bridge (see docs/status.md)\n",
-		        dp_mode_name(cfg.mode));
+	struct sl_policy *policy = NULL;
+	if (cfg.rules[0] && cfg.mode == DP_MODE_ENFORCE && !(policy = load_policy(cfg.rules)))
 		return 2;
-	}
 
 	int rc = rte_eal_init(a.eal_argc, argv);
 	if (rc < 0) {
@@ -136,7 +175,9 @@ int main(int argc, char **argv)
 	}
 
 	static struct dp_worker workers[64];
+	static struct dp_sink journals[64];
 	static struct dp_distributor dist;
+	static struct dp_telemetry_src tel;
 	struct dp_ports ports;
 	uint16_t nrxq, ntxq;
 	bool software;
@@ -156,6 +197,9 @@ int main(int argc, char **argv)
 		w->cfg = &cfg;
 		w->ports = &ports;
 		w->tsc_hz = rte_get_tsc_hz();
+		w->pool = ports.pool;
+		if (cfg.mode != DP_MODE_BRIDGE && setup_inspection(&cfg, w, policy, &journals[i]) != 0)
+			goto out_ports;
 		if (software || i > 0)
 			lcore = rte_get_next_lcore(lcore, 1, 0);
 		w->lcore = lcore;
@@ -183,6 +227,10 @@ int main(int argc, char **argv)
 		}
 	}
 
+	tel = (struct dp_telemetry_src){&cfg, cfg.workers, workers, software ? &dist : NULL, rte_rdtsc()};
+	if (dp_telemetry_register(&tel) != 0)
+		fprintf(stderr, "sluice-dp: telemetry commands not registered (telemetry disabled?)\n");
+
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if (a.duration > 0) {
@@ -205,21 +253,30 @@ int main(int argc, char **argv)
 		dp_worker_main(&workers[0]);
 	rte_eal_mp_wait_lcore();
 
-	struct dp_counters sum;
-	memset(&sum, 0, sizeof sum);
+	/* flows still open end now: their messages are finished for the journal */
 	for (unsigned i = 0; i < cfg.workers; i++)
-		dp_counters_add(&sum, &workers[i].ctr);
-	sum.drops[DP_DROP_TX_FULL] += dist.drops_ring_full;
+		if (workers[i].insp)
+			dp_inspector_free(workers[i].insp);
+	struct dp_counters sum;
+	dp_telemetry_sum(&tel, &sum);
 	if (a.stats_file)
 		write_stats(a.stats_file, &sum);
-	printf("sluice-dp: stopped rx=%llu/%llu tx=%llu/%llu drops=%llu\n",
+	uint64_t drops = 0;
+	for (int i = 0; i < DP_DROP_COUNT; i++)
+		drops += sum.drops[i];
+	printf("sluice-dp: stopped rx=%llu/%llu tx=%llu/%llu drops=%llu messages=%llu\n",
 	       (unsigned long long)sum.rx_packets[DP_OUTSIDE], (unsigned long long)sum.rx_packets[DP_INSIDE],
 	       (unsigned long long)sum.tx_packets[DP_OUTSIDE], (unsigned long long)sum.tx_packets[DP_INSIDE],
-	       (unsigned long long)sum.drops[DP_DROP_TX_FULL]);
+	       (unsigned long long)drops, (unsigned long long)sum.messages);
 	status = 0;
 out_ports:
 	dp_ports_stop(&ports);
 out:
+	for (unsigned i = 0; i < cfg.workers; i++)
+		if (journals[i].ops)
+			journals[i].ops->free(journals[i].impl);
+	if (policy)
+		sl_policy_unref(policy);
 	rte_eal_cleanup();
 	return status;
 }

@@ -16,7 +16,7 @@
 #define DP_MAX_BURST 512
 #define DP_TXBUF (2 * DP_MAX_BURST)
 
-struct dp_inspect;
+struct dp_inspector;
 
 struct dp_txbuf {
 	uint16_t n;
@@ -35,7 +35,8 @@ struct dp_worker {
 	uint16_t txq;
 	struct rte_ring *out[DP_NROLES];
 	struct dp_txbuf tx[DP_NROLES];
-	struct dp_inspect *insp;   /* NULL in bridge mode */
+	struct dp_inspector *insp; /* NULL in bridge mode */
+	struct rte_mempool *pool;  /* for segments the dataplane builds */
 	uint64_t tsc_hz;
 	struct dp_counters ctr __rte_cache_aligned;
 };

@@ -191,8 +191,10 @@ void dp_flow_reset_both(struct dp_flow *f, struct dp_out *out)
 		if (!t->started || (!f->have_tmpl[d] && !f->have_tmpl[!d]))
 			continue;
 		struct dp_emit *e = emit(out, d);
-		if (e)
-			e->seg = (struct dp_tcp_out){dp_tcpdir_seq(t, t->fwd_off), 0, DP_TCP_RST, 0, NULL, 0};
+		if (!e)
+			continue;
+		e->injected = true;
+		e->seg = (struct dp_tcp_out){dp_tcpdir_seq(t, t->fwd_off), 0, DP_TCP_RST, 0, NULL, 0};
 	}
 	f->state = DP_FLOW_CLOSED;
 }
@@ -273,6 +275,7 @@ static void takeover_send(struct dp_flow *f, struct dp_ctx *ctx, struct dp_out *
 		size_t n = (size_t)(end - from);
 		if (n > MAX_SEGMENT)
 			n = MAX_SEGMENT;
+		e->injected = true;
 		e->seg = (struct dp_tcp_out){dp_tcpdir_seq(s, f->to.base_off + from), ack,
 		                             DP_TCP_ACK | (n ? DP_TCP_PSH : 0), win, f->to.out + from, n};
 		from += n;
@@ -321,6 +324,8 @@ static void enforce(struct dp_flow *f, struct dp_ctx *ctx, struct dp_out *out)
 	/* 1. reset the server where it expects the client's next byte: it never sees the
 	 *    end of the message, so it never commits it */
 	struct dp_emit *rst = emit(out, SL_CLIENT);
+	if (rst)
+		rst->injected = true;
 	if (rst)
 		rst->seg = (struct dp_tcp_out){dp_tcpdir_seq(c, c->fwd_off), 0, DP_TCP_RST, 0, NULL, 0};
 	/* 2. from now on we are the server for the client: the verdict's reply, then the

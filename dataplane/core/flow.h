@@ -30,6 +30,7 @@ enum dp_flow_state {
 /* A segment to send: `dir` is the direction of travel (SL_CLIENT = towards the server). */
 struct dp_emit {
 	int dir;
+	bool injected;     /* made up by the dataplane (reply, RST), not stream bytes */
 	struct dp_tcp_out seg;
 };
 

@@ -110,10 +110,10 @@ static struct dp_flow *reset_untracked(struct dp_inspector *in, const uint8_t *f
 	s->tmpl_pkt[SL_CLIENT] = *p;
 	s->have_tmpl[SL_CLIENT] = true;
 	out->n = 0;
-	out->e[out->n++] = (struct dp_emit){SL_CLIENT,
+	out->e[out->n++] = (struct dp_emit){SL_CLIENT, true,
 		{p->seq + p->payload_len, 0, DP_TCP_RST, 0, NULL, 0}};
 	if (p->flags & DP_TCP_ACK)
-		out->e[out->n++] = (struct dp_emit){SL_SERVER, {p->ack, 0, DP_TCP_RST, 0, NULL, 0}};
+		out->e[out->n++] = (struct dp_emit){SL_SERVER, true, {p->ack, 0, DP_TCP_RST, 0, NULL, 0}};
 	return s;
 }
 

@@ -167,8 +167,9 @@ static void fill_enforce(struct dp_smtpflow *sf, const struct sl_event *ev, cons
 	memset(e, 0, sizeof *e);
 	e->action = v->action;
 	e->end_off = sf->base[SL_CLIENT] + ev->offset;
-	/* the reply to the message's last element (end of DATA, BDAT LAST) is ours */
-	e->replies_needed = ev->envelope && ev->envelope->bdat ? sf->expected - 1 : sf->expected;
+	/* every reply the client is owed before ours: all but the one to the message's last
+	 * element (end of DATA, counted just before; BDAT LAST, counted with its command) */
+	e->replies_needed = sf->expected - 1;
 	const char *r = v->reply;
 	if (!r || strlen(r) < 4)
 		r = v->action == SL_ACT_TEMPFAIL ? "451 4.7.1 Message deferred by policy" :

@@ -22,7 +22,7 @@ static void deliver(struct harness *h, const uint8_t *frame, size_t len, bool to
 	CU_ASSERT_EQUAL_FATAL(dp_pkt_parse(frame, len, &p), DP_PKT_TCP);
 	CU_ASSERT_TRUE(dp_pkt_tcp_csum_ok(frame, &p));
 	/* the frame must travel the right way */
-	CU_ASSERT_EQUAL(p.dport == 25, !to_client);
+	CU_ASSERT_EQUAL(p.dport == h->bp.dport, !to_client);
 	sd->segments++;
 	if (p.flags & DP_TCP_RST) {
 		sd->rsts++;

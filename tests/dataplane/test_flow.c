@@ -119,7 +119,9 @@ static void test_other_command_after_verdict_gets_421(void)
 	h_say(&h, true, "MAIL FROM:<alice@example.com>\r\n");
 	CU_ASSERT_TRUE(h_got_has(&h.c, "554 5.7.1 Forbidden content\r\n421 "));
 	CU_ASSERT_EQUAL(h.c.fins, 1);
-	CU_ASSERT_FALSE(h_got_has(&h.s, "MAIL FROM:<alice@example.com>\r\nRCPT"));
+	/* the server never sees the second transaction */
+	CU_ASSERT_PTR_NULL(memmem(strstr(h.s.got.s, "MAIL FROM") + 1, h.s.got.len - 1 -
+	                          (size_t)(strstr(h.s.got.s, "MAIL FROM") - h.s.got.s), "MAIL FROM", 9));
 	h_free(&h);
 }
 
@@ -203,13 +205,15 @@ static void test_conflicting_retransmission_dropped(void)
 	h_say(&h, true, "Subject: a\r\n\r\nharmless words\r\n");
 	size_t srv_len = h.s.got.len;
 	/* the same sequence numbers, other bytes: never forwarded */
-	h_send_at(&h, true, seq, DP_TCP_ACK | DP_TCP_PSH, "Subject: a\r\n\r\nFORBIDDEN words\r\n", 32);
+	const char *evil = "Subject: a\r\n\r\nFORBIDDEN words\r\n";
+	h_send_at(&h, true, seq, DP_TCP_ACK | DP_TCP_PSH, evil, strlen(evil));
 	CU_ASSERT_EQUAL(h.last_drop, DP_DROP_RETRANSMIT_CONFLICT);
 	CU_ASSERT_EQUAL(h.s.got.len, srv_len);
 	CU_ASSERT_FALSE(h_got_has(&h.s, "FORBIDDEN"));
 	CU_ASSERT_EQUAL(h.ctr.signals_overlap, 1);
 	/* an identical retransmission goes through (the receiver may have lost it) */
-	h_send_at(&h, true, seq, DP_TCP_ACK | DP_TCP_PSH, "Subject: a\r\n\r\nharmless words\r\n", 32);
+	const char *same = "Subject: a\r\n\r\nharmless words\r\n";
+	h_send_at(&h, true, seq, DP_TCP_ACK | DP_TCP_PSH, same, strlen(same));
 	CU_ASSERT_EQUAL(h.last_drop, -1);
 	/* the message carries the rule-visible signal: rejected */
 	h_say(&h, true, ".\r\n");
@@ -354,6 +358,7 @@ static void test_non_smtp_and_midstream(void)
 	/* an SMTP connection we never saw open: fail-open passes it, counted */
 	h_init(&h, policy, NULL);
 	h.c.rcv_started = true;
+	h.s.rcv_nxt = h.c.snd_nxt; /* the server is mid-connection too */
 	h_say(&h, true, "MAIL FROM:<a@example.com>\r\n");
 	CU_ASSERT_TRUE(h_got_has(&h.s, "MAIL FROM"));
 	CU_ASSERT_EQUAL(h.ctr.uninspected[DP_UNINSPECTED_MIDSTREAM], 1);
@@ -362,6 +367,7 @@ static void test_non_smtp_and_midstream(void)
 	/* fail-closed: dropped, both ends reset */
 	h_init(&h, policy, "[flows]\non_overload = closed\n");
 	h.c.rcv_started = true;
+	h.s.rcv_nxt = h.c.snd_nxt;
 	h_say(&h, true, "MAIL FROM:<a@example.com>\r\n");
 	CU_ASSERT_EQUAL(h.s.got.len, 0);
 	CU_ASSERT_EQUAL(h.s.rsts, 1);
