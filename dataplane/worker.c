@@ -51,6 +51,7 @@ void dp_worker_flush(struct dp_worker *w)
 	}
 }
 
+#ifdef SLUICE_DP_ENGINE
 /* Build and queue the segments a flow asked for. */
 static void send_built(void *arg, const struct dp_flow *f, const struct dp_out *out)
 {
@@ -105,6 +106,13 @@ static void inspect_one(struct dp_worker *w, struct rte_mbuf *m, int role)
 		send_built(w, f, &out);
 }
 
+#else
+static void inspect_one(struct dp_worker *w, struct rte_mbuf *m, int role)
+{
+	dp_worker_send(w, !role, m); /* no engine in this build: bridge */
+}
+#endif
+
 static void handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
 {
 	for (uint16_t i = 0; i < n; i++) {
@@ -123,34 +131,37 @@ static void handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n
 	}
 }
 
+void dp_worker_poll(struct dp_worker *w, uint64_t now)
+{
+	struct rte_mbuf *pkts[DP_MAX_BURST];
+	unsigned burst = w->cfg->burst;
+	if (w->insp)
+		w->insp->ctx.now_ms = now / (w->tsc_hz / 1000);
+	if (w->in) {
+		unsigned n = rte_ring_dequeue_burst(w->in, (void **)pkts, burst, NULL);
+		handle_burst(w, pkts, (uint16_t)n);
+	}
+	for (unsigned s = 0; s < w->nrx; s++) {
+		uint16_t n = rte_eth_rx_burst(w->rx[s].port, w->rx[s].queue, pkts, (uint16_t)burst);
+		for (uint16_t i = 0; i < n; i++)
+			pkts[i]->port = w->rx[s].port;
+		handle_burst(w, pkts, n);
+	}
+	dp_worker_flush(w);
+	if (now >= w->next_timer) {
+#ifdef SLUICE_DP_ENGINE
+		if (w->insp)
+			dp_inspect_tick(w->insp, send_built, w);
+#endif
+		w->next_timer = now + w->tsc_hz / 100; /* 10 ms */
+	}
+}
+
 int dp_worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
-	struct rte_mbuf *pkts[DP_MAX_BURST];
-	unsigned burst = w->cfg->burst;
-	uint64_t next_timer = 0, timer_period = w->tsc_hz / 100; /* 10 ms */
-
-	while (!dp_quit) {
-		uint64_t now = rte_rdtsc();
-		if (w->insp)
-			w->insp->ctx.now_ms = now / (w->tsc_hz / 1000);
-		if (w->in) {
-			unsigned n = rte_ring_dequeue_burst(w->in, (void **)pkts, burst, NULL);
-			handle_burst(w, pkts, (uint16_t)n);
-		}
-		for (unsigned s = 0; s < w->nrx; s++) {
-			uint16_t n = rte_eth_rx_burst(w->rx[s].port, w->rx[s].queue, pkts, (uint16_t)burst);
-			for (uint16_t i = 0; i < n; i++)
-				pkts[i]->port = w->rx[s].port;
-			handle_burst(w, pkts, n);
-		}
-		dp_worker_flush(w);
-		if (now >= next_timer) {
-			if (w->insp)
-				dp_inspect_tick(w->insp, send_built, w);
-			next_timer = now + timer_period;
-		}
-	}
+	while (!dp_quit)
+		dp_worker_poll(w, rte_rdtsc());
 	dp_worker_flush(w);
 	return 0;
 }

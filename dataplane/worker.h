@@ -37,7 +37,7 @@ struct dp_worker {
 	struct dp_txbuf tx[DP_NROLES];
 	struct dp_inspector *insp; /* NULL in bridge mode */
 	struct rte_mempool *pool;  /* for segments the dataplane builds */
-	uint64_t tsc_hz;
+	uint64_t tsc_hz, next_timer;
 	struct dp_counters ctr __rte_cache_aligned;
 };
 
@@ -47,7 +47,9 @@ extern volatile bool dp_quit;
 void dp_worker_send(struct dp_worker *w, int role, struct rte_mbuf *m);
 void dp_worker_flush(struct dp_worker *w);
 
-/* The poll loop; arg is a struct dp_worker. */
+/* One iteration of the poll loop: rx bursts, inspection, tx, timers every 10 ms. */
+void dp_worker_poll(struct dp_worker *w, uint64_t now_tsc);
+/* The poll loop until dp_quit; arg is a struct dp_worker. */
 int dp_worker_main(void *arg);
 
 /* The software distributor: rx from both ports, symmetric flow hash to the workers'

@@ -26,6 +26,8 @@ struct dp_ctx {
 	struct dp_sink *journal;    /* passed and quarantined messages; NULL = none */
 	struct dp_sink *dump;       /* offline: every message; NULL = none */
 	uint64_t now_ms;
+	sl_scan_tap_fn scan_tap;    /* benchmark: sees every buffer the matcher scans */
+	void *scan_tap_ctx;
 };
 
 #endif

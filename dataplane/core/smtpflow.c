@@ -139,6 +139,8 @@ static void message_begin(struct dp_smtpflow *sf, const struct sl_event *ev)
 				sl_msgscan_free(sf->scan);
 			sf->scan = sl_msgscan_new(ctx->scanner, ctx->policy, SL_DIR_UNKNOWN);
 			sf->scan_policy = ctx->policy;
+			if (sf->scan && ctx->scan_tap)
+				sl_msgscan_set_tap(sf->scan, ctx->scan_tap, ctx->scan_tap_ctx);
 		}
 	}
 	sf->msg_journal = ctx->journal ? ctx->journal->ops->begin(ctx->journal->impl) : NULL;
