@@ -1,0 +1,474 @@
+/* The configuration file: a table of keys, each with its type and place in dp_config. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum key_type {
+	K_UINT,      /* unsigned, within [min, max] */
+	K_SIZE,      /* bytes with k/m/g */
+	K_DURATION,  /* milliseconds from ms/s/m/h */
+	K_BOOL,
+	K_ENUM,
+	K_PORTREF,
+	K_PORTLIST,
+	K_PATH,
+};
+
+struct key_def {
+	const char *section, *key;
+	enum key_type type;
+	size_t off;
+	uint64_t min, max;
+	const char *const *names; /* K_ENUM: value names, index = enum value */
+};
+
+static const char *const mode_names[] = {"bridge", "smtp", "enforce", NULL};
+static const char *const starttls_names[] = {"allow", "strip", "block", NULL};
+static const char *const dist_names[] = {"auto", "rss", "software", NULL};
+static const char *const overload_names[] = {"open", "closed", NULL};
+
+#define F(field) offsetof(struct dp_config, field)
+static const struct key_def keys[] = {
+	{"ports", "outside", K_PORTREF, F(outside), 0, 0, NULL},
+	{"ports", "inside", K_PORTREF, F(inside), 0, 0, NULL},
+	{"ports", "rx_descriptors", K_UINT, F(rx_descriptors), 32, 65536, NULL},
+	{"ports", "tx_descriptors", K_UINT, F(tx_descriptors), 32, 65536, NULL},
+	{"ports", "mbufs", K_UINT, F(mbufs), 1023, 1u << 24, NULL},
+	{"ports", "promiscuous", K_BOOL, F(promiscuous), 0, 0, NULL},
+	{"workers", "count", K_UINT, F(workers), 1, 64, NULL},
+	{"workers", "distribution", K_ENUM, F(distribution), 0, 0, dist_names},
+	{"workers", "burst", K_UINT, F(burst), 1, 512, NULL},
+	{"dataplane", "mode", K_ENUM, F(mode), 0, 0, mode_names},
+	{"smtp", "ports", K_PORTLIST, 0, 0, 0, NULL},
+	{"smtp", "detect", K_BOOL, F(detect), 0, 0, NULL},
+	{"smtp", "starttls", K_ENUM, F(starttls), 0, 0, starttls_names},
+	{"flows", "max_flows", K_UINT, F(max_flows), 16, 1u << 24, NULL},
+	{"flows", "idle_timeout", K_DURATION, F(idle_timeout_ms), 1, UINT64_MAX, NULL},
+	{"flows", "closed_timeout", K_DURATION, F(closed_timeout_ms), 0, UINT64_MAX, NULL},
+	{"flows", "max_flow_memory", K_SIZE, F(max_flow_memory), 16384, UINT64_MAX, NULL},
+	{"flows", "max_ooo_segments", K_UINT, F(max_ooo_segments), 0, 4096, NULL},
+	{"flows", "max_memory", K_SIZE, F(max_memory), 1u << 20, UINT64_MAX, NULL},
+	{"flows", "on_overload", K_ENUM, F(fail_closed), 0, 0, overload_names},
+	{"policy", "rules", K_PATH, F(rules), 0, 0, NULL},
+	{"journal", "dir", K_PATH, F(journal_dir), 0, 0, NULL},
+};
+#undef F
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+void dp_config_default(struct dp_config *c)
+{
+	static const uint16_t smtp_ports[] = {25, 587, 2525};
+
+	memset(c, 0, sizeof *c);
+	c->outside.id = 0;
+	c->inside.id = 1;
+	c->rx_descriptors = 1024;
+	c->tx_descriptors = 1024;
+	c->mbufs = 16383;
+	c->promiscuous = true;
+	c->workers = 1;
+	c->distribution = DP_DIST_AUTO;
+	c->burst = 32;
+	c->mode = DP_MODE_ENFORCE;
+	memcpy(c->smtp_ports, smtp_ports, sizeof smtp_ports);
+	c->nsmtp_ports = 3;
+	c->detect = false;
+	c->starttls = DP_STARTTLS_ALLOW;
+	c->max_flows = 65536;
+	c->idle_timeout_ms = 300 * 1000;
+	c->closed_timeout_ms = 10 * 1000;
+	c->max_flow_memory = 1 << 20;
+	c->max_ooo_segments = 64;
+	c->max_memory = 512ull << 20;
+	c->fail_closed = false;
+}
+
+/* Unsigned decimal with an optional unit suffix from `units` (name, multiplier);
+ * `bare` is the multiplier of a number without suffix. */
+struct unit {
+	const char *name;
+	uint64_t mult;
+};
+
+static int parse_scaled(const char *s, const struct unit *units, uint64_t bare, uint64_t *out)
+{
+	char *end;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	uint64_t mult = bare;
+	if (*end) {
+		const struct unit *u;
+		for (u = units; u->name; u++)
+			if (strcasecmp(end, u->name) == 0)
+				break;
+		if (!u->name)
+			return -1;
+		mult = u->mult;
+	}
+	if (mult && v > UINT64_MAX / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+static const struct unit size_units[] = {
+	{"k", 1ull << 10}, {"m", 1ull << 20}, {"g", 1ull << 30}, {NULL, 0}};
+static const struct unit time_units[] = {
+	{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {NULL, 0}};
+static const struct unit no_units[] = {{NULL, 0}};
+
+int dp_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1", NULL};
+	static const char *const no[] = {"no", "false", "off", "0", NULL};
+	for (int i = 0; yes[i]; i++)
+		if (strcasecmp(s, yes[i]) == 0)
+			return *out = true, 0;
+	for (int i = 0; no[i]; i++)
+		if (strcasecmp(s, no[i]) == 0)
+			return *out = false, 0;
+	return -1;
+}
+
+static int parse_enum(const char *s, const char *const *names, int *out)
+{
+	for (int i = 0; names[i]; i++)
+		if (strcasecmp(s, names[i]) == 0)
+			return *out = i, 0;
+	return -1;
+}
+
+int dp_parse_mode(const char *s, enum dp_mode *out)
+{
+	int v;
+	if (parse_enum(s, mode_names, &v))
+		return -1;
+	*out = (enum dp_mode)v;
+	return 0;
+}
+
+static int parse_port_number(const char *s, uint16_t *out)
+{
+	uint64_t v;
+	if (parse_scaled(s, no_units, 1, &v) || v == 0 || v > 65535)
+		return -1;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = 0;
+	return s;
+}
+
+static int set_value(struct dp_config *c, const struct key_def *k, char *v,
+                     char *msg, size_t msglen)
+{
+	char *field = (char *)c + k->off;
+	uint64_t u;
+	int e;
+
+	switch (k->type) {
+	case K_UINT:
+		if (parse_scaled(v, no_units, 1, &u) || u < k->min || u > k->max) {
+			snprintf(msg, msglen, "%s: expected a number from %llu to %llu", k->key,
+			         (unsigned long long)k->min, (unsigned long long)k->max);
+			return -1;
+		}
+		*(unsigned *)field = (unsigned)u;
+		return 0;
+	case K_SIZE:
+	case K_DURATION:
+		if (parse_scaled(v, k->type == K_SIZE ? size_units : time_units,
+		                 k->type == K_SIZE ? 1 : 1000, &u) || u < k->min || u > k->max) {
+			snprintf(msg, msglen, k->type == K_SIZE ?
+			         "%s: expected a size such as 65536, 64k, 1m (at least %llu bytes)" :
+			         "%s: expected a duration such as 30s, 500ms, 5m (at least %llu ms)",
+			         k->key, (unsigned long long)k->min);
+			return -1;
+		}
+		*(uint64_t *)field = u;
+		return 0;
+	case K_BOOL:
+		if (dp_parse_bool(v, (bool *)field)) {
+			snprintf(msg, msglen, "%s: expected yes or no", k->key);
+			return -1;
+		}
+		return 0;
+	case K_ENUM:
+		if (parse_enum(v, k->names, &e)) {
+			size_t n = (size_t)snprintf(msg, msglen, "%s: expected one of", k->key);
+			for (int i = 0; k->names[i] && n < msglen; i++)
+				n += (size_t)snprintf(msg + n, msglen - n, "%s %s", i ? "," : "", k->names[i]);
+			return -1;
+		}
+		if (k->names == overload_names)
+			*(bool *)field = e == 1;
+		else
+			*(int *)field = e;
+		return 0;
+	case K_PORTREF: {
+		struct dp_port_ref *p = (struct dp_port_ref *)field;
+		memset(p, 0, sizeof *p);
+		if (isdigit((unsigned char)v[0])) {
+			if (parse_scaled(v, no_units, 1, &u) || u > 1023) {
+				snprintf(msg, msglen, "%s: expected a DPDK port id (0-1023) or a device name", k->key);
+				return -1;
+			}
+			p->id = (uint16_t)u;
+		} else if (*v && strlen(v) < sizeof p->name) {
+			strcpy(p->name, v);
+		} else {
+			snprintf(msg, msglen, "%s: expected a DPDK port id or a device name", k->key);
+			return -1;
+		}
+		return 0;
+	}
+	case K_PORTLIST: {
+		size_t n = 0;
+		char *save, *tok;
+		for (tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			tok = trim(tok);
+			if (n == DP_MAX_SMTP_PORTS) {
+				snprintf(msg, msglen, "ports: at most %d ports", DP_MAX_SMTP_PORTS);
+				return -1;
+			}
+			if (parse_port_number(tok, &c->smtp_ports[n])) {
+				snprintf(msg, msglen, "ports: '%s' is not a TCP port (1-65535)", tok);
+				return -1;
+			}
+			n++;
+		}
+		c->nsmtp_ports = n;
+		return 0;
+	}
+	case K_PATH:
+		if (strlen(v) >= DP_PATH_MAX) {
+			snprintf(msg, msglen, "%s: path longer than %d bytes", k->key, DP_PATH_MAX - 1);
+			return -1;
+		}
+		strcpy(field, v);
+		return 0;
+	}
+	return -1;
+}
+
+int dp_config_parse(struct dp_config *c, const char *name, const char *text,
+                    char *err, size_t errlen)
+{
+	char section[64] = "";
+	bool seen[NKEYS] = {false};
+	unsigned lineno = 0;
+	const char *p = text;
+	char msg[256];
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char buf[2048];
+		lineno++;
+		if (len >= sizeof buf) {
+			snprintf(msg, sizeof msg, "line too long");
+			goto fail;
+		}
+		memcpy(buf, p, len);
+		buf[len] = 0;
+		p += len + (nl ? 1 : 0);
+
+		char *hash = strchr(buf, '#');
+		if (hash)
+			*hash = 0;
+		char *line = trim(buf);
+		if (!*line)
+			continue;
+		if (*line == '[') {
+			char *close = strchr(line, ']');
+			if (!close || close[1]) {
+				snprintf(msg, sizeof msg, "expected [section]");
+				goto fail;
+			}
+			*close = 0;
+			char *sec = trim(line + 1);
+			size_t i;
+			for (i = 0; i < NKEYS; i++)
+				if (strcmp(keys[i].section, sec) == 0)
+					break;
+			if (i == NKEYS || strlen(sec) >= sizeof section) {
+				snprintf(msg, sizeof msg, "unknown section [%.64s]", sec);
+				goto fail;
+			}
+			strcpy(section, sec);
+			continue;
+		}
+		char *eq = strchr(line, '=');
+		if (!eq) {
+			snprintf(msg, sizeof msg, "expected key = value");
+			goto fail;
+		}
+		*eq = 0;
+		char *key = trim(line), *val = trim(eq + 1);
+		if (!*section) {
+			snprintf(msg, sizeof msg, "'%.64s' outside any [section]", key);
+			goto fail;
+		}
+		size_t i;
+		for (i = 0; i < NKEYS; i++)
+			if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].key, key) == 0)
+				break;
+		if (i == NKEYS) {
+			snprintf(msg, sizeof msg, "unknown key '%.64s' in [%s]", key, section);
+			goto fail;
+		}
+		if (seen[i]) {
+			snprintf(msg, sizeof msg, "'%s' set twice in [%s]", key, section);
+			goto fail;
+		}
+		seen[i] = true;
+		if (!*val && keys[i].type != K_PATH) {
+			snprintf(msg, sizeof msg, "%s: missing value", key);
+			goto fail;
+		}
+		if (set_value(c, &keys[i], val, msg, sizeof msg))
+			goto fail;
+	}
+	if (c->outside.name[0] == 0 && c->inside.name[0] == 0 && c->outside.id == c->inside.id) {
+		snprintf(err, errlen, "%s: [ports] outside and inside are the same port", name);
+		return -1;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "%s:%u: %s", name, lineno, msg);
+	return -1;
+}
+
+int dp_config_load(struct dp_config *c, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	char *text = NULL;
+	size_t cap = 0, len = 0, n;
+	char chunk[4096];
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		if (len + n + 1 > cap) {
+			cap = (len + n + 1) * 2;
+			char *t = realloc(text, cap);
+			if (!t) {
+				free(text);
+				fclose(f);
+				snprintf(err, errlen, "%s: out of memory", path);
+				return -1;
+			}
+			text = t;
+		}
+		memcpy(text + len, chunk, n);
+		len += n;
+	}
+	bool rerr = ferror(f);
+	fclose(f);
+	if (rerr) {
+		free(text);
+		snprintf(err, errlen, "%s: read error", path);
+		return -1;
+	}
+	if (memchr(text ? text : "", 0, len)) {
+		free(text);
+		snprintf(err, errlen, "%s: NUL byte in configuration file", path);
+		return -1;
+	}
+	int rc = dp_config_parse(c, path, text ? (text[len] = 0, text) : "", err, errlen);
+	free(text);
+	return rc;
+}
+
+static void print_size(FILE *out, const char *key, uint64_t v)
+{
+	if (v && v % (1ull << 30) == 0)
+		fprintf(out, "%s = %llug\n", key, (unsigned long long)(v >> 30));
+	else if (v && v % (1ull << 20) == 0)
+		fprintf(out, "%s = %llum\n", key, (unsigned long long)(v >> 20));
+	else if (v && v % (1ull << 10) == 0)
+		fprintf(out, "%s = %lluk\n", key, (unsigned long long)(v >> 10));
+	else
+		fprintf(out, "%s = %llu\n", key, (unsigned long long)v);
+}
+
+static void print_duration(FILE *out, const char *key, uint64_t ms)
+{
+	if (ms % 1000)
+		fprintf(out, "%s = %llums\n", key, (unsigned long long)ms);
+	else
+		fprintf(out, "%s = %llus\n", key, (unsigned long long)(ms / 1000));
+}
+
+static void print_port(FILE *out, const char *key, const struct dp_port_ref *p)
+{
+	if (p->name[0])
+		fprintf(out, "%s = %s\n", key, p->name);
+	else
+		fprintf(out, "%s = %u\n", key, p->id);
+}
+
+void dp_config_print(const struct dp_config *c, FILE *out)
+{
+	fprintf(out, "[ports]\n");
+	print_port(out, "outside", &c->outside);
+	print_port(out, "inside", &c->inside);
+	fprintf(out, "rx_descriptors = %u\ntx_descriptors = %u\nmbufs = %u\npromiscuous = %s\n",
+	        c->rx_descriptors, c->tx_descriptors, c->mbufs, c->promiscuous ? "yes" : "no");
+	fprintf(out, "\n[workers]\ncount = %u\ndistribution = %s\nburst = %u\n",
+	        c->workers, dp_distribution_name(c->distribution), c->burst);
+	fprintf(out, "\n[dataplane]\nmode = %s\n", dp_mode_name(c->mode));
+	fprintf(out, "\n[smtp]\nports = ");
+	for (size_t i = 0; i < c->nsmtp_ports; i++)
+		fprintf(out, "%s%u", i ? ", " : "", c->smtp_ports[i]);
+	fprintf(out, "\ndetect = %s\nstarttls = %s\n", c->detect ? "yes" : "no",
+	        dp_starttls_name(c->starttls));
+	fprintf(out, "\n[flows]\nmax_flows = %u\n", c->max_flows);
+	print_duration(out, "idle_timeout", c->idle_timeout_ms);
+	print_duration(out, "closed_timeout", c->closed_timeout_ms);
+	print_size(out, "max_flow_memory", c->max_flow_memory);
+	fprintf(out, "max_ooo_segments = %u\n", c->max_ooo_segments);
+	print_size(out, "max_memory", c->max_memory);
+	fprintf(out, "on_overload = %s\n", c->fail_closed ? "closed" : "open");
+	fprintf(out, "\n[policy]\nrules = %s\n", c->rules);
+	fprintf(out, "\n[journal]\ndir = %s\n", c->journal_dir);
+}
+
+bool dp_config_is_smtp_port(const struct dp_config *c, uint16_t port)
+{
+	for (size_t i = 0; i < c->nsmtp_ports; i++)
+		if (c->smtp_ports[i] == port)
+			return true;
+	return false;
+}
+
+const char *dp_mode_name(enum dp_mode m)
+{
+	return (unsigned)m < 3 ? mode_names[m] : "?";
+}
+
+const char *dp_starttls_name(enum dp_starttls s)
+{
+	return (unsigned)s < 3 ? starttls_names[s] : "?";
+}
+
+const char *dp_distribution_name(enum dp_distribution d)
+{
+	return (unsigned)d < 3 ? dist_names[d] : "?";
+}

@@ -1,0 +1,87 @@
+/* sluice-dp's configuration: one file of [section] key = value lines, parsed once at
+ * start (docs/dataplane.md lists every key). No DPDK. */
+#ifndef SLUICE_DP_CONFIG_H
+#define SLUICE_DP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define DP_MAX_SMTP_PORTS 32
+#define DP_NAME_MAX 128
+#define DP_PATH_MAX 1024
+
+enum dp_mode {
+	DP_MODE_BRIDGE,  /* layer 2 only */
+	DP_MODE_SMTP,    /* + reassembly, normalization, SMTP; every message passes */
+	DP_MODE_ENFORCE, /* + policy verdicts enforced */
+};
+
+enum dp_starttls {
+	DP_STARTTLS_ALLOW,
+	DP_STARTTLS_STRIP,
+	DP_STARTTLS_BLOCK,
+};
+
+enum dp_distribution {
+	DP_DIST_AUTO,
+	DP_DIST_RSS,
+	DP_DIST_SOFTWARE,
+};
+
+struct dp_config {
+	/* [ports]: a port is an id, or a device name when name[0] != 0 */
+	struct dp_port_ref {
+		uint16_t id;
+		char name[DP_NAME_MAX];
+	} outside, inside;
+	unsigned rx_descriptors, tx_descriptors, mbufs;
+	bool promiscuous;
+	/* [workers] */
+	unsigned workers;
+	enum dp_distribution distribution;
+	unsigned burst;
+	/* [dataplane] */
+	enum dp_mode mode;
+	/* [smtp] */
+	uint16_t smtp_ports[DP_MAX_SMTP_PORTS];
+	size_t nsmtp_ports;
+	bool detect;
+	enum dp_starttls starttls;
+	/* [flows] */
+	unsigned max_flows;
+	uint64_t idle_timeout_ms, closed_timeout_ms;
+	uint64_t max_flow_memory;
+	unsigned max_ooo_segments;
+	uint64_t max_memory;
+	bool fail_closed;
+	/* [policy] */
+	char rules[DP_PATH_MAX];
+	/* [journal] */
+	char journal_dir[DP_PATH_MAX];
+};
+
+void dp_config_default(struct dp_config *c);
+
+/* Parse a file over the defaults already in *c. On error returns -1 and writes
+ * "FILE:LINE: message" to err. */
+int dp_config_load(struct dp_config *c, const char *path, char *err, size_t errlen);
+/* Same, from a string (tests); `name` stands for the file name in messages. */
+int dp_config_parse(struct dp_config *c, const char *name, const char *text,
+                    char *err, size_t errlen);
+
+/* Individual values, shared with the command line. 0 on success. */
+int dp_parse_mode(const char *s, enum dp_mode *out);
+int dp_parse_bool(const char *s, bool *out);
+
+/* The effective configuration as a valid configuration file. */
+void dp_config_print(const struct dp_config *c, FILE *out);
+
+bool dp_config_is_smtp_port(const struct dp_config *c, uint16_t port);
+
+const char *dp_mode_name(enum dp_mode m);
+const char *dp_starttls_name(enum dp_starttls s);
+const char *dp_distribution_name(enum dp_distribution d);
+
+#endif

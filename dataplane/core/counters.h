@@ -1,0 +1,98 @@
+/* Counters of one worker (or of the offline reader). Each worker writes only its own;
+ * telemetry and the exit summary sum them. No locks: readers may see a value a few
+ * packets old. No DPDK. */
+#ifndef SLUICE_DP_COUNTERS_H
+#define SLUICE_DP_COUNTERS_H
+
+#include <stdint.h>
+
+#include "sluice/strbuf.h"
+
+enum dp_role {
+	DP_OUTSIDE,
+	DP_INSIDE,
+	DP_NROLES,
+};
+
+/* Why a packet was not forwarded. */
+#define DP_DROP_REASONS(X) \
+	X(TX_FULL, "tx_full", "the output queue was full") \
+	X(NO_MBUF, "no_mbuf", "no mbuf to build an injected or re-segmented packet") \
+	X(MALFORMED, "malformed", "IP/TCP headers inconsistent with the frame") \
+	X(BAD_CHECKSUM, "bad_checksum", "TCP checksum wrong (the server would drop it; never scanned)") \
+	X(TCP_FRAGMENT, "tcp_fragment", "IP fragment of a TCP datagram on an inspected path") \
+	X(RETRANSMIT_CONFLICT, "retransmit_conflict", "retransmitted bytes differ from bytes already scanned") \
+	X(OOO_CONFLICT, "ooo_conflict", "out-of-order bytes differ from bytes already held") \
+	X(OOO_FULL, "ooo_full", "out-of-order hold full (segments or bytes); the sender retransmits") \
+	X(FLOW_MEMORY, "flow_memory", "the flow's memory cap was reached; the sender retransmits") \
+	X(OUT_OF_WINDOW, "out_of_window", "segment far outside the expected sequence window") \
+	X(FAIL_CLOSED, "fail_closed", "a cap was hit and on_overload = closed") \
+	X(ENFORCED, "enforced", "client data after a reject/quarantine, or to a reset server") \
+	X(DUPLICATE, "duplicate", "retransmission the receiver has already acknowledged") \
+	X(STARTTLS_BLOCKED, "starttls_blocked", "TLS records on a flow whose STARTTLS was blocked")
+
+enum dp_drop_reason {
+#define X(id, name, doc) DP_DROP_##id,
+	DP_DROP_REASONS(X)
+#undef X
+	DP_DROP_COUNT
+};
+
+/* Why a flow that looked like SMTP is passed without inspection. */
+#define DP_UNINSPECTED_REASONS(X) \
+	X(STARTTLS, "starttls", "STARTTLS allowed: content encrypted from here on") \
+	X(TABLE_FULL, "table_full", "the flow table was full (fail-open)") \
+	X(MEMORY, "memory", "the total memory cap was reached (fail-open)") \
+	X(MIDSTREAM, "midstream", "first packet seen mid-connection (no SYN)") \
+	X(NOT_SMTP, "not_smtp", "content detection found no SMTP")
+
+enum dp_uninspected_reason {
+#define X(id, name, doc) DP_UNINSPECTED_##id,
+	DP_UNINSPECTED_REASONS(X)
+#undef X
+	DP_UNINSPECTED_COUNT
+};
+
+#define DP_NACTIONS 5 /* enum sl_action */
+#define DP_RULE_SLOTS 256
+#define DP_RULE_ID_MAX 64
+
+struct dp_rule_count {
+	char id[DP_RULE_ID_MAX]; /* "" = free slot */
+	uint64_t count;
+};
+
+struct dp_counters {
+	uint64_t rx_packets[DP_NROLES], rx_bytes[DP_NROLES];
+	uint64_t tx_packets[DP_NROLES], tx_bytes[DP_NROLES];
+	uint64_t injected[DP_NROLES];       /* packets the dataplane made (replies, RSTs) */
+	uint64_t resegmented[DP_NROLES];    /* packets rebuilt from held bytes */
+	uint64_t drops[DP_DROP_COUNT];
+	uint64_t flows_created, flows_closed, flows_expired;
+	uint64_t flows_active;              /* gauge */
+	uint64_t flows_smtp_detected;       /* recognised by content on a non-SMTP port */
+	uint64_t uninspected[DP_UNINSPECTED_COUNT];
+	uint64_t messages;                  /* MESSAGE_END seen */
+	uint64_t verdicts[DP_NACTIONS];     /* by enum sl_action */
+	uint64_t enforced_reject, enforced_quarantine; /* server reset, client answered */
+	uint64_t signals_overlap;           /* tcp.overlap raised */
+	uint64_t starttls_seen, starttls_stripped, starttls_blocked;
+	uint64_t journal_ok, journal_failed;
+	uint64_t memory_bytes;              /* gauge: held by flows */
+	uint64_t rule_overflow;             /* rule ids beyond DP_RULE_SLOTS */
+	struct dp_rule_count rules[DP_RULE_SLOTS];
+};
+
+extern const char *const dp_drop_names[DP_DROP_COUNT];
+extern const char *const dp_drop_docs[DP_DROP_COUNT];
+extern const char *const dp_uninspected_names[DP_UNINSPECTED_COUNT];
+extern const char *const dp_uninspected_docs[DP_UNINSPECTED_COUNT];
+extern const char *const dp_role_names[DP_NROLES];
+
+void dp_counters_rule_hit(struct dp_counters *c, const char *id);
+/* dst += src (gauges too: the sum over workers). */
+void dp_counters_add(struct dp_counters *dst, const struct dp_counters *src);
+/* The whole set as one JSON object (the /sluice/stats telemetry value). */
+void dp_counters_json(const struct dp_counters *c, struct sl_strbuf *out);
+
+#endif

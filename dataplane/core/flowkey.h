@@ -1,0 +1,26 @@
+/* The key of a TCP flow, the same for both directions (so one worker and one table
+ * entry see both), and its hash. No DPDK. */
+#ifndef SLUICE_DP_FLOWKEY_H
+#define SLUICE_DP_FLOWKEY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pktparse.h"
+
+struct dp_flow_key {
+	uint8_t lo_addr[16], hi_addr[16]; /* the (addr, port) pairs in canonical order */
+	uint16_t lo_port, hi_port;
+	uint16_t vlan;                    /* outermost VLAN id, 0 when untagged */
+	uint8_t ip_version;
+	uint8_t pad;
+};
+
+/* *swapped tells whether the packet's source is the `hi` side. */
+void dp_flow_key_make(const struct dp_pkt *p, struct dp_flow_key *k, bool *swapped);
+uint32_t dp_flow_key_hash(const struct dp_flow_key *k);
+bool dp_flow_key_eq(const struct dp_flow_key *a, const struct dp_flow_key *b);
+/* dp_flow_key_hash of the packet's key. */
+uint32_t dp_flow_hash_pkt(const struct dp_pkt *p);
+
+#endif

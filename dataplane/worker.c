@@ -1,0 +1,139 @@
+#include "worker.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+
+#include "core/flowkey.h"
+
+volatile bool dp_quit;
+
+void dp_worker_send(struct dp_worker *w, int role, struct rte_mbuf *m)
+{
+	struct dp_txbuf *t = &w->tx[role];
+	if (t->n == DP_TXBUF) {
+		dp_worker_flush(w);
+		if (t->n == DP_TXBUF) {
+			rte_pktmbuf_free(m);
+			w->ctr.drops[DP_DROP_TX_FULL]++;
+			return;
+		}
+	}
+	t->m[t->n++] = m;
+}
+
+void dp_worker_flush(struct dp_worker *w)
+{
+	for (int r = 0; r < DP_NROLES; r++) {
+		struct dp_txbuf *t = &w->tx[r];
+		if (!t->n)
+			continue;
+		uint64_t bytes = 0;
+		for (uint16_t i = 0; i < t->n; i++)
+			bytes += rte_pktmbuf_pkt_len(t->m[i]);
+		uint16_t sent;
+		if (w->out[r])
+			sent = (uint16_t)rte_ring_enqueue_burst(w->out[r], (void **)t->m, t->n, NULL);
+		else
+			sent = rte_eth_tx_burst(w->ports->id[r], w->txq, t->m, t->n);
+		if (sent < t->n) {
+			/* l2fwd keeps no backlog either: a full queue drops, counted */
+			for (uint16_t i = sent; i < t->n; i++) {
+				bytes -= rte_pktmbuf_pkt_len(t->m[i]);
+				rte_pktmbuf_free(t->m[i]);
+			}
+			w->ctr.drops[DP_DROP_TX_FULL] += t->n - sent;
+		}
+		w->ctr.tx_packets[r] += sent;
+		w->ctr.tx_bytes[r] += bytes;
+		t->n = 0;
+	}
+}
+
+static void handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		int role = dp_port_role(w->ports, m->port);
+		if (role < 0) {
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		w->ctr.rx_packets[role]++;
+		w->ctr.rx_bytes[role] += rte_pktmbuf_pkt_len(m);
+		(void)now;
+		dp_worker_send(w, !role, m);
+	}
+}
+
+int dp_worker_main(void *arg)
+{
+	struct dp_worker *w = arg;
+	struct rte_mbuf *pkts[DP_MAX_BURST];
+	unsigned burst = w->cfg->burst;
+	uint64_t next_timer = 0, timer_period = w->tsc_hz / 100; /* 10 ms */
+
+	while (!dp_quit) {
+		uint64_t now = rte_rdtsc();
+		if (w->in) {
+			unsigned n = rte_ring_dequeue_burst(w->in, (void **)pkts, burst, NULL);
+			handle_burst(w, pkts, (uint16_t)n, now);
+		}
+		for (unsigned s = 0; s < w->nrx; s++) {
+			uint16_t n = rte_eth_rx_burst(w->rx[s].port, w->rx[s].queue, pkts, (uint16_t)burst);
+			for (uint16_t i = 0; i < n; i++)
+				pkts[i]->port = w->rx[s].port;
+			handle_burst(w, pkts, n, now);
+		}
+		dp_worker_flush(w);
+		if (now >= next_timer) {
+			next_timer = now + timer_period;
+		}
+	}
+	dp_worker_flush(w);
+	return 0;
+}
+
+uint32_t dp_flow_hash_frame(const uint8_t *frame, size_t len)
+{
+	struct dp_pkt p;
+	if (dp_pkt_parse(frame, len, &p) != DP_PKT_TCP)
+		return 0;
+	return dp_flow_hash_pkt(&p);
+}
+
+int dp_distributor_main(void *arg)
+{
+	struct dp_distributor *d = arg;
+	struct rte_mbuf *pkts[DP_MAX_BURST];
+	unsigned burst = d->cfg->burst;
+
+	while (!dp_quit) {
+		for (int r = 0; r < DP_NROLES; r++) {
+			uint16_t port = d->ports->id[r];
+			uint16_t n = rte_eth_rx_burst(port, 0, pkts, (uint16_t)burst);
+			for (uint16_t i = 0; i < n; i++) {
+				struct rte_mbuf *m = pkts[i];
+				m->port = port;
+				uint32_t h = dp_flow_hash_frame(rte_pktmbuf_mtod(m, const uint8_t *),
+				                                rte_pktmbuf_data_len(m));
+				struct dp_worker *w = &d->workers[h % d->nworkers];
+				if (rte_ring_enqueue(w->in, m) != 0) {
+					rte_pktmbuf_free(m);
+					d->drops_ring_full++;
+				}
+			}
+		}
+		for (unsigned i = 0; i < d->nworkers; i++)
+			for (int r = 0; r < DP_NROLES; r++) {
+				unsigned n = rte_ring_dequeue_burst(d->workers[i].out[r], (void **)pkts, burst, NULL);
+				if (!n)
+					continue;
+				uint16_t sent = rte_eth_tx_burst(d->ports->id[r], 0, pkts, (uint16_t)n);
+				for (unsigned j = sent; j < n; j++)
+					rte_pktmbuf_free(pkts[j]);
+				d->drops_ring_full += n - sent;
+			}
+	}
+	return 0;
+}

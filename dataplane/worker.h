@@ -1,0 +1,66 @@
+/* One worker lcore: an explicit poll loop (l2fwd style) over its rx sources, its own
+ * flow table and counters, burst tx. Nothing on the fast path is shared or locked. */
+#ifndef SLUICE_DP_WORKER_H
+#define SLUICE_DP_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "core/config.h"
+#include "core/counters.h"
+#include "port.h"
+
+#define DP_MAX_BURST 512
+#define DP_TXBUF (2 * DP_MAX_BURST)
+
+struct dp_inspect;
+
+struct dp_txbuf {
+	uint16_t n;
+	struct rte_mbuf *m[DP_TXBUF];
+};
+
+struct dp_worker {
+	unsigned idx, lcore;
+	const struct dp_config *cfg;
+	const struct dp_ports *ports;
+	/* input: port queues (direct/RSS) or a ring from the distributor */
+	unsigned nrx;
+	struct { uint16_t port, queue; } rx[DP_NROLES];
+	struct rte_ring *in;
+	/* output: a tx queue of each port, or rings to the distributor */
+	uint16_t txq;
+	struct rte_ring *out[DP_NROLES];
+	struct dp_txbuf tx[DP_NROLES];
+	struct dp_inspect *insp;   /* NULL in bridge mode */
+	uint64_t tsc_hz;
+	struct dp_counters ctr __rte_cache_aligned;
+};
+
+extern volatile bool dp_quit;
+
+/* Queue a packet for a role's port (frees it and counts a drop when full). */
+void dp_worker_send(struct dp_worker *w, int role, struct rte_mbuf *m);
+void dp_worker_flush(struct dp_worker *w);
+
+/* The poll loop; arg is a struct dp_worker. */
+int dp_worker_main(void *arg);
+
+/* The software distributor: rx from both ports, symmetric flow hash to the workers'
+ * rings, tx of what the workers return. arg is a struct dp_distributor. */
+struct dp_distributor {
+	const struct dp_config *cfg;
+	const struct dp_ports *ports;
+	unsigned nworkers;
+	struct dp_worker *workers;
+	uint64_t drops_ring_full;
+};
+int dp_distributor_main(void *arg);
+
+/* Symmetric hash of a frame's flow (both directions equal); 0 for non-TCP. */
+uint32_t dp_flow_hash_frame(const uint8_t *frame, size_t len);
+
+#endif
