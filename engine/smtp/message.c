@@ -3,7 +3,9 @@
  * docs/engine-smtp.md is what smtp_data_run implements. */
 #include <stdio.h>
 #include <string.h>
-#ifdef __SSE2__
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#elif defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
@@ -87,8 +89,44 @@ void smtp_msg_abort(struct sl_smtp *s, uint64_t end_off, const char *why)
 	smtp_msg_end(s, end_off);
 }
 
-/* Index of the first CR, LF (or NUL when nul) in p[i..n), or n. */
-static size_t scan_break(const uint8_t *p, size_t i, size_t n, bool nul)
+/* Index of the first CR, LF (or NUL when nul) in p[i..n), or n. The hot loop of DATA:
+ * AVX2 when the CPU has it (32 bytes a step, one shuffle-lookup and one compare), else
+ * SSE2 (16 bytes, three compares). */
+static size_t scan_break_scalar(const uint8_t *p, size_t i, size_t n, bool nul)
+{
+	for (; i < n; i++) {
+		uint8_t c = p[i];
+		if (c == '\r' || c == '\n' || (nul && c == 0))
+			return i;
+	}
+	return n;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static size_t scan_break_avx2(const uint8_t *p, size_t i,
+                                                              size_t n, bool nul)
+{
+	/* table[low nibble] = the byte of the set with that low nibble; 0x80 for none
+	 * (bytes >= 0x80 look up 0 and bytes < 0x80 never equal 0x80) */
+	const __m256i table = _mm256_setr_epi8(
+		nul ? 0 : (char)0x80, (char)0x80, (char)0x80, (char)0x80, (char)0x80, (char)0x80,
+		(char)0x80, (char)0x80, (char)0x80, (char)0x80, '\n', (char)0x80, (char)0x80, '\r',
+		(char)0x80, (char)0x80,
+		nul ? 0 : (char)0x80, (char)0x80, (char)0x80, (char)0x80, (char)0x80, (char)0x80,
+		(char)0x80, (char)0x80, (char)0x80, (char)0x80, '\n', (char)0x80, (char)0x80, '\r',
+		(char)0x80, (char)0x80);
+	for (; i + 32 <= n; i += 32) {
+		__m256i v = _mm256_loadu_si256((const __m256i *)(p + i));
+		__m256i hit = _mm256_cmpeq_epi8(_mm256_shuffle_epi8(table, v), v);
+		unsigned mask = (unsigned)_mm256_movemask_epi8(hit);
+		if (mask)
+			return i + (size_t)__builtin_ctz(mask);
+	}
+	return scan_break_scalar(p, i, n, nul);
+}
+#endif
+
+static size_t scan_break_sse2(const uint8_t *p, size_t i, size_t n, bool nul)
 {
 #ifdef __SSE2__
 	const __m128i cr = _mm_set1_epi8('\r');
@@ -103,12 +141,16 @@ static size_t scan_break(const uint8_t *p, size_t i, size_t n, bool nul)
 			return i + (size_t)__builtin_ctz(mask);
 	}
 #endif
-	for (; i < n; i++) {
-		uint8_t c = p[i];
-		if (c == '\r' || c == '\n' || (nul && c == 0))
-			return i;
-	}
-	return n;
+	return scan_break_scalar(p, i, n, nul);
+}
+
+static size_t scan_break(const uint8_t *p, size_t i, size_t n, bool nul)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (__builtin_cpu_supports("avx2"))
+		return scan_break_avx2(p, i, n, nul);
+#endif
+	return scan_break_sse2(p, i, n, nul);
 }
 
 static const char *break_name(enum smtp_break b)
@@ -152,7 +194,16 @@ size_t smtp_data_run(struct sl_smtp *s, const uint8_t *p, size_t n)
 		uint8_t c = p[i];
 		switch (s->dstate) {
 		case D_MID:
-			i = scan_break(p, i, n, !s->nul_signalled);
+			for (;;) {
+				i = scan_break(p, i, n, !s->nul_signalled);
+				/* the common case, CRLF and an ordinary first byte: no state change */
+				if (i + 2 >= n || p[i] != '\r' || p[i + 1] != '\n')
+					break;
+				uint8_t d = p[i + 2];
+				if (d == '.' || d == '\r' || d == '\n' || d == 0)
+					break;
+				i += 3;
+			}
 			if (i == n)
 				break;
 			c = p[i];

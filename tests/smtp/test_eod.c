@@ -133,6 +133,35 @@ static void test_nul_in_data(void)
 	run_free(r);
 }
 
+/* The vector scan: a NUL and breaks far into a line; bytes that differ from CR, LF
+ * and NUL only in the high bit (0x8D, 0x8A, 0x80) or the high nibble are not breaks. */
+static void test_scan_far(void)
+{
+	struct sl_strbuf b;
+	sl_strbuf_init(&b);
+	sl_strbuf_puts(&b, prologue);
+	sl_strbuf_puts(&b, "C ");
+	for (int i = 0; i < 200; i++)
+		sl_strbuf_putc(&b, 'x');
+	sl_strbuf_puts(&b, "\\x00");
+	for (int i = 0; i < 100; i++)
+		sl_strbuf_puts(&b, "\\x8d.\\x8a\\x80\\x1d\\x2a\\x3d");
+	sl_strbuf_puts(&b, "\\r\\n.\\r\\n\nS 250 Ok\\r\\n\n");
+	struct transcript *t = transcript_parse(b.s, b.len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	struct run *r = run_transcript(t, CH_WHOLE, 0, NULL, true);
+	CU_ASSERT_STRING_EQUAL(r->error, "");
+	CU_ASSERT_EQUAL_FATAL(r->nmsgs, 1);
+	CU_ASSERT_EQUAL(r->msgs[0].raw.len, 200 + 1 + 100 * 7 + 2);
+	CU_ASSERT_EQUAL(r->nsigs, 1);
+	CU_ASSERT_EQUAL(run_count_signal(r, "smtp.nul"), 1);
+	CU_ASSERT_EQUAL(run_find_signal(r, "smtp.nul")->off, 200);
+	CU_ASSERT_EQUAL(r->msgs[0].code, 250);
+	run_free(r);
+	transcript_free(t);
+	sl_strbuf_free(&b);
+}
+
 /* A long message in DATA with lines of every length: RAW comes in large runs. */
 static void test_large_runs(void)
 {
@@ -187,6 +216,7 @@ void register_eod_tests(void)
 		{"row 20: CRLF LF.CRLF", row_20},
 		{"CRLF.CR then close", test_close_after_dot_cr},
 		{"NUL in data", test_nul_in_data},
+		{"vector scan", test_scan_far},
 		{"large runs", test_large_runs},
 	};
 	add_suite("end of data", tests, sizeof tests / sizeof tests[0]);
