@@ -1,0 +1,310 @@
+/* import: Maildir folders, mbox files and .eml files into the archive, through the same
+ * ingest path as journaled records (source kind "import"). Two worker threads parse
+ * and index; the committer groups their records into synced batches. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define CHUNK 64
+
+struct msg {
+	uint8_t *data;
+	size_t len;
+	char *origin;      /* path, or path#n for mbox messages */
+	uint64_t time_us;  /* the file's mtime: a re-import is the same record */
+};
+
+struct importer {
+	struct ar_store *s;
+	struct ar_committer *cm;
+	const char *source;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct msg *q;
+	size_t qn, qcap, qhead;
+	bool done;
+	uint64_t stored, duplicates, refused, failed;
+	bool verbose;
+};
+
+static void push(struct importer *im, uint8_t *data, size_t len, const char *origin,
+	uint64_t time_us)
+{
+	pthread_mutex_lock(&im->mu);
+	while (im->qn - im->qhead >= 4 * CHUNK)
+		pthread_cond_wait(&im->cv, &im->mu);
+	if (im->qhead && im->qhead == im->qn)
+		im->qhead = im->qn = 0;
+	if (im->qn == im->qcap) {
+		/* compact, then grow */
+		if (im->q)
+			memmove(im->q, im->q + im->qhead, (im->qn - im->qhead) * sizeof *im->q);
+		im->qn -= im->qhead;
+		im->qhead = 0;
+		if (im->qn == im->qcap) {
+			im->qcap = im->qcap ? im->qcap * 2 : 8 * CHUNK;
+			im->q = realloc(im->q, im->qcap * sizeof *im->q);
+		}
+	}
+	im->q[im->qn++] = (struct msg){ data, len, strdup(origin), time_us };
+	pthread_cond_broadcast(&im->cv);
+	pthread_mutex_unlock(&im->mu);
+}
+
+static size_t pop(struct importer *im, struct msg *out, size_t max)
+{
+	pthread_mutex_lock(&im->mu);
+	while (im->qn == im->qhead && !im->done)
+		pthread_cond_wait(&im->cv, &im->mu);
+	size_t n = 0;
+	while (n < max && im->qhead < im->qn)
+		out[n++] = im->q[im->qhead++];
+	pthread_cond_broadcast(&im->cv);
+	pthread_mutex_unlock(&im->mu);
+	return n;
+}
+
+static void *worker(void *arg)
+{
+	struct importer *im = arg;
+	struct msg m[CHUNK];
+	struct ar_prepared *p = calloc(CHUNK, sizeof *p);
+	size_t n;
+	while ((n = pop(im, m, CHUNK)) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			struct sl_journal_record r = {
+				.time_us = m[i].time_us, .source_kind = SL_JSOURCE_IMPORT,
+				.source = im->source, .direction = 0, .txn_id = m[i].origin,
+				.message = m[i].data, .message_len = m[i].len,
+			};
+			ar_prepare_record(im->s, &r, &p[i]);
+			if (p[i].status != AR_INGEST_REFUSED)
+				ar_committer_enqueue(im->cm, &p[i]);
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (p[i].status != AR_INGEST_REFUSED)
+				ar_committer_wait(im->cm, &p[i]);
+			pthread_mutex_lock(&im->mu);
+			switch (p[i].status) {
+			case AR_INGEST_STORED: im->stored++; break;
+			case AR_INGEST_DUPLICATE: im->duplicates++; break;
+			case AR_INGEST_REFUSED: im->refused++; break;
+			default: im->failed++; break;
+			}
+			pthread_mutex_unlock(&im->mu);
+			if (p[i].status == AR_INGEST_REFUSED) {
+				ar_committer_count_refused(im->cm);
+				fprintf(stderr, "sluice-archive import: %s: refused: %s\n", m[i].origin,
+					p[i].reason);
+			} else if (p[i].status == AR_INGEST_FAILED) {
+				fprintf(stderr, "sluice-archive import: %s: not stored: %s\n", m[i].origin,
+					p[i].reason);
+			} else if (im->verbose) {
+				printf("%u\t%s\t%s\n", p[i].docid,
+					p[i].status == AR_INGEST_STORED ? "stored" : "duplicate", m[i].origin);
+			}
+			ar_prepared_free(&p[i]);
+			free(m[i].data);
+			free(m[i].origin);
+		}
+	}
+	free(p);
+	return NULL;
+}
+
+static uint8_t *dup_bytes(const uint8_t *p, size_t n)
+{
+	uint8_t *r = malloc(n ? n : 1);
+	memcpy(r, p, n);
+	return r;
+}
+
+/* mboxrd: messages start at "From " lines; ">From " (any number of '>') loses one. */
+static void split_mbox(struct importer *im, const uint8_t *p, size_t n, const char *path,
+	uint64_t t)
+{
+	size_t i = 0, count = 0;
+	struct sl_strbuf cur;
+	sl_strbuf_init(&cur);
+	bool in = false;
+	char origin[PATH_MAX + 32];
+	while (i <= n) {
+		const uint8_t *line = p + i;
+		const uint8_t *nl = i < n ? memchr(line, '\n', n - i) : NULL;
+		size_t l = i < n ? (nl ? (size_t)(nl - line) + 1 : n - i) : 0;
+		bool from = l >= 5 && memcmp(line, "From ", 5) == 0;
+		if (i == n || from) {
+			if (in) {
+				/* the blank line before the next From_ belongs to the mbox */
+				if (cur.len && cur.s[cur.len - 1] == '\n')
+					cur.len--;
+				if (cur.len && cur.s[cur.len - 1] == '\r')
+					cur.len--;
+				snprintf(origin, sizeof origin, "%s#%zu", path, count++);
+				push(im, dup_bytes((uint8_t *)cur.s, cur.len), cur.len, origin, t);
+			}
+			sl_strbuf_clear(&cur);
+			in = true;
+			if (i == n)
+				break;
+			i += l;
+			continue;
+		}
+		size_t k = 0;
+		while (k < l && line[k] == '>')
+			k++;
+		if (k && l - k >= 5 && memcmp(line + k, "From ", 5) == 0)
+			sl_strbuf_put(&cur, line + 1, l - 1);
+		else
+			sl_strbuf_put(&cur, line, l);
+		i += l;
+	}
+	sl_strbuf_free(&cur);
+}
+
+static int import_file(struct importer *im, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		fprintf(stderr, "sluice-archive import: %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	uint64_t t = (uint64_t)st.st_mtim.tv_sec * 1000000u + (uint64_t)st.st_mtim.tv_nsec / 1000;
+	size_t n = (size_t)st.st_size;
+	uint8_t *p = n ? mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+	close(fd);
+	if (n && p == MAP_FAILED) {
+		fprintf(stderr, "sluice-archive import: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	size_t pl = strlen(path);
+	bool eml = pl > 4 && strcasecmp(path + pl - 4, ".eml") == 0;
+	if (!eml && n >= 5 && memcmp(p, "From ", 5) == 0)
+		split_mbox(im, p, n, path, t); /* a .eml file is one message, whatever it starts with */
+	else
+		push(im, dup_bytes(p, n), n, path, t);
+	if (n)
+		munmap(p, n);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A directory: Maildir (cur/, new/) or any tree of message and mbox files. */
+static int import_path(struct importer *im, const char *path, int depth)
+{
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		fprintf(stderr, "sluice-archive import: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return S_ISREG(st.st_mode) ? import_file(im, path) : 0;
+	if (depth > 32)
+		return 0;
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, "tmp"))
+			continue; /* Maildir tmp/ holds deliveries in progress */
+		names = realloc(names, (n + 1) * sizeof *names);
+		names[n++] = strdup(e->d_name);
+	}
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof *names, cmp_str);
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		char child[PATH_MAX];
+		snprintf(child, sizeof child, "%s/%s", path, names[i]);
+		if (import_path(im, child, depth + 1) < 0)
+			rc = -1;
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+int cmd_import(int argc, char **argv)
+{
+	const char *data = NULL;
+	struct importer im = { .source = "import" };
+	char **paths = calloc((size_t)argc, sizeof *paths);
+	size_t np = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--data") && i + 1 < argc)
+			data = argv[++i];
+		else if (!strcmp(argv[i], "--source") && i + 1 < argc)
+			im.source = argv[++i];
+		else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+			im.verbose = true;
+		else
+			paths[np++] = argv[i];
+	}
+	if (!data || !np) {
+		fprintf(stderr, "usage: sluice-archive import --data DIR [--source NAME] [-v] PATH...\n");
+		free(paths);
+		return 2;
+	}
+	im.s = cli_open(data, true, true);
+	if (!im.s) {
+		free(paths);
+		return 1;
+	}
+	im.cm = ar_committer_start(im.s);
+	pthread_mutex_init(&im.mu, NULL);
+	pthread_cond_init(&im.cv, NULL);
+	pthread_t w[2];
+	for (int i = 0; i < 2; i++)
+		pthread_create(&w[i], NULL, worker, &im);
+	int rc = 0;
+	for (size_t i = 0; i < np; i++)
+		if (import_path(&im, paths[i], 0) < 0)
+			rc = 1;
+	pthread_mutex_lock(&im.mu);
+	im.done = true;
+	pthread_cond_broadcast(&im.cv);
+	pthread_mutex_unlock(&im.mu);
+	for (int i = 0; i < 2; i++)
+		pthread_join(w[i], NULL);
+	ar_committer_stop(im.cm);
+	fprintf(stderr, "imported: %llu stored, %llu duplicates, %llu refused, %llu failed\n",
+		(unsigned long long)im.stored, (unsigned long long)im.duplicates,
+		(unsigned long long)im.refused, (unsigned long long)im.failed);
+	struct sl_strbuf detail;
+	sl_strbuf_init(&detail);
+	sl_strbuf_printf(&detail, "\"stored\":%llu,\"paths\":[", (unsigned long long)im.stored);
+	for (size_t i = 0; i < np; i++) {
+		if (i)
+			sl_strbuf_putc(&detail, ',');
+		sl_json_str(&detail, paths[i]);
+	}
+	sl_strbuf_putc(&detail, ']');
+	cli_audit(im.s, "import", detail.s);
+	sl_strbuf_free(&detail);
+	ar_store_close(im.s);
+	free(im.q);
+	free(paths);
+	return rc || im.failed ? 1 : 0;
+}

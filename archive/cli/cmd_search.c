@@ -1,0 +1,361 @@
+/* search, show, export: reading the archive (every use lands in the audit log). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "search.h"
+#include "sluice/limits.h"
+#include "sluice/mime.h"
+
+static void iso_date(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+struct print_ctx {
+	struct ar_store *s;
+	bool json;
+	struct sl_strbuf ids; /* for the audit log */
+};
+
+static bool print_hit(void *ctx, const uint8_t dockey[AR_DOCKEY_LEN])
+{
+	struct print_ctx *pc = ctx;
+	struct ar_summary sum;
+	uint32_t id = ar_dockey_docid(dockey);
+	if (pc->ids.len < 4000)
+		sl_strbuf_printf(&pc->ids, "%s%u", pc->ids.len ? "," : "", id);
+	if (ar_summary_load(pc->s, id, &sum) < 0) {
+		printf(pc->json ? "{\"id\":%u,\"error\":\"summary missing\"}\n" : "%u\t(summary missing)\n", id);
+		return true;
+	}
+	char date[32];
+	iso_date(sum.date, date);
+	if (pc->json) {
+		struct sl_strbuf b;
+		sl_strbuf_init(&b);
+		sl_strbuf_printf(&b, "{\"id\":%u,\"date\":\"%s\",\"date_unix\":%lld,\"from\":", id,
+			date, (long long)sum.date);
+		sl_json_str(&b, sum.from);
+		sl_strbuf_puts(&b, ",\"to\":");
+		sl_json_str(&b, sum.to);
+		sl_strbuf_puts(&b, ",\"subject\":");
+		sl_json_str(&b, sum.subject);
+		sl_strbuf_puts(&b, ",\"message_id\":");
+		sl_json_str(&b, sum.message_id);
+		sl_strbuf_printf(&b, ",\"size\":%llu,\"copies\":%u,\"has_attachment\":%s}",
+			(unsigned long long)sum.size, sum.ncopies,
+			sum.flags & AR_SUMMARY_FLAG_ATTACHMENT ? "true" : "false");
+		puts(b.s);
+		sl_strbuf_free(&b);
+	} else {
+		printf("%u\t%s\t%s\t%s\t%s\t%s\t%llu\n", id, date, sum.from, sum.to, sum.subject,
+			sum.message_id, (unsigned long long)sum.size);
+	}
+	ar_summary_free(&sum);
+	return true;
+}
+
+int cmd_search(int argc, char **argv)
+{
+	const char *data = NULL, *query = NULL;
+	bool json = false;
+	size_t limit = 50;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--data") && i + 1 < argc)
+			data = argv[++i];
+		else if (!strcmp(argv[i], "--json"))
+			json = true;
+		else if (!strcmp(argv[i], "--limit") && i + 1 < argc)
+			limit = strtoul(argv[++i], NULL, 10);
+		else if (!query)
+			query = argv[i];
+		else {
+			fprintf(stderr, "sluice-archive search: one query (quote it), got also: %s\n", argv[i]);
+			return 2;
+		}
+	}
+	if (!data || !query) {
+		fprintf(stderr, "usage: sluice-archive search --data DIR QUERY [--json] [--limit N]\n");
+		return 2;
+	}
+	char err[512];
+	struct ar_qnode *q = ar_query_parse(query, err, sizeof err);
+	if (!q) {
+		fprintf(stderr, "sluice-archive search: bad query: %s\n", err);
+		return 2;
+	}
+	struct ar_store *s = cli_open(data, false, false);
+	if (!s) {
+		ar_query_free(q);
+		return 1;
+	}
+	struct print_ctx pc = { .s = s, .json = json };
+	sl_strbuf_init(&pc.ids);
+	size_t hits = ar_search(s, q, limit, print_hit, &pc);
+	struct sl_strbuf detail;
+	sl_strbuf_init(&detail);
+	sl_strbuf_puts(&detail, "\"query\":");
+	sl_json_str(&detail, query);
+	sl_strbuf_printf(&detail, ",\"results\":%zu,\"ids\":[%s]", hits, pc.ids.s ? pc.ids.s : "");
+	cli_audit(s, "search", detail.s);
+	sl_strbuf_free(&detail);
+	sl_strbuf_free(&pc.ids);
+	ar_query_free(q);
+	ar_store_close(s);
+	return 0;
+}
+
+/* ---- show ---- */
+
+static void show_copy(void *ctx, uint64_t seq, const struct sl_journal_decoded *d)
+{
+	(void)ctx;
+	const struct sl_journal_record *r = &d->rec;
+	static const char *const kinds[] = { "unknown", "gateway", "mailhost", "import" };
+	static const char *const dirs[] = { "unknown", "inbound", "outbound", "internal" };
+	char date[32];
+	iso_date((int64_t)(r->time_us / 1000000), date);
+	printf("copy %llu: %s %s %s, %s\n", (unsigned long long)seq, date,
+		kinds[r->source_kind <= 3 ? r->source_kind : 0], r->source,
+		dirs[r->direction >= 0 && r->direction <= 3 ? r->direction : 0]);
+	if (r->mail_from)
+		printf("  mail from: <%s>\n", r->mail_from);
+	for (size_t i = 0; i < r->nrcpt; i++)
+		printf("  rcpt to:   <%s>\n", r->rcpt[i]);
+	if (r->client)
+		printf("  client:    %s%s%s\n", r->client, r->helo ? " helo " : "", r->helo ? r->helo : "");
+	if (r->server)
+		printf("  server:    %s\n", r->server);
+	if (r->verdict)
+		printf("  verdict:   %s\n", r->verdict);
+	for (size_t i = 0; i < r->nrules; i++)
+		printf("  rule:      %s\n", r->rules[i]);
+	if (r->txn_id)
+		printf("  txn:       %s\n", r->txn_id);
+}
+
+static void show_event(void *ctx, const struct sl_event *ev)
+{
+	(void)ctx;
+	if (ev->type == SL_EV_HEADER && ev->part && ev->part->depth == 0)
+		printf("  %s: %s\n", ev->name, ev->value ? ev->value : "");
+	if (ev->type == SL_EV_PART_END && ev->part) {
+		const struct sl_part *p = ev->part;
+		printf("  part %-6s %-28s %-16s %8llu bytes", *p->path ? p->path : "-",
+			p->content_type, sl_encoding_name(p->encoding),
+			(unsigned long long)p->decoded_bytes);
+		if (p->filename)
+			printf("  \"%s\"", p->filename);
+		if (p->kind == SL_PART_LEAF) {
+			printf("  sha256 ");
+			for (int i = 0; i < 8; i++)
+				printf("%02x", p->sha256[i]);
+		}
+		printf("\n");
+	}
+}
+
+static struct ar_store *open_doc(int argc, char **argv, const char *usage, const char **data,
+	int *first_id)
+{
+	*data = NULL;
+	*first_id = -1;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--data") && i + 1 < argc) {
+			*data = argv[++i];
+		} else if (argv[i][0] != '-' && *first_id < 0) {
+			*first_id = i;
+		}
+	}
+	if (!*data || *first_id < 0) {
+		fprintf(stderr, "usage: %s\n", usage);
+		return NULL;
+	}
+	return cli_open(*data, false, false);
+}
+
+int cmd_show(int argc, char **argv)
+{
+	const char *data;
+	int idx;
+	struct ar_store *s = open_doc(argc, argv, "sluice-archive show --data DIR ID", &data, &idx);
+	if (!s)
+		return idx < 0 || !data ? 2 : 1;
+	uint32_t id;
+	struct ar_summary sum;
+	if (!cli_parse_docid(argv[idx], &id) || ar_summary_load(s, id, &sum) < 0) {
+		fprintf(stderr, "sluice-archive show: no message %s\n", argv[idx]);
+		ar_store_close(s);
+		return 1;
+	}
+	char date[32], detail[64];
+	iso_date(sum.date, date);
+	printf("id %u  date %s  size %llu  copies %u\nsha256 ", id, date,
+		(unsigned long long)sum.size, sum.ncopies);
+	for (int i = 0; i < 32; i++)
+		printf("%02x", sum.blob[i]);
+	printf("\n");
+	ar_doc_copies(s, sum.blob, show_copy, NULL);
+	struct sl_strbuf raw;
+	sl_strbuf_init(&raw);
+	char err[256];
+	int rc = 0;
+	if (ar_message_load(s, sum.blob, &raw, err, sizeof err) < 0) {
+		fprintf(stderr, "sluice-archive show: %u: %s\n", id, err);
+		rc = 1;
+	} else {
+		printf("headers and parts:\n");
+		struct sl_limits lim;
+		sl_limits_default(&lim);
+		struct sl_mime *m = sl_mime_new(&lim, show_event, NULL);
+		sl_mime_reset(m, 0);
+		sl_mime_feed(m, (const uint8_t *)raw.s, raw.len);
+		sl_mime_finish(m);
+		sl_mime_free(m);
+	}
+	snprintf(detail, sizeof detail, "\"ids\":[%u]", id);
+	cli_audit(s, "show", detail);
+	sl_strbuf_free(&raw);
+	ar_summary_free(&sum);
+	ar_store_close(s);
+	return rc;
+}
+
+/* ---- export ---- */
+
+static int write_file(const char *path, const char *p, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	size_t off = 0;
+	while (off < n) {
+		ssize_t w = write(fd, p + off, n - off);
+		if (w <= 0) {
+			close(fd);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	return close(fd);
+}
+
+/* mboxrd: a From_ line, then the message with lines matching ^>*From quoted. */
+static void mbox_append(FILE *f, const struct sl_strbuf *raw, int64_t date)
+{
+	time_t t = (time_t)date;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char when[64];
+	strftime(when, sizeof when, "%a %b %e %H:%M:%S %Y", &tm);
+	fprintf(f, "From MAILER-DAEMON %s\n", when);
+	size_t i = 0;
+	while (i < raw->len) {
+		const char *line = raw->s + i;
+		const char *nl = memchr(line, '\n', raw->len - i);
+		size_t l = nl ? (size_t)(nl - line) + 1 : raw->len - i;
+		size_t k = 0;
+		while (k < l && line[k] == '>')
+			k++;
+		if (l - k >= 5 && memcmp(line + k, "From ", 5) == 0)
+			fputc('>', f);
+		fwrite(line, 1, l, f);
+		i += l;
+	}
+	if (raw->len && raw->s[raw->len - 1] != '\n')
+		fputc('\n', f);
+	fputc('\n', f);
+}
+
+int cmd_export(int argc, char **argv)
+{
+	const char *data = NULL, *eml = NULL, *mbox = NULL;
+	uint32_t *ids = calloc((size_t)argc, sizeof *ids);
+	size_t nids = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--data") && i + 1 < argc)
+			data = argv[++i];
+		else if (!strcmp(argv[i], "--eml") && i + 1 < argc)
+			eml = argv[++i];
+		else if (!strcmp(argv[i], "--mbox") && i + 1 < argc)
+			mbox = argv[++i];
+		else if (cli_parse_docid(argv[i], &ids[nids]))
+			nids++;
+		else {
+			fprintf(stderr, "sluice-archive export: not a message id: %s\n", argv[i]);
+			free(ids);
+			return 2;
+		}
+	}
+	if (!data || !nids || (!eml == !mbox)) {
+		fprintf(stderr, "usage: sluice-archive export --data DIR ID... --eml DIR | --mbox FILE\n");
+		free(ids);
+		return 2;
+	}
+	struct ar_store *s = cli_open(data, false, false);
+	if (!s) {
+		free(ids);
+		return 1;
+	}
+	FILE *mf = NULL;
+	if (mbox && !(mf = fopen(mbox, "a"))) {
+		fprintf(stderr, "sluice-archive export: %s: %s\n", mbox, strerror(errno));
+		ar_store_close(s);
+		free(ids);
+		return 1;
+	}
+	if (eml)
+		mkdir(eml, 0700);
+	int rc = 0;
+	struct sl_strbuf detail;
+	sl_strbuf_init(&detail);
+	sl_strbuf_puts(&detail, "\"ids\":[");
+	for (size_t i = 0; i < nids; i++) {
+		struct ar_summary sum;
+		char err[256];
+		struct sl_strbuf raw;
+		sl_strbuf_init(&raw);
+		if (ar_summary_load(s, ids[i], &sum) < 0) {
+			fprintf(stderr, "sluice-archive export: no message %u\n", ids[i]);
+			rc = 1;
+			continue;
+		}
+		if (ar_message_load(s, sum.blob, &raw, err, sizeof err) < 0) {
+			fprintf(stderr, "sluice-archive export: %u: %s\n", ids[i], err);
+			rc = 1;
+		} else if (eml) {
+			char path[4096];
+			snprintf(path, sizeof path, "%s/%u.eml", eml, ids[i]);
+			if (write_file(path, raw.s ? raw.s : "", raw.len) < 0) {
+				fprintf(stderr, "sluice-archive export: %s: %s\n", path, strerror(errno));
+				rc = 1;
+			}
+		} else {
+			mbox_append(mf, &raw, sum.date);
+		}
+		sl_strbuf_printf(&detail, "%s%u", i ? "," : "", ids[i]);
+		sl_strbuf_free(&raw);
+		ar_summary_free(&sum);
+	}
+	sl_strbuf_puts(&detail, "],\"to\":");
+	sl_json_str(&detail, eml ? eml : mbox);
+	cli_audit(s, "export", detail.s);
+	sl_strbuf_free(&detail);
+	if (mf && fclose(mf) != 0) {
+		fprintf(stderr, "sluice-archive export: %s: %s\n", mbox, strerror(errno));
+		rc = 1;
+	}
+	ar_store_close(s);
+	free(ids);
+	return rc;
+}

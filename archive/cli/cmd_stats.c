@@ -1,0 +1,352 @@
+/* stats, reindex, audit: the archive about itself. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Count keys of a family by iteration (exact; the index check needs exact). */
+static uint64_t count_keys(struct ar_store *s, enum ar_cf cf)
+{
+	rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[cf]);
+	uint64_t n = 0;
+	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it))
+		n++;
+	rocksdb_iter_destroy(it);
+	return n;
+}
+
+static double ratio(uint64_t a, uint64_t b)
+{
+	return b ? (double)a / (double)b : 0.0;
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	const char *data = NULL;
+	bool json = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--data") && i + 1 < argc)
+			data = argv[++i];
+		else if (!strcmp(argv[i], "--json"))
+			json = true;
+		else {
+			fprintf(stderr, "usage: sluice-archive stats --data DIR [--json]\n");
+			return 2;
+		}
+	}
+	if (!data) {
+		fprintf(stderr, "usage: sluice-archive stats --data DIR [--json]\n");
+		return 2;
+	}
+	struct ar_store *s = cli_open(data, false, false);
+	if (!s)
+		return 1;
+	const struct ar_counters *c = &s->counters;
+	uint64_t blobs_stored = ar_store_cf_bytes(s, AR_CF_BLOBS);
+	uint64_t parts_stored = ar_store_cf_bytes(s, AR_CF_PARTS);
+	uint64_t index_stored = ar_store_cf_bytes(s, AR_CF_POSTINGS);
+	uint64_t disk = ar_store_dir_bytes(data);
+	/* the index as it is, against the store as it is: documents in date order and
+	 * summaries must match the documents stored */
+	uint64_t docs_indexed = count_keys(s, AR_CF_BYDATE);
+	uint64_t summaries = count_keys(s, AR_CF_DOCS);
+	uint64_t audit = count_keys(s, AR_CF_AUDIT);
+	uint64_t lag = c->next_seq - c->indexed_seq;
+	bool stale = c->index_version != AR_INDEX_VERSION;
+	uint64_t docs_missing = c->next_docid > docs_indexed ? c->next_docid - docs_indexed : 0;
+	const char *state = stale ? "stale (index format changed: run reindex)" :
+			    (lag || docs_missing || summaries != c->next_docid) ? "behind (run reindex)" :
+			    "current";
+	if (json) {
+		printf("{\"messages\":%llu,\"copies\":%llu,\"distinct_blobs\":%llu,"
+		       "\"duplicates_received\":%llu,\"refused\":%llu,\"raw_bytes\":%llu,"
+		       "\"distinct_raw_bytes\":%llu,\"parts\":%llu,\"part_bytes\":%llu,"
+		       "\"part_refs\":%llu,\"stored_message_bytes\":%llu,\"index_bytes\":%llu,"
+		       "\"disk_bytes\":%llu,\"dedup_ratio\":%.3f,\"compression_ratio\":%.3f,"
+		       "\"stored_per_raw\":%.4f,\"indexed_copies\":%llu,\"index_lag_copies\":%llu,"
+		       "\"indexed_messages\":%llu,\"index_state\":\"%s\",\"audit_entries\":%llu}\n",
+			(unsigned long long)c->next_docid, (unsigned long long)c->next_seq,
+			(unsigned long long)c->next_docid, (unsigned long long)c->duplicates,
+			(unsigned long long)c->refused, (unsigned long long)c->raw_bytes,
+			(unsigned long long)c->blob_bytes, (unsigned long long)c->parts,
+			(unsigned long long)c->part_bytes, (unsigned long long)c->part_refs,
+			(unsigned long long)(blobs_stored + parts_stored),
+			(unsigned long long)index_stored, (unsigned long long)disk,
+			ratio(c->raw_bytes, c->blob_bytes),
+			ratio(c->blob_bytes, blobs_stored + parts_stored),
+			ratio(disk, c->raw_bytes), (unsigned long long)c->indexed_seq,
+			(unsigned long long)lag, (unsigned long long)docs_indexed, state,
+			(unsigned long long)audit);
+	} else {
+		printf("messages (distinct)   %llu\n", (unsigned long long)c->next_docid);
+		printf("copies                %llu\n", (unsigned long long)c->next_seq);
+		printf("duplicate records     %llu (received again, stored once)\n",
+			(unsigned long long)c->duplicates);
+		printf("refused records       %llu\n", (unsigned long long)c->refused);
+		printf("raw bytes (copies)    %llu\n", (unsigned long long)c->raw_bytes);
+		printf("raw bytes (distinct)  %llu\n", (unsigned long long)c->blob_bytes);
+		printf("attachment parts      %llu distinct, %llu bytes, %llu references\n",
+			(unsigned long long)c->parts, (unsigned long long)c->part_bytes,
+			(unsigned long long)c->part_refs);
+		printf("stored message bytes  %llu (blobs + parts, compressed, in SST files)\n",
+			(unsigned long long)(blobs_stored + parts_stored));
+		printf("index bytes           %llu\n", (unsigned long long)index_stored);
+		printf("disk bytes            %llu (SST + WAL)\n", (unsigned long long)disk);
+		printf("dedup ratio           %.3f (raw copies / distinct)\n",
+			ratio(c->raw_bytes, c->blob_bytes));
+		printf("compression ratio     %.3f (distinct raw / stored)\n",
+			ratio(c->blob_bytes, blobs_stored + parts_stored));
+		printf("disk per raw byte     %.4f\n", ratio(disk, c->raw_bytes));
+		printf("index                 %s: %llu of %llu copies indexed (lag %llu), "
+		       "%llu of %llu messages in date order, %llu summaries\n", state,
+			(unsigned long long)c->indexed_seq, (unsigned long long)c->next_seq,
+			(unsigned long long)lag, (unsigned long long)docs_indexed,
+			(unsigned long long)c->next_docid, (unsigned long long)summaries);
+		printf("audit entries         %llu\n", (unsigned long long)audit);
+	}
+	ar_store_close(s);
+	return 0;
+}
+
+struct count_ctx {
+	uint32_t n;
+};
+
+static void count_copy(void *ctx, uint64_t seq, const struct sl_journal_decoded *d)
+{
+	(void)seq;
+	(void)d;
+	((struct count_ctx *)ctx)->n++;
+}
+
+/* Rebuild every derived family (postings, bydate, docs) from blobs and copies, in
+ * store order, so reindexed documents get the keys ingest gave them. */
+int cmd_reindex(int argc, char **argv)
+{
+	const char *data = NULL;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--data") && i + 1 < argc)
+			data = argv[++i];
+	if (!data) {
+		fprintf(stderr, "usage: sluice-archive reindex --data DIR\n");
+		return 2;
+	}
+	struct ar_store *s = cli_open(data, true, false);
+	if (!s)
+		return 1;
+	char err[512];
+	if (ar_store_reset_cf(s, AR_CF_POSTINGS, err, sizeof err) < 0 ||
+	    ar_store_reset_cf(s, AR_CF_BYDATE, err, sizeof err) < 0 ||
+	    ar_store_reset_cf(s, AR_CF_DOCS, err, sizeof err) < 0) {
+		fprintf(stderr, "sluice-archive reindex: %s\n", err);
+		ar_store_close(s);
+		return 1;
+	}
+	s->counters.indexed_seq = 0;
+	s->counters.index_version = AR_INDEX_VERSION;
+	uint8_t *dockeys = calloc(s->counters.next_docid + 1, AR_DOCKEY_LEN);
+	bool *seen = calloc(s->counters.next_docid + 1, 1);
+	rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+	rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[AR_CF_SEQS]);
+	uint64_t docs = 0, copies = 0, errors = 0;
+	int rc = 0;
+	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+		size_t vl, cl, il;
+		const char *id = rocksdb_iter_value(it, &vl);
+		char *e = NULL;
+		char *cv = vl == 32 ? ar_store_get(s, AR_CF_COPIES, id, 32, &cl, &e) : NULL;
+		free(e);
+		uint64_t seq;
+		uint8_t blob[32];
+		struct sl_journal_decoded d;
+		if (!cv || ar_copy_decode((uint8_t *)cv, cl, &seq, blob, &d, err, sizeof err) < 0) {
+			fprintf(stderr, "sluice-archive reindex: damaged copy record: %s\n", cv ? err : "missing");
+			free(cv);
+			errors++;
+			continue;
+		}
+		free(cv);
+		char *docid_v = ar_store_get(s, AR_CF_BLOBDOC, blob, 32, &il, &e);
+		free(e);
+		uint32_t docid = docid_v && il == 4 ? ar_get_be32((uint8_t *)docid_v) : UINT32_MAX;
+		free(docid_v);
+		if (docid >= s->counters.next_docid) {
+			fprintf(stderr, "sluice-archive reindex: copy %llu has no document\n",
+				(unsigned long long)seq);
+			sl_journal_decoded_free(&d);
+			errors++;
+			continue;
+		}
+		if (!seen[docid]) {
+			struct sl_strbuf raw, summary;
+			sl_strbuf_init(&raw);
+			sl_strbuf_init(&summary);
+			if (ar_message_load(s, blob, &raw, err, sizeof err) < 0) {
+				fprintf(stderr, "sluice-archive reindex: message %u: %s\n", docid, err);
+				errors++;
+			}
+			struct ar_doc doc;
+			ar_doc_init(&doc);
+			ar_analyse_message((const uint8_t *)raw.s, raw.len, &doc);
+			ar_doc_finish(&doc);
+			struct count_ctx cc = { 0 };
+			ar_doc_copies(s, blob, count_copy, &cc);
+			int64_t date = doc.has_date ? doc.date : (int64_t)(d.rec.time_us / 1000000);
+			ar_index_document(s, wb, docid, blob, &doc, date, raw.len, cc.n,
+				dockeys + (size_t)docid * AR_DOCKEY_LEN, &summary);
+			uint8_t idb[4];
+			ar_put_be32(idb, docid);
+			rocksdb_writebatch_put_cf(wb, s->cf[AR_CF_DOCS], (const char *)idb, 4,
+				summary.s, summary.len);
+			seen[docid] = true;
+			docs++;
+			ar_doc_free(&doc);
+			sl_strbuf_free(&raw);
+			sl_strbuf_free(&summary);
+		}
+		ar_index_copy(s, wb, &d.rec, dockeys + (size_t)docid * AR_DOCKEY_LEN);
+		sl_journal_decoded_free(&d);
+		copies++;
+		s->counters.indexed_seq = seq + 1;
+		if (rocksdb_writebatch_count(wb) > 20000) {
+			ar_counters_put(s, wb);
+			if (ar_store_write(s, wb, false, err, sizeof err) < 0) {
+				rc = 1;
+				break;
+			}
+			rocksdb_writebatch_clear(wb);
+		}
+	}
+	rocksdb_iter_destroy(it);
+	ar_counters_put(s, wb);
+	if (rc || ar_store_write(s, wb, true, err, sizeof err) < 0) {
+		fprintf(stderr, "sluice-archive reindex: %s\n", err);
+		rc = 1;
+	}
+	rocksdb_writebatch_destroy(wb);
+	printf("reindexed %llu messages, %llu copies, %llu errors\n", (unsigned long long)docs,
+		(unsigned long long)copies, (unsigned long long)errors);
+	char detail[128];
+	snprintf(detail, sizeof detail, "\"messages\":%llu,\"copies\":%llu",
+		(unsigned long long)docs, (unsigned long long)copies);
+	cli_audit(s, "reindex", detail);
+	free(dockeys);
+	free(seen);
+	ar_store_close(s);
+	return rc || errors ? 1 : 0;
+}
+
+int cmd_audit(int argc, char **argv)
+{
+	const char *data = NULL;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--data") && i + 1 < argc)
+			data = argv[++i];
+	if (!data) {
+		fprintf(stderr, "usage: sluice-archive audit --data DIR\n");
+		return 2;
+	}
+	struct ar_store *s = cli_open(data, false, false);
+	if (!s)
+		return 1;
+	rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[AR_CF_AUDIT]);
+	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+		size_t vl;
+		const char *v = rocksdb_iter_value(it, &vl);
+		printf("%.*s\n", (int)vl, v);
+	}
+	rocksdb_iter_destroy(it);
+	ar_store_close(s);
+	return 0;
+}
+
+static bool unhex(const char *s, uint8_t *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return false;
+		out[i] = (uint8_t)v;
+	}
+	return true;
+}
+
+/* Every copy record decodes and names a stored message; every message rebuilds to
+ * its SHA-256; optionally, every record id listed in a file is stored. */
+int cmd_verify(int argc, char **argv)
+{
+	const char *data = NULL, *records = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--data") && i + 1 < argc)
+			data = argv[++i];
+		else if (!strcmp(argv[i], "--records") && i + 1 < argc)
+			records = argv[++i];
+	}
+	if (!data) {
+		fprintf(stderr, "usage: sluice-archive verify --data DIR [--records FILE]\n");
+		return 2;
+	}
+	struct ar_store *s = cli_open(data, false, false);
+	if (!s)
+		return 1;
+	uint64_t copies = 0, messages = 0, damaged = 0, checked = 0, missing = 0;
+	char err[256];
+	rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[AR_CF_COPIES]);
+	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+		size_t vl;
+		const char *v = rocksdb_iter_value(it, &vl);
+		uint64_t seq;
+		uint8_t blob[32];
+		struct sl_journal_decoded d;
+		copies++;
+		if (ar_copy_decode((const uint8_t *)v, vl, &seq, blob, &d, err, sizeof err) < 0 ||
+		    !ar_store_has(s, AR_CF_BLOBDOC, blob, 32)) {
+			fprintf(stderr, "verify: copy %llu: %s\n", (unsigned long long)copies,
+				"damaged or its message is missing");
+			damaged++;
+		}
+		sl_journal_decoded_free(&d);
+	}
+	rocksdb_iter_destroy(it);
+	it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[AR_CF_BLOBS]);
+	struct sl_strbuf raw;
+	sl_strbuf_init(&raw);
+	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+		size_t kl;
+		const char *k = rocksdb_iter_key(it, &kl);
+		messages++;
+		sl_strbuf_clear(&raw);
+		if (kl != 32 || ar_message_load(s, (const uint8_t *)k, &raw, err, sizeof err) < 0) {
+			fprintf(stderr, "verify: message %llu: %s\n", (unsigned long long)messages, err);
+			damaged++;
+		}
+	}
+	sl_strbuf_free(&raw);
+	rocksdb_iter_destroy(it);
+	if (records) {
+		FILE *f = fopen(records, "r");
+		char line[256];
+		while (f && fgets(line, sizeof line, f)) {
+			uint8_t id[32];
+			if (strlen(line) < 64 || !unhex(line, id, 32))
+				continue;
+			checked++;
+			if (!ar_store_has(s, AR_CF_COPIES, id, 32))
+				missing++;
+		}
+		if (f)
+			fclose(f);
+		else
+			fprintf(stderr, "verify: cannot read %s\n", records);
+	}
+	printf("{\"copies\":%llu,\"copies_counted\":%llu,\"messages\":%llu,\"damaged\":%llu,"
+	       "\"records_checked\":%llu,\"records_missing\":%llu}\n",
+		(unsigned long long)copies, (unsigned long long)s->counters.next_seq,
+		(unsigned long long)messages, (unsigned long long)damaged,
+		(unsigned long long)checked, (unsigned long long)missing);
+	bool ok = !damaged && !missing && copies == s->counters.next_seq &&
+		  messages == s->counters.next_docid;
+	ar_store_close(s);
+	return ok ? 0 : 1;
+}

@@ -1,0 +1,43 @@
+/* sluice-archive: the archive node's one program (docs/archive.md). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *help;
+} commands[] = {
+	{ "serve", cmd_serve, "--data DIR [--journal-listen ADDR:PORT] [--smtp-listen ADDR:PORT [--lmtp]]" },
+	{ "import", cmd_import, "--data DIR [--source NAME] PATH...   (Maildir, mbox, .eml)" },
+	{ "search", cmd_search, "--data DIR QUERY [--json] [--limit N]" },
+	{ "show", cmd_show, "--data DIR ID" },
+	{ "export", cmd_export, "--data DIR ID... --eml DIR | --mbox FILE" },
+	{ "stats", cmd_stats, "--data DIR [--json]" },
+	{ "verify", cmd_verify, "--data DIR [--records FILE]   (every message rebuilds to its SHA-256)" },
+	{ "reindex", cmd_reindex, "--data DIR" },
+	{ "audit", cmd_audit, "--data DIR" },
+	{ "journal-send", cmd_journal_send, "--to ADDR:PORT [--spool DIR] [...] FILE..." },
+};
+
+void cli_usage(void)
+{
+	fprintf(stderr, "usage: sluice-archive COMMAND ...\n");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(stderr, "  %-13s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		cli_usage();
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "sluice-archive: unknown command %s\n", argv[1]);
+	cli_usage();
+	return 2;
+}

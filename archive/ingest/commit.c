@@ -1,0 +1,346 @@
+/* Ingest, stage 2: the single committer thread and its group commit (see ingest.h). */
+#include "ingest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "summary.h"
+
+#define BATCH_MAX_RECORDS 512
+#define BATCH_MAX_BYTES (64u << 20)
+
+struct ar_committer {
+	struct ar_store *s;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv, done_cv;
+	struct ar_prepared *head, *tail;
+	bool stopping;
+	unsigned pending_refused;
+	struct ar_commit_stats st;
+};
+
+/* What one batch has written so far, so records inside a batch see each other. */
+struct batch_doc {
+	uint8_t blob[32];
+	uint32_t docid;
+	uint8_t dockey[AR_DOCKEY_LEN];
+	struct sl_strbuf summary; /* encoded; ncopies patched in place */
+};
+
+struct batch {
+	rocksdb_writebatch_t *wb;
+	struct ar_prepared *items[BATCH_MAX_RECORDS];
+	size_t n;
+	struct batch_doc docs[BATCH_MAX_RECORDS];
+	size_t ndocs;
+	uint8_t parts[BATCH_MAX_RECORDS * 4][32];
+	size_t nparts;
+	struct sl_strbuf val;
+};
+
+static struct batch_doc *batch_find_doc(struct batch *b, const uint8_t blob[32])
+{
+	for (size_t i = 0; i < b->ndocs; i++)
+		if (memcmp(b->docs[i].blob, blob, 32) == 0)
+			return &b->docs[i];
+	return NULL;
+}
+
+static bool batch_has_copy(struct batch *b, size_t upto, const uint8_t id[32])
+{
+	for (size_t i = 0; i < upto; i++)
+		if (b->items[i]->result == AR_INGEST_STORED &&
+		    memcmp(b->items[i]->rec.id, id, 32) == 0)
+			return true;
+	return false;
+}
+
+static bool batch_has_part(struct batch *b, const uint8_t sha[32])
+{
+	for (size_t i = 0; i < b->nparts; i++)
+		if (memcmp(b->parts[i], sha, 32) == 0)
+			return true;
+	return false;
+}
+
+static struct batch_doc *new_doc(struct batch *b, struct ar_store *s, struct ar_prepared *p)
+{
+	struct ar_counters *c = &s->counters;
+	const struct sl_journal_record *r = &p->rec.rec;
+	struct batch_doc *d = &b->docs[b->ndocs++];
+	memcpy(d->blob, p->blob, 32);
+	d->docid = (uint32_t)c->next_docid++;
+	int64_t date = p->doc.has_date ? p->doc.date : (int64_t)(r->time_us / 1000000);
+
+	sl_strbuf_init(&d->summary);
+	ar_index_document(s, b->wb, d->docid, p->blob, &p->doc, date, r->message_len, 0,
+		d->dockey, &d->summary);
+
+	rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_BLOBS], (const char *)p->blob, 32,
+		p->skeleton.s, p->skeleton.len);
+	for (size_t i = 0; i < p->doc.nrefs; i++) {
+		const struct ar_part_ref *ref = &p->doc.refs[i];
+		if (!ref->used)
+			continue;
+		c->part_refs++;
+		if (batch_has_part(b, ref->sha) || ar_store_has(s, AR_CF_PARTS, ref->sha, 32))
+			continue;
+		if (b->nparts < sizeof b->parts / sizeof b->parts[0])
+			memcpy(b->parts[b->nparts++], ref->sha, 32);
+		rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_PARTS], (const char *)ref->sha, 32,
+			(const char *)ref->data, ref->len);
+		c->parts++;
+		c->part_bytes += ref->len;
+	}
+	uint8_t id[4];
+	ar_put_be32(id, d->docid);
+	rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_BLOBDOC], (const char *)p->blob, 32,
+		(const char *)id, 4);
+	c->blob_bytes += r->message_len;
+	c->inline_bytes += p->skeleton.len;
+	return d;
+}
+
+/* Load an existing document into the batch (for its key and copy count). */
+static struct batch_doc *existing_doc(struct batch *b, struct ar_store *s,
+	const uint8_t blob[32])
+{
+	size_t len;
+	char *err = NULL;
+	char *id = ar_store_get(s, AR_CF_BLOBDOC, blob, 32, &len, &err);
+	free(err);
+	if (!id || len != 4) {
+		free(id);
+		return NULL;
+	}
+	char *sum = ar_store_get(s, AR_CF_DOCS, id, 4, &len, &err);
+	free(err);
+	struct batch_doc *d = NULL;
+	if (sum && len > AR_SUMMARY_NCOPIES_OFF + 4) {
+		d = &b->docs[b->ndocs++];
+		memcpy(d->blob, blob, 32);
+		d->docid = ar_get_be32((const uint8_t *)id);
+		memcpy(d->dockey, sum + 1, AR_DOCKEY_LEN);
+		sl_strbuf_init(&d->summary);
+		sl_strbuf_put(&d->summary, sum, len);
+	}
+	free(id);
+	free(sum);
+	return d;
+}
+
+static void apply(struct batch *b, size_t idx, struct ar_store *s)
+{
+	struct ar_prepared *p = b->items[idx];
+	struct ar_counters *c = &s->counters;
+	const struct sl_journal_record *r = &p->rec.rec;
+	if (batch_has_copy(b, idx, p->rec.id) || ar_store_has(s, AR_CF_COPIES, p->rec.id, 32)) {
+		p->result = AR_INGEST_DUPLICATE;
+		c->duplicates++;
+		return;
+	}
+	struct batch_doc *d = batch_find_doc(b, p->blob);
+	if (!d)
+		d = existing_doc(b, s, p->blob);
+	if (!d && !p->analysed) {
+		/* the blob appeared between prepare and commit: analysed elsewhere */
+		p->result = AR_INGEST_FAILED;
+		snprintf(p->reason, sizeof p->reason, "message raced with itself; retry");
+		return;
+	}
+	if (!d)
+		d = new_doc(b, s, p);
+	p->result = AR_INGEST_STORED;
+	p->docid = d->docid;
+	p->seq = c->next_seq++;
+
+	uint8_t *nc = (uint8_t *)d->summary.s + AR_SUMMARY_NCOPIES_OFF;
+	ar_put_be32(nc, ar_get_be32(nc) + 1);
+
+	ar_index_copy(s, b->wb, r, d->dockey);
+
+	/* copy metadata: seq, blob, the record without its message */
+	struct sl_journal_record meta = *r;
+	meta.message = (const uint8_t *)"";
+	meta.message_len = 0;
+	struct sl_strbuf frame;
+	sl_strbuf_init(&frame);
+	char err[128];
+	sl_journal_encode(&meta, &frame, err, sizeof err);
+	sl_strbuf_clear(&b->val);
+	uint8_t head[40];
+	ar_put_be64(head, p->seq);
+	memcpy(head + 8, p->blob, 32);
+	sl_strbuf_put(&b->val, head, 40);
+	sl_strbuf_put(&b->val, frame.s + SL_JOURNAL_HEADER_LEN, frame.len - SL_JOURNAL_HEADER_LEN);
+	sl_strbuf_free(&frame);
+	rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_COPIES], (const char *)p->rec.id, 32,
+		b->val.s, b->val.len);
+	rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_SEQS], (const char *)head, 8,
+		(const char *)p->rec.id, 32);
+	/* blob || seq -> record id: the copies of a document, for show */
+	uint8_t bs[40];
+	memcpy(bs, p->blob, 32);
+	memcpy(bs + 32, head, 8);
+	rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_BLOBDOC], (const char *)bs, 40,
+		(const char *)p->rec.id, 32);
+	c->raw_bytes += r->message_len;
+	c->indexed_seq = c->next_seq;
+}
+
+static void run_batch(struct ar_committer *cm, struct batch *b)
+{
+	struct ar_store *s = cm->s;
+	struct ar_counters saved = s->counters;
+	b->wb = rocksdb_writebatch_create();
+	b->ndocs = 0;
+	b->nparts = 0;
+	for (size_t i = 0; i < b->n; i++)
+		apply(b, i, s);
+	for (size_t i = 0; i < b->ndocs; i++) {
+		uint8_t id[4];
+		ar_put_be32(id, b->docs[i].docid);
+		rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_DOCS], (const char *)id, 4,
+			b->docs[i].summary.s, b->docs[i].summary.len);
+		sl_strbuf_free(&b->docs[i].summary);
+	}
+	pthread_mutex_lock(&cm->mu);
+	s->counters.refused += cm->pending_refused;
+	cm->pending_refused = 0;
+	pthread_mutex_unlock(&cm->mu);
+	ar_counters_put(s, b->wb);
+	char err[256];
+	if (ar_store_write(s, b->wb, true, err, sizeof err) < 0) {
+		/* nothing of this batch is durable: every record fails, counters roll back */
+		s->counters = saved;
+		for (size_t i = 0; i < b->n; i++) {
+			b->items[i]->result = AR_INGEST_FAILED;
+			snprintf(b->items[i]->reason, sizeof b->items[i]->reason, "%s", err);
+		}
+	}
+	rocksdb_writebatch_destroy(b->wb);
+	cm->st.batches++;
+	cm->st.syncs++;
+	cm->st.records += b->n;
+}
+
+static void *committer_main(void *arg)
+{
+	struct ar_committer *cm = arg;
+	struct batch *b = calloc(1, sizeof *b);
+	sl_strbuf_init(&b->val);
+	pthread_mutex_lock(&cm->mu);
+	for (;;) {
+		while (!cm->head && !cm->stopping)
+			pthread_cond_wait(&cm->work_cv, &cm->mu);
+		if (!cm->head && cm->stopping)
+			break;
+		b->n = 0;
+		size_t bytes = 0;
+		while (cm->head && b->n < BATCH_MAX_RECORDS && bytes < BATCH_MAX_BYTES) {
+			struct ar_prepared *p = cm->head;
+			cm->head = p->next;
+			b->items[b->n++] = p;
+			bytes += p->rec.rec.message_len;
+		}
+		if (!cm->head)
+			cm->tail = NULL;
+		pthread_mutex_unlock(&cm->mu);
+		run_batch(cm, b);
+		pthread_mutex_lock(&cm->mu);
+		/* only now, after the sync, do waiters learn their record's fate */
+		for (size_t i = 0; i < b->n; i++)
+			b->items[i]->status = b->items[i]->result;
+		pthread_cond_broadcast(&cm->done_cv);
+	}
+	pthread_mutex_unlock(&cm->mu);
+	sl_strbuf_free(&b->val);
+	free(b);
+	return NULL;
+}
+
+struct ar_committer *ar_committer_start(struct ar_store *s)
+{
+	struct ar_committer *cm = calloc(1, sizeof *cm);
+	cm->s = s;
+	pthread_mutex_init(&cm->mu, NULL);
+	pthread_cond_init(&cm->work_cv, NULL);
+	pthread_cond_init(&cm->done_cv, NULL);
+	pthread_create(&cm->thread, NULL, committer_main, cm);
+	return cm;
+}
+
+void ar_committer_enqueue(struct ar_committer *cm, struct ar_prepared *p)
+{
+	pthread_mutex_lock(&cm->mu);
+	p->next = NULL;
+	p->status = AR_INGEST_PENDING;
+	p->result = AR_INGEST_PENDING;
+	if (cm->tail)
+		cm->tail->next = p;
+	else
+		cm->head = p;
+	cm->tail = p;
+	pthread_cond_signal(&cm->work_cv);
+	pthread_mutex_unlock(&cm->mu);
+}
+
+void ar_committer_wait(struct ar_committer *cm, struct ar_prepared *p)
+{
+	pthread_mutex_lock(&cm->mu);
+	while (p->status == AR_INGEST_PENDING)
+		pthread_cond_wait(&cm->done_cv, &cm->mu);
+	pthread_mutex_unlock(&cm->mu);
+}
+
+void ar_committer_count_refused(struct ar_committer *cm)
+{
+	pthread_mutex_lock(&cm->mu);
+	cm->pending_refused++;
+	pthread_mutex_unlock(&cm->mu);
+}
+
+void ar_committer_stats(struct ar_committer *cm, struct ar_commit_stats *st)
+{
+	pthread_mutex_lock(&cm->mu);
+	*st = cm->st;
+	pthread_mutex_unlock(&cm->mu);
+}
+
+void ar_committer_stop(struct ar_committer *cm)
+{
+	if (!cm)
+		return;
+	pthread_mutex_lock(&cm->mu);
+	cm->stopping = true;
+	pthread_cond_broadcast(&cm->work_cv);
+	pthread_mutex_unlock(&cm->mu);
+	pthread_join(cm->thread, NULL);
+	if (cm->pending_refused) {
+		/* refusals after the last batch: record them */
+		cm->s->counters.refused += cm->pending_refused;
+		rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+		ar_counters_put(cm->s, wb);
+		char err[128];
+		ar_store_write(cm->s, wb, true, err, sizeof err);
+		rocksdb_writebatch_destroy(wb);
+	}
+	pthread_mutex_destroy(&cm->mu);
+	pthread_cond_destroy(&cm->work_cv);
+	pthread_cond_destroy(&cm->done_cv);
+	free(cm);
+}
+
+int ar_copy_decode(const uint8_t *v, size_t n, uint64_t *seq, uint8_t blob[32],
+	struct sl_journal_decoded *d, char *err, size_t errlen)
+{
+	if (n < 40) {
+		snprintf(err, errlen, "copy record too short");
+		return -1;
+	}
+	*seq = ar_get_be64(v);
+	memcpy(blob, v + 8, 32);
+	return sl_journal_decode(v + 40, n - 40, d, err, errlen);
+}

@@ -1,0 +1,86 @@
+/* Ingest: a journal record becomes a stored copy. Two stages:
+ *   prepare (any thread, CPU work): decode the record, hash the message, and when the
+ *           message is new, run the MIME parser for the index and the part dedup;
+ *   commit  (one thread): dedup against the store, assign ids, write everything for
+ *           many records in one batch synced to the WAL (group commit), then report
+ *           each record's fate. A record is acknowledged only after that sync. */
+#ifndef ARCHIVE_INGEST_H
+#define ARCHIVE_INGEST_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "docbuild.h"
+#include "journal.h"
+#include "store.h"
+
+enum ar_ingest_status {
+	AR_INGEST_PENDING,
+	AR_INGEST_STORED,
+	AR_INGEST_DUPLICATE,
+	AR_INGEST_REFUSED,   /* bad record: reason says why; nothing written */
+	AR_INGEST_FAILED,    /* store write failed: not durable, sender must retry */
+};
+
+struct ar_prepared {
+	struct sl_journal_decoded rec;
+	uint8_t blob[32];
+	bool analysed;               /* doc and skeleton are filled */
+	struct ar_doc doc;
+	struct sl_strbuf skeleton;
+
+	/* result, set by the committer: `result` while the batch is built, copied to
+	 * `status` (what waiters read) once the batch is durable */
+	enum ar_ingest_status status;
+	enum ar_ingest_status result;
+	char reason[256];
+	uint32_t docid;
+	uint64_t seq;
+
+	struct ar_prepared *next;    /* committer queue */
+};
+
+/* Parse a message with the engine's MIME parser into doc (the only user of sl_mime). */
+void ar_analyse_message(const uint8_t *raw, size_t n, struct ar_doc *doc);
+
+/* Decode a RECORD payload and analyse it. On a bad record, status is REFUSED with the
+ * reason. Always free with ar_prepared_free. */
+void ar_prepare(struct ar_store *s, const uint8_t *payload, size_t len, struct ar_prepared *p);
+/* The same from a record described in memory (import, SMTP listener). */
+void ar_prepare_record(struct ar_store *s, const struct sl_journal_record *r,
+	struct ar_prepared *p);
+void ar_prepared_free(struct ar_prepared *p);
+
+struct ar_committer;
+
+struct ar_committer *ar_committer_start(struct ar_store *s);
+/* Queue p (not REFUSED) for the next batch; returns at once. */
+void ar_committer_enqueue(struct ar_committer *c, struct ar_prepared *p);
+/* Wait until p's batch is durable (or failed). */
+void ar_committer_wait(struct ar_committer *c, struct ar_prepared *p);
+/* Count a refused record in the store's counters. */
+void ar_committer_count_refused(struct ar_committer *c);
+/* Flushes the queue and stops the thread. */
+void ar_committer_stop(struct ar_committer *c);
+
+struct ar_commit_stats {
+	uint64_t batches, records, syncs;
+};
+void ar_committer_stats(struct ar_committer *c, struct ar_commit_stats *st);
+
+/* Index entries of a new document (summary encoded into `summary`, dockey set) and of
+ * one copy (envelope, rules, direction, source). Used by ingest and reindex. */
+void ar_index_document(struct ar_store *s, rocksdb_writebatch_t *wb, uint32_t docid,
+	const uint8_t blob[32], const struct ar_doc *doc, int64_t date, uint64_t size,
+	uint32_t ncopies, uint8_t dockey[AR_DOCKEY_LEN], struct sl_strbuf *summary);
+void ar_index_copy(struct ar_store *s, rocksdb_writebatch_t *wb,
+	const struct sl_journal_record *r, const uint8_t dockey[AR_DOCKEY_LEN]);
+
+/* The stored copy metadata (copies family): be64 seq, blob, record payload without
+ * the message. Decodes into d (free with sl_journal_decoded_free). */
+int ar_copy_decode(const uint8_t *v, size_t n, uint64_t *seq, uint8_t blob[32],
+	struct sl_journal_decoded *d, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,380 @@
+/* The asynchronous spooling sender: submit (memory queue) -> writer thread (spool
+ * file, fsync) -> sender thread (archive, delete on ACK). */
+#include "journal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct qitem {
+	struct qitem *next;
+	size_t len;
+	uint8_t frame[];
+};
+
+struct sl_journal {
+	char *spool_dir;
+	char *archive;
+	size_t max_queue_bytes;
+	unsigned window;
+
+	pthread_mutex_t mu;
+	pthread_cond_t queue_cv;  /* writer waits for items */
+	pthread_cond_t spool_cv;  /* sender waits for spool files; drain waits for progress */
+	struct qitem *head, *tail;
+	size_t queue_bytes;
+	bool stopping;
+	struct sl_journal_stats st;
+
+	pthread_t writer, sender;
+	bool have_sender;
+};
+
+static void lock(struct sl_journal *j) { pthread_mutex_lock(&j->mu); }
+static void unlock(struct sl_journal *j) { pthread_mutex_unlock(&j->mu); }
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Spool file names (sorted, submission order), at most max. Caller frees. */
+static size_t list_spool(const char *dir, char ***out, size_t max)
+{
+	DIR *d = opendir(dir);
+	*out = NULL;
+	if (!d)
+		return 0;
+	size_t n = 0, cap = 0;
+	char **names = NULL;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		if (l < 5 || strcmp(e->d_name + l - 4, ".rec") != 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			names = realloc(names, cap * sizeof *names);
+		}
+		names[n++] = strdup(e->d_name);
+	}
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof *names, cmp_names);
+	if (n > max) {
+		for (size_t i = max; i < n; i++)
+			free(names[i]);
+		n = max;
+	}
+	*out = names;
+	return n;
+}
+
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_size > SL_JOURNAL_MAX_PAYLOAD + SL_JOURNAL_HEADER_LEN) {
+		close(fd);
+		return NULL;
+	}
+	uint8_t *p = malloc((size_t)st.st_size + 1);
+	size_t got = 0;
+	while (p && got < (size_t)st.st_size) {
+		ssize_t r = read(fd, p + got, (size_t)st.st_size - got);
+		if (r <= 0) {
+			free(p);
+			p = NULL;
+			break;
+		}
+		got += (size_t)r;
+	}
+	close(fd);
+	*len = got;
+	return p;
+}
+
+static void *writer_main(void *arg)
+{
+	struct sl_journal *j = arg;
+	lock(j);
+	for (;;) {
+		while (!j->head && !j->stopping)
+			pthread_cond_wait(&j->queue_cv, &j->mu);
+		if (!j->head && j->stopping)
+			break;
+		struct qitem *it = j->head;
+		unlock(j);
+		int r = sl_journal_spool_write(j->spool_dir, it->frame, it->len);
+		lock(j);
+		if (r < 0) {
+			/* Disk full or similar: keep the record queued and retry shortly. */
+			j->st.spool_errors++;
+			unlock(j);
+			usleep(100000);
+			lock(j);
+			continue;
+		}
+		j->head = it->next;
+		if (!j->head)
+			j->tail = NULL;
+		j->queue_bytes -= it->len;
+		j->st.queued--;
+		j->st.spooled++;
+		j->st.spool_files++;
+		free(it);
+		pthread_cond_broadcast(&j->spool_cv);
+	}
+	unlock(j);
+	return NULL;
+}
+
+/* One round: send up to `window` spooled records on fd, read their replies. Returns
+ * the number handled, or -1 when the connection broke. */
+static int send_round(struct sl_journal *j, int fd)
+{
+	char **names;
+	size_t n = list_spool(j->spool_dir, &names, j->window);
+	if (n == 0) {
+		free(names);
+		return 0;
+	}
+	size_t sent = 0;
+	char path[4096];
+	for (; sent < n; sent++) {
+		snprintf(path, sizeof path, "%s/%s", j->spool_dir, names[sent]);
+		size_t len;
+		uint8_t *frame = read_file(path, &len);
+		if (!frame)
+			break;
+		size_t off = 0;
+		while (off < len) {
+			ssize_t w = write(fd, frame + off, len - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+		free(frame);
+		if (off < len)
+			break;
+	}
+	int handled = 0;
+	for (size_t i = 0; i < sent; i++) {
+		int type, status;
+		uint8_t id[32];
+		char reason[256];
+		if (sl_journal_read_reply(fd, &type, id, &status, reason, sizeof reason) < 0) {
+			free_names(names, n);
+			return -1;
+		}
+		snprintf(path, sizeof path, "%s/%s", j->spool_dir, names[i]);
+		if (type == SL_JFRAME_ACK) {
+			unlink(path);
+		} else {
+			char dst[4096];
+			snprintf(dst, sizeof dst, "%s/refused", j->spool_dir);
+			mkdir(dst, 0700);
+			snprintf(dst, sizeof dst, "%s/refused/%s", j->spool_dir, names[i]);
+			rename(path, dst);
+			fprintf(stderr, "journal: archive refused %s: %s\n", names[i], reason);
+		}
+		lock(j);
+		if (type == SL_JFRAME_ACK) {
+			j->st.acked++;
+			if (status == SL_JACK_DUPLICATE)
+				j->st.duplicates++;
+		} else {
+			j->st.refused++;
+		}
+		if (j->st.spool_files)
+			j->st.spool_files--;
+		pthread_cond_broadcast(&j->spool_cv);
+		unlock(j);
+		handled++;
+	}
+	free_names(names, n);
+	return sent < n ? -1 : handled;
+}
+
+static void timed_wait(struct sl_journal *j, int ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (long)ms * 1000000L;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	pthread_cond_timedwait(&j->spool_cv, &j->mu, &ts);
+}
+
+static void *sender_main(void *arg)
+{
+	struct sl_journal *j = arg;
+	int fd = -1;
+	for (;;) {
+		lock(j);
+		bool stop = j->stopping;
+		unlock(j);
+		if (stop)
+			break;
+		if (fd < 0) {
+			char err[256];
+			fd = sl_journal_connect(j->archive, 2000, err, sizeof err);
+			if (fd < 0) {
+				lock(j);
+				j->st.connect_failures++;
+				timed_wait(j, 500);
+				unlock(j);
+				continue;
+			}
+		}
+		int r = send_round(j, fd);
+		if (r < 0) {
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		if (r == 0) {
+			lock(j);
+			if (!j->stopping)
+				timed_wait(j, 200);
+			unlock(j);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+struct sl_journal *sl_journal_open(const struct sl_journal_config *cfg, char *err,
+	size_t errlen)
+{
+	if (!cfg->spool_dir) {
+		snprintf(err, errlen, "no spool directory");
+		return NULL;
+	}
+	if (mkdir(cfg->spool_dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", cfg->spool_dir, strerror(errno));
+		return NULL;
+	}
+	struct sl_journal *j = calloc(1, sizeof *j);
+	j->spool_dir = strdup(cfg->spool_dir);
+	j->archive = cfg->archive ? strdup(cfg->archive) : NULL;
+	j->max_queue_bytes = cfg->max_queue_bytes ? cfg->max_queue_bytes : 64u << 20;
+	j->window = cfg->window ? cfg->window : 64;
+	pthread_mutex_init(&j->mu, NULL);
+	pthread_cond_init(&j->queue_cv, NULL);
+	pthread_cond_init(&j->spool_cv, NULL);
+	char **names;
+	j->st.spool_files = list_spool(j->spool_dir, &names, SIZE_MAX);
+	free_names(names, j->st.spool_files);
+	pthread_create(&j->writer, NULL, writer_main, j);
+	if (j->archive) {
+		pthread_create(&j->sender, NULL, sender_main, j);
+		j->have_sender = true;
+	}
+	return j;
+}
+
+int sl_journal_submit(struct sl_journal *j, const struct sl_journal_record *r)
+{
+	struct sl_strbuf b;
+	char err[128];
+	sl_strbuf_init(&b);
+	if (sl_journal_encode(r, &b, err, sizeof err) < 0) {
+		sl_strbuf_free(&b);
+		return -1;
+	}
+	struct qitem *it = malloc(sizeof *it + b.len);
+	if (!it) {
+		sl_strbuf_free(&b);
+		return -1;
+	}
+	it->next = NULL;
+	it->len = b.len;
+	memcpy(it->frame, b.s, b.len);
+	sl_strbuf_free(&b);
+	lock(j);
+	if (j->queue_bytes + it->len > j->max_queue_bytes) {
+		j->st.queue_full++;
+		unlock(j);
+		free(it);
+		return -1;
+	}
+	if (j->tail)
+		j->tail->next = it;
+	else
+		j->head = it;
+	j->tail = it;
+	j->queue_bytes += it->len;
+	j->st.submitted++;
+	j->st.queued++;
+	pthread_cond_signal(&j->queue_cv);
+	unlock(j);
+	return 0;
+}
+
+void sl_journal_get_stats(struct sl_journal *j, struct sl_journal_stats *st)
+{
+	lock(j);
+	*st = j->st;
+	unlock(j);
+}
+
+bool sl_journal_drain(struct sl_journal *j, bool delivered, int timeout_ms)
+{
+	struct timespec end;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += timeout_ms / 1000;
+	end.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	lock(j);
+	for (;;) {
+		bool done = j->st.queued == 0 && (!delivered || j->st.spool_files == 0);
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		bool late = now.tv_sec > end.tv_sec ||
+			(now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec);
+		if (done || late) {
+			unlock(j);
+			return done;
+		}
+		timed_wait(j, 50);
+	}
+}
+
+void sl_journal_close(struct sl_journal *j)
+{
+	if (!j)
+		return;
+	lock(j);
+	j->stopping = true;
+	pthread_cond_broadcast(&j->queue_cv);
+	pthread_cond_broadcast(&j->spool_cv);
+	unlock(j);
+	pthread_join(j->writer, NULL);
+	if (j->have_sender)
+		pthread_join(j->sender, NULL);
+	pthread_mutex_destroy(&j->mu);
+	pthread_cond_destroy(&j->queue_cv);
+	pthread_cond_destroy(&j->spool_cv);
+	free(j->spool_dir);
+	free(j->archive);
+	free(j);
+}

@@ -1,0 +1,268 @@
+/* SMTP/LMTP journaling listener for mail hosts: a small receiver whose 250 means "the
+ * copy is durable in the archive" (docs/archive.md "Mail hosts"). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "net.h"
+
+#define MAX_MESSAGE (SL_JOURNAL_MAX_PAYLOAD - (1u << 20))
+#define MAX_RCPTS 10000
+
+struct txn {
+	char mail_from[SL_JOURNAL_MAX_FIELD + 1];
+	bool have_from;
+	char **rcpt;
+	size_t nrcpt;
+};
+
+static void txn_reset(struct txn *t)
+{
+	for (size_t i = 0; i < t->nrcpt; i++)
+		free(t->rcpt[i]);
+	free(t->rcpt);
+	memset(t, 0, sizeof *t);
+}
+
+static int say(struct ar_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int say(struct ar_conn *c, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof buf - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	if ((size_t)n > sizeof buf - 3)
+		n = (int)sizeof buf - 3;
+	memcpy(buf + n, "\r\n", 2);
+	return ar_conn_write(c, buf, (size_t)n + 2);
+}
+
+/* The path of "MAIL FROM:<x> params" / "RCPT TO:<x>": x into out. */
+static bool parse_path(const char *arg, char *out, size_t max)
+{
+	while (*arg == ' ')
+		arg++;
+	const char *lt = strchr(arg, '<');
+	const char *gt = lt ? strchr(lt, '>') : NULL;
+	size_t n;
+	const char *p;
+	if (lt && gt) {
+		p = lt + 1;
+		n = (size_t)(gt - lt - 1);
+	} else {
+		p = arg;
+		n = strcspn(arg, " \r\n");
+	}
+	if (n > max)
+		return false;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return true;
+}
+
+/* DATA: read to the lone dot, unstuffing. 0 ok, 1 too large (read to the end
+ * anyway), -1 connection lost. */
+static int read_data(struct ar_conn *c, struct sl_strbuf *msg)
+{
+	char line[65536];
+	bool too_big = false;
+	for (;;) {
+		ssize_t n = ar_conn_line(c, line, sizeof line);
+		if (n == 0)
+			return -1;
+		if (n < 0) {
+			/* a line over 64 KiB (RFC 5321 allows 1000): its tail is gone, so the
+			 * copy would not be exact: refuse the message */
+			too_big = true;
+			continue;
+		}
+		if ((n == 3 && !memcmp(line, ".\r\n", 3)) || (n == 2 && !memcmp(line, ".\n", 2)))
+			return too_big ? 1 : 0;
+		const char *p = line;
+		if (line[0] == '.') {
+			p++;
+			n--;
+		}
+		if (msg->len + (size_t)n > MAX_MESSAGE)
+			too_big = true;
+		if (!too_big)
+			sl_strbuf_put(msg, p, (size_t)n);
+	}
+}
+
+static void local_addr(int fd, bool peer, char *out, size_t n)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	int r = peer ? getpeername(fd, (struct sockaddr *)&ss, &sl) :
+		       getsockname(fd, (struct sockaddr *)&ss, &sl);
+	if (r < 0)
+		snprintf(out, n, "unknown");
+	else
+		ar_sockaddr_str((struct sockaddr *)&ss, out, n);
+}
+
+/* Store one message; returns the reply to give (code and text). */
+static int deliver(struct ar_server *srv, int fd, const char *helo, struct txn *t,
+	struct sl_strbuf *msg, char *text, size_t textlen)
+{
+	char client[80], server[80];
+	local_addr(fd, true, client, sizeof client);
+	local_addr(fd, false, server, sizeof server);
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	char source[300];
+	snprintf(source, sizeof source, "%s", srv->smtp_source && *srv->smtp_source ?
+		srv->smtp_source : (*helo ? helo : client));
+	struct sl_journal_record r = {
+		.time_us = (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec,
+		.source_kind = SL_JSOURCE_MAILHOST, .source = source,
+		.direction = srv->smtp_direction, .mail_from = t->mail_from,
+		.rcpt = (const char *const *)t->rcpt, .nrcpt = t->nrcpt,
+		.client = client, .server = server, .helo = helo, .verdict = "none",
+		.message = (const uint8_t *)(msg->s ? msg->s : ""), .message_len = msg->len,
+	};
+	struct ar_prepared *p = calloc(1, sizeof *p);
+	ar_prepare_record(srv->s, &r, p);
+	int code;
+	if (p->status != AR_INGEST_REFUSED) {
+		ar_committer_enqueue(srv->cm, p);
+		ar_committer_wait(srv->cm, p);
+	} else {
+		ar_committer_count_refused(srv->cm);
+		__atomic_add_fetch(&srv->refused, 1, __ATOMIC_RELAXED);
+	}
+	switch (p->status) {
+	case AR_INGEST_STORED:
+	case AR_INGEST_DUPLICATE:
+		code = 250;
+		snprintf(text, textlen, "2.0.0 archived as message %u%s", p->docid,
+			p->status == AR_INGEST_DUPLICATE ? " (duplicate)" : "");
+		__atomic_add_fetch(&srv->records, 1, __ATOMIC_RELAXED);
+		break;
+	case AR_INGEST_REFUSED:
+		code = 554;
+		snprintf(text, textlen, "5.6.0 refused: %s", p->reason);
+		break;
+	default:
+		code = 451;
+		snprintf(text, textlen, "4.3.0 not stored, try again later: %s", p->reason);
+		break;
+	}
+	ar_prepared_free(p);
+	free(p);
+	return code;
+}
+
+void ar_smtp_conn(struct ar_server *srv, int fd)
+{
+	struct ar_conn *c = malloc(sizeof *c);
+	ar_conn_init(c, fd);
+	struct txn t = { 0 };
+	char helo[256] = "";
+	char line[4096 + 2];
+	struct sl_strbuf msg;
+	sl_strbuf_init(&msg);
+	const char *greet_verb = srv->lmtp ? "LHLO" : "EHLO";
+	say(c, "220 %s sluice-archive %s journal", srv->hostname, srv->lmtp ? "LMTP" : "ESMTP");
+	for (;;) {
+		ssize_t n = ar_conn_line(c, line, sizeof line - 1);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			say(c, "500 5.5.2 line too long");
+			continue;
+		}
+		line[n] = '\0';
+		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		char verb[16] = "";
+		size_t vl = strcspn(line, " ");
+		if (vl < sizeof verb) {
+			memcpy(verb, line, vl);
+			verb[vl] = '\0';
+		}
+		const char *arg = line + vl;
+		while (*arg == ' ')
+			arg++;
+		if (!strcasecmp(verb, greet_verb) || (!srv->lmtp && !strcasecmp(verb, "HELO"))) {
+			snprintf(helo, sizeof helo, "%s", arg);
+			txn_reset(&t);
+			if (!strcasecmp(verb, "HELO"))
+				say(c, "250 %s", srv->hostname);
+			else
+				say(c, "250-%s\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SIZE %u\r\n"
+				       "250 ENHANCEDSTATUSCODES", srv->hostname, MAX_MESSAGE);
+		} else if (!strcasecmp(verb, "MAIL") && !strncasecmp(arg, "FROM:", 5)) {
+			if (t.have_from) {
+				say(c, "503 5.5.1 nested MAIL command");
+			} else if (!parse_path(arg + 5, t.mail_from, SL_JOURNAL_MAX_FIELD)) {
+				say(c, "501 5.1.7 bad sender address");
+			} else {
+				t.have_from = true;
+				say(c, "250 2.1.0 ok");
+			}
+		} else if (!strcasecmp(verb, "RCPT") && !strncasecmp(arg, "TO:", 3)) {
+			char addr[SL_JOURNAL_MAX_FIELD + 1];
+			if (!t.have_from) {
+				say(c, "503 5.5.1 need MAIL first");
+			} else if (!parse_path(arg + 3, addr, SL_JOURNAL_MAX_FIELD) || !*addr) {
+				say(c, "501 5.1.3 bad recipient address");
+			} else if (t.nrcpt >= MAX_RCPTS) {
+				say(c, "452 4.5.3 too many recipients");
+			} else {
+				t.rcpt = realloc(t.rcpt, (t.nrcpt + 1) * sizeof *t.rcpt);
+				t.rcpt[t.nrcpt++] = strdup(addr);
+				say(c, "250 2.1.5 ok");
+			}
+		} else if (!strcasecmp(verb, "DATA")) {
+			if (!t.have_from || !t.nrcpt) {
+				say(c, "503 5.5.1 need MAIL and RCPT first");
+				continue;
+			}
+			say(c, "354 end data with <CR><LF>.<CR><LF>");
+			sl_strbuf_clear(&msg);
+			int r = read_data(c, &msg);
+			if (r < 0)
+				break;
+			char text[400];
+			int code;
+			if (r == 1) {
+				code = 552;
+				snprintf(text, sizeof text, "5.3.4 message too big or lines too long for the archive");
+			} else {
+				code = deliver(srv, fd, helo, &t, &msg, text, sizeof text);
+			}
+			/* LMTP: one reply per recipient (the copy is one record for all) */
+			size_t replies = srv->lmtp ? t.nrcpt : 1;
+			for (size_t i = 0; i < replies; i++)
+				say(c, "%d %s", code, text);
+			txn_reset(&t);
+		} else if (!strcasecmp(verb, "RSET")) {
+			txn_reset(&t);
+			say(c, "250 2.0.0 ok");
+		} else if (!strcasecmp(verb, "NOOP")) {
+			say(c, "250 2.0.0 ok");
+		} else if (!strcasecmp(verb, "VRFY")) {
+			say(c, "252 2.5.0 cannot verify, send anyway");
+		} else if (!strcasecmp(verb, "QUIT")) {
+			say(c, "221 2.0.0 bye");
+			break;
+		} else {
+			say(c, "502 5.5.2 command not implemented");
+		}
+		if (srv->stopping)
+			break;
+	}
+	txn_reset(&t);
+	sl_strbuf_free(&msg);
+	close(fd);
+	free(c);
+}

@@ -1,0 +1,291 @@
+/* Opening the RocksDB store and the small helpers every other file uses. */
+#include "store.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *const cf_names[AR_CF_COUNT] = {
+	"default", "blobs", "parts", "copies", "seqs", "blobdoc", "docs", "postings",
+	"bydate", "audit",
+};
+
+const char *ar_cf_name(enum ar_cf cf)
+{
+	return cf_names[cf];
+}
+
+void ar_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+void ar_put_be64(uint8_t *p, uint64_t v)
+{
+	ar_put_be32(p, (uint32_t)(v >> 32));
+	ar_put_be32(p + 4, (uint32_t)v);
+}
+
+uint32_t ar_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+uint64_t ar_get_be64(const uint8_t *p)
+{
+	return (uint64_t)ar_get_be32(p) << 32 | ar_get_be32(p + 4);
+}
+
+void ar_dockey(uint8_t out[AR_DOCKEY_LEN], int64_t date, uint32_t docid)
+{
+	uint32_t d = date < 0 ? 0 : date > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)date;
+	ar_put_be32(out, ~d);
+	ar_put_be32(out + 4, docid);
+}
+
+uint32_t ar_dockey_docid(const uint8_t key[AR_DOCKEY_LEN])
+{
+	return ar_get_be32(key + 4);
+}
+
+int64_t ar_dockey_date(const uint8_t key[AR_DOCKEY_LEN])
+{
+	return (int64_t)(uint32_t)~ar_get_be32(key);
+}
+
+/* Per-family options: mail bodies compress well with zstd; the index families are
+ * read by prefix and get bloom filters. */
+static rocksdb_options_t *family_options(enum ar_cf cf, rocksdb_cache_t *cache)
+{
+	rocksdb_options_t *o = rocksdb_options_create();
+	rocksdb_block_based_table_options_t *t = rocksdb_block_based_options_create();
+	rocksdb_block_based_options_set_filter_policy(t, rocksdb_filterpolicy_create_bloom_full(10));
+	rocksdb_block_based_options_set_block_cache(t, cache);
+	if (cf == AR_CF_BLOBS || cf == AR_CF_PARTS)
+		rocksdb_block_based_options_set_block_size(t, 64 << 10);
+	rocksdb_options_set_block_based_table_factory(o, t);
+	rocksdb_block_based_options_destroy(t);
+	rocksdb_options_set_compression(o, rocksdb_zstd_compression);
+	const char *dict = getenv("SLUICE_ARCHIVE_ZSTD_DICT");
+	if ((cf == AR_CF_BLOBS || cf == AR_CF_PARTS) && dict && atoi(dict) > 0) {
+		/* zstd dictionary trained per SST file (docs/benchmarks.md: measured) */
+		rocksdb_options_set_compression_options(o, -14, 3, 0, 16 << 10);
+		rocksdb_options_set_compression_options_zstd_max_train_bytes(o, 100 * (16 << 10));
+	} else {
+		rocksdb_options_set_compression_options(o, -14, 3, 0, 0);
+	}
+	rocksdb_options_set_write_buffer_size(o, cf == AR_CF_POSTINGS ? 64u << 20 : 32u << 20);
+	return o;
+}
+
+static void load_counters(struct ar_store *s)
+{
+	memset(&s->counters, 0, sizeof s->counters);
+	size_t len;
+	char *err = NULL;
+	char *v = ar_store_get(s, AR_CF_DEFAULT, "stats", 5, &len, &err);
+	free(err);
+	if (v) {
+		uint64_t *dst = (uint64_t *)(void *)&s->counters;
+		size_t n = len / 8 < sizeof s->counters / 8 ? len / 8 : sizeof s->counters / 8;
+		for (size_t i = 0; i < n; i++)
+			dst[i] = ar_get_be64((const uint8_t *)v + 8 * i);
+		free(v);
+	} else {
+		s->counters.index_version = AR_INDEX_VERSION;
+	}
+}
+
+void ar_counters_put(struct ar_store *s, rocksdb_writebatch_t *b)
+{
+	uint8_t buf[sizeof s->counters];
+	const uint64_t *src = (const uint64_t *)(const void *)&s->counters;
+	for (size_t i = 0; i < sizeof s->counters / 8; i++)
+		ar_put_be64(buf + 8 * i, src[i]);
+	rocksdb_writebatch_put_cf(b, s->cf[AR_CF_DEFAULT], "stats", 5, (const char *)buf, sizeof buf);
+}
+
+struct ar_store *ar_store_open(const char *dir, enum ar_open_mode mode, char *err,
+	size_t errlen)
+{
+	struct stat st;
+	bool exists = stat(dir, &st) == 0;
+	if (!exists && mode != AR_OPEN_CREATE) {
+		snprintf(err, errlen, "%s: no archive here (create one with import or serve)", dir);
+		return NULL;
+	}
+	if (!exists && mkdir(dir, 0700) < 0) {
+		snprintf(err, errlen, "%s: cannot create", dir);
+		return NULL;
+	}
+	struct ar_store *s = calloc(1, sizeof *s);
+	s->dir = strdup(dir);
+	s->mode = mode;
+	s->cache = rocksdb_cache_create_lru(128u << 20); /* shared by every family */
+	s->opts = rocksdb_options_create();
+	rocksdb_options_set_create_if_missing(s->opts, mode == AR_OPEN_CREATE);
+	rocksdb_options_set_create_missing_column_families(s->opts, mode != AR_OPEN_READ);
+	rocksdb_options_increase_parallelism(s->opts, 2);
+	rocksdb_options_set_max_background_jobs(s->opts, 2);
+	rocksdb_options_set_info_log_level(s->opts, 2); /* warnings and worse */
+	rocksdb_options_set_keep_log_file_num(s->opts, 3);
+	const char *names[AR_CF_COUNT];
+	const rocksdb_options_t *cfo[AR_CF_COUNT];
+	for (int i = 0; i < AR_CF_COUNT; i++) {
+		s->cf_opts[i] = family_options(i, s->cache);
+		names[i] = cf_names[i];
+		cfo[i] = s->cf_opts[i];
+	}
+	char *e = NULL;
+	if (mode == AR_OPEN_READ) {
+		char secondary[4096];
+		snprintf(secondary, sizeof secondary, "%s/.reader-%d", dir, (int)getpid());
+		rocksdb_options_set_max_open_files(s->opts, -1);
+		s->db = rocksdb_open_as_secondary_column_families(s->opts, dir, secondary,
+			AR_CF_COUNT, names, cfo, s->cf, &e);
+	} else {
+		s->db = rocksdb_open_column_families(s->opts, dir, AR_CF_COUNT, names, cfo, s->cf, &e);
+	}
+	if (!s->db) {
+		snprintf(err, errlen, "%s: %s", dir, e ? e : "cannot open");
+		free(e);
+		ar_store_close(s);
+		return NULL;
+	}
+	s->ro = rocksdb_readoptions_create();
+	s->wo_sync = rocksdb_writeoptions_create();
+	rocksdb_writeoptions_set_sync(s->wo_sync, 1);
+	s->wo_nosync = rocksdb_writeoptions_create();
+	load_counters(s);
+	return s;
+}
+
+void ar_store_close(struct ar_store *s)
+{
+	if (!s)
+		return;
+	if (s->db) {
+		for (int i = 0; i < AR_CF_COUNT; i++)
+			if (s->cf[i])
+				rocksdb_column_family_handle_destroy(s->cf[i]);
+		rocksdb_close(s->db);
+	}
+	if (s->mode == AR_OPEN_READ) {
+		char secondary[4096];
+		snprintf(secondary, sizeof secondary, "%s/.reader-%d", s->dir, (int)getpid());
+		DIR *d = opendir(secondary);
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			char p[8192];
+			snprintf(p, sizeof p, "%s/%s", secondary, de->d_name);
+			if (de->d_name[0] != '.')
+				unlink(p);
+		}
+		if (d)
+			closedir(d);
+		rmdir(secondary);
+	}
+	for (int i = 0; i < AR_CF_COUNT; i++)
+		if (s->cf_opts[i])
+			rocksdb_options_destroy(s->cf_opts[i]);
+	if (s->opts)
+		rocksdb_options_destroy(s->opts);
+	if (s->cache)
+		rocksdb_cache_destroy(s->cache);
+	if (s->ro)
+		rocksdb_readoptions_destroy(s->ro);
+	if (s->wo_sync)
+		rocksdb_writeoptions_destroy(s->wo_sync);
+	if (s->wo_nosync)
+		rocksdb_writeoptions_destroy(s->wo_nosync);
+	free(s->dir);
+	free(s);
+}
+
+char *ar_store_get(struct ar_store *s, enum ar_cf cf, const void *key, size_t klen,
+	size_t *len, char **err)
+{
+	return rocksdb_get_cf(s->db, s->ro, s->cf[cf], key, klen, len, err);
+}
+
+bool ar_store_has(struct ar_store *s, enum ar_cf cf, const void *key, size_t klen)
+{
+	char *err = NULL;
+	rocksdb_pinnableslice_t *v = rocksdb_get_pinned_cf(s->db, s->ro, s->cf[cf], key, klen, &err);
+	free(err);
+	if (!v)
+		return false;
+	rocksdb_pinnableslice_destroy(v);
+	return true;
+}
+
+int ar_store_write(struct ar_store *s, rocksdb_writebatch_t *b, bool sync, char *err,
+	size_t errlen)
+{
+	char *e = NULL;
+	rocksdb_write(s->db, sync ? s->wo_sync : s->wo_nosync, b, &e);
+	if (e) {
+		snprintf(err, errlen, "write: %s", e);
+		free(e);
+		return -1;
+	}
+	return 0;
+}
+
+int ar_store_reset_cf(struct ar_store *s, enum ar_cf cf, char *err, size_t errlen)
+{
+	char *e = NULL;
+	rocksdb_drop_column_family(s->db, s->cf[cf], &e);
+	if (!e) {
+		rocksdb_column_family_handle_destroy(s->cf[cf]);
+		s->cf[cf] = rocksdb_create_column_family(s->db, s->cf_opts[cf], cf_names[cf], &e);
+	}
+	if (e) {
+		snprintf(err, errlen, "reset %s: %s", cf_names[cf], e);
+		free(e);
+		return -1;
+	}
+	return 0;
+}
+
+uint64_t ar_store_cf_bytes(struct ar_store *s, enum ar_cf cf)
+{
+	uint64_t total = 0;
+	const char *props[] = { "rocksdb.total-sst-files-size", "rocksdb.cur-size-all-mem-tables" };
+	for (int i = 0; i < 1; i++) {
+		char *v = rocksdb_property_value_cf(s->db, s->cf[cf], props[i]);
+		if (v)
+			total += strtoull(v, NULL, 10);
+		free(v);
+	}
+	return total;
+}
+
+uint64_t ar_store_dir_bytes(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	uint64_t total = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		bool data = (l > 4 && strcmp(de->d_name + l - 4, ".sst") == 0) ||
+			    (l > 4 && strcmp(de->d_name + l - 4, ".log") == 0);
+		if (!data)
+			continue;
+		char p[8192];
+		struct stat st;
+		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+		if (stat(p, &st) == 0)
+			total += (uint64_t)st.st_size;
+	}
+	closedir(d);
+	return total;
+}

@@ -1,0 +1,112 @@
+/* The archive's RocksDB store: column families, key layouts, counters.
+ *
+ *   default   meta: counters ("stats"), format version
+ *   blobs     SHA-256(raw message) -> skeleton (raw bytes, or raw around part refs)
+ *   parts     SHA-256(decoded part) -> decoded bytes (attachments stored once)
+ *   copies    record id -> copy metadata (seq, blob, envelope, verdict, rules)
+ *   seqs      be64 seq -> record id (store order)
+ *   blobdoc   SHA-256(raw message) -> be32 doc id; SHA-256 || be64 seq -> record id
+ *   docs      be32 doc id -> document summary (date, from, to, subject, ...)
+ *   postings  field byte, term, 0x00, doc key -> positions (full text + fields)
+ *   bydate    doc key -> "" (every document, newest first)
+ *   audit     be64 time_us, be32 n -> one JSON line (who searched/exported what)
+ *
+ * A doc key is be32(~date) || be32(doc id): keys sort newest first, and a date range
+ * is a key range. */
+#ifndef ARCHIVE_STORE_H
+#define ARCHIVE_STORE_H
+
+#include <rocksdb/c.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum ar_cf {
+	AR_CF_DEFAULT,
+	AR_CF_BLOBS,
+	AR_CF_PARTS,
+	AR_CF_COPIES,
+	AR_CF_SEQS,
+	AR_CF_BLOBDOC,
+	AR_CF_DOCS,
+	AR_CF_POSTINGS,
+	AR_CF_BYDATE,
+	AR_CF_AUDIT,
+	AR_CF_COUNT
+};
+
+#define AR_FORMAT_VERSION 1
+#define AR_INDEX_VERSION 1 /* bump when tokenizer or postings change: stats says reindex */
+#define AR_DOCKEY_LEN 8
+
+/* Counters kept in the meta family, updated in the same batch as what they count. */
+struct ar_counters {
+	uint64_t next_seq;          /* copies stored so far = next copy sequence */
+	uint64_t next_docid;        /* documents (distinct messages) */
+	uint64_t duplicates;        /* records received again, not stored */
+	uint64_t refused;           /* records refused (bad frame, bad field, ...) */
+	uint64_t raw_bytes;         /* raw message bytes over all stored copies */
+	uint64_t blob_bytes;        /* raw bytes of distinct messages */
+	uint64_t parts;             /* distinct deduplicated parts */
+	uint64_t part_bytes;        /* their decoded bytes */
+	uint64_t part_refs;         /* part references in skeletons */
+	uint64_t inline_bytes;      /* skeleton bytes kept inline */
+	uint64_t indexed_seq;       /* copies whose index entries are written */
+	uint64_t index_version;
+};
+
+enum ar_open_mode {
+	AR_OPEN_CREATE,     /* create if missing, read-write */
+	AR_OPEN_WRITE,      /* must exist, read-write */
+	AR_OPEN_READ,       /* must exist; read-only alongside a running server */
+};
+
+struct ar_store {
+	rocksdb_t *db;
+	rocksdb_column_family_handle_t *cf[AR_CF_COUNT];
+	rocksdb_options_t *opts;
+	rocksdb_options_t *cf_opts[AR_CF_COUNT];
+	rocksdb_cache_t *cache;
+	rocksdb_readoptions_t *ro;
+	rocksdb_writeoptions_t *wo_sync;
+	rocksdb_writeoptions_t *wo_nosync;
+	struct ar_counters counters;
+	char *dir;
+	enum ar_open_mode mode;
+};
+
+const char *ar_cf_name(enum ar_cf cf);
+
+struct ar_store *ar_store_open(const char *dir, enum ar_open_mode mode, char *err,
+	size_t errlen);
+void ar_store_close(struct ar_store *s);
+
+/* Get a value (malloc'd, *len set) or NULL when absent; *err set on failure. */
+char *ar_store_get(struct ar_store *s, enum ar_cf cf, const void *key, size_t klen,
+	size_t *len, char **err);
+bool ar_store_has(struct ar_store *s, enum ar_cf cf, const void *key, size_t klen);
+
+/* Counters: loaded at open; ar_counters_put adds them to a batch. */
+void ar_counters_put(struct ar_store *s, rocksdb_writebatch_t *b);
+
+/* Write a batch, synced to the WAL. 0 or -1 with err. */
+int ar_store_write(struct ar_store *s, rocksdb_writebatch_t *b, bool sync, char *err,
+	size_t errlen);
+
+/* Drop and recreate a column family (reindex). */
+int ar_store_reset_cf(struct ar_store *s, enum ar_cf cf, char *err, size_t errlen);
+
+/* Sum of SST and live WAL bytes of one family / of the whole store directory. */
+uint64_t ar_store_cf_bytes(struct ar_store *s, enum ar_cf cf);
+uint64_t ar_store_dir_bytes(const char *dir);
+
+/* Big-endian helpers and doc keys. */
+void ar_put_be32(uint8_t *p, uint32_t v);
+void ar_put_be64(uint8_t *p, uint64_t v);
+uint32_t ar_get_be32(const uint8_t *p);
+uint64_t ar_get_be64(const uint8_t *p);
+void ar_dockey(uint8_t out[AR_DOCKEY_LEN], int64_t date, uint32_t docid);
+uint32_t ar_dockey_docid(const uint8_t key[AR_DOCKEY_LEN]);
+int64_t ar_dockey_date(const uint8_t key[AR_DOCKEY_LEN]);
+
+#endif

@@ -1,0 +1,166 @@
+#!/usr/bin/python3
+"""sluice-archive end to end: import every message of tests/data, export each one and
+compare byte for byte, re-import (all duplicates), searches before and after reindex,
+bad queries, the audit log, reading alongside a running server, and the spooling
+journal sender across an archive outage.
+
+usage: cli_test.py SLUICE_ARCHIVE"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+EXE = sys.argv[1]
+SRC = os.environ.get("SLUICE_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
+DATA_DIRS = [os.path.join(SRC, "tests/data/mail-gem", d)
+             for d in sorted(os.listdir(os.path.join(SRC, "tests/data/mail-gem")))
+             if os.path.isdir(os.path.join(SRC, "tests/data/mail-gem", d))]
+DATA_DIRS.append(os.path.join(SRC, "tests/data/zeek/messages"))
+failures = []
+
+
+def run(*args, check=True, **kw):
+    p = subprocess.run([EXE, *args], capture_output=True, **kw)
+    if check and p.returncode != 0:
+        raise AssertionError("%s failed (%d): %s" % (" ".join(args), p.returncode,
+                                                    p.stderr.decode(errors="replace")[-2000:]))
+    return p
+
+
+def expect(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def search(data, q, limit=0):
+    out = run("search", "--data", data, q, "--json", "--limit", str(limit)).stdout
+    return [json.loads(l) for l in out.decode().splitlines()]
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="sluice-archive-cli-")
+    data = os.path.join(work, "data")
+    try:
+        # ---- import everything, -v maps each file to its message id
+        p = run("import", "--data", data, "-v", *DATA_DIRS)
+        ids = {}
+        for line in p.stdout.decode().splitlines():
+            mid, _, path = line.split("\t", 2)
+            ids[path] = int(mid)
+        files = [os.path.join(r, f) for d in DATA_DIRS for r, _, fs in os.walk(d) for f in fs]
+        empty = [f for f in files if os.path.getsize(f) == 0]
+        expect(len(ids) == len(files) - len(empty), "imported %d of %d files" % (len(ids), len(files)))
+        expect(p.stderr.decode().count("refused: empty message") == len(empty),
+               "empty files are refused with a reason")
+
+        # ---- byte-exact export of every message
+        out = os.path.join(work, "export")
+        run("export", "--data", data, *[str(i) for i in sorted(set(ids.values()))], "--eml", out)
+        exact = 0
+        for path, mid in ids.items():
+            with open(path, "rb") as f, open(os.path.join(out, "%d.eml" % mid), "rb") as g:
+                if f.read() == g.read():
+                    exact += 1
+                else:
+                    expect(False, "export of %s (id %d) differs from the original" % (path, mid))
+        print("byte-exact export: %d of %d messages" % (exact, len(ids)))
+        v = json.loads(run("verify", "--data", data).stdout)
+        expect(v["damaged"] == 0, "verify found damage: %s" % v)
+
+        # ---- a second import of the same files: every record a duplicate
+        p = run("import", "--data", data, *DATA_DIRS)
+        expect(b"0 stored" in p.stderr, "re-import stored something: %s" % p.stderr[-200:])
+
+        # ---- searches, before and after reindex
+        queries = ["testing", "from:mikel@test.lindsaar.net", "to:gmail.com", "has:attachment",
+                   "subject:test -from:mikel", "after:2008-01-01 before:2009-01-01",
+                   "\"hello world\" OR body:attachment", "filename:pdf", "direction:unknown",
+                   "source:import"]
+        before = {q: [r["id"] for r in search(data, q)] for q in queries}
+        for q in ["testing", "has:attachment", "source:import"]:
+            expect(len(before[q]) > 0, "no result for %r" % q)
+        expect(len(before["source:import"]) == len(set(ids.values())),
+               "source:import finds %d of %d" % (len(before["source:import"]), len(set(ids.values()))))
+        dates = [r["date_unix"] for r in search(data, "source:import")]
+        expect(dates == sorted(dates, reverse=True), "results are not newest first")
+        ranged = search(data, "after:2008-01-01 before:2009-01-01")
+        expect(all(1199145600 <= r["date_unix"] < 1230768000 for r in ranged),
+               "date range returned a message outside it")
+        run("reindex", "--data", data)
+        after = {q: [r["id"] for r in search(data, q)] for q in queries}
+        expect(before == after, "reindex changed search results")
+        st = json.loads(run("stats", "--data", data, "--json").stdout)
+        expect(st["index_state"] == "current" and st["index_lag_copies"] == 0, "index: %s" % st)
+
+        # ---- bad queries: exit 2 and the column
+        p = run("search", "--data", data, "subject:x nope:y", check=False)
+        expect(p.returncode == 2 and b"column 11: unknown field" in p.stderr,
+               "bad query: %d %s" % (p.returncode, p.stderr))
+
+        # ---- the audit log has who searched and exported what
+        audit = [json.loads(l) for l in run("audit", "--data", data).stdout.decode().splitlines()]
+        actions = [a["action"] for a in audit]
+        expect("export" in actions and actions.count("search") >= 2 * len(queries),
+               "audit log: %s" % actions)
+        expect(all("user" in a and "time_us" in a for a in audit), "audit entries lack who/when")
+
+        # ---- reading while a server holds the store, and journaling to it
+        srv = subprocess.Popen([EXE, "serve", "--data", data, "--journal-listen", "127.0.0.1:0"],
+                               stdout=subprocess.PIPE, text=True)
+        addr = srv.stdout.readline().split()[2]
+        try:
+            spool = os.path.join(work, "spool")
+            msg = os.path.join(work, "m.eml")
+            with open(msg, "wb") as f:
+                f.write(b"From: gw@example.com\r\nTo: someone@example.org\r\n"
+                        b"Subject: journaled zyxwvut\r\n\r\nbody\r\n")
+            p = subprocess.run([EXE, "journal-send", "--to", addr, "--spool", spool,
+                                "--rcpt", "someone@example.org", "--rule", "test.rule", msg],
+                               capture_output=True)
+            expect(p.returncode == 0, "journal-send: %s" % p.stderr)
+            hits = search(data, "zyxwvut rule:test.rule")
+            expect(len(hits) == 1, "journaled message not found alongside the server: %s" % hits)
+        finally:
+            srv.send_signal(signal.SIGTERM)
+            srv.wait(timeout=30)
+
+        # ---- the spooling sender survives an archive outage
+        port_probe = subprocess.Popen([EXE, "serve", "--data", data, "--journal-listen",
+                                       "127.0.0.1:0"], stdout=subprocess.PIPE, text=True)
+        addr = port_probe.stdout.readline().split()[2]
+        port_probe.send_signal(signal.SIGTERM)
+        port_probe.wait(timeout=30)
+        msg2 = os.path.join(work, "m2.eml")
+        with open(msg2, "wb") as f:
+            f.write(b"From: gw@example.com\r\nSubject: spooled qwertzu\r\n\r\nbody\r\n")
+        sender = subprocess.Popen([EXE, "journal-send", "--to", addr, "--spool", spool, msg2],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(1.0)  # the archive is down: the record waits in the spool
+        spooled = [f for f in os.listdir(spool) if f.endswith(".rec")]
+        expect(len(spooled) == 1, "spool holds %d records during the outage" % len(spooled))
+        srv = subprocess.Popen([EXE, "serve", "--data", data, "--journal-listen", addr],
+                               stdout=subprocess.PIPE, text=True)
+        srv.stdout.readline()
+        try:
+            so, se = sender.communicate(timeout=40)
+            expect(sender.returncode == 0, "spooled send failed: %s" % se)
+            expect(not [f for f in os.listdir(spool) if f.endswith(".rec")], "spool not emptied")
+            expect(len(search(data, "qwertzu")) == 1, "spooled message not archived")
+        finally:
+            srv.send_signal(signal.SIGTERM)
+            srv.wait(timeout=30)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if failures:
+        print("%d failures" % len(failures))
+        sys.exit(1)
+    print("all archive CLI checks passed")
+
+
+if __name__ == "__main__":
+    main()
