@@ -67,6 +67,17 @@ void smtp_msg_end(struct sl_smtp *s, uint64_t end_off)
 	smtp_txn_release(s, t);
 }
 
+/* After CRLF.CR the CR is held (it is the terminator's if LF follows); when the
+ * content stops or has a hole there, it was content. */
+void smtp_data_release_cr(struct sl_smtp *s)
+{
+	static const uint8_t cr = '\r';
+	if (s->cstate == C_DATA && s->dstate == D_DOTCR && s->dprefix == BRK_CRLF) {
+		smtp_msg_raw(s, &cr, 1);
+		s->dstate = D_CR;
+	}
+}
+
 /* The content stops short: the client gave up on a BDAT message (RSET, HELO, DATA,
  * TLS) or the connection closed. MESSAGE_END, then TXN_RESULT with code 0 unless the
  * server's reply was already seen. */
@@ -74,10 +85,7 @@ void smtp_msg_abort(struct sl_smtp *s, uint64_t end_off, const char *why)
 {
 	struct smtp_txn *t = s->msg;
 	smtp_signal(s, SL_SIG_SMTP_INCOMPLETE, end_off, "%s", why);
-	if (s->cstate == C_DATA && s->dstate == D_DOTCR && s->dprefix == BRK_CRLF) {
-		static const uint8_t cr = '\r';
-		smtp_msg_raw(s, &cr, 1); /* a held CR that no LF followed */
-	}
+	smtp_data_release_cr(s);
 	if (s->cstate == C_DATA || s->cstate == C_BDAT)
 		s->cstate = C_CMD;
 	if (!t->result_due) {

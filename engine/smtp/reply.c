@@ -33,10 +33,35 @@ static void resync(struct sl_smtp *s, int code)
 	}
 }
 
+/* The real reply to a command whose reply the engine had assumed: a contradiction
+ * means bytes were read one way and the server read them another. */
+static void check_assumed(struct sl_smtp *s, const struct smtp_pending *p, int code,
+                          uint64_t off)
+{
+	const char *cmd = NULL;
+	if (p->cmd == CMD_DATA && code != 354)
+		cmd = "DATA (content was commands)";
+	else if (p->cmd == CMD_STARTTLS && code != 220)
+		cmd = "STARTTLS";
+	else if ((p->cmd == CMD_AUTH || p->cmd == CMD_AUTH_RESPONSE) && code == 334)
+		cmd = "AUTH (a command line was an AUTH response)";
+	if (cmd)
+		smtp_signal(s, SL_SIG_SMTP_DESYNC, off, "reply %d to %s contradicts the assumption",
+		            code, cmd);
+}
+
 static void apply_reply(struct sl_smtp *s, const struct smtp_pending *p, int code, uint64_t off)
 {
 	struct smtp_txn *t = p->slot >= 0 ? s->txns[p->slot] : NULL;
 	bool ok = code >= 200 && code < 300;
+	if (p->assumed) {
+		check_assumed(s, p, code, off);
+		if (t) {
+			t->refs--;
+			smtp_txn_release(s, t);
+		}
+		return;
+	}
 	switch ((enum smtp_cmd)p->cmd) {
 	case CMD_RCPT:
 		if (t && p->rcpt < t->env.nrcpt) {

@@ -234,42 +234,38 @@ void smtp_txn_result(struct sl_smtp *s, struct smtp_txn *t, int code, uint64_t o
 	smtp_emit(s, &ev);
 }
 
-/* A pending command whose reply will never be matched: it was lost in a gap, the
- * connection closed, or (assumed) the engine had to move on without it. */
-void smtp_resolve_unknown(struct sl_smtp *s, const struct smtp_pending *p, bool assumed)
+/* What the engine takes a missing reply to mean: DATA 354, AUTH final, STARTTLS 220,
+ * the end of data "no reply" (TXN_RESULT code 0). signal: raise smtp.reply_assumed. */
+static void assume_effect(struct sl_smtp *s, const struct smtp_pending *p, bool signal)
 {
 	struct smtp_txn *t = p->slot >= 0 ? s->txns[p->slot] : NULL;
+	static const char *const what[] = {
+		[CMD_DATA] = "DATA not seen; assumed 354",
+		[CMD_AUTH] = "AUTH not seen; assumed final",
+		[CMD_AUTH_RESPONSE] = "AUTH not seen; assumed final",
+		[CMD_STARTTLS] = "STARTTLS not seen; assumed 220",
+	};
+	bool waited = p->blocks && s->c_wait;
+	if (waited) {
+		s->c_wait = false;
+		if (signal && p->cmd < sizeof what / sizeof what[0] && what[p->cmd])
+			smtp_signal(s, SL_SIG_SMTP_REPLY_ASSUMED, s->c_pos, "reply to %s",
+			            what[p->cmd]);
+	}
 	switch ((enum smtp_cmd)p->cmd) {
 	case CMD_DATA:
-		if (p->blocks && s->c_wait) {
-			s->c_wait = false;
-			if (assumed)
-				smtp_signal(s, SL_SIG_SMTP_REPLY_ASSUMED, s->c_pos,
-				            "reply to DATA not seen; assumed 354");
-			if (t && !t->msg_begun) {
-				s->cstate = C_DATA;
-				smtp_msg_begin(s, t, false);
-			}
+		if (waited && t && !t->msg_begun) {
+			s->cstate = C_DATA;
+			smtp_msg_begin(s, t, false);
 		}
 		break;
 	case CMD_AUTH:
 	case CMD_AUTH_RESPONSE:
-		if (p->blocks && s->c_wait) {
-			s->c_wait = false;
-			if (assumed)
-				smtp_signal(s, SL_SIG_SMTP_REPLY_ASSUMED, s->c_pos,
-				            "reply to AUTH not seen; assumed final");
-		}
 		s->auth_continue = false;
 		break;
 	case CMD_STARTTLS:
-		if (p->blocks && s->c_wait) {
-			s->c_wait = false;
-			if (assumed)
-				smtp_signal(s, SL_SIG_SMTP_REPLY_ASSUMED, s->c_pos,
-				            "reply to STARTTLS not seen; assumed 220");
+		if (waited)
 			s->tls_check_client = s->tls_check_server = true;
-		}
 		break;
 	case CMD_END_OF_DATA:
 		if (t)
@@ -282,10 +278,34 @@ void smtp_resolve_unknown(struct sl_smtp *s, const struct smtp_pending *p, bool 
 	default:
 		break;
 	}
+}
+
+/* A pending command taken off the queue without its reply: lost in a gap, the
+ * connection closed, or the queue overflowed (assumed). */
+void smtp_resolve_unknown(struct sl_smtp *s, const struct smtp_pending *p, bool assumed)
+{
+	struct smtp_txn *t = p->slot >= 0 ? s->txns[p->slot] : NULL;
+	if (!p->assumed)
+		assume_effect(s, p, assumed);
 	if (t) {
 		t->refs--;
 		smtp_txn_release(s, t);
 	}
+}
+
+/* The client's bytes wait for the reply to the last command and cannot wait longer:
+ * take that reply as assumed now. The command stays queued; its real reply, when it
+ * comes, is checked against the assumption (smtp.desync). */
+static void assume_waiting(struct sl_smtp *s)
+{
+	if (!s->c_wait || !s->q_len) {
+		s->c_wait = false;
+		return;
+	}
+	struct smtp_pending *tail = &s->queue[(s->q_head + s->q_len - 1) % s->q_cap];
+	assume_effect(s, tail, true);
+	tail->assumed = true;
+	s->c_wait = false;
 }
 
 /* ---- the client stream ---- */
@@ -372,16 +392,14 @@ void smtp_drain_held(struct sl_smtp *s)
 	}
 }
 
-/* Every command still waiting is taken as answered the way the engine assumes
- * (DATA 354, STARTTLS 220, ...); its real reply, if it comes, is matched to nothing. */
-static void assume_all(struct sl_smtp *s, bool late)
+/* The end: every command still waiting is taken as answered the way the engine
+ * assumes (DATA 354, STARTTLS 220, ...) and leaves the queue. */
+static void resolve_all(struct sl_smtp *s)
 {
 	while (s->q_len) {
 		struct smtp_pending old = s->queue[s->q_head];
 		s->q_head = (s->q_head + 1) % s->q_cap;
 		s->q_len--;
-		if (late)
-			s->late_replies++;
 		smtp_resolve_unknown(s, &old, true);
 	}
 }
@@ -410,7 +428,7 @@ static void client_feed(struct sl_smtp *s, const uint8_t *p, size_t n)
 		if (n) {
 			smtp_signal(s, SL_SIG_SMTP_PENDING_OVERFLOW, s->c_pos + s->held_len,
 			            "more than %zu client bytes held for a reply", s->lim.max_pending);
-			assume_all(s, true);
+			assume_waiting(s);
 			smtp_drain_held(s);
 		}
 	}
@@ -531,6 +549,7 @@ void sl_smtp_gap(struct sl_smtp *s, enum sl_stream dir, size_t n)
 		if (!s->encrypted) {
 			smtp_signal(s, SL_SIG_SMTP_GAP, s->s_pos, "%zu server bytes missing", n);
 			smtp_line_reset(&s->sline);
+			s->s_multi = false;
 			s->s_resync = true;
 		}
 		s->s_pos += n;
@@ -541,14 +560,9 @@ void sl_smtp_gap(struct sl_smtp *s, enum sl_stream dir, size_t n)
 		return;
 	}
 	/* Bytes held for a reply cannot be kept in order around a hole: assume it. */
-	if (s->c_wait || s->held_len) {
-		assume_all(s, true);
+	while (s->c_wait || s->held_len) {
+		assume_waiting(s);
 		smtp_drain_held(s);
-		if (s->held_len) { /* still blocked by a newer command: give up on those */
-			s->c_pos += s->held_len;
-			s->held_len = 0;
-			assume_all(s, true);
-		}
 	}
 	smtp_signal(s, SL_SIG_SMTP_GAP, s->c_pos, "%zu client bytes missing", n);
 	s->tls_check_client = false;
@@ -558,6 +572,7 @@ void sl_smtp_gap(struct sl_smtp *s, enum sl_stream dir, size_t n)
 		break;
 	case C_DATA:
 		/* the message has a hole; a line start is no longer known */
+		smtp_data_release_cr(s);
 		s->gap_in_msg = true;
 		s->dstate = D_MID;
 		break;
@@ -591,11 +606,10 @@ void sl_smtp_close(struct sl_smtp *s)
 		return;
 	/* replies that never came: interpret what the client sent the assumed way */
 	while (s->c_wait || s->held_len) {
-		assume_all(s, false);
-		s->c_wait = false;
+		assume_waiting(s);
 		smtp_drain_held(s);
 	}
-	assume_all(s, false);
+	resolve_all(s);
 	if (s->msg)
 		smtp_msg_abort(s, s->c_pos, "connection closed inside a message");
 	s->cur = NULL;

@@ -52,6 +52,7 @@ struct smtp_pending {
 	uint8_t cmd;      /* enum smtp_cmd */
 	bool last;        /* BDAT ... LAST */
 	bool blocks;      /* the client's next bytes wait for this reply */
+	bool assumed;     /* the engine went on as if the reply had come (assume_waiting) */
 	int8_t slot;      /* txn slot, -1 when none */
 	uint32_t txn;     /* transaction number for events */
 	uint32_t rcpt;    /* RCPT: index in the envelope, UINT32_MAX when not kept */
@@ -178,6 +179,7 @@ void smtp_msg_begin(struct sl_smtp *s, struct smtp_txn *t, bool bdat);
 void smtp_msg_raw(struct sl_smtp *s, const uint8_t *p, size_t n);
 void smtp_msg_end(struct sl_smtp *s, uint64_t end_off);
 void smtp_msg_abort(struct sl_smtp *s, uint64_t end_off, const char *why);
+void smtp_data_release_cr(struct sl_smtp *s);
 size_t smtp_data_run(struct sl_smtp *s, const uint8_t *p, size_t n);
 size_t smtp_bdat_run(struct sl_smtp *s, const uint8_t *p, size_t n);
 

@@ -373,6 +373,32 @@ static void test_pending_overflow(void)
 	sl_strbuf_free(&b);
 }
 
+static void test_pending_overflow_refused(void)
+{
+	struct sl_limits lim;
+	sl_limits_default(&lim);
+	lim.max_pending = 32;
+	/* the engine must assume the 354; the server then refuses DATA: smtp.desync */
+	const char *text =
+		"S 220 mx\\r\\n\nC MAIL FROM:<a@b>\\r\\nRCPT TO:<c@d>\\r\\nDATA\\r\\n"
+		"RSET\\r\\nMAIL FROM:<evil@b>\\r\\nRCPT TO:<c@d>\\r\\nDATA\\r\\nSubject: hidden\\r\\n\n"
+		"S 250 Ok\\r\\n550 no\\r\\n554 no valid recipients\\r\\n\n";
+	struct transcript *t = transcript_parse(text, strlen(text));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	struct run *r = run_transcript(t, CH_WHOLE, 0, &lim, true);
+	CU_ASSERT_STRING_EQUAL(r->error, "");
+	CU_ASSERT_EQUAL(run_count_signal(r, "smtp.pending_overflow"), 1);
+	CU_ASSERT_EQUAL(run_count_signal(r, "smtp.reply_assumed"), 1);
+	CU_ASSERT_EQUAL(run_count_signal(r, "smtp.desync"), 1);
+	/* the RCPT reply still reached its recipient */
+	CU_ASSERT_EQUAL_FATAL(r->nmsgs, 1);
+	CU_ASSERT_EQUAL_FATAL(r->msgs[0].env.nrcpt, 1);
+	CU_ASSERT_EQUAL(r->msgs[0].rcpt[0].status, SL_RCPT_REFUSED);
+	CU_ASSERT_STRING_EQUAL(run_invariance(t, &lim), "");
+	run_free(r);
+	transcript_free(t);
+}
+
 static void test_close_mid_message(void)
 {
 	struct run *r = run_text(
@@ -494,6 +520,7 @@ void register_session_tests(void)
 		{"line cap", test_line_too_long},
 		{"recipient cap", test_too_many_rcpts},
 		{"pending cap", test_pending_overflow},
+		{"pending cap, then DATA refused", test_pending_overflow_refused},
 		{"close mid-message", test_close_mid_message},
 		{"close without result", test_close_without_result},
 		{"client gap in commands", test_gap_in_commands},
