@@ -2,7 +2,7 @@
  * records, each a header byte then bytes. Header: bit 0 = direction (0 client,
  * 1 server); bits 1-7 = L: L < 127 feeds the next L*L/8+1 bytes, L == 127 is a gap
  * of the next byte's value + 1 bytes. The session runs twice, records whole and in
- * random pieces (seeded by the input); both must give the same events. Checked:
+ * random pieces (seeded by the input); both must give the same session events. Checked:
  * no crash (ASan/UBSan), harness invariants (MESSAGE_BEGIN/END/TXN_RESULT pairing,
  * contiguous RAW offsets, consumed offset monotonic and <= bytes fed), memory under
  * a bound set by the caps. */
@@ -61,16 +61,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "invariant broken: %s%s\n", a->error, b->error);
 		abort();
 	}
-	if (strcmp(sl_eventlog_text(&a->log_smtp), sl_eventlog_text(&b->log_smtp)) != 0 ||
-	    strcmp(sl_eventlog_text(&a->log_mime), sl_eventlog_text(&b->log_mime)) != 0) {
+	/* The session's events only: the MIME parser's own chunking invariance is
+	 * fuzz_mime's to check (tests/smtp compares both logs on the transcripts). */
+	if (strcmp(sl_eventlog_text(&a->log_smtp), sl_eventlog_text(&b->log_smtp)) != 0) {
 		fprintf(stderr, "events depend on the chunking\n--- whole\n%s\n--- random\n%s\n",
 		        sl_eventlog_text(&a->log_smtp), sl_eventlog_text(&b->log_smtp));
 		abort();
 	}
-	/* lines, held bytes, queue, 8 transactions of 20 recipients, the MIME parser */
-	if (a->max_memory > 1024 * 1024 || b->max_memory > 1024 * 1024) {
-		fprintf(stderr, "session memory %zu / %zu over the bound\n", a->max_memory,
-		        b->max_memory);
+	/* growth: lines, held bytes, queue, 8 transactions of 20 recipients, the MIME
+	 * parser's buffers (bounded by its own caps) */
+	if (a->max_memory - a->base_memory > 1024 * 1024 ||
+	    b->max_memory - b->base_memory > 1024 * 1024) {
+		fprintf(stderr, "session memory grew by %zu / %zu, over the bound\n",
+		        a->max_memory - a->base_memory, b->max_memory - b->base_memory);
 		abort();
 	}
 	run_free(a);

@@ -57,7 +57,7 @@ static void on_event(void *ctx, const struct sl_event *ev)
 		return;
 	}
 	sl_eventlog_cb(&r->log_smtp, ev);
-	if (ev->type != SL_EV_RAW)
+	if (ev->type == SL_EV_MESSAGE_BEGIN || ev->type == SL_EV_MESSAGE_END)
 		sl_eventlog_cb(&r->log_mime, ev);
 	struct sl_strbuf *t = &r->trace;
 	struct msg_rec *m = NULL;
@@ -196,6 +196,7 @@ struct run *run_transcript(const struct transcript *t, enum chunking ch, unsigne
 	sl_strbuf_init(&r->trace);
 	sl_strbuf_puts(&r->trace, "");
 	r->s = sl_smtp_new(lim, on_event, r);
+	r->base_memory = r->max_memory = sl_smtp_memory(r->s);
 	uint32_t rng = seed * 2654435761u + 1;
 	uint64_t last_consumed = 0;
 	struct sl_strbuf merged;

@@ -38,8 +38,12 @@ struct sig_rec {
 
 struct run {
 	struct sl_smtp *s;
-	struct sl_eventlog log_smtp; /* every event but the MIME parser's */
-	struct sl_eventlog log_mime; /* every event but RAW */
+	/* Two canonical logs, each the same whatever the chunking. The MIME parser's
+	 * events are not compared in their order relative to the session's (a BDAT command
+	 * or an smtp signal inside a message): when the parser emits held-back bytes
+	 * depends on where its input was cut, though the bytes do not. */
+	struct sl_eventlog log_smtp; /* every event but the MIME parser's (RAW included) */
+	struct sl_eventlog log_mime; /* the MIME parser's, between MESSAGE_BEGIN and _END */
 	struct sl_strbuf trace;      /* "EHLO 250 MAIL 250 ... begin0 end0 result0=250" */
 	struct msg_rec *msgs;
 	size_t nmsgs;
@@ -48,6 +52,7 @@ struct run {
 	struct sl_envelope last_env; /* envelope of the last TXN_RESULT (rcpt not kept) */
 	int refused_code;            /* last TXN_RESULT without a message */
 	size_t refused;              /* TXN_RESULTs without a message */
+	size_t base_memory;          /* sl_smtp_memory() of the new session */
 	size_t max_memory;
 	size_t mime_events;
 	size_t raw_events;

@@ -306,7 +306,7 @@ static void test_line_too_long(void)
 	CU_ASSERT_STRING_EQUAL(r->trace.s,
 		"220 !smtp.line_too_long MAIL 250 !smtp.line_too_long 250 "
 		"!smtp.unsolicited_reply NOOP 250 ");
-	CU_ASSERT(r->max_memory < 16384);
+	CU_ASSERT(r->max_memory - r->base_memory < 16384);
 	CU_ASSERT_STRING_EQUAL(run_invariance(t, &lim), "");
 	run_free(r);
 	transcript_free(t);
@@ -365,7 +365,7 @@ static void test_pending_overflow(void)
 	 * replies are matched to the assumed commands, the last one is the result */
 	CU_ASSERT_EQUAL_FATAL(r->nmsgs, 1);
 	CU_ASSERT_EQUAL(r->msgs[0].raw.len, 64 * 48);
-	CU_ASSERT(r->max_memory < 16384);
+	CU_ASSERT(r->max_memory - r->base_memory < 16384);
 	CU_ASSERT_EQUAL(r->msgs[0].code, 250);
 	CU_ASSERT_STRING_EQUAL(run_invariance(t, &lim), "");
 	run_free(r);
@@ -482,6 +482,7 @@ static void test_memory_bounded(void)
 	struct sl_eventlog log;
 	sl_eventlog_init(&log);
 	struct sl_smtp *s = sl_smtp_new(NULL, sl_eventlog_cb, &log);
+	size_t base = sl_smtp_memory(s);
 	uint8_t junk[4096];
 	memset(junk, 'x', sizeof junk);
 	size_t peak = 0;
@@ -491,7 +492,7 @@ static void test_memory_bounded(void)
 		size_t m = sl_smtp_memory(s);
 		peak = m > peak ? m : peak;
 	}
-	CU_ASSERT(peak < 64 * 1024);
+	CU_ASSERT(peak - base < 64 * 1024);
 	CU_ASSERT_EQUAL(sl_smtp_client_consumed(s), 50 * sizeof junk);
 	sl_smtp_free(s);
 	sl_eventlog_free(&log);
