@@ -74,7 +74,27 @@ lab_dataplane_start() {
 	lab_bridge_start sluice-dp --config "$conf" "$@"
 }
 
-lab_bridge_alive() { kill -0 "$LAB_PID_bridge" 2>/dev/null; }
+# lab_bridge_stop: stop the bridge (SIGTERM, then SIGKILL after 10 s) so another can start.
+lab_bridge_stop() {
+	local pid=${LAB_PID_bridge:-}
+	[ -n "$pid" ] || return 0
+	_lab_our_child "$pid" && kill -TERM "$pid" 2>/dev/null
+	local deadline=$((SECONDS + 10))
+	while _lab_our_child "$pid" && [ $SECONDS -lt $deadline ]; do
+		# a zombie is still our child until waited for
+		[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && break
+		sleep 0.1
+	done
+	_lab_our_child "$pid" && kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	mv "$LAB_DIR/bridge.log" "$LAB_DIR/bridge.$pid.log" 2>/dev/null
+	LAB_PID_bridge=
+}
+
+lab_bridge_alive() {
+	[ -n "${LAB_PID_bridge:-}" ] && kill -0 "$LAB_PID_bridge" 2>/dev/null &&
+		[ "$(awk '{print $3}' "/proc/$LAB_PID_bridge/stat" 2>/dev/null)" != Z ]
+}
 
 # The bridge's DPDK telemetry socket (one per --file-prefix).
 lab_telemetry_socket() { echo "/var/run/dpdk/$LAB_DPDK_PREFIX/dpdk_telemetry.v2"; }

@@ -115,20 +115,33 @@ lab_up() {
 	lab_log "lab $LAB_ID up: namespaces $LAB_NS_C $LAB_NS_D $LAB_NS_S, work dir $LAB_DIR"
 }
 
+# _lab_our_child PID: PID is still a (not yet reaped) child of this shell, so killing it
+# cannot hit a process that merely reused the number.
+_lab_our_child() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	set -- $stat
+	[ "$2" = "$$" ]
+}
+
 # Kill what the lab started, then anything still inside its namespaces (only its own
 # children live there), then the namespaces. Safe to call twice.
 lab_down() {
 	local rc=$?
 	[ -n "${LAB_DIR:-}" ] && [ -d "$LAB_DIR" ] || return $rc
 	trap - EXIT
+	set +e # a caller's errexit must not stop the teardown half-way
 	type lab_postfix_stop_all >/dev/null 2>&1 && lab_postfix_stop_all
 	local pid name
 	if [ -s "$LAB_DIR/pids" ]; then
-		while read -r pid name; do kill -TERM "$pid" 2>/dev/null; done <"$LAB_DIR/pids"
+		while read -r pid name; do
+			_lab_our_child "$pid" && kill -TERM "$pid" 2>/dev/null
+		done <"$LAB_DIR/pids"
 		local deadline=$((SECONDS + 5))
 		while read -r pid name; do
-			while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
-			kill -KILL "$pid" 2>/dev/null
+			while _lab_our_child "$pid" && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+			_lab_our_child "$pid" && kill -KILL "$pid" 2>/dev/null
 		done <"$LAB_DIR/pids"
 	fi
 	local ns pids

@@ -105,14 +105,15 @@ lab_expect_reply() {
 	lab_fail "expected a $step reply $pat${msg:+ for $msg}"
 }
 
-# lab_smuggling_list all|ends-data: the smuggling variants of peers/smuggling.py, or
-# those the lab's Postfix server takes as end-of-data.
+# lab_smuggling_list all|raises|ends-data: the smuggling variants of peers/smuggling.py,
+# those that raise smtp.smuggling, or those the lab's Postfix server takes as end-of-data.
 lab_smuggling_list() {
 	"$LAB_PYTHON" - "$LAB_PEERS" "$1" <<'PY'
 import sys
 sys.path.insert(0, sys.argv[1])
 import smuggling
-print(*(smuggling.VARIANTS if sys.argv[2] == "all" else smuggling.POSTFIX_ENDS_DATA))
+print(*{"all": smuggling.VARIANTS, "raises": smuggling.RAISES_SMUGGLING,
+        "ends-data": smuggling.POSTFIX_ENDS_DATA}[sys.argv[2]])
 PY
 }
 
