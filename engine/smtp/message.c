@@ -116,13 +116,9 @@ __attribute__((target("avx2"))) static size_t scan_break_avx2(const uint8_t *p, 
 {
 	/* table[low nibble] = the byte of the set with that low nibble; 0x80 for none
 	 * (bytes >= 0x80 look up 0 and bytes < 0x80 never equal 0x80) */
-	const __m256i table = _mm256_setr_epi8(
-		nul ? 0 : (char)0x80, (char)0x80, (char)0x80, (char)0x80, (char)0x80, (char)0x80,
-		(char)0x80, (char)0x80, (char)0x80, (char)0x80, '\n', (char)0x80, (char)0x80, '\r',
-		(char)0x80, (char)0x80,
-		nul ? 0 : (char)0x80, (char)0x80, (char)0x80, (char)0x80, (char)0x80, (char)0x80,
-		(char)0x80, (char)0x80, (char)0x80, (char)0x80, '\n', (char)0x80, (char)0x80, '\r',
-		(char)0x80, (char)0x80);
+	const char no = (char)0x80;
+	const __m256i table = _mm256_broadcastsi128_si256(_mm_setr_epi8(
+		nul ? 0 : no, no, no, no, no, no, no, no, no, no, '\n', no, no, '\r', no, no));
 	for (; i + 32 <= n; i += 32) {
 		__m256i v = _mm256_loadu_si256((const __m256i *)(p + i));
 		__m256i hit = _mm256_cmpeq_epi8(_mm256_shuffle_epi8(table, v), v);
