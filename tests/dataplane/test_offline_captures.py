@@ -53,8 +53,17 @@ KNOWN = {
 }
 
 
-def rules_test(eml, direction):
-    r = subprocess.run([SLUICECTL, 'rules', 'test', POLICY, eml, '--json', '--direction', direction],
+def rules_test(eml, direction, v):
+    # the envelope and client the capture showed (rules test otherwise takes them from
+    # the message's headers, and HELO-based rules could not agree)
+    env = v.get('envelope', {})
+    args = ['--direction', direction, '--helo', env.get('helo', ''), '--mail-from', env.get('mail_from', '')]
+    for r in env.get('rcpt', []):
+        args += ['--rcpt', r]
+    client = v.get('client', '')
+    if client:
+        args += ['--client-ip', client.rsplit(':', 1)[0].strip('[]')]
+    r = subprocess.run([SLUICECTL, 'rules', 'test', POLICY, eml, '--json', *args],
                        capture_output=True, text=True, timeout=60)
     if r.returncode not in (0, 1) or not r.stdout.strip():
         return None
@@ -98,7 +107,7 @@ def check(cap, out):
             files.append(v['file'])
             direction = v['verdict'].get('direction', 'unknown')
             if direction != 'unknown':
-                want = rules_test(os.path.join(out, v['file']), direction)
+                want = rules_test(os.path.join(out, v['file']), direction, v)
                 if want != v['verdict']:
                     problems.append(f'{v["file"]}: verdict {json.dumps(v["verdict"])} but '
                                     f'sluicectl rules test says {json.dumps(want)}')
