@@ -142,6 +142,10 @@ struct sl_smtp {
 	uint32_t next_txn;
 	bool overflow_signalled;
 
+	/* the server's open transaction, as its replies show: the MAIL it accepted */
+	bool srv_mail;
+	struct sl_envelope srv_env; /* mail_from and MAIL parameters only */
+
 	/* session facts copied into each new envelope */
 	char helo[SL_HELO_MAX];
 	char auth_user[SL_ADDR_MAX];
