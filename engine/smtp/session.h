@@ -120,6 +120,8 @@ struct sl_smtp {
 	enum smtp_data_state dstate;
 	enum smtp_break dprefix;
 	uint64_t dot_raw;        /* raw offset where the dot of a candidate stood */
+	uint64_t dot_hold;       /* client offset of a dot that may end the message, or max */
+	bool hold_sticky;        /* a smuggling variant: hold until MESSAGE_END */
 	bool smuggling_signalled, nul_signalled, gap_in_msg;
 	uint64_t bdat_left;      /* bytes left in the current BDAT chunk */
 	bool bdat_last;
