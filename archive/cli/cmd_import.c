@@ -248,7 +248,7 @@ static int import_path(struct importer *im, const char *path, int depth)
 
 int cmd_import(int argc, char **argv)
 {
-	const char *data = NULL;
+	const char *data = NULL, *files_from = NULL;
 	struct importer im = { .source = "import" };
 	char **paths = calloc((size_t)argc, sizeof *paths);
 	size_t np = 0;
@@ -259,11 +259,14 @@ int cmd_import(int argc, char **argv)
 			im.source = argv[++i];
 		else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
 			im.verbose = true;
+		else if (!strcmp(argv[i], "--files-from") && i + 1 < argc)
+			files_from = argv[++i];
 		else
 			paths[np++] = argv[i];
 	}
-	if (!data || !np) {
-		fprintf(stderr, "usage: sluice-archive import --data DIR [--source NAME] [-v] PATH...\n");
+	if (!data || (!np && !files_from)) {
+		fprintf(stderr, "usage: sluice-archive import --data DIR [--source NAME] [-v] "
+				"[--files-from LIST|-] PATH...\n");
 		free(paths);
 		return 2;
 	}
@@ -282,6 +285,22 @@ int cmd_import(int argc, char **argv)
 	for (size_t i = 0; i < np; i++)
 		if (import_path(&im, paths[i], 0) < 0)
 			rc = 1;
+	if (files_from) {
+		/* one path per line: for more files than a command line holds */
+		FILE *f = strcmp(files_from, "-") ? fopen(files_from, "r") : stdin;
+		char line[PATH_MAX + 2];
+		while (f && fgets(line, sizeof line, f)) {
+			line[strcspn(line, "\r\n")] = '\0';
+			if (*line && import_path(&im, line, 0) < 0)
+				rc = 1;
+		}
+		if (!f) {
+			fprintf(stderr, "sluice-archive import: %s: %s\n", files_from, strerror(errno));
+			rc = 1;
+		} else if (f != stdin) {
+			fclose(f);
+		}
+	}
 	pthread_mutex_lock(&im.mu);
 	im.done = true;
 	pthread_cond_broadcast(&im.cv);

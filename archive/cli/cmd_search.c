@@ -52,9 +52,11 @@ static bool print_hit(void *ctx, const uint8_t dockey[AR_DOCKEY_LEN])
 		sl_json_str(&b, sum.subject);
 		sl_strbuf_puts(&b, ",\"message_id\":");
 		sl_json_str(&b, sum.message_id);
-		sl_strbuf_printf(&b, ",\"size\":%llu,\"copies\":%u,\"has_attachment\":%s}",
+		sl_strbuf_printf(&b, ",\"size\":%llu,\"copies\":%u,\"has_attachment\":%s,\"sha256\":\"",
 			(unsigned long long)sum.size, sum.ncopies,
 			sum.flags & AR_SUMMARY_FLAG_ATTACHMENT ? "true" : "false");
+		sl_strbuf_hex(&b, sum.blob, 32);
+		sl_strbuf_puts(&b, "\"}");
 		puts(b.s);
 		sl_strbuf_free(&b);
 	} else {
