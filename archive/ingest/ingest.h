@@ -58,6 +58,8 @@ struct ar_committer;
 struct ar_committer *ar_committer_start(struct ar_store *s);
 /* Queue p (not REFUSED) for the next batch; returns at once. */
 void ar_committer_enqueue(struct ar_committer *c, struct ar_prepared *p);
+/* Queue p[0..n) (REFUSED ones skipped) at once, so they share a batch. */
+void ar_committer_enqueue_many(struct ar_committer *c, struct ar_prepared *p, size_t n);
 /* Wait until p's batch is durable (or failed). */
 void ar_committer_wait(struct ar_committer *c, struct ar_prepared *p);
 /* Count a refused record in the store's counters. */
