@@ -1,11 +1,18 @@
-/* Mail policy: a rules file compiled into a bundle (Hyperscan streaming databases plus
- * rule metadata), and the matcher that runs a bundle over the engine's events.
+/* Mail policy: a rules file (docs/rules.md) compiled into a bundle (Hyperscan streaming
+ * databases plus rule metadata), and the matcher that runs a bundle over the engine's
+ * events.
  *
  * Threading (Hyperscan's model): a struct sl_policy is immutable once built and shared
  * by every thread; each thread owns one struct sl_scanner (its scratch); each message
  * in flight owns one struct sl_msgscan (its stream states), created from the scanner
- * and bound to the policy it started with, so a rule swap never changes the rules of a
- * message already in flight. */
+ * and bound to the policy it started with (it holds a reference), so a rule swap never
+ * changes the rules of a message already in flight.
+ *
+ * Hot path: sl_msgscan_new allocates everything a message needs (streams, counters,
+ * evidence pool); sl_msgscan_event and the verdict then do not allocate, except when a
+ * message fires more rules than any message before it on this msgscan (the hit list
+ * grows once). sl_msgscan_reset reuses a msgscan for the next message of the same
+ * policy without allocating. */
 #ifndef SLUICE_POLICY_H
 #define SLUICE_POLICY_H
 
@@ -26,68 +33,126 @@ struct sl_policy_diag {
 	unsigned line, col;
 	char msg[512];
 };
+/* "file:line:column: message" (or "file: message" without a position). */
+void sl_policy_diag_format(const struct sl_policy_diag *d, struct sl_strbuf *out);
 
 /* Compile a rules file, or load a bundle written by sl_policy_save (told apart by
  * content). NULL on error, with *diag filled. The result has one reference. */
 struct sl_policy *sl_policy_load(const char *path, struct sl_policy_diag *diag);
+/* Write the bundle: versioned, checksummed, loadable without recompiling. A bundle built
+ * with another Hyperscan version or for a CPU this host lacks is refused on load. */
 int sl_policy_save(const struct sl_policy *p, const char *path, struct sl_policy_diag *diag);
 struct sl_policy *sl_policy_ref(struct sl_policy *p);
 void sl_policy_unref(struct sl_policy *p);
 
 struct sl_policy_info {
 	size_t rules;
-	double compile_seconds;   /* 0 for a loaded bundle */
-	size_t database_bytes;    /* serialized Hyperscan databases */
-	size_t stream_state_bytes;/* Hyperscan stream state per message, all scopes */
-	uint64_t version;         /* bundle version / content hash */
+	size_t patterns;           /* Hyperscan expressions (keywords and signatures count one each) */
+	size_t hashes;             /* attachment digests */
+	size_t confirmed_patterns; /* Hyperscan prefilters confirmed by PCRE2 */
+	size_t skipped_signatures; /* ndb signatures left out by `ignore-unsupported` */
+	size_t databases;
+	double compile_seconds;    /* parse + compile; 0 for a loaded bundle */
+	size_t database_bytes;     /* serialized Hyperscan databases */
+	size_t stream_state_bytes; /* Hyperscan stream state per message, all scopes */
+	uint64_t version;          /* first 8 bytes of digest */
+	uint8_t digest[32];        /* SHA-256 of the sources and the pattern table */
 };
 void sl_policy_info(const struct sl_policy *p, struct sl_policy_info *info);
 
+/* Rules in file order (for tools). */
+size_t sl_policy_rule_count(const struct sl_policy *p);
+const char *sl_policy_rule_id(const struct sl_policy *p, size_t i);
+/* `rules cost`: compile the rules file leaving out the rule at index `skip`. */
+struct sl_policy *sl_policy_compile_without(const char *path, size_t skip,
+                                            struct sl_policy_diag *diag);
+/* Parse and check a rules file without compiling Hyperscan databases (the fuzzer). */
+bool sl_policy_check_syntax(const char *path, struct sl_policy_diag *diag);
+
+/* Severity order: a verdict is the most severe action of the rules that fired. */
 enum sl_action {
 	SL_ACT_PASS,
 	SL_ACT_ALERT,      /* pass, but reported */
-	SL_ACT_QUARANTINE,
+	SL_ACT_QUARANTINE, /* the client gets 250; the message goes to the archive, not the server */
 	SL_ACT_TEMPFAIL,
 	SL_ACT_REJECT,
 };
 const char *sl_action_name(enum sl_action a);
 
 struct sl_evidence {
-	const char *scope;       /* "body", "attachment", "header:subject", ... */
-	char part[SL_PATH_MAX];
-	uint64_t offset;
+	const char *scope;       /* "body", "attachment", "text", "raw", "header", "header:subject",
+	                          * "filename", "mail-from", "rcpt-to", "helo", "client-ip",
+	                          * "signal" */
+	char part[SL_PATH_MAX];  /* MIME part path ("" for message-level scopes) */
+	uint64_t offset;         /* end of the match in the scope instance (Hyperscan reports
+	                          * ends); signals: their event offset */
+	const char *match;       /* keyword, signature, hash or signal name; NULL otherwise (never
+	                          * the matched bytes: evidence must not leak card numbers) */
 };
 
 struct sl_rule_hit {
 	const char *id;
-	unsigned count;
+	enum sl_action action;    /* the rule's own action (PASS for score-only rules) */
+	int score;
+	unsigned count;           /* matches counted by the rule's conditions that held */
 	size_t nevidence;
 	const struct sl_evidence *evidence;
 };
 
 struct sl_verdict {
 	enum sl_action action;
-	const char *reply;        /* SMTP reply for reject/tempfail/quarantine, e.g. "554 5.7.1 ..." */
+	const char *reply;        /* SMTP reply for reject/tempfail/quarantine, e.g. "554 5.7.1 ..."
+	                           * (quarantine: the 250 the client is told); NULL for pass/alert */
+	const char *decided_by;   /* rule id or "threshold" that set the action; NULL for pass */
 	int score;
 	enum sl_direction direction;
 	size_t nhits;
-	const struct sl_rule_hit *hits;
+	const struct sl_rule_hit *hits; /* rules that fired, in file order */
 };
 
-/* {"verdict":..., "reply":..., "score":N, "rules":[...]} (see docs/rules.md). */
+/* {"verdict":"pass|reject|tempfail|quarantine", "reply":..., "score":N, "direction":...,
+ *  "alert":bool, "rules":[{"id":..., "action":..., "score":N, "count":N,
+ *  "evidence":[{"scope":..., "part":"1.2", "offset":N, "match":...}]}]} (docs/rules.md).
+ * Alert is a pass that is reported: "verdict":"pass", "alert":true. */
 void sl_verdict_json(const struct sl_verdict *v, struct sl_strbuf *out);
 
 struct sl_scanner *sl_scanner_new(void);
 void sl_scanner_free(struct sl_scanner *sc);
 
 /* One per message. Direction is decided from the policy's internal networks and domains
- * at MESSAGE_END unless forced (SL_DIR_UNKNOWN = decide). */
+ * at MESSAGE_END unless forced (SL_DIR_UNKNOWN = decide). NULL only when out of memory. */
 struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p,
                                   enum sl_direction forced);
 void sl_msgscan_free(struct sl_msgscan *m);
-/* Feed every engine event of the message, MESSAGE_BEGIN through MESSAGE_END. */
+/* Ready for the next message, same scanner and policy; nothing is allocated. */
+void sl_msgscan_reset(struct sl_msgscan *m, enum sl_direction forced);
+/* Feed every engine event of the message, MESSAGE_BEGIN through MESSAGE_END (events
+ * after MESSAGE_END are ignored; feeding starts with MESSAGE_BEGIN or any later event).
+ * An sl_event_fn adapter: sl_msgscan_event_cb with the msgscan as ctx. */
 void sl_msgscan_event(struct sl_msgscan *m, const struct sl_event *ev);
-/* Valid after MESSAGE_END was fed, until sl_msgscan_free. */
+void sl_msgscan_event_cb(void *m, const struct sl_event *ev);
+/* True once MESSAGE_END was fed. */
+bool sl_msgscan_done(const struct sl_msgscan *m);
+/* Valid after MESSAGE_END was fed, until the next reset or free. */
 const struct sl_verdict *sl_msgscan_verdict(const struct sl_msgscan *m);
+/* Hyperscan stream state held by this msgscan, in bytes (telemetry, benchmark). */
+size_t sl_msgscan_stream_bytes(const struct sl_msgscan *m);
+
+/* ---- the benchmark's ceiling (tools/bench engine) ---------------------------------
+ * The raw-scan ceiling is a Hyperscan block-mode scan of the very bytes the matcher
+ * streams, with the same patterns and flags. A tap sees every buffer the matcher gives
+ * a streaming database (decoded body text, attachment bytes, raw message), tagged with
+ * the database; collect them per database, then time sl_blockscan_scan over them. */
+typedef void (*sl_scan_tap_fn)(void *ctx, unsigned db, const uint8_t *p, size_t n);
+void sl_msgscan_set_tap(struct sl_msgscan *m, sl_scan_tap_fn fn, void *ctx);
+
+struct sl_blockscan;
+/* Compiles block-mode twins of the policy's streaming databases (takes as long as a
+ * compile). The number of databases is sl_blockscan_databases(); empty ones scan nothing. */
+struct sl_blockscan *sl_blockscan_new(const struct sl_policy *p, struct sl_policy_diag *diag);
+unsigned sl_blockscan_databases(const struct sl_blockscan *b);
+/* Scan one buffer as one block with database db; returns matches (or -1 on error). */
+long sl_blockscan_scan(struct sl_blockscan *b, unsigned db, const uint8_t *p, size_t n);
+void sl_blockscan_free(struct sl_blockscan *b);
 
 #endif

@@ -1,0 +1,101 @@
+/* The matcher's per-thread and per-message state (sluice/policy.h: sl_scanner,
+ * sl_msgscan), shared by msgscan.c (events, Hyperscan callbacks) and verdict.c. */
+#ifndef SLUICE_POLICY_MATCHER_H
+#define SLUICE_POLICY_MATCHER_H
+
+#include <openssl/evp.h>
+
+#include "internal.h"
+
+#define EV_POOL 256      /* evidence entries kept per message */
+#define EV_PER_COND 8    /* ... and per condition */
+#define EV_PER_RULE 8    /* ... shown per rule in the verdict */
+
+struct sl_scanner {
+	hs_scratch_t *scratch;
+	pcre2_match_data *md;
+	uint64_t prepared_serial;  /* policy the scratch was last grown for */
+};
+
+/* One streaming database's stream: one scope instance at a time (parts do not nest). */
+struct stream_ch {
+	hs_stream_t *st;
+	bool active;
+	uint64_t off;              /* bytes fed into this instance before the current chunk */
+	uint8_t *tail;             /* the last `window` bytes before the current chunk */
+	uint32_t tail_len, window;
+	uint64_t instance;
+	uint32_t *pending;         /* patterns with prefilter hits awaiting PCRE2 */
+	uint32_t npending;
+	const uint8_t *cur;        /* the chunk being scanned */
+	size_t cur_len;
+	char part[SL_PATH_MAX];
+};
+
+struct confirm_state {
+	uint64_t instance;         /* scope instance `end` belongs to */
+	uint64_t end;              /* end of the last confirmed match */
+	uint64_t pending_from;     /* first unconfirmed prefilter hit (streams) */
+	bool pending;
+};
+
+struct ev_entry {
+	uint32_t cond;
+	const char *scope;
+	const char *what;
+	uint64_t offset;
+	char part[SL_PATH_MAX];
+};
+
+struct sl_msgscan {
+	struct sl_scanner *sc;
+	struct sl_policy *p;
+	enum sl_direction forced;
+	bool begun, done;
+
+	struct stream_ch ch[POL_NSTREAM];
+	uint8_t *winbuf;           /* assembled look-behind window */
+
+	uint32_t *count;           /* per condition */
+	uint8_t *evcount;          /* per condition */
+	uint32_t *touched;         /* conditions with count > 0 */
+	uint32_t ntouched;
+	uint64_t *distinct;        /* distinct-count keys, per policy slots */
+	struct confirm_state *confirm; /* per PCRE2-confirmed pattern */
+	uint64_t instances;        /* scope instances opened so far (never reset) */
+	uint8_t *hdr;              /* "Name: value" for the any-header scope */
+	size_t hdr_cap;
+	struct ev_entry ev[EV_POOL];
+	uint32_t nev;
+
+	/* the leaf part being read */
+	bool in_leaf;
+	char part[SL_PATH_MAX];
+	EVP_MD_CTX *md[2];         /* MD5, SHA-1 of attachment bytes when hash lists need them */
+	bool md_active;
+
+	/* verdict */
+	struct sl_verdict verdict;
+	struct sl_rule_hit *hits;
+	size_t hits_cap;
+	struct sl_evidence *vev;
+	size_t vev_cap;
+	uint8_t *rule_mark;
+	uint32_t *cand;
+	size_t cand_cap;
+
+	sl_scan_tap_fn tap;
+	void *tap_ctx;
+};
+
+/* Count one match of condition c (validated, confirmed) with its evidence. */
+void pol_record(struct sl_msgscan *m, uint32_t c, uint64_t key, const char *scope,
+                const char *part, uint64_t offset, const char *what);
+/* Condition c holds for this message. */
+static inline bool pol_cond_holds(const struct sl_msgscan *m, uint32_t c)
+{
+	return m->count[c] >= m->p->conds[c].min_count;
+}
+void pol_verdict_compute(struct sl_msgscan *m, enum sl_direction dir);
+
+#endif

@@ -1,0 +1,676 @@
+/* The matcher: engine events in, Hyperscan streams fed as bytes arrive, conditions
+ * counted; the verdict at MESSAGE_END (verdict.c). Nothing buffers the message: a
+ * streaming database keeps only the look-behind its validators need. */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "matcher.h"
+
+/* ---- scanner ------------------------------------------------------------------------ */
+
+struct sl_scanner *sl_scanner_new(void)
+{
+	struct sl_scanner *sc = calloc(1, sizeof *sc);
+	if (!sc)
+		return NULL;
+	sc->md = pcre2_match_data_create(1, NULL);
+	if (!sc->md) {
+		free(sc);
+		return NULL;
+	}
+	return sc;
+}
+
+void sl_scanner_free(struct sl_scanner *sc)
+{
+	if (!sc)
+		return;
+	hs_free_scratch(sc->scratch);
+	pcre2_match_data_free(sc->md);
+	free(sc);
+}
+
+/* Grow the scratch for every database of p (once per policy). */
+static bool scanner_prepare(struct sl_scanner *sc, const struct sl_policy *p)
+{
+	if (sc->prepared_serial == p->serial)
+		return true;
+	for (uint32_t d = 0; d < p->ndbs; d++)
+		if (p->dbs[d].db && hs_alloc_scratch(p->dbs[d].db, &sc->scratch) != HS_SUCCESS)
+			return false;
+	sc->prepared_serial = p->serial;
+	return true;
+}
+
+/* ---- recording matches ---------------------------------------------------------------- */
+
+void pol_record(struct sl_msgscan *m, uint32_t c, uint64_t key, const char *scope,
+                const char *part, uint64_t offset, const char *what)
+{
+	const struct pol_cond *cond = &m->p->conds[c];
+	if (cond->distinct) {
+		uint64_t *slots = m->distinct + cond->distinct_slot;
+		uint32_t cap = pol_distinct_capacity(cond), n = m->count[c];
+		for (uint32_t i = 0; i < n; i++)
+			if (slots[i] == key)
+				return;
+		if (n == cap)
+			return; /* counted up to capacity (>= the rule's threshold) */
+		slots[n] = key;
+	}
+	if (m->count[c]++ == 0)
+		m->touched[m->ntouched++] = c;
+	if (m->evcount[c] < EV_PER_COND && m->nev < EV_POOL) {
+		struct ev_entry *e = &m->ev[m->nev++];
+		m->evcount[c]++;
+		e->cond = c;
+		e->scope = scope;
+		e->what = what;
+		e->offset = offset;
+		size_t pl = strnlen(part, SL_PATH_MAX - 1);
+		memcpy(e->part, part, pl);
+		e->part[pl] = '\0';
+	}
+}
+
+/* What a Hyperscan callback needs to know about the bytes being scanned. */
+struct scan_ctx {
+	struct sl_msgscan *m;
+	const struct pol_dbinfo *db;
+	unsigned dbi;
+	struct stream_ch *ch;      /* streaming databases */
+	const uint8_t *val;        /* block databases: the whole value */
+	size_t val_len;
+	const char *part;
+	uint64_t instance;         /* scope instance (offsets restart with each) */
+};
+
+/* The bytes [to - want, to) of the current scope instance, as far as kept. */
+static const uint8_t *window(struct scan_ctx *x, uint64_t to, size_t want, size_t *n, bool *at_start)
+{
+	if (!x->ch) {
+		size_t end = to < x->val_len ? (size_t)to : x->val_len;
+		*n = end;
+		*at_start = true;
+		return x->val;
+	}
+	struct stream_ch *ch = x->ch;
+	if (want == 0) {
+		*n = 0;
+		*at_start = to == 0;
+		return x->m->winbuf;
+	}
+	uint64_t cur_start = ch->off;
+	uint64_t start = to > want ? to - want : 0;
+	if (start >= cur_start) {
+		*n = (size_t)(to - start);
+		*at_start = start == 0;
+		return ch->cur + (start - cur_start);
+	}
+	uint64_t kept_start = cur_start - ch->tail_len;
+	if (start < kept_start)
+		start = kept_start;
+	size_t from_tail = (size_t)(cur_start - start);
+	size_t from_cur = to > cur_start ? (size_t)(to - cur_start) : 0;
+	uint8_t *w = x->m->winbuf;
+	if (to < cur_start) { /* a match reported late, inside the kept tail */
+		from_tail = (size_t)(to - start);
+		memcpy(w, ch->tail + (ch->tail_len - (cur_start - start)), from_tail);
+		*n = from_tail;
+	} else {
+		memcpy(w, ch->tail + (ch->tail_len - from_tail), from_tail);
+		if (from_cur)
+			memcpy(w + from_tail, ch->cur, from_cur);
+		*n = from_tail + from_cur;
+	}
+	*at_start = start == 0;
+	return w;
+}
+
+/* A match of pattern pt ending at `end`: validate it, then count it. */
+static void accept_match(struct scan_ctx *x, const struct pol_pattern *pt, uint32_t pi, uint64_t end)
+{
+	struct sl_msgscan *m = x->m;
+	const struct pol_cond *c = &m->p->conds[pt->cond];
+	uint64_t key = pi;
+	if (c->validator != VAL_NONE) {
+		size_t n;
+		bool at_start;
+		const uint8_t *w = window(x, end, pt->window, &n, &at_start);
+		if (!pol_validate(c->validator, w, n, at_start, &key))
+			return;
+	}
+	pol_record(m, pt->cond, key, x->db->scope, x->part, end, pt->label);
+}
+
+/* PCRE2 confirmation of prefilter matches. PCRE2 runs over `n` bytes that start at
+ * offset `base` of the scope instance; every real match ending after the last one
+ * confirmed in this instance counts. */
+static void confirm_run(struct scan_ctx *x, const struct pol_pattern *pt, uint32_t pi,
+                        const uint8_t *w, size_t n, uint64_t base)
+{
+	struct confirm_state *cs = &x->m->confirm[pt->confirm_slot];
+	if (cs->instance != x->instance) {
+		cs->instance = x->instance;
+		cs->end = 0;
+		cs->pending = false;
+	}
+	PCRE2_SIZE start = 0;
+	while (start <= n) {
+		int rc = pcre2_match(pt->confirm, w, n, start, base == 0 ? 0 : PCRE2_NOTBOL,
+		                     x->m->sc->md, NULL);
+		if (rc < 0)
+			break;
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(x->m->sc->md);
+		uint64_t end = base + ov[1];
+		if (end > cs->end) {
+			cs->end = end;
+			accept_match(x, pt, pi, end);
+		}
+		start = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+	}
+}
+
+/* A prefilter hit in a stream: the real match may need bytes that have not arrived
+ * (look-ahead), so it is confirmed after the chunk, over the kept window, until the
+ * window has moved past it. */
+static void confirm_later(struct scan_ctx *x, const struct pol_pattern *pt, uint32_t pi, uint64_t to)
+{
+	struct confirm_state *cs = &x->m->confirm[pt->confirm_slot];
+	struct stream_ch *ch = x->ch;
+	if (cs->instance != x->instance) {
+		cs->instance = x->instance;
+		cs->end = 0;
+		cs->pending = false;
+	}
+	if (cs->pending)
+		return;
+	cs->pending = true;
+	cs->pending_from = to;
+	ch->pending[ch->npending++] = pi;
+}
+
+static int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+                    void *ctx)
+{
+	(void)from;
+	(void)flags;
+	struct scan_ctx *x = ctx;
+	const struct sl_policy *p = x->m->p;
+	uint32_t pi = x->db->patterns[id];
+	const struct pol_pattern *pt = &p->patterns[pi];
+	if (!pt->needs_confirm)
+		accept_match(x, pt, pi, to);
+	else if (x->ch)
+		confirm_later(x, pt, pi, to);
+	else
+		confirm_run(x, pt, pi, x->val, x->val_len, 0);
+	return 0;
+}
+
+/* After a chunk (or at the end of the instance): confirm pending prefilter hits over
+ * the bytes kept. */
+static void confirm_pending(struct scan_ctx *x, bool final)
+{
+	struct stream_ch *ch = x->ch;
+	const struct sl_policy *p = x->m->p;
+	uint32_t keep = 0;
+	for (uint32_t i = 0; i < ch->npending; i++) {
+		uint32_t pi = ch->pending[i];
+		const struct pol_pattern *pt = &p->patterns[pi];
+		struct confirm_state *cs = &x->m->confirm[pt->confirm_slot];
+		size_t n = pt->window < ch->tail_len ? pt->window : ch->tail_len;
+		confirm_run(x, pt, pi, ch->tail + ch->tail_len - n, n, ch->off - n);
+		if (!final && ch->off < cs->pending_from + pt->window) {
+			cs->pending = true;
+			ch->pending[keep++] = pi;
+		} else {
+			cs->pending = false;
+		}
+	}
+	ch->npending = keep;
+}
+
+/* ---- feeding databases ---------------------------------------------------------------- */
+
+static void block_scan(struct sl_msgscan *m, unsigned d, const uint8_t *v, size_t n, const char *part)
+{
+	const struct pol_dbinfo *db = &m->p->dbs[d];
+	if (!db->db)
+		return;
+	struct scan_ctx x = {.m = m, .db = db, .dbi = d, .val = v, .val_len = n, .part = part,
+	                     .instance = ++m->instances};
+	hs_scan(db->db, (const char *)v, (unsigned)(n > UINT32_MAX ? UINT32_MAX : n), 0,
+	        m->sc->scratch, on_match, &x);
+}
+
+static void keep_tail(struct stream_ch *ch, const uint8_t *p, size_t n)
+{
+	uint32_t w = ch->window;
+	if (n >= w) {
+		memcpy(ch->tail, p + n - w, w);
+		ch->tail_len = w;
+		return;
+	}
+	size_t keep = ch->tail_len + n > w ? w - n : ch->tail_len;
+	memmove(ch->tail, ch->tail + ch->tail_len - keep, keep);
+	memcpy(ch->tail + keep, p, n);
+	ch->tail_len = (uint32_t)(keep + n);
+}
+
+static void stream_feed(struct sl_msgscan *m, unsigned d, const uint8_t *p, size_t n)
+{
+	struct stream_ch *ch = &m->ch[d];
+	if (!ch->active || n == 0)
+		return;
+	if (m->tap)
+		m->tap(m->tap_ctx, d, p, n);
+	struct scan_ctx x = {.m = m, .db = &m->p->dbs[d], .dbi = d, .ch = ch, .part = ch->part,
+	                     .instance = ch->instance};
+	while (n) {
+		size_t k = n > UINT32_MAX ? UINT32_MAX : n;
+		ch->cur = p;
+		ch->cur_len = k;
+		hs_scan_stream(ch->st, (const char *)p, (unsigned)k, 0, m->sc->scratch, on_match, &x);
+		if (ch->window)
+			keep_tail(ch, p, k);
+		ch->off += k;
+		p += k;
+		n -= k;
+		ch->cur = NULL;
+		ch->cur_len = 0;
+		if (ch->npending)
+			confirm_pending(&x, false);
+	}
+	ch->cur = NULL;
+	ch->cur_len = 0;
+}
+
+static void stream_open(struct sl_msgscan *m, unsigned d, const char *part)
+{
+	struct stream_ch *ch = &m->ch[d];
+	if (!ch->st)
+		return;
+	ch->active = true;
+	ch->npending = 0;
+	ch->instance = ++m->instances;
+	ch->off = 0;
+	ch->tail_len = 0;
+	size_t pl = strnlen(part, SL_PATH_MAX - 1);
+	memcpy(ch->part, part, pl);
+	ch->part[pl] = '\0';
+}
+
+/* End of a scope instance: matches that need the end of data are reported, and the
+ * stream is ready for the next instance. */
+static void stream_close(struct sl_msgscan *m, unsigned d)
+{
+	struct stream_ch *ch = &m->ch[d];
+	if (!ch->active)
+		return;
+	struct scan_ctx x = {.m = m, .db = &m->p->dbs[d], .dbi = d, .ch = ch, .part = ch->part,
+	                     .instance = ch->instance};
+	ch->cur = NULL;
+	ch->cur_len = 0;
+	hs_reset_stream(ch->st, 0, m->sc->scratch, on_match, &x);
+	if (ch->npending)
+		confirm_pending(&x, true);
+	ch->active = false;
+}
+
+/* ---- parts ---------------------------------------------------------------------------- */
+
+static bool is_text(const struct sl_part *part)
+{
+	return strncmp(part->content_type, "text/", 5) == 0;
+}
+
+/* Attachments: a filename, disposition attachment, or content that is not text. */
+static bool is_attachment(const struct sl_part *part)
+{
+	return part->filename || (part->disposition && strcmp(part->disposition, "attachment") == 0) ||
+	       !is_text(part);
+}
+
+static void part_begin(struct sl_msgscan *m, const struct sl_part *part)
+{
+	if (part->kind != SL_PART_LEAF)
+		return;
+	if (m->in_leaf) { /* never happens with the engine's events; stay consistent anyway */
+		for (unsigned d = DB_BODY; d <= DB_ATTACH_TEXT; d++)
+			stream_close(m, d);
+	}
+	m->in_leaf = true;
+	size_t pl = strnlen(part->path, SL_PATH_MAX - 1);
+	memcpy(m->part, part->path, pl);
+	m->part[pl] = '\0';
+	bool text = is_text(part), att = is_attachment(part);
+	if (text && !att)
+		stream_open(m, DB_BODY, part->path);
+	if (att)
+		stream_open(m, DB_ATTACH, part->path);
+	if (att && text)
+		stream_open(m, DB_ATTACH_TEXT, part->path);
+	if (part->filename)
+		block_scan(m, DB_FILENAME, (const uint8_t *)part->filename, strlen(part->filename), part->path);
+	m->md_active = false;
+	if (m->md[0] || m->md[1]) {
+		m->md_active = true;
+		if (m->md[0])
+			EVP_DigestInit_ex(m->md[0], EVP_md5(), NULL);
+		if (m->md[1])
+			EVP_DigestInit_ex(m->md[1], EVP_sha1(), NULL);
+	}
+}
+
+static void hash_lookup(struct sl_msgscan *m, enum pol_digest type, const uint8_t *d, size_t dl,
+                        const struct sl_part *part, bool attachment)
+{
+	const struct sl_policy *p = m->p;
+	size_t lo = 0, hi = p->nhashes;
+	while (lo < hi) { /* first entry >= (type, d) */
+		size_t mid = (lo + hi) / 2;
+		const struct pol_hash *h = &p->hashes[mid];
+		int c = h->type != type ? (h->type < type ? -1 : 1) : memcmp(h->digest, d, dl);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < p->nhashes; i++) {
+		const struct pol_hash *h = &p->hashes[i];
+		if (h->type != type || memcmp(h->digest, d, dl) != 0)
+			break;
+		if (h->size >= 0 && (uint64_t)h->size != part->decoded_bytes)
+			continue;
+		const struct pol_cond *c = &p->conds[h->cond];
+		if (!(c->scopes & SC_PART) && !attachment)
+			continue;
+		pol_record(m, h->cond, i, attachment ? "attachment" : "body", part->path, part->decoded_bytes,
+		           h->label);
+	}
+}
+
+static void part_end(struct sl_msgscan *m, const struct sl_part *part)
+{
+	if (part->kind != SL_PART_LEAF || !m->in_leaf)
+		return;
+	for (unsigned d = DB_BODY; d <= DB_ATTACH_TEXT; d++)
+		stream_close(m, d);
+	m->in_leaf = false;
+	if (!m->p->nhashes)
+		return;
+	bool att = is_attachment(part);
+	hash_lookup(m, DIG_SHA256, part->sha256, 32, part, att);
+	uint8_t d[EVP_MAX_MD_SIZE];
+	unsigned dl;
+	if (m->md_active && m->md[0] && EVP_DigestFinal_ex(m->md[0], d, &dl))
+		hash_lookup(m, DIG_MD5, d, 16, part, att);
+	if (m->md_active && m->md[1] && EVP_DigestFinal_ex(m->md[1], d, &dl))
+		hash_lookup(m, DIG_SHA1, d, 20, part, att);
+	m->md_active = false;
+}
+
+static void part_data(struct sl_msgscan *m, const struct sl_event *ev)
+{
+	if (!m->in_leaf)
+		return;
+	stream_feed(m, DB_ATTACH, ev->data, ev->len);
+	if (m->md_active) {
+		if (m->md[0])
+			EVP_DigestUpdate(m->md[0], ev->data, ev->len);
+		if (m->md[1])
+			EVP_DigestUpdate(m->md[1], ev->data, ev->len);
+	}
+}
+
+static void part_text(struct sl_msgscan *m, const struct sl_event *ev)
+{
+	if (!m->in_leaf)
+		return;
+	stream_feed(m, DB_BODY, ev->data, ev->len);
+	stream_feed(m, DB_ATTACH_TEXT, ev->data, ev->len);
+}
+
+/* ---- headers, signals, envelope ------------------------------------------------------- */
+
+static void header(struct sl_msgscan *m, const struct sl_event *ev)
+{
+	const struct sl_policy *p = m->p;
+	const char *name = ev->name ? ev->name : "";
+	const char *value = ev->value ? ev->value : "";
+	size_t nl = strlen(name), vl = strlen(value);
+	const char *part = ev->part ? ev->part->path : "";
+	if (p->dbs[DB_HEADER].db) {
+		/* the any-header scope sees the field as one "Name: value" line */
+		size_t need = nl + 2 + vl;
+		if (need > m->hdr_cap) { /* rare: grows to the longest header seen */
+			uint8_t *b = realloc(m->hdr, need);
+			if (!b)
+				return;
+			m->hdr = b;
+			m->hdr_cap = need;
+		}
+		memcpy(m->hdr, name, nl);
+		memcpy(m->hdr + nl, ": ", 2);
+		memcpy(m->hdr + nl + 2, value, vl);
+		block_scan(m, DB_HEADER, m->hdr, need, part);
+	}
+	for (uint32_t d = POL_DB_FIXED; d < p->ndbs; d++)
+		if (strcasecmp(p->dbs[d].header, name) == 0)
+			block_scan(m, d, (const uint8_t *)value, vl, part);
+}
+
+static void signal_raised(struct sl_msgscan *m, const struct sl_event *ev)
+{
+	if (!ev->name)
+		return;
+	enum sl_signal s = sl_signal_lookup(ev->name);
+	if (s == SL_SIG_COUNT)
+		return;
+	const struct sl_policy *p = m->p;
+	const char *part = ev->part ? ev->part->path : "";
+	for (uint32_t i = 0; i < p->nsignal_conds[s]; i++) {
+		uint32_t c = p->signal_conds[s][i];
+		pol_record(m, c, (uint64_t)s, "signal", part, ev->offset, sl_signal_name(s));
+	}
+}
+
+static void envelope(struct sl_msgscan *m, const struct sl_envelope *env)
+{
+	if (!env)
+		return;
+	block_scan(m, DB_MAIL_FROM, (const uint8_t *)env->mail_from, strlen(env->mail_from), "");
+	block_scan(m, DB_HELO, (const uint8_t *)env->helo, strlen(env->helo), "");
+	for (size_t i = 0; i < env->nrcpt; i++)
+		if (sl_rcpt_counts(&env->rcpt[i]))
+			block_scan(m, DB_RCPT_TO, (const uint8_t *)env->rcpt[i].addr, strlen(env->rcpt[i].addr), "");
+	const struct sl_policy *p = m->p;
+	for (uint32_t i = 0; i < p->nip_conds; i++) {
+		const struct pol_cond *c = &p->conds[p->ip_conds[i]];
+		if (pol_cidr_match(c->cidr, c->ncidr, &env->client.addr))
+			pol_record(m, p->ip_conds[i], 0, "client-ip", "", 0, NULL);
+	}
+}
+
+/* ---- events --------------------------------------------------------------------------- */
+
+void sl_msgscan_event(struct sl_msgscan *m, const struct sl_event *ev)
+{
+	if (m->done)
+		return;
+	if (!m->begun) {
+		m->begun = true;
+		if (m->ch[DB_RAW].st)
+			stream_open(m, DB_RAW, "");
+	}
+	switch (ev->type) {
+	case SL_EV_RAW:
+		stream_feed(m, DB_RAW, ev->data, ev->len);
+		break;
+	case SL_EV_HEADER:
+		header(m, ev);
+		break;
+	case SL_EV_PART_BEGIN:
+		if (ev->part)
+			part_begin(m, ev->part);
+		break;
+	case SL_EV_PART_DATA:
+		part_data(m, ev);
+		break;
+	case SL_EV_PART_TEXT:
+		part_text(m, ev);
+		break;
+	case SL_EV_PART_END:
+		if (ev->part)
+			part_end(m, ev->part);
+		break;
+	case SL_EV_SIGNAL:
+		signal_raised(m, ev);
+		break;
+	case SL_EV_MESSAGE_END:
+		if (m->in_leaf) {
+			for (unsigned d = DB_BODY; d <= DB_ATTACH_TEXT; d++)
+				stream_close(m, d);
+			m->in_leaf = false;
+		}
+		stream_close(m, DB_RAW);
+		envelope(m, ev->envelope);
+		pol_verdict_compute(m, m->forced != SL_DIR_UNKNOWN ? m->forced
+		                                                  : pol_direction(m->p, ev->envelope));
+		m->done = true;
+		break;
+	default:
+		break;
+	}
+}
+
+void sl_msgscan_event_cb(void *m, const struct sl_event *ev)
+{
+	sl_msgscan_event(m, ev);
+}
+
+bool sl_msgscan_done(const struct sl_msgscan *m)
+{
+	return m->done;
+}
+
+const struct sl_verdict *sl_msgscan_verdict(const struct sl_msgscan *m)
+{
+	return m->done ? &m->verdict : NULL;
+}
+
+/* ---- life cycle ----------------------------------------------------------------------- */
+
+struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, enum sl_direction forced)
+{
+	if (!scanner_prepare(sc, p))
+		return NULL;
+	struct sl_msgscan *m = calloc(1, sizeof *m);
+	if (!m)
+		return NULL;
+	m->sc = sc;
+	m->p = sl_policy_ref(p);
+	m->forced = forced;
+	size_t maxwin = 0;
+	bool ok = true;
+	for (unsigned d = 0; d < POL_NSTREAM; d++) {
+		const struct pol_dbinfo *db = &p->dbs[d];
+		if (!db->db)
+			continue;
+		ok &= hs_open_stream(db->db, 0, &m->ch[d].st) == HS_SUCCESS;
+		m->ch[d].window = db->window;
+		if (db->window) {
+			m->ch[d].tail = malloc(db->window);
+			ok &= m->ch[d].tail != NULL;
+		}
+		if (db->window > maxwin)
+			maxwin = db->window;
+		if (p->nconfirm) {
+			m->ch[d].pending = malloc(p->nconfirm * sizeof *m->ch[d].pending);
+			ok &= m->ch[d].pending != NULL;
+		}
+	}
+	m->winbuf = malloc(maxwin + 1);
+	m->count = calloc(p->nconds + 1, sizeof *m->count);
+	m->evcount = calloc(p->nconds + 1, sizeof *m->evcount);
+	m->touched = malloc((p->nconds + 1) * sizeof *m->touched);
+	m->distinct = malloc((p->ndistinct_slots + 1) * sizeof *m->distinct);
+	m->confirm = calloc((size_t)p->nconfirm + 1, sizeof *m->confirm);
+	m->rule_mark = calloc(p->nrules / 8 + 1, 1);
+	ok &= m->winbuf && m->count && m->evcount && m->touched && m->distinct && m->confirm &&
+	      m->rule_mark;
+	if (p->hash_types[DIG_MD5])
+		ok &= (m->md[0] = EVP_MD_CTX_new()) != NULL;
+	if (p->hash_types[DIG_SHA1])
+		ok &= (m->md[1] = EVP_MD_CTX_new()) != NULL;
+	if (!ok) {
+		sl_msgscan_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void sl_msgscan_reset(struct sl_msgscan *m, enum sl_direction forced)
+{
+	for (unsigned d = 0; d < POL_NSTREAM; d++) {
+		struct stream_ch *ch = &m->ch[d];
+		if (ch->active)
+			hs_reset_stream(ch->st, 0, NULL, NULL, NULL);
+		ch->active = false;
+	}
+	for (uint32_t i = 0; i < m->ntouched; i++) {
+		m->count[m->touched[i]] = 0;
+		m->evcount[m->touched[i]] = 0;
+	}
+	m->ntouched = 0;
+	m->nev = 0;
+	m->in_leaf = false;
+	m->md_active = false;
+	m->begun = m->done = false;
+	m->forced = forced;
+	memset(&m->verdict, 0, sizeof m->verdict);
+}
+
+void sl_msgscan_free(struct sl_msgscan *m)
+{
+	if (!m)
+		return;
+	for (unsigned d = 0; d < POL_NSTREAM; d++) {
+		if (m->ch[d].st)
+			hs_close_stream(m->ch[d].st, NULL, NULL, NULL);
+		free(m->ch[d].tail);
+		free(m->ch[d].pending);
+	}
+	free(m->winbuf);
+	free(m->count);
+	free(m->evcount);
+	free(m->touched);
+	free(m->distinct);
+	free(m->confirm);
+	free(m->hdr);
+	free(m->rule_mark);
+	free(m->hits);
+	free(m->vev);
+	free(m->cand);
+	EVP_MD_CTX_free(m->md[0]);
+	EVP_MD_CTX_free(m->md[1]);
+	sl_policy_unref(m->p);
+	free(m);
+}
+
+size_t sl_msgscan_stream_bytes(const struct sl_msgscan *m)
+{
+	size_t n = 0;
+	for (unsigned d = 0; d < POL_NSTREAM; d++)
+		n += m->ch[d].st ? m->p->dbs[d].stream_state : 0;
+	return n;
+}
+
+void sl_msgscan_set_tap(struct sl_msgscan *m, sl_scan_tap_fn fn, void *ctx)
+{
+	m->tap = fn;
+	m->tap_ctx = ctx;
+}

@@ -1,0 +1,268 @@
+/* Loading, reference counting and describing a policy. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "bundle.h"
+#include "internal.h"
+
+const char *sl_action_name(enum sl_action a)
+{
+	switch (a) {
+	case SL_ACT_PASS: return "pass";
+	case SL_ACT_ALERT: return "alert";
+	case SL_ACT_QUARANTINE: return "quarantine";
+	case SL_ACT_TEMPFAIL: return "tempfail";
+	case SL_ACT_REJECT: return "reject";
+	}
+	return "pass";
+}
+
+struct sl_policy *pol_new(void)
+{
+	static atomic_uint_fast64_t serials = 1;
+	struct sl_policy *p = calloc(1, sizeof *p);
+	if (!p)
+		abort();
+	atomic_init(&p->refs, 1);
+	p->serial = atomic_fetch_add(&serials, 1);
+	p->arena = pol_arena_new();
+	return p;
+}
+
+static void pol_free(struct sl_policy *p)
+{
+	for (uint32_t d = 0; d < p->ndbs; d++)
+		hs_free_database(p->dbs[d].db);
+	for (uint32_t i = 0; i < p->npatterns; i++)
+		pcre2_code_free(p->patterns[i].confirm);
+	pol_arena_free(p->arena);
+	free(p);
+}
+
+struct sl_policy *sl_policy_ref(struct sl_policy *p)
+{
+	atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+	return p;
+}
+
+void sl_policy_unref(struct sl_policy *p)
+{
+	if (p && atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1)
+		pol_free(p);
+}
+
+/* Reads a whole file into the arena; the caller checks the size cap. */
+const uint8_t *pol_read_file(struct pol_arena *a, const char *path, size_t *len, const char **err)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		*err = strerror(errno);
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+		fclose(f);
+		*err = "not a regular file";
+		return NULL;
+	}
+	if (st.st_size > (off_t)1 << 30) {
+		fclose(f);
+		*err = "larger than 1 GiB";
+		return NULL;
+	}
+	uint8_t *buf = pol_alloc(a, (size_t)st.st_size + 1);
+	size_t n = fread(buf, 1, (size_t)st.st_size, f);
+	bool bad = ferror(f);
+	fclose(f);
+	if (bad || n != (size_t)st.st_size) {
+		*err = "read error";
+		return NULL;
+	}
+	*len = n;
+	return buf;
+}
+
+struct disk_reader {
+	struct pol_reader r;
+	struct sl_policy *p;
+	char dir[4096];
+	bool first;
+};
+
+static const uint8_t *disk_read(struct pol_reader *r, const char *name, size_t *len, const char **err)
+{
+	struct disk_reader *dr = r->ctx;
+	char path[8192];
+	if (dr->first || name[0] == '/' || !dr->dir[0]) {
+		snprintf(path, sizeof path, "%s", name);
+		if (dr->first) {
+			const char *slash = strrchr(name, '/');
+			if (slash)
+				snprintf(dr->dir, sizeof dr->dir, "%.*s", (int)(slash - name), name);
+			dr->first = false;
+		}
+	} else {
+		snprintf(path, sizeof path, "%s/%s", dr->dir, name);
+	}
+	return pol_read_file(dr->p->arena, path, len, err);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Digest of a compiled policy: its sources and its databases' pattern table. */
+void pol_policy_digest(struct sl_policy *p)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		abort();
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	for (uint32_t i = 0; i < p->nsources; i++) {
+		EVP_DigestUpdate(ctx, p->sources[i].name, strlen(p->sources[i].name) + 1);
+		EVP_DigestUpdate(ctx, p->sources[i].data, p->sources[i].len);
+	}
+	uint8_t pd[32];
+	pol_pattern_digest(p, pd);
+	EVP_DigestUpdate(ctx, pd, sizeof pd);
+	unsigned len = 32;
+	EVP_DigestFinal_ex(ctx, p->digest, &len);
+	EVP_MD_CTX_free(ctx);
+}
+
+struct sl_policy *pol_build(const char *path, struct pol_reader *rd, struct sl_policy *p,
+                            const struct pol_build_opts *opts, struct sl_policy_diag *diag)
+{
+	double t0 = now();
+	if (!pol_parse(p, path, rd, opts, diag))
+		goto fail;
+	if (opts && opts->skip_hyperscan)
+		return p;
+	if (!pol_compile(p, diag) || !pol_finish(p, diag))
+		goto fail;
+	pol_policy_digest(p);
+	p->compile_seconds = now() - t0;
+	return p;
+fail:
+	sl_policy_unref(p);
+	return NULL;
+}
+
+static struct sl_policy *compile_file(const char *path, const struct pol_build_opts *opts,
+                                      struct sl_policy_diag *diag)
+{
+	struct sl_policy *p = pol_new();
+	struct disk_reader dr = {.r = {.read = disk_read}, .p = p, .first = true};
+	dr.r.ctx = &dr;
+	p->path = pol_strdup(p->arena, path);
+	return pol_build(path, &dr.r, p, opts, diag);
+}
+
+struct sl_policy *sl_policy_load(const char *path, struct sl_policy_diag *diag)
+{
+	if (diag)
+		memset(diag, 0, sizeof *diag);
+	int b = pol_is_bundle(path);
+	if (b < 0) {
+		pol_diag(diag, path, 0, 0, "cannot read: %s", strerror(errno));
+		return NULL;
+	}
+	if (b)
+		return pol_bundle_load(path, diag);
+	struct pol_build_opts opts = {.exclude_rule = -1};
+	return compile_file(path, &opts, diag);
+}
+
+struct sl_policy *sl_policy_compile_without(const char *path, size_t skip, struct sl_policy_diag *diag)
+{
+	if (diag)
+		memset(diag, 0, sizeof *diag);
+	struct pol_build_opts opts = {.exclude_rule = (long)skip};
+	return compile_file(path, &opts, diag);
+}
+
+bool sl_policy_check_syntax(const char *path, struct sl_policy_diag *diag)
+{
+	if (diag)
+		memset(diag, 0, sizeof *diag);
+	struct pol_build_opts opts = {.exclude_rule = -1, .skip_hyperscan = true};
+	struct sl_policy *p = compile_file(path, &opts, diag);
+	sl_policy_unref(p);
+	return p != NULL;
+}
+
+size_t sl_policy_rule_count(const struct sl_policy *p)
+{
+	return p->nrules;
+}
+
+const char *sl_policy_rule_id(const struct sl_policy *p, size_t i)
+{
+	return i < p->nrules ? p->rules[i].id : NULL;
+}
+
+void sl_policy_info(const struct sl_policy *p, struct sl_policy_info *info)
+{
+	memset(info, 0, sizeof *info);
+	info->rules = p->nrules;
+	info->patterns = p->npatterns;
+	info->hashes = p->nhashes;
+	info->confirmed_patterns = p->nconfirm;
+	info->skipped_signatures = p->skipped_signatures;
+	info->compile_seconds = p->compile_seconds;
+	for (uint32_t d = 0; d < p->ndbs; d++) {
+		if (!p->dbs[d].db)
+			continue;
+		size_t sz = 0;
+		hs_database_size(p->dbs[d].db, &sz);
+		info->database_bytes += sz;
+		info->databases++;
+		info->stream_state_bytes += p->dbs[d].stream_state;
+	}
+	memcpy(&info->version, p->digest, sizeof info->version);
+	memcpy(info->digest, p->digest, sizeof info->digest);
+}
+
+/* The fuzzer's entry: a policy from memory; every list file it names reads `list`. */
+struct mem_reader {
+	struct pol_reader r;
+	const uint8_t *text, *list;
+	size_t n, ln;
+	bool first;
+};
+
+static const uint8_t *mem_read(struct pol_reader *r, const char *name, size_t *len, const char **err)
+{
+	struct mem_reader *mr = r->ctx;
+	(void)name;
+	(void)err;
+	if (mr->first) {
+		mr->first = false;
+		*len = mr->n;
+		return mr->text;
+	}
+	*len = mr->ln;
+	return mr->list;
+}
+
+bool pol_check_buffer(const uint8_t *text, size_t n, const uint8_t *list, size_t ln,
+                      struct sl_policy_diag *diag)
+{
+	struct sl_policy *p = pol_new();
+	struct mem_reader mr = {.r = {.read = mem_read}, .text = text, .n = n, .list = list, .ln = ln,
+	                        .first = true};
+	mr.r.ctx = &mr;
+	struct pol_build_opts opts = {.exclude_rule = -1, .skip_hyperscan = true};
+	bool ok = pol_parse(p, "fuzz.rules", &mr.r, &opts, diag) && pol_analyze_only(p, diag);
+	sl_policy_unref(p);
+	return ok;
+}

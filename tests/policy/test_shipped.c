@@ -1,0 +1,247 @@
+/* The shipped policy (docs/examples/policy.rules): each rule id does what the policy
+ * says, on synthesized messages. tests/policy/test_rules_cli.sh runs it over real .eml
+ * files through the MIME parser. */
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+
+static struct sl_scanner *sc;
+static struct sl_policy *pol;
+
+static const char eicar[] = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+
+static int init(void)
+{
+	const char *root = getenv("SLUICE_SOURCE_ROOT");
+	char path[4096];
+	snprintf(path, sizeof path, "%s/docs/examples/policy.rules", root ? root : ".");
+	struct sl_policy_diag d;
+	pol = sl_policy_load(path, &d);
+	if (!pol)
+		fprintf(stderr, "%s:%u:%u: %s\n", d.file, d.line, d.col, d.msg);
+	sc = sl_scanner_new();
+	return pol && sc ? 0 : 1;
+}
+
+static int fini(void)
+{
+	sl_policy_unref(pol);
+	sl_scanner_free(sc);
+	return 0;
+}
+
+enum way { OUT, IN };
+
+static void start(struct tp_msg *t, enum way w)
+{
+	tp_begin(t, sc, pol, SL_DIR_UNKNOWN);
+	if (w == OUT)
+		tp_envelope(t, "mail.example.com", "alice@example.com", "192.0.2.25", "bob@partner.example.net", NULL);
+	else
+		tp_envelope(t, "mx.sender.example.org", "carol@example.org", "198.51.100.20", "alice@example.com", NULL);
+}
+
+/* verdict action and the set of rules that fired (NULL-terminated) */
+static void expect(const struct sl_verdict *v, enum sl_action a, ...)
+{
+	if (v->action != a)
+		fprintf(stderr, "\naction %s, want %s\n", sl_action_name(v->action), sl_action_name(a));
+	CU_ASSERT_EQUAL(v->action, a);
+	va_list ap;
+	va_start(ap, a);
+	size_t n = 0;
+	const char *id;
+	while ((id = va_arg(ap, const char *))) {
+		if (!tp_hit(v, id))
+			fprintf(stderr, "\n%s did not fire\n", id);
+		CU_ASSERT_PTR_NOT_NULL(tp_hit(v, id));
+		n++;
+	}
+	va_end(ap);
+	if (v->nhits != n)
+		for (size_t i = 0; i < v->nhits; i++)
+			fprintf(stderr, "\nfired: %s\n", v->hits[i].id);
+	CU_ASSERT_EQUAL(v->nhits, n);
+}
+
+static const struct sl_verdict *body(struct tp_msg *t, enum way w, const char *text)
+{
+	start(t, w);
+	tp_header(t, "", "Subject", "hello");
+	tp_text(t, "1", text);
+	return tp_end(t);
+}
+
+static void test_clean(void)
+{
+	struct tp_msg t = {0};
+	expect(body(&t, IN, "Meeting moved to 14:30 on 2024-05-06, room 4111. Call +886 2 1234 5678."), SL_ACT_PASS, NULL);
+	tp_free(&t);
+	expect(body(&t, OUT, "Order 4111 1111 1111 1112 shipped; invoice 20240506-1234567."), SL_ACT_PASS, NULL);
+	tp_free(&t);
+}
+
+static void test_dlp_credit_card(void)
+{
+	struct tp_msg t = {0};
+	const struct sl_verdict *v = body(&t, OUT, "Here is my card: 4111 1111 1111 1111, exp 12/29");
+	expect(v, SL_ACT_QUARANTINE, "dlp.credit-card", NULL);
+	CU_ASSERT_STRING_EQUAL(v->reply, "250 2.0.0 Ok: queued");
+	CU_ASSERT_EQUAL(v->direction, SL_DIR_OUTBOUND);
+	tp_free(&t);
+	/* in a decoded attachment */
+	start(&t, OUT);
+	tp_text(&t, "1", "see attached");
+	const char *csv = "name,card\nalice,5555555555554444\n";
+	tp_leaf(&t, "2", "text/csv", "cards.csv", "attachment", csv, strlen(csv), NULL, 0);
+	v = tp_end(&t);
+	expect(v, SL_ACT_QUARANTINE, "dlp.credit-card", NULL);
+	CU_ASSERT_STRING_EQUAL(tp_hit(v, "dlp.credit-card")->evidence[0].scope, "attachment");
+	tp_free(&t);
+	/* inbound mail is not DLP's business */
+	expect(body(&t, IN, "Your card 4111 1111 1111 1111 was charged"), SL_ACT_PASS, NULL);
+	tp_free(&t);
+	/* five distinct cards: a card dump, rejected */
+	v = body(&t, OUT, "4111111111111111 5555555555554444 6011111111111117 378282246310005 "
+	                  "4012888888881881 4111111111111111");
+	expect(v, SL_ACT_REJECT, "dlp.credit-card", "dlp.card-dump", NULL);
+	CU_ASSERT_EQUAL(tp_hit(v, "dlp.card-dump")->count, 5);
+	tp_free(&t);
+}
+
+static void test_dlp_tw_id(void)
+{
+	struct tp_msg t = {0};
+	expect(body(&t, OUT, "身分證字號：A123456789，請查收"), SL_ACT_QUARANTINE, "dlp.tw-national-id", NULL);
+	tp_free(&t);
+	expect(body(&t, OUT, "身分證字號：A123456788"), SL_ACT_PASS, NULL);
+	tp_free(&t);
+	start(&t, OUT);
+	tp_header(&t, "", "Subject", "ID F131104093 attached");
+	tp_text(&t, "1", "hi");
+	expect(tp_end(&t), SL_ACT_QUARANTINE, "dlp.tw-national-id", NULL);
+	tp_free(&t);
+	expect(body(&t, IN, "A123456789"), SL_ACT_PASS, NULL);
+	tp_free(&t);
+}
+
+static void test_av(void)
+{
+	struct tp_msg t = {0};
+	start(&t, IN);
+	tp_text(&t, "1", "see attachment");
+	tp_leaf(&t, "2", "application/octet-stream", "test.txt", "attachment", eicar, strlen(eicar), NULL, 0);
+	const struct sl_verdict *v = tp_end(&t);
+	expect(v, SL_ACT_REJECT, "av.eicar", "av.known-bad", NULL);
+	CU_ASSERT_STRING_EQUAL(v->reply, "554 5.7.1 Message rejected: virus found (EICAR test file)");
+	tp_free(&t);
+	/* EICAR pasted in the body text, with text around it */
+	char buf[256];
+	snprintf(buf, sizeof buf, "test: %s end\n", eicar);
+	expect(body(&t, OUT, buf), SL_ACT_REJECT, "av.eicar", NULL);
+	tp_free(&t);
+}
+
+static void test_attach_executable(void)
+{
+	static const struct {
+		const char *name;
+		bool bad;
+	} names[] = {
+		{"invoice.exe", true}, {"INVOICE.PDF.EXE", true}, {"x.scr", true}, {"x.com", true},
+		{"x.pif", true}, {"x.js", true}, {"x.vbs", true}, {"x.bat", true}, {"x.cmd", true},
+		{"x.ps1", true}, {"x.jar", true}, {"setup.exe.", true}, {"setup.exe  ", true},
+		{"報告.scr", true}, {"report.pdf", false}, {"notes.txt", false}, {"archive.js.txt", false},
+		{"example.com.pdf", false}, {"exe", false},
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		struct tp_msg t = {0};
+		start(&t, IN);
+		tp_leaf(&t, "2", "application/octet-stream", names[i].name, "attachment", "data", 4, NULL, 0);
+		const struct sl_verdict *v = tp_end(&t);
+		if ((tp_hit(v, "attach.executable") != NULL) != names[i].bad)
+			fprintf(stderr, "\nfilename '%s'\n", names[i].name);
+		CU_ASSERT_EQUAL(tp_hit(v, "attach.executable") != NULL, names[i].bad);
+		CU_ASSERT_EQUAL(v->action, names[i].bad ? SL_ACT_REJECT : SL_ACT_PASS);
+		tp_free(&t);
+	}
+}
+
+static void test_smuggling(void)
+{
+	struct tp_msg t = {0};
+	start(&t, IN);
+	tp_text(&t, "1", "hello");
+	tp_signal(&t, "smtp.smuggling");
+	const struct sl_verdict *v = tp_end(&t);
+	expect(v, SL_ACT_REJECT, "smtp.smuggling", NULL);
+	CU_ASSERT_STRING_EQUAL(v->reply, "554 5.7.0 Message rejected: ambiguous end of data (bare CR or LF)");
+	tp_free(&t);
+}
+
+static void test_spam_scoring(void)
+{
+	struct tp_msg t = {0};
+	/* a subject alone: 4 points, below the quarantine threshold */
+	start(&t, IN);
+	tp_header(&t, "", "Subject", "You have WON the lottery");
+	tp_text(&t, "1", "hello");
+	const struct sl_verdict *v = tp_end(&t);
+	expect(v, SL_ACT_PASS, "spam.subject", NULL);
+	CU_ASSERT_EQUAL(v->score, 4);
+	tp_free(&t);
+	/* + three spam phrases (one in Chinese): 8 points, quarantine */
+	start(&t, IN);
+	tp_header(&t, "", "Subject", "You have WON the lottery");
+	tp_text(&t, "1", "Click HERE for a limited time offer! 免費 gifts");
+	v = tp_end(&t);
+	expect(v, SL_ACT_QUARANTINE, "spam.subject", "spam.body-phrases", NULL);
+	CU_ASSERT_EQUAL(v->score, 8);
+	CU_ASSERT_STRING_EQUAL(v->decided_by, "threshold");
+	tp_free(&t);
+	/* + an encoding trick and a numeric HELO: 12 points, reject */
+	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	tp_envelope(&t, "[203.0.113.7]", "x@spam.example.org", "203.0.113.7", "alice@example.com", NULL);
+	tp_header(&t, "", "Subject", "casino bonus");
+	tp_text(&t, "1", "click here, risk free, work from home");
+	tp_signal(&t, "mime.bad_base64");
+	v = tp_end(&t);
+	expect(v, SL_ACT_REJECT, "spam.subject", "spam.body-phrases", "spam.encoding-tricks",
+	       "spam.numeric-helo", NULL);
+	CU_ASSERT_EQUAL(v->score, 12);
+	CU_ASSERT_STRING_EQUAL(v->reply, "554 5.7.1 Message rejected: it looks like spam");
+	tp_free(&t);
+}
+
+static void test_alert_rules(void)
+{
+	struct tp_msg t = {0};
+	const struct sl_verdict *v = body(&t, OUT, "Please pay to GB82 WEST 1234 5698 7654 32.");
+	expect(v, SL_ACT_ALERT, "dlp.iban", NULL);
+	tp_free(&t);
+	v = body(&t, OUT, "附件為極機密文件");
+	expect(v, SL_ACT_ALERT, "dlp.confidential", NULL);
+	tp_free(&t);
+	v = body(&t, OUT, "Company Confidential - do not forward");
+	expect(v, SL_ACT_ALERT, "dlp.confidential", NULL);
+	tp_free(&t);
+}
+
+int main(void)
+{
+	static const struct tp_test tests[] = {
+		{"clean", test_clean},
+		{"dlp.credit-card", test_dlp_credit_card},
+		{"dlp.tw-national-id", test_dlp_tw_id},
+		{"av", test_av},
+		{"attach.executable", test_attach_executable},
+		{"smtp.smuggling", test_smuggling},
+		{"spam scoring", test_spam_scoring},
+		{"alert rules", test_alert_rules},
+		{NULL, NULL},
+	};
+	return tp_run_suite("policy_shipped", init, fini, tests);
+}
