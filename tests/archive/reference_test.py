@@ -279,7 +279,7 @@ def make_queries(docs, index, rng, src):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("exe")
-    ap.add_argument("--count", type=int, default=800)
+    ap.add_argument("--count", type=int, default=500)
     ap.add_argument("--seed", type=int, default=int(time.time()) % 100000)
     args = ap.parse_args()
     src = os.environ.get("SLUICE_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
