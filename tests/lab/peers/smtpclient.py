@@ -66,9 +66,13 @@ def connect(args):
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE  # the lab server's snakeoil certificate
-            code, text = s.starttls(context=ctx)
-            say("STARTTLS", "-", code, f"{text.decode(errors='replace')} {s.sock.version()}")
-            s.ehlo(args.helo)
+            try:
+                code, text = s.starttls(context=ctx)
+                say("STARTTLS", "-", code, f"{text.decode(errors='replace')} {s.sock.version()}")
+                s.ehlo(args.helo)
+            except smtplib.SMTPResponseException as e:
+                # refused: go on in plaintext, as an opportunistic client does
+                say("STARTTLS", "-", e.smtp_code, e.smtp_error)
         else:
             say("STARTTLS", "-", 0, "not offered")
     return s
