@@ -11,9 +11,7 @@ lab_up
 lab_dataplane_start dataplane.mode=enforce -- --rules "$LAB_POLICY"
 lab_postfix_server
 lab_evasion_live "$LAB_DIR/evasion.json" || lab_fail "evasion.py live failed"
-m=$(lab_msg clean ev-sentinel)
-lab_smtp send "$m" >/dev/null
-lab_expect_identical "$m" ev-sentinel
+lab_sentinel ev-sentinel
 lab_evasion_check "$LAB_DIR/evasion.json" protected ||
 	lab_fail "an evasion got forbidden content to the server"
 lab_bridge_alive || lab_fail "sluice-dp died"

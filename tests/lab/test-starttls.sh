@@ -23,10 +23,7 @@ relay_log=$(lab_postfix_log relay)
 # Each policy: a sentinel (clean, must arrive) ends the round, so the server has
 # delivered whatever it accepted before the checks.
 round_end() {
-	local mode=$1 m
-	m=$(lab_msg clean "tls-$mode-sentinel")
-	lab_smtp send "$m" >/dev/null
-	lab_expect_identical "$m" "tls-$mode-sentinel"
+	lab_sentinel "tls-$1-sentinel"
 	lab_bridge_stop
 }
 
