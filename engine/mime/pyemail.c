@@ -1437,8 +1437,8 @@ struct view {
 
 static void view_value(const struct view *w, struct sl_strbuf *b)
 {
-	if (w->whole_term) {
-		tvalue(w->t, b);
+	if (w->whole_term || (w->from == 0 && w->to == w->t->nkids)) {
+		tvalue(w->t, b); /* the token itself: its class decides its value */
 		return;
 	}
 	for (uint32_t i = w->from; i < w->to; i++)
