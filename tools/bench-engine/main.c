@@ -23,6 +23,7 @@
 
 struct opts {
 	const char *streams, *corpus, *policy, *verdicts;
+	const char *only;      /* profile one run: memcpy, mime, smtp, full (no figures checked) */
 	size_t chunk;
 	double seconds;
 	int rounds;
@@ -84,7 +85,7 @@ static void usage(void)
 	        "usage: bench-engine --streams FILE --corpus DIR [--policy FILE] [--chunk N]\n"
 	        "                    [--seconds S] [--rounds R] [--expect-messages N]\n"
 	        "                    [--expect-parts N] [--expect-dlp N] [--allow-signals]\n"
-	        "                    [--verdicts JSONL]\n");
+	        "                    [--verdicts JSONL] [--only memcpy|mime|smtp|full]\n");
 	exit(2);
 }
 
@@ -97,7 +98,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{"chunk", 1, 0, 'k'}, {"seconds", 1, 0, 't'}, {"rounds", 1, 0, 'r'},
 		{"expect-messages", 1, 0, 'm'}, {"expect-parts", 1, 0, 'P'},
 		{"expect-dlp", 1, 0, 'd'}, {"allow-signals", 0, 0, 'a'}, {"verdicts", 1, 0, 'v'},
-		{0, 0, 0, 0}};
+		{"only", 1, 0, 'o'}, {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -112,6 +113,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'd': o->expect_dlp = atol(optarg); break;
 		case 'a': o->allow_signals = true; break;
 		case 'v': o->verdicts = optarg; break;
+		case 'o': o->only = optarg; break;
 		default: usage();
 		}
 	}
@@ -242,6 +244,33 @@ static int policy_figures(const struct opts *o, const struct bench_streams *s,
 	return 0;
 }
 
+/* --only RUN: that run alone for `perf record` (the whole time spent in it). */
+static int profile_one(const struct opts *o, const struct bench_streams *s,
+                       const struct bench_messages *m)
+{
+	struct tally t = {0};
+	struct figure f;
+	struct policy_run pr = {0};
+	if (strcmp(o->only, "full") == 0) {
+		struct sl_policy_diag diag;
+		if (!o->policy || !(pr.policy = sl_policy_load(o->policy, &diag)))
+			return fprintf(stderr, "bench-engine: --only full needs a valid --policy\n"), 2;
+		pr.scanner = sl_scanner_new();
+		pr.msgscan = sl_msgscan_new(pr.scanner, pr.policy, SL_DIR_UNKNOWN);
+		MEASURE(&f, o, run_smtp(s, o->chunk, &t, &pr));
+	} else if (strcmp(o->only, "smtp") == 0) {
+		MEASURE(&f, o, run_smtp(s, o->chunk, &t, NULL));
+	} else if (strcmp(o->only, "mime") == 0) {
+		MEASURE(&f, o, run_mime(m, o->chunk, &t));
+	} else if (strcmp(o->only, "memcpy") == 0) {
+		MEASURE(&f, o, run_memcpy(s, o->chunk));
+	} else {
+		usage();
+	}
+	printf("%s: %.1f MB/s\n", o->only, rate_mb(&f));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -261,6 +290,9 @@ int main(int argc, char **argv)
 	       (s.client_bytes + s.server_bytes) / 1e6, s.client_bytes / 1e6, o.chunk,
 	       s.server_bytes / 1e6, m.n, m.bytes / 1e6);
 	printf("timing: thread CPU time, best of %d rounds of >= %.1f s\n", o.rounds, o.seconds);
+
+	if (o.only)
+		return profile_one(&o, &s, &m);
 
 	struct figure mcp, mime, smtp;
 	struct tally tm, ts;
