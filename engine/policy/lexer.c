@@ -28,20 +28,11 @@ static void error(struct lexer *lx, struct token *t, const char *msg)
 	t->len = strlen(msg);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void lex_string(struct lexer *lx, struct token *t)
 {
-	char *out = pol_alloc(lx->arena, (size_t)(lx->end - lx->p) + 1);
+	/* the decoded string is never longer than the rest of its line */
+	const char *eol = memchr(lx->p, '\n', (size_t)(lx->end - lx->p));
+	char *out = pol_alloc(lx->arena, (size_t)((eol ? eol : lx->end) - lx->p) + 1);
 	size_t n = 0;
 	lx->p++; /* opening quote */
 	for (;;) {
@@ -68,8 +59,8 @@ static void lex_string(struct lexer *lx, struct token *t)
 		case '\\': out[n++] = '\\'; break;
 		case '"': out[n++] = '"'; break;
 		case 'x': {
-			int hi = lx->p < lx->end ? hexval(lx->p[0]) : -1;
-			int lo = lx->p + 1 < lx->end ? hexval(lx->p[1]) : -1;
+			int hi = lx->p < lx->end ? pol_hexval(lx->p[0]) : -1;
+			int lo = lx->p + 1 < lx->end ? pol_hexval(lx->p[1]) : -1;
 			if (hi < 0 || lo < 0) {
 				error(lx, t, "\\x needs two hex digits");
 				return;

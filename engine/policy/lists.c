@@ -64,17 +64,6 @@ void pol_list_keywords(struct pol_list_ctx *lc, const char *data, size_t len)
  *   HEX:SIZE:NAME[:...]     ClamAV .hdb (MD5) / .hsb (SHA-1, SHA-256); SIZE may be '*'
  */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void hash_line(struct pol_list_ctx *lc, const char *s, size_t n, unsigned line)
 {
 	unsigned col = 1;
@@ -82,7 +71,7 @@ static void hash_line(struct pol_list_ctx *lc, const char *s, size_t n, unsigned
 	if (n == 0 || s[0] == '#')
 		return;
 	size_t hl = 0;
-	while (hl < n && hexval(s[hl]) >= 0)
+	while (hl < n && pol_hexval(s[hl]) >= 0)
 		hl++;
 	enum pol_digest type;
 	if (hl == 32)
@@ -95,7 +84,7 @@ static void hash_line(struct pol_list_ctx *lc, const char *s, size_t n, unsigned
 		pol_list_error(lc, line, col, "expected an MD5, SHA-1 or SHA-256 hex digest (32, 40 or 64 digits)");
 	uint8_t d[32];
 	for (size_t i = 0; i < hl / 2; i++)
-		d[i] = (uint8_t)(hexval(s[2 * i]) * 16 + hexval(s[2 * i + 1]));
+		d[i] = (uint8_t)(pol_hexval(s[2 * i]) * 16 + pol_hexval(s[2 * i + 1]));
 	int64_t size = -1;
 	const char *label = NULL;
 	struct pol_arena *a = pol_list_arena(lc);

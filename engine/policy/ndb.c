@@ -28,22 +28,11 @@ static void put(struct out *o, const char *s)
 	o->n += l;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* One byte position: two chars of hex or nibble wildcards. */
 static bool byte_expr(const char *h, struct out *o)
 {
 	char buf[128];
-	int hi = hexval(h[0]), lo = hexval(h[1]);
+	int hi = pol_hexval(h[0]), lo = pol_hexval(h[1]);
 	if (h[0] == '?' && h[1] == '?') {
 		put(o, ".");
 	} else if (hi >= 0 && lo >= 0) {
@@ -173,8 +162,8 @@ char *pol_ndb_to_regex(struct pol_arena *a, const char *offset, const char *hex,
 					put(&o, "|");
 				first = false;
 				size_t len = 0;
-				while (hexval(p[0]) >= 0 || p[0] == '?') {
-					if (hexval(p[1]) < 0 && p[1] != '?') {
+				while (pol_hexval(p[0]) >= 0 || p[0] == '?') {
+					if (pol_hexval(p[1]) < 0 && p[1] != '?') {
 						*err = "odd number of hex digits in alternative";
 						*errcol = (size_t)(p - hex);
 						free(o.s);
@@ -211,13 +200,13 @@ char *pol_ndb_to_regex(struct pol_arena *a, const char *offset, const char *hex,
 				return NULL;
 			}
 			put(&o, neg ? "]" : ")");
-		} else if ((hexval(p[0]) >= 0 || p[0] == '?') && p[1] && (hexval(p[1]) >= 0 || p[1] == '?')) {
-			if (hexval(p[0]) >= 0 && hexval(p[1]) >= 0)
+		} else if ((pol_hexval(p[0]) >= 0 || p[0] == '?') && p[1] && (pol_hexval(p[1]) >= 0 || p[1] == '?')) {
+			if (pol_hexval(p[0]) >= 0 && pol_hexval(p[1]) >= 0)
 				fixed++;
 			byte_expr(p, &o);
 			p += 2;
 		} else {
-			*err = hexval(p[0]) >= 0 || p[0] == '?' ? "odd number of hex digits"
+			*err = pol_hexval(p[0]) >= 0 || p[0] == '?' ? "odd number of hex digits"
 			                                       : "unexpected character in signature";
 			*errcol = col;
 			free(o.s);

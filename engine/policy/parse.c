@@ -34,6 +34,7 @@ struct parser {
 		bool set;
 	} when;
 	size_t skipped_signatures;
+	long rules_seen;       /* rules parsed so far, in file order (exclusion counts these) */
 };
 
 static void perr(struct parser *ps, unsigned line, unsigned col, const char *fmt, ...)
@@ -448,16 +449,10 @@ static unsigned regex_flags(struct parser *ps, const struct matcher *m, uint32_t
 static bool hexdigest(const char *s, uint8_t *out, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		int v = 0;
-		for (int k = 0; k < 2; k++) {
-			char c = s[2 * i + k];
-			int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-			        c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-			if (d < 0)
-				return false;
-			v = v * 16 + d;
-		}
-		out[i] = (uint8_t)v;
+		int hi = pol_hexval(s[2 * i]), lo = hi < 0 ? -1 : pol_hexval(s[2 * i + 1]);
+		if (lo < 0)
+			return false;
+		out[i] = (uint8_t)(hi * 16 + lo);
 	}
 	return s[2 * n] == '\0';
 }
@@ -1020,7 +1015,7 @@ static void parse_rule(struct parser *ps)
 		r->action = SL_ACT_PASS;
 	finish_when(ps, r);
 	next(ps);
-	if (ps->opts && ps->opts->exclude_rule == (long)rule_index) {
+	if (ps->opts && ps->opts->exclude_rule == ps->rules_seen++) {
 		/* cost measurement: parse it (so errors still show) but leave it out */
 		ps->rules.n = rules_n;
 		ps->conds.n = conds_n;

@@ -140,13 +140,10 @@ static void test_refused(void)
 
 int main(void)
 {
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("policy_bundle", NULL, NULL);
-	CU_add_test(s, "roundtrip", test_roundtrip);
-	CU_add_test(s, "refused", test_refused);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	static const struct tp_test tests[] = {
+		{"roundtrip", test_roundtrip},
+		{"refused", test_refused},
+		{NULL, NULL},
+	};
+	return tp_run_suite("policy_bundle", NULL, NULL, tests);
 }

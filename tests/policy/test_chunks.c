@@ -110,14 +110,11 @@ static void test_every_chunk_size(void)
 
 int main(void)
 {
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("policy_chunks", init, fini);
-	CU_add_test(s, "reference verdict", test_reference_verdict);
-	CU_add_test(s, "split at every offset", test_split_at_every_offset);
-	CU_add_test(s, "every chunk size", test_every_chunk_size);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	static const struct tp_test tests[] = {
+		{"reference verdict", test_reference_verdict},
+		{"split at every offset", test_split_at_every_offset},
+		{"every chunk size", test_every_chunk_size},
+		{NULL, NULL},
+	};
+	return tp_run_suite("policy_chunks", init, fini, tests);
 }

@@ -185,15 +185,12 @@ static void test_full_grammar_compiles(void)
 
 int main(void)
 {
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("policy_parse", NULL, NULL);
-	CU_add_test(s, "errors have positions", test_errors_have_positions);
-	CU_add_test(s, "list file errors", test_list_file_errors);
-	CU_add_test(s, "ignore-unsupported counts", test_ignore_unsupported_counts);
-	CU_add_test(s, "full grammar compiles", test_full_grammar_compiles);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	static const struct tp_test tests[] = {
+		{"errors have positions", test_errors_have_positions},
+		{"list file errors", test_list_file_errors},
+		{"ignore-unsupported counts", test_ignore_unsupported_counts},
+		{"full grammar compiles", test_full_grammar_compiles},
+		{NULL, NULL},
+	};
+	return tp_run_suite("policy_parse", NULL, NULL, tests);
 }

@@ -271,18 +271,15 @@ static void test_pcre2_confirmation(void)
 
 int main(void)
 {
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("policy_scopes", init, fini);
-	CU_add_test(s, "clean message passes", test_clean_message_passes);
-	CU_add_test(s, "envelope scopes", test_envelope_scopes);
-	CU_add_test(s, "header scopes", test_header_scopes);
-	CU_add_test(s, "part scopes", test_part_scopes);
-	CU_add_test(s, "hashes and signatures", test_hashes_and_signatures);
-	CU_add_test(s, "keywords and utf8", test_keywords_and_utf8);
-	CU_add_test(s, "pcre2 confirmation", test_pcre2_confirmation);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	static const struct tp_test tests[] = {
+		{"clean message passes", test_clean_message_passes},
+		{"envelope scopes", test_envelope_scopes},
+		{"header scopes", test_header_scopes},
+		{"part scopes", test_part_scopes},
+		{"hashes and signatures", test_hashes_and_signatures},
+		{"keywords and utf8", test_keywords_and_utf8},
+		{"pcre2 confirmation", test_pcre2_confirmation},
+		{NULL, NULL},
+	};
+	return tp_run_suite("policy_scopes", init, fini, tests);
 }

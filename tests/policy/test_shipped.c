@@ -232,19 +232,16 @@ static void test_alert_rules(void)
 
 int main(void)
 {
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("policy_shipped", init, fini);
-	CU_add_test(s, "clean", test_clean);
-	CU_add_test(s, "dlp.credit-card", test_dlp_credit_card);
-	CU_add_test(s, "dlp.tw-national-id", test_dlp_tw_id);
-	CU_add_test(s, "av", test_av);
-	CU_add_test(s, "attach.executable", test_attach_executable);
-	CU_add_test(s, "smtp.smuggling", test_smuggling);
-	CU_add_test(s, "spam scoring", test_spam_scoring);
-	CU_add_test(s, "alert rules", test_alert_rules);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	static const struct tp_test tests[] = {
+		{"clean", test_clean},
+		{"dlp.credit-card", test_dlp_credit_card},
+		{"dlp.tw-national-id", test_dlp_tw_id},
+		{"av", test_av},
+		{"attach.executable", test_attach_executable},
+		{"smtp.smuggling", test_smuggling},
+		{"spam scoring", test_spam_scoring},
+		{"alert rules", test_alert_rules},
+		{NULL, NULL},
+	};
+	return tp_run_suite("policy_shipped", init, fini, tests);
 }

@@ -3,6 +3,7 @@
 #include <CUnit/Basic.h>
 #include <string.h>
 
+#include "helpers.h"
 #include "internal.h"
 
 static bool v(enum pol_validator which, const char *s)
@@ -83,15 +84,12 @@ static void test_windows_cover_candidates(void)
 
 int main(void)
 {
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("policy_validators", NULL, NULL);
-	CU_add_test(s, "luhn", test_luhn);
-	CU_add_test(s, "tw-id", test_tw_id);
-	CU_add_test(s, "iban", test_iban);
-	CU_add_test(s, "windows cover candidates", test_windows_cover_candidates);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	static const struct tp_test tests[] = {
+		{"luhn", test_luhn},
+		{"tw-id", test_tw_id},
+		{"iban", test_iban},
+		{"windows cover candidates", test_windows_cover_candidates},
+		{NULL, NULL},
+	};
+	return tp_run_suite("policy_validators", NULL, NULL, tests);
 }

@@ -305,18 +305,15 @@ static void test_reset_reuse(void)
 
 int main(void)
 {
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("policy_verdict", init, fini);
-	CU_add_test(s, "counts", test_counts);
-	CU_add_test(s, "combinations", test_combinations);
-	CU_add_test(s, "direction", test_direction);
-	CU_add_test(s, "actions and scores", test_actions_and_scores);
-	CU_add_test(s, "json and evidence", test_json_and_evidence);
-	CU_add_test(s, "evidence bounded", test_evidence_bounded);
-	CU_add_test(s, "reset reuse", test_reset_reuse);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	static const struct tp_test tests[] = {
+		{"counts", test_counts},
+		{"combinations", test_combinations},
+		{"direction", test_direction},
+		{"actions and scores", test_actions_and_scores},
+		{"json and evidence", test_json_and_evidence},
+		{"evidence bounded", test_evidence_bounded},
+		{"reset reuse", test_reset_reuse},
+		{NULL, NULL},
+	};
+	return tp_run_suite("policy_verdict", init, fini, tests);
 }

@@ -1,0 +1,255 @@
+#!/usr/bin/python3
+"""Evasion tests' driver: evasion.py live|check|pcaps ...
+
+  live --iface IF --src IP --dst IP --src-mac MAC --dst-mac MAC --results FILE [CASE...]
+        run each case (cases.py) as a crafted TCP session from IF (inside the client
+        namespace) against the server; writes what the client saw to FILE (JSON lines)
+  check --store DIR --results FILE --expect protected|control
+        compare the server's store (maildir new/) with the cases: 'protected' (sluice-dp
+        in the path) — no forbidden content stored, and every end-of-data answered;
+        'control' (a plain bridge) — the server stores exactly what Linux and Postfix
+        make of each case (cases.py, linux_stores_forbidden)
+  pcaps DIR [CASE...]
+        write each case as a capture DIR/<case>.pcap: both directions, the client's
+        crafted segments and the replies of a permissive server that accepts the message
+"""
+import argparse
+import json
+import os
+import random
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "lab", "peers"))
+
+import cases as evcases  # noqa: E402
+import received  # noqa: E402
+
+
+def selected(names):
+    all_cases = evcases.build()
+    if not names:
+        return all_cases
+    by = {c.name: c for c in all_cases}
+    missing = [n for n in names if n not in by]
+    if missing:
+        sys.exit(f"unknown case(s): {' '.join(missing)}")
+    return [by[n] for n in names]
+
+
+# -- live ----------------------------------------------------------------------------
+def run_case(args, case):
+    from craft import CraftedFlow
+    flow = CraftedFlow(args.iface, args.src, args.dst, args.src_mac, args.dst_mac)
+    result = {"case": case.name, "msg_id": case.msg_id, "steps": [], "end_replies": []}
+    try:
+        flow.connect()
+        greet = flow.wait_reply()
+        result["steps"].append(["CONNECT", greet])
+        for cmd in ("EHLO crafted.example.org", "MAIL FROM:<alice@example.org>",
+                    "RCPT TO:<bob@example.net>", "DATA"):
+            r = flow.command(cmd)
+            result["steps"].append([cmd.split()[0].split(":")[0], r])
+            if r is None or r[0] >= 400:
+                result["error"] = f"{cmd} answered {r}"
+                return result
+        base = flow.snd_nxt
+        for off, seg in case.schedule:
+            flow.send_segment(off, seg, base)
+            time.sleep(0.002)
+        flow.snd_nxt = base + len(case.data)
+        result["acked_all"] = flow.complete(base, case.data)
+        result["end_replies"] = flow.collect(quiet=1.0)
+        if not (flow.fin or flow.rst):
+            result["quit"] = flow.command("QUIT", timeout=5)
+        result["closed_by_server"] = flow.fin
+        result["reset_by_server"] = flow.rst
+    except ConnectionError as e:
+        result["error"] = str(e)
+    finally:
+        if not flow.fin:
+            flow.abort()
+        flow.close_socket()
+    return result
+
+
+def cmd_live(args):
+    with open(args.results, "w") as out:
+        for case in selected(args.cases):
+            r = run_case(args, case)
+            out.write(json.dumps(r) + "\n")
+            ends = "; ".join(f"{c} {t}" for c, t in r["end_replies"]) or "no reply"
+            print(f"{case.name:28} end-of-data: {ends}"
+                  f"{'  ERROR ' + r['error'] if 'error' in r else ''}", flush=True)
+
+
+# -- check ---------------------------------------------------------------------------
+def stored_forbidden(store, case):
+    """Files in STORE holding the case's forbidden content as delivered mail."""
+    hits = []
+    if case.forbidden == "card":
+        for p in received.files(store):
+            with open(p, "rb") as f:
+                data = f.read()
+            header = data.split(b"\n\n", 1)[0]
+            if f"<{case.msg_id}@".encode() in header and evcases.CARD in data:
+                hits.append(p)
+    else:
+        inner = case.extra["inner_id"]
+        for p in received.files(store):
+            with open(p, "rb") as f:
+                header = f.read().split(b"\n\n", 1)[0]
+            if f"<{inner}@".encode() in header:
+                hits.append(p)
+    return hits
+
+
+def cmd_check(args):
+    results = {}
+    with open(args.results) as f:
+        for line in f:
+            r = json.loads(line)
+            results[r["case"]] = r
+    failures = 0
+    for case in selected(args.cases):
+        r = results.get(case.name)
+        if r is None:
+            print(f"FAIL {case.name}: not run")
+            failures += 1
+            continue
+        if "error" in r:
+            print(f"FAIL {case.name}: session failed before the attack: {r['error']}")
+            failures += 1
+            continue
+        hits = stored_forbidden(args.store, case)
+        ends = "; ".join(f"{c} {t}" for c, t in r["end_replies"]) or "no reply"
+        if args.expect == "protected":
+            ok = not hits and r["end_replies"]
+            why = ("forbidden content stored: " + " ".join(hits) if hits else
+                   "" if r["end_replies"] else "the client got no answer to its end-of-data")
+        else:
+            ok = bool(hits) == case.linux_stores_forbidden
+            why = "" if ok else (f"expected Linux/Postfix to {'store' if case.linux_stores_forbidden else 'not store'} "
+                                 f"the forbidden content, found {hits or 'nothing'}")
+        print(f"{'ok  ' if ok else 'FAIL'} {case.name:28} client saw: {ends}"
+              f"{'  -- ' + why if why else ''}")
+        failures += not ok
+    return 1 if failures else 0
+
+
+# -- pcaps ---------------------------------------------------------------------------
+class PcapSession:
+    """Both directions of one scripted session, as packets with increasing times."""
+    def __init__(self, client, server, cmac, smac):
+        from scapy.all import IP, TCP, Ether, IPv6
+        self.IP, self.TCP, self.Ether, self.IPv6 = IP, TCP, Ether, IPv6
+        self.c, self.s, self.cmac, self.smac = client, server, cmac, smac
+        self.cport, self.sport = random.Random(client).randint(20000, 60999), 25
+        self.cseq, self.sseq = 1000000, 5000000
+        self.t = 1738576800.0
+        self.pkts = []
+
+    def _pkt(self, from_client, flags, seq, ack, data=b""):
+        from scapy.all import Raw
+        src, dst = (self.c, self.s) if from_client else (self.s, self.c)
+        smac, dmac = (self.cmac, self.smac) if from_client else (self.smac, self.cmac)
+        sp, dp = (self.cport, self.sport) if from_client else (self.sport, self.cport)
+        ip = self.IPv6(src=src, dst=dst) if ":" in src else self.IP(src=src, dst=dst, flags="DF")
+        p = self.Ether(src=smac, dst=dmac) / ip / self.TCP(
+            sport=sp, dport=dp, flags=flags, seq=seq % 2**32, ack=ack % 2**32, window=65535)
+        if data:
+            p = p / Raw(data)
+        self.t += 0.0005
+        p.time = self.t
+        self.pkts.append(p)
+
+    def handshake(self):
+        self._pkt(True, "S", self.cseq, 0)
+        self._pkt(False, "SA", self.sseq, self.cseq + 1)
+        self.cseq += 1
+        self.sseq += 1
+        self._pkt(True, "A", self.cseq, self.sseq)
+
+    def server_says(self, text):
+        data = text.encode()
+        self._pkt(False, "PA", self.sseq, self.cseq, data)
+        self.sseq += len(data)
+        self._pkt(True, "A", self.cseq, self.sseq)
+
+    def client_says(self, text):
+        data = text.encode() if isinstance(text, str) else text
+        self._pkt(True, "PA", self.cseq, self.sseq, data)
+        self.cseq += len(data)
+        self._pkt(False, "A", self.sseq, self.cseq)
+
+    def client_segments(self, schedule, total):
+        base = self.cseq
+        for off, seg in schedule:
+            self._pkt(True, "PA", base + off, self.sseq, seg)
+        self.cseq = base + total
+        self._pkt(False, "A", self.sseq, self.cseq)
+
+    def close(self):
+        self._pkt(False, "FA", self.sseq, self.cseq)
+        self.sseq += 1
+        self._pkt(True, "FA", self.cseq, self.sseq)
+        self.cseq += 1
+        self._pkt(False, "A", self.sseq, self.cseq)
+
+
+def case_pcap(case, path):
+    from scapy.all import wrpcap
+    s = PcapSession("192.0.2.3", "192.0.2.2", "02:00:5e:00:53:03", "02:00:5e:00:53:02")
+    s.handshake()
+    s.server_says("220 mx.example.net ESMTP\r\n")
+    s.client_says("EHLO crafted.example.org\r\n")
+    s.server_says("250-mx.example.net\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 CHUNKING\r\n")
+    s.client_says("MAIL FROM:<alice@example.org>\r\n")
+    s.server_says("250 2.1.0 Ok\r\n")
+    s.client_says("RCPT TO:<bob@example.net>\r\n")
+    s.server_says("250 2.1.5 Ok\r\n")
+    s.client_says("DATA\r\n")
+    s.server_says("354 End data with <CR><LF>.<CR><LF>\r\n")
+    s.client_segments(case.schedule, len(case.data))
+    if case.forbidden == "smuggled" and case.linux_stores_forbidden:
+        # what the lab's Postfix answers: two messages accepted
+        s.server_says("250 2.0.0 Ok: queued as 1A2B3C\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
+                      "354 End data with <CR><LF>.<CR><LF>\r\n250 2.0.0 Ok: queued as 4D5E6F\r\n")
+    else:
+        s.server_says("250 2.0.0 Ok: queued as 1A2B3C\r\n")
+    s.client_says("QUIT\r\n")
+    s.server_says("221 2.0.0 Bye\r\n")
+    s.close()
+    wrpcap(path, s.pkts)
+
+
+def cmd_pcaps(args):
+    os.makedirs(args.dir, exist_ok=True)
+    for case in selected(args.cases):
+        case_pcap(case, os.path.join(args.dir, f"{case.name}.pcap"))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    live = sub.add_parser("live")
+    for opt in ("--iface", "--src", "--dst", "--src-mac", "--dst-mac", "--results"):
+        live.add_argument(opt, required=True)
+    live.add_argument("cases", nargs="*")
+    check = sub.add_parser("check")
+    check.add_argument("--store", required=True)
+    check.add_argument("--results", required=True)
+    check.add_argument("--expect", choices=["protected", "control"], required=True)
+    check.add_argument("cases", nargs="*")
+    pc = sub.add_parser("pcaps")
+    pc.add_argument("dir")
+    pc.add_argument("cases", nargs="*")
+    args = p.parse_args()
+    sys.exit({"live": cmd_live, "check": cmd_check, "pcaps": cmd_pcaps}[args.cmd](args))
+
+
+if __name__ == "__main__":
+    main()
