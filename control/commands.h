@@ -8,4 +8,6 @@ struct sluicectl_command {
 	int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
 };
 
+int cmd_inspect(int argc, char **argv);
+
 #endif

@@ -5,6 +5,7 @@
 #include "commands.h"
 
 static const struct sluicectl_command commands[] = {
+	{"inspect", "inspect [--json] FILE.eml...   MIME structure of each message", cmd_inspect},
 	{NULL, NULL, NULL},
 };
 

@@ -237,8 +237,8 @@ static int import_path(struct importer *im, const char *path, int depth)
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		char child[PATH_MAX];
-		snprintf(child, sizeof child, "%s/%s", path, names[i]);
-		if (import_path(im, child, depth + 1) < 0)
+		int len = snprintf(child, sizeof child, "%s/%s", path, names[i]);
+		if (len < 0 || (size_t)len >= sizeof child || import_path(im, child, depth + 1) < 0)
 			rc = -1;
 		free(names[i]);
 	}

@@ -30,6 +30,7 @@ const char *sl_encoding_name(enum sl_encoding e)
 	case SL_ENC_BASE64: return "base64";
 	case SL_ENC_QP: return "quoted-printable";
 	case SL_ENC_UNKNOWN: return "unknown";
+	case SL_ENC_UUENCODE: return "x-uuencode";
 	}
 	return "unknown";
 }

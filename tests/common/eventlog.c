@@ -3,41 +3,52 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const enum sl_event_type run_types[3] = {SL_EV_RAW, SL_EV_PART_DATA, SL_EV_PART_TEXT};
+
 void sl_eventlog_init(struct sl_eventlog *log)
 {
 	memset(log, 0, sizeof *log);
 	sl_strbuf_init(&log->text);
 	sl_strbuf_puts(&log->text, "");
-	log->run_type = -1;
-	log->run_hash = EVP_MD_CTX_new();
-	if (!log->run_hash)
-		abort();
+	for (int i = 0; i < 3; i++) {
+		log->run[i].hash = EVP_MD_CTX_new();
+		if (!log->run[i].hash)
+			abort();
+	}
 }
 
 void sl_eventlog_free(struct sl_eventlog *log)
 {
 	sl_strbuf_free(&log->text);
-	EVP_MD_CTX_free(log->run_hash);
+	for (int i = 0; i < 3; i++)
+		EVP_MD_CTX_free(log->run[i].hash);
 }
 
-static void close_run(struct sl_eventlog *log)
+/* Print and close every open run, in a fixed order. */
+static void close_runs(struct sl_eventlog *log)
 {
-	if (log->run_type < 0)
-		return;
-	uint8_t md[32];
-	unsigned mdlen = 0;
-	EVP_DigestFinal_ex(log->run_hash, md, &mdlen);
-	sl_strbuf_printf(&log->text, "%s txn=%u part=%s off=%llu len=%llu sha256=",
-	                 sl_event_type_name(log->run_type), log->run_txn, log->run_part,
-	                 (unsigned long long)log->run_offset, (unsigned long long)log->run_len);
-	sl_strbuf_hex(&log->text, md, mdlen);
-	sl_strbuf_putc(&log->text, '\n');
-	log->run_type = -1;
+	for (int i = 0; i < 3; i++) {
+		struct sl_eventlog_run *r = &log->run[i];
+		if (!r->open)
+			continue;
+		uint8_t md[32];
+		unsigned mdlen = 0;
+		EVP_DigestFinal_ex(r->hash, md, &mdlen);
+		sl_strbuf_printf(&log->text, "%s txn=%u part=%s off=%llu len=%llu sha256=",
+		                 sl_event_type_name(run_types[i]), log->run_txn, log->run_part,
+		                 (unsigned long long)r->offset, (unsigned long long)r->len);
+		sl_strbuf_hex(&log->text, md, mdlen);
+		sl_strbuf_putc(&log->text, '\n');
+		r->open = false;
+	}
 }
 
-static bool is_data(enum sl_event_type t)
+static int run_index(enum sl_event_type t)
 {
-	return t == SL_EV_RAW || t == SL_EV_PART_DATA || t == SL_EV_PART_TEXT;
+	for (int i = 0; i < 3; i++)
+		if (run_types[i] == t)
+			return i;
+	return -1;
 }
 
 static void put_part(struct sl_strbuf *b, const struct sl_part *p)
@@ -81,22 +92,25 @@ void sl_eventlog_cb(void *ctx, const struct sl_event *ev)
 	struct sl_eventlog *log = ctx;
 	log->events++;
 	const char *path = ev->part ? ev->part->path : "-";
-	if (is_data(ev->type)) {
-		if (log->run_type != (int)ev->type || strcmp(log->run_part, path) != 0 ||
-		    log->run_txn != ev->txn) {
-			close_run(log);
-			log->run_type = (int)ev->type;
+	int ri = run_index(ev->type);
+	if (ri >= 0) {
+		bool any = log->run[0].open || log->run[1].open || log->run[2].open;
+		if (any && (strcmp(log->run_part, path) != 0 || log->run_txn != ev->txn))
+			close_runs(log);
+		struct sl_eventlog_run *r = &log->run[ri];
+		if (!r->open) {
 			snprintf(log->run_part, sizeof log->run_part, "%s", path);
 			log->run_txn = ev->txn;
-			log->run_offset = ev->offset;
-			log->run_len = 0;
-			EVP_DigestInit_ex(log->run_hash, EVP_sha256(), NULL);
+			r->open = true;
+			r->offset = ev->offset;
+			r->len = 0;
+			EVP_DigestInit_ex(r->hash, EVP_sha256(), NULL);
 		}
-		EVP_DigestUpdate(log->run_hash, ev->data, ev->len);
-		log->run_len += ev->len;
+		EVP_DigestUpdate(r->hash, ev->data, ev->len);
+		r->len += ev->len;
 		return;
 	}
-	close_run(log);
+	close_runs(log);
 	struct sl_strbuf *b = &log->text;
 	sl_strbuf_printf(b, "%s txn=%u off=%llu", sl_event_type_name(ev->type), ev->txn,
 	                 (unsigned long long)ev->offset);
@@ -123,6 +137,6 @@ void sl_eventlog_cb(void *ctx, const struct sl_event *ev)
 
 const char *sl_eventlog_text(struct sl_eventlog *log)
 {
-	close_run(log);
+	close_runs(log);
 	return log->text.s;
 }

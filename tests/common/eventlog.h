@@ -1,6 +1,7 @@
 /* A canonical text form of an engine event stream, the same whatever the chunking of
- * the input: consecutive RAW / PART_DATA / PART_TEXT events of one part are merged into
- * one line with their total length and SHA-256. Tests compare these texts. */
+ * the input: the RAW / PART_DATA / PART_TEXT events of one part between two other
+ * events are merged, per type, into one line with their total length and SHA-256
+ * (printed in that order), however they interleave. Tests compare these texts. */
 #ifndef SLUICE_TEST_EVENTLOG_H
 #define SLUICE_TEST_EVENTLOG_H
 
@@ -9,14 +10,19 @@
 #include "sluice/event.h"
 #include "sluice/strbuf.h"
 
+/* One run of data events of one type being merged. */
+struct sl_eventlog_run {
+	bool open;
+	uint64_t offset, len;
+	EVP_MD_CTX *hash;
+};
+
 struct sl_eventlog {
 	struct sl_strbuf text;
-	/* the data run being merged */
-	int run_type;              /* -1 when none */
+	/* the runs being merged (RAW, PART_DATA, PART_TEXT), all of one part */
+	struct sl_eventlog_run run[3];
 	char run_part[SL_PATH_MAX];
 	uint32_t run_txn;
-	uint64_t run_offset, run_len;
-	EVP_MD_CTX *run_hash;
 	size_t events;             /* events seen, unmerged */
 };
 

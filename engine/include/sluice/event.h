@@ -51,6 +51,7 @@ enum sl_encoding {
 	SL_ENC_BASE64,
 	SL_ENC_QP,
 	SL_ENC_UNKNOWN, /* unrecognised Content-Transfer-Encoding: body passed through */
+	SL_ENC_UUENCODE, /* x-uuencode, uuencode, uue, x-uue */
 };
 
 #define SL_PATH_MAX 64

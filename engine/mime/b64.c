@@ -1,0 +1,130 @@
+/* Base64 body decoder with the semantics of Python's binascii.a2b_base64 (non-strict),
+ * which email's get_payload(decode=True) uses: characters outside the alphabet are
+ * skipped, a complete padding sequence ends the data (anything after it is ignored),
+ * and leftover bits at the end are dropped. */
+#include "decode.h"
+
+#include <string.h>
+
+#define INV 0xFF
+#define PAD 0xFE
+
+/* sextet value of each byte; INV outside the alphabet, PAD for '=' */
+static const uint8_t table[256] = {
+	INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV,
+	INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV,
+	INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, 62, INV, INV, INV, 63,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, INV, INV, INV, PAD, INV, INV,
+	INV, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, INV, INV, INV, INV, INV,
+	INV, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, INV, INV, INV, INV, INV,
+	INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV,
+	INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV,
+	INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV,
+	INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV,
+	INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV,
+	INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV,
+	INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV,
+	INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV, INV,
+};
+
+void sl_b64_init(struct sl_b64 *d)
+{
+	memset(d, 0, sizeof *d);
+}
+
+/* Four valid characters at a time while the input allows it: the common case of a
+ * well-formed line. Returns the input consumed; *o advances. */
+static size_t fast_quads(const uint8_t *in, size_t n, uint8_t **o)
+{
+	size_t i = 0;
+	uint8_t *out = *o;
+	while (i + 4 <= n) {
+		uint32_t a = table[in[i]], b = table[in[i + 1]], c = table[in[i + 2]],
+		         e = table[in[i + 3]];
+		if ((a | b | c | e) & 0xC0)
+			break;
+		uint32_t v = a << 18 | b << 12 | c << 6 | e;
+		out[0] = (uint8_t)(v >> 16);
+		out[1] = (uint8_t)(v >> 8);
+		out[2] = (uint8_t)v;
+		out += 3;
+		i += 4;
+	}
+	*o = out;
+	return i;
+}
+
+static void note_trailing(struct sl_b64 *d, const uint8_t *in, size_t n)
+{
+	for (size_t i = 0; i < n && !d->after_pad; i++)
+		if (table[in[i]] < 64)
+			d->after_pad = true;
+}
+
+size_t sl_b64_decode(struct sl_b64 *d, const uint8_t *in, size_t n, uint8_t *out)
+{
+	if (d->done) {
+		note_trailing(d, in, n);
+		return 0;
+	}
+	uint8_t *o = out;
+	size_t i = 0;
+	while (i < n) {
+		if (d->quad == 0) {
+			size_t k = fast_quads(in + i, n - i, &o);
+			if (k) {
+				d->pads = 0;
+				i += k;
+				if (i == n)
+					break;
+			}
+		}
+		uint8_t ch = in[i++];
+		uint8_t v = table[ch];
+		if (v == PAD) {
+			if (d->quad >= 2 && d->quad + ++d->pads >= 4) {
+				d->done = true;
+				note_trailing(d, in + i, n - i);
+				break;
+			}
+			if (d->quad < 2)
+				d->bad = true;
+			continue;
+		}
+		if (v == INV) {
+			if (ch != '\r' && ch != '\n')
+				d->bad = true;
+			continue;
+		}
+		d->pads = 0;
+		d->bits = d->bits << 6 | v;
+		switch (d->quad) {
+		case 0:
+			d->quad = 1;
+			break;
+		case 1:
+			*o++ = (uint8_t)(d->bits >> 4);
+			d->bits &= 0x0F;
+			d->quad = 2;
+			break;
+		case 2:
+			*o++ = (uint8_t)(d->bits >> 2);
+			d->bits &= 0x03;
+			d->quad = 3;
+			break;
+		default:
+			*o++ = (uint8_t)d->bits;
+			d->bits = 0;
+			d->quad = 0;
+			break;
+		}
+	}
+	return (size_t)(o - out);
+}
+
+bool sl_b64_finish(struct sl_b64 *d)
+{
+	return d->done || d->quad != 1;
+}

@@ -1,0 +1,444 @@
+#include "charset.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sl_charset_alias {
+	const char *label;  /* normalized as Python's encodings.normalize_encoding */
+	const char *header; /* "#ASCII", "#UTF8", "#LATIN1" or an iconv name */
+	const char *body;
+};
+#include "charset_aliases.inc"
+
+#define NALIASES (sizeof charset_aliases / sizeof charset_aliases[0])
+
+static int cmp_alias(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct sl_charset_alias *)elem)->label);
+}
+
+static bool is_alnum(uint8_t c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* codecs.lookup(): lowercase, then runs of anything but [A-Za-z0-9.] become one '_'
+ * (none at the start or end); non-ASCII characters are dropped. */
+static size_t normalize(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+	bool punct = false;
+	for (size_t i = 0; i < n && o + 2 < cap; i++) {
+		uint8_t c = (uint8_t)s[i];
+		if (is_alnum(c) || c == '.') {
+			if (punct && o)
+				out[o++] = '_';
+			out[o++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+			punct = false;
+		} else if (c < 0x80) {
+			punct = true;
+		}
+		/* non-ASCII: Python's isalnum() may be true, but it is never appended */
+	}
+	out[o] = '\0';
+	return o;
+}
+
+static struct sl_cs kind_of(const char *name)
+{
+	struct sl_cs cs = {SL_CS_ICONV, name};
+	if (strcmp(name, "#ASCII") == 0)
+		cs.kind = SL_CS_ASCII;
+	else if (strcmp(name, "#UTF8") == 0)
+		cs.kind = SL_CS_UTF8;
+	else if (strcmp(name, "#LATIN1") == 0)
+		cs.kind = SL_CS_LATIN1;
+	if (cs.kind != SL_CS_ICONV)
+		cs.iconv_name = NULL;
+	return cs;
+}
+
+struct sl_cs sl_charset_lookup(const char *label, size_t n, bool body)
+{
+	struct sl_cs none = {SL_CS_UNKNOWN, NULL};
+	char key[80];
+	if (n >= sizeof key)
+		return none;
+	normalize(label, n, key, sizeof key);
+	const struct sl_charset_alias *a =
+		bsearch(key, charset_aliases, NALIASES, sizeof *charset_aliases, cmp_alias);
+	if (!a && strchr(key, '.')) {
+		for (char *p = key; *p; p++)
+			if (*p == '.')
+				*p = '_';
+		a = bsearch(key, charset_aliases, NALIASES, sizeof *charset_aliases, cmp_alias);
+	}
+	if (!a)
+		return none;
+	return kind_of(body ? a->body : a->header);
+}
+
+void sl_iconv_cache_init(struct sl_iconv_cache *c)
+{
+	memset(c, 0, sizeof *c);
+	for (int i = 0; i < SL_ICONV_CACHE; i++)
+		c->e[i].cd = (iconv_t)-1;
+}
+
+void sl_iconv_cache_free(struct sl_iconv_cache *c)
+{
+	for (int i = 0; i < SL_ICONV_CACHE; i++)
+		if (c->e[i].cd != (iconv_t)-1)
+			iconv_close(c->e[i].cd);
+	sl_iconv_cache_init(c);
+}
+
+iconv_t sl_iconv_cache_get(struct sl_iconv_cache *c, const char *from)
+{
+	int victim = 0;
+	for (int i = 0; i < SL_ICONV_CACHE; i++) {
+		if (c->e[i].name == from && c->e[i].cd != (iconv_t)-1) {
+			c->e[i].used = ++c->tick;
+			iconv(c->e[i].cd, NULL, NULL, NULL, NULL); /* initial shift state */
+			return c->e[i].cd;
+		}
+		if (c->e[i].used < c->e[victim].used)
+			victim = i;
+	}
+	if (c->e[victim].cd != (iconv_t)-1)
+		iconv_close(c->e[victim].cd);
+	c->e[victim].cd = iconv_open("UTF-8", from);
+	c->e[victim].name = c->e[victim].cd == (iconv_t)-1 ? NULL : from;
+	c->e[victim].used = ++c->tick;
+	return c->e[victim].cd;
+}
+
+static void put_latin1(struct sl_strbuf *b, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < 0x80) {
+			sl_strbuf_putc(b, (char)p[i]);
+		} else {
+			char u[2] = {(char)(0xC0 | p[i] >> 6), (char)(0x80 | (p[i] & 0x3F))};
+			sl_strbuf_put(b, u, 2);
+		}
+	}
+}
+
+bool sl_charset_decode_header(struct sl_iconv_cache *cache, struct sl_strbuf *b,
+                              const char *label, size_t label_len,
+                              const uint8_t *p, size_t n, bool *undecodable)
+{
+	struct sl_cs cs = sl_charset_lookup(label, label_len, false);
+	iconv_t cd = (iconv_t)-1;
+	if (cs.kind == SL_CS_ICONV) {
+		cd = sl_iconv_cache_get(cache, cs.iconv_name);
+		if (cd == (iconv_t)-1)
+			cs.kind = SL_CS_UNKNOWN;
+	}
+	switch (cs.kind) {
+	case SL_CS_LATIN1:
+		put_latin1(b, p, n);
+		return true;
+	case SL_CS_UNKNOWN:
+	case SL_CS_ASCII:
+	case SL_CS_UTF8:
+		/* raw; invalid bytes are what Python's surrogateescape keeps */
+		if (undecodable && sl_utf8_valid_prefix(p, n) != n)
+			*undecodable = true;
+		sl_strbuf_put(b, p, n);
+		return cs.kind != SL_CS_UNKNOWN;
+	case SL_CS_ICONV:
+		break;
+	}
+	char *in = (char *)p;
+	size_t left = n;
+	char out[1024];
+	while (left) {
+		char *o = out;
+		size_t oleft = sizeof out;
+		size_t r = iconv(cd, &in, &left, &o, &oleft);
+		sl_strbuf_put(b, out, (size_t)(o - out));
+		if (r != (size_t)-1)
+			break;
+		if (errno == E2BIG)
+			continue;
+		/* EILSEQ, or EINVAL at the end: keep the byte raw and go on */
+		if (undecodable)
+			*undecodable = true;
+		sl_strbuf_put(b, in, 1);
+		in++;
+		left--;
+	}
+	char *o = out;
+	size_t oleft = sizeof out;
+	iconv(cd, NULL, NULL, &o, &oleft);
+	sl_strbuf_put(b, out, (size_t)(o - out));
+	return true;
+}
+
+/* Length of the valid sequence at p (1..4), or 0 with *bad set to the length of the
+ * maximal invalid subpart (>= 1). */
+static size_t seq(const uint8_t *p, size_t n, size_t *bad)
+{
+	uint8_t c = p[0];
+	size_t len;
+	uint8_t lo = 0x80, hi = 0xBF;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		len = 2;
+	else if (c == 0xE0)
+		len = 3, lo = 0xA0;
+	else if (c == 0xED)
+		len = 3, hi = 0x9F;
+	else if (c >= 0xE1 && c <= 0xEF)
+		len = 3;
+	else if (c == 0xF0)
+		len = 4, lo = 0x90;
+	else if (c >= 0xF1 && c <= 0xF3)
+		len = 4;
+	else if (c == 0xF4)
+		len = 4, hi = 0x8F;
+	else {
+		*bad = 1;
+		return 0;
+	}
+	for (size_t i = 1; i < len; i++) {
+		if (i >= n || p[i] < lo || p[i] > hi) {
+			*bad = i;
+			return 0;
+		}
+		lo = 0x80, hi = 0xBF;
+	}
+	return len;
+}
+
+size_t sl_utf8_valid_prefix(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		while (i + 8 <= n) {
+			uint64_t w;
+			memcpy(&w, p + i, 8);
+			if (w & 0x8080808080808080ull)
+				break;
+			i += 8;
+		}
+		if (i >= n)
+			break;
+		size_t bad, l = seq(p + i, n - i, &bad);
+		if (!l)
+			return i;
+		i += l;
+	}
+	return i;
+}
+
+size_t sl_utf8_sanitize(struct sl_strbuf *b, const uint8_t *p, size_t n)
+{
+	size_t replaced = 0;
+	while (n) {
+		size_t ok = sl_utf8_valid_prefix(p, n);
+		sl_strbuf_put(b, p, ok);
+		p += ok, n -= ok;
+		if (!n)
+			break;
+		size_t bad = 1;
+		seq(p, n, &bad);
+		sl_strbuf_puts(b, "\xEF\xBF\xBD");
+		replaced++;
+		p += bad, n -= bad;
+	}
+	return replaced;
+}
+
+/* ---- streaming body text ---- */
+
+static const uint8_t replacement[3] = {0xEF, 0xBF, 0xBD};
+
+void sl_textconv_open(struct sl_textconv *t, struct sl_iconv_cache *cache, struct sl_cs cs)
+{
+	memset(t, 0, sizeof *t);
+	t->cd = (iconv_t)-1;
+	t->kind = cs.kind;
+	if (cs.kind == SL_CS_ICONV) {
+		t->cd = sl_iconv_cache_get(cache, cs.iconv_name);
+		if (t->cd == (iconv_t)-1)
+			t->kind = SL_CS_UNKNOWN;
+	}
+}
+
+/* UTF-8 (and ASCII, and unknown charsets): pass valid runs through, replace invalid
+ * subparts, keep an incomplete sequence at the end for the next call. */
+static void feed_utf8(struct sl_textconv *t, const uint8_t *p, size_t n, sl_sink_fn sink,
+                      void *ctx)
+{
+	if (t->ncarry) {
+		/* complete the carried sequence from the new bytes, byte by byte */
+		while (n && t->ncarry < 4) {
+			t->carry[t->ncarry++] = *p++;
+			n--;
+			size_t bad = 0, l = seq(t->carry, t->ncarry, &bad);
+			if (l) {
+				sink(ctx, t->carry, l);
+				t->ncarry = 0;
+				break;
+			}
+			if (bad < t->ncarry) {
+				/* invalid: replace the subpart, re-read what followed it */
+				sink(ctx, replacement, 3);
+				t->replaced++;
+				size_t rest = t->ncarry - bad;
+				p -= rest;
+				n += rest;
+				t->ncarry = 0;
+				break;
+			}
+		}
+		if (t->ncarry)
+			return; /* still incomplete: n is 0 */
+	}
+	while (n) {
+		size_t ok = sl_utf8_valid_prefix(p, n);
+		if (ok)
+			sink(ctx, p, ok);
+		p += ok, n -= ok;
+		if (!n)
+			break;
+		size_t bad = 1;
+		seq(p, n, &bad);
+		if (bad == n && n < 4 && p[0] >= 0xC2 && p[0] <= 0xF4) {
+			memcpy(t->carry, p, n); /* may complete in the next call */
+			t->ncarry = n;
+			return;
+		}
+		sink(ctx, replacement, 3);
+		t->replaced++;
+		p += bad, n -= bad;
+	}
+}
+
+static void feed_latin1(const uint8_t *p, size_t n, sl_sink_fn sink, void *ctx)
+{
+	uint8_t out[4096];
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (o + 2 > sizeof out) {
+			sink(ctx, out, o);
+			o = 0;
+		}
+		if (p[i] < 0x80) {
+			out[o++] = p[i];
+		} else {
+			out[o++] = (uint8_t)(0xC0 | p[i] >> 6);
+			out[o++] = (uint8_t)(0x80 | (p[i] & 0x3F));
+		}
+	}
+	if (o)
+		sink(ctx, out, o);
+}
+
+/* Convert as much as iconv can; stop before an incomplete sequence at the end and
+ * return how many input bytes were used. */
+static size_t run_iconv(struct sl_textconv *t, const uint8_t *p, size_t n, sl_sink_fn sink,
+                        void *ctx)
+{
+	char *in = (char *)p;
+	size_t left = n;
+	char out[8192];
+	while (left) {
+		char *o = out;
+		size_t oleft = sizeof out;
+		size_t r = iconv(t->cd, &in, &left, &o, &oleft);
+		if (o > out)
+			sink(ctx, (const uint8_t *)out, (size_t)(o - out));
+		if (r != (size_t)-1)
+			break;
+		if (errno == E2BIG)
+			continue;
+		if (errno == EINVAL)
+			break; /* incomplete sequence at the end */
+		sink(ctx, replacement, 3);
+		t->replaced++;
+		in++;
+		left--;
+	}
+	return n - left;
+}
+
+static void feed_iconv(struct sl_textconv *t, const uint8_t *p, size_t n, sl_sink_fn sink,
+                       void *ctx)
+{
+	if (t->ncarry) {
+		uint8_t tmp[64];
+		size_t take = n < sizeof tmp - t->ncarry ? n : sizeof tmp - t->ncarry;
+		memcpy(tmp, t->carry, t->ncarry);
+		memcpy(tmp + t->ncarry, p, take);
+		size_t tn = t->ncarry + take;
+		size_t used = run_iconv(t, tmp, tn, sink, ctx);
+		if (used >= t->ncarry) {
+			size_t adv = used - t->ncarry;
+			p += adv;
+			n -= adv;
+		} else if (take == n && tn - used <= sizeof t->carry) {
+			/* the input ran out before the sequence completed */
+			memmove(t->carry, tmp + used, tn - used);
+			t->ncarry = tn - used;
+			return;
+		} else {
+			sink(ctx, replacement, 3); /* a carry that can never complete */
+			t->replaced++;
+		}
+		t->ncarry = 0;
+	}
+	while (n) {
+		size_t used = run_iconv(t, p, n, sink, ctx);
+		size_t rest = n - used;
+		if (rest <= sizeof t->carry) {
+			memcpy(t->carry, p + used, rest);
+			t->ncarry = rest;
+			return;
+		}
+		/* not an incomplete character after all: replace one byte and go on */
+		sink(ctx, replacement, 3);
+		t->replaced++;
+		p += used + 1;
+		n -= used + 1;
+	}
+}
+
+void sl_textconv_feed(struct sl_textconv *t, const uint8_t *p, size_t n, sl_sink_fn sink,
+                      void *ctx)
+{
+	if (!n)
+		return;
+	switch (t->kind) {
+	case SL_CS_LATIN1:
+		feed_latin1(p, n, sink, ctx);
+		break;
+	case SL_CS_ICONV:
+		feed_iconv(t, p, n, sink, ctx);
+		break;
+	default:
+		feed_utf8(t, p, n, sink, ctx);
+		break;
+	}
+}
+
+void sl_textconv_finish(struct sl_textconv *t, sl_sink_fn sink, void *ctx)
+{
+	if (t->ncarry) {
+		sink(ctx, replacement, 3);
+		t->replaced++;
+		t->ncarry = 0;
+	}
+	if (t->kind == SL_CS_ICONV) {
+		char out[64], *o = out;
+		size_t oleft = sizeof out;
+		iconv(t->cd, NULL, NULL, &o, &oleft);
+		if (o > out)
+			sink(ctx, (const uint8_t *)out, (size_t)(o - out));
+	}
+}
