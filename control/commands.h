@@ -9,5 +9,6 @@ struct sluicectl_command {
 };
 
 int cmd_inspect(int argc, char **argv);
+int cmd_rules(int argc, char **argv);
 
 #endif

@@ -6,6 +6,7 @@
 
 static const struct sluicectl_command commands[] = {
 	{"inspect", "inspect [--json] FILE.eml...   MIME structure of each message", cmd_inspect},
+	{"rules", "rules check|compile|test|cost POLICY ...   compile and try mail policy (docs/rules.md)", cmd_rules},
 	{NULL, NULL, NULL},
 };
 

@@ -4,7 +4,10 @@
 
 #include "internal.h"
 
+/* Streaming databases get block-mode twins; block databases (headers, envelope,
+ * filenames) are the policy's own. */
 struct sl_blockscan {
+	const struct sl_policy *p;
 	hs_database_t *db[POL_NSTREAM];
 	hs_scratch_t *scratch;
 };
@@ -20,6 +23,12 @@ struct sl_blockscan *sl_blockscan_new(const struct sl_policy *p, struct sl_polic
 	struct sl_blockscan *b = calloc(1, sizeof *b);
 	if (!b)
 		return NULL;
+	b->p = sl_policy_ref((struct sl_policy *)p);
+	for (unsigned d = POL_NSTREAM; d < p->ndbs; d++)
+		if (p->dbs[d].db && hs_alloc_scratch(p->dbs[d].db, &b->scratch) != HS_SUCCESS) {
+			sl_blockscan_free(b);
+			return NULL;
+		}
 	for (unsigned d = 0; d < POL_NSTREAM; d++) {
 		const struct pol_dbinfo *db = &p->dbs[d];
 		if (!db->npatterns)
@@ -54,8 +63,7 @@ struct sl_blockscan *sl_blockscan_new(const struct sl_policy *p, struct sl_polic
 
 unsigned sl_blockscan_databases(const struct sl_blockscan *b)
 {
-	(void)b;
-	return POL_NSTREAM;
+	return b->p->ndbs;
 }
 
 static int count(unsigned id, unsigned long long from, unsigned long long to, unsigned flags, void *ctx)
@@ -67,12 +75,13 @@ static int count(unsigned id, unsigned long long from, unsigned long long to, un
 
 long sl_blockscan_scan(struct sl_blockscan *b, unsigned db, const uint8_t *p, size_t n)
 {
-	if (db >= POL_NSTREAM || !b->db[db])
+	hs_database_t *hdb = db < POL_NSTREAM ? b->db[db] : db < b->p->ndbs ? b->p->dbs[db].db : NULL;
+	if (!hdb)
 		return 0;
 	long matches = 0;
 	while (n) {
 		unsigned k = n > UINT32_MAX ? UINT32_MAX : (unsigned)n;
-		if (hs_scan(b->db[db], (const char *)p, k, 0, b->scratch, count, &matches) != HS_SUCCESS)
+		if (hs_scan(hdb, (const char *)p, k, 0, b->scratch, count, &matches) != HS_SUCCESS)
 			return -1;
 		p += k;
 		n -= k;
@@ -87,5 +96,6 @@ void sl_blockscan_free(struct sl_blockscan *b)
 	for (unsigned d = 0; d < POL_NSTREAM; d++)
 		hs_free_database(b->db[d]);
 	hs_free_scratch(b->scratch);
+	sl_policy_unref((struct sl_policy *)b->p);
 	free(b);
 }

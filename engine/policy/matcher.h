@@ -14,6 +14,7 @@
 struct sl_scanner {
 	hs_scratch_t *scratch;
 	pcre2_match_data *md;
+	pcre2_match_context *mctx;     /* bounded backtracking: a confirmation cannot hang */
 	uint64_t prepared_serial;  /* policy the scratch was last grown for */
 };
 

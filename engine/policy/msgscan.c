@@ -8,6 +8,11 @@
 
 #include "matcher.h"
 
+/* PCRE2 confirmation work per call: far above what a sane expression needs on a 64 KiB
+ * window, far below a hang. */
+#define CONFIRM_MATCH_LIMIT 1000000
+#define CONFIRM_DEPTH_LIMIT 10000
+
 /* ---- scanner ------------------------------------------------------------------------ */
 
 struct sl_scanner *sl_scanner_new(void)
@@ -16,10 +21,13 @@ struct sl_scanner *sl_scanner_new(void)
 	if (!sc)
 		return NULL;
 	sc->md = pcre2_match_data_create(1, NULL);
-	if (!sc->md) {
-		free(sc);
+	sc->mctx = pcre2_match_context_create(NULL);
+	if (!sc->md || !sc->mctx) {
+		sl_scanner_free(sc);
 		return NULL;
 	}
+	pcre2_set_match_limit(sc->mctx, CONFIRM_MATCH_LIMIT);
+	pcre2_set_depth_limit(sc->mctx, CONFIRM_DEPTH_LIMIT);
 	return sc;
 }
 
@@ -29,6 +37,7 @@ void sl_scanner_free(struct sl_scanner *sc)
 		return;
 	hs_free_scratch(sc->scratch);
 	pcre2_match_data_free(sc->md);
+	pcre2_match_context_free(sc->mctx);
 	free(sc);
 }
 
@@ -160,7 +169,16 @@ static void confirm_run(struct scan_ctx *x, const struct pol_pattern *pt, uint32
 	PCRE2_SIZE start = 0;
 	while (start <= n) {
 		int rc = pcre2_match(pt->confirm, w, n, start, base == 0 ? 0 : PCRE2_NOTBOL,
-		                     x->m->sc->md, NULL);
+		                     x->m->sc->md, x->m->sc->mctx);
+		if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT) {
+			/* too costly to decide: count it (fail closed) rather than let it through */
+			uint64_t end = base + n;
+			if (end > cs->end) {
+				cs->end = end;
+				accept_match(x, pt, pi, end);
+			}
+			break;
+		}
 		if (rc < 0)
 			break;
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(x->m->sc->md);
@@ -242,6 +260,10 @@ static void block_scan(struct sl_msgscan *m, unsigned d, const uint8_t *v, size_
 		return;
 	struct scan_ctx x = {.m = m, .db = db, .dbi = d, .val = v, .val_len = n, .part = part,
 	                     .instance = ++m->instances};
+	if (m->tap) {
+		m->tap(m->tap_ctx, d, v, n);
+		m->tap(m->tap_ctx, d, NULL, 0);
+	}
 	hs_scan(db->db, (const char *)v, (unsigned)(n > UINT32_MAX ? UINT32_MAX : n), 0,
 	        m->sc->scratch, on_match, &x);
 }
@@ -318,6 +340,8 @@ static void stream_close(struct sl_msgscan *m, unsigned d)
 	if (ch->npending)
 		confirm_pending(&x, true);
 	ch->active = false;
+	if (m->tap)
+		m->tap(m->tap_ctx, d, NULL, 0); /* end of this scope instance */
 }
 
 /* ---- parts ---------------------------------------------------------------------------- */

@@ -28,7 +28,8 @@ static const char *policy_text =
 	"rule s.keywords { match body keywords \"kw.txt\" action alert }\n"
 	"rule s.ndb { match part ndb \"sig.ndb\" action reject }\n"
 	"rule s.regex-utf8 { match body /\\p{Han}{2}銀行/u action alert }\n"
-	"rule s.pcre { match body /pay(?=ment due)/ action alert }\n";
+	"rule s.pcre { match body /pay(?=ment due)/ action alert }\n"
+	"rule s.pcre-explodes { match body /(?:a|a)+(?=b)y/ action alert }\n";
 
 static const char eicar[] = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 
@@ -269,6 +270,21 @@ static void test_pcre2_confirmation(void)
 	tp_free(&t);
 }
 
+/* A confirmation that would backtrack for ages is cut off and counts (fail closed). */
+static void test_pcre2_bounded(void)
+{
+	char body[200];
+	memset(body, 'a', 60);
+	strcpy(body + 60, "y end");
+	struct tp_msg t = {0};
+	const struct sl_verdict *v = tp_body(&t, sc, pol, body);
+	only(v, "s.pcre-explodes", NULL);
+	tp_free(&t);
+	v = tp_body(&t, sc, pol, "aaay");
+	only(v, NULL);
+	tp_free(&t);
+}
+
 int main(void)
 {
 	static const struct tp_test tests[] = {
@@ -279,6 +295,7 @@ int main(void)
 		{"hashes and signatures", test_hashes_and_signatures},
 		{"keywords and utf8", test_keywords_and_utf8},
 		{"pcre2 confirmation", test_pcre2_confirmation},
+		{"pcre2 bounded", test_pcre2_bounded},
 		{NULL, NULL},
 	};
 	return tp_run_suite("policy_scopes", init, fini, tests);

@@ -101,6 +101,12 @@ static void test_dlp_credit_card(void)
 	expect(v, SL_ACT_QUARANTINE, "dlp.credit-card", NULL);
 	CU_ASSERT_STRING_EQUAL(tp_hit(v, "dlp.credit-card")->evidence[0].scope, "attachment");
 	tp_free(&t);
+	/* in the subject */
+	start(&t, OUT);
+	tp_header(&t, "", "Subject", "card 5555-5555-5555-4444");
+	tp_text(&t, "1", "see subject");
+	expect(tp_end(&t), SL_ACT_QUARANTINE, "dlp.credit-card", NULL);
+	tp_free(&t);
 	/* inbound mail is not DLP's business */
 	expect(body(&t, IN, "Your card 4111 1111 1111 1111 was charged"), SL_ACT_PASS, NULL);
 	tp_free(&t);

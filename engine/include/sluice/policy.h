@@ -138,17 +138,20 @@ const struct sl_verdict *sl_msgscan_verdict(const struct sl_msgscan *m);
 /* Hyperscan stream state held by this msgscan, in bytes (telemetry, benchmark). */
 size_t sl_msgscan_stream_bytes(const struct sl_msgscan *m);
 
-/* ---- the benchmark's ceiling (tools/bench engine) ---------------------------------
- * The raw-scan ceiling is a Hyperscan block-mode scan of the very bytes the matcher
- * streams, with the same patterns and flags. A tap sees every buffer the matcher gives
- * a streaming database (decoded body text, attachment bytes, raw message), tagged with
- * the database; collect them per database, then time sl_blockscan_scan over them. */
+/* ---- the benchmark's ceiling (tools/bench engine, sluicectl rules cost) -----------
+ * The raw-scan ceiling is Hyperscan block-mode scans of the very bytes the matcher scans,
+ * with the same patterns and flags. A tap sees every buffer the matcher gives a
+ * database (decoded body text, attachment bytes, raw message, headers, envelope,
+ * filenames), tagged with the database, and (p NULL, n 0) when a scope instance (a
+ * part, a header field) ends; join each instance's buffers into one block, then time
+ * sl_blockscan_scan over the blocks. */
 typedef void (*sl_scan_tap_fn)(void *ctx, unsigned db, const uint8_t *p, size_t n);
 void sl_msgscan_set_tap(struct sl_msgscan *m, sl_scan_tap_fn fn, void *ctx);
 
 struct sl_blockscan;
 /* Compiles block-mode twins of the policy's streaming databases (takes as long as a
- * compile). The number of databases is sl_blockscan_databases(); empty ones scan nothing. */
+ * compile); block databases are shared with the policy. Database indexes run below
+ * sl_blockscan_databases(); empty ones scan nothing. */
 struct sl_blockscan *sl_blockscan_new(const struct sl_policy *p, struct sl_policy_diag *diag);
 unsigned sl_blockscan_databases(const struct sl_blockscan *b);
 /* Scan one buffer as one block with database db; returns matches (or -1 on error). */

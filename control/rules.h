@@ -1,0 +1,33 @@
+/* The parts of `sluicectl rules` (cmd_rules.c dispatches). */
+#ifndef SLUICECTL_RULES_H
+#define SLUICECTL_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sluice/policy.h"
+
+struct sl_policy *rules_load(const char *path);
+void rules_print_diag(const struct sl_policy_diag *d);
+
+int rules_test(int argc, char **argv);
+int rules_cost(int argc, char **argv);
+
+/* Envelope options for feeding a message file "as the dataplane will". */
+struct rules_envelope_opts {
+	const char *helo;
+	const char *mail_from;      /* NULL: the From: header's address */
+	const char **rcpt;          /* NULL: To:, Cc: and Bcc: addresses */
+	size_t nrcpt;
+	const char *client_ip;      /* NULL: unknown */
+};
+
+/* Runs one message (the bytes of a .eml file) through the engine and every event into
+ * `fn`, with the envelope from the options or the message's headers. Returns false
+ * with *err when it did not give one whole message. */
+bool rules_feed_message(const uint8_t *msg, size_t len, const struct rules_envelope_opts *o,
+                        void (*fn)(void *ctx, const struct sl_event *ev), void *ctx,
+                        const char **err);
+
+#endif

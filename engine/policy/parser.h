@@ -1,0 +1,50 @@
+/* The parser's shared state and helpers (parse.c: file, rules, actions; parse_match.c:
+ * match lines and list files; parse_when.c: `when` expressions). */
+#ifndef SLUICE_POLICY_PARSER_H
+#define SLUICE_POLICY_PARSER_H
+
+#include <setjmp.h>
+
+#include "internal.h"
+#include "lexer.h"
+
+struct parser {
+	struct sl_policy *p;
+	struct pol_reader *rd;
+	const struct pol_build_opts *opts;
+	struct sl_policy_diag *diag;
+	jmp_buf fail;
+
+	struct lexer lx;
+	struct token tok;
+	uint32_t file;
+
+	struct pol_vec sources, rules, conds, patterns, hashes, thresholds, domains, nets;
+	struct pol_vec code;   /* the current rule's `when`, names unresolved */
+	struct pol_vec names;  /* the current rule's `when` names (const char *) */
+	struct pol_vec tmp;    /* lists being read inside one match */
+	struct {
+		unsigned line, col;
+		bool set;
+	} when;
+	size_t skipped_signatures;
+	long rules_seen;       /* rules parsed so far, in file order (exclusion counts these) */
+};
+
+/* Errors end the parse (longjmp to pol_parse) with a file:line:column diagnostic. */
+void ps_error(struct parser *ps, unsigned line, unsigned col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5), noreturn));
+void ps_unexpected(struct parser *ps, const char *wanted) __attribute__((noreturn));
+void ps_next(struct parser *ps);
+bool ps_is_word(const struct parser *ps, const char *w);
+void ps_expect(struct parser *ps, enum tok_type t, const char *wanted);
+long ps_int(struct parser *ps, long min, long max, const char *what);
+/* A list file named by the policy: read once, recorded as a source. */
+uint32_t ps_add_source(struct parser *ps, const char *name, unsigned line, unsigned col,
+                       const uint8_t **data, size_t *len);
+
+void ps_match(struct parser *ps, struct pol_rule *r, uint32_t rule_index);
+void ps_when(struct parser *ps);
+void ps_finish_when(struct parser *ps, struct pol_rule *r);
+
+#endif

@@ -1,0 +1,639 @@
+/* The SMTP session: the public API, the client stream dispatcher, held bytes, the queue
+ * of commands awaiting replies and the transactions they belong to. */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "session.h"
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n);
+	if (!p)
+		abort(); /* the engine's caps keep every allocation small */
+	return p;
+}
+
+/* ---- events ---- */
+
+void smtp_emit(struct sl_smtp *s, struct sl_event *ev)
+{
+	s->fn(s->ctx, ev);
+}
+
+uint32_t smtp_txn_now(const struct sl_smtp *s)
+{
+	if (s->msg)
+		return s->msg->id;
+	if (s->cur)
+		return s->cur->id;
+	return s->next_txn;
+}
+
+void smtp_signal(struct sl_smtp *s, enum sl_signal sig, uint64_t off, const char *fmt, ...)
+{
+	char detail[192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	struct sl_event ev = {
+		.type = SL_EV_SIGNAL,
+		.txn = smtp_txn_now(s),
+		.offset = s->msg ? s->raw_off : off,
+		.name = sl_signal_name(sig),
+		.value = detail,
+	};
+	smtp_emit(s, &ev);
+}
+
+/* MIME events reach the session's callback unchanged (the parser sets txn). */
+static void mime_event(void *ctx, const struct sl_event *ev)
+{
+	struct sl_smtp *s = ctx;
+	s->fn(s->ctx, ev);
+}
+
+void smtp_copy_str(char *dst, size_t cap, const uint8_t *p, size_t n)
+{
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, p, n);
+	dst[n] = '\0';
+}
+
+/* ---- queue of commands awaiting replies ---- */
+
+bool smtp_queue_push(struct sl_smtp *s, const struct smtp_pending *p)
+{
+	if (s->q_len == SMTP_MAX_QUEUE) {
+		/* The client ran this far ahead of the server: assume the oldest reply. */
+		if (!s->overflow_signalled) {
+			s->overflow_signalled = true;
+			smtp_signal(s, SL_SIG_SMTP_PENDING_OVERFLOW, s->c_pos,
+			            "more than %d commands awaiting replies", SMTP_MAX_QUEUE);
+		}
+		struct smtp_pending old = s->queue[s->q_head];
+		s->q_head = (s->q_head + 1) % s->q_cap;
+		s->q_len--;
+		s->late_replies++;
+		smtp_resolve_unknown(s, &old, true);
+	}
+	if (s->q_len == s->q_cap) {
+		size_t cap = s->q_cap ? s->q_cap * 2 : 16;
+		if (cap > SMTP_MAX_QUEUE)
+			cap = SMTP_MAX_QUEUE;
+		struct smtp_pending *q = xrealloc(NULL, cap * sizeof *q);
+		for (size_t i = 0; i < s->q_len; i++)
+			q[i] = s->queue[(s->q_head + i) % s->q_cap];
+		free(s->queue);
+		s->queue = q;
+		s->q_cap = cap;
+		s->q_head = 0;
+	}
+	s->queue[(s->q_head + s->q_len) % s->q_cap] = *p;
+	s->q_len++;
+	if (p->slot >= 0)
+		s->txns[p->slot]->refs++;
+	return true;
+}
+
+/* ---- transactions ---- */
+
+int smtp_txn_slot(const struct sl_smtp *s, const struct smtp_txn *t)
+{
+	for (int i = 0; i < SMTP_MAX_TXNS; i++)
+		if (s->txns[i] == t)
+			return i;
+	return -1;
+}
+
+static bool txn_done(const struct sl_smtp *s, const struct smtp_txn *t)
+{
+	return t->refs == 0 && t != s->cur && t != s->msg &&
+	       (!t->msg_begun || t->result_sent);
+}
+
+void smtp_txn_release(struct sl_smtp *s, struct smtp_txn *t)
+{
+	if (!t || !txn_done(s, t))
+		return;
+	int i = smtp_txn_slot(s, t);
+	if (i >= 0)
+		s->txns[i] = NULL;
+	free(t->env.rcpt);
+	free(t);
+}
+
+/* Resolves the oldest pending commands as unknown until a transaction slot is free. */
+static int free_slot(struct sl_smtp *s)
+{
+	for (;;) {
+		for (int i = 0; i < SMTP_MAX_TXNS; i++)
+			if (!s->txns[i])
+				return i;
+		if (s->q_len == 0)
+			return -1; /* cannot happen: slots are held by pending commands */
+		if (!s->overflow_signalled) {
+			s->overflow_signalled = true;
+			smtp_signal(s, SL_SIG_SMTP_PENDING_OVERFLOW, s->c_pos,
+			            "more than %d transactions awaiting replies", SMTP_MAX_TXNS);
+		}
+		struct smtp_pending old = s->queue[s->q_head];
+		s->q_head = (s->q_head + 1) % s->q_cap;
+		s->q_len--;
+		s->late_replies++;
+		smtp_resolve_unknown(s, &old, true);
+	}
+}
+
+struct smtp_txn *smtp_txn_new(struct sl_smtp *s)
+{
+	int slot = free_slot(s);
+	if (slot < 0)
+		abort();
+	struct smtp_txn *t = xrealloc(NULL, sizeof *t);
+	memset(t, 0, sizeof *t);
+	t->id = s->next_txn++;
+	memcpy(t->env.helo, s->helo, sizeof s->helo);
+	memcpy(t->env.auth_user, s->auth_user, sizeof s->auth_user);
+	t->env.tls = s->encrypted;
+	t->env.client = s->client_ep;
+	t->env.server = s->server_ep;
+	t->env.direction = SL_DIR_UNKNOWN;
+	s->txns[slot] = t;
+	return t;
+}
+
+/* A new transaction with t's envelope: after a refused DATA the server keeps the
+ * envelope, but the number that got a TXN_RESULT is not used for a message. */
+struct smtp_txn *smtp_txn_clone(struct sl_smtp *s, const struct smtp_txn *t)
+{
+	struct smtp_txn *c = smtp_txn_new(s);
+	uint32_t id = c->id;
+	struct sl_envelope env = t->env;
+	env.rcpt = NULL;
+	if (t->env.nrcpt) {
+		env.rcpt = xrealloc(NULL, t->env.nrcpt * sizeof *env.rcpt);
+		memcpy(env.rcpt, t->env.rcpt, t->env.nrcpt * sizeof *env.rcpt);
+	}
+	c->env = env;
+	c->rcpt_cap = t->env.nrcpt;
+	c->rcpt_capped = t->rcpt_capped;
+	c->id = id;
+	return c;
+}
+
+bool smtp_txn_add_rcpt(struct sl_smtp *s, struct smtp_txn *t, const char *addr, uint32_t *idx)
+{
+	if (t->env.nrcpt >= s->lim.max_rcpts) {
+		if (!t->rcpt_capped) {
+			t->rcpt_capped = true;
+			smtp_signal(s, SL_SIG_SMTP_TOO_MANY_RCPTS, s->c_pos,
+			            "more than %zu recipients", s->lim.max_rcpts);
+		}
+		return false;
+	}
+	if (t->env.nrcpt == t->rcpt_cap) {
+		size_t cap = t->rcpt_cap ? t->rcpt_cap * 2 : 4;
+		if (cap > s->lim.max_rcpts)
+			cap = s->lim.max_rcpts;
+		t->env.rcpt = xrealloc(t->env.rcpt, cap * sizeof *t->env.rcpt);
+		t->rcpt_cap = cap;
+	}
+	struct sl_rcpt *r = &t->env.rcpt[t->env.nrcpt];
+	snprintf(r->addr, sizeof r->addr, "%s", addr);
+	r->status = SL_RCPT_PENDING;
+	r->reply_code = 0;
+	*idx = (uint32_t)t->env.nrcpt++;
+	return true;
+}
+
+/* The server's verdict on a transaction's content (or on its DATA command). */
+void smtp_txn_result(struct sl_smtp *s, struct smtp_txn *t, int code, uint64_t off)
+{
+	if (t->result_sent)
+		return;
+	if (t->msg_begun && !t->msg_ended) {
+		/* reply seen before the content ended (gap, broken server): after MESSAGE_END */
+		t->result_due = true;
+		t->result_code = code;
+		t->result_off = off;
+		return;
+	}
+	t->result_sent = true;
+	struct sl_event ev = {
+		.type = SL_EV_TXN_RESULT,
+		.txn = t->id,
+		.offset = off,
+		.code = code,
+		.last = true,
+		.envelope = &t->env,
+	};
+	smtp_emit(s, &ev);
+}
+
+/* What the engine takes a missing reply to mean: DATA 354, AUTH final, STARTTLS 220,
+ * the end of data "no reply" (TXN_RESULT code 0). signal: raise smtp.reply_assumed. */
+static void assume_effect(struct sl_smtp *s, const struct smtp_pending *p, bool signal)
+{
+	struct smtp_txn *t = p->slot >= 0 ? s->txns[p->slot] : NULL;
+	static const char *const what[] = {
+		[CMD_DATA] = "DATA not seen; assumed 354",
+		[CMD_AUTH] = "AUTH not seen; assumed final",
+		[CMD_AUTH_RESPONSE] = "AUTH not seen; assumed final",
+		[CMD_STARTTLS] = "STARTTLS not seen; assumed 220",
+	};
+	bool waited = p->blocks && s->c_wait;
+	if (waited) {
+		s->c_wait = false;
+		if (signal && p->cmd < sizeof what / sizeof what[0] && what[p->cmd])
+			smtp_signal(s, SL_SIG_SMTP_REPLY_ASSUMED, s->c_pos, "reply to %s",
+			            what[p->cmd]);
+	}
+	switch ((enum smtp_cmd)p->cmd) {
+	case CMD_DATA:
+		if (waited && t && !t->msg_begun) {
+			s->cstate = C_DATA;
+			smtp_msg_begin(s, t, false);
+		}
+		break;
+	case CMD_AUTH:
+	case CMD_AUTH_RESPONSE:
+		s->auth_continue = false;
+		break;
+	case CMD_STARTTLS:
+		if (waited)
+			s->tls_check_client = s->tls_check_server = true;
+		break;
+	case CMD_END_OF_DATA:
+		if (t)
+			smtp_txn_result(s, t, 0, s->s_pos);
+		break;
+	case CMD_BDAT:
+		if (t && p->last)
+			smtp_txn_result(s, t, t->bdat_fail, s->s_pos);
+		break;
+	default:
+		break;
+	}
+}
+
+/* A pending command taken off the queue without its reply: lost in a gap, the
+ * connection closed, or the queue overflowed (assumed). */
+void smtp_resolve_unknown(struct sl_smtp *s, const struct smtp_pending *p, bool assumed)
+{
+	struct smtp_txn *t = p->slot >= 0 ? s->txns[p->slot] : NULL;
+	if (!p->assumed)
+		assume_effect(s, p, assumed);
+	if (t) {
+		t->refs--;
+		smtp_txn_release(s, t);
+	}
+}
+
+/* The client's bytes wait for the reply to the last command and cannot wait longer:
+ * take that reply as assumed now. The command stays queued; its real reply, when it
+ * comes, is checked against the assumption (smtp.desync). */
+static void assume_waiting(struct sl_smtp *s)
+{
+	if (!s->c_wait || !s->q_len) {
+		s->c_wait = false;
+		return;
+	}
+	struct smtp_pending *tail = &s->queue[(s->q_head + s->q_len - 1) % s->q_cap];
+	assume_effect(s, tail, true);
+	tail->assumed = true;
+	s->c_wait = false;
+}
+
+/* ---- the client stream ---- */
+
+/* Interprets client bytes until they run out or the meaning of the next ones waits
+ * for a reply. Returns the bytes used; c_pos advances by as much. */
+static size_t client_run(struct sl_smtp *s, const uint8_t *p, size_t n)
+{
+	size_t used = 0;
+	while (used < n && !s->c_wait) {
+		size_t k = 0;
+		if (s->tls_check_client) {
+			/* the first bytes after a 220 to STARTTLS: a TLS record or plaintext */
+			uint8_t c = p[used];
+			if (s->tls_saw_0x16) {
+				s->tls_saw_0x16 = false;
+				s->tls_check_client = s->tls_check_server = false;
+				if (c == 0x03) {
+					smtp_set_encrypted(s);
+					continue;
+				}
+				smtp_signal(s, SL_SIG_SMTP_PLAINTEXT_AFTER_STARTTLS, s->c_pos - 1,
+				            "client went on in plaintext after 220 to STARTTLS");
+				static const uint8_t hs = 0x16;
+				s->c_pos--; /* the 0x16 is reinterpreted as a command byte */
+				smtp_cmd_run(s, &hs, 1);
+				continue;
+			}
+			if (c == 0x16) {
+				s->tls_saw_0x16 = true;
+				s->c_pos++;
+				used++;
+				continue;
+			}
+			s->tls_check_client = s->tls_check_server = false;
+			smtp_signal(s, SL_SIG_SMTP_PLAINTEXT_AFTER_STARTTLS, s->c_pos,
+			            "client went on in plaintext after 220 to STARTTLS");
+		}
+		switch (s->cstate) {
+		case C_CMD:
+			k = smtp_cmd_run(s, p + used, n - used);
+			break;
+		case C_DATA:
+			k = smtp_data_run(s, p + used, n - used);
+			break;
+		case C_BDAT:
+			k = smtp_bdat_run(s, p + used, n - used);
+			break;
+		case C_OPAQUE:
+			k = n - used;
+			s->c_pos += k;
+			break;
+		}
+		used += k;
+	}
+	return used;
+}
+
+static void hold(struct sl_smtp *s, const uint8_t *p, size_t n)
+{
+	if (s->held_len + n > s->held_cap) {
+		size_t cap = s->held_cap ? s->held_cap : 1024;
+		while (cap < s->held_len + n)
+			cap *= 2;
+		s->held = xrealloc(s->held, cap);
+		s->held_cap = cap;
+	}
+	memcpy(s->held + s->held_len, p, n);
+	s->held_len += n;
+}
+
+/* Runs the held bytes now that the reply they waited for is known. */
+void smtp_drain_held(struct sl_smtp *s)
+{
+	while (s->held_len && !s->c_wait) {
+		size_t used = client_run(s, s->held, s->held_len);
+		memmove(s->held, s->held + used, s->held_len - used);
+		s->held_len -= used;
+	}
+	if (!s->held_len && s->held_cap > 4096) {
+		free(s->held);
+		s->held = NULL;
+		s->held_cap = 0;
+	}
+}
+
+/* The end: every command still waiting is taken as answered the way the engine
+ * assumes (DATA 354, STARTTLS 220, ...) and leaves the queue. */
+static void resolve_all(struct sl_smtp *s)
+{
+	while (s->q_len) {
+		struct smtp_pending old = s->queue[s->q_head];
+		s->q_head = (s->q_head + 1) % s->q_cap;
+		s->q_len--;
+		smtp_resolve_unknown(s, &old, true);
+	}
+}
+
+static void client_feed(struct sl_smtp *s, const uint8_t *p, size_t n)
+{
+	if (!s->c_wait && s->held_len)
+		smtp_drain_held(s);
+	while (n) {
+		if (!s->c_wait && !s->held_len) {
+			size_t used = client_run(s, p, n);
+			p += used;
+			n -= used;
+			continue;
+		}
+		if (!s->wait_signalled) {
+			s->wait_signalled = true;
+			smtp_signal(s, SL_SIG_SMTP_DATA_BEFORE_REPLY, s->c_pos + s->held_len,
+			            "client bytes before the reply to the previous command");
+		}
+		size_t room = s->lim.max_pending - s->held_len;
+		size_t k = n < room ? n : room;
+		hold(s, p, k);
+		p += k;
+		n -= k;
+		if (n) {
+			smtp_signal(s, SL_SIG_SMTP_PENDING_OVERFLOW, s->c_pos + s->held_len,
+			            "more than %zu client bytes held for a reply", s->lim.max_pending);
+			assume_waiting(s);
+			smtp_drain_held(s);
+		}
+	}
+}
+
+void smtp_set_encrypted(struct sl_smtp *s)
+{
+	s->encrypted = true;
+	s->tls_check_client = s->tls_check_server = false;
+	if (s->msg)
+		smtp_msg_abort(s, s->c_pos, "TLS started inside a message");
+	if (s->cur)
+		s->cur->env.tls = true;
+	s->cstate = C_OPAQUE;
+	/* nothing sent in the clear can be matched to what follows */
+	while (s->q_len) {
+		struct smtp_pending old = s->queue[s->q_head];
+		s->q_head = (s->q_head + 1) % s->q_cap;
+		s->q_len--;
+		smtp_resolve_unknown(s, &old, false);
+	}
+	s->c_wait = false; /* held bytes, if any, drain as opaque */
+	smtp_line_reset(&s->cline);
+	smtp_line_reset(&s->sline);
+}
+
+/* ---- public API ---- */
+
+struct sl_smtp *sl_smtp_new(const struct sl_limits *lim, sl_event_fn fn, void *ctx)
+{
+	struct sl_smtp *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	if (lim)
+		s->lim = *lim;
+	else
+		sl_limits_default(&s->lim);
+	if (s->lim.max_line < 16)
+		s->lim.max_line = 16;
+	s->fn = fn;
+	s->ctx = ctx;
+	s->mime = sl_mime_new(&s->lim, mime_event, s);
+	if (!s->mime) {
+		free(s);
+		return NULL;
+	}
+	s->cstate = C_CMD;
+	struct smtp_pending greeting = {.cmd = CMD_GREETING, .slot = -1};
+	smtp_queue_push(s, &greeting);
+	return s;
+}
+
+void sl_smtp_free(struct sl_smtp *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < SMTP_MAX_TXNS; i++) {
+		if (s->txns[i]) {
+			free(s->txns[i]->env.rcpt);
+			free(s->txns[i]);
+		}
+	}
+	smtp_line_free(&s->cline);
+	smtp_line_free(&s->sline);
+	free(s->queue);
+	free(s->held);
+	sl_mime_free(s->mime);
+	free(s);
+}
+
+static void copy_endpoint(struct sl_endpoint *ep, const struct sockaddr *sa)
+{
+	memset(ep, 0, sizeof *ep);
+	if (!sa)
+		return;
+	size_t n = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+	         : sa->sa_family == AF_INET  ? sizeof(struct sockaddr_in)
+	                                     : 0;
+	if (n)
+		memcpy(&ep->addr, sa, n);
+}
+
+void sl_smtp_set_endpoints(struct sl_smtp *s, const struct sockaddr *client,
+                           const struct sockaddr *server)
+{
+	copy_endpoint(&s->client_ep, client);
+	copy_endpoint(&s->server_ep, server);
+	for (int i = 0; i < SMTP_MAX_TXNS; i++) {
+		if (s->txns[i]) {
+			s->txns[i]->env.client = s->client_ep;
+			s->txns[i]->env.server = s->server_ep;
+		}
+	}
+}
+
+void sl_smtp_feed(struct sl_smtp *s, enum sl_stream dir, const uint8_t *p, size_t n)
+{
+	if (s->closed || n == 0)
+		return;
+	if (dir == SL_CLIENT) {
+		client_feed(s, p, n);
+		return;
+	}
+	if (s->encrypted) {
+		s->s_pos += n;
+		return;
+	}
+	smtp_server_run(s, p, n);
+	if (!s->c_wait && s->held_len)
+		smtp_drain_held(s);
+}
+
+void sl_smtp_gap(struct sl_smtp *s, enum sl_stream dir, size_t n)
+{
+	if (s->closed || n == 0)
+		return;
+	if (dir == SL_SERVER) {
+		if (!s->encrypted) {
+			smtp_signal(s, SL_SIG_SMTP_GAP, s->s_pos, "%zu server bytes missing", n);
+			smtp_line_reset(&s->sline);
+			s->s_multi = false;
+			s->s_resync = true;
+		}
+		s->s_pos += n;
+		return;
+	}
+	if (s->encrypted) {
+		s->c_pos += n;
+		return;
+	}
+	/* Bytes held for a reply cannot be kept in order around a hole: assume it. */
+	while (s->c_wait || s->held_len) {
+		assume_waiting(s);
+		smtp_drain_held(s);
+	}
+	smtp_signal(s, SL_SIG_SMTP_GAP, s->c_pos, "%zu client bytes missing", n);
+	s->tls_check_client = false;
+	s->tls_saw_0x16 = false;
+	switch (s->cstate) {
+	case C_OPAQUE:
+		break;
+	case C_DATA:
+		/* the message has a hole; a line start is no longer known */
+		smtp_data_release_cr(s);
+		s->gap_in_msg = true;
+		s->dstate = D_MID;
+		break;
+	case C_BDAT:
+		if (n < s->bdat_left) {
+			s->bdat_left -= n;
+			s->gap_in_msg = true;
+			break;
+		}
+		n -= s->bdat_left;
+		s->c_pos += s->bdat_left;
+		s->bdat_left = 0;
+		s->gap_in_msg = true;
+		s->cstate = C_CMD;
+		if (s->bdat_last)
+			smtp_msg_end(s, s->c_pos);
+		/* fall through: the rest of the hole held commands */
+		/* FALLTHROUGH */
+	case C_CMD:
+		/* resynchronise at the first byte after the hole, taken as a line start */
+		smtp_line_reset(&s->cline);
+		s->auth_continue = false;
+		break;
+	}
+	s->c_pos += n;
+}
+
+void sl_smtp_close(struct sl_smtp *s)
+{
+	if (s->closed)
+		return;
+	/* replies that never came: interpret what the client sent the assumed way */
+	while (s->c_wait || s->held_len) {
+		assume_waiting(s);
+		smtp_drain_held(s);
+	}
+	resolve_all(s);
+	if (s->msg)
+		smtp_msg_abort(s, s->c_pos, "connection closed inside a message");
+	s->cur = NULL;
+	for (int i = 0; i < SMTP_MAX_TXNS; i++)
+		smtp_txn_release(s, s->txns[i]);
+	s->closed = true;
+}
+
+uint64_t sl_smtp_client_consumed(const struct sl_smtp *s)
+{
+	return s->c_pos;
+}
+
+bool sl_smtp_encrypted(const struct sl_smtp *s)
+{
+	return s->encrypted;
+}
+
+size_t sl_smtp_memory(const struct sl_smtp *s)
+{
+	size_t m = sizeof *s + smtp_line_memory(&s->cline) + smtp_line_memory(&s->sline) +
+	           s->held_cap + s->q_cap * sizeof *s->queue + sl_mime_memory(s->mime);
+	for (int i = 0; i < SMTP_MAX_TXNS; i++)
+		if (s->txns[i])
+			m += sizeof *s->txns[i] + s->txns[i]->rcpt_cap * sizeof(struct sl_rcpt);
+	return m;
+}

@@ -1,0 +1,78 @@
+/* Runs an SMTP session over a transcript in a chosen chunking and records what came
+ * out: a trace of the non-data events, each message's bytes and envelope, signals,
+ * and two canonical event logs for chunking-invariance comparisons. */
+#ifndef SLUICE_TEST_SMTP_HARNESS_H
+#define SLUICE_TEST_SMTP_HARNESS_H
+
+#include <stdbool.h>
+
+#include "eventlog.h"
+#include "sluice/limits.h"
+#include "sluice/smtp.h"
+#include "sluice/strbuf.h"
+#include "transcript.h"
+
+enum chunking {
+	CH_WHOLE,  /* each record in one feed */
+	CH_MERGED, /* consecutive records of one direction in one feed */
+	CH_BYTE,   /* one byte per feed */
+	CH_RANDOM, /* random sizes (1 byte .. 64 KiB), fixed seed */
+};
+
+struct msg_rec {
+	uint32_t txn;
+	bool ended, has_result;
+	int code;
+	uint64_t begin_off, end_off;
+	struct sl_strbuf raw;  /* the RAW bytes, in order */
+	struct sl_envelope env; /* copied at TXN_RESULT (else MESSAGE_END); rcpt below */
+	struct sl_rcpt *rcpt;
+};
+
+struct sig_rec {
+	char name[48];
+	char detail[192];
+	uint32_t txn;
+	uint64_t off;
+};
+
+struct run {
+	struct sl_smtp *s;
+	/* Two canonical logs, each the same whatever the chunking. The MIME parser's
+	 * events are not compared in their order relative to the session's (a BDAT command
+	 * or an smtp signal inside a message): when the parser emits held-back bytes
+	 * depends on where its input was cut, though the bytes do not. */
+	struct sl_eventlog log_smtp; /* every event but the MIME parser's (RAW included) */
+	struct sl_eventlog log_mime; /* the MIME parser's, between MESSAGE_BEGIN and _END */
+	struct sl_strbuf trace;      /* "EHLO 250 MAIL 250 ... begin0 end0 result0=250" */
+	struct msg_rec *msgs;
+	size_t nmsgs;
+	struct sig_rec *sigs;
+	size_t nsigs;
+	struct sl_envelope last_env; /* envelope of the last TXN_RESULT (rcpt not kept) */
+	int refused_code;            /* last TXN_RESULT without a message */
+	size_t refused;              /* TXN_RESULTs without a message */
+	size_t base_memory;          /* sl_smtp_memory() of the new session */
+	size_t max_memory;
+	size_t mime_events;
+	size_t raw_events;
+	char error[512];             /* first broken invariant, "" when none */
+	uint64_t client_fed;
+};
+
+/* Runs t; closes the session at the end when close is set. lim may be NULL. */
+struct run *run_transcript(const struct transcript *t, enum chunking ch, unsigned seed,
+                           const struct sl_limits *lim, bool close);
+/* Parses text as a transcript and runs it whole (asserting it parses). */
+struct run *run_text(const char *text);
+void run_free(struct run *r);
+
+/* Number of signals with this name. */
+size_t run_count_signal(const struct run *r, const char *name);
+const struct sig_rec *run_find_signal(const struct run *r, const char *name);
+
+/* Runs t in every chunking (whole, merged, 1-byte, 3 random seeds) and returns "" when
+ * all event logs agree, else a description of the first difference (static buffer). */
+const char *run_invariance(const struct transcript *t, const struct sl_limits *lim);
+
+#endif
