@@ -13,7 +13,11 @@
 
 #include "core/args.h"
 #include "core/config.h"
+#include "core/dirsink.h"
+#include "core/inspect.h"
+#include "core/offline.h"
 #include "port.h"
+#include "telemetry.h"
 #include "worker.h"
 
 #define DP_VERSION "0.1.0"
@@ -38,6 +42,53 @@ static int load_config(const struct dp_args *a, struct dp_config *c)
 	}
 	return 0;
 }
+
+static struct sl_policy *load_policy(const char *path)
+{
+	struct sl_policy_diag diag;
+	struct sl_policy *p = sl_policy_load(path, &diag);
+	if (!p) {
+		struct sl_strbuf b;
+		sl_strbuf_init(&b);
+		sl_policy_diag_format(&diag, &b);
+		fprintf(stderr, "sluice-dp: %s\n", b.s ? b.s : path);
+		sl_strbuf_free(&b);
+	}
+	return p;
+}
+
+#ifdef SLUICE_DP_ENGINE
+/* Per worker: flow table, engine, scanner, journal sink. */
+static int setup_inspection(struct dp_config *cfg, struct dp_worker *w, struct sl_policy *policy,
+                            struct dp_sink *journal)
+{
+	static struct dp_inspector inspectors[64];
+	struct dp_inspector *in = &inspectors[w->idx];
+	if (dp_inspector_init(in, cfg, false, policy, &w->ctr, cfg->max_memory / cfg->workers) != 0) {
+		fprintf(stderr, "sluice-dp: worker %u: cannot set up its flow table (%u flows)\n",
+		        w->idx, cfg->max_flows);
+		return -1;
+	}
+	if (cfg->journal_dir[0]) {
+		char tag[16], err[1200];
+		snprintf(tag, sizeof tag, "w%u", w->idx);
+		if (dp_dirsink_open(journal, cfg->journal_dir, tag, err, sizeof err) != 0) {
+			fprintf(stderr, "sluice-dp: journal: %s\n", err);
+			return -1;
+		}
+		in->ctx.journal = journal;
+	}
+	w->insp = in;
+	return 0;
+}
+#else
+static int setup_inspection(struct dp_config *cfg, struct dp_worker *w, struct sl_policy *policy,
+                            struct dp_sink *journal)
+{
+	(void)cfg, (void)w, (void)policy, (void)journal;
+	return -1;
+}
+#endif
 
 static void write_stats(const char *path, const struct dp_counters *sum)
 {
@@ -120,15 +171,18 @@ int main(int argc, char **argv)
 	}
 	if (load_config(&a, &cfg))
 		return 2;
-	if (a.offline) {
-		fprintf(stderr, "sluice-dp: --offline is not built yet (see docs/status.md)\n");
-		return 1;
-	}
-	if (cfg.mode != DP_MODE_BRIDGE) {
-		fprintf(stderr, "sluice-dp: mode %s is not built yet; use --mode bridge (see docs/status.md)\n",
-		        dp_mode_name(cfg.mode));
+#ifdef SLUICE_DP_ENGINE
+	if (a.offline)
+		return dp_offline_run(&cfg, a.offline, a.dump_dir);
+#else
+	if (a.offline || cfg.mode != DP_MODE_BRIDGE) {
+		fprintf(stderr, "sluice-dp: this build has no SMTP engine (engine/smtp): only --mode bridge works\n");
 		return 2;
 	}
+#endif
+	struct sl_policy *policy = NULL;
+	if (cfg.rules[0] && cfg.mode == DP_MODE_ENFORCE && !(policy = load_policy(cfg.rules)))
+		return 2;
 
 	int rc = rte_eal_init(a.eal_argc, argv);
 	if (rc < 0) {
@@ -137,7 +191,9 @@ int main(int argc, char **argv)
 	}
 
 	static struct dp_worker workers[64];
+	static struct dp_sink journals[64];
 	static struct dp_distributor dist;
+	static struct dp_telemetry_src tel;
 	struct dp_ports ports;
 	uint16_t nrxq, ntxq;
 	bool software;
@@ -157,6 +213,9 @@ int main(int argc, char **argv)
 		w->cfg = &cfg;
 		w->ports = &ports;
 		w->tsc_hz = rte_get_tsc_hz();
+		w->pool = ports.pool;
+		if (cfg.mode != DP_MODE_BRIDGE && setup_inspection(&cfg, w, policy, &journals[i]) != 0)
+			goto out_ports;
 		if (software || i > 0)
 			lcore = rte_get_next_lcore(lcore, 1, 0);
 		w->lcore = lcore;
@@ -184,6 +243,10 @@ int main(int argc, char **argv)
 		}
 	}
 
+	tel = (struct dp_telemetry_src){&cfg, cfg.workers, workers, software ? &dist : NULL, rte_rdtsc()};
+	if (dp_telemetry_register(&tel) != 0)
+		fprintf(stderr, "sluice-dp: telemetry commands not registered (telemetry disabled?)\n");
+
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if (a.duration > 0) {
@@ -206,21 +269,32 @@ int main(int argc, char **argv)
 		dp_worker_main(&workers[0]);
 	rte_eal_mp_wait_lcore();
 
-	struct dp_counters sum;
-	memset(&sum, 0, sizeof sum);
+	/* flows still open end now: their messages are finished for the journal */
+#ifdef SLUICE_DP_ENGINE
 	for (unsigned i = 0; i < cfg.workers; i++)
-		dp_counters_add(&sum, &workers[i].ctr);
-	sum.drops[DP_DROP_TX_FULL] += dist.drops_ring_full;
+		if (workers[i].insp)
+			dp_inspector_free(workers[i].insp);
+#endif
+	struct dp_counters sum;
+	dp_telemetry_sum(&tel, &sum);
 	if (a.stats_file)
 		write_stats(a.stats_file, &sum);
-	printf("sluice-dp: stopped rx=%llu/%llu tx=%llu/%llu drops=%llu\n",
+	uint64_t drops = 0;
+	for (int i = 0; i < DP_DROP_COUNT; i++)
+		drops += sum.drops[i];
+	printf("sluice-dp: stopped rx=%llu/%llu tx=%llu/%llu drops=%llu messages=%llu\n",
 	       (unsigned long long)sum.rx_packets[DP_OUTSIDE], (unsigned long long)sum.rx_packets[DP_INSIDE],
 	       (unsigned long long)sum.tx_packets[DP_OUTSIDE], (unsigned long long)sum.tx_packets[DP_INSIDE],
-	       (unsigned long long)sum.drops[DP_DROP_TX_FULL]);
+	       (unsigned long long)drops, (unsigned long long)sum.messages);
 	status = 0;
 out_ports:
 	dp_ports_stop(&ports);
 out:
+	for (unsigned i = 0; i < cfg.workers; i++)
+		if (journals[i].ops)
+			journals[i].ops->free(journals[i].impl);
+	if (policy)
+		sl_policy_unref(policy);
 	rte_eal_cleanup();
 	return status;
 }

@@ -5,6 +5,7 @@
 #include <rte_lcore.h>
 
 #include "core/flowkey.h"
+#include "core/inspect.h"
 
 volatile bool dp_quit;
 
@@ -50,7 +51,69 @@ void dp_worker_flush(struct dp_worker *w)
 	}
 }
 
-static void handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now)
+#ifdef SLUICE_DP_ENGINE
+/* Build and queue the segments a flow asked for. */
+static void send_built(void *arg, const struct dp_flow *f, const struct dp_out *out)
+{
+	struct dp_worker *w = arg;
+	for (unsigned i = 0; i < out->n; i++) {
+		const struct dp_emit *e = &out->e[i];
+		struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
+		if (!m) {
+			w->ctr.drops[DP_DROP_NO_MBUF]++;
+			continue;
+		}
+		uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+		size_t n = dp_flow_build(f, e, p, rte_pktmbuf_tailroom(m));
+		if (!n) {
+			rte_pktmbuf_free(m);
+			w->ctr.drops[DP_DROP_NO_MBUF]++;
+			continue;
+		}
+		m->data_len = (uint16_t)n;
+		m->pkt_len = (uint32_t)n;
+		int role = dp_flow_out_role(f, e);
+		if (e->injected)
+			w->ctr.injected[role]++;
+		else
+			w->ctr.resegmented[role]++;
+		dp_worker_send(w, role, m);
+	}
+}
+
+static void inspect_one(struct dp_worker *w, struct rte_mbuf *m, int role)
+{
+	/* chained mbufs (jumbo or GRO frames) are read into one buffer; the original
+	 * chain is what goes out when it is forwarded */
+	static __thread uint8_t linear[65536 + 128];
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	const uint8_t *frame = len <= sizeof linear ? rte_pktmbuf_read(m, 0, len, linear) : NULL;
+	if (!frame) {
+		rte_pktmbuf_free(m);
+		w->ctr.drops[DP_DROP_MALFORMED]++;
+		return;
+	}
+	struct dp_out out;
+	const struct dp_flow *f = dp_inspect_frame(w->insp, frame, len, role, &out);
+	if (out.forward) {
+		dp_worker_send(w, !role, m);
+	} else {
+		rte_pktmbuf_free(m);
+		if (out.drop_reason >= 0)
+			w->ctr.drops[out.drop_reason]++;
+	}
+	if (f && out.n)
+		send_built(w, f, &out);
+}
+
+#else
+static void inspect_one(struct dp_worker *w, struct rte_mbuf *m, int role)
+{
+	dp_worker_send(w, !role, m); /* no engine in this build: bridge */
+}
+#endif
+
+static void handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
 {
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -61,35 +124,44 @@ static void handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n
 		}
 		w->ctr.rx_packets[role]++;
 		w->ctr.rx_bytes[role] += rte_pktmbuf_pkt_len(m);
-		(void)now;
-		dp_worker_send(w, !role, m);
+		if (w->insp)
+			inspect_one(w, m, role);
+		else
+			dp_worker_send(w, !role, m);
+	}
+}
+
+void dp_worker_poll(struct dp_worker *w, uint64_t now)
+{
+	struct rte_mbuf *pkts[DP_MAX_BURST];
+	unsigned burst = w->cfg->burst;
+	if (w->insp)
+		w->insp->ctx.now_ms = now / (w->tsc_hz / 1000);
+	if (w->in) {
+		unsigned n = rte_ring_dequeue_burst(w->in, (void **)pkts, burst, NULL);
+		handle_burst(w, pkts, (uint16_t)n);
+	}
+	for (unsigned s = 0; s < w->nrx; s++) {
+		uint16_t n = rte_eth_rx_burst(w->rx[s].port, w->rx[s].queue, pkts, (uint16_t)burst);
+		for (uint16_t i = 0; i < n; i++)
+			pkts[i]->port = w->rx[s].port;
+		handle_burst(w, pkts, n);
+	}
+	dp_worker_flush(w);
+	if (now >= w->next_timer) {
+#ifdef SLUICE_DP_ENGINE
+		if (w->insp)
+			dp_inspect_tick(w->insp, send_built, w);
+#endif
+		w->next_timer = now + w->tsc_hz / 100; /* 10 ms */
 	}
 }
 
 int dp_worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
-	struct rte_mbuf *pkts[DP_MAX_BURST];
-	unsigned burst = w->cfg->burst;
-	uint64_t next_timer = 0, timer_period = w->tsc_hz / 100; /* 10 ms */
-
-	while (!dp_quit) {
-		uint64_t now = rte_rdtsc();
-		if (w->in) {
-			unsigned n = rte_ring_dequeue_burst(w->in, (void **)pkts, burst, NULL);
-			handle_burst(w, pkts, (uint16_t)n, now);
-		}
-		for (unsigned s = 0; s < w->nrx; s++) {
-			uint16_t n = rte_eth_rx_burst(w->rx[s].port, w->rx[s].queue, pkts, (uint16_t)burst);
-			for (uint16_t i = 0; i < n; i++)
-				pkts[i]->port = w->rx[s].port;
-			handle_burst(w, pkts, n, now);
-		}
-		dp_worker_flush(w);
-		if (now >= next_timer) {
-			next_timer = now + timer_period;
-		}
-	}
+	while (!dp_quit)
+		dp_worker_poll(w, rte_rdtsc());
 	dp_worker_flush(w);
 	return 0;
 }

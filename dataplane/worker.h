@@ -16,7 +16,7 @@
 #define DP_MAX_BURST 512
 #define DP_TXBUF (2 * DP_MAX_BURST)
 
-struct dp_inspect;
+struct dp_inspector;
 
 struct dp_txbuf {
 	uint16_t n;
@@ -35,8 +35,9 @@ struct dp_worker {
 	uint16_t txq;
 	struct rte_ring *out[DP_NROLES];
 	struct dp_txbuf tx[DP_NROLES];
-	struct dp_inspect *insp;   /* NULL in bridge mode */
-	uint64_t tsc_hz;
+	struct dp_inspector *insp; /* NULL in bridge mode */
+	struct rte_mempool *pool;  /* for segments the dataplane builds */
+	uint64_t tsc_hz, next_timer;
 	struct dp_counters ctr __rte_cache_aligned;
 };
 
@@ -46,7 +47,9 @@ extern volatile bool dp_quit;
 void dp_worker_send(struct dp_worker *w, int role, struct rte_mbuf *m);
 void dp_worker_flush(struct dp_worker *w);
 
-/* The poll loop; arg is a struct dp_worker. */
+/* One iteration of the poll loop: rx bursts, inspection, tx, timers every 10 ms. */
+void dp_worker_poll(struct dp_worker *w, uint64_t now_tsc);
+/* The poll loop until dp_quit; arg is a struct dp_worker. */
 int dp_worker_main(void *arg);
 
 /* The software distributor: rx from both ports, symmetric flow hash to the workers'

@@ -53,6 +53,7 @@ static const struct key_def keys[] = {
 	{"flows", "max_ooo_segments", K_UINT, F(max_ooo_segments), 0, 4096, NULL},
 	{"flows", "max_memory", K_SIZE, F(max_memory), 1u << 20, UINT64_MAX, NULL},
 	{"flows", "on_overload", K_ENUM, F(fail_closed), 0, 0, overload_names},
+	{"flows", "verify_checksums", K_BOOL, F(verify_checksums), 0, 0, NULL},
 	{"policy", "rules", K_PATH, F(rules), 0, 0, NULL},
 	{"journal", "dir", K_PATH, F(journal_dir), 0, 0, NULL},
 };
@@ -85,6 +86,7 @@ void dp_config_default(struct dp_config *c)
 	c->max_ooo_segments = 64;
 	c->max_memory = 512ull << 20;
 	c->fail_closed = false;
+	c->verify_checksums = true;
 }
 
 /* Unsigned decimal with an optional unit suffix from `units` (name, multiplier);
@@ -446,6 +448,7 @@ void dp_config_print(const struct dp_config *c, FILE *out)
 	fprintf(out, "max_ooo_segments = %u\n", c->max_ooo_segments);
 	print_size(out, "max_memory", c->max_memory);
 	fprintf(out, "on_overload = %s\n", c->fail_closed ? "closed" : "open");
+	fprintf(out, "verify_checksums = %s\n", c->verify_checksums ? "yes" : "no");
 	fprintf(out, "\n[policy]\nrules = %s\n", c->rules);
 	fprintf(out, "\n[journal]\ndir = %s\n", c->journal_dir);
 }

@@ -56,6 +56,7 @@ struct dp_config {
 	unsigned max_ooo_segments;
 	uint64_t max_memory;
 	bool fail_closed;
+	bool verify_checksums;
 	/* [policy] */
 	char rules[DP_PATH_MAX];
 	/* [journal] */

@@ -27,9 +27,7 @@ enum dp_role {
 	X(FLOW_MEMORY, "flow_memory", "the flow's memory cap was reached; the sender retransmits") \
 	X(OUT_OF_WINDOW, "out_of_window", "segment far outside the expected sequence window") \
 	X(FAIL_CLOSED, "fail_closed", "a cap was hit and on_overload = closed") \
-	X(ENFORCED, "enforced", "client data after a reject/quarantine, or to a reset server") \
-	X(DUPLICATE, "duplicate", "retransmission the receiver has already acknowledged") \
-	X(STARTTLS_BLOCKED, "starttls_blocked", "TLS records on a flow whose STARTTLS was blocked")
+	X(ENFORCED, "enforced", "client data after a reject/quarantine, or to a reset server")
 
 enum dp_drop_reason {
 #define X(id, name, doc) DP_DROP_##id,

@@ -12,6 +12,12 @@
   pcaps DIR [CASE...]
         write each case as a capture DIR/<case>.pcap: both directions, the client's
         crafted segments and the replies of a permissive server that accepts the message
+  offline-check DIR [CASE...]
+        judge `sluice-dp --offline DIR/<case>.pcap --dump-messages DIR/<case>` for each
+        case: no message the policy lets pass (verdict pass) holds the forbidden
+        content; where the bytes sluice-dp reassembles (first data wins) hold it, the
+        verdict is not pass; every smuggling variant the engine flags is rejected by
+        smtp.smuggling
 """
 import argparse
 import json
@@ -139,6 +145,52 @@ def cmd_check(args):
     return 1 if failures else 0
 
 
+# -- offline-check -------------------------------------------------------------------
+# Cases whose DATA, reassembled keeping the first copy of every byte, holds the card.
+FIRST_COPY_HAS_CARD = {"out-of-order", "one-byte", "retransmit-card-first"}
+
+
+def cmd_offline_check(args):
+    failures = 0
+    for case in selected(args.cases):
+        d = os.path.join(args.dir, case.name)
+        try:
+            with open(os.path.join(d, "verdicts.jsonl")) as f:
+                lines = [json.loads(line) for line in f if line.strip()]
+        except (OSError, ValueError) as e:
+            print(f"FAIL {case.name}: no verdicts: {e}")
+            failures += 1
+            continue
+        problems = []
+        for v in lines:
+            verdict = v["verdict"]["verdict"]
+            rules = [r["id"] for r in v["verdict"].get("rules", [])]
+            eml = b""
+            if v.get("file"):
+                with open(os.path.join(d, v["file"]), "rb") as f:
+                    eml = f.read()
+            header = eml.split(b"\r\n\r\n", 1)[0]
+            bad = (evcases.CARD in eml if case.forbidden == "card" else
+                   f"<{case.extra['inner_id']}@".encode() in header)
+            if bad and verdict == "pass":
+                problems.append(f"{v.get('file')} passes with the forbidden content")
+            v["_rules"] = rules
+        verdicts = [(v["verdict"]["verdict"], v["_rules"]) for v in lines]
+        if case.forbidden == "card" and case.name in FIRST_COPY_HAS_CARD:
+            if not any(vd != "pass" and "dlp.credit-card" in r for vd, r in verdicts):
+                problems.append("the card number went unnoticed")
+        if case.forbidden == "smuggled" and case.name[len("smuggle-"):] in evcases.smuggling.RAISES_SMUGGLING:
+            if not any(vd == "reject" and "smtp.smuggling" in r for vd, r in verdicts):
+                problems.append("not rejected by smtp.smuggling")
+        if not lines:
+            problems.append("no message found in the capture")
+        print(f"{'FAIL' if problems else 'ok  '} {case.name:28} verdicts: "
+              f"{'; '.join(f'{vd} {r}' for vd, r in verdicts) or 'none'}"
+              f"{'  -- ' + '; '.join(problems) if problems else ''}")
+        failures += bool(problems)
+    return 1 if failures else 0
+
+
 # -- pcaps ---------------------------------------------------------------------------
 class PcapSession:
     """Both directions of one scripted session, as packets with increasing times."""
@@ -247,8 +299,12 @@ def main():
     pc = sub.add_parser("pcaps")
     pc.add_argument("dir")
     pc.add_argument("cases", nargs="*")
+    oc = sub.add_parser("offline-check")
+    oc.add_argument("dir")
+    oc.add_argument("cases", nargs="*")
     args = p.parse_args()
-    sys.exit({"live": cmd_live, "check": cmd_check, "pcaps": cmd_pcaps}[args.cmd](args))
+    sys.exit({"live": cmd_live, "check": cmd_check, "pcaps": cmd_pcaps,
+              "offline-check": cmd_offline_check}[args.cmd](args))
 
 
 if __name__ == "__main__":

@@ -71,8 +71,14 @@ lab_dataplane_start() {
 		done
 	done
 	LAB_DP_CONF=$conf
-	lab_bridge_start sluice-dp --config "$conf" "$@"
+	LAB_DP_STATS=$LAB_DIR/stats.json
+	rm -f "$LAB_DP_STATS"
+	lab_bridge_start sluice-dp --config "$conf" --stats-file "$LAB_DP_STATS" "$@"
 }
+
+# lab_dp_counter PATH: one of the counters sluice-dp wrote at exit (after lab_bridge_stop),
+# e.g. starttls.stripped; see docs/dataplane.md.
+lab_dp_counter() { "$LAB_PYTHON" "$LAB_PEERS/stat.py" "$LAB_DP_STATS" "$1"; }
 
 # lab_bridge_stop: stop the bridge (SIGTERM, then SIGKILL after 10 s) so another can start.
 lab_bridge_stop() {

@@ -62,6 +62,13 @@ lab_wait_for() {
 	done
 }
 
+# lab_wait_listen ADDR PORT WHAT: wait until WHAT accepts TCP connections on ADDR:PORT
+# (from the client host, so through the bridge for the server's addresses).
+lab_wait_listen() {
+	lab_wait_for 20 "$3 to listen" lab_c bash -c "exec 3<>/dev/tcp/$1/$2" ||
+		lab_fail "$3 does not answer on $1:$2"
+}
+
 _lab_veth() { # _lab_veth NS_A IF_A NS_B IF_B
 	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3" ||
 		lab_fail "cannot create veth $2/$4"

@@ -42,8 +42,7 @@ lab_sink_start() {
 	chown nobody "$LAB_SINKDIR"
 	lab_spawn sink "$LAB_NS_S" smtp-sink -u nobody -h mx.example.net -m 300 \
 		-d "$LAB_SINKDIR/msg." "$LAB_S4:$port" 512
-	lab_wait_for 20 "smtp-sink to listen" lab_c bash -c "exec 3<>/dev/tcp/$LAB_S4/$port" ||
-		lab_fail "smtp-sink does not answer on $LAB_S4:$port"
+	lab_wait_listen "$LAB_S4" "$port" smtp-sink
 }
 
 # The directory holding the server's received messages: the Postfix server's maildir,
@@ -74,6 +73,15 @@ lab_expect_identical() {
 	[ "$(lab_received "$2" | wc -l)" = 1 ] || lab_fail "message $2 stored more than once"
 	"$LAB_PYTHON" "$LAB_PEERS/received.py" compare "$1" "$f" "${4:-1}" ||
 		lab_fail "message $2 reached the server altered"
+}
+
+# lab_sentinel ID: send a clean message (smtplib) and wait until the server stored it,
+# byte for byte: everything the server accepted earlier has been delivered by then.
+lab_sentinel() {
+	local m
+	m=$(lab_msg clean "$1")
+	lab_smtp send "$m" >"$LAB_DIR/$1.txt"
+	lab_expect_identical "$m" "$1"
 }
 
 # lab_expect_absent ID...: none of the messages is stored. Call it after a message the

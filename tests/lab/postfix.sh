@@ -135,8 +135,7 @@ EOF
 	} >"$dir/etc/main.cf"
 	_lab_postfix_ensure_snakeoil
 	_lab_postfix_start server "$LAB_NS_S"
-	lab_wait_for 20 "the server's Postfix to listen" lab_c bash -c "exec 3<>/dev/tcp/$LAB_S4/25" ||
-		lab_fail "the server's Postfix does not answer on $LAB_S4:25"
+	lab_wait_listen "$LAB_S4" 25 "the server's Postfix"
 }
 
 lab_postfix_relay() {
@@ -161,8 +160,7 @@ smtp_tls_loglevel = 1
 EOF
 	} >"$dir/etc/main.cf"
 	_lab_postfix_start relay "$LAB_NS_C"
-	lab_wait_for 20 "the relay's Postfix to listen" lab_c bash -c "exec 3<>/dev/tcp/$LAB_C4/25" ||
-		lab_fail "the relay's Postfix does not answer on $LAB_C4:25"
+	lab_wait_listen "$LAB_C4" 25 "the relay's Postfix"
 }
 
 _lab_postfix_ensure_snakeoil() {

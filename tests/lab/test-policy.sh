@@ -90,9 +90,7 @@ lab_wait_for 60 "the relay to hand over the card number" grep -q 'status=sent' "
 rejected+=(pol-relay-exe) quarantined+=(pol-relay-cc)
 
 lab_log "clean mail still arrives, byte for byte"
-m=$(lab_msg report pol-sentinel)
-lab_smtp send "$m" >"$t/sentinel.txt"
-lab_expect_identical "$m" pol-sentinel
+lab_sentinel pol-sentinel
 lab_expect_identical "$LAB_DIR/msg/pol-p1.eml" pol-p1
 lab_expect_absent "${rejected[@]}" "${quarantined[@]}"
 

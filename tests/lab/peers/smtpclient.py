@@ -66,9 +66,13 @@ def connect(args):
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE  # the lab server's snakeoil certificate
-            code, text = s.starttls(context=ctx)
-            say("STARTTLS", "-", code, f"{text.decode(errors='replace')} {s.sock.version()}")
-            s.ehlo(args.helo)
+            try:
+                code, text = s.starttls(context=ctx)
+                say("STARTTLS", "-", code, f"{text.decode(errors='replace')} {s.sock.version()}")
+                s.ehlo(args.helo)
+            except smtplib.SMTPResponseException as e:
+                # refused: go on in plaintext, as an opportunistic client does
+                say("STARTTLS", "-", e.smtp_code, e.smtp_error)
         else:
             say("STARTTLS", "-", 0, "not offered")
     return s
@@ -96,20 +100,29 @@ def envelope(s, args, name):
     return ok
 
 
-def mode_send(args):
+def one_session_per_message(args, after_354):
+    """For each message: connect, envelope, DATA; on 354 AFTER_354(session, path) sends
+    the data and reads the answer, returning False when the session is over."""
     for path in args.messages:
         s = connect(args)
         try:
             if envelope(s, args, path):
                 code, text = s.docmd("DATA")
                 say("DATA", path, code, text)
-                if code == 354:
-                    s.send(dot_stuff(read_message(path)))
-                    code, text = s.getreply()
-                    say("END", path, code, text)
+                if code == 354 and not after_354(s, path):
+                    continue
             quit_(s, path)
         except (smtplib.SMTPException, OSError) as e:
             say("CLOSED", path, 0, str(e))
+
+
+def mode_send(args):
+    def data(s, path):
+        s.send(dot_stuff(read_message(path)))
+        code, text = s.getreply()
+        say("END", path, code, text)
+        return True
+    one_session_per_message(args, data)
 
 
 def pipelined_group(args):
@@ -196,21 +209,13 @@ def read_until_quiet(s, name, quiet):
 
 
 def mode_rawdata(args):
-    for path in args.messages:
-        s = connect(args)
-        try:
-            if envelope(s, args, path):
-                code, text = s.docmd("DATA")
-                say("DATA", path, code, text)
-                if code == 354:
-                    s.send(read_message(path))
-                    if read_until_quiet(s, path, args.quiet):
-                        s.sock.settimeout(args.timeout)
-                        quit_(s, path)
-                    continue
-            quit_(s, path)
-        except (smtplib.SMTPException, OSError) as e:
-            say("CLOSED", path, 0, str(e))
+    def data(s, path):
+        s.send(read_message(path))
+        if not read_until_quiet(s, path, args.quiet):
+            return False
+        s.sock.settimeout(args.timeout)
+        return True
+    one_session_per_message(args, data)
 
 
 def mode_concurrent(args):

@@ -1,0 +1,33 @@
+/* What every flow of one worker (or of the offline reader) shares: configuration,
+ * the current rule bundle, the Hyperscan scratch, counters, memory account, sinks,
+ * the clock. One per worker; nothing in it is shared between threads. No DPDK. */
+#ifndef SLUICE_DP_CTX_H
+#define SLUICE_DP_CTX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sluice/limits.h"
+#include "sluice/policy.h"
+
+#include "config.h"
+#include "counters.h"
+#include "mem.h"
+#include "sink.h"
+
+struct dp_ctx {
+	const struct dp_config *cfg;
+	bool passive;               /* offline: a capture, nothing forwarded */
+	struct sl_policy *policy;   /* the bundle new messages start with; NULL = all pass */
+	struct sl_scanner *scanner; /* this worker's Hyperscan scratch */
+	struct sl_limits limits;
+	struct dp_counters *ctr;
+	struct dp_mem mem;          /* this worker's share of max_memory */
+	struct dp_sink *journal;    /* passed and quarantined messages; NULL = none */
+	struct dp_sink *dump;       /* offline: every message; NULL = none */
+	uint64_t now_ms;
+	sl_scan_tap_fn scan_tap;    /* benchmark: sees every buffer the matcher scans */
+	void *scan_tap_ctx;
+};
+
+#endif

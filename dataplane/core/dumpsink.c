@@ -1,0 +1,99 @@
+#include "dumpsink.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "msgfile.h"
+
+struct dump {
+	char dir[1024];
+	FILE *verdicts;
+	uint64_t begun, written, seen;
+};
+
+static void *dump_begin(void *impl)
+{
+	struct dump *d = impl;
+	return dp_msgfile_new(d->dir, "dump", d->begun++);
+}
+
+static void dump_write(void *impl, void *msg, const uint8_t *p, size_t n)
+{
+	(void)impl;
+	dp_msgfile_write(msg, p, n);
+}
+
+static int dump_commit(void *impl, void *msg, const struct dp_msg_meta *m)
+{
+	struct dump *d = impl;
+	struct dp_msgfile *mf = msg;
+	char name[32], path[1100];
+	const char *file = NULL;
+	int rc = 0;
+	d->seen++;
+	if (m->outcome == DP_MSG_DELIVERED || m->outcome == DP_MSG_UNANSWERED) {
+		snprintf(name, sizeof name, "%llu.eml", (unsigned long long)d->written + 1);
+		snprintf(path, sizeof path, "%s/%s", d->dir, name);
+		if (dp_msgfile_keep(mf, path) == 0) {
+			d->written++;
+			file = name;
+		} else {
+			rc = -1;
+		}
+	} else {
+		dp_msgfile_discard(mf);
+	}
+	struct sl_strbuf b;
+	sl_strbuf_init(&b);
+	dp_meta_json(m, file, &b);
+	sl_strbuf_putc(&b, '\n');
+	if (fwrite(b.s, 1, b.len, d->verdicts) != b.len)
+		rc = -1;
+	sl_strbuf_free(&b);
+	return rc;
+}
+
+static void dump_free(void *impl)
+{
+	struct dump *d = impl;
+	fclose(d->verdicts);
+	free(d);
+}
+
+static const struct dp_sink_ops dump_ops = {dump_begin, dump_write, dump_commit, dump_free};
+
+int dp_dumpsink_open(struct dp_sink *s, const char *dir, char *err, size_t errlen)
+{
+	if (dp_mkdirs(dir) != 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	struct dump *d = calloc(1, sizeof *d);
+	if (!d || strlen(dir) >= sizeof d->dir) {
+		free(d);
+		snprintf(err, errlen, "%s: path too long", dir);
+		return -1;
+	}
+	strcpy(d->dir, dir);
+	char path[1100];
+	snprintf(path, sizeof path, "%s/verdicts.jsonl", dir);
+	d->verdicts = fopen(path, "w");
+	if (!d->verdicts) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(d);
+		return -1;
+	}
+	s->ops = &dump_ops;
+	s->impl = d;
+	return 0;
+}
+
+void dp_dumpsink_counts(const struct dp_sink *s, uint64_t *written, uint64_t *seen)
+{
+	const struct dump *d = s->impl;
+	*written = d->written;
+	*seen = d->seen;
+}

@@ -1,0 +1,638 @@
+#include "flow.h"
+
+#include <netinet/in.h>
+#include <string.h>
+
+#define DEFAULT_MSS 536
+#define MAX_SEGMENT 1448           /* 1500 MTU - IPv6 - TCP with timestamps */
+#define TAKEOVER_RTO_MS 300
+#define TAKEOVER_RETRIES 6
+#define ENFORCE_WAIT_MS 3000       /* longest wait for the server's earlier replies */
+
+static const char reply_221[] = "221 2.0.0 Bye\r\n";
+static const char reply_421[] = "421 4.7.0 Closing connection after policy verdict\r\n";
+
+static uint16_t syn_mss(const uint8_t *frame, const struct dp_pkt *p)
+{
+	const uint8_t *o = frame + p->l4_off + 20, *end = frame + p->l4_off + p->tcp_hlen;
+	while (o < end) {
+		if (*o == 0)
+			break;
+		if (*o == 1) {
+			o++;
+			continue;
+		}
+		if (o + 1 >= end || o[1] < 2 || o + o[1] > end)
+			break;
+		if (o[0] == 2 && o[1] == 4)
+			return (uint16_t)(o[2] << 8 | o[3]);
+		o += o[1];
+	}
+	return DEFAULT_MSS;
+}
+
+static void sockaddr_of(const struct dp_pkt *p, bool src, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof *ss);
+	const uint8_t *a = src ? p->src : p->dst;
+	uint16_t port = src ? p->sport : p->dport;
+	if (p->ip_version == 4) {
+		struct sockaddr_in *s = (struct sockaddr_in *)ss;
+		s->sin_family = AF_INET;
+		memcpy(&s->sin_addr, a, 4);
+		s->sin_port = htons(port);
+	} else {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
+		s->sin6_family = AF_INET6;
+		memcpy(&s->sin6_addr, a, 16);
+		s->sin6_port = htons(port);
+	}
+}
+
+void dp_flow_init(struct dp_flow *f, struct dp_ctx *ctx, const struct dp_flow_key *key,
+                  const struct dp_pkt *p, int d, int in_role, bool inspect, bool detect)
+{
+	memset(f, 0, sizeof *f);
+	f->key = *key;
+	f->hash = dp_flow_key_hash(key);
+	f->state = DP_FLOW_OPEN;
+	/* d: direction of this first packet; the client is its sender when d == SL_CLIENT */
+	bool sender_is_lo = memcmp(p->src, key->lo_addr, p->ip_version == 4 ? 4 : 16) == 0 &&
+	                    p->sport == key->lo_port;
+	f->client_is_lo = d == SL_CLIENT ? sender_is_lo : !sender_is_lo;
+	f->client_role = (uint8_t)(d == SL_CLIENT ? in_role : !in_role);
+	f->mem.limit = ctx->cfg->max_flow_memory;
+	f->mem.parent = &ctx->mem;
+	f->mss[0] = f->mss[1] = DEFAULT_MSS;
+	f->last_ms = ctx->now_ms;
+	f->inspect = inspect;
+	if (inspect) {
+		struct sockaddr_storage client, server;
+		sockaddr_of(p, d == SL_CLIENT, &client);
+		sockaddr_of(p, d != SL_CLIENT, &server);
+		dp_smtpflow_init(&f->sf, ctx, f->dir, &client, &server, detect);
+	} else {
+		f->state = DP_FLOW_BYPASS;
+	}
+	ctx->ctr->flows_created++;
+	ctx->ctr->flows_active++;
+}
+
+void dp_flow_close(struct dp_flow *f, struct dp_ctx *ctx)
+{
+	(void)ctx;
+	if (f->inspect)
+		dp_smtpflow_close(&f->sf);
+}
+
+void dp_flow_free(struct dp_flow *f, struct dp_ctx *ctx)
+{
+	dp_flow_close(f, ctx);
+	if (f->inspect)
+		dp_smtpflow_free(&f->sf);
+	dp_tcpdir_free(&f->dir[0]);
+	dp_tcpdir_free(&f->dir[1]);
+	ctx->ctr->flows_active--;
+}
+
+size_t dp_flow_memory(const struct dp_flow *f)
+{
+	return sizeof *f + dp_tcpdir_memory(&f->dir[0]) + dp_tcpdir_memory(&f->dir[1]) +
+	       (f->inspect ? dp_smtpflow_memory(&f->sf) : 0);
+}
+
+int dp_flow_dir(const struct dp_flow *f, const struct dp_pkt *p)
+{
+	bool from_lo = memcmp(p->src, f->key.lo_addr, p->ip_version == 4 ? 4 : 16) == 0 &&
+	               p->sport == f->key.lo_port;
+	if (f->key.lo_port == f->key.hi_port &&
+	    memcmp(f->key.lo_addr, f->key.hi_addr, 16) == 0)
+		from_lo = true; /* a flow to itself: cannot tell; treat as client */
+	return from_lo == f->client_is_lo ? SL_CLIENT : SL_SERVER;
+}
+
+/* ---- output helpers --------------------------------------------------------------- */
+
+static struct dp_emit *emit(struct dp_out *out, int dir)
+{
+	if (out->n == DP_MAX_EMIT)
+		return NULL;
+	struct dp_emit *e = &out->e[out->n++];
+	memset(e, 0, sizeof *e);
+	e->dir = dir;
+	return e;
+}
+
+/* The acknowledgement and window the sender of direction d last sent. */
+static void sender_state(const struct dp_flow *f, int d, uint32_t *ack, uint16_t *win)
+{
+	*ack = f->have_tmpl[d] ? f->tmpl_pkt[d].ack : 0;
+	*win = f->have_tmpl[d] ? f->tmpl_pkt[d].window : 65535;
+}
+
+/* Send stored bytes [from, to) of direction d as segments; FIN on the last when due. */
+static uint64_t emit_range(struct dp_flow *f, int d, uint64_t from, uint64_t to, struct dp_out *out)
+{
+	struct dp_tcpdir *t = &f->dir[d];
+	uint32_t ack;
+	uint16_t win;
+	sender_state(f, d, &ack, &win);
+	uint16_t mss = f->mss[d] > MAX_SEGMENT ? MAX_SEGMENT : f->mss[d];
+	while (from < to) {
+		size_t avail;
+		const uint8_t *b = dp_tcpdir_bytes(t, from, &avail);
+		if (!b)
+			break;
+		size_t n = (size_t)(to - from);
+		if (n > mss)
+			n = mss;
+		struct dp_emit *e = emit(out, d);
+		if (!e)
+			break;
+		e->seg = (struct dp_tcp_out){dp_tcpdir_seq(t, from), ack, DP_TCP_ACK, win, b, n};
+		from += n;
+		if (from == to)
+			e->seg.flags |= DP_TCP_PSH;
+	}
+	return from;
+}
+
+static void emit_fin_if_due(struct dp_flow *f, int d, struct dp_out *out, bool orig_has_fin)
+{
+	struct dp_tcpdir *t = &f->dir[d];
+	if (!t->fin || f->fin_sent[d] || t->fwd_off != t->fin_off || t->rcv_off != t->fin_off)
+		return;
+	f->fin_sent[d] = true;
+	if (orig_has_fin && out->forward)
+		return; /* the original carries it */
+	if (out->n && out->e[out->n - 1].dir == d) {
+		out->e[out->n - 1].seg.flags |= DP_TCP_FIN;
+		return;
+	}
+	struct dp_emit *e = emit(out, d);
+	if (!e) {
+		f->fin_sent[d] = false;
+		return;
+	}
+	uint32_t ack;
+	uint16_t win;
+	sender_state(f, d, &ack, &win);
+	e->seg = (struct dp_tcp_out){dp_tcpdir_seq(t, t->fin_off), ack, DP_TCP_FIN | DP_TCP_ACK, win, NULL, 0};
+}
+
+void dp_flow_reset_both(struct dp_flow *f, struct dp_out *out)
+{
+	out->forward = false;
+	out->drop_reason = -1;
+	out->n = 0;
+	for (int d = 0; d < 2; d++) {
+		/* a RST towards the receiver of direction d, in its expected sequence */
+		struct dp_tcpdir *t = &f->dir[d];
+		if (!t->started || (!f->have_tmpl[d] && !f->have_tmpl[!d]))
+			continue;
+		struct dp_emit *e = emit(out, d);
+		if (!e)
+			continue;
+		e->injected = true;
+		e->seg = (struct dp_tcp_out){dp_tcpdir_seq(t, t->fwd_off), 0, DP_TCP_RST, 0, NULL, 0};
+	}
+	f->state = DP_FLOW_CLOSED;
+}
+
+size_t dp_flow_build(const struct dp_flow *f, const struct dp_emit *e, uint8_t *out, size_t cap)
+{
+	int d = e->dir;
+	if (f->have_tmpl[d])
+		return dp_build_tcp(out, cap, f->tmpl[d], &f->tmpl_pkt[d], false, &e->seg);
+	if (f->have_tmpl[!d])
+		return dp_build_tcp(out, cap, f->tmpl[!d], &f->tmpl_pkt[!d], true, &e->seg);
+	return 0;
+}
+
+/* ---- forwarding ------------------------------------------------------------------- */
+
+static uint64_t limit_of(const struct dp_flow *f, int d)
+{
+	const struct dp_tcpdir *t = &f->dir[d];
+	if (!f->inspect || f->state == DP_FLOW_BYPASS)
+		return t->rcv_off;
+	return dp_smtpflow_limit(&f->sf, d, t->rcv_off);
+}
+
+/* Send what direction d may now send. The current packet (of direction cur, result r)
+ * goes out unchanged when it is exactly the next bytes and all of it may go. */
+static void release(struct dp_flow *f, int d, const struct dp_pkt *p, int cur,
+                    const struct dp_seg_result *r, struct dp_out *out)
+{
+	struct dp_tcpdir *t = &f->dir[d];
+	if (!t->started)
+		return;
+	uint64_t lim = limit_of(f, d);
+	if (d == cur && p->payload_len && r->status == DP_SEG_OK && !r->old_bytes &&
+	    !r->held_ooo && r->seg_off == t->fwd_off && !f->sf.rewrote[d] &&
+	    lim >= r->seg_off + p->payload_len && r->new_to >= r->seg_off + p->payload_len) {
+		out->forward = true;
+		dp_tcpdir_forwarded(t, r->seg_off + p->payload_len);
+	}
+	if (lim > t->fwd_off) {
+		uint64_t to = emit_range(f, d, t->fwd_off, lim, out);
+		dp_tcpdir_forwarded(t, to);
+	}
+	emit_fin_if_due(f, d, out, d == cur && (p->flags & DP_TCP_FIN));
+}
+
+/* A retransmission (no new bytes): let the receiver have again what it was sent. */
+static void retransmission(struct dp_flow *f, int d, const struct dp_pkt *p,
+                           const struct dp_seg_result *r, struct dp_out *out)
+{
+	struct dp_tcpdir *t = &f->dir[d];
+	uint64_t end = r->seg_off + p->payload_len;
+	if (end <= t->fwd_off) {
+		out->forward = true; /* identical bytes the receiver already got or lost */
+		return;
+	}
+	/* partly or wholly held: send only the part already forwarded, from our copy */
+	uint64_t from = r->seg_off > t->head_off ? r->seg_off : t->head_off;
+	if (from < t->fwd_off)
+		emit_range(f, d, from, t->fwd_off, out);
+}
+
+/* ---- enforcement and takeover ------------------------------------------------------ */
+
+static void takeover_send(struct dp_flow *f, struct dp_ctx *ctx, struct dp_out *out, uint64_t from)
+{
+	struct dp_tcpdir *c = &f->dir[SL_CLIENT];
+	uint32_t ack;
+	uint16_t win;
+	sender_state(f, SL_SERVER, &ack, &win);
+	ack = dp_tcpdir_seq(c, c->rcv_off) + (c->fin && c->rcv_off == c->fin_off ? 1 : 0);
+	const struct dp_tcpdir *s = &f->dir[SL_SERVER];
+	uint64_t end = f->to.out_len;
+	do {
+		struct dp_emit *e = emit(out, SL_SERVER);
+		if (!e)
+			return;
+		size_t n = (size_t)(end - from);
+		if (n > MAX_SEGMENT)
+			n = MAX_SEGMENT;
+		e->injected = true;
+		e->seg = (struct dp_tcp_out){dp_tcpdir_seq(s, f->to.base_off + from), ack,
+		                             DP_TCP_ACK | (n ? DP_TCP_PSH : 0), win, f->to.out + from, n};
+		from += n;
+		if (from == end && f->to.fin_sent)
+			e->seg.flags |= DP_TCP_FIN;
+	} while (from < end);
+	f->to.last_send_ms = ctx->now_ms;
+}
+
+static void takeover_append(struct dp_flow *f, const char *s, size_t n)
+{
+	if (f->to.out_len + n > sizeof f->to.out)
+		n = sizeof f->to.out - f->to.out_len;
+	memcpy(f->to.out + f->to.out_len, s, n);
+	f->to.out_len += n;
+}
+
+/* Answer the client's first line after the verdict: QUIT gets 221, anything else 421;
+ * then we close. */
+static void takeover_lines(struct dp_flow *f)
+{
+	struct dp_tcpdir *c = &f->dir[SL_CLIENT];
+	if (f->to.answered)
+		return;
+	size_t len;
+	const uint8_t *b = dp_tcpdir_bytes(c, f->to.client_line, &len);
+	if (!b || !len)
+		return;
+	const uint8_t *lf = memchr(b, '\n', len);
+	if (!lf)
+		return;
+	bool quit = lf - b >= 4 && strncasecmp((const char *)b, "QUIT", 4) == 0 &&
+	            (lf - b == 4 || b[4] == '\r' || b[4] == ' ');
+	if (quit)
+		takeover_append(f, reply_221, sizeof reply_221 - 1);
+	else
+		takeover_append(f, reply_421, sizeof reply_421 - 1);
+	f->to.answered = true;
+	f->to.fin_sent = true;
+}
+
+static void enforce(struct dp_flow *f, struct dp_ctx *ctx, struct dp_out *out)
+{
+	struct dp_enforce *e = &f->sf.enf;
+	struct dp_tcpdir *c = &f->dir[SL_CLIENT], *s = &f->dir[SL_SERVER];
+	/* 1. reset the server where it expects the client's next byte: it never sees the
+	 *    end of the message, so it never commits it */
+	struct dp_emit *rst = emit(out, SL_CLIENT);
+	if (rst)
+		rst->injected = true;
+	if (rst)
+		rst->seg = (struct dp_tcp_out){dp_tcpdir_seq(c, c->fwd_off), 0, DP_TCP_RST, 0, NULL, 0};
+	/* 2. from now on we are the server for the client: the verdict's reply, then the
+	 *    answer to what the client pipelined after the message */
+	f->state = DP_FLOW_TAKEOVER;
+	memset(&f->to, 0, sizeof f->to);
+	f->to.base_off = s->fwd_off;
+	f->to.client_line = e->end_off;
+	takeover_append(f, e->reply, e->reply_len);
+	takeover_lines(f);
+	takeover_send(f, ctx, out, 0);
+	dp_smtpflow_enforced(&f->sf);
+}
+
+static void takeover_packet(struct dp_flow *f, struct dp_ctx *ctx, const struct dp_pkt *p,
+                            const uint8_t *frame, int d, struct dp_out *out)
+{
+	out->forward = false;
+	out->drop_reason = DP_DROP_ENFORCED;
+	if (d == SL_SERVER)
+		return; /* the server was reset: nothing of it reaches the client any more */
+	struct dp_tcpdir *c = &f->dir[SL_CLIENT];
+	const struct dp_tcpdir *s = &f->dir[SL_SERVER];
+	if (p->flags & DP_TCP_RST) {
+		f->state = DP_FLOW_CLOSED;
+		f->closed_ms = ctx->now_ms;
+		return;
+	}
+	if (p->flags & DP_TCP_ACK) {
+		int64_t a = (int64_t)(int32_t)(p->ack - dp_tcpdir_seq(s, f->to.base_off));
+		if (a > 0 && (uint64_t)a <= f->to.out_len + (f->to.fin_sent ? 1 : 0)) {
+			if ((uint64_t)a > f->to.acked)
+				f->to.acked = (uint64_t)a > f->to.out_len ? f->to.out_len : (uint64_t)a;
+			if (f->to.fin_sent && (uint64_t)a == f->to.out_len + 1)
+				f->to.fin_acked = true;
+		}
+	}
+	bool news = false;
+	if (p->payload_len) {
+		struct dp_seg_result r;
+		dp_tcpdir_data(c, p->seq, frame + p->payload_off, p->payload_len, &r);
+		news = r.new_to > r.new_from;
+		dp_tcpdir_forwarded(c, c->rcv_off); /* consumed by us */
+		if (r.old_bytes && !news) {
+			/* the client did not get our answer: send it again */
+			takeover_send(f, ctx, out, f->to.acked);
+			return;
+		}
+	}
+	if (p->flags & DP_TCP_FIN)
+		dp_tcpdir_fin(c, p->seq + p->payload_len);
+	size_t before = f->to.out_len;
+	if (news)
+		takeover_lines(f);
+	bool client_fin = c->fin && c->rcv_off == c->fin_off;
+	if (client_fin && !f->to.fin_sent)
+		f->to.fin_sent = true; /* the client closed: close our side too */
+	if (f->to.out_len > before || news || (p->flags & DP_TCP_FIN))
+		takeover_send(f, ctx, out, before < f->to.acked ? f->to.acked : before);
+	if (f->to.fin_acked && client_fin) {
+		f->state = DP_FLOW_CLOSED;
+		f->closed_ms = ctx->now_ms;
+	}
+}
+
+/* ---- the packet path -------------------------------------------------------------- */
+
+static void keep_template(struct dp_flow *f, int d, const uint8_t *frame, const struct dp_pkt *p)
+{
+	if (p->payload_off > DP_TMPL_MAX)
+		return;
+	memcpy(f->tmpl[d], frame, p->payload_off);
+	f->tmpl_pkt[d] = *p;
+	f->tmpl_pkt[d].payload_len = 0;
+	f->have_tmpl[d] = true;
+}
+
+static void refused(struct dp_flow *f, struct dp_ctx *ctx, const struct dp_seg_result *r,
+                    struct dp_out *out)
+{
+	switch (r->status) {
+	case DP_SEG_CONFLICT:
+		out->drop_reason = r->old_bytes ? DP_DROP_RETRANSMIT_CONFLICT : DP_DROP_OOO_CONFLICT;
+		if (f->inspect)
+			dp_smtpflow_overlap(&f->sf);
+		return;
+	case DP_SEG_OOO_FULL:
+		out->drop_reason = DP_DROP_OOO_FULL;
+		return;
+	case DP_SEG_MEMORY:
+		out->drop_reason = DP_DROP_FLOW_MEMORY;
+		if (!dp_mem_fits(&ctx->mem, 1) || ctx->mem.used + 65536 > ctx->mem.limit) {
+			/* the worker's share of max_memory is used up */
+			if (ctx->cfg->fail_closed) {
+				out->drop_reason = DP_DROP_FAIL_CLOSED;
+			} else if (f->inspect && f->state == DP_FLOW_OPEN) {
+				f->state = DP_FLOW_BYPASS; /* fail-open: stop inspecting this flow */
+				ctx->ctr->uninspected[DP_UNINSPECTED_MEMORY]++;
+			}
+		}
+		return;
+	case DP_SEG_WINDOW:
+		out->drop_reason = DP_DROP_OUT_OF_WINDOW;
+		return;
+	case DP_SEG_OK:
+		return;
+	}
+}
+
+/* Passive: skip missing bytes (see dp_tcpdir_skip_gap), telling the engine. */
+static uint64_t skip_gap(struct dp_flow *f, int d, uint64_t upto)
+{
+	struct dp_tcpdir *t = &f->dir[d];
+	struct dp_seg_result g;
+	uint64_t skipped = dp_tcpdir_skip_gap(t, upto, &g);
+	if (skipped && f->inspect) {
+		dp_smtpflow_gap(&f->sf, d, skipped);
+		size_t n;
+		const uint8_t *b = dp_tcpdir_bytes(t, g.new_from, &n);
+		if (b && g.new_to > g.new_from)
+			dp_smtpflow_data(&f->sf, d, g.new_from, b, (size_t)(g.new_to - g.new_from));
+	}
+	return skipped;
+}
+
+/* Passive: data the reassembler could not take; skip the gap and try once more. */
+static void passive_data(struct dp_flow *f, struct dp_ctx *ctx, int d, const uint8_t *pl,
+                         uint32_t seq, uint32_t len, struct dp_seg_result *r)
+{
+	struct dp_tcpdir *t = &f->dir[d];
+	dp_tcpdir_data(t, seq, pl, len, r);
+	for (int tries = 0; tries < 4 && (r->status == DP_SEG_OOO_FULL || r->status == DP_SEG_MEMORY); tries++) {
+		if (!skip_gap(f, d, DP_SKIP_HELD))
+			break;
+		dp_tcpdir_data(t, seq, pl, len, r);
+	}
+	(void)ctx;
+}
+
+/* Passive: the receiver acknowledged bytes the capture does not have (lost by the
+ * capture, not by the network): give up on them now, so both streams stay in step. */
+static void passive_ack_gap(struct dp_flow *f, int d, uint32_t ack)
+{
+	struct dp_tcpdir *t = &f->dir[d];
+	int64_t off = dp_tcpdir_offset(t, ack);
+	if (t->fin && off > (int64_t)t->fin_off)
+		off = (int64_t)t->fin_off;
+	/* one byte past the data is the FIN we may not have seen */
+	while (off > (int64_t)t->rcv_off + 1 ||
+	       (t->nooo && (int64_t)t->ooo[0].off < off && off > (int64_t)t->rcv_off))
+		if (!skip_gap(f, d, (uint64_t)off))
+			break;
+}
+
+void dp_flow_packet(struct dp_flow *f, struct dp_ctx *ctx, const uint8_t *frame,
+                    const struct dp_pkt *p, int d, struct dp_out *out)
+{
+	out->forward = false;
+	out->drop_reason = -1;
+	out->n = 0;
+	f->last_ms = ctx->now_ms;
+	keep_template(f, d, frame, p);
+
+	if (f->state == DP_FLOW_BYPASS && !ctx->passive) {
+		out->forward = true;
+		return;
+	}
+	if (f->state == DP_FLOW_TAKEOVER) {
+		takeover_packet(f, ctx, p, frame, d, out);
+		return;
+	}
+	struct dp_tcpdir *t = &f->dir[d];
+	if (f->state == DP_FLOW_CLOSED) {
+		/* after a RST (or our takeover): data never passes; control packets may */
+		if (p->payload_len) {
+			out->drop_reason = DP_DROP_ENFORCED;
+			return;
+		}
+		out->forward = !ctx->passive;
+		return;
+	}
+	if (p->flags & DP_TCP_RST) {
+		out->forward = true;
+		int64_t off = t->started ? dp_tcpdir_offset(t, p->seq) : 0;
+		/* only a RST in the receive window ends our state (a blind one does not) */
+		if (!t->started || (off >= (int64_t)t->una_off - 1 && off <= (int64_t)t->rcv_off + (1 << 20))) {
+			f->state = DP_FLOW_CLOSED;
+			f->closed_ms = ctx->now_ms;
+			ctx->ctr->flows_closed++;
+			dp_flow_close(f, ctx);
+		}
+		return;
+	}
+	uint32_t seq = p->seq;
+	if (p->flags & DP_TCP_SYN) {
+		if (!t->started || dp_tcpdir_offset(t, p->seq + 1) != 0) {
+			if (t->started)
+				dp_tcpdir_free(t);
+			dp_tcpdir_init(t, p->seq + 1, ctx->cfg->max_ooo_segments, &f->mem, ctx->passive);
+		}
+		f->mss[!d] = syn_mss(frame, p); /* what the SYN's sender accepts */
+		seq = p->seq + 1;
+	} else if (!t->started) {
+		/* first packet of this direction without a SYN (captures, mid-stream) */
+		dp_tcpdir_init(t, p->seq, ctx->cfg->max_ooo_segments, &f->mem, ctx->passive);
+	}
+	if ((p->flags & DP_TCP_ACK) && f->dir[!d].started) {
+		dp_tcpdir_ack(&f->dir[!d], p->ack);
+		if (ctx->passive)
+			passive_ack_gap(f, !d, p->ack);
+	}
+
+	struct dp_seg_result r;
+	memset(&r, 0, sizeof r);
+	r.new_from = r.new_to = t->rcv_off;
+	if (p->payload_len) {
+		const uint8_t *pl = frame + p->payload_off;
+		if (ctx->passive)
+			passive_data(f, ctx, d, pl, seq, p->payload_len, &r);
+		else
+			dp_tcpdir_data(t, seq, pl, p->payload_len, &r);
+		if (r.status != DP_SEG_OK) {
+			refused(f, ctx, &r, out);
+			if (!ctx->passive)
+				return;
+		}
+		if (r.conflict && f->inspect) /* passive: the first bytes were kept */
+			dp_smtpflow_overlap(&f->sf);
+		if (f->inspect && r.new_to > r.new_from) {
+			size_t n;
+			const uint8_t *b = dp_tcpdir_bytes(t, r.new_from, &n);
+			if (b)
+				dp_smtpflow_data(&f->sf, d, r.new_from, b, (size_t)(r.new_to - r.new_from));
+		}
+	}
+	if (p->flags & DP_TCP_FIN)
+		dp_tcpdir_fin(t, seq + p->payload_len);
+	if (ctx->passive) {
+		if (f->dir[0].fin && f->dir[1].fin &&
+		    f->dir[0].rcv_off >= f->dir[0].fin_off && f->dir[1].rcv_off >= f->dir[1].fin_off) {
+			f->state = DP_FLOW_CLOSED;
+			f->closed_ms = ctx->now_ms;
+			ctx->ctr->flows_closed++;
+			dp_flow_close(f, ctx);
+		}
+		return;
+	}
+
+	if (f->inspect && f->sf.state == DP_SF_OPAQUE)
+		f->state = DP_FLOW_BYPASS; /* after flushing what is held, below */
+	if (f->inspect && f->sf.enforce_due) {
+		if (!f->enforce_ms)
+			f->enforce_ms = ctx->now_ms;
+		if (f->sf.answered >= f->sf.enf.replies_needed) {
+			enforce(f, ctx, out);
+			return;
+		}
+	}
+	if (!p->payload_len) {
+		/* ACKs, window updates, SYNs go as they are; a FIN only once the data before
+		 * it went (else it follows the data, from release) */
+		if (!(p->flags & DP_TCP_FIN) || f->fin_sent[d]) {
+			out->forward = true;
+		} else if (t->fwd_off == t->fin_off && t->rcv_off == t->fin_off) {
+			f->fin_sent[d] = true;
+			out->forward = true;
+		}
+	} else if (r.old_bytes && r.new_to == r.new_from && !r.held_ooo) {
+		retransmission(f, d, p, &r, out);
+	}
+	release(f, d, p, d, &r, out);
+	release(f, !d, p, d, &r, out);
+	if ((p->flags & DP_TCP_FIN) && f->fin_sent[0] && f->fin_sent[1]) {
+		f->state = DP_FLOW_CLOSED;
+		f->closed_ms = ctx->now_ms;
+		ctx->ctr->flows_closed++;
+		dp_flow_close(f, ctx);
+	}
+}
+
+void dp_flow_timer(struct dp_flow *f, struct dp_ctx *ctx, struct dp_out *out)
+{
+	out->forward = false;
+	out->drop_reason = -1;
+	out->n = 0;
+	if (ctx->passive)
+		return;
+	if (f->state == DP_FLOW_OPEN && f->inspect && f->sf.enforce_due &&
+	    ctx->now_ms - f->enforce_ms >= ENFORCE_WAIT_MS) {
+		enforce(f, ctx, out); /* the server's earlier replies never came: go ahead */
+		return;
+	}
+	if (f->state == DP_FLOW_TAKEOVER && f->to.acked < f->to.out_len + (f->to.fin_sent && !f->to.fin_acked) &&
+	    ctx->now_ms - f->to.last_send_ms >= (uint64_t)TAKEOVER_RTO_MS << (f->to.retries < 4 ? f->to.retries : 4)) {
+		if (++f->to.retries > TAKEOVER_RETRIES) {
+			f->state = DP_FLOW_CLOSED;
+			f->closed_ms = ctx->now_ms;
+			return;
+		}
+		takeover_send(f, ctx, out, f->to.acked);
+	}
+}
+
+void dp_flow_flush_gaps(struct dp_flow *f, struct dp_ctx *ctx)
+{
+	(void)ctx;
+	for (int d = 0; d < 2; d++)
+		while (f->dir[d].started && skip_gap(f, d, DP_SKIP_HELD) > 0)
+			;
+}

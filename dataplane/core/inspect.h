@@ -1,0 +1,40 @@
+/* The per-frame pipeline of one worker, shared by the DPDK workers and the offline
+ * reader: parse, find or create the flow (SMTP ports, content detection, mid-stream
+ * and overload policies), run it, and expire idle flows. No DPDK. */
+#ifndef SLUICE_DP_INSPECT_H
+#define SLUICE_DP_INSPECT_H
+
+#include "ctx.h"
+#include "flow.h"
+#include "flowtable.h"
+
+#define DP_TIMER_FLOWS 1024
+
+struct dp_inspector {
+	struct dp_ctx ctx;
+	struct dp_flowtable ft;
+	struct dp_flow *timers[DP_TIMER_FLOWS]; /* flows with pending timed work */
+	unsigned ntimers;
+	struct dp_flow scratch;                  /* templates for RSTs of untracked flows */
+};
+
+/* What the caller sends for a flow's dp_out (builds segments from the flow's templates). */
+typedef void (*dp_send_fn)(void *arg, const struct dp_flow *f, const struct dp_out *out);
+
+int dp_inspector_init(struct dp_inspector *in, const struct dp_config *cfg, bool passive,
+                      struct sl_policy *policy, struct dp_counters *ctr, size_t mem_limit);
+/* Closes every flow (the engine finishes its messages), frees everything. */
+void dp_inspector_free(struct dp_inspector *in);
+
+/* One frame from port role in_role. Returns the flow out refers to (NULL when out
+ * only says forward/drop). */
+struct dp_flow *dp_inspect_frame(struct dp_inspector *in, const uint8_t *frame, size_t len,
+                                 int in_role, struct dp_out *out);
+
+/* Periodic: timers of flows that wait for something, expiry of idle flows. */
+void dp_inspect_tick(struct dp_inspector *in, dp_send_fn send, void *arg);
+
+/* Passive end of input: give up on gaps, close every flow. */
+void dp_inspect_finish(struct dp_inspector *in);
+
+#endif

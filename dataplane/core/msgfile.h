@@ -1,0 +1,33 @@
+/* A message written to a temporary file as its bytes arrive, then kept under its final
+ * name (rename) or discarded. Shared by the offline dump and the directory journal. */
+#ifndef SLUICE_DP_MSGFILE_H
+#define SLUICE_DP_MSGFILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sink.h"
+
+struct dp_msgfile {
+	FILE *f;
+	char tmp[1100];
+	uint64_t bytes;
+	bool failed;            /* a write failed: the file is incomplete */
+};
+
+/* mkdir -p; 0 or -1 with errno. */
+int dp_mkdirs(const char *dir);
+
+/* NULL when the file cannot be created. */
+struct dp_msgfile *dp_msgfile_new(const char *dir, const char *tag, uint64_t seq);
+void dp_msgfile_write(struct dp_msgfile *m, const uint8_t *p, size_t n);
+/* Close and rename to path (0), or -1 (the temporary file is removed). Frees m. */
+int dp_msgfile_keep(struct dp_msgfile *m, const char *path);
+void dp_msgfile_discard(struct dp_msgfile *m);
+
+/* The JSON object both sinks write for a message: file, client, server, envelope,
+ * server_reply, outcome, verdict. file may be NULL. */
+void dp_meta_json(const struct dp_msg_meta *m, const char *file, struct sl_strbuf *out);
+
+#endif

@@ -1,0 +1,573 @@
+#include "smtpflow.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sluice/signals.h"
+
+#define DETECT_MAX (16 * 1024) /* stream bytes after which detection gives up */
+#define NO_LINE UINT64_MAX
+
+static void on_event(void *ctx, const struct sl_event *ev);
+
+static void start_engine(struct dp_smtpflow *sf, uint64_t client_base, uint64_t server_base)
+{
+	sf->smtp = sl_smtp_new(&sf->ctx->limits, on_event, sf);
+	sl_smtp_set_endpoints(sf->smtp, (const struct sockaddr *)&sf->client_addr,
+	                      (const struct sockaddr *)&sf->server_addr);
+	sf->base[SL_CLIENT] = sf->fed[SL_CLIENT] = client_base;
+	sf->base[SL_SERVER] = sf->fed[SL_SERVER] = server_base;
+	sf->expected = 1; /* the greeting */
+	sf->state = DP_SF_SMTP;
+}
+
+void dp_smtpflow_init(struct dp_smtpflow *sf, struct dp_ctx *ctx, struct dp_tcpdir dirs[2],
+                      const struct sockaddr_storage *client, const struct sockaddr_storage *server,
+                      bool detect)
+{
+	memset(sf, 0, sizeof *sf);
+	sf->ctx = ctx;
+	sf->dirs = dirs;
+	sf->client_addr = *client;
+	sf->server_addr = *server;
+	dp_addr_text(client, sf->client_txt, sizeof sf->client_txt);
+	dp_addr_text(server, sf->server_txt, sizeof sf->server_txt);
+	if (detect) {
+		sf->state = DP_SF_DETECT;
+		/* line_end doubles as "start of the line not checked yet" while detecting */
+		sf->line_end[SL_CLIENT] = sf->line_end[SL_SERVER] = 0;
+	} else {
+		start_engine(sf, 0, 0);
+	}
+}
+
+static void pending_clear(struct dp_sf_pending *p)
+{
+	sl_strbuf_free(&p->verdict_json);
+	for (size_t i = 0; i < p->nrules; i++)
+		free(p->rules[i]);
+	free(p->rules);
+	memset(p, 0, sizeof *p);
+}
+
+static void sink_commit(struct dp_smtpflow *sf, struct dp_sink *sink, void *h,
+                        const struct sl_envelope *env, struct dp_sf_pending *p,
+                        enum dp_msg_outcome outcome, int code, const char *text)
+{
+	if (!sink || !h)
+		return;
+	struct dp_msg_meta m = {
+		.env = env,
+		.client = sf->client_txt,
+		.server = sf->server_txt,
+		.action = p->action,
+		.verdict_json = p->verdict_json.s ? p->verdict_json.s : "null",
+		.rules = (const char *const *)p->rules,
+		.nrules = p->nrules,
+		.outcome = outcome,
+		.server_code = code,
+		.server_text = text,
+		.bytes = p->bytes,
+	};
+	int rc = sink->ops->commit(sink->impl, h, &m);
+	if (sink == sf->ctx->journal) {
+		if (rc == 0)
+			sf->ctx->ctr->journal_ok++;
+		else
+			sf->ctx->ctr->journal_failed++;
+	}
+}
+
+void dp_smtpflow_free(struct dp_smtpflow *sf)
+{
+	if (sf->smtp)
+		sl_smtp_free(sf->smtp);
+	if (sf->scan)
+		sl_msgscan_free(sf->scan);
+	for (int i = 0; i < DP_SF_PENDING; i++)
+		if (sf->pending[i].used)
+			pending_clear(&sf->pending[i]);
+	/* unfinished sink messages are committed by close; here only handles left by an
+	 * abnormal teardown remain: give them to the sink as unanswered */
+	memset(sf, 0, sizeof *sf);
+}
+
+size_t dp_smtpflow_memory(const struct dp_smtpflow *sf)
+{
+	size_t m = sf->smtp ? sl_smtp_memory(sf->smtp) : 0;
+	if (sf->scan)
+		m += sl_msgscan_stream_bytes(sf->scan);
+	return m;
+}
+
+/* ---- events -------------------------------------------------------------------- */
+
+static struct dp_sf_pending *pending_for(struct dp_smtpflow *sf, uint32_t txn)
+{
+	for (int i = 0; i < DP_SF_PENDING; i++)
+		if (sf->pending[i].used && sf->pending[i].txn == txn)
+			return &sf->pending[i];
+	return NULL;
+}
+
+static struct dp_sf_pending *pending_new(struct dp_smtpflow *sf, uint32_t txn)
+{
+	for (int i = 0; i < DP_SF_PENDING; i++)
+		if (!sf->pending[i].used) {
+			struct dp_sf_pending *p = &sf->pending[i];
+			memset(p, 0, sizeof *p);
+			p->used = true;
+			p->txn = txn;
+			return p;
+		}
+	return NULL;
+}
+
+static void message_begin(struct dp_smtpflow *sf, const struct sl_event *ev)
+{
+	struct dp_ctx *ctx = sf->ctx;
+	sf->in_message = true;
+	sf->msg_txn = ev->txn;
+	sf->msg_bytes = 0;
+	if (ctx->policy && ctx->cfg->mode == DP_MODE_ENFORCE) {
+		/* a message keeps the bundle it started with (the msgscan holds a reference) */
+		if (sf->scan && sf->scan_policy == ctx->policy) {
+			sl_msgscan_reset(sf->scan, SL_DIR_UNKNOWN);
+		} else {
+			if (sf->scan)
+				sl_msgscan_free(sf->scan);
+			sf->scan = sl_msgscan_new(ctx->scanner, ctx->policy, SL_DIR_UNKNOWN);
+			sf->scan_policy = ctx->policy;
+			if (sf->scan && ctx->scan_tap)
+				sl_msgscan_set_tap(sf->scan, ctx->scan_tap, ctx->scan_tap_ctx);
+		}
+	}
+	sf->msg_journal = ctx->journal ? ctx->journal->ops->begin(ctx->journal->impl) : NULL;
+	sf->msg_dump = ctx->dump ? ctx->dump->ops->begin(ctx->dump->impl) : NULL;
+}
+
+static void raise_overlap(struct dp_smtpflow *sf)
+{
+	if (!sf->scan || !sf->in_message)
+		return;
+	struct sl_event ev = {
+		.type = SL_EV_SIGNAL,
+		.txn = sf->msg_txn,
+		.offset = sf->msg_bytes,
+		.name = "tcp.overlap",
+		.value = "overlapping TCP bytes differed; the first ones were kept",
+	};
+	sl_msgscan_event(sf->scan, &ev);
+	sf->overlap_pending = false;
+	sf->ctx->ctr->signals_overlap++;
+}
+
+static void fill_enforce(struct dp_smtpflow *sf, const struct sl_event *ev, const struct sl_verdict *v)
+{
+	struct dp_enforce *e = &sf->enf;
+	memset(e, 0, sizeof *e);
+	e->action = v->action;
+	e->end_off = sf->base[SL_CLIENT] + ev->offset;
+	/* every reply the client is owed before ours: all but the one to the message's last
+	 * element (end of DATA, counted just before; BDAT LAST, counted with its command) */
+	e->replies_needed = sf->expected - 1;
+	const char *r = v->reply;
+	if (!r || strlen(r) < 4)
+		r = v->action == SL_ACT_TEMPFAIL ? "451 4.7.1 Message deferred by policy" :
+		    v->action == SL_ACT_QUARANTINE ? "250 2.0.0 Ok: queued" :
+		    "554 5.7.1 Message rejected by policy";
+	/* one reply line per policy line, CRLF-terminated */
+	size_t n = 0;
+	for (const char *s = r; *s && n + 3 < sizeof e->reply;) {
+		const char *nl = strchr(s, '\n');
+		size_t len = nl ? (size_t)(nl - s) : strlen(s);
+		if (len && s[len - 1] == '\r')
+			len--;
+		if (len > sizeof e->reply - n - 3)
+			len = sizeof e->reply - n - 3;
+		memcpy(e->reply + n, s, len);
+		n += len;
+		e->reply[n++] = '\r';
+		e->reply[n++] = '\n';
+		s = nl ? nl + 1 : s + strlen(s);
+	}
+	e->reply_len = n;
+	sf->enforce_due = true;
+	sf->state = DP_SF_ENFORCE;
+}
+
+static void message_end(struct dp_smtpflow *sf, const struct sl_event *ev)
+{
+	struct dp_ctx *ctx = sf->ctx;
+	struct dp_counters *c = ctx->ctr;
+	if (sf->overlap_pending)
+		raise_overlap(sf);
+	const struct sl_verdict *v = dp_pass_verdict();
+	if (sf->scan) {
+		sl_msgscan_event(sf->scan, ev);
+		v = sl_msgscan_verdict(sf->scan);
+	} else if (ctx->policy && ctx->cfg->mode == DP_MODE_ENFORCE) {
+		/* no memory for this message's scan: the overload policy decides */
+		static const struct sl_verdict overload = {
+			.action = SL_ACT_TEMPFAIL,
+			.reply = "451 4.3.0 Gateway overloaded, try again later",
+		};
+		if (ctx->cfg->fail_closed)
+			v = &overload;
+		else
+			c->uninspected[DP_UNINSPECTED_MEMORY]++;
+	}
+	c->messages++;
+	if ((unsigned)v->action < DP_NACTIONS)
+		c->verdicts[v->action]++;
+	for (size_t i = 0; i < v->nhits; i++)
+		dp_counters_rule_hit(c, v->hits[i].id);
+	sf->in_message = false;
+	if (!ev->envelope || !ev->envelope->bdat)
+		sf->expected++; /* the reply to the end of DATA */
+
+	struct dp_sf_pending *p = pending_new(sf, ev->txn);
+	struct dp_sf_pending local;
+	if (!p) { /* more unanswered messages than slots: settle this one now */
+		memset(&local, 0, sizeof local);
+		p = &local;
+	}
+	p->action = v->action;
+	p->bytes = sf->msg_bytes;
+	sl_verdict_json(v, &p->verdict_json);
+	if (v->nhits) {
+		p->rules = calloc(v->nhits, sizeof *p->rules);
+		for (size_t i = 0; p->rules && i < v->nhits; i++)
+			if ((p->rules[i] = strdup(v->hits[i].id)))
+				p->nrules++;
+	}
+	p->journal = sf->msg_journal;
+	p->dump = sf->msg_dump;
+	sf->msg_journal = sf->msg_dump = NULL;
+
+	bool enforce = !ctx->passive && ctx->cfg->mode == DP_MODE_ENFORCE &&
+	               (v->action == SL_ACT_REJECT || v->action == SL_ACT_TEMPFAIL ||
+	                v->action == SL_ACT_QUARANTINE);
+	if (enforce) {
+		fill_enforce(sf, ev, v);
+		bool q = v->action == SL_ACT_QUARANTINE;
+		sink_commit(sf, ctx->journal, p->journal, ev->envelope, p,
+		            q ? DP_MSG_QUARANTINED : DP_MSG_REJECTED, 0, NULL);
+		sink_commit(sf, ctx->dump, p->dump, ev->envelope, p,
+		            q ? DP_MSG_QUARANTINED : DP_MSG_REJECTED, 0, NULL);
+		pending_clear(p);
+		return;
+	}
+	if (p == &local) {
+		sink_commit(sf, ctx->journal, p->journal, ev->envelope, p, DP_MSG_UNANSWERED, 0, NULL);
+		sink_commit(sf, ctx->dump, p->dump, ev->envelope, p, DP_MSG_UNANSWERED, 0, NULL);
+		pending_clear(p);
+	}
+}
+
+static const char *reply_text(struct dp_smtpflow *sf, uint64_t off)
+{
+	for (unsigned i = 0; i < sizeof sf->replies / sizeof sf->replies[0]; i++)
+		if (sf->replies[i].code && sf->replies[i].off == off)
+			return sf->replies[i].text;
+	return NULL;
+}
+
+static void txn_result(struct dp_smtpflow *sf, const struct sl_event *ev)
+{
+	struct dp_sf_pending *p = pending_for(sf, ev->txn);
+	if (!p)
+		return;
+	enum dp_msg_outcome o = ev->code == 0 ? DP_MSG_UNANSWERED :
+	                        ev->code >= 200 && ev->code < 300 ? DP_MSG_DELIVERED : DP_MSG_REFUSED;
+	const char *text = ev->code ? reply_text(sf, ev->offset) : NULL;
+	sink_commit(sf, sf->ctx->journal, p->journal, ev->envelope, p, o, ev->code, text);
+	sink_commit(sf, sf->ctx->dump, p->dump, ev->envelope, p, o, ev->code, text);
+	pending_clear(p);
+}
+
+static bool keyword_at(struct dp_smtpflow *sf, int dir, uint64_t off, const char *kw)
+{
+	size_t len, n = strlen(kw);
+	const uint8_t *b = dp_tcpdir_bytes(&sf->dirs[dir], off, &len);
+	return b && len >= n && strncasecmp((const char *)b, kw, n) == 0 &&
+	       off >= sf->dirs[dir].fwd_off;
+}
+
+static void rewrite(struct dp_smtpflow *sf, int dir, uint64_t off, const char *with)
+{
+	size_t len;
+	uint8_t *b = (uint8_t *)dp_tcpdir_bytes(&sf->dirs[dir], off, &len);
+	memcpy(b, with, strlen(with));
+	sf->rewrote[dir] = true;
+}
+
+static void on_command(struct dp_smtpflow *sf, const struct sl_event *ev)
+{
+	sf->expected++;
+	if (!ev->name || strcmp(ev->name, "STARTTLS") != 0)
+		return;
+	struct dp_ctx *ctx = sf->ctx;
+	ctx->ctr->starttls_seen++;
+	if (ctx->passive || ctx->cfg->starttls == DP_STARTTLS_ALLOW)
+		return;
+	/* strip and block: the server sees an unknown verb of the same length and refuses it */
+	uint64_t off = sf->base[SL_CLIENT] + ev->offset;
+	if (keyword_at(sf, SL_CLIENT, off, "STARTTLS")) {
+		rewrite(sf, SL_CLIENT, off, "XXXXXXXX");
+		ctx->ctr->starttls_blocked++;
+	}
+}
+
+static void on_reply(struct dp_smtpflow *sf, const struct sl_event *ev)
+{
+	if (ev->last)
+		sf->answered++;
+	unsigned i = sf->nreply++ % (sizeof sf->replies / sizeof sf->replies[0]);
+	sf->replies[i].off = ev->offset;
+	sf->replies[i].code = ev->code;
+	snprintf(sf->replies[i].text, sizeof sf->replies[i].text, "%s", ev->value ? ev->value : "");
+	struct dp_ctx *ctx = sf->ctx;
+	if (ctx->passive || ctx->cfg->starttls != DP_STARTTLS_STRIP || ev->code != 250 || !ev->value)
+		return;
+	const char *t = ev->value;
+	if (strncasecmp(t, "STARTTLS", 8) != 0 || (t[8] && t[8] != ' ' && t[8] != '\r'))
+		return;
+	/* "250-STARTTLS": an unknown extension of the same length keeps the sequence numbers */
+	uint64_t off = sf->base[SL_SERVER] + ev->offset + 4;
+	if (keyword_at(sf, SL_SERVER, off, "STARTTLS")) {
+		rewrite(sf, SL_SERVER, off, "XXXXXXXA");
+		ctx->ctr->starttls_stripped++;
+	}
+}
+
+static void on_event(void *arg, const struct sl_event *ev)
+{
+	struct dp_smtpflow *sf = arg;
+	if (sf->state == DP_SF_ENFORCE) {
+		/* the verdict ended the session for the server; only its replies still count */
+		if (ev->type == SL_EV_REPLY)
+			on_reply(sf, ev);
+		else if (ev->type == SL_EV_TXN_RESULT)
+			txn_result(sf, ev);
+		return;
+	}
+	switch (ev->type) {
+	case SL_EV_COMMAND:
+		on_command(sf, ev);
+		return;
+	case SL_EV_REPLY:
+		on_reply(sf, ev);
+		return;
+	case SL_EV_MESSAGE_BEGIN:
+		message_begin(sf, ev);
+		break;
+	case SL_EV_MESSAGE_END:
+		message_end(sf, ev);
+		return;
+	case SL_EV_TXN_RESULT:
+		txn_result(sf, ev);
+		return;
+	case SL_EV_RAW:
+		sf->msg_bytes += ev->len;
+		if (sf->msg_journal)
+			sf->ctx->journal->ops->write(sf->ctx->journal->impl, sf->msg_journal, ev->data, ev->len);
+		if (sf->msg_dump)
+			sf->ctx->dump->ops->write(sf->ctx->dump->impl, sf->msg_dump, ev->data, ev->len);
+		break;
+	default:
+		break;
+	}
+	if (sf->in_message && sf->scan)
+		sl_msgscan_event(sf->scan, ev);
+	if (ev->type == SL_EV_MESSAGE_BEGIN && sf->overlap_pending)
+		raise_overlap(sf);
+}
+
+/* ---- bytes in ------------------------------------------------------------------- */
+
+static void feed(struct dp_smtpflow *sf, int dir, uint64_t off, const uint8_t *p, size_t n)
+{
+	uint64_t end = off + n;
+	if (end <= sf->fed[dir])
+		return;
+	if (off < sf->fed[dir]) {
+		p += sf->fed[dir] - off;
+		off = sf->fed[dir];
+	}
+	if (off > sf->fed[dir]) /* bytes the engine never got (detection lookback lost) */
+		sl_smtp_gap(sf->smtp, (enum sl_stream)dir, (size_t)(off - sf->fed[dir]));
+	sf->fed[dir] = end;
+	sl_smtp_feed(sf->smtp, (enum sl_stream)dir, p, (size_t)(end - off));
+	if (sf->state == DP_SF_SMTP && sl_smtp_encrypted(sf->smtp)) {
+		/* STARTTLS allowed and TLS under way: nothing more to inspect */
+		sf->state = DP_SF_OPAQUE;
+		sf->ctx->ctr->uninspected[DP_UNINSPECTED_STARTTLS]++;
+	}
+}
+
+/* Feed what a stream already holds from `from` on (after detection). */
+static bool feed_stored(struct dp_smtpflow *sf, int dir, uint64_t from)
+{
+	struct dp_tcpdir *d = &sf->dirs[dir];
+	if (!d->started || from >= d->rcv_off)
+		return true;
+	size_t len;
+	const uint8_t *b = dp_tcpdir_bytes(d, from, &len);
+	if (!b)
+		return false;
+	feed(sf, dir, from, b, len);
+	return true;
+}
+
+static bool line_start_is(const uint8_t *b, const char *what, size_t n)
+{
+	return strncasecmp((const char *)b, what, n) == 0;
+}
+
+/* Content detection: the server greets with a "220" line, or (one-sided captures)
+ * the client says EHLO/HELO at a line start. */
+static void detect(struct dp_smtpflow *sf, int dir, uint64_t off, const uint8_t *p, size_t n)
+{
+	uint64_t end = off + n, pos = off;
+	uint64_t *ls = &sf->line_end[dir]; /* line start awaiting its check, or NO_LINE */
+	for (;;) {
+		if (*ls != NO_LINE && end >= *ls + 5) {
+			size_t len;
+			const uint8_t *b = dp_tcpdir_bytes(&sf->dirs[dir], *ls, &len);
+			bool hit = false;
+			if (b && len >= 5) {
+				if (dir == SL_SERVER)
+					hit = line_start_is(b, "220 ", 4) || line_start_is(b, "220-", 4);
+				else
+					hit = line_start_is(b, "EHLO ", 5) || line_start_is(b, "HELO ", 5);
+			}
+			if (hit) {
+				uint64_t at = *ls;
+				struct dp_tcpdir *other = &sf->dirs[!dir];
+				uint64_t other_base = other->started ? other->rcv_off : 0;
+				sf->ctx->ctr->flows_smtp_detected++;
+				if (dir == SL_SERVER)
+					start_engine(sf, other_base, at);
+				else
+					start_engine(sf, at, other_base);
+				sf->line_end[SL_CLIENT] = sf->base[SL_CLIENT];
+				sf->line_end[SL_SERVER] = sf->base[SL_SERVER];
+				if (!feed_stored(sf, SL_SERVER, sf->base[SL_SERVER]) ||
+				    !feed_stored(sf, SL_CLIENT, sf->base[SL_CLIENT]))
+					sf->state = DP_SF_NOT_SMTP;
+				return;
+			}
+			*ls = NO_LINE;
+		}
+		if (pos >= end)
+			break;
+		const uint8_t *lf = memchr(p + (pos - off), '\n', (size_t)(end - pos));
+		if (!lf)
+			break;
+		pos = off + (uint64_t)(lf - p) + 1;
+		*ls = pos;
+	}
+	if (end > DETECT_MAX && sf->dirs[dir].rcv_off > DETECT_MAX) {
+		sf->state = DP_SF_NOT_SMTP;
+		sf->ctx->ctr->uninspected[DP_UNINSPECTED_NOT_SMTP]++;
+	}
+}
+
+void dp_smtpflow_data(struct dp_smtpflow *sf, int dir, uint64_t off, const uint8_t *p, size_t n)
+{
+	sf->rewrote[SL_CLIENT] = sf->rewrote[SL_SERVER] = false;
+	if (!n)
+		return;
+	switch (sf->state) {
+	case DP_SF_DETECT:
+		detect(sf, dir, off, p, n);
+		return;
+	case DP_SF_ENFORCE:
+		if (dir == SL_CLIENT)
+			return; /* the server never gets these: not its session any more */
+		__attribute__((fallthrough)); /* the server's replies due before ours */
+	case DP_SF_SMTP: {
+		const uint8_t *lf = memrchr(p, '\n', n);
+		if (lf)
+			sf->line_end[dir] = off + (uint64_t)(lf - p) + 1;
+		feed(sf, dir, off, p, n);
+		return;
+	}
+	default:
+		return;
+	}
+}
+
+void dp_smtpflow_gap(struct dp_smtpflow *sf, int dir, uint64_t n)
+{
+	if (sf->state != DP_SF_SMTP || !n)
+		return;
+	sl_smtp_gap(sf->smtp, (enum sl_stream)dir, (size_t)n);
+	sf->fed[dir] += n;
+	sf->line_end[dir] = sf->fed[dir];
+}
+
+void dp_smtpflow_overlap(struct dp_smtpflow *sf)
+{
+	sf->overlap_pending = true;
+	if (sf->in_message)
+		raise_overlap(sf);
+}
+
+void dp_smtpflow_close(struct dp_smtpflow *sf)
+{
+	if (sf->smtp && sf->state != DP_SF_ENFORCE)
+		sl_smtp_close(sf->smtp); /* unfinished messages end; TXN_RESULT code 0 */
+	/* whatever the engine still owed: unanswered */
+	for (int i = 0; i < DP_SF_PENDING; i++) {
+		struct dp_sf_pending *p = &sf->pending[i];
+		if (!p->used)
+			continue;
+		static const struct sl_envelope none;
+		sink_commit(sf, sf->ctx->journal, p->journal, &none, p, DP_MSG_UNANSWERED, 0, NULL);
+		sink_commit(sf, sf->ctx->dump, p->dump, &none, p, DP_MSG_UNANSWERED, 0, NULL);
+		pending_clear(p);
+	}
+}
+
+uint64_t dp_smtpflow_limit(const struct dp_smtpflow *sf, int dir, uint64_t rcv_off)
+{
+	uint64_t lim = rcv_off;
+	switch (sf->state) {
+	case DP_SF_NOT_SMTP:
+	case DP_SF_OPAQUE:
+		return rcv_off;
+	case DP_SF_DETECT:
+		/* only the first bytes of a line not checked yet are held */
+		if (sf->line_end[dir] != NO_LINE && sf->line_end[dir] < lim)
+			lim = sf->line_end[dir];
+		return lim;
+	case DP_SF_ENFORCE:
+		if (dir == SL_CLIENT && sf->enf.end_off - 1 < lim)
+			lim = sf->enf.end_off - 1;
+		if (dir == SL_SERVER && sf->line_end[dir] < lim)
+			lim = sf->line_end[dir];
+		return lim;
+	case DP_SF_SMTP:
+		break;
+	}
+	if (dir == SL_CLIENT) {
+		uint64_t c = sf->base[SL_CLIENT] + sl_smtp_client_consumed(sf->smtp);
+		if (!sf->in_message && sf->line_end[dir] < c)
+			c = sf->line_end[dir];
+		return c < lim ? c : lim;
+	}
+	return sf->line_end[dir] < lim ? sf->line_end[dir] : lim;
+}
+
+void dp_smtpflow_enforced(struct dp_smtpflow *sf)
+{
+	struct dp_counters *c = sf->ctx->ctr;
+	sf->enforce_due = false;
+	if (sf->enf.action == SL_ACT_QUARANTINE)
+		c->enforced_quarantine++;
+	else
+		c->enforced_reject++;
+}

@@ -1,0 +1,173 @@
+#include "flowharness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/CUnit.h>
+
+/* Ether/IPv4 192.0.2.10:40000 -> 198.51.100.25:25 /TCP with a timestamp option */
+static const uint8_t base_frame[] = {
+	0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00,
+	0x45, 0, 0, 52, 0, 1, 0x40, 0, 64, 6, 0, 0, 192, 0, 2, 10, 198, 51, 100, 25,
+	0x9c, 0x40, 0, 25, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x10, 0xff, 0xff, 0, 0, 0, 0,
+	1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0,
+};
+
+static void deliver(struct harness *h, const uint8_t *frame, size_t len, bool to_client)
+{
+	struct side *sd = to_client ? &h->c : &h->s;
+	struct dp_pkt p;
+	CU_ASSERT_EQUAL_FATAL(dp_pkt_parse(frame, len, &p), DP_PKT_TCP);
+	CU_ASSERT_TRUE(dp_pkt_tcp_csum_ok(frame, &p));
+	/* the frame must travel the right way */
+	CU_ASSERT_EQUAL(p.dport == h->bp.dport, !to_client);
+	sd->segments++;
+	if (p.flags & DP_TCP_RST) {
+		sd->rsts++;
+		sd->rst_seq = p.seq;
+		sd->rst_in_window = p.seq == sd->rcv_nxt;
+		return;
+	}
+	if (p.flags & DP_TCP_SYN) {
+		sd->rcv_nxt = p.seq + 1;
+		sd->rcv_started = true;
+		return;
+	}
+	uint32_t seq = p.seq;
+	const uint8_t *pl = frame + p.payload_off;
+	size_t n = p.payload_len;
+	int32_t d = (int32_t)(sd->rcv_nxt - seq);
+	if (n && d >= 0 && (size_t)d < n) {
+		sl_strbuf_put(&sd->got, pl + d, n - (size_t)d);
+		sd->rcv_nxt += (uint32_t)(n - (size_t)d);
+	}
+	CU_ASSERT(d >= 0); /* the dataplane never sends a receiver a hole */
+	if ((p.flags & DP_TCP_FIN) && p.seq + p.payload_len == sd->rcv_nxt) {
+		sd->fins++;
+		sd->rcv_nxt++;
+	}
+}
+
+static void send_out(void *arg, const struct dp_flow *f, const struct dp_out *out)
+{
+	struct harness *h = arg;
+	for (unsigned i = 0; i < out->n; i++) {
+		uint8_t buf[2048];
+		size_t n = dp_flow_build(f, &out->e[i], buf, sizeof buf);
+		CU_ASSERT_FATAL(n > 0);
+		h->built++;
+		deliver(h, buf, n, dp_flow_out_role(f, &out->e[i]) == DP_OUTSIDE);
+	}
+}
+
+void h_init(struct harness *h, const char *policy_text, const char *cfg_text)
+{
+	memset(h, 0, sizeof *h);
+	char err[256];
+	dp_config_default(&h->cfg);
+	CU_ASSERT_EQUAL_FATAL(dp_config_parse(&h->cfg, "test", cfg_text ? cfg_text : "", err, sizeof err), 0);
+	if (policy_text) {
+		char path[] = "/tmp/sluice-dp-test-XXXXXX";
+		int fd = mkstemp(path);
+		CU_ASSERT_FATAL(fd >= 0);
+		CU_ASSERT_FATAL(write(fd, policy_text, strlen(policy_text)) == (ssize_t)strlen(policy_text));
+		close(fd);
+		struct sl_policy_diag diag;
+		h->policy = sl_policy_load(path, &diag);
+		unlink(path);
+		if (!h->policy)
+			fprintf(stderr, "\npolicy: %s:%u:%u: %s\n", diag.file, diag.line, diag.col, diag.msg);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(h->policy);
+	}
+	CU_ASSERT_EQUAL_FATAL(dp_inspector_init(&h->in, &h->cfg, false, h->policy, &h->ctr,
+	                                        h->cfg.max_memory), 0);
+	memcpy(h->base, base_frame, sizeof base_frame);
+	CU_ASSERT_EQUAL_FATAL(dp_pkt_parse(h->base, sizeof base_frame, &h->bp), DP_PKT_TCP);
+	h->c.isn = h->c.snd_nxt = 0xfffff000u; /* wraps during the session */
+	h->s.isn = h->s.snd_nxt = 1000;
+	sl_strbuf_init(&h->c.got);
+	sl_strbuf_init(&h->s.got);
+	h->last_drop = -1;
+}
+
+void h_free(struct harness *h)
+{
+	if (getenv("SLUICE_TEST_DEBUG"))
+		fprintf(stderr, "\n--- server got:\n%.*s\n--- client got:\n%.*s\n--- rsts s=%u c=%u fins s=%u c=%u\n",
+		        (int)h->s.got.len, h->s.got.s ? h->s.got.s : "", (int)h->c.got.len,
+		        h->c.got.s ? h->c.got.s : "", h->s.rsts, h->c.rsts, h->s.fins, h->c.fins);
+	dp_inspector_free(&h->in);
+	if (h->policy)
+		sl_policy_unref(h->policy);
+	sl_strbuf_free(&h->c.got);
+	sl_strbuf_free(&h->s.got);
+}
+
+void h_send_at(struct harness *h, bool from_client, uint32_t seq, uint8_t flags,
+               const void *payload, size_t len)
+{
+	struct side *me = from_client ? &h->c : &h->s;
+	uint8_t frame[2048];
+	struct dp_tcp_out seg = {seq, me->rcv_nxt, flags, 65535, payload, len};
+	if (!me->rcv_started && !(flags & DP_TCP_SYN) && !(flags & DP_TCP_ACK))
+		seg.ack = 0;
+	size_t n = dp_build_tcp(frame, sizeof frame, h->base, &h->bp, !from_client, &seg);
+	CU_ASSERT_FATAL(n > 0);
+	struct dp_out out;
+	const struct dp_flow *f = dp_inspect_frame(&h->in, frame, n,
+	                                           from_client ? DP_OUTSIDE : DP_INSIDE, &out);
+	h->last_drop = out.drop_reason;
+	if (out.forward) {
+		h->originals++;
+		deliver(h, frame, n, !from_client);
+	}
+	if (f)
+		send_out(h, f, &out);
+}
+
+void h_say_n(struct harness *h, bool from_client, const void *p, size_t n)
+{
+	struct side *me = from_client ? &h->c : &h->s;
+	h_send_at(h, from_client, me->snd_nxt, DP_TCP_ACK | DP_TCP_PSH, p, n);
+	me->snd_nxt += (uint32_t)n;
+}
+
+void h_say(struct harness *h, bool from_client, const char *text)
+{
+	h_say_n(h, from_client, text, strlen(text));
+}
+
+void h_open(struct harness *h)
+{
+	h_send_at(h, true, h->c.snd_nxt++, DP_TCP_SYN, NULL, 0);
+	h->c.rcv_started = true;
+	h_send_at(h, false, h->s.snd_nxt++, DP_TCP_SYN | DP_TCP_ACK, NULL, 0);
+	h_send_at(h, true, h->c.snd_nxt, DP_TCP_ACK, NULL, 0);
+}
+
+void h_to_data(struct harness *h)
+{
+	h_open(h);
+	h_say(h, false, "220 mx.example.net ESMTP\r\n");
+	h_say(h, true, "EHLO client.example.com\r\n");
+	h_say(h, false, "250-mx.example.net\r\n250-PIPELINING\r\n250-CHUNKING\r\n250-STARTTLS\r\n250 8BITMIME\r\n");
+	h_say(h, true, "MAIL FROM:<alice@example.com>\r\n");
+	h_say(h, false, "250 2.1.0 Ok\r\n");
+	h_say(h, true, "RCPT TO:<bob@example.net>\r\n");
+	h_say(h, false, "250 2.1.5 Ok\r\n");
+	h_say(h, true, "DATA\r\n");
+	h_say(h, false, "354 End data with <CR><LF>.<CR><LF>\r\n");
+}
+
+void h_tick(struct harness *h, uint64_t now_ms)
+{
+	h->in.ctx.now_ms = now_ms;
+	dp_inspect_tick(&h->in, send_out, h);
+}
+
+bool h_got_has(const struct side *s, const char *needle)
+{
+	return s->got.s && memmem(s->got.s, s->got.len, needle, strlen(needle)) != NULL;
+}

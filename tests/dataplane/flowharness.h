@@ -1,0 +1,54 @@
+/* A wire for the inline tests: a client and a server endpoint that send scripted
+ * segments through a dp_inspector and keep what reaches them, in order, like a TCP
+ * receiver would (RSTs and FINs noted). The frames the dataplane builds are built with
+ * the same dp_flow_build the DPDK workers use. */
+#ifndef SLUICE_DP_FLOWHARNESS_H
+#define SLUICE_DP_FLOWHARNESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/inspect.h"
+
+struct side {
+	uint32_t isn, snd_nxt;   /* what this endpoint sends */
+	uint32_t rcv_nxt;        /* what it has received in order */
+	bool rcv_started;
+	struct sl_strbuf got;    /* bytes received in order */
+	unsigned rsts, fins, segments;
+	uint32_t rst_seq;
+	bool rst_in_window;      /* the RST hit rcv_nxt exactly */
+};
+
+struct harness {
+	struct dp_config cfg;
+	struct dp_counters ctr;
+	struct dp_inspector in;
+	struct sl_policy *policy;
+	struct side c, s;
+	uint8_t base[128];       /* client->server frame the segments are made from */
+	struct dp_pkt bp;
+	unsigned originals, built;
+	int last_drop;           /* drop reason of the last packet, -1 */
+};
+
+/* policy_text may be NULL (no rules). cfg_text overrides configuration keys. */
+void h_init(struct harness *h, const char *policy_text, const char *cfg_text);
+void h_free(struct harness *h);
+
+/* A segment from the client (true) or server at an explicit sequence number. */
+void h_send_at(struct harness *h, bool from_client, uint32_t seq, uint8_t flags,
+               const void *payload, size_t len);
+/* The next bytes of one side (advances its sequence). */
+void h_say(struct harness *h, bool from_client, const char *text);
+void h_say_n(struct harness *h, bool from_client, const void *p, size_t n);
+/* SYN, SYN-ACK, ACK. */
+void h_open(struct harness *h);
+/* Greeting, EHLO, MAIL, RCPT, DATA and the 354. */
+void h_to_data(struct harness *h);
+/* Let the dataplane's timers run at time now_ms. */
+void h_tick(struct harness *h, uint64_t now_ms);
+
+bool h_got_has(const struct side *s, const char *needle);
+
+#endif

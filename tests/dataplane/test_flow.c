@@ -1,0 +1,460 @@
+/* The inline path end to end on one flow, with the real engine and policy: what the
+ * server receives is what was scanned, verdicts are enforced (reply injected with the
+ * right sequence numbers, server reset before it commits), TCP normalization
+ * (reordering, conflicting retransmissions, wrap), STARTTLS policies, mid-stream and
+ * non-SMTP traffic. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cu_main.h"
+#include "core/dirsink.h"
+#include "flowharness.h"
+
+static const char policy[] =
+	"rule test.forbidden {\n"
+	"	description \"a word the server must never receive\"\n"
+	"	match raw \"FORBIDDEN\"\n"
+	"	action reject \"554 5.7.1 Forbidden content\"\n"
+	"}\n"
+	"rule test.later {\n"
+	"	description \"tempfail\"\n"
+	"	match raw \"LATER\"\n"
+	"	action tempfail \"451 4.7.1 Try later\"\n"
+	"}\n"
+	"rule test.secret {\n"
+	"	description \"quarantine\"\n"
+	"	match raw \"SECRET\"\n"
+	"	action quarantine\n"
+	"}\n"
+	"rule test.smuggling {\n"
+	"	description \"bare LF end of data\"\n"
+	"	match signal smtp.smuggling\n"
+	"	action reject \"554 5.7.0 Ambiguous end of data\"\n"
+	"}\n"
+	"rule test.overlap {\n"
+	"	description \"conflicting TCP bytes\"\n"
+	"	match signal tcp.overlap\n"
+	"	action reject \"554 5.7.0 Conflicting retransmission\"\n"
+	"}\n";
+
+static const char body_ok[] = "From: alice@example.com\r\nSubject: hi\r\n\r\nNothing to see.\r\n";
+
+static void test_clean_message_passes_unchanged(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	h_to_data(&h);
+	h_say(&h, true, body_ok);
+	h_say(&h, true, ".\r\n");
+	h_say(&h, false, "250 2.0.0 Ok: queued as 1\r\n");
+	h_say(&h, true, "QUIT\r\n");
+	h_say(&h, false, "221 2.0.0 Bye\r\n");
+	const char *want_srv = "EHLO client.example.com\r\nMAIL FROM:<alice@example.com>\r\n"
+		"RCPT TO:<bob@example.net>\r\nDATA\r\n";
+	CU_ASSERT_TRUE(h_got_has(&h.s, want_srv));
+	CU_ASSERT_TRUE(h_got_has(&h.s, "Nothing to see.\r\n.\r\nQUIT\r\n"));
+	CU_ASSERT_TRUE(h_got_has(&h.c, "250 2.0.0 Ok: queued as 1\r\n221 2.0.0 Bye\r\n"));
+	CU_ASSERT_EQUAL(h.s.rsts + h.c.rsts, 0);
+	CU_ASSERT_EQUAL(h.ctr.verdicts[SL_ACT_PASS], 1);
+	CU_ASSERT_EQUAL(h.ctr.messages, 1);
+	CU_ASSERT_EQUAL(h.built, 0); /* every segment went through as it was */
+	h_free(&h);
+}
+
+static void reject_case(const char *word, const char *reply, bool pipelined_quit)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	h_to_data(&h);
+	char body[256];
+	snprintf(body, sizeof body, "Subject: x\r\n\r\nthis has %s in it\r\n", word);
+	h_say(&h, true, body);
+	uint32_t srv_has = h.s.rcv_nxt;
+	h_say(&h, true, pipelined_quit ? ".\r\nQUIT\r\n" : ".\r\n");
+	/* the server never got the end of data, and was reset where it stood */
+	CU_ASSERT_FALSE(h_got_has(&h.s, "\r\n.\r\n"));
+	CU_ASSERT_EQUAL(h.s.rcv_nxt, srv_has);
+	CU_ASSERT_EQUAL(h.s.rsts, 1);
+	CU_ASSERT_TRUE(h.s.rst_in_window);
+	/* the client got the policy's reply, in sequence */
+	CU_ASSERT_TRUE(h_got_has(&h.c, reply));
+	CU_ASSERT_EQUAL(h.c.rsts, 0);
+	if (!pipelined_quit) {
+		CU_ASSERT_EQUAL(h.c.fins, 0);
+		h_say(&h, true, "QUIT\r\n");
+	}
+	CU_ASSERT_TRUE(h_got_has(&h.c, "221 2.0.0 Bye\r\n"));
+	CU_ASSERT_EQUAL(h.c.fins, 1);
+	CU_ASSERT_FALSE(h_got_has(&h.s, "QUIT"));
+	/* whatever the server says now never reaches the client */
+	size_t had = h.c.got.len;
+	h_say(&h, false, "250 2.0.0 Ok: queued\r\n");
+	CU_ASSERT_EQUAL(h.c.got.len, had);
+	CU_ASSERT_EQUAL(h.ctr.enforced_reject, 1);
+	h_free(&h);
+}
+
+static void test_reject(void)
+{
+	reject_case("FORBIDDEN", "354 End data with <CR><LF>.<CR><LF>\r\n554 5.7.1 Forbidden content\r\n", false);
+}
+
+static void test_reject_pipelined_quit(void)
+{
+	reject_case("FORBIDDEN", "554 5.7.1 Forbidden content\r\n221 2.0.0 Bye\r\n", true);
+}
+
+static void test_tempfail(void)
+{
+	reject_case("LATER", "451 4.7.1 Try later\r\n", false);
+}
+
+static void test_other_command_after_verdict_gets_421(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	h_to_data(&h);
+	h_say(&h, true, "Subject: x\r\n\r\nFORBIDDEN\r\n.\r\n");
+	h_say(&h, true, "MAIL FROM:<alice@example.com>\r\n");
+	CU_ASSERT_TRUE(h_got_has(&h.c, "554 5.7.1 Forbidden content\r\n421 "));
+	CU_ASSERT_EQUAL(h.c.fins, 1);
+	/* the server never sees the second transaction */
+	CU_ASSERT_PTR_NULL(memmem(strstr(h.s.got.s, "MAIL FROM") + 1, h.s.got.len - 1 -
+	                          (size_t)(strstr(h.s.got.s, "MAIL FROM") - h.s.got.s), "MAIL FROM", 9));
+	h_free(&h);
+}
+
+static void test_quarantine_journals(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	char dir[] = "/tmp/sluice-dp-journal-XXXXXX";
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	struct dp_sink sink;
+	char err[256];
+	CU_ASSERT_EQUAL_FATAL(dp_dirsink_open(&sink, dir, "t", err, sizeof err), 0);
+	h.in.ctx.journal = &sink;
+	h_to_data(&h);
+	h_say(&h, true, "Subject: plans\r\n\r\nthe SECRET plan\r\n");
+	h_say(&h, true, ".\r\n");
+	CU_ASSERT_TRUE(h_got_has(&h.c, "\r\n250 "));
+	CU_ASSERT_EQUAL(h.s.rsts, 1);
+	CU_ASSERT_FALSE(h_got_has(&h.s, "\r\n.\r\n"));
+	CU_ASSERT_EQUAL(h.ctr.enforced_quarantine, 1);
+	CU_ASSERT_EQUAL(h.ctr.journal_ok, 1);
+	/* the journal has the message and its verdict */
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "cat %s/*.eml | grep -q 'the SECRET plan' && "
+	         "grep -q '\"outcome\":\"quarantined\"' %s/*.json && "
+	         "grep -q 'test.secret' %s/*.json", dir, dir, dir);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+	sink.ops->free(sink.impl);
+	h_free(&h);
+}
+
+static void test_data_before_354_is_held(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	h_open(&h);
+	h_say(&h, false, "220 mx ESMTP\r\n");
+	h_say(&h, true, "EHLO c\r\n");
+	h_say(&h, false, "250 mx\r\n");
+	h_say(&h, true, "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: early\r\n\r\nFORBIDDEN\r\n.\r\n");
+	/* the commands went, the content waits for the 354 */
+	CU_ASSERT_TRUE(h_got_has(&h.s, "DATA\r\n"));
+	CU_ASSERT_FALSE(h_got_has(&h.s, "Subject: early"));
+	h_say(&h, false, "250 Ok\r\n250 Ok\r\n354 go\r\n");
+	/* released up to the end of data, which the verdict stops */
+	CU_ASSERT_TRUE(h_got_has(&h.c, "554 5.7.1 Forbidden content"));
+	CU_ASSERT_FALSE(h_got_has(&h.s, "\r\n.\r\n"));
+	CU_ASSERT_EQUAL(h.s.rsts, 1);
+	h_free(&h);
+}
+
+static void test_out_of_order_released_in_order(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	h_to_data(&h);
+	const char *parts[] = {"Subject: ooo\r\n\r\n", "first line\r\n", "second line\r\n", "third\r\n"};
+	uint32_t seq[4], at = h.c.snd_nxt;
+	for (int i = 0; i < 4; i++) {
+		seq[i] = at;
+		at += (uint32_t)strlen(parts[i]);
+	}
+	for (int i = 3; i >= 0; i--)
+		h_send_at(&h, true, seq[i], DP_TCP_ACK, parts[i], strlen(parts[i]));
+	h.c.snd_nxt = at;
+	h_say(&h, true, ".\r\n");
+	h_say(&h, false, "250 ok\r\n");
+	CU_ASSERT_TRUE(h_got_has(&h.s, "Subject: ooo\r\n\r\nfirst line\r\nsecond line\r\nthird\r\n.\r\n"));
+	CU_ASSERT_EQUAL(h.ctr.verdicts[SL_ACT_PASS], 1);
+	h_free(&h);
+}
+
+static void test_conflicting_retransmission_dropped(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	h_to_data(&h);
+	uint32_t seq = h.c.snd_nxt;
+	h_say(&h, true, "Subject: a\r\n\r\nharmless words\r\n");
+	size_t srv_len = h.s.got.len;
+	/* the same sequence numbers, other bytes: never forwarded */
+	const char *evil = "Subject: a\r\n\r\nFORBIDDEN words\r\n";
+	h_send_at(&h, true, seq, DP_TCP_ACK | DP_TCP_PSH, evil, strlen(evil));
+	CU_ASSERT_EQUAL(h.last_drop, DP_DROP_RETRANSMIT_CONFLICT);
+	CU_ASSERT_EQUAL(h.s.got.len, srv_len);
+	CU_ASSERT_FALSE(h_got_has(&h.s, "FORBIDDEN"));
+	CU_ASSERT_EQUAL(h.ctr.signals_overlap, 1);
+	/* an identical retransmission goes through (the receiver may have lost it) */
+	const char *same = "Subject: a\r\n\r\nharmless words\r\n";
+	h_send_at(&h, true, seq, DP_TCP_ACK | DP_TCP_PSH, same, strlen(same));
+	CU_ASSERT_EQUAL(h.last_drop, -1);
+	/* the message carries the rule-visible signal: rejected */
+	h_say(&h, true, ".\r\n");
+	CU_ASSERT_TRUE(h_got_has(&h.c, "554 5.7.0 Conflicting retransmission"));
+	CU_ASSERT_EQUAL(h.s.rsts, 1);
+	h_free(&h);
+}
+
+static void test_overlap_with_held_segment(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	h_to_data(&h);
+	uint32_t seq = h.c.snd_nxt;
+	/* the later half arrives first and is held ... */
+	h_send_at(&h, true, seq + 10, DP_TCP_ACK, "aaaaaaaaaa\r\n", 12);
+	/* ... a conflicting segment covering it is refused ... */
+	h_send_at(&h, true, seq, DP_TCP_ACK, "Subject: bFORBIDDEN!\r\n", 22);
+	CU_ASSERT_EQUAL(h.last_drop, DP_DROP_OOO_CONFLICT);
+	CU_ASSERT_FALSE(h_got_has(&h.s, "FORBIDDEN"));
+	/* ... and the honest one fills the hole */
+	h_send_at(&h, true, seq, DP_TCP_ACK, "Subject: ", 9);
+	h_send_at(&h, true, seq + 9, DP_TCP_ACK, "b", 1);
+	CU_ASSERT_TRUE(h_got_has(&h.s, "Subject: baaaaaaaaaa\r\n"));
+	h_free(&h);
+}
+
+static void test_smuggling_variants_do_not_end_message(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	h_to_data(&h);
+	h_say(&h, true, "Subject: s\r\n\r\nhello\n.\nMAIL FROM:<evil@example.org>\r\n");
+	CU_ASSERT_FALSE(h_got_has(&h.c, "554"));
+	h_say(&h, true, "\r\n.\r\n");
+	CU_ASSERT_TRUE(h_got_has(&h.c, "554 5.7.0 Ambiguous end of data"));
+	CU_ASSERT_FALSE(h_got_has(&h.s, "\r\n.\r\n"));
+	CU_ASSERT_EQUAL(h.s.rsts, 1);
+	h_free(&h);
+}
+
+static void test_one_byte_segments(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	h_to_data(&h);
+	const char *msg = "Subject: t\r\n\r\nFORBIDDEN\r\n.\r\n";
+	for (const char *p = msg; *p; p++)
+		h_say_n(&h, true, p, 1);
+	CU_ASSERT_TRUE(h_got_has(&h.c, "554 5.7.1 Forbidden content"));
+	CU_ASSERT_FALSE(h_got_has(&h.s, "\r\n.\r\n"));
+	h_free(&h);
+}
+
+static void test_bdat_last_rejected(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	h_open(&h);
+	h_say(&h, false, "220 mx ESMTP\r\n");
+	h_say(&h, true, "EHLO c\r\n");
+	h_say(&h, false, "250-mx\r\n250 CHUNKING\r\n");
+	h_say(&h, true, "MAIL FROM:<a@example.com>\r\n");
+	h_say(&h, false, "250 Ok\r\n");
+	h_say(&h, true, "RCPT TO:<b@example.net>\r\n");
+	h_say(&h, false, "250 Ok\r\n");
+	const char *chunk = "Subject: b\r\n\r\nFORBIDDEN\r\n";
+	char cmd[64];
+	snprintf(cmd, sizeof cmd, "BDAT %zu LAST\r\n", strlen(chunk));
+	h_say(&h, true, cmd);
+	h_say(&h, true, chunk);
+	CU_ASSERT_TRUE(h_got_has(&h.c, "554 5.7.1 Forbidden content"));
+	/* the server is one byte short of the chunk: it never commits */
+	CU_ASSERT_FALSE(h_got_has(&h.s, chunk));
+	CU_ASSERT_EQUAL(h.s.rsts, 1);
+	h_free(&h);
+}
+
+static void test_starttls_strip_and_block(void)
+{
+	struct harness h;
+	h_init(&h, policy, "[smtp]\nstarttls = strip\n");
+	h_open(&h);
+	h_say(&h, false, "220 mx ESMTP\r\n");
+	h_say(&h, true, "EHLO c\r\n");
+	h_say(&h, false, "250-mx\r\n250-STARTTLS\r\n250 8BITMIME\r\n");
+	CU_ASSERT_TRUE(h_got_has(&h.c, "250-mx\r\n250-XXXXXXXA\r\n250 8BITMIME\r\n"));
+	CU_ASSERT_EQUAL(h.ctr.starttls_stripped, 1);
+	/* a client that tries anyway: the server sees an unknown verb of the same length */
+	h_say(&h, true, "STARTTLS\r\n");
+	CU_ASSERT_TRUE(h_got_has(&h.s, "XXXXXXXX\r\n"));
+	CU_ASSERT_FALSE(h_got_has(&h.s, "STARTTLS"));
+	h_say(&h, false, "502 5.5.2 Error: command not recognized\r\n");
+	CU_ASSERT_TRUE(h_got_has(&h.c, "502 5.5.2"));
+	h_free(&h);
+
+	h_init(&h, policy, "[smtp]\nstarttls = block\n");
+	h_open(&h);
+	h_say(&h, false, "220 mx ESMTP\r\n");
+	h_say(&h, true, "EHLO c\r\n");
+	h_say(&h, false, "250-mx\r\n250 STARTTLS\r\n");
+	CU_ASSERT_TRUE(h_got_has(&h.c, "250 STARTTLS\r\n"));
+	h_say(&h, true, "STARTTLS\r\n");
+	CU_ASSERT_TRUE(h_got_has(&h.s, "XXXXXXXX\r\n"));
+	CU_ASSERT_EQUAL(h.ctr.starttls_blocked, 1);
+	h_free(&h);
+}
+
+static void test_starttls_allow_goes_uninspected(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	h_open(&h);
+	h_say(&h, false, "220 mx ESMTP\r\n");
+	h_say(&h, true, "EHLO c\r\n");
+	h_say(&h, false, "250-mx\r\n250 STARTTLS\r\n");
+	h_say(&h, true, "STARTTLS\r\n");
+	h_say(&h, false, "220 2.0.0 Ready to start TLS\r\n");
+	static const uint8_t hello[] = {0x16, 0x03, 0x01, 0x00, 0x05, 1, 0, 0, 1, 0};
+	h_say_n(&h, true, hello, sizeof hello);
+	h_say_n(&h, false, hello, sizeof hello);
+	h_say(&h, true, "FORBIDDEN (encrypted, in reality)");
+	CU_ASSERT_TRUE(h_got_has(&h.s, "FORBIDDEN"));
+	CU_ASSERT_EQUAL(h.ctr.uninspected[DP_UNINSPECTED_STARTTLS], 1);
+	h_free(&h);
+}
+
+static void test_non_smtp_and_midstream(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	/* port 80: untouched, no state */
+	h.base[36] = 0;
+	h.base[37] = 80;
+	dp_pkt_parse(h.base, sizeof h.base, &h.bp);
+	h_open(&h);
+	h_say(&h, true, "GET / HTTP/1.0\r\n\r\n");
+	CU_ASSERT_EQUAL(h.ctr.flows_created, 0);
+	CU_ASSERT_EQUAL(h.originals, 4);
+	h_free(&h);
+
+	/* an SMTP connection we never saw open: fail-open passes it, counted */
+	h_init(&h, policy, NULL);
+	h.c.rcv_started = true;
+	h.s.rcv_nxt = h.c.snd_nxt; /* the server is mid-connection too */
+	h_say(&h, true, "MAIL FROM:<a@example.com>\r\n");
+	CU_ASSERT_TRUE(h_got_has(&h.s, "MAIL FROM"));
+	CU_ASSERT_EQUAL(h.ctr.uninspected[DP_UNINSPECTED_MIDSTREAM], 1);
+	h_free(&h);
+
+	/* fail-closed: dropped, both ends reset */
+	h_init(&h, policy, "[flows]\non_overload = closed\n");
+	h.c.rcv_started = true;
+	h.s.rcv_nxt = h.c.snd_nxt;
+	h_say(&h, true, "MAIL FROM:<a@example.com>\r\n");
+	CU_ASSERT_EQUAL(h.s.got.len, 0);
+	CU_ASSERT_EQUAL(h.s.rsts, 1);
+	CU_ASSERT_EQUAL(h.c.rsts, 1);
+	CU_ASSERT_EQUAL(h.last_drop, DP_DROP_FAIL_CLOSED);
+	h_free(&h);
+}
+
+static void test_bad_checksum_never_scanned(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	h_to_data(&h);
+	/* a segment the server would drop (bad checksum) must not be scanned either */
+	uint8_t frame[256];
+	const char *evil = "Subject: x\r\n\r\nFORBIDDEN\r\n.\r\n";
+	struct dp_tcp_out seg = {h.c.snd_nxt, h.c.rcv_nxt, DP_TCP_ACK, 65535,
+	                         (const uint8_t *)evil, strlen(evil)};
+	size_t n = dp_build_tcp(frame, sizeof frame, h.base, &h.bp, false, &seg);
+	frame[n - 1] ^= 0xff;
+	struct dp_out out;
+	dp_inspect_frame(&h.in, frame, n, DP_OUTSIDE, &out);
+	CU_ASSERT_FALSE(out.forward);
+	CU_ASSERT_EQUAL(out.drop_reason, DP_DROP_BAD_CHECKSUM);
+	CU_ASSERT_EQUAL(h.ctr.messages, 0);
+	h_free(&h);
+}
+
+static void test_takeover_retransmits_reply(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	h_to_data(&h);
+	h.in.ctx.now_ms = 1000;
+	h_say(&h, true, "Subject: x\r\n\r\nFORBIDDEN\r\n.\r\n");
+	CU_ASSERT_TRUE(h_got_has(&h.c, "554 5.7.1"));
+	/* the client never acknowledged our reply: it comes again */
+	size_t before = h.c.segments;
+	h.c.rcv_nxt -= 29; /* as if lost */
+	h.c.got.len -= 29;
+	h_tick(&h, 1400);
+	CU_ASSERT(h.c.segments > before);
+	CU_ASSERT_TRUE(h_got_has(&h.c, "554 5.7.1 Forbidden content\r\n"));
+	h_free(&h);
+}
+
+static void test_fin_follows_held_data(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	h_to_data(&h);
+	h_say(&h, true, body_ok);
+	h_say(&h, true, ".\r\n");
+	h_say(&h, false, "250 ok\r\n");
+	h_say(&h, true, "QUIT\r\n");
+	h_say(&h, false, "221 bye\r\n");
+	h_send_at(&h, false, h.s.snd_nxt++, DP_TCP_ACK | DP_TCP_FIN, NULL, 0);
+	h_send_at(&h, true, h.c.snd_nxt++, DP_TCP_ACK | DP_TCP_FIN, NULL, 0);
+	CU_ASSERT_EQUAL(h.s.fins, 1);
+	CU_ASSERT_EQUAL(h.c.fins, 1);
+	CU_ASSERT_EQUAL(h.ctr.flows_closed, 1);
+	h_free(&h);
+}
+
+int main(void)
+{
+	static const struct cu_test tests[] = {
+		{"clean message passes unchanged", test_clean_message_passes_unchanged},
+		{"reject: reply injected, server reset", test_reject},
+		{"reject with pipelined QUIT", test_reject_pipelined_quit},
+		{"tempfail", test_tempfail},
+		{"other command after verdict: 421", test_other_command_after_verdict_gets_421},
+		{"quarantine: 250, server reset, journaled", test_quarantine_journals},
+		{"data before 354 held", test_data_before_354_is_held},
+		{"out of order released in order", test_out_of_order_released_in_order},
+		{"conflicting retransmission dropped", test_conflicting_retransmission_dropped},
+		{"overlap with a held segment", test_overlap_with_held_segment},
+		{"smuggling variants", test_smuggling_variants_do_not_end_message},
+		{"one-byte segments", test_one_byte_segments},
+		{"BDAT LAST rejected", test_bdat_last_rejected},
+		{"STARTTLS strip and block", test_starttls_strip_and_block},
+		{"STARTTLS allow", test_starttls_allow_goes_uninspected},
+		{"non-SMTP and mid-stream", test_non_smtp_and_midstream},
+		{"bad checksum never scanned", test_bad_checksum_never_scanned},
+		{"takeover retransmits its reply", test_takeover_retransmits_reply},
+		{"FINs", test_fin_follows_held_data},
+		{NULL, NULL},
+	};
+	return cu_run("dataplane flow", tests);
+}
