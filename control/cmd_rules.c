@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "rules.h"
 #include "sluice/policy.h"
+#include "sluice/signals.h"
 
 void rules_print_diag(const struct sl_policy_diag *d)
 {
@@ -95,6 +96,14 @@ static int compile(int argc, char **argv)
 	return rc == 0 ? 0 : 1;
 }
 
+/* Every signal a rule can name (`match signal NAME`), from the engine's own list. */
+static int signals(void)
+{
+	for (int i = 0; i < SL_SIG_COUNT; i++)
+		printf("%-34s %s\n", sl_signal_name((enum sl_signal)i), sl_signal_doc((enum sl_signal)i));
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -103,6 +112,7 @@ static void usage(FILE *f)
 	        "       sluicectl rules test POLICY FILE.eml... [--json] [--direction inbound|outbound|internal]\n"
 	        "                 [--mail-from ADDR] [--rcpt ADDR]... [--client-ip IP] [--helo NAME]\n"
 	        "       sluicectl rules cost POLICY [CORPUS] [--top N] [--seconds S] [--max-rules N | --all]\n"
+	        "       sluicectl rules signals\n"
 	        "POLICY is a rules file or a bundle; see docs/rules.md.\n");
 }
 
@@ -121,6 +131,8 @@ int cmd_rules(int argc, char **argv)
 		return rules_test(argc - 2, argv + 2);
 	if (strcmp(sub, "cost") == 0)
 		return rules_cost(argc - 2, argv + 2);
+	if (strcmp(sub, "signals") == 0)
+		return signals();
 	if (strcmp(sub, "help") == 0 || strcmp(sub, "--help") == 0) {
 		usage(stdout);
 		return 0;

@@ -346,10 +346,10 @@ void ps_match(struct parser *ps, struct pol_rule *r, uint32_t rule_index)
 		pol_vec_init(sigs, sizeof(enum sl_signal));
 		for (;;) {
 			if (ps->tok.type != T_WORD)
-				ps_unexpected(ps, "a signal name (see docs/signals.md)");
+				ps_unexpected(ps, "a signal name (`sluicectl rules signals` lists them)");
 			enum sl_signal s = sl_signal_lookup(ps->tok.text);
 			if (s == SL_SIG_COUNT)
-				ps_error(ps, ps->tok.line, ps->tok.col, "unknown signal '%s' (see docs/signals.md)",
+				ps_error(ps, ps->tok.line, ps->tok.col, "unknown signal '%s' (`sluicectl rules signals` lists them)",
 				     ps->tok.text);
 			*(enum sl_signal *)pol_vec_push(sigs) = s;
 			ps_next(ps);

@@ -136,6 +136,11 @@ def main():
     check(p.returncode == 1 and '/nonexistent.eml' in p.stderr and 'card-body-outbound.eml: quarantine' in p.stdout,
           'unreadable file reported, others done')
 
+    p = run('signals')
+    names = [l.split()[0] for l in p.stdout.splitlines() if l.strip()]
+    check(p.returncode == 0 and 'smtp.smuggling' in names and 'mime.bad_base64' in names,
+          'rules signals lists the engine signals')
+
     # cost: smoke run on the test messages
     p = run('cost', POLICY, DATA, '--seconds', '0.01', '--top', '3')
     check(p.returncode == 0 and 'whole policy: 13 rules' in p.stdout and 'share of scan' in p.stdout
