@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rules.h"
 #include "sluice/strbuf.h"
 
 #define MESSAGES 300

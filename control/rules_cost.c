@@ -12,9 +12,6 @@
 
 #include "rules.h"
 
-uint8_t *rules_read_file(const char *path, size_t *len);
-uint8_t *rules_builtin_corpus(size_t i, size_t *len);
-size_t rules_builtin_corpus_size(void);
 
 /* ---- recorded events ------------------------------------------------------------------ */
 

@@ -11,6 +11,5 @@ struct sl_policy *pol_bundle_load(const char *path, struct sl_policy_diag *diag)
 /* Shared with policy.c */
 const uint8_t *pol_read_file(struct pol_arena *a, const char *path, size_t *len, const char **err);
 void pol_policy_digest(struct sl_policy *p);
-bool pol_analyze_only(struct sl_policy *p, struct sl_policy_diag *diag);
 
 #endif

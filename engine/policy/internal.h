@@ -277,6 +277,9 @@ bool pol_parse(struct sl_policy *p, const char *path, struct pol_reader *rd,
                const struct pol_build_opts *opts, struct sl_policy_diag *diag);
 /* Compile the parsed policy's Hyperscan databases (or, with `serialized`, load them). */
 bool pol_compile(struct sl_policy *p, struct sl_policy_diag *diag);
+/* The compiler's per-pattern decisions and database id tables without compiling
+ * (bundle loading, the fuzzer). */
+bool pol_analyze_only(struct sl_policy *p, struct sl_policy_diag *diag);
 /* Confirmations (PCRE2) and the derived tables, after databases exist. */
 bool pol_finish(struct sl_policy *p, struct sl_policy_diag *diag);
 

@@ -171,7 +171,7 @@ static const char *check_reply(enum sl_action a, const char *s, size_t len)
 	return NULL;
 }
 
-void ps_action(struct parser *ps, enum sl_action *a, const char **reply, bool threshold)
+static void ps_action(struct parser *ps, enum sl_action *a, const char **reply, bool threshold)
 {
 	if (ps->tok.type != T_WORD || !parse_action_word(ps->tok.text, a))
 		ps_unexpected(ps, "an action (pass, alert, quarantine, tempfail, reject)");

@@ -261,11 +261,11 @@ static void check_scopes(struct parser *ps, const struct matcher *m, uint32_t sc
 		ps_error(ps, line, col, "%s", what);
 }
 
-static const char *new_label(struct parser *ps, const struct pol_rule *r, size_t index)
+/* Unlabelled matches get "#1", "#2", ...: names `when` cannot refer to. */
+static const char *new_label(struct parser *ps, size_t index)
 {
 	char buf[32];
 	snprintf(buf, sizeof buf, "#%zu", index + 1);
-	(void)r;
 	return pol_strdup(ps->p->arena, buf);
 }
 
@@ -296,7 +296,7 @@ void ps_match(struct parser *ps, struct pol_rule *r, uint32_t rule_index)
 		c->name = name;
 		ps_next(ps);
 	} else {
-		c->name = new_label(ps, r, cond_index - r->first_cond);
+		c->name = new_label(ps, cond_index - r->first_cond);
 	}
 
 	/* scopes */

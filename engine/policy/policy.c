@@ -139,7 +139,7 @@ void pol_policy_digest(struct sl_policy *p)
 	EVP_MD_CTX_free(ctx);
 }
 
-struct sl_policy *pol_build(const char *path, struct pol_reader *rd, struct sl_policy *p,
+static struct sl_policy *pol_build(const char *path, struct pol_reader *rd, struct sl_policy *p,
                             const struct pol_build_opts *opts, struct sl_policy_diag *diag)
 {
 	double t0 = now();
