@@ -40,6 +40,22 @@ SPAM_TEXT = ("Dear friend, this is a limited time offer: click here to claim you
 SPAM_SUBJECT = "You have won the lottery"
 
 
+# What the shipped policy decides for each kind (outbound): verdict and the rules that
+# fire. tests/lab/test-messages.py checks it with `sluicectl rules test`; the lab tests
+# rely on it.
+EXPECTED = {
+    "clean": ("pass", []),
+    "report": ("pass", []),
+    "cc": ("quarantine", ["dlp.credit-card"]),
+    "cards": ("reject", ["dlp.credit-card", "dlp.card-dump"]),
+    "twid": ("quarantine", ["dlp.tw-national-id"]),
+    "eicar": ("reject", ["av.eicar", "av.known-bad"]),
+    "exe": ("reject", ["attach.executable"]),
+    "spam": ("quarantine", ["spam.subject", "spam.body-phrases"]),
+    "spam10": ("reject", ["spam.subject", "spam.body-phrases", "spam.encoding-tricks"]),
+}
+
+
 def base(msg_id, subject):
     m = EmailMessage(policy=SMTP)
     m["From"] = "Alice Sender <alice@example.org>"
