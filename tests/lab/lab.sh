@@ -189,3 +189,4 @@ lab_diagnostics() {
 . "$LAB_SRC/bridge.sh"
 . "$LAB_SRC/postfix.sh"
 . "$LAB_SRC/mail.sh"
+. "$LAB_SRC/archive.sh"
