@@ -19,6 +19,7 @@ int cmd_stats(int argc, char **argv);
 int cmd_reindex(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_search_latency(int argc, char **argv);
 int cmd_journal_send(int argc, char **argv);
 
 /* Open the store: read-write when `write` (or when nothing else holds it), else

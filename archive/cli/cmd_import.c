@@ -75,51 +75,73 @@ static size_t pop(struct importer *im, struct msg *out, size_t max)
 	return n;
 }
 
+struct chunk {
+	struct msg m[CHUNK];
+	struct ar_prepared p[CHUNK];
+	size_t n;
+};
+
+/* Wait for a chunk's records to be durable, report them, free them. */
+static void finish_chunk(struct importer *im, struct chunk *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		struct ar_prepared *p = &c->p[i];
+		if (p->status != AR_INGEST_REFUSED)
+			ar_committer_wait(im->cm, p);
+		pthread_mutex_lock(&im->mu);
+		switch (p->status) {
+		case AR_INGEST_STORED: im->stored++; break;
+		case AR_INGEST_DUPLICATE: im->duplicates++; break;
+		case AR_INGEST_REFUSED: im->refused++; break;
+		default: im->failed++; break;
+		}
+		pthread_mutex_unlock(&im->mu);
+		if (p->status == AR_INGEST_REFUSED) {
+			ar_committer_count_refused(im->cm);
+			fprintf(stderr, "sluice-archive import: %s: refused: %s\n", c->m[i].origin,
+				p->reason);
+		} else if (p->status == AR_INGEST_FAILED) {
+			fprintf(stderr, "sluice-archive import: %s: not stored: %s\n", c->m[i].origin,
+				p->reason);
+		} else if (im->verbose) {
+			printf("%u\t%s\t%s\n", p->docid,
+				p->status == AR_INGEST_STORED ? "stored" : "duplicate", c->m[i].origin);
+		}
+		ar_prepared_free(p);
+		free(c->m[i].data);
+		free(c->m[i].origin);
+	}
+	c->n = 0;
+}
+
+/* Each worker keeps DEPTH chunks in flight: it parses the next chunk while the
+ * committer syncs the previous ones, so the fsync latency does not stall parsing. */
+#define DEPTH 3
+
 static void *worker(void *arg)
 {
 	struct importer *im = arg;
-	struct msg m[CHUNK];
-	struct ar_prepared *p = calloc(CHUNK, sizeof *p);
-	size_t n;
-	while ((n = pop(im, m, CHUNK)) > 0) {
-		for (size_t i = 0; i < n; i++) {
+	struct chunk *chunks = calloc(DEPTH, sizeof *chunks);
+	for (size_t turn = 0;; turn++) {
+		struct chunk *c = &chunks[turn % DEPTH];
+		if (c->n)
+			finish_chunk(im, c);
+		c->n = pop(im, c->m, CHUNK);
+		if (!c->n)
+			break;
+		for (size_t i = 0; i < c->n; i++) {
 			struct sl_journal_record r = {
-				.time_us = m[i].time_us, .source_kind = SL_JSOURCE_IMPORT,
-				.source = im->source, .direction = 0, .txn_id = m[i].origin,
-				.message = m[i].data, .message_len = m[i].len,
+				.time_us = c->m[i].time_us, .source_kind = SL_JSOURCE_IMPORT,
+				.source = im->source, .direction = 0, .txn_id = c->m[i].origin,
+				.message = c->m[i].data, .message_len = c->m[i].len,
 			};
-			ar_prepare_record(im->s, &r, &p[i]);
-			if (p[i].status != AR_INGEST_REFUSED)
-				ar_committer_enqueue(im->cm, &p[i]);
+			ar_prepare_record(im->s, &r, &c->p[i]);
 		}
-		for (size_t i = 0; i < n; i++) {
-			if (p[i].status != AR_INGEST_REFUSED)
-				ar_committer_wait(im->cm, &p[i]);
-			pthread_mutex_lock(&im->mu);
-			switch (p[i].status) {
-			case AR_INGEST_STORED: im->stored++; break;
-			case AR_INGEST_DUPLICATE: im->duplicates++; break;
-			case AR_INGEST_REFUSED: im->refused++; break;
-			default: im->failed++; break;
-			}
-			pthread_mutex_unlock(&im->mu);
-			if (p[i].status == AR_INGEST_REFUSED) {
-				ar_committer_count_refused(im->cm);
-				fprintf(stderr, "sluice-archive import: %s: refused: %s\n", m[i].origin,
-					p[i].reason);
-			} else if (p[i].status == AR_INGEST_FAILED) {
-				fprintf(stderr, "sluice-archive import: %s: not stored: %s\n", m[i].origin,
-					p[i].reason);
-			} else if (im->verbose) {
-				printf("%u\t%s\t%s\n", p[i].docid,
-					p[i].status == AR_INGEST_STORED ? "stored" : "duplicate", m[i].origin);
-			}
-			ar_prepared_free(&p[i]);
-			free(m[i].data);
-			free(m[i].origin);
-		}
+		ar_committer_enqueue_many(im->cm, c->p, c->n);
 	}
-	free(p);
+	for (size_t k = 0; k < DEPTH; k++)
+		finish_chunk(im, &chunks[k]); /* the remaining ones, any order: all are queued */
+	free(chunks);
 	return NULL;
 }
 
@@ -248,7 +270,7 @@ static int import_path(struct importer *im, const char *path, int depth)
 
 int cmd_import(int argc, char **argv)
 {
-	const char *data = NULL;
+	const char *data = NULL, *files_from = NULL;
 	struct importer im = { .source = "import" };
 	char **paths = calloc((size_t)argc, sizeof *paths);
 	size_t np = 0;
@@ -259,11 +281,14 @@ int cmd_import(int argc, char **argv)
 			im.source = argv[++i];
 		else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
 			im.verbose = true;
+		else if (!strcmp(argv[i], "--files-from") && i + 1 < argc)
+			files_from = argv[++i];
 		else
 			paths[np++] = argv[i];
 	}
-	if (!data || !np) {
-		fprintf(stderr, "usage: sluice-archive import --data DIR [--source NAME] [-v] PATH...\n");
+	if (!data || (!np && !files_from)) {
+		fprintf(stderr, "usage: sluice-archive import --data DIR [--source NAME] [-v] "
+				"[--files-from LIST|-] PATH...\n");
 		free(paths);
 		return 2;
 	}
@@ -282,16 +307,36 @@ int cmd_import(int argc, char **argv)
 	for (size_t i = 0; i < np; i++)
 		if (import_path(&im, paths[i], 0) < 0)
 			rc = 1;
+	if (files_from) {
+		/* one path per line: for more files than a command line holds */
+		FILE *f = strcmp(files_from, "-") ? fopen(files_from, "r") : stdin;
+		char line[PATH_MAX + 2];
+		while (f && fgets(line, sizeof line, f)) {
+			line[strcspn(line, "\r\n")] = '\0';
+			if (*line && import_path(&im, line, 0) < 0)
+				rc = 1;
+		}
+		if (!f) {
+			fprintf(stderr, "sluice-archive import: %s: %s\n", files_from, strerror(errno));
+			rc = 1;
+		} else if (f != stdin) {
+			fclose(f);
+		}
+	}
 	pthread_mutex_lock(&im.mu);
 	im.done = true;
 	pthread_cond_broadcast(&im.cv);
 	pthread_mutex_unlock(&im.mu);
 	for (int i = 0; i < 2; i++)
 		pthread_join(w[i], NULL);
+	struct ar_commit_stats cs;
+	ar_committer_stats(im.cm, &cs);
 	ar_committer_stop(im.cm);
-	fprintf(stderr, "imported: %llu stored, %llu duplicates, %llu refused, %llu failed\n",
+	fprintf(stderr, "imported: %llu stored, %llu duplicates, %llu refused, %llu failed "
+			"(%llu synced batches)\n",
 		(unsigned long long)im.stored, (unsigned long long)im.duplicates,
-		(unsigned long long)im.refused, (unsigned long long)im.failed);
+		(unsigned long long)im.refused, (unsigned long long)im.failed,
+		(unsigned long long)cs.batches);
 	struct sl_strbuf detail;
 	sl_strbuf_init(&detail);
 	sl_strbuf_printf(&detail, "\"stored\":%llu,\"paths\":[", (unsigned long long)im.stored);

@@ -52,9 +52,11 @@ static bool print_hit(void *ctx, const uint8_t dockey[AR_DOCKEY_LEN])
 		sl_json_str(&b, sum.subject);
 		sl_strbuf_puts(&b, ",\"message_id\":");
 		sl_json_str(&b, sum.message_id);
-		sl_strbuf_printf(&b, ",\"size\":%llu,\"copies\":%u,\"has_attachment\":%s}",
+		sl_strbuf_printf(&b, ",\"size\":%llu,\"copies\":%u,\"has_attachment\":%s,\"sha256\":\"",
 			(unsigned long long)sum.size, sum.ncopies,
 			sum.flags & AR_SUMMARY_FLAG_ATTACHMENT ? "true" : "false");
+		sl_strbuf_hex(&b, sum.blob, 32);
+		sl_strbuf_puts(&b, "\"}");
 		puts(b.s);
 		sl_strbuf_free(&b);
 	} else {
@@ -358,4 +360,100 @@ int cmd_export(int argc, char **argv)
 	ar_store_close(s);
 	free(ids);
 	return rc;
+}
+
+/* ---- search-latency: the benchmark's in-process measurement ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct latency_ctx {
+	struct ar_store *s;
+	size_t fetched;
+};
+
+/* What a search result costs: the hit and its summary. */
+static bool fetch_hit(void *ctx, const uint8_t dockey[AR_DOCKEY_LEN])
+{
+	struct latency_ctx *lc = ctx;
+	struct ar_summary sum;
+	if (ar_summary_load(lc->s, ar_dockey_docid(dockey), &sum) == 0) {
+		lc->fetched++;
+		ar_summary_free(&sum);
+	}
+	return true;
+}
+
+int cmd_search_latency(int argc, char **argv)
+{
+	const char *data = NULL, *queries = NULL;
+	int repeat = 5;
+	size_t limit = 50;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--data") && i + 1 < argc)
+			data = argv[++i];
+		else if (!strcmp(argv[i], "--queries") && i + 1 < argc)
+			queries = argv[++i];
+		else if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
+			repeat = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--limit") && i + 1 < argc)
+			limit = strtoul(argv[++i], NULL, 10);
+	}
+	FILE *f = queries ? fopen(queries, "r") : NULL;
+	if (!data || !f || repeat < 1) {
+		fprintf(stderr, "usage: sluice-archive search-latency --data DIR --queries FILE "
+				"[--repeat N] [--limit N]\n");
+		if (f)
+			fclose(f);
+		return 2;
+	}
+	struct ar_store *s = cli_open(data, false, false);
+	if (!s) {
+		fclose(f);
+		return 1;
+	}
+	char line[4096];
+	struct ar_qnode *qs[1024];
+	size_t nq = 0;
+	while (nq < 1024 && fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (!*line)
+			continue;
+		char err[512];
+		if (!(qs[nq] = ar_query_parse(line, err, sizeof err))) {
+			fprintf(stderr, "search-latency: %s: %s\n", line, err);
+			continue;
+		}
+		nq++;
+	}
+	fclose(f);
+	size_t n = nq * (size_t)repeat;
+	double *ms = calloc(n ? n : 1, sizeof *ms);
+	struct latency_ctx lc = { .s = s };
+	size_t k = 0, hits = 0;
+	for (int r = 0; r < repeat; r++) {
+		for (size_t i = 0; i < nq; i++) {
+			struct timespec a, b;
+			clock_gettime(CLOCK_MONOTONIC, &a);
+			hits += ar_search(s, qs[i], limit, fetch_hit, &lc);
+			clock_gettime(CLOCK_MONOTONIC, &b);
+			ms[k++] = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+		}
+	}
+	qsort(ms, n, sizeof *ms, cmp_double);
+	double sum = 0;
+	for (size_t i = 0; i < n; i++)
+		sum += ms[i];
+	printf("{\"queries\":%zu,\"runs\":%zu,\"limit\":%zu,\"hits\":%zu,\"p50_ms\":%.3f,"
+	       "\"p99_ms\":%.3f,\"max_ms\":%.3f,\"mean_ms\":%.3f}\n", nq, n, limit, hits,
+		n ? ms[n / 2] : 0.0, n ? ms[(size_t)((double)(n - 1) * 0.99)] : 0.0,
+		n ? ms[n - 1] : 0.0, n ? sum / (double)n : 0.0);
+	for (size_t i = 0; i < nq; i++)
+		ar_query_free(qs[i]);
+	free(ms);
+	ar_store_close(s);
+	return 0;
 }

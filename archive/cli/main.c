@@ -18,6 +18,7 @@ static const struct {
 	{ "verify", cmd_verify, "--data DIR [--records FILE]   (every message rebuilds to its SHA-256)" },
 	{ "reindex", cmd_reindex, "--data DIR" },
 	{ "audit", cmd_audit, "--data DIR" },
+	{ "search-latency", cmd_search_latency, "--data DIR --queries FILE [--repeat N] [--limit N]   (benchmark)" },
 	{ "journal-send", cmd_journal_send, "--to ADDR:PORT [--spool DIR] [...] FILE..." },
 };
 

@@ -21,7 +21,11 @@ void ar_terms_init(struct ar_terms *t)
 
 void ar_terms_free(struct ar_terms *t)
 {
-	free(t->v);
+	free(t->groups);
+	free(t->table);
+	free(t->pos);
+	free(t->next);
+	free(t->flat);
 	sl_strbuf_free(&t->pool);
 	memset(t, 0, sizeof *t);
 }
@@ -29,9 +33,71 @@ void ar_terms_free(struct ar_terms *t)
 void ar_terms_clear(struct ar_terms *t)
 {
 	t->n = 0;
+	t->ngroups = 0;
+	if (t->table)
+		memset(t->table, 0, t->tcap * sizeof *t->table);
 	sl_strbuf_clear(&t->pool);
 	memset(t->next_pos, 0, sizeof t->next_pos);
 	t->truncated = false;
+	t->finished = false;
+}
+
+static uint32_t hash_term(uint8_t field, const char *s, size_t n)
+{
+	uint32_t h = 2166136261u ^ field; /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)s[i]) * 16777619u;
+	return h;
+}
+
+static void grow_table(struct ar_terms *t)
+{
+	size_t cap = t->tcap ? t->tcap * 2 : 1024;
+	uint32_t *tab = calloc(cap, sizeof *tab);
+	if (!tab)
+		abort();
+	for (size_t g = 0; g < t->ngroups; g++) {
+		size_t i = t->groups[g].hash & (cap - 1);
+		while (tab[i])
+			i = (i + 1) & (cap - 1);
+		tab[i] = (uint32_t)g + 1;
+	}
+	free(t->table);
+	t->table = tab;
+	t->tcap = cap;
+}
+
+/* The group of (field, term), created if new. */
+static struct ar_term_slot *group_of(struct ar_terms *t, uint8_t field, const char *term,
+	size_t len)
+{
+	if (2 * (t->ngroups + 1) > t->tcap)
+		grow_table(t);
+	uint32_t h = hash_term(field, term, len);
+	size_t i = h & (t->tcap - 1);
+	while (t->table[i]) {
+		struct ar_term_slot *g = &t->groups[t->table[i] - 1];
+		if (g->hash == h && g->field == field && g->term_len == len &&
+		    memcmp(t->pool.s + g->term_off, term, len) == 0)
+			return g;
+		i = (i + 1) & (t->tcap - 1);
+	}
+	if (t->ngroups == t->gcap) {
+		t->gcap = t->gcap ? t->gcap * 2 : 256;
+		t->groups = realloc(t->groups, t->gcap * sizeof *t->groups);
+		if (!t->groups)
+			abort();
+	}
+	struct ar_term_slot *g = &t->groups[t->ngroups];
+	t->table[i] = (uint32_t)++t->ngroups;
+	g->field = field;
+	g->term_off = (uint32_t)t->pool.len;
+	g->term_len = (uint32_t)len;
+	g->hash = h;
+	g->count = 0;
+	g->first = g->last = UINT32_MAX;
+	sl_strbuf_put(&t->pool, term, len);
+	return g;
 }
 
 void ar_terms_add(struct ar_terms *t, uint8_t field, const char *term, size_t len)
@@ -43,17 +109,25 @@ void ar_terms_add(struct ar_terms *t, uint8_t field, const char *term, size_t le
 		return;
 	}
 	if (t->n == t->cap) {
-		t->cap = t->cap ? t->cap * 2 : 256;
-		t->v = realloc(t->v, t->cap * sizeof *t->v);
-		if (!t->v)
+		t->cap = t->cap ? t->cap * 2 : 1024;
+		t->pos = realloc(t->pos, t->cap * sizeof *t->pos);
+		t->next = realloc(t->next, t->cap * sizeof *t->next);
+		if (!t->pos || !t->next)
 			abort();
 	}
-	struct ar_posting *p = &t->v[t->n++];
-	p->field = field;
-	p->term_off = (uint32_t)t->pool.len;
-	p->term_len = (uint32_t)len;
-	p->pos = t->next_pos[field & 127]++;
-	sl_strbuf_put(&t->pool, term, len);
+	uint32_t p = t->next_pos[field & 127]++;
+	struct ar_term_slot *g = group_of(t, field, term, len);
+	if (g->count && t->pos[g->last] == p)
+		return; /* the same term twice at one position */
+	uint32_t k = (uint32_t)t->n++;
+	t->pos[k] = p;
+	t->next[k] = UINT32_MAX;
+	if (g->count)
+		t->next[g->last] = k;
+	else
+		g->first = k;
+	g->last = k;
+	g->count++;
 }
 
 struct text_ctx {
@@ -112,44 +186,33 @@ void ar_terms_add_address(struct ar_terms *t, uint8_t field, const char *addr,
 		ar_terms_add_text(t, field, display, strlen(display));
 }
 
-static int cmp_posting(const void *a, const void *b, void *ctx)
-{
-	const struct ar_terms *t = ctx;
-	const struct ar_posting *x = a, *y = b;
-	if (x->field != y->field)
-		return x->field < y->field ? -1 : 1;
-	size_t l = x->term_len < y->term_len ? x->term_len : y->term_len;
-	int c = memcmp(t->pool.s + x->term_off, t->pool.s + y->term_off, l);
-	if (c)
-		return c;
-	if (x->term_len != y->term_len)
-		return x->term_len < y->term_len ? -1 : 1;
-	return x->pos < y->pos ? -1 : x->pos > y->pos;
-}
-
 void ar_terms_finish(struct ar_terms *t)
 {
-	if (t->n < 2)
-		return;
-	qsort_r(t->v, t->n, sizeof *t->v, cmp_posting, t);
+	free(t->flat);
+	t->flat = malloc((t->n ? t->n : 1) * sizeof *t->flat);
+	if (!t->flat)
+		abort();
+	size_t k = 0;
+	for (size_t g = 0; g < t->ngroups; g++) {
+		struct ar_term_slot *s = &t->groups[g];
+		uint32_t at = (uint32_t)k;
+		for (uint32_t i = s->first; i != UINT32_MAX; i = t->next[i])
+			t->flat[k++] = t->pos[i];
+		s->first = at; /* now: offset in flat */
+	}
+	t->finished = true;
 }
 
 bool ar_terms_next(const struct ar_terms *t, size_t *cursor, struct ar_term_group *g)
 {
-	size_t i = *cursor;
-	if (i >= t->n)
+	if (!t->finished || *cursor >= t->ngroups)
 		return false;
-	const struct ar_posting *p = &t->v[i];
-	size_t j = i + 1;
-	while (j < t->n && t->v[j].field == p->field && t->v[j].term_len == p->term_len &&
-	       memcmp(t->pool.s + t->v[j].term_off, t->pool.s + p->term_off, p->term_len) == 0)
-		j++;
-	g->field = p->field;
-	g->term = t->pool.s + p->term_off;
-	g->term_len = p->term_len;
-	g->first = p;
-	g->count = j - i;
-	*cursor = j;
+	const struct ar_term_slot *s = &t->groups[(*cursor)++];
+	g->field = s->field;
+	g->term = t->pool.s + s->term_off;
+	g->term_len = s->term_len;
+	g->positions = t->flat + s->first;
+	g->count = s->count;
 	return true;
 }
 

@@ -26,19 +26,29 @@ enum ar_field {
 
 bool ar_field_positional(uint8_t field);
 
-struct ar_posting {
+/* Terms are grouped as they arrive (a hash table on field + term), so nothing is sorted:
+ * the postings family's memtable orders keys at flush anyway. */
+struct ar_term_slot {
 	uint8_t field;
-	uint32_t term_off, term_len; /* in pool */
-	uint32_t pos;
+	uint32_t term_off, term_len;  /* in pool */
+	uint32_t first, last;         /* chain of positions in pos[]/next[] */
+	uint32_t count;
+	uint32_t hash;
 };
 
 struct ar_terms {
-	struct ar_posting *v;
+	struct ar_term_slot *groups;  /* in order of first appearance */
+	size_t ngroups, gcap;
+	uint32_t *table;              /* open addressing: group index + 1, 0 = empty */
+	size_t tcap;
+	uint32_t *pos, *next;         /* every posting: its position, next of its group */
 	size_t n, cap;
+	uint32_t *flat;               /* after finish: positions grouped by term */
 	struct sl_strbuf pool;
-	uint32_t next_pos[128];      /* per field */
-	size_t max_postings;         /* cap per document (0: none) */
+	uint32_t next_pos[128];       /* per field */
+	size_t max_postings;          /* cap per document (0: none) */
 	bool truncated;
+	bool finished;
 };
 
 void ar_terms_init(struct ar_terms *t);
@@ -57,14 +67,13 @@ void ar_terms_gap(struct ar_terms *t, uint8_t field);
 void ar_terms_add_address(struct ar_terms *t, uint8_t field, const char *addr,
 	const char *display);
 
-/* Sort by (field, term, position) and drop repeats; then iterate groups with
- * ar_terms_next. */
+/* Lay out each term's positions (ascending) for ar_terms_next. */
 void ar_terms_finish(struct ar_terms *t);
 struct ar_term_group {
 	uint8_t field;
 	const char *term;
 	size_t term_len;
-	const struct ar_posting *first; /* positions first[0..count) */
+	const uint32_t *positions;    /* ascending, count of them */
 	size_t count;
 };
 bool ar_terms_next(const struct ar_terms *t, size_t *cursor, struct ar_term_group *g);

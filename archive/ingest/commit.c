@@ -272,6 +272,25 @@ struct ar_committer *ar_committer_start(struct ar_store *s)
 	return cm;
 }
 
+void ar_committer_enqueue_many(struct ar_committer *cm, struct ar_prepared *p, size_t n)
+{
+	pthread_mutex_lock(&cm->mu);
+	for (size_t i = 0; i < n; i++) {
+		if (p[i].status == AR_INGEST_REFUSED)
+			continue;
+		p[i].next = NULL;
+		p[i].status = AR_INGEST_PENDING;
+		p[i].result = AR_INGEST_PENDING;
+		if (cm->tail)
+			cm->tail->next = &p[i];
+		else
+			cm->head = &p[i];
+		cm->tail = &p[i];
+	}
+	pthread_cond_signal(&cm->work_cv);
+	pthread_mutex_unlock(&cm->mu);
+}
+
 void ar_committer_enqueue(struct ar_committer *cm, struct ar_prepared *p)
 {
 	pthread_mutex_lock(&cm->mu);

@@ -23,8 +23,8 @@ static void put_postings(struct ar_store *s, rocksdb_writebatch_t *wb,
 		if (ar_field_positional(g.field)) {
 			uint32_t prev = 0;
 			for (size_t i = 0; i < g.count; i++) {
-				ar_varint_put(&val, g.first[i].pos - prev);
-				prev = g.first[i].pos;
+				ar_varint_put(&val, g.positions[i] - prev);
+				prev = g.positions[i];
 			}
 		}
 		rocksdb_writebatch_put_cf(wb, s->cf[AR_CF_POSTINGS], key.s, key.len,

@@ -25,6 +25,7 @@ enum ar_ingest_status {
 };
 
 struct ar_prepared {
+	uint8_t *buf;                /* owns the payload rec.message points into */
 	struct sl_journal_decoded rec;
 	uint8_t blob[32];
 	bool analysed;               /* doc and skeleton are filled */
@@ -45,9 +46,10 @@ struct ar_prepared {
 /* Parse a message with the engine's MIME parser into doc (the only user of sl_mime). */
 void ar_analyse_message(const uint8_t *raw, size_t n, struct ar_doc *doc);
 
-/* Decode a RECORD payload and analyse it. On a bad record, status is REFUSED with the
+/* Decode a RECORD payload and analyse it; p takes ownership of buf (malloc'd), whose
+ * bytes from `off` are the payload. On a bad record, status is REFUSED with the
  * reason. Always free with ar_prepared_free. */
-void ar_prepare(struct ar_store *s, const uint8_t *payload, size_t len, struct ar_prepared *p);
+void ar_prepare(struct ar_store *s, uint8_t *buf, size_t off, size_t len, struct ar_prepared *p);
 /* The same from a record described in memory (import, SMTP listener). */
 void ar_prepare_record(struct ar_store *s, const struct sl_journal_record *r,
 	struct ar_prepared *p);
@@ -58,6 +60,8 @@ struct ar_committer;
 struct ar_committer *ar_committer_start(struct ar_store *s);
 /* Queue p (not REFUSED) for the next batch; returns at once. */
 void ar_committer_enqueue(struct ar_committer *c, struct ar_prepared *p);
+/* Queue p[0..n) (REFUSED ones skipped) at once, so they share a batch. */
+void ar_committer_enqueue_many(struct ar_committer *c, struct ar_prepared *p, size_t n);
 /* Wait until p's batch is durable (or failed). */
 void ar_committer_wait(struct ar_committer *c, struct ar_prepared *p);
 /* Count a refused record in the store's counters. */

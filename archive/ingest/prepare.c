@@ -3,6 +3,7 @@
 
 #include <openssl/sha.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void analyse(struct ar_store *s, struct ar_prepared *p)
@@ -25,10 +26,11 @@ static void init(struct ar_prepared *p)
 	p->status = AR_INGEST_PENDING;
 }
 
-void ar_prepare(struct ar_store *s, const uint8_t *payload, size_t len, struct ar_prepared *p)
+void ar_prepare(struct ar_store *s, uint8_t *buf, size_t off, size_t len, struct ar_prepared *p)
 {
 	init(p);
-	if (sl_journal_decode(payload, len, &p->rec, p->reason, sizeof p->reason) < 0) {
+	p->buf = buf;
+	if (sl_journal_decode(buf + off, len, &p->rec, p->reason, sizeof p->reason) < 0) {
 		p->status = AR_INGEST_REFUSED;
 		return;
 	}
@@ -50,16 +52,19 @@ void ar_prepare_record(struct ar_store *s, const struct sl_journal_record *r,
 		init(p);
 		p->status = AR_INGEST_REFUSED;
 		snprintf(p->reason, sizeof p->reason, "%s", err);
+		sl_strbuf_free(&frame);
 	} else {
-		ar_prepare(s, (const uint8_t *)frame.s + SL_JOURNAL_HEADER_LEN,
+		/* the encoded frame becomes the prepared record's payload buffer */
+		ar_prepare(s, (uint8_t *)frame.s, SL_JOURNAL_HEADER_LEN,
 			frame.len - SL_JOURNAL_HEADER_LEN, p);
 	}
-	sl_strbuf_free(&frame);
 }
 
 void ar_prepared_free(struct ar_prepared *p)
 {
 	sl_journal_decoded_free(&p->rec);
+	free(p->buf);
+	p->buf = NULL;
 	ar_doc_free(&p->doc);
 	sl_strbuf_free(&p->skeleton);
 }

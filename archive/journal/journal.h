@@ -78,7 +78,9 @@ struct sl_journal_record {
 	size_t message_len;
 };
 
-/* A decoded record: strings are NUL-terminated copies owned by the record. */
+/* A decoded record: strings are NUL-terminated copies owned by the record; the
+ * message is not copied: rec.message points into the decoded payload, which must
+ * outlive the record. */
 struct sl_journal_decoded {
 	struct sl_journal_record rec;
 	uint8_t id[32];             /* record identity: SHA-256 of the payload */

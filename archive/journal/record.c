@@ -268,8 +268,7 @@ int sl_journal_decode(const uint8_t *payload, size_t len, struct sl_journal_deco
 				return fail(err, errlen, "bad direction");
 			break;
 		case SL_JTAG_MESSAGE:
-			strbytes += f.n + 1;
-			break;
+			break; /* not copied: rec.message points into the payload */
 		default:
 			if (f.n > SL_JOURNAL_MAX_FIELD)
 				return fail(err, errlen, "field %s longer than %d bytes", name,
@@ -323,7 +322,7 @@ int sl_journal_decode(const uint8_t *payload, size_t len, struct sl_journal_deco
 		case SL_JTAG_RCPT: rcpt[rec->nrcpt++] = arena_str(&cursor, &f); break;
 		case SL_JTAG_RULE: rules[rec->nrules++] = arena_str(&cursor, &f); break;
 		case SL_JTAG_MESSAGE:
-			rec->message = (const uint8_t *)arena_str(&cursor, &f);
+			rec->message = f.p;
 			rec->message_len = f.n;
 			break;
 		default:

@@ -52,10 +52,10 @@ static bool read_frame(struct ar_server *srv, struct ar_conn *c, struct pending 
 		pd->p.status = AR_INGEST_REFUSED;
 		snprintf(pd->p.reason, sizeof pd->p.reason, "CRC mismatch");
 		pd->framing_lost = true;
+		free(payload);
 	} else {
-		ar_prepare(srv->s, payload, len, &pd->p);
+		ar_prepare(srv->s, payload, 0, len, &pd->p); /* takes the payload */
 	}
-	free(payload);
 	return true;
 }
 
