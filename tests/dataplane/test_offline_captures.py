@@ -53,9 +53,16 @@ KNOWN = {
 }
 
 
-def rules_test(eml, direction):
-    r = subprocess.run([SLUICECTL, 'rules', 'test', POLICY, eml, '--json', '--direction', direction],
-                       capture_output=True, text=True, timeout=60)
+def rules_test(eml, line):
+    """What `sluicectl rules test` says of a written message, told what we knew:
+    direction, envelope, client address."""
+    env = line['envelope']
+    args = [SLUICECTL, 'rules', 'test', POLICY, eml, '--json',
+            '--direction', line['verdict']['direction'], '--mail-from', env['mail_from'],
+            '--helo', env['helo'], '--client-ip', line['client'].rsplit(':', 1)[0].strip('[]')]
+    for r in env['rcpt']:
+        args += ['--rcpt', r]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=60)
     if r.returncode not in (0, 1) or not r.stdout.strip():
         return None
     v = json.loads(r.stdout.splitlines()[0])
@@ -96,9 +103,8 @@ def check(cap, out):
             problems.append(f'bad verdict in {ln[:120]}')
         if v.get('file'):
             files.append(v['file'])
-            direction = v['verdict'].get('direction', 'unknown')
-            if direction != 'unknown':
-                want = rules_test(os.path.join(out, v['file']), direction)
+            if v['verdict'].get('direction', 'unknown') != 'unknown':
+                want = rules_test(os.path.join(out, v['file']), v)
                 if want != v['verdict']:
                     problems.append(f'{v["file"]}: verdict {json.dumps(v["verdict"])} but '
                                     f'sluicectl rules test says {json.dumps(want)}')
