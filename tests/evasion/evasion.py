@@ -38,8 +38,8 @@ import cases as evcases  # noqa: E402
 import received  # noqa: E402
 
 
-def selected(names):
-    all_cases = evcases.build()
+def selected(names, prefix="ev"):
+    all_cases = evcases.build(prefix)
     if not names:
         return all_cases
     by = {c.name: c for c in all_cases}
@@ -87,7 +87,7 @@ def run_case(args, case):
 
 def cmd_live(args):
     with open(args.results, "w") as out:
-        for case in selected(args.cases):
+        for case in selected(args.cases, args.prefix):
             r = run_case(args, case)
             out.write(json.dumps(r) + "\n")
             ends = "; ".join(f"{c} {t}" for c, t in r["end_replies"]) or "no reply"
@@ -157,7 +157,7 @@ def cmd_check(args):
             r = json.loads(line)
             results[r["case"]] = r
     failures = 0
-    for case in selected(args.cases):
+    for case in selected(args.cases, args.prefix):
         r = results.get(case.name)
         if r is None:
             print(f"FAIL {case.name}: not run")
@@ -349,11 +349,13 @@ def main():
     live = sub.add_parser("live")
     for opt in ("--iface", "--src", "--dst", "--src-mac", "--dst-mac", "--results"):
         live.add_argument(opt, required=True)
+    live.add_argument("--prefix", default="ev", help="Message-ID prefix (a second run: ev6)")
     live.add_argument("cases", nargs="*")
     check = sub.add_parser("check")
     check.add_argument("--store", required=True)
     check.add_argument("--results", required=True)
     check.add_argument("--expect", choices=["protected", "control"], required=True)
+    check.add_argument("--prefix", default="ev")
     check.add_argument("cases", nargs="*")
     pc = sub.add_parser("pcaps")
     pc.add_argument("dir")
