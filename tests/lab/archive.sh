@@ -25,7 +25,7 @@ lab_archive_start() {
 	exe=$(lab_archive_exe)
 	[ -x "$exe" ] || lab_fail "$exe not built"
 	LAB_NS_A=sla$LAB_ID
-	ip netns add "$LAB_NS_A" || lab_fail "cannot create namespace $LAB_NS_A"
+	_lab_netns_add "$LAB_NS_A"
 	echo "$LAB_NS_A" >>"$LAB_DIR/namespaces"
 	ip -n "$LAB_NS_A" link set lo up
 	ip link add "m$LAB_ID" netns "$LAB_NS_D" type veth peer name "a$LAB_ID" netns "$LAB_NS_A" &&
