@@ -57,7 +57,6 @@ static struct sl_policy *load_policy(const char *path)
 	return p;
 }
 
-#ifdef SLUICE_DP_ENGINE
 /* Per worker: flow table, engine, scanner, journal sink. */
 static int setup_inspection(struct dp_config *cfg, struct dp_worker *w, struct sl_policy *policy,
                             struct dp_sink *journal)
@@ -81,14 +80,6 @@ static int setup_inspection(struct dp_config *cfg, struct dp_worker *w, struct s
 	w->insp = in;
 	return 0;
 }
-#else
-static int setup_inspection(struct dp_config *cfg, struct dp_worker *w, struct sl_policy *policy,
-                            struct dp_sink *journal)
-{
-	(void)cfg, (void)w, (void)policy, (void)journal;
-	return -1;
-}
-#endif
 
 static void write_stats(const char *path, const struct dp_counters *sum)
 {
@@ -171,15 +162,8 @@ int main(int argc, char **argv)
 	}
 	if (load_config(&a, &cfg))
 		return 2;
-#ifdef SLUICE_DP_ENGINE
 	if (a.offline)
 		return dp_offline_run(&cfg, a.offline, a.dump_dir);
-#else
-	if (a.offline || cfg.mode != DP_MODE_BRIDGE) {
-		fprintf(stderr, "sluice-dp: this build has no SMTP engine (engine/smtp): only --mode bridge works\n");
-		return 2;
-	}
-#endif
 	struct sl_policy *policy = NULL;
 	if (cfg.rules[0] && cfg.mode == DP_MODE_ENFORCE && !(policy = load_policy(cfg.rules)))
 		return 2;
@@ -270,11 +254,9 @@ int main(int argc, char **argv)
 	rte_eal_mp_wait_lcore();
 
 	/* flows still open end now: their messages are finished for the journal */
-#ifdef SLUICE_DP_ENGINE
 	for (unsigned i = 0; i < cfg.workers; i++)
 		if (workers[i].insp)
 			dp_inspector_free(workers[i].insp);
-#endif
 	struct dp_counters sum;
 	dp_telemetry_sum(&tel, &sum);
 	if (a.stats_file)

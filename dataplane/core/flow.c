@@ -489,6 +489,17 @@ void dp_flow_packet(struct dp_flow *f, struct dp_ctx *ctx, const uint8_t *frame,
 	f->last_ms = ctx->now_ms;
 	keep_template(f, d, frame, p);
 
+	if (f->inspect && f->sf.overload && f->state == DP_FLOW_OPEN) {
+		/* no memory for its engine: the overload policy decides */
+		f->sf.overload = false;
+		ctx->ctr->uninspected[DP_UNINSPECTED_MEMORY]++;
+		if (ctx->cfg->fail_closed && !ctx->passive) {
+			dp_flow_reset_both(f, out);
+			out->drop_reason = DP_DROP_FAIL_CLOSED;
+			return;
+		}
+		f->state = ctx->passive ? f->state : DP_FLOW_BYPASS;
+	}
 	if (f->state == DP_FLOW_BYPASS && !ctx->passive) {
 		out->forward = true;
 		return;

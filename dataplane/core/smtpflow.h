@@ -71,6 +71,8 @@ struct dp_smtpflow {
 	unsigned nreply;
 	char client_txt[64], server_txt[64];
 	struct sockaddr_storage client_addr, server_addr;
+	size_t charged;                  /* engine memory charged to the worker's account */
+	bool overload;                   /* no memory for the engine: the flow cannot be inspected */
 };
 
 /* detect: recognise SMTP by content (else it is SMTP from the first byte). */
