@@ -102,7 +102,7 @@ static void usage(FILE *f)
 	        "       sluicectl rules compile POLICY -o BUNDLE\n"
 	        "       sluicectl rules test POLICY FILE.eml... [--json] [--direction inbound|outbound|internal]\n"
 	        "                 [--mail-from ADDR] [--rcpt ADDR]... [--client-ip IP] [--helo NAME]\n"
-	        "       sluicectl rules cost POLICY [CORPUS] [--top N] [--seconds S]\n"
+	        "       sluicectl rules cost POLICY [CORPUS] [--top N] [--seconds S] [--max-rules N | --all]\n"
 	        "POLICY is a rules file or a bundle; see docs/rules.md.\n");
 }
 

@@ -23,9 +23,10 @@ struct rules_envelope_opts {
 	const char *client_ip;      /* NULL: unknown */
 };
 
-/* Runs one message (the bytes of a .eml file) through the engine and every event into
- * `fn`, with the envelope from the options or the message's headers. Returns false
- * with *err when it did not give one whole message. */
+/* Runs one message (the bytes of a .eml file) through the SMTP session and the MIME
+ * parser as a client would send it (EHLO, MAIL, RCPT, DATA, the file dot-stuffed, end
+ * of data), with the envelope from the options or the message's headers, and every
+ * event into `fn`. Returns false with *err when the session saw no end of data. */
 bool rules_feed_message(const uint8_t *msg, size_t len, const struct rules_envelope_opts *o,
                         void (*fn)(void *ctx, const struct sl_event *ev), void *ctx,
                         const char **err);

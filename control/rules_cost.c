@@ -129,7 +129,8 @@ static void corpus_add(struct corpus *c, const uint8_t *msg, size_t len, const c
 
 static int is_message(const struct dirent *d)
 {
-	return d->d_name[0] != '.';
+	size_t n = strlen(d->d_name);
+	return d->d_name[0] != '.' && n > 4 && strcmp(d->d_name + n - 4, ".eml") == 0;
 }
 
 static bool corpus_load(struct corpus *c, const char *path)
@@ -344,7 +345,7 @@ static int by_share(const void *a, const void *b)
 int rules_cost(int argc, char **argv)
 {
 	const char *policy = NULL, *corpus_path = NULL;
-	size_t top = 20, limit = 200;
+	size_t top = 20, limit = 50;
 	double budget = 0.3;
 	bool all = false;
 	for (int i = 0; i < argc; i++) {
@@ -354,6 +355,8 @@ int rules_cost(int argc, char **argv)
 			budget = strtod(argv[++i], NULL);
 		else if (strcmp(argv[i], "--all") == 0)
 			all = true;
+		else if (strcmp(argv[i], "--max-rules") == 0 && i + 1 < argc)
+			limit = strtoul(argv[++i], NULL, 10);
 		else if (argv[i][0] == '-' && argv[i][1] == '-')
 			policy = NULL, i = argc, corpus_path = NULL;
 		else if (!policy)
@@ -362,7 +365,8 @@ int rules_cost(int argc, char **argv)
 			corpus_path = argv[i];
 	}
 	if (!policy) {
-		fprintf(stderr, "usage: sluicectl rules cost POLICY [CORPUS] [--top N] [--seconds S] [--all]\n");
+		fprintf(stderr, "usage: sluicectl rules cost POLICY [CORPUS] [--top N] [--seconds S] "
+		                "[--max-rules N | --all]\n");
 		return 2;
 	}
 	struct sl_policy *p = rules_load(policy);
@@ -400,7 +404,8 @@ int rules_cost(int argc, char **argv)
 	size_t measure = nrules;
 	if (nrules > limit && !all) {
 		measure = limit;
-		printf("policy has %zu rules: measuring the first %zu (--all measures every one)\n", nrules, limit);
+		printf("policy has %zu rules: measuring the first %zu (each is a recompile; "
+		       "--max-rules N or --all for more)\n", nrules, limit);
 	}
 	struct cost *costs = calloc(measure + 1, sizeof *costs);
 	size_t nc = 0;

@@ -1,5 +1,6 @@
-/* A message file through the engine as the dataplane gives it to the matcher (`rules
- * test`, `rules cost`). */
+/* A message file through the SMTP session (which drives the MIME parser), as a client
+ * sends it: the events the matcher sees are the dataplane's (`rules test`, `rules
+ * cost`). */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <netinet/in.h>
@@ -9,7 +10,7 @@
 #include <strings.h>
 
 #include "rules.h"
-#include "sluice/mime.h"
+#include "sluice/smtp.h"
 
 struct addrs {
 	char (*v)[SL_ADDR_MAX];
@@ -118,58 +119,113 @@ static void header_envelope(const uint8_t *msg, size_t len, struct addrs *from, 
 	free(field);
 }
 
-/* Until the SMTP session is in the engine, the message goes straight to the MIME
- * parser with the envelope the session would have built: MESSAGE_BEGIN, RAW and the
- * MIME events in 1448-byte chunks (one TCP segment's worth), MESSAGE_END. What only the
- * SMTP session sees (end-of-data variants: smtp.smuggling) is not raised this way. */
+/* The DATA payload: CRLF line ends when the file has no CR at all (a client would
+ * send CRLF), dot-stuffing at every line start, then the terminator. Bare LF inside
+ * a CRLF file is left as it is: it reaches the SMTP session, as it would on the wire. */
+static uint8_t *data_payload(const uint8_t *msg, size_t len, size_t *out_len)
+{
+	bool has_cr = memchr(msg, '\r', len) != NULL;
+	uint8_t *out = malloc(3 * len + 8);
+	if (!out)
+		abort();
+	size_t o = 0;
+	bool line_start = true;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = msg[i];
+		if (line_start && c == '.')
+			out[o++] = '.';
+		if (c == '\n' && !has_cr)
+			out[o++] = '\r';
+		out[o++] = c;
+		/* a line starts after CRLF (or after LF in a file we convert) */
+		line_start = c == '\n' && (!has_cr || (i > 0 && msg[i - 1] == '\r'));
+	}
+	if (o < 2 || out[o - 2] != '\r' || out[o - 1] != '\n') {
+		out[o++] = '\r';
+		out[o++] = '\n';
+	}
+	memcpy(out + o, ".\r\n", 3);
+	*out_len = o + 3;
+	return out;
+}
+
+struct feed {
+	void (*fn)(void *, const struct sl_event *);
+	void *ctx;
+	bool ended;
+};
+
+static void on_event(void *ctx, const struct sl_event *ev)
+{
+	struct feed *f = ctx;
+	if (ev->type == SL_EV_MESSAGE_END)
+		f->ended = true;
+	f->fn(f->ctx, ev);
+}
+
+static void say(struct sl_smtp *s, enum sl_stream dir, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void say(struct sl_smtp *s, enum sl_stream dir, const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		sl_smtp_feed(s, dir, (const uint8_t *)buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+}
+
 bool rules_feed_message(const uint8_t *msg, size_t len, const struct rules_envelope_opts *o,
                         void (*fn)(void *ctx, const struct sl_event *ev), void *ctx, const char **err)
 {
 	struct addrs from = {0}, rcpt = {0};
 	header_envelope(msg, len, &from, &rcpt);
-	struct sl_envelope env;
-	memset(&env, 0, sizeof env);
-	snprintf(env.helo, sizeof env.helo, "%s", o->helo ? o->helo : "client.sluice.test");
-	snprintf(env.mail_from, sizeof env.mail_from, "%s", o->mail_from ? o->mail_from : from.n ? from.v[0] : "");
-	size_t n = o->rcpt ? o->nrcpt : rcpt.n;
-	env.rcpt = calloc(n + 1, sizeof *env.rcpt);
-	if (!env.rcpt)
-		abort();
-	for (size_t i = 0; i < n; i++) {
-		snprintf(env.rcpt[i].addr, sizeof env.rcpt[i].addr, "%s", o->rcpt ? o->rcpt[i] : rcpt.v[i]);
-		env.rcpt[i].status = SL_RCPT_ACCEPTED;
-		env.rcpt[i].reply_code = 250;
+	const char *mail_from = o->mail_from ? o->mail_from : from.n ? from.v[0] : "";
+	struct feed f = {.fn = fn, .ctx = ctx};
+	struct sl_smtp *s = sl_smtp_new(NULL, on_event, &f);
+	if (!s) {
+		*err = "out of memory";
+		return false;
 	}
-	env.nrcpt = n;
+	struct sockaddr_storage client = {0};
 	if (o->client_ip) {
-		struct sockaddr_in *a4 = (struct sockaddr_in *)&env.client.addr;
-		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&env.client.addr;
+		struct sockaddr_in *a4 = (struct sockaddr_in *)&client;
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&client;
 		if (inet_pton(AF_INET, o->client_ip, &a4->sin_addr) == 1)
 			a4->sin_family = AF_INET;
 		else if (inet_pton(AF_INET6, o->client_ip, &a6->sin6_addr) == 1)
 			a6->sin6_family = AF_INET6;
 	}
-	struct sl_mime *mime = sl_mime_new(NULL, fn, ctx);
-	if (!mime) {
-		free(env.rcpt);
-		*err = "out of memory";
-		return false;
+	sl_smtp_set_endpoints(s, client.ss_family ? (struct sockaddr *)&client : NULL, NULL);
+	say(s, SL_SERVER, "220 mx.sluice.test ESMTP\r\n");
+	say(s, SL_CLIENT, "EHLO %s\r\n", o->helo ? o->helo : "client.sluice.test");
+	say(s, SL_SERVER, "250-mx.sluice.test\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n");
+	say(s, SL_CLIENT, "MAIL FROM:<%s>\r\n", mail_from);
+	say(s, SL_SERVER, "250 2.1.0 Ok\r\n");
+	size_t n = o->rcpt ? o->nrcpt : rcpt.n;
+	for (size_t i = 0; i < n; i++) {
+		say(s, SL_CLIENT, "RCPT TO:<%s>\r\n", o->rcpt ? o->rcpt[i] : rcpt.v[i]);
+		say(s, SL_SERVER, "250 2.1.5 Ok\r\n");
 	}
-	sl_mime_reset(mime, 0);
-	struct sl_event ev = {.type = SL_EV_MESSAGE_BEGIN, .envelope = &env};
-	fn(ctx, &ev);
-	for (size_t off = 0; off < len; off += 1448) {
-		size_t k = len - off < 1448 ? len - off : 1448;
-		struct sl_event raw = {.type = SL_EV_RAW, .data = msg + off, .len = k, .offset = off};
-		fn(ctx, &raw);
-		sl_mime_feed(mime, msg + off, k);
+	if (n == 0) { /* a message needs a recipient to be sent at all */
+		say(s, SL_CLIENT, "RCPT TO:<postmaster@recipient.invalid>\r\n");
+		say(s, SL_SERVER, "250 2.1.5 Ok\r\n");
 	}
-	sl_mime_finish(mime);
-	struct sl_event end = {.type = SL_EV_MESSAGE_END, .envelope = &env, .offset = len};
-	fn(ctx, &end);
-	sl_mime_free(mime);
-	free(env.rcpt);
+	say(s, SL_CLIENT, "DATA\r\n");
+	say(s, SL_SERVER, "354 End data with <CR><LF>.<CR><LF>\r\n");
+	size_t dl;
+	uint8_t *data = data_payload(msg, len, &dl);
+	sl_smtp_feed(s, SL_CLIENT, data, dl);
+	free(data);
+	say(s, SL_SERVER, "250 2.0.0 Ok: queued\r\n");
+	say(s, SL_CLIENT, "QUIT\r\n");
+	say(s, SL_SERVER, "221 2.0.0 Bye\r\n");
+	sl_smtp_close(s);
+	sl_smtp_free(s);
 	free(from.v);
 	free(rcpt.v);
-	return true;
+	if (!f.ended)
+		*err = "the SMTP session saw no end of data";
+	return f.ended;
 }

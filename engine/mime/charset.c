@@ -130,6 +130,37 @@ bool sl_charset_decode_header(struct sl_iconv_cache *cache, struct sl_strbuf *b,
                               const char *label, size_t label_len,
                               const uint8_t *p, size_t n, bool *undecodable)
 {
+	bool ascii = false;
+	return sl_charset_decode_header2(cache, b, label, label_len, p, n, undecodable, &ascii);
+}
+
+/* glibc's SHIFT_JIS reads 0x5C and 0x7E as JIS X 0201 (yen sign, overline); Python's
+ * shift_jis reads them as ASCII. No double-byte character maps to U+00A5 or U+203E,
+ * so mapping those two back is exact. */
+static void sjis_ascii(struct sl_strbuf *b, size_t from)
+{
+	size_t o = from;
+	for (size_t i = from; i < b->len; i++) {
+		if ((uint8_t)b->s[i] == 0xC2 && i + 1 < b->len && (uint8_t)b->s[i + 1] == 0xA5) {
+			b->s[o++] = '\\';
+			i++;
+		} else if ((uint8_t)b->s[i] == 0xE2 && i + 2 < b->len && (uint8_t)b->s[i + 1] == 0x80 &&
+		           (uint8_t)b->s[i + 2] == 0xBE) {
+			b->s[o++] = '~';
+			i += 2;
+		} else {
+			b->s[o++] = b->s[i];
+		}
+	}
+	b->len = o;
+	b->s[o] = '\0';
+}
+
+bool sl_charset_decode_header2(struct sl_iconv_cache *cache, struct sl_strbuf *b,
+                               const char *label, size_t label_len, const uint8_t *p,
+                               size_t n, bool *undecodable, bool *ascii_undecodable)
+{
+	size_t start = b->len;
 	struct sl_cs cs = sl_charset_lookup(label, label_len, false);
 	iconv_t cd = (iconv_t)-1;
 	if (cs.kind == SL_CS_ICONV) {
@@ -167,6 +198,8 @@ bool sl_charset_decode_header(struct sl_iconv_cache *cache, struct sl_strbuf *b,
 		/* EILSEQ, or EINVAL at the end: keep the byte raw and go on */
 		if (undecodable)
 			*undecodable = true;
+		if ((uint8_t)*in < 0x80)
+			*ascii_undecodable = true;
 		sl_strbuf_put(b, in, 1);
 		in++;
 		left--;
@@ -175,6 +208,8 @@ bool sl_charset_decode_header(struct sl_iconv_cache *cache, struct sl_strbuf *b,
 	size_t oleft = sizeof out;
 	iconv(cd, NULL, NULL, &o, &oleft);
 	sl_strbuf_put(b, out, (size_t)(o - out));
+	if (strcmp(cs.iconv_name, "SHIFT_JIS") == 0 && b->s)
+		sjis_ascii(b, start);
 	return true;
 }
 
@@ -219,15 +254,32 @@ size_t sl_utf8_valid_prefix(const uint8_t *p, size_t n)
 {
 	size_t i = 0;
 	while (i < n) {
-		while (i + 8 <= n) {
-			uint64_t w;
-			memcpy(&w, p + i, 8);
-			if (w & 0x8080808080808080ull)
+		while (i + 16 <= n) {
+			uint64_t a, b;
+			memcpy(&a, p + i, 8);
+			memcpy(&b, p + i + 8, 8);
+			if ((a | b) & 0x8080808080808080ull)
 				break;
-			i += 8;
+			i += 16;
 		}
 		if (i >= n)
 			break;
+		uint8_t c = p[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		/* the common multibyte shapes inline: 2 bytes, and 3 bytes without the
+		 * E0/ED range restrictions (most CJK) */
+		if (c >= 0xC2 && c <= 0xDF && i + 1 < n && (p[i + 1] & 0xC0) == 0x80) {
+			i += 2;
+			continue;
+		}
+		if (((c >= 0xE1 && c <= 0xEC) || c >= 0xEE) && c <= 0xEF && i + 2 < n &&
+		    (p[i + 1] & 0xC0) == 0x80 && (p[i + 2] & 0xC0) == 0x80) {
+			i += 3;
+			continue;
+		}
 		size_t bad, l = seq(p + i, n - i, &bad);
 		if (!l)
 			return i;

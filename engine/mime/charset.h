@@ -52,6 +52,11 @@ iconv_t sl_iconv_cache_get(struct sl_iconv_cache *c, const char *from);
 bool sl_charset_decode_header(struct sl_iconv_cache *cache, struct sl_strbuf *b,
                               const char *label, size_t label_len,
                               const uint8_t *p, size_t n, bool *undecodable);
+/* As above; *ascii_undecodable is set when an undecodable byte is ASCII, which
+ * Python's surrogateescape cannot represent (the decode then raises). */
+bool sl_charset_decode_header2(struct sl_iconv_cache *cache, struct sl_strbuf *b,
+                               const char *label, size_t label_len, const uint8_t *p,
+                               size_t n, bool *undecodable, bool *ascii_undecodable);
 
 /* Append p as valid UTF-8: every maximal invalid subpart becomes one U+FFFD, as
  * Python's bytes.decode('utf-8', 'replace') does. Returns the number replaced. */

@@ -13,7 +13,7 @@ M = {
  'utf_32': ('UTF-32','UTF-32'), 'utf_32_be': ('UTF-32BE','UTF-32BE'), 'utf_32_le': ('UTF-32LE','UTF-32LE'),
  'utf_7': ('UTF-7','UTF-7'),
  'big5': ('BIG5','CP950'), 'cp950': ('CP950','CP950'), 'big5hkscs': ('BIG5-HKSCS','BIG5-HKSCS'),
- 'gb2312': ('GB18030','GB18030'), 'gbk': ('GB18030','GB18030'), 'gb18030': ('GB18030','GB18030'),
+ 'gb2312': ('GBK','GB18030'), 'gbk': ('GBK','GB18030'), 'gb18030': ('GB18030','GB18030'),
  'euc_jp': ('EUC-JP','EUC-JP-MS'), 'euc_jis_2004': ('EUC-JISX0213','EUC-JISX0213'), 'euc_jisx0213': ('EUC-JISX0213','EUC-JISX0213'),
  'shift_jis': ('SHIFT_JIS','CP932'), 'cp932': ('CP932','CP932'), 'shift_jis_2004': ('SHIFT_JISX0213','SHIFT_JISX0213'), 'shift_jisx0213': ('SHIFT_JISX0213','SHIFT_JISX0213'),
  'iso2022_jp': ('ISO-2022-JP','ISO-2022-JP-2'), 'iso2022_jp_1': ('ISO-2022-JP-2','ISO-2022-JP-2'), 'iso2022_jp_2': ('ISO-2022-JP-2','ISO-2022-JP-2'),

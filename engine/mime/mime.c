@@ -18,6 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "pyemail.h"
 
@@ -489,11 +492,117 @@ static void handle_line(struct sl_mime *m, const uint8_t *p, size_t n, uint64_t 
 
 /* ---------------------------------------------------------------- input */
 
+/* Line scanning. Vector versions for AVX2 (chosen at run time) and SSE2 (baseline
+ * x86-64), a scalar one otherwise. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_AVX2_SCAN 1
+#include <immintrin.h>
+
+__attribute__((target("avx2"))) static const uint8_t *find_eol_avx2(const uint8_t *p, size_t n,
+                                                                    size_t *done)
+{
+	const __m256i cr = _mm256_set1_epi8('\r'), lf = _mm256_set1_epi8('\n');
+	size_t i = 0;
+	for (; i + 32 <= n; i += 32) {
+		__m256i v = _mm256_loadu_si256((const __m256i *)(p + i));
+		unsigned m = (unsigned)_mm256_movemask_epi8(
+			_mm256_or_si256(_mm256_cmpeq_epi8(v, cr), _mm256_cmpeq_epi8(v, lf)));
+		if (m)
+			return p + i + __builtin_ctz(m);
+	}
+	*done = i;
+	return NULL;
+}
+
+__attribute__((target("avx2"))) static const uint8_t *find_dash_avx2(const uint8_t *p, size_t n,
+                                                                     size_t *done)
+{
+	const __m256i dash = _mm256_set1_epi8('-'), cr = _mm256_set1_epi8('\r'),
+	              lf = _mm256_set1_epi8('\n');
+	size_t i = 1;
+	for (; i + 32 <= n; i += 32) {
+		__m256i v = _mm256_loadu_si256((const __m256i *)(p + i));
+		__m256i d = _mm256_cmpeq_epi8(v, dash);
+		if (!_mm256_movemask_epi8(d))
+			continue; /* most blocks: no '-' at all */
+		__m256i prev = _mm256_loadu_si256((const __m256i *)(p + i - 1));
+		__m256i eol = _mm256_or_si256(_mm256_cmpeq_epi8(prev, cr), _mm256_cmpeq_epi8(prev, lf));
+		unsigned m = (unsigned)_mm256_movemask_epi8(_mm256_and_si256(d, eol));
+		if (m)
+			return p + i + __builtin_ctz(m);
+	}
+	*done = i;
+	return NULL;
+}
+
+static bool have_avx2;
+
+__attribute__((constructor)) static void detect_avx2(void)
+{
+	__builtin_cpu_init();
+	have_avx2 = __builtin_cpu_supports("avx2");
+}
+
+static inline bool use_avx2(void)
+{
+	return have_avx2;
+}
+#endif
+
+/* The first CR or LF in p, or NULL. */
 static const uint8_t *find_eol(const uint8_t *p, size_t n)
 {
-	const uint8_t *lf = memchr(p, '\n', n);
-	const uint8_t *cr = memchr(p, '\r', lf ? (size_t)(lf - p) : n);
-	return cr ? cr : lf;
+	size_t i = 0;
+#ifdef HAVE_AVX2_SCAN
+	if (use_avx2() && n >= 32) {
+		const uint8_t *q = find_eol_avx2(p, n, &i);
+		if (q)
+			return q;
+	}
+#endif
+#ifdef __SSE2__
+	const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+	for (; i + 16 <= n; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr),
+		                                                      _mm_cmpeq_epi8(v, lf)));
+		if (m)
+			return p + i + __builtin_ctz(m);
+	}
+#endif
+	for (; i < n; i++)
+		if (p[i] == '\r' || p[i] == '\n')
+			return p + i;
+	return NULL;
+}
+
+/* The first '-' at the start of a line in p[1..n), i.e. preceded by CR or LF, or
+ * NULL. Only such a line can be a boundary. */
+static const uint8_t *find_dash_line(const uint8_t *p, size_t n)
+{
+	size_t i = 1;
+#ifdef HAVE_AVX2_SCAN
+	if (use_avx2() && n >= 33) {
+		const uint8_t *q = find_dash_avx2(p, n, &i);
+		if (q)
+			return q;
+	}
+#endif
+#ifdef __SSE2__
+	const __m128i dash = _mm_set1_epi8('-'), cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+	for (; i + 16 <= n; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+		__m128i prev = _mm_loadu_si128((const __m128i *)(p + i - 1));
+		__m128i eol = _mm_or_si128(_mm_cmpeq_epi8(prev, cr), _mm_cmpeq_epi8(prev, lf));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(v, dash), eol));
+		if (m)
+			return p + i + __builtin_ctz(m);
+	}
+#endif
+	for (; i < n; i++)
+		if (p[i] == '-' && (p[i - 1] == '\r' || p[i - 1] == '\n'))
+			return p + i;
+	return NULL;
 }
 
 static void line_append(struct sl_mime *m, const uint8_t *p, size_t n)
@@ -655,22 +764,16 @@ static size_t feed_fast(struct sl_mime *m, const uint8_t *p, size_t n)
 		m->line_off = m->off;
 		return i;
 	}
-	if (cand) {
-		size_t j = i + 1;
-		while (j < n) {
-			const uint8_t *q = memchr(p + j, '-', n - j);
-			if (!q)
-				break;
+	if (cand && i < n) {
+		const uint8_t *q = find_dash_line(p + i, n - i);
+		if (q) {
 			size_t k = (size_t)(q - p);
-			if (p[k - 1] == '\n' || p[k - 1] == '\r') {
-				route_data(m, p + i, k - i);
-				m->fast_mid_line = false;
-				m->in_line = true;
-				m->line_len = 0;
-				m->line_off = m->off;
-				return k;
-			}
-			j = k + 1;
+			route_data(m, p + i, k - i);
+			m->fast_mid_line = false;
+			m->in_line = true;
+			m->line_len = 0;
+			m->line_off = m->off;
+			return k;
 		}
 	}
 	route_data(m, p + i, n - i);
@@ -761,6 +864,7 @@ struct sl_mime *sl_mime_new(const struct sl_limits *lim, sl_event_fn fn, void *c
 	}
 	sl_hdrs_init(&m->h);
 	sl_iconv_cache_init(&m->iconv);
+	m->py.iconv = &m->iconv;
 	if (!ok) {
 		sl_mime_free(m);
 		return NULL;
@@ -783,6 +887,7 @@ void sl_mime_free(struct sl_mime *m)
 	free(m->dec);
 	EVP_MD_CTX_free(m->b.sha);
 	sl_hdrs_free(&m->h);
+	sl_py_env_free(&m->py);
 	sl_iconv_cache_free(&m->iconv);
 	free(m);
 }
@@ -790,7 +895,7 @@ void sl_mime_free(struct sl_mime *m)
 size_t sl_mime_memory(const struct sl_mime *m)
 {
 	size_t per_frame = sizeof(struct frame) + m->lim.max_boundary + 3 + m->lim.max_filename + 4;
-	return sizeof *m + m->lim.max_line + 2 + m->dec_cap +
+	return sizeof *m + m->lim.max_line + 2 + m->dec_cap + (m->py.arena ? 16384 : 0) +
 	       (m->lim.max_depth + 2) * per_frame + m->h.field.cap + m->h.deferred.cap +
 	       m->h.ctype.cap + m->h.cdisp.cap + m->h.cte.cap + m->h.scratch.cap + m->h.value.cap;
 }

@@ -138,6 +138,24 @@ static void flag_signals(struct sl_mime *m, unsigned flags, uint64_t off)
 		sl_mime_signal(m, SL_SIG_MIME_BAD_PARAM, NULL, off);
 }
 
+/* Without "=?" Python's unstructured str() is the value itself (sanitized). */
+static void plain_unstructured(const uint8_t *v, size_t n, struct sl_strbuf *out, unsigned *flags)
+{
+	size_t ok = sl_utf8_valid_prefix(v, n);
+	for (size_t i = 0; i < ok; i++)
+		if (v[i] >= 0x80) {
+			*flags |= SL_PY_8BIT;
+			break;
+		}
+	if (ok == n) {
+		sl_strbuf_put(out, v, n);
+		return;
+	}
+	*flags |= SL_PY_8BIT;
+	if (sl_utf8_sanitize(out, v, n))
+		*flags |= SL_PY_UNDECODABLE;
+}
+
 void sl_hdrs_flush(struct sl_mime *m)
 {
 	struct hdrs *h = &m->h;
@@ -157,9 +175,15 @@ void sl_hdrs_flush(struct sl_mime *m)
 	size_t i = namelen + 1;
 	while (i < rawlen && (raw[i] == ' ' || raw[i] == '\t'))
 		i++;
-	for (; i < rawlen; i++)
-		if (raw[i] != '\r' && raw[i] != '\n')
-			sl_strbuf_putc(v, (char)raw[i]);
+	while (i < rawlen) {
+		const uint8_t *p = raw + i;
+		const uint8_t *lf = memchr(p, '\n', rawlen - i);
+		const uint8_t *cr = memchr(p, '\r', lf ? (size_t)(lf - p) : rawlen - i);
+		const uint8_t *eol = cr ? cr : lf;
+		size_t k = eol ? (size_t)(eol - p) : rawlen - i;
+		sl_strbuf_put(v, p, k);
+		i += k + (eol ? 1 : 0);
+	}
 	const uint8_t *val = (const uint8_t *)(v->s ? v->s : "");
 	size_t vlen = v->len;
 	if (memchr(raw, 0, rawlen))
@@ -169,13 +193,13 @@ void sl_hdrs_flush(struct sl_mime *m)
 	const char *name = (const char *)raw;
 	if (name_is(name, namelen, "content-type") && !h->ctype_seen) {
 		h->ctype_seen = true;
-		sl_py_mime_params_header(&m->iconv, val, vlen, true, &h->ctype, &flags);
+		sl_py_mime_params_header(&m->py, val, vlen, true, &h->ctype, &flags);
 	} else if (name_is(name, namelen, "content-disposition") && !h->cdisp_seen) {
 		h->cdisp_seen = true;
-		sl_py_mime_params_header(&m->iconv, val, vlen, false, &h->cdisp, &flags);
+		sl_py_mime_params_header(&m->py, val, vlen, false, &h->cdisp, &flags);
 	} else if (name_is(name, namelen, "content-transfer-encoding") && !h->cte_seen) {
 		h->cte_seen = true;
-		sl_py_cte(&m->iconv, val, vlen, &h->cte, &flags);
+		sl_py_cte(&m->py, val, vlen, &h->cte, &flags);
 	}
 
 	if (++h->fields > m->lim.max_headers) {
@@ -186,9 +210,11 @@ void sl_hdrs_flush(struct sl_mime *m)
 	}
 	sl_strbuf_clear(&h->value);
 	if (is_address_header(name, namelen))
-		sl_py_address(&m->iconv, val, vlen, &h->value, &flags);
+		sl_py_address(&m->py, val, vlen, &h->value, &flags);
+	else if (!memmem(val, vlen, "=?", 2))
+		plain_unstructured(val, vlen, &h->value, &flags); /* the common case */
 	else
-		sl_py_unstructured(&m->iconv, val, vlen, &h->value, &flags);
+		sl_py_unstructured(&m->py, val, vlen, &h->value, &flags);
 	flag_signals(m, flags, h->field_off);
 
 	char namebuf[256];

@@ -11,6 +11,7 @@
 #include "sluice/signals.h"
 #include "sluice/strbuf.h"
 #include "charset.h"
+#include "pyemail.h"
 #include "decode.h"
 
 /* What an entity turned out to be once its headers were read (Python's view). */
@@ -119,6 +120,7 @@ struct sl_mime {
 	uint8_t *dec;           /* decode buffer */
 	size_t dec_cap;
 	struct sl_iconv_cache iconv;
+	struct sl_py_env py;
 	size_t text_charset_unknown;
 };
 

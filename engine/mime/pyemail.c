@@ -21,6 +21,7 @@ struct blk {
 
 struct ctx {
 	struct blk *blk;
+	struct sl_py_env *env;
 	struct sl_iconv_cache *cs;
 	unsigned flags;
 	unsigned comment_depth;
@@ -44,13 +45,28 @@ static void *amalloc(struct ctx *c, size_t n)
 	return p;
 }
 
+/* Give the arena back to the env: the first block is kept for the next parse. */
 static void ctx_free(struct ctx *c)
 {
+	struct blk *keep = NULL;
 	while (c->blk) {
 		struct blk *n = c->blk->next;
-		free(c->blk);
+		if (!n && c->blk->cap == 16384) {
+			keep = c->blk;
+			keep->used = 0;
+			keep->next = NULL;
+		} else {
+			free(c->blk);
+		}
 		c->blk = n;
 	}
+	c->env->arena = keep;
+}
+
+void sl_py_env_free(struct sl_py_env *env)
+{
+	free(env->arena);
+	env->arena = NULL;
 }
 
 static const char *adup(struct ctx *c, const char *s, size_t n)
@@ -210,21 +226,42 @@ static void adv(struct sv *v, size_t k)
 	v->n -= k;
 }
 
-static bool in(uint8_t ch, const char *set)
+
+/* The character sets of _header_value_parser, each one array so that `in` can find
+ * its class bit by address. */
+static const char WSP[] = " \t";
+static const char CFWS_LEADER[] = " \t(";
+static const char SPECIALS[] = "()<>@,:;.\\\"[]";
+static const char ATOM_ENDS[] = "()<>@,:;.\\\"[] \t";
+static const char DOT_ATOM_ENDS[] = "()<>@,:;\\\"[] \t";
+static const char PHRASE_ENDS[] = ")<>@,:;\\[]";
+static const char TOKEN_ENDS[] = "()<>@,:;\\\"[]/?= \t";
+static const char ATTRIBUTE_ENDS[] = "()<>@,:;\\\"[]/?=*'% \t";
+static const char EXTENDED_ATTRIBUTE_ENDS[] = "()<>@,:;\\\"[]/?=*' \t";
+
+/* Character classes as bit masks (bytes >= 0x80 are in none). */
+static const char *const class_sets[] = {
+	WSP, CFWS_LEADER, SPECIALS, ATOM_ENDS, DOT_ATOM_ENDS, PHRASE_ENDS, TOKEN_ENDS,
+	ATTRIBUTE_ENDS, EXTENDED_ATTRIBUTE_ENDS,
+};
+#define NCLASSES (sizeof class_sets / sizeof class_sets[0])
+static uint16_t class_table[256];
+
+/* Filled once at program start (before any thread can parse). */
+__attribute__((constructor)) static void classes_init(void)
 {
-	return ch && strchr(set, ch) != NULL;
+	for (size_t k = 0; k < NCLASSES; k++)
+		for (const char *c = class_sets[k]; *c; c++)
+			class_table[(uint8_t)*c] |= (uint16_t)(1u << k);
 }
 
-#define WSP " \t"
-#define CFWS_LEADER " \t("
-#define SPECIALS "()<>@,:;.\\\"[]"
-#define ATOM_ENDS SPECIALS WSP
-#define DOT_ATOM_ENDS "()<>@,:;\\\"[]" WSP
-#define PHRASE_ENDS ")<>@,:;\\[]"
-#define TSPECIALS "()<>@,:;\\\"[]/?="
-#define TOKEN_ENDS TSPECIALS WSP
-#define ATTRIBUTE_ENDS TSPECIALS "*'%" WSP
-#define EXTENDED_ATTRIBUTE_ENDS TSPECIALS "*'" WSP
+static bool in(uint8_t ch, const char *set)
+{
+	for (size_t k = 0; k < NCLASSES; k++)
+		if (set == class_sets[k])
+			return class_table[ch] & (1u << k);
+	return ch && strchr(set, ch) != NULL; /* the few literal sets ("()", ",;", ...) */
+}
 
 static bool first_in(const struct sv *v, const char *set)
 {
@@ -447,8 +484,19 @@ static bool ew_decode(struct ctx *c, const char *tok, size_t n, struct sl_strbuf
 			rlen = elen;
 		}
 	}
-	bool undecodable = false;
-	if (!sl_charset_decode_header(c->cs, text, tok, cslen, raw, rlen, &undecodable)) {
+	bool undecodable = false, ascii_undecodable = false;
+	size_t before = text->len;
+	bool known = sl_charset_decode_header2(c->cs, text, tok, cslen, raw, rlen, &undecodable,
+	                                       &ascii_undecodable);
+	if (ascii_undecodable) {
+		/* surrogateescape cannot carry an ASCII byte: decode raises, and the word is
+		 * not an encoded word after all */
+		text->len = before;
+		if (text->s)
+			text->s[before] = '\0';
+		return false;
+	}
+	if (!known) {
 		c->flags |= SL_PY_UNKNOWN_CHARSET;
 		if (cslen != 11 || strncasecmp(tok, "unknown-8bit", 11) != 0)
 			c->flags |= SL_PY_UNDECODABLE;
@@ -1437,8 +1485,8 @@ struct view {
 
 static void view_value(const struct view *w, struct sl_strbuf *b)
 {
-	if (w->whole_term) {
-		tvalue(w->t, b);
+	if (w->whole_term || (w->from == 0 && w->to == w->t->nkids)) {
+		tvalue(w->t, b); /* the token itself: its class decides its value */
 		return;
 	}
 	for (uint32_t i = w->from; i < w->to; i++)
@@ -2378,10 +2426,13 @@ static void finish(struct ctx *c, struct sl_strbuf *raw, struct sl_strbuf *out, 
 	ctx_free(c);
 }
 
-static void begin(struct ctx *c, struct sl_iconv_cache *cs, const uint8_t *v, size_t n)
+static void begin(struct ctx *c, struct sl_py_env *env, const uint8_t *v, size_t n)
 {
 	memset(c, 0, sizeof *c);
-	c->cs = cs;
+	c->env = env;
+	c->cs = env->iconv;
+	c->blk = env->arena;
+	env->arena = NULL;
 	for (size_t i = 0; i < n; i++)
 		if (v[i] >= 0x80) {
 			c->flags |= SL_PY_8BIT;
@@ -2389,11 +2440,11 @@ static void begin(struct ctx *c, struct sl_iconv_cache *cs, const uint8_t *v, si
 		}
 }
 
-void sl_py_unstructured(struct sl_iconv_cache *cs, const uint8_t *v, size_t n,
+void sl_py_unstructured(struct sl_py_env *env, const uint8_t *v, size_t n,
                         struct sl_strbuf *out, unsigned *flags)
 {
 	struct ctx c;
-	begin(&c, cs, v, n);
+	begin(&c, env, v, n);
 	struct tok *u = get_unstructured(&c, (struct sv){(const char *)v, n});
 	struct sl_strbuf raw;
 	sl_strbuf_init(&raw);
@@ -2402,11 +2453,11 @@ void sl_py_unstructured(struct sl_iconv_cache *cs, const uint8_t *v, size_t n,
 	sl_strbuf_free(&raw);
 }
 
-void sl_py_address(struct sl_iconv_cache *cs, const uint8_t *v, size_t n,
+void sl_py_address(struct sl_py_env *env, const uint8_t *v, size_t n,
                    struct sl_strbuf *out, unsigned *flags)
 {
 	struct ctx c;
-	begin(&c, cs, v, n);
+	begin(&c, env, v, n);
 	struct tok *al = get_address_list(&c, (struct sv){(const char *)v, n});
 	struct sl_strbuf raw;
 	sl_strbuf_init(&raw);
@@ -2415,11 +2466,11 @@ void sl_py_address(struct sl_iconv_cache *cs, const uint8_t *v, size_t n,
 	sl_strbuf_free(&raw);
 }
 
-void sl_py_mime_params_header(struct sl_iconv_cache *cs, const uint8_t *v, size_t n,
+void sl_py_mime_params_header(struct sl_py_env *env, const uint8_t *v, size_t n,
                               bool ctype, struct sl_strbuf *out, unsigned *flags)
 {
 	struct ctx c;
-	begin(&c, cs, v, n);
+	begin(&c, env, v, n);
 	struct sv sv = {(const char *)v, n};
 	struct tok *t = ctype ? parse_content_type(&c, sv) : parse_content_disposition(&c, sv);
 	struct sl_strbuf raw;
@@ -2429,11 +2480,11 @@ void sl_py_mime_params_header(struct sl_iconv_cache *cs, const uint8_t *v, size_
 	sl_strbuf_free(&raw);
 }
 
-void sl_py_cte(struct sl_iconv_cache *cs, const uint8_t *v, size_t n, struct sl_strbuf *out,
+void sl_py_cte(struct sl_py_env *env, const uint8_t *v, size_t n, struct sl_strbuf *out,
                unsigned *flags)
 {
 	struct ctx c;
-	begin(&c, cs, v, n);
+	begin(&c, env, v, n);
 	struct tok *t = parse_cte(&c, (struct sv){(const char *)v, n});
 	struct sl_strbuf raw;
 	sl_strbuf_init(&raw);

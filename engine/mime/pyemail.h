@@ -13,6 +13,14 @@
 #include "sluice/strbuf.h"
 #include "charset.h"
 
+/* Per-parser state the header parsers reuse: the iconv descriptors and a scratch
+ * arena (one block kept between calls, so parsing a field does not go to malloc). */
+struct sl_py_env {
+	struct sl_iconv_cache *iconv;
+	void *arena;
+};
+void sl_py_env_free(struct sl_py_env *env);
+
 /* What the parser noticed, for signals. */
 enum {
 	SL_PY_BAD_EW = 1 << 0,          /* an =?...?= that is not a valid encoded word */
@@ -23,18 +31,18 @@ enum {
 };
 
 /* str() of an unstructured header (Subject and every header without its own type). */
-void sl_py_unstructured(struct sl_iconv_cache *cs, const uint8_t *v, size_t n,
+void sl_py_unstructured(struct sl_py_env *env, const uint8_t *v, size_t n,
                         struct sl_strbuf *out, unsigned *flags);
 /* str() of an address header (From, To, Cc, Bcc, Sender, Reply-To, Resent-*). */
-void sl_py_address(struct sl_iconv_cache *cs, const uint8_t *v, size_t n,
+void sl_py_address(struct sl_py_env *env, const uint8_t *v, size_t n,
                    struct sl_strbuf *out, unsigned *flags);
 /* str() of Content-Type (ctype true) or Content-Disposition: the normalized form
  * (parameters re-quoted, RFC 2231 continuations joined and decoded) that Message
  * methods parse again. */
-void sl_py_mime_params_header(struct sl_iconv_cache *cs, const uint8_t *v, size_t n,
+void sl_py_mime_params_header(struct sl_py_env *env, const uint8_t *v, size_t n,
                               bool ctype, struct sl_strbuf *out, unsigned *flags);
 /* str() of Content-Transfer-Encoding. */
-void sl_py_cte(struct sl_iconv_cache *cs, const uint8_t *v, size_t n, struct sl_strbuf *out,
+void sl_py_cte(struct sl_py_env *env, const uint8_t *v, size_t n, struct sl_strbuf *out,
                unsigned *flags);
 
 /* On the str() of a parameterized header: */

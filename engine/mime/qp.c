@@ -17,13 +17,13 @@ void sl_qp_init(struct sl_qp *d)
 
 static int hexval(uint8_t c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	static const int8_t v[256] = {
+		['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7,
+		['7'] = 8, ['8'] = 9, ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14,
+		['E'] = 15, ['F'] = 16, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15,
+		['f'] = 16,
+	};
+	return v[c] - 1; /* -1 when not a hex digit */
 }
 
 size_t sl_qp_decode(struct sl_qp *d, const uint8_t *in, size_t n, uint8_t *out)
@@ -33,12 +33,30 @@ size_t sl_qp_decode(struct sl_qp *d, const uint8_t *in, size_t n, uint8_t *out)
 	while (i < n) {
 		switch (d->state) {
 		case QP_TEXT: {
-			const uint8_t *eq = memchr(in + i, '=', n - i);
-			size_t run = eq ? (size_t)(eq - (in + i)) : n - i;
-			memcpy(o, in + i, run);
-			o += run;
-			i += run;
-			if (eq) {
+			/* copy eight bytes at a time while none is '='; decode "=XX" in line */
+			while (i + 8 <= n) {
+				uint64_t w;
+				memcpy(&w, in + i, 8);
+				uint64_t x = w ^ 0x3D3D3D3D3D3D3D3Dull;
+				if ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) {
+					if (in[i] != '=') {
+						*o++ = in[i++];
+						continue;
+					}
+					int hi = hexval(in[i + 1]), lo = hexval(in[i + 2]);
+					if (hi < 0 || lo < 0)
+						break;
+					*o++ = (uint8_t)(hi << 4 | lo);
+					i += 3;
+					continue;
+				}
+				memcpy(o, &w, 8);
+				o += 8;
+				i += 8;
+			}
+			while (i < n && in[i] != '=')
+				*o++ = in[i++];
+			if (i < n) {
 				i++;
 				d->state = QP_EQ;
 			}

@@ -465,10 +465,12 @@ static void header(struct sl_msgscan *m, const struct sl_event *ev)
 	const struct sl_policy *p = m->p;
 	const char *name = ev->name ? ev->name : "";
 	const char *value = ev->value ? ev->value : "";
-	size_t nl = strlen(name), vl = strlen(value);
 	const char *part = ev->part ? ev->part->path : "";
+	size_t vl = (size_t)-1; /* measured only when a database wants the value */
 	if (p->dbs[DB_HEADER].db) {
 		/* the any-header scope sees the field as one "Name: value" line */
+		size_t nl = strlen(name);
+		vl = strlen(value);
 		size_t need = nl + 2 + vl;
 		if (need > m->hdr_cap) { /* rare: grows to the longest header seen */
 			uint8_t *b = realloc(m->hdr, need);
@@ -483,8 +485,11 @@ static void header(struct sl_msgscan *m, const struct sl_event *ev)
 		block_scan(m, DB_HEADER, m->hdr, need, part);
 	}
 	for (uint32_t d = POL_DB_FIXED; d < p->ndbs; d++)
-		if (strcasecmp(p->dbs[d].header, name) == 0)
+		if (strcasecmp(p->dbs[d].header, name) == 0) {
+			if (vl == (size_t)-1)
+				vl = strlen(value);
 			block_scan(m, d, (const uint8_t *)value, vl, part);
+		}
 }
 
 static void signal_raised(struct sl_msgscan *m, const struct sl_event *ev)

@@ -33,6 +33,8 @@ void smtp_msg_begin(struct sl_smtp *s, struct smtp_txn *t, bool bdat)
 	s->smuggling_signalled = false;
 	s->nul_signalled = false;
 	s->gap_in_msg = false;
+	s->dot_hold = UINT64_MAX;
+	s->hold_sticky = false;
 	sl_mime_reset(s->mime, t->id);
 	struct sl_event ev = msg_event(s, SL_EV_MESSAGE_BEGIN, s->c_pos);
 	smtp_emit(s, &ev);
@@ -60,11 +62,34 @@ void smtp_msg_end(struct sl_smtp *s, uint64_t end_off)
 	smtp_emit(s, &ev);
 	t->msg_ended = true;
 	s->msg = NULL;
+	s->dot_hold = UINT64_MAX;
+	s->hold_sticky = false;
 	if (s->cur == t)
 		s->cur = NULL;
 	if (t->result_due)
 		smtp_txn_result(s, t, t->result_code, t->result_off);
 	smtp_txn_release(s, t);
+}
+
+/* A dot right after a line break: until the next bytes show it is ordinary content,
+ * it may be part of an end of data, for us or for a server that reads bare CR or LF as
+ * a line end. sl_smtp_client_consumed() stops before it meanwhile, so that an inline
+ * device does not pass the server a terminator before the verdict. */
+static void dot_seen(struct sl_smtp *s, enum smtp_break prefix, uint64_t raw_off,
+                     uint64_t client_off)
+{
+	s->dprefix = prefix;
+	s->dot_raw = raw_off;
+	s->dstate = D_DOT;
+	if (!s->hold_sticky)
+		s->dot_hold = client_off;
+}
+
+/* The dot was ordinary content. */
+static void dot_cleared(struct sl_smtp *s)
+{
+	if (!s->hold_sticky)
+		s->dot_hold = UINT64_MAX;
 }
 
 /* After CRLF.CR the CR is held (it is the terminator's if LF follows); when the
@@ -76,6 +101,7 @@ void smtp_data_release_cr(struct sl_smtp *s)
 		smtp_msg_raw(s, &cr, 1);
 		s->dstate = D_CR;
 	}
+	dot_cleared(s);
 }
 
 /* The content stops short: the client gave up on a BDAT message (RSET, HELO, DATA,
@@ -170,6 +196,9 @@ static const char *break_name(enum smtp_break b)
 /* A dot between line breaks that is not exactly CRLF.CRLF. */
 static void smuggling(struct sl_smtp *s, const char *after)
 {
+	/* a server reading bare line ends may take this for the end: nothing more of the
+	 * message is passed on before the verdict */
+	s->hold_sticky = true;
 	if (s->smuggling_signalled)
 		return;
 	s->smuggling_signalled = true;
@@ -225,9 +254,7 @@ size_t smtp_data_run(struct sl_smtp *s, const uint8_t *p, size_t n)
 				s->dstate = D_LINE;
 				i++;
 			} else if (c == '.') {
-				s->dprefix = BRK_CR;
-				s->dot_raw = s->raw_off + (i - run);
-				s->dstate = D_DOT;
+				dot_seen(s, BRK_CR, s->raw_off + (i - run), s->c_pos + i);
 				i++;
 			} else {
 				s->dstate = D_MID;
@@ -235,9 +262,7 @@ size_t smtp_data_run(struct sl_smtp *s, const uint8_t *p, size_t n)
 			break;
 		case D_LF:
 			if (c == '.') {
-				s->dprefix = BRK_LF;
-				s->dot_raw = s->raw_off + (i - run);
-				s->dstate = D_DOT;
+				dot_seen(s, BRK_LF, s->raw_off + (i - run), s->c_pos + i);
 				i++;
 			} else {
 				s->dstate = D_MID;
@@ -248,9 +273,7 @@ size_t smtp_data_run(struct sl_smtp *s, const uint8_t *p, size_t n)
 				/* a line-start dot is never content: stuffing or terminator */
 				FLUSH_TO(i);
 				run = i + 1;
-				s->dprefix = BRK_CRLF;
-				s->dot_raw = s->raw_off;
-				s->dstate = D_DOT;
+				dot_seen(s, BRK_CRLF, s->raw_off, s->c_pos + i);
 				i++;
 			} else {
 				s->dstate = D_MID;
@@ -271,6 +294,7 @@ size_t smtp_data_run(struct sl_smtp *s, const uint8_t *p, size_t n)
 				s->dstate = D_DOTCR;
 				i++;
 			} else {
+				dot_cleared(s);
 				s->dstate = D_MID;
 			}
 			break;

@@ -63,6 +63,29 @@ static void apply_reply(struct sl_smtp *s, const struct smtp_pending *p, int cod
 		return;
 	}
 	switch ((enum smtp_cmd)p->cmd) {
+	case CMD_MAIL:
+		if (ok && t) {
+			s->srv_mail = true;
+			s->srv_env = t->env;
+			s->srv_env.rcpt = NULL;
+			s->srv_env.nrcpt = 0;
+		} else if (!ok && s->srv_mail && t && !t->msg_begun) {
+			/* refused because a transaction is open: the server keeps its sender */
+			smtp_signal(s, SL_SIG_SMTP_BAD_COMMAND, off,
+			            "MAIL refused inside an open transaction; the sender stays <%.200s>",
+			            s->srv_env.mail_from);
+			memcpy(t->env.mail_from, s->srv_env.mail_from, sizeof t->env.mail_from);
+			t->env.size_param = s->srv_env.size_param;
+			t->env.body_8bitmime = s->srv_env.body_8bitmime;
+			t->env.smtputf8 = s->srv_env.smtputf8;
+		}
+		break;
+	case CMD_HELO:
+	case CMD_EHLO:
+	case CMD_RSET:
+		if (ok)
+			s->srv_mail = false;
+		break;
 	case CMD_RCPT:
 		if (t && p->rcpt < t->env.nrcpt) {
 			t->env.rcpt[p->rcpt].status = ok ? SL_RCPT_ACCEPTED : SL_RCPT_REFUSED;
@@ -78,10 +101,13 @@ static void apply_reply(struct sl_smtp *s, const struct smtp_pending *p, int cod
 		}
 		break;
 	case CMD_END_OF_DATA:
+		s->srv_mail = false;
 		if (t)
 			smtp_txn_result(s, t, code, off);
 		break;
 	case CMD_BDAT:
+		if (p->last)
+			s->srv_mail = false;
 		if (t) {
 			if (!ok && !t->bdat_fail)
 				t->bdat_fail = code;
@@ -103,8 +129,10 @@ static void apply_reply(struct sl_smtp *s, const struct smtp_pending *p, int cod
 		}
 		break;
 	case CMD_STARTTLS:
-		if (code == 220)
+		if (code == 220) {
 			s->tls_check_client = s->tls_check_server = true;
+			s->srv_mail = false; /* RFC 3207 4.2: the server forgets the session */
+		}
 		break;
 	default:
 		break;

@@ -476,6 +476,7 @@ struct sl_smtp *sl_smtp_new(const struct sl_limits *lim, sl_event_fn fn, void *c
 		return NULL;
 	}
 	s->cstate = C_CMD;
+	s->dot_hold = UINT64_MAX;
 	struct smtp_pending greeting = {.cmd = CMD_GREETING, .slot = -1};
 	smtp_queue_push(s, &greeting);
 	return s;
@@ -620,7 +621,7 @@ void sl_smtp_close(struct sl_smtp *s)
 
 uint64_t sl_smtp_client_consumed(const struct sl_smtp *s)
 {
-	return s->c_pos;
+	return s->dot_hold < s->c_pos ? s->dot_hold : s->c_pos;
 }
 
 bool sl_smtp_encrypted(const struct sl_smtp *s)

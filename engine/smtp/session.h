@@ -120,6 +120,8 @@ struct sl_smtp {
 	enum smtp_data_state dstate;
 	enum smtp_break dprefix;
 	uint64_t dot_raw;        /* raw offset where the dot of a candidate stood */
+	uint64_t dot_hold;       /* client offset of a dot that may end the message, or max */
+	bool hold_sticky;        /* a smuggling variant: hold until MESSAGE_END */
 	bool smuggling_signalled, nul_signalled, gap_in_msg;
 	uint64_t bdat_left;      /* bytes left in the current BDAT chunk */
 	bool bdat_last;
@@ -141,6 +143,10 @@ struct sl_smtp {
 	struct smtp_txn *cur;    /* the client's open transaction, or NULL */
 	uint32_t next_txn;
 	bool overflow_signalled;
+
+	/* the server's open transaction, as its replies show: the MAIL it accepted */
+	bool srv_mail;
+	struct sl_envelope srv_env; /* mail_from and MAIL parameters only */
 
 	/* session facts copied into each new envelope */
 	char helo[SL_HELO_MAX];

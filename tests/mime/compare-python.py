@@ -41,7 +41,7 @@ def python_view(path):
         payload = guarded(lambda: p.get_payload(decode=True))
         parts.append({
             'content_type': guarded(p.get_content_type),
-            'charset': guarded(p.get_content_charset),
+            'charset': guarded(lambda: p.get_content_charset() or None),  # '' (empty parameter) reads as none
             'filename': guarded(p.get_filename),
             'sha256': hashlib.sha256(payload).hexdigest() if isinstance(payload, bytes) else payload,
         })

@@ -31,8 +31,7 @@ EXPECT = {
     'exe-rfc2231-continuation.eml': ('reject', False, ['attach.executable']),
     'exe-rfc2047-name.eml': ('reject', False, ['attach.executable']),
     'pdf-attachment-clean.eml': ('pass', False, []),
-    # smuggling-lf-dot-crlf.eml ('reject', smtp.smuggling) joins once `rules test` feeds
-    # messages through the SMTP session (not in the engine yet; see docs/status.md)
+    'smuggling-lf-dot-crlf.eml': ('reject', False, ['smtp.smuggling']),
     'spam-scoring.eml': ('quarantine', False, ['spam.subject', 'spam.body-phrases']),
 }
 

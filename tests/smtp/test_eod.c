@@ -133,6 +133,41 @@ static void test_nul_in_data(void)
 	run_free(r);
 }
 
+/* sl_smtp_client_consumed() stops before a dot that may be part of an end of data
+ * (for us or for a server reading bare line ends), until the next bytes settle it; after
+ * a smuggling variant it stays there until MESSAGE_END. */
+static void feed_str(struct sl_smtp *s, enum sl_stream d, const char *p)
+{
+	sl_smtp_feed(s, d, (const uint8_t *)p, strlen(p));
+}
+
+static void test_consumed_holds_dot(void)
+{
+	struct sl_eventlog log;
+	sl_eventlog_init(&log);
+	struct sl_smtp *s = sl_smtp_new(NULL, sl_eventlog_cb, &log);
+	feed_str(s, SL_SERVER, "220 mx\r\n");
+	feed_str(s, SL_CLIENT, "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n");
+	feed_str(s, SL_SERVER, "250 Ok\r\n250 Ok\r\n354 go\r\n");
+	uint64_t base = CONTENT_OFF;
+	CU_ASSERT_EQUAL(sl_smtp_client_consumed(s), base);
+	feed_str(s, SL_CLIENT, "a\r\n.");
+	CU_ASSERT_EQUAL(sl_smtp_client_consumed(s), base + 3); /* before the dot */
+	feed_str(s, SL_CLIENT, ".b\r\n");                    /* a stuffed dot: content */
+	CU_ASSERT_EQUAL(sl_smtp_client_consumed(s), base + 8);
+	feed_str(s, SL_CLIENT, "c\n.");
+	CU_ASSERT_EQUAL(sl_smtp_client_consumed(s), base + 10);
+	feed_str(s, SL_CLIENT, "\nMAIL FROM:<x@y>\r\n");      /* LF.LF: held until the end */
+	CU_ASSERT_EQUAL(sl_smtp_client_consumed(s), base + 10);
+	feed_str(s, SL_CLIENT, "d\r\n.\r");
+	CU_ASSERT_EQUAL(sl_smtp_client_consumed(s), base + 10);
+	feed_str(s, SL_CLIENT, "\n");                          /* the end: all of it */
+	CU_ASSERT_EQUAL(sl_smtp_client_consumed(s), base + 35);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sl_eventlog_text(&log), "message_end txn=0 off=73 "));
+	sl_smtp_free(s);
+	sl_eventlog_free(&log);
+}
+
 /* The vector scan: a NUL and breaks far into a line; bytes that differ from CR, LF
  * and NUL only in the high bit (0x8D, 0x8A, 0x80) or the high nibble are not breaks. */
 static void test_scan_far(void)
@@ -216,6 +251,7 @@ void register_eod_tests(void)
 		{"row 20: CRLF LF.CRLF", row_20},
 		{"CRLF.CR then close", test_close_after_dot_cr},
 		{"NUL in data", test_nul_in_data},
+		{"consumed holds a possible terminator", test_consumed_holds_dot},
 		{"vector scan", test_scan_far},
 		{"large runs", test_large_runs},
 	};

@@ -140,6 +140,21 @@ static void test_rset(void)
 	run_free(r);
 }
 
+static void test_nested_mail(void)
+{
+	struct run *r = run_file("hand/nested-mail.txt");
+	CU_ASSERT_EQUAL_FATAL(r->nmsgs, 1);
+	CU_ASSERT_STRING_EQUAL(r->msgs[0].env.mail_from, "evil@example.org");
+	CU_ASSERT_EQUAL(r->msgs[0].env.size_param, 100);
+	CU_ASSERT_EQUAL(r->msgs[0].code, 250);
+	const struct sig_rec *sg = run_find_signal(r, "smtp.bad_command");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sg);
+	CU_ASSERT_STRING_EQUAL(sg->detail,
+		"MAIL refused inside an open transaction; the sender stays <evil@example.org>");
+	CU_ASSERT_EQUAL(r->nsigs, 1);
+	run_free(r);
+}
+
 static void test_auth_login(void)
 {
 	struct run *r = run_file("hand/auth-login.txt");
@@ -508,6 +523,7 @@ void register_session_tests(void)
 		{"refused DATA, then a retry", test_refused_data_retry},
 		{"refused message", test_refused_message},
 		{"RSET mid-transaction", test_rset},
+		{"refused MAIL inside a transaction", test_nested_mail},
 		{"AUTH LOGIN", test_auth_login},
 		{"AUTH PLAIN", test_auth_plain},
 		{"STARTTLS then TLS", test_starttls_tls},

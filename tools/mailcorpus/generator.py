@@ -91,12 +91,11 @@ class Corpus:
 			self.pool[rng.randrange(POOL)] = (n, path, att)
 
 	def words_in(self, texts):
-		en, zh = set(), set()
-		for t in texts:
-			low = t.lower()
-			if any(k in low for k in self.v.kw_en):   # cheap test before the regex
-				en.update(self.kw_en_re.findall(low))
-			zh.update(k for k in self.kw_zh_all if k in t)
+		# one string (texts joined by a newline, which no keyword spans) searched once
+		t = '\n'.join(texts)
+		low = t.lower()
+		en = set(self.kw_en_re.findall(low)) if any(k in low for k in self.v.kw_en) else set()
+		zh = {k for k in self.kw_zh_all if k in t}
 		return en, zh
 
 

@@ -2,7 +2,6 @@
 dates. Everything returns str with CRLF line ends, ready to encode as ASCII."""
 
 import base64
-import binascii
 import time
 import urllib.parse
 
@@ -136,16 +135,16 @@ def filename_params(filename, charset, style, rng):
 	pct = urllib.parse.quote(filename.encode(charset), safe='')
 	if style == 'rfc2231':
 		return "{p}*=" + charset + "''" + pct
-	# continuations: split the percent-encoded text between escapes
+	# continuations: pieces of whole characters (as common clients split them; RFC 2231
+	# would allow a split inside a multibyte character, which Python's header parser
+	# and engines that follow it flag as undecodable)
 	pieces, cur = [], ''
-	i = 0
-	while i < len(pct):
-		step = 3 if pct[i] == '%' else 1
-		if len(cur) + step > 30:
+	for ch in filename:
+		enc = urllib.parse.quote(ch.encode(charset), safe='')
+		if cur and len(cur) + len(enc) > 30:
 			pieces.append(cur)
 			cur = ''
-		cur += pct[i:i + step]
-		i += step
+		cur += enc
 	pieces.append(cur)
 	parts = []
 	for k, piece in enumerate(pieces):
@@ -153,6 +152,3 @@ def filename_params(filename, charset, style, rng):
 		parts.append('{p}*%d*=%s%s' % (k, prefix, piece))
 	return ';\r\n\t'.join(parts)
 
-
-def crc_hex(data):
-	return '%08x' % binascii.crc32(data)

@@ -1,11 +1,12 @@
 """Filler prose in English and Chinese (Traditional or Simplified), built from the word
 lists, with chosen marker keywords planted in it.
 
-A paragraph is a list of tokens; `wrap` breaks it into lines at token boundaries so a
-planted keyword is never split by a line break."""
+Paragraphs are drawn from a fixed bank of sentences; `wrap` breaks them into lines at
+token boundaries only, so a planted keyword is never split by a line break."""
 
 import functools
 import random
+import re
 
 from .vocab import vocabulary
 
@@ -38,41 +39,45 @@ def _chinese_sentence(rng, v, script):
 	return phrases
 
 
+# Token boundaries inside a paragraph string: a space in English; in Chinese, where
+# tokens are written together, a NUL that the line breaker removes.
+_SEP = {'en': ' ', 'hant': '\0', 'hans': '\0'}
+_LINE = {'en': re.compile(r'(.{1,%d})(?: |$)' % EN_WIDTH),
+         # the NULs count as characters here: about one per two Chinese characters
+         'zh': re.compile(r'(.{1,%d})(?:\0|$)' % (ZH_WIDTH * 3 // 2))}
+
+
 @functools.lru_cache(maxsize=None)
 def sentence_bank(lang):
-	"""BANK_SIZE sentences (token lists) for lang 'en', 'hant' or 'hans'. The bank is the
-	same for every corpus (a fixed "language"); seeds choose from it."""
+	"""BANK_SIZE sentences for lang 'en', 'hant' or 'hans', as (tokens, joined string).
+	The bank is the same for every corpus (a fixed "language"); seeds choose from it."""
 	v = vocabulary()
 	rng = random.Random(f'bank:{lang}')
-	if lang == 'en':
-		return [_english_sentence(rng, v) for _ in range(BANK_SIZE)]
-	return [_chinese_sentence(rng, v, lang) for _ in range(BANK_SIZE)]
+	make = _english_sentence if lang == 'en' else lambda r, v: _chinese_sentence(r, v, lang)
+	sep = _SEP[lang]
+	return [(toks, sep.join(toks)) for toks in (make(rng, v) for _ in range(BANK_SIZE))]
 
 
-def paragraph_tokens(rng, bank, nsentences, plant=()):
-	"""Tokens of one paragraph of nsentences bank sentences, the plant words inserted."""
-	sents = rng.choices(bank, k=nsentences)
+def paragraph(rng, lang, nsentences, plant=()):
+	"""One paragraph string of nsentences bank sentences (tokens joined by the language's
+	separator), the plant words inserted between tokens."""
+	bank = sentence_bank(lang)
+	sents = [s for _, s in rng.choices(bank, k=nsentences)]
+	sep = _SEP[lang]
 	for kw in plant:
 		k = int(rng.random() * len(sents))
-		s = list(sents[k])
-		s.insert(int(rng.random() * (len(s) + 1)), kw)
-		sents[k] = s
-	return [t for s in sents for t in s]
+		toks = sents[k].split(sep)
+		toks.insert(int(rng.random() * (len(toks) + 1)), kw)
+		sents[k] = sep.join(toks)
+	return sep.join(sents)
 
 
-def wrap(tokens, sep):
-	"""Lines of at most about EN_WIDTH (sep ' ') or ZH_WIDTH (sep '') characters."""
-	width = EN_WIDTH if sep else ZH_WIDTH
-	gap = len(sep)
-	lines, start, n = [], 0, -gap
-	for i, size in enumerate(map(len, tokens)):
-		if n + gap + size > width and i > start:
-			lines.append(sep.join(tokens[start:i]))
-			start, n = i, size
-		else:
-			n += gap + size
-	lines.append(sep.join(tokens[start:]))
-	return lines
+def wrap(para, lang):
+	"""Lines of at most EN_WIDTH (English) or ZH_WIDTH (Chinese) characters, broken only
+	at token boundaries."""
+	if lang == 'en':
+		return _LINE['en'].findall(para)
+	return [line.replace('\0', '') for line in _LINE['zh'].findall(para)]
 
 
 class Prose:
@@ -81,20 +86,16 @@ class Prose:
 	def __init__(self, rng, lang, nbytes, plant=()):
 		# lang: 'en', 'hant' or 'hans'
 		self.lang = lang
-		self.sep = ' ' if lang == 'en' else ''
-		bank = sentence_bank(lang)
-		self.paragraphs = []   # each a list of tokens
+		self.wrapped = []   # each paragraph as its lines
 		plant = list(plant)
 		size = 0
+		per_char = 1 if lang == 'en' else 3
 		while size < nbytes or plant:
 			take, plant = plant[:2], plant[2:]
-			toks = paragraph_tokens(rng, bank, 2 + int(rng.random() * 6), take)
-			if lang == 'en':
-				size += sum(map(len, toks)) + len(toks)
-			else:
-				size += 3 * sum(map(len, toks))
-			self.paragraphs.append(toks)
-		self.wrapped = [wrap(toks, self.sep) for toks in self.paragraphs]
+			para = paragraph(rng, lang, 2 + int(rng.random() * 6), take)
+			lines = wrap(para, lang)
+			size += per_char * sum(map(len, lines)) + len(lines)
+			self.wrapped.append(lines)
 
 	def lines(self):
 		"""Plain-text lines, paragraphs separated by a blank line."""
