@@ -14,21 +14,8 @@ static const char reply_421[] = "421 4.7.0 Closing connection after policy verdi
 
 static uint16_t syn_mss(const uint8_t *frame, const struct dp_pkt *p)
 {
-	const uint8_t *o = frame + p->l4_off + 20, *end = frame + p->l4_off + p->tcp_hlen;
-	while (o < end) {
-		if (*o == 0)
-			break;
-		if (*o == 1) {
-			o++;
-			continue;
-		}
-		if (o + 1 >= end || o[1] < 2 || o + o[1] > end)
-			break;
-		if (o[0] == 2 && o[1] == 4)
-			return (uint16_t)(o[2] << 8 | o[3]);
-		o += o[1];
-	}
-	return DEFAULT_MSS;
+	const uint8_t *o = dp_tcp_option(frame, p, 2, 4);
+	return o ? (uint16_t)(o[2] << 8 | o[3]) : DEFAULT_MSS;
 }
 
 static void sockaddr_of(const struct dp_pkt *p, bool src, struct sockaddr_storage *ss)

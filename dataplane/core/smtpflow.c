@@ -74,6 +74,7 @@ static void sink_commit(struct dp_smtpflow *sf, struct dp_sink *sink, void *h,
 		.client = sf->client_txt,
 		.server = sf->server_txt,
 		.action = p->action,
+		.direction = p->direction,
 		.verdict_json = p->verdict_json.s ? p->verdict_json.s : "null",
 		.rules = (const char *const *)p->rules,
 		.nrules = p->nrules,
@@ -247,6 +248,7 @@ static void message_end(struct dp_smtpflow *sf, const struct sl_event *ev)
 		p = &local;
 	}
 	p->action = v->action;
+	p->direction = v->direction;
 	p->bytes = sf->msg_bytes;
 	sl_verdict_json(v, &p->verdict_json);
 	if (v->nhits) {

@@ -39,6 +39,7 @@ struct dp_sf_pending {         /* a message waiting for the server's answer */
 	uint32_t txn;
 	void *journal, *dump;      /* sink handles */
 	enum sl_action action;
+	enum sl_direction direction;
 	struct sl_strbuf verdict_json;
 	char **rules;
 	size_t nrules;
