@@ -144,8 +144,14 @@ void ar_doc_event(void *ctx, const struct sl_event *ev)
 	struct ar_doc *d = ctx;
 	switch (ev->type) {
 	case SL_EV_HEADER:
-		if (ev->part && ev->part->depth == 0 && ev->name && ev->value)
+		if (ev->part && ev->part->depth == 0 && ev->name && ev->value) {
 			root_header(d, ev->name, ev->value);
+		} else if (ev->part && ev->part->message_root && ev->name && ev->value &&
+			   strcasecmp(ev->name, "Subject") == 0) {
+			/* a forwarded (message/rfc822) message's subject is text of this one */
+			ar_terms_add_text(&d->terms, AR_F_BODY, ev->value, strlen(ev->value));
+			ar_terms_gap(&d->terms, AR_F_BODY);
+		}
 		break;
 	case SL_EV_PART_BEGIN:
 		part_begin(d, ev->part);

@@ -155,9 +155,12 @@ class Doc:
         bodies = []
         self.attachment = False
         for part in m.walk():
-            if part.is_multipart():
+            if part.get_content_type() == "message/rfc822":
+                # a forwarded message's subject is text of this one (docs/archive.md)
+                for inner in (part.get_payload() if isinstance(part.get_payload(), list) else []):
+                    bodies += [str(v) for v in inner.get_all("Subject", [])]
                 continue
-            if part.get_content_maintype() == "message":
+            if part.is_multipart() or part.get_content_maintype() == "message":
                 continue
             if part.get_filename() or part.get_content_disposition() == "attachment":
                 self.attachment = True
