@@ -32,6 +32,7 @@ class Case:
     linux_stores_forbidden: bool
     note: str = ""
     extra: dict = field(default_factory=dict)
+    conflicting: bool = False   # two copies of some bytes differ (raises tcp.overlap)
 
 
 def card_message(msg_id):
@@ -63,11 +64,11 @@ def harmless(seg_data, seg_off, card_off):
 def build(prefix="ev"):
     cases = []
 
-    def card_case(name, make_schedule, linux, note):
+    def card_case(name, make_schedule, linux, note, conflicting=False):
         msg_id = f"{prefix}-{name}"
         data, card_off = card_message(msg_id)
         cases.append(Case(name, msg_id, data, make_schedule(data, card_off), "card",
-                          linux, note))
+                          linux, note, conflicting=conflicting))
 
     card_case("out-of-order",
               lambda d, c: list(reversed(chunks(d, 24))),
@@ -83,7 +84,7 @@ def build(prefix="ev"):
         return ([(0, d[:s]), (s, harmless(d[s:e], s, c)), (s - 5, d[s - 5:e + 6])] +
                 [(e + 6, d[e + 6:])])
     card_case("overlap-harmless-first", overlap_harmless_first, False,
-              "harmless copy in order, then an overlapping copy with the card")
+              "harmless copy in order, then an overlapping copy with the card", True)
 
     def overlap_ooo_last_wins(d, c):
         # a hole before the card; out of order, the card's range arrives harmless, then
@@ -93,19 +94,20 @@ def build(prefix="ev"):
         return [(0, d[:h]), (s, harmless(d[s:e], s, c)), (s, d[s:e + 10]),
                 (e + 10, d[e + 10:]), (h, d[h:s])]
     card_case("overlap-ooo-last-wins", overlap_ooo_last_wins, True,
-              "out of order: harmless copy, then a longer copy with the card from the same byte")
+              "out of order: harmless copy, then a longer copy with the card from the same byte",
+              True)
 
     def retransmit_other(d, c):
         s, e = c - 6, c + len(CARD) + 6
         return [(0, d[:s]), (s, harmless(d[s:e], s, c)), (s, d[s:e]), (e, d[e:])]
     card_case("retransmit-harmless-first", retransmit_other, False,
-              "a segment, then its retransmission with the card instead")
+              "a segment, then its retransmission with the card instead", True)
 
     def retransmit_card_first(d, c):
         s, e = c - 6, c + len(CARD) + 6
         return [(0, d[:s]), (s, d[s:e]), (s, harmless(d[s:e], s, c)), (e, d[e:])]
     card_case("retransmit-card-first", retransmit_card_first, True,
-              "a segment with the card, then its retransmission made harmless")
+              "a segment with the card, then its retransmission made harmless", True)
 
     for variant, eod in smuggling.VARIANTS.items():
         msg_id = f"{prefix}-smuggle-{variant}"

@@ -18,6 +18,10 @@
         content; where the bytes sluice-dp reassembles (first data wins) hold it, the
         verdict is not pass; every smuggling variant the engine flags is rejected by
         smtp.smuggling
+  overlap-check DIR [CASE...]
+        the same captures judged with a policy whose one rule (lab.tcp-overlap) rejects
+        on the signal tcp.overlap: exactly the cases with conflicting copies of some
+        bytes raise it
 """
 import argparse
 import json
@@ -34,8 +38,8 @@ import cases as evcases  # noqa: E402
 import received  # noqa: E402
 
 
-def selected(names):
-    all_cases = evcases.build()
+def selected(names, prefix="ev"):
+    all_cases = evcases.build(prefix)
     if not names:
         return all_cases
     by = {c.name: c for c in all_cases}
@@ -83,7 +87,7 @@ def run_case(args, case):
 
 def cmd_live(args):
     with open(args.results, "w") as out:
-        for case in selected(args.cases):
+        for case in selected(args.cases, args.prefix):
             r = run_case(args, case)
             out.write(json.dumps(r) + "\n")
             ends = "; ".join(f"{c} {t}" for c, t in r["end_replies"]) or "no reply"
@@ -112,6 +116,40 @@ def stored_forbidden(store, case):
     return hits
 
 
+def protected_problem(store, case, r, hits):
+    """Why the outcome of CASE through sluice-dp is wrong, or "" when it is right: nothing
+    forbidden stored, an answer to every end-of-data, and the expected outcome — a
+    message whose first copy of every byte holds the card is stopped by the policy, one
+    whose first copies are harmless is delivered (harmless), a flagged smuggling variant
+    is rejected."""
+    if hits:
+        return "forbidden content stored: " + " ".join(hits)
+    if not r["end_replies"]:
+        return "the client got no answer to its end-of-data"
+    first = r["end_replies"][0][0]
+    delivered = bool(received_ids(store, case.msg_id))
+    if case.forbidden == "card":
+        if case.name in FIRST_COPY_HAS_CARD and delivered:
+            return "the message was delivered (without the card?) instead of stopped"
+        if case.name not in FIRST_COPY_HAS_CARD and not delivered:
+            return "the harmless message was not delivered"
+    elif case.name[len("smuggle-"):] in evcases.smuggling.RAISES_SMUGGLING:
+        if first != 554:
+            return f"not rejected (first answer {first})"
+    elif not delivered:
+        return "the message (not smuggling for the engine) was not delivered"
+    return ""
+
+
+def received_ids(store, msg_id):
+    out = []
+    for p in received.files(store):
+        with open(p, "rb") as f:
+            if f"<{msg_id}@".encode() in f.read().split(b"\n\n", 1)[0]:
+                out.append(p)
+    return out
+
+
 def cmd_check(args):
     results = {}
     with open(args.results) as f:
@@ -119,7 +157,7 @@ def cmd_check(args):
             r = json.loads(line)
             results[r["case"]] = r
     failures = 0
-    for case in selected(args.cases):
+    for case in selected(args.cases, args.prefix):
         r = results.get(case.name)
         if r is None:
             print(f"FAIL {case.name}: not run")
@@ -132,9 +170,8 @@ def cmd_check(args):
         hits = stored_forbidden(args.store, case)
         ends = "; ".join(f"{c} {t}" for c, t in r["end_replies"]) or "no reply"
         if args.expect == "protected":
-            ok = not hits and r["end_replies"]
-            why = ("forbidden content stored: " + " ".join(hits) if hits else
-                   "" if r["end_replies"] else "the client got no answer to its end-of-data")
+            why = protected_problem(args.store, case, r, hits)
+            ok = not why
         else:
             ok = bool(hits) == case.linux_stores_forbidden
             why = "" if ok else (f"expected Linux/Postfix to {'store' if case.linux_stores_forbidden else 'not store'} "
@@ -155,8 +192,7 @@ def cmd_offline_check(args):
     for case in selected(args.cases):
         d = os.path.join(args.dir, case.name)
         try:
-            with open(os.path.join(d, "verdicts.jsonl")) as f:
-                lines = [json.loads(line) for line in f if line.strip()]
+            lines = read_verdicts(d)
         except (OSError, ValueError) as e:
             print(f"FAIL {case.name}: no verdicts: {e}")
             failures += 1
@@ -188,6 +224,29 @@ def cmd_offline_check(args):
               f"{'; '.join(f'{vd} {r}' for vd, r in verdicts) or 'none'}"
               f"{'  -- ' + '; '.join(problems) if problems else ''}")
         failures += bool(problems)
+    return 1 if failures else 0
+
+
+def read_verdicts(d):
+    with open(os.path.join(d, "verdicts.jsonl")) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def cmd_overlap_check(args):
+    failures = 0
+    for case in selected(args.cases):
+        try:
+            lines = read_verdicts(os.path.join(args.dir, case.name))
+        except (OSError, ValueError) as e:
+            print(f"FAIL {case.name}: no verdicts: {e}")
+            failures += 1
+            continue
+        fired = any("lab.tcp-overlap" in [r["id"] for r in v["verdict"]["rules"]] for v in lines)
+        ok = bool(lines) and fired == case.conflicting
+        failures += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {case.name:28} tcp.overlap "
+              f"{'raised' if fired else 'not raised'}"
+              f"{'' if ok else ' -- expected ' + ('raised' if case.conflicting else 'not raised')}")
     return 1 if failures else 0
 
 
@@ -290,21 +349,25 @@ def main():
     live = sub.add_parser("live")
     for opt in ("--iface", "--src", "--dst", "--src-mac", "--dst-mac", "--results"):
         live.add_argument(opt, required=True)
+    live.add_argument("--prefix", default="ev", help="Message-ID prefix (a second run: ev6)")
     live.add_argument("cases", nargs="*")
     check = sub.add_parser("check")
     check.add_argument("--store", required=True)
     check.add_argument("--results", required=True)
     check.add_argument("--expect", choices=["protected", "control"], required=True)
+    check.add_argument("--prefix", default="ev")
     check.add_argument("cases", nargs="*")
     pc = sub.add_parser("pcaps")
     pc.add_argument("dir")
     pc.add_argument("cases", nargs="*")
-    oc = sub.add_parser("offline-check")
-    oc.add_argument("dir")
-    oc.add_argument("cases", nargs="*")
+    for name in ("offline-check", "overlap-check"):
+        oc = sub.add_parser(name)
+        oc.add_argument("dir")
+        oc.add_argument("cases", nargs="*")
     args = p.parse_args()
     sys.exit({"live": cmd_live, "check": cmd_check, "pcaps": cmd_pcaps,
-              "offline-check": cmd_offline_check}[args.cmd](args))
+              "offline-check": cmd_offline_check,
+              "overlap-check": cmd_overlap_check}[args.cmd](args))
 
 
 if __name__ == "__main__":

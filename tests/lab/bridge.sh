@@ -107,5 +107,6 @@ lab_telemetry_socket() { echo "/var/run/dpdk/$LAB_DPDK_PREFIX/dpdk_telemetry.v2"
 
 # lab_telemetry COMMAND: one telemetry command's JSON reply, through DPDK's own client.
 lab_telemetry() {
-	echo "$1" | timeout 10 dpdk-telemetry.py -f "$LAB_DPDK_PREFIX" 2>/dev/null
+	# (Debian's python, not the pyenv shim on PATH, which takes seconds to start)
+	echo "$1" | timeout 20 "$LAB_PYTHON" /usr/bin/dpdk-telemetry.py -f "$LAB_DPDK_PREFIX" 2>/dev/null
 }

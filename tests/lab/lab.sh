@@ -85,6 +85,15 @@ _lab_veth() { # _lab_veth NS_A IF_A NS_B IF_B
 
 LAB_SEQ=${LAB_SEQ:-0}
 
+# _lab_netns_add NAME: create namespace NAME. One left by a lab that was killed outright
+# (same PID, long ago) is removed first when no process is inside it.
+_lab_netns_add() {
+	if ip netns list | grep -qw "^$1"; then
+		[ -z "$(ip netns pids "$1" 2>/dev/null)" ] && ip netns del "$1" 2>/dev/null
+	fi
+	ip netns add "$1" || lab_fail "cannot create namespace $1"
+}
+
 lab_up() {
 	[ "$(id -u)" = 0 ] || { echo "the lab needs root" >&2; exit 77; }
 	LAB_SEQ=$((LAB_SEQ + 1))
@@ -100,7 +109,7 @@ lab_up() {
 
 	local ns
 	for ns in "$LAB_NS_C" "$LAB_NS_D" "$LAB_NS_S"; do
-		ip netns add "$ns" || lab_fail "cannot create namespace $ns"
+		_lab_netns_add "$ns"
 		echo "$ns" >>"$LAB_DIR/namespaces"
 		ip -n "$ns" link set lo up
 	done
@@ -189,3 +198,4 @@ lab_diagnostics() {
 . "$LAB_SRC/bridge.sh"
 . "$LAB_SRC/postfix.sh"
 . "$LAB_SRC/mail.sh"
+. "$LAB_SRC/archive.sh"

@@ -127,17 +127,20 @@ PY
 
 LAB_EVASION=$LAB_SRC/../evasion/evasion.py
 
-# lab_evasion_live RESULTS [CASE...]: run the crafted evasion sessions (tests/evasion)
-# from the client host's crafted-packet address against the server.
+# lab_evasion_live RESULTS [--v6] [--prefix P] [CASE...]: run the crafted evasion
+# sessions (tests/evasion) from the client host's crafted-packet address against the
+# server, over IPv4 or IPv6.
 lab_evasion_live() {
-	local results=$1
+	local results=$1 src=$LAB_X4 dst=$LAB_S4
 	shift
-	lab_c "$LAB_PYTHON" "$LAB_EVASION" live --iface "$LAB_IF_C" --src "$LAB_X4" \
-		--dst "$LAB_S4" --src-mac "$LAB_CRAFT_MAC" --dst-mac "$LAB_MAC_S" \
+	[ "${1:-}" = --v6 ] && { src=$LAB_X6 dst=$LAB_S6; shift; }
+	lab_c "$LAB_PYTHON" "$LAB_EVASION" live --iface "$LAB_IF_C" --src "$src" \
+		--dst "$dst" --src-mac "$LAB_CRAFT_MAC" --dst-mac "$LAB_MAC_S" \
 		--results "$results" "$@"
 }
 
-# lab_evasion_check RESULTS protected|control [CASE...]: judge the server's store.
+# lab_evasion_check RESULTS protected|control [--prefix P] [CASE...]: judge the
+# server's store.
 lab_evasion_check() {
 	local results=$1 expect=$2
 	shift 2

@@ -3,9 +3,13 @@
 # no chroot, and listens only on its namespace's documentation addresses; the host's own
 # Postfix configuration is never read or touched.
 #
-#   lab_postfix_server [tls]   the mail host: 192.0.2.2 / 2001:db8::2, port 25, delivers
+#   lab_postfix_server [tls] [journal]
+#                              the mail host: 192.0.2.2 / 2001:db8::2, port 25, delivers
 #                              every recipient @example.net to one maildir ($LAB_MAILDIR);
-#                              "tls" offers STARTTLS with Debian's snakeoil certificate
+#                              "tls" offers STARTTLS with Debian's snakeoil certificate;
+#                              "journal" sends a copy of every message it accepts to the
+#                              archive's SMTP listener (always_bcc, docs/archive.md; start
+#                              the archive first: lab_archive_start)
 #   lab_postfix_relay [4|6] [TLS]
 #                              an outbound relay on the client host: accepts mail on
 #                              192.0.2.1:25 and relays it through the dataplane to the
@@ -98,7 +102,14 @@ _lab_postfix_start() {
 }
 
 lab_postfix_server() {
-	local tls=${1:-}
+	local tls= journal= opt
+	for opt in "$@"; do
+		case $opt in
+		tls) tls=tls ;;
+		journal) journal=journal ;;
+		*) lab_fail "lab_postfix_server: unknown option $opt" ;;
+		esac
+	done
 	local dir=$LAB_DIR/pf-server
 	mkdir -p "$dir/etc"
 	LAB_MAILDIR=$dir/mail/inbox
@@ -121,6 +132,15 @@ virtual_uid_maps = static:65534
 virtual_gid_maps = static:65534
 virtual_minimum_uid = 100
 EOF
+		if [ "$journal" = journal ]; then
+			cat <<EOF
+always_bcc = journal@archive.example.net
+transport_maps = inline:{archive.example.net=smtp:[$LAB_ARCHIVE_B]:$LAB_ARCHIVE_SMTP_PORT}
+# The archive is the one place this host's SMTP client talks to, over the journal link
+# (Postfix would otherwise send from inet_interfaces' address, 192.0.2.2).
+smtp_bind_address = $LAB_ARCHIVE_HOST
+EOF
+		fi
 		if [ "$tls" = tls ]; then
 			cat <<EOF
 smtpd_tls_security_level = may
@@ -150,10 +170,11 @@ lab_postfix_relay() {
 myhostname = relay.example.org
 mydomain = example.org
 myorigin = example.org
-mydestination = relay.example.org
+mydestination = relay.example.org, example.org
 inet_interfaces = $LAB_C4, [$LAB_C6]
 relayhost = [$nexthop]:25
-# Bounces of rejected test mail stay here (discarded, logged) instead of travelling on.
+# Bounces of rejected test mail (to the senders @example.org) stay here, discarded and
+# logged, instead of travelling on through the dataplane.
 local_transport = discard
 smtp_tls_security_level = $tls
 smtp_tls_loglevel = 1

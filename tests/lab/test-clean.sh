@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# lab-clean — clean mail of every shape goes through sluice-dp and reaches the real
-# server byte for byte. (sluice-dp runs in bridge mode until enforce mode is built — see
-# docs/status.md; then this test runs it in enforce mode with the shipped policy.)
+# lab-clean — clean mail of every shape goes through sluice-dp (enforce mode, the shipped
+# policy: reassembled, normalized, parsed and matched) and reaches the real server byte
+# for byte:
 #   swaks over IPv4; smtplib over IPv6; a real Postfix relaying through the dataplane;
 #   three messages pipelined in one session (each end-of-data in the same write as the
 #   next MAIL/RCPT/DATA); BDAT in 1000-byte chunks; a 20 MB attachment; 200 sessions at
@@ -9,8 +9,9 @@
 set -uo pipefail
 . "$(dirname "$0")/lab.sh"
 
+[ -f "$LAB_POLICY" ] || { echo "no shipped policy at $LAB_POLICY" >&2; exit 1; }
 lab_up
-lab_dataplane_start dataplane.mode=bridge
+lab_dataplane_start dataplane.mode=enforce -- --rules "$LAB_POLICY"
 lab_postfix_server
 lab_postfix_relay
 lab_sink_start 2525
@@ -69,4 +70,10 @@ lab_wait_for 30 "200 messages at smtp-sink" \
 	  lab_fail "smtp-sink did not get the 200 messages intact"; }
 
 lab_bridge_alive || lab_fail "sluice-dp died"
+# every message was inspected and passed: nothing flowed by uninspected
+lab_bridge_stop
+for r in starttls table_full memory midstream not_smtp; do
+	[ "$(lab_dp_counter "flows.uninspected.$r")" = 0 ] || lab_fail "flows passed uninspected ($r)"
+done
+[ "$(lab_dp_counter verdicts.pass)" = 208 ] || lab_fail "not one pass verdict per message sent (208)"
 lab_log "PASS: clean mail of every shape reached the server byte for byte"

@@ -13,6 +13,8 @@ set -uo pipefail
 
 [ -f "$LAB_POLICY" ] || { echo "no shipped policy at $LAB_POLICY" >&2; exit 1; }
 lab_up
+lab_log "starttls = allow"
+lab_dataplane_start dataplane.mode=enforce smtp.starttls=allow -- --rules "$LAB_POLICY"
 lab_postfix_server tls
 lab_postfix_relay
 t=$LAB_DIR/transcripts
@@ -27,8 +29,6 @@ round_end() {
 	lab_bridge_stop
 }
 
-lab_log "starttls = allow"
-lab_dataplane_start dataplane.mode=enforce smtp.starttls=allow -- --rules "$LAB_POLICY"
 lab_smtp send --starttls "$(lab_msg exe tls-allow)" >"$t/allow.txt"
 grep -q '^STARTTLS - 220 .*TLSv1' "$t/allow.txt" || { cat "$t/allow.txt"; lab_fail "allow: no TLS session"; }
 lab_expect_reply "$t/allow.txt" END 250 tls-allow

@@ -4,22 +4,6 @@
 
 #include "tests.h"
 
-static void assert_raw(const struct msg_rec *m, const char *want)
-{
-	CU_ASSERT_EQUAL(m->raw.len, strlen(want));
-	CU_ASSERT(m->raw.len == strlen(want) && memcmp(m->raw.s, want, m->raw.len) == 0);
-}
-
-static void assert_raw_file(const struct msg_rec *m, const char *relpath)
-{
-	size_t len;
-	uint8_t *want = read_source_file(relpath, &len);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(want);
-	CU_ASSERT_EQUAL(m->raw.len, len);
-	CU_ASSERT(m->raw.len == len && memcmp(m->raw.s, want, len) == 0);
-	free(want);
-}
-
 static void test_basic(void)
 {
 	struct run *r = run_file("hand/basic.txt");

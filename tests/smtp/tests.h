@@ -26,4 +26,8 @@ struct sl_strbuf client_stream(const struct transcript *t);
 /* Client offset just past the first occurrence of needle in the client stream. */
 uint64_t client_offset_after(const char *path, const char *needle, size_t len);
 
+/* The message's RAW bytes equal want (a string) / the file at relpath (source root). */
+void assert_raw(const struct msg_rec *m, const char *want);
+void assert_raw_file(const struct msg_rec *m, const char *relpath);
+
 #endif

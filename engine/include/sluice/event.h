@@ -87,10 +87,12 @@ struct sl_event {
 	const uint8_t *data;          /* RAW, PART_DATA, PART_TEXT; header/line bytes */
 	size_t len;
 	const char *name;             /* HEADER: field name as written; COMMAND: verb
-	                               * (uppercase); SIGNAL: signal name */
+	                               * (uppercase; "AUTH-RESPONSE" for a line answering
+	                               * a 334); SIGNAL: signal name */
 	const char *value;            /* HEADER: value unfolded, RFC 2047 decoded to UTF-8;
 	                               * COMMAND: argument; REPLY: text; SIGNAL: detail */
-	int code;                     /* REPLY, TXN_RESULT: SMTP reply code */
+	int code;                     /* REPLY, TXN_RESULT: SMTP reply code (TXN_RESULT:
+	                               * 0 when no reply was seen: abandoned or cut off) */
 	bool last;                    /* REPLY: last line of a multi-line reply */
 	const struct sl_envelope *envelope; /* MESSAGE_BEGIN, MESSAGE_END, TXN_RESULT */
 };

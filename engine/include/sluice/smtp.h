@@ -33,14 +33,17 @@ void sl_smtp_feed(struct sl_smtp *s, enum sl_stream dir, const uint8_t *p, size_
 /* n bytes of a stream are missing (capture loss); the session resynchronises. */
 void sl_smtp_gap(struct sl_smtp *s, enum sl_stream dir, size_t n);
 
-/* The connection ended (FIN/RST or end of capture): a message the client had not
- * finished raises smtp.incomplete and ends with MESSAGE_END; pending replies stay
- * unknown. */
+/* The connection ended (FIN/RST or end of capture): client bytes still waiting for a
+ * reply are interpreted as if it had come (DATA 354; smtp.reply_assumed), a message the
+ * client had not finished raises smtp.incomplete and ends with MESSAGE_END, and every
+ * message still without a TXN_RESULT gets one with code 0 (no reply seen). */
 void sl_smtp_close(struct sl_smtp *s);
 
-/* Bytes of the client stream interpreted so far. Bytes after this offset are held
- * because their meaning depends on a reply not yet seen (data sent before 354);
- * an inline device must not forward them yet. */
+/* Bytes of the client stream an inline device may forward. Bytes after this offset are
+ * held because their meaning depends on a reply not yet seen (data sent before 354), or
+ * because they may end the message: a dot after a line break until the next bytes
+ * settle it, and everything after a smuggling variant until MESSAGE_END (see
+ * docs/engine-smtp.md). Never decreases. */
 uint64_t sl_smtp_client_consumed(const struct sl_smtp *s);
 
 /* True once STARTTLS was accepted and TLS records were seen: content is opaque. */

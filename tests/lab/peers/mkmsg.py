@@ -14,6 +14,8 @@ maildir. Content is deterministic (seeded by ID). What the shipped policy
   exe          a Windows executable attached as invoice.exe         reject (attach.executable)
   spam         spam subject and three spam phrases: score 8         quarantine (threshold 6)
   spam10       the same and a broken base64 part: score 10          reject (threshold 10)
+  internal     Carol to Bob, both @example.net, Chinese subject     pass
+               (RFC 2047) and body: mail that stays on the mail host
   big:MB       a text mail with an MB-megabyte binary attachment    pass
   smuggle:V    not a message: the raw DATA bytes of an SMTP smuggling attempt with
                end-of-data variant V (peers/smuggling.py), for smtpclient.py rawdata;
@@ -40,6 +42,23 @@ SPAM_TEXT = ("Dear friend, this is a limited time offer: click here to claim you
 SPAM_SUBJECT = "You have won the lottery"
 
 
+# What the shipped policy decides for each kind (outbound): verdict and the rules that
+# fire. tests/lab/test-messages.py checks it with `sluicectl rules test`; the lab tests
+# rely on it.
+EXPECTED = {
+    "clean": ("pass", []),
+    "report": ("pass", []),
+    "internal": ("pass", []),
+    "cc": ("quarantine", ["dlp.credit-card"]),
+    "cards": ("reject", ["dlp.credit-card", "dlp.card-dump"]),
+    "twid": ("quarantine", ["dlp.tw-national-id"]),
+    "eicar": ("reject", ["av.eicar", "av.known-bad"]),
+    "exe": ("reject", ["attach.executable"]),
+    "spam": ("quarantine", ["spam.subject", "spam.body-phrases"]),
+    "spam10": ("reject", ["spam.subject", "spam.body-phrases", "spam.encoding-tricks"]),
+}
+
+
 def base(msg_id, subject):
     m = EmailMessage(policy=SMTP)
     m["From"] = "Alice Sender <alice@example.org>"
@@ -57,6 +76,11 @@ def build(kind, msg_id):
         m = base(msg_id, "Quarterly report")
         m.set_content("Hello Bob,\n\nthe quarterly report is attached to the wiki.\n"
                       f"Reference {msg_id}.\n\nAlice\n")
+    elif kind == "internal":
+        m = base(msg_id, "內部會議紀錄 (internal minutes)")
+        m.replace_header("From", "Carol Colleague <carol@example.net>")
+        m.set_content("Bob,\n\n今天會議決議：合約續約已核准 (the contract renewal is approved).\n\nCarol\n",
+                      charset="utf-8")
     elif kind == "cc":
         m = base(msg_id, "Payment details")
         m.set_content(f"Hi,\n\nplease charge card {CARD}, expiry 12/29.\n\nAlice\n")

@@ -8,6 +8,7 @@
                          message ORIGINAL (as the client sent it); prints where they differ.
                          HOPS: Received headers to remove (default 1; 2 through a relay)
   grep DIR TEXT          print the files in DIR whose message contains TEXT (bytes)
+  summary FILE           one line: the stored message's decoded Subject, size, Message-ID
   sessions ORIGINAL DIR N
                          exit 0 when DIR holds exactly N messages, each ORIGINAL with an
                          "X-Lab-Seq: i" header line first, i = 0..N-1 each exactly once
@@ -111,7 +112,17 @@ def sessions(original, d, n):
     return 0
 
 
+def summary(path):
+    from email import message_from_bytes, policy
+    with open(path, "rb") as f:
+        data = f.read()
+    m = message_from_bytes(data, policy=policy.default)
+    print(f"\"{m.get('Subject', '')}\" ({len(data)} bytes, {m.get('Message-ID', '')})")
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "summary":
+        return summary(sys.argv[2])
     if len(sys.argv) >= 2 and sys.argv[1] == "sessions" and len(sys.argv) == 5:
         sys.exit(sessions(sys.argv[2], sys.argv[3], int(sys.argv[4])))
     if len(sys.argv) not in (4, 5) or sys.argv[1] not in ("find", "compare", "grep"):

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# lab-archive — the archive keeps what the gateway and the mail host hand it, and finds
+# it: sluice-dp's journal (passed and quarantined messages, with their rules) reaches
+# sluice-archive through journal-send; the mail host's Postfix copies every message it
+# accepts to the archive's SMTP listener (always_bcc). Then:
+#   - the quarantined message is in the archive (found by its rule), not at the mail host;
+#   - the rejected message is nowhere;
+#   - internal mail that never crossed the gateway is found, by sender and by a Chinese
+#     word of its body;
+#   - the clean message is archived twice (the gateway's copy and the host's copy).
+set -uo pipefail
+. "$(dirname "$0")/lab.sh"
+
+[ -f "$LAB_POLICY" ] || { echo "no shipped policy at $LAB_POLICY" >&2; exit 1; }
+lab_up
+lab_dataplane_start dataplane.mode=enforce -- --rules "$LAB_POLICY"
+lab_archive_start
+lab_postfix_server journal
+t=$LAB_DIR/transcripts
+mkdir -p "$t"
+
+lab_smtp send "$(lab_msg report arc-clean)" "$(lab_msg cc arc-leak)" "$(lab_msg exe arc-exe)" \
+	>"$t/gateway.txt"
+lab_expect_reply "$t/gateway.txt" END 250 arc-clean
+lab_expect_reply "$t/gateway.txt" END 250 arc-leak
+lab_expect_reply "$t/gateway.txt" END 554 arc-exe
+m=$(lab_msg internal arc-internal)
+lab_s swaks --server "$LAB_S4" --timeout 30 --from carol@example.net --to bob@example.net \
+	--helo webmail.example.net --data "@$(lab_swaks_data "$m")" >"$t/internal.txt" 2>&1 ||
+	{ cat "$t/internal.txt"; lab_fail "internal mail refused by the mail host"; }
+lab_sentinel arc-sentinel
+lab_expect_absent arc-leak arc-exe
+lab_archive_forward
+
+# ids QUERY: the Message-IDs the archive finds, sorted, one per line
+ids() { lab_archive search "$1" --json | "$LAB_PYTHON" -c '
+import json, sys
+print("\n".join(sorted(json.loads(l)["message_id"] for l in sys.stdin if l.strip())))'; }
+expect_ids() { # expect_ids QUERY ID...
+	local want got
+	want=
+	[ $# -gt 1 ] && want=$(printf '%s@lab.example.org\n' "${@:2}" | sort)
+	got=$(ids "$1")
+	[ "$got" = "$want" ] || lab_fail "archive search '$1' found [$got], want [$want]"
+}
+# The host's copies arrive asynchronously: wait for the last one.
+lab_wait_for 30 "the mail host's copies in the archive" \
+	bash -c "'$(lab_archive_exe)' search --data '$LAB_ARCHIVE_DATA' 'subject:\"Quarterly report\"' | grep -c . | grep -qx 2"
+expect_ids 'rule:dlp.credit-card' arc-leak
+expect_ids 'from:carol@example.net' arc-internal
+expect_ids '合約' arc-internal
+expect_ids 'subject:Invoice'
+expect_ids 'subject:"board meeting"' arc-clean arc-clean
+lab_archive stats
+lab_log "PASS: the archive holds the gateway's and the mail host's copies, and finds them"
