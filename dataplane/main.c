@@ -13,7 +13,9 @@
 
 #include "core/args.h"
 #include "core/config.h"
+#include "core/archivesink.h"
 #include "core/dirsink.h"
+#include "journal.h"
 #include "core/inspect.h"
 #include "core/offline.h"
 #include "port.h"
@@ -57,7 +59,26 @@ static struct sl_policy *load_policy(const char *path)
 	return p;
 }
 
-#ifdef SLUICE_DP_ENGINE
+/* The archive journal's spooling sender, one for the process (NULL: none). */
+static struct sl_journal *archive_journal;
+
+static int open_archive_journal(const struct dp_config *cfg)
+{
+	if (!cfg->journal_spool[0])
+		return 0;
+	char err[512];
+	struct sl_journal_config jc = {
+		.spool_dir = cfg->journal_spool,
+		.archive = cfg->journal_archive[0] ? cfg->journal_archive : NULL,
+	};
+	archive_journal = sl_journal_open(&jc, err, sizeof err);
+	if (!archive_journal) {
+		fprintf(stderr, "sluice-dp: journal: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 /* Per worker: flow table, engine, scanner, journal sink. */
 static int setup_inspection(struct dp_config *cfg, struct dp_worker *w, struct sl_policy *policy,
                             struct dp_sink *journal)
@@ -77,18 +98,20 @@ static int setup_inspection(struct dp_config *cfg, struct dp_worker *w, struct s
 			return -1;
 		}
 		in->ctx.journal = journal;
+	} else if (archive_journal) {
+		/* messages stream to <spool>.partial/ until their verdict, then become records */
+		char tag[16], tmp[DP_PATH_MAX + 16], err[1200];
+		snprintf(tag, sizeof tag, "w%u", w->idx);
+		snprintf(tmp, sizeof tmp, "%s.partial", cfg->journal_spool);
+		if (dp_archivesink_open(journal, archive_journal, tmp, tag, err, sizeof err) != 0) {
+			fprintf(stderr, "sluice-dp: journal: %s\n", err);
+			return -1;
+		}
+		in->ctx.journal = journal;
 	}
 	w->insp = in;
 	return 0;
 }
-#else
-static int setup_inspection(struct dp_config *cfg, struct dp_worker *w, struct sl_policy *policy,
-                            struct dp_sink *journal)
-{
-	(void)cfg, (void)w, (void)policy, (void)journal;
-	return -1;
-}
-#endif
 
 static void write_stats(const char *path, const struct dp_counters *sum)
 {
@@ -171,15 +194,8 @@ int main(int argc, char **argv)
 	}
 	if (load_config(&a, &cfg))
 		return 2;
-#ifdef SLUICE_DP_ENGINE
 	if (a.offline)
 		return dp_offline_run(&cfg, a.offline, a.dump_dir);
-#else
-	if (a.offline || cfg.mode != DP_MODE_BRIDGE) {
-		fprintf(stderr, "sluice-dp: this build has no SMTP engine (engine/smtp): only --mode bridge works\n");
-		return 2;
-	}
-#endif
 	struct sl_policy *policy = NULL;
 	if (cfg.rules[0] && cfg.mode == DP_MODE_ENFORCE && !(policy = load_policy(cfg.rules)))
 		return 2;
@@ -200,6 +216,8 @@ int main(int argc, char **argv)
 	int status = 1;
 
 	dist.cfg = &cfg;
+	if (cfg.mode != DP_MODE_BRIDGE && open_archive_journal(&cfg) != 0)
+		goto out;
 	if (place_workers(&cfg, workers, &dist, &nrxq, &ntxq, &software))
 		goto out;
 	if (dp_ports_setup(&cfg, nrxq, ntxq, &ports))
@@ -270,11 +288,9 @@ int main(int argc, char **argv)
 	rte_eal_mp_wait_lcore();
 
 	/* flows still open end now: their messages are finished for the journal */
-#ifdef SLUICE_DP_ENGINE
 	for (unsigned i = 0; i < cfg.workers; i++)
 		if (workers[i].insp)
 			dp_inspector_free(workers[i].insp);
-#endif
 	struct dp_counters sum;
 	dp_telemetry_sum(&tel, &sum);
 	if (a.stats_file)
@@ -293,6 +309,11 @@ out:
 	for (unsigned i = 0; i < cfg.workers; i++)
 		if (journals[i].ops)
 			journals[i].ops->free(journals[i].impl);
+	if (archive_journal) {
+		/* what is queued reaches the spool; the sender delivers it next time if not now */
+		sl_journal_drain(archive_journal, false, 10000);
+		sl_journal_close(archive_journal);
+	}
 	if (policy)
 		sl_policy_unref(policy);
 	rte_eal_cleanup();

@@ -51,7 +51,6 @@ void dp_worker_flush(struct dp_worker *w)
 	}
 }
 
-#ifdef SLUICE_DP_ENGINE
 /* Build and queue the segments a flow asked for. */
 static void send_built(void *arg, const struct dp_flow *f, const struct dp_out *out)
 {
@@ -106,12 +105,6 @@ static void inspect_one(struct dp_worker *w, struct rte_mbuf *m, int role)
 		send_built(w, f, &out);
 }
 
-#else
-static void inspect_one(struct dp_worker *w, struct rte_mbuf *m, int role)
-{
-	dp_worker_send(w, !role, m); /* no engine in this build: bridge */
-}
-#endif
 
 static void handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -149,10 +142,8 @@ void dp_worker_poll(struct dp_worker *w, uint64_t now)
 	}
 	dp_worker_flush(w);
 	if (now >= w->next_timer) {
-#ifdef SLUICE_DP_ENGINE
 		if (w->insp)
 			dp_inspect_tick(w->insp, send_built, w);
-#endif
 		w->next_timer = now + w->tsc_hz / 100; /* 10 ms */
 	}
 }

@@ -139,6 +139,10 @@ int dp_args_apply(const struct dp_args *a, struct dp_config *c, char *err, size_
 			return -1;
 		}
 		strcpy(c->journal_dir, a->journal_dir);
+		if (c->journal_archive[0] || c->journal_spool[0]) {
+			snprintf(err, errlen, "--journal-dir: the configuration already journals to an archive");
+			return -1;
+		}
 	}
 	return 0;
 }

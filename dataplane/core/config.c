@@ -16,6 +16,7 @@ enum key_type {
 	K_PORTREF,
 	K_PORTLIST,
 	K_PATH,
+	K_ADDR,      /* host:port, [v6]:port */
 };
 
 struct key_def {
@@ -56,6 +57,8 @@ static const struct key_def keys[] = {
 	{"flows", "verify_checksums", K_BOOL, F(verify_checksums), 0, 0, NULL},
 	{"policy", "rules", K_PATH, F(rules), 0, 0, NULL},
 	{"journal", "dir", K_PATH, F(journal_dir), 0, 0, NULL},
+	{"journal", "archive", K_ADDR, F(journal_archive), 0, 0, NULL},
+	{"journal", "spool", K_PATH, F(journal_spool), 0, 0, NULL},
 };
 #undef F
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -257,6 +260,20 @@ static int set_value(struct dp_config *c, const struct key_def *k, char *v,
 		c->nsmtp_ports = n;
 		return 0;
 	}
+	case K_ADDR: {
+		const char *colon = strrchr(v, ':');
+		uint16_t port;
+		if (!*v) {
+			field[0] = 0;
+			return 0;
+		}
+		if (!colon || colon == v || strlen(v) >= DP_NAME_MAX || parse_port_number(colon + 1, &port)) {
+			snprintf(msg, msglen, "%s: expected HOST:PORT (or [IPv6]:PORT)", k->key);
+			return -1;
+		}
+		strcpy(field, v);
+		return 0;
+	}
 	case K_PATH:
 		if (strlen(v) >= DP_PATH_MAX) {
 			snprintf(msg, msglen, "%s: path longer than %d bytes", k->key, DP_PATH_MAX - 1);
@@ -339,12 +356,20 @@ int dp_config_parse(struct dp_config *c, const char *name, const char *text,
 			goto fail;
 		}
 		seen[i] = true;
-		if (!*val && keys[i].type != K_PATH) {
+		if (!*val && keys[i].type != K_PATH && keys[i].type != K_ADDR) {
 			snprintf(msg, sizeof msg, "%s: missing value", key);
 			goto fail;
 		}
 		if (set_value(c, &keys[i], val, msg, sizeof msg))
 			goto fail;
+	}
+	if (c->journal_dir[0] && (c->journal_archive[0] || c->journal_spool[0])) {
+		snprintf(err, errlen, "%s: [journal] dir (directory sink) and archive/spool (archive sink) exclude each other", name);
+		return -1;
+	}
+	if (c->journal_archive[0] && !c->journal_spool[0]) {
+		snprintf(err, errlen, "%s: [journal] archive needs a spool directory (spool = DIR)", name);
+		return -1;
 	}
 	if (c->outside.name[0] == 0 && c->inside.name[0] == 0 && c->outside.id == c->inside.id) {
 		snprintf(err, errlen, "%s: [ports] outside and inside are the same port", name);
@@ -450,7 +475,8 @@ void dp_config_print(const struct dp_config *c, FILE *out)
 	fprintf(out, "on_overload = %s\n", c->fail_closed ? "closed" : "open");
 	fprintf(out, "verify_checksums = %s\n", c->verify_checksums ? "yes" : "no");
 	fprintf(out, "\n[policy]\nrules = %s\n", c->rules);
-	fprintf(out, "\n[journal]\ndir = %s\n", c->journal_dir);
+	fprintf(out, "\n[journal]\ndir = %s\narchive = %s\nspool = %s\n", c->journal_dir,
+	        c->journal_archive, c->journal_spool);
 }
 
 bool dp_config_is_smtp_port(const struct dp_config *c, uint16_t port)

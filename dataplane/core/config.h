@@ -61,6 +61,8 @@ struct dp_config {
 	char rules[DP_PATH_MAX];
 	/* [journal] */
 	char journal_dir[DP_PATH_MAX];
+	char journal_archive[DP_NAME_MAX];  /* sluice-archive "host:port" */
+	char journal_spool[DP_PATH_MAX];
 };
 
 void dp_config_default(struct dp_config *c);

@@ -26,6 +26,7 @@ struct dp_ctx {
 	struct dp_sink *journal;    /* passed and quarantined messages; NULL = none */
 	struct dp_sink *dump;       /* offline: every message; NULL = none */
 	uint64_t now_ms;
+	bool tcp_only;              /* benchmark: flows and TCP normalization, no engine */
 	sl_scan_tap_fn scan_tap;    /* benchmark: sees every buffer the matcher scans */
 	void *scan_tap_ctx;
 };

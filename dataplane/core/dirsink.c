@@ -11,22 +11,9 @@
 #include "msgfile.h"
 
 struct dirsink {
-	char dir[1024];
-	char tag[32];
-	uint64_t seq, committed;
+	struct dp_msgdir files; /* first: dp_msgdir_begin/write use it */
+	uint64_t committed;
 };
-
-static void *dir_begin(void *impl)
-{
-	struct dirsink *d = impl;
-	return dp_msgfile_new(d->dir, d->tag, d->seq++);
-}
-
-static void dir_write(void *impl, void *msg, const uint8_t *p, size_t n)
-{
-	(void)impl;
-	dp_msgfile_write(msg, p, n);
-}
 
 static int dir_commit(void *impl, void *msg, const struct dp_msg_meta *m)
 {
@@ -40,7 +27,7 @@ static int dir_commit(void *impl, void *msg, const struct dp_msg_meta *m)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	char id[96], path[1200], file[128];
 	snprintf(id, sizeof id, "%lld%06ld-%s-%llu", (long long)ts.tv_sec, ts.tv_nsec / 1000,
-	         d->tag, (unsigned long long)d->committed++);
+	         d->files.tag, (unsigned long long)d->committed++);
 	snprintf(file, sizeof file, "%s.eml", id);
 	/* metadata first, then the message: a reader that sees the .eml sees both */
 	struct sl_strbuf b;
@@ -48,8 +35,8 @@ static int dir_commit(void *impl, void *msg, const struct dp_msg_meta *m)
 	dp_meta_json(m, file, &b);
 	sl_strbuf_putc(&b, '\n');
 	char tmp[1200];
-	snprintf(tmp, sizeof tmp, "%s/.tmp-%s.json", d->dir, id);
-	snprintf(path, sizeof path, "%s/%s.json", d->dir, id);
+	snprintf(tmp, sizeof tmp, "%s/.tmp-%s.json", d->files.dir, id);
+	snprintf(path, sizeof path, "%s/%s.json", d->files.dir, id);
 	FILE *f = fopen(tmp, "w");
 	int rc = -1;
 	if (f) {
@@ -60,7 +47,7 @@ static int dir_commit(void *impl, void *msg, const struct dp_msg_meta *m)
 		}
 	}
 	sl_strbuf_free(&b);
-	snprintf(path, sizeof path, "%s/%s", d->dir, file);
+	snprintf(path, sizeof path, "%s/%s", d->files.dir, file);
 	if (rc == 0)
 		rc = dp_msgfile_keep(mf, path);
 	else
@@ -73,26 +60,15 @@ static void dir_free(void *impl)
 	free(impl);
 }
 
-static const struct dp_sink_ops dir_ops = {dir_begin, dir_write, dir_commit, dir_free};
+static const struct dp_sink_ops dir_ops = {dp_msgdir_begin, dp_msgdir_write, dir_commit, dir_free};
 
 int dp_dirsink_open(struct dp_sink *s, const char *dir, const char *tag, char *err, size_t errlen)
 {
-	if (dp_mkdirs(dir) != 0) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	if (access(dir, W_OK) != 0) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
 	struct dirsink *d = calloc(1, sizeof *d);
-	if (!d || strlen(dir) >= sizeof d->dir) {
+	if (!d || dp_msgdir_init(&d->files, dir, tag, err, errlen) != 0) {
 		free(d);
-		snprintf(err, errlen, "%s: path too long", dir);
 		return -1;
 	}
-	strcpy(d->dir, dir);
-	snprintf(d->tag, sizeof d->tag, "%s", tag);
 	s->ops = &dir_ops;
 	s->impl = d;
 	return 0;

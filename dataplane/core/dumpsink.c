@@ -9,22 +9,10 @@
 #include "msgfile.h"
 
 struct dump {
-	char dir[1024];
+	struct dp_msgdir files; /* first: dp_msgdir_begin/write use it */
 	FILE *verdicts;
-	uint64_t begun, written, seen;
+	uint64_t written, seen;
 };
-
-static void *dump_begin(void *impl)
-{
-	struct dump *d = impl;
-	return dp_msgfile_new(d->dir, "dump", d->begun++);
-}
-
-static void dump_write(void *impl, void *msg, const uint8_t *p, size_t n)
-{
-	(void)impl;
-	dp_msgfile_write(msg, p, n);
-}
 
 static int dump_commit(void *impl, void *msg, const struct dp_msg_meta *m)
 {
@@ -36,7 +24,7 @@ static int dump_commit(void *impl, void *msg, const struct dp_msg_meta *m)
 	d->seen++;
 	if (m->outcome == DP_MSG_DELIVERED || m->outcome == DP_MSG_UNANSWERED) {
 		snprintf(name, sizeof name, "%llu.eml", (unsigned long long)d->written + 1);
-		snprintf(path, sizeof path, "%s/%s", d->dir, name);
+		snprintf(path, sizeof path, "%s/%s", d->files.dir, name);
 		if (dp_msgfile_keep(mf, path) == 0) {
 			d->written++;
 			file = name;
@@ -63,21 +51,15 @@ static void dump_free(void *impl)
 	free(d);
 }
 
-static const struct dp_sink_ops dump_ops = {dump_begin, dump_write, dump_commit, dump_free};
+static const struct dp_sink_ops dump_ops = {dp_msgdir_begin, dp_msgdir_write, dump_commit, dump_free};
 
 int dp_dumpsink_open(struct dp_sink *s, const char *dir, char *err, size_t errlen)
 {
-	if (dp_mkdirs(dir) != 0) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
 	struct dump *d = calloc(1, sizeof *d);
-	if (!d || strlen(dir) >= sizeof d->dir) {
+	if (!d || dp_msgdir_init(&d->files, dir, "dump", err, errlen) != 0) {
 		free(d);
-		snprintf(err, errlen, "%s: path too long", dir);
 		return -1;
 	}
-	strcpy(d->dir, dir);
 	char path[1100];
 	snprintf(path, sizeof path, "%s/verdicts.jsonl", dir);
 	d->verdicts = fopen(path, "w");

@@ -14,21 +14,8 @@ static const char reply_421[] = "421 4.7.0 Closing connection after policy verdi
 
 static uint16_t syn_mss(const uint8_t *frame, const struct dp_pkt *p)
 {
-	const uint8_t *o = frame + p->l4_off + 20, *end = frame + p->l4_off + p->tcp_hlen;
-	while (o < end) {
-		if (*o == 0)
-			break;
-		if (*o == 1) {
-			o++;
-			continue;
-		}
-		if (o + 1 >= end || o[1] < 2 || o + o[1] > end)
-			break;
-		if (o[0] == 2 && o[1] == 4)
-			return (uint16_t)(o[2] << 8 | o[3]);
-		o += o[1];
-	}
-	return DEFAULT_MSS;
+	const uint8_t *o = dp_tcp_option(frame, p, 2, 4);
+	return o ? (uint16_t)(o[2] << 8 | o[3]) : DEFAULT_MSS;
 }
 
 static void sockaddr_of(const struct dp_pkt *p, bool src, struct sockaddr_storage *ss)
@@ -489,6 +476,17 @@ void dp_flow_packet(struct dp_flow *f, struct dp_ctx *ctx, const uint8_t *frame,
 	f->last_ms = ctx->now_ms;
 	keep_template(f, d, frame, p);
 
+	if (f->inspect && f->sf.overload && f->state == DP_FLOW_OPEN) {
+		/* no memory for its engine: the overload policy decides */
+		f->sf.overload = false;
+		ctx->ctr->uninspected[DP_UNINSPECTED_MEMORY]++;
+		if (ctx->cfg->fail_closed && !ctx->passive) {
+			dp_flow_reset_both(f, out);
+			out->drop_reason = DP_DROP_FAIL_CLOSED;
+			return;
+		}
+		f->state = ctx->passive ? f->state : DP_FLOW_BYPASS;
+	}
 	if (f->state == DP_FLOW_BYPASS && !ctx->passive) {
 		out->forward = true;
 		return;

@@ -25,13 +25,41 @@ int dp_mkdirs(const char *dir)
 	return mkdir(p, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
+int dp_msgdir_init(struct dp_msgdir *d, const char *dir, const char *tag, char *err, size_t errlen)
+{
+	if (strlen(dir) >= sizeof d->dir) {
+		snprintf(err, errlen, "%s: path too long", dir);
+		return -1;
+	}
+	if (dp_mkdirs(dir) != 0 || access(dir, W_OK) != 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	strcpy(d->dir, dir);
+	snprintf(d->tag, sizeof d->tag, "%s", tag);
+	d->seq = 0;
+	return 0;
+}
+
+void *dp_msgdir_begin(void *impl)
+{
+	struct dp_msgdir *d = impl;
+	return dp_msgfile_new(d->dir, d->tag, d->seq++);
+}
+
+void dp_msgdir_write(void *impl, void *msg, const uint8_t *p, size_t n)
+{
+	(void)impl;
+	dp_msgfile_write(msg, p, n);
+}
+
 struct dp_msgfile *dp_msgfile_new(const char *dir, const char *tag, uint64_t seq)
 {
 	struct dp_msgfile *m = calloc(1, sizeof *m);
 	if (!m)
 		return NULL;
 	snprintf(m->tmp, sizeof m->tmp, "%s/.tmp-%s-%llu.eml", dir, tag, (unsigned long long)seq);
-	m->f = fopen(m->tmp, "wb");
+	m->f = fopen(m->tmp, "w+b");
 	if (!m->f) {
 		free(m);
 		return NULL;
@@ -62,6 +90,21 @@ void dp_msgfile_discard(struct dp_msgfile *m)
 	fclose(m->f);
 	unlink(m->tmp);
 	free(m);
+}
+
+uint8_t *dp_msgfile_take(struct dp_msgfile *m, size_t *len)
+{
+	uint8_t *buf = NULL;
+	if (!m->failed && fflush(m->f) == 0 && fseek(m->f, 0, SEEK_SET) == 0) {
+		buf = malloc(m->bytes ? m->bytes : 1);
+		if (buf && fread(buf, 1, m->bytes, m->f) != m->bytes) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	*len = buf ? m->bytes : 0;
+	dp_msgfile_discard(m);
+	return buf;
 }
 
 void dp_meta_json(const struct dp_msg_meta *m, const char *file, struct sl_strbuf *b)

@@ -25,6 +25,20 @@ void dp_msgfile_write(struct dp_msgfile *m, const uint8_t *p, size_t n);
 /* Close and rename to path (0), or -1 (the temporary file is removed). Frees m. */
 int dp_msgfile_keep(struct dp_msgfile *m, const char *path);
 void dp_msgfile_discard(struct dp_msgfile *m);
+/* The bytes written (malloc'd, *len set), then discard; NULL on failure (m freed). */
+uint8_t *dp_msgfile_take(struct dp_msgfile *m, size_t *len);
+
+/* The start of every file-backed sink's state: where its messages stream to. */
+struct dp_msgdir {
+	char dir[1024];
+	char tag[32];
+	uint64_t seq;
+};
+/* mkdir -p dir and fill d; 0, or -1 with a message. */
+int dp_msgdir_init(struct dp_msgdir *d, const char *dir, const char *tag, char *err, size_t errlen);
+/* dp_sink_ops.begin / .write for sinks whose state starts with a struct dp_msgdir. */
+void *dp_msgdir_begin(void *impl);
+void dp_msgdir_write(void *impl, void *msg, const uint8_t *p, size_t n);
 
 /* The JSON object both sinks write for a message: file, client, server, envelope,
  * server_reply, outcome, verdict. file may be NULL. */

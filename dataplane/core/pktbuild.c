@@ -16,30 +16,10 @@ static void wr32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-/* The template's timestamp option (kind 8, length 10), or NULL. */
-static const uint8_t *find_timestamp(const uint8_t *tmpl, const struct dp_pkt *tp)
-{
-	const uint8_t *o = tmpl + tp->l4_off + 20, *end = tmpl + tp->l4_off + tp->tcp_hlen;
-	while (o < end) {
-		if (*o == 0)
-			break;
-		if (*o == 1) {
-			o++;
-			continue;
-		}
-		if (o + 1 >= end || o[1] < 2 || o + o[1] > end)
-			break;
-		if (o[0] == 8 && o[1] == 10)
-			return o;
-		o += o[1];
-	}
-	return NULL;
-}
-
 size_t dp_build_tcp(uint8_t *out, size_t cap, const uint8_t *tmpl, const struct dp_pkt *tp,
                     bool reverse, const struct dp_tcp_out *seg)
 {
-	const uint8_t *ts = reverse ? NULL : find_timestamp(tmpl, tp);
+	const uint8_t *ts = reverse ? NULL : dp_tcp_option(tmpl, tp, 8, 10); /* timestamps */
 	size_t tcp_hlen = ts ? 32 : 20;
 	size_t ip_hlen = tp->ip_version == 4 ? 20 : 40;
 	size_t l2 = tp->l3_off;

@@ -183,6 +183,25 @@ uint32_t dp_tcp_pseudo_sum(const struct dp_pkt *p, uint32_t tcp_len)
 	return dp_csum_add(s, tail, 8);
 }
 
+const uint8_t *dp_tcp_option(const uint8_t *frame, const struct dp_pkt *p, uint8_t kind, uint8_t len)
+{
+	const uint8_t *o = frame + p->l4_off + 20, *end = frame + p->l4_off + p->tcp_hlen;
+	while (o < end) {
+		if (*o == 0) /* end of options */
+			break;
+		if (*o == 1) { /* no-op */
+			o++;
+			continue;
+		}
+		if (o + 1 >= end || o[1] < 2 || o + o[1] > end)
+			break;
+		if (o[0] == kind && (!len || o[1] == len))
+			return o;
+		o += o[1];
+	}
+	return NULL;
+}
+
 bool dp_pkt_tcp_csum_ok(const uint8_t *f, const struct dp_pkt *p)
 {
 	uint32_t tcp_len = (uint32_t)p->tcp_hlen + p->payload_len;

@@ -46,6 +46,9 @@ struct dp_pkt {
 
 enum dp_pkt_kind dp_pkt_parse(const uint8_t *frame, size_t len, struct dp_pkt *p);
 
+/* The TCP option of this kind (and length, 0 = any) in a parsed segment, or NULL. */
+const uint8_t *dp_tcp_option(const uint8_t *frame, const struct dp_pkt *p, uint8_t kind, uint8_t len);
+
 /* True when the TCP checksum of a parsed segment is right. */
 bool dp_pkt_tcp_csum_ok(const uint8_t *frame, const struct dp_pkt *p);
 

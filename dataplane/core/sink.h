@@ -24,6 +24,7 @@ struct dp_msg_meta {
 	const struct sl_envelope *env;
 	const char *client, *server;      /* "192.0.2.1:25", "[2001:db8::1]:25" */
 	enum sl_action action;
+	enum sl_direction direction;      /* as the policy decided (UNKNOWN without one) */
 	const char *verdict_json;         /* exactly what sl_verdict_json wrote */
 	const char *const *rules;         /* ids of the rules that fired */
 	size_t nrules;

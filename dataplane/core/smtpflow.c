@@ -14,6 +14,16 @@ static void on_event(void *ctx, const struct sl_event *ev);
 static void start_engine(struct dp_smtpflow *sf, uint64_t client_base, uint64_t server_base)
 {
 	sf->smtp = sl_smtp_new(&sf->ctx->limits, on_event, sf);
+	/* the session's buffers count against the worker's share of max_memory */
+	size_t m = sl_smtp_memory(sf->smtp);
+	if (!dp_mem_charge(&sf->ctx->mem, m)) {
+		sl_smtp_free(sf->smtp);
+		sf->smtp = NULL;
+		sf->overload = true;
+		sf->state = DP_SF_NOT_SMTP;
+		return;
+	}
+	sf->charged = m;
 	sl_smtp_set_endpoints(sf->smtp, (const struct sockaddr *)&sf->client_addr,
 	                      (const struct sockaddr *)&sf->server_addr);
 	sf->base[SL_CLIENT] = sf->fed[SL_CLIENT] = client_base;
@@ -33,7 +43,9 @@ void dp_smtpflow_init(struct dp_smtpflow *sf, struct dp_ctx *ctx, struct dp_tcpd
 	sf->server_addr = *server;
 	dp_addr_text(client, sf->client_txt, sizeof sf->client_txt);
 	dp_addr_text(server, sf->server_txt, sizeof sf->server_txt);
-	if (detect) {
+	if (ctx->tcp_only) {
+		sf->state = DP_SF_NOT_SMTP; /* benchmark: measure the TCP side alone */
+	} else if (detect) {
 		sf->state = DP_SF_DETECT;
 		/* line_end doubles as "start of the line not checked yet" while detecting */
 		sf->line_end[SL_CLIENT] = sf->line_end[SL_SERVER] = 0;
@@ -62,6 +74,7 @@ static void sink_commit(struct dp_smtpflow *sf, struct dp_sink *sink, void *h,
 		.client = sf->client_txt,
 		.server = sf->server_txt,
 		.action = p->action,
+		.direction = p->direction,
 		.verdict_json = p->verdict_json.s ? p->verdict_json.s : "null",
 		.rules = (const char *const *)p->rules,
 		.nrules = p->nrules,
@@ -83,6 +96,7 @@ void dp_smtpflow_free(struct dp_smtpflow *sf)
 {
 	if (sf->smtp)
 		sl_smtp_free(sf->smtp);
+	dp_mem_release(&sf->ctx->mem, sf->charged);
 	if (sf->scan)
 		sl_msgscan_free(sf->scan);
 	for (int i = 0; i < DP_SF_PENDING; i++)
@@ -234,6 +248,7 @@ static void message_end(struct dp_smtpflow *sf, const struct sl_event *ev)
 		p = &local;
 	}
 	p->action = v->action;
+	p->direction = v->direction;
 	p->bytes = sf->msg_bytes;
 	sl_verdict_json(v, &p->verdict_json);
 	if (v->nhits) {
@@ -452,6 +467,8 @@ static void detect(struct dp_smtpflow *sf, int dir, uint64_t off, const uint8_t 
 					start_engine(sf, other_base, at);
 				else
 					start_engine(sf, at, other_base);
+				if (!sf->smtp)
+					return; /* no memory for it: overload */
 				sf->line_end[SL_CLIENT] = sf->base[SL_CLIENT];
 				sf->line_end[SL_SERVER] = sf->base[SL_SERVER];
 				if (!feed_stored(sf, SL_SERVER, sf->base[SL_SERVER]) ||

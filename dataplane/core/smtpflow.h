@@ -39,6 +39,7 @@ struct dp_sf_pending {         /* a message waiting for the server's answer */
 	uint32_t txn;
 	void *journal, *dump;      /* sink handles */
 	enum sl_action action;
+	enum sl_direction direction;
 	struct sl_strbuf verdict_json;
 	char **rules;
 	size_t nrules;
@@ -71,6 +72,8 @@ struct dp_smtpflow {
 	unsigned nreply;
 	char client_txt[64], server_txt[64];
 	struct sockaddr_storage client_addr, server_addr;
+	size_t charged;                  /* engine memory charged to the worker's account */
+	bool overload;                   /* no memory for the engine: the flow cannot be inspected */
 };
 
 /* detect: recognise SMTP by content (else it is SMTP from the first byte). */

@@ -11,7 +11,7 @@ DP = os.path.join(BUILD, 'dataplane', 'sluice-dp')
 def eal(tag, vdevs, lcores='0'):
     """EAL options for a run that shares the machine with other DPDK users."""
     args = ['--no-pci', '--no-huge', '-m', '256', '--file-prefix', f'sl_{tag}_{os.getpid()}',
-            '-l', lcores, '--log-level', 'warning']
+            '--lcores' if '@' in lcores else '-l', lcores, '--log-level', 'warning']
     for v in vdevs:
         args += ['--vdev', v]
     return args

@@ -103,6 +103,24 @@ static void test_errors_have_line_numbers(void)
 	expect_error("[ports\n", "t.conf:1: expected [section]");
 	expect_error("[ports]\noutside = 1\ninside = 1\n", "outside and inside are the same port");
 	expect_error("[ports]\nmbufs = 10\n", "t.conf:2: mbufs");
+	expect_error("[journal]\narchive = archive.example.net\n", "t.conf:2: archive: expected HOST:PORT");
+	expect_error("[journal]\narchive = 192.0.2.9:0\n", "t.conf:2: archive: expected HOST:PORT");
+	expect_error("[journal]\narchive = 192.0.2.9:7000\n", "[journal] archive needs a spool directory");
+	expect_error("[journal]\ndir = /a\nspool = /b\n", "exclude each other");
+}
+
+static void test_journal_archive(void)
+{
+	struct dp_config c;
+	char err[256];
+	CU_ASSERT_EQUAL_FATAL(parse(&c, "[journal]\narchive = [2001:db8::9]:7000\nspool = /var/spool/j\n", err), 0);
+	CU_ASSERT_STRING_EQUAL(c.journal_archive, "[2001:db8::9]:7000");
+	CU_ASSERT_STRING_EQUAL(c.journal_spool, "/var/spool/j");
+	/* the command line's directory sink cannot be added to an archive journal */
+	struct dp_args a;
+	char *v[] = {"sluice-dp", "--", "--journal-dir", "/tmp/j", NULL};
+	CU_ASSERT_EQUAL_FATAL(dp_args_parse(4, v, &a, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(dp_args_apply(&a, &c, err, sizeof err), -1);
 }
 
 static void test_print_roundtrip(void)
@@ -183,6 +201,7 @@ int main(void)
 		{"printed config parses back", test_print_roundtrip},
 		{"missing file", test_load_file_errors},
 		{"command line", test_args},
+		{"archive journal keys", test_journal_archive},
 		{NULL, NULL},
 	};
 	return cu_run("dataplane config", tests);

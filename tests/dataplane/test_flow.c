@@ -8,7 +8,11 @@
 #include <string.h>
 
 #include "cu_main.h"
+#include <dirent.h>
+
+#include "core/archivesink.h"
 #include "core/dirsink.h"
+#include "journal.h"
 #include "flowharness.h"
 
 static const char policy[] =
@@ -152,6 +156,88 @@ static void test_quarantine_journals(void)
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	CU_ASSERT_EQUAL(system(cmd), 0);
 	sink.ops->free(sink.impl);
+	h_free(&h);
+}
+
+/* Records the archive sink spooled, decoded, in file-name order (a decoded record
+ * points into its frame: bufs keeps them; free each). */
+static size_t spooled(const char *dir, struct sl_journal_decoded *out, uint8_t **bufs, size_t max)
+{
+	DIR *d = opendir(dir);
+	size_t n = 0;
+	struct dirent *e;
+	char names[8][256];
+	while (d && (e = readdir(d)) && n < max)
+		if (strlen(e->d_name) > 4 && strcmp(e->d_name + strlen(e->d_name) - 4, ".rec") == 0)
+			snprintf(names[n++], sizeof names[0], "%s", e->d_name);
+	if (d)
+		closedir(d);
+	qsort(names, n, sizeof names[0], (int (*)(const void *, const void *))strcmp);
+	for (size_t i = 0; i < n; i++) {
+		char path[600], err[128];
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		FILE *f = fopen(path, "rb");
+		bufs[i] = malloc(1 << 16);
+		size_t len = f ? fread(bufs[i], 1, 1 << 16, f) : 0;
+		if (f)
+			fclose(f);
+		CU_ASSERT_EQUAL_FATAL(sl_journal_decode_frame(bufs[i], len, &out[i], err, sizeof err), 0);
+	}
+	return n;
+}
+
+static void test_archive_journal_records(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	char dir[] = "/tmp/sluice-dp-spool-XXXXXX", tmp[64], err[256];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(tmp, sizeof tmp, "%s.partial", dir);
+	struct sl_journal_config jc = {.spool_dir = dir, .archive = NULL};
+	struct sl_journal *j = sl_journal_open(&jc, err, sizeof err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	struct dp_sink sink;
+	CU_ASSERT_EQUAL_FATAL(dp_archivesink_open(&sink, j, tmp, "t", err, sizeof err), 0);
+	h.in.ctx.journal = &sink;
+	/* a clean message the server takes, then a quarantined one */
+	h_to_data(&h);
+	h_say(&h, true, body_ok);
+	h_say(&h, true, ".\r\n");
+	h_say(&h, false, "250 2.0.0 Ok: queued\r\n");
+	h_say(&h, true, "MAIL FROM:<alice@example.com>\r\n");
+	h_say(&h, false, "250 2.1.0 Ok\r\n");
+	h_say(&h, true, "RCPT TO:<carol@example.net>\r\n");
+	h_say(&h, false, "250 2.1.5 Ok\r\n");
+	h_say(&h, true, "DATA\r\n");
+	h_say(&h, false, "354 go\r\n");
+	h_say(&h, true, "Subject: plans\r\n\r\nthe SECRET plan\r\n.\r\n");
+	CU_ASSERT_EQUAL(h.ctr.journal_ok, 2);
+	CU_ASSERT_TRUE(sl_journal_drain(j, false, 5000));
+	struct sl_journal_decoded rec[8];
+	uint8_t *bufs[8];
+	size_t n = spooled(dir, rec, bufs, 8);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT_STRING_EQUAL(rec[0].rec.verdict, "pass");
+	CU_ASSERT_EQUAL(rec[0].rec.message_len, strlen(body_ok));
+	CU_ASSERT_EQUAL(memcmp(rec[0].rec.message, body_ok, strlen(body_ok)), 0);
+	CU_ASSERT_STRING_EQUAL(rec[1].rec.verdict, "quarantine");
+	CU_ASSERT_STRING_EQUAL(rec[1].rec.mail_from, "alice@example.com");
+	CU_ASSERT_EQUAL_FATAL(rec[1].rec.nrcpt, 1);
+	CU_ASSERT_STRING_EQUAL(rec[1].rec.rcpt[0], "carol@example.net");
+	CU_ASSERT_STRING_EQUAL(rec[1].rec.client, "192.0.2.10:40000");
+	CU_ASSERT_STRING_EQUAL(rec[1].rec.server, "198.51.100.25:25");
+	CU_ASSERT_EQUAL(rec[1].rec.source_kind, SL_JSOURCE_GATEWAY);
+	CU_ASSERT_EQUAL_FATAL(rec[1].rec.nrules, 1);
+	CU_ASSERT_STRING_EQUAL(rec[1].rec.rules[0], "test.secret");
+	for (size_t i = 0; i < n; i++) {
+		sl_journal_decoded_free(&rec[i]);
+		free(bufs[i]);
+	}
+	sl_journal_close(j);
+	sink.ops->free(sink.impl);
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, tmp);
+	CU_ASSERT_EQUAL(system(cmd), 0);
 	h_free(&h);
 }
 
@@ -441,6 +527,7 @@ int main(void)
 		{"tempfail", test_tempfail},
 		{"other command after verdict: 421", test_other_command_after_verdict_gets_421},
 		{"quarantine: 250, server reset, journaled", test_quarantine_journals},
+		{"archive journal records", test_archive_journal_records},
 		{"data before 354 held", test_data_before_354_is_held},
 		{"out of order released in order", test_out_of_order_released_in_order},
 		{"conflicting retransmission dropped", test_conflicting_retransmission_dropped},

@@ -1,0 +1,76 @@
+#include "archivesink.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "journal.h"
+#include "msgfile.h"
+
+struct archivesink {
+	struct dp_msgdir files; /* first: dp_msgdir_begin/write use it */
+	struct sl_journal *j;
+};
+
+static int arch_commit(void *impl, void *msg, const struct dp_msg_meta *m)
+{
+	struct archivesink *a = impl;
+	if (m->outcome == DP_MSG_REFUSED || m->outcome == DP_MSG_REJECTED) {
+		dp_msgfile_discard(msg); /* never delivered, never journaled */
+		return 0;
+	}
+	size_t len;
+	uint8_t *bytes = dp_msgfile_take(msg, &len);
+	if (!bytes)
+		return -1;
+	const struct sl_envelope *env = m->env;
+	const char **rcpt = calloc(env && env->nrcpt ? env->nrcpt : 1, sizeof *rcpt);
+	size_t nrcpt = 0;
+	for (size_t i = 0; rcpt && env && i < env->nrcpt; i++)
+		if (sl_rcpt_counts(&env->rcpt[i]))
+			rcpt[nrcpt++] = env->rcpt[i].addr;
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	struct sl_journal_record r = {
+		.time_us = (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec,
+		.source_kind = SL_JSOURCE_GATEWAY,
+		.source = "sluice-dp",
+		.direction = (int)m->direction,
+		.mail_from = env ? env->mail_from : "",
+		.rcpt = rcpt,
+		.nrcpt = nrcpt,
+		.client = m->client,
+		.server = m->server,
+		.helo = env ? env->helo : NULL,
+		.verdict = m->outcome == DP_MSG_QUARANTINED ? "quarantine" : sl_action_name(m->action),
+		.rules = m->rules,
+		.nrules = m->nrules,
+		.message = bytes,
+		.message_len = len,
+	};
+	int rc = rcpt ? sl_journal_submit(a->j, &r) : -1;
+	free(rcpt);
+	free(bytes);
+	return rc;
+}
+
+static void arch_free(void *impl)
+{
+	free(impl);
+}
+
+static const struct dp_sink_ops arch_ops = {dp_msgdir_begin, dp_msgdir_write, arch_commit, arch_free};
+
+int dp_archivesink_open(struct dp_sink *s, struct sl_journal *j, const char *tmpdir,
+                        const char *tag, char *err, size_t errlen)
+{
+	struct archivesink *a = calloc(1, sizeof *a);
+	if (!a || dp_msgdir_init(&a->files, tmpdir, tag, err, errlen) != 0) {
+		free(a);
+		return -1;
+	}
+	a->j = j;
+	s->ops = &arch_ops;
+	s->impl = a;
+	return 0;
+}
