@@ -83,7 +83,32 @@ def value(r, n=None):
     return out.strip() or 'x'
 
 
+def simple_address(r):
+    """The shapes most mail uses (read by sluice's fast path), with blank variations."""
+    atom = lambda: r.choice(['John', 'Doe', 'x', "o'neil", 'a-b', 'Q', 'ab+c', 'x=y', 'Z_9'])
+    local = lambda: '.'.join(atom() for _ in range(r.randint(1, 3)))
+    dom = lambda: '.'.join(r.choice(['example', 'com', 'mail', 'x1']) for _ in range(r.randint(1, 3)))
+    blank = lambda: r.choice([' ', ' ', '  ', '\t', ' \t '])
+    spec = local() + '@' + dom()
+    k = r.random()
+    if k < 0.3:
+        return spec + r.choice(['', '', ' '])
+    if k < 0.6:
+        return blank().join(atom() for _ in range(r.randint(1, 3))) + r.choice(['', ' ', '  ']) + '<' + spec + '>'
+    if k < 0.85:
+        q = r.choice(['Doe, John', 'John Doe', 'a.b', 'x (y)', 'Sales Team', 'T. User', 'a  b', 'at@sign', 'Q'])
+        return '"' + q + '"' + r.choice(['', ' ']) + '<' + spec + '>'
+    return '<' + spec + '>'
+
+
+def simple_list(r):
+    return r.choice([',', ', ', ' , ', ',\t']).join(simple_address(r) for _ in range(r.randint(1, 4))) + \
+        r.choice(['', '', ' '])
+
+
 def address(r):
+    if r.random() < 0.4:
+        return simple_list(r)
     forms = [
         lambda: '%s <%s@example.com>' % (value(r, r.randint(1, 3)), r.choice(WORDS).replace(' ', '')),
         lambda: '"%s" <a@b.example>' % r.choice(WORDS),
