@@ -2562,6 +2562,99 @@ static bool fast_address_list(const char *p, size_t n, struct sl_strbuf *out)
 	return false;
 }
 
+/* ---------------------------------------------------------------- simple MIME headers */
+
+/* Content-Type / Content-Disposition in their common shape, without a parse tree:
+ *   token["/"token] *( ";" blanks name "=" (attrtext | "plain quoted") blanks )
+ * with distinct names and no '*', comment, escape, encoded word or 8-bit byte.
+ * str() is then the head as written, ";", and " name=\"value\"" joined by "; ". */
+static bool fast_mime_params(const char *p, size_t n, bool ctype, struct sl_strbuf *out)
+{
+	if (!n || memmem(p, n, "=?", 2))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((uint8_t)p[i] >= 0x80 || p[i] == '(' || p[i] == '\\' || p[i] == '*')
+			return false;
+	size_t i = 0;
+	while (i < n && !in((uint8_t)p[i], TOKEN_ENDS))
+		i++;
+	if (i == 0)
+		return false;
+	if (ctype) {
+		if (i >= n || p[i] != '/')
+			return false;
+		size_t j = ++i;
+		while (i < n && !in((uint8_t)p[i], TOKEN_ENDS))
+			i++;
+		if (i == j)
+			return false;
+	}
+	size_t head = i;
+	if (i == n) {
+		sl_strbuf_put(out, p, n);
+		return true;
+	}
+	if (p[i] != ';')
+		return false;
+	size_t before = out->len;
+	sl_strbuf_put(out, p, head);
+	sl_strbuf_putc(out, ';');
+	/* names seen, to refuse duplicates (Python keeps the first by rules we skip) */
+	const char *names[16];
+	size_t lens[16], nnames = 0;
+	while (i < n) {
+		i++; /* ';' */
+		while (i < n && (p[i] == ' ' || p[i] == '\t'))
+			i++;
+		size_t ns = i;
+		while (i < n && !in((uint8_t)p[i], ATTRIBUTE_ENDS))
+			i++;
+		size_t nl = i - ns;
+		if (!nl || i >= n || p[i] != '=' || nnames == 16)
+			goto no;
+		for (size_t k = 0; k < nnames; k++)
+			if (lens[k] == nl && memcmp(names[k], p + ns, nl) == 0)
+				goto no;
+		names[nnames] = p + ns;
+		lens[nnames++] = nl;
+		i++; /* '=' */
+		size_t vs, vl;
+		if (i < n && p[i] == '"') {
+			const char *q = memchr(p + i + 1, '"', n - i - 1);
+			if (!q)
+				goto no;
+			vs = i + 1;
+			vl = (size_t)(q - p) - vs;
+			i = (size_t)(q - p) + 1;
+		} else {
+			vs = i;
+			while (i < n && !in((uint8_t)p[i], EXTENDED_ATTRIBUTE_ENDS))
+				i++;
+			vl = i - vs;
+			if (!vl)
+				goto no;
+		}
+		while (i < n && (p[i] == ' ' || p[i] == '\t'))
+			i++;
+		if (i < n && p[i] != ';')
+			goto no;
+		if (i + 1 >= n && i < n)
+			goto no; /* a trailing ';' */
+		sl_strbuf_puts(out, nnames == 1 ? " " : "; ");
+		sl_strbuf_put(out, p + ns, nl);
+		if (vl) {
+			sl_strbuf_putc(out, '=');
+			put_quoted(out, p + vs, vl);
+		}
+	}
+	return true;
+no:
+	out->len = before;
+	if (out->s)
+		out->s[before] = '\0';
+	return false;
+}
+
 /* ---------------------------------------------------------------- entry points */
 
 static void finish(struct ctx *c, struct sl_strbuf *raw, struct sl_strbuf *out, unsigned *flags)
@@ -2620,6 +2713,8 @@ void sl_py_address(struct sl_py_env *env, const uint8_t *v, size_t n,
 void sl_py_mime_params_header(struct sl_py_env *env, const uint8_t *v, size_t n,
                               bool ctype, struct sl_strbuf *out, unsigned *flags)
 {
+	if (fast_mime_params((const char *)v, n, ctype, out))
+		return;
 	struct ctx c;
 	begin(&c, env, v, n);
 	struct sv sv = {(const char *)v, n};

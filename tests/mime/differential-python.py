@@ -155,7 +155,25 @@ def params(r, names):
     return ''.join(sep + p for p in out)
 
 
+def simple_params(r, head):
+    """Plain parameters (sluice's fast path), with the variations mail shows."""
+    out = head
+    for _ in range(r.randint(0, 3)):
+        name = r.choice(['charset', 'name', 'filename', 'NAME', 'boundary', 'format', 'size'])
+        v = r.choice(['utf-8', 'a b.txt', 'x', '', 'a;b', "o'neil", '=_Part_1', 'a.b.c', 'report (1).pdf', '%41'])
+        q = r.random() < 0.6 or not v or any(c in v for c in ' ;()=')
+        out += r.choice([';', '; ', ';\t', ';  ', ';\r\n ']) + name + '=' + ('"%s"' % v if q else v) + \
+            r.choice(['', '', ' '])
+    return out + r.choice(['', '', ' ', ';'])
+
+
 def message(r):
+    if r.random() < 0.3:
+        h = 'Subject: x\r\nContent-Type: %s\r\n' % simple_params(
+            r, r.choice(['text/plain', 'TEXT/html', 'application/pdf', 'multipart/mixed', 'text']))
+        if r.random() < 0.8:
+            h += 'Content-Disposition: %s\r\n' % simple_params(r, r.choice(['attachment', 'inline', 'x']))
+        return (h + '\r\nbody\r\n').encode('latin-1')
     ctype = r.choice(['text/plain', 'TEXT/HTML', 'application/pdf', 'image/png', 'text',
                       'text/plain (c)', '"text/plain"', 'application/octet-stream', ''])
     disp = r.choice(['attachment', 'inline', 'ATTACHMENT', '', 'attachment (c)'])
