@@ -232,6 +232,7 @@ static int inspect_file(struct sl_mime *m, const char *path, bool json)
 	lim.max_header_bytes = 1 << 26;
 	lim.max_headers = SIZE_MAX;
 	lim.max_filename = 1 << 16;
+	lim.max_boundary = 1 << 12;
 	m = sl_mime_new(&lim, on_event, &in);
 	if (!m) {
 		fclose(fp);

@@ -1,6 +1,8 @@
 #include "charset.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,6 +96,44 @@ void sl_iconv_cache_free(struct sl_iconv_cache *c)
 	sl_iconv_cache_init(c);
 }
 
+/* glibc unloads a gconv module (dlclose: munmap and a TLB shootdown across cores) when
+ * its last descriptor closes, and maps it again (dlopen) at the next iconv_open. With a
+ * parser, and so a cache, per SMTP session, that was about a quarter of the engine's time
+ * (tools/bench engine, docs/benchmarks.md). One descriptor per charset, opened once per
+ * process and never closed, keeps the module loaded; iconv_open is then a lookup.
+ * `from` is a pointer into the static alias table, so pointers compare. */
+#define PINNED_MAX 64
+static struct {
+	const char *name;
+	iconv_t cd;
+} pinned[PINNED_MAX];
+static pthread_mutex_t pinned_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void pin_module(const char *from)
+{
+	for (int i = 0; i < PINNED_MAX; i++) {
+		const char *n = __atomic_load_n(&pinned[i].name, __ATOMIC_ACQUIRE);
+		if (n == from)
+			return;
+		if (!n)
+			break;
+	}
+	pthread_mutex_lock(&pinned_lock);
+	for (int i = 0; i < PINNED_MAX; i++) {
+		if (pinned[i].name == from)
+			break;
+		if (!pinned[i].name) {
+			iconv_t cd = iconv_open("UTF-8", from);
+			if (cd != (iconv_t)-1) {
+				pinned[i].cd = cd;
+				__atomic_store_n(&pinned[i].name, from, __ATOMIC_RELEASE);
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&pinned_lock);
+}
+
 iconv_t sl_iconv_cache_get(struct sl_iconv_cache *c, const char *from)
 {
 	int victim = 0;
@@ -108,6 +148,7 @@ iconv_t sl_iconv_cache_get(struct sl_iconv_cache *c, const char *from)
 	}
 	if (c->e[victim].cd != (iconv_t)-1)
 		iconv_close(c->e[victim].cd);
+	pin_module(from);
 	c->e[victim].cd = iconv_open("UTF-8", from);
 	c->e[victim].name = c->e[victim].cd == (iconv_t)-1 ? NULL : from;
 	c->e[victim].used = ++c->tick;
@@ -310,6 +351,48 @@ size_t sl_utf8_sanitize(struct sl_strbuf *b, const uint8_t *p, size_t n)
 
 static const uint8_t replacement[3] = {0xEF, 0xBF, 0xBD};
 
+/* Double-byte charsets (Big5, GBK, GB18030, EUC-KR and their Microsoft supersets)
+ * spend most of their iconv time in per-call overhead. So iconv's answer for each
+ * two-byte sequence that is one BMP character is remembered, per charset, in a table
+ * shared by every parser (0 = not asked yet, 1 = not a plain pair: ask iconv again in
+ * context, else the code point); everything else still goes through iconv, so the
+ * output is exactly iconv's. */
+struct sl_dbcs {
+	const char *name;
+	_Atomic uint16_t tab[65536];
+};
+
+static struct sl_dbcs *dbcs_tables[8];
+static pthread_mutex_t dbcs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct sl_dbcs *dbcs_for(const char *name)
+{
+	static const char *const eligible[] = {"BIG5", "CP950", "GBK", "GB18030", "EUC-KR", "CP949"};
+	bool ok = false;
+	for (size_t i = 0; i < sizeof eligible / sizeof eligible[0]; i++)
+		ok |= strcmp(name, eligible[i]) == 0;
+	if (!ok)
+		return NULL;
+	struct sl_dbcs *found = NULL;
+	pthread_mutex_lock(&dbcs_lock);
+	for (size_t i = 0; i < sizeof dbcs_tables / sizeof dbcs_tables[0]; i++) {
+		if (dbcs_tables[i] && strcmp(dbcs_tables[i]->name, name) == 0) {
+			found = dbcs_tables[i];
+			break;
+		}
+		if (!dbcs_tables[i]) {
+			found = calloc(1, sizeof *found);
+			if (found) {
+				found->name = name;
+				dbcs_tables[i] = found;
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&dbcs_lock);
+	return found;
+}
+
 void sl_textconv_open(struct sl_textconv *t, struct sl_iconv_cache *cache, struct sl_cs cs)
 {
 	memset(t, 0, sizeof *t);
@@ -319,7 +402,48 @@ void sl_textconv_open(struct sl_textconv *t, struct sl_iconv_cache *cache, struc
 		t->cd = sl_iconv_cache_get(cache, cs.iconv_name);
 		if (t->cd == (iconv_t)-1)
 			t->kind = SL_CS_UNKNOWN;
+		else
+			t->dbcs = dbcs_for(cs.iconv_name);
 	}
+}
+
+/* iconv's answer for one two-byte sequence: a BMP code point >= 2, or 1. */
+static uint16_t dbcs_probe(iconv_t cd, uint8_t a, uint8_t b)
+{
+	char in[2] = {(char)a, (char)b}, out[8];
+	char *ip = in, *op = out;
+	size_t il = 2, ol = sizeof out;
+	iconv(cd, NULL, NULL, NULL, NULL);
+	size_t r = iconv(cd, &ip, &il, &op, &ol);
+	size_t n = (size_t)(op - out);
+	if (r == (size_t)-1 || il != 0)
+		return 1;
+	const uint8_t *u = (const uint8_t *)out;
+	uint32_t cp;
+	if (n == 2 && (u[0] & 0xE0) == 0xC0)
+		cp = (uint32_t)(u[0] & 0x1F) << 6 | (u[1] & 0x3F);
+	else if (n == 3 && (u[0] & 0xF0) == 0xE0)
+		cp = (uint32_t)(u[0] & 0x0F) << 12 | (uint32_t)(u[1] & 0x3F) << 6 | (u[2] & 0x3F);
+	else
+		return 1;
+	return cp >= 2 && cp <= 0xFFFF ? (uint16_t)cp : 1;
+}
+
+static size_t put_utf8(uint8_t *o, uint16_t cp)
+{
+	if (cp < 0x80) {
+		o[0] = (uint8_t)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (uint8_t)(0xC0 | cp >> 6);
+		o[1] = (uint8_t)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	o[0] = (uint8_t)(0xE0 | cp >> 12);
+	o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+	o[2] = (uint8_t)(0x80 | (cp & 0x3F));
+	return 3;
 }
 
 /* UTF-8 (and ASCII, and unknown charsets): pass valid runs through, replace invalid
@@ -414,6 +538,8 @@ static size_t run_iconv(struct sl_textconv *t, const uint8_t *p, size_t n, sl_si
 			break; /* incomplete sequence at the end */
 		sink(ctx, replacement, 3);
 		t->replaced++;
+		if (!left)
+			break; /* glibc's CP949 reports some errors after consuming them */
 		in++;
 		left--;
 	}
@@ -461,6 +587,112 @@ static void feed_iconv(struct sl_textconv *t, const uint8_t *p, size_t n, sl_sin
 	}
 }
 
+/* One character of double-byte text that is not a cached pair, decided by iconv on
+ * windows of 1 to 4 bytes (the longest sequence of these charsets): converted, or
+ * invalid (U+FFFD, one byte skipped, whatever position iconv reports -- glibc's CP949
+ * reports some errors after the bad pair, which would make the result depend on
+ * where the input was cut). Returns the bytes used, or 0 when the input ends inside
+ * a sequence. */
+static size_t dbcs_decide(struct sl_textconv *t, const uint8_t *q, size_t avail,
+                          sl_sink_fn sink, void *ctx)
+{
+	size_t max = avail < 4 ? avail : 4;
+	for (size_t w = 1; w <= max; w++) {
+		char out[32], *in = (char *)q, *o = out;
+		size_t left = w, oleft = sizeof out;
+		iconv(t->cd, NULL, NULL, NULL, NULL);
+		size_t r = iconv(t->cd, &in, &left, &o, &oleft);
+		if (r != (size_t)-1 && left == 0) {
+			if (o > out)
+				sink(ctx, (const uint8_t *)out, (size_t)(o - out));
+			return w;
+		}
+		if (r == (size_t)-1 && errno == EILSEQ)
+			break;
+	}
+	if (max < 4 && max == avail) {
+		/* every window was incomplete: unless one was invalid, wait for more */
+		char out[32], *in = (char *)q, *o = out;
+		size_t left = avail, oleft = sizeof out;
+		iconv(t->cd, NULL, NULL, NULL, NULL);
+		size_t r = iconv(t->cd, &in, &left, &o, &oleft);
+		if (r == (size_t)-1 && errno == EINVAL)
+			return 0;
+	}
+	sink(ctx, replacement, 3);
+	t->replaced++;
+	return 1;
+}
+
+/* Double-byte text: ASCII and cached pairs here, the rest through dbcs_decide. */
+static void feed_dbcs(struct sl_textconv *t, const uint8_t *p, size_t n, sl_sink_fn sink,
+                      void *ctx)
+{
+	/* a sequence cut by the previous call */
+	while (t->ncarry) {
+		uint8_t tmp[8];
+		size_t k = t->ncarry, take = k < 4 ? 4 - k : 0;
+		if (take > n)
+			take = n;
+		memcpy(tmp, t->carry, k);
+		memcpy(tmp + k, p, take);
+		size_t used = dbcs_decide(t, tmp, k + take, sink, ctx);
+		if (used == 0) {
+			memcpy(t->carry + k, p, take); /* still incomplete: n was all taken */
+			t->ncarry = k + take;
+			return;
+		}
+		if (used >= k) {
+			p += used - k;
+			n -= used - k;
+			t->ncarry = 0;
+			break;
+		}
+		memmove(t->carry, t->carry + used, k - used);
+		t->ncarry = k - used;
+	}
+	uint8_t out[4096];
+	size_t o = 0, i = 0;
+	while (i < n) {
+		if (o + 8 > sizeof out) {
+			sink(ctx, out, o);
+			o = 0;
+		}
+		uint8_t c = p[i];
+		if (c < 0x80) {
+			out[o++] = c;
+			i++;
+			continue;
+		}
+		if (i + 1 < n) {
+			size_t code = (size_t)c << 8 | p[i + 1];
+			uint16_t v = atomic_load_explicit(&t->dbcs->tab[code], memory_order_relaxed);
+			if (!v) {
+				v = dbcs_probe(t->cd, c, p[i + 1]);
+				atomic_store_explicit(&t->dbcs->tab[code], v, memory_order_relaxed);
+			}
+			if (v >= 2) {
+				o += put_utf8(out + o, v);
+				i += 2;
+				continue;
+			}
+		}
+		if (o) {
+			sink(ctx, out, o);
+			o = 0;
+		}
+		size_t used = dbcs_decide(t, p + i, n - i, sink, ctx);
+		if (used == 0) {
+			memcpy(t->carry, p + i, n - i); /* fewer than 4 bytes */
+			t->ncarry = n - i;
+			return;
+		}
+		i += used;
+	}
+	if (o)
+		sink(ctx, out, o);
+}
+
 void sl_textconv_feed(struct sl_textconv *t, const uint8_t *p, size_t n, sl_sink_fn sink,
                       void *ctx)
 {
@@ -471,7 +703,10 @@ void sl_textconv_feed(struct sl_textconv *t, const uint8_t *p, size_t n, sl_sink
 		feed_latin1(p, n, sink, ctx);
 		break;
 	case SL_CS_ICONV:
-		feed_iconv(t, p, n, sink, ctx);
+		if (t->dbcs)
+			feed_dbcs(t, p, n, sink, ctx);
+		else
+			feed_iconv(t, p, n, sink, ctx);
 		break;
 	default:
 		feed_utf8(t, p, n, sink, ctx);

@@ -65,9 +65,11 @@ size_t sl_utf8_sanitize(struct sl_strbuf *b, const uint8_t *p, size_t n);
 size_t sl_utf8_valid_prefix(const uint8_t *p, size_t n);
 
 /* Streaming conversion of a text body to UTF-8. Invalid input becomes U+FFFD. */
+struct sl_dbcs;
 struct sl_textconv {
 	enum sl_cs_kind kind;
 	iconv_t cd;
+	struct sl_dbcs *dbcs; /* double-byte charsets: iconv's answers cached per pair */
 	uint8_t carry[32];  /* an incomplete sequence waiting for its next bytes */
 	size_t ncarry;
 	size_t replaced;    /* invalid sequences replaced so far */

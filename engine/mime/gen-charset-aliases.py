@@ -27,6 +27,10 @@ M = {
  'mac_roman': ('MACINTOSH','MACINTOSH'), 'mac_cyrillic': ('MAC-CYRILLIC','MAC-CYRILLIC'), 'mac_latin2': ('MAC-CENTRALEUROPE','MAC-CENTRALEUROPE'),
  'ptcp154': ('PT154','PT154'), 'kz1048': ('RK1048','RK1048'), 'cp1125': ('CP1125','CP1125'),
  'cp037': ('IBM037','IBM037'), 'cp500': ('IBM500','IBM500'),
+ 'cp737': ('CP737','CP737'), 'cp775': ('CP775','CP775'), 'hp_roman8': ('HP-ROMAN8','HP-ROMAN8'),
+ 'cp273': ('IBM273','IBM273'), 'cp424': ('IBM424','IBM424'), 'cp856': ('IBM856','IBM856'),
+ 'cp875': ('IBM875','IBM875'), 'cp1026': ('IBM1026','IBM1026'), 'cp1140': ('IBM1140','IBM1140'),
+ 'mac_iceland': ('MAC-IS','MAC-IS'),
 }
 for i in range(2,17):
     if i == 12: continue

@@ -851,16 +851,27 @@ struct sl_mime *sl_mime_new(const struct sl_limits *lim, sl_event_fn fn, void *c
 		m->lim.max_parts = 1;
 	m->fn = fn;
 	m->ctx = ctx;
-	m->line = malloc(m->lim.max_line + 2);
-	m->frames = calloc(m->lim.max_depth + 2, sizeof *m->frames);
+	/* one block for the line, the decode buffer and every frame's strings: a parser
+	 * is created per SMTP transaction, so creating one must be cheap */
+	unsigned nf = m->lim.max_depth + 2;
+	size_t sep = m->lim.max_boundary + 3, fname = m->lim.max_filename + 4;
 	m->dec_cap = DECODE_BUF;
-	m->dec = malloc(m->dec_cap);
+	m->frames = calloc(nf, sizeof *m->frames);
+	m->block = malloc(m->lim.max_line + 2 + m->dec_cap + nf * (sep + fname));
 	m->b.sha = EVP_MD_CTX_new();
-	bool ok = m->line && m->frames && m->dec && m->b.sha;
-	for (unsigned i = 0; ok && i < m->lim.max_depth + 2; i++) {
-		m->frames[i].sep = malloc(m->lim.max_boundary + 3);
-		m->frames[i].filename = malloc(m->lim.max_filename + 4);
-		ok = m->frames[i].sep && m->frames[i].filename;
+	bool ok = m->frames && m->block && m->b.sha;
+	if (ok) {
+		uint8_t *q = m->block;
+		m->dec = q;
+		q += m->dec_cap;
+		m->line = q;
+		q += m->lim.max_line + 2;
+		for (unsigned i = 0; i < nf; i++) {
+			m->frames[i].sep = (char *)q;
+			q += sep;
+			m->frames[i].filename = (char *)q;
+			q += fname;
+		}
 	}
 	sl_hdrs_init(&m->h);
 	sl_iconv_cache_init(&m->iconv);
@@ -877,14 +888,8 @@ void sl_mime_free(struct sl_mime *m)
 {
 	if (!m)
 		return;
-	if (m->frames)
-		for (unsigned i = 0; i < m->lim.max_depth + 2; i++) {
-			free(m->frames[i].sep);
-			free(m->frames[i].filename);
-		}
 	free(m->frames);
-	free(m->line);
-	free(m->dec);
+	free(m->block);
 	EVP_MD_CTX_free(m->b.sha);
 	sl_hdrs_free(&m->h);
 	sl_py_env_free(&m->py);

@@ -118,6 +118,7 @@ struct sl_mime {
 	struct hdrs h;
 	struct body b;
 	uint8_t *dec;           /* decode buffer */
+	uint8_t *block;         /* holds dec, line and the frames' strings */
 	size_t dec_cap;
 	struct sl_iconv_cache iconv;
 	struct sl_py_env py;

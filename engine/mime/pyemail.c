@@ -2414,6 +2414,247 @@ static void mimeparams_str(const struct tok *mp, struct sl_strbuf *b)
 	free(pe);
 }
 
+/* ---------------------------------------------------------------- simple address lists */
+
+/* The common shapes, read without building a parse tree: a comma-separated list of
+ *   local@domain                 (dot-atoms)
+ *   Atom Atom <local@domain>     (atoms of plain ASCII atext, any blanks between)
+ *   "Quoted Text" <local@domain> (no backslash, quote or "=?" inside; no blank at
+ *                                 either end)
+ * with optional blanks around the commas. Anything else (comments, groups, encoded
+ * words, 8-bit bytes, escapes, literals, ...) goes to the full parser. The output is
+ * what Python's str() gives for these shapes. */
+static bool atext_char(uint8_t c)
+{
+	return c > 32 && c < 127 && !in(c, ATOM_ENDS);
+}
+
+static size_t skip_blanks(const char *p, size_t i, size_t n)
+{
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	return i;
+}
+
+/* dot-atom-text at p[i..]: returns the end, or i when there is none. */
+static size_t dot_atom_end(const char *p, size_t i, size_t n)
+{
+	size_t start = i;
+	for (;;) {
+		size_t k = i;
+		while (k < n && atext_char((uint8_t)p[k]))
+			k++;
+		if (k == i)
+			return start; /* empty atom: not a dot-atom */
+		i = k;
+		if (i < n && p[i] == '.') {
+			i++;
+			continue;
+		}
+		return i;
+	}
+}
+
+static bool fast_address_list_(const char *p, size_t n, struct sl_strbuf *out)
+{
+	if (!n || memmem(p, n, "=?", 2))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((uint8_t)p[i] >= 0x80 || p[i] == '(' || p[i] == '\\')
+			return false;
+	size_t i = 0;
+	bool first = true;
+	while (i < n) {
+		i = skip_blanks(p, i, n);
+		size_t disp_start = 0, disp_end = 0, ls, le, ds, de;
+		bool have_disp = false, angle;
+		struct sl_strbuf disp;
+		sl_strbuf_init(&disp);
+		/* display name, if any */
+		if (i < n && p[i] == '"') {
+			const char *q = memchr(p + i + 1, '"', n - i - 1);
+			if (!q)
+				goto no;
+			disp_start = i + 1;
+			disp_end = (size_t)(q - p);
+			if (disp_end == disp_start || p[disp_start] == ' ' || p[disp_start] == '\t' ||
+			    p[disp_end - 1] == ' ' || p[disp_end - 1] == '\t')
+				goto no;
+			sl_strbuf_put(&disp, p + disp_start, disp_end - disp_start);
+			have_disp = true;
+			i = skip_blanks(p, disp_end + 1, n);
+			if (i >= n || p[i] != '<')
+				goto no;
+		} else {
+			/* atoms up to '<', or this is a bare local@domain */
+			size_t k = i;
+			while (k < n && atext_char((uint8_t)p[k])) {
+				size_t e = k;
+				while (e < n && atext_char((uint8_t)p[e]))
+					e++;
+				if (disp.len)
+					sl_strbuf_putc(&disp, ' ');
+				sl_strbuf_put(&disp, p + k, e - k);
+				k = skip_blanks(p, e, n);
+			}
+			if (k < n && p[k] == '<' && disp.len) {
+				have_disp = true;
+				i = k;
+			}
+		}
+		angle = i < n && p[i] == '<';
+		if (angle)
+			i++;
+		ls = i;
+		le = dot_atom_end(p, i, n);
+		if (le == ls || le >= n || p[le] != '@')
+			goto no;
+		ds = le + 1;
+		de = dot_atom_end(p, ds, n);
+		if (de == ds)
+			goto no;
+		i = de;
+		if (angle) {
+			if (i >= n || p[i] != '>')
+				goto no;
+			i++;
+		} else if (have_disp) {
+			goto no;
+		}
+		i = skip_blanks(p, i, n);
+		if (i < n && p[i] != ',')
+			goto no;
+		if (i < n) {
+			i++;
+			if (skip_blanks(p, i, n) >= n)
+				goto no; /* trailing comma: leave the details to the parser */
+		}
+		if (!first)
+			sl_strbuf_puts(out, ", ");
+		first = false;
+		if (have_disp) {
+			if (any_of(disp.s, disp.len, SPECIALS))
+				put_quoted(out, disp.s, disp.len);
+			else
+				sl_strbuf_put(out, disp.s, disp.len);
+			sl_strbuf_puts(out, " <");
+		}
+		sl_strbuf_put(out, p + ls, de - ls);
+		if (have_disp)
+			sl_strbuf_putc(out, '>');
+		sl_strbuf_free(&disp);
+		continue;
+no:
+		sl_strbuf_free(&disp);
+		return false;
+	}
+	return !first;
+}
+
+static bool fast_address_list(const char *p, size_t n, struct sl_strbuf *out)
+{
+	size_t before = out->len;
+	if (fast_address_list_(p, n, out))
+		return true;
+	out->len = before;
+	if (out->s)
+		out->s[before] = '\0';
+	return false;
+}
+
+/* ---------------------------------------------------------------- simple MIME headers */
+
+/* Content-Type / Content-Disposition in their common shape, without a parse tree:
+ *   token["/"token] *( ";" blanks name "=" (attrtext | "plain quoted") blanks )
+ * with distinct names and no '*', comment, escape, encoded word or 8-bit byte.
+ * str() is then the head as written, ";", and " name=\"value\"" joined by "; ". */
+static bool fast_mime_params(const char *p, size_t n, bool ctype, struct sl_strbuf *out)
+{
+	if (!n || memmem(p, n, "=?", 2))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((uint8_t)p[i] >= 0x80 || p[i] == '(' || p[i] == '\\' || p[i] == '*')
+			return false;
+	size_t i = 0;
+	while (i < n && !in((uint8_t)p[i], TOKEN_ENDS))
+		i++;
+	if (i == 0)
+		return false;
+	if (ctype) {
+		if (i >= n || p[i] != '/')
+			return false;
+		size_t j = ++i;
+		while (i < n && !in((uint8_t)p[i], TOKEN_ENDS))
+			i++;
+		if (i == j)
+			return false;
+	}
+	size_t head = i;
+	if (i == n) {
+		sl_strbuf_put(out, p, n);
+		return true;
+	}
+	if (p[i] != ';')
+		return false;
+	size_t before = out->len;
+	sl_strbuf_put(out, p, head);
+	sl_strbuf_putc(out, ';');
+	/* names seen, to refuse duplicates (Python keeps the first by rules we skip) */
+	const char *names[16];
+	size_t lens[16], nnames = 0;
+	while (i < n) {
+		i++; /* ';' */
+		while (i < n && (p[i] == ' ' || p[i] == '\t'))
+			i++;
+		size_t ns = i;
+		while (i < n && !in((uint8_t)p[i], ATTRIBUTE_ENDS))
+			i++;
+		size_t nl = i - ns;
+		if (!nl || i >= n || p[i] != '=' || nnames == 16)
+			goto no;
+		for (size_t k = 0; k < nnames; k++)
+			if (lens[k] == nl && memcmp(names[k], p + ns, nl) == 0)
+				goto no;
+		names[nnames] = p + ns;
+		lens[nnames++] = nl;
+		i++; /* '=' */
+		size_t vs, vl;
+		if (i < n && p[i] == '"') {
+			const char *q = memchr(p + i + 1, '"', n - i - 1);
+			if (!q)
+				goto no;
+			vs = i + 1;
+			vl = (size_t)(q - p) - vs;
+			i = (size_t)(q - p) + 1;
+		} else {
+			vs = i;
+			while (i < n && !in((uint8_t)p[i], EXTENDED_ATTRIBUTE_ENDS))
+				i++;
+			vl = i - vs;
+			if (!vl)
+				goto no;
+		}
+		while (i < n && (p[i] == ' ' || p[i] == '\t'))
+			i++;
+		if (i < n && p[i] != ';')
+			goto no;
+		if (i + 1 >= n && i < n)
+			goto no; /* a trailing ';' */
+		sl_strbuf_puts(out, nnames == 1 ? " " : "; ");
+		sl_strbuf_put(out, p + ns, nl);
+		if (vl) {
+			sl_strbuf_putc(out, '=');
+			put_quoted(out, p + vs, vl);
+		}
+	}
+	return true;
+no:
+	out->len = before;
+	if (out->s)
+		out->s[before] = '\0';
+	return false;
+}
+
 /* ---------------------------------------------------------------- entry points */
 
 static void finish(struct ctx *c, struct sl_strbuf *raw, struct sl_strbuf *out, unsigned *flags)
@@ -2456,6 +2697,9 @@ void sl_py_unstructured(struct sl_py_env *env, const uint8_t *v, size_t n,
 void sl_py_address(struct sl_py_env *env, const uint8_t *v, size_t n,
                    struct sl_strbuf *out, unsigned *flags)
 {
+	(void)flags;
+	if (fast_address_list((const char *)v, n, out))
+		return; /* plain ASCII, nothing to flag */
 	struct ctx c;
 	begin(&c, env, v, n);
 	struct tok *al = get_address_list(&c, (struct sv){(const char *)v, n});
@@ -2469,6 +2713,8 @@ void sl_py_address(struct sl_py_env *env, const uint8_t *v, size_t n,
 void sl_py_mime_params_header(struct sl_py_env *env, const uint8_t *v, size_t n,
                               bool ctype, struct sl_strbuf *out, unsigned *flags)
 {
+	if (fast_mime_params((const char *)v, n, ctype, out))
+		return;
 	struct ctx c;
 	begin(&c, env, v, n);
 	struct sv sv = {(const char *)v, n};

@@ -83,7 +83,32 @@ def value(r, n=None):
     return out.strip() or 'x'
 
 
+def simple_address(r):
+    """The shapes most mail uses (read by sluice's fast path), with blank variations."""
+    atom = lambda: r.choice(['John', 'Doe', 'x', "o'neil", 'a-b', 'Q', 'ab+c', 'x=y', 'Z_9'])
+    local = lambda: '.'.join(atom() for _ in range(r.randint(1, 3)))
+    dom = lambda: '.'.join(r.choice(['example', 'com', 'mail', 'x1']) for _ in range(r.randint(1, 3)))
+    blank = lambda: r.choice([' ', ' ', '  ', '\t', ' \t '])
+    spec = local() + '@' + dom()
+    k = r.random()
+    if k < 0.3:
+        return spec + r.choice(['', '', ' '])
+    if k < 0.6:
+        return blank().join(atom() for _ in range(r.randint(1, 3))) + r.choice(['', ' ', '  ']) + '<' + spec + '>'
+    if k < 0.85:
+        q = r.choice(['Doe, John', 'John Doe', 'a.b', 'x (y)', 'Sales Team', 'T. User', 'a  b', 'at@sign', 'Q'])
+        return '"' + q + '"' + r.choice(['', ' ']) + '<' + spec + '>'
+    return '<' + spec + '>'
+
+
+def simple_list(r):
+    return r.choice([',', ', ', ' , ', ',\t']).join(simple_address(r) for _ in range(r.randint(1, 4))) + \
+        r.choice(['', '', ' '])
+
+
 def address(r):
+    if r.random() < 0.4:
+        return simple_list(r)
     forms = [
         lambda: '%s <%s@example.com>' % (value(r, r.randint(1, 3)), r.choice(WORDS).replace(' ', '')),
         lambda: '"%s" <a@b.example>' % r.choice(WORDS),
@@ -130,7 +155,25 @@ def params(r, names):
     return ''.join(sep + p for p in out)
 
 
+def simple_params(r, head):
+    """Plain parameters (sluice's fast path), with the variations mail shows."""
+    out = head
+    for _ in range(r.randint(0, 3)):
+        name = r.choice(['charset', 'name', 'filename', 'NAME', 'boundary', 'format', 'size'])
+        v = r.choice(['utf-8', 'a b.txt', 'x', '', 'a;b', "o'neil", '=_Part_1', 'a.b.c', 'report (1).pdf', '%41'])
+        q = r.random() < 0.6 or not v or any(c in v for c in ' ;()=')
+        out += r.choice([';', '; ', ';\t', ';  ', ';\r\n ']) + name + '=' + ('"%s"' % v if q else v) + \
+            r.choice(['', '', ' '])
+    return out + r.choice(['', '', ' ', ';'])
+
+
 def message(r):
+    if r.random() < 0.3:
+        h = 'Subject: x\r\nContent-Type: %s\r\n' % simple_params(
+            r, r.choice(['text/plain', 'TEXT/html', 'application/pdf', 'multipart/mixed', 'text']))
+        if r.random() < 0.8:
+            h += 'Content-Disposition: %s\r\n' % simple_params(r, r.choice(['attachment', 'inline', 'x']))
+        return (h + '\r\nbody\r\n').encode('latin-1')
     ctype = r.choice(['text/plain', 'TEXT/HTML', 'application/pdf', 'image/png', 'text',
                       'text/plain (c)', '"text/plain"', 'application/octet-stream', ''])
     disp = r.choice(['attachment', 'inline', 'ATTACHMENT', '', 'attachment (c)'])

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "charset.h"
 #include "mimetest.h"
+#include "sluice/strbuf.h"
 
 struct tcase {
 	const char *charset;
@@ -139,6 +141,82 @@ static void test_encoded_words(void)
 	mt_free(&r);
 }
 
+static void collect(void *ctx, const uint8_t *p, size_t n)
+{
+	sl_strbuf_put(ctx, p, n);
+}
+
+static void convert(struct sl_iconv_cache *cache, struct sl_cs cs, bool plain, const uint8_t *buf,
+                    size_t n, uint64_t *x, struct sl_strbuf *out, size_t *replaced)
+{
+	struct sl_textconv t;
+	sl_textconv_open(&t, cache, cs);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t.dbcs);
+	if (plain)
+		t.dbcs = NULL;
+	size_t off = 0;
+	while (off < n) {
+		size_t k = n - off;
+		if (x) {
+			*x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+			k = 1 + *x % 7;
+			if (k > n - off)
+				k = n - off;
+		}
+		sl_textconv_feed(&t, buf + off, k, collect, out);
+		off += k;
+	}
+	sl_textconv_finish(&t, collect, out);
+	*replaced = t.replaced;
+}
+
+/* The double-byte path (cached pairs) gives what plain iconv gives on valid text,
+ * and the same output however the bytes are cut, valid or not. */
+static void test_dbcs_cache_matches_iconv(void)
+{
+	static const char *const names[] = {"big5", "cp950", "gbk", "gb18030", "euc-kr", "cp949"};
+	struct sl_iconv_cache cache;
+	sl_iconv_cache_init(&cache);
+	uint64_t x = 88172645463325252ull;
+	size_t valid = 0;
+	for (size_t c = 0; c < sizeof names / sizeof names[0]; c++) {
+		struct sl_cs cs = sl_charset_lookup(names[c], strlen(names[c]), true);
+		CU_ASSERT_EQUAL_FATAL(cs.kind, SL_CS_ICONV);
+		for (int round = 0; round < 400; round++) {
+			uint8_t buf[400];
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			size_t n = 1 + (x >> 7) % (round % 2 ? 12 : sizeof buf);
+			for (size_t i = 0; i < n; i++) {
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+				uint8_t b = (uint8_t)x;
+				buf[i] = (x >> 40) % 4 == 0 ? (uint8_t)(b & 0x7F) : (uint8_t)(0x81 + b % 0x7E);
+				if ((x >> 50) % 16 == 0)
+					buf[i] = (uint8_t)(0x30 + b % 10); /* GB18030 four-byte shapes */
+			}
+			struct sl_strbuf plain, whole, cut;
+			sl_strbuf_init(&plain);
+			sl_strbuf_init(&whole);
+			sl_strbuf_init(&cut);
+			size_t rp, rw, rc;
+			convert(&cache, cs, true, buf, n, NULL, &plain, &rp);
+			convert(&cache, cs, false, buf, n, NULL, &whole, &rw);
+			convert(&cache, cs, false, buf, n, &x, &cut, &rc);
+			CU_ASSERT(whole.len == cut.len && memcmp(whole.s, cut.s, whole.len) == 0);
+			CU_ASSERT_EQUAL(rw, rc);
+			if (rp == 0) {
+				valid++;
+				CU_ASSERT(plain.len == whole.len && memcmp(plain.s, whole.s, plain.len) == 0);
+				CU_ASSERT_EQUAL(rw, 0);
+			}
+			sl_strbuf_free(&plain);
+			sl_strbuf_free(&whole);
+			sl_strbuf_free(&cut);
+		}
+	}
+	CU_ASSERT(valid > 100); /* the comparison with iconv really happened */
+	sl_iconv_cache_free(&cache);
+}
+
 int main(void)
 {
 	if (CU_initialize_registry() != CUE_SUCCESS)
@@ -149,6 +227,7 @@ int main(void)
 	CU_add_test(s, "unknown and missing charsets", test_unknown_and_missing);
 	CU_add_test(s, "base64 text", test_base64_text);
 	CU_add_test(s, "encoded words and raw 8-bit headers", test_encoded_words);
+	CU_add_test(s, "double-byte cache matches iconv", test_dbcs_cache_matches_iconv);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
