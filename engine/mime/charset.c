@@ -1,6 +1,7 @@
 #include "charset.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,6 +95,44 @@ void sl_iconv_cache_free(struct sl_iconv_cache *c)
 	sl_iconv_cache_init(c);
 }
 
+/* glibc unloads a gconv module (dlclose: munmap and a TLB shootdown across cores) when
+ * its last descriptor closes, and maps it again (dlopen) at the next iconv_open. With a
+ * parser, and so a cache, per SMTP session, that was about a quarter of the engine's time
+ * (tools/bench engine, docs/benchmarks.md). One descriptor per charset, opened once per
+ * process and never closed, keeps the module loaded; iconv_open is then a lookup.
+ * `from` is a pointer into the static alias table, so pointers compare. */
+#define PINNED_MAX 64
+static struct {
+	const char *name;
+	iconv_t cd;
+} pinned[PINNED_MAX];
+static pthread_mutex_t pinned_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void pin_module(const char *from)
+{
+	for (int i = 0; i < PINNED_MAX; i++) {
+		const char *n = __atomic_load_n(&pinned[i].name, __ATOMIC_ACQUIRE);
+		if (n == from)
+			return;
+		if (!n)
+			break;
+	}
+	pthread_mutex_lock(&pinned_lock);
+	for (int i = 0; i < PINNED_MAX; i++) {
+		if (pinned[i].name == from)
+			break;
+		if (!pinned[i].name) {
+			iconv_t cd = iconv_open("UTF-8", from);
+			if (cd != (iconv_t)-1) {
+				pinned[i].cd = cd;
+				__atomic_store_n(&pinned[i].name, from, __ATOMIC_RELEASE);
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&pinned_lock);
+}
+
 iconv_t sl_iconv_cache_get(struct sl_iconv_cache *c, const char *from)
 {
 	int victim = 0;
@@ -108,6 +147,7 @@ iconv_t sl_iconv_cache_get(struct sl_iconv_cache *c, const char *from)
 	}
 	if (c->e[victim].cd != (iconv_t)-1)
 		iconv_close(c->e[victim].cd);
+	pin_module(from);
 	c->e[victim].cd = iconv_open("UTF-8", from);
 	c->e[victim].name = c->e[victim].cd == (iconv_t)-1 ? NULL : from;
 	c->e[victim].used = ++c->tick;
