@@ -6,6 +6,7 @@
  * Trailing whitespace is kept. */
 #include "decode.h"
 
+#include <stdint.h>
 #include <string.h>
 
 enum { QP_TEXT, QP_EQ, QP_EQ_HEX, QP_SKIP_TO_LF };
@@ -15,15 +16,16 @@ void sl_qp_init(struct sl_qp *d)
 	memset(d, 0, sizeof *d);
 }
 
+/* hex digit value + 1; 0 for anything else */
+static const uint8_t hex1[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+	['8'] = 9, ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15,
+	['F'] = 16, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
 static int hexval(uint8_t c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	return hex1[c] - 1;
 }
 
 size_t sl_qp_decode(struct sl_qp *d, const uint8_t *in, size_t n, uint8_t *out)
@@ -33,6 +35,16 @@ size_t sl_qp_decode(struct sl_qp *d, const uint8_t *in, size_t n, uint8_t *out)
 	while (i < n) {
 		switch (d->state) {
 		case QP_TEXT: {
+			/* runs of "=XX" (non-ASCII text is mostly that) without the state machine */
+			while (i + 2 < n && in[i] == '=') {
+				int hi = hexval(in[i + 1]), lo = hexval(in[i + 2]);
+				if (hi < 0 || lo < 0)
+					break;
+				*o++ = (uint8_t)(hi << 4 | lo);
+				i += 3;
+			}
+			if (i >= n)
+				break;
 			const uint8_t *eq = memchr(in + i, '=', n - i);
 			size_t run = eq ? (size_t)(eq - (in + i)) : n - i;
 			memcpy(o, in + i, run);
