@@ -142,6 +142,9 @@ def main():
 		if msg['message-id'] != meta['message_id']:
 			fail(n, 'Message-ID differs')
 		check_parts(n, msg, meta)
+		if not meta['smtputf8'] and any(not v.isascii() for part in msg.walk()
+		                                for _, v in part._headers):
+			fail(n, 'raw 8-bit header in an entity (a forwarded message?) without SMTPUTF8')
 		check_words(n, msg, meta, v)
 		if meta['duplicate_of'] is not None:
 			stats['dup'] += 1

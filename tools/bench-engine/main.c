@@ -22,7 +22,7 @@
 #include "sluice/signals.h"
 
 struct opts {
-	const char *streams, *corpus, *policy, *verdicts;
+	const char *streams, *corpus, *policy, *verdicts, *utf8_headers;
 	const char *only;      /* profile one run: memcpy, mime, smtp, full (no figures checked) */
 	size_t chunk;
 	double seconds;
@@ -85,7 +85,8 @@ static void usage(void)
 	        "usage: bench-engine --streams FILE --corpus DIR [--policy FILE] [--chunk N]\n"
 	        "                    [--seconds S] [--rounds R] [--expect-messages N]\n"
 	        "                    [--expect-parts N] [--expect-dlp N] [--allow-signals]\n"
-	        "                    [--verdicts JSONL] [--only memcpy|mime|smtp|full]\n");
+	        "                    [--verdicts JSONL] [--only memcpy|mime|smtp|full]\n"
+	        "                    [--utf8-headers FILE]\n");
 	exit(2);
 }
 
@@ -98,7 +99,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{"chunk", 1, 0, 'k'}, {"seconds", 1, 0, 't'}, {"rounds", 1, 0, 'r'},
 		{"expect-messages", 1, 0, 'm'}, {"expect-parts", 1, 0, 'P'},
 		{"expect-dlp", 1, 0, 'd'}, {"allow-signals", 0, 0, 'a'}, {"verdicts", 1, 0, 'v'},
-		{"only", 1, 0, 'o'}, {0, 0, 0, 0}};
+		{"only", 1, 0, 'o'}, {"utf8-headers", 1, 0, 'u'}, {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -114,6 +115,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'a': o->allow_signals = true; break;
 		case 'v': o->verdicts = optarg; break;
 		case 'o': o->only = optarg; break;
+		case 'u': o->utf8_headers = optarg; break;
 		default: usage();
 		}
 	}
@@ -135,6 +137,9 @@ static void check_counts(const char *run, const struct tally *t, const struct op
 		     (unsigned long long)t->leaf_parts, o->expect_parts);
 	if (t->decoded_bytes == 0)
 		fail("%s: no decoded bytes", run);
+	if (t->utf8_headers)
+		printf("%s: %llu mime.8bit_header signals on the SMTPUTF8 (RFC 6532) messages, "
+		       "as expected\n", run, (unsigned long long)t->utf8_headers);
 	if (t->signals && !o->allow_signals)
 		fail("%s: the engine raised %llu signals on clean corpus mail (first: %s)", run,
 		     (unsigned long long)t->signals, t->first_signal);
@@ -244,6 +249,22 @@ static int policy_figures(const struct opts *o, const struct bench_streams *s,
 	return 0;
 }
 
+/* FILE: message numbers (corpus order), one per line. */
+static int load_message_list(const char *path, bool *set, size_t n)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "bench-engine: %s: cannot read\n", path);
+		return -1;
+	}
+	unsigned long k;
+	while (fscanf(f, "%lu", &k) == 1)
+		if (k < n)
+			set[k] = true;
+	fclose(f);
+	return 0;
+}
+
 /* --only RUN: that run alone for `perf record` (the whole time spent in it). */
 static int profile_one(const struct opts *o, const struct bench_streams *s,
                        const struct bench_messages *m)
@@ -284,6 +305,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench-engine: %s\n", err);
 		return 2;
 	}
+	bool *utf8_ok = calloc(m.n ? m.n : 1, sizeof *utf8_ok);
+	if (o.utf8_headers && load_message_list(o.utf8_headers, utf8_ok, m.n))
+		return 2;
+	bench_expect_utf8_headers(utf8_ok, m.n);
 	pin_to_current_cpu();
 	printf("inputs: %zu sessions, %.1f MB on the wire (client %.1f MB in %zu-byte chunks, "
 	       "server %.1f MB); corpus %zu messages, %.1f MB\n", s.nsessions,
@@ -322,6 +347,7 @@ int main(int argc, char **argv)
 		failures++;
 	bench_streams_free(&s);
 	bench_messages_free(&m);
+	free(utf8_ok);
 	if (failures) {
 		printf("%d checks failed\n", failures);
 		return 1;

@@ -24,8 +24,9 @@ struct tally {
 	uint64_t leaf_parts;    /* PART_END of leaf parts */
 	uint64_t decoded_bytes; /* PART_DATA bytes */
 	uint64_t text_bytes;    /* PART_TEXT bytes */
-	uint64_t signals;
-	char first_signal[160]; /* "name (detail)" of the first signal seen */
+	uint64_t signals;       /* unexpected ones */
+	uint64_t utf8_headers;  /* mime.8bit_header on messages the corpus sent with SMTPUTF8 */
+	char first_signal[160]; /* name of the first unexpected signal */
 	uint64_t verdicts[5];   /* by enum sl_action (policy run only) */
 	uint64_t dlp_messages;  /* messages where a card or Taiwan ID rule fired */
 	size_t stream_bytes;    /* Hyperscan stream state per message */
@@ -51,6 +52,10 @@ struct policy_run {
 	struct scan_blocks *collect; /* non-NULL: record what the matcher scans (not timed) */
 	FILE *verdicts;              /* non-NULL: one JSON verdict per message (not timed) */
 };
+
+/* Messages (corpus order) whose headers are raw UTF-8 (RFC 6532, sent with SMTPUTF8):
+ * mime.8bit_header is expected there and nowhere else. */
+void bench_expect_utf8_headers(const bool *by_message, size_t n);
 
 uint64_t run_memcpy(const struct bench_streams *s, size_t chunk);
 uint64_t run_mime(const struct bench_messages *m, size_t chunk, struct tally *t);

@@ -522,7 +522,8 @@ class _Draft:
 			'size': len(raw),
 			'sha256': hashlib.sha256(raw).hexdigest(),
 			'eight_bit': not raw.isascii(),
-			'smtputf8': self.smtputf8,
+			# raw UTF-8 headers anywhere (a forwarded RFC 6532 message's too): needs SMTPUTF8
+			'smtputf8': self.smtputf8 or bool(self.inner and self.inner['smtputf8']),
 			'parts': parts,
 			'words': {'en': sorted(en), 'zh': sorted(zh)},
 			'dlp': d,
