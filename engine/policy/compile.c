@@ -16,12 +16,14 @@ static void scope_dbs(const struct sl_policy *p, const struct pol_cond *c, bool 
 {
 	memset(in, 0, p->ndbs * sizeof *in);
 	uint32_t s = c->scopes;
-	if (s & (SC_BODY | SC_TEXT | SC_PART))
+	if (s & (SC_BODY | SC_TEXT | SC_PART | SC_CONTENT))
 		in[DB_BODY] = true;
-	if (s & (SC_ATTACHMENT | SC_PART))
+	if (s & (SC_ATTACHMENT | SC_PART | SC_CONTENT))
 		in[DB_ATTACH] = true;
-	if (s & SC_TEXT)
+	if (s & (SC_TEXT | SC_CONTENT))
 		in[DB_ATTACH_TEXT] = true;
+	if (s & (SC_ATTACHMENT | SC_PART))
+		in[DB_ATTACH_RAW] = true;
 	if (s & SC_RAW)
 		in[DB_RAW] = true;
 	if (s & SC_MAIL_FROM)

@@ -52,11 +52,12 @@ enum pol_scope {
 	SC_HEADER_NAMED = 1u << 5, /* the value of the fields named in cond->headers */
 	SC_BODY = 1u << 6,         /* UTF-8 text of text parts that are not attachments */
 	SC_TEXT = 1u << 7,         /* UTF-8 text of every text part, attachments included */
-	SC_ATTACHMENT = 1u << 8,   /* decoded bytes of attachment parts */
+	SC_ATTACHMENT = 1u << 8,   /* transfer-decoded bytes of attachment parts */
 	SC_PART = 1u << 9,         /* body text + attachment bytes: every decoded part */
 	SC_FILENAME = 1u << 10,    /* decoded attachment filename */
 	SC_RAW = 1u << 11,         /* raw message bytes */
 	SC_SIGNAL = 1u << 12,      /* engine signals */
+	SC_CONTENT = 1u << 13,     /* every part as content: text parts as UTF-8, others as bytes */
 };
 
 /* Hyperscan databases. The first POL_NSTREAM are streaming databases fed by data
@@ -64,8 +65,9 @@ enum pol_scope {
  * once per complete value. Named-header databases follow POL_DB_FIXED. */
 enum pol_db {
 	DB_BODY,        /* PART_TEXT of non-attachment text parts */
-	DB_ATTACH,      /* PART_DATA of attachment parts */
-	DB_ATTACH_TEXT, /* PART_TEXT of text attachments */
+	DB_ATTACH,      /* PART_DATA of attachments that are not text */
+	DB_ATTACH_TEXT, /* PART_TEXT of text attachments (UTF-8) */
+	DB_ATTACH_RAW,  /* PART_DATA of text attachments (bytes in their own charset) */
 	DB_RAW,         /* RAW */
 	POL_NSTREAM,
 	DB_MAIL_FROM = POL_NSTREAM,

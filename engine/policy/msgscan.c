@@ -346,6 +346,14 @@ static void stream_close(struct sl_msgscan *m, unsigned d)
 
 /* ---- parts ---------------------------------------------------------------------------- */
 
+/* The leaf part ends: close the streams of its scope instances. */
+static void parts_close(struct sl_msgscan *m)
+{
+	for (unsigned d = DB_BODY; d <= DB_ATTACH_RAW; d++)
+		stream_close(m, d);
+	m->in_leaf = false;
+}
+
 static bool is_text(const struct sl_part *part)
 {
 	return strncmp(part->content_type, "text/", 5) == 0;
@@ -362,10 +370,8 @@ static void part_begin(struct sl_msgscan *m, const struct sl_part *part)
 {
 	if (part->kind != SL_PART_LEAF)
 		return;
-	if (m->in_leaf) { /* never happens with the engine's events; stay consistent anyway */
-		for (unsigned d = DB_BODY; d <= DB_ATTACH_TEXT; d++)
-			stream_close(m, d);
-	}
+	if (m->in_leaf) /* never happens with the engine's events; stay consistent anyway */
+		parts_close(m);
 	m->in_leaf = true;
 	size_t pl = strnlen(part->path, SL_PATH_MAX - 1);
 	memcpy(m->part, part->path, pl);
@@ -373,10 +379,12 @@ static void part_begin(struct sl_msgscan *m, const struct sl_part *part)
 	bool text = is_text(part), att = is_attachment(part);
 	if (text && !att)
 		stream_open(m, DB_BODY, part->path);
-	if (att)
+	if (att && !text)
 		stream_open(m, DB_ATTACH, part->path);
-	if (att && text)
+	if (att && text) {
 		stream_open(m, DB_ATTACH_TEXT, part->path);
+		stream_open(m, DB_ATTACH_RAW, part->path);
+	}
 	if (part->filename)
 		block_scan(m, DB_FILENAME, (const uint8_t *)part->filename, strlen(part->filename), part->path);
 	m->md_active = false;
@@ -410,7 +418,7 @@ static void hash_lookup(struct sl_msgscan *m, enum pol_digest type, const uint8_
 		if (h->size >= 0 && (uint64_t)h->size != part->decoded_bytes)
 			continue;
 		const struct pol_cond *c = &p->conds[h->cond];
-		if (!(c->scopes & SC_PART) && !attachment)
+		if (!(c->scopes & (SC_PART | SC_CONTENT)) && !attachment)
 			continue;
 		pol_record(m, h->cond, i, attachment ? "attachment" : "body", part->path, part->decoded_bytes,
 		           h->label);
@@ -421,9 +429,7 @@ static void part_end(struct sl_msgscan *m, const struct sl_part *part)
 {
 	if (part->kind != SL_PART_LEAF || !m->in_leaf)
 		return;
-	for (unsigned d = DB_BODY; d <= DB_ATTACH_TEXT; d++)
-		stream_close(m, d);
-	m->in_leaf = false;
+	parts_close(m);
 	if (!m->p->nhashes)
 		return;
 	bool att = is_attachment(part);
@@ -442,6 +448,7 @@ static void part_data(struct sl_msgscan *m, const struct sl_event *ev)
 	if (!m->in_leaf)
 		return;
 	stream_feed(m, DB_ATTACH, ev->data, ev->len);
+	stream_feed(m, DB_ATTACH_RAW, ev->data, ev->len);
 	if (m->md_active) {
 		if (m->md[0])
 			EVP_DigestUpdate(m->md[0], ev->data, ev->len);
@@ -560,11 +567,8 @@ void sl_msgscan_event(struct sl_msgscan *m, const struct sl_event *ev)
 		signal_raised(m, ev);
 		break;
 	case SL_EV_MESSAGE_END:
-		if (m->in_leaf) {
-			for (unsigned d = DB_BODY; d <= DB_ATTACH_TEXT; d++)
-				stream_close(m, d);
-			m->in_leaf = false;
-		}
+		if (m->in_leaf)
+			parts_close(m);
 		stream_close(m, DB_RAW);
 		envelope(m, ev->envelope);
 		pol_verdict_compute(m, m->forced != SL_DIR_UNKNOWN ? m->forced

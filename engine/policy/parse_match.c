@@ -17,7 +17,8 @@ static const struct {
 	{"mail-from", SC_MAIL_FROM}, {"rcpt-to", SC_RCPT_TO}, {"helo", SC_HELO},
 	{"client-ip", SC_CLIENT_IP}, {"header", SC_HEADER}, {"headers", SC_HEADER},
 	{"body", SC_BODY}, {"text", SC_TEXT}, {"attachment", SC_ATTACHMENT},
-	{"part", SC_PART}, {"filename", SC_FILENAME}, {"raw", SC_RAW}, {"signal", SC_SIGNAL},
+	{"part", SC_PART}, {"content", SC_CONTENT}, {"filename", SC_FILENAME}, {"raw", SC_RAW},
+	{"signal", SC_SIGNAL},
 };
 
 static bool scope_word(const char *w, uint32_t *bit)
@@ -63,8 +64,9 @@ struct matcher {
 };
 
 #define SCOPES_TEXTUAL (SC_MAIL_FROM | SC_RCPT_TO | SC_HELO | SC_HEADER | SC_HEADER_NAMED | \
-                        SC_BODY | SC_TEXT | SC_ATTACHMENT | SC_PART | SC_FILENAME | SC_RAW)
-#define SCOPES_DATA (SC_BODY | SC_TEXT | SC_ATTACHMENT | SC_PART | SC_RAW)
+                        SC_BODY | SC_TEXT | SC_ATTACHMENT | SC_PART | SC_CONTENT | SC_FILENAME | \
+                        SC_RAW)
+#define SCOPES_DATA (SC_BODY | SC_TEXT | SC_ATTACHMENT | SC_PART | SC_CONTENT | SC_RAW)
 #define SCOPES_UTF8 (SC_BODY | SC_TEXT | SC_HEADER | SC_HEADER_NAMED | SC_FILENAME)
 
 static char *escape_literal(struct pol_arena *a, const char *s, size_t n)
@@ -245,12 +247,12 @@ static void check_scopes(struct parser *ps, const struct matcher *m, uint32_t sc
 	switch (m->kind) {
 	case M_HASHES:
 	case M_SHA256:
-		allowed = SC_ATTACHMENT | SC_PART;
-		what = "hash lists apply to attachment or part";
+		allowed = SC_ATTACHMENT | SC_PART | SC_CONTENT;
+		what = "hash lists apply to attachment, part or content";
 		break;
 	case M_NDB:
 		allowed = SCOPES_DATA;
-		what = "body signatures apply to body, text, attachment, part or raw";
+		what = "body signatures apply to body, text, attachment, part, content or raw";
 		break;
 	default:
 		allowed = SCOPES_TEXTUAL;
@@ -307,7 +309,7 @@ void ps_match(struct parser *ps, struct pol_rule *r, uint32_t rule_index)
 	for (;;) {
 		if (ps->tok.type != T_WORD)
 			ps_unexpected(ps, "a scope (mail-from, rcpt-to, helo, client-ip, header, header:NAME, "
-			               "body, text, attachment, part, filename, raw, signal)");
+			               "body, text, attachment, part, content, filename, raw, signal)");
 		uint32_t bit;
 		if (strncmp(ps->tok.text, "header:", 7) == 0) {
 			const char *name = ps->tok.text + 7;

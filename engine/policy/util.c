@@ -149,7 +149,8 @@ const char *pol_db_scope_name(unsigned db)
 	switch (db) {
 	case DB_BODY: return "body";
 	case DB_ATTACH: return "attachment";
-	case DB_ATTACH_TEXT: return "text";
+	case DB_ATTACH_TEXT: return "attachment-text";
+	case DB_ATTACH_RAW: return "attachment";
 	case DB_RAW: return "raw";
 	case DB_MAIL_FROM: return "mail-from";
 	case DB_RCPT_TO: return "rcpt-to";

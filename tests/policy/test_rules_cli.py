@@ -89,7 +89,7 @@ def main():
         v = got['eicar-base64-attachment.eml']
         check(v['reply'].startswith('554 5.7.1 Message rejected: virus found'), 'EICAR reply text')
         ev = got['card-base64-attachment-outbound.eml']['rules'][0]['evidence'][0]
-        check(ev['scope'] == 'attachment' and ev['part'] == '2', 'card found in the decoded base64 attachment')
+        check(ev['scope'] == 'attachment-text' and ev['part'] == '2', 'card found in the decoded base64 attachment')
 
         # a message saved with LF line ends gives the same verdicts
         lf = []

@@ -19,6 +19,7 @@ static const char *policy_text =
 	"rule s.text { match text \"text-secret\" action reject }\n"
 	"rule s.attachment { match attachment \"attach-secret\" action reject }\n"
 	"rule s.part { match part \"part-secret\" action reject }\n"
+	"rule s.content { match content \"content-secret\" action reject }\n"
 	"rule s.filename { match filename /\\.exe$/i action reject }\n"
 	"rule s.raw { match raw \"X-Raw-Marker\" action reject }\n"
 	"rule s.signal { match signal smtp.smuggling action reject }\n"
@@ -139,26 +140,43 @@ static void test_header_scopes(void)
 static void test_part_scopes(void)
 {
 	struct tp_msg t = {0};
-	/* body text: body, text, part; not attachment */
+	/* body text: body, text, part, content; not attachment */
+	const char *s = "body-secret text-secret part-secret attach-secret content-secret";
 	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
 	clean_envelope(&t);
-	tp_text(&t, "1", "body-secret text-secret part-secret attach-secret");
-	only(tp_end(&t), "s.body", "s.text", "s.part", NULL);
+	tp_text(&t, "1", s);
+	only(tp_end(&t), "s.body", "s.text", "s.part", "s.content", NULL);
 	tp_free(&t);
 
-	/* a text attachment: text, attachment, part; not body */
+	/* a text attachment: text, attachment, part, content; not body */
 	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
 	clean_envelope(&t);
-	const char *s = "body-secret text-secret part-secret attach-secret";
 	tp_leaf(&t, "2", "text/plain", "notes.txt", "attachment", s, strlen(s), NULL, 0);
-	only(tp_end(&t), "s.text", "s.attachment", "s.part", NULL);
+	const struct sl_verdict *v = tp_end(&t);
+	only(v, "s.text", "s.attachment", "s.part", "s.content", NULL);
+	CU_ASSERT_STRING_EQUAL(tp_hit(v, "s.content")->evidence[0].scope, "attachment-text");
+	CU_ASSERT_STRING_EQUAL(tp_hit(v, "s.attachment")->evidence[0].scope, "attachment");
 	tp_free(&t);
 
-	/* a binary attachment: attachment, part; never text */
+	/* a text attachment whose bytes differ from its UTF-8 text (another charset):
+	 * content and text see the text, attachment and part the bytes */
+	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	clean_envelope(&t);
+	tp_leaf(&t, "2", "text/plain", "notes.txt", "attachment", "attach-secret part-secret", 25,
+	        "content-secret text-secret", 26);
+	only(tp_end(&t), "s.text", "s.attachment", "s.part", "s.content", NULL);
+	tp_free(&t);
+	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	clean_envelope(&t);
+	tp_leaf(&t, "2", "text/plain", "notes.txt", "attachment", "content-secret", 14, "attach-secret", 13);
+	only(tp_end(&t), NULL);
+	tp_free(&t);
+
+	/* a binary attachment: attachment, part, content; never text */
 	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
 	clean_envelope(&t);
 	tp_leaf(&t, "2", "application/octet-stream", NULL, NULL, s, strlen(s), NULL, 0);
-	only(tp_end(&t), "s.attachment", "s.part", NULL);
+	only(tp_end(&t), "s.attachment", "s.part", "s.content", NULL);
 	tp_free(&t);
 
 	/* filename */
@@ -180,7 +198,7 @@ static void test_part_scopes(void)
 	clean_envelope(&t);
 	tp_signal(&t, "mime.bad_qp");
 	tp_signal(&t, "smtp.smuggling");
-	const struct sl_verdict *v = tp_end(&t);
+	v = tp_end(&t);
 	only(v, "s.signal", NULL);
 	CU_ASSERT_STRING_EQUAL(tp_hit(v, "s.signal")->evidence[0].match, "smtp.smuggling");
 	tp_free(&t);

@@ -99,7 +99,7 @@ static void test_dlp_credit_card(void)
 	tp_leaf(&t, "2", "text/csv", "cards.csv", "attachment", csv, strlen(csv), NULL, 0);
 	v = tp_end(&t);
 	expect(v, SL_ACT_QUARANTINE, "dlp.credit-card", NULL);
-	CU_ASSERT_STRING_EQUAL(tp_hit(v, "dlp.credit-card")->evidence[0].scope, "attachment");
+	CU_ASSERT_STRING_EQUAL(tp_hit(v, "dlp.credit-card")->evidence[0].scope, "attachment-text");
 	tp_free(&t);
 	/* in the subject */
 	start(&t, OUT);

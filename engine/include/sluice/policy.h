@@ -80,7 +80,7 @@ enum sl_action {
 const char *sl_action_name(enum sl_action a);
 
 struct sl_evidence {
-	const char *scope;       /* "body", "attachment", "text", "raw", "header", "header:subject",
+	const char *scope;       /* "body", "attachment", "attachment-text", "raw", "header", "header:subject",
 	                          * "filename", "mail-from", "rcpt-to", "helo", "client-ip",
 	                          * "signal" */
 	char part[SL_PATH_MAX];  /* MIME part path ("" for message-level scopes) */
