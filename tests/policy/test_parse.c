@@ -70,7 +70,7 @@ static void test_errors_have_positions(void)
 	expect_error("rule a { match body sha256 abcd action reject }",
 	             "policy.rules:1:28: expected 64 hex digits after 'sha256'");
 	expect_error("rule a { match body hashes \"h.txt\" action reject }",
-	             "policy.rules:1:16: hash lists apply to attachment or part");
+	             "policy.rules:1:16: hash lists apply to attachment, part or content");
 	expect_error("rule a { match client-ip, body in 192.0.2.0/24 action reject }",
 	             "policy.rules:1:16: signal and client-ip cannot be combined");
 	expect_error("rule a { match client-ip \"x\" action reject }",
