@@ -257,6 +257,10 @@ static int set_value(struct dp_config *c, const struct key_def *k, char *v,
 			}
 			n++;
 		}
+		if (n == 0) {
+			snprintf(msg, msglen, "ports: at least one TCP port");
+			return -1;
+		}
 		c->nsmtp_ports = n;
 		return 0;
 	}

@@ -90,6 +90,7 @@ static void test_errors_have_line_numbers(void)
 	expect_error("mode = bridge\n", "t.conf:1: 'mode' outside any [section]");
 	expect_error("[smtp]\nports = 25, 0\n", "t.conf:2: ports: '0' is not a TCP port");
 	expect_error("[smtp]\nports = 25, 70000\n", "t.conf:2: ports: '70000'");
+	expect_error("[smtp]\nports = ,\n", "t.conf:2: ports: at least one TCP port");
 	expect_error("[smtp]\nstarttls = maybe\n", "t.conf:2: starttls: expected one of allow, strip, block");
 	expect_error("[flows]\nidle_timeout = 3 days\n", "t.conf:2: idle_timeout: expected a duration");
 	expect_error("[flows]\nmax_memory = 12q\n", "t.conf:2: max_memory: expected a size");
