@@ -94,8 +94,43 @@ _lab_netns_add() {
 	ip netns add "$1" || lab_fail "cannot create namespace $1"
 }
 
+# Labs on record: /run/sluice-lab/ID holds the creating shell's PID and start time, the
+# work dir and the namespaces. A lab whose creator died without tearing down (SIGKILL
+# after a test timeout) is reaped by the next lab_up: everything inside its namespaces
+# is killed (DPDK bridges, Postfix, sinks live only there) and the namespaces deleted.
+LAB_REGISTRY=/run/sluice-lab
+
+_lab_start_time() { # _lab_start_time PID: field 22 of /proc/PID/stat
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	set -- $stat
+	echo "${20}"
+}
+
+_lab_reap_stale() {
+	local rec pid start dir ns
+	for rec in "$LAB_REGISTRY"/*; do
+		[ -f "$rec" ] || continue
+		read -r pid start dir ns <"$rec" || continue
+		[ "$(_lab_start_time "$pid")" = "$start" ] && continue # its creator still runs
+		lab_log "reaping stale lab ${rec##*/} (creator $pid is gone)"
+		for ns in $ns; do
+			local pids
+			pids=$(ip netns pids "$ns" 2>/dev/null)
+			[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
+			ip netns del "$ns" 2>/dev/null
+		done
+		rm -rf "/var/run/dpdk/sl${rec##*/}"
+		case $dir in "${TMPDIR:-/tmp}"/sluice-lab.*) rm -rf "$dir" ;; esac
+		rm -f "$rec"
+	done
+}
+
 lab_up() {
 	[ "$(id -u)" = 0 ] || { echo "the lab needs root" >&2; exit 77; }
+	mkdir -p "$LAB_REGISTRY"
+	_lab_reap_stale
 	LAB_SEQ=$((LAB_SEQ + 1))
 	LAB_ID=${LAB_ID_BASE:-$$}$LAB_SEQ
 	[ ${#LAB_ID} -le 12 ] || LAB_ID=${LAB_ID: -12}
@@ -107,6 +142,7 @@ lab_up() {
 	trap lab_down EXIT
 	trap 'exit 130' INT TERM HUP
 
+	echo "$$ $(_lab_start_time $$) $LAB_DIR $LAB_NS_C $LAB_NS_D $LAB_NS_S" >"$LAB_REGISTRY/$LAB_ID"
 	local ns
 	for ns in "$LAB_NS_C" "$LAB_NS_D" "$LAB_NS_S"; do
 		_lab_netns_add "$ns"
@@ -169,6 +205,7 @@ lab_down() {
 		done <"$LAB_DIR/namespaces"
 	fi
 	wait 2>/dev/null
+	rm -f "$LAB_REGISTRY/$LAB_ID"
 	# The DPDK runtime directory of the lab's bridge (its own --file-prefix).
 	[ -n "${LAB_DPDK_PREFIX:-}" ] && rm -rf "/var/run/dpdk/$LAB_DPDK_PREFIX"
 	if [ "${LAB_KEEP:-0}" = 1 ] || { [ $rc -ne 0 ] && [ "${LAB_KEEP_ON_FAIL:-0}" = 1 ]; }; then
