@@ -19,7 +19,10 @@
 #define TWO_CONTS (1 << 7)
 #define CARRY (TOO_SHORT | TOO_LONG | TWO_CONTS)
 
-#define TABLE16(...) _mm256_broadcastsi128_si256(_mm_setr_epi8(__VA_ARGS__))
+#define C(x) ((char)(uint8_t)(x))
+#define TABLE16(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p)                              \
+	_mm256_broadcastsi128_si256(_mm_setr_epi8(C(a), C(b), C(c), C(d), C(e), C(f), C(g), C(h), \
+	                                          C(i), C(j), C(k), C(l), C(m), C(n), C(o), C(p)))
 
 __attribute__((target("avx2"))) static inline __m256i prev_n(__m256i in, __m256i prev, int n)
 {
