@@ -30,6 +30,7 @@
 
 void sl_mime_emit(struct sl_mime *m, const struct sl_event *ev)
 {
+	sl_body_flush(m); /* staged body bytes come before whatever happens next */
 	if (m->fn)
 		m->fn(m->ctx, ev);
 }
@@ -801,6 +802,7 @@ void sl_mime_feed(struct sl_mime *m, const uint8_t *p, size_t n)
 		n -= k;
 	}
 	m->off += n; /* after the root entity ended (cannot happen before finish) */
+	sl_body_flush(m);
 }
 
 void sl_mime_finish(struct sl_mime *m)
@@ -813,6 +815,7 @@ void sl_mime_finish(struct sl_mime *m)
 		complete_line(m); /* the last line, without (or with a lone CR) terminator */
 	while (m->nframes)
 		handle_line(m, NULL, 0, m->off, false, true);
+	sl_body_flush(m);
 	m->finished = true;
 }
 
@@ -831,6 +834,7 @@ void sl_mime_reset(struct sl_mime *m, uint32_t txn)
 	m->nparts = 0;
 	m->parts_capped = false;
 	m->b.active = false;
+	m->b.staged = 0;
 	push_frame(m, true);
 }
 

@@ -57,6 +57,8 @@ struct frame {
 struct body {
 	bool active;
 	enum sl_encoding enc;
+	const struct sl_part *part; /* the part whose body this is */
+	size_t staged;          /* decoded bytes in the decode buffer, not yet out */
 	struct sl_b64 b64;
 	struct sl_qp qp;
 	struct sl_uu uu;
@@ -148,6 +150,9 @@ bool sl_hdrs_is_header_line(const uint8_t *p, size_t n);
 /* mime_body.c */
 void sl_body_start(struct sl_mime *m, struct frame *f, bool emit);
 void sl_body_data(struct sl_mime *m, const uint8_t *p, size_t n, uint64_t off);
+/* Hash, emit and convert the decoded bytes staged so far. Called before any other
+ * event and at the end of each feed: nothing stays staged between calls. */
+void sl_body_flush(struct sl_mime *m);
 /* Ends the body; `strip` drops the withheld final line end (RFC 2046: it belongs to
  * the boundary that follows). Fills decoded_bytes, sha256, raw_body_end. */
 void sl_body_end(struct sl_mime *m, struct frame *f, bool strip);
