@@ -42,7 +42,7 @@ struct frame {
 	struct sl_part part;
 	enum frame_kind kind;
 	enum phase phase;
-	char *sep;              /* "--" + boundary (multipart) */
+	char *sep;              /* "--" + boundary (multipart; max_boundary + 3, on first use) */
 	size_t seplen;
 	bool boundary_active;   /* its boundary ends the current child (eof matcher) */
 	bool blank_active;      /* delivery-status: a blank line ends the current block */
@@ -50,7 +50,7 @@ struct frame {
 	bool pending_eof;       /* headers start at an "unread" end of input */
 	bool text;              /* leaf of main type text: PART_TEXT too */
 	unsigned nchildren;
-	char *filename;         /* storage for part.filename (max_filename + 1) */
+	char *filename;         /* storage for part.filename (max_filename + 4), on first use */
 	char disposition[32];
 };
 
@@ -111,7 +111,9 @@ struct sl_mime {
 	bool fast_cr;           /* fast body scan stopped after a CR */
 
 	/* structure */
-	struct frame *frames;   /* max_depth + 1 */
+	struct frame **frames;  /* max_depth + 2 slots, each made on first use */
+	unsigned nframe_slots;
+	size_t frame_bytes;     /* frames, boundaries, filenames allocated so far */
 	unsigned nframes;
 	size_t nparts;
 	bool parts_capped;
@@ -119,8 +121,9 @@ struct sl_mime {
 
 	struct hdrs h;
 	struct body b;
-	uint8_t *dec;           /* decode buffer */
-	uint8_t *block;         /* holds dec, line and the frames' strings */
+	uint8_t *dec;           /* decode buffer, during a feed or finish call only */
+	bool dec_shared;        /* dec is the thread's */
+	uint8_t *own_dec;       /* when the thread's was in use (nested parsers) */
 	size_t dec_cap;
 	struct sl_iconv_cache iconv;
 	struct sl_py_env py;
@@ -128,6 +131,7 @@ struct sl_mime {
 };
 
 /* mime.c */
+void *sl_mime_xalloc(size_t n);
 void sl_mime_signal(struct sl_mime *m, enum sl_signal s, const char *detail, uint64_t off);
 void sl_mime_emit(struct sl_mime *m, const struct sl_event *ev);
 struct frame *sl_mime_top(struct sl_mime *m);

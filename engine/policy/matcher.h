@@ -60,7 +60,7 @@ struct sl_msgscan {
 	/* Bytes for one stream, gathered across events so that Hyperscan scans a few
 	 * large chunks rather than one per network-sized event. Scanned before anything
 	 * else is fed or recorded, so matches are counted in the same order. */
-	uint8_t *batch;            /* POL_BATCH bytes, allocated on first use */
+	uint8_t *batch;            /* POL_BATCH bytes */
 	size_t batch_len;
 	unsigned batch_db;
 

@@ -326,10 +326,6 @@ static void stream_feed(struct sl_msgscan *m, unsigned d, const uint8_t *p, size
 		m->tap(m->tap_ctx, d, p, n);
 	if (m->batch_len && (m->batch_db != d || m->batch_len + n > POL_BATCH))
 		batch_flush(m);
-	if (!m->batch && !(m->batch = malloc(POL_BATCH))) {
-		stream_scan(m, d, p, n); /* no memory for batching: scan as it comes */
-		return;
-	}
 	if (n >= POL_BATCH / 2) {
 		stream_scan(m, d, p, n); /* large enough already: no copy */
 		return;
@@ -660,13 +656,14 @@ struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, en
 		}
 	}
 	m->winbuf = malloc(maxwin + 1);
+	m->batch = malloc(POL_BATCH);
 	m->count = calloc(p->nconds + 1, sizeof *m->count);
 	m->evcount = calloc(p->nconds + 1, sizeof *m->evcount);
 	m->touched = malloc((p->nconds + 1) * sizeof *m->touched);
 	m->distinct = malloc((p->ndistinct_slots + 1) * sizeof *m->distinct);
 	m->confirm = calloc((size_t)p->nconfirm + 1, sizeof *m->confirm);
 	m->rule_mark = calloc(p->nrules / 8 + 1, 1);
-	ok &= m->winbuf && m->count && m->evcount && m->touched && m->distinct && m->confirm &&
+	ok &= m->winbuf && m->batch && m->count && m->evcount && m->touched && m->distinct && m->confirm &&
 	      m->rule_mark;
 	if (p->hash_types[DIG_MD5])
 		ok &= (m->md[0] = EVP_MD_CTX_new()) != NULL;
