@@ -927,6 +927,8 @@ struct sl_mime *sl_mime_new(const struct sl_limits *lim, sl_event_fn fn, void *c
 	 * are allocated as deep as messages go, the decode buffer is per thread */
 	m->nframe_slots = m->lim.max_depth + 2;
 	m->dec_cap = DECODE_BUF;
+	/* slots only (calloc of a few hundred bytes); the frames themselves are made and
+	 * cleared as they are used */
 	m->frames = calloc(m->nframe_slots, sizeof *m->frames);
 	m->line = malloc(m->lim.max_line + 2);
 	m->b.sha = EVP_MD_CTX_new();
