@@ -100,13 +100,15 @@ static struct ar_term_slot *group_of(struct ar_terms *t, uint8_t field, const ch
 	return g;
 }
 
-void ar_terms_add(struct ar_terms *t, uint8_t field, const char *term, size_t len)
+/* Append value p to the group of (field, term); false when the term is not indexable. */
+static bool add_value(struct ar_terms *t, uint8_t field, const char *term, size_t len,
+	uint32_t p)
 {
 	if (len == 0 || len > 255 || memchr(term, '\0', len))
-		return;
+		return false;
 	if (t->max_postings && t->n >= t->max_postings) {
 		t->truncated = true;
-		return;
+		return false;
 	}
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 1024;
@@ -115,10 +117,9 @@ void ar_terms_add(struct ar_terms *t, uint8_t field, const char *term, size_t le
 		if (!t->pos || !t->next)
 			abort();
 	}
-	uint32_t p = t->next_pos[field & 127]++;
 	struct ar_term_slot *g = group_of(t, field, term, len);
 	if (g->count && t->pos[g->last] == p)
-		return; /* the same term twice at one position */
+		return true; /* the same term twice at one position */
 	uint32_t k = (uint32_t)t->n++;
 	t->pos[k] = p;
 	t->next[k] = UINT32_MAX;
@@ -128,6 +129,24 @@ void ar_terms_add(struct ar_terms *t, uint8_t field, const char *term, size_t le
 		g->first = k;
 	g->last = k;
 	g->count++;
+	return true;
+}
+
+void ar_terms_add(struct ar_terms *t, uint8_t field, const char *term, size_t len)
+{
+	if (len == 0 || len > 255 || memchr(term, '\0', len))
+		return;
+	if (t->max_postings && t->n >= t->max_postings) {
+		t->truncated = true;
+		return;
+	}
+	add_value(t, field, term, len, t->next_pos[field & 127]++);
+}
+
+void ar_terms_add_value(struct ar_terms *t, uint8_t field, const char *term, size_t len,
+	uint32_t value)
+{
+	add_value(t, field, term, len, value);
 }
 
 struct text_ctx {

@@ -56,6 +56,10 @@ void ar_terms_free(struct ar_terms *t);
 void ar_terms_clear(struct ar_terms *t);
 /* One term at the field's next position. */
 void ar_terms_add(struct ar_terms *t, uint8_t field, const char *term, size_t len);
+/* One term with a caller's value in place of the next position (values ascending per
+ * term, as positions are): posting blocks use it to group documents by term. */
+void ar_terms_add_value(struct ar_terms *t, uint8_t field, const char *term, size_t len,
+	uint32_t value);
 /* Tokenize text (text.h rules) into the field. */
 void ar_terms_add_text(struct ar_terms *t, uint8_t field, const char *s, size_t n);
 /* Case fold a whole value into one term. */
