@@ -53,7 +53,7 @@ void ar_postblock_add(struct ar_postblock *b, const struct ar_terms *t,
 			}
 		}
 		e->pos_len = (uint32_t)(b->positions.len - e->pos_off);
-		ar_terms_add_value(&b->terms, g.field, g.term, g.term_len, (uint32_t)b->n);
+		ar_terms_add_value(&b->terms, &g, (uint32_t)b->n);
 		b->n++;
 	}
 }
