@@ -294,6 +294,10 @@ static size_t seq(const uint8_t *p, size_t n, size_t *bad)
 size_t sl_utf8_valid_prefix(const uint8_t *p, size_t n)
 {
 	size_t i = 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (n >= 64 && __builtin_cpu_supports("avx2"))
+		i = sl_utf8_valid_blocks_avx2(p, n);
+#endif
 	while (i < n) {
 		while (i + 16 <= n) {
 			uint64_t a, b;

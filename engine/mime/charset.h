@@ -63,6 +63,9 @@ bool sl_charset_decode_header2(struct sl_iconv_cache *cache, struct sl_strbuf *b
 size_t sl_utf8_sanitize(struct sl_strbuf *b, const uint8_t *p, size_t n);
 /* Length of the valid UTF-8 prefix of p. */
 size_t sl_utf8_valid_prefix(const uint8_t *p, size_t n);
+/* How far p is certainly valid UTF-8, in 32-byte steps (AVX2; the caller checks the
+ * CPU): a sequence boundary, at most the length of the valid prefix. */
+size_t sl_utf8_valid_blocks_avx2(const uint8_t *p, size_t n);
 
 /* Streaming conversion of a text body to UTF-8. Invalid input becomes U+FFFD. */
 struct sl_dbcs;

@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "sluice/digest.h"
+
 static void text_out(void *ctx, const uint8_t *p, size_t n)
 {
 	struct sl_mime *m = ctx;
@@ -88,7 +90,7 @@ void sl_body_start(struct sl_mime *m, struct frame *f, bool emit)
 	sl_b64_init(&b->b64);
 	sl_qp_init(&b->qp);
 	sl_uu_init(&b->uu);
-	EVP_DigestInit_ex(b->sha, EVP_sha256(), NULL);
+	EVP_DigestInit_ex(b->sha, sl_md_sha256(), NULL);
 	b->decoded = 0;
 	b->text_off = 0;
 	b->emit = emit;

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "matcher.h"
+#include "sluice/digest.h"
 
 /* PCRE2 confirmation work per call: far above what a sane expression needs on a 64 KiB
  * window, far below a hang. */
@@ -391,9 +392,9 @@ static void part_begin(struct sl_msgscan *m, const struct sl_part *part)
 	if (m->md[0] || m->md[1]) {
 		m->md_active = true;
 		if (m->md[0])
-			EVP_DigestInit_ex(m->md[0], EVP_md5(), NULL);
+			EVP_DigestInit_ex(m->md[0], sl_md_md5(), NULL);
 		if (m->md[1])
-			EVP_DigestInit_ex(m->md[1], EVP_sha1(), NULL);
+			EVP_DigestInit_ex(m->md[1], sl_md_sha1(), NULL);
 	}
 }
 

@@ -46,6 +46,15 @@ static void write_file(const char *dir, const char *name, const char *content)
 
 struct sl_policy *tp_policy(const char *text, ...)
 {
+	va_list ap;
+	va_start(ap, text);
+	struct sl_policy *p = tp_vpolicy(text, ap);
+	va_end(ap);
+	return p;
+}
+
+struct sl_policy *tp_vpolicy(const char *text, va_list ap)
+{
 	char dir[] = "/tmp/sluice-policy-test-XXXXXX";
 	if (!mkdtemp(dir))
 		abort();
@@ -55,14 +64,11 @@ struct sl_policy *tp_policy(const char *text, ...)
 	if (nmade < 256)
 		snprintf(made[nmade++], sizeof made[0], "%s", dir);
 	write_file(dir, "policy.rules", text);
-	va_list ap;
-	va_start(ap, text);
 	const char *name;
 	while ((name = va_arg(ap, const char *))) {
 		const char *content = va_arg(ap, const char *);
 		write_file(dir, name, content);
 	}
-	va_end(ap);
 	char path[512];
 	snprintf(path, sizeof path, "%s/policy.rules", dir);
 	struct sl_policy_diag d;
@@ -258,4 +264,52 @@ int tp_run_suite(const char *name, CU_InitializeFunc init, CU_CleanupFunc fini,
 	                  CU_get_number_of_tests_failed();
 	CU_cleanup_registry();
 	return failed ? 1 : 0;
+}
+
+void tp_vexpect_hits(const struct sl_verdict *v, va_list ids)
+{
+	size_t n = 0;
+	const char *id;
+	while ((id = va_arg(ids, const char *))) {
+		if (!tp_hit(v, id))
+			fprintf(stderr, "\n%s did not fire\n", id);
+		CU_ASSERT_PTR_NOT_NULL(tp_hit(v, id));
+		n++;
+	}
+	if (v->nhits != n)
+		for (size_t i = 0; i < v->nhits; i++)
+			fprintf(stderr, "\nfired: %s\n", v->hits[i].id);
+	CU_ASSERT_EQUAL(v->nhits, n);
+}
+
+void tp_expect_hits(const struct sl_verdict *v, ...)
+{
+	va_list ap;
+	va_start(ap, v);
+	tp_vexpect_hits(v, ap);
+	va_end(ap);
+}
+
+struct sl_scanner *tp_sc;
+struct sl_policy *tp_pol;
+
+int tp_fixture_init(const char *text, ...)
+{
+	tp_sc = sl_scanner_new();
+	va_list ap;
+	va_start(ap, text);
+	tp_pol = tp_vpolicy(text, ap);
+	va_end(ap);
+	if (!tp_pol)
+		fprintf(stderr, "%s\n", tp_last_error);
+	return tp_pol && tp_sc ? 0 : 1;
+}
+
+int tp_fixture_fini(void)
+{
+	sl_policy_unref(tp_pol);
+	sl_scanner_free(tp_sc);
+	tp_pol = NULL;
+	tp_sc = NULL;
+	return 0;
 }

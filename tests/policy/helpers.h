@@ -3,6 +3,7 @@
 #ifndef SLUICE_TEST_POLICY_HELPERS_H
 #define SLUICE_TEST_POLICY_HELPERS_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -22,6 +23,7 @@ int tp_run_suite(const char *name, CU_InitializeFunc init, CU_CleanupFunc fini,
  * name, content pairs (NULL-terminated), and loads it. NULL on error: the formatted
  * diagnostic is in tp_last_error. */
 struct sl_policy *tp_policy(const char *text, ...);
+struct sl_policy *tp_vpolicy(const char *text, va_list files);
 /* The formatted error of the last failed tp_policy ("policy.rules:3:5: ..."), with the
  * directory stripped. */
 extern char tp_last_error[1024];
@@ -52,6 +54,16 @@ const struct sl_verdict *tp_end(struct tp_msg *t);
 void tp_free(struct tp_msg *t);
 
 const struct sl_rule_hit *tp_hit(const struct sl_verdict *v, const char *id);
+/* Asserts that exactly the rules named (NULL-terminated ids) fired. */
+void tp_expect_hits(const struct sl_verdict *v, ...);
+void tp_vexpect_hits(const struct sl_verdict *v, va_list ids);
+
+/* The fixture most suites share, for CUnit init/cleanup: one scanner, one policy. */
+extern struct sl_scanner *tp_sc;
+extern struct sl_policy *tp_pol;
+/* A scanner and tp_policy(text, files...); 0 when both exist (else the error is printed). */
+int tp_fixture_init(const char *text, ...);
+int tp_fixture_fini(void);
 /* Verdict of a single text/plain message with `body` under policy p (outbound unless
  * forced). */
 const struct sl_verdict *tp_body(struct tp_msg *t, struct sl_scanner *sc, struct sl_policy *p,

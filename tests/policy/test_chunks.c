@@ -7,8 +7,6 @@
 
 #include "helpers.h"
 
-static struct sl_scanner *sc;
-static struct sl_policy *pol;
 
 static const char eicar[] = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 
@@ -19,8 +17,7 @@ static const char *body =
 
 static int init(void)
 {
-	sc = sl_scanner_new();
-	pol = tp_policy(
+	return tp_fixture_init(
 		"rule lit { match body \"literal-marker\" count >= 1 action alert }\n"
 		"rule card { match body /[2-6](?:[ -]?[0-9]){12,18}\\b/ validate luhn count >= 2 distinct action quarantine }\n"
 		"rule twid { match body /[A-Z][1289][0-9]{8}\\b/ validate tw-id action quarantine }\n"
@@ -33,16 +30,6 @@ static int init(void)
 		"av.ndb", "Eicar:0:*:58354f2150254041505b345c505a58353428505e2937434329377d24"
 		          "45494341522d5354414e444152442d414e544956495255532d544553542d46494c452124482b482a\n",
 		NULL);
-	if (!pol)
-		fprintf(stderr, "%s\n", tp_last_error);
-	return pol && sc ? 0 : 1;
-}
-
-static int fini(void)
-{
-	sl_policy_unref(pol);
-	sl_scanner_free(sc);
-	return 0;
 }
 
 static char *verdict_json(size_t chunk, size_t split)
@@ -51,7 +38,7 @@ static char *verdict_json(size_t chunk, size_t split)
 	snprintf(att, sizeof att, "head %s tail", eicar);
 	const char *raw = "From: a@example.com\r\nX-Marker: on\r\n\r\nbody\r\n";
 	struct tp_msg t = {.chunk = chunk, .split = split};
-	tp_begin(&t, sc, pol, SL_DIR_OUTBOUND);
+	tp_begin(&t, tp_sc, tp_pol, SL_DIR_OUTBOUND);
 	tp_raw(&t, raw, strlen(raw));
 	tp_text(&t, "1", body);
 	tp_leaf(&t, "2", "application/octet-stream", "x.bin", "attachment", att, strlen(att), NULL, 0);
@@ -116,5 +103,5 @@ int main(void)
 		{"every chunk size", test_every_chunk_size},
 		{NULL, NULL},
 	};
-	return tp_run_suite("policy_chunks", init, fini, tests);
+	return tp_run_suite("policy_chunks", init, tp_fixture_fini, tests);
 }

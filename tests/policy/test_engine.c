@@ -9,8 +9,6 @@
 #include "helpers.h"
 #include "sluice/mime.h"
 
-static struct sl_scanner *sc;
-static struct sl_policy *pol;
 
 static const char *policy_text =
 	"internal { domain example.com }\n"
@@ -24,18 +22,7 @@ static const char *policy_text =
 
 static int init(void)
 {
-	sc = sl_scanner_new();
-	pol = tp_policy(policy_text, "zh.txt", "機密\n机密文件\n", NULL);
-	if (!pol)
-		fprintf(stderr, "%s\n", tp_last_error);
-	return pol && sc ? 0 : 1;
-}
-
-static int fini(void)
-{
-	sl_policy_unref(pol);
-	sl_scanner_free(sc);
-	return 0;
+	return tp_fixture_init(policy_text, "zh.txt", "機密\n机密文件\n", NULL);
 }
 
 static uint8_t *read_msg(const char *name, size_t *len)
@@ -57,7 +44,7 @@ static char *verdict_of(const uint8_t *msg, size_t len, size_t split)
 {
 	struct sl_envelope env;
 	memset(&env, 0, sizeof env);
-	struct sl_msgscan *m = sl_msgscan_new(sc, pol, SL_DIR_OUTBOUND);
+	struct sl_msgscan *m = sl_msgscan_new(tp_sc, tp_pol, SL_DIR_OUTBOUND);
 	struct sl_mime *mime = sl_mime_new(NULL, sl_msgscan_event_cb, m);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mime);
 	sl_mime_reset(mime, 0);
@@ -160,5 +147,5 @@ int main(void)
 		{"split at every offset", test_split_at_every_offset},
 		{NULL, NULL},
 	};
-	return tp_run_suite("policy_engine", init, fini, tests);
+	return tp_run_suite("policy_engine", init, tp_fixture_fini, tests);
 }

@@ -4,8 +4,6 @@
 
 #include "helpers.h"
 
-static struct sl_scanner *sc;
-static struct sl_policy *pol;
 
 static const char *policy_text =
 	"rule s.mail-from { match mail-from /@spammer\\.test$/ action reject }\n"
@@ -36,8 +34,7 @@ static const char eicar[] = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIR
 
 static int init(void)
 {
-	sc = sl_scanner_new();
-	pol = tp_policy(policy_text,
+	return tp_fixture_init(policy_text,
 	                "bad.hdb", "# ClamAV .hdb: MD5:size:name\n44d88612fea8a8f36de82e1278abb02f:68:Eicar-MD5\n",
 	                "kw.txt", "alpha keyword\n機密\n",
 	                "sig.ndb", "Eicar-Ndb:0:*:" "58354f2150254041505b345c505a58353428505e2937434329377d24"
@@ -45,37 +42,8 @@ static int init(void)
 	                           "Wild:0:*:deadbeef??{2-3}cafe(01|0203)!(ff)99\n"
 	                           "AtZero:0:0:4d5a9000\n",
 	                NULL);
-	if (!pol)
-		fprintf(stderr, "%s\n", tp_last_error);
-	return pol && sc ? 0 : 1;
 }
 
-static int fini(void)
-{
-	sl_policy_unref(pol);
-	sl_scanner_free(sc);
-	return 0;
-}
-
-/* Only the listed rules fired (NULL-terminated). */
-static void only(const struct sl_verdict *v, ...)
-{
-	va_list ap;
-	va_start(ap, v);
-	size_t n = 0;
-	const char *id;
-	while ((id = va_arg(ap, const char *))) {
-		if (!tp_hit(v, id))
-			fprintf(stderr, "\nexpected %s to fire\n", id);
-		CU_ASSERT_PTR_NOT_NULL(tp_hit(v, id));
-		n++;
-	}
-	va_end(ap);
-	if (v->nhits != n)
-		for (size_t i = 0; i < v->nhits; i++)
-			fprintf(stderr, "\nfired: %s\n", v->hits[i].id);
-	CU_ASSERT_EQUAL(v->nhits, n);
-}
 
 static void clean_envelope(struct tp_msg *t)
 {
@@ -85,7 +53,7 @@ static void clean_envelope(struct tp_msg *t)
 static void test_clean_message_passes(void)
 {
 	struct tp_msg t = {0};
-	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	tp_begin(&t, tp_sc, tp_pol, SL_DIR_UNKNOWN);
 	clean_envelope(&t);
 	tp_raw(&t, "Subject: hello\r\n\r\nhello\r\n", 25);
 	tp_header(&t, "", "Subject", "hello");
@@ -93,47 +61,47 @@ static void test_clean_message_passes(void)
 	tp_text(&t, "1", "hello, nothing to see");
 	const struct sl_verdict *v = tp_end(&t);
 	CU_ASSERT_EQUAL(v->action, SL_ACT_PASS);
-	only(v, NULL);
+	tp_expect_hits(v, NULL);
 	tp_free(&t);
 }
 
 static void test_envelope_scopes(void)
 {
 	struct tp_msg t = {0};
-	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	tp_begin(&t, tp_sc, tp_pol, SL_DIR_UNKNOWN);
 	tp_envelope(&t, "evil-helo", "x@spammer.test", "203.0.113.9", "CEO@example.com", NULL);
-	only(tp_end(&t), "s.mail-from", "s.rcpt-to", "s.helo", "s.client-ip", NULL);
+	tp_expect_hits(tp_end(&t), "s.mail-from", "s.rcpt-to", "s.helo", "s.client-ip", NULL);
 	tp_free(&t);
 
-	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	tp_begin(&t, tp_sc, tp_pol, SL_DIR_UNKNOWN);
 	tp_envelope(&t, "ok", "x@ok.test", "2001:db8:bad::1", "a@b.test", NULL);
-	only(tp_end(&t), "s.client-ip", NULL);
+	tp_expect_hits(tp_end(&t), "s.client-ip", NULL);
 	tp_free(&t);
 
 	/* a refused recipient is not part of the message */
-	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	tp_begin(&t, tp_sc, tp_pol, SL_DIR_UNKNOWN);
 	tp_envelope(&t, "ok", "x@ok.test", "2001:db8:1::1", "ceo@example.com", NULL);
 	t.rcpt[0].status = SL_RCPT_REFUSED;
-	only(tp_end(&t), NULL);
+	tp_expect_hits(tp_end(&t), NULL);
 	tp_free(&t);
 }
 
 static void test_header_scopes(void)
 {
 	struct tp_msg t = {0};
-	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	tp_begin(&t, tp_sc, tp_pol, SL_DIR_UNKNOWN);
 	clean_envelope(&t);
 	tp_header(&t, "", "SUBJECT", "Please BUY NOW");   /* names are case-insensitive */
 	tp_header(&t, "", "Reply-To", "x@phish.test");
 	tp_header(&t, "", "X-Bad", "yes");
-	only(tp_end(&t), "s.header-subject", "s.header-from-reply", "s.header-any", NULL);
+	tp_expect_hits(tp_end(&t), "s.header-subject", "s.header-from-reply", "s.header-any", NULL);
 	tp_free(&t);
 
 	/* a named-header rule does not look at other headers */
-	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	tp_begin(&t, tp_sc, tp_pol, SL_DIR_UNKNOWN);
 	clean_envelope(&t);
 	tp_header(&t, "", "Comments", "buy now x@phish.test");
-	only(tp_end(&t), NULL);
+	tp_expect_hits(tp_end(&t), NULL);
 	tp_free(&t);
 }
 
@@ -142,64 +110,64 @@ static void test_part_scopes(void)
 	struct tp_msg t = {0};
 	/* body text: body, text, part, content; not attachment */
 	const char *s = "body-secret text-secret part-secret attach-secret content-secret";
-	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	tp_begin(&t, tp_sc, tp_pol, SL_DIR_UNKNOWN);
 	clean_envelope(&t);
 	tp_text(&t, "1", s);
-	only(tp_end(&t), "s.body", "s.text", "s.part", "s.content", NULL);
+	tp_expect_hits(tp_end(&t), "s.body", "s.text", "s.part", "s.content", NULL);
 	tp_free(&t);
 
 	/* a text attachment: text, attachment, part, content; not body */
-	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	tp_begin(&t, tp_sc, tp_pol, SL_DIR_UNKNOWN);
 	clean_envelope(&t);
 	tp_leaf(&t, "2", "text/plain", "notes.txt", "attachment", s, strlen(s), NULL, 0);
 	const struct sl_verdict *v = tp_end(&t);
-	only(v, "s.text", "s.attachment", "s.part", "s.content", NULL);
+	tp_expect_hits(v, "s.text", "s.attachment", "s.part", "s.content", NULL);
 	CU_ASSERT_STRING_EQUAL(tp_hit(v, "s.content")->evidence[0].scope, "attachment-text");
 	CU_ASSERT_STRING_EQUAL(tp_hit(v, "s.attachment")->evidence[0].scope, "attachment");
 	tp_free(&t);
 
 	/* a text attachment whose bytes differ from its UTF-8 text (another charset):
 	 * content and text see the text, attachment and part the bytes */
-	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	tp_begin(&t, tp_sc, tp_pol, SL_DIR_UNKNOWN);
 	clean_envelope(&t);
 	tp_leaf(&t, "2", "text/plain", "notes.txt", "attachment", "attach-secret part-secret", 25,
 	        "content-secret text-secret", 26);
-	only(tp_end(&t), "s.text", "s.attachment", "s.part", "s.content", NULL);
+	tp_expect_hits(tp_end(&t), "s.text", "s.attachment", "s.part", "s.content", NULL);
 	tp_free(&t);
-	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	tp_begin(&t, tp_sc, tp_pol, SL_DIR_UNKNOWN);
 	clean_envelope(&t);
 	tp_leaf(&t, "2", "text/plain", "notes.txt", "attachment", "content-secret", 14, "attach-secret", 13);
-	only(tp_end(&t), NULL);
+	tp_expect_hits(tp_end(&t), NULL);
 	tp_free(&t);
 
 	/* a binary attachment: attachment, part, content; never text */
-	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	tp_begin(&t, tp_sc, tp_pol, SL_DIR_UNKNOWN);
 	clean_envelope(&t);
 	tp_leaf(&t, "2", "application/octet-stream", NULL, NULL, s, strlen(s), NULL, 0);
-	only(tp_end(&t), "s.attachment", "s.part", "s.content", NULL);
+	tp_expect_hits(tp_end(&t), "s.attachment", "s.part", "s.content", NULL);
 	tp_free(&t);
 
 	/* filename */
-	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	tp_begin(&t, tp_sc, tp_pol, SL_DIR_UNKNOWN);
 	clean_envelope(&t);
 	tp_leaf(&t, "2", "application/octet-stream", "invoice.pdf.EXE", "attachment", "x", 1, NULL, 0);
-	only(tp_end(&t), "s.filename", NULL);
+	tp_expect_hits(tp_end(&t), "s.filename", NULL);
 	tp_free(&t);
 
 	/* raw */
-	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	tp_begin(&t, tp_sc, tp_pol, SL_DIR_UNKNOWN);
 	clean_envelope(&t);
 	tp_raw(&t, "X-Raw-Marker: 1\r\n\r\nx\r\n", 22);
-	only(tp_end(&t), "s.raw", NULL);
+	tp_expect_hits(tp_end(&t), "s.raw", NULL);
 	tp_free(&t);
 
 	/* signal */
-	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	tp_begin(&t, tp_sc, tp_pol, SL_DIR_UNKNOWN);
 	clean_envelope(&t);
 	tp_signal(&t, "mime.bad_qp");
 	tp_signal(&t, "smtp.smuggling");
 	v = tp_end(&t);
-	only(v, "s.signal", NULL);
+	tp_expect_hits(v, "s.signal", NULL);
 	CU_ASSERT_STRING_EQUAL(tp_hit(v, "s.signal")->evidence[0].match, "smtp.smuggling");
 	tp_free(&t);
 }
@@ -207,11 +175,11 @@ static void test_part_scopes(void)
 static void test_hashes_and_signatures(void)
 {
 	struct tp_msg t = {0};
-	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	tp_begin(&t, tp_sc, tp_pol, SL_DIR_UNKNOWN);
 	clean_envelope(&t);
 	tp_leaf(&t, "2", "application/octet-stream", "eicar.com", "attachment", eicar, strlen(eicar), NULL, 0);
 	const struct sl_verdict *v = tp_end(&t);
-	only(v, "s.hash", "s.hashfile", "s.ndb", NULL);
+	tp_expect_hits(v, "s.hash", "s.hashfile", "s.ndb", NULL);
 	CU_ASSERT_STRING_EQUAL(tp_hit(v, "s.hashfile")->evidence[0].match, "Eicar-MD5");
 	CU_ASSERT_STRING_EQUAL(tp_hit(v, "s.ndb")->evidence[0].match, "Eicar-Ndb");
 	CU_ASSERT_STRING_EQUAL(tp_hit(v, "s.ndb")->evidence[0].part, "2");
@@ -221,33 +189,33 @@ static void test_hashes_and_signatures(void)
 	/* EICAR inside other bytes: the body signature finds it, the hashes do not */
 	char buf[200];
 	snprintf(buf, sizeof buf, "prefix %s suffix", eicar);
-	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	tp_begin(&t, tp_sc, tp_pol, SL_DIR_UNKNOWN);
 	clean_envelope(&t);
 	tp_text(&t, "1", buf);
-	only(tp_end(&t), "s.ndb", NULL);
+	tp_expect_hits(tp_end(&t), "s.ndb", NULL);
 	tp_free(&t);
 
 	/* wildcards, jumps, alternatives, negation */
 	static const uint8_t wild_ok[] = {0xde, 0xad, 0xbe, 0xef, 0x11, 0x22, 0x33, 0xca, 0xfe, 0x02, 0x03, 0x00, 0x99};
 	static const uint8_t wild_neg[] = {0xde, 0xad, 0xbe, 0xef, 0x11, 0x22, 0x33, 0xca, 0xfe, 0x01, 0xff, 0x99};
-	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	tp_begin(&t, tp_sc, tp_pol, SL_DIR_UNKNOWN);
 	clean_envelope(&t);
 	tp_leaf(&t, "2", "application/octet-stream", NULL, NULL, wild_ok, sizeof wild_ok, NULL, 0);
-	only(tp_end(&t), "s.ndb", NULL);
+	tp_expect_hits(tp_end(&t), "s.ndb", NULL);
 	tp_free(&t);
-	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	tp_begin(&t, tp_sc, tp_pol, SL_DIR_UNKNOWN);
 	clean_envelope(&t);
 	tp_leaf(&t, "2", "application/octet-stream", NULL, NULL, wild_neg, sizeof wild_neg, NULL, 0);
-	only(tp_end(&t), NULL);
+	tp_expect_hits(tp_end(&t), NULL);
 	tp_free(&t);
 
 	/* offset 0 means at the start of the part only */
-	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	tp_begin(&t, tp_sc, tp_pol, SL_DIR_UNKNOWN);
 	clean_envelope(&t);
 	tp_leaf(&t, "2", "application/octet-stream", NULL, NULL, "MZ\x90\x00rest", 8, NULL, 0);
 	tp_leaf(&t, "3", "application/octet-stream", NULL, NULL, "xMZ\x90\x00rest", 9, NULL, 0);
 	v = tp_end(&t);
-	only(v, "s.ndb", NULL);
+	tp_expect_hits(v, "s.ndb", NULL);
 	CU_ASSERT_EQUAL(tp_hit(v, "s.ndb")->count, 1);
 	CU_ASSERT_STRING_EQUAL(tp_hit(v, "s.ndb")->evidence[0].part, "2");
 	tp_free(&t);
@@ -256,18 +224,18 @@ static void test_hashes_and_signatures(void)
 static void test_keywords_and_utf8(void)
 {
 	struct tp_msg t = {0};
-	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	tp_begin(&t, tp_sc, tp_pol, SL_DIR_UNKNOWN);
 	clean_envelope(&t);
 	tp_text(&t, "1", "這是機密文件");
 	const struct sl_verdict *v = tp_end(&t);
-	only(v, "s.keywords", NULL);
+	tp_expect_hits(v, "s.keywords", NULL);
 	CU_ASSERT_STRING_EQUAL(tp_hit(v, "s.keywords")->evidence[0].match, "機密");
 	tp_free(&t);
 
-	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	tp_begin(&t, tp_sc, tp_pol, SL_DIR_UNKNOWN);
 	clean_envelope(&t);
 	tp_text(&t, "1", "請匯款到台灣銀行");
-	only(tp_end(&t), "s.regex-utf8", NULL);
+	tp_expect_hits(tp_end(&t), "s.regex-utf8", NULL);
 	tp_free(&t);
 }
 
@@ -275,15 +243,15 @@ static void test_keywords_and_utf8(void)
 static void test_pcre2_confirmation(void)
 {
 	struct tp_msg t = {0};
-	const struct sl_verdict *v = tp_body(&t, sc, pol, "payment due tomorrow");
-	only(v, "s.pcre", NULL);
+	const struct sl_verdict *v = tp_body(&t, tp_sc, tp_pol, "payment due tomorrow");
+	tp_expect_hits(v, "s.pcre", NULL);
 	CU_ASSERT_EQUAL(tp_hit(v, "s.pcre")->count, 1);
 	CU_ASSERT_EQUAL(tp_hit(v, "s.pcre")->evidence[0].offset, 3);
 	tp_free(&t);
-	v = tp_body(&t, sc, pol, "payment overdue, pay now");
-	only(v, NULL);
+	v = tp_body(&t, tp_sc, tp_pol, "payment overdue, pay now");
+	tp_expect_hits(v, NULL);
 	tp_free(&t);
-	v = tp_body(&t, sc, pol, "payment due; another payment due");
+	v = tp_body(&t, tp_sc, tp_pol, "payment due; another payment due");
 	CU_ASSERT_EQUAL(tp_hit(v, "s.pcre")->count, 2);
 	tp_free(&t);
 }
@@ -295,11 +263,11 @@ static void test_pcre2_bounded(void)
 	memset(body, 'a', 60);
 	strcpy(body + 60, "y end");
 	struct tp_msg t = {0};
-	const struct sl_verdict *v = tp_body(&t, sc, pol, body);
-	only(v, "s.pcre-explodes", NULL);
+	const struct sl_verdict *v = tp_body(&t, tp_sc, tp_pol, body);
+	tp_expect_hits(v, "s.pcre-explodes", NULL);
 	tp_free(&t);
-	v = tp_body(&t, sc, pol, "aaay");
-	only(v, NULL);
+	v = tp_body(&t, tp_sc, tp_pol, "aaay");
+	tp_expect_hits(v, NULL);
 	tp_free(&t);
 }
 
@@ -316,5 +284,5 @@ int main(void)
 		{"pcre2 bounded", test_pcre2_bounded},
 		{NULL, NULL},
 	};
-	return tp_run_suite("policy_scopes", init, fini, tests);
+	return tp_run_suite("policy_scopes", init, tp_fixture_fini, tests);
 }

@@ -8,8 +8,6 @@
 
 #include "helpers.h"
 
-static struct sl_scanner *sc;
-static struct sl_policy *pol;
 
 static const char eicar[] = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 
@@ -19,25 +17,18 @@ static int init(void)
 	char path[4096];
 	snprintf(path, sizeof path, "%s/docs/examples/policy.rules", root ? root : ".");
 	struct sl_policy_diag d;
-	pol = sl_policy_load(path, &d);
-	if (!pol)
+	tp_pol = sl_policy_load(path, &d);
+	if (!tp_pol)
 		fprintf(stderr, "%s:%u:%u: %s\n", d.file, d.line, d.col, d.msg);
-	sc = sl_scanner_new();
-	return pol && sc ? 0 : 1;
-}
-
-static int fini(void)
-{
-	sl_policy_unref(pol);
-	sl_scanner_free(sc);
-	return 0;
+	tp_sc = sl_scanner_new();
+	return tp_pol && tp_sc ? 0 : 1;
 }
 
 enum way { OUT, IN };
 
 static void start(struct tp_msg *t, enum way w)
 {
-	tp_begin(t, sc, pol, SL_DIR_UNKNOWN);
+	tp_begin(t, tp_sc, tp_pol, SL_DIR_UNKNOWN);
 	if (w == OUT)
 		tp_envelope(t, "mail.example.com", "alice@example.com", "192.0.2.25", "bob@partner.example.net", NULL);
 	else
@@ -52,19 +43,8 @@ static void expect(const struct sl_verdict *v, enum sl_action a, ...)
 	CU_ASSERT_EQUAL(v->action, a);
 	va_list ap;
 	va_start(ap, a);
-	size_t n = 0;
-	const char *id;
-	while ((id = va_arg(ap, const char *))) {
-		if (!tp_hit(v, id))
-			fprintf(stderr, "\n%s did not fire\n", id);
-		CU_ASSERT_PTR_NOT_NULL(tp_hit(v, id));
-		n++;
-	}
+	tp_vexpect_hits(v, ap);
 	va_end(ap);
-	if (v->nhits != n)
-		for (size_t i = 0; i < v->nhits; i++)
-			fprintf(stderr, "\nfired: %s\n", v->hits[i].id);
-	CU_ASSERT_EQUAL(v->nhits, n);
 }
 
 static const struct sl_verdict *body(struct tp_msg *t, enum way w, const char *text)
@@ -209,7 +189,7 @@ static void test_spam_scoring(void)
 	CU_ASSERT_STRING_EQUAL(v->decided_by, "threshold");
 	tp_free(&t);
 	/* + an encoding trick and a numeric HELO: 12 points, reject */
-	tp_begin(&t, sc, pol, SL_DIR_UNKNOWN);
+	tp_begin(&t, tp_sc, tp_pol, SL_DIR_UNKNOWN);
 	tp_envelope(&t, "[203.0.113.7]", "x@spam.example.org", "203.0.113.7", "alice@example.com", NULL);
 	tp_header(&t, "", "Subject", "casino bonus");
 	tp_text(&t, "1", "click here, risk free, work from home");
@@ -249,5 +229,5 @@ int main(void)
 		{"alert rules", test_alert_rules},
 		{NULL, NULL},
 	};
-	return tp_run_suite("policy_shipped", init, fini, tests);
+	return tp_run_suite("policy_shipped", init, tp_fixture_fini, tests);
 }
