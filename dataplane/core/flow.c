@@ -44,8 +44,7 @@ void dp_flow_init(struct dp_flow *f, struct dp_ctx *ctx, const struct dp_flow_ke
 	f->hash = dp_flow_key_hash(key);
 	f->state = DP_FLOW_OPEN;
 	/* d: direction of this first packet; the client is its sender when d == SL_CLIENT */
-	bool sender_is_lo = memcmp(p->src, key->lo_addr, p->ip_version == 4 ? 4 : 16) == 0 &&
-	                    p->sport == key->lo_port;
+	bool sender_is_lo = dp_flow_key_is_lo(key, p);
 	f->client_is_lo = d == SL_CLIENT ? sender_is_lo : !sender_is_lo;
 	f->client_role = (uint8_t)(d == SL_CLIENT ? in_role : !in_role);
 	f->mem.limit = ctx->cfg->max_flow_memory;
@@ -90,10 +89,9 @@ size_t dp_flow_memory(const struct dp_flow *f)
 
 int dp_flow_dir(const struct dp_flow *f, const struct dp_pkt *p)
 {
-	bool from_lo = memcmp(p->src, f->key.lo_addr, p->ip_version == 4 ? 4 : 16) == 0 &&
-	               p->sport == f->key.lo_port;
+	bool from_lo = dp_flow_key_is_lo(&f->key, p);
 	if (f->key.lo_port == f->key.hi_port &&
-	    memcmp(f->key.lo_addr, f->key.hi_addr, 16) == 0)
+	    memcmp(f->key.lo_addr, f->key.hi_addr, sizeof f->key.lo_addr) == 0)
 		from_lo = true; /* a flow to itself: cannot tell; treat as client */
 	return from_lo == f->client_is_lo ? SL_CLIENT : SL_SERVER;
 }
@@ -367,6 +365,8 @@ static void takeover_packet(struct dp_flow *f, struct dp_ctx *ctx, const struct 
 	size_t before = f->to.out_len;
 	if (news)
 		takeover_lines(f);
+	if (f->to.answered) /* we acknowledge the client's bytes ourselves: keep none */
+		dp_tcpdir_ack(c, dp_tcpdir_seq(c, c->rcv_off));
 	bool client_fin = c->fin && c->rcv_off == c->fin_off;
 	if (client_fin && !f->to.fin_sent)
 		f->to.fin_sent = true; /* the client closed: close our side too */

@@ -56,12 +56,14 @@ struct dp_flow {
 	struct dp_flow_key key;
 	uint32_t hash;
 	struct dp_flow *hnext;              /* hash chain */
-	struct dp_flow *lprev, *lnext;      /* least recently used first */
+	struct dp_flow *lprev, *lnext;      /* in the table's live or closed list */
+	bool closed_listed;                 /* ... which is the closed one */
 	uint8_t state;
 	bool inspect;                       /* sf is in use */
 	bool client_is_lo;                  /* the client is the key's lo side */
 	uint8_t client_role;                /* port role (dp_role) client packets come in on */
 	bool fin_sent[2];
+	bool on_timer;                      /* in the inspector's timer list */
 	uint64_t last_ms, closed_ms, enforce_ms;
 	struct dp_mem mem;
 	struct dp_tcpdir dir[2];            /* [SL_CLIENT], [SL_SERVER] */

@@ -2,20 +2,54 @@
 
 #include <string.h>
 
+/* Order of two addresses as big-endian numbers (constant-size loads: this runs for
+ * every frame). */
+static int addr_cmp(const uint8_t *a, const uint8_t *b, bool v4)
+{
+	if (v4) {
+		uint32_t x, y;
+		memcpy(&x, a, 4);
+		memcpy(&y, b, 4);
+		x = __builtin_bswap32(x);
+		y = __builtin_bswap32(y);
+		return (x > y) - (x < y);
+	}
+	uint64_t x[2], y[2];
+	memcpy(x, a, 16);
+	memcpy(y, b, 16);
+	for (int i = 0; i < 2; i++) {
+		uint64_t u = __builtin_bswap64(x[i]), v = __builtin_bswap64(y[i]);
+		if (u != v)
+			return u > v ? 1 : -1;
+	}
+	return 0;
+}
+
 void dp_flow_key_make(const struct dp_pkt *p, struct dp_flow_key *k, bool *swapped)
 {
-	size_t alen = p->ip_version == 4 ? 4 : 16;
-	int c = memcmp(p->src, p->dst, alen);
+	bool v4 = p->ip_version == 4;
+	int c = addr_cmp(p->src, p->dst, v4);
 	bool sw = c > 0 || (c == 0 && p->sport > p->dport);
+	const uint8_t *lo = sw ? p->dst : p->src, *hi = sw ? p->src : p->dst;
 	memset(k, 0, sizeof *k);
-	memcpy(k->lo_addr, sw ? p->dst : p->src, alen);
-	memcpy(k->hi_addr, sw ? p->src : p->dst, alen);
+	if (v4) {
+		memcpy(k->lo_addr, lo, 4);
+		memcpy(k->hi_addr, hi, 4);
+	} else {
+		memcpy(k->lo_addr, lo, 16);
+		memcpy(k->hi_addr, hi, 16);
+	}
 	k->lo_port = sw ? p->dport : p->sport;
 	k->hi_port = sw ? p->sport : p->dport;
 	k->vlan = p->nvlan ? (uint16_t)(p->vlan_tci[0] & 0xfff) : 0;
 	k->ip_version = p->ip_version;
 	if (swapped)
 		*swapped = sw;
+}
+
+bool dp_flow_key_is_lo(const struct dp_flow_key *k, const struct dp_pkt *p)
+{
+	return p->sport == k->lo_port && addr_cmp(p->src, k->lo_addr, p->ip_version == 4) == 0;
 }
 
 /* 64-bit multiply-xorshift over the key words; cheap and well mixed. */
@@ -37,7 +71,12 @@ uint32_t dp_flow_key_hash(const struct dp_flow_key *k)
 
 bool dp_flow_key_eq(const struct dp_flow_key *a, const struct dp_flow_key *b)
 {
-	return memcmp(a, b, sizeof *a) == 0;
+	uint64_t x[sizeof *a / 8], y[sizeof *a / 8], d = 0;
+	memcpy(x, a, sizeof x);
+	memcpy(y, b, sizeof y);
+	for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
+		d |= x[i] ^ y[i];
+	return d == 0;
 }
 
 uint32_t dp_flow_hash_pkt(const struct dp_pkt *p)

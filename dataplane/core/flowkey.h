@@ -20,6 +20,8 @@ struct dp_flow_key {
 void dp_flow_key_make(const struct dp_pkt *p, struct dp_flow_key *k, bool *swapped);
 uint32_t dp_flow_key_hash(const struct dp_flow_key *k);
 bool dp_flow_key_eq(const struct dp_flow_key *a, const struct dp_flow_key *b);
+/* The packet comes from the key's lo side (address and port). */
+bool dp_flow_key_is_lo(const struct dp_flow_key *k, const struct dp_pkt *p);
 /* dp_flow_key_hash of the packet's key. */
 uint32_t dp_flow_hash_pkt(const struct dp_pkt *p);
 

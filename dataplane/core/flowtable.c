@@ -13,7 +13,8 @@ int dp_ft_init(struct dp_flowtable *t, unsigned max_flows)
 	t->mask = n - 1;
 	t->count = 0;
 	t->max = max_flows;
-	t->oldest = t->newest = NULL;
+	t->live.oldest = t->live.newest = NULL;
+	t->closed.oldest = t->closed.newest = NULL;
 	return 0;
 }
 
@@ -31,28 +32,28 @@ struct dp_flow *dp_ft_lookup(struct dp_flowtable *t, const struct dp_flow_key *k
 	return NULL;
 }
 
-static void lru_unlink(struct dp_flowtable *t, struct dp_flow *f)
+static void lru_unlink(struct dp_lru *l, struct dp_flow *f)
 {
 	if (f->lprev)
 		f->lprev->lnext = f->lnext;
 	else
-		t->oldest = f->lnext;
+		l->oldest = f->lnext;
 	if (f->lnext)
 		f->lnext->lprev = f->lprev;
 	else
-		t->newest = f->lprev;
+		l->newest = f->lprev;
 	f->lprev = f->lnext = NULL;
 }
 
-static void lru_append(struct dp_flowtable *t, struct dp_flow *f)
+static void lru_append(struct dp_lru *l, struct dp_flow *f)
 {
-	f->lprev = t->newest;
+	f->lprev = l->newest;
 	f->lnext = NULL;
-	if (t->newest)
-		t->newest->lnext = f;
+	if (l->newest)
+		l->newest->lnext = f;
 	else
-		t->oldest = f;
-	t->newest = f;
+		l->oldest = f;
+	l->newest = f;
 }
 
 void dp_ft_insert(struct dp_flowtable *t, struct dp_flow *f)
@@ -60,7 +61,8 @@ void dp_ft_insert(struct dp_flowtable *t, struct dp_flow *f)
 	struct dp_flow **b = &t->buckets[f->hash & t->mask];
 	f->hnext = *b;
 	*b = f;
-	lru_append(t, f);
+	f->closed_listed = false;
+	lru_append(&t->live, f);
 	t->count++;
 }
 
@@ -71,14 +73,23 @@ void dp_ft_remove(struct dp_flowtable *t, struct dp_flow *f)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = f->hnext;
-	lru_unlink(t, f);
+	lru_unlink(f->closed_listed ? &t->closed : &t->live, f);
 	t->count--;
 }
 
 void dp_ft_touch(struct dp_flowtable *t, struct dp_flow *f)
 {
-	if (t->newest == f)
+	if (f->closed_listed || t->live.newest == f)
 		return;
-	lru_unlink(t, f);
-	lru_append(t, f);
+	lru_unlink(&t->live, f);
+	lru_append(&t->live, f);
+}
+
+void dp_ft_closed(struct dp_flowtable *t, struct dp_flow *f)
+{
+	if (f->closed_listed)
+		return;
+	lru_unlink(&t->live, f);
+	lru_append(&t->closed, f);
+	f->closed_listed = true;
 }

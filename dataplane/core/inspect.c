@@ -26,6 +26,9 @@ int dp_inspector_init(struct dp_inspector *in, const struct dp_config *cfg, bool
 
 static void timer_forget(struct dp_inspector *in, struct dp_flow *f)
 {
+	if (!f->on_timer)
+		return;
+	f->on_timer = false;
 	for (unsigned i = 0; i < in->ntimers; i++)
 		if (in->timers[i] == f) {
 			in->timers[i] = in->timers[--in->ntimers];
@@ -42,10 +45,24 @@ static void flow_destroy(struct dp_inspector *in, struct dp_flow *f)
 	free(f);
 }
 
+static void destroy_all(struct dp_inspector *in)
+{
+	while (in->ft.live.oldest)
+		flow_destroy(in, in->ft.live.oldest);
+	while (in->ft.closed.oldest)
+		flow_destroy(in, in->ft.closed.oldest);
+}
+
+/* After the flow ran: a flow that closed waits in the closed list. */
+static void note_closed(struct dp_inspector *in, struct dp_flow *f)
+{
+	if (f->state == DP_FLOW_CLOSED)
+		dp_ft_closed(&in->ft, f);
+}
+
 void dp_inspector_free(struct dp_inspector *in)
 {
-	while (in->ft.oldest)
-		flow_destroy(in, in->ft.oldest);
+	destroy_all(in);
 	dp_ft_free(&in->ft);
 	if (in->ctx.scanner)
 		sl_scanner_free(in->ctx.scanner);
@@ -89,11 +106,9 @@ static struct dp_flow *flow_create(struct dp_inspector *in, const struct dp_flow
 static void timer_watch(struct dp_inspector *in, struct dp_flow *f)
 {
 	bool wants = f->state == DP_FLOW_TAKEOVER || (f->inspect && f->sf.enforce_due);
-	if (!wants || in->ntimers == DP_TIMER_FLOWS)
+	if (!wants || f->on_timer || in->ntimers == DP_TIMER_FLOWS)
 		return;
-	for (unsigned i = 0; i < in->ntimers; i++)
-		if (in->timers[i] == f)
-			return;
+	f->on_timer = true;
 	in->timers[in->ntimers++] = f;
 }
 
@@ -183,6 +198,7 @@ struct dp_flow *dp_inspect_frame(struct dp_inspector *in, const uint8_t *frame, 
 	}
 	dp_ft_touch(&in->ft, f);
 	dp_flow_packet(f, c, frame, &p, dp_flow_dir(f, &p), out);
+	note_closed(in, f);
 	timer_watch(in, f);
 	return f;
 }
@@ -201,42 +217,41 @@ void dp_inspect_tick(struct dp_inspector *in, dp_send_fn send, void *arg)
 		struct dp_flow *f = in->timers[i];
 		dp_flow_timer(f, c, &out);
 		send_out(send, arg, f, &out);
+		note_closed(in, f);
 		if (f->state == DP_FLOW_TAKEOVER || (f->inspect && f->sf.enforce_due))
 			i++;
-		else
+		else {
+			f->on_timer = false;
 			in->timers[i] = in->timers[--in->ntimers];
+		}
 	}
 	uint64_t idle = c->cfg->idle_timeout_ms, closed = c->cfg->closed_timeout_ms;
-	struct dp_flow *f = in->ft.oldest;
-	for (unsigned n = 0; f && n < EXPIRE_SCAN; n++) {
-		struct dp_flow *next = f->lnext;
-		uint64_t age = c->now_ms - f->last_ms;
-		if (age <= closed && age <= idle)
-			break; /* everything newer is younger */
-		bool expired = f->state == DP_FLOW_CLOSED ? c->now_ms - f->closed_ms > closed : age > idle;
-		if (expired) {
-			if (f->state == DP_FLOW_CLOSED) {
-				/* already counted closed */
-			} else {
-				c->ctr->flows_expired++;
-				if (!c->passive && f->inspect && f->state != DP_FLOW_BYPASS) {
-					/* both ends reset: no half-inspected connection resumes later */
-					dp_flow_reset_both(f, &out);
-					send_out(send, arg, f, &out);
-				}
-			}
-			flow_destroy(in, f);
+	/* closed flows (already counted closed), in the order they closed */
+	struct dp_flow *f;
+	for (unsigned n = 0; (f = in->ft.closed.oldest) && n < EXPIRE_SCAN; n++) {
+		if (c->now_ms - f->closed_ms <= closed)
+			break; /* everything after closed later */
+		flow_destroy(in, f);
+	}
+	/* the others after idle_timeout_ms without a packet, least recently used first */
+	for (unsigned n = 0; (f = in->ft.live.oldest) && n < EXPIRE_SCAN; n++) {
+		if (c->now_ms - f->last_ms <= idle)
+			break; /* everything after was used later */
+		c->ctr->flows_expired++;
+		if (!c->passive && f->inspect && f->state != DP_FLOW_BYPASS) {
+			/* both ends reset: no half-inspected connection resumes later */
+			dp_flow_reset_both(f, &out);
+			send_out(send, arg, f, &out);
 		}
-		f = next;
+		flow_destroy(in, f);
 	}
 	c->ctr->memory_bytes = c->mem.used;
 }
 
 void dp_inspect_finish(struct dp_inspector *in)
 {
-	for (struct dp_flow *f = in->ft.oldest; f; f = f->lnext)
+	for (struct dp_flow *f = in->ft.live.oldest; f; f = f->lnext)
 		if (f->state != DP_FLOW_CLOSED)
 			dp_flow_flush_gaps(f, &in->ctx);
-	while (in->ft.oldest)
-		flow_destroy(in, in->ft.oldest);
+	destroy_all(in);
 }

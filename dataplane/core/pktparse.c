@@ -124,30 +124,55 @@ enum dp_pkt_kind dp_pkt_parse(const uint8_t *f, size_t len, struct dp_pkt *p)
 	return DP_PKT_OTHER;
 }
 
-/* RFC 1071 sum of 16-bit big-endian words, returned folded to 16 bits. Summing
- * native little-endian words and swapping once at the end gives the same value. */
+/* RFC 1071 sum of 16-bit big-endian words, returned folded to 16 bits. The ones'
+ * complement sum does not depend on the word size or byte order, so the bytes are
+ * summed as native little-endian 64-bit words (two independent add-with-carry chains)
+ * and folded and swapped once at the end: several times faster than 16 or 32 bits at a
+ * time, and every inspected frame is checked. */
 uint32_t dp_csum_add(uint32_t sum, const void *data, size_t len)
 {
 	const uint8_t *b = data;
-	uint64_t s = 0;
-	while (len >= 4) {
+	unsigned __int128 s0 = 0, s1 = 0;
+	uint64_t w0, w1;
+	while (len >= 16) {
+		memcpy(&w0, b, 8);
+		memcpy(&w1, b + 8, 8);
+		s0 += w0;
+		s1 += w1;
+		b += 16;
+		len -= 16;
+	}
+	if (len >= 8) {
+		memcpy(&w0, b, 8);
+		s0 += w0;
+		b += 8;
+		len -= 8;
+	}
+	if (len >= 4) {
 		uint32_t w;
 		memcpy(&w, b, 4);
-		s += w;
+		s1 += w;
 		b += 4;
 		len -= 4;
 	}
 	if (len >= 2) {
 		uint16_t w;
 		memcpy(&w, b, 2);
-		s += w;
+		s0 += w;
 		b += 2;
 		len -= 2;
 	}
 	if (len)
-		s += b[0]; /* a lone last byte is the high byte of a big-endian word */
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
+		s1 += b[0]; /* a lone last byte is the high byte of a big-endian word */
+	/* fold 2 x 128 -> 64 -> 32 -> 16 bits, carries wrapping around */
+	s0 += s1;
+	uint64_t lo = (uint64_t)s0, hi = (uint64_t)(s0 >> 64);
+	uint64_t s = lo + hi;
+	s += s < lo;
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
 	uint32_t be = (uint32_t)__builtin_bswap16((uint16_t)s) + sum;
 	while (be >> 16)
 		be = (be & 0xffff) + (be >> 16);

@@ -85,8 +85,10 @@ static void sink_commit(struct dp_smtpflow *sf, struct dp_sink *sink, void *h,
 	};
 	int rc = sink->ops->commit(sink->impl, h, &m);
 	if (sink == sf->ctx->journal) {
-		if (rc == 0)
+		if (rc > 0)
 			sf->ctx->ctr->journal_ok++;
+		else if (rc == 0)
+			sf->ctx->ctr->journal_skipped++;
 		else
 			sf->ctx->ctr->journal_failed++;
 	}
@@ -583,6 +585,17 @@ void dp_smtpflow_enforced(struct dp_smtpflow *sf)
 {
 	struct dp_counters *c = sf->ctx->ctr;
 	sf->enforce_due = false;
+	/* the server is reset and the flow answers the client itself from now on: the
+	 * engine is never fed again, so its memory goes back now rather than when the
+	 * client finally closes (a client that ignores our reply can take many seconds) */
+	if (sf->smtp)
+		sl_smtp_free(sf->smtp);
+	sf->smtp = NULL;
+	dp_mem_release(&sf->ctx->mem, sf->charged);
+	sf->charged = 0;
+	if (sf->scan)
+		sl_msgscan_free(sf->scan);
+	sf->scan = NULL;
 	if (sf->enf.action == SL_ACT_QUARANTINE)
 		c->enforced_quarantine++;
 	else

@@ -7,6 +7,7 @@
 #define WINDOW_MAX (1u << 30)
 #define PASSIVE_RETAIN (256u * 1024)
 #define MIN_BUF 4096
+#define MAX_GROW_CAP (256u * 1024) /* beyond this, compact rather than grow */
 
 void dp_tcpdir_init(struct dp_tcpdir *d, uint32_t isn, unsigned max_ooo, struct dp_mem *mem,
                     bool passive)
@@ -63,14 +64,27 @@ static void uncharge(struct dp_tcpdir *d, size_t n)
 		dp_mem_release(d->mem, n);
 }
 
-/* Room for n more bytes at the end of the buffer. */
+static void compact(struct dp_tcpdir *d)
+{
+	memmove(d->buf, d->buf + d->start, d->len);
+	d->start = 0;
+}
+
+/* Room for n more bytes at the end of the buffer. Moving the kept bytes to the front
+ * is worth it only when that frees at least as much room as it moves (else a window
+ * of retained bytes would be moved again for every segment): otherwise the buffer
+ * grows, and compacts only when it may not. */
 static bool reserve(struct dp_tcpdir *d, size_t n)
 {
 	if (d->start + d->len + n <= d->cap)
 		return true;
-	if (d->len + n <= d->cap && d->start > 0) {
-		memmove(d->buf, d->buf + d->start, d->len);
-		d->start = 0;
+	bool fits = d->len + n <= d->cap;
+	if (fits && d->start >= d->len) {
+		compact(d);
+		return true;
+	}
+	if (fits && d->cap >= MAX_GROW_CAP) {
+		compact(d);
 		return true;
 	}
 	size_t need = d->len + n;
@@ -79,13 +93,20 @@ static bool reserve(struct dp_tcpdir *d, size_t n)
 		want = MIN_BUF;
 	if (!charge(d, want - d->cap)) {
 		want = need;
-		if (want <= d->cap || !charge(d, want - d->cap))
-			return false;
+		if (want <= d->cap || !charge(d, want - d->cap)) {
+			if (!fits)
+				return false;
+			compact(d); /* no memory to grow: move after all */
+			return true;
+		}
 	}
 	uint8_t *nb = malloc(want);
 	if (!nb) {
 		uncharge(d, want - d->cap);
-		return false;
+		if (!fits)
+			return false;
+		compact(d);
+		return true;
 	}
 	if (d->len)
 		memcpy(nb, d->buf + d->start, d->len);

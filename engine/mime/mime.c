@@ -856,7 +856,10 @@ struct sl_mime *sl_mime_new(const struct sl_limits *lim, sl_event_fn fn, void *c
 	unsigned nf = m->lim.max_depth + 2;
 	size_t sep = m->lim.max_boundary + 3, fname = m->lim.max_filename + 4;
 	m->dec_cap = DECODE_BUF;
-	m->frames = calloc(nf, sizeof *m->frames);
+	/* malloc, not calloc: push_frame clears each frame as it is used, and zeroing a
+	 * recycled block this large makes jemalloc purge pages (madvise + TLB shootdown),
+	 * which dominated creating a session in sluice-dp */
+	m->frames = malloc(nf * sizeof *m->frames);
 	m->block = malloc(m->lim.max_line + 2 + m->dec_cap + nf * (sep + fname));
 	m->b.sha = EVP_MD_CTX_new();
 	bool ok = m->frames && m->block && m->b.sha;

@@ -2,6 +2,7 @@
  * counted; the verdict at MESSAGE_END (verdict.c). Nothing buffers the message: a
  * streaming database keeps only the look-behind its validators need. */
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -602,9 +603,16 @@ struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, en
 {
 	if (!scanner_prepare(sc, p))
 		return NULL;
-	struct sl_msgscan *m = calloc(1, sizeof *m);
+	/* not calloc: the evidence pool (ev, written before it is read) makes the struct
+	 * large enough that jemalloc zeroes a recycled block by purging its pages (madvise +
+	 * TLB shootdown); sluice-dp creates one per flow */
+	struct sl_msgscan *m = malloc(sizeof *m);
 	if (!m)
 		return NULL;
+	memset(m, 0, offsetof(struct sl_msgscan, ev));
+	_Static_assert(offsetof(struct sl_msgscan, nev) ==
+	               offsetof(struct sl_msgscan, ev) + sizeof m->ev, "nev follows ev");
+	memset(&m->nev, 0, sizeof *m - offsetof(struct sl_msgscan, nev));
 	m->sc = sc;
 	m->p = sl_policy_ref(p);
 	m->forced = forced;
