@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cu_main.h"
+#include "cunit_run.h"
 #include <dirent.h>
 
 #include "core/archivesink.h"
@@ -576,5 +576,5 @@ int main(void)
 		{"FINs", test_fin_follows_held_data},
 		{NULL, NULL},
 	};
-	return cu_run("dataplane flow", tests);
+	return cu_run_suite("dataplane flow", NULL, NULL, tests);
 }
