@@ -7,6 +7,7 @@
 #include "cunit_run.h"
 #include "mimetest.h"
 #include "sluice/signals.h"
+#include "sluice/strbuf.h"
 
 #define MSG(s) (s), (sizeof(s) - 1)
 
@@ -27,7 +28,7 @@ static void check_dir_chunking(const char *rel)
 	CU_ASSERT_FATAL(n > 0);
 	for (size_t i = 0; i < n; i++) {
 		size_t len;
-		uint8_t *msg = mt_read_file(paths[i], &len);
+		uint8_t *msg = sl_read_file(paths[i], &len);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(msg);
 		char *whole = mt_eventlog(msg, len, 0, NULL);
 		long chunkings[] = {1, -1, 1448, 7};
