@@ -3,12 +3,13 @@
  * call, the decoders never take a fast path (they need 4, 8 or 32 bytes in one call),
  * so that feed is the oracle; the inputs put line ends, padding, stray and invalid
  * bytes at every offset around the 8- and 32-byte steps. */
-#include <CUnit/Basic.h>
+#include <CUnit/CUnit.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "charset.h"
+#include "cunit_run.h"
 #include "decode.h"
 
 /* engine/core/utf8.c */
@@ -161,15 +162,11 @@ static void test_utf8_prefix(void)
 
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("fastpaths", NULL, NULL);
-	CU_add_test(s, "base64 fast paths = byte at a time", test_base64);
-	CU_add_test(s, "quoted-printable fast paths = byte at a time", test_quoted_printable);
-	CU_add_test(s, "UTF-8 check (AVX2 blocks) = sequence at a time", test_utf8_prefix);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	static const struct cu_test tests[] = {
+		{"base64 fast paths = byte at a time", test_base64},
+		{"quoted-printable fast paths = byte at a time", test_quoted_printable},
+		{"UTF-8 check (AVX2 blocks) = sequence at a time", test_utf8_prefix},
+		{NULL, NULL},
+	};
+	return cu_run_suite("fastpaths", NULL, NULL, tests);
 }
