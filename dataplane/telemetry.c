@@ -111,6 +111,7 @@ static int cmd_messages(const char *cmd, const char *params, struct rte_tel_data
 	u64(d, "enforced_reject", NULL, c.enforced_reject);
 	u64(d, "enforced_quarantine", NULL, c.enforced_quarantine);
 	u64(d, "journal_ok", NULL, c.journal_ok);
+	u64(d, "journal_skipped", NULL, c.journal_skipped);
 	u64(d, "journal_failed", NULL, c.journal_failed);
 	u64(d, "signals_tcp_overlap", NULL, c.signals_overlap);
 	per_worker(d, "total_per_worker", offsetof(struct dp_counters, messages));

@@ -26,6 +26,10 @@ int cmd_journal_send(int argc, char **argv);
  * alongside a running server as a read-only secondary. Prints the error. */
 struct ar_store *cli_open(const char *dir, bool write, bool create);
 
+/* 0 when the store's index has this program's format; else prints that `reindex` is
+ * due and returns -1 (searching an index of another format would give wrong hits). */
+int cli_check_index(struct ar_store *s);
+
 /* The archive's own audit log: who did what. Written into the audit family, or, when
  * a server holds the store, into DIR/audit-pending/ for the server to take in. */
 void cli_audit(struct ar_store *s, const char *action, const char *detail_json);

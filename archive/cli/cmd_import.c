@@ -195,6 +195,25 @@ static void split_mbox(struct importer *im, const uint8_t *p, size_t n, const ch
 	sl_strbuf_free(&cur);
 }
 
+/* A whole message file, read into one malloc'd buffer that the queue then owns (not
+ * mmap and a copy: unmapping per message costs a TLB shootdown on every CPU). */
+static uint8_t *read_file(int fd, size_t n)
+{
+	uint8_t *p = malloc(n ? n : 1);
+	size_t got = 0;
+	while (p && got < n) {
+		ssize_t r = read(fd, p + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			free(p);
+			return NULL;
+		}
+		got += (size_t)r;
+	}
+	return p;
+}
+
 static int import_file(struct importer *im, const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -207,20 +226,32 @@ static int import_file(struct importer *im, const char *path)
 	}
 	uint64_t t = (uint64_t)st.st_mtim.tv_sec * 1000000u + (uint64_t)st.st_mtim.tv_nsec / 1000;
 	size_t n = (size_t)st.st_size;
-	uint8_t *p = n ? mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
-	close(fd);
-	if (n && p == MAP_FAILED) {
-		fprintf(stderr, "sluice-archive import: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
 	size_t pl = strlen(path);
 	bool eml = pl > 4 && strcasecmp(path + pl - 4, ".eml") == 0;
-	if (!eml && n >= 5 && memcmp(p, "From ", 5) == 0)
-		split_mbox(im, p, n, path, t); /* a .eml file is one message, whatever it starts with */
-	else
-		push(im, dup_bytes(p, n), n, path, t);
-	if (n)
+	char head[5];
+	if (!eml && n >= 5 && pread(fd, head, 5, 0) == 5 && memcmp(head, "From ", 5) == 0) {
+		/* an mbox (a .eml file is one message, whatever it starts with): mapped, as
+		 * it may be far larger than memory */
+		uint8_t *p = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+		close(fd);
+		if (p == MAP_FAILED) {
+			fprintf(stderr, "sluice-archive import: %s: %s\n", path, strerror(errno));
+			return -1;
+		}
+		split_mbox(im, p, n, path, t);
 		munmap(p, n);
+		return 0;
+	}
+	errno = 0;
+	uint8_t *p = read_file(fd, n);
+	int saved = errno;
+	close(fd);
+	if (!p) {
+		fprintf(stderr, "sluice-archive import: %s: %s\n", path,
+			saved ? strerror(saved) : "file changed while read");
+		return -1;
+	}
+	push(im, p, n, path, t); /* the queue owns the buffer now */
 	return 0;
 }
 

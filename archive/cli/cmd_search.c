@@ -97,7 +97,8 @@ int cmd_search(int argc, char **argv)
 		return 2;
 	}
 	struct ar_store *s = cli_open(data, false, false);
-	if (!s) {
+	if (!s || cli_check_index(s) < 0) {
+		ar_store_close(s);
 		ar_query_free(q);
 		return 1;
 	}
@@ -411,7 +412,8 @@ int cmd_search_latency(int argc, char **argv)
 		return 2;
 	}
 	struct ar_store *s = cli_open(data, false, false);
-	if (!s) {
+	if (!s || cli_check_index(s) < 0) {
+		ar_store_close(s);
 		fclose(f);
 		return 1;
 	}

@@ -148,6 +148,10 @@ int cmd_reindex(int argc, char **argv)
 	uint8_t *dockeys = calloc(s->counters.next_docid + 1, AR_DOCKEY_LEN);
 	bool *seen = calloc(s->counters.next_docid + 1, 1);
 	rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+	struct ar_postblock pb;
+	ar_postblock_init(&pb);
+	uint64_t block_id = 0; /* the first copy sequence of the block being built */
+	size_t block_copies = 0;
 	rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[AR_CF_SEQS]);
 	uint64_t docs = 0, copies = 0, errors = 0;
 	int rc = 0;
@@ -193,7 +197,9 @@ int cmd_reindex(int argc, char **argv)
 			struct count_ctx cc = { 0 };
 			ar_doc_copies(s, blob, count_copy, &cc);
 			int64_t date = doc.has_date ? doc.date : (int64_t)(d.rec.time_us / 1000000);
-			ar_index_document(s, wb, docid, blob, &doc, date, raw.len, cc.n,
+			if (ar_postblock_empty(&pb))
+				block_id = seq;
+			ar_index_document(s, wb, &pb, docid, blob, &doc, date, raw.len, cc.n,
 				dockeys + (size_t)docid * AR_DOCKEY_LEN, &summary);
 			uint8_t idb[4];
 			ar_put_be32(idb, docid);
@@ -205,11 +211,15 @@ int cmd_reindex(int argc, char **argv)
 			sl_strbuf_free(&raw);
 			sl_strbuf_free(&summary);
 		}
-		ar_index_copy(s, wb, &d.rec, dockeys + (size_t)docid * AR_DOCKEY_LEN);
+		if (ar_postblock_empty(&pb))
+			block_id = seq;
+		ar_index_copy(&pb, &d.rec, dockeys + (size_t)docid * AR_DOCKEY_LEN);
 		sl_journal_decoded_free(&d);
 		copies++;
 		s->counters.indexed_seq = seq + 1;
-		if (rocksdb_writebatch_count(wb) > 20000) {
+		if (++block_copies >= 1024 || rocksdb_writebatch_count(wb) > 20000) {
+			block_copies = 0;
+			ar_postblock_write(&pb, wb, s->cf[AR_CF_POSTINGS], block_id);
 			ar_counters_put(s, wb);
 			if (ar_store_write(s, wb, false, err, sizeof err) < 0) {
 				rc = 1;
@@ -219,6 +229,8 @@ int cmd_reindex(int argc, char **argv)
 		}
 	}
 	rocksdb_iter_destroy(it);
+	ar_postblock_write(&pb, wb, s->cf[AR_CF_POSTINGS], block_id);
+	ar_postblock_free(&pb);
 	ar_counters_put(s, wb);
 	if (rc || ar_store_write(s, wb, true, err, sizeof err) < 0) {
 		fprintf(stderr, "sluice-archive reindex: %s\n", err);

@@ -41,6 +41,16 @@ struct ar_store *cli_open(const char *dir, bool write, bool create)
 	return NULL;
 }
 
+int cli_check_index(struct ar_store *s)
+{
+	if (s->counters.index_version == AR_INDEX_VERSION)
+		return 0;
+	fprintf(stderr, "sluice-archive: %s: the index has format %llu, this program reads "
+			"format %d: run sluice-archive reindex --data %s\n", s->dir,
+		(unsigned long long)s->counters.index_version, AR_INDEX_VERSION, s->dir);
+	return -1;
+}
+
 static const char *who(void)
 {
 	const char *u = getenv("SUDO_USER");

@@ -50,17 +50,33 @@ static uint32_t hash_term(uint8_t field, const char *s, size_t n)
 	return h;
 }
 
+/* A table slot holds the group's hash beside its index, so a probe that meets another
+ * term is decided without reading that term's group (a cache miss in a large table). */
+static uint64_t slot_entry(uint32_t hash, size_t group)
+{
+	return (uint64_t)hash << 32 | (uint32_t)(group + 1);
+}
+
+/* The home slot: the hash's multiplied high bits, as FNV's low bits cluster. */
+static size_t home_slot(uint32_t h, size_t cap)
+{
+	return (size_t)(((uint64_t)(uint32_t)(h * 0x9E3779B1u) * cap) >> 32);
+}
+
 static void grow_table(struct ar_terms *t)
 {
 	size_t cap = t->tcap ? t->tcap * 2 : 1024;
-	uint32_t *tab = calloc(cap, sizeof *tab);
+	/* malloc and memset, not calloc: jemalloc zeroes a recycled block for calloc by
+	 * unmapping its pages, a TLB shootdown on every CPU, once per document */
+	uint64_t *tab = malloc(cap * sizeof *tab);
 	if (!tab)
 		abort();
+	memset(tab, 0, cap * sizeof *tab);
 	for (size_t g = 0; g < t->ngroups; g++) {
-		size_t i = t->groups[g].hash & (cap - 1);
+		size_t i = home_slot(t->groups[g].hash, cap);
 		while (tab[i])
 			i = (i + 1) & (cap - 1);
-		tab[i] = (uint32_t)g + 1;
+		tab[i] = slot_entry(t->groups[g].hash, g);
 	}
 	free(t->table);
 	t->table = tab;
@@ -69,18 +85,18 @@ static void grow_table(struct ar_terms *t)
 
 /* The group of (field, term), created if new. */
 static struct ar_term_slot *group_of(struct ar_terms *t, uint8_t field, const char *term,
-	size_t len)
+	size_t len, uint32_t h)
 {
 	if (2 * (t->ngroups + 1) > t->tcap)
 		grow_table(t);
-	uint32_t h = hash_term(field, term, len);
-	size_t i = h & (t->tcap - 1);
-	while (t->table[i]) {
-		struct ar_term_slot *g = &t->groups[t->table[i] - 1];
-		if (g->hash == h && g->field == field && g->term_len == len &&
+	size_t i = home_slot(h, t->tcap);
+	for (uint64_t e; (e = t->table[i]) != 0; i = (i + 1) & (t->tcap - 1)) {
+		if ((uint32_t)(e >> 32) != h)
+			continue;
+		struct ar_term_slot *g = &t->groups[(uint32_t)e - 1];
+		if (g->field == field && g->term_len == len &&
 		    memcmp(t->pool.s + g->term_off, term, len) == 0)
 			return g;
-		i = (i + 1) & (t->tcap - 1);
 	}
 	if (t->ngroups == t->gcap) {
 		t->gcap = t->gcap ? t->gcap * 2 : 256;
@@ -89,7 +105,7 @@ static struct ar_term_slot *group_of(struct ar_terms *t, uint8_t field, const ch
 			abort();
 	}
 	struct ar_term_slot *g = &t->groups[t->ngroups];
-	t->table[i] = (uint32_t)++t->ngroups;
+	t->table[i] = slot_entry(h, t->ngroups++);
 	g->field = field;
 	g->term_off = (uint32_t)t->pool.len;
 	g->term_len = (uint32_t)len;
@@ -100,13 +116,15 @@ static struct ar_term_slot *group_of(struct ar_terms *t, uint8_t field, const ch
 	return g;
 }
 
-void ar_terms_add(struct ar_terms *t, uint8_t field, const char *term, size_t len)
+/* Append value p to the group of (field, term); false when the term is not indexable. */
+static bool add_value(struct ar_terms *t, uint8_t field, const char *term, size_t len,
+	uint32_t h, uint32_t p)
 {
 	if (len == 0 || len > 255 || memchr(term, '\0', len))
-		return;
+		return false;
 	if (t->max_postings && t->n >= t->max_postings) {
 		t->truncated = true;
-		return;
+		return false;
 	}
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 1024;
@@ -115,10 +133,9 @@ void ar_terms_add(struct ar_terms *t, uint8_t field, const char *term, size_t le
 		if (!t->pos || !t->next)
 			abort();
 	}
-	uint32_t p = t->next_pos[field & 127]++;
-	struct ar_term_slot *g = group_of(t, field, term, len);
+	struct ar_term_slot *g = group_of(t, field, term, len, h);
 	if (g->count && t->pos[g->last] == p)
-		return; /* the same term twice at one position */
+		return true; /* the same term twice at one position */
 	uint32_t k = (uint32_t)t->n++;
 	t->pos[k] = p;
 	t->next[k] = UINT32_MAX;
@@ -128,6 +145,23 @@ void ar_terms_add(struct ar_terms *t, uint8_t field, const char *term, size_t le
 		g->first = k;
 	g->last = k;
 	g->count++;
+	return true;
+}
+
+void ar_terms_add(struct ar_terms *t, uint8_t field, const char *term, size_t len)
+{
+	if (len == 0 || len > 255 || memchr(term, '\0', len))
+		return;
+	if (t->max_postings && t->n >= t->max_postings) {
+		t->truncated = true;
+		return;
+	}
+	add_value(t, field, term, len, hash_term(field, term, len), t->next_pos[field & 127]++);
+}
+
+void ar_terms_add_value(struct ar_terms *t, const struct ar_term_group *g, uint32_t value)
+{
+	add_value(t, g->field, g->term, g->term_len, g->hash, value);
 }
 
 struct text_ctx {
@@ -213,6 +247,7 @@ bool ar_terms_next(const struct ar_terms *t, size_t *cursor, struct ar_term_grou
 	g->term_len = s->term_len;
 	g->positions = t->flat + s->first;
 	g->count = s->count;
+	g->hash = s->hash;
 	return true;
 }
 

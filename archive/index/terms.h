@@ -39,7 +39,7 @@ struct ar_term_slot {
 struct ar_terms {
 	struct ar_term_slot *groups;  /* in order of first appearance */
 	size_t ngroups, gcap;
-	uint32_t *table;              /* open addressing: group index + 1, 0 = empty */
+	uint64_t *table;              /* open addressing: hash << 32 | group index + 1; 0 empty */
 	size_t tcap;
 	uint32_t *pos, *next;         /* every posting: its position, next of its group */
 	size_t n, cap;
@@ -75,8 +75,14 @@ struct ar_term_group {
 	size_t term_len;
 	const uint32_t *positions;    /* ascending, count of them */
 	size_t count;
+	uint32_t hash;                /* of field and term, as the table keys them */
 };
 bool ar_terms_next(const struct ar_terms *t, size_t *cursor, struct ar_term_group *g);
+
+/* The term of group g (from another ar_terms) with a caller's value in place of the
+ * next position (values ascending per term, as positions are): posting blocks use it
+ * to group documents by term without hashing every term again. */
+void ar_terms_add_value(struct ar_terms *t, const struct ar_term_group *g, uint32_t value);
 
 /* Varint helpers for position lists. */
 void ar_varint_put(struct sl_strbuf *b, uint64_t v);

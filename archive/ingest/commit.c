@@ -38,6 +38,7 @@ struct batch {
 	uint8_t parts[BATCH_MAX_RECORDS * 4][32];
 	size_t nparts;
 	struct sl_strbuf val;
+	struct ar_postblock postings; /* every document and copy of the batch */
 };
 
 static struct batch_doc *batch_find_doc(struct batch *b, const uint8_t blob[32])
@@ -75,8 +76,8 @@ static struct batch_doc *new_doc(struct batch *b, struct ar_store *s, struct ar_
 	int64_t date = p->doc.has_date ? p->doc.date : (int64_t)(r->time_us / 1000000);
 
 	sl_strbuf_init(&d->summary);
-	ar_index_document(s, b->wb, d->docid, p->blob, &p->doc, date, r->message_len, 0,
-		d->dockey, &d->summary);
+	ar_index_document(s, b->wb, &b->postings, d->docid, p->blob, &p->doc, date,
+		r->message_len, 0, d->dockey, &d->summary);
 
 	rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_BLOBS], (const char *)p->blob, 32,
 		p->skeleton.s, p->skeleton.len);
@@ -159,7 +160,7 @@ static void apply(struct batch *b, size_t idx, struct ar_store *s)
 	uint8_t *nc = (uint8_t *)d->summary.s + AR_SUMMARY_NCOPIES_OFF;
 	ar_put_be32(nc, ar_get_be32(nc) + 1);
 
-	ar_index_copy(s, b->wb, r, d->dockey);
+	ar_index_copy(&b->postings, r, d->dockey);
 
 	/* copy metadata: seq, blob, the record without its message */
 	struct sl_journal_record meta = *r;
@@ -194,11 +195,14 @@ static void run_batch(struct ar_committer *cm, struct batch *b)
 {
 	struct ar_store *s = cm->s;
 	struct ar_counters saved = s->counters;
-	b->wb = rocksdb_writebatch_create();
+	rocksdb_writebatch_clear(b->wb); /* keeps its buffer: no regrowing per batch */
 	b->ndocs = 0;
 	b->nparts = 0;
 	for (size_t i = 0; i < b->n; i++)
 		apply(b, i, s);
+	/* the batch's first copy sequence names its posting block: unique, since a batch
+	 * with postings stores at least one copy */
+	ar_postblock_write(&b->postings, b->wb, s->cf[AR_CF_POSTINGS], saved.next_seq);
 	for (size_t i = 0; i < b->ndocs; i++) {
 		uint8_t id[4];
 		ar_put_be32(id, b->docs[i].docid);
@@ -220,7 +224,6 @@ static void run_batch(struct ar_committer *cm, struct batch *b)
 			snprintf(b->items[i]->reason, sizeof b->items[i]->reason, "%s", err);
 		}
 	}
-	rocksdb_writebatch_destroy(b->wb);
 	cm->st.batches++;
 	cm->st.syncs++;
 	cm->st.records += b->n;
@@ -231,6 +234,8 @@ static void *committer_main(void *arg)
 	struct ar_committer *cm = arg;
 	struct batch *b = calloc(1, sizeof *b);
 	sl_strbuf_init(&b->val);
+	ar_postblock_init(&b->postings);
+	b->wb = rocksdb_writebatch_create();
 	pthread_mutex_lock(&cm->mu);
 	for (;;) {
 		while (!cm->head && !cm->stopping)
@@ -257,6 +262,8 @@ static void *committer_main(void *arg)
 	}
 	pthread_mutex_unlock(&cm->mu);
 	sl_strbuf_free(&b->val);
+	ar_postblock_free(&b->postings);
+	rocksdb_writebatch_destroy(b->wb);
 	free(b);
 	return NULL;
 }

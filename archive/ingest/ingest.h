@@ -14,6 +14,7 @@
 
 #include "docbuild.h"
 #include "journal.h"
+#include "postblock.h"
 #include "store.h"
 
 enum ar_ingest_status {
@@ -74,13 +75,14 @@ struct ar_commit_stats {
 };
 void ar_committer_stats(struct ar_committer *c, struct ar_commit_stats *st);
 
-/* Index entries of a new document (summary encoded into `summary`, dockey set) and of
- * one copy (envelope, rules, direction, source). Used by ingest and reindex. */
-void ar_index_document(struct ar_store *s, rocksdb_writebatch_t *wb, uint32_t docid,
-	const uint8_t blob[32], const struct ar_doc *doc, int64_t date, uint64_t size,
-	uint32_t ncopies, uint8_t dockey[AR_DOCKEY_LEN], struct sl_strbuf *summary);
-void ar_index_copy(struct ar_store *s, rocksdb_writebatch_t *wb,
-	const struct sl_journal_record *r, const uint8_t dockey[AR_DOCKEY_LEN]);
+/* Index entries of a new document (summary encoded into `summary`, dockey set, date
+ * order into wb, postings into pb) and of one copy (envelope, rules, direction,
+ * source: postings into pb). Used by ingest and reindex; the caller writes pb. */
+void ar_index_document(struct ar_store *s, rocksdb_writebatch_t *wb, struct ar_postblock *pb,
+	uint32_t docid, const uint8_t blob[32], const struct ar_doc *doc, int64_t date,
+	uint64_t size, uint32_t ncopies, uint8_t dockey[AR_DOCKEY_LEN], struct sl_strbuf *summary);
+void ar_index_copy(struct ar_postblock *pb, const struct sl_journal_record *r,
+	const uint8_t dockey[AR_DOCKEY_LEN]);
 
 /* The stored copy metadata (copies family): be64 seq, blob, record payload without
  * the message. Decodes into d (free with sl_journal_decoded_free). */

@@ -10,7 +10,9 @@ static void analyse(struct ar_store *s, struct ar_prepared *p)
 {
 	const struct sl_journal_record *r = &p->rec.rec;
 	SHA256(r->message, r->message_len, p->blob);
-	if (ar_store_has(s, AR_CF_BLOBS, p->blob, 32))
+	/* blobdoc has a key for every stored message (written in the same batch) in small
+	 * blocks; blobs has 1 MiB blocks (store.c) */
+	if (ar_store_has(s, AR_CF_BLOBDOC, p->blob, 32))
 		return; /* a copy of a message the store has: envelope only */
 	ar_analyse_message(r->message, r->message_len, &p->doc);
 	ar_doc_finish(&p->doc);

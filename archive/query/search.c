@@ -1,12 +1,14 @@
 /* The search executor: every query node is a cursor over document keys in key order
  * (newest first). AND leapfrogs with seeks, OR merges, NOT probes, phrases check
- * positions at each candidate. Results stream: a query with --limit N reads only
- * as far as its N-th hit. */
+ * positions at each candidate. A term reads its posting blocks (postblock.h) once and
+ * merges them; results stream from there: a query with --limit N stops at its N-th
+ * hit. */
 #include "search.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "postblock.h"
 #include "terms.h"
 
 struct cursor {
@@ -30,44 +32,115 @@ static void key_after(uint8_t *k)
 	memset(k, 0xFF, AR_DOCKEY_LEN); /* overflow: past the end */
 }
 
-/* ---- postings of one (field, term) ---- */
+/* ---- postings of one (field, term): its posting blocks, merged ---- */
+
+struct block_pos {
+	const uint8_t *next, *end;  /* the entries after the current one */
+	const uint8_t *key;         /* the current entry's doc key */
+	const uint8_t *pos;         /* and its positions */
+	size_t pos_len;
+};
 
 struct term_cursor {
 	struct cursor c;
 	rocksdb_iterator_t *it;
-	char *prefix;       /* field, term, 0x00 */
+	char *prefix;               /* field, term, 0x00 */
 	size_t plen;
-	const uint8_t *val; /* positions of the current document */
+	bool loaded;
+	char **vals;                /* the blocks' values, copied */
+	struct block_pos *blocks;
+	size_t nblocks;
+	size_t *heap;               /* block indexes, a min-heap on the current key */
+	size_t nheap;
+	const uint8_t *val;         /* positions of the current document */
 	size_t vlen;
-	bool at_end_key;
 };
+
+static bool block_advance(struct block_pos *b)
+{
+	return ar_postblock_next(&b->next, b->end, &b->key, &b->pos, &b->pos_len);
+}
+
+static bool heap_less(struct term_cursor *t, size_t i, size_t j)
+{
+	return keycmp(t->blocks[t->heap[i]].key, t->blocks[t->heap[j]].key) < 0;
+}
+
+static void heap_down(struct term_cursor *t, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < t->nheap && heap_less(t, l, m))
+			m = l;
+		if (l + 1 < t->nheap && heap_less(t, l + 1, m))
+			m = l + 1;
+		if (m == i)
+			return;
+		size_t tmp = t->heap[i];
+		t->heap[i] = t->heap[m];
+		t->heap[m] = tmp;
+		i = m;
+	}
+}
+
+/* Read every block of the term (a term has one per ingest batch that used it). */
+static void term_load(struct term_cursor *t)
+{
+	t->loaded = true;
+	size_t cap = 0;
+	for (rocksdb_iter_seek(t->it, t->prefix, t->plen); rocksdb_iter_valid(t->it);
+	     rocksdb_iter_next(t->it)) {
+		size_t klen, vlen;
+		const char *key = rocksdb_iter_key(t->it, &klen);
+		if (klen != t->plen + AR_POSTBLOCK_ID_LEN || memcmp(key, t->prefix, t->plen) != 0)
+			break;
+		const char *v = rocksdb_iter_value(t->it, &vlen);
+		if (t->nblocks == cap) {
+			cap = cap ? 2 * cap : 16;
+			t->vals = realloc(t->vals, cap * sizeof *t->vals);
+			t->blocks = realloc(t->blocks, cap * sizeof *t->blocks);
+		}
+		char *copy = malloc(vlen ? vlen : 1);
+		memcpy(copy, v, vlen);
+		t->vals[t->nblocks] = copy;
+		struct block_pos *b = &t->blocks[t->nblocks++];
+		b->next = (const uint8_t *)copy;
+		b->end = b->next + vlen;
+	}
+	t->heap = malloc((t->nblocks ? t->nblocks : 1) * sizeof *t->heap);
+	for (size_t i = 0; i < t->nblocks; i++)
+		if (block_advance(&t->blocks[i]))
+			t->heap[t->nheap++] = i;
+	for (size_t i = t->nheap / 2; i-- > 0;)
+		heap_down(t, i);
+}
 
 static bool term_seek(struct cursor *c, const uint8_t *target)
 {
 	struct term_cursor *t = (struct term_cursor *)c;
 	if (!c->valid)
 		return false;
-	if (t->at_end_key || keycmp(c->key, target) < 0) {
-		char k[512];
-		memcpy(k, t->prefix, t->plen);
-		memcpy(k + t->plen, target, AR_DOCKEY_LEN);
-		rocksdb_iter_seek(t->it, k, t->plen + AR_DOCKEY_LEN);
-	} else {
-		return true;
+	if (!t->loaded)
+		term_load(t);
+	while (t->nheap) {
+		struct block_pos *top = &t->blocks[t->heap[0]];
+		if (keycmp(top->key, target) >= 0)
+			break;
+		bool more;
+		while ((more = block_advance(top)) && keycmp(top->key, target) < 0)
+			;
+		if (!more)
+			t->heap[0] = t->heap[--t->nheap];
+		heap_down(t, 0);
 	}
-	t->at_end_key = false;
-	if (!rocksdb_iter_valid(t->it)) {
+	if (!t->nheap) {
 		c->valid = false;
 		return false;
 	}
-	size_t klen;
-	const char *key = rocksdb_iter_key(t->it, &klen);
-	if (klen != t->plen + AR_DOCKEY_LEN || memcmp(key, t->prefix, t->plen) != 0) {
-		c->valid = false;
-		return false;
-	}
-	memcpy(c->key, key + t->plen, AR_DOCKEY_LEN);
-	t->val = (const uint8_t *)rocksdb_iter_value(t->it, &t->vlen);
+	const struct block_pos *top = &t->blocks[t->heap[0]];
+	memcpy(c->key, top->key, AR_DOCKEY_LEN);
+	t->val = top->pos;
+	t->vlen = top->pos_len;
 	return true;
 }
 
@@ -75,6 +148,11 @@ static void term_destroy(struct cursor *c)
 {
 	struct term_cursor *t = (struct term_cursor *)c;
 	rocksdb_iter_destroy(t->it);
+	for (size_t i = 0; i < t->nblocks; i++)
+		free(t->vals[i]);
+	free(t->vals);
+	free(t->blocks);
+	free(t->heap);
 	free(t->prefix);
 	free(t);
 }
@@ -88,7 +166,6 @@ static struct term_cursor *term_cursor(struct ar_store *s, uint8_t field, const 
 	t->c.seek = term_seek;
 	t->c.destroy = term_destroy;
 	t->c.valid = true;
-	t->at_end_key = true;
 	t->prefix = malloc(tl + 2);
 	t->prefix[0] = (char)field;
 	memcpy(t->prefix + 1, term, tl);

@@ -7,7 +7,7 @@
  *   seqs      be64 seq -> record id (store order)
  *   blobdoc   SHA-256(raw message) -> be32 doc id; SHA-256 || be64 seq -> record id
  *   docs      be32 doc id -> document summary (date, from, to, subject, ...)
- *   postings  field byte, term, 0x00, doc key -> positions (full text + fields)
+ *   postings  field byte, term, 0x00, be64 block -> doc keys and positions (postblock.h)
  *   bydate    doc key -> "" (every document, newest first)
  *   audit     be64 time_us, be32 n -> one JSON line (who searched/exported what)
  *
@@ -36,7 +36,7 @@ enum ar_cf {
 };
 
 #define AR_FORMAT_VERSION 1
-#define AR_INDEX_VERSION 1 /* bump when tokenizer or postings change: stats says reindex */
+#define AR_INDEX_VERSION 2 /* bump when tokenizer or postings change: stats says reindex */
 #define AR_DOCKEY_LEN 8
 
 /* Counters kept in the meta family, updated in the same batch as what they count. */

@@ -48,7 +48,7 @@ static int arch_commit(void *impl, void *msg, const struct dp_msg_meta *m)
 		.message = bytes,
 		.message_len = len,
 	};
-	int rc = rcpt ? sl_journal_submit(a->j, &r) : -1;
+	int rc = rcpt && sl_journal_submit(a->j, &r) == 0 ? 1 : -1;
 	free(rcpt);
 	free(bytes);
 	return rc;

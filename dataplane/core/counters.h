@@ -75,7 +75,7 @@ struct dp_counters {
 	uint64_t enforced_reject, enforced_quarantine; /* server reset, client answered */
 	uint64_t signals_overlap;           /* tcp.overlap raised */
 	uint64_t starttls_seen, starttls_stripped, starttls_blocked;
-	uint64_t journal_ok, journal_failed;
+	uint64_t journal_ok, journal_skipped, journal_failed; /* kept, not kept (rejected, refused), lost */
 	uint64_t memory_bytes;              /* gauge: held by flows */
 	uint64_t rule_overflow;             /* rule ids beyond DP_RULE_SLOTS */
 	struct dp_rule_count rules[DP_RULE_SLOTS];

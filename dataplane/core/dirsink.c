@@ -52,7 +52,7 @@ static int dir_commit(void *impl, void *msg, const struct dp_msg_meta *m)
 		rc = dp_msgfile_keep(mf, path);
 	else
 		dp_msgfile_discard(mf);
-	return rc;
+	return rc == 0 ? 1 : -1;
 }
 
 static void dir_free(void *impl)

@@ -41,7 +41,7 @@ static int dump_commit(void *impl, void *msg, const struct dp_msg_meta *m)
 	if (fwrite(b.s, 1, b.len, d->verdicts) != b.len)
 		rc = -1;
 	sl_strbuf_free(&b);
-	return rc;
+	return rc < 0 ? -1 : file ? 1 : 0;
 }
 
 static void dump_free(void *impl)

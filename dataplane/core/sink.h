@@ -40,7 +40,9 @@ struct dp_sink_ops {
 	void *(*begin)(void *sink);
 	/* Raw message bytes (dot-unstuffed), in order. */
 	void (*write)(void *sink, void *msg, const uint8_t *p, size_t n);
-	/* The message's outcome is known; the handle is finished. 0, or -1 on failure. */
+	/* The message's outcome is known; the handle is finished. 1 when the sink kept the
+	 * message, 0 when it does not keep messages with this outcome (a journal keeps no
+	 * rejected or refused message), -1 on failure. */
 	int (*commit)(void *sink, void *msg, const struct dp_msg_meta *meta);
 	void (*free)(void *sink);
 };

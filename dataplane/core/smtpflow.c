@@ -126,8 +126,10 @@ static void sink_commit(struct dp_smtpflow *sf, struct dp_sink *sink, void *h,
 	};
 	int rc = sink->ops->commit(sink->impl, h, &m);
 	if (sink == sf->ctx->journal) {
-		if (rc == 0)
+		if (rc > 0)
 			sf->ctx->ctr->journal_ok++;
+		else if (rc == 0)
+			sf->ctx->ctr->journal_skipped++;
 		else
 			sf->ctx->ctr->journal_failed++;
 	}

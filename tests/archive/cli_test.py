@@ -86,7 +86,9 @@ def main():
             expect(len(before[q]) > 0, "no result for %r" % q)
         expect(len(before["source:import"]) == len(set(ids.values())),
                "source:import finds %d of %d" % (len(before["source:import"]), len(set(ids.values()))))
-        dates = [r["date_unix"] for r in search(data, "source:import")]
+        # the doc key holds dates 1970..2106: dates outside sort as that boundary, in
+        # store order among themselves (mail-gem has 1969 and year-3609 messages)
+        dates = [min(max(r["date_unix"], 0), 2**32 - 1) for r in search(data, "source:import")]
         expect(dates == sorted(dates, reverse=True), "results are not newest first")
         ranged = search(data, "after:2008-01-01 before:2009-01-01")
         expect(all(1199145600 <= r["date_unix"] < 1230768000 for r in ranged),

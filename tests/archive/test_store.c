@@ -173,6 +173,72 @@ static void test_attachment_dedup(void)
 	free(m2);
 }
 
+/* Collects every hit's doc id in order. */
+struct id_list {
+	uint32_t ids[64];
+	size_t n;
+};
+
+static bool collect(void *ctx, const uint8_t key[AR_DOCKEY_LEN])
+{
+	struct id_list *l = ctx;
+	if (l->n < 64)
+		l->ids[l->n++] = ar_dockey_docid(key);
+	return true;
+}
+
+static size_t search_ids(const char *q, struct id_list *l)
+{
+	char err[256];
+	struct ar_qnode *n = ar_query_parse(q, err, sizeof err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(n);
+	l->n = 0;
+	size_t k = ar_search(st, n, 0, collect, l);
+	ar_query_free(n);
+	return k;
+}
+
+/* Posting blocks: documents added out of order come out sorted, a document added twice
+ * to a block is kept once, and a term's blocks merge newest first across blocks. */
+static void test_posting_blocks(void)
+{
+	/* block 1000: docs 901 (date 50), 903 (date 70), 902 (date 60, twice);
+	 * block 1001: docs 904 (date 65), 905 (date 40), 903 again (a later copy) */
+	static const struct { uint64_t block; uint32_t doc; int64_t date; } adds[] = {
+		{ 1000, 901, 50 }, { 1000, 903, 70 }, { 1000, 902, 60 }, { 1000, 902, 60 },
+		{ 1001, 904, 65 }, { 1001, 905, 40 }, { 1001, 903, 70 },
+	};
+	struct ar_postblock pb;
+	ar_postblock_init(&pb);
+	rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+	for (size_t i = 0; i < sizeof adds / sizeof adds[0]; i++) {
+		struct ar_terms t;
+		ar_terms_init(&t);
+		ar_terms_add_text(&t, AR_F_BODY, "zzblock zzafter", 15);
+		ar_terms_finish(&t);
+		uint8_t key[AR_DOCKEY_LEN];
+		ar_dockey(key, adds[i].date, adds[i].doc);
+		ar_postblock_add(&pb, &t, key);
+		ar_terms_free(&t);
+		if (i + 1 == sizeof adds / sizeof adds[0] || adds[i + 1].block != adds[i].block)
+			CU_ASSERT_EQUAL(ar_postblock_write(&pb, wb, st->cf[AR_CF_POSTINGS],
+				adds[i].block), 2); /* one key per term */
+	}
+	char err[256];
+	CU_ASSERT_EQUAL(ar_store_write(st, wb, true, err, sizeof err), 0);
+	rocksdb_writebatch_destroy(wb);
+	ar_postblock_free(&pb);
+
+	struct id_list l;
+	static const uint32_t newest_first[] = { 903, 904, 902, 901, 905 };
+	CU_ASSERT_EQUAL_FATAL(search_ids("body:zzblock", &l), 5);
+	for (size_t i = 0; i < 5; i++)
+		CU_ASSERT_EQUAL(l.ids[i], newest_first[i]);
+	CU_ASSERT_EQUAL(search_ids("\"zzblock zzafter\"", &l), 5); /* positions kept */
+	CU_ASSERT_EQUAL(search_ids("\"zzafter zzblock\"", &l), 0);
+	CU_ASSERT_EQUAL(search_ids("zzblock -zzafter", &l), 0);
+}
+
 static void test_reopen(void)
 {
 	uint64_t seq = st->counters.next_seq, docs = st->counters.next_docid;
@@ -193,6 +259,7 @@ int main(void)
 	static const struct ar_test tests[] = {
 		{ "record and message dedup, search", test_dedup_and_search },
 		{ "attachments stored once", test_attachment_dedup },
+		{ "posting blocks merge newest first", test_posting_blocks },
 		{ "reopen keeps counters and dedup", test_reopen },
 		{ NULL, NULL },
 	};

@@ -241,6 +241,38 @@ static void test_archive_journal_records(void)
 	h_free(&h);
 }
 
+/* A rejected message never reaches the journal, and is counted as skipped, not kept. */
+static void test_rejected_not_journaled(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	char dir[] = "/tmp/sluice-dp-spool-XXXXXX", tmp[64], err[256];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(tmp, sizeof tmp, "%s.partial", dir);
+	struct sl_journal_config jc = {.spool_dir = dir, .archive = NULL};
+	struct sl_journal *j = sl_journal_open(&jc, err, sizeof err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	struct dp_sink sink;
+	CU_ASSERT_EQUAL_FATAL(dp_archivesink_open(&sink, j, tmp, "t", err, sizeof err), 0);
+	h.in.ctx.journal = &sink;
+	h_to_data(&h);
+	h_say(&h, true, "Subject: x\r\n\r\nFORBIDDEN words\r\n.\r\n");
+	CU_ASSERT_EQUAL(h.ctr.enforced_reject, 1);
+	CU_ASSERT_EQUAL(h.ctr.journal_ok, 0);
+	CU_ASSERT_EQUAL(h.ctr.journal_skipped, 1);
+	CU_ASSERT_EQUAL(h.ctr.journal_failed, 0);
+	CU_ASSERT_TRUE(sl_journal_drain(j, false, 5000));
+	struct sl_journal_decoded rec[1];
+	uint8_t *bufs[1];
+	CU_ASSERT_EQUAL(spooled(dir, rec, bufs, 1), 0);
+	sl_journal_close(j);
+	sink.ops->free(sink.impl);
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, tmp);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+	h_free(&h);
+}
+
 static void test_data_before_354_is_held(void)
 {
 	struct harness h;
@@ -528,6 +560,7 @@ int main(void)
 		{"other command after verdict: 421", test_other_command_after_verdict_gets_421},
 		{"quarantine: 250, server reset, journaled", test_quarantine_journals},
 		{"archive journal records", test_archive_journal_records},
+		{"rejected message not journaled", test_rejected_not_journaled},
 		{"data before 354 held", test_data_before_354_is_held},
 		{"out of order released in order", test_out_of_order_released_in_order},
 		{"conflicting retransmission dropped", test_conflicting_retransmission_dropped},

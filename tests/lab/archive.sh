@@ -6,9 +6,8 @@
 #   dataplane ns  m<ID> 198.51.100.1/24 ───veth─── a<ID> 198.51.100.10  archive ns sla<ID>
 #   server ns     j<ID> 203.0.113.2/24  ───veth─── b<ID> 203.0.113.10   journal :4650, SMTP :2525
 #
-# sluice-dp writes its journal to a directory (docs/dataplane.md, "Journal"; an archive
-# sink inside sluice-dp is not built): lab_archive_forward hands each record to the
-# archive with `sluice-archive journal-send` from the dataplane host, through a spool.
+# Start the archive before the dataplane: lab_dataplane_start then points sluice-dp's
+# archive sink (docs/dataplane.md, "Journal") at it over the management link.
 
 LAB_ARCHIVE_GW=198.51.100.1
 LAB_ARCHIVE_A=198.51.100.10
@@ -48,12 +47,36 @@ lab_archive_start() {
 		lab_fail "sluice-archive did not start"
 }
 
-# lab_archive_forward: every gateway journal record not forwarded yet goes to the archive
-# (journal-send from the dataplane host, spooled); waits for the archive's ACKs.
-lab_archive_forward() {
-	ip netns exec "$LAB_NS_D" "$LAB_PYTHON" "$LAB_PEERS/journal_forward.py" \
-		"$LAB_DIR/journal" "$LAB_ARCHIVE_A:$LAB_ARCHIVE_JOURNAL_PORT" "$(lab_archive_exe)" \
-		"$LAB_DIR/journal-spool" || lab_fail "forwarding the gateway's journal failed"
+# lab_archive_copies: how many copies the archive holds (stats --json).
+lab_archive_copies() {
+	lab_archive stats --json 2>/dev/null |
+		"$LAB_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["copies"])'
+}
+
+# lab_archive_wait_all SECONDS: wait until the archive holds every copy handed to it:
+# each message sluice-dp journaled (telemetry journal_ok; its sink delivers them from
+# the spool) and each copy the mail host's Postfix delivered to it (always_bcc:
+# status=sent to the archive's SMTP listener, which answers 250 only once durable).
+lab_archive_wait_all() {
+	local deadline=$((SECONDS + $1)) gw host have
+	while :; do
+		gw=$(lab_telemetry /sluice/messages | "$LAB_PYTHON" -c '
+import json, sys
+print(json.load(sys.stdin)["/sluice/messages"]["journal_ok"])' 2>/dev/null) || gw=
+		host=$(grep -c "relay=$LAB_ARCHIVE_B\[$LAB_ARCHIVE_B\]:$LAB_ARCHIVE_SMTP_PORT.*status=sent" \
+			"$(lab_postfix_log server)" 2>/dev/null) || host=0
+		have=$(lab_archive_copies) || have=
+		if [ -n "$gw" ] && [ -n "$have" ] && [ "$have" -ge $((gw + host)) ] &&
+			lab_postfix_queue_empty server; then
+			lab_log "archive holds $have copies: $gw from the gateway, $host from the mail host"
+			return 0
+		fi
+		[ $SECONDS -lt $deadline ] || {
+			lab_log "archive holds ${have:-?} copies after ${1}s; gateway journaled ${gw:-?}, mail host delivered $host"
+			return 1
+		}
+		sleep 0.3
+	done
 }
 
 # lab_archive CMD ARGS...: a read-only archive command (search, show, stats) beside the

@@ -53,9 +53,17 @@ LAB_POLICY=$SLUICE_SOURCE_ROOT/docs/examples/policy.rules
 
 # lab_dataplane_start [KEY=VALUE...] [-- SLUICE-DP OPTIONS...]: sluice-dp with the lab's
 # configuration file ($LAB_DIR/sluice-dp.conf). KEY=VALUE pairs (section.key=value, e.g.
-# smtp.starttls=strip) override its settings; the journal goes to $LAB_DIR/journal.
+# smtp.starttls=strip) override its settings. The journal goes to the archive host when
+# it runs (lab_archive_start first: sluice-dp's archive sink, spooled in
+# $LAB_DIR/journal-spool), to the directory $LAB_DIR/journal otherwise.
 lab_dataplane_start() {
-	local -A set=([smtp.ports]="25, 587, 2525" [journal.dir]="$LAB_DIR/journal")
+	local -A set=([smtp.ports]="25, 587, 2525")
+	if [ -n "${LAB_ARCHIVE_DATA:-}" ]; then
+		set[journal.archive]=$LAB_ARCHIVE_A:$LAB_ARCHIVE_JOURNAL_PORT
+		set[journal.spool]=$LAB_DIR/journal-spool
+	else
+		set[journal.dir]=$LAB_DIR/journal
+	fi
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do
 		set[${1%%=*}]=${1#*=}
 		shift

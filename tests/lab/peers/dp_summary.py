@@ -33,4 +33,4 @@ for side in ("outside", "inside"):
     row(f"port {side}", f"received {p.get(side + '_rx_packets', 0)} packets, sent "
         f"{p.get(side + '_tx_packets', 0)} ({p.get(side + '_injected', 0)} injected by sluice-dp)")
 row("not forwarded", ", ".join(f"{k} {v}" for k, v in drops.items() if v) or "nothing")
-row("journal", f"{m.get('journal_ok', 0)} handed to the journal, {m.get('journal_failed', 0)} failed")
+row("journal", f"{m.get('journal_ok', 0)} journaled, {m.get('journal_skipped', 0)} not (rejected or refused by the server), {m.get('journal_failed', 0)} failed")
