@@ -15,6 +15,7 @@
  * (max_depth) and the decode buffer: nothing grows with the message. */
 #include "mime_int.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,13 +31,14 @@
 
 void sl_mime_emit(struct sl_mime *m, const struct sl_event *ev)
 {
+	sl_body_flush(m); /* staged body bytes come before whatever happens next */
 	if (m->fn)
 		m->fn(m->ctx, ev);
 }
 
 struct frame *sl_mime_top(struct sl_mime *m)
 {
-	return m->nframes ? &m->frames[m->nframes - 1] : NULL;
+	return m->nframes ? m->frames[m->nframes - 1] : NULL;
 }
 
 void sl_mime_signal(struct sl_mime *m, enum sl_signal s, const char *detail, uint64_t off)
@@ -103,7 +105,7 @@ static bool is_blank_line(const uint8_t *p, size_t n)
 static bool at_eof(struct sl_mime *m, const uint8_t *p, size_t n)
 {
 	for (unsigned i = 0; i < m->nframes; i++) {
-		const struct frame *f = &m->frames[i];
+		const struct frame *f = m->frames[i];
 		if (f->boundary_active && boundary_match(f, p, n) != B_NONE)
 			return true;
 		if (f->blank_active && is_blank_line(p, n))
@@ -137,7 +139,13 @@ static void set_child_path(struct sl_part *child, const struct sl_part *parent, 
 static struct frame *push_frame(struct sl_mime *m, bool message_root)
 {
 	struct frame *parent = sl_mime_top(m);
-	struct frame *f = &m->frames[m->nframes++];
+	if (!m->frames[m->nframes]) {
+		/* frames are made as deep as messages go, then kept for the next message */
+		m->frames[m->nframes] = sl_mime_xalloc(sizeof(struct frame));
+		memset(m->frames[m->nframes], 0, sizeof(struct frame));
+		m->frame_bytes += sizeof(struct frame);
+	}
+	struct frame *f = m->frames[m->nframes++];
 	char *sep = f->sep, *filename = f->filename;
 	memset(f, 0, sizeof *f);
 	f->sep = sep;
@@ -174,7 +182,7 @@ static bool strip_final_eol(struct sl_mime *m)
 	if (starts_with(f->part.content_type, "multipart/"))
 		return false;
 	for (unsigned i = m->nframes - 1; i-- > 0;) {
-		enum frame_kind k = m->frames[i].kind;
+		enum frame_kind k = m->frames[i]->kind;
 		if (k == FK_MULTIPART)
 			return true;
 		if (k != FK_MESSAGE && k != FK_DSN)
@@ -207,7 +215,7 @@ static void resolve_pending(struct sl_mime *m, bool last)
 static void end_entity(struct sl_mime *m, uint64_t off)
 {
 	struct frame *f = sl_mime_top(m);
-	struct frame *parent = m->nframes > 1 ? &m->frames[m->nframes - 2] : NULL;
+	struct frame *parent = m->nframes > 1 ? m->frames[m->nframes - 2] : NULL;
 	bool pending = false;
 	if (m->b.active) {
 		bool strip = strip_final_eol(m);
@@ -247,7 +255,7 @@ static void end_headers(struct sl_mime *m, uint64_t body_off)
 {
 	sl_hdrs_flush(m);
 	struct frame *f = sl_mime_top(m);
-	struct frame *parent = m->nframes > 1 ? &m->frames[m->nframes - 2] : NULL;
+	struct frame *parent = m->nframes > 1 ? m->frames[m->nframes - 2] : NULL;
 	bool parent_digest = parent && parent->kind == FK_MULTIPART && parent->digest;
 	struct sl_strbuf *bnd = &m->h.scratch;
 	bool has_boundary = sl_hdrs_describe(m, f, parent_digest, bnd);
@@ -286,6 +294,10 @@ static void end_headers(struct sl_mime *m, uint64_t body_off)
 	f->part.raw_body_begin = body_off;
 	f->text = kind == FK_LEAF && starts_with(ct, "text/");
 	if (kind == FK_MULTIPART) {
+		if (!f->sep) {
+			f->sep = sl_mime_xalloc(m->lim.max_boundary + 3);
+			m->frame_bytes += m->lim.max_boundary + 3;
+		}
 		memcpy(f->sep, "--", 2);
 		memcpy(f->sep + 2, bnd->s ? bnd->s : "", bnd->len);
 		f->seplen = bnd->len + 2;
@@ -342,7 +354,7 @@ static void handle_line(struct sl_mime *m, const uint8_t *p, size_t n, uint64_t 
 		if (!f)
 			return;
 		if (f->phase == PH_END_PENDING)
-			f = &m->frames[m->nframes - 2];
+			f = m->frames[m->nframes - 2];
 		bool eof = real_eof || (!trunc && at_eof(m, p, n));
 		switch (f->phase) {
 		case PH_HEADERS:
@@ -488,6 +500,58 @@ static void handle_line(struct sl_mime *m, const uint8_t *p, size_t n, uint64_t 
 			continue;
 		}
 	}
+}
+
+/* ---------------------------------------------------------------- memory */
+
+/* Small allocations of the parser (a frame, a boundary, a filename): without them it
+ * cannot go on, as with the header buffers (sl_strbuf). */
+void *sl_mime_xalloc(size_t n)
+{
+	void *p = malloc(n);
+	if (!p)
+		abort();
+	return p;
+}
+
+/* The decode buffer holds bytes only within one feed or finish call, so one per
+ * thread serves every parser; a parser fed from inside another's event callback
+ * (same thread, buffer in use) gets its own. */
+static __thread uint8_t *thread_dec;
+static __thread bool thread_dec_busy;
+static pthread_key_t dec_key;
+static pthread_once_t dec_once = PTHREAD_ONCE_INIT;
+
+static void dec_key_create(void)
+{
+	(void)pthread_key_create(&dec_key, free); /* frees it when the thread exits */
+}
+
+static void dec_acquire(struct sl_mime *m)
+{
+	if (!thread_dec_busy) {
+		if (!thread_dec) {
+			pthread_once(&dec_once, dec_key_create);
+			thread_dec = sl_mime_xalloc(DECODE_BUF);
+			pthread_setspecific(dec_key, thread_dec);
+		}
+		thread_dec_busy = true;
+		m->dec = thread_dec;
+		m->dec_shared = true;
+		return;
+	}
+	if (!m->own_dec)
+		m->own_dec = sl_mime_xalloc(DECODE_BUF);
+	m->dec = m->own_dec;
+	m->dec_shared = false;
+}
+
+static void dec_release(struct sl_mime *m)
+{
+	if (m->dec_shared)
+		thread_dec_busy = false;
+	m->dec_shared = false;
+	m->dec = NULL;
 }
 
 /* ---------------------------------------------------------------- input */
@@ -729,7 +793,7 @@ static bool fast_ok(struct sl_mime *m)
 		return false;
 	}
 	for (unsigned i = 0; i < m->nframes; i++)
-		if (m->frames[i].blank_active)
+		if (m->frames[i]->blank_active)
 			return false;
 	return true;
 }
@@ -739,7 +803,7 @@ static bool boundary_possible(struct sl_mime *m)
 	if (sl_mime_top(m)->phase == PH_PREAMBLE)
 		return true;
 	for (unsigned i = 0; i < m->nframes; i++)
-		if (m->frames[i].boundary_active)
+		if (m->frames[i]->boundary_active)
 			return true;
 	return false;
 }
@@ -789,6 +853,7 @@ void sl_mime_feed(struct sl_mime *m, const uint8_t *p, size_t n)
 {
 	if (m->finished)
 		return;
+	dec_acquire(m);
 	while (n && m->nframes) {
 		size_t k;
 		if (m->tail != TAIL_NONE)
@@ -801,18 +866,23 @@ void sl_mime_feed(struct sl_mime *m, const uint8_t *p, size_t n)
 		n -= k;
 	}
 	m->off += n; /* after the root entity ended (cannot happen before finish) */
+	sl_body_flush(m);
+	dec_release(m);
 }
 
 void sl_mime_finish(struct sl_mime *m)
 {
 	if (m->finished)
 		return;
+	dec_acquire(m);
 	m->tail = TAIL_NONE;
 	m->tail_cr = false;
 	if (m->in_line)
 		complete_line(m); /* the last line, without (or with a lone CR) terminator */
 	while (m->nframes)
 		handle_line(m, NULL, 0, m->off, false, true);
+	sl_body_flush(m);
+	dec_release(m);
 	m->finished = true;
 }
 
@@ -831,6 +901,7 @@ void sl_mime_reset(struct sl_mime *m, uint32_t txn)
 	m->nparts = 0;
 	m->parts_capped = false;
 	m->b.active = false;
+	m->b.staged = 0;
 	push_frame(m, true);
 }
 
@@ -851,31 +922,17 @@ struct sl_mime *sl_mime_new(const struct sl_limits *lim, sl_event_fn fn, void *c
 		m->lim.max_parts = 1;
 	m->fn = fn;
 	m->ctx = ctx;
-	/* one block for the line, the decode buffer and every frame's strings: a parser
-	 * is created per SMTP transaction, so creating one must be cheap */
-	unsigned nf = m->lim.max_depth + 2;
-	size_t sep = m->lim.max_boundary + 3, fname = m->lim.max_filename + 4;
+	/* a parser lives as long as its SMTP session (one per flow in the dataplane): it
+	 * starts with the line buffer and frame slots; frames, boundaries and filenames
+	 * are allocated as deep as messages go, the decode buffer is per thread */
+	m->nframe_slots = m->lim.max_depth + 2;
 	m->dec_cap = DECODE_BUF;
-	/* malloc, not calloc: push_frame clears each frame as it is used, and zeroing a
-	 * recycled block this large makes jemalloc purge pages (madvise + TLB shootdown),
-	 * which dominated creating a session in sluice-dp */
-	m->frames = malloc(nf * sizeof *m->frames);
-	m->block = malloc(m->lim.max_line + 2 + m->dec_cap + nf * (sep + fname));
+	/* slots only (calloc of a few hundred bytes); the frames themselves are made and
+	 * cleared as they are used */
+	m->frames = calloc(m->nframe_slots, sizeof *m->frames);
+	m->line = malloc(m->lim.max_line + 2);
 	m->b.sha = EVP_MD_CTX_new();
-	bool ok = m->frames && m->block && m->b.sha;
-	if (ok) {
-		uint8_t *q = m->block;
-		m->dec = q;
-		q += m->dec_cap;
-		m->line = q;
-		q += m->lim.max_line + 2;
-		for (unsigned i = 0; i < nf; i++) {
-			m->frames[i].sep = (char *)q;
-			q += sep;
-			m->frames[i].filename = (char *)q;
-			q += fname;
-		}
-	}
+	bool ok = m->frames && m->line && m->b.sha;
 	sl_hdrs_init(&m->h);
 	sl_iconv_cache_init(&m->iconv);
 	m->py.iconv = &m->iconv;
@@ -891,8 +948,16 @@ void sl_mime_free(struct sl_mime *m)
 {
 	if (!m)
 		return;
+	for (unsigned i = 0; m->frames && i < m->nframe_slots; i++) {
+		if (!m->frames[i])
+			continue;
+		free(m->frames[i]->sep);
+		free(m->frames[i]->filename);
+		free(m->frames[i]);
+	}
 	free(m->frames);
-	free(m->block);
+	free(m->line);
+	free(m->own_dec);
 	EVP_MD_CTX_free(m->b.sha);
 	sl_hdrs_free(&m->h);
 	sl_py_env_free(&m->py);
@@ -902,8 +967,8 @@ void sl_mime_free(struct sl_mime *m)
 
 size_t sl_mime_memory(const struct sl_mime *m)
 {
-	size_t per_frame = sizeof(struct frame) + m->lim.max_boundary + 3 + m->lim.max_filename + 4;
-	return sizeof *m + m->lim.max_line + 2 + m->dec_cap + (m->py.arena ? 16384 : 0) +
-	       (m->lim.max_depth + 2) * per_frame + m->h.field.cap + m->h.deferred.cap +
-	       m->h.ctype.cap + m->h.cdisp.cap + m->h.cte.cap + m->h.scratch.cap + m->h.value.cap;
+	return sizeof *m + m->lim.max_line + 2 + m->nframe_slots * sizeof *m->frames +
+	       m->frame_bytes + (m->own_dec ? m->dec_cap : 0) +
+	       m->h.field.cap + m->h.deferred.cap + m->h.ctype.cap + m->h.cdisp.cap + m->h.cte.cap +
+	       m->h.scratch.cap + m->h.value.cap;
 }

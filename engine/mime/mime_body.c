@@ -11,38 +11,41 @@
 static void text_out(void *ctx, const uint8_t *p, size_t n)
 {
 	struct sl_mime *m = ctx;
-	struct frame *f = sl_mime_top(m);
 	struct sl_event ev = {
 		.type = SL_EV_PART_TEXT,
 		.txn = m->txn,
 		.offset = m->b.text_off,
-		.part = &f->part,
+		.part = m->b.part,
 		.data = p,
 		.len = n,
 	};
-	sl_mime_emit(m, &ev);
+	if (m->fn)
+		m->fn(m->ctx, &ev);
 	m->b.text_off += n;
 }
 
-/* Transfer-decoded bytes: hashed, emitted, converted. */
-static void decoded_out(void *ctx, const uint8_t *p, size_t n)
+/* The staged decoded bytes: hashed, emitted, converted -- one digest update, one
+ * PART_DATA and as few PART_TEXT events as the conversion allows per feed call,
+ * instead of one per run of input between line starts. */
+void sl_body_flush(struct sl_mime *m)
 {
-	struct sl_mime *m = ctx;
 	struct body *b = &m->b;
+	size_t n = b->staged;
 	if (!n)
 		return;
+	b->staged = 0;
+	const uint8_t *p = m->dec;
 	EVP_DigestUpdate(b->sha, p, n);
-	struct frame *f = sl_mime_top(m);
-	if (b->emit) {
+	if (b->emit && m->fn) {
 		struct sl_event ev = {
 			.type = SL_EV_PART_DATA,
 			.txn = m->txn,
 			.offset = b->decoded,
-			.part = &f->part,
+			.part = b->part,
 			.data = p,
 			.len = n,
 		};
-		sl_mime_emit(m, &ev);
+		m->fn(m->ctx, &ev);
 	}
 	b->decoded += n;
 	if (b->text) {
@@ -54,22 +57,52 @@ static void decoded_out(void *ctx, const uint8_t *p, size_t n)
 	}
 }
 
+/* Room for decoder output at the end of the staged bytes: `*k` of the `n` input bytes
+ * fit (a decoder writes at most its input + 4 bytes; the AVX2 base64 block needs the
+ * same slack). */
+static uint8_t *stage_room(struct sl_mime *m, size_t n, size_t *k)
+{
+	if (m->dec_cap - m->b.staged < 64)
+		sl_body_flush(m);
+	size_t room = m->dec_cap - m->b.staged - 8;
+	*k = n < room ? n : room;
+	return m->dec + m->b.staged;
+}
+
+/* Transfer-decoded bytes from elsewhere (identity encodings, uuencode, QP's tail). */
+static void decoded_out(void *ctx, const uint8_t *p, size_t n)
+{
+	struct sl_mime *m = ctx;
+	struct body *b = &m->b;
+	while (n) {
+		size_t room = m->dec_cap - b->staged;
+		if (!room) {
+			sl_body_flush(m);
+			continue;
+		}
+		size_t k = n < room ? n : room;
+		memcpy(m->dec + b->staged, p, k);
+		b->staged += k;
+		p += k, n -= k;
+	}
+}
+
 static void decode_raw(struct sl_mime *m, const uint8_t *p, size_t n)
 {
 	struct body *b = &m->b;
-	size_t slice = m->dec_cap - 8;
+	size_t k;
 	switch (b->enc) {
 	case SL_ENC_BASE64:
 		while (n) {
-			size_t k = n < slice ? n : slice;
-			decoded_out(m, m->dec, sl_b64_decode(&b->b64, p, k, m->dec));
+			uint8_t *o = stage_room(m, n, &k);
+			b->staged += sl_b64_decode(&b->b64, p, k, o);
 			p += k, n -= k;
 		}
 		break;
 	case SL_ENC_QP:
 		while (n) {
-			size_t k = n < slice ? n : slice;
-			decoded_out(m, m->dec, sl_qp_decode(&b->qp, p, k, m->dec));
+			uint8_t *o = stage_room(m, n, &k);
+			b->staged += sl_qp_decode(&b->qp, p, k, o);
 			p += k, n -= k;
 		}
 		break;
@@ -85,7 +118,10 @@ static void decode_raw(struct sl_mime *m, const uint8_t *p, size_t n)
 void sl_body_start(struct sl_mime *m, struct frame *f, bool emit)
 {
 	struct body *b = &m->b;
+	sl_body_flush(m); /* never needed: the previous body ended first */
 	b->active = true;
+	b->part = &f->part;
+	b->staged = 0;
 	b->enc = f->part.encoding;
 	sl_b64_init(&b->b64);
 	sl_qp_init(&b->qp);
@@ -157,6 +193,13 @@ void sl_body_end(struct sl_mime *m, struct frame *f, bool strip)
 		b->nheld = 0;
 	}
 	uint64_t at = b->raw_end;
+	if (b->enc == SL_ENC_QP) {
+		uint8_t tail[4];
+		decoded_out(m, tail, sl_qp_finish(&b->qp, tail));
+	} else if (b->enc == SL_ENC_UUENCODE) {
+		sl_uu_finish(&b->uu, decoded_out, m);
+	}
+	sl_body_flush(m); /* every decoded byte out before the signals and the last text */
 	switch (b->enc) {
 	case SL_ENC_BASE64:
 		if (!sl_b64_finish(&b->b64))
@@ -166,15 +209,11 @@ void sl_body_end(struct sl_mime *m, struct frame *f, bool strip)
 		else if (b->b64.after_pad)
 			sl_mime_signal(m, SL_SIG_MIME_BAD_BASE64, "data after the padding ignored", at);
 		break;
-	case SL_ENC_QP: {
-		uint8_t tail[4];
-		decoded_out(m, tail, sl_qp_finish(&b->qp, tail));
+	case SL_ENC_QP:
 		if (b->qp.bad)
 			sl_mime_signal(m, SL_SIG_MIME_BAD_QP, NULL, at);
 		break;
-	}
 	case SL_ENC_UUENCODE:
-		sl_uu_finish(&b->uu, decoded_out, m);
 		if (b->uu.failed)
 			sl_mime_signal(m, SL_SIG_MIME_BAD_UUENCODE, NULL, at);
 		break;

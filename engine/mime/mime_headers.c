@@ -337,6 +337,10 @@ bool sl_hdrs_describe(struct sl_mime *m, struct frame *f, bool parent_digest,
 			sl_mime_signal(m, SL_SIG_MIME_FILENAME_TRUNCATED, NULL, m->off);
 			n = m->lim.max_filename;
 		}
+		if (!f->filename) {
+			f->filename = sl_mime_xalloc(m->lim.max_filename + 4);
+			m->frame_bytes += m->lim.max_filename + 4;
+		}
 		copy_trunc(f->filename, m->lim.max_filename + 1, s, n);
 		p->filename = f->filename;
 	}

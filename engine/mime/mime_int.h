@@ -42,7 +42,7 @@ struct frame {
 	struct sl_part part;
 	enum frame_kind kind;
 	enum phase phase;
-	char *sep;              /* "--" + boundary (multipart) */
+	char *sep;              /* "--" + boundary (multipart; max_boundary + 3, on first use) */
 	size_t seplen;
 	bool boundary_active;   /* its boundary ends the current child (eof matcher) */
 	bool blank_active;      /* delivery-status: a blank line ends the current block */
@@ -50,13 +50,15 @@ struct frame {
 	bool pending_eof;       /* headers start at an "unread" end of input */
 	bool text;              /* leaf of main type text: PART_TEXT too */
 	unsigned nchildren;
-	char *filename;         /* storage for part.filename (max_filename + 1) */
+	char *filename;         /* storage for part.filename (max_filename + 4), on first use */
 	char disposition[32];
 };
 
 struct body {
 	bool active;
 	enum sl_encoding enc;
+	const struct sl_part *part; /* the part whose body this is */
+	size_t staged;          /* decoded bytes in the decode buffer, not yet out */
 	struct sl_b64 b64;
 	struct sl_qp qp;
 	struct sl_uu uu;
@@ -109,7 +111,9 @@ struct sl_mime {
 	bool fast_cr;           /* fast body scan stopped after a CR */
 
 	/* structure */
-	struct frame *frames;   /* max_depth + 1 */
+	struct frame **frames;  /* max_depth + 2 slots, each made on first use */
+	unsigned nframe_slots;
+	size_t frame_bytes;     /* frames, boundaries, filenames allocated so far */
 	unsigned nframes;
 	size_t nparts;
 	bool parts_capped;
@@ -117,8 +121,9 @@ struct sl_mime {
 
 	struct hdrs h;
 	struct body b;
-	uint8_t *dec;           /* decode buffer */
-	uint8_t *block;         /* holds dec, line and the frames' strings */
+	uint8_t *dec;           /* decode buffer, during a feed or finish call only */
+	bool dec_shared;        /* dec is the thread's */
+	uint8_t *own_dec;       /* when the thread's was in use (nested parsers) */
 	size_t dec_cap;
 	struct sl_iconv_cache iconv;
 	struct sl_py_env py;
@@ -126,6 +131,7 @@ struct sl_mime {
 };
 
 /* mime.c */
+void *sl_mime_xalloc(size_t n);
 void sl_mime_signal(struct sl_mime *m, enum sl_signal s, const char *detail, uint64_t off);
 void sl_mime_emit(struct sl_mime *m, const struct sl_event *ev);
 struct frame *sl_mime_top(struct sl_mime *m);
@@ -148,6 +154,9 @@ bool sl_hdrs_is_header_line(const uint8_t *p, size_t n);
 /* mime_body.c */
 void sl_body_start(struct sl_mime *m, struct frame *f, bool emit);
 void sl_body_data(struct sl_mime *m, const uint8_t *p, size_t n, uint64_t off);
+/* Hash, emit and convert the decoded bytes staged so far. Called before any other
+ * event and at the end of each feed: nothing stays staged between calls. */
+void sl_body_flush(struct sl_mime *m);
 /* Ends the body; `strip` drops the withheld final line end (RFC 2046: it belongs to
  * the boundary that follows). Fills decoded_bytes, sha256, raw_body_end. */
 void sl_body_end(struct sl_mime *m, struct frame *f, bool strip);

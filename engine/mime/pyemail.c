@@ -8,6 +8,7 @@
  * does. Defects are not tracked: none of them changes these values. */
 #include "pyemail.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,28 +46,39 @@ static void *amalloc(struct ctx *c, size_t n)
 	return p;
 }
 
-/* Give the arena back to the env: the first block is kept for the next parse. */
+/* The arena's first block is kept between parses, one per thread (a parse never
+ * outlives its call, so parsers on one thread can share it): parsing a field does not
+ * go to malloc, and an idle parser holds none. */
+static __thread struct blk *thread_blk;
+static pthread_key_t blk_key;
+static pthread_once_t blk_once = PTHREAD_ONCE_INIT;
+
+static void blk_key_create(void)
+{
+	(void)pthread_key_create(&blk_key, free); /* frees it when the thread exits */
+}
+
+/* Give the arena back: the first block is kept for the next parse. */
 static void ctx_free(struct ctx *c)
 {
-	struct blk *keep = NULL;
 	while (c->blk) {
 		struct blk *n = c->blk->next;
-		if (!n && c->blk->cap == 16384) {
-			keep = c->blk;
-			keep->used = 0;
-			keep->next = NULL;
+		if (!n && c->blk->cap == 16384 && !thread_blk) {
+			thread_blk = c->blk;
+			thread_blk->used = 0;
+			thread_blk->next = NULL;
+			pthread_once(&blk_once, blk_key_create);
+			pthread_setspecific(blk_key, thread_blk);
 		} else {
 			free(c->blk);
 		}
 		c->blk = n;
 	}
-	c->env->arena = keep;
 }
 
 void sl_py_env_free(struct sl_py_env *env)
 {
-	free(env->arena);
-	env->arena = NULL;
+	(void)env; /* nothing per parser: the arena block is the thread's */
 }
 
 static const char *adup(struct ctx *c, const char *s, size_t n)
@@ -2672,8 +2684,8 @@ static void begin(struct ctx *c, struct sl_py_env *env, const uint8_t *v, size_t
 	memset(c, 0, sizeof *c);
 	c->env = env;
 	c->cs = env->iconv;
-	c->blk = env->arena;
-	env->arena = NULL;
+	c->blk = thread_blk; /* NULL when a parse on this thread holds it */
+	thread_blk = NULL;
 	for (size_t i = 0; i < n; i++)
 		if (v[i] >= 0x80) {
 			c->flags |= SL_PY_8BIT;

@@ -13,11 +13,10 @@
 #include "sluice/strbuf.h"
 #include "charset.h"
 
-/* Per-parser state the header parsers reuse: the iconv descriptors and a scratch
- * arena (one block kept between calls, so parsing a field does not go to malloc). */
+/* Per-parser state the header parsers reuse: the iconv descriptors. (Their scratch
+ * arena keeps one block per thread between calls, pyemail.c.) */
 struct sl_py_env {
 	struct sl_iconv_cache *iconv;
-	void *arena;
 };
 void sl_py_env_free(struct sl_py_env *env);
 

@@ -10,6 +10,7 @@
 #define EV_POOL 256      /* evidence entries kept per message */
 #define EV_PER_COND 8    /* ... and per condition */
 #define EV_PER_RULE 8    /* ... shown per rule in the verdict */
+#define POL_BATCH 16384  /* stream bytes gathered before a Hyperscan scan */
 
 struct sl_scanner {
 	hs_scratch_t *scratch;
@@ -56,6 +57,12 @@ struct sl_msgscan {
 
 	struct stream_ch ch[POL_NSTREAM];
 	uint8_t *winbuf;           /* assembled look-behind window */
+	/* Bytes for one stream, gathered across events so that Hyperscan scans a few
+	 * large chunks rather than one per network-sized event. Scanned before anything
+	 * else is fed or recorded, so matches are counted in the same order. */
+	uint8_t *batch;            /* POL_BATCH bytes */
+	size_t batch_len;
+	unsigned batch_db;
 
 	uint32_t *count;           /* per condition */
 	uint8_t *evcount;          /* per condition */

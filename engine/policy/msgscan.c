@@ -284,13 +284,9 @@ static void keep_tail(struct stream_ch *ch, const uint8_t *p, size_t n)
 	ch->tail_len = (uint32_t)(keep + n);
 }
 
-static void stream_feed(struct sl_msgscan *m, unsigned d, const uint8_t *p, size_t n)
+static void stream_scan(struct sl_msgscan *m, unsigned d, const uint8_t *p, size_t n)
 {
 	struct stream_ch *ch = &m->ch[d];
-	if (!ch->active || n == 0)
-		return;
-	if (m->tap)
-		m->tap(m->tap_ctx, d, p, n);
 	struct scan_ctx x = {.m = m, .db = &m->p->dbs[d], .dbi = d, .ch = ch, .part = ch->part,
 	                     .instance = ch->instance};
 	while (n) {
@@ -310,6 +306,34 @@ static void stream_feed(struct sl_msgscan *m, unsigned d, const uint8_t *p, size
 	}
 	ch->cur = NULL;
 	ch->cur_len = 0;
+}
+
+/* Scan the gathered bytes (before anything else can count a match). */
+static void batch_flush(struct sl_msgscan *m)
+{
+	if (!m->batch_len)
+		return;
+	size_t n = m->batch_len;
+	m->batch_len = 0;
+	stream_scan(m, m->batch_db, m->batch, n);
+}
+
+static void stream_feed(struct sl_msgscan *m, unsigned d, const uint8_t *p, size_t n)
+{
+	struct stream_ch *ch = &m->ch[d];
+	if (!ch->active || n == 0)
+		return;
+	if (m->tap)
+		m->tap(m->tap_ctx, d, p, n);
+	if (m->batch_len && (m->batch_db != d || m->batch_len + n > POL_BATCH))
+		batch_flush(m);
+	if (n >= POL_BATCH / 2) {
+		stream_scan(m, d, p, n); /* large enough already: no copy */
+		return;
+	}
+	memcpy(m->batch + m->batch_len, p, n);
+	m->batch_len += n;
+	m->batch_db = d;
 }
 
 static void stream_open(struct sl_msgscan *m, unsigned d, const char *part)
@@ -334,6 +358,8 @@ static void stream_close(struct sl_msgscan *m, unsigned d)
 	struct stream_ch *ch = &m->ch[d];
 	if (!ch->active)
 		return;
+	if (m->batch_db == d)
+		batch_flush(m);
 	struct scan_ctx x = {.m = m, .db = &m->p->dbs[d], .dbi = d, .ch = ch, .part = ch->part,
 	                     .instance = ch->instance};
 	ch->cur = NULL;
@@ -544,6 +570,8 @@ void sl_msgscan_event(struct sl_msgscan *m, const struct sl_event *ev)
 		if (m->ch[DB_RAW].st)
 			stream_open(m, DB_RAW, "");
 	}
+	if (ev->type != SL_EV_RAW && ev->type != SL_EV_PART_DATA && ev->type != SL_EV_PART_TEXT)
+		batch_flush(m); /* stream matches first, as if they had been scanned at once */
 	switch (ev->type) {
 	case SL_EV_RAW:
 		stream_feed(m, DB_RAW, ev->data, ev->len);
@@ -636,13 +664,14 @@ struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, en
 		}
 	}
 	m->winbuf = malloc(maxwin + 1);
+	m->batch = malloc(POL_BATCH);
 	m->count = calloc(p->nconds + 1, sizeof *m->count);
 	m->evcount = calloc(p->nconds + 1, sizeof *m->evcount);
 	m->touched = malloc((p->nconds + 1) * sizeof *m->touched);
 	m->distinct = malloc((p->ndistinct_slots + 1) * sizeof *m->distinct);
 	m->confirm = calloc((size_t)p->nconfirm + 1, sizeof *m->confirm);
 	m->rule_mark = calloc(p->nrules / 8 + 1, 1);
-	ok &= m->winbuf && m->count && m->evcount && m->touched && m->distinct && m->confirm &&
+	ok &= m->winbuf && m->batch && m->count && m->evcount && m->touched && m->distinct && m->confirm &&
 	      m->rule_mark;
 	if (p->hash_types[DIG_MD5])
 		ok &= (m->md[0] = EVP_MD_CTX_new()) != NULL;
@@ -669,6 +698,7 @@ void sl_msgscan_reset(struct sl_msgscan *m, enum sl_direction forced)
 	}
 	m->ntouched = 0;
 	m->nev = 0;
+	m->batch_len = 0; /* bytes of an abandoned message */
 	m->in_leaf = false;
 	m->md_active = false;
 	m->begun = m->done = false;
@@ -687,6 +717,7 @@ void sl_msgscan_free(struct sl_msgscan *m)
 		free(m->ch[d].pending);
 	}
 	free(m->winbuf);
+	free(m->batch);
 	free(m->count);
 	free(m->evcount);
 	free(m->touched);
