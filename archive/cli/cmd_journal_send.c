@@ -11,22 +11,6 @@
 
 #include "cli.h"
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	struct sl_strbuf b;
-	sl_strbuf_init(&b);
-	char buf[65536];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-		sl_strbuf_put(&b, buf, n);
-	fclose(f);
-	*len = b.len;
-	return b.s ? (uint8_t *)b.s : (uint8_t *)calloc(1, 1);
-}
-
 static void hex(const uint8_t *p, size_t n, char *out)
 {
 	for (size_t i = 0; i < n; i++)
@@ -102,7 +86,7 @@ int cmd_journal_send(int argc, char **argv)
 	}
 	for (size_t i = 0; i < nfiles; i++) {
 		size_t len;
-		uint8_t *msg = slurp(files[i], &len);
+		uint8_t *msg = sl_read_file(files[i], &len);
 		if (!msg) {
 			fprintf(stderr, "journal-send: %s: %s\n", files[i], strerror(errno));
 			rc = 1;

@@ -1,4 +1,5 @@
 /* stats, reindex, audit: the archive about itself. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,14 +90,23 @@ int cmd_stats(int argc, char **argv)
 		printf("attachment parts      %llu distinct, %llu bytes, %llu references\n",
 			(unsigned long long)c->parts, (unsigned long long)c->part_bytes,
 			(unsigned long long)c->part_refs);
-		printf("stored message bytes  %llu (blobs + parts, compressed, in SST files)\n",
-			(unsigned long long)(blobs_stored + parts_stored));
+		/* RocksDB sizes SST files only: a young archive's mail is still in the WAL */
+		bool flushed = blobs_stored + parts_stored > 0 || c->blob_bytes == 0;
+		if (flushed)
+			printf("stored message bytes  %llu (blobs + parts, compressed, in SST files)\n",
+				(unsigned long long)(blobs_stored + parts_stored));
+		else
+			printf("stored message bytes  not measured yet: the mail is still in the write-ahead log\n"
+			       "                      (sizes count once RocksDB has flushed it to SST files)\n");
 		printf("index bytes           %llu\n", (unsigned long long)index_stored);
 		printf("disk bytes            %llu (SST + WAL)\n", (unsigned long long)disk);
 		printf("dedup ratio           %.3f (raw copies / distinct)\n",
 			ratio(c->raw_bytes, c->blob_bytes));
-		printf("compression ratio     %.3f (distinct raw / stored)\n",
-			ratio(c->blob_bytes, blobs_stored + parts_stored));
+		if (flushed)
+			printf("compression ratio     %.3f (distinct raw / stored)\n",
+				ratio(c->blob_bytes, blobs_stored + parts_stored));
+		else
+			printf("compression ratio     n/a (nothing flushed yet)\n");
 		printf("disk per raw byte     %.4f\n", ratio(disk, c->raw_bytes));
 		printf("index                 %s: %llu of %llu copies indexed (lag %llu), "
 		       "%llu of %llu messages in date order, %llu summaries\n", state,

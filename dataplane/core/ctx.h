@@ -15,6 +15,16 @@
 #include "mem.h"
 #include "sink.h"
 
+#define DP_SCAN_POOL 32
+
+/* Message scanners of finished flows, kept for new flows: making one per flow (a
+ * Hyperscan stream per database, per-condition arrays) costs more than resetting. */
+struct dp_scan_pool {
+	struct sl_msgscan *scan[DP_SCAN_POOL];
+	struct sl_policy *policy[DP_SCAN_POOL]; /* the bundle each was made with */
+	unsigned n;
+};
+
 struct dp_ctx {
 	const struct dp_config *cfg;
 	bool passive;               /* offline: a capture, nothing forwarded */
@@ -27,6 +37,7 @@ struct dp_ctx {
 	struct dp_sink *dump;       /* offline: every message; NULL = none */
 	uint64_t now_ms;
 	bool tcp_only;              /* benchmark: flows and TCP normalization, no engine */
+	struct dp_scan_pool scans;
 	sl_scan_tap_fn scan_tap;    /* benchmark: sees every buffer the matcher scans */
 	void *scan_tap_ctx;
 };

@@ -63,6 +63,7 @@ static void note_closed(struct dp_inspector *in, struct dp_flow *f)
 void dp_inspector_free(struct dp_inspector *in)
 {
 	destroy_all(in);
+	dp_smtpflow_pool_free(&in->ctx);
 	dp_ft_free(&in->ft);
 	if (in->ctx.scanner)
 		sl_scanner_free(in->ctx.scanner);

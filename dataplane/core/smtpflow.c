@@ -11,6 +11,44 @@
 
 static void on_event(void *ctx, const struct sl_event *ev);
 
+/* ---- message scanners, reused across flows ------------------------------------- */
+
+/* A scanner for the current bundle, reset, from the pool or new; NULL without memory. */
+static struct sl_msgscan *scan_take(struct dp_ctx *ctx)
+{
+	struct dp_scan_pool *pl = &ctx->scans;
+	while (pl->n) {
+		pl->n--;
+		struct sl_msgscan *m = pl->scan[pl->n];
+		if (pl->policy[pl->n] == ctx->policy) {
+			sl_msgscan_reset(m, SL_DIR_UNKNOWN);
+			return m;
+		}
+		sl_msgscan_free(m); /* made for an older bundle */
+	}
+	return sl_msgscan_new(ctx->scanner, ctx->policy, SL_DIR_UNKNOWN);
+}
+
+/* A flow is done with its scanner (made with `policy`). */
+static void scan_give(struct dp_ctx *ctx, struct sl_msgscan *m, struct sl_policy *policy)
+{
+	struct dp_scan_pool *pl = &ctx->scans;
+	if (!m)
+		return;
+	if (policy != ctx->policy || pl->n == DP_SCAN_POOL) {
+		sl_msgscan_free(m);
+		return;
+	}
+	pl->scan[pl->n] = m;
+	pl->policy[pl->n++] = policy;
+}
+
+void dp_smtpflow_pool_free(struct dp_ctx *ctx)
+{
+	while (ctx->scans.n)
+		sl_msgscan_free(ctx->scans.scan[--ctx->scans.n]);
+}
+
 static void start_engine(struct dp_smtpflow *sf, uint64_t client_base, uint64_t server_base)
 {
 	sf->smtp = sl_smtp_new(&sf->ctx->limits, on_event, sf);
@@ -41,8 +79,7 @@ void dp_smtpflow_init(struct dp_smtpflow *sf, struct dp_ctx *ctx, struct dp_tcpd
 	sf->dirs = dirs;
 	sf->client_addr = *client;
 	sf->server_addr = *server;
-	dp_addr_text(client, sf->client_txt, sizeof sf->client_txt);
-	dp_addr_text(server, sf->server_txt, sizeof sf->server_txt);
+	/* client_txt/server_txt: written when a sink first needs them */
 	if (ctx->tcp_only) {
 		sf->state = DP_SF_NOT_SMTP; /* benchmark: measure the TCP side alone */
 	} else if (detect) {
@@ -69,6 +106,10 @@ static void sink_commit(struct dp_smtpflow *sf, struct dp_sink *sink, void *h,
 {
 	if (!sink || !h)
 		return;
+	if (!sf->client_txt[0]) {
+		dp_addr_text(&sf->client_addr, sf->client_txt, sizeof sf->client_txt);
+		dp_addr_text(&sf->server_addr, sf->server_txt, sizeof sf->server_txt);
+	}
 	struct dp_msg_meta m = {
 		.env = env,
 		.client = sf->client_txt,
@@ -99,8 +140,7 @@ void dp_smtpflow_free(struct dp_smtpflow *sf)
 	if (sf->smtp)
 		sl_smtp_free(sf->smtp);
 	dp_mem_release(&sf->ctx->mem, sf->charged);
-	if (sf->scan)
-		sl_msgscan_free(sf->scan);
+	scan_give(sf->ctx, sf->scan, sf->scan_policy);
 	for (int i = 0; i < DP_SF_PENDING; i++)
 		if (sf->pending[i].used)
 			pending_clear(&sf->pending[i]);
@@ -151,11 +191,10 @@ static void message_begin(struct dp_smtpflow *sf, const struct sl_event *ev)
 		if (sf->scan && sf->scan_policy == ctx->policy) {
 			sl_msgscan_reset(sf->scan, SL_DIR_UNKNOWN);
 		} else {
-			if (sf->scan)
-				sl_msgscan_free(sf->scan);
-			sf->scan = sl_msgscan_new(ctx->scanner, ctx->policy, SL_DIR_UNKNOWN);
+			scan_give(ctx, sf->scan, sf->scan_policy);
+			sf->scan = scan_take(ctx);
 			sf->scan_policy = ctx->policy;
-			if (sf->scan && ctx->scan_tap)
+			if (sf->scan)
 				sl_msgscan_set_tap(sf->scan, ctx->scan_tap, ctx->scan_tap_ctx);
 		}
 	}
@@ -252,16 +291,19 @@ static void message_end(struct dp_smtpflow *sf, const struct sl_event *ev)
 	p->action = v->action;
 	p->direction = v->direction;
 	p->bytes = sf->msg_bytes;
-	sl_verdict_json(v, &p->verdict_json);
-	if (v->nhits) {
+	p->journal = sf->msg_journal;
+	p->dump = sf->msg_dump;
+	sf->msg_journal = sf->msg_dump = NULL;
+	/* the verdict's JSON and rule ids are for the sinks only: not built per message
+	 * when no sink takes this one */
+	if (p->journal || p->dump)
+		sl_verdict_json(v, &p->verdict_json);
+	if (v->nhits && (p->journal || p->dump)) {
 		p->rules = calloc(v->nhits, sizeof *p->rules);
 		for (size_t i = 0; p->rules && i < v->nhits; i++)
 			if ((p->rules[i] = strdup(v->hits[i].id)))
 				p->nrules++;
 	}
-	p->journal = sf->msg_journal;
-	p->dump = sf->msg_dump;
-	sf->msg_journal = sf->msg_dump = NULL;
 
 	bool enforce = !ctx->passive && ctx->cfg->mode == DP_MODE_ENFORCE &&
 	               (v->action == SL_ACT_REJECT || v->action == SL_ACT_TEMPFAIL ||
@@ -341,11 +383,13 @@ static void on_reply(struct dp_smtpflow *sf, const struct sl_event *ev)
 {
 	if (ev->last)
 		sf->answered++;
-	unsigned i = sf->nreply++ % (sizeof sf->replies / sizeof sf->replies[0]);
-	sf->replies[i].off = ev->offset;
-	sf->replies[i].code = ev->code;
-	snprintf(sf->replies[i].text, sizeof sf->replies[i].text, "%s", ev->value ? ev->value : "");
 	struct dp_ctx *ctx = sf->ctx;
+	if (ctx->journal || ctx->dump) { /* the reply texts are for the sinks */
+		unsigned i = sf->nreply++ % (sizeof sf->replies / sizeof sf->replies[0]);
+		sf->replies[i].off = ev->offset;
+		sf->replies[i].code = ev->code;
+		snprintf(sf->replies[i].text, sizeof sf->replies[i].text, "%s", ev->value ? ev->value : "");
+	}
 	if (ctx->passive || ctx->cfg->starttls != DP_STARTTLS_STRIP || ev->code != 250 || !ev->value)
 		return;
 	const char *t = ev->value;
@@ -593,8 +637,7 @@ void dp_smtpflow_enforced(struct dp_smtpflow *sf)
 	sf->smtp = NULL;
 	dp_mem_release(&sf->ctx->mem, sf->charged);
 	sf->charged = 0;
-	if (sf->scan)
-		sl_msgscan_free(sf->scan);
+	scan_give(sf->ctx, sf->scan, sf->scan_policy);
 	sf->scan = NULL;
 	if (sf->enf.action == SL_ACT_QUARANTINE)
 		c->enforced_quarantine++;

@@ -99,4 +99,7 @@ void dp_smtpflow_enforced(struct dp_smtpflow *sf);
 
 size_t dp_smtpflow_memory(const struct dp_smtpflow *sf);
 
+/* Frees the scanners kept for new flows (ctx->scans). */
+void dp_smtpflow_pool_free(struct dp_ctx *ctx);
+
 #endif

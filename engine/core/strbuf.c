@@ -1,5 +1,6 @@
 #include "sluice/strbuf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,4 +100,26 @@ void sl_strbuf_hex(struct sl_strbuf *b, const uint8_t *p, size_t n)
 		b->s[b->len++] = digits[p[i] & 15];
 	}
 	b->s[b->len] = '\0';
+}
+
+uint8_t *sl_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	struct sl_strbuf b;
+	sl_strbuf_init(&b);
+	char buf[65536];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		sl_strbuf_put(&b, buf, n);
+	int err = ferror(f) ? (errno ? errno : EIO) : 0;
+	fclose(f);
+	if (err) {
+		sl_strbuf_free(&b);
+		errno = err;
+		return NULL;
+	}
+	*len = b.len;
+	return b.s ? (uint8_t *)b.s : calloc(1, 1);
 }

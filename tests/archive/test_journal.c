@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cunit_main.h"
+#include "cunit_run.h"
 #include "journal.h"
 
 static const char *rcpts[] = { "bob@example.net", "carol@example.net" };
@@ -331,12 +331,12 @@ static void test_queue_cap(void)
 
 int main(void)
 {
-	static const struct ar_test tests[] = {
+	static const struct cu_test tests[] = {
 		{ "encode/decode round trip and identity", test_roundtrip },
 		{ "bad frames refused with a reason", test_bad_frames },
 		{ "sender spools through an archive outage", test_sender_survives_outage },
 		{ "queue cap refuses without blocking", test_queue_cap },
 		{ NULL, NULL },
 	};
-	return ar_run_tests("archive_journal", tests);
+	return cu_run_suite("archive_journal", NULL, NULL, tests);
 }

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cunit_main.h"
+#include "cunit_run.h"
 #include "query.h"
 
 static char *tree(const char *q)
@@ -90,12 +90,12 @@ static void test_errors(void)
 
 int main(void)
 {
-	static const struct ar_test tests[] = {
+	static const struct cu_test tests[] = {
 		{ "terms and phrases", test_terms },
 		{ "fields", test_fields },
 		{ "boolean operators", test_boolean },
 		{ "errors with positions", test_errors },
 		{ NULL, NULL },
 	};
-	return ar_run_tests("archive_query", tests);
+	return cu_run_suite("archive_query", NULL, NULL, tests);
 }

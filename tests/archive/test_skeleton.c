@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cunit_main.h"
+#include "cunit_run.h"
 #include "skeleton.h"
 
 static uint8_t part_data[3000];
@@ -123,11 +123,11 @@ static void test_damage_detected(void)
 
 int main(void)
 {
-	static const struct ar_test tests[] = {
+	static const struct cu_test tests[] = {
 		{ "base64 layouts round trip", test_layouts },
 		{ "irregular base64 stays inline", test_irregular_stays_inline },
 		{ "missing part and damage detected", test_damage_detected },
 		{ NULL, NULL },
 	};
-	return ar_run_tests("archive_skeleton", tests);
+	return cu_run_suite("archive_skeleton", NULL, NULL, tests);
 }

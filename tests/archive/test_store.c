@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cunit_main.h"
+#include "cunit_run.h"
 #include "ingest.h"
 #include "search.h"
 
@@ -256,14 +256,14 @@ int main(void)
 {
 	if (!mkdtemp(dir) || !open_store())
 		return 2;
-	static const struct ar_test tests[] = {
+	static const struct cu_test tests[] = {
 		{ "record and message dedup, search", test_dedup_and_search },
 		{ "attachments stored once", test_attachment_dedup },
 		{ "posting blocks merge newest first", test_posting_blocks },
 		{ "reopen keeps counters and dedup", test_reopen },
 		{ NULL, NULL },
 	};
-	int rc = ar_run_tests("archive_store", tests);
+	int rc = cu_run_suite("archive_store", NULL, NULL, tests);
 	close_store();
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

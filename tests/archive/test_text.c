@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cunit_main.h"
+#include "cunit_run.h"
 #include "text.h"
 
 static void collect(void *ctx, const char *t, size_t n)
@@ -106,7 +106,7 @@ static void test_html(void)
 
 int main(void)
 {
-	static const struct ar_test tests[] = {
+	static const struct cu_test tests[] = {
 		{ "english words", test_english },
 		{ "unicode case folding", test_case_folding },
 		{ "chinese bigrams", test_chinese },
@@ -115,5 +115,5 @@ int main(void)
 		{ "html to text", test_html },
 		{ NULL, NULL },
 	};
-	return ar_run_tests("archive_text", tests);
+	return cu_run_suite("archive_text", NULL, NULL, tests);
 }

@@ -5,7 +5,7 @@
 
 #include "core/args.h"
 #include "core/config.h"
-#include "cu_main.h"
+#include "cunit_run.h"
 
 static int parse(struct dp_config *c, const char *text, char *err)
 {
@@ -205,5 +205,5 @@ int main(void)
 		{"archive journal keys", test_journal_archive},
 		{NULL, NULL},
 	};
-	return cu_run("dataplane config", tests);
+	return cu_run_suite("dataplane config", NULL, NULL, tests);
 }

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cu_main.h"
+#include "cunit_run.h"
 #include <dirent.h>
 
 #include "core/archivesink.h"
@@ -186,19 +186,41 @@ static size_t spooled(const char *dir, struct sl_journal_decoded *out, uint8_t *
 	return n;
 }
 
+/* The archive sink on a spool with no archive behind it: records stay in the spool. */
+struct spool {
+	char dir[32], tmp[64];
+	struct sl_journal *j;
+	struct dp_sink sink;
+};
+
+static void spool_open(struct spool *sp, struct harness *h)
+{
+	char err[256];
+	snprintf(sp->dir, sizeof sp->dir, "/tmp/sluice-dp-spool-XXXXXX");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(sp->dir));
+	snprintf(sp->tmp, sizeof sp->tmp, "%s.partial", sp->dir);
+	struct sl_journal_config jc = {.spool_dir = sp->dir, .archive = NULL};
+	sp->j = sl_journal_open(&jc, err, sizeof err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sp->j);
+	CU_ASSERT_EQUAL_FATAL(dp_archivesink_open(&sp->sink, sp->j, sp->tmp, "t", err, sizeof err), 0);
+	h->in.ctx.journal = &sp->sink;
+}
+
+static void spool_close(struct spool *sp)
+{
+	sl_journal_close(sp->j);
+	sp->sink.ops->free(sp->sink.impl);
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s", sp->dir, sp->tmp);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
 static void test_archive_journal_records(void)
 {
 	struct harness h;
 	h_init(&h, policy, NULL);
-	char dir[] = "/tmp/sluice-dp-spool-XXXXXX", tmp[64], err[256];
-	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
-	snprintf(tmp, sizeof tmp, "%s.partial", dir);
-	struct sl_journal_config jc = {.spool_dir = dir, .archive = NULL};
-	struct sl_journal *j = sl_journal_open(&jc, err, sizeof err);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-	struct dp_sink sink;
-	CU_ASSERT_EQUAL_FATAL(dp_archivesink_open(&sink, j, tmp, "t", err, sizeof err), 0);
-	h.in.ctx.journal = &sink;
+	struct spool sp;
+	spool_open(&sp, &h);
 	/* a clean message the server takes, then a quarantined one */
 	h_to_data(&h);
 	h_say(&h, true, body_ok);
@@ -212,10 +234,10 @@ static void test_archive_journal_records(void)
 	h_say(&h, false, "354 go\r\n");
 	h_say(&h, true, "Subject: plans\r\n\r\nthe SECRET plan\r\n.\r\n");
 	CU_ASSERT_EQUAL(h.ctr.journal_ok, 2);
-	CU_ASSERT_TRUE(sl_journal_drain(j, false, 5000));
+	CU_ASSERT_TRUE(sl_journal_drain(sp.j, false, 5000));
 	struct sl_journal_decoded rec[8];
 	uint8_t *bufs[8];
-	size_t n = spooled(dir, rec, bufs, 8);
+	size_t n = spooled(sp.dir, rec, bufs, 8);
 	CU_ASSERT_EQUAL_FATAL(n, 2);
 	CU_ASSERT_STRING_EQUAL(rec[0].rec.verdict, "pass");
 	CU_ASSERT_EQUAL(rec[0].rec.message_len, strlen(body_ok));
@@ -233,11 +255,7 @@ static void test_archive_journal_records(void)
 		sl_journal_decoded_free(&rec[i]);
 		free(bufs[i]);
 	}
-	sl_journal_close(j);
-	sink.ops->free(sink.impl);
-	char cmd[256];
-	snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, tmp);
-	CU_ASSERT_EQUAL(system(cmd), 0);
+	spool_close(&sp);
 	h_free(&h);
 }
 
@@ -246,30 +264,19 @@ static void test_rejected_not_journaled(void)
 {
 	struct harness h;
 	h_init(&h, policy, NULL);
-	char dir[] = "/tmp/sluice-dp-spool-XXXXXX", tmp[64], err[256];
-	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
-	snprintf(tmp, sizeof tmp, "%s.partial", dir);
-	struct sl_journal_config jc = {.spool_dir = dir, .archive = NULL};
-	struct sl_journal *j = sl_journal_open(&jc, err, sizeof err);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-	struct dp_sink sink;
-	CU_ASSERT_EQUAL_FATAL(dp_archivesink_open(&sink, j, tmp, "t", err, sizeof err), 0);
-	h.in.ctx.journal = &sink;
+	struct spool sp;
+	spool_open(&sp, &h);
 	h_to_data(&h);
 	h_say(&h, true, "Subject: x\r\n\r\nFORBIDDEN words\r\n.\r\n");
 	CU_ASSERT_EQUAL(h.ctr.enforced_reject, 1);
 	CU_ASSERT_EQUAL(h.ctr.journal_ok, 0);
 	CU_ASSERT_EQUAL(h.ctr.journal_skipped, 1);
 	CU_ASSERT_EQUAL(h.ctr.journal_failed, 0);
-	CU_ASSERT_TRUE(sl_journal_drain(j, false, 5000));
+	CU_ASSERT_TRUE(sl_journal_drain(sp.j, false, 5000));
 	struct sl_journal_decoded rec[1];
 	uint8_t *bufs[1];
-	CU_ASSERT_EQUAL(spooled(dir, rec, bufs, 1), 0);
-	sl_journal_close(j);
-	sink.ops->free(sink.impl);
-	char cmd[256];
-	snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, tmp);
-	CU_ASSERT_EQUAL(system(cmd), 0);
+	CU_ASSERT_EQUAL(spooled(sp.dir, rec, bufs, 1), 0);
+	spool_close(&sp);
 	h_free(&h);
 }
 
@@ -576,5 +583,5 @@ int main(void)
 		{"FINs", test_fin_follows_held_data},
 		{NULL, NULL},
 	};
-	return cu_run("dataplane flow", tests);
+	return cu_run_suite("dataplane flow", NULL, NULL, tests);
 }

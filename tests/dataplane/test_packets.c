@@ -7,7 +7,7 @@
 #include "core/flowkey.h"
 #include "core/pktbuild.h"
 #include "core/pktparse.h"
-#include "cu_main.h"
+#include "cunit_run.h"
 
 static size_t unhex(const char *h, uint8_t *out)
 {
@@ -276,5 +276,5 @@ int main(void)
 		{"checksum matches RFC 1071 reference", test_checksum_matches_reference},
 		{NULL, NULL},
 	};
-	return cu_run("dataplane packets", tests);
+	return cu_run_suite("dataplane packets", NULL, NULL, tests);
 }

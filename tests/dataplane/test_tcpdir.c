@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "core/tcpdir.h"
-#include "cu_main.h"
+#include "cunit_run.h"
 
 static const uint8_t *text(void)
 {
@@ -318,5 +318,5 @@ int main(void)
 		{"random reorder/overlap/conflict, passive", test_random_passive},
 		{NULL, NULL},
 	};
-	return cu_run("dataplane tcpdir", tests);
+	return cu_run_suite("dataplane tcpdir", NULL, NULL, tests);
 }

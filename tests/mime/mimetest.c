@@ -220,24 +220,6 @@ void mt_sha256_hex(const void *p, size_t n, char out[65])
 		sprintf(out + 2 * i, "%02x", md[i]);
 }
 
-uint8_t *mt_read_file(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	struct sl_strbuf b;
-	sl_strbuf_init(&b);
-	char buf[65536];
-	size_t k;
-	while ((k = fread(buf, 1, sizeof buf, f)) > 0)
-		sl_strbuf_put(&b, buf, k);
-	fclose(f);
-	*n = b.len;
-	if (!b.s)
-		return calloc(1, 1);
-	return (uint8_t *)b.s;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);

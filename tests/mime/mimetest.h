@@ -48,8 +48,6 @@ const char *mt_header(const struct mt_result *r, const char *path, const char *n
 /* Lowercase hex SHA-256 of p. */
 void mt_sha256_hex(const void *p, size_t n, char out[65]);
 
-/* Read a whole file (tests only); NULL when unreadable. */
-uint8_t *mt_read_file(const char *path, size_t *n);
 /* Every *.eml under dir, sorted; returns the count. */
 size_t mt_list_eml(const char *dir, char ***paths);
 

@@ -1,10 +1,11 @@
 /* CUnit suite "charset": text bodies converted to UTF-8 (PART_TEXT) and RFC 2047
  * words decoded, for the charsets real mail uses; every case is also fed one byte at
  * a time so multibyte sequences are split at every point. */
-#include <CUnit/Basic.h>
+#include <CUnit/CUnit.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cunit_run.h"
 #include "charset.h"
 #include "mimetest.h"
 #include "sluice/strbuf.h"
@@ -219,18 +220,14 @@ static void test_dbcs_cache_matches_iconv(void)
 
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("charset", NULL, NULL);
-	CU_add_test(s, "text bodies to UTF-8", test_bodies);
-	CU_add_test(s, "invalid sequences", test_invalid_sequences);
-	CU_add_test(s, "unknown and missing charsets", test_unknown_and_missing);
-	CU_add_test(s, "base64 text", test_base64_text);
-	CU_add_test(s, "encoded words and raw 8-bit headers", test_encoded_words);
-	CU_add_test(s, "double-byte cache matches iconv", test_dbcs_cache_matches_iconv);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	static const struct cu_test tests[] = {
+		{"text bodies to UTF-8", test_bodies},
+		{"invalid sequences", test_invalid_sequences},
+		{"unknown and missing charsets", test_unknown_and_missing},
+		{"base64 text", test_base64_text},
+		{"encoded words and raw 8-bit headers", test_encoded_words},
+		{"double-byte cache matches iconv", test_dbcs_cache_matches_iconv},
+		{NULL, NULL},
+	};
+	return cu_run_suite("charset", NULL, NULL, tests);
 }

@@ -1,11 +1,13 @@
 /* CUnit suite "mime": the streaming MIME parser (sluice/mime.h). */
-#include <CUnit/Basic.h>
+#include <CUnit/CUnit.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cunit_run.h"
 #include "mimetest.h"
 #include "sluice/signals.h"
+#include "sluice/strbuf.h"
 
 #define MSG(s) (s), (sizeof(s) - 1)
 
@@ -26,7 +28,7 @@ static void check_dir_chunking(const char *rel)
 	CU_ASSERT_FATAL(n > 0);
 	for (size_t i = 0; i < n; i++) {
 		size_t len;
-		uint8_t *msg = mt_read_file(paths[i], &len);
+		uint8_t *msg = sl_read_file(paths[i], &len);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(msg);
 		char *whole = mt_eventlog(msg, len, 0, NULL);
 		long chunkings[] = {1, -1, 1448, 7};
@@ -463,33 +465,29 @@ static void test_bare_cr_and_lf(void)
 
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("mime", NULL, NULL);
-	CU_add_test(s, "chunking invariance: mail-gem", test_chunking_mail_gem);
-	CU_add_test(s, "chunking invariance: zeek", test_chunking_zeek);
-	CU_add_test(s, "chunking invariance: hand-written", test_chunking_handwritten);
-	CU_add_test(s, "header unfolding", test_unfolding);
-	CU_add_test(s, "RFC 2047 encoded words", test_rfc2047);
-	CU_add_test(s, "RFC 2231 parameters", test_rfc2231);
-	CU_add_test(s, "content-type edge cases", test_content_type_edge);
-	CU_add_test(s, "base64 split at every offset", test_base64_splits);
-	CU_add_test(s, "quoted-printable split at every offset", test_qp_splits);
-	CU_add_test(s, "uuencode", test_uuencode);
-	CU_add_test(s, "nesting and paths", test_nesting_paths);
-	CU_add_test(s, "delivery-status blocks", test_delivery_status);
-	CU_add_test(s, "digest default type", test_digest_default);
-	CU_add_test(s, "missing boundaries", test_missing_boundaries);
-	CU_add_test(s, "bad base64", test_bad_base64);
-	CU_add_test(s, "header caps and signals", test_header_signals);
-	CU_add_test(s, "charset and param signals", test_charset_signals);
-	CU_add_test(s, "part and boundary caps", test_caps_parts_boundary);
-	CU_add_test(s, "10,000-deep nesting bounded", test_deep_nesting);
-	CU_add_test(s, "long lines bounded", test_long_lines_bounded);
-	CU_add_test(s, "bare CR and LF line ends", test_bare_cr_and_lf);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	static const struct cu_test tests[] = {
+		{"chunking invariance: mail-gem", test_chunking_mail_gem},
+		{"chunking invariance: zeek", test_chunking_zeek},
+		{"chunking invariance: hand-written", test_chunking_handwritten},
+		{"header unfolding", test_unfolding},
+		{"RFC 2047 encoded words", test_rfc2047},
+		{"RFC 2231 parameters", test_rfc2231},
+		{"content-type edge cases", test_content_type_edge},
+		{"base64 split at every offset", test_base64_splits},
+		{"quoted-printable split at every offset", test_qp_splits},
+		{"uuencode", test_uuencode},
+		{"nesting and paths", test_nesting_paths},
+		{"delivery-status blocks", test_delivery_status},
+		{"digest default type", test_digest_default},
+		{"missing boundaries", test_missing_boundaries},
+		{"bad base64", test_bad_base64},
+		{"header caps and signals", test_header_signals},
+		{"charset and param signals", test_charset_signals},
+		{"part and boundary caps", test_caps_parts_boundary},
+		{"10,000-deep nesting bounded", test_deep_nesting},
+		{"long lines bounded", test_long_lines_bounded},
+		{"bare CR and LF line ends", test_bare_cr_and_lf},
+		{NULL, NULL},
+	};
+	return cu_run_suite("mime", NULL, NULL, tests);
 }

@@ -250,22 +250,6 @@ const struct sl_verdict *tp_body(struct tp_msg *t, struct sl_scanner *sc, struct
 	return tp_end(t);
 }
 
-int tp_run_suite(const char *name, CU_InitializeFunc init, CU_CleanupFunc fini,
-                 const struct tp_test *tests)
-{
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite(name, init, fini);
-	for (const struct tp_test *t = tests; t->name; t++)
-		CU_add_test(s, t->name, t->fn);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed() +
-	                  CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
-}
-
 void tp_vexpect_hits(const struct sl_verdict *v, va_list ids)
 {
 	size_t n = 0;

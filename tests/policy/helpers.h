@@ -7,17 +7,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <CUnit/CUnit.h>
+#include "cunit_run.h"
 
 #include "sluice/policy.h"
 
-/* Runs one CUnit suite; returns the exit status (failures, or a failed init, fail). */
-struct tp_test {
-	const char *name;
-	void (*fn)(void);
-};
-int tp_run_suite(const char *name, CU_InitializeFunc init, CU_CleanupFunc fini,
-                 const struct tp_test *tests);
 
 /* Writes `text` as policy.rules in a fresh directory, with extra files given as
  * name, content pairs (NULL-terminated), and loads it. NULL on error: the formatted

@@ -140,10 +140,10 @@ static void test_refused(void)
 
 int main(void)
 {
-	static const struct tp_test tests[] = {
+	static const struct cu_test tests[] = {
 		{"roundtrip", test_roundtrip},
 		{"refused", test_refused},
 		{NULL, NULL},
 	};
-	return tp_run_suite("policy_bundle", NULL, NULL, tests);
+	return cu_run_suite("policy_bundle", NULL, NULL, tests);
 }

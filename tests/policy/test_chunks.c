@@ -97,11 +97,11 @@ static void test_every_chunk_size(void)
 
 int main(void)
 {
-	static const struct tp_test tests[] = {
+	static const struct cu_test tests[] = {
 		{"reference verdict", test_reference_verdict},
 		{"split at every offset", test_split_at_every_offset},
 		{"every chunk size", test_every_chunk_size},
 		{NULL, NULL},
 	};
-	return tp_run_suite("policy_chunks", init, tp_fixture_fini, tests);
+	return cu_run_suite("policy_chunks", init, tp_fixture_fini, tests);
 }

@@ -142,10 +142,10 @@ static void test_split_at_every_offset(void)
 
 int main(void)
 {
-	static const struct tp_test tests[] = {
+	static const struct cu_test tests[] = {
 		{"decoded matching", test_decoded_matching},
 		{"split at every offset", test_split_at_every_offset},
 		{NULL, NULL},
 	};
-	return tp_run_suite("policy_engine", init, tp_fixture_fini, tests);
+	return cu_run_suite("policy_engine", init, tp_fixture_fini, tests);
 }

@@ -185,12 +185,12 @@ static void test_full_grammar_compiles(void)
 
 int main(void)
 {
-	static const struct tp_test tests[] = {
+	static const struct cu_test tests[] = {
 		{"errors have positions", test_errors_have_positions},
 		{"list file errors", test_list_file_errors},
 		{"ignore-unsupported counts", test_ignore_unsupported_counts},
 		{"full grammar compiles", test_full_grammar_compiles},
 		{NULL, NULL},
 	};
-	return tp_run_suite("policy_parse", NULL, NULL, tests);
+	return cu_run_suite("policy_parse", NULL, NULL, tests);
 }

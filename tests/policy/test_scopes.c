@@ -273,7 +273,7 @@ static void test_pcre2_bounded(void)
 
 int main(void)
 {
-	static const struct tp_test tests[] = {
+	static const struct cu_test tests[] = {
 		{"clean message passes", test_clean_message_passes},
 		{"envelope scopes", test_envelope_scopes},
 		{"header scopes", test_header_scopes},
@@ -284,5 +284,5 @@ int main(void)
 		{"pcre2 bounded", test_pcre2_bounded},
 		{NULL, NULL},
 	};
-	return tp_run_suite("policy_scopes", init, tp_fixture_fini, tests);
+	return cu_run_suite("policy_scopes", init, tp_fixture_fini, tests);
 }

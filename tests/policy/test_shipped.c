@@ -218,7 +218,7 @@ static void test_alert_rules(void)
 
 int main(void)
 {
-	static const struct tp_test tests[] = {
+	static const struct cu_test tests[] = {
 		{"clean", test_clean},
 		{"dlp.credit-card", test_dlp_credit_card},
 		{"dlp.tw-national-id", test_dlp_tw_id},
@@ -229,5 +229,5 @@ int main(void)
 		{"alert rules", test_alert_rules},
 		{NULL, NULL},
 	};
-	return tp_run_suite("policy_shipped", init, tp_fixture_fini, tests);
+	return cu_run_suite("policy_shipped", init, tp_fixture_fini, tests);
 }

@@ -62,9 +62,9 @@ static void test_shared_policy_and_swap(void)
 
 int main(void)
 {
-	static const struct tp_test tests[] = {
+	static const struct cu_test tests[] = {
 		{"shared policy and swap", test_shared_policy_and_swap},
 		{NULL, NULL},
 	};
-	return tp_run_suite("policy_threads", NULL, NULL, tests);
+	return cu_run_suite("policy_threads", NULL, NULL, tests);
 }

@@ -84,12 +84,12 @@ static void test_windows_cover_candidates(void)
 
 int main(void)
 {
-	static const struct tp_test tests[] = {
+	static const struct cu_test tests[] = {
 		{"luhn", test_luhn},
 		{"tw-id", test_tw_id},
 		{"iban", test_iban},
 		{"windows cover candidates", test_windows_cover_candidates},
 		{NULL, NULL},
 	};
-	return tp_run_suite("policy_validators", NULL, NULL, tests);
+	return cu_run_suite("policy_validators", NULL, NULL, tests);
 }

@@ -305,7 +305,7 @@ static void test_reset_reuse(void)
 
 int main(void)
 {
-	static const struct tp_test tests[] = {
+	static const struct cu_test tests[] = {
 		{"counts", test_counts},
 		{"combinations", test_combinations},
 		{"direction", test_direction},
@@ -315,5 +315,5 @@ int main(void)
 		{"reset reuse", test_reset_reuse},
 		{NULL, NULL},
 	};
-	return tp_run_suite("policy_verdict", init, fini, tests);
+	return cu_run_suite("policy_verdict", init, fini, tests);
 }

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cunit_run.h"
 #include "tests.h"
 
 void add_suite(const char *name, const struct test_def *tests, size_t n)
@@ -72,10 +73,5 @@ int main(void)
 	register_eod_tests();
 	register_bdat_tests();
 	register_zeek_tests();
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	unsigned run = CU_get_number_of_tests_run();
-	CU_cleanup_registry();
-	return failed || run == 0 ? 1 : 0;
+	return cu_run_registered();
 }

@@ -234,7 +234,7 @@ static int rec_commit(void *impl, void *h, const struct dp_msg_meta *m)
 	for (int i = 0; i < 32; i++)
 		sprintf(e->sha + 2 * i, "%02x", d[i]);
 	e->action = m->action;
-	return 0;
+	return 1; /* kept (recorded) */
 }
 
 static const struct dp_sink_ops rec_ops = {rec_begin, rec_write, rec_commit, NULL};

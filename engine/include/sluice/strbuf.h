@@ -23,6 +23,9 @@ void sl_strbuf_putc(struct sl_strbuf *b, char c);
 void sl_strbuf_printf(struct sl_strbuf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sl_strbuf_vprintf(struct sl_strbuf *b, const char *fmt, va_list ap);
+/* The whole file at path in a malloc'd buffer (NUL-terminated, never NULL for an empty
+ * file), its size in *len; NULL with errno set when it cannot be opened or read. */
+uint8_t *sl_read_file(const char *path, size_t *len);
 /* Lowercase hex of n bytes. */
 void sl_strbuf_hex(struct sl_strbuf *b, const uint8_t *p, size_t n);
 
