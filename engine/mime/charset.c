@@ -664,6 +664,13 @@ static void feed_dbcs(struct sl_textconv *t, const uint8_t *p, size_t n, sl_sink
 		}
 		uint8_t c = p[i];
 		if (c < 0x80) {
+			uint64_t w; /* ASCII eight at a time (o + 8 fits: checked above) */
+			if (i + 8 <= n && (memcpy(&w, p + i, 8), !(w & 0x8080808080808080ull))) {
+				memcpy(out + o, &w, 8);
+				o += 8;
+				i += 8;
+				continue;
+			}
 			out[o++] = c;
 			i++;
 			continue;

@@ -342,6 +342,8 @@ int main(int argc, char **argv)
 	printf("%-34s %9.1f MB/s  %5.1f%% of memcpy  (%llu messages, %llu parts; goal >= 1000 MB/s)\n",
 	       "SMTP+MIME (sl_smtp, parse+decode)", rate_mb(&smtp), 100 * rate_mb(&smtp) / rate_mb(&mcp),
 	       (unsigned long long)ts.messages, (unsigned long long)ts.leaf_parts);
+	printf("%-34s %9.1f KB new, %.1f KB at most after a session (sl_smtp_memory, MIME "
+	       "parser included)\n", "memory per session", ts.session_new / 1e3, ts.session_max / 1e3);
 
 	if (o.policy && policy_figures(&o, &s, &smtp, &mcp))
 		failures++;

@@ -236,6 +236,8 @@ uint64_t run_smtp(const struct bench_streams *s, size_t chunk, struct tally *t,
 		struct sl_smtp *sm = sl_smtp_new(NULL, on_event, &x);
 		if (!sm)
 			return 0;
+		if (!t->session_new)
+			t->session_new = sl_smtp_memory(sm);
 		const struct bench_session *ss = &s->sessions[i];
 		for (size_t j = ss->first; j < ss->first + ss->n; j++) {
 			const struct bench_write *w = &s->writes[j];
@@ -245,6 +247,9 @@ uint64_t run_smtp(const struct bench_streams *s, size_t chunk, struct tally *t,
 			n += w->len;
 		}
 		sl_smtp_close(sm);
+		size_t mem = sl_smtp_memory(sm); /* what the dataplane holds per flow */
+		if (mem > t->session_max)
+			t->session_max = mem;
 		sl_smtp_free(sm);
 	}
 	if (pr && pr->collect)

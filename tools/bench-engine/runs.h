@@ -30,6 +30,8 @@ struct tally {
 	uint64_t verdicts[5];   /* by enum sl_action (policy run only) */
 	uint64_t dlp_messages;  /* messages where a card or Taiwan ID rule fired */
 	size_t stream_bytes;    /* Hyperscan stream state per message */
+	size_t session_new;     /* sl_smtp_memory of a new session */
+	size_t session_max;     /* ... the largest at the end of a session */
 };
 
 /* The matcher's streamed bytes, grouped as one block per scope instance (part), per
