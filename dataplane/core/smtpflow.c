@@ -135,6 +135,18 @@ static void sink_commit(struct dp_smtpflow *sf, struct dp_sink *sink, void *h,
 	}
 }
 
+/* The session grows with what it parses (header lines, MIME depth, recipients, within
+ * the engine's limits): bring its charge up to date at each message's end. */
+static void recharge(struct dp_smtpflow *sf)
+{
+	size_t m = sl_smtp_memory(sf->smtp);
+	if (m > sf->charged)
+		dp_mem_add(&sf->ctx->mem, m - sf->charged);
+	else
+		dp_mem_release(&sf->ctx->mem, sf->charged - m);
+	sf->charged = m;
+}
+
 void dp_smtpflow_free(struct dp_smtpflow *sf)
 {
 	if (sf->smtp)
@@ -425,6 +437,7 @@ static void on_event(void *arg, const struct sl_event *ev)
 		message_begin(sf, ev);
 		break;
 	case SL_EV_MESSAGE_END:
+		recharge(sf);
 		message_end(sf, ev);
 		return;
 	case SL_EV_TXN_RESULT:

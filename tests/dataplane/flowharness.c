@@ -119,6 +119,7 @@ void h_send_at(struct harness *h, bool from_client, uint32_t seq, uint8_t flags,
 	const struct dp_flow *f = dp_inspect_frame(&h->in, frame, n,
 	                                           from_client ? DP_OUTSIDE : DP_INSIDE, &out);
 	h->last_drop = out.drop_reason;
+	h->last_flow = f;
 	if (out.forward) {
 		h->originals++;
 		deliver(h, frame, n, !from_client);

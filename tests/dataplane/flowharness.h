@@ -30,6 +30,7 @@ struct harness {
 	struct dp_pkt bp;
 	unsigned originals, built;
 	int last_drop;           /* drop reason of the last packet, -1 */
+	const struct dp_flow *last_flow; /* the flow of the last packet (NULL: none) */
 };
 
 /* policy_text may be NULL (no rules). cfg_text overrides configuration keys. */

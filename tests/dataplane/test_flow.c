@@ -280,6 +280,31 @@ static void test_rejected_not_journaled(void)
 	h_free(&h);
 }
 
+/* What a session grows into while it parses (here a 20 KB header line) is charged to
+ * the worker's memory account by the message's end, so the caps see it. */
+static void test_session_growth_is_charged(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	h_to_data(&h);
+	size_t before = h.in.ctx.mem.used;
+	static char msg[24000];
+	size_t n = (size_t)snprintf(msg, sizeof msg, "Subject: ");
+	memset(msg + n, 'a', 20000);
+	n += 20000;
+	snprintf(msg + n, sizeof msg - n, "\r\n\r\nbody\r\n.\r\n");
+	n = strlen(msg);
+	for (size_t off = 0; off < n; off += 1400)
+		h_say_n(&h, true, msg + off, n - off < 1400 ? n - off : 1400);
+	h_say(&h, false, "250 2.0.0 Ok: queued\r\n");
+	const struct dp_smtpflow *sf = &h.last_flow->sf;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sf->smtp);
+	/* a new session is ~10 KB; the 20 KB line grew it, and that growth is charged */
+	CU_ASSERT(sf->charged > 16384);
+	CU_ASSERT(h.in.ctx.mem.used >= before + 16384);
+	h_free(&h);
+}
+
 static void test_data_before_354_is_held(void)
 {
 	struct harness h;
@@ -568,6 +593,7 @@ int main(void)
 		{"quarantine: 250, server reset, journaled", test_quarantine_journals},
 		{"archive journal records", test_archive_journal_records},
 		{"rejected message not journaled", test_rejected_not_journaled},
+		{"session growth is charged", test_session_growth_is_charged},
 		{"data before 354 held", test_data_before_354_is_held},
 		{"out of order released in order", test_out_of_order_released_in_order},
 		{"conflicting retransmission dropped", test_conflicting_retransmission_dropped},
