@@ -12,8 +12,6 @@ struct sl_policy *rules_load(const char *path);
 void rules_print_diag(const struct sl_policy_diag *d);
 
 int rules_test(int argc, char **argv);
-/* A whole file (NULL with errno on failure). */
-uint8_t *rules_read_file(const char *path, size_t *len);
 /* The built-in synthetic corpus of `rules cost` (rules_corpus.c). */
 size_t rules_builtin_corpus_size(void);
 uint8_t *rules_builtin_corpus(size_t i, size_t *len);

@@ -149,7 +149,7 @@ static bool corpus_load(struct corpus *c, const char *path)
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		size_t len;
-		uint8_t *m = rules_read_file(path, &len);
+		uint8_t *m = sl_read_file(path, &len);
 		if (!m) {
 			fprintf(stderr, "%s: %s\n", path, strerror(errno));
 			return false;
@@ -170,7 +170,7 @@ static bool corpus_load(struct corpus *c, const char *path)
 		struct stat fs;
 		if (stat(p, &fs) == 0 && S_ISREG(fs.st_mode)) {
 			size_t len;
-			uint8_t *m = rules_read_file(p, &len);
+			uint8_t *m = sl_read_file(p, &len);
 			if (m)
 				corpus_add(c, m, len, p);
 			free(m);

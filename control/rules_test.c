@@ -5,35 +5,6 @@
 
 #include "rules.h"
 
-/* Reads a whole file; NULL with errno on failure. */
-uint8_t *rules_read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 65536, n = 0;
-	uint8_t *b = malloc(cap);
-	while (b) {
-		size_t k = fread(b + n, 1, cap - n, f);
-		n += k;
-		if (n < cap)
-			break;
-		cap *= 2;
-		uint8_t *nb = realloc(b, cap);
-		if (!nb)
-			free(b);
-		b = nb;
-	}
-	bool bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		free(b);
-		return NULL;
-	}
-	*len = n;
-	return b;
-}
-
 static void print_text(const char *file, const struct sl_verdict *v)
 {
 	enum sl_action a = v->action == SL_ACT_ALERT ? SL_ACT_PASS : v->action;
@@ -124,7 +95,7 @@ int rules_test(int argc, char **argv)
 	sl_strbuf_init(&out);
 	for (size_t f = 0; f < nfiles; f++) {
 		size_t len;
-		uint8_t *msg = rules_read_file(files[f], &len);
+		uint8_t *msg = sl_read_file(files[f], &len);
 		if (!msg) {
 			fprintf(stderr, "%s: cannot read: %m\n", files[f]);
 			rc = 1;

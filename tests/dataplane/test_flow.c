@@ -176,11 +176,9 @@ static size_t spooled(const char *dir, struct sl_journal_decoded *out, uint8_t *
 	for (size_t i = 0; i < n; i++) {
 		char path[600], err[128];
 		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-		FILE *f = fopen(path, "rb");
-		bufs[i] = malloc(1 << 16);
-		size_t len = f ? fread(bufs[i], 1, 1 << 16, f) : 0;
-		if (f)
-			fclose(f);
+		size_t len = 0;
+		bufs[i] = sl_read_file(path, &len);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(bufs[i]);
 		CU_ASSERT_EQUAL_FATAL(sl_journal_decode_frame(bufs[i], len, &out[i], err, sizeof err), 0);
 	}
 	return n;

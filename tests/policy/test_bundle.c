@@ -15,21 +15,6 @@ static const char *policy_text =
 	"rule subj { match header:Subject \"win\" score 7 }\n"
 	"threshold 5 reject\n";
 
-static char *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	rewind(f);
-	char *b = malloc((size_t)n + 1);
-	*len = fread(b, 1, (size_t)n, f);
-	b[*len] = '\0';
-	fclose(f);
-	return b;
-}
-
 static void write_all(const char *path, const char *b, size_t len)
 {
 	FILE *f = fopen(path, "wb");
@@ -100,7 +85,7 @@ static void test_roundtrip(void)
 static void expect_refused(const char *from, const char *to, const char *want)
 {
 	size_t len = 0;
-	char *b = read_all(bundle, &len);
+	char *b = (char *)sl_read_file(bundle, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	char *at = from ? strstr(b, from) : b + len - 10;
 	CU_ASSERT_PTR_NOT_NULL_FATAL(at);

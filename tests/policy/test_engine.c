@@ -30,13 +30,7 @@ static uint8_t *read_msg(const char *name, size_t *len)
 	const char *root = getenv("SLUICE_SOURCE_ROOT");
 	char path[4096];
 	snprintf(path, sizeof path, "%s/tests/data/policy/%s", root ? root : ".", name);
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	uint8_t *b = malloc(1 << 20);
-	*len = fread(b, 1, 1 << 20, f);
-	fclose(f);
-	return b;
+	return sl_read_file(path, len);
 }
 
 /* Verdict JSON of a message fed to the MIME parser split at `split` (0: whole). */

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sluice/strbuf.h"
+
 static int hexval(int c)
 {
 	if (c >= '0' && c <= '9')
@@ -109,24 +111,7 @@ uint8_t *read_source_file(const char *relpath, size_t *len)
 	const char *root = getenv("SLUICE_SOURCE_ROOT");
 	char path[4096];
 	snprintf(path, sizeof path, "%s/%s", root ? root : ".", relpath);
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 4096, n = 0;
-	uint8_t *buf = malloc(cap);
-	size_t k;
-	while (buf && (k = fread(buf + n, 1, cap - n, f)) > 0) {
-		n += k;
-		if (n == cap) {
-			cap *= 2;
-			buf = realloc(buf, cap);
-		}
-	}
-	fclose(f);
-	if (!buf)
-		abort();
-	*len = n;
-	return buf;
+	return sl_read_file(path, len);
 }
 
 struct transcript *transcript_load(const char *path)

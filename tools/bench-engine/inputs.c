@@ -6,43 +6,15 @@
 #include <string.h>
 
 #include "inputs.h"
+#include "sluice/strbuf.h"
 
 #define STREAMS_MAGIC "SLUICE-STREAMS 1\n"
 
 static uint8_t *read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
+	uint8_t *buf = sl_read_file(path, len);
+	if (!buf)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	uint8_t *buf = NULL;
-	size_t cap = 0, n = 0;
-	for (;;) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 1 << 16;
-			uint8_t *nb = realloc(buf, cap);
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				snprintf(err, errlen, "%s: out of memory", path);
-				return NULL;
-			}
-			buf = nb;
-		}
-		size_t k = fread(buf + n, 1, cap - n, f);
-		n += k;
-		if (k == 0)
-			break;
-	}
-	int bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		free(buf);
-		snprintf(err, errlen, "%s: read error", path);
-		return NULL;
-	}
-	*len = n;
 	return buf;
 }
 
