@@ -19,22 +19,21 @@ static inline bool dp_mem_fits(const struct dp_mem *m, size_t n)
 	return true;
 }
 
-/* Charge n bytes when every level has room. */
-static inline bool dp_mem_charge(struct dp_mem *m, size_t n)
-{
-	if (!dp_mem_fits(m, n))
-		return false;
-	for (; m; m = m->parent)
-		m->used += n;
-	return true;
-}
-
 /* Charge n bytes already in use, whether or not they fit (memory a session grew into);
  * the caps then refuse new flows until enough is released. */
 static inline void dp_mem_add(struct dp_mem *m, size_t n)
 {
 	for (; m; m = m->parent)
 		m->used += n;
+}
+
+/* Charge n bytes when every level has room. */
+static inline bool dp_mem_charge(struct dp_mem *m, size_t n)
+{
+	if (!dp_mem_fits(m, n))
+		return false;
+	dp_mem_add(m, n);
+	return true;
 }
 
 static inline void dp_mem_release(struct dp_mem *m, size_t n)
