@@ -147,12 +147,21 @@ static void recharge(struct dp_smtpflow *sf)
 	sf->charged = m;
 }
 
-void dp_smtpflow_free(struct dp_smtpflow *sf)
+/* The engine session and scanner go (back to the pool), and their memory with them. */
+static void release_engine(struct dp_smtpflow *sf)
 {
 	if (sf->smtp)
 		sl_smtp_free(sf->smtp);
+	sf->smtp = NULL;
 	dp_mem_release(&sf->ctx->mem, sf->charged);
+	sf->charged = 0;
 	scan_give(sf->ctx, sf->scan, sf->scan_policy);
+	sf->scan = NULL;
+}
+
+void dp_smtpflow_free(struct dp_smtpflow *sf)
+{
+	release_engine(sf);
 	for (int i = 0; i < DP_SF_PENDING; i++)
 		if (sf->pending[i].used)
 			pending_clear(&sf->pending[i]);
@@ -308,10 +317,10 @@ static void message_end(struct dp_smtpflow *sf, const struct sl_event *ev)
 	sf->msg_journal = sf->msg_dump = NULL;
 	/* the verdict's JSON and rule ids are for the sinks only: not built per message
 	 * when no sink takes this one */
-	if (p->journal || p->dump)
+	if (p->journal || p->dump) {
 		sl_verdict_json(v, &p->verdict_json);
-	if (v->nhits && (p->journal || p->dump)) {
-		p->rules = calloc(v->nhits, sizeof *p->rules);
+		if (v->nhits)
+			p->rules = calloc(v->nhits, sizeof *p->rules);
 		for (size_t i = 0; p->rules && i < v->nhits; i++)
 			if ((p->rules[i] = strdup(v->hits[i].id)))
 				p->nrules++;
@@ -645,13 +654,7 @@ void dp_smtpflow_enforced(struct dp_smtpflow *sf)
 	/* the server is reset and the flow answers the client itself from now on: the
 	 * engine is never fed again, so its memory goes back now rather than when the
 	 * client finally closes (a client that ignores our reply can take many seconds) */
-	if (sf->smtp)
-		sl_smtp_free(sf->smtp);
-	sf->smtp = NULL;
-	dp_mem_release(&sf->ctx->mem, sf->charged);
-	sf->charged = 0;
-	scan_give(sf->ctx, sf->scan, sf->scan_policy);
-	sf->scan = NULL;
+	release_engine(sf);
 	if (sf->enf.action == SL_ACT_QUARANTINE)
 		c->enforced_quarantine++;
 	else
