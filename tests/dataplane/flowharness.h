@@ -32,6 +32,7 @@ struct harness {
 	unsigned originals, built;
 	int last_drop;           /* drop reason of the last packet, -1 */
 	int force_role;          /* >= 0: the port role the next frames come in on */
+	unsigned other_frames, other_rsts; /* built for other connections (evicted ones) */
 	const struct dp_flow *last_flow; /* the flow of the last packet (NULL: none) */
 };
 
