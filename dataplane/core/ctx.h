@@ -45,6 +45,10 @@ struct dp_ctx {
 	unsigned nsessions;
 	sl_scan_tap_fn scan_tap;    /* benchmark: sees every buffer the matcher scans */
 	void *scan_tap_ctx;
+	/* tests, dumps: every stream byte handed to the SMTP engine, in order, per flow
+	 * (sf is the flow's struct dp_smtpflow; dir SL_CLIENT or SL_SERVER) */
+	void (*feed_tap)(void *arg, const void *sf, int dir, const uint8_t *p, size_t n);
+	void *feed_tap_ctx;
 };
 
 #endif
