@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "sluice/limits.h"
 #include "sluice/policy.h"
@@ -34,12 +35,16 @@ struct dp_ctx {
 	struct dp_counters *ctr;
 	struct dp_mem mem;          /* this worker's share of max_memory */
 	struct dp_sink *journal;    /* passed and quarantined messages; NULL = none */
-	struct dp_sink *dump;       /* offline: every message; NULL = none */
+	struct dp_sink *dump;       /* --dump-messages: every message; NULL = none */
 	uint64_t now_ms;
 	bool tcp_only;              /* benchmark: flows and TCP normalization, no engine */
 	struct dp_scan_pool scans;
 	sl_scan_tap_fn scan_tap;    /* benchmark: sees every buffer the matcher scans */
 	void *scan_tap_ctx;
+	/* test/debug (inline --dump-messages): sees every client byte fed to the engine */
+	void (*client_tap)(void *arg, const struct sockaddr_storage *client, const uint8_t *p,
+	                   size_t n);
+	void *client_tap_arg;
 };
 
 #endif

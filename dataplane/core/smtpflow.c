@@ -482,6 +482,8 @@ static void feed(struct dp_smtpflow *sf, int dir, uint64_t off, const uint8_t *p
 	if (off > sf->fed[dir]) /* bytes the engine never got (detection lookback lost) */
 		sl_smtp_gap(sf->smtp, (enum sl_stream)dir, (size_t)(off - sf->fed[dir]));
 	sf->fed[dir] = end;
+	if (dir == SL_CLIENT && sf->ctx->client_tap)
+		sf->ctx->client_tap(sf->ctx->client_tap_arg, &sf->client_addr, p, (size_t)(end - off));
 	sl_smtp_feed(sf->smtp, (enum sl_stream)dir, p, (size_t)(end - off));
 	if (sf->state == DP_SF_SMTP && sl_smtp_encrypted(sf->smtp)) {
 		/* STARTTLS allowed and TLS under way: nothing more to inspect */
