@@ -6,7 +6,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/socket.h>
 
 #include "sluice/limits.h"
 #include "sluice/policy.h"
@@ -17,6 +16,9 @@
 #include "sink.h"
 
 #define DP_SCAN_POOL 32
+#define DP_SESSION_POOL 64
+
+struct dp_session;
 
 /* Message scanners of finished flows, kept for new flows: making one per flow (a
  * Hyperscan stream per database, per-condition arrays) costs more than resetting. */
@@ -35,16 +37,18 @@ struct dp_ctx {
 	struct dp_counters *ctr;
 	struct dp_mem mem;          /* this worker's share of max_memory */
 	struct dp_sink *journal;    /* passed and quarantined messages; NULL = none */
-	struct dp_sink *dump;       /* --dump-messages: every message; NULL = none */
+	struct dp_sink *dump;       /* offline: every message; NULL = none */
 	uint64_t now_ms;
 	bool tcp_only;              /* benchmark: flows and TCP normalization, no engine */
 	struct dp_scan_pool scans;
+	struct dp_session *sessions[DP_SESSION_POOL]; /* freed sessions kept for new flows */
+	unsigned nsessions;
 	sl_scan_tap_fn scan_tap;    /* benchmark: sees every buffer the matcher scans */
 	void *scan_tap_ctx;
-	/* test/debug (inline --dump-messages): sees every client byte fed to the engine */
-	void (*client_tap)(void *arg, const struct sockaddr_storage *client, const uint8_t *p,
-	                   size_t n);
-	void *client_tap_arg;
+	/* tests, dumps: every stream byte handed to the SMTP engine, in order, per flow
+	 * (sf is the flow's struct dp_smtpflow; dir SL_CLIENT or SL_SERVER) */
+	void (*feed_tap)(void *arg, const void *sf, int dir, const uint8_t *p, size_t n);
+	void *feed_tap_ctx;
 };
 
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "msgfile.h"
+#include "smtpflow.h"
 
 int dp_flowdump_open(struct dp_flowdump *d, const char *dir, char *err, size_t errlen)
 {
@@ -24,10 +25,12 @@ int dp_flowdump_open(struct dp_flowdump *d, const char *dir, char *err, size_t e
 	return 0;
 }
 
-void dp_flowdump_client(void *arg, const struct sockaddr_storage *client, const uint8_t *p,
-                        size_t n)
+void dp_flowdump_feed(void *arg, const void *sf, int dir, const uint8_t *p, size_t n)
 {
 	struct dp_flowdump *d = arg;
+	if (dir != SL_CLIENT)
+		return;
+	const struct sockaddr_storage *client = &((const struct dp_smtpflow *)sf)->client_addr;
 	char ip[INET6_ADDRSTRLEN] = "", path[1200];
 	unsigned port = 0;
 	if (client->ss_family == AF_INET) {

@@ -7,7 +7,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
 
 struct dp_flowdump {
 	char dir[1024]; /* DIR/flows */
@@ -17,8 +16,7 @@ struct dp_flowdump {
 /* Creates DIR/flows. 0, or -1 with a message in err. */
 int dp_flowdump_open(struct dp_flowdump *d, const char *dir, char *err, size_t errlen);
 
-/* The dp_ctx client tap: append p[0..n) to the client's file. */
-void dp_flowdump_client(void *arg, const struct sockaddr_storage *client, const uint8_t *p,
-                        size_t n);
+/* A dp_ctx feed_tap: client bytes (dir SL_CLIENT) of flow sf are appended to its file. */
+void dp_flowdump_feed(void *arg, const void *sf, int dir, const uint8_t *p, size_t n);
 
 #endif
