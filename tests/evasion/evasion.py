@@ -35,6 +35,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "lab", "peers"))
 
 import cases as evcases  # noqa: E402
 import received  # noqa: E402
+import session  # noqa: E402
 
 
 def selected(names, prefix="ev"):
@@ -51,7 +52,6 @@ def selected(names, prefix="ev"):
 # -- live ----------------------------------------------------------------------------
 def run_case(args, case):
     from craft import CraftedFlow
-    import session
     flow = CraftedFlow(args.iface, args.src, args.dst, args.src_mac, args.dst_mac)
     result = session.new_result(case.name, flow)
     result["msg_id"] = case.msg_id
@@ -326,10 +326,8 @@ def main():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     live = sub.add_parser("live")
-    for opt in ("--iface", "--src", "--dst", "--src-mac", "--dst-mac", "--results"):
-        live.add_argument(opt, required=True)
+    session.add_flow_options(live)
     live.add_argument("--prefix", default="ev", help="Message-ID prefix (a second run: ev6)")
-    live.add_argument("cases", nargs="*")
     check = sub.add_parser("check")
     check.add_argument("--store", required=True)
     check.add_argument("--results", required=True)

@@ -10,6 +10,13 @@ MAIL = "MAIL FROM:<alice@example.org>"
 RCPT = "RCPT TO:<bob@example.net>"
 
 
+def add_flow_options(parser):
+    """The options that say where crafted sessions go (lab.sh passes them)."""
+    for opt in ("--iface", "--src", "--dst", "--src-mac", "--dst-mac", "--results"):
+        parser.add_argument(opt, required=True)
+    parser.add_argument("cases", nargs="*")
+
+
 def new_result(name, flow):
     return {"case": name, "client": [flow.src, flow.sport], "steps": [], "end_replies": []}
 
