@@ -43,22 +43,24 @@ done
 lab_dataplane_start dataplane.mode=enforce -- --rules "$LAB_POLICY"
 lab_sink_start
 
-# sessions NAME: SESSIONS messages in SESSIONS concurrent sessions; prints the seconds taken
+# sessions NAME: SESSIONS messages in SESSIONS concurrent sessions; prints the seconds
+# taken, or "failed (exit N) after S" (smtp-source's output: $LAB_DIR/NAME.log)
 sessions() {
-	local t0 t1
+	local t0 rc=0
 	t0=$(date +%s.%N)
-	timeout 120 ip netns exec "$LAB_NS_C" smtp-source -s "$sessions" -m "$sessions" -l 2000 \
+	timeout 90 ip netns exec "$LAB_NS_C" smtp-source -s "$sessions" -m "$sessions" -l 2000 \
 		-f alice@example.org -t bob@example.net -M client.example.org "$LAB_S4:25" \
-		>"$LAB_DIR/$1.log" 2>&1 || { cat "$LAB_DIR/$1.log" >&2; lab_fail "smtp-source ($1) failed"; }
-	t1=$(date +%s.%N)
-	echo "$t0 $t1" | awk '{printf "%.2f", $2 - $1}'
+		>"$LAB_DIR/$1.log" 2>&1 || rc=$?
+	echo "$t0 $(date +%s.%N) $rc" |
+		awk '{ if ($3) printf "failed (exit %d) after %.2f", $3, $2 - $1; else printf "%.2f", $2 - $1 }'
 }
 
 stored() { find "$LAB_SINKDIR" -type f -name 'msg.*' | wc -l; }
 all_stored() { [ "$(stored)" = $((2 * sessions)) ]; }
 
 before=$(sessions before)
-[ "$(stored)" = "$sessions" ] || lab_fail "before the flood: $(stored) of $sessions messages stored"
+[ "$(stored)" = "$sessions" ] ||
+	lab_fail "before the flood: $(stored) of $sessions messages stored, smtp-source: $before"
 lab_log "before the flood: $sessions sessions in $before s"
 
 lab_spawn synflood "$LAB_NS_C" "$flood" --iface "$LAB_IF_C" --dst-mac "$LAB_MAC_S" \
@@ -71,8 +73,8 @@ flows_early=$(lab_telemetry /sluice/flows)
 during=$(sessions during)
 flows_late=$(lab_telemetry /sluice/flows)
 lab_log "during the flood: $sessions sessions in $during s"
-kill -0 "$LAB_PID_synflood" 2>/dev/null ||
-	lab_fail "the flood ended before the sessions did: raise --seconds"
+outlived=yes
+kill -0 "$LAB_PID_synflood" 2>/dev/null || outlived=no
 wait "$LAB_PID_synflood"
 rate=$(grep '^synflood: sent' "$LAB_DIR/synflood.log") || lab_fail "synflood printed no result"
 lab_wait_for 20 "$((2 * sessions)) messages at smtp-sink" all_stored
@@ -86,6 +88,7 @@ echo "sessions during:  $during s (started $((seconds / 3)) s into the flood)"
 echo "flows, $((seconds / 3)) s in:  $flows_early"
 echo "flows, after the sessions: $flows_late"
 echo "sluice-dp received: $(lab_dp_counter ports.outside.rx_packets) packets from outside, forwarded $(lab_dp_counter ports.inside.tx_packets) to inside"
+echo "client veth (sent/received): $(ip -n "$LAB_NS_C" -s link show "$LAB_IF_C" | awk '/TX:/{getline; tx=$2} /RX:/{getline; rx=$2} END{print tx "/" rx}')"
 echo "stored at the server: $(stored) of $((2 * sessions))"
 fails=0
 for r in starttls table_full memory midstream not_smtp; do
@@ -107,6 +110,8 @@ PY
 )
 messages=$(lab_dp_counter messages.total)
 echo "messages counted by sluice-dp: $messages (sent $((2 * sessions)))"
+case $during in failed*) lab_fail "the sessions during the flood failed (smtp-source: $during)" ;; esac
+[ $outlived = yes ] || lab_fail "the flood ended before the sessions did: raise --seconds"
 [ -z "$extra" ] || lab_fail "flows passed uninspected during the flood: $extra"
 [ $fails = 0 ] || lab_fail "flows passed uninspected during the flood"
 [ "$messages" = $((2 * sessions)) ] ||
