@@ -112,7 +112,16 @@ with smtplib.SMTP("192.0.2.11", 25) as s:
 PY
 
 search() { "$exe" search --data "$work/data" "$1" --json --limit 0; }
-count() { search "$1" | grep -c '"id"' || true; }
+# count QUERY: the messages found, or why there is no count (a failed search is not 0)
+count() {
+	local out rc=0
+	out=$(search "$1" 2>"$work/search.err") || rc=$?
+	if [ $rc -ne 0 ]; then
+		echo "search failed (exit $rc: $(head -c 200 "$work/search.err"))"
+		return 1
+	fi
+	printf '%s\n' "$out" | grep -c '"id"' || true
+}
 ok=1
 for _ in $(seq 100); do
 	[ "$(count 'source:mailhost1')" = 3 ] && break
@@ -120,7 +129,7 @@ for _ in $(seq 100); do
 done
 check() { # check QUERY WANT
 	local got
-	got=$(count "$1")
+	got=$(count "$1") || true
 	if [ "$got" = "$2" ]; then echo "ok: $1 -> $got"; else echo "FAIL: $1 -> $got, want $2"; ok=0; fi
 }
 check 'source:mailhost1' 3
