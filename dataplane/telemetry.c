@@ -88,6 +88,13 @@ static int cmd_flows(const char *cmd, const char *params, struct rte_tel_data *d
 	u64(d, "closed", NULL, c.flows_closed);
 	u64(d, "expired", NULL, c.flows_expired);
 	u64(d, "smtp_detected", NULL, c.flows_smtp_detected);
+	u64(d, "embryonic", NULL, c.flows_embryonic);
+	u64(d, "evicted_embryonic", NULL, c.flows_evicted_embryonic);
+	u64(d, "evicted_idle", NULL, c.flows_evicted_idle);
+	u64(d, "reset_desync", NULL, c.flows_reset_desync);
+	u64(d, "rst_ignored", NULL, c.rst_ignored);
+	u64(d, "urg_cleared", NULL, c.urg_cleared);
+	u64(d, "engine_failed", NULL, c.engine_failed);
 	for (int i = 0; i < DP_UNINSPECTED_COUNT; i++)
 		u64(d, "uninspected", dp_uninspected_names[i], c.uninspected[i]);
 	u64(d, "starttls_seen", NULL, c.starttls_seen);
@@ -169,7 +176,8 @@ static int cmd_info(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_string(d, "mode", dp_mode_name(src->cfg->mode));
 	rte_tel_data_add_dict_string(d, "starttls", dp_starttls_name(src->cfg->starttls));
-	rte_tel_data_add_dict_string(d, "on_overload", src->cfg->fail_closed ? "closed" : "open");
+	rte_tel_data_add_dict_string(d, "on_overload", dp_overload_name(src->cfg->on_overload));
+	rte_tel_data_add_dict_string(d, "midstream", dp_midstream_name(src->cfg->midstream));
 	rte_tel_data_add_dict_string(d, "rules", src->cfg->rules);
 	rte_tel_data_add_dict_u64(d, "workers", src->nworkers);
 	rte_tel_data_add_dict_u64(d, "uptime_seconds",

@@ -117,6 +117,13 @@ void dp_counters_json(const struct dp_counters *c, struct sl_strbuf *b)
 	obj_u64(b, "closed", c->flows_closed, false);
 	obj_u64(b, "expired", c->flows_expired, false);
 	obj_u64(b, "smtp_detected", c->flows_smtp_detected, false);
+	obj_u64(b, "embryonic", c->flows_embryonic, false);
+	obj_u64(b, "evicted_embryonic", c->flows_evicted_embryonic, false);
+	obj_u64(b, "evicted_idle", c->flows_evicted_idle, false);
+	obj_u64(b, "reset_desync", c->flows_reset_desync, false);
+	obj_u64(b, "rst_ignored", c->rst_ignored, false);
+	obj_u64(b, "urg_cleared", c->urg_cleared, false);
+	obj_u64(b, "engine_failed", c->engine_failed, false);
 	sl_json_key(b, "uninspected", false);
 	sl_strbuf_putc(b, '{');
 	for (int i = 0; i < DP_UNINSPECTED_COUNT; i++)

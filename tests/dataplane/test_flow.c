@@ -295,7 +295,8 @@ static void test_session_growth_is_charged(void)
 	for (size_t off = 0; off < n; off += 1400)
 		h_say_n(&h, true, msg + off, n - off < 1400 ? n - off : 1400);
 	h_say(&h, false, "250 2.0.0 Ok: queued\r\n");
-	const struct dp_smtpflow *sf = &h.last_flow->sf;
+	const struct dp_smtpflow *sf = dp_flow_sf(h.last_flow);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sf);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sf->smtp);
 	/* a new session is ~10 KB; the 20 KB line grew it, and that growth is charged */
 	CU_ASSERT(sf->charged > 16384);
@@ -503,24 +504,35 @@ static void test_non_smtp_and_midstream(void)
 	CU_ASSERT_EQUAL(h.originals, 4);
 	h_free(&h);
 
-	/* an SMTP connection we never saw open: fail-open passes it, counted */
+	/* an SMTP connection we never saw open (dataplane restart, expiry, eviction): in
+	 * enforce mode it is dropped and both ends reset, so it reconnects and is inspected */
 	h_init(&h, policy, NULL);
 	h.c.rcv_started = true;
 	h.s.rcv_nxt = h.c.snd_nxt; /* the server is mid-connection too */
+	h_say(&h, true, "MAIL FROM:<a@example.com>\r\n");
+	CU_ASSERT_EQUAL(h.s.got.len, 0);
+	CU_ASSERT_EQUAL(h.s.rsts, 1);
+	CU_ASSERT_EQUAL(h.c.rsts, 1);
+	CU_ASSERT_TRUE(h.s.rst_in_window);
+	CU_ASSERT_EQUAL(h.last_drop, DP_DROP_MIDSTREAM_RESET);
+	CU_ASSERT_EQUAL(h.ctr.uninspected[DP_UNINSPECTED_MIDSTREAM], 0);
+	h_free(&h);
+
+	/* midstream = pass: it goes through uninspected, counted */
+	h_init(&h, policy, "[flows]\nmidstream = pass\n");
+	h.c.rcv_started = true;
+	h.s.rcv_nxt = h.c.snd_nxt;
 	h_say(&h, true, "MAIL FROM:<a@example.com>\r\n");
 	CU_ASSERT_TRUE(h_got_has(&h.s, "MAIL FROM"));
 	CU_ASSERT_EQUAL(h.ctr.uninspected[DP_UNINSPECTED_MIDSTREAM], 1);
 	h_free(&h);
 
-	/* fail-closed: dropped, both ends reset */
-	h_init(&h, policy, "[flows]\non_overload = closed\n");
+	/* in monitor mode (smtp) the default passes it */
+	h_init(&h, policy, "[dataplane]\nmode = smtp\n");
 	h.c.rcv_started = true;
 	h.s.rcv_nxt = h.c.snd_nxt;
 	h_say(&h, true, "MAIL FROM:<a@example.com>\r\n");
-	CU_ASSERT_EQUAL(h.s.got.len, 0);
-	CU_ASSERT_EQUAL(h.s.rsts, 1);
-	CU_ASSERT_EQUAL(h.c.rsts, 1);
-	CU_ASSERT_EQUAL(h.last_drop, DP_DROP_FAIL_CLOSED);
+	CU_ASSERT_TRUE(h_got_has(&h.s, "MAIL FROM"));
 	h_free(&h);
 }
 
