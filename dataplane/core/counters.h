@@ -4,6 +4,7 @@
 #ifndef SLUICE_DP_COUNTERS_H
 #define SLUICE_DP_COUNTERS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sluice/strbuf.h"
@@ -93,6 +94,19 @@ struct dp_counters {
 	uint64_t rule_overflow;             /* rule ids beyond DP_RULE_SLOTS */
 	struct dp_rule_count rules[DP_RULE_SLOTS];
 };
+
+/* The flow counters as telemetry and the stats JSON name them (/sluice/flows). */
+struct dp_counter_field {
+	const char *name;
+	size_t off; /* of a uint64_t in struct dp_counters */
+};
+extern const struct dp_counter_field dp_flow_fields[];
+extern const unsigned dp_nflow_fields;
+
+static inline uint64_t dp_counter_at(const struct dp_counters *c, size_t off)
+{
+	return *(const uint64_t *)((const char *)c + off);
+}
 
 extern const char *const dp_drop_names[DP_DROP_COUNT];
 extern const char *const dp_drop_docs[DP_DROP_COUNT];

@@ -208,16 +208,10 @@ static void test_session_signal_reaches_next_message(void)
 {
 	struct harness h;
 	h_init(&h, policy, NULL);
-	h_open(&h);
-	h_say(&h, false, "220 mx ESMTP\r\n");
-	h_say(&h, true, "EHLO c\r\n");
-	h_say(&h, false, "250 mx\r\n");
+	h_ehlo(&h, "250 mx\r\n");
 	h_say(&h, true, "X\x01\x02 what\r\n");
 	h_say(&h, false, "500 5.5.2 Error: command not recognized\r\n");
-	h_say(&h, true, "MAIL FROM:<a@example.com>\r\n");
-	h_say(&h, false, "250 Ok\r\n");
-	h_say(&h, true, "RCPT TO:<b@example.net>\r\n");
-	h_say(&h, false, "250 Ok\r\n");
+	h_envelope(&h);
 	h_say(&h, true, "DATA\r\n");
 	h_say(&h, false, "354 go\r\n");
 	h_say(&h, true, "Subject: s\r\n\r\nfine\r\n.\r\n");
