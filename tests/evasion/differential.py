@@ -25,6 +25,7 @@ import argparse
 import email
 import json
 import os
+import random
 import re
 import sys
 from types import SimpleNamespace
@@ -57,16 +58,19 @@ def cmd_play(args):
     if unknown:
         sys.exit(f"unknown case(s): {' '.join(unknown)}")
     opts = SimpleNamespace(closed_wait=args.closed_wait)
+    # one client port per case: the judge finds a case's connection and flow by it
+    first_port = random.randint(20000, 60000 - len(names))
     with open(args.results, "w") as out:
-        for name in names:
+        for i, name in enumerate(names):
             finding, note, case = cases[name]
             if isinstance(case, attacks.Attack):
-                flow = CraftedFlow(args.iface, args.src, args.dst, args.src_mac, args.dst_mac)
+                flow = CraftedFlow(args.iface, args.src, args.dst, args.src_mac, args.dst_mac,
+                                   sport=first_port + i)
                 r = session.new_result(name, flow)
                 r["msg_id"] = f"{args.prefix}-{name}"
                 session.run(flow, r, lambda f, res: case.play(f, res, r["msg_id"], opts))
             else:
-                r = evasion.run_case(args, case)
+                r = evasion.run_case(args, case, sport=first_port + i)
             r["finding"] = finding
             out.write(json.dumps(r) + "\n")
             out.flush()

@@ -50,9 +50,9 @@ def selected(names, prefix="ev"):
 
 
 # -- live ----------------------------------------------------------------------------
-def run_case(args, case):
+def run_case(args, case, sport=None):
     from craft import CraftedFlow
-    flow = CraftedFlow(args.iface, args.src, args.dst, args.src_mac, args.dst_mac)
+    flow = CraftedFlow(args.iface, args.src, args.dst, args.src_mac, args.dst_mac, sport=sport)
     result = session.new_result(case.name, flow)
     result["msg_id"] = case.msg_id
 
