@@ -338,8 +338,9 @@ bool sl_hdrs_describe(struct sl_mime *m, struct frame *f, bool parent_digest,
 			n = m->lim.max_filename;
 		}
 		if (!f->filename) {
-			f->filename = sl_mime_xalloc(m->lim.max_filename + 4);
-			m->frame_bytes += m->lim.max_filename + 4;
+			f->filename = sl_mime_alloc(m, m->lim.max_filename + 4);
+			if (!f->filename)
+				return has_boundary; /* failed: nothing more is emitted */
 		}
 		copy_trunc(f->filename, m->lim.max_filename + 1, s, n);
 		p->filename = f->filename;
