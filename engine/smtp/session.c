@@ -762,9 +762,11 @@ uint64_t sl_smtp_client_consumed(const struct sl_smtp *s)
 	return s->dot_hold < s->c_pos ? s->dot_hold : s->c_pos;
 }
 
+/* A wait can begin at any byte of a feed (a DATA line inside it), and then the rest of
+ * the feed is held: so the room is what can still be held, waiting or not. */
 size_t sl_smtp_client_room(const struct sl_smtp *s)
 {
-	if (s->closed || smtp_stopped(s) || (!smtp_waiting(s) && !s->held_len))
+	if (s->closed || smtp_stopped(s) || s->encrypted)
 		return SIZE_MAX;
 	return s->held_len < s->lim.max_pending ? s->lim.max_pending - s->held_len : 0;
 }

@@ -39,14 +39,15 @@ void sl_smtp_set_endpoints(struct sl_smtp *s, const struct sockaddr *client,
  * (sl_limits.inline_mode), feed at most sl_smtp_client_room() client bytes. */
 void sl_smtp_feed(struct sl_smtp *s, enum sl_stream dir, const uint8_t *p, size_t n);
 
-/* How many more client bytes the session can take now without assuming a reply:
- * SIZE_MAX while it interprets freely (and once it failed or closed: feeds are
- * ignored); while its next bytes wait for a reply (to DATA, AUTH, STARTTLS, or inline
- * for room in its command queue), max_pending minus the bytes it holds, 0 when full.
- * An inline device keeps the rest in its own buffers (TCP back-pressure) and feeds it
- * after server bytes arrived. Fed beyond the room, a capture session assumes the reply
- * (smtp.pending_overflow, smtp.reply_assumed); an inline one fails instead
- * (smtp.pending_overflow, sl_smtp_failed()). */
+/* How many more client bytes the session can take in one feed without assuming a reply:
+ * what it can still hold, max_pending minus the bytes it holds (0 when full). A wait for
+ * a reply (to DATA, AUTH, STARTTLS, or inline for room in the command queue) can begin
+ * at any byte of a feed, and the rest of that feed is then held, so this is the bound
+ * whether or not the session waits now. SIZE_MAX once nothing is interpreted any more
+ * (TLS, failed, closed). An inline device feeds at most this much, keeps the rest in its
+ * own buffers (TCP back-pressure) and feeds it after server bytes arrived. Fed beyond
+ * it, a capture session assumes the reply (smtp.pending_overflow, smtp.reply_assumed);
+ * an inline one fails instead (smtp.pending_overflow, sl_smtp_failed()). */
 size_t sl_smtp_client_room(const struct sl_smtp *s);
 
 /* True once the session failed: out of memory (signal engine.memory; the account
