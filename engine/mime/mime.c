@@ -382,6 +382,8 @@ static void handle_line(struct sl_mime *m, const uint8_t *p, size_t n, uint64_t 
 				if (trunc)
 					sl_mime_signal(m, SL_SIG_MIME_LINE_TOO_LONG, NULL, off);
 				sl_hdrs_line(m, p, n, off);
+				if (trunc)
+					m->h.field_cut = true;
 				set_tail(m, trunc, false);
 				return;
 			}

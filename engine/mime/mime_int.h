@@ -81,7 +81,8 @@ struct hdrs {
 	bool have_field;
 	struct sl_strbuf field; /* the current field, raw, lines joined */
 	uint64_t field_off;
-	bool field_trunc;
+	bool field_trunc;       /* cut at max_header_bytes */
+	bool field_cut;         /* a line of it was cut at max_line */
 	struct sl_strbuf deferred; /* a "From " line that may be the first body line */
 	bool have_deferred;
 	uint64_t deferred_off;
