@@ -36,7 +36,7 @@ static void test_hyperscan_error_tempfails(void)
 	tp_text(&t, "1", "the secret plan");
 	const struct sl_verdict *v = tp_end(&t);
 	CU_ASSERT(sl_msgscan_failed(t.m));
-	CU_ASSERT_EQUAL(v->action, SL_ACT_TEMPFAIL);
+	CU_ASSERT_EQUAL_FATAL(v->action, SL_ACT_TEMPFAIL);
 	CU_ASSERT_STRING_EQUAL(v->reply, "451 4.3.0 Gateway could not scan the message, try again later");
 	CU_ASSERT_STRING_EQUAL(v->decided_by, "engine.scan_error");
 	CU_ASSERT_EQUAL(v->nhits, 0); /* the keyword was never seen */
@@ -105,7 +105,7 @@ static void test_engine_memory_signal(void)
 	tp_signal(&t, "engine.memory");
 	const struct sl_verdict *v = tp_end(&t);
 	CU_ASSERT(sl_msgscan_failed(t.m));
-	CU_ASSERT_EQUAL(v->action, SL_ACT_TEMPFAIL);
+	CU_ASSERT_EQUAL_FATAL(v->action, SL_ACT_TEMPFAIL);
 	CU_ASSERT_STRING_EQUAL(v->decided_by, "engine.memory");
 	/* a rule that already rejects keeps its verdict */
 	sl_msgscan_reset(t.m, SL_DIR_OUTBOUND);
@@ -144,7 +144,7 @@ static void test_header_buffer_refused(void)
 	tp_header(&t, "", "X-Tag", "evil");
 	const struct sl_verdict *v = tp_end(&t);
 	CU_ASSERT(sl_msgscan_failed(t.m));
-	CU_ASSERT_EQUAL(v->action, SL_ACT_TEMPFAIL);
+	CU_ASSERT_EQUAL_FATAL(v->action, SL_ACT_TEMPFAIL);
 	CU_ASSERT_STRING_EQUAL(v->decided_by, "engine.memory");
 	tp_free(&t);
 	sl_scanner_free(sc);

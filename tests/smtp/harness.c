@@ -323,9 +323,7 @@ struct run *run_inline(const struct transcript *t, const struct sl_limits *lim, 
 		}
 		pump(r, &backlog, &head, &last_consumed);
 	}
-	if (head < backlog.len)
-		fail(r, "%s%llu client bytes never fed: the session never made room", "",
-		     backlog.len - head);
+	r->backlog_left = backlog.len - head;
 	sl_strbuf_free(&backlog);
 	if (close)
 		run_close(r, &last_consumed);

@@ -59,6 +59,7 @@ struct run {
 	char error[512];             /* first broken invariant, "" when none */
 	uint64_t client_fed;
 	size_t backlog_peak;         /* run_inline: client bytes the device had to keep back */
+	size_t backlog_left;         /* ... and still kept at the end (no room was ever made) */
 	bool failure_seen;           /* engine.memory was raised */
 	uint32_t failure_txn;
 };
@@ -73,8 +74,7 @@ struct run *run_transcript_acct(const struct transcript *t, enum chunking ch, un
                                 const struct sl_memacct *acct);
 /* Runs t as an inline device would (lim->inline_mode should be set): client bytes go
  * into a backlog and are fed at most sl_smtp_client_room() at a time; the backlog is
- * fed again after every server record. Whole records, no gaps. A room that the session
- * cannot explain (0 with nothing held) is an invariant error. */
+ * fed again after every server record. Whole records; a gap record is an error. */
 struct run *run_inline(const struct transcript *t, const struct sl_limits *lim, bool close);
 /* Parses text as a transcript and runs it whole (asserting it parses). */
 struct run *run_text(const char *text);

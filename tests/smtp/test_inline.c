@@ -54,6 +54,7 @@ static void test_starttls_refused_after_flood(void)
 	lim.inline_mode = true;
 	struct run *r = run_inline(t, &lim, false);
 	CU_ASSERT_STRING_EQUAL(r->error, "");
+	CU_ASSERT_EQUAL(r->backlog_left, 0);
 	CU_ASSERT(!sl_smtp_encrypted(r->s));
 	CU_ASSERT(!sl_smtp_failed(r->s));
 	CU_ASSERT(r->backlog_peak >= 2 * 4096);
@@ -132,6 +133,7 @@ static void test_refused_data_after_flood(void)
 	lim.inline_mode = true;
 	struct run *r = run_inline(t, &lim, true);
 	CU_ASSERT_STRING_EQUAL(r->error, "");
+	CU_ASSERT_EQUAL(r->backlog_left, 0);
 	CU_ASSERT(r->backlog_peak > 4096);
 	/* no message, no content: the refusal is the transaction's result */
 	CU_ASSERT_EQUAL(r->nmsgs, 0);
@@ -195,6 +197,7 @@ static void test_rcpt_flood(void)
 	lim.inline_mode = true;
 	struct run *r = run_inline(t, &lim, true);
 	CU_ASSERT_STRING_EQUAL(r->error, "");
+	CU_ASSERT_EQUAL(r->backlog_left, 0);
 	CU_ASSERT(r->backlog_peak == 0); /* under max_pending: held by the session, not the device */
 	CU_ASSERT_EQUAL(run_count_signal(r, "smtp.pending_overflow"), 0);
 	CU_ASSERT_EQUAL(run_count_signal(r, "smtp.reply_assumed"), 0);
@@ -240,6 +243,7 @@ static void test_bdat_transactions_wait(void)
 	lim.inline_mode = true;
 	struct run *r = run_inline(t, &lim, true);
 	CU_ASSERT_STRING_EQUAL(r->error, "");
+	CU_ASSERT_EQUAL(r->backlog_left, 0);
 	CU_ASSERT_EQUAL(run_count_signal(r, "smtp.pending_overflow"), 0);
 	CU_ASSERT_EQUAL_FATAL(r->nmsgs, 10);
 	for (int i = 0; i < 10; i++) {
