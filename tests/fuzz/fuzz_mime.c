@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "eventlog.h"
+#include "testacct.h"
 #include "sluice/mime.h"
 
 static char *run(const uint8_t *p, size_t n, const struct sl_limits *lim, unsigned seed,
@@ -41,48 +42,32 @@ static char *run(const uint8_t *p, size_t n, const struct sl_limits *lim, unsign
 	return text;
 }
 
-struct budget {
-	size_t total, limit;
-	size_t failures, after; /* engine.memory signals, events after the first */
+/* engine.memory signals, and events after the first */
+struct failures {
+	size_t signals, after;
 };
-
-static bool charge(void *ctx, size_t n)
-{
-	struct budget *b = ctx;
-	if (b->total + n > b->limit)
-		return false;
-	b->total += n;
-	return true;
-}
-
-static void release(void *ctx, size_t n)
-{
-	struct budget *b = ctx;
-	if (n > b->total)
-		abort(); /* released more than was charged */
-	b->total -= n;
-}
 
 static void budget_event(void *ctx, const struct sl_event *ev)
 {
-	struct budget *b = ctx;
-	if (b->failures)
-		b->after++;
+	struct failures *f = ctx;
+	if (f->signals)
+		f->after++;
 	if (ev->type == SL_EV_SIGNAL && strcmp(ev->name, "engine.memory") == 0)
-		b->failures++;
+		f->signals++;
 }
 
 static void run_budget(const uint8_t *p, size_t n, const struct sl_limits *lim, size_t limit)
 {
-	struct budget b = {.limit = limit};
-	struct sl_memacct acct = {.charge = charge, .release = release, .ctx = &b};
-	struct sl_mime *m = sl_mime_new_acct(lim, budget_event, &b, &acct);
+	struct test_acct b = {.limit = limit};
+	struct sl_memacct acct = test_acct(&b);
+	struct failures f = {0, 0};
+	struct sl_mime *m = sl_mime_new_acct(lim, budget_event, &f, &acct);
 	if (m) {
 		sl_mime_reset(m, 1);
 		sl_mime_feed(m, p, n);
 		sl_mime_finish(m);
-		if (b.total != sl_mime_memory(m) || b.failures != (sl_mime_failed(m) ? 1u : 0u) ||
-		    b.after)
+		if (b.total != sl_mime_memory(m) || f.signals != (sl_mime_failed(m) ? 1u : 0u) ||
+		    f.after)
 			abort(); /* accounting off, or events after the failure */
 		sl_mime_free(m);
 	}

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "testacct.h"
 
 static struct transcript *decode(const uint8_t *p, size_t n)
 {
@@ -69,31 +70,11 @@ static void check_inline(const struct transcript *t, const struct sl_limits *cap
 	free(nogaps.rec);
 }
 
-struct budget {
-	size_t total, limit;
-};
-
-static bool charge(void *ctx, size_t n)
-{
-	struct budget *b = ctx;
-	if (b->total + n > b->limit)
-		return false;
-	b->total += n;
-	return true;
-}
-
-static void release(void *ctx, size_t n)
-{
-	struct budget *b = ctx;
-	if (n > b->total)
-		abort(); /* released more than was charged */
-	b->total -= n;
-}
 
 static void check_budget(const struct transcript *t, const struct sl_limits *lim, uint8_t k)
 {
-	struct budget b = {.limit = 4096 + (size_t)k * 1024};
-	struct sl_memacct acct = {.charge = charge, .release = release, .ctx = &b};
+	struct test_acct b = {.limit = 4096 + (size_t)k * 1024};
+	struct sl_memacct acct = test_acct(&b);
 	struct run *r = run_transcript_acct(t, CH_WHOLE, 0, lim, true, &acct);
 	if (r->error[0] || (r->s && b.total != sl_smtp_memory(r->s))) {
 		fprintf(stderr, "budget %zu: %s (account %zu)\n", b.limit, r->error, b.total);

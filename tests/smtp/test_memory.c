@@ -7,35 +7,8 @@
 #include <string.h>
 
 #include "sluice/mime.h"
+#include "testacct.h"
 #include "tests.h"
-
-struct acct {
-	size_t total, peak, charges;
-	size_t refuse_at;  /* refuse the charge with this number (1-based), 0: never */
-	size_t limit;      /* refuse what would take the total above this, 0: no limit */
-	size_t refusals;
-};
-
-static bool charge(void *ctx, size_t n)
-{
-	struct acct *a = ctx;
-	a->charges++;
-	if ((a->refuse_at && a->charges == a->refuse_at) || (a->limit && a->total + n > a->limit)) {
-		a->refusals++;
-		return false;
-	}
-	a->total += n;
-	if (a->total > a->peak)
-		a->peak = a->total;
-	return true;
-}
-
-static void release(void *ctx, size_t n)
-{
-	struct acct *a = ctx;
-	CU_ASSERT_FATAL(n <= a->total);
-	a->total -= n;
-}
 
 static const char message[] =
 	"From: =?utf-8?q?Alice_M=C3=BCller?= <alice@example.org>\r\n"
@@ -119,15 +92,10 @@ static struct transcript *realistic(void)
 	return t;
 }
 
-static struct sl_memacct account(struct acct *a)
-{
-	return (struct sl_memacct){.charge = charge, .release = release, .ctx = a};
-}
-
 /* Runs t against a; checks what every run must show; returns the run (freed). */
-static void run_checked(const struct transcript *t, struct acct *a, enum chunking ch, unsigned seed)
+static void run_checked(const struct transcript *t, struct test_acct *a, enum chunking ch, unsigned seed)
 {
-	struct sl_memacct acct = account(a);
+	struct sl_memacct acct = test_acct(a);
 	struct run *r = run_transcript_acct(t, ch, seed, NULL, true, &acct);
 	CU_ASSERT_STRING_EQUAL(r->error, "");
 	if (!r->s) {
@@ -151,8 +119,8 @@ static void test_accounted_exactly(void)
 	struct transcript *t = realistic();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	for (unsigned seed = 1; seed <= 3; seed++) {
-		struct acct a = {0};
-		struct sl_memacct acct = account(&a);
+		struct test_acct a = {0};
+		struct sl_memacct acct = test_acct(&a);
 		struct run *r = run_transcript_acct(t, CH_RANDOM, seed, NULL, false, &acct);
 		CU_ASSERT_STRING_EQUAL(r->error, "");
 		CU_ASSERT_EQUAL_FATAL(r->nmsgs, 2);
@@ -181,8 +149,8 @@ static void test_rcpts_charged_when_read(void)
 	struct transcript *t = transcript_parse(b.s, b.len);
 	sl_strbuf_free(&b);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-	struct acct a = {0};
-	struct sl_memacct acct = account(&a);
+	struct test_acct a = {0};
+	struct sl_memacct acct = test_acct(&a);
 	struct run *r = run_transcript_acct(t, CH_WHOLE, 0, NULL, false, &acct);
 	CU_ASSERT_EQUAL(r->nmsgs, 0);
 	CU_ASSERT(a.total >= r->base_memory + 1000 * sizeof(struct sl_rcpt));
@@ -197,20 +165,20 @@ static void test_refuse_each_charge(void)
 	struct transcript *t = realistic();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	/* twice unlimited: the first run on this thread allocates its shared buffers */
-	struct acct a = {0};
+	struct test_acct a = {0};
 	run_checked(t, &a, CH_WHOLE, 0);
-	a = (struct acct){0};
+	a = (struct test_acct){0};
 	run_checked(t, &a, CH_WHOLE, 0);
 	size_t n = a.charges, peak = a.peak;
 	CU_ASSERT(n > 50);
 	for (size_t k = 1; k <= n; k++) {
-		struct acct b = {.refuse_at = k};
+		struct test_acct b = {.refuse_at = k};
 		run_checked(t, &b, CH_WHOLE, 0);
 		CU_ASSERT_EQUAL(b.refusals, 1);
 	}
 	/* and budgets: every 1/200th of the peak, fed in random pieces */
 	for (size_t i = 0; i < 200; i++) {
-		struct acct b = {.limit = peak * i / 200 + 1};
+		struct test_acct b = {.limit = peak * i / 200 + 1};
 		run_checked(t, &b, CH_RANDOM, (unsigned)i);
 	}
 	transcript_free(t);
@@ -229,8 +197,8 @@ static void test_mime_refuse_each_charge(void)
 {
 	size_t n = 0;
 	for (size_t k = 0; k == 0 || k <= n; k++) {
-		struct acct a = {.refuse_at = k};
-		struct sl_memacct acct = account(&a);
+		struct test_acct a = {.refuse_at = k};
+		struct sl_memacct acct = test_acct(&a);
 		size_t signals[2] = {0, 0};
 		struct sl_mime *m = sl_mime_new_acct(NULL, mime_event, signals, &acct);
 		if (m) {
