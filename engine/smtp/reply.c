@@ -36,29 +36,25 @@ static bool code_answers(int code, enum smtp_cmd cmd)
 /* A reply whose code shows which command it answers, arriving when that command is
  * queued behind the head: the commands before it lost their replies (in a server gap,
  * or to a server that misaligned them, e.g. an EHLO reply ending in an unterminated
- * "250-" line swallows the next reply). They are taken as unknown; after a gap that is
- * expected (smtp.gap was raised), otherwise it raises smtp.desync. */
-static void resync(struct sl_smtp *s, int code, uint64_t off, bool after_gap)
+ * "250-" line swallows the next reply). They are taken as unknown. Returns how many. */
+static size_t resync(struct sl_smtp *s, int code, bool after_gap)
 {
 	if (!code_tells(code) || !s->q_len)
-		return;
+		return 0;
 	enum smtp_cmd head = (enum smtp_cmd)s->queue[s->q_head].cmd;
 	if (code_answers(code, head) || (head == CMD_OTHER && !after_gap))
-		return;
+		return 0;
 	size_t k = 1;
 	while (k < s->q_len && !code_answers(code, (enum smtp_cmd)s->queue[(s->q_head + k) % s->q_cap].cmd))
 		k++;
 	if (k == s->q_len)
-		return;
-	if (!after_gap)
-		smtp_signal(s, SL_SIG_SMTP_DESYNC, off,
-		            "reply %d answers a later command: %zu earlier command(s) lost their replies",
-		            code, k);
-	while (k--) {
+		return 0;
+	for (size_t i = 0; i < k; i++) {
 		struct smtp_pending old = *queue_head(s);
 		queue_pop(s);
 		smtp_resolve_unknown(s, &old, false);
 	}
+	return k;
 }
 
 /* The real reply to a command whose reply the engine had assumed: a contradiction
@@ -180,8 +176,9 @@ static void reply_done(struct sl_smtp *s, int code, uint64_t off)
 		s->late_replies--; /* answers a command the engine already assumed */
 		return;
 	}
-	resync(s, code, off, s->s_resync);
+	bool after_gap = s->s_resync;
 	s->s_resync = false;
+	size_t lost = resync(s, code, after_gap);
 	struct smtp_pending *head = queue_head(s);
 	if (!head) {
 		if (s->msg && s->cstate == C_DATA && s->gap_in_msg) {
@@ -201,6 +198,10 @@ static void reply_done(struct sl_smtp *s, int code, uint64_t off)
 	struct smtp_pending p = *head;
 	queue_pop(s);
 	apply_reply(s, &p, code, off);
+	if (lost && !after_gap) /* after a gap that is expected (smtp.gap said it) */
+		smtp_signal(s, SL_SIG_SMTP_DESYNC, off,
+		            "reply %d answers a later command: %zu earlier command(s) lost their replies",
+		            code, lost);
 	if (s->c_full && smtp_cmd_room(s))
 		s->c_full = false; /* inline: a command fits again */
 	if (!smtp_waiting(s) && s->held_len)

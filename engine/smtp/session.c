@@ -315,12 +315,8 @@ static void assume_effect(struct sl_smtp *s, const struct smtp_pending *p, bool 
 		[CMD_STARTTLS] = "STARTTLS not seen; assumed 220",
 	};
 	bool waited = p->blocks && s->c_wait;
-	if (waited) {
+	if (waited)
 		s->c_wait = false;
-		if (signal && p->cmd < sizeof what / sizeof what[0] && what[p->cmd])
-			smtp_signal(s, SL_SIG_SMTP_REPLY_ASSUMED, s->c_pos, "reply to %s",
-			            what[p->cmd]);
-	}
 	switch ((enum smtp_cmd)p->cmd) {
 	case CMD_DATA:
 		if (waited && t && !t->msg_begun) {
@@ -347,6 +343,9 @@ static void assume_effect(struct sl_smtp *s, const struct smtp_pending *p, bool 
 	default:
 		break;
 	}
+	/* after a message the assumed 354 began: the signal is the message's */
+	if (waited && signal && p->cmd < sizeof what / sizeof what[0] && what[p->cmd])
+		smtp_signal(s, SL_SIG_SMTP_REPLY_ASSUMED, s->c_pos, "reply to %s", what[p->cmd]);
 }
 
 /* A pending command taken off the queue without its reply: lost in a gap, the
