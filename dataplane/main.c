@@ -1,8 +1,10 @@
 /* sluice-dp: command line, configuration, EAL, ports, workers; then wait for a stop. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/time.h>
 
 #include <rte_eal.h>
@@ -15,6 +17,7 @@
 #include "core/config.h"
 #include "core/archivesink.h"
 #include "core/dirsink.h"
+#include "core/flowkey.h"
 #include "journal.h"
 #include "core/inspect.h"
 #include "core/offline.h"
@@ -194,6 +197,13 @@ int main(int argc, char **argv)
 	}
 	if (load_config(&a, &cfg))
 		return 2;
+	/* the flow hash key: drawn once, shared by the distributor and every worker */
+	uint8_t hash_key[16];
+	if (getrandom(hash_key, sizeof hash_key, 0) != (ssize_t)sizeof hash_key) {
+		fprintf(stderr, "sluice-dp: getrandom: %s\n", strerror(errno));
+		return 1;
+	}
+	dp_flow_hash_set_key(hash_key);
 	if (a.offline)
 		return dp_offline_run(&cfg, a.offline, a.dump_dir);
 	struct sl_policy *policy = NULL;

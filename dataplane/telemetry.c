@@ -83,11 +83,8 @@ static int cmd_flows(const char *cmd, const char *params, struct rte_tel_data *d
 	struct dp_counters c;
 	dp_telemetry_sum(src, &c);
 	rte_tel_data_start_dict(d);
-	u64(d, "active", NULL, c.flows_active);
-	u64(d, "created", NULL, c.flows_created);
-	u64(d, "closed", NULL, c.flows_closed);
-	u64(d, "expired", NULL, c.flows_expired);
-	u64(d, "smtp_detected", NULL, c.flows_smtp_detected);
+	for (unsigned i = 0; i < dp_nflow_fields; i++)
+		u64(d, dp_flow_fields[i].name, NULL, dp_counter_at(&c, dp_flow_fields[i].off));
 	for (int i = 0; i < DP_UNINSPECTED_COUNT; i++)
 		u64(d, "uninspected", dp_uninspected_names[i], c.uninspected[i]);
 	u64(d, "starttls_seen", NULL, c.starttls_seen);
@@ -169,7 +166,8 @@ static int cmd_info(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_string(d, "mode", dp_mode_name(src->cfg->mode));
 	rte_tel_data_add_dict_string(d, "starttls", dp_starttls_name(src->cfg->starttls));
-	rte_tel_data_add_dict_string(d, "on_overload", src->cfg->fail_closed ? "closed" : "open");
+	rte_tel_data_add_dict_string(d, "on_overload", dp_overload_name(src->cfg->on_overload));
+	rte_tel_data_add_dict_string(d, "midstream", dp_midstream_name(src->cfg->midstream));
 	rte_tel_data_add_dict_string(d, "rules", src->cfg->rules);
 	rte_tel_data_add_dict_u64(d, "workers", src->nworkers);
 	rte_tel_data_add_dict_u64(d, "uptime_seconds",

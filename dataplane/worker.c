@@ -6,6 +6,7 @@
 
 #include "core/flowkey.h"
 #include "core/inspect.h"
+#include "core/pktbuild.h"
 
 volatile bool dp_quit;
 
@@ -94,6 +95,15 @@ static void inspect_one(struct dp_worker *w, struct rte_mbuf *m, int role)
 	}
 	struct dp_out out;
 	const struct dp_flow *f = dp_inspect_frame(w->insp, frame, len, role, &out);
+	if (out.forward && out.clear_urg) {
+		/* the header is in the first segment (the frame parsed within 64 KiB) */
+		if (rte_pktmbuf_data_len(m) >= out.l4_off + 20u && rte_mbuf_refcnt_read(m) == 1) {
+			dp_tcp_clear_urg(rte_pktmbuf_mtod(m, uint8_t *) + out.l4_off);
+		} else {
+			out.forward = false;
+			out.drop_reason = DP_DROP_MALFORMED;
+		}
+	}
 	if (out.forward) {
 		dp_worker_send(w, !role, m);
 	} else {
@@ -151,6 +161,8 @@ void dp_worker_poll(struct dp_worker *w, uint64_t now)
 int dp_worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
+	if (w->insp)
+		dp_inspector_set_send(w->insp, send_built, w);
 	while (!dp_quit)
 		dp_worker_poll(w, rte_rdtsc());
 	dp_worker_flush(w);

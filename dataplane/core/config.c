@@ -30,7 +30,8 @@ struct key_def {
 static const char *const mode_names[] = {"bridge", "smtp", "enforce", NULL};
 static const char *const starttls_names[] = {"allow", "strip", "block", NULL};
 static const char *const dist_names[] = {"auto", "rss", "software", NULL};
-static const char *const overload_names[] = {"open", "closed", NULL};
+static const char *const overload_names[] = {"auto", "open", "closed", NULL};
+static const char *const midstream_names[] = {"auto", "reset", "pass", NULL};
 
 #define F(field) offsetof(struct dp_config, field)
 static const struct key_def keys[] = {
@@ -40,6 +41,7 @@ static const struct key_def keys[] = {
 	{"ports", "tx_descriptors", K_UINT, F(tx_descriptors), 32, 65536, NULL},
 	{"ports", "mbufs", K_UINT, F(mbufs), 1023, 1u << 24, NULL},
 	{"ports", "promiscuous", K_BOOL, F(promiscuous), 0, 0, NULL},
+	{"ports", "direction_check", K_BOOL, F(direction_check), 0, 0, NULL},
 	{"workers", "count", K_UINT, F(workers), 1, 64, NULL},
 	{"workers", "distribution", K_ENUM, F(distribution), 0, 0, dist_names},
 	{"workers", "burst", K_UINT, F(burst), 1, 512, NULL},
@@ -48,12 +50,16 @@ static const struct key_def keys[] = {
 	{"smtp", "detect", K_BOOL, F(detect), 0, 0, NULL},
 	{"smtp", "starttls", K_ENUM, F(starttls), 0, 0, starttls_names},
 	{"flows", "max_flows", K_UINT, F(max_flows), 16, 1u << 24, NULL},
+	{"flows", "max_embryonic", K_UINT, F(max_embryonic), 1, 1u << 24, NULL},
+	{"flows", "embryonic_timeout", K_DURATION, F(embryonic_timeout_ms), 1, UINT64_MAX, NULL},
+	{"flows", "evict_idle", K_DURATION, F(evict_idle_ms), 1, UINT64_MAX, NULL},
 	{"flows", "idle_timeout", K_DURATION, F(idle_timeout_ms), 1, UINT64_MAX, NULL},
 	{"flows", "closed_timeout", K_DURATION, F(closed_timeout_ms), 0, UINT64_MAX, NULL},
 	{"flows", "max_flow_memory", K_SIZE, F(max_flow_memory), 16384, UINT64_MAX, NULL},
 	{"flows", "max_ooo_segments", K_UINT, F(max_ooo_segments), 0, 4096, NULL},
 	{"flows", "max_memory", K_SIZE, F(max_memory), 1u << 20, UINT64_MAX, NULL},
-	{"flows", "on_overload", K_ENUM, F(fail_closed), 0, 0, overload_names},
+	{"flows", "on_overload", K_ENUM, F(on_overload), 0, 0, overload_names},
+	{"flows", "midstream", K_ENUM, F(midstream), 0, 0, midstream_names},
 	{"flows", "verify_checksums", K_BOOL, F(verify_checksums), 0, 0, NULL},
 	{"policy", "rules", K_PATH, F(rules), 0, 0, NULL},
 	{"journal", "dir", K_PATH, F(journal_dir), 0, 0, NULL},
@@ -74,6 +80,7 @@ void dp_config_default(struct dp_config *c)
 	c->tx_descriptors = 1024;
 	c->mbufs = 16383;
 	c->promiscuous = true;
+	c->direction_check = true;
 	c->workers = 1;
 	c->distribution = DP_DIST_AUTO;
 	c->burst = 32;
@@ -83,12 +90,16 @@ void dp_config_default(struct dp_config *c)
 	c->detect = false;
 	c->starttls = DP_STARTTLS_ALLOW;
 	c->max_flows = 65536;
+	c->max_embryonic = 4096;
+	c->embryonic_timeout_ms = 10 * 1000;
+	c->evict_idle_ms = 60 * 1000;
 	c->idle_timeout_ms = 300 * 1000;
 	c->closed_timeout_ms = 10 * 1000;
 	c->max_flow_memory = 1 << 20;
 	c->max_ooo_segments = 64;
 	c->max_memory = 512ull << 20;
-	c->fail_closed = false;
+	c->on_overload = DP_OVERLOAD_AUTO;
+	c->midstream = DP_MIDSTREAM_AUTO;
 	c->verify_checksums = true;
 }
 
@@ -220,10 +231,7 @@ static int set_value(struct dp_config *c, const struct key_def *k, char *v,
 				n += (size_t)snprintf(msg + n, msglen - n, "%s %s", i ? "," : "", k->names[i]);
 			return -1;
 		}
-		if (k->names == overload_names)
-			*(bool *)field = e == 1;
-		else
-			*(int *)field = e;
+		*(int *)field = e;
 		return 0;
 	case K_PORTREF: {
 		struct dp_port_ref *p = (struct dp_port_ref *)field;
@@ -460,8 +468,10 @@ void dp_config_print(const struct dp_config *c, FILE *out)
 	fprintf(out, "[ports]\n");
 	print_port(out, "outside", &c->outside);
 	print_port(out, "inside", &c->inside);
-	fprintf(out, "rx_descriptors = %u\ntx_descriptors = %u\nmbufs = %u\npromiscuous = %s\n",
-	        c->rx_descriptors, c->tx_descriptors, c->mbufs, c->promiscuous ? "yes" : "no");
+	fprintf(out, "rx_descriptors = %u\ntx_descriptors = %u\nmbufs = %u\npromiscuous = %s\n"
+	        "direction_check = %s\n",
+	        c->rx_descriptors, c->tx_descriptors, c->mbufs, c->promiscuous ? "yes" : "no",
+	        c->direction_check ? "yes" : "no");
 	fprintf(out, "\n[workers]\ncount = %u\ndistribution = %s\nburst = %u\n",
 	        c->workers, dp_distribution_name(c->distribution), c->burst);
 	fprintf(out, "\n[dataplane]\nmode = %s\n", dp_mode_name(c->mode));
@@ -470,13 +480,16 @@ void dp_config_print(const struct dp_config *c, FILE *out)
 		fprintf(out, "%s%u", i ? ", " : "", c->smtp_ports[i]);
 	fprintf(out, "\ndetect = %s\nstarttls = %s\n", c->detect ? "yes" : "no",
 	        dp_starttls_name(c->starttls));
-	fprintf(out, "\n[flows]\nmax_flows = %u\n", c->max_flows);
+	fprintf(out, "\n[flows]\nmax_flows = %u\nmax_embryonic = %u\n", c->max_flows, c->max_embryonic);
+	print_duration(out, "embryonic_timeout", c->embryonic_timeout_ms);
+	print_duration(out, "evict_idle", c->evict_idle_ms);
 	print_duration(out, "idle_timeout", c->idle_timeout_ms);
 	print_duration(out, "closed_timeout", c->closed_timeout_ms);
 	print_size(out, "max_flow_memory", c->max_flow_memory);
 	fprintf(out, "max_ooo_segments = %u\n", c->max_ooo_segments);
 	print_size(out, "max_memory", c->max_memory);
-	fprintf(out, "on_overload = %s\n", c->fail_closed ? "closed" : "open");
+	fprintf(out, "on_overload = %s\nmidstream = %s\n", dp_overload_name(c->on_overload),
+	        dp_midstream_name(c->midstream));
 	fprintf(out, "verify_checksums = %s\n", c->verify_checksums ? "yes" : "no");
 	fprintf(out, "\n[policy]\nrules = %s\n", c->rules);
 	fprintf(out, "\n[journal]\ndir = %s\narchive = %s\nspool = %s\n", c->journal_dir,
@@ -504,4 +517,32 @@ const char *dp_starttls_name(enum dp_starttls s)
 const char *dp_distribution_name(enum dp_distribution d)
 {
 	return (unsigned)d < 3 ? dist_names[d] : "?";
+}
+
+const char *dp_overload_name(enum dp_overload o)
+{
+	return (unsigned)o < 3 ? overload_names[o] : "?";
+}
+
+const char *dp_midstream_name(enum dp_midstream m)
+{
+	return (unsigned)m < 3 ? midstream_names[m] : "?";
+}
+
+/* In enforce mode a flow on an SMTP port that passes uninspected is a way around the
+ * policy, so `auto` refuses it (the sender retries: SMTP is built for that); a flow
+ * found only by content detection may not be mail at all, and in monitor modes nothing
+ * is enforced anyway, so there `auto` lets it pass. */
+bool dp_config_fail_closed(const struct dp_config *c, bool smtp_port)
+{
+	if (c->on_overload == DP_OVERLOAD_AUTO)
+		return c->mode == DP_MODE_ENFORCE && smtp_port;
+	return c->on_overload == DP_OVERLOAD_CLOSED;
+}
+
+bool dp_config_midstream_reset(const struct dp_config *c)
+{
+	if (c->midstream == DP_MIDSTREAM_AUTO)
+		return c->mode == DP_MODE_ENFORCE;
+	return c->midstream == DP_MIDSTREAM_RESET;
 }

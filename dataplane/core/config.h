@@ -24,6 +24,20 @@ enum dp_starttls {
 	DP_STARTTLS_BLOCK,
 };
 
+/* What happens to a flow the dataplane cannot inspect (docs/dataplane.md). */
+enum dp_overload {
+	DP_OVERLOAD_AUTO,   /* closed for SMTP-port flows in enforce mode, else open */
+	DP_OVERLOAD_OPEN,
+	DP_OVERLOAD_CLOSED,
+};
+
+/* Data of an SMTP connection whose start the dataplane never saw. */
+enum dp_midstream {
+	DP_MIDSTREAM_AUTO,  /* reset in enforce mode, else pass */
+	DP_MIDSTREAM_RESET,
+	DP_MIDSTREAM_PASS,
+};
+
 enum dp_distribution {
 	DP_DIST_AUTO,
 	DP_DIST_RSS,
@@ -38,6 +52,7 @@ struct dp_config {
 	} outside, inside;
 	unsigned rx_descriptors, tx_descriptors, mbufs;
 	bool promiscuous;
+	bool direction_check;    /* client packets only on the port the SYN came in on */
 	/* [workers] */
 	unsigned workers;
 	enum dp_distribution distribution;
@@ -51,11 +66,14 @@ struct dp_config {
 	enum dp_starttls starttls;
 	/* [flows] */
 	unsigned max_flows;
+	unsigned max_embryonic;  /* flows whose handshake has not completed */
+	uint64_t embryonic_timeout_ms, evict_idle_ms;
 	uint64_t idle_timeout_ms, closed_timeout_ms;
 	uint64_t max_flow_memory;
 	unsigned max_ooo_segments;
 	uint64_t max_memory;
-	bool fail_closed;
+	enum dp_overload on_overload;
+	enum dp_midstream midstream;
 	bool verify_checksums;
 	/* [policy] */
 	char rules[DP_PATH_MAX];
@@ -83,8 +101,17 @@ void dp_config_print(const struct dp_config *c, FILE *out);
 
 bool dp_config_is_smtp_port(const struct dp_config *c, uint16_t port);
 
+/* on_overload resolved: true when a flow that cannot be inspected is refused (its
+ * packets dropped, the connection reset, a message tempfailed) rather than passed.
+ * smtp_port: the flow is on a configured SMTP port (not found by content detection). */
+bool dp_config_fail_closed(const struct dp_config *c, bool smtp_port);
+/* midstream resolved: true when data of an unseen connection resets it. */
+bool dp_config_midstream_reset(const struct dp_config *c);
+
 const char *dp_mode_name(enum dp_mode m);
 const char *dp_starttls_name(enum dp_starttls s);
 const char *dp_distribution_name(enum dp_distribution d);
+const char *dp_overload_name(enum dp_overload o);
+const char *dp_midstream_name(enum dp_midstream m);
 
 #endif

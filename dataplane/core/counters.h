@@ -4,6 +4,7 @@
 #ifndef SLUICE_DP_COUNTERS_H
 #define SLUICE_DP_COUNTERS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sluice/strbuf.h"
@@ -27,7 +28,13 @@ enum dp_role {
 	X(FLOW_MEMORY, "flow_memory", "the flow's memory cap was reached; the sender retransmits") \
 	X(OUT_OF_WINDOW, "out_of_window", "segment far outside the expected sequence window") \
 	X(FAIL_CLOSED, "fail_closed", "a cap was hit and on_overload = closed") \
-	X(ENFORCED, "enforced", "client data after a reject/quarantine, or to a reset server")
+	X(ENFORCED, "enforced", "client data after a reject/quarantine, or to a reset server") \
+	X(SYN_MISMATCH, "syn_mismatch", "SYN or SYN-ACK with another ISN once the connection is under way (the receiver keeps its connection)") \
+	X(SYN_DATA, "syn_data", "SYN carrying data (TCP Fast Open); the client retransmits the SYN without it") \
+	X(NO_HANDSHAKE, "no_handshake", "data before the three-way handshake completed") \
+	X(WRONG_PORT, "wrong_port", "a packet of the flow on the other port than its direction comes in on (forged)") \
+	X(MIDSTREAM_RESET, "midstream_reset", "data of an SMTP connection whose start was never seen; both ends reset") \
+	X(ENGINE_FAILED, "engine_failed", "the flow's engine failed (memory, scan error, desync) and on_overload = closed")
 
 enum dp_drop_reason {
 #define X(id, name, doc) DP_DROP_##id,
@@ -68,6 +75,13 @@ struct dp_counters {
 	uint64_t drops[DP_DROP_COUNT];
 	uint64_t flows_created, flows_closed, flows_expired;
 	uint64_t flows_active;              /* gauge */
+	uint64_t flows_embryonic;           /* gauge: handshake not completed */
+	uint64_t flows_evicted_embryonic;   /* oldest half-open flows dropped to admit new ones */
+	uint64_t flows_evicted_idle;        /* idle established flows reset to admit new ones */
+	uint64_t flows_reset_desync;        /* the engine lost step with the server: reset */
+	uint64_t rst_ignored;               /* RSTs the receiver would not accept (not at rcv_nxt) */
+	uint64_t urg_cleared;               /* forwarded segments whose URG flag was cleared */
+	uint64_t engine_failed;             /* sessions whose engine failed (memory, scan) */
 	uint64_t flows_smtp_detected;       /* recognised by content on a non-SMTP port */
 	uint64_t uninspected[DP_UNINSPECTED_COUNT];
 	uint64_t messages;                  /* MESSAGE_END seen */
@@ -80,6 +94,19 @@ struct dp_counters {
 	uint64_t rule_overflow;             /* rule ids beyond DP_RULE_SLOTS */
 	struct dp_rule_count rules[DP_RULE_SLOTS];
 };
+
+/* The flow counters as telemetry and the stats JSON name them (/sluice/flows). */
+struct dp_counter_field {
+	const char *name;
+	size_t off; /* of a uint64_t in struct dp_counters */
+};
+extern const struct dp_counter_field dp_flow_fields[];
+extern const unsigned dp_nflow_fields;
+
+static inline uint64_t dp_counter_at(const struct dp_counters *c, size_t off)
+{
+	return *(const uint64_t *)((const char *)c + off);
+}
 
 extern const char *const dp_drop_names[DP_DROP_COUNT];
 extern const char *const dp_drop_docs[DP_DROP_COUNT];

@@ -16,6 +16,9 @@
 #include "sink.h"
 
 #define DP_SCAN_POOL 32
+#define DP_SESSION_POOL 64
+
+struct dp_session;
 
 /* Message scanners of finished flows, kept for new flows: making one per flow (a
  * Hyperscan stream per database, per-condition arrays) costs more than resetting. */
@@ -38,8 +41,14 @@ struct dp_ctx {
 	uint64_t now_ms;
 	bool tcp_only;              /* benchmark: flows and TCP normalization, no engine */
 	struct dp_scan_pool scans;
+	struct dp_session *sessions[DP_SESSION_POOL]; /* freed sessions kept for new flows */
+	unsigned nsessions;
 	sl_scan_tap_fn scan_tap;    /* benchmark: sees every buffer the matcher scans */
 	void *scan_tap_ctx;
+	/* tests, dumps: every stream byte handed to the SMTP engine, in order, per flow
+	 * (sf is the flow's struct dp_smtpflow; dir SL_CLIENT or SL_SERVER) */
+	void (*feed_tap)(void *arg, const void *sf, int dir, const uint8_t *p, size_t n);
+	void *feed_tap_ctx;
 };
 
 #endif

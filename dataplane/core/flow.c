@@ -1,6 +1,7 @@
 #include "flow.h"
 
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_MSS 536
@@ -42,7 +43,7 @@ void dp_flow_init(struct dp_flow *f, struct dp_ctx *ctx, const struct dp_flow_ke
 	memset(f, 0, sizeof *f);
 	f->key = *key;
 	f->hash = dp_flow_key_hash(key);
-	f->state = DP_FLOW_OPEN;
+	f->state = inspect ? DP_FLOW_OPEN : DP_FLOW_BYPASS;
 	/* d: direction of this first packet; the client is its sender when d == SL_CLIENT */
 	bool sender_is_lo = dp_flow_key_is_lo(key, p);
 	f->client_is_lo = d == SL_CLIENT ? sender_is_lo : !sender_is_lo;
@@ -52,30 +53,71 @@ void dp_flow_init(struct dp_flow *f, struct dp_ctx *ctx, const struct dp_flow_ke
 	f->mss[0] = f->mss[1] = DEFAULT_MSS;
 	f->last_ms = ctx->now_ms;
 	f->inspect = inspect;
-	if (inspect) {
-		struct sockaddr_storage client, server;
-		sockaddr_of(p, d == SL_CLIENT, &client);
-		sockaddr_of(p, d != SL_CLIENT, &server);
-		dp_smtpflow_init(&f->sf, ctx, f->dir, &client, &server, detect);
-	} else {
-		f->state = DP_FLOW_BYPASS;
-	}
+	f->detect = detect;
+	/* a capture may start anywhere: there is no handshake to wait for */
+	f->synack_seen = f->established = ctx->passive;
 	ctx->ctr->flows_created++;
 	ctx->ctr->flows_active++;
+}
+
+/* ---- sessions (kept for reuse: a connection's first data must not cost a malloc) ---- */
+
+static struct dp_session *session_take(struct dp_ctx *ctx)
+{
+	if (ctx->nsessions)
+		return ctx->sessions[--ctx->nsessions];
+	return malloc(sizeof(struct dp_session));
+}
+
+static void session_give(struct dp_ctx *ctx, struct dp_session *x)
+{
+	if (ctx->nsessions < DP_SESSION_POOL)
+		ctx->sessions[ctx->nsessions++] = x;
+	else
+		free(x);
+}
+
+void dp_flow_pool_free(struct dp_ctx *ctx)
+{
+	while (ctx->nsessions)
+		free(ctx->sessions[--ctx->nsessions]);
+}
+
+/* The connection's first data: its SMTP side starts. False without memory for it. */
+static bool session_start(struct dp_flow *f, struct dp_ctx *ctx, const struct dp_pkt *p, int d)
+{
+	if (!dp_mem_charge(&f->mem, sizeof(struct dp_session)))
+		return false;
+	struct dp_session *x = session_take(ctx);
+	if (!x) {
+		dp_mem_release(&f->mem, sizeof *x);
+		return false;
+	}
+	memset(&x->to, 0, sizeof x->to);
+	struct sockaddr_storage client, server;
+	sockaddr_of(p, d == SL_CLIENT, &client);
+	sockaddr_of(p, d != SL_CLIENT, &server);
+	dp_smtpflow_init(&x->sf, ctx, f->dir, &client, &server, f->detect);
+	f->x = x;
+	return true;
 }
 
 void dp_flow_close(struct dp_flow *f, struct dp_ctx *ctx)
 {
 	(void)ctx;
-	if (f->inspect)
-		dp_smtpflow_close(&f->sf);
+	if (f->x)
+		dp_smtpflow_close(&f->x->sf);
 }
 
 void dp_flow_free(struct dp_flow *f, struct dp_ctx *ctx)
 {
 	dp_flow_close(f, ctx);
-	if (f->inspect)
-		dp_smtpflow_free(&f->sf);
+	if (f->x) {
+		dp_smtpflow_free(&f->x->sf);
+		session_give(ctx, f->x);
+		dp_mem_release(&f->mem, sizeof *f->x);
+		f->x = NULL;
+	}
 	dp_tcpdir_free(&f->dir[0]);
 	dp_tcpdir_free(&f->dir[1]);
 	ctx->ctr->flows_active--;
@@ -84,7 +126,7 @@ void dp_flow_free(struct dp_flow *f, struct dp_ctx *ctx)
 size_t dp_flow_memory(const struct dp_flow *f)
 {
 	return sizeof *f + dp_tcpdir_memory(&f->dir[0]) + dp_tcpdir_memory(&f->dir[1]) +
-	       (f->inspect ? dp_smtpflow_memory(&f->sf) : 0);
+	       (f->x ? sizeof *f->x + dp_smtpflow_memory(&f->x->sf) : 0);
 }
 
 int dp_flow_dir(const struct dp_flow *f, const struct dp_pkt *p)
@@ -199,9 +241,9 @@ size_t dp_flow_build(const struct dp_flow *f, const struct dp_emit *e, uint8_t *
 static uint64_t limit_of(const struct dp_flow *f, int d)
 {
 	const struct dp_tcpdir *t = &f->dir[d];
-	if (!f->inspect || f->state == DP_FLOW_BYPASS)
+	if (!f->x || f->state == DP_FLOW_BYPASS)
 		return t->rcv_off;
-	return dp_smtpflow_limit(&f->sf, d, t->rcv_off);
+	return dp_smtpflow_limit(&f->x->sf, d, t->rcv_off);
 }
 
 /* Send what direction d may now send. The current packet (of direction cur, result r)
@@ -214,7 +256,7 @@ static void release(struct dp_flow *f, int d, const struct dp_pkt *p, int cur,
 		return;
 	uint64_t lim = limit_of(f, d);
 	if (d == cur && p->payload_len && r->status == DP_SEG_OK && !r->old_bytes &&
-	    !r->held_ooo && r->seg_off == t->fwd_off && !f->sf.rewrote[d] &&
+	    !r->held_ooo && r->seg_off == t->fwd_off && !(f->x && f->x->sf.rewrote[d]) &&
 	    lim >= r->seg_off + p->payload_len && r->new_to >= r->seg_off + p->payload_len) {
 		out->forward = true;
 		dp_tcpdir_forwarded(t, r->seg_off + p->payload_len);
@@ -252,7 +294,7 @@ static void takeover_send(struct dp_flow *f, struct dp_ctx *ctx, struct dp_out *
 	sender_state(f, SL_SERVER, &ack, &win);
 	ack = dp_tcpdir_seq(c, c->rcv_off) + (c->fin && c->rcv_off == c->fin_off ? 1 : 0);
 	const struct dp_tcpdir *s = &f->dir[SL_SERVER];
-	uint64_t end = f->to.out_len;
+	uint64_t end = f->x->to.out_len;
 	do {
 		struct dp_emit *e = emit(out, SL_SERVER);
 		if (!e)
@@ -261,21 +303,21 @@ static void takeover_send(struct dp_flow *f, struct dp_ctx *ctx, struct dp_out *
 		if (n > MAX_SEGMENT)
 			n = MAX_SEGMENT;
 		e->injected = true;
-		e->seg = (struct dp_tcp_out){dp_tcpdir_seq(s, f->to.base_off + from), ack,
-		                             DP_TCP_ACK | (n ? DP_TCP_PSH : 0), win, f->to.out + from, n};
+		e->seg = (struct dp_tcp_out){dp_tcpdir_seq(s, f->x->to.base_off + from), ack,
+		                             DP_TCP_ACK | (n ? DP_TCP_PSH : 0), win, f->x->to.out + from, n};
 		from += n;
-		if (from == end && f->to.fin_sent)
+		if (from == end && f->x->to.fin_sent)
 			e->seg.flags |= DP_TCP_FIN;
 	} while (from < end);
-	f->to.last_send_ms = ctx->now_ms;
+	f->x->to.last_send_ms = ctx->now_ms;
 }
 
 static void takeover_append(struct dp_flow *f, const char *s, size_t n)
 {
-	if (f->to.out_len + n > sizeof f->to.out)
-		n = sizeof f->to.out - f->to.out_len;
-	memcpy(f->to.out + f->to.out_len, s, n);
-	f->to.out_len += n;
+	if (f->x->to.out_len + n > sizeof f->x->to.out)
+		n = sizeof f->x->to.out - f->x->to.out_len;
+	memcpy(f->x->to.out + f->x->to.out_len, s, n);
+	f->x->to.out_len += n;
 }
 
 /* Answer the client's first line after the verdict: QUIT gets 221, anything else 421;
@@ -283,10 +325,10 @@ static void takeover_append(struct dp_flow *f, const char *s, size_t n)
 static void takeover_lines(struct dp_flow *f)
 {
 	struct dp_tcpdir *c = &f->dir[SL_CLIENT];
-	if (f->to.answered)
+	if (f->x->to.answered)
 		return;
 	size_t len;
-	const uint8_t *b = dp_tcpdir_bytes(c, f->to.client_line, &len);
+	const uint8_t *b = dp_tcpdir_bytes(c, f->x->to.client_line, &len);
 	if (!b || !len)
 		return;
 	const uint8_t *lf = memchr(b, '\n', len);
@@ -298,13 +340,13 @@ static void takeover_lines(struct dp_flow *f)
 		takeover_append(f, reply_221, sizeof reply_221 - 1);
 	else
 		takeover_append(f, reply_421, sizeof reply_421 - 1);
-	f->to.answered = true;
-	f->to.fin_sent = true;
+	f->x->to.answered = true;
+	f->x->to.fin_sent = true;
 }
 
 static void enforce(struct dp_flow *f, struct dp_ctx *ctx, struct dp_out *out)
 {
-	struct dp_enforce *e = &f->sf.enf;
+	struct dp_enforce *e = &f->x->sf.enf;
 	struct dp_tcpdir *c = &f->dir[SL_CLIENT], *s = &f->dir[SL_SERVER];
 	/* 1. reset the server where it expects the client's next byte: it never sees the
 	 *    end of the message, so it never commits it */
@@ -316,13 +358,13 @@ static void enforce(struct dp_flow *f, struct dp_ctx *ctx, struct dp_out *out)
 	/* 2. from now on we are the server for the client: the verdict's reply, then the
 	 *    answer to what the client pipelined after the message */
 	f->state = DP_FLOW_TAKEOVER;
-	memset(&f->to, 0, sizeof f->to);
-	f->to.base_off = s->fwd_off;
-	f->to.client_line = e->end_off;
+	memset(&f->x->to, 0, sizeof f->x->to);
+	f->x->to.base_off = s->fwd_off;
+	f->x->to.client_line = e->end_off;
 	takeover_append(f, e->reply, e->reply_len);
 	takeover_lines(f);
 	takeover_send(f, ctx, out, 0);
-	dp_smtpflow_enforced(&f->sf);
+	dp_smtpflow_enforced(&f->x->sf);
 }
 
 static void takeover_packet(struct dp_flow *f, struct dp_ctx *ctx, const struct dp_pkt *p,
@@ -340,12 +382,12 @@ static void takeover_packet(struct dp_flow *f, struct dp_ctx *ctx, const struct 
 		return;
 	}
 	if (p->flags & DP_TCP_ACK) {
-		int64_t a = (int64_t)(int32_t)(p->ack - dp_tcpdir_seq(s, f->to.base_off));
-		if (a > 0 && (uint64_t)a <= f->to.out_len + (f->to.fin_sent ? 1 : 0)) {
-			if ((uint64_t)a > f->to.acked)
-				f->to.acked = (uint64_t)a > f->to.out_len ? f->to.out_len : (uint64_t)a;
-			if (f->to.fin_sent && (uint64_t)a == f->to.out_len + 1)
-				f->to.fin_acked = true;
+		int64_t a = (int64_t)(int32_t)(p->ack - dp_tcpdir_seq(s, f->x->to.base_off));
+		if (a > 0 && (uint64_t)a <= f->x->to.out_len + (f->x->to.fin_sent ? 1 : 0)) {
+			if ((uint64_t)a > f->x->to.acked)
+				f->x->to.acked = (uint64_t)a > f->x->to.out_len ? f->x->to.out_len : (uint64_t)a;
+			if (f->x->to.fin_sent && (uint64_t)a == f->x->to.out_len + 1)
+				f->x->to.fin_acked = true;
 		}
 	}
 	bool news = false;
@@ -356,23 +398,23 @@ static void takeover_packet(struct dp_flow *f, struct dp_ctx *ctx, const struct 
 		dp_tcpdir_forwarded(c, c->rcv_off); /* consumed by us */
 		if (r.old_bytes && !news) {
 			/* the client did not get our answer: send it again */
-			takeover_send(f, ctx, out, f->to.acked);
+			takeover_send(f, ctx, out, f->x->to.acked);
 			return;
 		}
 	}
 	if (p->flags & DP_TCP_FIN)
 		dp_tcpdir_fin(c, p->seq + p->payload_len);
-	size_t before = f->to.out_len;
+	size_t before = f->x->to.out_len;
 	if (news)
 		takeover_lines(f);
-	if (f->to.answered) /* we acknowledge the client's bytes ourselves: keep none */
+	if (f->x->to.answered) /* we acknowledge the client's bytes ourselves: keep none */
 		dp_tcpdir_ack(c, dp_tcpdir_seq(c, c->rcv_off));
 	bool client_fin = c->fin && c->rcv_off == c->fin_off;
-	if (client_fin && !f->to.fin_sent)
-		f->to.fin_sent = true; /* the client closed: close our side too */
-	if (f->to.out_len > before || news || (p->flags & DP_TCP_FIN))
-		takeover_send(f, ctx, out, before < f->to.acked ? f->to.acked : before);
-	if (f->to.fin_acked && client_fin) {
+	if (client_fin && !f->x->to.fin_sent)
+		f->x->to.fin_sent = true; /* the client closed: close our side too */
+	if (f->x->to.out_len > before || news || (p->flags & DP_TCP_FIN))
+		takeover_send(f, ctx, out, before < f->x->to.acked ? f->x->to.acked : before);
+	if (f->x->to.fin_acked && client_fin) {
 		f->state = DP_FLOW_CLOSED;
 		f->closed_ms = ctx->now_ms;
 	}
@@ -396,8 +438,8 @@ static void refused(struct dp_flow *f, struct dp_ctx *ctx, const struct dp_seg_r
 	switch (r->status) {
 	case DP_SEG_CONFLICT:
 		out->drop_reason = r->old_bytes ? DP_DROP_RETRANSMIT_CONFLICT : DP_DROP_OOO_CONFLICT;
-		if (f->inspect)
-			dp_smtpflow_overlap(&f->sf);
+		if (f->x)
+			dp_smtpflow_overlap(&f->x->sf);
 		return;
 	case DP_SEG_OOO_FULL:
 		out->drop_reason = DP_DROP_OOO_FULL;
@@ -406,7 +448,7 @@ static void refused(struct dp_flow *f, struct dp_ctx *ctx, const struct dp_seg_r
 		out->drop_reason = DP_DROP_FLOW_MEMORY;
 		if (!dp_mem_fits(&ctx->mem, 1) || ctx->mem.used + 65536 > ctx->mem.limit) {
 			/* the worker's share of max_memory is used up */
-			if (ctx->cfg->fail_closed) {
+			if (dp_config_fail_closed(ctx->cfg, !f->detect)) {
 				out->drop_reason = DP_DROP_FAIL_CLOSED;
 			} else if (f->inspect && f->state == DP_FLOW_OPEN) {
 				f->state = DP_FLOW_BYPASS; /* fail-open: stop inspecting this flow */
@@ -428,12 +470,12 @@ static uint64_t skip_gap(struct dp_flow *f, int d, uint64_t upto)
 	struct dp_tcpdir *t = &f->dir[d];
 	struct dp_seg_result g;
 	uint64_t skipped = dp_tcpdir_skip_gap(t, upto, &g);
-	if (skipped && f->inspect) {
-		dp_smtpflow_gap(&f->sf, d, skipped);
+	if (skipped && f->x) {
+		dp_smtpflow_gap(&f->x->sf, d, skipped);
 		size_t n;
 		const uint8_t *b = dp_tcpdir_bytes(t, g.new_from, &n);
 		if (b && g.new_to > g.new_from)
-			dp_smtpflow_data(&f->sf, d, g.new_from, b, (size_t)(g.new_to - g.new_from));
+			dp_smtpflow_data(&f->x->sf, d, g.new_from, b, (size_t)(g.new_to - g.new_from));
 	}
 	return skipped;
 }
@@ -467,30 +509,118 @@ static void passive_ack_gap(struct dp_flow *f, int d, uint32_t ack)
 			break;
 }
 
+/* A SYN or SYN-ACK, inline: false when it is dropped. A Linux receiver answers a SYN
+ * with another ISN on a connection under way with a challenge ACK and keeps the
+ * connection (RFC 5961), so following the new ISN would leave the real byte stream
+ * unparsed: only a client that restarts its connect before the server answered may
+ * change its ISN. Data on a SYN (TCP Fast Open) is refused: the client sends the SYN
+ * again without it. */
+static bool syn_ok(struct dp_flow *f, const struct dp_pkt *p, int d, struct dp_out *out)
+{
+	struct dp_tcpdir *t = &f->dir[d];
+	bool synack = p->flags & DP_TCP_ACK;
+	out->drop_reason = DP_DROP_SYN_MISMATCH;
+	if (p->payload_len) {
+		out->drop_reason = DP_DROP_SYN_DATA;
+		return false;
+	}
+	if (d == SL_SERVER) {
+		const struct dp_tcpdir *c = &f->dir[SL_CLIENT];
+		if (!synack || !c->started || p->ack != dp_tcpdir_seq(c, 0))
+			return false; /* answers no SYN of this connection */
+		return !t->started || p->seq + 1 == t->isn;
+	}
+	if (synack)
+		return false;
+	if (!t->started || p->seq + 1 == t->isn)
+		return true; /* the first SYN, or the same one again */
+	if (f->synack_seen || f->x)
+		return false;
+	dp_tcpdir_free(t); /* a new attempt before any answer: follow it */
+	return true;
+}
+
+/* A RST inline: does its receiver accept it? Linux resets only on a RST exactly at
+ * rcv_nxt (RFC 5961; others get a challenge ACK), and rcv_nxt is what we forwarded.
+ * Before the handshake completed nothing has been forwarded, so ending the state then
+ * lets nothing through: a connection that lives on anyway is met as mid-stream. */
+static bool rst_accepted(const struct dp_flow *f, const struct dp_pkt *p, int d)
+{
+	if (!f->established)
+		return true;
+	const struct dp_tcpdir *t = &f->dir[d];
+	if (!t->started)
+		return false;
+	uint64_t next = t->fwd_off + (f->fin_sent[d] ? 1 : 0);
+	return p->seq == dp_tcpdir_seq(t, next);
+}
+
+/* Passive: a RST in the receive window ends the connection (a blind one does not). */
+static bool rst_in_window(const struct dp_flow *f, const struct dp_pkt *p, int d)
+{
+	const struct dp_tcpdir *t = &f->dir[d];
+	if (!t->started)
+		return true;
+	int64_t off = dp_tcpdir_offset(t, p->seq);
+	return off >= (int64_t)t->una_off - 1 && off <= (int64_t)t->rcv_off + (1 << 20);
+}
+
+static void close_now(struct dp_flow *f, struct dp_ctx *ctx)
+{
+	f->state = DP_FLOW_CLOSED;
+	f->closed_ms = ctx->now_ms;
+	ctx->ctr->flows_closed++;
+	dp_flow_close(f, ctx);
+}
+
+/* A flow that cannot be inspected (no memory for its session, a failed engine):
+ * on_overload decides. Returns true when the packet is done with. */
+static bool overload(struct dp_flow *f, struct dp_ctx *ctx, struct dp_out *out)
+{
+	ctx->ctr->uninspected[DP_UNINSPECTED_MEMORY]++;
+	if (dp_config_fail_closed(ctx->cfg, !f->detect) && !ctx->passive) {
+		dp_flow_reset_both(f, out);
+		out->drop_reason = DP_DROP_FAIL_CLOSED;
+		return true;
+	}
+	if (!ctx->passive)
+		f->state = DP_FLOW_BYPASS;
+	return false;
+}
+
+static bool expected_port(const struct dp_flow *f, int d, int in_role)
+{
+	return in_role == (d == SL_CLIENT ? f->client_role : !f->client_role);
+}
+
 void dp_flow_packet(struct dp_flow *f, struct dp_ctx *ctx, const uint8_t *frame,
-                    const struct dp_pkt *p, int d, struct dp_out *out)
+                    const struct dp_pkt *p, int d, int in_role, struct dp_out *out)
 {
 	out->forward = false;
+	out->clear_urg = false;
 	out->drop_reason = -1;
 	out->n = 0;
-	f->last_ms = ctx->now_ms;
-	keep_template(f, d, frame, p);
-
-	if (f->inspect && f->sf.overload && f->state == DP_FLOW_OPEN) {
-		/* no memory for its engine: the overload policy decides */
-		f->sf.overload = false;
-		ctx->ctr->uninspected[DP_UNINSPECTED_MEMORY]++;
-		if (ctx->cfg->fail_closed && !ctx->passive) {
-			dp_flow_reset_both(f, out);
-			out->drop_reason = DP_DROP_FAIL_CLOSED;
-			return;
-		}
-		f->state = ctx->passive ? f->state : DP_FLOW_BYPASS;
+	bool passive = ctx->passive;
+	if (!passive && ctx->cfg->direction_check && !expected_port(f, d, in_role)) {
+		/* a "server" packet from the outside (or the reverse) is forged */
+		out->drop_reason = DP_DROP_WRONG_PORT;
+		return;
 	}
-	if (f->state == DP_FLOW_BYPASS && !ctx->passive) {
+	f->last_ms = ctx->now_ms;
+
+	if (f->x && f->x->sf.overload && f->state == DP_FLOW_OPEN) {
+		f->x->sf.overload = false; /* no memory for its engine */
+		if (overload(f, ctx, out))
+			return;
+	}
+	if (f->state == DP_FLOW_BYPASS && !passive) {
 		out->forward = true;
 		return;
 	}
+	if ((p->flags & DP_TCP_SYN) && !passive && f->state != DP_FLOW_CLOSED && !syn_ok(f, p, d, out))
+		return;
+	out->drop_reason = -1;
+	keep_template(f, d, frame, p);
 	if (f->state == DP_FLOW_TAKEOVER) {
 		takeover_packet(f, ctx, p, frame, d, out);
 		return;
@@ -502,38 +632,63 @@ void dp_flow_packet(struct dp_flow *f, struct dp_ctx *ctx, const uint8_t *frame,
 			out->drop_reason = DP_DROP_ENFORCED;
 			return;
 		}
-		out->forward = !ctx->passive;
+		out->forward = !passive;
 		return;
 	}
 	if (p->flags & DP_TCP_RST) {
 		out->forward = true;
-		int64_t off = t->started ? dp_tcpdir_offset(t, p->seq) : 0;
-		/* only a RST in the receive window ends our state (a blind one does not) */
-		if (!t->started || (off >= (int64_t)t->una_off - 1 && off <= (int64_t)t->rcv_off + (1 << 20))) {
-			f->state = DP_FLOW_CLOSED;
-			f->closed_ms = ctx->now_ms;
-			ctx->ctr->flows_closed++;
-			dp_flow_close(f, ctx);
-		}
+		if (passive ? rst_in_window(f, p, d) : rst_accepted(f, p, d))
+			close_now(f, ctx);
+		else
+			ctx->ctr->rst_ignored++;
 		return;
 	}
 	uint32_t seq = p->seq;
 	if (p->flags & DP_TCP_SYN) {
-		if (!t->started || dp_tcpdir_offset(t, p->seq + 1) != 0) {
+		if (!t->started || (passive && dp_tcpdir_offset(t, p->seq + 1) != 0)) {
 			if (t->started)
 				dp_tcpdir_free(t);
-			dp_tcpdir_init(t, p->seq + 1, ctx->cfg->max_ooo_segments, &f->mem, ctx->passive);
+			dp_tcpdir_init(t, p->seq + 1, ctx->cfg->max_ooo_segments, &f->mem, passive);
 		}
 		f->mss[!d] = syn_mss(frame, p); /* what the SYN's sender accepts */
+		if (d == SL_SERVER)
+			f->synack_seen = true;
 		seq = p->seq + 1;
 	} else if (!t->started) {
+		if (!passive) {
+			/* the server's side before its SYN-ACK (a challenge ACK of another
+			 * connection, a forgery): no data of it passes */
+			out->forward = !p->payload_len;
+			out->drop_reason = p->payload_len ? DP_DROP_NO_HANDSHAKE : -1;
+			return;
+		}
 		/* first packet of this direction without a SYN (captures, mid-stream) */
-		dp_tcpdir_init(t, p->seq, ctx->cfg->max_ooo_segments, &f->mem, ctx->passive);
+		dp_tcpdir_init(t, p->seq, ctx->cfg->max_ooo_segments, &f->mem, passive);
 	}
 	if ((p->flags & DP_TCP_ACK) && f->dir[!d].started) {
+		if (!f->established && d == SL_CLIENT && f->synack_seen && !(p->flags & DP_TCP_SYN) &&
+		    dp_tcpdir_offset(&f->dir[SL_SERVER], p->ack) == 0)
+			f->established = true; /* the client acknowledged the SYN-ACK */
 		dp_tcpdir_ack(&f->dir[!d], p->ack);
-		if (ctx->passive)
+		if (passive)
 			passive_ack_gap(f, !d, p->ack);
+	}
+	if (p->payload_len && !f->established) {
+		out->drop_reason = DP_DROP_NO_HANDSHAKE;
+		return;
+	}
+	if (p->payload_len && f->inspect && !f->x) {
+		/* the connection's first data: its SMTP side starts now, not at the SYN */
+		if (!session_start(f, ctx, p, d) || f->x->sf.overload) {
+			if (f->x)
+				f->x->sf.overload = false;
+			if (overload(f, ctx, out))
+				return;
+			if (!passive) {
+				out->forward = true;
+				return;
+			}
+		}
 	}
 
 	struct dp_seg_result r;
@@ -541,43 +696,49 @@ void dp_flow_packet(struct dp_flow *f, struct dp_ctx *ctx, const uint8_t *frame,
 	r.new_from = r.new_to = t->rcv_off;
 	if (p->payload_len) {
 		const uint8_t *pl = frame + p->payload_off;
-		if (ctx->passive)
+		if (passive)
 			passive_data(f, ctx, d, pl, seq, p->payload_len, &r);
 		else
 			dp_tcpdir_data(t, seq, pl, p->payload_len, &r);
 		if (r.status != DP_SEG_OK) {
 			refused(f, ctx, &r, out);
-			if (!ctx->passive)
+			if (!passive)
 				return;
 		}
-		if (r.conflict && f->inspect) /* passive: the first bytes were kept */
-			dp_smtpflow_overlap(&f->sf);
-		if (f->inspect && r.new_to > r.new_from) {
+		if (r.conflict && f->x) /* passive: the first bytes were kept */
+			dp_smtpflow_overlap(&f->x->sf);
+		if (f->x && r.new_to > r.new_from) {
 			size_t n;
 			const uint8_t *b = dp_tcpdir_bytes(t, r.new_from, &n);
 			if (b)
-				dp_smtpflow_data(&f->sf, d, r.new_from, b, (size_t)(r.new_to - r.new_from));
+				dp_smtpflow_data(&f->x->sf, d, r.new_from, b, (size_t)(r.new_to - r.new_from));
 		}
 	}
 	if (p->flags & DP_TCP_FIN)
 		dp_tcpdir_fin(t, seq + p->payload_len);
-	if (ctx->passive) {
+	if (passive) {
 		if (f->dir[0].fin && f->dir[1].fin &&
-		    f->dir[0].rcv_off >= f->dir[0].fin_off && f->dir[1].rcv_off >= f->dir[1].fin_off) {
-			f->state = DP_FLOW_CLOSED;
-			f->closed_ms = ctx->now_ms;
-			ctx->ctr->flows_closed++;
-			dp_flow_close(f, ctx);
-		}
+		    f->dir[0].rcv_off >= f->dir[0].fin_off && f->dir[1].rcv_off >= f->dir[1].fin_off)
+			close_now(f, ctx);
 		return;
 	}
 
-	if (f->inspect && f->sf.state == DP_SF_OPAQUE)
+	struct dp_smtpflow *sf = dp_flow_sf(f);
+	if (sf && sf->desync && ctx->cfg->mode == DP_MODE_ENFORCE && f->state == DP_FLOW_OPEN &&
+	    !sf->enforce_due) {
+		/* the engine lost step with the server: what it would let through next is not
+		 * what the server reads. Fail closed. */
+		ctx->ctr->flows_reset_desync++;
+		dp_flow_reset_both(f, out);
+		out->drop_reason = DP_DROP_ENGINE_FAILED;
+		return;
+	}
+	if (sf && sf->state == DP_SF_OPAQUE)
 		f->state = DP_FLOW_BYPASS; /* after flushing what is held, below */
-	if (f->inspect && f->sf.enforce_due) {
+	if (sf && sf->enforce_due) {
 		if (!f->enforce_ms)
 			f->enforce_ms = ctx->now_ms;
-		if (f->sf.answered >= f->sf.enf.replies_needed) {
+		if (sf->answered >= sf->enf.replies_needed) {
 			enforce(f, ctx, out);
 			return;
 		}
@@ -596,12 +757,8 @@ void dp_flow_packet(struct dp_flow *f, struct dp_ctx *ctx, const uint8_t *frame,
 	}
 	release(f, d, p, d, &r, out);
 	release(f, !d, p, d, &r, out);
-	if ((p->flags & DP_TCP_FIN) && f->fin_sent[0] && f->fin_sent[1]) {
-		f->state = DP_FLOW_CLOSED;
-		f->closed_ms = ctx->now_ms;
-		ctx->ctr->flows_closed++;
-		dp_flow_close(f, ctx);
-	}
+	if ((p->flags & DP_TCP_FIN) && f->fin_sent[0] && f->fin_sent[1])
+		close_now(f, ctx);
 }
 
 void dp_flow_timer(struct dp_flow *f, struct dp_ctx *ctx, struct dp_out *out)
@@ -611,19 +768,19 @@ void dp_flow_timer(struct dp_flow *f, struct dp_ctx *ctx, struct dp_out *out)
 	out->n = 0;
 	if (ctx->passive)
 		return;
-	if (f->state == DP_FLOW_OPEN && f->inspect && f->sf.enforce_due &&
+	if (f->state == DP_FLOW_OPEN && f->x && f->x->sf.enforce_due &&
 	    ctx->now_ms - f->enforce_ms >= ENFORCE_WAIT_MS) {
 		enforce(f, ctx, out); /* the server's earlier replies never came: go ahead */
 		return;
 	}
-	if (f->state == DP_FLOW_TAKEOVER && f->to.acked < f->to.out_len + (f->to.fin_sent && !f->to.fin_acked) &&
-	    ctx->now_ms - f->to.last_send_ms >= (uint64_t)TAKEOVER_RTO_MS << (f->to.retries < 4 ? f->to.retries : 4)) {
-		if (++f->to.retries > TAKEOVER_RETRIES) {
+	if (f->state == DP_FLOW_TAKEOVER && f->x->to.acked < f->x->to.out_len + (f->x->to.fin_sent && !f->x->to.fin_acked) &&
+	    ctx->now_ms - f->x->to.last_send_ms >= (uint64_t)TAKEOVER_RTO_MS << (f->x->to.retries < 4 ? f->x->to.retries : 4)) {
+		if (++f->x->to.retries > TAKEOVER_RETRIES) {
 			f->state = DP_FLOW_CLOSED;
 			f->closed_ms = ctx->now_ms;
 			return;
 		}
-		takeover_send(f, ctx, out, f->to.acked);
+		takeover_send(f, ctx, out, f->x->to.acked);
 	}
 }
 

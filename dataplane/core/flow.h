@@ -27,6 +27,14 @@ enum dp_flow_state {
 	DP_FLOW_CLOSED,    /* RST, both FINs, or takeover finished: kept for late packets */
 };
 
+/* Which list of the flow table a flow is on (flowtable.h). */
+enum dp_flow_list {
+	DP_LIST_EMBRYONIC, /* SYN seen, handshake not completed: cheap to evict */
+	DP_LIST_LIVE,
+	DP_LIST_CLOSED,
+	DP_NLISTS,
+};
+
 /* A segment to send: `dir` is the direction of travel (SL_CLIENT = towards the server). */
 struct dp_emit {
 	int dir;
@@ -36,6 +44,8 @@ struct dp_emit {
 
 struct dp_out {
 	bool forward;      /* send the original packet unchanged (else it is dropped) */
+	bool clear_urg;    /* ... but with URG and the urgent pointer cleared (at l4_off) */
+	uint16_t l4_off;
 	int drop_reason;   /* enum dp_drop_reason when dropped for a reason, else -1 */
 	unsigned n;
 	struct dp_emit e[DP_MAX_EMIT];
@@ -52,16 +62,27 @@ struct dp_takeover {
 	unsigned retries;
 };
 
+/* What only an inspected connection that carries data needs: the SMTP side and the
+ * takeover. Made at the connection's first data (the server's greeting), never for a
+ * bare SYN, so a SYN flood costs a small dp_flow per SYN and no engine. */
+struct dp_session {
+	struct dp_smtpflow sf;
+	struct dp_takeover to;
+};
+
 struct dp_flow {
 	struct dp_flow_key key;
 	uint32_t hash;
 	struct dp_flow *hnext;              /* hash chain */
-	struct dp_flow *lprev, *lnext;      /* in the table's live or closed list */
-	bool closed_listed;                 /* ... which is the closed one */
+	struct dp_flow *lprev, *lnext;      /* in one of the table's lists */
+	uint8_t list;                       /* ... which one (enum dp_flow_list) */
 	uint8_t state;
-	bool inspect;                       /* sf is in use */
+	bool inspect;                       /* SMTP candidate: gets a session at its first data */
+	bool detect;                        /* ... recognised by content (not an SMTP port) */
 	bool client_is_lo;                  /* the client is the key's lo side */
 	uint8_t client_role;                /* port role (dp_role) client packets come in on */
+	bool synack_seen;                   /* the server answered the SYN */
+	bool established;                   /* the client acknowledged the SYN-ACK */
 	bool fin_sent[2];
 	bool on_timer;                      /* in the inspector's timer list */
 	uint64_t last_ms, closed_ms, enforce_ms;
@@ -71,12 +92,12 @@ struct dp_flow {
 	bool have_tmpl[2];
 	struct dp_pkt tmpl_pkt[2];
 	uint8_t tmpl[2][DP_TMPL_MAX];
-	struct dp_takeover to;
-	struct dp_smtpflow sf;
+	struct dp_session *x;               /* from the first data on (inspected flows) */
 };
 
 /* Set up a flow for the packet that opens it (a SYN, or any packet in passive mode).
- * d is the packet's direction; inspect/detect: run SMTP on it (by content). */
+ * d is the packet's direction; inspect/detect: run SMTP on it (by content) once it
+ * carries data. A passive flow counts as established. */
 void dp_flow_init(struct dp_flow *f, struct dp_ctx *ctx, const struct dp_flow_key *key,
                   const struct dp_pkt *p, int d, int in_role, bool inspect, bool detect);
 void dp_flow_free(struct dp_flow *f, struct dp_ctx *ctx);
@@ -84,10 +105,16 @@ void dp_flow_free(struct dp_flow *f, struct dp_ctx *ctx);
 /* Direction of a packet of this flow: SL_CLIENT when it comes from the client. */
 int dp_flow_dir(const struct dp_flow *f, const struct dp_pkt *p);
 
-/* One packet. out says what to send (the caller builds the segments right away: they
- * point into the flow's buffers). */
+/* One packet of direction d that came in on port role in_role. out says what to send
+ * (the caller builds the segments right away: they point into the flow's buffers). */
 void dp_flow_packet(struct dp_flow *f, struct dp_ctx *ctx, const uint8_t *frame,
-                    const struct dp_pkt *p, int d, struct dp_out *out);
+                    const struct dp_pkt *p, int d, int in_role, struct dp_out *out);
+
+/* The flow's session, made at its first data; NULL when not inspected or no data yet. */
+static inline struct dp_smtpflow *dp_flow_sf(const struct dp_flow *f)
+{
+	return f->x ? &f->x->sf : NULL;
+}
 
 /* Periodic work: retransmissions of our own replies, waiting enforcements. */
 void dp_flow_timer(struct dp_flow *f, struct dp_ctx *ctx, struct dp_out *out);
@@ -108,8 +135,11 @@ static inline int dp_flow_out_role(const struct dp_flow *f, const struct dp_emit
 	return e->dir == 0 /* SL_CLIENT: towards the server */ ? !f->client_role : f->client_role;
 }
 
-/* Reset both ends (expiry of an inspected flow, fail-closed). */
+/* Reset both ends (expiry or eviction of an inspected flow, fail-closed). */
 void dp_flow_reset_both(struct dp_flow *f, struct dp_out *out);
+
+/* Frees the sessions kept for new flows (ctx->sessions). */
+void dp_flow_pool_free(struct dp_ctx *ctx);
 
 size_t dp_flow_memory(const struct dp_flow *f);
 

@@ -52,21 +52,52 @@ bool dp_flow_key_is_lo(const struct dp_flow_key *k, const struct dp_pkt *p)
 	return p->sport == k->lo_port && addr_cmp(p->src, k->lo_addr, p->ip_version == 4) == 0;
 }
 
-/* 64-bit multiply-xorshift over the key words; cheap and well mixed. */
+/* SipHash-1-3 (Aumasson and Bernstein) of the key's words: a keyed hash is what stops
+ * chosen-collision floods; one compression round per word is plenty for a table hash
+ * and cheap enough per frame. */
+static uint64_t sip_k0 = 0x736f6d6570736575ull, sip_k1 = 0x646f72616e646f6dull;
+
+void dp_flow_hash_set_key(const uint8_t key[16])
+{
+	memcpy(&sip_k0, key, 8);
+	memcpy(&sip_k1, key + 8, 8);
+}
+
+static inline uint64_t rotl(uint64_t x, int b)
+{
+	return (x << b) | (x >> (64 - b));
+}
+
+#define SIPROUND(v0, v1, v2, v3) \
+	do { \
+		v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32); \
+		v2 += v3; v3 = rotl(v3, 16); v3 ^= v2; \
+		v0 += v3; v3 = rotl(v3, 21); v3 ^= v0; \
+		v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32); \
+	} while (0)
+
 uint32_t dp_flow_key_hash(const struct dp_flow_key *k)
 {
 	uint64_t w[sizeof *k / 8];
 	_Static_assert(sizeof(struct dp_flow_key) % 8 == 0, "key is whole words");
 	memcpy(w, k, sizeof w);
-	uint64_t h = 0x9e3779b97f4a7c15ull;
+	uint64_t v0 = sip_k0 ^ 0x736f6d6570736575ull, v1 = sip_k1 ^ 0x646f72616e646f6dull;
+	uint64_t v2 = sip_k0 ^ 0x6c7967656e657261ull, v3 = sip_k1 ^ 0x7465646279746573ull;
 	for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
-		h ^= w[i];
-		h *= 0xff51afd7ed558ccdull;
-		h ^= h >> 33;
+		v3 ^= w[i];
+		SIPROUND(v0, v1, v2, v3);
+		v0 ^= w[i];
 	}
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 29;
-	return (uint32_t)h;
+	uint64_t b = (uint64_t)sizeof w << 56;
+	v3 ^= b;
+	SIPROUND(v0, v1, v2, v3);
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND(v0, v1, v2, v3);
+	SIPROUND(v0, v1, v2, v3);
+	SIPROUND(v0, v1, v2, v3);
+	uint64_t h = v0 ^ v1 ^ v2 ^ v3;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 bool dp_flow_key_eq(const struct dp_flow_key *a, const struct dp_flow_key *b)

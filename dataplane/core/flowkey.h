@@ -16,6 +16,11 @@ struct dp_flow_key {
 	uint8_t pad;
 };
 
+/* The hash is keyed (SipHash-1-3) so that nobody outside can choose keys that chain
+ * in one bucket or land on one worker. Set the key once, before any packet (sluice-dp
+ * draws it at start); until then a fixed key is used (tests, fuzzing). */
+void dp_flow_hash_set_key(const uint8_t key[16]);
+
 /* *swapped tells whether the packet's source is the `hi` side. */
 void dp_flow_key_make(const struct dp_pkt *p, struct dp_flow_key *k, bool *swapped);
 uint32_t dp_flow_key_hash(const struct dp_flow_key *k);

@@ -1,20 +1,19 @@
 #include "flowtable.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 int dp_ft_init(struct dp_flowtable *t, unsigned max_flows)
 {
 	uint32_t n = 16;
 	while (n < max_flows && n < (1u << 30))
 		n <<= 1;
+	memset(t, 0, sizeof *t);
 	t->buckets = calloc(n, sizeof *t->buckets);
 	if (!t->buckets)
 		return -1;
 	t->mask = n - 1;
-	t->count = 0;
 	t->max = max_flows;
-	t->live.oldest = t->live.newest = NULL;
-	t->closed.oldest = t->closed.newest = NULL;
 	return 0;
 }
 
@@ -43,6 +42,7 @@ static void lru_unlink(struct dp_lru *l, struct dp_flow *f)
 	else
 		l->newest = f->lprev;
 	f->lprev = f->lnext = NULL;
+	l->count--;
 }
 
 static void lru_append(struct dp_lru *l, struct dp_flow *f)
@@ -54,15 +54,16 @@ static void lru_append(struct dp_lru *l, struct dp_flow *f)
 	else
 		l->oldest = f;
 	l->newest = f;
+	l->count++;
 }
 
-void dp_ft_insert(struct dp_flowtable *t, struct dp_flow *f)
+void dp_ft_insert(struct dp_flowtable *t, struct dp_flow *f, enum dp_flow_list list)
 {
 	struct dp_flow **b = &t->buckets[f->hash & t->mask];
 	f->hnext = *b;
 	*b = f;
-	f->closed_listed = false;
-	lru_append(&t->live, f);
+	f->list = (uint8_t)list;
+	lru_append(&t->list[list], f);
 	t->count++;
 }
 
@@ -73,23 +74,24 @@ void dp_ft_remove(struct dp_flowtable *t, struct dp_flow *f)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = f->hnext;
-	lru_unlink(f->closed_listed ? &t->closed : &t->live, f);
+	lru_unlink(&t->list[f->list], f);
 	t->count--;
 }
 
 void dp_ft_touch(struct dp_flowtable *t, struct dp_flow *f)
 {
-	if (f->closed_listed || t->live.newest == f)
+	struct dp_lru *l = &t->list[f->list];
+	if (f->list == DP_LIST_CLOSED || l->newest == f)
 		return;
-	lru_unlink(&t->live, f);
-	lru_append(&t->live, f);
+	lru_unlink(l, f);
+	lru_append(l, f);
 }
 
-void dp_ft_closed(struct dp_flowtable *t, struct dp_flow *f)
+void dp_ft_move(struct dp_flowtable *t, struct dp_flow *f, enum dp_flow_list list)
 {
-	if (f->closed_listed)
+	if (f->list == list)
 		return;
-	lru_unlink(&t->live, f);
-	lru_append(&t->closed, f);
-	f->closed_listed = true;
+	lru_unlink(&t->list[f->list], f);
+	f->list = (uint8_t)list;
+	lru_append(&t->list[list], f);
 }

@@ -39,31 +39,45 @@ static void timer_forget(struct dp_inspector *in, struct dp_flow *f)
 static void flow_destroy(struct dp_inspector *in, struct dp_flow *f)
 {
 	timer_forget(in, f);
+	if (f->list == DP_LIST_EMBRYONIC)
+		in->ctx.ctr->flows_embryonic--;
 	dp_ft_remove(&in->ft, f);
 	dp_flow_free(f, &in->ctx);
 	dp_mem_release(&in->ctx.mem, sizeof *f);
-	free(f);
+	if (in->ncache < DP_FLOW_CACHE)
+		in->cache[in->ncache++] = f;
+	else
+		free(f);
 }
 
 static void destroy_all(struct dp_inspector *in)
 {
-	while (in->ft.live.oldest)
-		flow_destroy(in, in->ft.live.oldest);
-	while (in->ft.closed.oldest)
-		flow_destroy(in, in->ft.closed.oldest);
+	for (int l = 0; l < DP_NLISTS; l++)
+		while (dp_ft_oldest(&in->ft, l))
+			flow_destroy(in, dp_ft_oldest(&in->ft, l));
 }
 
-/* After the flow ran: a flow that closed waits in the closed list. */
-static void note_closed(struct dp_inspector *in, struct dp_flow *f)
+/* After the flow ran: it leaves the embryonic list once its handshake completed, and a
+ * flow that closed waits in the closed list. */
+static void note_state(struct dp_inspector *in, struct dp_flow *f)
 {
-	if (f->state == DP_FLOW_CLOSED)
-		dp_ft_closed(&in->ft, f);
+	if (f->state == DP_FLOW_CLOSED) {
+		if (f->list == DP_LIST_EMBRYONIC)
+			in->ctx.ctr->flows_embryonic--;
+		dp_ft_move(&in->ft, f, DP_LIST_CLOSED);
+	} else if (f->list == DP_LIST_EMBRYONIC && f->established) {
+		in->ctx.ctr->flows_embryonic--;
+		dp_ft_move(&in->ft, f, DP_LIST_LIVE);
+	}
 }
 
 void dp_inspector_free(struct dp_inspector *in)
 {
 	destroy_all(in);
+	while (in->ncache)
+		free(in->cache[--in->ncache]);
 	dp_smtpflow_pool_free(&in->ctx);
+	dp_flow_pool_free(&in->ctx);
 	dp_ft_free(&in->ft);
 	if (in->ctx.scanner)
 		sl_scanner_free(in->ctx.scanner);
@@ -88,25 +102,76 @@ static int passive_dir(const struct dp_config *c, const uint8_t *frame, const st
 	return SL_CLIENT;
 }
 
+static void send_out(dp_send_fn send, void *arg, const struct dp_flow *f, const struct dp_out *o)
+{
+	if (send && o->n)
+		send(arg, f, o);
+}
+
+/* Make room for one more flow: the oldest half-open flow goes first (a SYN flood fills
+ * that list, and its entries never carried a byte), else an established flow idle for
+ * evict_idle, both ends reset. False when nothing may go. */
+static bool evict_one(struct dp_inspector *in)
+{
+	struct dp_ctx *c = &in->ctx;
+	struct dp_flow *f = dp_ft_oldest(&in->ft, DP_LIST_CLOSED);
+	if (f) {
+		flow_destroy(in, f); /* already closed: only kept for late packets */
+		return true;
+	}
+	if ((f = dp_ft_oldest(&in->ft, DP_LIST_EMBRYONIC))) {
+		c->ctr->flows_evicted_embryonic++;
+		flow_destroy(in, f);
+		return true;
+	}
+	f = dp_ft_oldest(&in->ft, DP_LIST_LIVE);
+	if (!f || c->now_ms - f->last_ms < c->cfg->evict_idle_ms)
+		return false;
+	c->ctr->flows_evicted_idle++;
+	if (!c->passive && f->inspect && f->state != DP_FLOW_BYPASS) {
+		struct dp_out out;
+		dp_flow_reset_both(f, &out);
+		send_out(in->send, in->send_arg, f, &out);
+	}
+	flow_destroy(in, f);
+	return true;
+}
+
+static struct dp_flow *flow_alloc(struct dp_inspector *in)
+{
+	struct dp_ctx *c = &in->ctx;
+	while (in->ft.count >= in->ft.max || !dp_mem_fits(&c->mem, sizeof(struct dp_flow)))
+		if (!evict_one(in))
+			return NULL;
+	dp_mem_add(&c->mem, sizeof(struct dp_flow));
+	struct dp_flow *f = in->ncache ? in->cache[--in->ncache] : malloc(sizeof *f);
+	if (!f)
+		dp_mem_release(&c->mem, sizeof *f);
+	return f;
+}
+
 static struct dp_flow *flow_create(struct dp_inspector *in, const struct dp_flow_key *k,
                                    const struct dp_pkt *p, int d, int in_role, bool detect)
 {
 	struct dp_ctx *c = &in->ctx;
-	if (in->ft.count >= in->ft.max || !dp_mem_charge(&c->mem, sizeof(struct dp_flow)))
-		return NULL;
-	struct dp_flow *f = malloc(sizeof *f);
-	if (!f) {
-		dp_mem_release(&c->mem, sizeof *f);
-		return NULL;
+	bool embryonic = !c->passive;
+	if (embryonic && in->ft.list[DP_LIST_EMBRYONIC].count >= c->cfg->max_embryonic) {
+		c->ctr->flows_evicted_embryonic++;
+		flow_destroy(in, dp_ft_oldest(&in->ft, DP_LIST_EMBRYONIC));
 	}
+	struct dp_flow *f = flow_alloc(in);
+	if (!f)
+		return NULL;
 	dp_flow_init(f, c, k, p, d, in_role, true, detect);
-	dp_ft_insert(&in->ft, f);
+	dp_ft_insert(&in->ft, f, embryonic ? DP_LIST_EMBRYONIC : DP_LIST_LIVE);
+	if (embryonic)
+		c->ctr->flows_embryonic++;
 	return f;
 }
 
 static void timer_watch(struct dp_inspector *in, struct dp_flow *f)
 {
-	bool wants = f->state == DP_FLOW_TAKEOVER || (f->inspect && f->sf.enforce_due);
+	bool wants = f->state == DP_FLOW_TAKEOVER || (f->x && f->x->sf.enforce_due);
 	if (!wants || f->on_timer || in->ntimers == DP_TIMER_FLOWS)
 		return;
 	f->on_timer = true;
@@ -126,20 +191,57 @@ static struct dp_flow *reset_untracked(struct dp_inspector *in, const uint8_t *f
 	s->tmpl_pkt[SL_CLIENT] = *p;
 	s->have_tmpl[SL_CLIENT] = true;
 	out->n = 0;
-	out->e[out->n++] = (struct dp_emit){SL_CLIENT, true,
-		{p->seq + p->payload_len, 0, DP_TCP_RST, 0, NULL, 0}};
+	/* the dropped data never reached the receiver: it expects exactly p->seq (a RST
+	 * anywhere else only earns a challenge ACK) */
+	out->e[out->n++] = (struct dp_emit){SL_CLIENT, true, {p->seq, 0, DP_TCP_RST, 0, NULL, 0}};
 	if (p->flags & DP_TCP_ACK)
 		out->e[out->n++] = (struct dp_emit){SL_SERVER, true, {p->ack, 0, DP_TCP_RST, 0, NULL, 0}};
 	return s;
+}
+
+/* A frame of a connection without a flow: start one (a SYN; any packet of a capture),
+ * pass it untracked, or refuse it. Returns the flow, or NULL with out set. */
+static struct dp_flow *no_flow(struct dp_inspector *in, const struct dp_flow_key *k,
+                               const uint8_t *frame, const struct dp_pkt *p, int in_role,
+                               struct dp_out *out, struct dp_flow **scratch)
+{
+	struct dp_ctx *c = &in->ctx;
+	bool syn = (p->flags & (DP_TCP_SYN | DP_TCP_ACK)) == DP_TCP_SYN;
+	bool on_port = smtp_port(c->cfg, p);
+	if (syn || c->passive) {
+		if (!syn && (p->flags & DP_TCP_RST))
+			return NULL;
+		int d = syn ? SL_CLIENT : passive_dir(c->cfg, frame, p);
+		struct dp_flow *f = flow_create(in, k, p, d, in_role, !on_port);
+		if (!f) {
+			c->ctr->uninspected[DP_UNINSPECTED_TABLE_FULL]++;
+			if (dp_config_fail_closed(c->cfg, on_port) && !c->passive) {
+				out->forward = false;
+				out->drop_reason = DP_DROP_FAIL_CLOSED;
+			}
+		}
+		return f;
+	}
+	if (!on_port || (p->flags & DP_TCP_RST) || !p->payload_len)
+		return NULL; /* mid-stream: nothing to inspect in it */
+	/* data of an SMTP connection we never saw open (restart, expiry, eviction) */
+	if (!dp_config_midstream_reset(c->cfg)) {
+		c->ctr->uninspected[DP_UNINSPECTED_MIDSTREAM]++;
+		return NULL;
+	}
+	out->forward = false;
+	out->drop_reason = DP_DROP_MIDSTREAM_RESET;
+	*scratch = reset_untracked(in, frame, p, in_role, out);
+	return NULL;
 }
 
 struct dp_flow *dp_inspect_frame(struct dp_inspector *in, const uint8_t *frame, size_t len,
                                  int in_role, struct dp_out *out)
 {
 	struct dp_ctx *c = &in->ctx;
-	struct dp_counters *ctr = c->ctr;
 	struct dp_pkt p;
 	out->forward = true;
+	out->clear_urg = false;
 	out->drop_reason = -1;
 	out->n = 0;
 	switch (dp_pkt_parse(frame, len, &p)) {
@@ -160,8 +262,7 @@ struct dp_flow *dp_inspect_frame(struct dp_inspector *in, const uint8_t *frame, 
 	dp_flow_key_make(&p, &k, NULL);
 	uint32_t h = dp_flow_key_hash(&k);
 	struct dp_flow *f = dp_ft_lookup(&in->ft, &k, h);
-	bool candidate = smtp_port(c->cfg, &p) || c->cfg->detect;
-	if (!f && !candidate)
+	if (!f && !smtp_port(c->cfg, &p) && !c->cfg->detect)
 		return NULL; /* TCP that is not SMTP: bridged untouched, no state */
 	if (c->cfg->verify_checksums && !c->passive && !dp_pkt_tcp_csum_ok(frame, &p)) {
 		/* the receiver would drop it; we must not scan what it never accepts */
@@ -169,45 +270,30 @@ struct dp_flow *dp_inspect_frame(struct dp_inspector *in, const uint8_t *frame, 
 		out->drop_reason = DP_DROP_BAD_CHECKSUM;
 		return NULL;
 	}
+	if (f && f->state == DP_FLOW_CLOSED && !c->passive &&
+	    (p.flags & (DP_TCP_SYN | DP_TCP_ACK | DP_TCP_RST)) == DP_TCP_SYN) {
+		flow_destroy(in, f); /* the port pair is used again: a new connection */
+		f = NULL;
+	}
 	if (!f) {
-		bool syn = (p.flags & (DP_TCP_SYN | DP_TCP_ACK)) == DP_TCP_SYN;
-		bool detect = !smtp_port(c->cfg, &p);
-		if (syn || c->passive) {
-			if (!syn && (p.flags & DP_TCP_RST))
-				return NULL;
-			int d = syn ? SL_CLIENT : passive_dir(c->cfg, frame, &p);
-			f = flow_create(in, &k, &p, d, in_role, detect);
-			if (!f) {
-				ctr->uninspected[DP_UNINSPECTED_TABLE_FULL]++;
-				if (c->cfg->fail_closed && !c->passive) {
-					out->forward = false;
-					out->drop_reason = DP_DROP_FAIL_CLOSED;
-				}
-				return NULL;
-			}
-		} else if (detect || (p.flags & DP_TCP_RST) || !p.payload_len) {
-			return NULL; /* mid-stream: nothing to inspect in it */
-		} else {
-			/* data of an SMTP connection we never saw open */
-			ctr->uninspected[DP_UNINSPECTED_MIDSTREAM]++;
-			if (!c->cfg->fail_closed)
-				return NULL;
-			out->forward = false;
-			out->drop_reason = DP_DROP_FAIL_CLOSED;
-			return reset_untracked(in, frame, &p, in_role, out);
-		}
+		struct dp_flow *scratch = NULL;
+		f = no_flow(in, &k, frame, &p, in_role, out, &scratch);
+		if (!f)
+			return scratch;
 	}
 	dp_ft_touch(&in->ft, f);
-	dp_flow_packet(f, c, frame, &p, dp_flow_dir(f, &p), out);
-	note_closed(in, f);
+	dp_flow_packet(f, c, frame, &p, dp_flow_dir(f, &p), in_role, out);
+	if (out->forward && (p.flags & DP_TCP_URG) && f->inspect && f->state != DP_FLOW_BYPASS &&
+	    !c->passive) {
+		/* a receiver without SO_OOBINLINE takes the urgent byte out of the stream we
+		 * scanned: the segment goes on as ordinary data */
+		out->clear_urg = true;
+		out->l4_off = p.l4_off;
+		c->ctr->urg_cleared++;
+	}
+	note_state(in, f);
 	timer_watch(in, f);
 	return f;
-}
-
-static void send_out(dp_send_fn send, void *arg, const struct dp_flow *f, const struct dp_out *o)
-{
-	if (send && o->n)
-		send(arg, f, o);
 }
 
 void dp_inspect_tick(struct dp_inspector *in, dp_send_fn send, void *arg)
@@ -218,25 +304,32 @@ void dp_inspect_tick(struct dp_inspector *in, dp_send_fn send, void *arg)
 		struct dp_flow *f = in->timers[i];
 		dp_flow_timer(f, c, &out);
 		send_out(send, arg, f, &out);
-		note_closed(in, f);
-		if (f->state == DP_FLOW_TAKEOVER || (f->inspect && f->sf.enforce_due))
+		note_state(in, f);
+		if (f->state == DP_FLOW_TAKEOVER || (f->x && f->x->sf.enforce_due))
 			i++;
 		else {
 			f->on_timer = false;
 			in->timers[i] = in->timers[--in->ntimers];
 		}
 	}
-	uint64_t idle = c->cfg->idle_timeout_ms, closed = c->cfg->closed_timeout_ms;
-	/* closed flows (already counted closed), in the order they closed */
+	const struct dp_config *cfg = c->cfg;
 	struct dp_flow *f;
-	for (unsigned n = 0; (f = in->ft.closed.oldest) && n < EXPIRE_SCAN; n++) {
-		if (c->now_ms - f->closed_ms <= closed)
+	/* closed flows (already counted closed), in the order they closed */
+	for (unsigned n = 0; (f = dp_ft_oldest(&in->ft, DP_LIST_CLOSED)) && n < EXPIRE_SCAN; n++) {
+		if (c->now_ms - f->closed_ms <= cfg->closed_timeout_ms)
 			break; /* everything after closed later */
 		flow_destroy(in, f);
 	}
-	/* the others after idle_timeout_ms without a packet, least recently used first */
-	for (unsigned n = 0; (f = in->ft.live.oldest) && n < EXPIRE_SCAN; n++) {
-		if (c->now_ms - f->last_ms <= idle)
+	/* half-open flows: nothing was forwarded on them, they go quietly */
+	for (unsigned n = 0; (f = dp_ft_oldest(&in->ft, DP_LIST_EMBRYONIC)) && n < EXPIRE_SCAN; n++) {
+		if (c->now_ms - f->last_ms <= cfg->embryonic_timeout_ms)
+			break;
+		c->ctr->flows_expired++;
+		flow_destroy(in, f);
+	}
+	/* the others after idle_timeout without a packet, least recently used first */
+	for (unsigned n = 0; (f = dp_ft_oldest(&in->ft, DP_LIST_LIVE)) && n < EXPIRE_SCAN; n++) {
+		if (c->now_ms - f->last_ms <= cfg->idle_timeout_ms)
 			break; /* everything after was used later */
 		c->ctr->flows_expired++;
 		if (!c->passive && f->inspect && f->state != DP_FLOW_BYPASS) {
@@ -251,7 +344,7 @@ void dp_inspect_tick(struct dp_inspector *in, dp_send_fn send, void *arg)
 
 void dp_inspect_finish(struct dp_inspector *in)
 {
-	for (struct dp_flow *f = in->ft.live.oldest; f; f = f->lnext)
+	for (struct dp_flow *f = dp_ft_oldest(&in->ft, DP_LIST_LIVE); f; f = f->lnext)
 		if (f->state != DP_FLOW_CLOSED)
 			dp_flow_flush_gaps(f, &in->ctx);
 	destroy_all(in);

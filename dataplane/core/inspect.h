@@ -9,17 +9,30 @@
 #include "flowtable.h"
 
 #define DP_TIMER_FLOWS 1024
+#define DP_FLOW_CACHE 1024
 
 struct dp_inspector {
 	struct dp_ctx ctx;
 	struct dp_flowtable ft;
+	struct dp_flow *cache[DP_FLOW_CACHE];    /* freed flows kept for new ones */
+	unsigned ncache;
 	struct dp_flow *timers[DP_TIMER_FLOWS]; /* flows with pending timed work */
 	unsigned ntimers;
 	struct dp_flow scratch;                  /* templates for RSTs of untracked flows */
+	void (*send)(void *arg, const struct dp_flow *f, const struct dp_out *out);
+	void *send_arg;                          /* for RSTs of flows evicted to admit others */
 };
 
 /* What the caller sends for a flow's dp_out (builds segments from the flow's templates). */
 typedef void (*dp_send_fn)(void *arg, const struct dp_flow *f, const struct dp_out *out);
+
+/* Where the inspector sends what is not an answer to the frame in hand (the RSTs of
+ * an established flow evicted to admit a new one). Unset: such flows go silently. */
+static inline void dp_inspector_set_send(struct dp_inspector *in, dp_send_fn send, void *arg)
+{
+	in->send = send;
+	in->send_arg = arg;
+}
 
 int dp_inspector_init(struct dp_inspector *in, const struct dp_config *cfg, bool passive,
                       struct sl_policy *policy, struct dp_counters *ctr, size_t mem_limit);
@@ -31,7 +44,8 @@ void dp_inspector_free(struct dp_inspector *in);
 struct dp_flow *dp_inspect_frame(struct dp_inspector *in, const uint8_t *frame, size_t len,
                                  int in_role, struct dp_out *out);
 
-/* Periodic: timers of flows that wait for something, expiry of idle flows. */
+/* Periodic: timers of flows that wait for something, expiry of idle flows (both ends
+ * of an inspected connection reset), of half-open flows and of closed ones. */
 void dp_inspect_tick(struct dp_inspector *in, dp_send_fn send, void *arg);
 
 /* Passive end of input: give up on gaps, close every flow. */

@@ -85,3 +85,29 @@ size_t dp_build_tcp(uint8_t *out, size_t cap, const uint8_t *tmpl, const struct 
 	wr16(t + 16, dp_csum_fold(s));
 	return total;
 }
+
+/* HC' = ~(~HC + ~m + m') for one 16-bit word m changed to m' (RFC 1624, eqn. 3). */
+static uint16_t csum_replace16(uint16_t hc, uint16_t m, uint16_t m_new)
+{
+	uint32_t sum = (uint16_t)~hc + (uint32_t)(uint16_t)~m + m_new;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+void dp_tcp_clear_urg(uint8_t *t)
+{
+	uint16_t csum = rd16(t + 16);
+	uint16_t flags_word = rd16(t + 12), urp = rd16(t + 18);
+	uint16_t new_flags_word = flags_word & (uint16_t)~DP_TCP_URG;
+	csum = csum_replace16(csum, flags_word, new_flags_word);
+	csum = csum_replace16(csum, urp, 0);
+	wr16(t + 12, new_flags_word);
+	wr16(t + 18, 0);
+	wr16(t + 16, csum);
+}

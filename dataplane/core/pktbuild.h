@@ -28,4 +28,8 @@ struct dp_tcp_out {
 size_t dp_build_tcp(uint8_t *out, size_t cap, const uint8_t *tmpl, const struct dp_pkt *tp,
                     bool reverse, const struct dp_tcp_out *seg);
 
+/* Clear URG and the urgent pointer of the TCP header at tcp (in a frame about to be
+ * forwarded), updating its checksum incrementally (RFC 1624). */
+void dp_tcp_clear_urg(uint8_t *tcp);
+
 #endif

@@ -1,5 +1,6 @@
 #include "smtpflow.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -79,6 +80,7 @@ void dp_smtpflow_init(struct dp_smtpflow *sf, struct dp_ctx *ctx, struct dp_tcpd
 	sf->dirs = dirs;
 	sf->client_addr = *client;
 	sf->server_addr = *server;
+	sf->smtp_port = !detect;
 	/* client_txt/server_txt: written when a sink first needs them */
 	if (ctx->tcp_only) {
 		sf->state = DP_SF_NOT_SMTP; /* benchmark: measure the TCP side alone */
@@ -289,7 +291,7 @@ static void message_end(struct dp_smtpflow *sf, const struct sl_event *ev)
 			.action = SL_ACT_TEMPFAIL,
 			.reply = "451 4.3.0 Gateway overloaded, try again later",
 		};
-		if (ctx->cfg->fail_closed)
+		if (dp_config_fail_closed(ctx->cfg, sf->smtp_port))
 			v = &overload;
 		else
 			c->uninspected[DP_UNINSPECTED_MEMORY]++;
@@ -424,9 +426,49 @@ static void on_reply(struct dp_smtpflow *sf, const struct sl_event *ev)
 	}
 }
 
+/* A signal outside a message is kept for the next one (once per name). */
+static void keep_session_signal(struct dp_smtpflow *sf, const struct sl_event *ev)
+{
+	if (!ev->name || sf->nsession_signals == DP_SF_SESSION_SIGNALS)
+		return;
+	for (unsigned i = 0; i < sf->nsession_signals; i++)
+		if (strcmp(sf->session_signal[i].name, ev->name) == 0)
+			return;
+	unsigned i = sf->nsession_signals++;
+	snprintf(sf->session_signal[i].name, sizeof sf->session_signal[i].name, "%s", ev->name);
+	snprintf(sf->session_signal[i].value, sizeof sf->session_signal[i].value, "%s",
+	         ev->value ? ev->value : "");
+}
+
+/* The message that just began carries the signals raised since the last one. */
+static void raise_session_signals(struct dp_smtpflow *sf)
+{
+	for (unsigned i = 0; sf->scan && i < sf->nsession_signals; i++) {
+		struct sl_event ev = {
+			.type = SL_EV_SIGNAL,
+			.txn = sf->msg_txn,
+			.offset = 0,
+			.name = sf->session_signal[i].name,
+			.value = sf->session_signal[i].value,
+		};
+		sl_msgscan_event(sf->scan, &ev);
+	}
+	sf->nsession_signals = 0;
+}
+
+static void on_signal(struct dp_smtpflow *sf, const struct sl_event *ev)
+{
+	if (ev->name && strcmp(ev->name, "smtp.desync") == 0)
+		sf->desync = true;
+	if (!sf->in_message)
+		keep_session_signal(sf, ev);
+}
+
 static void on_event(void *arg, const struct sl_event *ev)
 {
 	struct dp_smtpflow *sf = arg;
+	if (ev->type == SL_EV_SIGNAL)
+		on_signal(sf, ev);
 	if (sf->state == DP_SF_ENFORCE) {
 		/* the verdict ended the session for the server; only its replies still count */
 		if (ev->type == SL_EV_REPLY)
@@ -464,8 +506,11 @@ static void on_event(void *arg, const struct sl_event *ev)
 	}
 	if (sf->in_message && sf->scan)
 		sl_msgscan_event(sf->scan, ev);
-	if (ev->type == SL_EV_MESSAGE_BEGIN && sf->overlap_pending)
-		raise_overlap(sf);
+	if (ev->type == SL_EV_MESSAGE_BEGIN) {
+		raise_session_signals(sf);
+		if (sf->overlap_pending)
+			raise_overlap(sf);
+	}
 }
 
 /* ---- bytes in ------------------------------------------------------------------- */
@@ -482,6 +527,8 @@ static void feed(struct dp_smtpflow *sf, int dir, uint64_t off, const uint8_t *p
 	if (off > sf->fed[dir]) /* bytes the engine never got (detection lookback lost) */
 		sl_smtp_gap(sf->smtp, (enum sl_stream)dir, (size_t)(off - sf->fed[dir]));
 	sf->fed[dir] = end;
+	if (sf->ctx->feed_tap)
+		sf->ctx->feed_tap(sf->ctx->feed_tap_ctx, sf, dir, p, (size_t)(end - off));
 	sl_smtp_feed(sf->smtp, (enum sl_stream)dir, p, (size_t)(end - off));
 	if (sf->state == DP_SF_SMTP && sl_smtp_encrypted(sf->smtp)) {
 		/* STARTTLS allowed and TLS under way: nothing more to inspect */

@@ -33,6 +33,7 @@ struct dp_enforce {
 };
 
 #define DP_SF_PENDING 8
+#define DP_SF_SESSION_SIGNALS 8
 
 struct dp_sf_pending {         /* a message waiting for the server's answer */
 	bool used;
@@ -74,6 +75,12 @@ struct dp_smtpflow {
 	struct sockaddr_storage client_addr, server_addr;
 	size_t charged;                  /* engine memory charged to the worker's account */
 	bool overload;                   /* no memory for the engine: the flow cannot be inspected */
+	bool smtp_port;                  /* on a configured SMTP port (not found by content) */
+	bool desync;                     /* smtp.desync: the engine lost step with the server */
+	/* signals raised between messages: the next message carries them, so a rule on
+	 * smtp.pending_overflow or smtp.desync sees them whenever they were raised */
+	struct { char name[48]; char value[96]; } session_signal[DP_SF_SESSION_SIGNALS];
+	unsigned nsession_signals;
 };
 
 /* detect: recognise SMTP by content (else it is SMTP from the first byte). */

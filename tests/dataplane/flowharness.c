@@ -7,6 +7,8 @@
 
 #include <CUnit/CUnit.h>
 
+#include "core/pktbuild.h"
+
 /* Ether/IPv4 192.0.2.10:40000 -> 198.51.100.25:25 /TCP with a timestamp option */
 static const uint8_t base_frame[] = {
 	0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00,
@@ -15,19 +17,31 @@ static const uint8_t base_frame[] = {
 	1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0,
 };
 
+/* A receiver like Linux's: RSTs count only at rcv_nxt (RFC 5961: others get a challenge
+ * ACK), in-order bytes are kept, and without SO_OOBINLINE an urgent byte is taken out
+ * of the stream. */
 static void deliver(struct harness *h, const uint8_t *frame, size_t len, bool to_client)
 {
 	struct side *sd = to_client ? &h->c : &h->s;
 	struct dp_pkt p;
 	CU_ASSERT_EQUAL_FATAL(dp_pkt_parse(frame, len, &p), DP_PKT_TCP);
 	CU_ASSERT_TRUE(dp_pkt_tcp_csum_ok(frame, &p));
+	if ((to_client ? p.dport : p.sport) != h->bp.sport) {
+		/* another connection's (one evicted to admit this one) */
+		h->other_frames++;
+		h->other_rsts += (p.flags & DP_TCP_RST) != 0;
+		return;
+	}
 	/* the frame must travel the right way */
 	CU_ASSERT_EQUAL(p.dport == h->bp.dport, !to_client);
 	sd->segments++;
 	if (p.flags & DP_TCP_RST) {
-		sd->rsts++;
 		sd->rst_seq = p.seq;
-		sd->rst_in_window = p.seq == sd->rcv_nxt;
+		sd->rst_in_window = p.seq == sd->rcv_nxt || !sd->rcv_started;
+		if (sd->rst_in_window)
+			sd->rsts++;
+		else
+			sd->rsts_ignored++;
 		return;
 	}
 	if (p.flags & DP_TCP_SYN) {
@@ -39,8 +53,17 @@ static void deliver(struct harness *h, const uint8_t *frame, size_t len, bool to
 	const uint8_t *pl = frame + p.payload_off;
 	size_t n = p.payload_len;
 	int32_t d = (int32_t)(sd->rcv_nxt - seq);
+	size_t urg_at = SIZE_MAX;
+	if (p.flags & DP_TCP_URG) {
+		const uint8_t *t = frame + p.l4_off;
+		size_t ptr = (size_t)(t[18] << 8 | t[19]);
+		if (ptr)
+			urg_at = ptr - 1;
+	}
 	if (n && d >= 0 && (size_t)d < n) {
-		sl_strbuf_put(&sd->got, pl + d, n - (size_t)d);
+		for (size_t i = (size_t)d; i < n; i++)
+			if (i != urg_at)
+				sl_strbuf_putc(&sd->got, (char)pl[i]);
 		sd->rcv_nxt += (uint32_t)(n - (size_t)d);
 	}
 	CU_ASSERT(d >= 0); /* the dataplane never sends a receiver a hole */
@@ -90,6 +113,8 @@ void h_init(struct harness *h, const char *policy_text, const char *cfg_text)
 	sl_strbuf_init(&h->c.got);
 	sl_strbuf_init(&h->s.got);
 	h->last_drop = -1;
+	h->force_role = -1;
+	dp_inspector_set_send(&h->in, send_out, h);
 }
 
 void h_free(struct harness *h)
@@ -105,27 +130,60 @@ void h_free(struct harness *h)
 	sl_strbuf_free(&h->s.got);
 }
 
-void h_send_at(struct harness *h, bool from_client, uint32_t seq, uint8_t flags,
-               const void *payload, size_t len)
+static void inspect(struct harness *h, bool from_client, uint8_t *frame, size_t n)
 {
-	struct side *me = from_client ? &h->c : &h->s;
-	uint8_t frame[2048];
-	struct dp_tcp_out seg = {seq, me->rcv_nxt, flags, 65535, payload, len};
-	if (!me->rcv_started && !(flags & DP_TCP_SYN) && !(flags & DP_TCP_ACK))
-		seg.ack = 0;
-	size_t n = dp_build_tcp(frame, sizeof frame, h->base, &h->bp, !from_client, &seg);
-	CU_ASSERT_FATAL(n > 0);
 	struct dp_out out;
-	const struct dp_flow *f = dp_inspect_frame(&h->in, frame, n,
-	                                           from_client ? DP_OUTSIDE : DP_INSIDE, &out);
+	int role = h->force_role >= 0 ? h->force_role : from_client ? DP_OUTSIDE : DP_INSIDE;
+	const struct dp_flow *f = dp_inspect_frame(&h->in, frame, n, role, &out);
 	h->last_drop = out.drop_reason;
 	h->last_flow = f;
 	if (out.forward) {
 		h->originals++;
+		if (out.clear_urg) /* what the worker does to the mbuf */
+			dp_tcp_clear_urg(frame + out.l4_off);
 		deliver(h, frame, n, !from_client);
 	}
 	if (f)
 		send_out(h, f, &out);
+}
+
+static size_t build(struct harness *h, bool from_client, uint32_t seq, uint8_t flags,
+                    const void *payload, size_t len, uint8_t *frame, size_t cap)
+{
+	struct side *me = from_client ? &h->c : &h->s;
+	struct dp_tcp_out seg = {seq, me->rcv_nxt, flags, 65535, payload, len};
+	if (!me->rcv_started && !(flags & DP_TCP_SYN) && !(flags & DP_TCP_ACK))
+		seg.ack = 0;
+	size_t n = dp_build_tcp(frame, cap, h->base, &h->bp, !from_client, &seg);
+	CU_ASSERT_FATAL(n > 0);
+	return n;
+}
+
+void h_send_at(struct harness *h, bool from_client, uint32_t seq, uint8_t flags,
+               const void *payload, size_t len)
+{
+	uint8_t frame[2048];
+	size_t n = build(h, from_client, seq, flags, payload, len, frame, sizeof frame);
+	inspect(h, from_client, frame, n);
+}
+
+void h_send_urgent(struct harness *h, bool from_client, uint32_t seq, const void *payload,
+                   size_t len, size_t urg_index)
+{
+	uint8_t frame[2048];
+	size_t n = build(h, from_client, seq, DP_TCP_ACK | DP_TCP_PSH, payload, len, frame, sizeof frame);
+	struct dp_pkt p;
+	CU_ASSERT_EQUAL_FATAL(dp_pkt_parse(frame, n, &p), DP_PKT_TCP);
+	uint8_t *t = frame + p.l4_off;
+	t[13] |= DP_TCP_URG;
+	t[18] = (uint8_t)((urg_index + 1) >> 8);
+	t[19] = (uint8_t)(urg_index + 1);
+	t[16] = t[17] = 0;
+	uint32_t tcp_len = p.tcp_hlen + p.payload_len;
+	uint16_t c = dp_csum_fold(dp_csum_add(dp_tcp_pseudo_sum(&p, tcp_len), t, tcp_len));
+	t[16] = (uint8_t)(c >> 8);
+	t[17] = (uint8_t)c;
+	inspect(h, from_client, frame, n);
 }
 
 void h_say_n(struct harness *h, bool from_client, const void *p, size_t n)
@@ -146,6 +204,22 @@ void h_open(struct harness *h)
 	h->c.rcv_started = true;
 	h_send_at(h, false, h->s.snd_nxt++, DP_TCP_SYN | DP_TCP_ACK, NULL, 0);
 	h_send_at(h, true, h->c.snd_nxt, DP_TCP_ACK, NULL, 0);
+}
+
+void h_ehlo(struct harness *h, const char *ehlo_reply)
+{
+	h_open(h);
+	h_say(h, false, "220 mx ESMTP\r\n");
+	h_say(h, true, "EHLO c\r\n");
+	h_say(h, false, ehlo_reply);
+}
+
+void h_envelope(struct harness *h)
+{
+	h_say(h, true, "MAIL FROM:<a@example.com>\r\n");
+	h_say(h, false, "250 Ok\r\n");
+	h_say(h, true, "RCPT TO:<b@example.net>\r\n");
+	h_say(h, false, "250 Ok\r\n");
 }
 
 void h_to_data(struct harness *h)

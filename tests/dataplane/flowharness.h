@@ -15,9 +15,10 @@ struct side {
 	uint32_t rcv_nxt;        /* what it has received in order */
 	bool rcv_started;
 	struct sl_strbuf got;    /* bytes received in order */
-	unsigned rsts, fins, segments;
+	unsigned rsts, fins, segments; /* rsts: those the receiver accepted (at rcv_nxt) */
+	unsigned rsts_ignored;   /* RSTs elsewhere: a Linux receiver challenge-ACKs them */
 	uint32_t rst_seq;
-	bool rst_in_window;      /* the RST hit rcv_nxt exactly */
+	bool rst_in_window;      /* the last RST hit rcv_nxt exactly */
 };
 
 struct harness {
@@ -30,6 +31,8 @@ struct harness {
 	struct dp_pkt bp;
 	unsigned originals, built;
 	int last_drop;           /* drop reason of the last packet, -1 */
+	int force_role;          /* >= 0: the port role the next frames come in on */
+	unsigned other_frames, other_rsts; /* built for other connections (evicted ones) */
 	const struct dp_flow *last_flow; /* the flow of the last packet (NULL: none) */
 };
 
@@ -40,11 +43,19 @@ void h_free(struct harness *h);
 /* A segment from the client (true) or server at an explicit sequence number. */
 void h_send_at(struct harness *h, bool from_client, uint32_t seq, uint8_t flags,
                const void *payload, size_t len);
+/* Like h_send_at, with the urgent pointer set (URG) so that payload[urg_index] is the
+ * urgent byte a Linux receiver without SO_OOBINLINE takes out of the stream. */
+void h_send_urgent(struct harness *h, bool from_client, uint32_t seq, const void *payload,
+                   size_t len, size_t urg_index);
 /* The next bytes of one side (advances its sequence). */
 void h_say(struct harness *h, bool from_client, const char *text);
 void h_say_n(struct harness *h, bool from_client, const void *p, size_t n);
 /* SYN, SYN-ACK, ACK. */
 void h_open(struct harness *h);
+/* SYN..ACK, the greeting, "EHLO c" and the server's ehlo_reply. */
+void h_ehlo(struct harness *h, const char *ehlo_reply);
+/* MAIL and RCPT, each answered 250. */
+void h_envelope(struct harness *h);
 /* Greeting, EHLO, MAIL, RCPT, DATA and the 354. */
 void h_to_data(struct harness *h);
 /* Let the dataplane's timers run at time now_ms. */

@@ -26,7 +26,17 @@ static void test_defaults(void)
 	CU_ASSERT_TRUE(dp_config_is_smtp_port(&c, 2525));
 	CU_ASSERT_FALSE(dp_config_is_smtp_port(&c, 80));
 	CU_ASSERT_EQUAL(c.starttls, DP_STARTTLS_ALLOW);
-	CU_ASSERT_FALSE(c.fail_closed);
+	/* in enforce mode an SMTP-port flow that cannot be inspected is refused; one found
+	 * by content detection, or any in monitor mode, passes */
+	CU_ASSERT_EQUAL(c.on_overload, DP_OVERLOAD_AUTO);
+	CU_ASSERT_TRUE(dp_config_fail_closed(&c, true));
+	CU_ASSERT_FALSE(dp_config_fail_closed(&c, false));
+	CU_ASSERT_TRUE(dp_config_midstream_reset(&c));
+	CU_ASSERT_TRUE(c.direction_check);
+	CU_ASSERT_EQUAL(c.max_embryonic, 4096);
+	c.mode = DP_MODE_SMTP;
+	CU_ASSERT_FALSE(dp_config_fail_closed(&c, true));
+	CU_ASSERT_FALSE(dp_config_midstream_reset(&c));
 	CU_ASSERT_FALSE(c.detect);
 }
 
@@ -38,11 +48,13 @@ static void test_all_keys(void)
 		"# comment\n"
 		"[ports]\n outside = net_af_packet1 \ninside=0\nrx_descriptors=512\n"
 		"tx_descriptors = 256 # trailing comment\nmbufs = 8191\npromiscuous = off\n"
+		"direction_check = no\n"
 		"[workers]\ncount = 2\ndistribution = software\nburst = 64\n"
 		"[dataplane]\nmode = smtp\n"
 		"[smtp]\nports = 25, 10025\ndetect = yes\nstarttls = strip\n"
 		"[flows]\nmax_flows = 1024\nidle_timeout = 5m\nclosed_timeout = 500ms\n"
 		"max_flow_memory = 256k\nmax_ooo_segments = 8\nmax_memory = 1g\non_overload = closed\n"
+		"midstream = pass\nmax_embryonic = 100\nembryonic_timeout = 2s\nevict_idle = 90s\n"
 		"[policy]\nrules = /etc/sluice/policy.rules\n"
 		"[journal]\ndir = /var/spool/j\n";
 	CU_ASSERT_EQUAL_FATAL(parse(&c, text, err), 0);
@@ -68,7 +80,13 @@ static void test_all_keys(void)
 	CU_ASSERT_EQUAL(c.max_flow_memory, 256 * 1024);
 	CU_ASSERT_EQUAL(c.max_ooo_segments, 8);
 	CU_ASSERT_EQUAL(c.max_memory, 1ull << 30);
-	CU_ASSERT_TRUE(c.fail_closed);
+	CU_ASSERT_EQUAL(c.on_overload, DP_OVERLOAD_CLOSED);
+	CU_ASSERT_TRUE(dp_config_fail_closed(&c, false)); /* closed means closed, even in smtp mode */
+	CU_ASSERT_EQUAL(c.midstream, DP_MIDSTREAM_PASS);
+	CU_ASSERT_FALSE(c.direction_check);
+	CU_ASSERT_EQUAL(c.max_embryonic, 100);
+	CU_ASSERT_EQUAL(c.embryonic_timeout_ms, 2000);
+	CU_ASSERT_EQUAL(c.evict_idle_ms, 90000);
 	CU_ASSERT_STRING_EQUAL(c.rules, "/etc/sluice/policy.rules");
 	CU_ASSERT_STRING_EQUAL(c.journal_dir, "/var/spool/j");
 }

@@ -61,7 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.max_flows = 64;
 	cfg.max_ooo_segments = 8;
 	cfg.max_flow_memory = 64 * 1024;
-	cfg.fail_closed = flags & 2;
+	cfg.on_overload = flags & 2 ? DP_OVERLOAD_CLOSED : DP_OVERLOAD_OPEN;
+	cfg.direction_check = flags & 128;
 	cfg.starttls = flags & 4 ? DP_STARTTLS_STRIP : flags & 8 ? DP_STARTTLS_BLOCK : DP_STARTTLS_ALLOW;
 	cfg.detect = flags & 16;
 	cfg.verify_checksums = flags & 32;
