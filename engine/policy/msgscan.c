@@ -620,13 +620,26 @@ static void envelope(struct sl_msgscan *m, const struct sl_envelope *env)
 
 /* ---- events --------------------------------------------------------------------------- */
 
-/* A message not scanned completely never passes silently: unless the policy has rules on
- * the signal (then they decide), it is deferred. */
+/* Did a rule matching signal s fire? Then the policy has decided about it. */
+static bool rule_on_signal_fired(const struct sl_msgscan *m, enum sl_signal s)
+{
+	const struct sl_policy *p = m->p;
+	for (uint32_t i = 0; i < p->nsignal_conds[s]; i++) {
+		const char *id = p->rules[p->conds[p->signal_conds[s][i]].rule].id;
+		for (size_t h = 0; h < m->verdict.nhits; h++)
+			if (m->verdict.hits[h].id == id)
+				return true;
+	}
+	return false;
+}
+
+/* A message not scanned completely never passes silently: unless a rule on the signal
+ * fired (then the policy decided), it is deferred. */
 static void unscanned_verdict(struct sl_msgscan *m)
 {
 	struct sl_verdict *v = &m->verdict;
-	if (m->unscanned == SL_SIG_COUNT || m->p->nsignal_conds[m->unscanned] ||
-	    v->action >= SL_ACT_TEMPFAIL)
+	if (m->unscanned == SL_SIG_COUNT || v->action >= SL_ACT_TEMPFAIL ||
+	    rule_on_signal_fired(m, m->unscanned))
 		return;
 	v->action = SL_ACT_TEMPFAIL;
 	v->reply = "451 4.3.0 Gateway could not scan the message, try again later";

@@ -106,6 +106,19 @@ static void test_policy_decides(void)
 	teardown(&f);
 }
 
+static void test_rule_for_other_direction(void)
+{
+	/* a rule on the signal that does not apply to this message decides nothing */
+	struct fixture f;
+	setup(&f, "rule unscanned { direction outbound match signal engine.scan_error action alert }\n"
+	          "rule kw { match body \"secret\" action reject }\n", SL_DIR_INBOUND);
+	break_scratch(&f);
+	tp_text(&f.t, "1", "hello");
+	const struct sl_verdict *v = tp_end(&f.t);
+	assert_deferred(v, "engine.scan_error");
+	teardown(&f);
+}
+
 static void test_engine_memory_signal(void)
 {
 	/* the session ran out of memory inside the message: deferred by default */
@@ -158,6 +171,7 @@ int main(void)
 		{"Hyperscan stream error: tempfail, then recovery", test_hyperscan_error_tempfails},
 		{"Hyperscan block error: tempfail", test_block_scan_error},
 		{"a rule on engine.scan_error decides", test_policy_decides},
+		{"a rule on it for the other direction does not", test_rule_for_other_direction},
 		{"engine.memory in the message: tempfail", test_engine_memory_signal},
 		{"header buffer refused by the account", test_header_buffer_refused},
 		{NULL, NULL},

@@ -18,8 +18,8 @@
  *
  * A message that cannot be scanned completely -- a Hyperscan or PCRE2 call or a digest
  * failed (engine.scan_error), the header buffer could not grow, or the engine raised
- * engine.memory -- gets that signal (rules can match it) and, unless the policy has rules
- * on that signal, the verdict tempfail "451 4.3.0 Gateway could not scan the message, try
+ * engine.memory -- gets that signal (rules can match it) and, unless a rule matching that
+ * signal fired, the verdict tempfail "451 4.3.0 Gateway could not scan the message, try
  * again later" (decided_by: the signal's name); a more severe verdict stays. */
 #ifndef SLUICE_POLICY_H
 #define SLUICE_POLICY_H
