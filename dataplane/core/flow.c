@@ -724,6 +724,14 @@ void dp_flow_packet(struct dp_flow *f, struct dp_ctx *ctx, const uint8_t *frame,
 	}
 
 	struct dp_smtpflow *sf = dp_flow_sf(f);
+	if (sf && sf->failed && f->state == DP_FLOW_OPEN && !sf->enforce_due) {
+		/* the engine ran out of memory and reads nothing more (a message it was in got
+		 * its verdict already): closed resets both ends, open passes the rest */
+		if (overload(f, ctx, out)) {
+			out->drop_reason = DP_DROP_ENGINE_FAILED;
+			return;
+		}
+	}
 	if (sf && sf->desync && ctx->cfg->mode == DP_MODE_ENFORCE && f->state == DP_FLOW_OPEN &&
 	    !sf->enforce_due) {
 		/* the engine lost step with the server: what it would let through next is not
