@@ -63,10 +63,10 @@ before=$(sessions before)
 	lab_fail "before the flood: $(stored) of $sessions messages stored, smtp-source: $before"
 lab_log "before the flood: $sessions sessions in $before s"
 
+srcs=()
+for net in $FLOOD_NETS; do srcs+=(--src "$net"); done
 lab_spawn synflood "$LAB_NS_C" "$flood" --iface "$LAB_IF_C" --dst-mac "$LAB_MAC_S" \
-	--dst "$LAB_S4" --dport 25 --src 198.51.100.0/24 --src 203.0.113.0/24 \
-	--pps "$pps" --seconds "$seconds"
-flood_start=$SECONDS
+	--dst "$LAB_S4" --dport 25 "${srcs[@]}" --pps "$pps" --seconds "$seconds"
 # let the flood fill what it can: a few seconds' worth of SYNs, more than the flow table
 sleep $((seconds / 3))
 flows_early=$(lab_telemetry /sluice/flows)
@@ -77,7 +77,7 @@ outlived=yes
 kill -0 "$LAB_PID_synflood" 2>/dev/null || outlived=no
 wait "$LAB_PID_synflood"
 rate=$(grep '^synflood: sent' "$LAB_DIR/synflood.log") || lab_fail "synflood printed no result"
-lab_wait_for 20 "$((2 * sessions)) messages at smtp-sink" all_stored
+lab_wait_for 20 "$((2 * sessions)) messages at smtp-sink" all_stored # judged below
 
 lab_bridge_alive || lab_fail "sluice-dp died"
 lab_bridge_stop
