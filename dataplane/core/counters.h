@@ -32,6 +32,7 @@ enum dp_role {
 	X(SYN_MISMATCH, "syn_mismatch", "SYN or SYN-ACK with another ISN once the connection is under way (the receiver keeps its connection)") \
 	X(SYN_DATA, "syn_data", "SYN carrying data (TCP Fast Open); the client retransmits the SYN without it") \
 	X(NO_HANDSHAKE, "no_handshake", "data before the three-way handshake completed") \
+	X(NO_ACK, "no_ack", "a segment without ACK on an established connection (Linux discards it)") \
 	X(WRONG_PORT, "wrong_port", "a packet of the flow on the other port than its direction comes in on (forged)") \
 	X(MIDSTREAM_RESET, "midstream_reset", "data of an SMTP connection whose start was never seen; both ends reset") \
 	X(ENGINE_FAILED, "engine_failed", "the flow's engine failed (memory, scan error, desync) and on_overload = closed")

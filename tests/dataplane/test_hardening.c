@@ -166,6 +166,24 @@ static void test_no_data_before_handshake(void)
 	h_free(&h);
 }
 
+/* A segment without ACK on an established connection: Linux discards it unread, so it
+ * is not scanned either (before: it was scanned and forwarded, and the sender's real copy
+ * then conflicted with it and was dropped for ever, a hang the lab test found). */
+static void test_segment_without_ack(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	h_to_data(&h);
+	uint32_t seq = h.c.snd_nxt;
+	h_send_at(&h, true, seq, DP_TCP_PSH, "Subject: decoy\r\n\r\nharmless\r\n", 29);
+	CU_ASSERT_EQUAL(h.last_drop, DP_DROP_NO_ACK);
+	h_say(&h, true, evil);
+	CU_ASSERT_TRUE(h_got_has(&h.c, "554 5.7.1 Forbidden content"));
+	CU_ASSERT_FALSE(h_got_has(&h.s, "decoy"));
+	assert_not_delivered(&h);
+	h_free(&h);
+}
+
 /* The engine session is made at the first data (the greeting), never for a bare SYN. */
 static void test_session_at_first_data(void)
 {
@@ -494,6 +512,7 @@ int main(void)
 		{"urgent byte", test_urgent_byte},
 		{"no data before the handshake", test_no_data_before_handshake},
 		{"session at the first data", test_session_at_first_data},
+		{"segment without ACK", test_segment_without_ack},
 		{"forged server packet on the outside port", test_forged_server_packet_on_outside_port},
 		{"session signal reaches the next message", test_session_signal_reaches_next_message},
 		{"STARTTLS refused after a TLS-byte flood", test_starttls_refused_after_tls_flood},

@@ -189,7 +189,7 @@ static void test_unscanned_signals(void)
 		{"smtp.reply_assumed", "unscanned.session", SL_ACT_TEMPFAIL},
 		{"smtp.desync", "unscanned.session", SL_ACT_TEMPFAIL},
 		{"smtp.gap", "unscanned.session", SL_ACT_TEMPFAIL},
-		{"tcp.overlap", "unscanned.session", SL_ACT_TEMPFAIL},
+		{"tcp.overlap", "evasion.tcp-overlap", SL_ACT_ALERT},
 		{"engine.memory", "unscanned.engine", SL_ACT_TEMPFAIL},
 		{"engine.scan_error", "unscanned.engine", SL_ACT_TEMPFAIL},
 	};
