@@ -382,11 +382,17 @@ int rules_cost(int argc, char **argv)
 		sl_policy_unref(p);
 		return 1;
 	}
-	struct sl_policy_info info;
-	sl_policy_info(p, &info);
 	size_t nrules = sl_policy_rule_count(p);
 	double whole = seconds_per_pass(p, &c, budget);
 	double mb = (double)c.bytes / 1e6;
+	if (!(whole > 0) || c.bytes == 0) {
+		/* nothing was measured: no figure below would mean anything */
+		fprintf(stderr, "%s: %s\n", policy, c.bytes == 0 ? "the corpus has no message bytes to scan"
+		                                                  : "the matcher could not replay the corpus");
+		corpus_free(&c);
+		sl_policy_unref(p);
+		return 1;
+	}
 	printf("corpus: %zu messages, %.3f MB%s\n", c.n, mb,
 	       c.builtin ? " (built-in synthetic mail; give a directory of .eml files for yours)" : "");
 	printf("whole policy: %zu rules, %.0f MB/s of mail (matcher only: events replayed, parsing "
@@ -404,22 +410,35 @@ int rules_cost(int argc, char **argv)
 		printf("policy has %zu rules: measuring the first %zu (each is a recompile; "
 		       "--max-rules N or --all for more)\n", nrules, limit);
 	}
+	if (nrules == 1) /* a policy cannot be empty: the floor is the replay itself */
+		measure = 0;
 	struct cost *costs = calloc(measure + 1, sizeof *costs);
-	size_t nc = 0;
+	if (!costs) {
+		fprintf(stderr, "%s: out of memory\n", policy);
+		corpus_free(&c);
+		sl_policy_unref(p);
+		return 1;
+	}
+	size_t nc = 0, unmeasured = 0;
 	for (size_t i = 0; i < measure; i++) {
 		struct sl_policy_diag d;
 		struct sl_policy *q = sl_policy_compile_without(policy, i, &d);
-		if (!q) {
-			if (nrules == 1) /* a policy cannot be empty: the floor is the replay itself */
-				break;
-			rules_print_diag(&d);
+		double without = q ? seconds_per_pass(q, &c, budget) : -1;
+		if (!(without > 0)) {
+			if (q)
+				fprintf(stderr, "%s: the policy without rule %s could not replay the corpus\n",
+				        policy, sl_policy_rule_id(p, i));
+			else
+				rules_print_diag(&d);
+			sl_policy_unref(q);
+			unmeasured++;
 			continue;
 		}
 		costs[nc].id = sl_policy_rule_id(p, i);
-		costs[nc].without = seconds_per_pass(q, &c, budget);
+		costs[nc].without = without;
 		/* the whole policy again between variants: its best pass is the fairest base */
 		double w = seconds_per_pass(p, &c, budget);
-		if (w < whole)
+		if (w > 0 && w < whole)
 			whole = w;
 		nc++;
 		sl_policy_unref(q);
@@ -436,8 +455,11 @@ int rules_cost(int argc, char **argv)
 	if (nc > top)
 		printf("(%zu more; --top N shows more)\n", nc - top);
 	printf("A share near 0%% is within measurement noise; figures vary with the load on this host.\n");
+	if (unmeasured)
+		fprintf(stderr, "%s: %zu of the %zu rules to measure could not be measured\n",
+		        policy, unmeasured, measure);
 	free(costs);
 	corpus_free(&c);
 	sl_policy_unref(p);
-	return 0;
+	return unmeasured ? 1 : 0;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "rules.h"
+#include "sluice/signals.h"
 
 static void print_text(const char *file, const struct sl_verdict *v)
 {
@@ -27,6 +28,26 @@ static void print_text(const char *file, const struct sl_verdict *v)
 	}
 }
 
+/* The matcher's events, with signals the dataplane raised around the message (smtp.gap,
+ * tcp.overlap, ...) added before its end: what the file alone cannot show. */
+struct with_signals {
+	struct sl_msgscan *m;
+	const char **names;
+	size_t n;
+};
+
+static void feed_with_signals(void *ctx, const struct sl_event *ev)
+{
+	struct with_signals *w = ctx;
+	if (ev->type == SL_EV_MESSAGE_END)
+		for (size_t i = 0; i < w->n; i++) {
+			struct sl_event sig = {.type = SL_EV_SIGNAL, .txn = ev->txn, .name = w->names[i],
+			                       .value = "given on the command line"};
+			sl_msgscan_event(w->m, &sig);
+		}
+	sl_msgscan_event(w->m, ev);
+}
+
 static bool parse_direction(const char *s, enum sl_direction *d)
 {
 	if (strcmp(s, "inbound") == 0)
@@ -48,9 +69,15 @@ int rules_test(int argc, char **argv)
 	struct rules_envelope_opts env = {0};
 	const char **files = calloc((size_t)argc + 1, sizeof *files);
 	const char **rcpt = calloc((size_t)argc + 1, sizeof *rcpt);
-	size_t nfiles = 0;
-	if (!files || !rcpt)
-		abort();
+	const char **signals = calloc((size_t)argc + 1, sizeof *signals);
+	size_t nfiles = 0, nsignals = 0;
+	if (!files || !rcpt || !signals) {
+		fprintf(stderr, "sluicectl rules test: out of memory\n");
+		free(files);
+		free(rcpt);
+		free(signals);
+		return 1;
+	}
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		bool has_val = i + 1 < argc;
@@ -69,6 +96,13 @@ int rules_test(int argc, char **argv)
 			env.client_ip = argv[++i];
 		} else if (strcmp(a, "--helo") == 0 && has_val) {
 			env.helo = argv[++i];
+		} else if (strcmp(a, "--signal") == 0 && has_val) {
+			signals[nsignals] = argv[++i];
+			if (sl_signal_lookup(signals[nsignals++]) == SL_SIG_COUNT) {
+				fprintf(stderr, "sluicectl rules test: unknown signal %s (see rules signals)\n",
+				        argv[i]);
+				return 2;
+			}
 		} else if (a[0] == '-' && a[1] == '-') {
 			fprintf(stderr, "sluicectl rules test: unknown option %s\n", a);
 			return 2;
@@ -83,7 +117,7 @@ int rules_test(int argc, char **argv)
 	if (!policy || nfiles == 0) {
 		fprintf(stderr, "usage: sluicectl rules test POLICY FILE.eml... [--json] "
 		                "[--direction inbound|outbound|internal] [--mail-from ADDR] [--rcpt ADDR]... "
-		                "[--client-ip IP] [--helo NAME]\n");
+		                "[--client-ip IP] [--helo NAME] [--signal NAME]...\n");
 		return 2;
 	}
 	struct sl_policy *p = rules_load(policy);
@@ -102,11 +136,12 @@ int rules_test(int argc, char **argv)
 			continue;
 		}
 		struct sl_msgscan *m = sc ? sl_msgscan_new(sc, p, dir) : NULL;
+		struct with_signals w = {.m = m, .names = signals, .n = nsignals};
 		const char *err = NULL;
 		if (!m) {
 			fprintf(stderr, "%s: out of memory\n", files[f]);
 			rc = 1;
-		} else if (!rules_feed_message(msg, len, &env, sl_msgscan_event_cb, m, &err) ||
+		} else if (!rules_feed_message(msg, len, &env, feed_with_signals, &w, &err) ||
 		           !sl_msgscan_done(m)) {
 			fprintf(stderr, "%s: %s\n", files[f], err ? err : "no verdict");
 			rc = 1;
@@ -118,10 +153,15 @@ int rules_test(int argc, char **argv)
 			sl_strbuf_putc(&out, ',');
 			size_t at = out.len;
 			sl_verdict_json(sl_msgscan_verdict(m), &out);
-			/* splice: drop the verdict object's own opening brace */
-			memmove(out.s + at, out.s + at + 1, out.len - at);
-			out.len--;
-			printf("%s\n", out.s);
+			if (sl_strbuf_failed(&out)) {
+				fprintf(stderr, "%s: out of memory\n", files[f]);
+				rc = 1;
+			} else {
+				/* splice: drop the verdict object's own opening brace */
+				memmove(out.s + at, out.s + at + 1, out.len - at);
+				out.len--;
+				printf("%s\n", out.s);
+			}
 		} else {
 			print_text(files[f], sl_msgscan_verdict(m));
 		}
@@ -134,5 +174,6 @@ int rules_test(int argc, char **argv)
 	sl_policy_unref(p);
 	free(files);
 	free(rcpt);
+	free(signals);
 	return rc;
 }

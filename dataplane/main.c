@@ -17,6 +17,8 @@
 #include "core/config.h"
 #include "core/archivesink.h"
 #include "core/dirsink.h"
+#include "core/dumpsink.h"
+#include "core/flowdump.h"
 #include "core/flowkey.h"
 #include "journal.h"
 #include "core/inspect.h"
@@ -113,6 +115,28 @@ static int setup_inspection(struct dp_config *cfg, struct dp_worker *w, struct s
 		in->ctx.journal = journal;
 	}
 	w->insp = in;
+	return 0;
+}
+
+/* --dump-messages DIR (test/debug): every message as offline mode writes them, and each
+ * flow's client bytes as fed to the engine; DIR itself with one worker, DIR/w<n> with
+ * more. File I/O on the worker: never in production. */
+static int setup_dump(const char *dir, unsigned nworkers, struct dp_worker *w,
+                      struct dp_sink *dump, struct dp_flowdump *flows)
+{
+	char wdir[DP_PATH_MAX + 16], err[1200];
+	if (nworkers == 1)
+		snprintf(wdir, sizeof wdir, "%s", dir);
+	else
+		snprintf(wdir, sizeof wdir, "%s/w%u", dir, w->idx);
+	if (dp_dumpsink_open(dump, wdir, err, sizeof err) != 0 ||
+	    dp_flowdump_open(flows, wdir, err, sizeof err) != 0) {
+		fprintf(stderr, "sluice-dp: --dump-messages: %s\n", err);
+		return -1;
+	}
+	w->insp->ctx.dump = dump;
+	w->insp->ctx.feed_tap = dp_flowdump_feed;
+	w->insp->ctx.feed_tap_ctx = flows;
 	return 0;
 }
 
@@ -217,7 +241,8 @@ int main(int argc, char **argv)
 	}
 
 	static struct dp_worker workers[64];
-	static struct dp_sink journals[64];
+	static struct dp_sink journals[64], dumps[64];
+	static struct dp_flowdump flowdumps[64];
 	static struct dp_distributor dist;
 	static struct dp_telemetry_src tel;
 	struct dp_ports ports;
@@ -243,6 +268,9 @@ int main(int argc, char **argv)
 		w->tsc_hz = rte_get_tsc_hz();
 		w->pool = ports.pool;
 		if (cfg.mode != DP_MODE_BRIDGE && setup_inspection(&cfg, w, policy, &journals[i]) != 0)
+			goto out_ports;
+		if (w->insp && a.dump_dir &&
+		    setup_dump(a.dump_dir, cfg.workers, w, &dumps[i], &flowdumps[i]) != 0)
 			goto out_ports;
 		if (software || i > 0)
 			lcore = rte_get_next_lcore(lcore, 1, 0);
@@ -316,9 +344,15 @@ int main(int argc, char **argv)
 out_ports:
 	dp_ports_stop(&ports);
 out:
-	for (unsigned i = 0; i < cfg.workers; i++)
+	for (unsigned i = 0; i < cfg.workers; i++) {
 		if (journals[i].ops)
 			journals[i].ops->free(journals[i].impl);
+		if (dumps[i].ops)
+			dumps[i].ops->free(dumps[i].impl);
+		if (flowdumps[i].failed)
+			fprintf(stderr, "sluice-dp: --dump-messages: %llu flow writes failed\n",
+			        (unsigned long long)flowdumps[i].failed);
+	}
 	if (archive_journal) {
 		/* what is queued reaches the spool; the sender delivers it next time if not now */
 		sl_journal_drain(archive_journal, false, 10000);

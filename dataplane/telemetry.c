@@ -83,18 +83,8 @@ static int cmd_flows(const char *cmd, const char *params, struct rte_tel_data *d
 	struct dp_counters c;
 	dp_telemetry_sum(src, &c);
 	rte_tel_data_start_dict(d);
-	u64(d, "active", NULL, c.flows_active);
-	u64(d, "created", NULL, c.flows_created);
-	u64(d, "closed", NULL, c.flows_closed);
-	u64(d, "expired", NULL, c.flows_expired);
-	u64(d, "smtp_detected", NULL, c.flows_smtp_detected);
-	u64(d, "embryonic", NULL, c.flows_embryonic);
-	u64(d, "evicted_embryonic", NULL, c.flows_evicted_embryonic);
-	u64(d, "evicted_idle", NULL, c.flows_evicted_idle);
-	u64(d, "reset_desync", NULL, c.flows_reset_desync);
-	u64(d, "rst_ignored", NULL, c.rst_ignored);
-	u64(d, "urg_cleared", NULL, c.urg_cleared);
-	u64(d, "engine_failed", NULL, c.engine_failed);
+	for (unsigned i = 0; i < dp_nflow_fields; i++)
+		u64(d, dp_flow_fields[i].name, NULL, dp_counter_at(&c, dp_flow_fields[i].off));
 	for (int i = 0; i < DP_UNINSPECTED_COUNT; i++)
 		u64(d, "uninspected", dp_uninspected_names[i], c.uninspected[i]);
 	u64(d, "starttls_seen", NULL, c.starttls_seen);

@@ -8,6 +8,7 @@ void dp_args_usage(FILE *out)
 	fputs("usage: sluice-dp [EAL options] -- [--config FILE] [--rules POLICY_OR_BUNDLE]\n"
 	      "                 [--journal-dir DIR] [--mode bridge|smtp|enforce]\n"
 	      "                 [--stats-file FILE] [--duration SECONDS] [--quiet]\n"
+	      "                 [--dump-messages DIR]   (test/debug: file I/O on the workers)\n"
 	      "       sluice-dp [EAL options --] --offline CAPTURE --dump-messages DIR\n"
 	      "                 [--rules POLICY_OR_BUNDLE] [--config FILE] [--detect yes|no]\n"
 	      "       sluice-dp --check-config FILE\n"
@@ -105,10 +106,6 @@ int dp_args_parse(int argc, char **argv, struct dp_args *a, char *err, size_t er
 		return 0;
 	if (a->offline && !a->dump_dir) {
 		snprintf(err, errlen, "--offline needs --dump-messages DIR");
-		return -1;
-	}
-	if (a->dump_dir && !a->offline) {
-		snprintf(err, errlen, "--dump-messages is for --offline");
 		return -1;
 	}
 	return 0;

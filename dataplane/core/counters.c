@@ -26,6 +26,24 @@ const char *const dp_uninspected_docs[DP_UNINSPECTED_COUNT] = {
 };
 const char *const dp_role_names[DP_NROLES] = {"outside", "inside"};
 
+#define FIELD(name, field) {name, offsetof(struct dp_counters, field)}
+const struct dp_counter_field dp_flow_fields[] = {
+	FIELD("active", flows_active),
+	FIELD("created", flows_created),
+	FIELD("closed", flows_closed),
+	FIELD("expired", flows_expired),
+	FIELD("smtp_detected", flows_smtp_detected),
+	FIELD("embryonic", flows_embryonic),
+	FIELD("evicted_embryonic", flows_evicted_embryonic),
+	FIELD("evicted_idle", flows_evicted_idle),
+	FIELD("reset_desync", flows_reset_desync),
+	FIELD("rst_ignored", rst_ignored),
+	FIELD("urg_cleared", urg_cleared),
+	FIELD("engine_failed", engine_failed),
+};
+#undef FIELD
+const unsigned dp_nflow_fields = sizeof dp_flow_fields / sizeof dp_flow_fields[0];
+
 static const char *const action_names[DP_NACTIONS] = {
 	"pass", "alert", "quarantine", "tempfail", "reject"};
 
@@ -112,18 +130,8 @@ void dp_counters_json(const struct dp_counters *c, struct sl_strbuf *b)
 	sl_strbuf_putc(b, '}');
 	sl_json_key(b, "flows", false);
 	sl_strbuf_putc(b, '{');
-	obj_u64(b, "active", c->flows_active, true);
-	obj_u64(b, "created", c->flows_created, false);
-	obj_u64(b, "closed", c->flows_closed, false);
-	obj_u64(b, "expired", c->flows_expired, false);
-	obj_u64(b, "smtp_detected", c->flows_smtp_detected, false);
-	obj_u64(b, "embryonic", c->flows_embryonic, false);
-	obj_u64(b, "evicted_embryonic", c->flows_evicted_embryonic, false);
-	obj_u64(b, "evicted_idle", c->flows_evicted_idle, false);
-	obj_u64(b, "reset_desync", c->flows_reset_desync, false);
-	obj_u64(b, "rst_ignored", c->rst_ignored, false);
-	obj_u64(b, "urg_cleared", c->urg_cleared, false);
-	obj_u64(b, "engine_failed", c->engine_failed, false);
+	for (unsigned i = 0; i < dp_nflow_fields; i++)
+		obj_u64(b, dp_flow_fields[i].name, dp_counter_at(c, dp_flow_fields[i].off), i == 0);
 	sl_json_key(b, "uninspected", false);
 	sl_strbuf_putc(b, '{');
 	for (int i = 0; i < DP_UNINSPECTED_COUNT; i++)

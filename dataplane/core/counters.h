@@ -4,6 +4,7 @@
 #ifndef SLUICE_DP_COUNTERS_H
 #define SLUICE_DP_COUNTERS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sluice/strbuf.h"
@@ -31,6 +32,7 @@ enum dp_role {
 	X(SYN_MISMATCH, "syn_mismatch", "SYN or SYN-ACK with another ISN once the connection is under way (the receiver keeps its connection)") \
 	X(SYN_DATA, "syn_data", "SYN carrying data (TCP Fast Open); the client retransmits the SYN without it") \
 	X(NO_HANDSHAKE, "no_handshake", "data before the three-way handshake completed") \
+	X(NO_ACK, "no_ack", "a segment without ACK on an established connection (Linux discards it)") \
 	X(WRONG_PORT, "wrong_port", "a packet of the flow on the other port than its direction comes in on (forged)") \
 	X(MIDSTREAM_RESET, "midstream_reset", "data of an SMTP connection whose start was never seen; both ends reset") \
 	X(ENGINE_FAILED, "engine_failed", "the flow's engine failed (memory, scan error, desync) and on_overload = closed")
@@ -93,6 +95,19 @@ struct dp_counters {
 	uint64_t rule_overflow;             /* rule ids beyond DP_RULE_SLOTS */
 	struct dp_rule_count rules[DP_RULE_SLOTS];
 };
+
+/* The flow counters as telemetry and the stats JSON name them (/sluice/flows). */
+struct dp_counter_field {
+	const char *name;
+	size_t off; /* of a uint64_t in struct dp_counters */
+};
+extern const struct dp_counter_field dp_flow_fields[];
+extern const unsigned dp_nflow_fields;
+
+static inline uint64_t dp_counter_at(const struct dp_counters *c, size_t off)
+{
+	return *(const uint64_t *)((const char *)c + off);
+}
 
 extern const char *const dp_drop_names[DP_DROP_COUNT];
 extern const char *const dp_drop_docs[DP_DROP_COUNT];

@@ -37,7 +37,8 @@ static int dir_commit(void *impl, void *msg, const struct dp_msg_meta *m)
 	char tmp[1200];
 	snprintf(tmp, sizeof tmp, "%s/.tmp-%s.json", d->files.dir, id);
 	snprintf(path, sizeof path, "%s/%s.json", d->files.dir, id);
-	FILE *f = fopen(tmp, "w");
+	/* no memory for the metadata: the message is not kept (counted journal_failed) */
+	FILE *f = sl_strbuf_failed(&b) ? NULL : fopen(tmp, "w");
 	int rc = -1;
 	if (f) {
 		rc = fwrite(b.s, 1, b.len, f) == b.len ? 0 : -1;

@@ -38,7 +38,10 @@ static int dump_commit(void *impl, void *msg, const struct dp_msg_meta *m)
 	sl_strbuf_init(&b);
 	dp_meta_json(m, file, &b);
 	sl_strbuf_putc(&b, '\n');
-	if (fwrite(b.s, 1, b.len, d->verdicts) != b.len)
+	if (sl_strbuf_failed(&b))
+		rc = -1; /* no memory for the verdict line: not written, counted as failed */
+	/* flushed per line: inline, tests read the file while sluice-dp runs */
+	else if (fwrite(b.s, 1, b.len, d->verdicts) != b.len || fflush(d->verdicts) != 0)
 		rc = -1;
 	sl_strbuf_free(&b);
 	return rc < 0 ? -1 : file ? 1 : 0;

@@ -1,5 +1,6 @@
-/* Offline dump: every message of a capture as DIR/<n>.eml (those the server accepted
- * or whose answer the capture cut off) and one DIR/verdicts.jsonl line per message. */
+/* --dump-messages: every message as DIR/<n>.eml (those the server accepted or whose
+ * answer never came) and one DIR/verdicts.jsonl line per message; offline for a
+ * capture, inline (test/debug) per worker. */
 #ifndef SLUICE_DP_DUMPSINK_H
 #define SLUICE_DP_DUMPSINK_H
 

@@ -619,6 +619,12 @@ void dp_flow_packet(struct dp_flow *f, struct dp_ctx *ctx, const uint8_t *frame,
 	}
 	if ((p->flags & DP_TCP_SYN) && !passive && f->state != DP_FLOW_CLOSED && !syn_ok(f, p, d, out))
 		return;
+	if (!passive && f->established && !(p->flags & (DP_TCP_ACK | DP_TCP_RST | DP_TCP_SYN))) {
+		/* Linux discards it unread (tcp_validate_incoming): scanning it would show us
+		 * bytes the receiver never takes, and its later real copy would "conflict" */
+		out->drop_reason = DP_DROP_NO_ACK;
+		return;
+	}
 	out->drop_reason = -1;
 	keep_template(f, d, frame, p);
 	if (f->state == DP_FLOW_TAKEOVER) {
@@ -724,6 +730,14 @@ void dp_flow_packet(struct dp_flow *f, struct dp_ctx *ctx, const uint8_t *frame,
 	}
 
 	struct dp_smtpflow *sf = dp_flow_sf(f);
+	if (sf && sf->failed && f->state == DP_FLOW_OPEN && !sf->enforce_due) {
+		/* the engine ran out of memory and reads nothing more (a message it was in got
+		 * its verdict already): closed resets both ends, open passes the rest */
+		if (overload(f, ctx, out)) {
+			out->drop_reason = DP_DROP_ENGINE_FAILED;
+			return;
+		}
+	}
 	if (sf && sf->desync && ctx->cfg->mode == DP_MODE_ENFORCE && f->state == DP_FLOW_OPEN &&
 	    !sf->enforce_due) {
 		/* the engine lost step with the server: what it would let through next is not

@@ -44,25 +44,74 @@ static void scan_give(struct dp_ctx *ctx, struct sl_msgscan *m, struct sl_policy
 	pl->policy[pl->n++] = policy;
 }
 
+/* The flow is done with its scanner: back to the pool, its charges released. */
+static void scan_release(struct dp_smtpflow *sf)
+{
+	if (!sf->scan)
+		return;
+	sl_msgscan_set_acct(sf->scan, NULL);
+	dp_mem_release(&sf->mem, sf->scan_charged);
+	sf->scan_charged = 0;
+	scan_give(sf->ctx, sf->scan, sf->scan_policy);
+	sf->scan = NULL;
+}
+
+/* A scanner for the message that begins, for the current bundle (a message keeps the
+ * bundle it started with: the msgscan holds a reference). Its streams are charged to
+ * the flow's engine account; without room the message has no scanner and the overload
+ * policy decides its verdict. */
+static void scan_acquire(struct dp_smtpflow *sf)
+{
+	struct dp_ctx *ctx = sf->ctx;
+	if (sf->scan && sf->scan_policy == ctx->policy) {
+		sl_msgscan_reset(sf->scan, SL_DIR_UNKNOWN);
+		return;
+	}
+	scan_release(sf);
+	struct sl_msgscan *m = scan_take(ctx);
+	if (!m)
+		return;
+	size_t n = sl_msgscan_stream_bytes(m);
+	if (!dp_mem_charge(&sf->mem, n)) {
+		scan_give(ctx, m, ctx->policy);
+		return;
+	}
+	sf->scan = m;
+	sf->scan_policy = ctx->policy;
+	sf->scan_charged = n;
+	sl_msgscan_set_tap(m, ctx->scan_tap, ctx->scan_tap_ctx);
+	sl_msgscan_set_acct(m, &sf->acct);
+}
+
 void dp_smtpflow_pool_free(struct dp_ctx *ctx)
 {
 	while (ctx->scans.n)
 		sl_msgscan_free(ctx->scans.scan[--ctx->scans.n]);
 }
 
+static bool acct_charge(void *m, size_t n)
+{
+	return dp_mem_charge(m, n);
+}
+
+static void acct_release(void *m, size_t n)
+{
+	dp_mem_release(m, n);
+}
+
 static void start_engine(struct dp_smtpflow *sf, uint64_t client_base, uint64_t server_base)
 {
-	sf->smtp = sl_smtp_new(&sf->ctx->limits, on_event, sf);
-	/* the session's buffers count against the worker's share of max_memory */
-	size_t m = sl_smtp_memory(sf->smtp);
-	if (!dp_mem_charge(&sf->ctx->mem, m)) {
-		sl_smtp_free(sf->smtp);
-		sf->smtp = NULL;
+	/* inline, the session never assumes a reply: what it read is what goes on */
+	struct sl_limits lim = sf->ctx->limits;
+	lim.inline_mode = !sf->ctx->passive;
+	/* every byte the session allocates is charged as it goes, to the flow's engine
+	 * account and through it to the worker's share of max_memory */
+	sf->smtp = sl_smtp_new_acct(&lim, on_event, sf, &sf->acct);
+	if (!sf->smtp) {
 		sf->overload = true;
 		sf->state = DP_SF_NOT_SMTP;
 		return;
 	}
-	sf->charged = m;
 	sl_smtp_set_endpoints(sf->smtp, (const struct sockaddr *)&sf->client_addr,
 	                      (const struct sockaddr *)&sf->server_addr);
 	sf->base[SL_CLIENT] = sf->fed[SL_CLIENT] = client_base;
@@ -81,6 +130,9 @@ void dp_smtpflow_init(struct dp_smtpflow *sf, struct dp_ctx *ctx, struct dp_tcpd
 	sf->client_addr = *client;
 	sf->server_addr = *server;
 	sf->smtp_port = !detect;
+	sf->mem.limit = ctx->cfg->max_flow_memory;
+	sf->mem.parent = &ctx->mem;
+	sf->acct = (struct sl_memacct){acct_charge, acct_release, &sf->mem};
 	/* client_txt/server_txt: written when a sink first needs them */
 	if (ctx->tcp_only) {
 		sf->state = DP_SF_NOT_SMTP; /* benchmark: measure the TCP side alone */
@@ -137,28 +189,13 @@ static void sink_commit(struct dp_smtpflow *sf, struct dp_sink *sink, void *h,
 	}
 }
 
-/* The session grows with what it parses (header lines, MIME depth, recipients, within
- * the engine's limits): bring its charge up to date at each message's end. */
-static void recharge(struct dp_smtpflow *sf)
-{
-	size_t m = sl_smtp_memory(sf->smtp);
-	if (m > sf->charged)
-		dp_mem_add(&sf->ctx->mem, m - sf->charged);
-	else
-		dp_mem_release(&sf->ctx->mem, sf->charged - m);
-	sf->charged = m;
-}
-
 /* The engine session and scanner go (back to the pool), and their memory with them. */
 static void release_engine(struct dp_smtpflow *sf)
 {
 	if (sf->smtp)
-		sl_smtp_free(sf->smtp);
+		sl_smtp_free(sf->smtp); /* gives back all it charged */
 	sf->smtp = NULL;
-	dp_mem_release(&sf->ctx->mem, sf->charged);
-	sf->charged = 0;
-	scan_give(sf->ctx, sf->scan, sf->scan_policy);
-	sf->scan = NULL;
+	scan_release(sf);
 }
 
 void dp_smtpflow_free(struct dp_smtpflow *sf)
@@ -174,10 +211,7 @@ void dp_smtpflow_free(struct dp_smtpflow *sf)
 
 size_t dp_smtpflow_memory(const struct dp_smtpflow *sf)
 {
-	size_t m = sf->smtp ? sl_smtp_memory(sf->smtp) : 0;
-	if (sf->scan)
-		m += sl_msgscan_stream_bytes(sf->scan);
-	return m;
+	return sf->mem.used; /* the session, its parser, the scanner: all charged */
 }
 
 /* ---- events -------------------------------------------------------------------- */
@@ -209,18 +243,8 @@ static void message_begin(struct dp_smtpflow *sf, const struct sl_event *ev)
 	sf->in_message = true;
 	sf->msg_txn = ev->txn;
 	sf->msg_bytes = 0;
-	if (ctx->policy && ctx->cfg->mode == DP_MODE_ENFORCE) {
-		/* a message keeps the bundle it started with (the msgscan holds a reference) */
-		if (sf->scan && sf->scan_policy == ctx->policy) {
-			sl_msgscan_reset(sf->scan, SL_DIR_UNKNOWN);
-		} else {
-			scan_give(ctx, sf->scan, sf->scan_policy);
-			sf->scan = scan_take(ctx);
-			sf->scan_policy = ctx->policy;
-			if (sf->scan)
-				sl_msgscan_set_tap(sf->scan, ctx->scan_tap, ctx->scan_tap_ctx);
-		}
-	}
+	if (ctx->policy && ctx->cfg->mode == DP_MODE_ENFORCE)
+		scan_acquire(sf);
 	sf->msg_journal = ctx->journal ? ctx->journal->ops->begin(ctx->journal->impl) : NULL;
 	sf->msg_dump = ctx->dump ? ctx->dump->ops->begin(ctx->dump->impl) : NULL;
 }
@@ -321,6 +345,8 @@ static void message_end(struct dp_smtpflow *sf, const struct sl_event *ev)
 	 * when no sink takes this one */
 	if (p->journal || p->dump) {
 		sl_verdict_json(v, &p->verdict_json);
+		if (sl_strbuf_failed(&p->verdict_json))
+			sl_strbuf_free(&p->verdict_json); /* no memory: the record says null */
 		if (v->nhits)
 			p->rules = calloc(v->nhits, sizeof *p->rules);
 		for (size_t i = 0; p->rules && i < v->nhits; i++)
@@ -488,7 +514,6 @@ static void on_event(void *arg, const struct sl_event *ev)
 		message_begin(sf, ev);
 		break;
 	case SL_EV_MESSAGE_END:
-		recharge(sf);
 		message_end(sf, ev);
 		return;
 	case SL_EV_TXN_RESULT:
@@ -526,10 +551,24 @@ static void feed(struct dp_smtpflow *sf, int dir, uint64_t off, const uint8_t *p
 	}
 	if (off > sf->fed[dir]) /* bytes the engine never got (detection lookback lost) */
 		sl_smtp_gap(sf->smtp, (enum sl_stream)dir, (size_t)(off - sf->fed[dir]));
-	sf->fed[dir] = end;
+	size_t len = (size_t)(end - off);
+	if (dir == SL_CLIENT && !sf->ctx->passive) {
+		/* inline the session assumes no reply: it takes what it can hold, the rest
+		 * waits in the TCP buffers (back-pressure) until server bytes make room */
+		size_t room = sl_smtp_client_room(sf->smtp);
+		if (len > room)
+			len = room;
+		if (!len)
+			return;
+	}
+	sf->fed[dir] = off + len;
 	if (sf->ctx->feed_tap)
-		sf->ctx->feed_tap(sf->ctx->feed_tap_ctx, sf, dir, p, (size_t)(end - off));
-	sl_smtp_feed(sf->smtp, (enum sl_stream)dir, p, (size_t)(end - off));
+		sf->ctx->feed_tap(sf->ctx->feed_tap_ctx, sf, dir, p, len);
+	sl_smtp_feed(sf->smtp, (enum sl_stream)dir, p, len);
+	if (!sf->failed && sl_smtp_failed(sf->smtp)) {
+		sf->failed = true; /* out of memory: the flow's overload policy decides */
+		sf->ctx->ctr->engine_failed++;
+	}
 	if (sf->state == DP_SF_SMTP && sl_smtp_encrypted(sf->smtp)) {
 		/* STARTTLS allowed and TLS under way: nothing more to inspect */
 		sf->state = DP_SF_OPAQUE;
@@ -537,7 +576,8 @@ static void feed(struct dp_smtpflow *sf, int dir, uint64_t off, const uint8_t *p
 	}
 }
 
-/* Feed what a stream already holds from `from` on (after detection). */
+/* Feed what a stream already holds from `from` on (after detection; inline, client
+ * bytes that waited for room). */
 static bool feed_stored(struct dp_smtpflow *sf, int dir, uint64_t from)
 {
 	struct dp_tcpdir *d = &sf->dirs[dir];
@@ -549,6 +589,24 @@ static bool feed_stored(struct dp_smtpflow *sf, int dir, uint64_t from)
 		return false;
 	feed(sf, dir, from, b, len);
 	return true;
+}
+
+void dp_smtpflow_feed_waiting(struct dp_smtpflow *sf)
+{
+	if (sf->smtp && !sf->ctx->passive && (sf->state == DP_SF_SMTP || sf->state == DP_SF_ENFORCE))
+		feed_stored(sf, SL_CLIENT, sf->fed[SL_CLIENT]);
+}
+
+/* New in-order bytes of a stream the engine reads. */
+static void feed_new(struct dp_smtpflow *sf, int dir, uint64_t off, const uint8_t *p, size_t n)
+{
+	if (dir == SL_CLIENT && !sf->ctx->passive && sf->fed[SL_CLIENT] < off) {
+		feed_stored(sf, SL_CLIENT, sf->fed[SL_CLIENT]); /* earlier bytes wait: in order */
+		return;
+	}
+	feed(sf, dir, off, p, n);
+	if (dir == SL_SERVER)
+		dp_smtpflow_feed_waiting(sf); /* replies may have made room */
 }
 
 static bool line_start_is(const uint8_t *b, const char *what, size_t n)
@@ -624,7 +682,7 @@ void dp_smtpflow_data(struct dp_smtpflow *sf, int dir, uint64_t off, const uint8
 		const uint8_t *lf = memrchr(p, '\n', n);
 		if (lf)
 			sf->line_end[dir] = off + (uint64_t)(lf - p) + 1;
-		feed(sf, dir, off, p, n);
+		feed_new(sf, dir, off, p, n);
 		return;
 	}
 	default:

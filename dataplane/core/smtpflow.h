@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "sluice/memacct.h"
 #include "sluice/smtp.h"
 
 #include "ctx.h"
@@ -73,8 +74,11 @@ struct dp_smtpflow {
 	unsigned nreply;
 	char client_txt[64], server_txt[64];
 	struct sockaddr_storage client_addr, server_addr;
-	size_t charged;                  /* engine memory charged to the worker's account */
+	struct dp_mem mem;               /* the engine's account: max_flow_memory, then the worker's */
+	struct sl_memacct acct;          /* ... as the engine calls it */
+	size_t scan_charged;             /* the message scanner's streams, charged to mem */
 	bool overload;                   /* no memory for the engine: the flow cannot be inspected */
+	bool failed;                     /* the engine failed (memory): nothing more is inspected */
 	bool smtp_port;                  /* on a configured SMTP port (not found by content) */
 	bool desync;                     /* smtp.desync: the engine lost step with the server */
 	/* signals raised between messages: the next message carries them, so a rule on
@@ -105,6 +109,9 @@ uint64_t dp_smtpflow_limit(const struct dp_smtpflow *sf, int dir, uint64_t rcv_o
 void dp_smtpflow_enforced(struct dp_smtpflow *sf);
 
 size_t dp_smtpflow_memory(const struct dp_smtpflow *sf);
+
+/* Feed client bytes the engine had no room for, now that server bytes came (inline). */
+void dp_smtpflow_feed_waiting(struct dp_smtpflow *sf);
 
 /* Frees the scanners kept for new flows (ctx->scans). */
 void dp_smtpflow_pool_free(struct dp_ctx *ctx);

@@ -57,4 +57,5 @@ void sl_limits_default(struct sl_limits *lim)
 	lim->max_boundary = 256;
 	lim->max_pending = 256 * 1024;
 	lim->max_filename = 1024;
+	lim->inline_mode = false;
 }

@@ -1,4 +1,5 @@
 #include "charset.h"
+#include "../core/mem.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -88,11 +89,22 @@ void sl_iconv_cache_init(struct sl_iconv_cache *c)
 		c->e[i].cd = (iconv_t)-1;
 }
 
+/* Descriptors are charged to the thread's current allocator, the parser's (iconv's
+ * own allocations are opaque: SL_MEMACCT_ICONV each, sluice/memacct.h). */
+static void cache_close(struct sl_iconv_cache *c, int i)
+{
+	if (c->e[i].cd == (iconv_t)-1)
+		return;
+	iconv_close(c->e[i].cd);
+	c->e[i].cd = (iconv_t)-1;
+	c->e[i].name = NULL;
+	sl_mem_release(sl_mem_current(), SL_MEMACCT_ICONV);
+}
+
 void sl_iconv_cache_free(struct sl_iconv_cache *c)
 {
 	for (int i = 0; i < SL_ICONV_CACHE; i++)
-		if (c->e[i].cd != (iconv_t)-1)
-			iconv_close(c->e[i].cd);
+		cache_close(c, i);
 	sl_iconv_cache_init(c);
 }
 
@@ -146,13 +158,22 @@ iconv_t sl_iconv_cache_get(struct sl_iconv_cache *c, const char *from)
 		if (c->e[i].used < c->e[victim].used)
 			victim = i;
 	}
-	if (c->e[victim].cd != (iconv_t)-1)
-		iconv_close(c->e[victim].cd);
-	pin_module(from);
-	c->e[victim].cd = iconv_open("UTF-8", from);
-	c->e[victim].name = c->e[victim].cd == (iconv_t)-1 ? NULL : from;
+	cache_close(c, victim);
 	c->e[victim].used = ++c->tick;
-	return c->e[victim].cd;
+	struct sl_mem *mem = sl_mem_current();
+	if (!sl_mem_charge(mem, SL_MEMACCT_ICONV))
+		return (iconv_t)-1; /* the parser has failed; the caller sees an unknown charset */
+	pin_module(from);
+	iconv_t cd = iconv_open("UTF-8", from);
+	if (cd == (iconv_t)-1) {
+		sl_mem_release(mem, SL_MEMACCT_ICONV);
+		if (errno == ENOMEM && mem)
+			mem->failed = true;
+		return cd;
+	}
+	c->e[victim].cd = cd;
+	c->e[victim].name = from;
+	return cd;
 }
 
 static void put_latin1(struct sl_strbuf *b, const uint8_t *p, size_t n)

@@ -14,6 +14,7 @@
  * (max_line), one header field (max_header_bytes), a frame per nesting level
  * (max_depth) and the decode buffer: nothing grows with the message. */
 #include "mime_int.h"
+#include "mime_mem.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -29,11 +30,19 @@
 
 /* ---------------------------------------------------------------- events */
 
+void sl_mime_callout(struct sl_mime *m, const struct sl_event *ev)
+{
+	if (!m->fn || sl_mime_stopped(m))
+		return;
+	struct sl_mem *inner = sl_mem_swap(m->outer);
+	m->fn(m->ctx, ev);
+	sl_mem_swap(inner);
+}
+
 void sl_mime_emit(struct sl_mime *m, const struct sl_event *ev)
 {
 	sl_body_flush(m); /* staged body bytes come before whatever happens next */
-	if (m->fn)
-		m->fn(m->ctx, ev);
+	sl_mime_callout(m, ev);
 }
 
 struct frame *sl_mime_top(struct sl_mime *m)
@@ -136,14 +145,16 @@ static void set_child_path(struct sl_part *child, const struct sl_part *parent, 
 	memcpy(child->path, path, o + 1);
 }
 
+/* NULL when out of memory (the parser has failed). */
 static struct frame *push_frame(struct sl_mime *m, bool message_root)
 {
 	struct frame *parent = sl_mime_top(m);
 	if (!m->frames[m->nframes]) {
 		/* frames are made as deep as messages go, then kept for the next message */
-		m->frames[m->nframes] = sl_mime_xalloc(sizeof(struct frame));
+		m->frames[m->nframes] = sl_mime_alloc(m, sizeof(struct frame));
+		if (!m->frames[m->nframes])
+			return NULL;
 		memset(m->frames[m->nframes], 0, sizeof(struct frame));
-		m->frame_bytes += sizeof(struct frame);
 	}
 	struct frame *f = m->frames[m->nframes++];
 	char *sep = f->sep, *filename = f->filename;
@@ -259,6 +270,8 @@ static void end_headers(struct sl_mime *m, uint64_t body_off)
 	bool parent_digest = parent && parent->kind == FK_MULTIPART && parent->digest;
 	struct sl_strbuf *bnd = &m->h.scratch;
 	bool has_boundary = sl_hdrs_describe(m, f, parent_digest, bnd);
+	if (sl_mime_stopped(m))
+		return;
 	const char *ct = f->part.content_type;
 
 	enum frame_kind kind = FK_LEAF;
@@ -294,10 +307,8 @@ static void end_headers(struct sl_mime *m, uint64_t body_off)
 	f->part.raw_body_begin = body_off;
 	f->text = kind == FK_LEAF && starts_with(ct, "text/");
 	if (kind == FK_MULTIPART) {
-		if (!f->sep) {
-			f->sep = sl_mime_xalloc(m->lim.max_boundary + 3);
-			m->frame_bytes += m->lim.max_boundary + 3;
-		}
+		if (!f->sep && !(f->sep = sl_mime_alloc(m, m->lim.max_boundary + 3)))
+			return;
 		memcpy(f->sep, "--", 2);
 		memcpy(f->sep + 2, bnd->s ? bnd->s : "", bnd->len);
 		f->seplen = bnd->len + 2;
@@ -351,7 +362,7 @@ static void handle_line(struct sl_mime *m, const uint8_t *p, size_t n, uint64_t 
 {
 	for (;;) {
 		struct frame *f = sl_mime_top(m);
-		if (!f)
+		if (!f || sl_mime_stopped(m))
 			return;
 		if (f->phase == PH_END_PENDING)
 			f = m->frames[m->nframes - 2];
@@ -371,6 +382,8 @@ static void handle_line(struct sl_mime *m, const uint8_t *p, size_t n, uint64_t 
 				if (trunc)
 					sl_mime_signal(m, SL_SIG_MIME_LINE_TOO_LONG, NULL, off);
 				sl_hdrs_line(m, p, n, off);
+				if (trunc)
+					m->h.field_cut = true;
 				set_tail(m, trunc, false);
 				return;
 			}
@@ -430,7 +443,10 @@ static void handle_line(struct sl_mime *m, const uint8_t *p, size_t n, uint64_t 
 				continue;
 			}
 			f->boundary_active = true;
-			push_frame(m, false)->pending_eof = eof;
+			struct frame *child = push_frame(m, false);
+			if (!child)
+				return;
+			child->pending_eof = eof;
 			continue;
 
 		case PH_CHILD_RETURN:
@@ -504,14 +520,9 @@ static void handle_line(struct sl_mime *m, const uint8_t *p, size_t n, uint64_t 
 
 /* ---------------------------------------------------------------- memory */
 
-/* Small allocations of the parser (a frame, a boundary, a filename): without them it
- * cannot go on, as with the header buffers (sl_strbuf). */
-void *sl_mime_xalloc(size_t n)
+void *sl_mime_alloc(struct sl_mime *m, size_t n)
 {
-	void *p = malloc(n);
-	if (!p)
-		abort();
-	return p;
+	return sl_mem_alloc(m->mem, n);
 }
 
 /* The decode buffer holds bytes only within one feed or finish call, so one per
@@ -527,23 +538,31 @@ static void dec_key_create(void)
 	(void)pthread_key_create(&dec_key, free); /* frees it when the thread exits */
 }
 
-static void dec_acquire(struct sl_mime *m)
+/* False when there is no memory for it (the parser has failed). */
+static bool dec_acquire(struct sl_mime *m)
 {
 	if (!thread_dec_busy) {
 		if (!thread_dec) {
+			/* the thread's, charged to nobody (sluice/memacct.h) */
 			pthread_once(&dec_once, dec_key_create);
-			thread_dec = sl_mime_xalloc(DECODE_BUF);
-			pthread_setspecific(dec_key, thread_dec);
+			thread_dec = malloc(DECODE_BUF);
+			if (!thread_dec || pthread_setspecific(dec_key, thread_dec) != 0) {
+				free(thread_dec);
+				thread_dec = NULL;
+				m->mem->failed = true;
+				return false;
+			}
 		}
 		thread_dec_busy = true;
 		m->dec = thread_dec;
 		m->dec_shared = true;
-		return;
+		return true;
 	}
-	if (!m->own_dec)
-		m->own_dec = sl_mime_xalloc(DECODE_BUF);
+	if (!m->own_dec && !(m->own_dec = sl_mime_alloc(m, DECODE_BUF)))
+		return false;
 	m->dec = m->own_dec;
 	m->dec_shared = false;
+	return true;
 }
 
 static void dec_release(struct sl_mime *m)
@@ -849,12 +868,41 @@ static size_t feed_fast(struct sl_mime *m, const uint8_t *p, size_t n)
 	return n;
 }
 
+/* Every entry point: the parser's allocator is current inside it, the caller's around
+ * callbacks and after it. A standalone parser that failed says so once, on the way out. */
+static bool enter(struct sl_mime *m)
+{
+	m->outer = sl_mem_swap(m->mem);
+	return !sl_mime_stopped(m);
+}
+
+static void leave(struct sl_mime *m)
+{
+	if (sl_mime_stopped(m) && m->mem == &m->own_mem && !m->fail_signalled && m->fn) {
+		m->fail_signalled = true;
+		struct sl_event ev = {
+			.type = SL_EV_SIGNAL,
+			.txn = m->txn,
+			.offset = m->off,
+			.name = sl_signal_name(SL_SIG_ENGINE_MEMORY),
+			.value = "MIME parser out of memory; nothing more is parsed",
+		};
+		sl_mem_swap(m->outer);
+		m->fn(m->ctx, &ev);
+		return;
+	}
+	sl_mem_swap(m->outer);
+}
+
 void sl_mime_feed(struct sl_mime *m, const uint8_t *p, size_t n)
 {
 	if (m->finished)
 		return;
-	dec_acquire(m);
-	while (n && m->nframes) {
+	if (!enter(m) || !dec_acquire(m)) {
+		leave(m);
+		return;
+	}
+	while (n && m->nframes && !sl_mime_stopped(m)) {
 		size_t k;
 		if (m->tail != TAIL_NONE)
 			k = feed_tail(m, p, n);
@@ -868,27 +916,32 @@ void sl_mime_feed(struct sl_mime *m, const uint8_t *p, size_t n)
 	m->off += n; /* after the root entity ended (cannot happen before finish) */
 	sl_body_flush(m);
 	dec_release(m);
+	leave(m);
 }
 
 void sl_mime_finish(struct sl_mime *m)
 {
 	if (m->finished)
 		return;
-	dec_acquire(m);
+	m->finished = true;
+	if (!enter(m) || !dec_acquire(m)) {
+		leave(m);
+		return;
+	}
 	m->tail = TAIL_NONE;
 	m->tail_cr = false;
 	if (m->in_line)
 		complete_line(m); /* the last line, without (or with a lone CR) terminator */
-	while (m->nframes)
+	while (m->nframes && !sl_mime_stopped(m))
 		handle_line(m, NULL, 0, m->off, false, true);
 	sl_body_flush(m);
 	dec_release(m);
-	m->finished = true;
+	leave(m);
 }
 
 /* ---------------------------------------------------------------- lifecycle */
 
-void sl_mime_reset(struct sl_mime *m, uint32_t txn)
+static void reset(struct sl_mime *m, uint32_t txn)
 {
 	m->txn = txn;
 	m->off = 0;
@@ -905,11 +958,25 @@ void sl_mime_reset(struct sl_mime *m, uint32_t txn)
 	push_frame(m, true);
 }
 
-struct sl_mime *sl_mime_new(const struct sl_limits *lim, sl_event_fn fn, void *ctx)
+void sl_mime_reset(struct sl_mime *m, uint32_t txn)
 {
-	struct sl_mime *m = calloc(1, sizeof *m);
+	if (enter(m))
+		reset(m, txn);
+	else
+		m->txn = txn;
+	leave(m);
+}
+
+static struct sl_mime *create(const struct sl_limits *lim, sl_event_fn fn, void *ctx,
+                              struct sl_mem *shared, const struct sl_memacct *acct)
+{
+	struct sl_mem own;
+	sl_mem_init(&own, acct);
+	struct sl_mime *m = sl_mem_calloc(shared ? shared : &own, sizeof *m);
 	if (!m)
 		return NULL;
+	m->own_mem = own;
+	m->mem = shared ? shared : &m->own_mem;
 	if (lim)
 		m->lim = *lim;
 	else
@@ -922,53 +989,84 @@ struct sl_mime *sl_mime_new(const struct sl_limits *lim, sl_event_fn fn, void *c
 		m->lim.max_parts = 1;
 	m->fn = fn;
 	m->ctx = ctx;
+	m->outer = sl_mem_swap(m->mem);
 	/* a parser lives as long as its SMTP session (one per flow in the dataplane): it
 	 * starts with the line buffer and frame slots; frames, boundaries and filenames
 	 * are allocated as deep as messages go, the decode buffer is per thread */
 	m->nframe_slots = m->lim.max_depth + 2;
 	m->dec_cap = DECODE_BUF;
-	/* slots only (calloc of a few hundred bytes); the frames themselves are made and
-	 * cleared as they are used */
-	m->frames = calloc(m->nframe_slots, sizeof *m->frames);
-	m->line = malloc(m->lim.max_line + 2);
-	m->b.sha = EVP_MD_CTX_new();
-	bool ok = m->frames && m->line && m->b.sha;
 	sl_hdrs_init(&m->h);
 	sl_iconv_cache_init(&m->iconv);
 	m->py.iconv = &m->iconv;
-	if (!ok) {
+	m->frames = sl_mem_calloc(m->mem, m->nframe_slots * sizeof *m->frames);
+	m->line = sl_mime_alloc(m, m->lim.max_line + 2);
+	if (sl_mem_charge(m->mem, SL_MEMACCT_DIGEST)) {
+		m->b.sha = EVP_MD_CTX_new();
+		if (!m->b.sha) {
+			sl_mem_release(m->mem, SL_MEMACCT_DIGEST);
+			m->mem->failed = true;
+		}
+	}
+	if (m->frames && m->line && m->b.sha)
+		reset(m, 0);
+	sl_mem_swap(m->outer);
+	if (sl_mime_stopped(m)) {
 		sl_mime_free(m);
 		return NULL;
 	}
-	sl_mime_reset(m, 0);
 	return m;
+}
+
+struct sl_mime *sl_mime_new_mem(const struct sl_limits *lim, sl_event_fn fn, void *ctx,
+                                struct sl_mem *mem)
+{
+	return create(lim, fn, ctx, mem, NULL);
+}
+
+struct sl_mime *sl_mime_new_acct(const struct sl_limits *lim, sl_event_fn fn, void *ctx,
+                                 const struct sl_memacct *acct)
+{
+	return create(lim, fn, ctx, NULL, acct);
+}
+
+struct sl_mime *sl_mime_new(const struct sl_limits *lim, sl_event_fn fn, void *ctx)
+{
+	return create(lim, fn, ctx, NULL, NULL);
 }
 
 void sl_mime_free(struct sl_mime *m)
 {
 	if (!m)
 		return;
+	struct sl_mem *outer = sl_mem_swap(m->mem);
 	for (unsigned i = 0; m->frames && i < m->nframe_slots; i++) {
 		if (!m->frames[i])
 			continue;
-		free(m->frames[i]->sep);
-		free(m->frames[i]->filename);
-		free(m->frames[i]);
+		sl_mem_free(m->mem, m->frames[i]->sep, m->lim.max_boundary + 3);
+		sl_mem_free(m->mem, m->frames[i]->filename, m->lim.max_filename + 4);
+		sl_mem_free(m->mem, m->frames[i], sizeof(struct frame));
 	}
-	free(m->frames);
-	free(m->line);
-	free(m->own_dec);
-	EVP_MD_CTX_free(m->b.sha);
+	sl_mem_free(m->mem, m->frames, m->nframe_slots * sizeof *m->frames);
+	sl_mem_free(m->mem, m->line, m->lim.max_line + 2);
+	sl_mem_free(m->mem, m->own_dec, DECODE_BUF);
+	if (m->b.sha) {
+		EVP_MD_CTX_free(m->b.sha);
+		sl_mem_release(m->mem, SL_MEMACCT_DIGEST);
+	}
 	sl_hdrs_free(&m->h);
 	sl_py_env_free(&m->py);
 	sl_iconv_cache_free(&m->iconv);
-	free(m);
+	struct sl_mem own = m->own_mem; /* m itself is freed last */
+	sl_mem_free(m->mem == &m->own_mem ? &own : m->mem, m, sizeof *m);
+	sl_mem_swap(outer);
+}
+
+bool sl_mime_failed(const struct sl_mime *m)
+{
+	return sl_mime_stopped(m);
 }
 
 size_t sl_mime_memory(const struct sl_mime *m)
 {
-	return sizeof *m + m->lim.max_line + 2 + m->nframe_slots * sizeof *m->frames +
-	       m->frame_bytes + (m->own_dec ? m->dec_cap : 0) +
-	       m->h.field.cap + m->h.deferred.cap + m->h.ctype.cap + m->h.cdisp.cap + m->h.cte.cap +
-	       m->h.scratch.cap + m->h.value.cap;
+	return m->mem->charged;
 }

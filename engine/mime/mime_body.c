@@ -19,8 +19,7 @@ static void text_out(void *ctx, const uint8_t *p, size_t n)
 		.data = p,
 		.len = n,
 	};
-	if (m->fn)
-		m->fn(m->ctx, &ev);
+	sl_mime_callout(m, &ev);
 	m->b.text_off += n;
 }
 
@@ -35,8 +34,9 @@ void sl_body_flush(struct sl_mime *m)
 		return;
 	b->staged = 0;
 	const uint8_t *p = m->dec;
-	EVP_DigestUpdate(b->sha, p, n);
-	if (b->emit && m->fn) {
+	if (!EVP_DigestUpdate(b->sha, p, n))
+		m->mem->failed = true; /* OpenSSL could not go on: no hash, the part is not scanned */
+	if (b->emit) {
 		struct sl_event ev = {
 			.type = SL_EV_PART_DATA,
 			.txn = m->txn,
@@ -45,7 +45,7 @@ void sl_body_flush(struct sl_mime *m)
 			.data = p,
 			.len = n,
 		};
-		m->fn(m->ctx, &ev);
+		sl_mime_callout(m, &ev);
 	}
 	b->decoded += n;
 	if (b->text) {
@@ -126,7 +126,8 @@ void sl_body_start(struct sl_mime *m, struct frame *f, bool emit)
 	sl_b64_init(&b->b64);
 	sl_qp_init(&b->qp);
 	sl_uu_init(&b->uu);
-	EVP_DigestInit_ex(b->sha, sl_md_sha256(), NULL);
+	if (!EVP_DigestInit_ex(b->sha, sl_md_sha256(), NULL))
+		m->mem->failed = true;
 	b->decoded = 0;
 	b->text_off = 0;
 	b->emit = emit;
@@ -228,7 +229,8 @@ void sl_body_end(struct sl_mime *m, struct frame *f, bool strip)
 			sl_mime_signal(m, SL_SIG_MIME_BAD_CHARSET, f->part.charset, at);
 	}
 	unsigned mdlen = 0;
-	EVP_DigestFinal_ex(b->sha, f->part.sha256, &mdlen);
+	if (!EVP_DigestFinal_ex(b->sha, f->part.sha256, &mdlen))
+		m->mem->failed = true;
 	f->part.decoded_bytes = b->decoded;
 	f->part.raw_body_end = b->raw_end;
 	b->active = false;

@@ -38,6 +38,7 @@ void sl_hdrs_reset(struct hdrs *h)
 	h->have_field = false;
 	h->have_deferred = false;
 	h->field_trunc = false;
+	h->field_cut = false;
 	h->ctype_seen = h->cdisp_seen = h->cte_seen = false;
 	sl_strbuf_clear(&h->field);
 	sl_strbuf_clear(&h->deferred);
@@ -102,6 +103,7 @@ void sl_hdrs_line(struct sl_mime *m, const uint8_t *p, size_t n, uint64_t off)
 	}
 	h->have_field = true;
 	h->field_trunc = false;
+	h->field_cut = false;
 	h->field_off = off;
 	sl_strbuf_clear(&h->field);
 	field_append(m, p, n);
@@ -191,6 +193,10 @@ void sl_hdrs_flush(struct sl_mime *m)
 
 	unsigned flags = 0;
 	const char *name = (const char *)raw;
+	if ((h->field_trunc || h->field_cut) &&
+	    (name_is(name, namelen, "content-type") || name_is(name, namelen, "content-disposition") ||
+	     name_is(name, namelen, "content-transfer-encoding")))
+		sl_mime_signal(m, SL_SIG_MIME_STRUCTURE_TRUNCATED, NULL, h->field_off);
 	if (name_is(name, namelen, "content-type") && !h->ctype_seen) {
 		h->ctype_seen = true;
 		sl_py_mime_params_header(&m->py, val, vlen, true, &h->ctype, &flags);
@@ -338,8 +344,9 @@ bool sl_hdrs_describe(struct sl_mime *m, struct frame *f, bool parent_digest,
 			n = m->lim.max_filename;
 		}
 		if (!f->filename) {
-			f->filename = sl_mime_xalloc(m->lim.max_filename + 4);
-			m->frame_bytes += m->lim.max_filename + 4;
+			f->filename = sl_mime_alloc(m, m->lim.max_filename + 4);
+			if (!f->filename)
+				return has_boundary; /* failed: nothing more is emitted */
 		}
 		copy_trunc(f->filename, m->lim.max_filename + 1, s, n);
 		p->filename = f->filename;

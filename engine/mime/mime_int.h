@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../core/mem.h"
 #include "sluice/mime.h"
 #include "sluice/signals.h"
 #include "sluice/strbuf.h"
@@ -80,7 +81,8 @@ struct hdrs {
 	bool have_field;
 	struct sl_strbuf field; /* the current field, raw, lines joined */
 	uint64_t field_off;
-	bool field_trunc;
+	bool field_trunc;       /* cut at max_header_bytes */
+	bool field_cut;         /* a line of it was cut at max_line */
 	struct sl_strbuf deferred; /* a "From " line that may be the first body line */
 	bool have_deferred;
 	uint64_t deferred_off;
@@ -95,6 +97,10 @@ struct sl_mime {
 	struct sl_limits lim;
 	sl_event_fn fn;
 	void *ctx;
+	struct sl_mem own_mem;  /* a standalone parser's allocator */
+	struct sl_mem *mem;     /* &own_mem, or the owning session's */
+	struct sl_mem *outer;   /* the caller's allocator, current around callbacks */
+	bool fail_signalled;    /* standalone: engine.memory raised */
 	uint32_t txn;
 	uint64_t off;           /* raw offset of the next input byte */
 	bool finished;
@@ -113,7 +119,6 @@ struct sl_mime {
 	/* structure */
 	struct frame **frames;  /* max_depth + 2 slots, each made on first use */
 	unsigned nframe_slots;
-	size_t frame_bytes;     /* frames, boundaries, filenames allocated so far */
 	unsigned nframes;
 	size_t nparts;
 	bool parts_capped;
@@ -131,9 +136,18 @@ struct sl_mime {
 };
 
 /* mime.c */
-void *sl_mime_xalloc(size_t n);
+/* A charged allocation of the parser; NULL when out of memory (the parser has failed
+ * and stops at its next check). */
+void *sl_mime_alloc(struct sl_mime *m, size_t n);
+static inline bool sl_mime_stopped(const struct sl_mime *m)
+{
+	return m->mem->failed;
+}
 void sl_mime_signal(struct sl_mime *m, enum sl_signal s, const char *detail, uint64_t off);
 void sl_mime_emit(struct sl_mime *m, const struct sl_event *ev);
+/* Hands an event to the callback, with the caller's allocator current; nothing once the
+ * parser failed. */
+void sl_mime_callout(struct sl_mime *m, const struct sl_event *ev);
 struct frame *sl_mime_top(struct sl_mime *m);
 
 /* mime_headers.c */

@@ -9,16 +9,23 @@
 #include "pyemail.h"
 
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "../core/mem.h"
 
 /* ---------------------------------------------------------------- arena, tokens */
 
 struct blk {
 	struct blk *next;
 	size_t used, cap;
+	bool charged;         /* to the parse's allocator (the thread's block is nobody's) */
 	max_align_t data[];
 };
+
+/* Strings a parse holds while it may still need the arena: freed if it runs out. */
+#define LIVE_MAX 4
 
 struct ctx {
 	struct blk *blk;
@@ -26,19 +33,39 @@ struct ctx {
 	struct sl_iconv_cache *cs;
 	unsigned flags;
 	unsigned comment_depth;
+	struct sl_mem *mem;   /* the parser's (current when the parse began) */
+	jmp_buf out_of_memory; /* the arena could not grow: the parse is abandoned */
+	struct sl_strbuf *live[LIVE_MAX];
+	unsigned nlive;
 };
 
+static void live_push(struct ctx *c, struct sl_strbuf *b)
+{
+	c->live[c->nlive++] = b;
+}
+
+static void live_pop(struct ctx *c)
+{
+	c->nlive--;
+}
+
+/* Memory for the parse tree. When the parser's allocator cannot give it, the parse
+ * stops here and resumes in parse_print() with nothing (run()). */
 static void *amalloc(struct ctx *c, size_t n)
 {
 	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
 	if (!c->blk || c->blk->used + n > c->blk->cap) {
 		size_t cap = n > 16384 ? n : 16384;
-		struct blk *b = malloc(sizeof *b + cap);
-		if (!b)
-			abort();
+		struct blk *b = sl_mem_alloc(c->mem, sizeof *b + cap);
+		if (!b) {
+			if (c->mem)
+				c->mem->failed = true;
+			longjmp(c->out_of_memory, 1);
+		}
 		b->next = c->blk;
 		b->used = 0;
 		b->cap = cap;
+		b->charged = true;
 		c->blk = b;
 	}
 	void *p = (char *)c->blk->data + c->blk->used;
@@ -58,21 +85,29 @@ static void blk_key_create(void)
 	(void)pthread_key_create(&blk_key, free); /* frees it when the thread exits */
 }
 
-/* Give the arena back: the first block is kept for the next parse. */
+/* Give the arena back: the first block is kept for the next parse (and from then on
+ * charged to nobody, sluice/memacct.h). */
 static void ctx_free(struct ctx *c)
 {
 	while (c->blk) {
-		struct blk *n = c->blk->next;
-		if (!n && c->blk->cap == 16384 && !thread_blk) {
-			thread_blk = c->blk;
+		struct blk *b = c->blk;
+		c->blk = b->next;
+		size_t size = sizeof *b + b->cap;
+		bool charged = b->charged;
+		pthread_once(&blk_once, blk_key_create);
+		if (!c->blk && b->cap == 16384 && !thread_blk &&
+		    pthread_setspecific(blk_key, b) == 0) {
+			thread_blk = b;
 			thread_blk->used = 0;
 			thread_blk->next = NULL;
-			pthread_once(&blk_once, blk_key_create);
-			pthread_setspecific(blk_key, thread_blk);
+			thread_blk->charged = false;
+			if (charged)
+				sl_mem_release(c->mem, size);
+		} else if (charged) {
+			sl_mem_free(c->mem, b, size);
 		} else {
-			free(c->blk);
+			free(b);
 		}
-		c->blk = n;
 	}
 }
 
@@ -425,8 +460,10 @@ static const char *str_of(struct ctx *c, const struct tok *t, size_t *n)
 {
 	struct sl_strbuf b;
 	sl_strbuf_init(&b);
+	live_push(c, &b);
 	tstr(t, &b);
 	const char *s = adup(c, b.s ? b.s : "", b.len);
+	live_pop(c);
 	*n = b.len;
 	sl_strbuf_free(&b);
 	return s;
@@ -567,7 +604,9 @@ static struct tok *get_encoded_word(struct ctx *c, struct sv *v, bool *invalid_e
 	}
 	struct sl_strbuf text;
 	sl_strbuf_init(&text);
+	live_push(c, &text);
 	if (!ew_decode(c, body, toklen, &text)) {
+		live_pop(c);
 		sl_strbuf_free(&text);
 		*invalid_ew = true;
 		c->flags |= SL_PY_BAD_EW;
@@ -575,6 +614,7 @@ static struct tok *get_encoded_word(struct ctx *c, struct sv *v, bool *invalid_e
 	}
 	struct tok *ew = tnew(c, K_LIST, Y_EW);
 	struct sv t = {adup(c, text.s ? text.s : "", text.len), text.len};
+	live_pop(c);
 	sl_strbuf_free(&text);
 	while (t.n) {
 		if (first_in(&t, WSP)) {
@@ -1936,8 +1976,10 @@ static struct tok *get_parameter(struct ctx *c, struct sv *vin)
 		have_remainder = true;
 		struct sl_strbuf inner_b;
 		sl_strbuf_init(&inner_b);
+		live_push(c, &inner_b);
 		qs_stripped(qstring, &inner_b);
 		struct sv inner = {adup(c, inner_b.s ? inner_b.s : "", inner_b.len), inner_b.len};
+		live_pop(c);
 		sl_strbuf_free(&inner_b);
 		bool semi_valid = false;
 		if (!param->sectioned || param->number == 0) {
@@ -2005,9 +2047,11 @@ static struct tok *get_parameter(struct ctx *c, struct sv *vin)
 				const char *s;
 				struct sl_strbuf b;
 				sl_strbuf_init(&b);
+				live_push(c, &b);
 				tvalue(tt, &b);
 				n = b.len;
 				s = adup(c, b.s ? b.s : "", n);
+				live_pop(c);
 				sl_strbuf_free(&b);
 				param->charset = s;
 				param->charset_n = n;
@@ -2294,14 +2338,25 @@ struct pentry {
 	uint32_t nparts, cap;
 };
 
-/* MimeParameters.__str__, through its .params */
+static void pentries_free(struct sl_mem *mem, struct pentry *pe, uint32_t np, uint32_t cap)
+{
+	for (uint32_t j = 0; j < np; j++) {
+		sl_mem_free(mem, (void *)pe[j].name, pe[j].name_n + 1);
+		sl_mem_free(mem, pe[j].parts, pe[j].cap * sizeof *pe[j].parts);
+	}
+	sl_mem_free(mem, pe, cap * sizeof *pe);
+}
+
+/* MimeParameters.__str__, through its .params. Out of memory: nothing is written (the
+ * parser has failed). */
 static void mimeparams_str(const struct tok *mp, struct sl_strbuf *b)
 {
 	struct ctx *c = mp->ctx;
-	uint32_t np = 0;
-	struct pentry *pe = calloc(mp->nkids + 1, sizeof *pe);
+	struct sl_mem *mem = sl_mem_current();
+	uint32_t np = 0, pcap = mp->nkids + 1;
+	struct pentry *pe = sl_mem_calloc(mem, pcap * sizeof *pe);
 	if (!pe)
-		abort();
+		return;
 	for (uint32_t i = 0; i < mp->nkids; i++) {
 		struct tok *t = mp->kids[i];
 		if (t->type != Y_PARAM && t->type != Y_INVPARAM)
@@ -2319,21 +2374,31 @@ static void mimeparams_str(const struct tok *mp, struct sl_strbuf *b)
 			if (pe[j].name_n == nn && memcmp(pe[j].name, ns, nn) == 0)
 				break;
 		if (j == np) {
-			char *d = malloc(nn + 1);
-			if (!d)
-				abort();
-			memcpy(d, ns, nn);
-			pe[np].name = d;
-			pe[np].name_n = nn;
-			np++;
+			char *d = sl_mem_alloc(mem, nn + 1);
+			if (d) {
+				memcpy(d, ns, nn);
+				d[nn] = '\0';
+				pe[np].name = d;
+				pe[np].name_n = nn;
+				np++;
+			}
 		}
 		sl_strbuf_free(&nb);
+		if (j == np) { /* no memory for the name */
+			pentries_free(mem, pe, np, pcap);
+			return;
+		}
 		struct pentry *e = &pe[j];
 		if (e->nparts == e->cap) {
-			e->cap = e->cap ? e->cap * 2 : 4;
-			e->parts = realloc(e->parts, e->cap * sizeof *e->parts);
-			if (!e->parts)
-				abort();
+			uint32_t cap = e->cap ? e->cap * 2 : 4;
+			struct tok **parts = sl_mem_realloc(mem, e->parts, e->cap * sizeof *e->parts,
+			                                    cap * sizeof *e->parts);
+			if (!parts) {
+				pentries_free(mem, pe, np, pcap);
+				return;
+			}
+			e->parts = parts;
+			e->cap = cap;
 		}
 		/* insertion keeps equal section numbers in appearance order */
 		long sec = t->sectioned ? t->number : 0;
@@ -2419,11 +2484,7 @@ static void mimeparams_str(const struct tok *mp, struct sl_strbuf *b)
 		}
 		sl_strbuf_free(&value);
 	}
-	for (uint32_t j = 0; j < np; j++) {
-		free((void *)pe[j].name);
-		free(pe[j].parts);
-	}
-	free(pe);
+	pentries_free(mem, pe, np, pcap);
 }
 
 /* ---------------------------------------------------------------- simple address lists */
@@ -2669,57 +2730,79 @@ no:
 
 /* ---------------------------------------------------------------- entry points */
 
-static void finish(struct ctx *c, struct sl_strbuf *raw, struct sl_strbuf *out, unsigned *flags)
+enum what { PY_UNSTRUCTURED, PY_ADDRESS, PY_CONTENT_TYPE, PY_DISPOSITION, PY_CTE };
+
+/* Parses v and prints what Python's str() gives into raw; false when the arena could not
+ * grow (amalloc jumped back here; strings on c->live are still held). */
+static bool parse_print(struct ctx *c, enum what w, struct sv v, struct sl_strbuf *raw)
 {
-	/* email.utils._sanitize: surrogate-escaped bytes that are not UTF-8 become U+FFFD */
-	if (sl_utf8_sanitize(out, (const uint8_t *)(raw->s ? raw->s : ""), raw->len))
-		c->flags |= SL_PY_UNDECODABLE;
-	if (flags)
-		*flags |= c->flags;
-	ctx_free(c);
+	if (setjmp(c->out_of_memory))
+		return false;
+	switch (w) {
+	case PY_UNSTRUCTURED:
+		tstr(get_unstructured(c, v), raw);
+		break;
+	case PY_ADDRESS:
+		address_list_str(get_address_list(c, v), raw);
+		break;
+	case PY_CONTENT_TYPE:
+		tstr(parse_content_type(c, v), raw);
+		break;
+	case PY_DISPOSITION:
+		tstr(parse_content_disposition(c, v), raw);
+		break;
+	case PY_CTE:
+		tstr(parse_cte(c, v), raw);
+		break;
+	}
+	return true;
 }
 
-static void begin(struct ctx *c, struct sl_py_env *env, const uint8_t *v, size_t n)
+/* One header value through the parser: out gets the sanitized str() (email.utils.
+ * _sanitize: surrogate-escaped bytes that are not UTF-8 become U+FFFD). Out of memory,
+ * out is left as it was and the parser has failed. */
+static void run(struct sl_py_env *env, enum what w, const uint8_t *v, size_t n,
+                struct sl_strbuf *out, unsigned *flags)
 {
-	memset(c, 0, sizeof *c);
-	c->env = env;
-	c->cs = env->iconv;
-	c->blk = thread_blk; /* NULL when a parse on this thread holds it */
+	struct ctx c;
+	memset(&c, 0, sizeof c);
+	c.env = env;
+	c.cs = env->iconv;
+	c.mem = sl_mem_current();
+	c.blk = thread_blk; /* NULL when a parse on this thread holds it */
 	thread_blk = NULL;
 	for (size_t i = 0; i < n; i++)
 		if (v[i] >= 0x80) {
-			c->flags |= SL_PY_8BIT;
+			c.flags |= SL_PY_8BIT;
 			break;
 		}
+	struct sl_strbuf raw;
+	sl_strbuf_init(&raw);
+	if (parse_print(&c, w, (struct sv){(const char *)v, n}, &raw)) {
+		if (sl_utf8_sanitize(out, (const uint8_t *)(raw.s ? raw.s : ""), raw.len))
+			c.flags |= SL_PY_UNDECODABLE;
+		if (flags)
+			*flags |= c.flags;
+	} else {
+		while (c.nlive)
+			sl_strbuf_free(c.live[--c.nlive]);
+	}
+	ctx_free(&c);
+	sl_strbuf_free(&raw);
 }
 
 void sl_py_unstructured(struct sl_py_env *env, const uint8_t *v, size_t n,
                         struct sl_strbuf *out, unsigned *flags)
 {
-	struct ctx c;
-	begin(&c, env, v, n);
-	struct tok *u = get_unstructured(&c, (struct sv){(const char *)v, n});
-	struct sl_strbuf raw;
-	sl_strbuf_init(&raw);
-	tstr(u, &raw);
-	finish(&c, &raw, out, flags);
-	sl_strbuf_free(&raw);
+	run(env, PY_UNSTRUCTURED, v, n, out, flags);
 }
 
 void sl_py_address(struct sl_py_env *env, const uint8_t *v, size_t n,
                    struct sl_strbuf *out, unsigned *flags)
 {
-	(void)flags;
 	if (fast_address_list((const char *)v, n, out))
 		return; /* plain ASCII, nothing to flag */
-	struct ctx c;
-	begin(&c, env, v, n);
-	struct tok *al = get_address_list(&c, (struct sv){(const char *)v, n});
-	struct sl_strbuf raw;
-	sl_strbuf_init(&raw);
-	address_list_str(al, &raw);
-	finish(&c, &raw, out, flags);
-	sl_strbuf_free(&raw);
+	run(env, PY_ADDRESS, v, n, out, flags);
 }
 
 void sl_py_mime_params_header(struct sl_py_env *env, const uint8_t *v, size_t n,
@@ -2727,28 +2810,13 @@ void sl_py_mime_params_header(struct sl_py_env *env, const uint8_t *v, size_t n,
 {
 	if (fast_mime_params((const char *)v, n, ctype, out))
 		return;
-	struct ctx c;
-	begin(&c, env, v, n);
-	struct sv sv = {(const char *)v, n};
-	struct tok *t = ctype ? parse_content_type(&c, sv) : parse_content_disposition(&c, sv);
-	struct sl_strbuf raw;
-	sl_strbuf_init(&raw);
-	tstr(t, &raw);
-	finish(&c, &raw, out, flags);
-	sl_strbuf_free(&raw);
+	run(env, ctype ? PY_CONTENT_TYPE : PY_DISPOSITION, v, n, out, flags);
 }
 
 void sl_py_cte(struct sl_py_env *env, const uint8_t *v, size_t n, struct sl_strbuf *out,
                unsigned *flags)
 {
-	struct ctx c;
-	begin(&c, env, v, n);
-	struct tok *t = parse_cte(&c, (struct sv){(const char *)v, n});
-	struct sl_strbuf raw;
-	sl_strbuf_init(&raw);
-	tstr(t, &raw);
-	finish(&c, &raw, out, flags);
-	sl_strbuf_free(&raw);
+	run(env, PY_CTE, v, n, out, flags);
 }
 
 void sl_py_ctype(const char *s, size_t n, struct sl_strbuf *out)

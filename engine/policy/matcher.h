@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 
 #include "internal.h"
+#include "sluice/memacct.h"
 
 #define EV_POOL 256      /* evidence entries kept per message */
 #define EV_PER_COND 8    /* ... and per condition */
@@ -31,6 +32,7 @@ struct stream_ch {
 	uint32_t npending;
 	const uint8_t *cur;        /* the chunk being scanned */
 	size_t cur_len;
+	bool dirty;                /* fed since its last reset (a scan failed before the close) */
 	char part[SL_PATH_MAX];
 };
 
@@ -94,6 +96,11 @@ struct sl_msgscan {
 
 	sl_scan_tap_fn tap;
 	void *tap_ctx;
+
+	/* the message could not be scanned completely (the signal, or SL_SIG_COUNT) */
+	enum sl_signal unscanned;
+	bool broken;               /* a stream could not be reset: every message fails */
+	struct sl_memacct acct;    /* charged for the header buffer (charge NULL: none) */
 };
 
 /* Count one match of condition c (validated, confirmed) with its evidence. */
@@ -105,5 +112,8 @@ static inline bool pol_cond_holds(const struct sl_msgscan *m, uint32_t c)
 	return m->count[c] >= m->p->conds[c].min_count;
 }
 void pol_verdict_compute(struct sl_msgscan *m, enum sl_direction dir);
+/* The message cannot be scanned completely: raise sig (engine.scan_error, engine.memory)
+ * as if the engine had, and scan nothing more of it. */
+void pol_scan_failed(struct sl_msgscan *m, enum sl_signal sig);
 
 #endif

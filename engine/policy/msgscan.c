@@ -11,9 +11,11 @@
 #include "sluice/digest.h"
 
 /* PCRE2 confirmation work per call: far above what a sane expression needs on a 64 KiB
- * window, far below a hang. */
+ * window, far below a hang. The heap limit bounds the match frames PCRE2 allocates (and
+ * frees) inside one call. */
 #define CONFIRM_MATCH_LIMIT 1000000
 #define CONFIRM_DEPTH_LIMIT 10000
+#define CONFIRM_HEAP_LIMIT_KIB 4096
 
 /* ---- scanner ------------------------------------------------------------------------ */
 
@@ -30,6 +32,7 @@ struct sl_scanner *sl_scanner_new(void)
 	}
 	pcre2_set_match_limit(sc->mctx, CONFIRM_MATCH_LIMIT);
 	pcre2_set_depth_limit(sc->mctx, CONFIRM_DEPTH_LIMIT);
+	pcre2_set_heap_limit(sc->mctx, CONFIRM_HEAP_LIMIT_KIB);
 	return sc;
 }
 
@@ -56,6 +59,24 @@ static bool scanner_prepare(struct sl_scanner *sc, const struct sl_policy *p)
 }
 
 /* ---- recording matches ---------------------------------------------------------------- */
+
+static void signal_record(struct sl_msgscan *m, enum sl_signal s, const char *part, uint64_t offset);
+
+void pol_scan_failed(struct sl_msgscan *m, enum sl_signal sig)
+{
+	if (m->unscanned != SL_SIG_COUNT)
+		return;
+	m->unscanned = sig;
+	signal_record(m, sig, "", 0);
+}
+
+/* A Hyperscan call's result: anything but success (our callback never asks to stop)
+ * means matches may be missing. */
+static void hs_check(struct sl_msgscan *m, hs_error_t rc)
+{
+	if (rc != HS_SUCCESS)
+		pol_scan_failed(m, SL_SIG_ENGINE_SCAN_ERROR);
+}
 
 void pol_record(struct sl_msgscan *m, uint32_t c, uint64_t key, const char *scope,
                 const char *part, uint64_t offset, const char *what)
@@ -172,7 +193,8 @@ static void confirm_run(struct scan_ctx *x, const struct pol_pattern *pt, uint32
 	while (start <= n) {
 		int rc = pcre2_match(pt->confirm, w, n, start, base == 0 ? 0 : PCRE2_NOTBOL,
 		                     x->m->sc->md, x->m->sc->mctx);
-		if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT) {
+		if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+		    rc == PCRE2_ERROR_HEAPLIMIT) {
 			/* too costly to decide: count it (fail closed) rather than let it through */
 			uint64_t end = base + n;
 			if (end > cs->end) {
@@ -181,8 +203,12 @@ static void confirm_run(struct scan_ctx *x, const struct pol_pattern *pt, uint32
 			}
 			break;
 		}
-		if (rc < 0)
+		if (rc == PCRE2_ERROR_NOMATCH)
 			break;
+		if (rc < 0) {
+			pol_scan_failed(x->m, SL_SIG_ENGINE_SCAN_ERROR); /* e.g. no memory for frames */
+			break;
+		}
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(x->m->sc->md);
 		uint64_t end = base + ov[1];
 		if (end > cs->end) {
@@ -258,7 +284,7 @@ static void confirm_pending(struct scan_ctx *x, bool final)
 static void block_scan(struct sl_msgscan *m, unsigned d, const uint8_t *v, size_t n, const char *part)
 {
 	const struct pol_dbinfo *db = &m->p->dbs[d];
-	if (!db->db)
+	if (!db->db || m->unscanned != SL_SIG_COUNT)
 		return;
 	struct scan_ctx x = {.m = m, .db = db, .dbi = d, .val = v, .val_len = n, .part = part,
 	                     .instance = ++m->instances};
@@ -266,8 +292,11 @@ static void block_scan(struct sl_msgscan *m, unsigned d, const uint8_t *v, size_
 		m->tap(m->tap_ctx, d, v, n);
 		m->tap(m->tap_ctx, d, NULL, 0);
 	}
-	hs_scan(db->db, (const char *)v, (unsigned)(n > UINT32_MAX ? UINT32_MAX : n), 0,
-	        m->sc->scratch, on_match, &x);
+	if (n > UINT32_MAX) {
+		pol_scan_failed(m, SL_SIG_ENGINE_SCAN_ERROR); /* not reached: values are capped */
+		return;
+	}
+	hs_check(m, hs_scan(db->db, (const char *)v, (unsigned)n, 0, m->sc->scratch, on_match, &x));
 }
 
 static void keep_tail(struct stream_ch *ch, const uint8_t *p, size_t n)
@@ -289,11 +318,12 @@ static void stream_scan(struct sl_msgscan *m, unsigned d, const uint8_t *p, size
 	struct stream_ch *ch = &m->ch[d];
 	struct scan_ctx x = {.m = m, .db = &m->p->dbs[d], .dbi = d, .ch = ch, .part = ch->part,
 	                     .instance = ch->instance};
-	while (n) {
+	while (n && m->unscanned == SL_SIG_COUNT) {
 		size_t k = n > UINT32_MAX ? UINT32_MAX : n;
 		ch->cur = p;
 		ch->cur_len = k;
-		hs_scan_stream(ch->st, (const char *)p, (unsigned)k, 0, m->sc->scratch, on_match, &x);
+		hs_check(m, hs_scan_stream(ch->st, (const char *)p, (unsigned)k, 0, m->sc->scratch,
+		                           on_match, &x));
 		if (ch->window)
 			keep_tail(ch, p, k);
 		ch->off += k;
@@ -321,7 +351,7 @@ static void batch_flush(struct sl_msgscan *m)
 static void stream_feed(struct sl_msgscan *m, unsigned d, const uint8_t *p, size_t n)
 {
 	struct stream_ch *ch = &m->ch[d];
-	if (!ch->active || n == 0)
+	if (!ch->active || n == 0 || m->unscanned != SL_SIG_COUNT)
 		return;
 	if (m->tap)
 		m->tap(m->tap_ctx, d, p, n);
@@ -364,10 +394,19 @@ static void stream_close(struct sl_msgscan *m, unsigned d)
 	                     .instance = ch->instance};
 	ch->cur = NULL;
 	ch->cur_len = 0;
-	hs_reset_stream(ch->st, 0, m->sc->scratch, on_match, &x);
+	ch->active = false;
+	if (m->unscanned != SL_SIG_COUNT) {
+		ch->dirty = true; /* reset without reporting at the next message */
+		return;
+	}
+	hs_error_t rc = hs_reset_stream(ch->st, 0, m->sc->scratch, on_match, &x);
+	if (rc != HS_SUCCESS) {
+		hs_check(m, rc);
+		ch->dirty = true;
+		return;
+	}
 	if (ch->npending)
 		confirm_pending(&x, true);
-	ch->active = false;
 	if (m->tap)
 		m->tap(m->tap_ctx, d, NULL, 0); /* end of this scope instance */
 }
@@ -418,10 +457,9 @@ static void part_begin(struct sl_msgscan *m, const struct sl_part *part)
 	m->md_active = false;
 	if (m->md[0] || m->md[1]) {
 		m->md_active = true;
-		if (m->md[0])
-			EVP_DigestInit_ex(m->md[0], sl_md_md5(), NULL);
-		if (m->md[1])
-			EVP_DigestInit_ex(m->md[1], sl_md_sha1(), NULL);
+		if ((m->md[0] && !EVP_DigestInit_ex(m->md[0], sl_md_md5(), NULL)) ||
+		    (m->md[1] && !EVP_DigestInit_ex(m->md[1], sl_md_sha1(), NULL)))
+			pol_scan_failed(m, SL_SIG_ENGINE_SCAN_ERROR);
 	}
 }
 
@@ -464,10 +502,14 @@ static void part_end(struct sl_msgscan *m, const struct sl_part *part)
 	hash_lookup(m, DIG_SHA256, part->sha256, 32, part, att);
 	uint8_t d[EVP_MAX_MD_SIZE];
 	unsigned dl;
-	if (m->md_active && m->md[0] && EVP_DigestFinal_ex(m->md[0], d, &dl))
-		hash_lookup(m, DIG_MD5, d, 16, part, att);
-	if (m->md_active && m->md[1] && EVP_DigestFinal_ex(m->md[1], d, &dl))
-		hash_lookup(m, DIG_SHA1, d, 20, part, att);
+	for (int i = 0; i < 2 && m->md_active; i++) {
+		if (!m->md[i])
+			continue;
+		if (!EVP_DigestFinal_ex(m->md[i], d, &dl))
+			pol_scan_failed(m, SL_SIG_ENGINE_SCAN_ERROR);
+		else
+			hash_lookup(m, i == 0 ? DIG_MD5 : DIG_SHA1, d, i == 0 ? 16 : 20, part, att);
+	}
 	m->md_active = false;
 }
 
@@ -477,12 +519,10 @@ static void part_data(struct sl_msgscan *m, const struct sl_event *ev)
 		return;
 	stream_feed(m, DB_ATTACH, ev->data, ev->len);
 	stream_feed(m, DB_ATTACH_RAW, ev->data, ev->len);
-	if (m->md_active) {
-		if (m->md[0])
-			EVP_DigestUpdate(m->md[0], ev->data, ev->len);
-		if (m->md[1])
-			EVP_DigestUpdate(m->md[1], ev->data, ev->len);
-	}
+	if (m->md_active)
+		for (int i = 0; i < 2; i++)
+			if (m->md[i] && !EVP_DigestUpdate(m->md[i], ev->data, ev->len))
+				pol_scan_failed(m, SL_SIG_ENGINE_SCAN_ERROR);
 }
 
 static void part_text(struct sl_msgscan *m, const struct sl_event *ev)
@@ -494,6 +534,22 @@ static void part_text(struct sl_msgscan *m, const struct sl_event *ev)
 }
 
 /* ---- headers, signals, envelope ------------------------------------------------------- */
+
+/* Rare: the buffer grows to the longest header seen, charged to the account if any. */
+static bool hdr_grow(struct sl_msgscan *m, size_t need)
+{
+	if (m->acct.charge && !m->acct.charge(m->acct.ctx, need - m->hdr_cap))
+		return false;
+	uint8_t *b = realloc(m->hdr, need);
+	if (!b) {
+		if (m->acct.charge)
+			m->acct.release(m->acct.ctx, need - m->hdr_cap);
+		return false;
+	}
+	m->hdr = b;
+	m->hdr_cap = need;
+	return true;
+}
 
 static void header(struct sl_msgscan *m, const struct sl_event *ev)
 {
@@ -507,12 +563,9 @@ static void header(struct sl_msgscan *m, const struct sl_event *ev)
 		size_t nl = strlen(name);
 		vl = strlen(value);
 		size_t need = nl + 2 + vl;
-		if (need > m->hdr_cap) { /* rare: grows to the longest header seen */
-			uint8_t *b = realloc(m->hdr, need);
-			if (!b)
-				return;
-			m->hdr = b;
-			m->hdr_cap = need;
+		if (need > m->hdr_cap && !hdr_grow(m, need)) {
+			pol_scan_failed(m, SL_SIG_ENGINE_MEMORY);
+			return;
 		}
 		memcpy(m->hdr, name, nl);
 		memcpy(m->hdr + nl, ": ", 2);
@@ -527,6 +580,15 @@ static void header(struct sl_msgscan *m, const struct sl_event *ev)
 		}
 }
 
+static void signal_record(struct sl_msgscan *m, enum sl_signal s, const char *part, uint64_t offset)
+{
+	const struct sl_policy *p = m->p;
+	for (uint32_t i = 0; i < p->nsignal_conds[s]; i++) {
+		uint32_t c = p->signal_conds[s][i];
+		pol_record(m, c, (uint64_t)s, "signal", part, offset, sl_signal_name(s));
+	}
+}
+
 static void signal_raised(struct sl_msgscan *m, const struct sl_event *ev)
 {
 	if (!ev->name)
@@ -534,12 +596,9 @@ static void signal_raised(struct sl_msgscan *m, const struct sl_event *ev)
 	enum sl_signal s = sl_signal_lookup(ev->name);
 	if (s == SL_SIG_COUNT)
 		return;
-	const struct sl_policy *p = m->p;
-	const char *part = ev->part ? ev->part->path : "";
-	for (uint32_t i = 0; i < p->nsignal_conds[s]; i++) {
-		uint32_t c = p->signal_conds[s][i];
-		pol_record(m, c, (uint64_t)s, "signal", part, ev->offset, sl_signal_name(s));
-	}
+	if ((s == SL_SIG_ENGINE_MEMORY || s == SL_SIG_ENGINE_SCAN_ERROR) && m->unscanned == SL_SIG_COUNT)
+		m->unscanned = s; /* the session could not parse the rest of the message */
+	signal_record(m, s, ev->part ? ev->part->path : "", ev->offset);
 }
 
 static void envelope(struct sl_msgscan *m, const struct sl_envelope *env)
@@ -561,12 +620,40 @@ static void envelope(struct sl_msgscan *m, const struct sl_envelope *env)
 
 /* ---- events --------------------------------------------------------------------------- */
 
+/* Did a rule matching signal s fire? Then the policy has decided about it. */
+static bool rule_on_signal_fired(const struct sl_msgscan *m, enum sl_signal s)
+{
+	const struct sl_policy *p = m->p;
+	for (uint32_t i = 0; i < p->nsignal_conds[s]; i++) {
+		const char *id = p->rules[p->conds[p->signal_conds[s][i]].rule].id;
+		for (size_t h = 0; h < m->verdict.nhits; h++)
+			if (m->verdict.hits[h].id == id)
+				return true;
+	}
+	return false;
+}
+
+/* A message not scanned completely never passes silently: unless a rule on the signal
+ * fired (then the policy decided), it is deferred. */
+static void unscanned_verdict(struct sl_msgscan *m)
+{
+	struct sl_verdict *v = &m->verdict;
+	if (m->unscanned == SL_SIG_COUNT || v->action >= SL_ACT_TEMPFAIL ||
+	    rule_on_signal_fired(m, m->unscanned))
+		return;
+	v->action = SL_ACT_TEMPFAIL;
+	v->reply = "451 4.3.0 Gateway could not scan the message, try again later";
+	v->decided_by = sl_signal_name(m->unscanned);
+}
+
 void sl_msgscan_event(struct sl_msgscan *m, const struct sl_event *ev)
 {
 	if (m->done)
 		return;
 	if (!m->begun) {
 		m->begun = true;
+		if (m->broken)
+			pol_scan_failed(m, SL_SIG_ENGINE_SCAN_ERROR);
 		if (m->ch[DB_RAW].st)
 			stream_open(m, DB_RAW, "");
 	}
@@ -603,6 +690,7 @@ void sl_msgscan_event(struct sl_msgscan *m, const struct sl_event *ev)
 		envelope(m, ev->envelope);
 		pol_verdict_compute(m, m->forced != SL_DIR_UNKNOWN ? m->forced
 		                                                  : pol_direction(m->p, ev->envelope));
+		unscanned_verdict(m);
 		m->done = true;
 		break;
 	default:
@@ -618,6 +706,27 @@ void sl_msgscan_event_cb(void *m, const struct sl_event *ev)
 bool sl_msgscan_done(const struct sl_msgscan *m)
 {
 	return m->done;
+}
+
+bool sl_msgscan_failed(const struct sl_msgscan *m)
+{
+	return m->unscanned != SL_SIG_COUNT;
+}
+
+void sl_msgscan_set_acct(struct sl_msgscan *m, const struct sl_memacct *acct)
+{
+	if (m->acct.release && m->hdr_cap)
+		m->acct.release(m->acct.ctx, m->hdr_cap);
+	memset(&m->acct, 0, sizeof m->acct);
+	if (acct && acct->charge && acct->release) {
+		if (m->hdr_cap && !acct->charge(acct->ctx, m->hdr_cap)) {
+			/* keep nothing the new account refused */
+			free(m->hdr);
+			m->hdr = NULL;
+			m->hdr_cap = 0;
+		}
+		m->acct = *acct;
+	}
 }
 
 const struct sl_verdict *sl_msgscan_verdict(const struct sl_msgscan *m)
@@ -641,6 +750,7 @@ struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, en
 	_Static_assert(offsetof(struct sl_msgscan, nev) ==
 	               offsetof(struct sl_msgscan, ev) + sizeof m->ev, "nev follows ev");
 	memset(&m->nev, 0, sizeof *m - offsetof(struct sl_msgscan, nev));
+	m->unscanned = SL_SIG_COUNT;
 	m->sc = sc;
 	m->p = sl_policy_ref(p);
 	m->forced = forced;
@@ -671,8 +781,15 @@ struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, en
 	m->distinct = malloc((p->ndistinct_slots + 1) * sizeof *m->distinct);
 	m->confirm = calloc((size_t)p->nconfirm + 1, sizeof *m->confirm);
 	m->rule_mark = calloc(p->nrules / 8 + 1, 1);
+	/* the verdict's arrays at their bounds: a message never allocates for its verdict
+	 * (candidates and hits: one per rule; evidence: one per pooled entry) */
+	m->cand_cap = m->hits_cap = p->nrules + 1;
+	m->vev_cap = EV_POOL + 1;
+	m->cand = malloc(m->cand_cap * sizeof *m->cand);
+	m->hits = malloc(m->hits_cap * sizeof *m->hits);
+	m->vev = malloc(m->vev_cap * sizeof *m->vev);
 	ok &= m->winbuf && m->batch && m->count && m->evcount && m->touched && m->distinct && m->confirm &&
-	      m->rule_mark;
+	      m->rule_mark && m->cand && m->hits && m->vev;
 	if (p->hash_types[DIG_MD5])
 		ok &= (m->md[0] = EVP_MD_CTX_new()) != NULL;
 	if (p->hash_types[DIG_SHA1])
@@ -684,14 +801,31 @@ struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, en
 	return m;
 }
 
+/* A stream Hyperscan will not reset is replaced; if that fails too, every later message
+ * on this msgscan fails its scan (tempfail) rather than run on a broken stream. */
+static void stream_renew(struct sl_msgscan *m, unsigned d)
+{
+	struct stream_ch *ch = &m->ch[d];
+	if (hs_reset_stream(ch->st, 0, NULL, NULL, NULL) == HS_SUCCESS)
+		return;
+	hs_close_stream(ch->st, NULL, NULL, NULL);
+	ch->st = NULL;
+	if (hs_open_stream(m->p->dbs[d].db, 0, &ch->st) != HS_SUCCESS) {
+		ch->st = NULL;
+		m->broken = true;
+	}
+}
+
 void sl_msgscan_reset(struct sl_msgscan *m, enum sl_direction forced)
 {
 	for (unsigned d = 0; d < POL_NSTREAM; d++) {
 		struct stream_ch *ch = &m->ch[d];
-		if (ch->active)
-			hs_reset_stream(ch->st, 0, NULL, NULL, NULL);
+		if ((ch->active || ch->dirty) && ch->st)
+			stream_renew(m, d);
 		ch->active = false;
+		ch->dirty = false;
 	}
+	m->unscanned = SL_SIG_COUNT;
 	for (uint32_t i = 0; i < m->ntouched; i++) {
 		m->count[m->touched[i]] = 0;
 		m->evcount[m->touched[i]] = 0;
@@ -712,7 +846,7 @@ void sl_msgscan_free(struct sl_msgscan *m)
 		return;
 	for (unsigned d = 0; d < POL_NSTREAM; d++) {
 		if (m->ch[d].st)
-			hs_close_stream(m->ch[d].st, NULL, NULL, NULL);
+			(void)hs_close_stream(m->ch[d].st, NULL, NULL, NULL); /* frees; no callback */
 		free(m->ch[d].tail);
 		free(m->ch[d].pending);
 	}
@@ -723,6 +857,8 @@ void sl_msgscan_free(struct sl_msgscan *m)
 	free(m->touched);
 	free(m->distinct);
 	free(m->confirm);
+	if (m->acct.release && m->hdr_cap)
+		m->acct.release(m->acct.ctx, m->hdr_cap);
 	free(m->hdr);
 	free(m->rule_mark);
 	free(m->hits);

@@ -85,8 +85,9 @@ void pol_verdict_compute(struct sl_msgscan *m, enum sl_direction dir)
 	bool pass_rule = false;
 	enum sl_action act = SL_ACT_PASS;
 	const char *reply = NULL, *by = NULL;
+	size_t nev_max = m->nev < nc * EV_PER_RULE ? m->nev : nc * EV_PER_RULE;
 	if (!grow((void **)&m->hits, &m->hits_cap, nc + 1, sizeof *m->hits) ||
-	    !grow((void **)&m->vev, &m->vev_cap, nc * EV_PER_RULE + 1, sizeof *m->vev)) {
+	    !grow((void **)&m->vev, &m->vev_cap, nev_max + 1, sizeof *m->vev)) {
 		/* never let a message through because we could not evaluate it */
 		v->action = SL_ACT_TEMPFAIL;
 		v->reply = "451 4.3.0 Policy engine out of memory, try again later";

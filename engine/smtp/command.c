@@ -44,7 +44,9 @@ static void emit_command(struct sl_smtp *s, const struct cmdline *c, const char 
 	smtp_emit(s, &ev);
 }
 
-static void push(struct sl_smtp *s, enum smtp_cmd cmd, struct smtp_txn *t, bool blocks)
+/* Returns the queued entry, or NULL when the session failed (no memory). */
+static struct smtp_pending *push(struct sl_smtp *s, enum smtp_cmd cmd, struct smtp_txn *t,
+                                 bool blocks)
 {
 	struct smtp_pending p = {
 		.cmd = (uint8_t)cmd,
@@ -53,11 +55,13 @@ static void push(struct sl_smtp *s, enum smtp_cmd cmd, struct smtp_txn *t, bool 
 		.txn = t ? t->id : smtp_txn_now(s),
 		.rcpt = UINT32_MAX,
 	};
-	smtp_queue_push(s, &p);
+	if (!smtp_queue_push(s, &p))
+		return NULL;
 	if (blocks) {
 		s->c_wait = true;
 		s->wait_signalled = false;
 	}
+	return &s->queue[(s->q_head + s->q_len - 1) % s->q_cap];
 }
 
 /* A new client transaction replaces the open one (which lives on while its replies
@@ -84,7 +88,7 @@ static struct smtp_txn *open_for_content(struct sl_smtp *s)
 		s->cur = smtp_txn_clone(s, t);
 		smtp_txn_release(s, t);
 	}
-	return s->cur;
+	return s->cur; /* NULL when the session failed */
 }
 
 static void close_txn(struct sl_smtp *s)
@@ -164,6 +168,8 @@ static void cmd_mail(struct sl_smtp *s, const struct cmdline *c)
 		return;
 	}
 	struct smtp_txn *t = open_txn(s);
+	if (!t)
+		return; /* failed */
 	size_t end = parse_path(c->arg, c->arglen, "FROM:", t->env.mail_from,
 	                        sizeof t->env.mail_from);
 	emit_command(s, c, c->arg, true);
@@ -185,8 +191,9 @@ static void cmd_rcpt(struct sl_smtp *s, const struct cmdline *c)
 	uint32_t idx = UINT32_MAX;
 	if (t && end != SIZE_MAX && !smtp_txn_add_rcpt(s, t, addr, &idx))
 		idx = UINT32_MAX;
-	push(s, CMD_RCPT, t, false);
-	s->queue[(s->q_head + s->q_len - 1) % s->q_cap].rcpt = idx;
+	struct smtp_pending *q = push(s, CMD_RCPT, t, false);
+	if (q)
+		q->rcpt = idx;
 }
 
 static void cmd_data(struct sl_smtp *s, const struct cmdline *c)
@@ -194,8 +201,10 @@ static void cmd_data(struct sl_smtp *s, const struct cmdline *c)
 	if (s->msg)
 		smtp_msg_abort(s, c->off, "DATA inside a BDAT transaction");
 	struct smtp_txn *t = open_for_content(s);
-	if (!t)
+	if (!t && !smtp_stopped(s))
 		t = open_txn(s);
+	if (!t)
+		return; /* failed */
 	emit_command(s, c, c->arg, true);
 	push(s, CMD_DATA, t, true);
 }
@@ -260,13 +269,17 @@ static void cmd_bdat(struct sl_smtp *s, const struct cmdline *c)
 		return;
 	}
 	struct smtp_txn *t = s->msg;
-	if (!t && !(t = open_for_content(s)))
+	if (!t && !(t = open_for_content(s)) && !smtp_stopped(s))
 		t = open_txn(s);
+	if (!t)
+		return; /* failed */
 	emit_command(s, c, c->arg, true);
 	if (!s->msg)
 		smtp_msg_begin(s, t, true);
-	push(s, CMD_BDAT, t, false);
-	s->queue[(s->q_head + s->q_len - 1) % s->q_cap].last = last;
+	struct smtp_pending *q = push(s, CMD_BDAT, t, false);
+	if (!q)
+		return;
+	q->last = last;
 	s->bdat_last = last;
 	s->bdat_left = size;
 	if (size)
@@ -396,19 +409,27 @@ static void command_line(struct sl_smtp *s)
 size_t smtp_cmd_run(struct sl_smtp *s, const uint8_t *p, size_t n)
 {
 	size_t i = 0;
-	while (i < n && s->cstate == C_CMD && !s->c_wait && !s->tls_check_client) {
+	while (i < n && s->cstate == C_CMD && !s->c_wait && !s->tls_check_client &&
+	       !smtp_stopped(s)) {
+		if (!s->cline.open && !smtp_may_assume(s) && !smtp_cmd_room(s)) {
+			/* inline: the next command would need a reply assumed; wait for replies */
+			s->c_full = true;
+			break;
+		}
 		const uint8_t *nl = memchr(p + i, '\n', n - i);
 		size_t end = nl ? (size_t)(nl - p) : n;
-		if (!smtp_line_add(&s->cline, p + i, end - i, s->c_pos, s->lim.max_line))
+		if (!smtp_line_add(&s->mem, &s->cline, p + i, end - i, s->c_pos, s->lim.max_line))
 			smtp_signal(s, SL_SIG_SMTP_LINE_TOO_LONG, s->cline.start,
 			            "command line longer than %zu bytes", s->lim.max_line);
+		if (smtp_stopped(s))
+			break;
 		size_t used = end - i + (nl ? 1 : 0);
 		s->c_pos += used;
 		i += used;
 		if (!nl)
 			break;
 		command_line(s);
-		smtp_line_reset(&s->cline);
+		smtp_line_reset(&s->mem, &s->cline);
 	}
 	return i;
 }

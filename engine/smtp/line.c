@@ -4,20 +4,20 @@
 
 #include "session.h"
 
-void smtp_line_free(struct smtp_line *l)
+void smtp_line_free(struct sl_mem *mem, struct smtp_line *l)
 {
-	free(l->buf);
+	sl_mem_free(mem, l->buf, l->cap);
 	memset(l, 0, sizeof *l);
 }
 
-void smtp_line_reset(struct smtp_line *l)
+void smtp_line_reset(struct sl_mem *mem, struct smtp_line *l)
 {
 	l->len = 0;
 	l->open = false;
 	l->truncated = false;
 	/* a long line's buffer is not kept: sessions idle with small buffers */
 	if (l->cap > 1024) {
-		free(l->buf);
+		sl_mem_free(mem, l->buf, l->cap);
 		l->buf = NULL;
 		l->cap = 0;
 	}
@@ -28,7 +28,8 @@ size_t smtp_line_memory(const struct smtp_line *l)
 	return l->cap;
 }
 
-bool smtp_line_add(struct smtp_line *l, const uint8_t *p, size_t n, uint64_t off, size_t max)
+bool smtp_line_add(struct sl_mem *mem, struct smtp_line *l, const uint8_t *p, size_t n,
+                   uint64_t off, size_t max)
 {
 	if (!l->open) {
 		l->open = true;
@@ -48,9 +49,9 @@ bool smtp_line_add(struct smtp_line *l, const uint8_t *p, size_t n, uint64_t off
 			cap *= 2;
 		if (cap > max + 1)
 			cap = max + 1;
-		uint8_t *b = realloc(l->buf, cap);
+		uint8_t *b = sl_mem_realloc(mem, l->buf, l->cap, cap);
 		if (!b)
-			abort();
+			return fits; /* mem failed: the session stops at its next check */
 		l->buf = b;
 		l->cap = cap;
 	}

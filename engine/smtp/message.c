@@ -42,7 +42,7 @@ void smtp_msg_begin(struct sl_smtp *s, struct smtp_txn *t, bool bdat)
 
 void smtp_msg_raw(struct sl_smtp *s, const uint8_t *p, size_t n)
 {
-	if (!n)
+	if (!n || smtp_stopped(s))
 		return;
 	struct sl_event ev = msg_event(s, SL_EV_RAW, s->raw_off);
 	ev.envelope = NULL;
@@ -53,11 +53,21 @@ void smtp_msg_raw(struct sl_smtp *s, const uint8_t *p, size_t n)
 	sl_mime_feed(s->mime, p, n);
 }
 
-/* The content is complete at client offset end_off: MIME closes, then MESSAGE_END. */
+/* The content is complete at client offset end_off: MIME closes, then MESSAGE_END. A
+ * session that failed (here or before) says so inside the message, before its end, and
+ * the message's result is "no reply" (code 0): nothing more is read. */
 void smtp_msg_end(struct sl_smtp *s, uint64_t end_off)
 {
 	struct smtp_txn *t = s->msg;
 	sl_mime_finish(s->mime);
+	if (smtp_stopped(s)) {
+		smtp_fail_announce(s);
+		if (!t->result_due) {
+			t->result_due = true;
+			t->result_code = 0;
+			t->result_off = s->s_pos;
+		}
+	}
 	struct sl_event ev = msg_event(s, SL_EV_MESSAGE_END, end_off);
 	smtp_emit(s, &ev);
 	t->msg_ended = true;
@@ -223,7 +233,7 @@ size_t smtp_data_run(struct sl_smtp *s, const uint8_t *p, size_t n)
 	size_t run = 0; /* first byte not passed on yet */
 	size_t i = 0;
 #define FLUSH_TO(j) do { smtp_msg_raw(s, p + run, (j) - run); run = (j); } while (0)
-	while (i < n) {
+	while (i < n && !smtp_stopped(s)) {
 		uint8_t c = p[i];
 		switch (s->dstate) {
 		case D_MID:
@@ -307,7 +317,8 @@ size_t smtp_data_run(struct sl_smtp *s, const uint8_t *p, size_t n)
 					.txn = s->msg->id,
 					.rcpt = UINT32_MAX,
 				};
-				smtp_queue_push(s, &eod);
+				if (!smtp_queue_push(s, &eod))
+					break; /* failed: the failure ends the message */
 				s->c_pos += i + 1;
 				s->cstate = C_CMD;
 				smtp_msg_end(s, s->c_pos);

@@ -14,23 +14,47 @@ static void queue_pop(struct sl_smtp *s)
 	s->q_len--;
 }
 
-/* After a server gap, a 354 or 221 shows which command the server is answering:
- * the ones before it lost their replies in the gap. */
-static void resync(struct sl_smtp *s, int code)
+/* Replies that can answer one command only: 354 DATA, 334 AUTH (or an AUTH response),
+ * 221 QUIT, 220 the greeting or STARTTLS. Other codes say nothing about alignment. An
+ * unknown verb (XCLIENT answers 220) may get any code. */
+static bool code_tells(int code)
 {
-	enum smtp_cmd want = code == 354 ? CMD_DATA : code == 221 ? CMD_QUIT : CMD_GREETING;
-	if (want == CMD_GREETING)
-		return;
-	size_t k = 0;
-	while (k < s->q_len && s->queue[(s->q_head + k) % s->q_cap].cmd != want)
+	return code == 354 || code == 334 || code == 221 || code == 220;
+}
+
+static bool code_answers(int code, enum smtp_cmd cmd)
+{
+	switch (code) {
+	case 354: return cmd == CMD_DATA;
+	case 334: return cmd == CMD_AUTH || cmd == CMD_AUTH_RESPONSE;
+	case 221: return cmd == CMD_QUIT;
+	case 220: return cmd == CMD_GREETING || cmd == CMD_STARTTLS;
+	default: return true;
+	}
+}
+
+/* A reply whose code shows which command it answers, arriving when that command is
+ * queued behind the head: the commands before it lost their replies (in a server gap,
+ * or to a server that misaligned them, e.g. an EHLO reply ending in an unterminated
+ * "250-" line swallows the next reply). They are taken as unknown. Returns how many. */
+static size_t resync(struct sl_smtp *s, int code, bool after_gap)
+{
+	if (!code_tells(code) || !s->q_len)
+		return 0;
+	enum smtp_cmd head = (enum smtp_cmd)s->queue[s->q_head].cmd;
+	if (code_answers(code, head) || (head == CMD_OTHER && !after_gap))
+		return 0;
+	size_t k = 1;
+	while (k < s->q_len && !code_answers(code, (enum smtp_cmd)s->queue[(s->q_head + k) % s->q_cap].cmd))
 		k++;
 	if (k == s->q_len)
-		return;
-	while (k--) {
+		return 0;
+	for (size_t i = 0; i < k; i++) {
 		struct smtp_pending old = *queue_head(s);
 		queue_pop(s);
 		smtp_resolve_unknown(s, &old, false);
 	}
+	return k;
 }
 
 /* The real reply to a command whose reply the engine had assumed: a contradiction
@@ -152,10 +176,9 @@ static void reply_done(struct sl_smtp *s, int code, uint64_t off)
 		s->late_replies--; /* answers a command the engine already assumed */
 		return;
 	}
-	if (s->s_resync) {
-		s->s_resync = false;
-		resync(s, code);
-	}
+	bool after_gap = s->s_resync;
+	s->s_resync = false;
+	size_t lost = resync(s, code, after_gap);
 	struct smtp_pending *head = queue_head(s);
 	if (!head) {
 		if (s->msg && s->cstate == C_DATA && s->gap_in_msg) {
@@ -165,7 +188,7 @@ static void reply_done(struct sl_smtp *s, int code, uint64_t off)
 			t->result_code = code;
 			t->result_off = off;
 			smtp_msg_abort(s, s->c_pos, "end of data lost in a gap");
-			smtp_line_reset(&s->cline);
+			smtp_line_reset(&s->mem, &s->cline);
 			return;
 		}
 		smtp_signal(s, SL_SIG_SMTP_UNSOLICITED_REPLY, off, "reply %d with no command waiting",
@@ -175,7 +198,13 @@ static void reply_done(struct sl_smtp *s, int code, uint64_t off)
 	struct smtp_pending p = *head;
 	queue_pop(s);
 	apply_reply(s, &p, code, off);
-	if (!s->c_wait && s->held_len)
+	if (lost && !after_gap) /* after a gap that is expected (smtp.gap said it) */
+		smtp_signal(s, SL_SIG_SMTP_DESYNC, off,
+		            "reply %d answers a later command: %zu earlier command(s) lost their replies",
+		            code, lost);
+	if (s->c_full && smtp_cmd_room(s))
+		s->c_full = false; /* inline: a command fits again */
+	if (!smtp_waiting(s) && s->held_len)
 		smtp_drain_held(s);
 }
 
@@ -196,8 +225,21 @@ static void reply_line(struct sl_smtp *s)
 	}
 	int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
 	bool last = len == 3 || line[3] == ' ';
-	if (!s->s_multi)
+	if (s->s_multi && code != s->multi_code) {
+		/* a multi-line reply keeps its code: this line starts the next reply, and the
+		 * one before ended without its last line */
+		smtp_signal(s, SL_SIG_SMTP_DESYNC, l->start,
+		            "multi-line reply %d ended without a last line; %d follows", s->multi_code,
+		            code);
+		s->s_multi = false;
+		reply_done(s, s->multi_code, s->reply_off);
+		if (smtp_stopped(s) || s->encrypted)
+			return;
+	}
+	if (!s->s_multi) {
 		s->reply_off = l->start;
+		s->multi_code = code;
+	}
 	s->s_multi = !last;
 	const struct smtp_pending *head = queue_head(s);
 	struct sl_event ev = {
@@ -218,7 +260,7 @@ static void reply_line(struct sl_smtp *s)
 void smtp_server_run(struct sl_smtp *s, const uint8_t *p, size_t n)
 {
 	size_t i = 0;
-	while (i < n && !s->encrypted) {
+	while (i < n && !s->encrypted && !smtp_stopped(s)) {
 		if (s->tls_check_server && !s->sline.open) {
 			/* the server's first byte after its 220 to STARTTLS */
 			if (p[i] == 0x16) {
@@ -229,16 +271,16 @@ void smtp_server_run(struct sl_smtp *s, const uint8_t *p, size_t n)
 		}
 		const uint8_t *nl = memchr(p + i, '\n', n - i);
 		size_t end = nl ? (size_t)(nl - p) : n;
-		if (!smtp_line_add(&s->sline, p + i, end - i, s->s_pos, s->lim.max_line))
+		if (!smtp_line_add(&s->mem, &s->sline, p + i, end - i, s->s_pos, s->lim.max_line))
 			smtp_signal(s, SL_SIG_SMTP_LINE_TOO_LONG, s->sline.start,
 			            "reply line longer than %zu bytes", s->lim.max_line);
 		size_t used = end - i + (nl ? 1 : 0);
 		s->s_pos += used;
 		i += used;
-		if (!nl)
+		if (!nl || smtp_stopped(s))
 			break;
 		reply_line(s);
-		smtp_line_reset(&s->sline);
+		smtp_line_reset(&s->mem, &s->sline);
 	}
 	s->s_pos += n - i;
 }

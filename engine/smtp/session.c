@@ -6,20 +6,16 @@
 #include <string.h>
 
 #include "session.h"
-
-static void *xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n);
-	if (!p)
-		abort(); /* the engine's caps keep every allocation small */
-	return p;
-}
+#include "../mime/mime_mem.h"
 
 /* ---- events ---- */
 
+/* Callbacks run with the caller's allocator current: what they allocate is theirs. */
 void smtp_emit(struct sl_smtp *s, struct sl_event *ev)
 {
+	struct sl_mem *inner = sl_mem_swap(s->outer);
 	s->fn(s->ctx, ev);
+	sl_mem_swap(inner);
 }
 
 uint32_t smtp_txn_now(const struct sl_smtp *s)
@@ -52,7 +48,47 @@ void smtp_signal(struct sl_smtp *s, enum sl_signal sig, uint64_t off, const char
 static void mime_event(void *ctx, const struct sl_event *ev)
 {
 	struct sl_smtp *s = ctx;
+	struct sl_mem *inner = sl_mem_swap(s->outer);
 	s->fn(s->ctx, ev);
+	sl_mem_swap(inner);
+}
+
+/* ---- failure ---- */
+
+void smtp_fail(struct sl_smtp *s, enum sl_signal sig, const char *why)
+{
+	if (s->failed)
+		return;
+	s->failed = true;
+	s->fail_sig = sig;
+	snprintf(s->fail_why, sizeof s->fail_why, "%s", why);
+}
+
+void smtp_fail_announce(struct sl_smtp *s)
+{
+	if (s->mem.failed && !s->failed)
+		smtp_fail(s, SL_SIG_ENGINE_MEMORY, "session out of memory; nothing more is read");
+	if (!s->failed || s->fail_announced)
+		return;
+	s->fail_announced = true;
+	smtp_signal(s, s->fail_sig, s->c_pos, "%s", s->fail_why);
+}
+
+/* After a failure: the signal, then the message in progress ends and every message
+ * gets its TXN_RESULT (code 0), so that the caller can give its verdicts now. */
+static void fail_settle(struct sl_smtp *s)
+{
+	if (!smtp_stopped(s))
+		return;
+	smtp_fail_announce(s);
+	if (s->msg)
+		smtp_msg_end(s, s->c_pos);
+	for (int i = 0; i < SMTP_MAX_TXNS; i++) {
+		struct smtp_txn *t = s->txns[i];
+		if (t && t->msg_begun && t->msg_ended && !t->result_sent)
+			smtp_txn_result(s, t, 0, s->s_pos);
+	}
+	s->c_wait = s->c_full = false;
 }
 
 void smtp_copy_str(char *dst, size_t cap, const uint8_t *p, size_t n)
@@ -67,6 +103,11 @@ void smtp_copy_str(char *dst, size_t cap, const uint8_t *p, size_t n)
 
 bool smtp_queue_push(struct sl_smtp *s, const struct smtp_pending *p)
 {
+	if (s->q_len == SMTP_MAX_QUEUE && !smtp_may_assume(s)) {
+		/* not reached: an inline client waits for room before its next command */
+		smtp_fail(s, SL_SIG_SMTP_PENDING_OVERFLOW, "command queue full; a reply would be assumed");
+		return false;
+	}
 	if (s->q_len == SMTP_MAX_QUEUE) {
 		/* The client ran this far ahead of the server: assume the oldest reply. */
 		if (!s->overflow_signalled) {
@@ -84,10 +125,12 @@ bool smtp_queue_push(struct sl_smtp *s, const struct smtp_pending *p)
 		size_t cap = s->q_cap ? s->q_cap * 2 : 16;
 		if (cap > SMTP_MAX_QUEUE)
 			cap = SMTP_MAX_QUEUE;
-		struct smtp_pending *q = xrealloc(NULL, cap * sizeof *q);
+		struct smtp_pending *q = sl_mem_alloc(&s->mem, cap * sizeof *q);
+		if (!q)
+			return false;
 		for (size_t i = 0; i < s->q_len; i++)
 			q[i] = s->queue[(s->q_head + i) % s->q_cap];
-		free(s->queue);
+		sl_mem_free(&s->mem, s->queue, s->q_cap * sizeof *s->queue);
 		s->queue = q;
 		s->q_cap = cap;
 		s->q_head = 0;
@@ -115,6 +158,12 @@ static bool txn_done(const struct sl_smtp *s, const struct smtp_txn *t)
 	       (!t->msg_begun || t->result_sent);
 }
 
+static void txn_free(struct sl_smtp *s, struct smtp_txn *t)
+{
+	sl_mem_free(&s->mem, t->env.rcpt, t->rcpt_cap * sizeof *t->env.rcpt);
+	sl_mem_free(&s->mem, t, sizeof *t);
+}
+
 void smtp_txn_release(struct sl_smtp *s, struct smtp_txn *t)
 {
 	if (!t || !txn_done(s, t))
@@ -122,8 +171,7 @@ void smtp_txn_release(struct sl_smtp *s, struct smtp_txn *t)
 	int i = smtp_txn_slot(s, t);
 	if (i >= 0)
 		s->txns[i] = NULL;
-	free(t->env.rcpt);
-	free(t);
+	txn_free(s, t);
 }
 
 /* Resolves the oldest pending commands as unknown until a transaction slot is free. */
@@ -135,6 +183,12 @@ static int free_slot(struct sl_smtp *s)
 				return i;
 		if (s->q_len == 0)
 			return -1; /* cannot happen: slots are held by pending commands */
+		if (!smtp_may_assume(s)) {
+			/* not reached: an inline client waits for a free slot first */
+			smtp_fail(s, SL_SIG_SMTP_PENDING_OVERFLOW,
+			          "no transaction slot free; a reply would be assumed");
+			return -1;
+		}
 		if (!s->overflow_signalled) {
 			s->overflow_signalled = true;
 			smtp_signal(s, SL_SIG_SMTP_PENDING_OVERFLOW, s->c_pos,
@@ -148,13 +202,17 @@ static int free_slot(struct sl_smtp *s)
 	}
 }
 
+/* NULL when the session failed (no slot without an assumption, or no memory). */
 struct smtp_txn *smtp_txn_new(struct sl_smtp *s)
 {
 	int slot = free_slot(s);
-	if (slot < 0)
-		abort();
-	struct smtp_txn *t = xrealloc(NULL, sizeof *t);
-	memset(t, 0, sizeof *t);
+	if (slot < 0) {
+		smtp_fail(s, SL_SIG_SMTP_PENDING_OVERFLOW, "no transaction slot free");
+		return NULL;
+	}
+	struct smtp_txn *t = sl_mem_calloc(&s->mem, sizeof *t);
+	if (!t)
+		return NULL;
 	t->id = s->next_txn++;
 	memcpy(t->env.helo, s->helo, sizeof s->helo);
 	memcpy(t->env.auth_user, s->auth_user, sizeof s->auth_user);
@@ -171,11 +229,17 @@ struct smtp_txn *smtp_txn_new(struct sl_smtp *s)
 struct smtp_txn *smtp_txn_clone(struct sl_smtp *s, const struct smtp_txn *t)
 {
 	struct smtp_txn *c = smtp_txn_new(s);
+	if (!c)
+		return NULL;
 	uint32_t id = c->id;
 	struct sl_envelope env = t->env;
 	env.rcpt = NULL;
 	if (t->env.nrcpt) {
-		env.rcpt = xrealloc(NULL, t->env.nrcpt * sizeof *env.rcpt);
+		env.rcpt = sl_mem_alloc(&s->mem, t->env.nrcpt * sizeof *env.rcpt);
+		if (!env.rcpt) {
+			smtp_txn_release(s, c);
+			return NULL;
+		}
 		memcpy(env.rcpt, t->env.rcpt, t->env.nrcpt * sizeof *env.rcpt);
 	}
 	c->env = env;
@@ -199,7 +263,12 @@ bool smtp_txn_add_rcpt(struct sl_smtp *s, struct smtp_txn *t, const char *addr, 
 		size_t cap = t->rcpt_cap ? t->rcpt_cap * 2 : 4;
 		if (cap > s->lim.max_rcpts)
 			cap = s->lim.max_rcpts;
-		t->env.rcpt = xrealloc(t->env.rcpt, cap * sizeof *t->env.rcpt);
+		struct sl_rcpt *r = sl_mem_realloc(&s->mem, t->env.rcpt,
+		                                   t->rcpt_cap * sizeof *t->env.rcpt,
+		                                   cap * sizeof *t->env.rcpt);
+		if (!r)
+			return false;
+		t->env.rcpt = r;
 		t->rcpt_cap = cap;
 	}
 	struct sl_rcpt *r = &t->env.rcpt[t->env.nrcpt];
@@ -246,12 +315,8 @@ static void assume_effect(struct sl_smtp *s, const struct smtp_pending *p, bool 
 		[CMD_STARTTLS] = "STARTTLS not seen; assumed 220",
 	};
 	bool waited = p->blocks && s->c_wait;
-	if (waited) {
+	if (waited)
 		s->c_wait = false;
-		if (signal && p->cmd < sizeof what / sizeof what[0] && what[p->cmd])
-			smtp_signal(s, SL_SIG_SMTP_REPLY_ASSUMED, s->c_pos, "reply to %s",
-			            what[p->cmd]);
-	}
 	switch ((enum smtp_cmd)p->cmd) {
 	case CMD_DATA:
 		if (waited && t && !t->msg_begun) {
@@ -278,6 +343,9 @@ static void assume_effect(struct sl_smtp *s, const struct smtp_pending *p, bool 
 	default:
 		break;
 	}
+	/* after a message the assumed 354 began: the signal is the message's */
+	if (waited && signal && p->cmd < sizeof what / sizeof what[0] && what[p->cmd])
+		smtp_signal(s, SL_SIG_SMTP_REPLY_ASSUMED, s->c_pos, "reply to %s", what[p->cmd]);
 }
 
 /* A pending command taken off the queue without its reply: lost in a gap, the
@@ -310,12 +378,22 @@ static void assume_waiting(struct sl_smtp *s)
 
 /* ---- the client stream ---- */
 
+bool smtp_cmd_room(const struct sl_smtp *s)
+{
+	if (s->q_len >= SMTP_MAX_QUEUE)
+		return false;
+	for (int i = 0; i < SMTP_MAX_TXNS; i++)
+		if (!s->txns[i])
+			return true;
+	return false;
+}
+
 /* Interprets client bytes until they run out or the meaning of the next ones waits
  * for a reply. Returns the bytes used; c_pos advances by as much. */
 static size_t client_run(struct sl_smtp *s, const uint8_t *p, size_t n)
 {
 	size_t used = 0;
-	while (used < n && !s->c_wait) {
+	while (used < n && !smtp_waiting(s) && !smtp_stopped(s)) {
 		size_t k = 0;
 		if (s->tls_check_client) {
 			/* the first bytes after a 220 to STARTTLS: a TLS record or plaintext */
@@ -364,29 +442,33 @@ static size_t client_run(struct sl_smtp *s, const uint8_t *p, size_t n)
 	return used;
 }
 
-static void hold(struct sl_smtp *s, const uint8_t *p, size_t n)
+static bool hold(struct sl_smtp *s, const uint8_t *p, size_t n)
 {
 	if (s->held_len + n > s->held_cap) {
 		size_t cap = s->held_cap ? s->held_cap : 1024;
 		while (cap < s->held_len + n)
 			cap *= 2;
-		s->held = xrealloc(s->held, cap);
+		uint8_t *h = sl_mem_realloc(&s->mem, s->held, s->held_cap, cap);
+		if (!h)
+			return false;
+		s->held = h;
 		s->held_cap = cap;
 	}
 	memcpy(s->held + s->held_len, p, n);
 	s->held_len += n;
+	return true;
 }
 
 /* Runs the held bytes now that the reply they waited for is known. */
 void smtp_drain_held(struct sl_smtp *s)
 {
-	while (s->held_len && !s->c_wait) {
+	while (s->held_len && !smtp_waiting(s) && !smtp_stopped(s)) {
 		size_t used = client_run(s, s->held, s->held_len);
 		memmove(s->held, s->held + used, s->held_len - used);
 		s->held_len -= used;
 	}
 	if (!s->held_len && s->held_cap > 4096) {
-		free(s->held);
+		sl_mem_free(&s->mem, s->held, s->held_cap);
 		s->held = NULL;
 		s->held_cap = 0;
 	}
@@ -404,30 +486,47 @@ static void resolve_all(struct sl_smtp *s)
 	}
 }
 
+/* Captures (and inline sessions at close): replies that never came are assumed until
+ * nothing is held any more. */
+static void assume_all_waiting(struct sl_smtp *s)
+{
+	while ((smtp_waiting(s) || s->held_len) && !smtp_stopped(s)) {
+		assume_waiting(s);
+		s->c_full = false; /* may_assume: the queue makes room by assuming the oldest */
+		smtp_drain_held(s);
+	}
+}
+
 static void client_feed(struct sl_smtp *s, const uint8_t *p, size_t n)
 {
-	if (!s->c_wait && s->held_len)
+	if (!smtp_waiting(s) && s->held_len)
 		smtp_drain_held(s);
-	while (n) {
-		if (!s->c_wait && !s->held_len) {
+	while (n && !smtp_stopped(s)) {
+		if (!smtp_waiting(s) && !s->held_len) {
 			size_t used = client_run(s, p, n);
 			p += used;
 			n -= used;
 			continue;
 		}
-		if (!s->wait_signalled) {
+		if (s->c_wait && !s->wait_signalled) {
 			s->wait_signalled = true;
 			smtp_signal(s, SL_SIG_SMTP_DATA_BEFORE_REPLY, s->c_pos + s->held_len,
 			            "client bytes before the reply to the previous command");
 		}
 		size_t room = s->lim.max_pending - s->held_len;
 		size_t k = n < room ? n : room;
-		hold(s, p, k);
+		if (!hold(s, p, k))
+			return;
 		p += k;
 		n -= k;
 		if (n) {
 			smtp_signal(s, SL_SIG_SMTP_PENDING_OVERFLOW, s->c_pos + s->held_len,
 			            "more than %zu client bytes held for a reply", s->lim.max_pending);
+			if (!smtp_may_assume(s)) {
+				smtp_fail(s, SL_SIG_SMTP_PENDING_OVERFLOW,
+				          "inline: client bytes fed beyond sl_smtp_client_room()");
+				return;
+			}
 			assume_waiting(s);
 			smtp_drain_held(s);
 		}
@@ -450,18 +549,35 @@ void smtp_set_encrypted(struct sl_smtp *s)
 		s->q_len--;
 		smtp_resolve_unknown(s, &old, false);
 	}
-	s->c_wait = false; /* held bytes, if any, drain as opaque */
-	smtp_line_reset(&s->cline);
-	smtp_line_reset(&s->sline);
+	s->c_wait = s->c_full = false; /* held bytes, if any, drain as opaque */
+	smtp_line_reset(&s->mem, &s->cline);
+	smtp_line_reset(&s->mem, &s->sline);
 }
 
 /* ---- public API ---- */
 
-struct sl_smtp *sl_smtp_new(const struct sl_limits *lim, sl_event_fn fn, void *ctx)
+/* Every entry point: the session's allocator is current inside it, the caller's is put
+ * back on the way out; a failure is settled before returning. */
+static void enter(struct sl_smtp *s)
 {
-	struct sl_smtp *s = calloc(1, sizeof *s);
+	s->outer = sl_mem_swap(&s->mem);
+}
+
+static void leave(struct sl_smtp *s)
+{
+	fail_settle(s);
+	sl_mem_swap(s->outer);
+}
+
+struct sl_smtp *sl_smtp_new_acct(const struct sl_limits *lim, sl_event_fn fn, void *ctx,
+                                 const struct sl_memacct *acct)
+{
+	struct sl_mem mem;
+	sl_mem_init(&mem, acct);
+	struct sl_smtp *s = sl_mem_calloc(&mem, sizeof *s);
 	if (!s)
 		return NULL;
+	s->mem = mem;
 	if (lim)
 		s->lim = *lim;
 	else
@@ -470,34 +586,41 @@ struct sl_smtp *sl_smtp_new(const struct sl_limits *lim, sl_event_fn fn, void *c
 		s->lim.max_line = 16;
 	s->fn = fn;
 	s->ctx = ctx;
-	s->mime = sl_mime_new(&s->lim, mime_event, s);
-	if (!s->mime) {
-		free(s);
-		return NULL;
-	}
 	s->cstate = C_CMD;
 	s->dot_hold = UINT64_MAX;
+	enter(s);
+	s->mime = sl_mime_new_mem(&s->lim, mime_event, s, &s->mem);
 	struct smtp_pending greeting = {.cmd = CMD_GREETING, .slot = -1};
-	smtp_queue_push(s, &greeting);
+	bool ok = s->mime && smtp_queue_push(s, &greeting);
+	sl_mem_swap(s->outer);
+	if (!ok) {
+		sl_smtp_free(s);
+		return NULL;
+	}
 	return s;
+}
+
+struct sl_smtp *sl_smtp_new(const struct sl_limits *lim, sl_event_fn fn, void *ctx)
+{
+	return sl_smtp_new_acct(lim, fn, ctx, NULL);
 }
 
 void sl_smtp_free(struct sl_smtp *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; i < SMTP_MAX_TXNS; i++) {
-		if (s->txns[i]) {
-			free(s->txns[i]->env.rcpt);
-			free(s->txns[i]);
-		}
-	}
-	smtp_line_free(&s->cline);
-	smtp_line_free(&s->sline);
-	free(s->queue);
-	free(s->held);
+	struct sl_mem *outer = sl_mem_swap(&s->mem);
+	for (int i = 0; i < SMTP_MAX_TXNS; i++)
+		if (s->txns[i])
+			txn_free(s, s->txns[i]);
+	smtp_line_free(&s->mem, &s->cline);
+	smtp_line_free(&s->mem, &s->sline);
+	sl_mem_free(&s->mem, s->queue, s->q_cap * sizeof *s->queue);
+	sl_mem_free(&s->mem, s->held, s->held_cap);
 	sl_mime_free(s->mime);
-	free(s);
+	struct sl_mem mem = s->mem;
+	sl_mem_free(&mem, s, sizeof *s);
+	sl_mem_swap(outer);
 }
 
 static void copy_endpoint(struct sl_endpoint *ep, const struct sockaddr *sa)
@@ -527,44 +650,36 @@ void sl_smtp_set_endpoints(struct sl_smtp *s, const struct sockaddr *client,
 
 void sl_smtp_feed(struct sl_smtp *s, enum sl_stream dir, const uint8_t *p, size_t n)
 {
-	if (s->closed || n == 0)
+	if (s->closed || smtp_stopped(s) || n == 0)
 		return;
+	enter(s);
 	if (dir == SL_CLIENT) {
 		client_feed(s, p, n);
-		return;
-	}
-	if (s->encrypted) {
+	} else if (s->encrypted) {
 		s->s_pos += n;
-		return;
+	} else {
+		smtp_server_run(s, p, n);
+		if (!smtp_waiting(s) && s->held_len)
+			smtp_drain_held(s);
 	}
-	smtp_server_run(s, p, n);
-	if (!s->c_wait && s->held_len)
-		smtp_drain_held(s);
+	leave(s);
 }
 
-void sl_smtp_gap(struct sl_smtp *s, enum sl_stream dir, size_t n)
+static void client_gap(struct sl_smtp *s, size_t n)
 {
-	if (s->closed || n == 0)
-		return;
-	if (dir == SL_SERVER) {
-		if (!s->encrypted) {
-			smtp_signal(s, SL_SIG_SMTP_GAP, s->s_pos, "%zu server bytes missing", n);
-			smtp_line_reset(&s->sline);
-			s->s_multi = false;
-			s->s_resync = true;
-		}
-		s->s_pos += n;
-		return;
-	}
 	if (s->encrypted) {
 		s->c_pos += n;
 		return;
 	}
-	/* Bytes held for a reply cannot be kept in order around a hole: assume it. */
-	while (s->c_wait || s->held_len) {
-		assume_waiting(s);
-		smtp_drain_held(s);
+	if ((smtp_waiting(s) || s->held_len) && !smtp_may_assume(s)) {
+		/* inline: held bytes cannot be kept in order around a hole without assuming */
+		smtp_fail(s, SL_SIG_SMTP_GAP, "client bytes missing while bytes wait for a reply");
+		return;
 	}
+	/* Bytes held for a reply cannot be kept in order around a hole: assume it. */
+	assume_all_waiting(s);
+	if (smtp_stopped(s))
+		return;
 	smtp_signal(s, SL_SIG_SMTP_GAP, s->c_pos, "%zu client bytes missing", n);
 	s->tls_check_client = false;
 	s->tls_saw_0x16 = false;
@@ -594,34 +709,70 @@ void sl_smtp_gap(struct sl_smtp *s, enum sl_stream dir, size_t n)
 		/* FALLTHROUGH */
 	case C_CMD:
 		/* resynchronise at the first byte after the hole, taken as a line start */
-		smtp_line_reset(&s->cline);
+		smtp_line_reset(&s->mem, &s->cline);
 		s->auth_continue = false;
 		break;
 	}
 	s->c_pos += n;
 }
 
+void sl_smtp_gap(struct sl_smtp *s, enum sl_stream dir, size_t n)
+{
+	if (s->closed || smtp_stopped(s) || n == 0)
+		return;
+	enter(s);
+	if (dir == SL_CLIENT) {
+		client_gap(s, n);
+	} else {
+		if (!s->encrypted) {
+			smtp_signal(s, SL_SIG_SMTP_GAP, s->s_pos, "%zu server bytes missing", n);
+			smtp_line_reset(&s->mem, &s->sline);
+			s->s_multi = false;
+			s->s_resync = true;
+		}
+		s->s_pos += n;
+	}
+	leave(s);
+}
+
 void sl_smtp_close(struct sl_smtp *s)
 {
 	if (s->closed)
 		return;
-	/* replies that never came: interpret what the client sent the assumed way */
-	while (s->c_wait || s->held_len) {
-		assume_waiting(s);
-		smtp_drain_held(s);
+	enter(s);
+	if (!smtp_stopped(s)) {
+		/* replies that never came: interpret what the client sent the assumed way
+		 * (inline too: nothing is forwarded after the close) */
+		s->closing = true;
+		assume_all_waiting(s);
+		resolve_all(s);
+		if (s->msg && !smtp_stopped(s))
+			smtp_msg_abort(s, s->c_pos, "connection closed inside a message");
+		s->cur = NULL;
+		for (int i = 0; i < SMTP_MAX_TXNS; i++)
+			smtp_txn_release(s, s->txns[i]);
 	}
-	resolve_all(s);
-	if (s->msg)
-		smtp_msg_abort(s, s->c_pos, "connection closed inside a message");
-	s->cur = NULL;
-	for (int i = 0; i < SMTP_MAX_TXNS; i++)
-		smtp_txn_release(s, s->txns[i]);
 	s->closed = true;
+	leave(s);
 }
 
 uint64_t sl_smtp_client_consumed(const struct sl_smtp *s)
 {
 	return s->dot_hold < s->c_pos ? s->dot_hold : s->c_pos;
+}
+
+/* A wait can begin at any byte of a feed (a DATA line inside it), and then the rest of
+ * the feed is held: so the room is what can still be held, waiting or not. */
+size_t sl_smtp_client_room(const struct sl_smtp *s)
+{
+	if (s->closed || smtp_stopped(s) || s->encrypted)
+		return SIZE_MAX;
+	return s->held_len < s->lim.max_pending ? s->lim.max_pending - s->held_len : 0;
+}
+
+bool sl_smtp_failed(const struct sl_smtp *s)
+{
+	return smtp_stopped(s);
 }
 
 bool sl_smtp_encrypted(const struct sl_smtp *s)
@@ -631,10 +782,5 @@ bool sl_smtp_encrypted(const struct sl_smtp *s)
 
 size_t sl_smtp_memory(const struct sl_smtp *s)
 {
-	size_t m = sizeof *s + smtp_line_memory(&s->cline) + smtp_line_memory(&s->sline) +
-	           s->held_cap + s->q_cap * sizeof *s->queue + sl_mime_memory(s->mime);
-	for (int i = 0; i < SMTP_MAX_TXNS; i++)
-		if (s->txns[i])
-			m += sizeof *s->txns[i] + s->txns[i]->rcpt_cap * sizeof(struct sl_rcpt);
-	return m;
+	return s->mem.charged;
 }

@@ -8,13 +8,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../core/mem.h"
 #include "sluice/mime.h"
 #include "sluice/signals.h"
 #include "sluice/smtp.h"
 
 /* Transactions kept open at once (pipelined BDAT messages awaiting their replies). */
 #define SMTP_MAX_TXNS 8
-/* Commands waiting for a reply; beyond this the oldest is assumed answered. */
+/* Commands waiting for a reply; beyond this the oldest is assumed answered (inline: the
+ * client waits for replies instead). */
 #define SMTP_MAX_QUEUE 4096
 
 /* One command or reply line being accumulated, capped at max_line bytes. */
@@ -97,8 +99,15 @@ struct sl_smtp {
 	struct sl_limits lim;
 	sl_event_fn fn;
 	void *ctx;
+	struct sl_mem mem;       /* every heap byte of the session and its parser */
+	struct sl_mem *outer;    /* the caller's allocator, current around callbacks */
 	struct sl_mime *mime;
 	bool closed;
+	bool closing;            /* inside sl_smtp_close: replies may be assumed, even inline */
+	bool failed;             /* out of memory, or inline bytes that would need an assumption */
+	bool fail_announced;     /* the failure's signal was raised */
+	enum sl_signal fail_sig;
+	char fail_why[96];
 	bool encrypted;
 	bool tls_check_client, tls_check_server; /* next bytes decide TLS vs plaintext */
 	bool tls_saw_0x16;                       /* client sent 0x16, 2nd byte pending */
@@ -109,6 +118,7 @@ struct sl_smtp {
 	uint64_t c_pos;          /* offset of the next client byte to interpret */
 	struct smtp_line cline;
 	bool c_wait;             /* held: the last command's reply decides what follows */
+	bool c_full;             /* held (inline): no room for another command until replies */
 	bool wait_signalled;     /* smtp.data_before_reply raised for this wait */
 	bool auth_continue;      /* next client line answers a 334 */
 	uint8_t *held;           /* client bytes after c_pos, waiting for a reply */
@@ -131,6 +141,7 @@ struct sl_smtp {
 	struct smtp_line sline;
 	bool s_resync;           /* after a gap: match the next reply by its code */
 	bool s_multi;            /* inside a multi-line reply */
+	int multi_code;          /* the code of its first line */
 	uint64_t reply_off;      /* server offset of the current reply's first line */
 	unsigned late_replies;   /* replies still to come for commands assumed answered */
 
@@ -158,6 +169,29 @@ struct sl_smtp {
 
 /* session.c: events and shared helpers */
 void smtp_emit(struct sl_smtp *s, struct sl_event *ev);
+/* The session cannot go on: records why (the signal is raised once, by smtp_fail_settle
+ * or at MESSAGE_END); everything stops at its next check. */
+void smtp_fail(struct sl_smtp *s, enum sl_signal sig, const char *why);
+/* Out of memory or failed: nothing more may be interpreted. */
+static inline bool smtp_stopped(const struct sl_smtp *s)
+{
+	return s->failed || s->mem.failed;
+}
+/* Raises the failure's signal (once), inside the message in progress if any. */
+void smtp_fail_announce(struct sl_smtp *s);
+/* Waiting for a reply, or (inline) for room in the command queue. */
+static inline bool smtp_waiting(const struct sl_smtp *s)
+{
+	return s->c_wait || s->c_full;
+}
+/* Whether the engine may take a reply as given without seeing it: captures always,
+ * inline sessions only once the connection is closing. */
+static inline bool smtp_may_assume(const struct sl_smtp *s)
+{
+	return !s->lim.inline_mode || s->closing;
+}
+/* Inline: room for one more command (a queue entry and a transaction slot). */
+bool smtp_cmd_room(const struct sl_smtp *s);
 void smtp_signal(struct sl_smtp *s, enum sl_signal sig, uint64_t off, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 uint32_t smtp_txn_now(const struct sl_smtp *s);
@@ -174,10 +208,12 @@ void smtp_drain_held(struct sl_smtp *s);
 void smtp_set_encrypted(struct sl_smtp *s);
 
 /* line.c: capped line accumulation */
-void smtp_line_free(struct smtp_line *l);
-/* Appends bytes of the current line; returns false when the cap was crossed just now. */
-bool smtp_line_add(struct smtp_line *l, const uint8_t *p, size_t n, uint64_t off, size_t max);
-void smtp_line_reset(struct smtp_line *l);
+void smtp_line_free(struct sl_mem *mem, struct smtp_line *l);
+/* Appends bytes of the current line; returns false when the cap was crossed just now.
+ * Out of memory: the bytes are dropped and mem is marked failed. */
+bool smtp_line_add(struct sl_mem *mem, struct smtp_line *l, const uint8_t *p, size_t n,
+                   uint64_t off, size_t max);
+void smtp_line_reset(struct sl_mem *mem, struct smtp_line *l);
 size_t smtp_line_memory(const struct smtp_line *l);
 
 /* message.c: content of a transaction */

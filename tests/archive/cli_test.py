@@ -9,9 +9,11 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 EXE = sys.argv[1]
@@ -35,6 +37,55 @@ def expect(cond, what):
     if not cond:
         failures.append(what)
         print("FAIL:", what)
+
+
+def wait_until(cond, seconds):
+    """Poll cond until it holds (True) or `seconds` pass (False)."""
+    deadline = time.monotonic() + seconds
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+class Doorway:
+    """The archive's address as the journal sender knows it: a port the test holds from
+    start to end (bound to port 0, read back). Not listening, it refuses connections:
+    the archive is down. open_to(ADDR) listens and relays each connection to the archive
+    at ADDR (a port it chose itself)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
+
+    def open_to(self, target):
+        host, port = target.rsplit(":", 1)
+        self.sock.listen(8)
+        threading.Thread(target=self._accept, args=((host, int(port)),), daemon=True).start()
+
+    def _accept(self, target):
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            archive = socket.create_connection(target)
+            for a, b in ((client, archive), (archive, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src, dst):
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def close(self):
+        self.sock.close()
 
 
 def search(data, q, limit=0):
@@ -132,22 +183,22 @@ def main():
             srv.wait(timeout=30)
 
         # ---- the spooling sender survives an archive outage
-        port_probe = subprocess.Popen([EXE, "serve", "--data", data, "--journal-listen",
-                                       "127.0.0.1:0"], stdout=subprocess.PIPE, text=True)
-        addr = port_probe.stdout.readline().split()[2]
-        port_probe.send_signal(signal.SIGTERM)
-        port_probe.wait(timeout=30)
+        door = Doorway()
         msg2 = os.path.join(work, "m2.eml")
         with open(msg2, "wb") as f:
             f.write(b"From: gw@example.com\r\nSubject: spooled qwertzu\r\n\r\nbody\r\n")
-        sender = subprocess.Popen([EXE, "journal-send", "--to", addr, "--spool", spool, msg2],
+        sender = subprocess.Popen([EXE, "journal-send", "--to", door.addr, "--spool", spool, msg2],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(1.0)  # the archive is down: the record waits in the spool
-        spooled = [f for f in os.listdir(spool) if f.endswith(".rec")]
-        expect(len(spooled) == 1, "spool holds %d records during the outage" % len(spooled))
-        srv = subprocess.Popen([EXE, "serve", "--data", data, "--journal-listen", addr],
+
+        def spooled():
+            return [f for f in os.listdir(spool) if f.endswith(".rec")]
+        # the archive is down: the record waits in the spool, the sender keeps trying
+        expect(wait_until(lambda: len(spooled()) == 1, 30),
+               "spool holds %d records during the outage" % len(spooled()))
+        expect(sender.poll() is None, "the sender gave up during the outage")
+        srv = subprocess.Popen([EXE, "serve", "--data", data, "--journal-listen", "127.0.0.1:0"],
                                stdout=subprocess.PIPE, text=True)
-        srv.stdout.readline()
+        door.open_to(srv.stdout.readline().split()[2])
         try:
             so, se = sender.communicate(timeout=40)
             expect(sender.returncode == 0, "spooled send failed: %s" % se)
@@ -156,6 +207,7 @@ def main():
         finally:
             srv.send_signal(signal.SIGTERM)
             srv.wait(timeout=30)
+            door.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if failures:

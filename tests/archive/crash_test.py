@@ -71,6 +71,12 @@ def make_records(n, rng):
     return bodies
 
 
+def check(cond, what):
+    """An explicit check (an assert statement is gone under python -O)."""
+    if not cond:
+        raise AssertionError(what)
+
+
 def run_sender(archive, bodies, acked, kill_points, kill_requests, stats):
     """Send every record until all are acknowledged, reconnecting across crashes.
     Each round resends the oldest unacknowledged records (a record whose ACK was lost
@@ -114,10 +120,12 @@ def main():
     ap.add_argument("exe")
     ap.add_argument("--records", type=int, default=20000)
     ap.add_argument("--kills", type=int, default=5)
-    ap.add_argument("--seed", type=int, default=int(time.time()))
+    # a new seed each run unless SLUICE_TEST_SEED (or --seed) replays one
+    ap.add_argument("--seed", type=int, default=int(os.environ.get("SLUICE_TEST_SEED") or time.time()))
     args = ap.parse_args()
     rng = random.Random(args.seed)
-    print("seed %d, %d records, %d kills" % (args.seed, args.records, args.kills))
+    print("seed %d (replay: SLUICE_TEST_SEED=%d), %d records, %d kills"
+          % (args.seed, args.seed, args.records, args.kills))
     work = tempfile.mkdtemp(prefix="sluice-crash-")
     data = os.path.join(work, "data")
     archive = Archive(args.exe, data)
@@ -156,7 +164,7 @@ def main():
         sock.sendall(b"".join(jp.frame(jp.RECORD, bodies[i]) for i in again))
         for i in again:
             ftype, rid, status, _ = jp.read_reply(sock)
-            assert ftype == jp.ACK and status == 1, "resent record %d was not a duplicate" % i
+            check(ftype == jp.ACK and status == 1, "resent record %d was not a duplicate" % i)
         sock.close()
         archive.stop()
         elapsed = time.time() - t0
@@ -177,21 +185,22 @@ def main():
             raise AssertionError("verify failed")
         v = json.loads(out.stdout)
         distinct_msgs = len({b[b.index(b"Subject"):] for b in bodies})
-        assert v["records_checked"] == len(bodies) == len(acked)
-        assert v["records_missing"] == 0, "acknowledged records missing"
-        assert v["copies"] == len(bodies), "copies %d != records %d: stored twice or lost" % (
-            v["copies"], len(bodies))
-        assert v["messages"] == distinct_msgs, "messages %d != distinct %d" % (
-            v["messages"], distinct_msgs)
+        check(v["records_checked"] == len(bodies) == len(acked), "checked %d records, sent %d, acked %d"
+              % (v["records_checked"], len(bodies), len(acked)))
+        check(v["records_missing"] == 0, "acknowledged records missing")
+        check(v["copies"] == len(bodies), "copies %d != records %d: stored twice or lost" % (
+            v["copies"], len(bodies)))
+        check(v["messages"] == distinct_msgs, "messages %d != distinct %d" % (
+            v["messages"], distinct_msgs))
         st = json.loads(subprocess.run([args.exe, "stats", "--data", data, "--json"],
                                        capture_output=True, text=True, check=True).stdout)
-        assert st["index_state"] == "current", st
-        assert st["duplicates_received"] >= 50
+        check(st["index_state"] == "current", st)
+        check(st["duplicates_received"] >= 50, "duplicates received: %d" % st["duplicates_received"])
         srch = subprocess.run([args.exe, "search", "--data", data, "rule:crash.rule3",
                                "--json", "--limit", "0"], capture_output=True, text=True,
                               check=True).stdout.splitlines()
         want = len({b[b.index(b"Subject"):] for i, b in enumerate(bodies) if i % 5 == 3})
-        assert len(srch) == want, "rule search found %d, want %d" % (len(srch), want)
+        check(len(srch) == want, "rule search found %d, want %d" % (len(srch), want))
         print("crash test passed: every acknowledged record present exactly once")
     finally:
         if archive.proc and archive.proc.poll() is None:

@@ -47,7 +47,7 @@ ip -n $ans link set va$id up
 ip netns exec $ans "$exe" serve --data "$work/data" --smtp-listen 192.0.2.12:2525 \
 	--smtp-source mailhost1 >"$work/archive.out" 2>"$work/archive.err" &
 archive_pid=$!
-for _ in $(seq 50); do grep -q listening "$work/archive.out" && break; sleep 0.1; done
+for _ in $(seq 200); do grep -q listening "$work/archive.out" && break; sleep 0.1; done
 grep -q "listening smtp 192.0.2.12:2525" "$work/archive.out" || { cat "$work/archive.err"; exit 1; }
 
 # ---- a private Postfix instance: its own config and queue, no chroot, internal
@@ -84,10 +84,12 @@ EOF
 echo "archive.invalid smtp:[192.0.2.12]:2525" >"$pf/etc/transport"
 ip netns exec $mns postfix -c "$pf/etc" check
 ip netns exec $mns postfix -c "$pf/etc" start
-for _ in $(seq 50); do
-	ip netns exec $mns bash -c 'exec 3<>/dev/tcp/192.0.2.11/25' 2>/dev/null && break
+up=0
+for _ in $(seq 100); do
+	ip netns exec $mns bash -c 'exec 3<>/dev/tcp/192.0.2.11/25' 2>/dev/null && { up=1; break; }
 	sleep 0.1
 done
+[ $up = 1 ] || { echo "FAIL: Postfix does not answer on 192.0.2.11:25"; tail -20 "$work/maillog"; exit 1; }
 
 # ---- internal mail between colleagues, submitted to the mail host
 ip netns exec $mns swaks --silent 2 --server 192.0.2.11 --from alice@corp.example \
@@ -112,15 +114,24 @@ with smtplib.SMTP("192.0.2.11", 25) as s:
 PY
 
 search() { "$exe" search --data "$work/data" "$1" --json --limit 0; }
-count() { search "$1" | grep -c '"id"' || true; }
+# count QUERY: the messages found, or why there is no count (a failed search is not 0)
+count() {
+	local out rc=0
+	out=$(search "$1" 2>"$work/search.err") || rc=$?
+	if [ $rc -ne 0 ]; then
+		echo "search failed (exit $rc: $(head -c 200 "$work/search.err"))"
+		return 1
+	fi
+	printf '%s\n' "$out" | grep -c '"id"' || true
+}
 ok=1
-for _ in $(seq 100); do
+for _ in $(seq 300); do # until the 3 copies are in, at most 60 s
 	[ "$(count 'source:mailhost1')" = 3 ] && break
 	sleep 0.2
 done
 check() { # check QUERY WANT
 	local got
-	got=$(count "$1")
+	got=$(count "$1") || true
 	if [ "$got" = "$2" ]; then echo "ok: $1 -> $got"; else echo "FAIL: $1 -> $got, want $2"; ok=0; fi
 }
 check 'source:mailhost1' 3

@@ -283,12 +283,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("exe")
     ap.add_argument("--count", type=int, default=500)
-    ap.add_argument("--seed", type=int, default=int(time.time()) % 100000)
+    # a new seed each run unless SLUICE_TEST_SEED (or --seed) replays one
+    ap.add_argument("--seed", type=int,
+                    default=int(os.environ.get("SLUICE_TEST_SEED") or time.time() % 100000))
     args = ap.parse_args()
     src = os.environ.get("SLUICE_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
     corpus_tool = os.environ.get("SLUICE_CORPUS", os.path.join(src, "tools", "corpus"))
     rng = random.Random(args.seed)
-    print("seed %d, %d messages" % (args.seed, args.count))
+    print("seed %d (replay: SLUICE_TEST_SEED=%d), %d messages" % (args.seed, args.seed, args.count))
     work = tempfile.mkdtemp(prefix="sluice-archive-ref-")
     try:
         out = os.path.join(work, "corpus")

@@ -221,19 +221,25 @@ static void *fake_main(void *arg)
 	}
 }
 
-static void fake_start(struct fake_archive *a, int port)
+/* The archive's address: 127.0.0.1 and a port the kernel picks, held from here on. Not
+ * listening yet, the port refuses connections: the archive is down. */
+static void fake_bind(struct fake_archive *a)
 {
 	a->lfd = socket(AF_INET, SOCK_STREAM, 0);
-	int one = 1;
-	setsockopt(a->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	CU_ASSERT_FATAL(a->lfd >= 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0,
 		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	CU_ASSERT_EQUAL_FATAL(bind(a->lfd, (struct sockaddr *)&sa, sizeof sa), 0);
 	socklen_t sl = sizeof sa;
-	getsockname(a->lfd, (struct sockaddr *)&sa, &sl);
+	CU_ASSERT_EQUAL_FATAL(getsockname(a->lfd, (struct sockaddr *)&sa, &sl), 0);
 	a->port = ntohs(sa.sin_port);
-	listen(a->lfd, 8);
-	pthread_create(&a->th, NULL, fake_main, a);
+}
+
+/* The archive comes up on the port it holds. */
+static void fake_listen(struct fake_archive *a)
+{
+	CU_ASSERT_EQUAL_FATAL(listen(a->lfd, 8), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&a->th, NULL, fake_main, a), 0);
 }
 
 static void fake_stop(struct fake_archive *a)
@@ -264,13 +270,11 @@ static void test_sender_survives_outage(void)
 	snprintf(spool, sizeof spool, "%s/spool", dir);
 	snprintf(refused, sizeof refused, "%s/refused", spool);
 
-	/* find a free port, then leave it closed: the archive is down */
-	struct fake_archive probe = { 0 };
-	fake_start(&probe, 0);
-	int port = probe.port;
-	fake_stop(&probe);
+	/* the archive's port is held, not listening: the archive is down */
+	struct fake_archive a = { .refuse_every = 10 };
+	fake_bind(&a);
 	char addr[64];
-	snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+	snprintf(addr, sizeof addr, "127.0.0.1:%d", a.port);
 
 	struct sl_journal_config cfg = { .spool_dir = spool, .archive = addr, .window = 8 };
 	char err[256];
@@ -292,8 +296,7 @@ static void test_sender_survives_outage(void)
 	CU_ASSERT_EQUAL(count_rec(spool), 50); /* survived the sender's restart */
 
 	/* the archive comes back; a reopened sender delivers the spool */
-	struct fake_archive a = { .refuse_every = 10 };
-	fake_start(&a, port);
+	fake_listen(&a);
 	j = sl_journal_open(&cfg, err, sizeof err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
 	CU_ASSERT(sl_journal_drain(j, true, 20000));

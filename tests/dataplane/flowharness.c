@@ -206,6 +206,22 @@ void h_open(struct harness *h)
 	h_send_at(h, true, h->c.snd_nxt, DP_TCP_ACK, NULL, 0);
 }
 
+void h_ehlo(struct harness *h, const char *ehlo_reply)
+{
+	h_open(h);
+	h_say(h, false, "220 mx ESMTP\r\n");
+	h_say(h, true, "EHLO c\r\n");
+	h_say(h, false, ehlo_reply);
+}
+
+void h_envelope(struct harness *h)
+{
+	h_say(h, true, "MAIL FROM:<a@example.com>\r\n");
+	h_say(h, false, "250 Ok\r\n");
+	h_say(h, true, "RCPT TO:<b@example.net>\r\n");
+	h_say(h, false, "250 Ok\r\n");
+}
+
 void h_to_data(struct harness *h)
 {
 	h_open(h);

@@ -52,6 +52,10 @@ void h_say(struct harness *h, bool from_client, const char *text);
 void h_say_n(struct harness *h, bool from_client, const void *p, size_t n);
 /* SYN, SYN-ACK, ACK. */
 void h_open(struct harness *h);
+/* SYN..ACK, the greeting, "EHLO c" and the server's ehlo_reply. */
+void h_ehlo(struct harness *h, const char *ehlo_reply);
+/* MAIL and RCPT, each answered 250. */
+void h_envelope(struct harness *h);
 /* Greeting, EHLO, MAIL, RCPT, DATA and the 354. */
 void h_to_data(struct harness *h);
 /* Let the dataplane's timers run at time now_ms. */

@@ -199,6 +199,11 @@ static void test_args(void)
 	char *v3[] = {"sluice-dp", "--", "--offline", "c.pcap", NULL};
 	CU_ASSERT_EQUAL(dp_args_parse(4, v3, &a, err, sizeof err), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "--dump-messages"));
+	/* inline: --dump-messages is a test/debug option there too */
+	char *v3b[] = {"sluice-dp", "-l", "0", "--", "--dump-messages", "out", NULL};
+	CU_ASSERT_EQUAL_FATAL(dp_args_parse(6, v3b, &a, err, sizeof err), 0);
+	CU_ASSERT_PTR_NULL(a.offline);
+	CU_ASSERT_STRING_EQUAL(a.dump_dir, "out");
 	char *v4[] = {"sluice-dp", "--", "--bogus", NULL};
 	CU_ASSERT_EQUAL(dp_args_parse(3, v4, &a, err, sizeof err), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown option '--bogus'"));

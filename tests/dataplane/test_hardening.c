@@ -166,6 +166,24 @@ static void test_no_data_before_handshake(void)
 	h_free(&h);
 }
 
+/* A segment without ACK on an established connection: Linux discards it unread, so it
+ * is not scanned either (before: it was scanned and forwarded, and the sender's real copy
+ * then conflicted with it and was dropped for ever, a hang the lab test found). */
+static void test_segment_without_ack(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	h_to_data(&h);
+	uint32_t seq = h.c.snd_nxt;
+	h_send_at(&h, true, seq, DP_TCP_PSH, "Subject: decoy\r\n\r\nharmless\r\n", 29);
+	CU_ASSERT_EQUAL(h.last_drop, DP_DROP_NO_ACK);
+	h_say(&h, true, evil);
+	CU_ASSERT_TRUE(h_got_has(&h.c, "554 5.7.1 Forbidden content"));
+	CU_ASSERT_FALSE(h_got_has(&h.s, "decoy"));
+	assert_not_delivered(&h);
+	h_free(&h);
+}
+
 /* The engine session is made at the first data (the greeting), never for a bare SYN. */
 static void test_session_at_first_data(void)
 {
@@ -208,21 +226,139 @@ static void test_session_signal_reaches_next_message(void)
 {
 	struct harness h;
 	h_init(&h, policy, NULL);
-	h_open(&h);
-	h_say(&h, false, "220 mx ESMTP\r\n");
-	h_say(&h, true, "EHLO c\r\n");
-	h_say(&h, false, "250 mx\r\n");
+	h_ehlo(&h, "250 mx\r\n");
 	h_say(&h, true, "X\x01\x02 what\r\n");
 	h_say(&h, false, "500 5.5.2 Error: command not recognized\r\n");
-	h_say(&h, true, "MAIL FROM:<a@example.com>\r\n");
-	h_say(&h, false, "250 Ok\r\n");
-	h_say(&h, true, "RCPT TO:<b@example.net>\r\n");
-	h_say(&h, false, "250 Ok\r\n");
+	h_envelope(&h);
 	h_say(&h, true, "DATA\r\n");
 	h_say(&h, false, "354 go\r\n");
 	h_say(&h, true, "Subject: s\r\n\r\nfine\r\n.\r\n");
 	CU_ASSERT_TRUE(h_got_has(&h.c, "451 4.7.0 Odd session"));
 	CU_ASSERT_EQUAL(h.ctr.verdicts[SL_ACT_TEMPFAIL], 1);
+	h_free(&h);
+}
+
+/* ---- the engine inline: no assumed reply, memory charged as it goes ------------------ */
+
+/* Client bytes in 1400-byte segments. */
+static void say_big(struct harness *h, const uint8_t *p, size_t n)
+{
+	for (size_t off = 0; off < n; off += 1400)
+		h_say_n(h, true, p + off, n - off < 1400 ? n - off : 1400);
+}
+
+/* Finding 4, STARTTLS. Before: past max_pending (256 KiB) of bytes pipelined after a
+ * STARTTLS the server had not answered, the engine assumed its 220, took the 16 03 ...
+ * for TLS and passed the flow uninspected while the server, which had refused the
+ * command (starttls = strip rewrites it), was still in plaintext. */
+static void test_starttls_refused_after_tls_flood(void)
+{
+	struct harness h;
+	h_init(&h, policy, "[smtp]\nstarttls = strip\n");
+	h_ehlo(&h, "250-mx\r\n250-STARTTLS\r\n250 8BITMIME\r\n");
+	static uint8_t flood[300 * 1024];
+	flood[0] = 0x16;
+	flood[1] = 0x03;
+	for (size_t i = 2; i < sizeof flood; i++)
+		flood[i] = (uint8_t)(i * 2654435761u >> 13);
+	flood[sizeof flood - 1] = '\n';
+	size_t answered = h.s.got.len; /* the server answers each line it reads */
+	h_say(&h, true, "STARTTLS\r\n");
+	say_big(&h, flood, sizeof flood);
+	CU_ASSERT_EQUAL(h.ctr.uninspected[DP_UNINSPECTED_STARTTLS], 0);
+	h_say(&h, true, "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n");
+	/* a server without TLS: every line is an unknown command (Postfix would hang up
+	 * after 20; this one is patient) */
+	for (bool first = true; answered < h.s.got.len; first = false) {
+		const char *lf = memchr(h.s.got.s + answered, '\n', h.s.got.len - answered);
+		if (!lf)
+			break;
+		bool is_data = lf - (h.s.got.s + answered) == 5 && !memcmp(h.s.got.s + answered, "DATA", 4);
+		bool is_env = !memcmp(h.s.got.s + answered, "MAIL", 4) || !memcmp(h.s.got.s + answered, "RCPT", 4);
+		answered = (size_t)(lf + 1 - h.s.got.s);
+		h_say(&h, false, first ? "502 5.5.2 Error: command not recognized\r\n" :
+		                 is_data ? "354 go\r\n" : is_env ? "250 Ok\r\n" : "500 5.5.2 Error\r\n");
+	}
+	CU_ASSERT_TRUE(h_got_has(&h.s, "DATA\r\n"));
+	h_say(&h, true, evil);
+	CU_ASSERT_TRUE(h_got_has(&h.c, "554 5.7.1 Forbidden content"));
+	assert_not_delivered(&h);
+	CU_ASSERT_EQUAL(h.ctr.uninspected[DP_UNINSPECTED_STARTTLS], 0);
+	CU_ASSERT_EQUAL(h.ctr.flows_reset_desync, 0);
+	h_free(&h);
+}
+
+/* Finding 4, DATA. Before: past max_pending the engine assumed the 354 and read the
+ * pipelined bytes as the message; the server refused DATA and read them as commands,
+ * so a transaction inside them was never scanned as the message it became. */
+static void test_refused_data_with_pipelined_flood(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	h_ehlo(&h, "250-mx\r\n250 PIPELINING\r\n");
+	h_envelope(&h);
+	static char text[320 * 1024];
+	size_t n = 0;
+	unsigned noops = 0;
+	n += (size_t)snprintf(text + n, sizeof text - n, "DATA\r\n");
+	for (; n < 270 * 1024; noops++)
+		n += (size_t)snprintf(text + n, sizeof text - n, "NOOP padding padding padding\r\n");
+	n += (size_t)snprintf(text + n, sizeof text - n,
+	                      "MAIL FROM:<x@example.org>\r\nRCPT TO:<y@example.net>\r\nDATA\r\n");
+	say_big(&h, (const uint8_t *)text, n);
+	CU_ASSERT_EQUAL(h.ctr.messages, 0); /* nothing taken as a message before the reply */
+	h_say(&h, false, "554 5.5.1 Error: no valid recipients\r\n");
+	/* the server reads the NOOPs as commands, and so does the engine now */
+	for (unsigned i = 0; i < noops; i++)
+		h_say(&h, false, "250 2.0.0 Ok\r\n");
+	CU_ASSERT_TRUE(h_got_has(&h.s, "MAIL FROM:<x@example.org>\r\n"));
+	h_say(&h, false, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go\r\n");
+	h_say(&h, true, evil);
+	CU_ASSERT_TRUE(h_got_has(&h.c, "554 5.7.1 Forbidden content"));
+	assert_not_delivered(&h);
+	CU_ASSERT_EQUAL(h.ctr.flows_reset_desync, 0);
+	h_free(&h);
+}
+
+/* Finding 6. Before: the engine's growth was charged at a message's end only, and a
+ * failed allocation aborted the process. Now it is charged as it happens, and a flow
+ * whose engine account is exhausted fails alone: inside a message the message is
+ * deferred (451), outside one both ends are reset (on_overload closed). */
+static void test_engine_out_of_memory_fails_one_flow(void)
+{
+	struct harness h;
+	/* 16 KiB for the engine: the session fits, a charset converter (~34 KiB) does not */
+	h_init(&h, policy, "[flows]\nmax_flow_memory = 16k\n");
+	h_to_data(&h);
+	h_say(&h, true, "Subject: latin\r\nContent-Type: text/plain; charset=iso-8859-2\r\n\r\n"
+	                "dobr\xe9 r\xe1no\r\n.\r\n");
+	CU_ASSERT_EQUAL(h.ctr.engine_failed, 1);
+	CU_ASSERT_TRUE(h_got_has(&h.c, "451 4.3.0"));
+	CU_ASSERT_FALSE(h_got_has(&h.s, "\r\n.\r\n"));
+	CU_ASSERT_EQUAL(h.s.rsts, 1);
+	h_free(&h);
+
+	/* outside a message: many recipients, each charged as it is read */
+	h_init(&h, policy, "[flows]\nmax_flow_memory = 16k\n");
+	h_ehlo(&h, "250 mx\r\n");
+	h_say(&h, true, "MAIL FROM:<a@example.com>\r\n");
+	h_say(&h, false, "250 Ok\r\n");
+	int drop = -1;
+	for (unsigned i = 0; i < 400; i++) {
+		char line[96];
+		snprintf(line, sizeof line, "RCPT TO:<recipient-number-%u@example.net>\r\n", i);
+		h_say(&h, true, line);
+		if (h.s.rsts) {
+			drop = h.last_drop;
+			break;
+		}
+		h_say(&h, false, "250 Ok\r\n");
+	}
+	CU_ASSERT_EQUAL(h.ctr.engine_failed, 1);
+	CU_ASSERT_EQUAL(drop, DP_DROP_ENGINE_FAILED);
+	CU_ASSERT_EQUAL(h.s.rsts, 1);
+	CU_ASSERT_EQUAL(h.c.rsts, 1);
+	CU_ASSERT(h.in.ctx.mem.used < 64 * 1024); /* nothing grew past the flow's cap */
 	h_free(&h);
 }
 
@@ -376,8 +512,12 @@ int main(void)
 		{"urgent byte", test_urgent_byte},
 		{"no data before the handshake", test_no_data_before_handshake},
 		{"session at the first data", test_session_at_first_data},
+		{"segment without ACK", test_segment_without_ack},
 		{"forged server packet on the outside port", test_forged_server_packet_on_outside_port},
 		{"session signal reaches the next message", test_session_signal_reaches_next_message},
+		{"STARTTLS refused after a TLS-byte flood", test_starttls_refused_after_tls_flood},
+		{"refused DATA with a pipelined flood", test_refused_data_with_pipelined_flood},
+		{"engine out of memory fails one flow", test_engine_out_of_memory_fails_one_flow},
 		{"SYN flood evicts half-open flows", test_syn_flood_evicts_half_open_flows},
 		{"table full of established flows", test_table_full_of_established_flows},
 		{"port reuse after close", test_port_reuse_after_close},

@@ -53,15 +53,35 @@ KNOWN = {
 }
 
 
+def session_signals(verdict):
+    """Signals of the session around the message (gaps, assumed replies, TCP overlaps,
+    engine failures) that fired rules: the written file cannot show them."""
+    return sorted({e['match'] for r in verdict.get('rules', []) for e in r.get('evidence', [])
+                   if e.get('scope') == 'signal' and not e.get('match', '').startswith('mime.')})
+
+
+def without_session_offsets(verdict):
+    """The verdict with the offsets of session signals left out: the dataplane knows where
+    in the message they were raised, `rules test --signal` does not."""
+    v = json.loads(json.dumps(verdict))
+    for r in v.get('rules', []):
+        for e in r.get('evidence', []):
+            if e.get('scope') == 'signal' and not e.get('match', '').startswith('mime.'):
+                e.pop('offset', None)
+    return v
+
+
 def rules_test(eml, line):
     """What `sluicectl rules test` says of a written message, told what we knew:
-    direction, envelope, client address."""
+    direction, envelope, client address, signals of the session."""
     env = line['envelope']
     args = [SLUICECTL, 'rules', 'test', POLICY, eml, '--json',
             '--direction', line['verdict']['direction'], '--mail-from', env['mail_from'],
             '--helo', env['helo'], '--client-ip', line['client'].rsplit(':', 1)[0].strip('[]')]
     for r in env['rcpt']:
         args += ['--rcpt', r]
+    for s in session_signals(line['verdict']):
+        args += ['--signal', s]
     r = subprocess.run(args, capture_output=True, text=True, timeout=60)
     if r.returncode not in (0, 1) or not r.stdout.strip():
         return None
@@ -105,7 +125,7 @@ def check(cap, out):
             files.append(v['file'])
             if v['verdict'].get('direction', 'unknown') != 'unknown':
                 want = rules_test(os.path.join(out, v['file']), v)
-                if want != v['verdict']:
+                if want is None or without_session_offsets(want) != without_session_offsets(v['verdict']):
                     problems.append(f'{v["file"]}: verdict {json.dumps(v["verdict"])} but '
                                     f'sluicectl rules test says {json.dumps(want)}')
     if files != [os.path.basename(g) for g in got]:
@@ -115,7 +135,8 @@ def check(cap, out):
 
 def main():
     caps = sorted(glob.glob(os.path.join(DATA, 'captures', '*')))
-    assert caps, 'no captures'
+    if not caps:
+        sys.exit('FAIL: no captures')
     failed = 0
     with tempfile.TemporaryDirectory() as d:
         for cap in caps:

@@ -34,8 +34,9 @@ def run_case(d, name, extra):
     accepted = {m['sha256']: m for m in sent if m['accepted']}
     refused = [m for m in sent if not m['accepted']]
     written = {}
-    for f in glob.glob(os.path.join(out, '*.eml')):
-        written[hashlib.sha256(open(f, 'rb').read()).hexdigest()] = os.path.basename(f)
+    files = {os.path.basename(f) for f in glob.glob(os.path.join(out, '*.eml'))}
+    for f in files:
+        written[hashlib.sha256(open(os.path.join(out, f), 'rb').read()).hexdigest()] = f
     missing = set(accepted) - set(written)
     extra_files = set(written) - set(accepted)
     if missing:
@@ -44,10 +45,16 @@ def run_case(d, name, extra):
         problems.append(f'{len(extra_files)} files that are no accepted message')
     lines = [json.loads(x) for x in open(os.path.join(out, 'verdicts.jsonl'))]
     by_file = {v['file']: v for v in lines if v['file']}
+    no_verdict = sorted(files - set(by_file))
+    if no_verdict:
+        problems.append(f'{len(no_verdict)} files without a verdict line, first {no_verdict[0]}')
+    dangling = sorted(set(by_file) - files)
+    if dangling:
+        problems.append(f'{len(dangling)} verdict lines name no written file, first {dangling[0]}')
     for sha, m in accepted.items():
         v = by_file.get(written.get(sha))
         if not v:
-            continue
+            continue  # not written (counted above) or without a verdict line (likewise)
         env = v['envelope']
         if env['mail_from'] != m['mail_from'] or sorted(env['rcpt']) != sorted(m['rcpt_accepted']):
             problems.append(f'{v["file"]}: envelope {env} but sent {m["mail_from"]} -> {m["rcpt_accepted"]}')

@@ -13,6 +13,7 @@ import time
 from scapy.all import IP, TCP, Ether, IPv6, Raw, conf
 
 conf.verb = 0
+FORGED_TTL = 7  # segments we forge as the server's carry it (Linux sends 64)
 
 
 class CraftedFlow:
@@ -26,6 +27,8 @@ class CraftedFlow:
         self.snd_nxt = self.isn
         self.rcv_nxt = None
         self.acked = None  # the highest acknowledgement the server sent
+        self.peer_win = 65535  # the server's last advertised window (no scaling: our SYN has no WS)
+        self.window = 65535  # the window we advertise (0: the server must hold its replies)
         self.stream = bytearray()  # server-to-client bytes, in order
         self.fin = self.rst = False
         self._pending = []  # complete replies not yet handed out
@@ -36,18 +39,36 @@ class CraftedFlow:
         self.sock.close()
 
     # -- packets --------------------------------------------------------------------
-    def _packet(self, flags, seq, data=b""):
+    def _packet(self, flags, seq, data=b"", urgptr=0, chksum=None):
         ip = (IPv6(src=self.src, dst=self.dst) if self.v6
               else IP(src=self.src, dst=self.dst, flags="DF"))
         tcp = TCP(sport=self.sport, dport=self.dport, flags=flags, seq=seq % 2**32,
-                  ack=(self.rcv_nxt or 0) % 2**32, window=65535)
+                  ack=(self.rcv_nxt or 0) % 2**32, window=self.window, urgptr=urgptr)
         if "A" not in flags:
             tcp.ack = 0
+        if chksum is not None:
+            tcp.chksum = chksum
         p = Ether(src=self.src_mac, dst=self.dst_mac) / ip / tcp
         return p / Raw(data) if data else p
 
-    def send_raw(self, flags, seq, data=b""):
-        self.sock.send(self._packet(flags, seq, data))
+    def send_raw(self, flags, seq, data=b"", urgptr=0, bad_checksum=False):
+        """One segment; URGPTR with "U" in FLAGS; BAD_CHECKSUM: a TCP checksum that is
+        not the right one (a receiver drops the segment)."""
+        p = self._packet(flags, seq, data, urgptr)
+        if bad_checksum:
+            good = Ether(bytes(p))[TCP].chksum
+            p = self._packet(flags, seq, data, urgptr, chksum=good ^ 0x5a5a)
+        self.sock.send(p)
+
+    def send_as_server(self, flags, seq, ack):
+        """A segment forged as the server's (its address, port and MAC) towards us, sent
+        from our side of the wire. Its TTL marks it, so we never take it for the
+        server's own."""
+        ip = (IPv6(src=self.dst, dst=self.src, hlim=FORGED_TTL) if self.v6
+              else IP(src=self.dst, dst=self.src, flags="DF", ttl=FORGED_TTL))
+        self.sock.send(Ether(src=self.dst_mac, dst=self.src_mac) / ip /
+                       TCP(sport=self.dport, dport=self.sport, flags=flags,
+                           seq=seq % 2**32, ack=ack % 2**32, window=65535))
 
     def send_segment(self, offset, data, base):
         """One data segment at sequence BASE+OFFSET (PSH|ACK)."""
@@ -69,7 +90,7 @@ class CraftedFlow:
             if not r:
                 return got
             p = self.sock.recv()
-            if p is None or TCP not in p:
+            if p is None or TCP not in p or _forged(p):
                 continue
             got = True
             self._segment(p[TCP])
@@ -86,6 +107,8 @@ class CraftedFlow:
             return
         if "A" in t.flags and (self.acked is None or _after(t.ack, self.acked)):
             self.acked = t.ack
+        if "A" in t.flags:
+            self.peer_win = t.window
         data = bytes(t.payload) if t.payload else b""
         if data and t.seq % 2**32 == self.rcv_nxt % 2**32:
             self.stream += data
@@ -166,8 +189,47 @@ class CraftedFlow:
                 self.send_segment(o, data[o:o + 1400], base)
         return False
 
+    def send_stream(self, data, timeout=20.0, base=None):
+        """DATA from sequence BASE (default: snd_nxt) like a real TCP sender: at most the
+        server's window in flight, go-back-N from its acknowledgement when it makes no
+        progress for 0.3 s. snd_nxt ends after DATA. True once the server acknowledged
+        all of it; False on timeout or reset."""
+        base = self.snd_nxt if base is None else base
+        self.snd_nxt = base + len(data)
+        deadline = time.monotonic() + timeout
+        sent, best, stalled_since = 0, -1, time.monotonic()
+        while True:
+            done = self._acked_of(base, len(data))
+            if done >= len(data):
+                return True
+            if self.rst or time.monotonic() > deadline:
+                return False
+            if done > best:
+                best, stalled_since = done, time.monotonic()
+            elif time.monotonic() - stalled_since > 0.3:
+                sent, stalled_since = done, time.monotonic()  # resend what is missing
+            sent = max(sent, done)
+            stop = min(len(data), done + max(self.peer_win, 1))
+            while sent < stop:
+                n = min(1400, stop - sent)
+                self.send_segment(sent, data[sent:sent + n], base)
+                sent += n
+            self.poll(0.05)
+
+    def _acked_of(self, base, length):
+        """How many bytes from sequence BASE the server has acknowledged (0..LENGTH)."""
+        if self.acked is None:
+            return 0
+        n = (self.acked - base) % 2**32
+        return n if n <= length else 0
+
     def abort(self):
         self.send_raw("R", self.snd_nxt)
+
+
+def _forged(p):
+    return ((IP in p and p[IP].ttl == FORGED_TTL) or
+            (IPv6 in p and p[IPv6].hlim == FORGED_TTL))
 
 
 def _after(a, b):

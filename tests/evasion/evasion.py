@@ -28,7 +28,6 @@ import json
 import os
 import random
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -36,6 +35,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "lab", "peers"))
 
 import cases as evcases  # noqa: E402
 import received  # noqa: E402
+import session  # noqa: E402
 
 
 def selected(names, prefix="ev"):
@@ -50,39 +50,18 @@ def selected(names, prefix="ev"):
 
 
 # -- live ----------------------------------------------------------------------------
-def run_case(args, case):
+def run_case(args, case, sport=None):
     from craft import CraftedFlow
-    flow = CraftedFlow(args.iface, args.src, args.dst, args.src_mac, args.dst_mac)
-    result = {"case": case.name, "msg_id": case.msg_id, "steps": [], "end_replies": []}
-    try:
-        flow.connect()
-        greet = flow.wait_reply()
-        result["steps"].append(["CONNECT", greet])
-        for cmd in ("EHLO crafted.example.org", "MAIL FROM:<alice@example.org>",
-                    "RCPT TO:<bob@example.net>", "DATA"):
-            r = flow.command(cmd)
-            result["steps"].append([cmd.split()[0].split(":")[0], r])
-            if r is None or r[0] >= 400:
-                result["error"] = f"{cmd} answered {r}"
-                return result
-        base = flow.snd_nxt
-        for off, seg in case.schedule:
-            flow.send_segment(off, seg, base)
-            time.sleep(0.002)
-        flow.snd_nxt = base + len(case.data)
-        result["acked_all"] = flow.complete(base, case.data)
-        result["end_replies"] = flow.collect(quiet=1.0)
-        if not (flow.fin or flow.rst):
-            result["quit"] = flow.command("QUIT", timeout=5)
-        result["closed_by_server"] = flow.fin
-        result["reset_by_server"] = flow.rst
-    except ConnectionError as e:
-        result["error"] = str(e)
-    finally:
-        if not flow.fin:
-            flow.abort()
-        flow.close_socket()
-    return result
+    flow = CraftedFlow(args.iface, args.src, args.dst, args.src_mac, args.dst_mac, sport=sport)
+    result = session.new_result(case.name, flow)
+    result["msg_id"] = case.msg_id
+
+    def play(flow, result):
+        if not session.begin(flow, result):
+            return
+        result["acked_all"] = session.send_schedule(flow, case.schedule, case.data)
+        session.end(flow, result)
+    return session.run(flow, result, play)
 
 
 def cmd_live(args):
@@ -347,10 +326,8 @@ def main():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     live = sub.add_parser("live")
-    for opt in ("--iface", "--src", "--dst", "--src-mac", "--dst-mac", "--results"):
-        live.add_argument(opt, required=True)
+    session.add_flow_options(live)
     live.add_argument("--prefix", default="ev", help="Message-ID prefix (a second run: ev6)")
-    live.add_argument("cases", nargs="*")
     check = sub.add_parser("check")
     check.add_argument("--store", required=True)
     check.add_argument("--results", required=True)

@@ -1,12 +1,15 @@
 /* libFuzzer target for the streaming MIME parser. Each input is parsed twice, whole
  * and in chunks whose sizes come from the input itself, with small caps so the
  * degraded paths run too; the two canonical event logs must be identical and memory
- * must stay within the caps' bound. */
+ * must stay within the caps' bound. A third run charges a memory account whose budget
+ * comes from the input: running out must fail the parser cleanly (engine.memory once,
+ * nothing after it) and give every byte back. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "eventlog.h"
+#include "testacct.h"
 #include "sluice/mime.h"
 
 static char *run(const uint8_t *p, size_t n, const struct sl_limits *lim, unsigned seed,
@@ -39,6 +42,39 @@ static char *run(const uint8_t *p, size_t n, const struct sl_limits *lim, unsign
 	return text;
 }
 
+/* engine.memory signals, and events after the first */
+struct failures {
+	size_t signals, after;
+};
+
+static void budget_event(void *ctx, const struct sl_event *ev)
+{
+	struct failures *f = ctx;
+	if (f->signals)
+		f->after++;
+	if (ev->type == SL_EV_SIGNAL && strcmp(ev->name, "engine.memory") == 0)
+		f->signals++;
+}
+
+static void run_budget(const uint8_t *p, size_t n, const struct sl_limits *lim, size_t limit)
+{
+	struct test_acct b = {.limit = limit};
+	struct sl_memacct acct = test_acct(&b);
+	struct failures f = {0, 0};
+	struct sl_mime *m = sl_mime_new_acct(lim, budget_event, &f, &acct);
+	if (m) {
+		sl_mime_reset(m, 1);
+		sl_mime_feed(m, p, n);
+		sl_mime_finish(m);
+		if (b.total != sl_mime_memory(m) || f.signals != (sl_mime_failed(m) ? 1u : 0u) ||
+		    f.after)
+			abort(); /* accounting off, or events after the failure */
+		sl_mime_free(m);
+	}
+	if (b.total)
+		abort(); /* bytes never released */
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
@@ -60,6 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort(); /* events depend on chunking */
 	if (mem1 > 256 * 1024 || mem2 > 256 * 1024)
 		abort(); /* memory not bounded by the caps */
+	run_budget(data + 1, size - 1, &lim, 2048 + (size_t)data[0] * 512);
 	free(a);
 	free(b);
 	return 0;

@@ -5,12 +5,17 @@
  * random pieces (seeded by the input); both must give the same session events. Checked:
  * no crash (ASan/UBSan), harness invariants (MESSAGE_BEGIN/END/TXN_RESULT pairing,
  * contiguous RAW offsets, consumed offset monotonic and <= bytes fed), memory under
- * a bound set by the caps. */
+ * a bound set by the caps. Then twice more: inline (sl_limits.inline_mode, fed as
+ * sluice-dp feeds it, gaps left out), where no reply may be assumed before the close and
+ * the session must not fail; and with a memory account whose budget comes from the
+ * input, where running out must fail the session cleanly (engine.memory once, inside the
+ * open message; harness invariants) and give every byte back. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
+#include "testacct.h"
 
 static struct transcript *decode(const uint8_t *p, size_t n)
 {
@@ -46,6 +51,42 @@ static struct transcript *decode(const uint8_t *p, size_t n)
 	return t;
 }
 
+static void check_inline(const struct transcript *t, const struct sl_limits *caps)
+{
+	struct transcript nogaps = {.rec = malloc((t->n + 1) * sizeof *t->rec)};
+	for (size_t i = 0; i < t->n; i++)
+		if (!t->rec[i].gap)
+			nogaps.rec[nogaps.n++] = t->rec[i];
+	struct sl_limits lim = *caps;
+	lim.inline_mode = true;
+	struct run *r = run_inline(&nogaps, &lim, false);
+	if (r->error[0] || sl_smtp_failed(r->s) || run_count_signal(r, "smtp.reply_assumed")) {
+		fprintf(stderr, "inline: %s failed=%d reply_assumed=%zu\n", r->error,
+		        sl_smtp_failed(r->s), run_count_signal(r, "smtp.reply_assumed"));
+		abort();
+	}
+	sl_smtp_close(r->s);
+	run_free(r);
+	free(nogaps.rec);
+}
+
+
+static void check_budget(const struct transcript *t, const struct sl_limits *lim, uint8_t k)
+{
+	struct test_acct b = {.limit = 4096 + (size_t)k * 1024};
+	struct sl_memacct acct = test_acct(&b);
+	struct run *r = run_transcript_acct(t, CH_WHOLE, 0, lim, true, &acct);
+	if (r->error[0] || (r->s && b.total != sl_smtp_memory(r->s))) {
+		fprintf(stderr, "budget %zu: %s (account %zu)\n", b.limit, r->error, b.total);
+		abort();
+	}
+	run_free(r);
+	if (b.total != 0) {
+		fprintf(stderr, "budget %zu: %zu bytes never released\n", b.limit, b.total);
+		abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sl_limits lim;
@@ -78,6 +119,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	run_free(a);
 	run_free(b);
+	check_inline(t, &lim);
+	check_budget(t, &lim, size ? data[0] : 0);
 	transcript_free(t);
 	return 0;
 }

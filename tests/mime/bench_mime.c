@@ -3,8 +3,9 @@
  * counts), next to memcpy of the same bytes in the same chunks measured in the same
  * run. Thread CPU time, best of N passes (the machine is shared).
  *
- * usage: bench_mime DIR [PASSES]     (DIR holds NNNNNN.eml files)
- * Exits 1 when the parser raises a signal on the (well-formed) corpus, other than
+ * usage: bench_mime DIR [PASSES [MESSAGES]]     (DIR holds NNNNNN.eml files)
+ * Exits 1 when DIR holds no message or not the MESSAGES asked for, when a file cannot be
+ * read, or when the parser raises a signal on the (well-formed) corpus, other than
  * mime.8bit_header (the corpus holds RFC 6532 messages with raw UTF-8 headers). */
 #include <dirent.h>
 #include <stdio.h>
@@ -49,10 +50,15 @@ static int cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench_mime DIR [PASSES]\n");
+		fprintf(stderr, "usage: bench_mime DIR [PASSES [MESSAGES]]\n");
 		return 2;
 	}
 	int passes = argc > 2 ? atoi(argv[2]) : 5;
+	long expect = argc > 3 ? atol(argv[3]) : -1;
+	if (passes < 1) {
+		fprintf(stderr, "bench_mime: PASSES must be at least 1\n");
+		return 2;
+	}
 	DIR *d = opendir(argv[1]);
 	if (!d) {
 		perror(argv[1]);
@@ -85,16 +91,32 @@ int main(int argc, char **argv)
 		for (;;) {
 			if (len == cap)
 				all = realloc(all, cap *= 2);
+			if (!all) {
+				fprintf(stderr, "bench_mime: out of memory\n");
+				return 2;
+			}
 			size_t k = fread(all + len, 1, cap - len, f);
 			if (!k)
 				break;
 			len += k;
+		}
+		if (ferror(f)) {
+			perror(path);
+			return 1;
 		}
 		fclose(f);
 		free(names[i]);
 	}
 	off[nn] = len;
 	free(names);
+	if (nn == 0) {
+		fprintf(stderr, "bench_mime: no .eml message in %s\n", argv[1]);
+		return 1;
+	}
+	if (expect >= 0 && nn != (size_t)expect) {
+		fprintf(stderr, "bench_mime: %s holds %zu messages, %ld asked for\n", argv[1], nn, expect);
+		return 1;
+	}
 
 	struct counts c = {0, 0, 0};
 	double best = 1e30, best_copy = 1e30;

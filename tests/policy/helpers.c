@@ -1,5 +1,7 @@
 #include "helpers.h"
 
+#include "sluice/mime.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -296,4 +298,37 @@ int tp_fixture_fini(void)
 	tp_pol = NULL;
 	tp_sc = NULL;
 	return 0;
+}
+
+char *tp_mime_verdict(struct sl_scanner *sc, struct sl_policy *p, enum sl_direction dir,
+                      const uint8_t *msg, size_t len, size_t split)
+{
+	struct sl_envelope env;
+	memset(&env, 0, sizeof env);
+	struct sl_msgscan *m = sl_msgscan_new(sc, p, dir);
+	struct sl_mime *mime = sl_mime_new(NULL, sl_msgscan_event_cb, m);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mime);
+	sl_mime_reset(mime, 0);
+	struct sl_event ev = {.type = SL_EV_MESSAGE_BEGIN, .envelope = &env};
+	sl_msgscan_event(m, &ev);
+	size_t cuts[3] = {0, split ? split : len, len};
+	for (int i = 0; i < 2; i++) {
+		if (cuts[i + 1] <= cuts[i])
+			continue;
+		struct sl_event raw = {.type = SL_EV_RAW, .data = msg + cuts[i], .len = cuts[i + 1] - cuts[i],
+		                       .offset = cuts[i]};
+		sl_msgscan_event(m, &raw);
+		sl_mime_feed(mime, msg + cuts[i], cuts[i + 1] - cuts[i]);
+	}
+	sl_mime_finish(mime);
+	struct sl_event end = {.type = SL_EV_MESSAGE_END, .envelope = &env};
+	sl_msgscan_event(m, &end);
+	struct sl_strbuf b;
+	sl_strbuf_init(&b);
+	sl_verdict_json(sl_msgscan_verdict(m), &b);
+	sl_mime_free(mime);
+	sl_msgscan_free(m);
+	CU_ASSERT_FATAL(b.cap && !b.failed);
+	return b.s;
 }

@@ -51,6 +51,11 @@ const struct sl_rule_hit *tp_hit(const struct sl_verdict *v, const char *id);
 void tp_expect_hits(const struct sl_verdict *v, ...);
 void tp_vexpect_hits(const struct sl_verdict *v, va_list ids);
 
+/* Verdict JSON (malloc'd) of a raw message fed through the real MIME parser into a
+ * msgscan, in two pieces split at `split` (0: whole); empty envelope. */
+char *tp_mime_verdict(struct sl_scanner *sc, struct sl_policy *p, enum sl_direction dir,
+                      const uint8_t *msg, size_t len, size_t split);
+
 /* The fixture most suites share, for CUnit init/cleanup: one scanner, one policy. */
 extern struct sl_scanner *tp_sc;
 extern struct sl_policy *tp_pol;

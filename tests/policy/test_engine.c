@@ -33,37 +33,9 @@ static uint8_t *read_msg(const char *name, size_t *len)
 	return sl_read_file(path, len);
 }
 
-/* Verdict JSON of a message fed to the MIME parser split at `split` (0: whole). */
 static char *verdict_of(const uint8_t *msg, size_t len, size_t split)
 {
-	struct sl_envelope env;
-	memset(&env, 0, sizeof env);
-	struct sl_msgscan *m = sl_msgscan_new(tp_sc, tp_pol, SL_DIR_OUTBOUND);
-	struct sl_mime *mime = sl_mime_new(NULL, sl_msgscan_event_cb, m);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(mime);
-	sl_mime_reset(mime, 0);
-	struct sl_event ev = {.type = SL_EV_MESSAGE_BEGIN, .envelope = &env};
-	sl_msgscan_event(m, &ev);
-	size_t cuts[3] = {0, split ? split : len, len};
-	for (int i = 0; i < 2; i++) {
-		if (cuts[i + 1] <= cuts[i])
-			continue;
-		struct sl_event raw = {.type = SL_EV_RAW, .data = msg + cuts[i], .len = cuts[i + 1] - cuts[i],
-		                       .offset = cuts[i]};
-		sl_msgscan_event(m, &raw);
-		sl_mime_feed(mime, msg + cuts[i], cuts[i + 1] - cuts[i]);
-	}
-	sl_mime_finish(mime);
-	struct sl_event end = {.type = SL_EV_MESSAGE_END, .envelope = &env};
-	sl_msgscan_event(m, &end);
-	struct sl_strbuf b;
-	sl_strbuf_init(&b);
-	sl_verdict_json(sl_msgscan_verdict(m), &b);
-	sl_mime_free(mime);
-	sl_msgscan_free(m);
-	if (!b.s)
-		abort();
-	return b.s;
+	return tp_mime_verdict(tp_sc, tp_pol, SL_DIR_OUTBOUND, msg, len, split);
 }
 
 static const struct {

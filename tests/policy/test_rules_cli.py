@@ -66,7 +66,7 @@ def verdicts(policy, files, *opts):
 
 def main():
     p = run('check', POLICY)
-    check(p.returncode == 0 and 'rules            13' in p.stdout and 'compile time' in p.stdout
+    check(p.returncode == 0 and 'rules            17' in p.stdout and 'compile time' in p.stdout
           and 'database size' in p.stdout, 'rules check prints count, compile time, size')
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -140,10 +140,23 @@ def main():
     names = [l.split()[0] for l in p.stdout.splitlines() if l.strip()]
     check(p.returncode == 0 and 'smtp.smuggling' in names and 'mime.bad_base64' in names,
           'rules signals lists the engine signals')
+    doc = open(os.path.join(SRC, 'docs', 'signals.md'), encoding='utf-8').read()
+    rows = [l.split(None, 1) for l in p.stdout.splitlines() if l.strip()]
+    stale = [r[0] for r in rows if f'| `{r[0]}` | {r[1] if len(r) > 1 else ""} |' not in doc]
+    check(not stale, f'docs/signals.md lists every signal as signals.def says (stale: {stale}; '
+          'run engine/core/gen-signals-doc.py)')
+
+    # --signal: what the dataplane saw around the message
+    clean = os.path.join(DATA, 'clean-inbound.eml')
+    v = verdicts(POLICY, [clean], '--signal', 'smtp.gap')['clean-inbound.eml']
+    check(v['verdict'] == 'tempfail' and v['decided_by'] == 'unscanned.session',
+          f'--signal smtp.gap defers a clean message ({v["verdict"]})')
+    p = run('test', POLICY, clean, '--signal', 'smtp.nosuch', ok=False)
+    check(p.returncode == 2 and 'unknown signal' in p.stderr, '--signal refuses an unknown name')
 
     # cost: smoke run on the test messages
     p = run('cost', POLICY, DATA, '--seconds', '0.01', '--top', '3')
-    check(p.returncode == 0 and 'whole policy: 13 rules' in p.stdout and 'share of scan' in p.stdout
+    check(p.returncode == 0 and 'whole policy: 17 rules' in p.stdout and 'share of scan' in p.stdout
           and 'ceiling: raw Hyperscan block scans' in p.stdout
           and len(p.stdout.split('share of scan\n')[1].splitlines()) == 5,  # 3 rules, 'more', note
           'rules cost prints the worst rules')

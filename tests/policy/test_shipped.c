@@ -168,6 +168,143 @@ static void test_smuggling(void)
 	tp_free(&t);
 }
 
+/* Every signal that says part of the message was not scanned gets a verdict that does
+ * not pass (docs/rules.md lists them). */
+static void test_unscanned_signals(void)
+{
+	static const struct {
+		const char *signal;
+		const char *rule;
+		enum sl_action action;
+	} cases[] = {
+		{"mime.depth_exceeded", "unscanned.structure", SL_ACT_REJECT},
+		{"mime.too_many_parts", "unscanned.structure", SL_ACT_REJECT},
+		{"mime.boundary_too_long", "unscanned.structure", SL_ACT_REJECT},
+		{"mime.structure_truncated", "unscanned.structure", SL_ACT_REJECT},
+		{"mime.header_too_long", "unscanned.structure", SL_ACT_REJECT},
+		{"mime.line_too_long", "unscanned.structure", SL_ACT_REJECT},
+		{"mime.too_many_headers", "unscanned.structure", SL_ACT_REJECT},
+		{"mime.filename_truncated", "unscanned.structure", SL_ACT_REJECT},
+		{"smtp.pending_overflow", "unscanned.session", SL_ACT_TEMPFAIL},
+		{"smtp.reply_assumed", "unscanned.session", SL_ACT_TEMPFAIL},
+		{"smtp.desync", "unscanned.session", SL_ACT_TEMPFAIL},
+		{"smtp.gap", "unscanned.session", SL_ACT_TEMPFAIL},
+		{"tcp.overlap", "evasion.tcp-overlap", SL_ACT_ALERT},
+		{"engine.memory", "unscanned.engine", SL_ACT_TEMPFAIL},
+		{"engine.scan_error", "unscanned.engine", SL_ACT_TEMPFAIL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct tp_msg t = {0};
+		start(&t, IN);
+		tp_text(&t, "1", "hello");
+		tp_signal(&t, cases[i].signal);
+		const struct sl_verdict *v = tp_end(&t);
+		if (v->action != cases[i].action || !tp_hit(v, cases[i].rule))
+			fprintf(stderr, "\n%s: %s\n", cases[i].signal, sl_action_name(v->action));
+		expect(v, cases[i].action, cases[i].rule, NULL);
+		tp_free(&t);
+	}
+}
+
+/* base64 of the EICAR test file, one line */
+static void put_eicar_attachment(struct sl_strbuf *b, const char *boundary)
+{
+	sl_strbuf_printf(b, "--%s\r\nContent-Type: application/octet-stream; name=\"eicar.com\"\r\n"
+	                    "Content-Disposition: attachment; filename=\"eicar.com\"\r\n"
+	                    "Content-Transfer-Encoding: base64\r\n\r\n"
+	                    "WDVPIVAlQEFQWzRcUFpYNTQoUF4pN0NDKTd9JEVJQ0FSLVNUQU5EQVJELUFOVElWSVJVUy1URVNULUZJTEUhJEgrSCo=\r\n",
+	                 boundary);
+}
+
+static char *shipped_verdict(const struct sl_strbuf *msg)
+{
+	return tp_mime_verdict(tp_sc, tp_pol, SL_DIR_INBOUND, (const uint8_t *)msg->s, msg->len, 0);
+}
+
+static void test_nested_33_deep(void)
+{
+	/* EICAR, base64, named eicar.com, inside 33 nested multiparts. Before: the parser
+	 * reads the 32nd level's body as one opaque leaf (mime.depth_exceeded), so the
+	 * attachment is never base64-decoded (av.eicar sees base64 text) nor named
+	 * (attach.executable sees no filename), and the shipped policy had no rule on the
+	 * signal: the message passed. */
+	struct sl_strbuf b;
+	sl_strbuf_init(&b);
+	sl_strbuf_puts(&b, "From: a@example.org\r\nSubject: nested\r\nMIME-Version: 1.0\r\n"
+	                   "Content-Type: multipart/mixed; boundary=\"b0\"\r\n\r\n");
+	for (int d = 1; d <= 33; d++)
+		sl_strbuf_printf(&b, "--b%d\r\nContent-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n", d - 1, d);
+	char inner[8];
+	snprintf(inner, sizeof inner, "b%d", 33);
+	put_eicar_attachment(&b, inner);
+	for (int d = 33; d >= 0; d--)
+		sl_strbuf_printf(&b, "--b%d--\r\n", d);
+	char *v = shipped_verdict(&b);
+	CU_ASSERT_PTR_NOT_NULL(strstr(v, "\"verdict\":\"reject\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(v, "\"decided_by\":\"unscanned.structure\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(v, "\"match\":\"mime.depth_exceeded\""));
+	CU_ASSERT_PTR_NULL(strstr(v, "av.eicar")); /* indeed never decoded */
+	free(v);
+
+	/* the same attachment 30 deep is decoded and caught as what it is */
+	sl_strbuf_clear(&b);
+	sl_strbuf_puts(&b, "From: a@example.org\r\nSubject: nested\r\nMIME-Version: 1.0\r\n"
+	                   "Content-Type: multipart/mixed; boundary=\"b0\"\r\n\r\n");
+	for (int d = 1; d <= 30; d++)
+		sl_strbuf_printf(&b, "--b%d\r\nContent-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n", d - 1, d);
+	put_eicar_attachment(&b, "b30");
+	for (int d = 30; d >= 0; d--)
+		sl_strbuf_printf(&b, "--b%d--\r\n", d);
+	v = shipped_verdict(&b);
+	CU_ASSERT_PTR_NOT_NULL(strstr(v, "\"id\":\"av.eicar\""));
+	CU_ASSERT_PTR_NULL(strstr(v, "unscanned"));
+	free(v);
+	sl_strbuf_free(&b);
+}
+
+static void test_oversized_content_type(void)
+{
+	/* A Content-Type folded over 70 lines, 70 KiB unfolded, its boundary parameter last.
+	 * Before: the field is cut at max_header_bytes (64 KiB, mime.header_too_long), the
+	 * boundary is lost, the multipart is read as one leaf (mime.missing_boundary) and
+	 * the base64 EICAR attachment inside is never decoded; no shipped rule acted on
+	 * either signal: the message passed. A mail client with no such cap shows the
+	 * attachment. */
+	struct sl_strbuf b;
+	sl_strbuf_init(&b);
+	sl_strbuf_puts(&b, "From: a@example.org\r\nSubject: big header\r\nMIME-Version: 1.0\r\n"
+	                   "Content-Type: multipart/mixed; x-pad=\"");
+	for (int i = 0; i < 70; i++) {
+		for (int k = 0; k < 1024; k++)
+			sl_strbuf_putc(&b, 'A');
+		sl_strbuf_puts(&b, "\r\n ");
+	}
+	sl_strbuf_puts(&b, "\"; boundary=\"sep\"\r\n\r\n");
+	put_eicar_attachment(&b, "sep");
+	sl_strbuf_puts(&b, "--sep--\r\n");
+	char *v = shipped_verdict(&b);
+	CU_ASSERT_PTR_NOT_NULL(strstr(v, "\"verdict\":\"reject\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(v, "\"decided_by\":\"unscanned.structure\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(v, "\"match\":\"mime.header_too_long\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(v, "\"match\":\"mime.structure_truncated\""));
+	free(v);
+
+	/* one physical line of 70 KiB: cut at max_line (mime.line_too_long), the same */
+	sl_strbuf_clear(&b);
+	sl_strbuf_puts(&b, "From: a@example.org\r\nSubject: big header\r\nMIME-Version: 1.0\r\n"
+	                   "Content-Type: multipart/mixed; x-pad=\"");
+	for (int k = 0; k < 70 * 1024; k++)
+		sl_strbuf_putc(&b, 'A');
+	sl_strbuf_puts(&b, "\"; boundary=\"sep\"\r\n\r\n");
+	put_eicar_attachment(&b, "sep");
+	sl_strbuf_puts(&b, "--sep--\r\n");
+	v = shipped_verdict(&b);
+	CU_ASSERT_PTR_NOT_NULL(strstr(v, "\"verdict\":\"reject\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(v, "\"match\":\"mime.structure_truncated\""));
+	free(v);
+	sl_strbuf_free(&b);
+}
+
 static void test_spam_scoring(void)
 {
 	struct tp_msg t = {0};
@@ -227,6 +364,9 @@ int main(void)
 		{"smtp.smuggling", test_smuggling},
 		{"spam scoring", test_spam_scoring},
 		{"alert rules", test_alert_rules},
+		{"signals that say the message was not scanned", test_unscanned_signals},
+		{"attachment nested 33 deep", test_nested_33_deep},
+		{"64 KiB+ Content-Type that cuts off its boundary", test_oversized_content_type},
 		{NULL, NULL},
 	};
 	return cu_run_suite("policy_shipped", init, tp_fixture_fini, tests);

@@ -1,24 +1,41 @@
 /* One policy shared by threads, one scanner per thread, one msgscan per message; a
  * policy swapped in while messages are in flight leaves them on the policy they began
- * with. */
+ * with, and the messages begun after the swap are judged by the new one. */
 #include <CUnit/Basic.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "helpers.h"
 
+enum {
+	WORKERS = 3,
+	BEFORE_SWAP = 50,      /* messages each worker judges before the swap */
+	AFTER_SWAP = 50,       /* messages each worker must judge under the new policy */
+	MAX_MESSAGES = 20000,  /* per worker: ends the test if the swap never shows */
+};
+
+struct worker {
+	pthread_t th;
+	atomic_int begun;      /* messages begun so far */
+	atomic_bool finished;
+	int judged[2];         /* messages judged under v1, v2 */
+	int wrong;
+};
+
 static struct sl_policy *_Atomic current;
-static atomic_int wrong;
 
 static void *worker(void *arg)
 {
-	(void)arg;
+	struct worker *w = arg;
 	struct sl_scanner *sc = sl_scanner_new();
-	for (int i = 0; i < 150; i++) {
+	for (int i = 0; i < MAX_MESSAGES && w->judged[1] < AFTER_SWAP; i++) {
 		struct sl_policy *p = sl_policy_ref(atomic_load(&current));
 		struct tp_msg t = {.chunk = 7};
 		tp_begin(&t, sc, p, SL_DIR_OUTBOUND);
+		atomic_store(&w->begun, i + 1);
 		/* the policy this message began with decides, whatever is current now */
 		bool v2 = sl_policy_rule_count(p) == 2;
 		sl_policy_unref(p);
@@ -26,11 +43,22 @@ static void *worker(void *arg)
 		const struct sl_verdict *v = tp_end(&t);
 		enum sl_action want = v2 ? SL_ACT_REJECT : SL_ACT_QUARANTINE;
 		if (v->action != want || (v2 && !tp_hit(v, "v2.secret")))
-			atomic_fetch_add(&wrong, 1);
+			w->wrong++;
+		w->judged[v2]++;
 		tp_free(&t);
 	}
 	sl_scanner_free(sc);
+	atomic_store(&w->finished, true);
 	return NULL;
+}
+
+/* Until every worker has begun `n` messages (or stopped). */
+static void wait_for_workers(struct worker *w, int n)
+{
+	struct timespec ms = {0, 1000 * 1000};
+	for (int i = 0; i < WORKERS; i++)
+		while (atomic_load(&w[i].begun) < n && !atomic_load(&w[i].finished))
+			nanosleep(&ms, NULL);
 }
 
 static void test_shared_policy_and_swap(void)
@@ -43,21 +71,29 @@ static void test_shared_policy_and_swap(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v2);
 	atomic_store(&current, v1);
-	pthread_t th[3];
-	for (int i = 0; i < 3; i++)
-		pthread_create(&th[i], NULL, worker, NULL);
-	/* swap while they run; messages begun under v1 finish under v1 (their msgscan holds
-	 * a reference). Our own reference to v1 is dropped only after the workers stop: a
-	 * worker may have loaded the pointer just before the swap (the dataplane's RCU
-	 * grace period plays this part). */
-	struct timespec ts = {0, 20 * 1000 * 1000};
-	nanosleep(&ts, NULL);
+	struct worker w[WORKERS];
+	memset(w, 0, sizeof w);
+	for (int i = 0; i < WORKERS; i++)
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&w[i].th, NULL, worker, &w[i]), 0);
+	/* swap while they run, once each has judged messages under v1; messages begun
+	 * under v1 finish under v1 (their msgscan holds a reference). Our own reference to
+	 * v1 is dropped only after the workers stop: a worker may have loaded the pointer
+	 * just before the swap (the dataplane's RCU grace period plays this part). */
+	wait_for_workers(w, BEFORE_SWAP);
 	atomic_store(&current, v2);
-	for (int i = 0; i < 3; i++)
-		pthread_join(th[i], NULL);
+	for (int i = 0; i < WORKERS; i++)
+		pthread_join(w[i].th, NULL);
 	sl_policy_unref(v1);
-	CU_ASSERT_EQUAL(atomic_load(&wrong), 0);
 	sl_policy_unref(v2);
+	for (int i = 0; i < WORKERS; i++) {
+		printf("\n  worker %d: %d messages under v1, %d under v2, %d judged wrongly",
+		       i, w[i].judged[0], w[i].judged[1], w[i].wrong);
+		if (i == WORKERS - 1)
+			printf("\n");
+		CU_ASSERT_EQUAL(w[i].wrong, 0);
+		CU_ASSERT(w[i].judged[0] >= BEFORE_SWAP);
+		CU_ASSERT(w[i].judged[1] >= AFTER_SWAP);
+	}
 }
 
 int main(void)

@@ -42,15 +42,43 @@ static bool is_mime_event(const struct sl_event *ev)
 	case SL_EV_PART_END:
 		return true;
 	case SL_EV_SIGNAL:
-		return strncmp(ev->name, "smtp.", 5) != 0;
+		return strncmp(ev->name, "mime.", 5) == 0;
 	default:
 		return false;
 	}
 }
 
+/* engine.memory: raised once, inside the message open at the time if any; after it no
+ * MIME event, no new message, and only that message may still end. */
+static void check_failure(struct run *r, const struct sl_event *ev, bool mime)
+{
+	if (mime && r->failure_seen)
+		fail(r, "%sMIME event after engine.memory (type %llu)", "", ev->type);
+	if (mime || !r->failure_seen)
+		return;
+	if (ev->type == SL_EV_MESSAGE_BEGIN)
+		fail(r, "%sMESSAGE_BEGIN after engine.memory (txn %llu)", "", ev->txn);
+	if (ev->type == SL_EV_MESSAGE_END && ev->txn != r->failure_txn)
+		fail(r, "%sa message ended after engine.memory outside it (txn %llu)", "", ev->txn);
+	if (ev->type == SL_EV_SIGNAL && strcmp(ev->name, "engine.memory") == 0)
+		fail(r, "%sengine.memory raised twice (txn %llu)", "", ev->txn);
+}
+
+static void note_failure(struct run *r, const struct sl_event *ev)
+{
+	r->failure_seen = true;
+	r->failure_txn = ev->txn;
+	for (size_t i = 0; i < r->nmsgs; i++)
+		if (!r->msgs[i].ended && r->msgs[i].txn != ev->txn)
+			fail(r, "%sengine.memory outside the open message (txn %llu)", "", r->msgs[i].txn);
+}
+
 static void on_event(void *ctx, const struct sl_event *ev)
 {
 	struct run *r = ctx;
+	check_failure(r, ev, is_mime_event(ev));
+	if (ev->type == SL_EV_SIGNAL && strcmp(ev->name, "engine.memory") == 0 && !r->failure_seen)
+		note_failure(r, ev);
 	if (is_mime_event(ev)) {
 		r->mime_events++;
 		sl_eventlog_cb(&r->log_mime, ev);
@@ -187,16 +215,42 @@ static void feed(struct run *r, enum sl_stream dir, const uint8_t *p, size_t n,
 	}
 }
 
-struct run *run_transcript(const struct transcript *t, enum chunking ch, unsigned seed,
-                           const struct sl_limits *lim, bool close)
+static struct run *run_new(const struct sl_limits *lim, const struct sl_memacct *acct)
 {
 	struct run *r = calloc(1, sizeof *r);
 	sl_eventlog_init(&r->log_smtp);
 	sl_eventlog_init(&r->log_mime);
 	sl_strbuf_init(&r->trace);
 	sl_strbuf_puts(&r->trace, "");
-	r->s = sl_smtp_new(lim, on_event, r);
-	r->base_memory = r->max_memory = sl_smtp_memory(r->s);
+	r->s = sl_smtp_new_acct(lim, on_event, r, acct);
+	if (r->s)
+		r->base_memory = r->max_memory = sl_smtp_memory(r->s);
+	return r;
+}
+
+static void run_close(struct run *r, uint64_t *last_consumed)
+{
+	sl_smtp_close(r->s);
+	check_after_feed(r, last_consumed);
+	for (size_t i = 0; i < r->nmsgs; i++)
+		if (!r->msgs[i].ended || !r->msgs[i].has_result)
+			fail(r, "%smessage txn %llu not ended with a result after close", "",
+			     r->msgs[i].txn);
+}
+
+struct run *run_transcript(const struct transcript *t, enum chunking ch, unsigned seed,
+                           const struct sl_limits *lim, bool close)
+{
+	return run_transcript_acct(t, ch, seed, lim, close, NULL);
+}
+
+struct run *run_transcript_acct(const struct transcript *t, enum chunking ch, unsigned seed,
+                                const struct sl_limits *lim, bool close,
+                                const struct sl_memacct *acct)
+{
+	struct run *r = run_new(lim, acct);
+	if (!r->s)
+		return r;
 	uint32_t rng = seed * 2654435761u + 1;
 	uint64_t last_consumed = 0;
 	struct sl_strbuf merged;
@@ -223,14 +277,56 @@ struct run *run_transcript(const struct transcript *t, enum chunking ch, unsigne
 		feed(r, rec->dir, rec->data, rec->len, ch, &rng, &last_consumed);
 	}
 	sl_strbuf_free(&merged);
-	if (close) {
-		sl_smtp_close(r->s);
-		check_after_feed(r, &last_consumed);
-		for (size_t i = 0; i < r->nmsgs; i++)
-			if (!r->msgs[i].ended || !r->msgs[i].has_result)
-				fail(r, "%smessage txn %llu not ended with a result after close", "",
-				     r->msgs[i].txn);
+	if (close)
+		run_close(r, &last_consumed);
+	return r;
+}
+
+/* Feeds the backlog as far as the session has room. */
+static void pump(struct run *r, struct sl_strbuf *backlog, size_t *head, uint64_t *last_consumed)
+{
+	while (*head < backlog->len) {
+		size_t room = sl_smtp_client_room(r->s);
+		if (room == 0)
+			break; /* the device keeps the rest until server bytes arrive */
+		size_t k = backlog->len - *head;
+		if (k > room)
+			k = room;
+		r->client_fed += k;
+		sl_smtp_feed(r->s, SL_CLIENT, (const uint8_t *)backlog->s + *head, k);
+		check_after_feed(r, last_consumed);
+		*head += k;
 	}
+	if (backlog->len - *head > r->backlog_peak)
+		r->backlog_peak = backlog->len - *head;
+}
+
+struct run *run_inline(const struct transcript *t, const struct sl_limits *lim, bool close)
+{
+	struct run *r = run_new(lim, NULL);
+	uint64_t last_consumed = 0;
+	struct sl_strbuf backlog;
+	sl_strbuf_init(&backlog);
+	sl_strbuf_puts(&backlog, "");
+	size_t head = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct record *rec = &t->rec[i];
+		if (rec->gap) {
+			fail(r, "%sgap record in an inline run (%llu)", "", i);
+			continue;
+		}
+		if (rec->dir == SL_CLIENT) {
+			sl_strbuf_put(&backlog, rec->data, rec->len);
+		} else {
+			sl_smtp_feed(r->s, SL_SERVER, rec->data, rec->len);
+			check_after_feed(r, &last_consumed);
+		}
+		pump(r, &backlog, &head, &last_consumed);
+	}
+	r->backlog_left = backlog.len - head;
+	sl_strbuf_free(&backlog);
+	if (close)
+		run_close(r, &last_consumed);
 	return r;
 }
 

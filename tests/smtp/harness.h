@@ -58,11 +58,24 @@ struct run {
 	size_t raw_events;
 	char error[512];             /* first broken invariant, "" when none */
 	uint64_t client_fed;
+	size_t backlog_peak;         /* run_inline: client bytes the device had to keep back */
+	size_t backlog_left;         /* ... and still kept at the end (no room was ever made) */
+	bool failure_seen;           /* engine.memory was raised */
+	uint32_t failure_txn;
 };
 
 /* Runs t; closes the session at the end when close is set. lim may be NULL. */
 struct run *run_transcript(const struct transcript *t, enum chunking ch, unsigned seed,
                            const struct sl_limits *lim, bool close);
+/* The same with the session charging acct (sl_smtp_new_acct). r->s is NULL when the
+ * account refused the session itself; nothing was fed then. */
+struct run *run_transcript_acct(const struct transcript *t, enum chunking ch, unsigned seed,
+                                const struct sl_limits *lim, bool close,
+                                const struct sl_memacct *acct);
+/* Runs t as an inline device would (lim->inline_mode should be set): client bytes go
+ * into a backlog and are fed at most sl_smtp_client_room() at a time; the backlog is
+ * fed again after every server record. Whole records; a gap record is an error. */
+struct run *run_inline(const struct transcript *t, const struct sl_limits *lim, bool close);
 /* Parses text as a transcript and runs it whole (asserting it parses). */
 struct run *run_text(const char *text);
 void run_free(struct run *r);

@@ -73,5 +73,7 @@ int main(void)
 	register_eod_tests();
 	register_bdat_tests();
 	register_zeek_tests();
+	register_inline_tests();
+	register_memory_tests();
 	return cu_run_registered();
 }

@@ -475,6 +475,51 @@ static void test_one_sided(void)
 	run_free(r);
 }
 
+static void test_unterminated_ehlo_reply(void)
+{
+	/* seen on a real capture: the EHLO reply ends with a "250-" line, so the server's
+	 * next 250 completes it and every later reply answered the command before its own;
+	 * the 354 shows which command it answers: the RCPT's reply was the one lost */
+	struct run *r = run_text(
+		"S 220 mx.example.net ESMTP\\r\\n\nC EHLO client.example.org\\r\\n\n"
+		"S 250-mx.example.net\\r\\n250-PIPELINING\\r\\n250-SIZE 10240000\\r\\n\n"
+		"C MAIL FROM:<a@example.org>\\r\\n\nS 250 2.1.0 Ok\\r\\n\n"
+		"C RCPT TO:<b@example.net>\\r\\n\nS 250 2.1.5 Ok\\r\\n\n"
+		"C DATA\\r\\n\nS 354 End data with <CR><LF>.<CR><LF>\\r\\n\n"
+		"C Subject: accepted\\r\\n\\r\\nthe server stored this\\r\\n.\\r\\n\n"
+		"S 250 2.0.0 Ok: queued as 4Q\\r\\n\nC QUIT\\r\\n\nS 221 2.0.0 Bye\\r\\n\n");
+	CU_ASSERT_STRING_EQUAL(r->trace.s,
+		"220 EHLO MAIL 250 RCPT 250 DATA 354 begin0 !smtp.desync end0 250 result0=250 QUIT 221 ");
+	CU_ASSERT_EQUAL_FATAL(r->nmsgs, 1);
+	assert_raw(&r->msgs[0], "Subject: accepted\r\n\r\nthe server stored this\r\n");
+	CU_ASSERT_EQUAL(r->msgs[0].code, 250);
+	CU_ASSERT_EQUAL_FATAL(r->msgs[0].env.nrcpt, 1);
+	CU_ASSERT_EQUAL(r->msgs[0].rcpt[0].status, SL_RCPT_PENDING); /* its reply was lost */
+	/* raised inside the message it concerns: the verdict sees it */
+	const struct sig_rec *sg = run_find_signal(r, "smtp.desync");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sg);
+	CU_ASSERT_EQUAL(sg->txn, r->msgs[0].txn);
+	CU_ASSERT_STRING_EQUAL(sg->detail, "reply 354 answers a later command: 1 earlier command(s) lost their replies");
+	run_free(r);
+}
+
+static void test_multiline_code_change(void)
+{
+	/* a continuation line with another code ends the reply before it */
+	struct run *r = run_text(
+		"S 220 mx\\r\\n\nC EHLO a\\r\\nMAIL FROM:<a@b>\\r\\n\n"
+		"S 250-mx\\r\\n250-PIPELINING\\r\\n553 5.1.8 sender rejected\\r\\n\n"
+		"C RCPT TO:<c@d>\\r\\nDATA\\r\\n\nS 503 need MAIL\\r\\n503 need RCPT\\r\\n\n");
+	/* EHLO got the 250, MAIL the 553, so DATA got the second 503: refused */
+	CU_ASSERT_STRING_EQUAL(r->trace.s,
+		"220 EHLO MAIL !smtp.desync 553 RCPT DATA 503 503 result0=503 ");
+	CU_ASSERT_EQUAL(r->refused, 1);
+	const struct sig_rec *sg = run_find_signal(r, "smtp.desync");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sg);
+	CU_ASSERT_STRING_EQUAL(sg->detail, "multi-line reply 250 ended without a last line; 553 follows");
+	run_free(r);
+}
+
 static void test_memory_bounded(void)
 {
 	/* 200 KiB of one command line and of one reply line: memory stays at the cap */
@@ -529,6 +574,8 @@ void register_session_tests(void)
 		{"server gap", test_server_gap},
 		{"one-sided capture", test_one_sided},
 		{"memory bounded", test_memory_bounded},
+		{"EHLO reply with an unterminated 250- line", test_unterminated_ehlo_reply},
+		{"multi-line reply whose code changes", test_multiline_code_change},
 	};
 	add_suite("session", tests, sizeof tests / sizeof tests[0]);
 }

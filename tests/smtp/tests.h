@@ -10,6 +10,8 @@ void register_session_tests(void);
 void register_eod_tests(void);
 void register_bdat_tests(void);
 void register_zeek_tests(void);
+void register_inline_tests(void);
+void register_memory_tests(void);
 
 /* Adds a suite with these tests; aborts on a CUnit error. */
 struct test_def {

@@ -16,6 +16,9 @@
     dissector does not follow;
   - scapy reads the capture and recomputes the same TCP checksums (first 2000 frames).
 
+The wire form of a source file and DATA's dot-stuffing are this checker's own, line by
+line from RFC 5321, not the generator's functions.
+
 usage: check_capture.py PCAP INDEX.jsonl CORPUS_DIR
 """
 
@@ -28,13 +31,31 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.environ.get('SLUICE_SOURCE_ROOT', os.path.join(
-	os.path.dirname(__file__), '..', '..')), 'tools'))
-from mailtraffic.smtpdialog import dot_stuff, to_wire  # noqa: E402
-
 DOC_NETS = [ipaddress.ip_network(n) for n in
             ('192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '2001:db8::/32')]
 failures = []
+
+
+def wire_lines(raw):
+	"""The lines of a message as a client submits it (RFC 5321 2.3.8: every line ends
+	in CRLF): a file's lines end at LF, with or without CR before it; a last line
+	without an end gets CRLF (an empty file is one empty line)."""
+	pieces = raw.split(b'\n')
+	lines = [p[:-1] if p.endswith(b'\r') else p for p in pieces[:-1]]
+	if pieces[-1] or not raw:
+		lines.append(pieces[-1])
+	return lines
+
+
+def wire_form(raw):
+	return b''.join(line + b'\r\n' for line in wire_lines(raw))
+
+
+def stuffed_data(raw):
+	"""DATA as sent (RFC 5321 4.5.2): a line starting with a period gets one more, and
+	the line '.' ends it."""
+	return b''.join((b'.' if line.startswith(b'.') else b'') + line + b'\r\n'
+	                for line in wire_lines(raw)) + b'.\r\n'
 
 
 def tshark(*args):
@@ -155,12 +176,12 @@ def main():
 			nmsg += 1
 			if m['source'] not in source_cache:
 				with open(os.path.join(corpus, m['source']), 'rb') as f:
-					source_cache[m['source']] = to_wire(f.read())
+					source_cache[m['source']] = wire_form(f.read())
 			src = source_cache[m['source']]
 			if not m['bdat']:
 				# tshark's IMF export keeps the dot-stuffing: compare with the stuffed form
 				ndata += 1
-				h = hashlib.sha256(dot_stuff(src)[:-3].rstrip(b'\r\n')).hexdigest()
+				h = hashlib.sha256(stuffed_data(src)[:-3].rstrip(b'\r\n')).hexdigest()
 				data_hashes[h] += 1
 				# tshark's SMTP dissector finds the terminator only inside one segment,
 				# not at its start, and ending it (no pipelined QUIT behind); elsewhere

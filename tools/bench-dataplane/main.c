@@ -381,6 +381,8 @@ static void run_stage(enum dp_mode mode, bool tcp_only, struct sl_policy *policy
 	/* closed flows are freed at the next 10 ms tick instead of 10 s later: a short run
 	 * then recycles memory the way a long-running dataplane does */
 	cfg.closed_timeout_ms = 0;
+	/* both directions of the capture come in on the outside port */
+	cfg.direction_check = false;
 	static struct dp_worker w;
 	static struct dp_inspector in;
 	memset(&w, 0, sizeof w);

@@ -36,18 +36,49 @@ ensure_hugepages() {
 	mountpoint -q /dev/hugepages || mount -t hugetlbfs nodev /dev/hugepages 2>/dev/null || true
 }
 
-# meson_build DIR [meson setup options...]: configure once, then compile.
+# meson_build DIR COMPILER [--buildtype=TYPE] [-DOPTION=VALUE]...: configure DIR with
+# this C compiler (gcc or clang) and these options, then compile. A DIR configured before
+# is checked against them (meson introspection) and reconfigured when they differ (a
+# stale build-san must not run the unit suites without sanitizers), or made afresh when
+# its compiler differs; DIR still wrong after that fails.
 meson_build() {
-	local dir=$1; shift
-	if [ ! -f "$SLUICE_ROOT/$dir/build.ninja" ]; then
-		meson setup "$SLUICE_ROOT/$dir" "$SLUICE_ROOT" "$@" >"$SLUICE_ROOT/$dir.setup.log" 2>&1 ||
-			{ cat "$SLUICE_ROOT/$dir.setup.log" >&2; return 1; }
+	local name=$1 cc=$2
+	shift 2
+	local dir=$SLUICE_ROOT/$name want=() o why rc
+	for o in "$@"; do
+		case $o in
+		--buildtype=*) want+=("buildtype=${o#--buildtype=}") ;;
+		-D*) want+=("${o#-D}") ;;
+		esac
+	done
+	if [ -f "$dir/build.ninja" ]; then
+		rc=0
+		why=$(_build_options "$dir" "$cc" "${want[@]}") || rc=$?
+		if [ $rc = 1 ]; then
+			log "$name has other options; reconfiguring: $why"
+			# meson configure, not setup --reconfigure: the latter keeps b_* options
+			_meson "$name" configure "$dir" "$@" || return 1
+		elif [ $rc != 0 ]; then
+			log "$name cannot be reused; configuring it afresh: $why"
+			rm -rf "$dir"
+		fi
 	fi
-	meson compile -C "$SLUICE_ROOT/$dir" >"$SLUICE_ROOT/$dir.compile.log" 2>&1 ||
-		{ tail -60 "$SLUICE_ROOT/$dir.compile.log" >&2; return 1; }
+	if [ ! -f "$dir/build.ninja" ]; then
+		CC=$cc _meson "$name" setup "$dir" "$SLUICE_ROOT" "$@" || return 1
+	fi
+	why=$(_build_options "$dir" "$cc" "${want[@]}") ||
+		{ log "$name has the wrong options after configuring: $why"; return 1; }
+	meson compile -C "$dir" >"$dir.compile.log" 2>&1 ||
+		{ tail -60 "$dir.compile.log" >&2; return 1; }
+}
+_build_options() { /usr/bin/python3 "$SLUICE_ROOT/tools/lib/build_options.py" "$@"; }
+_meson() { # _meson NAME ARGS...: meson ARGS, its output in NAME.setup.log
+	local log_file=$SLUICE_ROOT/$1.setup.log
+	shift
+	meson "$@" >"$log_file" 2>&1 || { cat "$log_file" >&2; return 1; }
 }
 
-# The release build the demo, lab tests and benchmarks use.
+# The release build the demo, lab tests and benchmarks use (gcc, -Werror).
 build_release() {
-	meson_build build --buildtype=release
+	meson_build build gcc --buildtype=release -Db_sanitize=none -Dfuzz=false -Dwerror=true
 }

@@ -17,10 +17,13 @@ struct sl_limits {
 	size_t max_boundary;      /* multipart boundary length (RFC 2046 says 70) */
 	size_t max_pending;       /* client bytes held while waiting for a reply (DATA) */
 	size_t max_filename;      /* decoded filename bytes */
+	bool inline_mode;         /* an inline device forwards what the session read: it never
+	                           * assumes a reply (sl_smtp_client_room(), docs/engine-smtp.md) */
 };
 
 /* Defaults: 4096-byte lines, 64 KiB headers, 1000 fields, depth 32, 10000 parts,
- * 1000 recipients, 256-byte boundaries, 256 KiB pending, 1024-byte filenames. */
+ * 1000 recipients, 256-byte boundaries, 256 KiB pending, 1024-byte filenames, not
+ * inline (captures, offline tools). */
 void sl_limits_default(struct sl_limits *lim);
 
 #endif

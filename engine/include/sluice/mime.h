@@ -8,13 +8,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdbool.h>
+
 #include "sluice/event.h"
 #include "sluice/limits.h"
+#include "sluice/memacct.h"
 
 struct sl_mime;
 
+/* NULL when out of memory. */
 struct sl_mime *sl_mime_new(const struct sl_limits *lim, sl_event_fn fn, void *ctx);
+/* Every heap byte of the parser charged to acct (copied; NULL: none) when it is
+ * allocated (sluice/memacct.h). */
+struct sl_mime *sl_mime_new_acct(const struct sl_limits *lim, sl_event_fn fn, void *ctx,
+                                 const struct sl_memacct *acct);
 void sl_mime_free(struct sl_mime *m);
+
+/* True once the parser ran out of memory (its account refused or malloc failed): it
+ * raised engine.memory once and emits nothing more (open parts get no PART_END); reset,
+ * feed and finish do nothing after that. Inside an SMTP session the session raises the
+ * signal and sl_smtp_failed() says it. */
+bool sl_mime_failed(const struct sl_mime *m);
 
 /* Start a new message; `txn` is copied into every event. */
 void sl_mime_reset(struct sl_mime *m, uint32_t txn);
@@ -25,6 +39,8 @@ void sl_mime_feed(struct sl_mime *m, const uint8_t *p, size_t n);
  * closing boundary is missing) and emits their PART_END events. */
 void sl_mime_finish(struct sl_mime *m);
 
+/* Heap bytes held now: exactly what is charged (for a parser inside an SMTP session,
+ * sl_smtp_memory() counts them). */
 size_t sl_mime_memory(const struct sl_mime *m);
 
 #endif

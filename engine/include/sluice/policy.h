@@ -9,10 +9,18 @@
  * changes the rules of a message already in flight.
  *
  * Hot path: sl_msgscan_new allocates everything a message needs (streams, counters,
- * evidence pool); sl_msgscan_event and the verdict then do not allocate, except when a
- * message fires more rules than any message before it on this msgscan (the hit list
- * grows once). sl_msgscan_reset reuses a msgscan for the next message of the same
- * policy without allocating. */
+ * evidence pool, the verdict's arrays at their bounds); sl_msgscan_event and the verdict
+ * then allocate only (a) the "Name: value" buffer of the any-header scope, grown to the
+ * longest header seen and kept (charged to the account of sl_msgscan_set_acct), and
+ * (b) PCRE2's match frames inside one confirmation call, freed before it returns and
+ * bounded by a 4 MiB heap limit. sl_msgscan_reset reuses a msgscan for the next message
+ * of the same policy without allocating.
+ *
+ * A message that cannot be scanned completely -- a Hyperscan or PCRE2 call or a digest
+ * failed (engine.scan_error), the header buffer could not grow, or the engine raised
+ * engine.memory -- gets that signal (rules can match it) and, unless a rule matching that
+ * signal fired, the verdict tempfail "451 4.3.0 Gateway could not scan the message, try
+ * again later" (decided_by: the signal's name); a more severe verdict stays. */
 #ifndef SLUICE_POLICY_H
 #define SLUICE_POLICY_H
 
@@ -21,6 +29,7 @@
 #include <stdint.h>
 
 #include "sluice/event.h"
+#include "sluice/memacct.h"
 #include "sluice/strbuf.h"
 
 struct sl_policy;
@@ -133,6 +142,12 @@ void sl_msgscan_event(struct sl_msgscan *m, const struct sl_event *ev);
 void sl_msgscan_event_cb(void *m, const struct sl_event *ev);
 /* True once MESSAGE_END was fed. */
 bool sl_msgscan_done(const struct sl_msgscan *m);
+/* True when the current message could not be scanned completely (above). */
+bool sl_msgscan_failed(const struct sl_msgscan *m);
+/* The account charged for what the msgscan allocates while it scans (the header buffer);
+ * copied, NULL: none. Bytes already held move to the new account. A refused charge fails
+ * the message's scan (engine.memory). */
+void sl_msgscan_set_acct(struct sl_msgscan *m, const struct sl_memacct *acct);
 /* Valid after MESSAGE_END was fed, until the next reset or free. */
 const struct sl_verdict *sl_msgscan_verdict(const struct sl_msgscan *m);
 /* Hyperscan stream state held by this msgscan, in bytes (telemetry, benchmark). */

@@ -11,6 +11,7 @@
 
 #include "sluice/event.h"
 #include "sluice/limits.h"
+#include "sluice/memacct.h"
 
 enum sl_stream {
 	SL_CLIENT, /* client to server */
@@ -19,24 +20,54 @@ enum sl_stream {
 
 struct sl_smtp;
 
-/* lim may be NULL for the defaults. The callback gets every event of the session. */
+/* lim may be NULL for the defaults. The callback gets every event of the session.
+ * NULL when out of memory. */
 struct sl_smtp *sl_smtp_new(const struct sl_limits *lim, sl_event_fn fn, void *ctx);
+/* The same, with every heap byte of the session and its MIME parser charged to acct
+ * (copied; NULL: no account) when it is allocated, the session itself included
+ * (sluice/memacct.h). NULL when the account refuses the session's first bytes. */
+struct sl_smtp *sl_smtp_new_acct(const struct sl_limits *lim, sl_event_fn fn, void *ctx,
+                                 const struct sl_memacct *acct);
+/* Releases everything to the account. */
 void sl_smtp_free(struct sl_smtp *s);
 
 /* Addresses the caller knows (copied into every envelope); either may be NULL. */
 void sl_smtp_set_endpoints(struct sl_smtp *s, const struct sockaddr *client,
                            const struct sockaddr *server);
 
-/* Feed the next bytes of one stream. Events fire from inside this call. */
+/* Feed the next bytes of one stream. Events fire from inside this call. Inline
+ * (sl_limits.inline_mode), feed at most sl_smtp_client_room() client bytes. */
 void sl_smtp_feed(struct sl_smtp *s, enum sl_stream dir, const uint8_t *p, size_t n);
 
-/* n bytes of a stream are missing (capture loss); the session resynchronises. */
+/* How many more client bytes the session can take in one feed without assuming a reply:
+ * what it can still hold, max_pending minus the bytes it holds (0 when full). A wait for
+ * a reply (to DATA, AUTH, STARTTLS, or inline for room in the command queue) can begin
+ * at any byte of a feed, and the rest of that feed is then held, so this is the bound
+ * whether or not the session waits now. SIZE_MAX once nothing is interpreted any more
+ * (TLS, failed, closed). An inline device feeds at most this much, keeps the rest in its
+ * own buffers (TCP back-pressure) and feeds it after server bytes arrived. Fed beyond
+ * it, a capture session assumes the reply (smtp.pending_overflow, smtp.reply_assumed);
+ * an inline one fails instead (smtp.pending_overflow, sl_smtp_failed()). */
+size_t sl_smtp_client_room(const struct sl_smtp *s);
+
+/* True once the session failed: out of memory (signal engine.memory; the account
+ * refused or malloc failed), or inline bytes that could only be read by assuming a
+ * reply (smtp.pending_overflow, smtp.gap). The signal is raised once, inside the message
+ * in progress if there is one; that message then ends (MESSAGE_END, TXN_RESULT code 0,
+ * no further MIME events), every ended message still without a result gets TXN_RESULT
+ * code 0, and nothing more is interpreted: feed, gap and close do nothing. The caller
+ * decides what the connection gets (the dataplane: its overload policy). */
+bool sl_smtp_failed(const struct sl_smtp *s);
+
+/* n bytes of a stream are missing (capture loss); the session resynchronises. Inline,
+ * a client hole while bytes wait for a reply fails the session (smtp.gap). */
 void sl_smtp_gap(struct sl_smtp *s, enum sl_stream dir, size_t n);
 
 /* The connection ended (FIN/RST or end of capture): client bytes still waiting for a
  * reply are interpreted as if it had come (DATA 354; smtp.reply_assumed), a message the
  * client had not finished raises smtp.incomplete and ends with MESSAGE_END, and every
- * message still without a TXN_RESULT gets one with code 0 (no reply seen). */
+ * message still without a TXN_RESULT gets one with code 0 (no reply seen). Inline
+ * sessions assume here too: nothing is forwarded after the close. */
 void sl_smtp_close(struct sl_smtp *s);
 
 /* Bytes of the client stream an inline device may forward. Bytes after this offset are
@@ -49,7 +80,9 @@ uint64_t sl_smtp_client_consumed(const struct sl_smtp *s);
 /* True once STARTTLS was accepted and TLS records were seen: content is opaque. */
 bool sl_smtp_encrypted(const struct sl_smtp *s);
 
-/* Approximate heap bytes held by this session (for memory caps and telemetry). */
+/* Heap bytes this session and its MIME parser hold now, the session struct included:
+ * exactly what is charged to its account (iconv descriptors and digest contexts by their
+ * documented estimates, sluice/memacct.h). */
 size_t sl_smtp_memory(const struct sl_smtp *s);
 
 #endif

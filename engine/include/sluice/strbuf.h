@@ -11,12 +11,22 @@
 struct sl_strbuf {
 	char *s;       /* always NUL-terminated once anything was appended */
 	size_t len;
-	size_t cap;
+	size_t cap;    /* 0: s is NULL or a shared empty string, not owned */
+	bool failed;   /* an append could not get memory: its bytes were dropped */
 };
+
+/* Memory comes from the thread's current engine allocator (engine/core/mem.h): inside an
+ * accounted object's calls it is charged to that object's account. An append that
+ * cannot get memory (refused or malloc failed) drops its bytes, sets `failed` and marks
+ * that allocator failed; it never aborts. After any append s is non-NULL. */
 
 void sl_strbuf_init(struct sl_strbuf *b);
 void sl_strbuf_free(struct sl_strbuf *b);
 void sl_strbuf_clear(struct sl_strbuf *b);
+static inline bool sl_strbuf_failed(const struct sl_strbuf *b)
+{
+	return b->failed;
+}
 void sl_strbuf_put(struct sl_strbuf *b, const void *p, size_t n);
 void sl_strbuf_puts(struct sl_strbuf *b, const char *s);
 void sl_strbuf_putc(struct sl_strbuf *b, char c);
@@ -24,7 +34,8 @@ void sl_strbuf_printf(struct sl_strbuf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sl_strbuf_vprintf(struct sl_strbuf *b, const char *fmt, va_list ap);
 /* The whole file at path in a malloc'd buffer (NUL-terminated, never NULL for an empty
- * file), its size in *len; NULL with errno set when it cannot be opened or read. */
+ * file), its size in *len; NULL with errno set when it cannot be opened, read or held
+ * (ENOMEM). */
 uint8_t *sl_read_file(const char *path, size_t *len);
 /* Lowercase hex of n bytes. */
 void sl_strbuf_hex(struct sl_strbuf *b, const uint8_t *p, size_t n);
