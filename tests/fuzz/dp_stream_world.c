@@ -35,18 +35,13 @@ static const char policy_text[] =
 /* ---- known, reported, unfixed findings ------------------------------------------------ */
 
 /* Each is masked in the registered run (so that it finds what is new) and has a
- * reproducer in tests/fuzz/known/dp_stream/ that the fuzz_dp_stream_known test runs in
- * strict mode (SLUICE_DP_STREAM_STRICT=1, no masks), expecting the violation: once the
- * fix lands that test fails, and the mask, the reproducer and this entry go.
+ * reproducer among the seeds that a fuzz_dp_stream_known_* test (tests/fuzz/meson.build)
+ * runs in strict mode (SLUICE_DP_STREAM_STRICT=1, no masks), expecting the violation:
+ * once the fix lands that test fails, and the mask, the test and this entry go.
  *
- * held-overflow (issue 8 finding 4): past max_pending client bytes held for a reply,
- *   the inline engine assumes the reply (STARTTLS 220: the flow becomes opaque and is
- *   bridged uninspected while the server is in plaintext; DATA 354: commands become
- *   body text). Mask: max_pending beyond what a fuzz input can send.
  * bypass-outlives-connection: a flow bridged uninspected (STARTTLS allowed, TLS seen)
  *   ignores RST, FIN and SYN, so a new connection on the same port pair passes
  *   uninspected. Mask: a connection opened through a bypassed flow is not judged. */
-#define KNOWN_HELD_OVERFLOW_MAX_PENDING (1ull << 32)
 
 /* ---- reporting ------------------------------------------------------------------------ */
 
@@ -775,8 +770,6 @@ void world_init(struct world *w, const struct world_opts *o, struct sl_policy *p
 	if (dp_inspector_init(&w->in, &w->cfg, false, policy, &w->ctr, o->worker_memory) != 0)
 		harness_bug("dp_inspector_init");
 	w->in.ctx.now_ms = 1000;
-	if (!o->strict) /* known: held-overflow */
-		w->in.ctx.limits.max_pending = KNOWN_HELD_OVERFLOW_MAX_PENDING;
 	w->in.ctx.feed_tap = feed_tap;
 	w->in.ctx.feed_tap_ctx = w;
 	w->dump = (struct dp_sink){&dump_ops, w};

@@ -101,6 +101,18 @@ def evasion_seeds():
         base = s.put(data)
         s.schedule(base, sched, harmless)
         seeds[f"evasion-{c.name}"] = s.b
+    # the end-of-data variants Postfix takes, one byte at a time in order: every byte
+    # of them passes the engine before the message's real end
+    for variant in smuggling.POSTFIX_ENDS_DATA:
+        msg_id = f"fz-inorder-{variant}"
+        data = smuggling.data_bytes(variant, msg_id).replace(b"Please wire", MARKER + b", ")
+        at = data.index(smuggling.VARIANTS[variant])
+        s = Script().open_to_data()
+        base = s.put(data)
+        s.seg_at(base, at)
+        for i in range(at, len(data)):
+            s.seg_at(base + i, 1)
+        seeds[f"evasion-smuggle-in-order-{variant}"] = s.b
     return seeds
 
 

@@ -361,9 +361,13 @@ static void established_input(struct trm *m, const struct trm_seg *s, struct trm
 		m->dropped++;
 		return;
 	}
-	/* tcp_sequence (rcv_wup taken as rcv_nxt: an ACK goes out for every segment) */
+	/* tcp_sequence. Its lower edge is rcv_wup, which lags rcv_nxt by what was received
+	 * since our last window update: the model takes the most lenient value, so an old
+	 * segment passes (its ACK and URG fields count; its data is old). RSTs and SYNs are
+	 * refused either way. */
 	uint32_t end = seg_end(s);
-	if (before(end, m->rcv_nxt) || after(s->seq, m->rcv_nxt + m->rcv_wnd)) {
+	bool old = before(end, m->rcv_nxt) && (s->flags & (TRM_RST | TRM_SYN));
+	if (old || after(s->seq, m->rcv_nxt + m->rcv_wnd)) {
 		if (!(s->flags & TRM_RST)) {
 			if (s->flags & TRM_SYN)
 				m->challenges++;

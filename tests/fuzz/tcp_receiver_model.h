@@ -14,9 +14,10 @@
  *   the connection, and that segment is then processed as established (its data kept);
  * - SYN-SENT: a SYN-ACK acknowledging exactly ISS+1 establishes (rcv_nxt = its seq+1;
  *   data on it is not kept); another ACK value gets a RST; an acceptable RST|ACK resets;
- * - established: no ACK, RST or SYN flag: dropped; a segment ending before rcv_nxt or
- *   starting beyond rcv_nxt + window fails the sequence check (dupack; a SYN there gets
- *   a challenge ACK); RFC 5961: a RST resets only at seq == rcv_nxt (or rcv_nxt-1 after
+ * - established: no ACK, RST or SYN flag: dropped; a segment starting beyond rcv_nxt +
+ *   window fails the sequence check (dupack; a SYN there gets a challenge ACK), and so
+ *   does a RST or SYN ending before rcv_nxt (other old segments pass it: its lower edge,
+ *   rcv_wup, may lag rcv_nxt, and the model takes the lenient value); RFC 5961: a RST resets only at seq == rcv_nxt (or rcv_nxt-1 after
  *   our peer's FIN), any other gets a challenge ACK; any SYN gets a challenge ACK; an
  *   ACK field beyond snd_nxt drops the segment; an ACK field older than
  *   snd_una - max_window is accepted (Linux's fast path queues in-order data before it
@@ -39,7 +40,9 @@
  *   at seq + urg_ptr - 1 (seq when urg_ptr is 0) is not read as stream data; a pointer
  *   before rcv_nxt is ignored, as is one not after the pending one; a newer pointer
  *   replaces a pending one whose byte has not arrived (that byte is then read as data);
- * - the application reads everything in order as soon as it arrives.
+ * - the application reads everything in order as soon as it arrives (a real one may
+ *   read later; a newer urgent pointer can then take over from one whose byte arrived
+ *   but was not read yet, which the model does not produce).
  * Not modelled: PAWS (the harness's timestamps never go back), SACK (not negotiated:
  * the harness's SYNs carry no SACK-permitted option, so RFC 5961's right-most SACK block
  * rule does not apply), window scaling, memory pressure pruning, simultaneous open. */

@@ -378,6 +378,14 @@ static void test_urgent(void)
 	CU_ASSERT_TRUE(got(&x, "abcdX"));
 	rx_free(&x);
 
+	/* an old retransmission still carries a new urgent pointer */
+	established(&x);
+	data(&x, 0, "abc");
+	urgent(&x, IRS + 1, 6, "abc");
+	data(&x, 3, "deXf");
+	CU_ASSERT_TRUE(got(&x, "abcdef"));
+	rx_free(&x);
+
 	/* a pointer to bytes already read is ignored; an older one does not replace */
 	established(&x);
 	data(&x, 0, "abc");
