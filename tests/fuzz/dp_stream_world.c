@@ -941,7 +941,10 @@ static void client_control(struct world *w, uint32_t seq, uint32_t ack, uint8_t 
 
 void w_client_rst(struct world *w, uint32_t seq)
 {
+	bool own = seq == w_client_next_seq(w); /* the reset its own TCP would send */
 	client_control(w, seq, client_ack(w), DP_TCP_RST | DP_TCP_ACK);
+	if (own)
+		trm_abort(&w->c.tcp); /* a forged one elsewhere leaves its connection alone */
 }
 
 void w_client_fin(struct world *w)

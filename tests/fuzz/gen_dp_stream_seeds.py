@@ -239,6 +239,35 @@ def baseline_seeds():
                                       .op(CLIENT_SAY, EHLO).op(CLIENT_SAY, MAIL).op(CLIENT_SAY, RCPT)
                                       .op(CLIENT_SAY, 13).op(CLIENT_SAY, 12).op(TICK, 4)
                                       .op(SERVER_SEND, 0, 0).op(TICK, 2).b)
+    # a RST the server accepts, then the same port pair again: a new flow, inspected
+    seeds["port-reuse-after-rst"] = (Script().open_to_data().say(body).op(CLIENT_CTL, 3, 0)
+                                     .op(OPEN).op(CONVERSE, 1).op(CONVERSE, 3).b)
+    # the client's FIN in the middle of DATA, then the rest of a message with the marker
+    seeds["fin-mid-data"] = (Script().open_to_data().op(CLIENT_SAY, SUBJECT).op(CLIENT_CTL, 4)
+                             .op(CONVERSE, 3).op(TICK, 2).b)
+    # the server closes first (QUIT from elsewhere in the stream), the client goes on
+    seeds["server-close-first"] = (Script().open_to_data().op(SERVER_CTL, 3)
+                                   .op(CONVERSE, 3).op(TICK, 3).b)
+    # after a reject the client goes on: pipelined QUIT, then silence (our retransmissions)
+    seeds["reject-then-takeover"] = (Script().open_to_data().say(b"Subject: x\r\n\r\n" + MARKER +
+                                                                  b"\r\n.\r\nQUIT\r\n")
+                                     .op(TICK, 2).op(TICK, 3).op(TICK, 3).op(TICK, 4).b)
+    # a SYN the server never answered, then another ISN (queue mode: the SYN-ACK waits)
+    s = Script(0, 0x01).op(CLIENT_CTL, 0).op(CLIENT_CTL, 1, 0x20, 0, 0, 0).op(DELIVER, 1 | 8)
+    s.op(DELIVER, 0 | 8).op(CLIENT_CTL, 5).op(DELIVER, 1 | 8).op(DELIVER, 0 | 8)
+    seeds["syn-retry-new-isn"] = s.b
+    # the worker's memory tight (64 KiB): the engine may not fit, the flow fails closed
+    seeds["memory-tight"] = Script(0x40).open_to_data().say(body).op(CONVERSE, 3).b
+    # no out-of-order hold and 16 KiB per flow: everything out of order is refused
+    s = Script(0x14).open_to_data()
+    base = s.put(body * 10)
+    for off in range(len(body) * 10 - 50, -1, -50):
+        s.seg_at(base + off, 50)
+    s.seg_at(base, len(body) * 10)
+    seeds["ooo-none-flow-16k"] = s.b
+    # BDAT with the marker split across chunks
+    seeds["bdat-marker-split"] = (Script().op(OPEN).op(CONVERSE, 0).op(CLIENT_SAY, MAIL)
+                                  .op(CLIENT_SAY, RCPT).say(b"BDAT 4\r\nFORBBDAT 5 LAST\r\nIDDEN").b)
     return seeds
 
 
