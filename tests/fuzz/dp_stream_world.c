@@ -515,8 +515,10 @@ static void check_read(struct world *w, struct endpoint *e, int dir, uint32_t se
 	if (ep->have_isn[dir] && first + n <= ep->fed[dir].len &&
 	    memcmp(ep->fed[dir].s + first, p, n) == 0)
 		return; /* all of them as fed (the common case) */
-	bool bypass = dir == SL_CLIENT && w->app_tls && w->cfg.starttls == DP_STARTTLS_ALLOW &&
+	/* documented: STARTTLS allowed, TLS seen, the rest of the connection is bridged */
+	bool bypass = w->app_tls && w->cfg.starttls == DP_STARTTLS_ALLOW &&
 	              w->ctr.uninspected[DP_UNINSPECTED_STARTTLS];
+	uint32_t tls_seq = dir == SL_CLIENT ? w->app_tls_seq : w->server_tls_seq;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t x = seq + (uint32_t)i;
 		uint64_t off = x - base;
@@ -527,7 +529,7 @@ static void check_read(struct world *w, struct endpoint *e, int dir, uint32_t se
 			continue;
 		if (rewritten(w, ep, dir, off, p[i]))
 			continue;
-		if (bypass && !trm_seq_before(x, w->app_tls_seq))
+		if (bypass && !trm_seq_before(x, tls_seq))
 			continue;
 		if (ep->have_isn[dir] && off < ep->fed[dir].len)
 			violation(w, "the %s read 0x%02x at seq %u (stream offset %llu) where the engine of flow "
@@ -617,6 +619,8 @@ static void server_read(void *arg, uint32_t seq, const uint8_t *p, size_t n)
 	if (!was_tls && w->app.mode == SSM_TLS) {
 		w->app_tls = true;
 		w->app_tls_seq = seq + (uint32_t)w->app.tls_at;
+		/* its 220 is the last SMTP it says: what it sends after is TLS */
+		w->server_tls_seq = w->s.iss + 1 + (uint32_t)w->s.out.len;
 	}
 	if (bypass)
 		check_read(w, &w->s, SL_CLIENT, seq, p, n);

@@ -14,7 +14,7 @@
  *    "XXXXXXXX" with starttls = strip|block, server "STARTTLS" capability read as
  *    "XXXXXXXA" with strip); and after a documented bypass (starttls = allow, TLS seen,
  *    uninspected_starttls counted) nothing past the server application's switch to TLS
- *    is checked;
+ *    is checked, either way;
  * 2. message: a message the server's application completes carries no forbidden
  *    marker, and it is an engine message of that session judged pass (or alert), byte
  *    for byte (modulo dots at line starts, where Postfix and the engine unstuff
@@ -100,6 +100,7 @@ struct world {
 	struct endpoint c, s;
 	struct ssm app;                /* the server's application */
 	uint32_t app_tls_seq;          /* client seq where the application switched to TLS */
+	uint32_t server_tls_seq;       /* server seq where its TLS (after its 220) starts */
 	bool app_tls;
 	uint8_t tmpl[2][128];          /* [0] client->server, [1] server->client */
 	struct dp_pkt tmpl_pkt[2];
