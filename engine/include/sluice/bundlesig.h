@@ -1,0 +1,42 @@
+/* Signed rule bundles (docs/control.md): sluice-control signs every bundle it pushes
+ * with its Ed25519 key; a dataplane configured with the public key loads only bundles
+ * that key signed. The signed form is a short text header, then the bundle unchanged:
+ *
+ *   SLUICE-SIGNED-BUNDLE 1\n
+ *   key <hex SHA-256 of the raw 32-byte public key>\n
+ *   sig <base64 Ed25519 signature of the bundle bytes>\n
+ *   size <bundle length>\n
+ *   \n
+ *   <bundle bytes (sl_policy_save's format)>
+ *
+ * Keys are PEM files (PKCS#8 private, SubjectPublicKeyInfo public) as OpenSSL writes
+ * them (`openssl genpkey -algorithm ed25519`). */
+#ifndef SLUICE_BUNDLESIG_H
+#define SLUICE_BUNDLESIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sluice/strbuf.h"
+
+#define SL_BUNDLESIG_MAGIC "SLUICE-SIGNED-BUNDLE 1\n"
+
+/* A new Ed25519 key pair, written as PEM (the private file mode 0600). 0, or -1 with a
+ * message in err. */
+int sl_bundlesig_keygen(const char *private_pem, const char *public_pem, char *err, size_t errlen);
+
+/* Sign bundle bytes with a private key file: the signed form is appended to out. */
+int sl_bundlesig_sign(const uint8_t *bundle, size_t n, const char *private_pem,
+                      struct sl_strbuf *out, char *err, size_t errlen);
+
+/* True when the bytes start like a signed bundle. */
+bool sl_bundlesig_is_signed(const uint8_t *b, size_t n);
+
+/* Check a signed bundle against a public key file. On success (0) *bundle and *len point
+ * at the bundle inside `signed_bytes`; -1 with a message in err when the form is wrong,
+ * the key is another, or the signature does not verify. */
+int sl_bundlesig_verify(const uint8_t *signed_bytes, size_t n, const char *public_pem,
+                        const uint8_t **bundle, size_t *len, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,213 @@
+/* Ed25519 over the bundle bytes with OpenSSL's EVP (PureEdDSA: no separate digest). */
+#include "sluice/bundlesig.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#define SIG_LEN 64
+
+static int fail(char *err, size_t errlen, const char *what)
+{
+	unsigned long e = ERR_get_error();
+	if (e)
+		snprintf(err, errlen, "%s: %s", what, ERR_reason_error_string(e));
+	else
+		snprintf(err, errlen, "%s", what);
+	ERR_clear_error();
+	return -1;
+}
+
+static EVP_PKEY *read_key(const char *path, bool private, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	EVP_PKEY *k = private ? PEM_read_PrivateKey(f, NULL, NULL, NULL)
+	                      : PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!k) {
+		char what[300];
+		snprintf(what, sizeof what, "%s: not a PEM %s key", path, private ? "private" : "public");
+		fail(err, errlen, what);
+		return NULL;
+	}
+	if (EVP_PKEY_get_id(k) != EVP_PKEY_ED25519) {
+		snprintf(err, errlen, "%s: not an Ed25519 key", path);
+		EVP_PKEY_free(k);
+		return NULL;
+	}
+	return k;
+}
+
+/* hex SHA-256 of the raw public key: names the key in the signed form */
+static int key_id(EVP_PKEY *k, char out[65], char *err, size_t errlen)
+{
+	uint8_t raw[32], md[32];
+	size_t rl = sizeof raw;
+	unsigned ml = 0;
+	if (EVP_PKEY_get_raw_public_key(k, raw, &rl) != 1 || rl != 32 ||
+	    EVP_Digest(raw, rl, md, &ml, EVP_sha256(), NULL) != 1)
+		return fail(err, errlen, "key id");
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+int sl_bundlesig_keygen(const char *private_pem, const char *public_pem, char *err, size_t errlen)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	if (!k)
+		return fail(err, errlen, "key generation");
+	int rc = -1;
+	mode_t old = umask(077);
+	FILE *f = fopen(private_pem, "wx");
+	umask(old);
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", private_pem, strerror(errno));
+		goto out;
+	}
+	bool ok = PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) == 1;
+	if (fclose(f) != 0 || !ok) {
+		fail(err, errlen, private_pem);
+		goto out;
+	}
+	f = fopen(public_pem, "w");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", public_pem, strerror(errno));
+		goto out;
+	}
+	ok = PEM_write_PUBKEY(f, k) == 1;
+	if (fclose(f) != 0 || !ok) {
+		fail(err, errlen, public_pem);
+		goto out;
+	}
+	rc = 0;
+out:
+	EVP_PKEY_free(k);
+	return rc;
+}
+
+int sl_bundlesig_sign(const uint8_t *bundle, size_t n, const char *private_pem,
+                      struct sl_strbuf *out, char *err, size_t errlen)
+{
+	EVP_PKEY *k = read_key(private_pem, true, err, errlen);
+	if (!k)
+		return -1;
+	int rc = -1;
+	uint8_t sig[SIG_LEN];
+	size_t sl = sizeof sig;
+	char id[65], b64[4 * ((SIG_LEN + 2) / 3) + 1];
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	if (!c || EVP_DigestSignInit(c, NULL, NULL, NULL, k) != 1 ||
+	    EVP_DigestSign(c, sig, &sl, bundle, n) != 1 || sl != SIG_LEN) {
+		fail(err, errlen, "signing");
+		goto out;
+	}
+	if (key_id(k, id, err, errlen))
+		goto out;
+	EVP_EncodeBlock((unsigned char *)b64, sig, SIG_LEN);
+	sl_strbuf_printf(out, "%skey %s\nsig %s\nsize %zu\n\n", SL_BUNDLESIG_MAGIC, id, b64, n);
+	sl_strbuf_put(out, bundle, n);
+	if (sl_strbuf_failed(out)) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	EVP_MD_CTX_free(c);
+	EVP_PKEY_free(k);
+	return rc;
+}
+
+bool sl_bundlesig_is_signed(const uint8_t *b, size_t n)
+{
+	size_t m = strlen(SL_BUNDLESIG_MAGIC);
+	return n >= m && memcmp(b, SL_BUNDLESIG_MAGIC, m) == 0;
+}
+
+/* The value of header line `name` at *p (which advances past its LF), NUL-terminated
+ * into out; false when the line is not `name value`. */
+static bool header_line(const uint8_t **p, const uint8_t *end, const char *name, char *out, size_t cap)
+{
+	size_t nl = strlen(name);
+	const uint8_t *lf = memchr(*p, '\n', (size_t)(end - *p));
+	if (!lf || (size_t)(lf - *p) < nl + 2 || memcmp(*p, name, nl) != 0 || (*p)[nl] != ' ')
+		return false;
+	size_t vl = (size_t)(lf - *p) - nl - 1;
+	if (vl >= cap)
+		return false;
+	memcpy(out, *p + nl + 1, vl);
+	out[vl] = 0;
+	*p = lf + 1;
+	return true;
+}
+
+int sl_bundlesig_verify(const uint8_t *s, size_t n, const char *public_pem,
+                        const uint8_t **bundle, size_t *len, char *err, size_t errlen)
+{
+	if (!sl_bundlesig_is_signed(s, n)) {
+		snprintf(err, errlen, "not a signed bundle (this dataplane loads only signed bundles)");
+		return -1;
+	}
+	const uint8_t *p = s + strlen(SL_BUNDLESIG_MAGIC), *end = s + n;
+	char id[80], b64[120], size[32], want_id[65];
+	if (!header_line(&p, end, "key", id, sizeof id) || !header_line(&p, end, "sig", b64, sizeof b64) ||
+	    !header_line(&p, end, "size", size, sizeof size) || p >= end || *p != '\n') {
+		snprintf(err, errlen, "signed bundle: damaged header");
+		return -1;
+	}
+	p++;
+	char *e;
+	errno = 0;
+	unsigned long long sz = strtoull(size, &e, 10);
+	if (errno || *e || !size[0] || sz != (unsigned long long)(end - p)) {
+		snprintf(err, errlen, "signed bundle: size %s does not match the %zu bytes that follow",
+		         size, (size_t)(end - p));
+		return -1;
+	}
+	uint8_t sig[SIG_LEN + 3];
+	int sl = strlen(b64) == 4 * ((SIG_LEN + 2) / 3) ?
+	         EVP_DecodeBlock(sig, (const unsigned char *)b64, (int)strlen(b64)) : -1;
+	if (sl < SIG_LEN) {
+		snprintf(err, errlen, "signed bundle: the signature is not base64 of 64 bytes");
+		return -1;
+	}
+	EVP_PKEY *k = read_key(public_pem, false, err, errlen);
+	if (!k)
+		return -1;
+	int rc = -1;
+	EVP_MD_CTX *c = NULL;
+	if (key_id(k, want_id, err, errlen))
+		goto out;
+	if (strcmp(id, want_id) != 0) {
+		snprintf(err, errlen, "signed by another key (%.16s..., this dataplane trusts %.16s...)",
+		         id, want_id);
+		goto out;
+	}
+	c = EVP_MD_CTX_new();
+	if (!c || EVP_DigestVerifyInit(c, NULL, NULL, NULL, k) != 1) {
+		fail(err, errlen, "verification");
+		goto out;
+	}
+	if (EVP_DigestVerify(c, sig, SIG_LEN, p, (size_t)(end - p)) != 1) {
+		ERR_clear_error();
+		snprintf(err, errlen, "the signature does not verify: the bundle was changed or signed by another key");
+		goto out;
+	}
+	*bundle = p;
+	*len = (size_t)(end - p);
+	rc = 0;
+out:
+	EVP_MD_CTX_free(c);
+	EVP_PKEY_free(k);
+	return rc;
+}
