@@ -96,7 +96,23 @@ out:
 	return rc;
 }
 
-int sl_bundlesig_sign(const uint8_t *bundle, size_t n, const char *private_pem,
+/* The bytes the signature covers: the header without its sig line, then the rest. */
+static bool signed_message(EVP_MD_CTX *c, bool verify, const char *head, size_t hl, const uint8_t *rest,
+                           size_t rl, const uint8_t *sig, size_t *sl)
+{
+	/* Ed25519 is one-shot (no streaming update): join the parts */
+	uint8_t *m = malloc(hl + rl ? hl + rl : 1);
+	if (!m)
+		return false;
+	memcpy(m, head, hl);
+	memcpy(m + hl, rest, rl);
+	bool ok = verify ? EVP_DigestVerify(c, sig, *sl, m, hl + rl) == 1
+	                 : EVP_DigestSign(c, (uint8_t *)sig, sl, m, hl + rl) == 1;
+	free(m);
+	return ok;
+}
+
+int sl_bundlesig_sign(const uint8_t *bundle, size_t n, uint64_t version, const char *private_pem,
                       struct sl_strbuf *out, char *err, size_t errlen)
 {
 	EVP_PKEY *k = read_key(private_pem, true, err, errlen);
@@ -105,17 +121,28 @@ int sl_bundlesig_sign(const uint8_t *bundle, size_t n, const char *private_pem,
 	int rc = -1;
 	uint8_t sig[SIG_LEN];
 	size_t sl = sizeof sig;
-	char id[65], b64[4 * ((SIG_LEN + 2) / 3) + 1];
+	char id[65], b64[4 * ((SIG_LEN + 2) / 3) + 1], head[256];
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	if (!c || EVP_DigestSignInit(c, NULL, NULL, NULL, k) != 1 ||
-	    EVP_DigestSign(c, sig, &sl, bundle, n) != 1 || sl != SIG_LEN) {
+	if (key_id(k, id, err, errlen))
+		goto out;
+	int hl = snprintf(head, sizeof head, "%skey %s\nversion %llu\nsize %zu\n", SL_BUNDLESIG_MAGIC,
+	                  id, (unsigned long long)version, n);
+	/* signed: the header lines, the blank line, the bundle */
+	struct sl_strbuf rest;
+	sl_strbuf_init(&rest);
+	sl_strbuf_putc(&rest, '\n');
+	sl_strbuf_put(&rest, bundle, n);
+	bool ok = !sl_strbuf_failed(&rest) && c && EVP_DigestSignInit(c, NULL, NULL, NULL, k) == 1 &&
+	          signed_message(c, false, head, (size_t)hl, (const uint8_t *)rest.s, rest.len, sig, &sl) &&
+	          sl == SIG_LEN;
+	sl_strbuf_free(&rest);
+	if (!ok) {
 		fail(err, errlen, "signing");
 		goto out;
 	}
-	if (key_id(k, id, err, errlen))
-		goto out;
 	EVP_EncodeBlock((unsigned char *)b64, sig, SIG_LEN);
-	sl_strbuf_printf(out, "%skey %s\nsig %s\nsize %zu\n\n", SL_BUNDLESIG_MAGIC, id, b64, n);
+	sl_strbuf_put(out, head, (size_t)hl);
+	sl_strbuf_printf(out, "sig %s\n\n", b64);
 	sl_strbuf_put(out, bundle, n);
 	if (sl_strbuf_failed(out)) {
 		snprintf(err, errlen, "out of memory");
@@ -151,25 +178,41 @@ static bool header_line(const uint8_t **p, const uint8_t *end, const char *name,
 	return true;
 }
 
+static bool parse_u64(const char *s, uint64_t *v)
+{
+	char *e;
+	errno = 0;
+	unsigned long long x = strtoull(s, &e, 10);
+	if (errno || *e || !s[0] || s[0] == '-')
+		return false;
+	*v = x;
+	return true;
+}
+
 int sl_bundlesig_verify(const uint8_t *s, size_t n, const char *public_pem,
-                        const uint8_t **bundle, size_t *len, char *err, size_t errlen)
+                        struct sl_bundlesig_info *info, char *err, size_t errlen)
 {
 	if (!sl_bundlesig_is_signed(s, n)) {
 		snprintf(err, errlen, "not a signed bundle (this dataplane loads only signed bundles)");
 		return -1;
 	}
 	const uint8_t *p = s + strlen(SL_BUNDLESIG_MAGIC), *end = s + n;
-	char id[80], b64[120], size[32], want_id[65];
-	if (!header_line(&p, end, "key", id, sizeof id) || !header_line(&p, end, "sig", b64, sizeof b64) ||
-	    !header_line(&p, end, "size", size, sizeof size) || p >= end || *p != '\n') {
+	char id[80], ver[32], size[32], b64[120], want_id[65];
+	uint64_t version, sz;
+	if (!header_line(&p, end, "key", id, sizeof id) || !header_line(&p, end, "version", ver, sizeof ver) ||
+	    !header_line(&p, end, "size", size, sizeof size)) {
 		snprintf(err, errlen, "signed bundle: damaged header");
 		return -1;
 	}
+	const uint8_t *head_end = p;
+	if (!header_line(&p, end, "sig", b64, sizeof b64) || p >= end || *p != '\n' ||
+	    !parse_u64(ver, &version) || !parse_u64(size, &sz)) {
+		snprintf(err, errlen, "signed bundle: damaged header");
+		return -1;
+	}
+	const uint8_t *rest = p; /* the blank line and the bundle */
 	p++;
-	char *e;
-	errno = 0;
-	unsigned long long sz = strtoull(size, &e, 10);
-	if (errno || *e || !size[0] || sz != (unsigned long long)(end - p)) {
+	if (sz != (uint64_t)(end - p)) {
 		snprintf(err, errlen, "signed bundle: size %s does not match the %zu bytes that follow",
 		         size, (size_t)(end - p));
 		return -1;
@@ -198,13 +241,16 @@ int sl_bundlesig_verify(const uint8_t *s, size_t n, const char *public_pem,
 		fail(err, errlen, "verification");
 		goto out;
 	}
-	if (EVP_DigestVerify(c, sig, SIG_LEN, p, (size_t)(end - p)) != 1) {
+	size_t siglen = SIG_LEN;
+	if (!signed_message(c, true, (const char *)s, (size_t)(head_end - s), rest, (size_t)(end - rest),
+	                    sig, &siglen)) {
 		ERR_clear_error();
 		snprintf(err, errlen, "the signature does not verify: the bundle was changed or signed by another key");
 		goto out;
 	}
-	*bundle = p;
-	*len = (size_t)(end - p);
+	info->bundle = p;
+	info->len = (size_t)(end - p);
+	info->version = version;
 	rc = 0;
 out:
 	EVP_MD_CTX_free(c);
