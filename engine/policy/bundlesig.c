@@ -189,41 +189,69 @@ static bool parse_u64(const char *s, uint64_t *v)
 	return true;
 }
 
-int sl_bundlesig_verify(const uint8_t *s, size_t n, const char *public_pem,
-                        struct sl_bundlesig_info *info, char *err, size_t errlen)
+/* The parts of a signed bundle. */
+struct parts {
+	char id[80];
+	size_t head_len;           /* the header up to (not with) the sig line */
+	const uint8_t *rest;       /* the blank line and the bundle */
+	uint8_t sig[SIG_LEN + 3];
+	struct sl_bundlesig_info info;
+};
+
+static int split(const uint8_t *s, size_t n, struct parts *pt, char *err, size_t errlen)
 {
 	if (!sl_bundlesig_is_signed(s, n)) {
 		snprintf(err, errlen, "not a signed bundle (this dataplane loads only signed bundles)");
 		return -1;
 	}
 	const uint8_t *p = s + strlen(SL_BUNDLESIG_MAGIC), *end = s + n;
-	char id[80], ver[32], size[32], b64[120], want_id[65];
-	uint64_t version, sz;
-	if (!header_line(&p, end, "key", id, sizeof id) || !header_line(&p, end, "version", ver, sizeof ver) ||
-	    !header_line(&p, end, "size", size, sizeof size)) {
+	char ver[32], size[32], b64[120];
+	uint64_t sz;
+	if (!header_line(&p, end, "key", pt->id, sizeof pt->id) ||
+	    !header_line(&p, end, "version", ver, sizeof ver) || !header_line(&p, end, "size", size, sizeof size)) {
 		snprintf(err, errlen, "signed bundle: damaged header");
 		return -1;
 	}
-	const uint8_t *head_end = p;
+	pt->head_len = (size_t)(p - s);
 	if (!header_line(&p, end, "sig", b64, sizeof b64) || p >= end || *p != '\n' ||
-	    !parse_u64(ver, &version) || !parse_u64(size, &sz)) {
+	    !parse_u64(ver, &pt->info.version) || !parse_u64(size, &sz)) {
 		snprintf(err, errlen, "signed bundle: damaged header");
 		return -1;
 	}
-	const uint8_t *rest = p; /* the blank line and the bundle */
-	p++;
+	pt->rest = p++;
 	if (sz != (uint64_t)(end - p)) {
 		snprintf(err, errlen, "signed bundle: size %s does not match the %zu bytes that follow",
 		         size, (size_t)(end - p));
 		return -1;
 	}
-	uint8_t sig[SIG_LEN + 3];
 	int sl = strlen(b64) == 4 * ((SIG_LEN + 2) / 3) ?
-	         EVP_DecodeBlock(sig, (const unsigned char *)b64, (int)strlen(b64)) : -1;
+	         EVP_DecodeBlock(pt->sig, (const unsigned char *)b64, (int)strlen(b64)) : -1;
 	if (sl < SIG_LEN) {
 		snprintf(err, errlen, "signed bundle: the signature is not base64 of 64 bytes");
 		return -1;
 	}
+	pt->info.bundle = p;
+	pt->info.len = (size_t)(end - p);
+	return 0;
+}
+
+int sl_bundlesig_parse(const uint8_t *s, size_t n, struct sl_bundlesig_info *info, char *err,
+                       size_t errlen)
+{
+	struct parts pt;
+	if (split(s, n, &pt, err, errlen))
+		return -1;
+	*info = pt.info;
+	return 0;
+}
+
+int sl_bundlesig_verify(const uint8_t *s, size_t n, const char *public_pem,
+                        struct sl_bundlesig_info *info, char *err, size_t errlen)
+{
+	struct parts pt;
+	if (split(s, n, &pt, err, errlen))
+		return -1;
+	char want_id[65];
 	EVP_PKEY *k = read_key(public_pem, false, err, errlen);
 	if (!k)
 		return -1;
@@ -231,9 +259,9 @@ int sl_bundlesig_verify(const uint8_t *s, size_t n, const char *public_pem,
 	EVP_MD_CTX *c = NULL;
 	if (key_id(k, want_id, err, errlen))
 		goto out;
-	if (strcmp(id, want_id) != 0) {
+	if (strcmp(pt.id, want_id) != 0) {
 		snprintf(err, errlen, "signed by another key (%.16s..., this dataplane trusts %.16s...)",
-		         id, want_id);
+		         pt.id, want_id);
 		goto out;
 	}
 	c = EVP_MD_CTX_new();
@@ -242,15 +270,13 @@ int sl_bundlesig_verify(const uint8_t *s, size_t n, const char *public_pem,
 		goto out;
 	}
 	size_t siglen = SIG_LEN;
-	if (!signed_message(c, true, (const char *)s, (size_t)(head_end - s), rest, (size_t)(end - rest),
-	                    sig, &siglen)) {
+	if (!signed_message(c, true, (const char *)s, pt.head_len, pt.rest, (size_t)(s + n - pt.rest),
+	                    pt.sig, &siglen)) {
 		ERR_clear_error();
 		snprintf(err, errlen, "the signature does not verify: the bundle was changed or signed by another key");
 		goto out;
 	}
-	info->bundle = p;
-	info->len = (size_t)(end - p);
-	info->version = version;
+	*info = pt.info;
 	rc = 0;
 out:
 	EVP_MD_CTX_free(c);

@@ -45,6 +45,11 @@ struct sl_bundlesig_info {
 	uint64_t version;
 };
 
+/* Read a signed bundle's header without checking the signature (a dataplane that was
+ * given no key: it loads what comes, as documented). 0, or -1 when the form is wrong. */
+int sl_bundlesig_parse(const uint8_t *signed_bytes, size_t n, struct sl_bundlesig_info *info,
+                       char *err, size_t errlen);
+
 /* Check a signed bundle against a public key file. 0 with *info filled, or -1 with a
  * message in err when the form is wrong, the key is another, or the signature does not
  * verify. */
