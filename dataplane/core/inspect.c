@@ -269,9 +269,11 @@ struct dp_flow *dp_inspect_frame(struct dp_inspector *in, const uint8_t *frame, 
 		out->drop_reason = DP_DROP_BAD_CHECKSUM;
 		return NULL;
 	}
-	if (f && f->state == DP_FLOW_CLOSED && !c->passive &&
+	if (f && (f->state == DP_FLOW_CLOSED || f->state == DP_FLOW_BYPASS) && !c->passive &&
 	    (p.flags & (DP_TCP_SYN | DP_TCP_ACK | DP_TCP_RST)) == DP_TCP_SYN) {
-		flow_destroy(in, f); /* the port pair is used again: a new connection */
+		/* the port pair is used again: a new connection, inspected from its start (a
+		 * bypassed flow, e.g. after STARTTLS, does not follow its connection's end) */
+		flow_destroy(in, f);
 		f = NULL;
 	}
 	if (!f) {
