@@ -266,6 +266,9 @@ static const uint8_t *check_header(const uint8_t *buf, size_t len, const char *p
 	return (const uint8_t *)s;
 }
 
+static struct sl_policy *load_from(struct sl_policy *p, const char *path, const uint8_t *buf,
+                                   size_t len, struct sl_policy_diag *diag);
+
 struct sl_policy *pol_bundle_load(const char *path, struct sl_policy_diag *diag)
 {
 	struct sl_policy *p = pol_new();
@@ -273,14 +276,31 @@ struct sl_policy *pol_bundle_load(const char *path, struct sl_policy_diag *diag)
 	size_t len;
 	const char *err = NULL;
 	const uint8_t *buf = pol_read_file(p->arena, path, &len, &err);
+	if (!buf) {
+		pol_diag(diag, path, 0, 0, "cannot read: %s", err);
+		sl_policy_unref(p);
+		return NULL;
+	}
+	return load_from(p, path, buf, len, diag);
+}
+
+struct sl_policy *sl_policy_load_bundle_mem(const char *name, const uint8_t *bytes, size_t len,
+                                            struct sl_policy_diag *diag)
+{
+	struct sl_policy *p = pol_new();
+	p->path = pol_strdup(p->arena, name);
+	uint8_t *copy = pol_alloc(p->arena, len ? len : 1); /* the sources point into it */
+	memcpy(copy, bytes, len);
+	return load_from(p, name, copy, len, diag);
+}
+
+static struct sl_policy *load_from(struct sl_policy *p, const char *path, const uint8_t *buf,
+                                   size_t len, struct sl_policy_diag *diag)
+{
 	struct bundle_reader br = {.r = {.read = bundle_read}};
 	br.r.ctx = &br;
 	uint8_t digest[32];
 	const uint8_t *payload;
-	if (!buf) {
-		pol_diag(diag, path, 0, 0, "cannot read: %s", err);
-		goto fail;
-	}
 	payload = check_header(buf, len, path, digest, diag);
 	if (!payload)
 		goto fail;

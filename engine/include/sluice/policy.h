@@ -48,6 +48,10 @@ void sl_policy_diag_format(const struct sl_policy_diag *d, struct sl_strbuf *out
 /* Compile a rules file, or load a bundle written by sl_policy_save (told apart by
  * content). NULL on error, with *diag filled. The result has one reference. */
 struct sl_policy *sl_policy_load(const char *path, struct sl_policy_diag *diag);
+/* Load a bundle held in memory (bytes copied); `name` stands for the file in messages.
+ * Only bundles: a rules file has other files to read. */
+struct sl_policy *sl_policy_load_bundle_mem(const char *name, const uint8_t *bytes, size_t len,
+                                            struct sl_policy_diag *diag);
 /* Write the bundle: versioned, checksummed, loadable without recompiling. A bundle built
  * with another Hyperscan version or for a CPU this host lacks is refused on load. */
 int sl_policy_save(const struct sl_policy *p, const char *path, struct sl_policy_diag *diag);
@@ -127,6 +131,9 @@ void sl_verdict_json(const struct sl_verdict *v, struct sl_strbuf *out);
 
 struct sl_scanner *sl_scanner_new(void);
 void sl_scanner_free(struct sl_scanner *sc);
+/* Size the scratch for every database of p now (else the first message of p does it):
+ * a thread that loads a bundle for a worker allocates its scratch off the worker. */
+bool sl_scanner_prepare(struct sl_scanner *sc, const struct sl_policy *p);
 
 /* One per message. Direction is decided from the policy's internal networks and domains
  * at MESSAGE_END unless forced (SL_DIR_UNKNOWN = decide). NULL only when out of memory. */
