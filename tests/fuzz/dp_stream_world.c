@@ -32,17 +32,6 @@ static const char policy_text[] =
 	"	action tempfail \"451 4.7.0 Could not scan\"\n"
 	"}\n";
 
-/* ---- known, reported, unfixed findings ------------------------------------------------ */
-
-/* Each is masked in the registered run (so that it finds what is new) and has a
- * reproducer among the seeds that a fuzz_dp_stream_known_* test (tests/fuzz/meson.build)
- * runs in strict mode (SLUICE_DP_STREAM_STRICT=1, no masks), expecting the violation:
- * once the fix lands that test fails, and the mask, the test and this entry go.
- *
- * bypass-outlives-connection: a flow bridged uninspected (STARTTLS allowed, TLS seen)
- *   ignores RST, FIN and SYN, so a new connection on the same port pair passes
- *   uninspected. Mask: a connection opened through a bypassed flow is not judged. */
-
 /* ---- reporting ------------------------------------------------------------------------ */
 
 static char trace[TRACE_LINES][160];
@@ -499,8 +488,6 @@ static void check_read(struct world *w, struct endpoint *e, int dir, uint32_t se
                        const uint8_t *p, size_t n)
 {
 	const char *who = dir == SL_CLIENT ? "server" : "client";
-	if (e->unjudged)
-		return;
 	if (!e->bound) {
 		e->bound = true;
 		e->epoch = w->cur_epoch;
@@ -565,9 +552,7 @@ static void app_commit(void *arg, const uint8_t *msg, size_t n)
 	struct world *w = arg;
 	struct endpoint *s = &w->s;
 	note("server application completed a message of %zu bytes", n);
-	if (s->unjudged)
-		return;
-	if (memmem(msg, n, W_MARKER, strlen(W_MARKER))) {
+	if (n && memmem(msg, n, W_MARKER, strlen(W_MARKER))) {
 		show("the message", msg, n);
 		violation(w, "the server's application completed a message holding the marker");
 	}
@@ -626,31 +611,12 @@ static void server_read(void *arg, uint32_t seq, const uint8_t *p, size_t n)
 		check_read(w, &w->s, SL_CLIENT, seq, p, n);
 }
 
-/* The state of the dataplane's flow for the connection's port pair, -1 without one. */
-static int flow_state(struct world *w)
-{
-	struct dp_flow_key k;
-	dp_flow_key_make(&w->tmpl_pkt[0], &k, NULL);
-	const struct dp_flow *f = dp_ft_lookup(&w->in.ft, &k, dp_flow_key_hash(&k));
-	return f ? f->state : -1;
-}
-
-/* A new connection of an endpoint: whether the oracle judges it. */
-static void connection_opened(struct world *w, struct endpoint *e)
-{
-	e->bound = false;
-	/* known: bypass-outlives-connection */
-	e->unjudged = !w->o.strict && flow_state(w) == DP_FLOW_BYPASS;
-	if (e->unjudged)
-		note("   (not judged: opened through a bypassed flow, known unfixed)");
-}
-
 static void server_open(void *arg)
 {
 	struct world *w = arg;
 	struct endpoint *s = &w->s;
 	note("server connection established (irs %u, iss %u)", s->tcp.irs, s->tcp.iss);
-	connection_opened(w, s);
+	s->bound = false; /* bound again at its first byte */
 	sl_strbuf_clear(&s->out);
 	s->iss = s->tcp.iss;
 	s->sent_hi = 0;
@@ -700,7 +666,7 @@ static void client_open(void *arg)
 {
 	struct world *w = arg;
 	note("client connection established (irs %u)", w->c.tcp.irs);
-	connection_opened(w, &w->c);
+	w->c.bound = false;
 }
 
 static void deliver_frame(struct world *w, int side, const uint8_t *frame, size_t len, unsigned epoch)

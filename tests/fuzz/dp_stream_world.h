@@ -47,7 +47,6 @@ struct world_opts {
 	bool server_auto_ack;      /* ... and acknowledges every data segment */
 	bool server_quirks;        /* raw server bytes allowed (not an honest server) */
 	uint32_t client_isn, server_isn;
-	bool strict;               /* known unfixed findings not masked (dp_stream_world.c) */
 };
 
 /* One endpoint's sending side and the oracle's view of what its application reads. */
@@ -58,7 +57,6 @@ struct endpoint {
 	uint64_t sent_hi;          /* offsets below were sent at least once */
 	bool fin_due, fin_sent;
 	/* oracle */
-	bool unjudged;             /* a known unfixed finding concerns this connection */
 	bool bound;                /* the connection read its first byte ... */
 	unsigned epoch;            /* ... from this flow's engine session */
 	unsigned next_message;     /* server: first engine message not matched yet */

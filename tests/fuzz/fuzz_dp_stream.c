@@ -57,7 +57,6 @@
 
 static struct sl_policy *policy;
 static uint8_t tls_blob[512];
-static bool strict; /* SLUICE_DP_STREAM_STRICT: known unfixed findings not masked */
 
 static const char *const canned[32] = {
 	"EHLO client.example.org\r\n",
@@ -132,7 +131,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	policy = world_policy();
-	strict = getenv("SLUICE_DP_STREAM_STRICT") != NULL;
 	/* TLS records as a client would send them after STARTTLS (no LF in them: to a
 	 * plaintext server they are one long bad command, not hundreds) */
 	for (size_t i = 0; i < sizeof tls_blob; i++) {
@@ -163,7 +161,6 @@ static void decode_config(uint8_t c0, uint8_t c1, struct world_opts *o)
 	o->idle_timeout_ms = c1 & 32 ? 2000 : 300000;
 	o->verify_checksums = !(c1 & 64);
 	o->server_quirks = c1 & 128;
-	o->strict = strict;
 }
 
 static void client_seg(struct world *w, struct reader *r, int64_t off, uint32_t len, uint8_t f)

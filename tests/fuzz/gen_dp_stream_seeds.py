@@ -156,9 +156,9 @@ def issue_seeds():
     s.seg_at(at, len(evil), SEG_MUTATE | SEG_NOACK).op(FORGE, 0, 0).seg_at(at, len(evil))
     seeds["issue8-forged-server-ack"] = s.b
 
-    # found by the fuzzer: a flow passed uninspected after STARTTLS (allow) stays in
-    # bypass when the connection is reset, so a new connection on the same port pair
-    # is bridged uninspected
+    # found by this fuzzer (fixed in 73b9334): a flow passed uninspected after STARTTLS
+    # (allow) stayed in bypass when its connection was reset, so a new connection on the
+    # same port pair was bridged uninspected
     seeds["found-bypass-outlives-connection"] = (
         Script().op(OPEN).op(CONVERSE, 0).op(CLIENT_SAY, 11).op(CLIENT_SAY, TLS_BLOB)
         .op(SERVER_CTL, 2).op(OPEN).op(CONVERSE, 1).op(CONVERSE, 3).b)
