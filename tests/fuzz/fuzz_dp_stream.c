@@ -48,7 +48,9 @@
  *                               answered; the same pipelined; a body with the marker and
  *                               the end of data
  *   14 SERVER_RAW n b...        raw bytes in the server's stream (with cfg1 bit 7)
- *   15 CLIENT_SEG_AT o o l f    a segment at stream offset o<<8|o, l bytes, flags f */
+ *   15 CLIENT_SEG_AT o o l f    a segment at stream offset o<<8|o, l bytes, flags f as
+ *                               CLIENT_SEG's but 0x40: an ACK field past what the server
+ *                               sent (Linux drops such data unread) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,7 +165,8 @@ static void decode_config(uint8_t c0, uint8_t c1, struct world_opts *o)
 	o->server_quirks = c1 & 128;
 }
 
-static void client_seg(struct world *w, struct reader *r, int64_t off, uint32_t len, uint8_t f)
+/* f: the CLIENT_SEG flags, and 0x100: an ACK field beyond what the server sent */
+static void client_seg(struct world *w, struct reader *r, int64_t off, uint32_t len, unsigned f)
 {
 	struct client_seg cs = {
 		.off = off,
@@ -173,6 +176,7 @@ static void client_seg(struct world *w, struct reader *r, int64_t off, uint32_t 
 		.bad_csum = f & 8,
 		.mutate = f & 16,
 		.wrong_port = f & 32,
+		.bogus_ack = f & 0x100,
 	};
 	if (f & 2)
 		cs.urg_ptr = u8(r);
@@ -387,7 +391,7 @@ static void step(struct world *w, struct reader *r)
 		uint64_t off = (uint64_t)u8(r) << 8;
 		off |= u8(r);
 		uint8_t l = u8(r), f = u8(r);
-		client_seg(w, r, (int64_t)off, l, f & 0x3f);
+		client_seg(w, r, (int64_t)off, l, (f & 0x3f) | (f & 0x40 ? 0x100 : 0));
 		break;
 	}
 	}

@@ -25,6 +25,7 @@ MARKER = b"FORBIDDEN"
 EHLO, MAIL, RCPT, DATA, SUBJECT, T_MARKER, HARMLESS, EOD, DOT, QUIT = range(10)
 TLS_BLOB, CRLF = 17, 30
 SEG_FIN, SEG_URG, SEG_NOACK, SEG_BADCSUM, SEG_MUTATE, SEG_INSIDE = 1, 2, 4, 8, 16, 32
+SEG_AT_BOGUS_ACK = 64  # CLIENT_SEG_AT only
 # the client stream after CONVERSE 1 (EHLO, MAIL, RCPT, DATA)
 HANDSHAKE = (b"EHLO client.example.org\r\n" b"MAIL FROM:<alice@example.org>\r\n"
              b"RCPT TO:<bob@example.net>\r\n" b"DATA\r\n")
@@ -149,12 +150,17 @@ def issue_seeds():
     s.seg_at(at, len(body)).say(b".\r\n")
     seeds["issue8-urgent-pointer-ahead"] = s.b
 
-    # finding 8: a copy the server drops (no ACK flag), a forged server ACK for it on the
-    # outside port, then the same range with other bytes
+    # finding 8: a copy the server drops (its ACK field acknowledges what the server never
+    # sent), a forged server ACK for it on the outside port, then the range with other bytes
+    s = Script().open_to_data()
+    at = s.put(evil)
+    s.seg_at(at, len(evil), SEG_MUTATE | SEG_AT_BOGUS_ACK).op(FORGE, 0, 0).seg_at(at, len(evil))
+    seeds["issue8-forged-server-ack"] = s.b
+    # the same with the copy without ACK flag (the dataplane drops it too: no_ack)
     s = Script().open_to_data()
     at = s.put(evil)
     s.seg_at(at, len(evil), SEG_MUTATE | SEG_NOACK).op(FORGE, 0, 0).seg_at(at, len(evil))
-    seeds["issue8-forged-server-ack"] = s.b
+    seeds["issue8-forged-server-ack-noack"] = s.b
 
     # found by this fuzzer (fixed in 73b9334): a flow passed uninspected after STARTTLS
     # (allow) stayed in bypass when its connection was reset, so a new connection on the
