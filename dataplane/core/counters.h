@@ -60,6 +60,7 @@ enum dp_uninspected_reason {
 };
 
 #define DP_NACTIONS 5 /* enum sl_action */
+#define DP_LOOP_BUCKETS 32
 #define DP_RULE_SLOTS 256
 #define DP_RULE_ID_MAX 64
 
@@ -94,6 +95,9 @@ struct dp_counters {
 	uint64_t journal_ok, journal_skipped, journal_failed; /* kept, not kept (rejected, refused), lost */
 	uint64_t memory_bytes;              /* gauge: held by flows */
 	uint64_t rule_overflow;             /* rule ids beyond DP_RULE_SLOTS */
+	/* poll-loop iterations that moved packets, by duration: [i] counts those of
+	 * 2^i .. 2^(i+1)-1 ns (the swap's cost on the worker loop, docs/control.md) */
+	uint64_t loop_ns_log2[DP_LOOP_BUCKETS];
 	struct dp_rule_count rules[DP_RULE_SLOTS];
 };
 
@@ -117,6 +121,9 @@ extern const char *const dp_uninspected_docs[DP_UNINSPECTED_COUNT];
 extern const char *const dp_role_names[DP_NROLES];
 
 void dp_counters_rule_hit(struct dp_counters *c, const char *id);
+/* The loop-time histogram's quantile q (0..1) in ns (the bucket's upper edge). */
+uint64_t dp_loop_quantile(const struct dp_counters *c, double q);
+
 /* dst += src (gauges too: the sum over workers). */
 void dp_counters_add(struct dp_counters *dst, const struct dp_counters *src);
 /* The whole set as one JSON object (the /sluice/stats telemetry value). */
