@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include <rte_eal.h>
 #include <rte_ethdev.h>
@@ -25,6 +26,9 @@
 #include "core/offline.h"
 #include "port.h"
 #include "telemetry.h"
+#include "control.h"
+#include "eventlog.h"
+#include "sluice/bundlesig.h"
 #include "worker.h"
 
 #define DP_VERSION "0.1.0"
@@ -33,6 +37,12 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	dp_quit = true;
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	dp_eventlog_reopen();
 }
 
 static int load_config(const struct dp_args *a, struct dp_config *c)
@@ -50,10 +60,39 @@ static int load_config(const struct dp_args *a, struct dp_config *c)
 	return 0;
 }
 
-static struct sl_policy *load_policy(const char *path)
+/* The rules at start: a rules file, a bundle, or a signed bundle (only the latter when
+ * [control] public_key is set). *id: the signed version (0 otherwise). */
+static struct sl_policy *load_policy(const struct dp_config *cfg, uint64_t *id)
 {
+	const char *path = cfg->rules;
 	struct sl_policy_diag diag;
-	struct sl_policy *p = sl_policy_load(path, &diag);
+	struct sl_policy *p = NULL;
+	*id = 0;
+	size_t n = 0;
+	uint8_t *bytes = sl_read_file(path, &n);
+	if (bytes && sl_bundlesig_is_signed(bytes, n)) {
+		char err[512];
+		struct sl_bundlesig_info sig;
+		int rc = cfg->control_public_key[0]
+		         ? sl_bundlesig_verify(bytes, n, cfg->control_public_key, &sig, err, sizeof err)
+		         : sl_bundlesig_parse(bytes, n, &sig, err, sizeof err);
+		if (rc == 0) {
+			*id = sig.version;
+			p = sl_policy_load_bundle_mem(path, sig.bundle, sig.len, &diag);
+		} else {
+			snprintf(diag.msg, sizeof diag.msg, "%s", err);
+			snprintf(diag.file, sizeof diag.file, "%.200s", path);
+			diag.line = diag.col = 0;
+		}
+	} else if (cfg->control_public_key[0]) {
+		snprintf(diag.file, sizeof diag.file, "%.200s", path);
+		snprintf(diag.msg, sizeof diag.msg, "not a signed bundle ([control] public_key is set: only "
+		         "bundles signed by its key load)");
+		diag.line = diag.col = 0;
+	} else {
+		p = sl_policy_load(path, &diag);
+	}
+	free(bytes);
 	if (!p) {
 		struct sl_strbuf b;
 		sl_strbuf_init(&b);
@@ -231,7 +270,8 @@ int main(int argc, char **argv)
 	if (a.offline)
 		return dp_offline_run(&cfg, a.offline, a.dump_dir);
 	struct sl_policy *policy = NULL;
-	if (cfg.rules[0] && cfg.mode == DP_MODE_ENFORCE && !(policy = load_policy(cfg.rules)))
+	uint64_t policy_id = 0;
+	if (cfg.rules[0] && cfg.mode == DP_MODE_ENFORCE && !(policy = load_policy(&cfg, &policy_id)))
 		return 2;
 
 	int rc = rte_eal_init(a.eal_argc, argv);
@@ -245,6 +285,8 @@ int main(int argc, char **argv)
 	static struct dp_flowdump flowdumps[64];
 	static struct dp_distributor dist;
 	static struct dp_telemetry_src tel;
+	struct dp_control *control = NULL;
+	struct dp_eventlog *events = NULL;
 	struct dp_ports ports;
 	uint16_t nrxq, ntxq;
 	bool software;
@@ -299,9 +341,33 @@ int main(int argc, char **argv)
 		}
 	}
 
-	tel = (struct dp_telemetry_src){&cfg, cfg.workers, workers, software ? &dist : NULL, rte_rdtsc()};
+	tel = (struct dp_telemetry_src){&cfg, cfg.workers, workers, software ? &dist : NULL, rte_rdtsc(), NULL};
+	/* live rule swaps (RCU), and the control socket when configured */
+	control = dp_control_new(&cfg, workers, cfg.workers, &tel);
+	if (!control)
+		goto out_ports;
+	tel.ctl = control;
+	if (policy) {
+		struct dp_bundle_info b = {.id = policy_id, .loaded_unix = (uint64_t)time(NULL)};
+		for (unsigned i = 0; i < cfg.workers; i++)
+			if (workers[i].insp && workers[i].insp->ctx.rules.cur) {
+				workers[i].insp->ctx.rules.cur->id = policy_id;
+				memcpy(b.digest, workers[i].insp->ctx.rules.cur->digest, sizeof b.digest);
+			}
+		dp_control_set_initial(control, &b);
+	}
+	for (unsigned i = 0; i < cfg.workers; i++)
+		workers[i].ctl = control;
+	if (dp_control_start(control) != 0)
+		goto out_ports;
+	if (cfg.events_file[0] && cfg.mode != DP_MODE_BRIDGE) {
+		events = dp_eventlog_open(&cfg, workers, cfg.workers);
+		if (!events || dp_eventlog_start(events) != 0)
+			goto out_ports;
+	}
 	if (dp_telemetry_register(&tel) != 0)
 		fprintf(stderr, "sluice-dp: telemetry commands not registered (telemetry disabled?)\n");
+	signal(SIGHUP, on_hup);
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -324,11 +390,15 @@ int main(int argc, char **argv)
 	else
 		dp_worker_main(&workers[0]);
 	rte_eal_mp_wait_lcore();
+	dp_control_stop(control); /* no swap from now on */
+	control = NULL;
 
 	/* flows still open end now: their messages are finished for the journal */
 	for (unsigned i = 0; i < cfg.workers; i++)
 		if (workers[i].insp)
 			dp_inspector_free(workers[i].insp);
+	dp_eventlog_close(events); /* after the last verdicts */
+	events = NULL;
 	struct dp_counters sum;
 	dp_telemetry_sum(&tel, &sum);
 	if (a.stats_file)
@@ -342,6 +412,8 @@ int main(int argc, char **argv)
 	       (unsigned long long)drops, (unsigned long long)sum.messages);
 	status = 0;
 out_ports:
+	dp_control_stop(control);
+	dp_eventlog_close(events);
 	dp_ports_stop(&ports);
 out:
 	for (unsigned i = 0; i < cfg.workers; i++) {

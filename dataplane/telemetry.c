@@ -6,6 +6,8 @@
 #include <rte_cycles.h>
 #include <rte_telemetry.h>
 
+#include "control.h"
+
 static const struct dp_telemetry_src *src;
 
 void dp_telemetry_sum(const struct dp_telemetry_src *s, struct dp_counters *sum)
@@ -169,6 +171,13 @@ static int cmd_info(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_string(d, "on_overload", dp_overload_name(src->cfg->on_overload));
 	rte_tel_data_add_dict_string(d, "midstream", dp_midstream_name(src->cfg->midstream));
 	rte_tel_data_add_dict_string(d, "rules", src->cfg->rules);
+	if (src->ctl) {
+		struct dp_bundle_info b;
+		dp_control_info(src->ctl, &b);
+		rte_tel_data_add_dict_u64(d, "bundle_id", b.id);
+		rte_tel_data_add_dict_string(d, "bundle_digest", b.digest);
+		rte_tel_data_add_dict_u64(d, "bundle_loaded_at", b.loaded_unix);
+	}
 	rte_tel_data_add_dict_u64(d, "workers", src->nworkers);
 	rte_tel_data_add_dict_u64(d, "uptime_seconds",
 	                          (rte_rdtsc() - src->started_tsc) / rte_get_tsc_hz());

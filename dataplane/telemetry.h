@@ -11,6 +11,7 @@ struct dp_telemetry_src {
 	const struct dp_worker *workers;
 	const struct dp_distributor *dist;
 	uint64_t started_tsc;
+	struct dp_control *ctl;     /* the current rule bundle (control.h) */
 };
 
 /* Register the commands; src must outlive EAL. 0 or -1. */

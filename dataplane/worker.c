@@ -7,6 +7,7 @@
 #include "core/flowkey.h"
 #include "core/inspect.h"
 #include "core/pktbuild.h"
+#include "control.h"
 
 volatile bool dp_quit;
 
@@ -151,6 +152,8 @@ void dp_worker_poll(struct dp_worker *w, uint64_t now)
 		handle_burst(w, pkts, n);
 	}
 	dp_worker_flush(w);
+	if (w->ctl)
+		dp_control_worker_sync(w->ctl, w); /* between bursts: a new bundle, quiescence */
 	if (now >= w->next_timer) {
 		if (w->insp)
 			dp_inspect_tick(w->insp, send_built, w);
@@ -163,9 +166,11 @@ int dp_worker_main(void *arg)
 	struct dp_worker *w = arg;
 	if (w->insp)
 		dp_inspector_set_send(w->insp, send_built, w);
+	dp_control_worker_online(w->ctl, w);
 	while (!dp_quit)
 		dp_worker_poll(w, rte_rdtsc());
 	dp_worker_flush(w);
+	dp_control_worker_offline(w->ctl, w);
 	return 0;
 }
 

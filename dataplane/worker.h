@@ -17,6 +17,7 @@
 #define DP_TXBUF (2 * DP_MAX_BURST)
 
 struct dp_inspector;
+struct dp_control;
 
 struct dp_txbuf {
 	uint16_t n;
@@ -36,6 +37,7 @@ struct dp_worker {
 	struct rte_ring *out[DP_NROLES];
 	struct dp_txbuf tx[DP_NROLES];
 	struct dp_inspector *insp; /* NULL in bridge mode */
+	struct dp_control *ctl;    /* live rule swaps (RCU); NULL when not used */
 	struct rte_mempool *pool;  /* for segments the dataplane builds */
 	uint64_t tsc_hz, next_timer;
 	struct dp_counters ctr __rte_cache_aligned;

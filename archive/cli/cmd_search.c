@@ -145,6 +145,8 @@ static void show_copy(void *ctx, uint64_t seq, const struct sl_journal_decoded *
 		printf("  rule:      %s\n", r->rules[i]);
 	if (r->txn_id)
 		printf("  txn:       %s\n", r->txn_id);
+	if (r->bundle)
+		printf("  bundle:    %s\n", r->bundle);
 }
 
 static void show_event(void *ctx, const struct sl_event *ev)

@@ -51,6 +51,8 @@ enum sl_journal_tag {
 	SL_JTAG_RULE = 11,       /* matched rule id; repeated */
 	SL_JTAG_TXN_ID = 12,     /* the source's own id for the transaction (queue id) */
 	SL_JTAG_MESSAGE = 13,    /* the raw message (required, once) */
+	/* optional extensions (>= 0x8000): a reader that does not know one skips it */
+	SL_JTAG_BUNDLE = 0x8001, /* the rule bundle that judged it: "ID/DIGEST" (gateway) */
 };
 
 enum sl_journal_source {
@@ -74,6 +76,7 @@ struct sl_journal_record {
 	const char *const *rules;
 	size_t nrules;
 	const char *txn_id;
+	const char *bundle;         /* "ID/DIGEST" of the rule bundle; NULL when none */
 	const uint8_t *message;
 	size_t message_len;
 };

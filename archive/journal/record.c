@@ -129,7 +129,8 @@ int sl_journal_encode(const struct sl_journal_record *r, struct sl_strbuf *out,
 	    check_str("server", r->server, err, errlen) ||
 	    check_str("helo", r->helo, err, errlen) ||
 	    check_str("verdict", r->verdict, err, errlen) ||
-	    check_str("txn_id", r->txn_id, err, errlen))
+	    check_str("txn_id", r->txn_id, err, errlen) ||
+	    check_str("bundle", r->bundle, err, errlen))
 		return -1;
 	for (size_t i = 0; i < r->nrcpt; i++)
 		if (!r->rcpt[i] || check_str("recipient", r->rcpt[i], err, errlen))
@@ -159,6 +160,7 @@ int sl_journal_encode(const struct sl_journal_record *r, struct sl_strbuf *out,
 		put_str(&p, SL_JTAG_RULE, r->rules[i]);
 	put_str(&p, SL_JTAG_TXN_ID, r->txn_id);
 	put_field(&p, SL_JTAG_MESSAGE, r->message, r->message_len);
+	put_str(&p, SL_JTAG_BUNDLE, r->bundle);
 
 	if (p.len > SL_JOURNAL_MAX_PAYLOAD) {
 		sl_strbuf_free(&p);
@@ -214,6 +216,7 @@ static const char *tag_name(uint16_t tag)
 	case SL_JTAG_RULE: return "rule";
 	case SL_JTAG_TXN_ID: return "txn_id";
 	case SL_JTAG_MESSAGE: return "message";
+	case SL_JTAG_BUNDLE: return "bundle";
 	}
 	return NULL;
 }
@@ -236,11 +239,19 @@ int sl_journal_decode(const uint8_t *payload, size_t len, struct sl_journal_deco
 
 	/* Pass 1: validate every field, count repeated ones, size the arena. */
 	size_t off = 0, nrcpt = 0, nrules = 0, strbytes = 0;
-	unsigned seen[SL_JTAG_MESSAGE + 1] = { 0 };
+	unsigned seen[SL_JTAG_MESSAGE + 1] = { 0 }, bundles = 0;
 	struct field f;
 	int r;
 	while ((r = next_field(payload, len, &off, &f)) == 1) {
 		const char *name = tag_name(f.tag);
+		if (f.tag == SL_JTAG_BUNDLE) {
+			if (++bundles > 1)
+				return fail(err, errlen, "field bundle appears twice");
+			if (f.n > SL_JOURNAL_MAX_FIELD || memchr(f.p, 0, f.n))
+				return fail(err, errlen, "bad field bundle (too long, or a NUL byte)");
+			strbytes += f.n + 1;
+			continue;
+		}
 		if (!name) {
 			if (f.tag >= 0x8000)
 				continue; /* optional extension */
@@ -319,6 +330,7 @@ int sl_journal_decode(const uint8_t *payload, size_t len, struct sl_journal_deco
 		case SL_JTAG_HELO: rec->helo = arena_str(&cursor, &f); break;
 		case SL_JTAG_VERDICT: rec->verdict = arena_str(&cursor, &f); break;
 		case SL_JTAG_TXN_ID: rec->txn_id = arena_str(&cursor, &f); break;
+		case SL_JTAG_BUNDLE: rec->bundle = arena_str(&cursor, &f); break;
 		case SL_JTAG_RCPT: rcpt[rec->nrcpt++] = arena_str(&cursor, &f); break;
 		case SL_JTAG_RULE: rules[rec->nrules++] = arena_str(&cursor, &f); break;
 		case SL_JTAG_MESSAGE:

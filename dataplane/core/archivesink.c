@@ -31,6 +31,9 @@ static int arch_commit(void *impl, void *msg, const struct dp_msg_meta *m)
 			rcpt[nrcpt++] = env->rcpt[i].addr;
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
+	char bundle[48];
+	snprintf(bundle, sizeof bundle, "%llu/%s", (unsigned long long)m->bundle_id,
+	         m->bundle_digest ? m->bundle_digest : "");
 	struct sl_journal_record r = {
 		.time_us = (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec,
 		.source_kind = SL_JSOURCE_GATEWAY,
@@ -45,6 +48,7 @@ static int arch_commit(void *impl, void *msg, const struct dp_msg_meta *m)
 		.verdict = m->outcome == DP_MSG_QUARANTINED ? "quarantine" : sl_action_name(m->action),
 		.rules = m->rules,
 		.nrules = m->nrules,
+		.bundle = m->bundle_digest && m->bundle_digest[0] ? bundle : NULL,
 		.message = bytes,
 		.message_len = len,
 	};

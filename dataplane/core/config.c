@@ -17,6 +17,7 @@ enum key_type {
 	K_PORTLIST,
 	K_PATH,
 	K_ADDR,      /* host:port, [v6]:port */
+	K_NAME,      /* a short word: letters, digits, '-', '_', '.' */
 };
 
 struct key_def {
@@ -62,6 +63,13 @@ static const struct key_def keys[] = {
 	{"flows", "midstream", K_ENUM, F(midstream), 0, 0, midstream_names},
 	{"flows", "verify_checksums", K_BOOL, F(verify_checksums), 0, 0, NULL},
 	{"policy", "rules", K_PATH, F(rules), 0, 0, NULL},
+	{"control", "socket", K_PATH, F(control_socket), 0, 0, NULL},
+	{"control", "name", K_NAME, F(control_name), 0, 0, NULL},
+	{"control", "group", K_NAME, F(control_group), 0, 0, NULL},
+	{"control", "public_key", K_PATH, F(control_public_key), 0, 0, NULL},
+	{"events", "file", K_PATH, F(events_file), 0, 0, NULL},
+	{"events", "max_size", K_SIZE, F(events_max_size), 4096, UINT64_MAX, NULL},
+	{"events", "keep", K_UINT, F(events_keep), 0, 1000, NULL},
 	{"journal", "dir", K_PATH, F(journal_dir), 0, 0, NULL},
 	{"journal", "archive", K_ADDR, F(journal_archive), 0, 0, NULL},
 	{"journal", "spool", K_PATH, F(journal_spool), 0, 0, NULL},
@@ -101,6 +109,10 @@ void dp_config_default(struct dp_config *c)
 	c->on_overload = DP_OVERLOAD_AUTO;
 	c->midstream = DP_MIDSTREAM_AUTO;
 	c->verify_checksums = true;
+	strcpy(c->control_name, "dp0");
+	strcpy(c->control_group, "sluice");
+	c->events_max_size = 100ull << 20;
+	c->events_keep = 5;
 }
 
 /* Unsigned decimal with an optional unit suffix from `units` (name, multiplier);
@@ -286,6 +298,13 @@ static int set_value(struct dp_config *c, const struct key_def *k, char *v,
 		strcpy(field, v);
 		return 0;
 	}
+	case K_NAME:
+		if (strlen(v) >= DP_NAME_MAX || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != strlen(v)) {
+			snprintf(msg, msglen, "%s: expected a name of letters, digits, '-', '_', '.'", k->key);
+			return -1;
+		}
+		strcpy(field, v);
+		return 0;
 	case K_PATH:
 		if (strlen(v) >= DP_PATH_MAX) {
 			snprintf(msg, msglen, "%s: path longer than %d bytes", k->key, DP_PATH_MAX - 1);
@@ -368,7 +387,7 @@ int dp_config_parse(struct dp_config *c, const char *name, const char *text,
 			goto fail;
 		}
 		seen[i] = true;
-		if (!*val && keys[i].type != K_PATH && keys[i].type != K_ADDR) {
+		if (!*val && keys[i].type != K_PATH && keys[i].type != K_ADDR && keys[i].type != K_NAME) {
 			snprintf(msg, sizeof msg, "%s: missing value", key);
 			goto fail;
 		}
@@ -492,6 +511,11 @@ void dp_config_print(const struct dp_config *c, FILE *out)
 	        dp_midstream_name(c->midstream));
 	fprintf(out, "verify_checksums = %s\n", c->verify_checksums ? "yes" : "no");
 	fprintf(out, "\n[policy]\nrules = %s\n", c->rules);
+	fprintf(out, "\n[control]\nsocket = %s\nname = %s\ngroup = %s\npublic_key = %s\n",
+	        c->control_socket, c->control_name, c->control_group, c->control_public_key);
+	fprintf(out, "\n[events]\nfile = %s\n", c->events_file);
+	print_size(out, "max_size", c->events_max_size);
+	fprintf(out, "keep = %u\n", c->events_keep);
 	fprintf(out, "\n[journal]\ndir = %s\narchive = %s\nspool = %s\n", c->journal_dir,
 	        c->journal_archive, c->journal_spool);
 }

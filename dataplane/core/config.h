@@ -77,6 +77,15 @@ struct dp_config {
 	bool verify_checksums;
 	/* [policy] */
 	char rules[DP_PATH_MAX];
+	/* [control] */
+	char control_socket[DP_PATH_MAX];   /* empty: no control socket */
+	char control_name[DP_NAME_MAX];     /* this dataplane's name (events, hello) */
+	char control_group[DP_NAME_MAX];    /* the socket's group (0660), besides root */
+	char control_public_key[DP_PATH_MAX]; /* set: only bundles it signed load */
+	/* [events] */
+	char events_file[DP_PATH_MAX];      /* empty: no event log */
+	uint64_t events_max_size;           /* rotate past this many bytes */
+	unsigned events_keep;               /* rotated files kept (FILE.1 .. FILE.keep) */
 	/* [journal] */
 	char journal_dir[DP_PATH_MAX];
 	char journal_archive[DP_NAME_MAX];  /* sluice-archive "host:port" */

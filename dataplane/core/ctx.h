@@ -9,10 +9,12 @@
 
 #include "sluice/limits.h"
 #include "sluice/policy.h"
+#include "sluice/strbuf.h"
 
 #include "config.h"
 #include "counters.h"
 #include "mem.h"
+#include "rules.h"
 #include "sink.h"
 
 #define DP_SCAN_POOL 32
@@ -24,15 +26,15 @@ struct dp_session;
  * Hyperscan stream per database, per-condition arrays) costs more than resetting. */
 struct dp_scan_pool {
 	struct sl_msgscan *scan[DP_SCAN_POOL];
-	struct sl_policy *policy[DP_SCAN_POOL]; /* the bundle each was made with */
+	struct dp_ruleset *rules[DP_SCAN_POOL]; /* the bundle each was made with */
 	unsigned n;
 };
 
 struct dp_ctx {
 	const struct dp_config *cfg;
 	bool passive;               /* offline: a capture, nothing forwarded */
-	struct sl_policy *policy;   /* the bundle new messages start with; NULL = all pass */
-	struct sl_scanner *scanner; /* this worker's Hyperscan scratch */
+	struct dp_rules rules;      /* the bundle new messages start with (rules.cur; NULL: all
+	                             * pass), and older ones messages in flight still hold */
 	struct sl_limits limits;
 	struct dp_counters *ctr;
 	struct dp_mem mem;          /* this worker's share of max_memory */
@@ -49,6 +51,11 @@ struct dp_ctx {
 	 * (sf is the flow's struct dp_smtpflow; dir SL_CLIENT or SL_SERVER) */
 	void (*feed_tap)(void *arg, const void *sf, int dir, const uint8_t *p, size_t n);
 	void *feed_tap_ctx;
+	/* the event log: one JSON line per verdict (sluice-dp hands it to its writer thread
+	 * through a ring; NULL: no event log) */
+	void (*event)(void *arg, const char *line, size_t len);
+	void *event_arg;
+	struct sl_strbuf event_buf; /* the line being built, reused */
 };
 
 #endif

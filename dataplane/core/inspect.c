@@ -12,14 +12,14 @@ int dp_inspector_init(struct dp_inspector *in, const struct dp_config *cfg, bool
 	struct dp_ctx *c = &in->ctx;
 	c->cfg = cfg;
 	c->passive = passive;
-	c->policy = policy;
 	c->ctr = ctr;
 	c->mem.limit = mem_limit;
 	sl_limits_default(&c->limits);
 	if (policy) {
-		c->scanner = sl_scanner_new();
-		if (!c->scanner)
+		struct dp_ruleset *rs = dp_ruleset_new(policy, 0);
+		if (!rs)
 			return -1;
+		dp_rules_switch(&c->rules, rs);
 	}
 	return dp_ft_init(&in->ft, cfg->max_flows);
 }
@@ -79,9 +79,8 @@ void dp_inspector_free(struct dp_inspector *in)
 	dp_smtpflow_pool_free(&in->ctx);
 	dp_flow_pool_free(&in->ctx);
 	dp_ft_free(&in->ft);
-	if (in->ctx.scanner)
-		sl_scanner_free(in->ctx.scanner);
-	in->ctx.scanner = NULL;
+	dp_rules_free(&in->ctx.rules);
+	sl_strbuf_free(&in->ctx.event_buf);
 }
 
 static bool smtp_port(const struct dp_config *c, const struct dp_pkt *p)
@@ -270,9 +269,11 @@ struct dp_flow *dp_inspect_frame(struct dp_inspector *in, const uint8_t *frame, 
 		out->drop_reason = DP_DROP_BAD_CHECKSUM;
 		return NULL;
 	}
-	if (f && f->state == DP_FLOW_CLOSED && !c->passive &&
+	if (f && (f->state == DP_FLOW_CLOSED || f->state == DP_FLOW_BYPASS) && !c->passive &&
 	    (p.flags & (DP_TCP_SYN | DP_TCP_ACK | DP_TCP_RST)) == DP_TCP_SYN) {
-		flow_destroy(in, f); /* the port pair is used again: a new connection */
+		/* the port pair is used again: a new connection, inspected from its start (a
+		 * bypassed flow, e.g. after STARTTLS, does not follow its connection's end) */
+		flow_destroy(in, f);
 		f = NULL;
 	}
 	if (!f) {

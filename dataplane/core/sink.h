@@ -32,6 +32,8 @@ struct dp_msg_meta {
 	int server_code;                  /* 0 when unknown */
 	const char *server_text;          /* "2.0.0 Ok: queued" (NULL when unknown) */
 	uint64_t bytes;                   /* raw message length */
+	uint64_t bundle_id;               /* the rule bundle that judged it (0: none or at start) */
+	const char *bundle_digest;        /* its digest's first 16 hex digits ("" without rules) */
 	bool truncated;                   /* the sink could not take every byte */
 };
 

@@ -7,6 +7,8 @@
 
 #include "sluice/signals.h"
 
+#include "event.h"
+
 #define DETECT_MAX (16 * 1024) /* stream bytes after which detection gives up */
 #define NO_LINE UINT64_MAX
 
@@ -14,34 +16,44 @@ static void on_event(void *ctx, const struct sl_event *ev);
 
 /* ---- message scanners, reused across flows ------------------------------------- */
 
+static void scan_free(struct dp_ctx *ctx, struct sl_msgscan *m, struct dp_ruleset *rs)
+{
+	sl_msgscan_free(m);
+	dp_rules_unuse(&ctx->rules, rs); /* a retired bundle goes with its last scanner */
+}
+
 /* A scanner for the current bundle, reset, from the pool or new; NULL without memory. */
 static struct sl_msgscan *scan_take(struct dp_ctx *ctx)
 {
 	struct dp_scan_pool *pl = &ctx->scans;
+	struct dp_ruleset *cur = ctx->rules.cur;
 	while (pl->n) {
 		pl->n--;
 		struct sl_msgscan *m = pl->scan[pl->n];
-		if (pl->policy[pl->n] == ctx->policy) {
+		if (pl->rules[pl->n] == cur) {
 			sl_msgscan_reset(m, SL_DIR_UNKNOWN);
 			return m;
 		}
-		sl_msgscan_free(m); /* made for an older bundle */
+		scan_free(ctx, m, pl->rules[pl->n]); /* made for an older bundle */
 	}
-	return sl_msgscan_new(ctx->scanner, ctx->policy, SL_DIR_UNKNOWN);
+	struct sl_msgscan *m = sl_msgscan_new(cur->scanner, cur->policy, SL_DIR_UNKNOWN);
+	if (m)
+		dp_rules_use(cur);
+	return m;
 }
 
-/* A flow is done with its scanner (made with `policy`). */
-static void scan_give(struct dp_ctx *ctx, struct sl_msgscan *m, struct sl_policy *policy)
+/* A flow is done with its scanner (made for the bundle rs). */
+static void scan_give(struct dp_ctx *ctx, struct sl_msgscan *m, struct dp_ruleset *rs)
 {
 	struct dp_scan_pool *pl = &ctx->scans;
 	if (!m)
 		return;
-	if (policy != ctx->policy || pl->n == DP_SCAN_POOL) {
-		sl_msgscan_free(m);
+	if (rs != ctx->rules.cur || pl->n == DP_SCAN_POOL) {
+		scan_free(ctx, m, rs);
 		return;
 	}
 	pl->scan[pl->n] = m;
-	pl->policy[pl->n++] = policy;
+	pl->rules[pl->n++] = rs;
 }
 
 /* The flow is done with its scanner: back to the pool, its charges released. */
@@ -52,8 +64,9 @@ static void scan_release(struct dp_smtpflow *sf)
 	sl_msgscan_set_acct(sf->scan, NULL);
 	dp_mem_release(&sf->mem, sf->scan_charged);
 	sf->scan_charged = 0;
-	scan_give(sf->ctx, sf->scan, sf->scan_policy);
+	scan_give(sf->ctx, sf->scan, sf->scan_rules);
 	sf->scan = NULL;
+	sf->scan_rules = NULL;
 }
 
 /* A scanner for the message that begins, for the current bundle (a message keeps the
@@ -63,7 +76,7 @@ static void scan_release(struct dp_smtpflow *sf)
 static void scan_acquire(struct dp_smtpflow *sf)
 {
 	struct dp_ctx *ctx = sf->ctx;
-	if (sf->scan && sf->scan_policy == ctx->policy) {
+	if (sf->scan && sf->scan_rules == ctx->rules.cur) {
 		sl_msgscan_reset(sf->scan, SL_DIR_UNKNOWN);
 		return;
 	}
@@ -73,11 +86,11 @@ static void scan_acquire(struct dp_smtpflow *sf)
 		return;
 	size_t n = sl_msgscan_stream_bytes(m);
 	if (!dp_mem_charge(&sf->mem, n)) {
-		scan_give(ctx, m, ctx->policy);
+		scan_give(ctx, m, ctx->rules.cur);
 		return;
 	}
 	sf->scan = m;
-	sf->scan_policy = ctx->policy;
+	sf->scan_rules = ctx->rules.cur;
 	sf->scan_charged = n;
 	sl_msgscan_set_tap(m, ctx->scan_tap, ctx->scan_tap_ctx);
 	sl_msgscan_set_acct(m, &sf->acct);
@@ -85,8 +98,10 @@ static void scan_acquire(struct dp_smtpflow *sf)
 
 void dp_smtpflow_pool_free(struct dp_ctx *ctx)
 {
-	while (ctx->scans.n)
-		sl_msgscan_free(ctx->scans.scan[--ctx->scans.n]);
+	while (ctx->scans.n) {
+		ctx->scans.n--;
+		scan_free(ctx, ctx->scans.scan[ctx->scans.n], ctx->scans.rules[ctx->scans.n]);
+	}
 }
 
 static bool acct_charge(void *m, size_t n)
@@ -130,6 +145,8 @@ void dp_smtpflow_init(struct dp_smtpflow *sf, struct dp_ctx *ctx, struct dp_tcpd
 	sf->client_addr = *client;
 	sf->server_addr = *server;
 	sf->smtp_port = !detect;
+	/* a knob the control process may change live: new flows take the new value */
+	sf->starttls = (uint8_t)__atomic_load_n(&ctx->cfg->starttls, __ATOMIC_RELAXED);
 	sf->mem.limit = ctx->cfg->max_flow_memory;
 	sf->mem.parent = &ctx->mem;
 	sf->acct = (struct sl_memacct){acct_charge, acct_release, &sf->mem};
@@ -154,16 +171,22 @@ static void pending_clear(struct dp_sf_pending *p)
 	memset(p, 0, sizeof *p);
 }
 
+/* The flow's addresses as text, made when a sink or the event log first needs them. */
+static void addr_texts(struct dp_smtpflow *sf)
+{
+	if (!sf->client_txt[0]) {
+		dp_addr_text(&sf->client_addr, sf->client_txt, sizeof sf->client_txt);
+		dp_addr_text(&sf->server_addr, sf->server_txt, sizeof sf->server_txt);
+	}
+}
+
 static void sink_commit(struct dp_smtpflow *sf, struct dp_sink *sink, void *h,
                         const struct sl_envelope *env, struct dp_sf_pending *p,
                         enum dp_msg_outcome outcome, int code, const char *text)
 {
 	if (!sink || !h)
 		return;
-	if (!sf->client_txt[0]) {
-		dp_addr_text(&sf->client_addr, sf->client_txt, sizeof sf->client_txt);
-		dp_addr_text(&sf->server_addr, sf->server_txt, sizeof sf->server_txt);
-	}
+	addr_texts(sf);
 	struct dp_msg_meta m = {
 		.env = env,
 		.client = sf->client_txt,
@@ -177,6 +200,8 @@ static void sink_commit(struct dp_smtpflow *sf, struct dp_sink *sink, void *h,
 		.server_code = code,
 		.server_text = text,
 		.bytes = p->bytes,
+		.bundle_id = p->bundle_id,
+		.bundle_digest = p->bundle_digest,
 	};
 	int rc = sink->ops->commit(sink->impl, h, &m);
 	if (sink == sf->ctx->journal) {
@@ -243,7 +268,7 @@ static void message_begin(struct dp_smtpflow *sf, const struct sl_event *ev)
 	sf->in_message = true;
 	sf->msg_txn = ev->txn;
 	sf->msg_bytes = 0;
-	if (ctx->policy && ctx->cfg->mode == DP_MODE_ENFORCE)
+	if (ctx->rules.cur && ctx->cfg->mode == DP_MODE_ENFORCE)
 		scan_acquire(sf);
 	sf->msg_journal = ctx->journal ? ctx->journal->ops->begin(ctx->journal->impl) : NULL;
 	sf->msg_dump = ctx->dump ? ctx->dump->ops->begin(ctx->dump->impl) : NULL;
@@ -299,6 +324,30 @@ static void fill_enforce(struct dp_smtpflow *sf, const struct sl_event *ev, cons
 	sf->state = DP_SF_ENFORCE;
 }
 
+/* One event line per verdict for the event log (built into the worker's buffer; the
+ * hook hands it to the writer thread). */
+static void emit_event(struct dp_smtpflow *sf, const struct sl_envelope *env,
+                       const struct sl_verdict *v, const struct dp_sf_pending *p)
+{
+	struct dp_ctx *ctx = sf->ctx;
+	addr_texts(sf);
+	sl_strbuf_clear(&ctx->event_buf);
+	struct dp_event e = {
+		.client = sf->client_txt,
+		.server = sf->server_txt,
+		.env = env,
+		.verdict = v,
+		.bundle_id = p->bundle_id,
+		.bundle_digest = p->bundle_digest,
+		.scanned = sf->scan != NULL,
+	};
+	dp_event_json(&ctx->event_buf, ctx->cfg->control_name, &e);
+	if (!sl_strbuf_failed(&ctx->event_buf))
+		ctx->event(ctx->event_arg, ctx->event_buf.s, ctx->event_buf.len);
+	else
+		ctx->ctr->events_dropped++;
+}
+
 static void message_end(struct dp_smtpflow *sf, const struct sl_event *ev)
 {
 	struct dp_ctx *ctx = sf->ctx;
@@ -309,7 +358,7 @@ static void message_end(struct dp_smtpflow *sf, const struct sl_event *ev)
 	if (sf->scan) {
 		sl_msgscan_event(sf->scan, ev);
 		v = sl_msgscan_verdict(sf->scan);
-	} else if (ctx->policy && ctx->cfg->mode == DP_MODE_ENFORCE) {
+	} else if (ctx->rules.cur && ctx->cfg->mode == DP_MODE_ENFORCE) {
 		/* no memory for this message's scan: the overload policy decides */
 		static const struct sl_verdict overload = {
 			.action = SL_ACT_TEMPFAIL,
@@ -338,6 +387,12 @@ static void message_end(struct dp_smtpflow *sf, const struct sl_event *ev)
 	p->action = v->action;
 	p->direction = v->direction;
 	p->bytes = sf->msg_bytes;
+	if (sf->scan_rules) {
+		p->bundle_id = sf->scan_rules->id;
+		memcpy(p->bundle_digest, sf->scan_rules->digest, 16);
+	}
+	if (ctx->event)
+		emit_event(sf, ev->envelope, v, p);
 	p->journal = sf->msg_journal;
 	p->dump = sf->msg_dump;
 	sf->msg_journal = sf->msg_dump = NULL;
@@ -418,7 +473,7 @@ static void on_command(struct dp_smtpflow *sf, const struct sl_event *ev)
 		return;
 	struct dp_ctx *ctx = sf->ctx;
 	ctx->ctr->starttls_seen++;
-	if (ctx->passive || ctx->cfg->starttls == DP_STARTTLS_ALLOW)
+	if (ctx->passive || sf->starttls == DP_STARTTLS_ALLOW)
 		return;
 	/* strip and block: the server sees an unknown verb of the same length and refuses it */
 	uint64_t off = sf->base[SL_CLIENT] + ev->offset;
@@ -439,7 +494,7 @@ static void on_reply(struct dp_smtpflow *sf, const struct sl_event *ev)
 		sf->replies[i].code = ev->code;
 		snprintf(sf->replies[i].text, sizeof sf->replies[i].text, "%s", ev->value ? ev->value : "");
 	}
-	if (ctx->passive || ctx->cfg->starttls != DP_STARTTLS_STRIP || ev->code != 250 || !ev->value)
+	if (ctx->passive || sf->starttls != DP_STARTTLS_STRIP || ev->code != 250 || !ev->value)
 		return;
 	const char *t = ev->value;
 	if (strncasecmp(t, "STARTTLS", 8) != 0 || (t[8] && t[8] != ' ' && t[8] != '\r'))

@@ -46,6 +46,8 @@ struct dp_sf_pending {         /* a message waiting for the server's answer */
 	char **rules;
 	size_t nrules;
 	uint64_t bytes;
+	uint64_t bundle_id;        /* the bundle that judged it */
+	char bundle_digest[17];
 };
 
 struct dp_smtpflow {
@@ -53,7 +55,7 @@ struct dp_smtpflow {
 	enum dp_sf_state state;
 	struct sl_smtp *smtp;
 	struct sl_msgscan *scan;
-	struct sl_policy *scan_policy;   /* the bundle `scan` was made with */
+	struct dp_ruleset *scan_rules;   /* the bundle `scan` was made with */
 	bool in_message;
 	uint32_t msg_txn;
 	uint64_t base[2];                /* flow offset of engine offset 0, per stream */
@@ -80,6 +82,7 @@ struct dp_smtpflow {
 	bool overload;                   /* no memory for the engine: the flow cannot be inspected */
 	bool failed;                     /* the engine failed (memory): nothing more is inspected */
 	bool smtp_port;                  /* on a configured SMTP port (not found by content) */
+	uint8_t starttls;                /* enum dp_starttls, as configured when the flow began */
 	bool desync;                     /* smtp.desync: the engine lost step with the server */
 	/* signals raised between messages: the next message carries them, so a rule on
 	 * smtp.pending_overflow or smtp.desync sees them whenever they were raised */

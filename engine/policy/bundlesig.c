@@ -96,7 +96,23 @@ out:
 	return rc;
 }
 
-int sl_bundlesig_sign(const uint8_t *bundle, size_t n, const char *private_pem,
+/* The bytes the signature covers: the header without its sig line, then the rest. */
+static bool signed_message(EVP_MD_CTX *c, bool verify, const char *head, size_t hl, const uint8_t *rest,
+                           size_t rl, const uint8_t *sig, size_t *sl)
+{
+	/* Ed25519 is one-shot (no streaming update): join the parts */
+	uint8_t *m = malloc(hl + rl ? hl + rl : 1);
+	if (!m)
+		return false;
+	memcpy(m, head, hl);
+	memcpy(m + hl, rest, rl);
+	bool ok = verify ? EVP_DigestVerify(c, sig, *sl, m, hl + rl) == 1
+	                 : EVP_DigestSign(c, (uint8_t *)sig, sl, m, hl + rl) == 1;
+	free(m);
+	return ok;
+}
+
+int sl_bundlesig_sign(const uint8_t *bundle, size_t n, uint64_t version, const char *private_pem,
                       struct sl_strbuf *out, char *err, size_t errlen)
 {
 	EVP_PKEY *k = read_key(private_pem, true, err, errlen);
@@ -105,17 +121,28 @@ int sl_bundlesig_sign(const uint8_t *bundle, size_t n, const char *private_pem,
 	int rc = -1;
 	uint8_t sig[SIG_LEN];
 	size_t sl = sizeof sig;
-	char id[65], b64[4 * ((SIG_LEN + 2) / 3) + 1];
+	char id[65], b64[4 * ((SIG_LEN + 2) / 3) + 1], head[256];
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	if (!c || EVP_DigestSignInit(c, NULL, NULL, NULL, k) != 1 ||
-	    EVP_DigestSign(c, sig, &sl, bundle, n) != 1 || sl != SIG_LEN) {
+	if (key_id(k, id, err, errlen))
+		goto out;
+	int hl = snprintf(head, sizeof head, "%skey %s\nversion %llu\nsize %zu\n", SL_BUNDLESIG_MAGIC,
+	                  id, (unsigned long long)version, n);
+	/* signed: the header lines, the blank line, the bundle */
+	struct sl_strbuf rest;
+	sl_strbuf_init(&rest);
+	sl_strbuf_putc(&rest, '\n');
+	sl_strbuf_put(&rest, bundle, n);
+	bool ok = !sl_strbuf_failed(&rest) && c && EVP_DigestSignInit(c, NULL, NULL, NULL, k) == 1 &&
+	          signed_message(c, false, head, (size_t)hl, (const uint8_t *)rest.s, rest.len, sig, &sl) &&
+	          sl == SIG_LEN;
+	sl_strbuf_free(&rest);
+	if (!ok) {
 		fail(err, errlen, "signing");
 		goto out;
 	}
-	if (key_id(k, id, err, errlen))
-		goto out;
 	EVP_EncodeBlock((unsigned char *)b64, sig, SIG_LEN);
-	sl_strbuf_printf(out, "%skey %s\nsig %s\nsize %zu\n\n", SL_BUNDLESIG_MAGIC, id, b64, n);
+	sl_strbuf_put(out, head, (size_t)hl);
+	sl_strbuf_printf(out, "sig %s\n\n", b64);
 	sl_strbuf_put(out, bundle, n);
 	if (sl_strbuf_failed(out)) {
 		snprintf(err, errlen, "out of memory");
@@ -151,36 +178,80 @@ static bool header_line(const uint8_t **p, const uint8_t *end, const char *name,
 	return true;
 }
 
-int sl_bundlesig_verify(const uint8_t *s, size_t n, const char *public_pem,
-                        const uint8_t **bundle, size_t *len, char *err, size_t errlen)
+static bool parse_u64(const char *s, uint64_t *v)
+{
+	char *e;
+	errno = 0;
+	unsigned long long x = strtoull(s, &e, 10);
+	if (errno || *e || !s[0] || s[0] == '-')
+		return false;
+	*v = x;
+	return true;
+}
+
+/* The parts of a signed bundle. */
+struct parts {
+	char id[80];
+	size_t head_len;           /* the header up to (not with) the sig line */
+	const uint8_t *rest;       /* the blank line and the bundle */
+	uint8_t sig[SIG_LEN + 3];
+	struct sl_bundlesig_info info;
+};
+
+static int split(const uint8_t *s, size_t n, struct parts *pt, char *err, size_t errlen)
 {
 	if (!sl_bundlesig_is_signed(s, n)) {
 		snprintf(err, errlen, "not a signed bundle (this dataplane loads only signed bundles)");
 		return -1;
 	}
 	const uint8_t *p = s + strlen(SL_BUNDLESIG_MAGIC), *end = s + n;
-	char id[80], b64[120], size[32], want_id[65];
-	if (!header_line(&p, end, "key", id, sizeof id) || !header_line(&p, end, "sig", b64, sizeof b64) ||
-	    !header_line(&p, end, "size", size, sizeof size) || p >= end || *p != '\n') {
+	char ver[32], size[32], b64[120];
+	uint64_t sz;
+	if (!header_line(&p, end, "key", pt->id, sizeof pt->id) ||
+	    !header_line(&p, end, "version", ver, sizeof ver) || !header_line(&p, end, "size", size, sizeof size)) {
 		snprintf(err, errlen, "signed bundle: damaged header");
 		return -1;
 	}
-	p++;
-	char *e;
-	errno = 0;
-	unsigned long long sz = strtoull(size, &e, 10);
-	if (errno || *e || !size[0] || sz != (unsigned long long)(end - p)) {
+	pt->head_len = (size_t)(p - s);
+	if (!header_line(&p, end, "sig", b64, sizeof b64) || p >= end || *p != '\n' ||
+	    !parse_u64(ver, &pt->info.version) || !parse_u64(size, &sz)) {
+		snprintf(err, errlen, "signed bundle: damaged header");
+		return -1;
+	}
+	pt->rest = p++;
+	if (sz != (uint64_t)(end - p)) {
 		snprintf(err, errlen, "signed bundle: size %s does not match the %zu bytes that follow",
 		         size, (size_t)(end - p));
 		return -1;
 	}
-	uint8_t sig[SIG_LEN + 3];
 	int sl = strlen(b64) == 4 * ((SIG_LEN + 2) / 3) ?
-	         EVP_DecodeBlock(sig, (const unsigned char *)b64, (int)strlen(b64)) : -1;
+	         EVP_DecodeBlock(pt->sig, (const unsigned char *)b64, (int)strlen(b64)) : -1;
 	if (sl < SIG_LEN) {
 		snprintf(err, errlen, "signed bundle: the signature is not base64 of 64 bytes");
 		return -1;
 	}
+	pt->info.bundle = p;
+	pt->info.len = (size_t)(end - p);
+	return 0;
+}
+
+int sl_bundlesig_parse(const uint8_t *s, size_t n, struct sl_bundlesig_info *info, char *err,
+                       size_t errlen)
+{
+	struct parts pt;
+	if (split(s, n, &pt, err, errlen))
+		return -1;
+	*info = pt.info;
+	return 0;
+}
+
+int sl_bundlesig_verify(const uint8_t *s, size_t n, const char *public_pem,
+                        struct sl_bundlesig_info *info, char *err, size_t errlen)
+{
+	struct parts pt;
+	if (split(s, n, &pt, err, errlen))
+		return -1;
+	char want_id[65];
 	EVP_PKEY *k = read_key(public_pem, false, err, errlen);
 	if (!k)
 		return -1;
@@ -188,9 +259,9 @@ int sl_bundlesig_verify(const uint8_t *s, size_t n, const char *public_pem,
 	EVP_MD_CTX *c = NULL;
 	if (key_id(k, want_id, err, errlen))
 		goto out;
-	if (strcmp(id, want_id) != 0) {
+	if (strcmp(pt.id, want_id) != 0) {
 		snprintf(err, errlen, "signed by another key (%.16s..., this dataplane trusts %.16s...)",
-		         id, want_id);
+		         pt.id, want_id);
 		goto out;
 	}
 	c = EVP_MD_CTX_new();
@@ -198,13 +269,14 @@ int sl_bundlesig_verify(const uint8_t *s, size_t n, const char *public_pem,
 		fail(err, errlen, "verification");
 		goto out;
 	}
-	if (EVP_DigestVerify(c, sig, SIG_LEN, p, (size_t)(end - p)) != 1) {
+	size_t siglen = SIG_LEN;
+	if (!signed_message(c, true, (const char *)s, pt.head_len, pt.rest, (size_t)(s + n - pt.rest),
+	                    pt.sig, &siglen)) {
 		ERR_clear_error();
 		snprintf(err, errlen, "the signature does not verify: the bundle was changed or signed by another key");
 		goto out;
 	}
-	*bundle = p;
-	*len = (size_t)(end - p);
+	*info = pt.info;
 	rc = 0;
 out:
 	EVP_MD_CTX_free(c);

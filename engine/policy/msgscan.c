@@ -47,7 +47,7 @@ void sl_scanner_free(struct sl_scanner *sc)
 }
 
 /* Grow the scratch for every database of p (once per policy). */
-static bool scanner_prepare(struct sl_scanner *sc, const struct sl_policy *p)
+bool sl_scanner_prepare(struct sl_scanner *sc, const struct sl_policy *p)
 {
 	if (sc->prepared_serial == p->serial)
 		return true;
@@ -738,7 +738,7 @@ const struct sl_verdict *sl_msgscan_verdict(const struct sl_msgscan *m)
 
 struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, enum sl_direction forced)
 {
-	if (!scanner_prepare(sc, p))
+	if (!sl_scanner_prepare(sc, p))
 		return NULL;
 	/* not calloc: the evidence pool (ev, written before it is read) makes the struct
 	 * large enough that jemalloc zeroes a recycled block by purging its pages (madvise +

@@ -70,6 +70,32 @@ static void test_roundtrip(void)
 	sl_strbuf_free(&g);
 }
 
+/* The bundle that judged a gateway's message: an optional extension (0x8001) that
+ * survives the round trip; twice in a record is invalid. */
+static void test_bundle_field(void)
+{
+	struct sl_journal_record r = sample();
+	r.bundle = "7/08139c1daa5ec661";
+	struct sl_strbuf f;
+	sl_strbuf_init(&f);
+	char err[256];
+	CU_ASSERT_EQUAL_FATAL(sl_journal_encode(&r, &f, err, sizeof err), 0);
+	struct sl_journal_decoded d;
+	CU_ASSERT_EQUAL_FATAL(sl_journal_decode_frame((uint8_t *)f.s, f.len, &d, err, sizeof err), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d.rec.bundle);
+	CU_ASSERT_STRING_EQUAL(d.rec.bundle, "7/08139c1daa5ec661");
+	CU_ASSERT_STRING_EQUAL(d.rec.txn_id, "q1");
+	sl_journal_decoded_free(&d);
+	/* the field once more at the end of the payload */
+	const uint8_t ext[] = {0x80, 0x01, 0, 0, 0, 2, '1', '/'};
+	sl_strbuf_put(&f, ext, sizeof ext);
+	sl_journal_header_build((uint8_t *)f.s, SL_JFRAME_RECORD, (uint8_t *)f.s + 16, (uint32_t)(f.len - 16));
+	CU_ASSERT_EQUAL(sl_journal_decode_frame((uint8_t *)f.s, f.len, &d, err, sizeof err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "bundle"));
+	sl_journal_decoded_free(&d);
+	sl_strbuf_free(&f);
+}
+
 static int decode_err(const uint8_t *p, size_t n, char *err, size_t errlen)
 {
 	struct sl_journal_decoded d;
@@ -336,6 +362,7 @@ int main(void)
 {
 	static const struct cu_test tests[] = {
 		{ "encode/decode round trip and identity", test_roundtrip },
+		{ "the bundle field", test_bundle_field },
 		{ "bad frames refused with a reason", test_bad_frames },
 		{ "sender spools through an archive outage", test_sender_survives_outage },
 		{ "queue cap refuses without blocking", test_queue_cap },

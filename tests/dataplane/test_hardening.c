@@ -469,6 +469,23 @@ static void test_port_reuse_after_close(void)
 	h_free(&h);
 }
 
+/* A flow passed uninspected (STARTTLS allowed, TLS seen) does not follow its
+ * connection's end; a new connection on the same port pair must not inherit its bypass
+ * (found by fuzz_dp_stream). */
+static void test_port_reuse_after_bypass(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	h_ehlo(&h, "250-mx\r\n250 STARTTLS\r\n");
+	h_say(&h, true, "STARTTLS\r\n");
+	h_say(&h, false, "220 2.0.0 Ready to start TLS\r\n");
+	h_say_n(&h, true, "\x16\x03\x01\x00\x05hello", 10);
+	CU_ASSERT_EQUAL(h.ctr.uninspected[DP_UNINSPECTED_STARTTLS], 1);
+	full_session_rejects(&h, 40000);
+	CU_ASSERT_EQUAL(h.ctr.flows_created, 2);
+	h_free(&h);
+}
+
 /* Finding 7. Before: an unkeyed hash, so anyone could compute colliding keys. */
 static void test_flow_hash_is_keyed(void)
 {
@@ -521,6 +538,7 @@ int main(void)
 		{"SYN flood evicts half-open flows", test_syn_flood_evicts_half_open_flows},
 		{"table full of established flows", test_table_full_of_established_flows},
 		{"port reuse after close", test_port_reuse_after_close},
+		{"port reuse after a bypassed flow", test_port_reuse_after_bypass},
 		{"flow hash is keyed", test_flow_hash_is_keyed},
 		{NULL, NULL},
 	};

@@ -70,14 +70,13 @@ static void sign(struct sl_strbuf *out, const char *key)
 {
 	char err[256];
 	sl_strbuf_init(out);
-	CU_ASSERT_EQUAL_FATAL(sl_bundlesig_sign(bundle, bundle_len, key, out, err, sizeof err), 0);
+	CU_ASSERT_EQUAL_FATAL(sl_bundlesig_sign(bundle, bundle_len, 42, key, out, err, sizeof err), 0);
 }
 
 static int verify(const struct sl_strbuf *s, const char *pub, char *err, size_t errlen)
 {
-	const uint8_t *b;
-	size_t n;
-	return sl_bundlesig_verify((const uint8_t *)s->s, s->len, pub, &b, &n, err, errlen);
+	struct sl_bundlesig_info info;
+	return sl_bundlesig_verify((const uint8_t *)s->s, s->len, pub, &info, err, errlen);
 }
 
 static void test_sign_verify_load(void)
@@ -85,10 +84,12 @@ static void test_sign_verify_load(void)
 	struct sl_strbuf s;
 	sign(&s, key1);
 	CU_ASSERT_TRUE(sl_bundlesig_is_signed((const uint8_t *)s.s, s.len));
-	const uint8_t *b;
-	size_t n;
+	struct sl_bundlesig_info info;
 	char err[256] = "";
-	CU_ASSERT_EQUAL_FATAL(sl_bundlesig_verify((const uint8_t *)s.s, s.len, pub1, &b, &n, err, sizeof err), 0);
+	CU_ASSERT_EQUAL_FATAL(sl_bundlesig_verify((const uint8_t *)s.s, s.len, pub1, &info, err, sizeof err), 0);
+	const uint8_t *b = info.bundle;
+	size_t n = info.len;
+	CU_ASSERT_EQUAL(info.version, 42);
 	CU_ASSERT_EQUAL(n, bundle_len);
 	CU_ASSERT_EQUAL(memcmp(b, bundle, n), 0);
 	struct sl_policy_diag d;
@@ -115,6 +116,11 @@ static void test_refused(void)
 		s.s[at] ^= 0x20;
 	}
 	CU_ASSERT_EQUAL(verify(&s, pub1, err, sizeof err), 0);
+	/* the version line is signed too: another version id does not verify */
+	char *v = strstr(s.s, "version 42");
+	v[9] = '3';
+	CU_ASSERT_EQUAL(verify(&s, pub1, err, sizeof err), -1);
+	v[9] = '2';
 	/* signed by key 2 but claiming key 1's id: the signature does not verify */
 	struct sl_strbuf s2;
 	sign(&s2, key2);

@@ -148,6 +148,9 @@ void sl_verdict_json(const struct sl_verdict *v, struct sl_strbuf *out);
 
 struct sl_scanner *sl_scanner_new(void);
 void sl_scanner_free(struct sl_scanner *sc);
+/* Size the scratch for every database of p now (else the first message of p does it):
+ * a thread that loads a bundle for a worker allocates its scratch off the worker. */
+bool sl_scanner_prepare(struct sl_scanner *sc, const struct sl_policy *p);
 
 /* One per message. Direction is decided from the policy's internal networks and domains
  * at MESSAGE_END unless forced (SL_DIR_UNKNOWN = decide). NULL only when out of memory. */

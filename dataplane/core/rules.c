@@ -1,0 +1,72 @@
+#include "rules.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+struct dp_ruleset *dp_ruleset_new(struct sl_policy *policy, uint64_t id)
+{
+	struct dp_ruleset *rs = calloc(1, sizeof *rs);
+	if (!rs)
+		return NULL;
+	rs->scanner = sl_scanner_new();
+	if (!rs->scanner || !sl_scanner_prepare(rs->scanner, policy)) {
+		sl_scanner_free(rs->scanner);
+		free(rs);
+		return NULL;
+	}
+	rs->policy = sl_policy_ref(policy);
+	rs->id = id;
+	struct sl_policy_info info;
+	sl_policy_info(policy, &info);
+	for (int i = 0; i < 32; i++)
+		snprintf(rs->digest + 2 * i, 3, "%02x", info.digest[i]);
+	return rs;
+}
+
+void dp_ruleset_free(struct dp_ruleset *rs)
+{
+	if (!rs)
+		return;
+	sl_scanner_free(rs->scanner);
+	sl_policy_unref(rs->policy);
+	free(rs);
+}
+
+void dp_rules_switch(struct dp_rules *r, struct dp_ruleset *next)
+{
+	struct dp_ruleset *old = r->cur;
+	r->cur = next;
+	if (!old)
+		return;
+	if (old->users == 0) {
+		dp_ruleset_free(old);
+		return;
+	}
+	old->next = r->retired;
+	r->retired = old;
+}
+
+void dp_rules_unuse(struct dp_rules *r, struct dp_ruleset *rs)
+{
+	if (rs->users)
+		rs->users--;
+	if (rs == r->cur || rs->users)
+		return;
+	for (struct dp_ruleset **pp = &r->retired; *pp; pp = &(*pp)->next)
+		if (*pp == rs) {
+			*pp = rs->next;
+			dp_ruleset_free(rs);
+			return;
+		}
+}
+
+void dp_rules_free(struct dp_rules *r)
+{
+	dp_ruleset_free(r->cur);
+	r->cur = NULL;
+	while (r->retired) {
+		struct dp_ruleset *rs = r->retired;
+		r->retired = rs->next;
+		dp_ruleset_free(rs);
+	}
+}

@@ -1,0 +1,44 @@
+/* The rule bundles one worker uses: the current one, which new messages take, and
+ * retired ones still held by messages in flight (a message finishes on the bundle it
+ * started with: its Hyperscan streams belong to that bundle's databases). Each has this
+ * worker's scanner (Hyperscan scratch), allocated off the worker by whoever made the
+ * ruleset; a retired one is freed when its last message scanner goes. No DPDK. */
+#ifndef SLUICE_DP_RULES_H
+#define SLUICE_DP_RULES_H
+
+#include <stdint.h>
+
+#include "sluice/policy.h"
+
+struct dp_ruleset {
+	struct sl_policy *policy;    /* a reference of its own */
+	struct sl_scanner *scanner;  /* this worker's, prepared for the policy */
+	uint64_t id;                 /* the control's version id (0: loaded at start, unsigned) */
+	char digest[65];             /* hex SHA-256 of the policy (sl_policy_info) */
+	unsigned users;              /* message scanners made for it, still alive */
+	struct dp_ruleset *next;     /* in the retired list */
+};
+
+struct dp_rules {
+	struct dp_ruleset *cur;      /* NULL: no policy (every message passes) */
+	struct dp_ruleset *retired;
+};
+
+/* A ruleset for one worker: takes a reference to policy, makes and prepares a scanner
+ * (allocation: call it off the worker). NULL without memory. */
+struct dp_ruleset *dp_ruleset_new(struct sl_policy *policy, uint64_t id);
+void dp_ruleset_free(struct dp_ruleset *rs);
+
+/* New messages use `next` from now on (NULL: none); the current one retires, freed
+ * at once when no message scanner uses it. */
+void dp_rules_switch(struct dp_rules *r, struct dp_ruleset *next);
+/* A message scanner of rs was made / freed. */
+static inline void dp_rules_use(struct dp_ruleset *rs)
+{
+	rs->users++;
+}
+void dp_rules_unuse(struct dp_rules *r, struct dp_ruleset *rs);
+/* Everything goes (the worker stops). */
+void dp_rules_free(struct dp_rules *r);
+
+#endif
