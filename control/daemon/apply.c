@@ -103,8 +103,8 @@ static enum apply_result overall(const struct job *jobs, int n, bool knobs)
 	return r;
 }
 
-/* Set what each target should run (ids[i], or `one` for all) and save state.json; when
- * it cannot be saved, nothing changes. */
+/* Set what each target should run (ids[i], or `one` for all), save state.json and the
+ * targets' current/<name>.bundle; when the state cannot be saved, nothing changes. */
 static int set_all_wanted(struct ctl *c, struct dp_link **t, int n, const int64_t *ids, int64_t one,
                           int64_t *was, char *err, size_t errlen)
 {
@@ -118,6 +118,13 @@ static int set_all_wanted(struct ctl *c, struct dp_link **t, int n, const int64_
 		for (int i = 0; i < n; i++)
 			store_set_wanted(&c->store, t[i]->conf->name, was[i]);
 	pthread_mutex_unlock(&c->state_lock);
+	for (int i = 0; rc == 0 && i < n; i++) {
+		int64_t id = ids ? ids[i] : one;
+		char e2[512];
+		/* a dataplane that restarts before its link catches it up starts on it */
+		if (id >= 0 && store_publish(&c->store, t[i]->conf->name, id, e2, sizeof e2))
+			ctl_log("cannot write the current bundle of %s: %s", t[i]->conf->name, e2);
+	}
 	return rc;
 }
 

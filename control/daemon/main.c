@@ -71,7 +71,7 @@ static int check_key(const char *path, char *err, size_t errlen)
 	struct sl_strbuf out;
 	sl_strbuf_init(&out);
 	static const uint8_t probe[1] = {0};
-	int rc = sl_bundlesig_sign(probe, 1, path, &out, err, errlen);
+	int rc = sl_bundlesig_sign(probe, 1, 0, path, &out, err, errlen);
 	sl_strbuf_free(&out);
 	return rc;
 }

@@ -54,12 +54,10 @@ static void add_dataplane(struct prom *p, struct ctl *c, struct dp_link *l)
 	json_t *a = link_request(l, req, NULL, 0, (int)c->conf.request_timeout_ms, SCRAPE_LOCK_WAIT_MS, NULL,
 	                         NULL, err, sizeof err);
 	json_decref(req);
-	bool ok = a && json_is_true(json_object_get(a, "ok"));
-	if (ok) {
-		json_object_del(a, "req");
-		json_object_del(a, "ok");
-		prom_add_dp_stats(p, name, a);
-	}
+	json_t *stats = json_object_get(a, "stats");
+	bool ok = a && json_is_true(json_object_get(a, "ok")) && json_is_object(stats);
+	if (ok)
+		prom_add_dp_stats(p, name, stats);
 	json_decref(a);
 	pthread_mutex_lock(&l->mu);
 	bool up = l->up;

@@ -36,8 +36,9 @@ static json_t *ask(struct ctl *c, struct dp_link *l, json_t *req, char *err, siz
 	return a;
 }
 
-/* Ask every target the same op: {"dataplanes": {NAME: answer}, "errors": {NAME: text}}. */
-static json_t *ask_all(struct ctl *c, json_t *req, const char *opname, json_t *fields)
+/* Ask every target the same op: {"dataplanes": {NAME: answer}, "errors": {NAME: text}};
+ * with `member`, each answer's member of that name stands for it. */
+static json_t *ask_all(struct ctl *c, json_t *req, const char *opname, json_t *fields, const char *member)
 {
 	struct dp_link *t[CTL_MAX_DATAPLANES];
 	char err[600];
@@ -51,6 +52,13 @@ static json_t *ask_all(struct ctl *c, json_t *req, const char *opname, json_t *f
 			json_object_update(q, fields);
 		json_t *a = ask(c, t[i], q, err, sizeof err);
 		json_decref(q);
+		if (a && member) {
+			json_t *m = json_incref(json_object_get(a, member));
+			json_decref(a);
+			a = m;
+			if (!a)
+				snprintf(err, sizeof err, "its answer has no '%s'", member);
+		}
 		if (a)
 			json_object_set_new(answers, t[i]->conf->name, a);
 		else
@@ -81,7 +89,8 @@ json_t *op_status(OP_ARGS)
 		json_object_set_new(d, "wanted", w.version >= 0 ? json_integer(w.version) : json_null());
 		json_object_set_new(d, "wanted_digest", w.digest[0] ? json_string(w.digest) : json_null());
 		json_object_set_new(d, "starttls_wanted", w.starttls[0] ? json_string(w.starttls) : json_null());
-		json_object_set_new(d, "ports", stats ? json_incref(json_object_get(stats, "ports")) : json_null());
+		json_t *ports = json_object_get(json_object_get(stats, "stats"), "ports");
+		json_object_set_new(d, "ports", ports ? json_incref(ports) : json_null());
 		json_decref(stats);
 		json_array_append_new(dps, d);
 	}
@@ -108,7 +117,7 @@ json_t *op_stats(OP_ARGS)
 	(void)body;
 	(void)blen;
 	(void)abody;
-	return ask_all(c, req, "stats", NULL);
+	return ask_all(c, req, "stats", NULL, "stats");
 }
 
 json_t *op_flows(OP_ARGS)
@@ -121,7 +130,7 @@ json_t *op_flows(OP_ARGS)
 	json_t *n = json_object_get(req, "n");
 	if (json_is_integer(n))
 		json_object_set(fields, "n", n);
-	json_t *a = ask_all(c, req, "flows", fields);
+	json_t *a = ask_all(c, req, "flows", fields, NULL);
 	json_decref(fields);
 	return a;
 }

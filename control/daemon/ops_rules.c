@@ -85,8 +85,8 @@ static void hex(const uint8_t *p, size_t n, char *out)
 	out[2 * n] = 0;
 }
 
-/* The compiled policy as a signed bundle. */
-static int sign_bundle(struct ctl *c, const struct sl_policy *p, struct sl_strbuf *signed_out,
+/* The compiled policy as a signed bundle of version `id`. */
+static int sign_bundle(struct ctl *c, const struct sl_policy *p, int64_t id, struct sl_strbuf *signed_out,
                        size_t *raw_len, char *err, size_t errlen)
 {
 	char tmp[CTL_PATH_MAX + 64];
@@ -107,7 +107,7 @@ static int sign_bundle(struct ctl *c, const struct sl_policy *p, struct sl_strbu
 		snprintf(err, errlen, "cannot read the bundle back: %s", strerror(errno));
 		return -1;
 	}
-	int rc = sl_bundlesig_sign(raw, *raw_len, c->conf.private_key, signed_out, err, errlen);
+	int rc = sl_bundlesig_sign(raw, *raw_len, (uint64_t)id, c->conf.private_key, signed_out, err, errlen);
 	free(raw);
 	return rc;
 }
@@ -215,7 +215,11 @@ json_t *op_rules_push(OP_ARGS)
 	struct sl_strbuf signed_bundle;
 	sl_strbuf_init(&signed_bundle);
 	size_t raw_len = 0;
-	if (sign_bundle(c, p, &signed_bundle, &raw_len, err, sizeof err)) {
+	/* the id is signed with the bundle; only this thread (change_lock) adds versions */
+	pthread_mutex_lock(&c->state_lock);
+	int64_t next = store_next_id(&c->store);
+	pthread_mutex_unlock(&c->state_lock);
+	if (sign_bundle(c, p, next, &signed_bundle, &raw_len, err, sizeof err)) {
 		answer = rpc_error(req, "nothing changed: %s", err);
 		sl_strbuf_free(&signed_bundle);
 		sl_policy_unref(p);

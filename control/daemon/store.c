@@ -167,6 +167,22 @@ void store_set_audit_head(struct store *s, uint64_t lines, const char *head)
 	json_object_set_new(a, "head", json_string(head));
 }
 
+int store_publish(const struct store *s, const char *dp, int64_t id, char *err, size_t errlen)
+{
+	char dir[CTL_PATH_MAX + 16], path[CTL_PATH_MAX + 128];
+	snprintf(dir, sizeof dir, "%s/current", s->dir);
+	if (fs_mkdirs(dir, err, errlen))
+		return -1;
+	size_t len;
+	uint8_t *b = store_bundle(s, id, &len, err, errlen);
+	if (!b)
+		return -1;
+	snprintf(path, sizeof path, "%s/%s.bundle", dir, dp);
+	int rc = fs_replace(path, b, len, err, errlen);
+	free(b);
+	return rc;
+}
+
 bool store_valid_file_name(const char *name)
 {
 	size_t n = strlen(name);
@@ -201,11 +217,16 @@ static int write_source(const char *srcdir, const struct sl_policy_file *f, char
 	return fs_write_sync(path, f->data, f->len, err, errlen);
 }
 
+int64_t store_next_id(const struct store *s)
+{
+	return json_integer_value(json_object_get(s->state, "next_id"));
+}
+
 int store_add_version(struct store *s, const struct sl_policy_file *files, size_t n,
                       const uint8_t *bundle, size_t bundle_len, json_t *meta, int64_t *id,
                       char *err, size_t errlen)
 {
-	int64_t next = json_integer_value(json_object_get(s->state, "next_id"));
+	int64_t next = store_next_id(s);
 	char tmp[CTL_PATH_MAX + 64], final[CTL_PATH_MAX + 64], p[CTL_PATH_MAX + 300];
 	path_of(s, tmp, sizeof tmp, "versions/.new-%lld", (long long)next);
 	path_of(s, final, sizeof final, "versions/%lld", (long long)next);

@@ -3,6 +3,8 @@
  *   versions/<id>/bundle       the compiled bundle, signed
  *   versions/<id>/meta.json    {id, digest, author, uid, time, comment, parent, policy, files,
  *                               rules, compile_seconds, bundle_bytes}
+ *   current/<dataplane>.bundle the signed bundle each dataplane should run: its [policy]
+ *                              rules may name it, so a restart starts on that version
  *   state.json                 what each dataplane should run ({"dataplanes": {NAME:
  *                              {"version": id, "starttls": ..}}}), the next id, the audit head
  *   audit.jsonl                the audit log (audit.h)
@@ -39,6 +41,9 @@ int64_t store_wanted(const struct store *s, const char *dp);
 void store_set_wanted(struct store *s, const char *dp, int64_t id);
 const char *store_knob(const struct store *s, const char *dp, const char *knob);
 void store_set_knob(struct store *s, const char *dp, const char *knob, const char *value);
+/* Write current/<dp>.bundle: the signed bundle of version id (atomically). */
+int store_publish(const struct store *s, const char *dp, int64_t id, char *err, size_t errlen);
+
 /* The audit log's line count and head hash, as last recorded (0 and "" when none). */
 void store_audit_head(const struct store *s, uint64_t *lines, const char **head);
 void store_set_audit_head(struct store *s, uint64_t lines, const char *head);
@@ -47,8 +52,10 @@ void store_set_audit_head(struct store *s, uint64_t lines, const char *head);
  * empty component, printable, under 256 bytes. */
 bool store_valid_file_name(const char *name);
 
-/* Store a new version: its files, the signed bundle, and `meta` (its "id" is set here).
- * The new id in *id. */
+/* The id the next version gets (the bundle is signed with it before it is stored). */
+int64_t store_next_id(const struct store *s);
+/* Store a new version under store_next_id(): its files, the signed bundle, and `meta`
+ * (its "id" is set here). The new id in *id. */
 int store_add_version(struct store *s, const struct sl_policy_file *files, size_t n,
                       const uint8_t *bundle, size_t bundle_len, json_t *meta, int64_t *id,
                       char *err, size_t errlen);
