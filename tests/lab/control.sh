@@ -3,8 +3,8 @@
 # loopback, so parallel labs never share a port); dataplanes it manages listen on
 # $LAB_DIR/NAME.sock and log events to $LAB_DIR/NAME.eve.json.
 
-LAB_CONTROL_BIN=$SLUICE_BUILD_ROOT/control/sluice-control
-LAB_SLUICECTL=$SLUICE_BUILD_ROOT/control/sluicectl
+LAB_CONTROL_BIN=${LAB_CONTROL_BIN:-$SLUICE_BUILD_ROOT/control/sluice-control}
+LAB_SLUICECTL=${LAB_SLUICECTL:-$SLUICE_BUILD_ROOT/control/sluicectl}
 LAB_CONTROL_METRICS=127.0.0.1:9469
 
 # lab_control_start NAME...: sluice-control managing the dataplanes NAME... (a key pair
