@@ -145,6 +145,11 @@ static void load_version(struct dp_link *l, int64_t v, struct link_outcome *out)
 		out->swap_ms = json_number_value(json_object_get(a, "swap_ms"));
 		l->loads++;
 		l->refused = -1;
+		/* what it runs now, without waiting for the next hello */
+		const char *digest = json_string_value(json_object_get(a, "digest"));
+		if (l->hello)
+			json_object_set_new(l->hello, "bundle", json_pack("{s:I, s:s, s:I}", "id", (json_int_t)v,
+			                    "digest", digest ? digest : "", "loaded_at", (json_int_t)time(NULL)));
 	} else {
 		out->result = LINK_REFUSED;
 		snprintf(out->detail, sizeof out->detail, "%s", rpc_error_text(a));
@@ -169,10 +174,16 @@ static void set_knob(struct dp_link *l, const char *starttls, struct link_outcom
 	json_t *a = exchange(l, req, NULL, 0, (int)l->ctl->conf.request_timeout_ms, NULL, NULL, &timeout,
 	                     err, sizeof err);
 	json_decref(req);
-	if (!a)
+	if (!a) {
 		snprintf(out->knob_error, sizeof out->knob_error, "starttls %s: %.200s", starttls, err);
-	else if (!json_is_true(json_object_get(a, "ok")))
+	} else if (!json_is_true(json_object_get(a, "ok"))) {
 		snprintf(out->knob_error, sizeof out->knob_error, "starttls %s: %s", starttls, rpc_error_text(a));
+	} else {
+		pthread_mutex_lock(&l->mu);
+		if (l->hello)
+			json_object_set_new(l->hello, "starttls", json_string(starttls));
+		pthread_mutex_unlock(&l->mu);
+	}
 	json_decref(a);
 }
 
@@ -268,7 +279,12 @@ static void *link_main(void *arg)
 	struct dp_link *l = arg;
 	struct link_outcome o;
 	while (!atomic_load(&l->ctl->stop)) {
-		link_converge(l, false, &o);
+		/* a change in progress brings its dataplanes over itself (and reports each
+		 * result); this round is skipped rather than race it to the load */
+		if (pthread_mutex_trylock(&l->ctl->change_lock) == 0) {
+			link_converge(l, false, &o);
+			pthread_mutex_unlock(&l->ctl->change_lock);
+		}
 		pthread_mutex_lock(&l->mu);
 		uint64_t ms = l->up ? l->ctl->conf.heartbeat_ms : l->ctl->conf.reconnect_ms;
 		struct timespec until;
