@@ -143,6 +143,19 @@ bool client_dataplane_opt(json_t *req, int argc, char **argv, int *i)
 	return true;
 }
 
+bool client_change_opt(json_t *req, int argc, char **argv, int *i, int *timeout_s)
+{
+	if (strcmp(argv[*i], "--comment") == 0 && *i + 1 < argc) {
+		json_object_set_new(req, "comment", rpc_str(argv[++*i]));
+		return true;
+	}
+	if (strcmp(argv[*i], "--timeout") == 0 && *i + 1 < argc) {
+		*timeout_s = atoi(argv[++*i]);
+		return true;
+	}
+	return client_dataplane_opt(req, argc, argv, i);
+}
+
 void client_duration(long long s, char *out, size_t len)
 {
 	if (s < 0)

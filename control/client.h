@@ -50,6 +50,10 @@ int client_change_status(const json_t *answer);
  * true when argv[*i] was one (and *i moved past its value). */
 bool client_dataplane_opt(json_t *req, int argc, char **argv, int *i);
 
+/* The options of a change (push, rollback): --comment TEXT, --timeout SECONDS and
+ * --dataplane NAME; true when argv[*i] was one of them. */
+bool client_change_opt(json_t *req, int argc, char **argv, int *i, int *timeout_s);
+
 /* "3d04h", "12m05s", "7s" */
 void client_duration(long long s, char *out, size_t len);
 

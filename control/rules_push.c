@@ -62,11 +62,7 @@ int rules_push(int argc, char **argv)
 	int timeout_s = 600;
 	json_t *req = client_request("rules.push");
 	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--comment") == 0 && i + 1 < argc)
-			json_object_set_new(req, "comment", rpc_str(argv[++i]));
-		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
-			timeout_s = atoi(argv[++i]);
-		else if (client_dataplane_opt(req, argc, argv, &i))
+		if (client_change_opt(req, argc, argv, &i, &timeout_s))
 			continue;
 		else if (!file && argv[i][0] != '-')
 			file = argv[i];

@@ -102,11 +102,7 @@ int rules_rollback(int argc, char **argv)
 	long long id;
 	int timeout_s = 600;
 	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--comment") == 0 && i + 1 < argc)
-			json_object_set_new(req, "comment", rpc_str(argv[++i]));
-		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
-			timeout_s = atoi(argv[++i]);
-		else if (client_dataplane_opt(req, argc, argv, &i))
+		if (client_change_opt(req, argc, argv, &i, &timeout_s))
 			continue;
 		else if (!json_object_get(req, "id") && version_arg(argv[i], &id))
 			json_object_set_new(req, "id", json_integer(id));

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sluice/conffile.h"
 #include "sluice/strbuf.h"
 
 enum key_type { K_PATH, K_SOCKET, K_NAME, K_DURATION, K_LISTEN };
@@ -46,16 +47,6 @@ void ctl_config_default(struct ctl_config *c)
 	c->reconnect_ms = 1000;
 	c->heartbeat_ms = 2000;
 	strcpy(c->metrics_listen, "127.0.0.1:9469");
-}
-
-static char *trim(char *s)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	char *e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = 0;
-	return s;
 }
 
 static bool valid_name(const char *s)
@@ -141,36 +132,44 @@ static int set_value(void *base, const struct key_def *k, const char *v, char *m
 	return 0;
 }
 
-/* "[control]" or "[dataplane NAME]": the section's name, and NAME in *arg */
-static int parse_section(char *line, char *section, size_t seclen, char **arg, char *msg, size_t msglen)
+/* [control], [metrics], or [dataplane NAME] */
+static int check_section(const struct sl_conf_line *l, char *msg, size_t msglen)
 {
-	char *close = strchr(line, ']');
-	if (!close || close[1]) {
-		snprintf(msg, msglen, "expected [section]");
-		return -1;
-	}
-	*close = 0;
-	char *sec = trim(line + 1);
-	*arg = NULL;
-	char *sp = strpbrk(sec, " \t");
-	if (sp) {
-		*sp = 0;
-		*arg = trim(sp + 1);
-	}
 	bool known = false;
 	for (size_t i = 0; i < NKEYS; i++)
-		known |= strcmp(keys[i].section, sec) == 0;
-	if (!known || strlen(sec) >= seclen) {
-		snprintf(msg, msglen, "unknown section [%.64s]", sec);
+		known |= strcmp(keys[i].section, l->name) == 0;
+	if (!known) {
+		snprintf(msg, msglen, "unknown section [%.64s]", l->name);
 		return -1;
 	}
-	bool wants_name = strcmp(sec, "dataplane") == 0;
-	if (wants_name != (*arg != NULL)) {
-		snprintf(msg, msglen, wants_name ? "expected [dataplane NAME]" : "[%s] takes no name", sec);
+	bool wants_name = strcmp(l->name, "dataplane") == 0;
+	if (wants_name != (l->arg != NULL)) {
+		snprintf(msg, msglen, wants_name ? "expected [dataplane NAME]" : "[%s] takes no name", l->name);
 		return -1;
 	}
-	strcpy(section, sec);
+	if (wants_name && !valid_name(l->arg)) {
+		snprintf(msg, msglen, "dataplane name '%.64s': letters, digits, . - _ (up to %d)", l->arg,
+		         CTL_NAME_MAX - 1);
+		return -1;
+	}
 	return 0;
+}
+
+/* A new [dataplane NAME] section. */
+static struct ctl_dp_conf *add_dataplane(struct ctl_config *c, const char *name, char *msg, size_t msglen)
+{
+	for (unsigned i = 0; i < c->ndp; i++)
+		if (strcmp(c->dp[i].name, name) == 0) {
+			snprintf(msg, msglen, "[dataplane %s] twice", name);
+			return NULL;
+		}
+	if (c->ndp == CTL_MAX_DATAPLANES) {
+		snprintf(msg, msglen, "more than %d dataplanes", CTL_MAX_DATAPLANES);
+		return NULL;
+	}
+	struct ctl_dp_conf *dp = &c->dp[c->ndp++];
+	strcpy(dp->name, name);
+	return dp;
 }
 
 static int check_complete(const struct ctl_config *c, const char *name, char *err, size_t errlen)
@@ -195,82 +194,47 @@ int ctl_config_parse(struct ctl_config *c, const char *name, const char *text, c
 	char section[32] = "", msg[300];
 	bool seen[NKEYS] = {false};
 	struct ctl_dp_conf *dp = NULL;
-	unsigned lineno = 0;
+	struct sl_conf_reader r;
+	struct sl_conf_line l;
 	ctl_config_default(c);
-	for (const char *p = text; *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		char buf[2048];
-		lineno++;
-		if (len >= sizeof buf) {
-			snprintf(msg, sizeof msg, "line too long");
+	sl_conf_init(&r, text);
+	for (sl_conf_next(&r, &l); l.kind != SL_CONF_END; sl_conf_next(&r, &l)) {
+		if (l.kind == SL_CONF_ERROR) {
+			snprintf(msg, sizeof msg, "%s", l.error);
 			goto fail;
 		}
-		memcpy(buf, p, len);
-		buf[len] = 0;
-		p += len + (nl ? 1 : 0);
-		char *hash = strchr(buf, '#');
-		if (hash)
-			*hash = 0;
-		char *line = trim(buf);
-		if (!*line)
-			continue;
-		if (*line == '[') {
-			char *arg;
-			if (parse_section(line, section, sizeof section, &arg, msg, sizeof msg))
+		if (l.kind == SL_CONF_SECTION) {
+			if (check_section(&l, msg, sizeof msg))
 				goto fail;
+			snprintf(section, sizeof section, "%s", l.name);
 			dp = NULL;
-			if (arg) {
-				if (!valid_name(arg)) {
-					snprintf(msg, sizeof msg, "dataplane name '%.64s': letters, digits, . - _ (up to %d)",
-					         arg, CTL_NAME_MAX - 1);
-					goto fail;
-				}
-				for (unsigned i = 0; i < c->ndp; i++)
-					if (strcmp(c->dp[i].name, arg) == 0) {
-						snprintf(msg, sizeof msg, "[dataplane %s] twice", arg);
-						goto fail;
-					}
-				if (c->ndp == CTL_MAX_DATAPLANES) {
-					snprintf(msg, sizeof msg, "more than %d dataplanes", CTL_MAX_DATAPLANES);
-					goto fail;
-				}
-				dp = &c->dp[c->ndp++];
-				strcpy(dp->name, arg);
-			}
+			if (l.arg && !(dp = add_dataplane(c, l.arg, msg, sizeof msg)))
+				goto fail;
 			continue;
 		}
-		char *eq = strchr(line, '=');
-		if (!eq) {
-			snprintf(msg, sizeof msg, "expected key = value");
-			goto fail;
-		}
-		*eq = 0;
-		char *key = trim(line), *val = trim(eq + 1);
 		if (!*section) {
-			snprintf(msg, sizeof msg, "'%.64s' outside any [section]", key);
+			snprintf(msg, sizeof msg, "'%.64s' outside any [section]", l.key);
 			goto fail;
 		}
 		size_t i;
 		for (i = 0; i < NKEYS; i++)
-			if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].key, key) == 0)
+			if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].key, l.key) == 0)
 				break;
 		if (i == NKEYS) {
-			snprintf(msg, sizeof msg, "unknown key '%.64s' in [%s]", key, section);
+			snprintf(msg, sizeof msg, "unknown key '%.64s' in [%s]", l.key, section);
 			goto fail;
 		}
-		void *base = dp ? (void *)dp : (void *)c;
 		if (dp ? dp->socket[0] != 0 : seen[i]) {
-			snprintf(msg, sizeof msg, "'%s' set twice in [%s]", key, section);
+			snprintf(msg, sizeof msg, "'%s' set twice in [%s]", l.key, section);
 			goto fail;
 		}
 		seen[i] = true;
-		if (set_value(base, &keys[i], val, msg, sizeof msg))
+		if (set_value(dp ? (void *)dp : (void *)c, &keys[i], l.value, msg, sizeof msg))
 			goto fail;
 	}
 	return check_complete(c, name, err, errlen);
 fail:
-	snprintf(err, errlen, "%s:%u: %s", name, lineno, msg);
+	snprintf(err, errlen, "%s:%u: %s", name, l.lineno, msg);
 	return -1;
 }
 

@@ -141,6 +141,14 @@ static const char *comment_of(const json_t *req, char *err, size_t errlen)
 	return json_string_value(c);
 }
 
+/* What every change names: its comment and its targets (their count, or -1 with err). */
+static int change_args(struct ctl *c, const json_t *req, const char **comment, struct dp_link **targets,
+                       char *err, size_t errlen)
+{
+	*comment = comment_of(req, err, errlen);
+	return *comment ? apply_targets(c, req, targets, err, errlen) : -1;
+}
+
 /* The answer and the audit record of a version put on the targets. */
 static json_t *report(struct ctl *c, json_t *req, json_t *audit, enum apply_result r, int64_t id,
                       json_t *results, const char *err, bool push)
@@ -180,10 +188,8 @@ json_t *op_rules_push(OP_ARGS)
 	char err[1024];
 	size_t nfiles;
 	struct dp_link *targets[CTL_MAX_DATAPLANES];
-	const char *comment = comment_of(req, err, sizeof err);
-	if (!comment)
-		return rpc_error(req, "%s", err);
-	int nt = apply_targets(c, req, targets, err, sizeof err);
+	const char *comment;
+	int nt = change_args(c, req, &comment, targets, err, sizeof err);
 	if (nt < 0)
 		return rpc_error(req, "%s", err);
 	struct sl_policy_file *files = parse_files(req, body, blen, &nfiles, err, sizeof err);
@@ -280,10 +286,8 @@ json_t *op_rules_rollback(OP_ARGS)
 	(void)abody;
 	char err[1024];
 	struct dp_link *targets[CTL_MAX_DATAPLANES];
-	const char *comment = comment_of(req, err, sizeof err);
-	if (!comment)
-		return rpc_error(req, "%s", err);
-	int nt = apply_targets(c, req, targets, err, sizeof err);
+	const char *comment;
+	int nt = change_args(c, req, &comment, targets, err, sizeof err);
 	if (nt < 0)
 		return rpc_error(req, "%s", err);
 	json_t *want = json_object_get(req, "id");
