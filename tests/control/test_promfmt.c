@@ -48,7 +48,7 @@ static const char *check_exposition(const char *text, int *samples)
 		if (sscanf(line, "# HELP %127s", name) == 1) {
 			for (int i = 0; i < nf; i++)
 				if (strcmp(fam[i], name) == 0)
-					return snprintf(why, sizeof why, "family %s appears twice", name), why;
+					return snprintf(why, sizeof why, "family %.120s appears twice", name), why;
 			if (nf == MAXF)
 				return "too many families";
 			snprintf(fam[nf], sizeof fam[nf], "%s", name);
@@ -58,7 +58,7 @@ static const char *check_exposition(const char *text, int *samples)
 		}
 		if (sscanf(line, "# TYPE %127s %15s", name, rest) == 2) {
 			if (cur < 0 || strcmp(fam[cur], name) != 0 || type[cur][0])
-				return snprintf(why, sizeof why, "TYPE %s not right after its HELP", name), why;
+				return snprintf(why, sizeof why, "TYPE %.120s not right after its HELP", name), why;
 			if (strcmp(rest, "counter") && strcmp(rest, "gauge") && strcmp(rest, "untyped"))
 				return "unknown type";
 			snprintf(type[cur], sizeof type[cur], "%.15s", rest);
@@ -73,7 +73,7 @@ static const char *check_exposition(const char *text, int *samples)
 		if (!name_ok(line, k, false))
 			return "bad metric name";
 		if (strcmp(type[cur], "counter") == 0 && (k < 6 || strncmp(line + k - 6, "_total", 6) != 0))
-			return snprintf(why, sizeof why, "counter %s does not end in _total", fam[cur]), why;
+			return snprintf(why, sizeof why, "counter %.120s does not end in _total", fam[cur]), why;
 		const char *p = line + k;
 		if (*p == '{') {
 			p++;
@@ -115,7 +115,7 @@ static const char *check_exposition(const char *text, int *samples)
 		seen[ns][series_len] = 0;
 		for (int i = 0; i < ns; i++)
 			if (strcmp(seen[i], seen[ns]) == 0)
-				return snprintf(why, sizeof why, "series twice: %s", seen[ns]), why;
+				return snprintf(why, sizeof why, "series twice: %.200s", seen[ns]), why;
 		ns++;
 		++*samples;
 	}
