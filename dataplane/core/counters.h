@@ -33,6 +33,7 @@ enum dp_role {
 	X(SYN_DATA, "syn_data", "SYN carrying data (TCP Fast Open); the client retransmits the SYN without it") \
 	X(NO_HANDSHAKE, "no_handshake", "data before the three-way handshake completed") \
 	X(NO_ACK, "no_ack", "a segment without ACK on an established connection (Linux discards it)") \
+	X(BAD_ACK, "bad_ack", "a segment acknowledging bytes its receiver never sent (Linux discards it)") \
 	X(WRONG_PORT, "wrong_port", "a packet of the flow on the other port than its direction comes in on (forged)") \
 	X(MIDSTREAM_RESET, "midstream_reset", "data of an SMTP connection whose start was never seen; both ends reset") \
 	X(ENGINE_FAILED, "engine_failed", "the flow's engine failed (memory, scan error, desync) and on_overload = closed")
@@ -60,6 +61,7 @@ enum dp_uninspected_reason {
 };
 
 #define DP_NACTIONS 5 /* enum sl_action */
+#define DP_LOOP_BUCKETS 32
 #define DP_RULE_SLOTS 256
 #define DP_RULE_ID_MAX 64
 
@@ -94,6 +96,9 @@ struct dp_counters {
 	uint64_t journal_ok, journal_skipped, journal_failed; /* kept, not kept (rejected, refused), lost */
 	uint64_t memory_bytes;              /* gauge: held by flows */
 	uint64_t rule_overflow;             /* rule ids beyond DP_RULE_SLOTS */
+	/* poll-loop iterations that moved packets, by duration: [i] counts those of
+	 * 2^i .. 2^(i+1)-1 ns (the swap's cost on the worker loop, docs/control.md) */
+	uint64_t loop_ns_log2[DP_LOOP_BUCKETS];
 	struct dp_rule_count rules[DP_RULE_SLOTS];
 };
 
@@ -117,6 +122,9 @@ extern const char *const dp_uninspected_docs[DP_UNINSPECTED_COUNT];
 extern const char *const dp_role_names[DP_NROLES];
 
 void dp_counters_rule_hit(struct dp_counters *c, const char *id);
+/* The loop-time histogram's quantile q (0..1) in ns (the bucket's upper edge). */
+uint64_t dp_loop_quantile(const struct dp_counters *c, double q);
+
 /* dst += src (gauges too: the sum over workers). */
 void dp_counters_add(struct dp_counters *dst, const struct dp_counters *src);
 /* The whole set as one JSON object (the /sluice/stats telemetry value). */
