@@ -102,7 +102,9 @@ void client_print_results(const json_t *results, long long version)
 		const char *knob = json_string_value(json_object_get(r, "knob_error"));
 		printf("  %-12s %-9s", dp ? dp : "?", res ? res : "?");
 		if (res && strcmp(res, "loaded") == 0)
-			printf(" swap %.1f ms", json_number_value(json_object_get(r, "swap_ms")));
+			printf(" swap %.1f ms%s", json_number_value(json_object_get(r, "swap_ms")),
+			       json_is_false(json_object_get(r, "confirmed")) ?
+			       " (published; not every worker had confirmed yet)" : "");
 		else if (res && (strcmp(res, "down") == 0 || strcmp(res, "timeout") == 0) && version > 0)
 			printf(" %s: pending, it gets version %lld when it answers again", detail ? detail : "",
 			       version);

@@ -1,6 +1,6 @@
-/* sluicectl flows [-n N] [--dataplane NAME]...: the dataplanes' top flows, from their
- * `flows` op. sluice-dp does not serve that op yet (docs/control.md): this command then
- * says "not built" for each dataplane rather than print anything made up. */
+/* sluicectl flows [-n N] [--dataplane NAME]...: each dataplane's top flows by bytes, from
+ * its `flows` op (listed by the workers between bursts). A sluice-dp too old to serve the
+ * op is named as such ("not built" there) rather than shown with anything made up. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +27,21 @@ int cmd_flows(int argc, char **argv)
 	const char *dp;
 	json_t *v;
 	json_object_foreach(json_object_get(a, "dataplanes"), dp, v) {
-		printf("%s\n", dp);
-		json_dumpf(v, stdout, JSON_INDENT(2));
-		printf("\n");
+		printf("%s\n  %-40s %-40s %-8s %12s %12s %9s %9s %7s %6s\n", dp, "CLIENT", "SERVER", "STATE",
+		       "BYTES IN", "BYTES OUT", "AGE s", "IDLE s", "BUNDLE", "WORKER");
+		size_t i;
+		json_t *f;
+		json_array_foreach(json_object_get(v, "flows"), i, f)
+			printf("  %-40s %-40s %-8s %12lld %12lld %9.1f %9.1f %7lld %6lld\n",
+			       json_string_value(json_object_get(f, "client")),
+			       json_string_value(json_object_get(f, "server")),
+			       json_string_value(json_object_get(f, "state")),
+			       (long long)json_integer_value(json_object_get(f, "bytes_in")),
+			       (long long)json_integer_value(json_object_get(f, "bytes_out")),
+			       (double)json_integer_value(json_object_get(f, "age_ms")) / 1000.0,
+			       (double)json_integer_value(json_object_get(f, "idle_ms")) / 1000.0,
+			       (long long)json_integer_value(json_object_get(f, "bundle")),
+			       (long long)json_integer_value(json_object_get(f, "worker")));
 	}
 	status = CLIENT_OK;
 	json_object_foreach(json_object_get(a, "errors"), dp, v) {

@@ -11,7 +11,7 @@ static const struct sluicectl_command commands[] = {
 	{"rules", "rules push|list|diff|rollback ...          versions on the running system (docs/control.md)", cmd_rules},
 	{"status", "status [--json]                             sluice-control and its dataplanes", cmd_status},
 	{"stats", "stats [--json] [--dataplane NAME]           the dataplanes' counters", cmd_stats},
-	{"flows", "flows [-n N] [--dataplane NAME]             top flows (not built in sluice-dp yet)", cmd_flows},
+	{"flows", "flows [-n N] [--dataplane NAME]             the dataplanes' top flows by bytes", cmd_flows},
 	{"top", "top rules [-n N]                            the rules that fired most", cmd_top},
 	{"events", "events [-n N] [--dataplane NAME]            the last events of the dataplanes' event logs", cmd_events},
 	{"knob", "knob set starttls allow|strip|block        a runtime knob on the dataplanes", cmd_knob},

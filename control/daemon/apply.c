@@ -83,8 +83,10 @@ static json_t *outcome_json(const struct job *j)
 	json_object_set_new(r, "result", json_string(link_result_name(j->out.result)));
 	json_object_set_new(r, "detail", j->out.detail[0] ? rpc_str(j->out.detail) : json_null());
 	json_object_set_new(r, "running", j->out.running >= 0 ? json_integer(j->out.running) : json_null());
-	if (j->out.result == LINK_LOADED)
+	if (j->out.result == LINK_LOADED) {
 		json_object_set_new(r, "swap_ms", json_real(j->out.swap_ms));
+		json_object_set_new(r, "confirmed", json_boolean(!j->out.unconfirmed));
+	}
 	if (j->out.knob_error[0])
 		json_object_set_new(r, "knob_error", rpc_str(j->out.knob_error));
 	return r;

@@ -143,6 +143,8 @@ static void load_version(struct dp_link *l, int64_t v, struct link_outcome *out)
 		out->result = LINK_LOADED;
 		out->running = v;
 		out->swap_ms = json_number_value(json_object_get(a, "swap_ms"));
+		/* published; a worker takes it at its next loop (docs/dataplane.md) */
+		out->unconfirmed = json_is_false(json_object_get(a, "confirmed"));
 		l->loads++;
 		l->refused = -1;
 		/* what it runs now, without waiting for the next hello */

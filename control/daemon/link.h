@@ -54,6 +54,7 @@ struct link_outcome {
 	enum link_result result;
 	int64_t running;          /* the version it runs afterwards (-1 unknown / not ours) */
 	double swap_ms;           /* its answer's swap_ms when it loaded */
+	bool unconfirmed;         /* loaded and published, but not every worker confirmed in time */
 	char detail[512];
 	char knob_error[256];     /* a knob it refused, "" when none */
 };

@@ -129,7 +129,7 @@ json_t *op_flows(OP_ARGS)
 	json_t *fields = json_object();
 	json_t *n = json_object_get(req, "n");
 	if (json_is_integer(n))
-		json_object_set(fields, "n", n);
+		json_object_set(fields, "top", n); /* sluice-dp's name for it */
 	json_t *a = ask_all(c, req, "flows", fields, NULL);
 	json_decref(fields);
 	return a;

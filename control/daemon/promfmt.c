@@ -162,17 +162,19 @@ static const struct {
 	{"flows.uninspected", "sluice_dp_flows_uninspected_total", "reason", "Flows passed uninspected, by reason"},
 };
 
-/* Values that go up and down. */
-static const char *const gauges[] = {"flows.active", "flows.embryonic", "memory_bytes"};
+/* Values that go up and down (the loop's quantiles are since start, but not monotonic). */
+static const char *const gauges[] = {"flows.active", "flows.embryonic", "memory_bytes",
+                                     "loop.p50_ns", "loop.p99_ns", "loop.max_ns"};
 
-/* Families that read better than their path. */
+/* Families that read better than their path, in base units (Prometheus: seconds). */
 static const struct {
 	const char *path, *family;
+	double scale;
 } renamed[] = {
-	{"messages.total", "sluice_dp_messages_total"},
-	{"memory_bytes", "sluice_dp_memory_bytes"},
-	{"flows.active", "sluice_dp_flows_active"},
-	{"flows.embryonic", "sluice_dp_flows_embryonic"},
+	{"messages.total", "sluice_dp_messages_total", 1},
+	{"loop.p50_ns", "sluice_dp_loop_p50_seconds", 1e-9},
+	{"loop.p99_ns", "sluice_dp_loop_p99_seconds", 1e-9},
+	{"loop.max_ns", "sluice_dp_loop_max_seconds", 1e-9},
 };
 
 static bool is_gauge(const char *path)
@@ -188,9 +190,12 @@ static void add_value(struct prom *p, const char *dp, const char *path, const js
 {
 	char fam[256], base[200];
 	const char *name = NULL;
+	double scale = 1;
 	for (size_t i = 0; i < sizeof renamed / sizeof renamed[0]; i++)
-		if (strcmp(renamed[i].path, path) == 0)
+		if (strcmp(renamed[i].path, path) == 0) {
 			name = renamed[i].family;
+			scale = renamed[i].scale;
+		}
 	bool gauge = is_gauge(path);
 	if (!name) {
 		prom_name(path, base, sizeof base);
@@ -200,7 +205,7 @@ static void add_value(struct prom *p, const char *dp, const char *path, const js
 	const char *labels[] = {"dataplane", dp, port ? "port" : NULL, port, NULL};
 	char help[300];
 	snprintf(help, sizeof help, "sluice-dp counter %s (docs/dataplane.md)", path);
-	prom_add(p, name, gauge ? "gauge" : "counter", help, labels, json_number_value(v));
+	prom_add(p, name, gauge ? "gauge" : "counter", help, labels, json_number_value(v) * scale);
 }
 
 static void walk(struct prom *p, const char *dp, const char *path, const json_t *obj)

@@ -163,7 +163,8 @@ static const char *stats_json =
 	"\"rules\":{\"av.eicar\":1,\"lab.\\\"odd\\\\rule\":1},"
 	"\"drops\":{\"bad_checksum\":0,\"no_ack\":4},"
 	"\"starttls\":{\"seen\":2,\"stripped\":2},"
-	"\"signals_overlap\":0,\"memory_bytes\":123456,\"new_counter\":{\"deep\":{\"x\":7}}}";
+	"\"signals_overlap\":0,\"loop\":{\"iterations\":900,\"p50_ns\":255,\"p99_ns\":4095,\"max_ns\":65535},"
+	"\"memory_bytes\":123456,\"new_counter\":{\"deep\":{\"x\":7}}}";
 
 static void test_dataplane_stats(void)
 {
@@ -173,7 +174,7 @@ static void test_dataplane_stats(void)
 	struct prom *p = prom_new();
 	prom_add_dp_stats(p, "dp0", s);
 	char *t = render(p);
-	expect_valid(t, 31);
+	expect_valid(t, 35);
 	expect_line(t, "# TYPE sluice_dp_port_rx_packets_total counter");
 	expect_line(t, "sluice_dp_port_rx_packets_total{dataplane=\"dp0\",port=\"outside\"} 10");
 	expect_line(t, "sluice_dp_port_resegmented_total{dataplane=\"dp0\",port=\"inside\"} 2");
@@ -191,6 +192,11 @@ static void test_dataplane_stats(void)
 	expect_line(t, "sluice_dp_starttls_stripped_total{dataplane=\"dp0\"} 2");
 	expect_line(t, "# TYPE sluice_dp_memory_bytes gauge");
 	expect_line(t, "sluice_dp_memory_bytes{dataplane=\"dp0\"} 123456");
+	expect_line(t, "# TYPE sluice_dp_loop_p99_seconds gauge");
+	char p99[128]; /* nanoseconds as seconds, as the formatter computes them */
+	snprintf(p99, sizeof p99, "sluice_dp_loop_p99_seconds{dataplane=\"dp0\"} %.17g", 4095.0 * 1e-9);
+	expect_line(t, p99);
+	expect_line(t, "sluice_dp_loop_iterations_total{dataplane=\"dp0\"} 900");
 	/* a counter the formatter does not know is still exported */
 	expect_line(t, "sluice_dp_new_counter_deep_x_total{dataplane=\"dp0\"} 7");
 	free(t);
@@ -212,7 +218,7 @@ static void test_grouping(void)
 	prom_add(p, "sluice_dp_up", "gauge", "up", l1, 0);
 	prom_add_dp_stats(p, "dp1", s);
 	char *t = render(p);
-	expect_valid(t, 2 * 31 + 3);
+	expect_valid(t, 2 * 35 + 3);
 	const char *a = strstr(t, "sluice_dp_up{dataplane=\"dp0\"} 1\n");
 	const char *b = strstr(t, "sluice_dp_up{dataplane=\"dp1\"} 0\n");
 	CU_ASSERT(a && b && b > a && !memchr(a, '#', (size_t)(b - a)));

@@ -16,6 +16,8 @@
 #     whose bundle id is a version this test pushed, rejected exactly when that version
 #     is a B; the server stored exactly the messages whose event says pass;
 #   - the pushes really overlapped the traffic: several versions judged messages.
+# Printed: the worker loop's p99 and max per iteration (sluice-dp's log2 histogram) after
+# a first batch with no push, and at the end.
 # Options: --sessions N (default 20), --pushes N (default 10). tools/bench control-load
 # runs the issue's full size (200 sessions, 100 pushes).
 set -uo pipefail
@@ -75,7 +77,19 @@ traffic() {
 		[ -e "$LAB_DIR/pushes.done" ] && [ $b -ge 2 ] && break
 	done
 }
+loop() { # loop: "p99 max iterations" of dp0's worker loop (ns; log2 histogram since start)
+	lab_sluicectl stats --json | "$LAB_PYTHON" -c '
+import json, sys
+l = json.load(sys.stdin)["dp0"]["loop"]
+print(l["p99_ns"], l["max_ns"], l["iterations"])'
+}
 : >"$LAB_DIR/batches"
+# one batch with no push first: the worker loop's figures without swaps
+timeout 120 ip netns exec "$LAB_NS_C" smtp-source -A -N -s "$sessions" -m "$((sessions * 2))" \
+	-l 30000 -S "swapmark load 0" -f alice@example.org -t "b0.bob@example.net" \
+	-M client.example.org "$LAB_S4:25" >"$LAB_DIR/batch.0.log" 2>&1
+echo "0 $?" >>"$LAB_DIR/batches"
+loop_quiet=$(loop) || lab_fail "no loop figures"
 traffic &
 traffic_pid=$!
 
@@ -90,6 +104,8 @@ done
 t1=$(date +%s.%N)
 touch "$LAB_DIR/pushes.done"
 wait $traffic_pid
+loop_pushed=$(loop) || lab_fail "no loop figures"
+echo "$loop_quiet $loop_pushed" | awk '{ printf "worker loop (log2 histogram since start): p99 %d ns, max %d ns over %d iterations before the pushes; p99 %d ns, max %d ns over %d with them\n", $1, $2, $3, $4, $5, $6 }'
 lab_log "$pushes pushes in $(echo "$t0 $t1" | awk '{printf "%.1f", $2 - $1}') s while $(wc -l <"$LAB_DIR/batches") batches of $sessions sessions ran"
 
 while read -r b rc; do
@@ -109,7 +125,7 @@ lab_sluicectl stats --json >"$LAB_DIR/dpstats.json" || lab_fail "stats"
 for port in 0 1; do
 	lab_telemetry "/ethdev/stats,$port" >"$LAB_DIR/ethdev.$port.json" || lab_fail "telemetry"
 done
-sent=$(($(wc -l <"$LAB_DIR/batches") * sessions * 2))
+sent=$(($(wc -l <"$LAB_DIR/batches") * sessions * 2)) # batch 0 included
 lab_wait_for 30 "the event log to hold $sent events" \
 	bash -c "[ \$(grep -c '\"event_type\":\"smtp\"' '$LAB_DIR/dp0.eve.json') -ge $sent ]"
 lab_wait_for 30 "the sink to settle" sleep 1 # smtp-sink writes a dump as it closes

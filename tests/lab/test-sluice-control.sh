@@ -10,7 +10,7 @@
 #   - an unsigned or wrongly signed bundle pushed by hand over a dataplane's socket is
 #     refused by the dataplane; the control's version keeps running;
 #   - rules list / diff, status, stats, top rules, events (each event names the version
-#     that judged it), knob set, flows (not built in sluice-dp: said so);
+#     that judged it), knob set, flows (a held session listed with its version);
 #   - /metrics scraped with curl and checked by promtool; the audit log's chain verifies,
 #     and a changed line is found; a user outside root and the socket's group is refused.
 set -uo pipefail
@@ -133,8 +133,18 @@ assert got == want, f"events (version, verdict) {got}, want {want}"
 assert all(e["dataplane"] == "dp0" for e in ev)
 print("events: 5 verdicts, each with the version that judged it")
 PY
-out=$(lab_sluicectl flows 2>&1) && lab_fail "flows printed something: $out"
-echo "$out" | grep -q "dataplane dp0: not built" || lab_fail "flows: $out"
+# top flows: a session held open meanwhile is listed
+lab_c "$LAB_PYTHON" -c "
+import socket, time
+s = socket.create_connection(('$LAB_S4', 25), timeout=10)
+s.recv(512); s.sendall(b'EHLO held.example.org\r\n'); s.recv(512)
+time.sleep(5); s.sendall(b'QUIT\r\n'); s.recv(512)" &
+held=$!
+sleep 1.5
+out=$(lab_sluicectl flows -n 50 --dataplane dp0 2>&1) || lab_fail "flows: $out"
+echo "$out" | grep -Eq "^  $LAB_C4:[0-9]+ +$LAB_S4:25 +open +[1-9][0-9]* +[1-9][0-9]* " ||
+	lab_fail "flows: the held session is not listed: $out"
+wait "$held"
 
 lab_log "9. /metrics: curl and promtool"
 lab_d curl -sf "http://$LAB_CONTROL_METRICS/metrics" >"$LAB_DIR/metrics.txt" || lab_fail "curl /metrics"
@@ -142,7 +152,8 @@ promtool check metrics <"$LAB_DIR/metrics.txt" >"$LAB_DIR/promtool.txt" 2>&1 ||
 	lab_fail "promtool: $(cat "$LAB_DIR/promtool.txt")"
 for want in 'sluice_dp_up{dataplane="dp0"} 1' 'sluice_dp_up{dataplane="dp1"} 1' \
 	'sluice_dp_bundle_running{dataplane="dp1"} 3' 'sluice_dp_verdicts_total{dataplane="dp0",action="reject"} 2' \
-	'sluice_dp_rule_hits_total{dataplane="dp0",rule="lab.marker"} 2' 'sluice_control_pushes_total{result="not_compiled"} 1'; do
+	'sluice_dp_rule_hits_total{dataplane="dp0",rule="lab.marker"} 2' 'sluice_control_pushes_total{result="not_compiled"} 1' \
+	'# TYPE sluice_dp_loop_p99_seconds gauge'; do
 	grep -qF "$want" "$LAB_DIR/metrics.txt" || lab_fail "/metrics lacks: $want"
 done
 
