@@ -274,14 +274,16 @@ static void retransmission(struct dp_flow *f, int d, const struct dp_pkt *p,
 {
 	struct dp_tcpdir *t = &f->dir[d];
 	uint64_t end = r->seg_off + p->payload_len;
-	if (end <= t->fwd_off) {
+	if (end <= t->fwd_off && !r->rewritten) {
 		out->forward = true; /* identical bytes the receiver already got or lost */
 		return;
 	}
-	/* partly or wholly held: send only the part already forwarded, from our copy */
+	/* partly held, or bytes we rewrote: send only the part already forwarded, from our
+	 * copy (bytes before head_off were acknowledged: the receiver has ours) */
 	uint64_t from = r->seg_off > t->head_off ? r->seg_off : t->head_off;
-	if (from < t->fwd_off)
-		emit_range(f, d, from, t->fwd_off, out);
+	uint64_t to = end < t->fwd_off ? end : t->fwd_off;
+	if (from < to)
+		emit_range(f, d, from, to, out);
 }
 
 /* ---- enforcement and takeover ------------------------------------------------------ */

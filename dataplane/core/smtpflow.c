@@ -463,6 +463,7 @@ static void rewrite(struct dp_smtpflow *sf, int dir, uint64_t off, const char *w
 	size_t len;
 	uint8_t *b = (uint8_t *)dp_tcpdir_bytes(&sf->dirs[dir], off, &len);
 	memcpy(b, with, strlen(with));
+	dp_tcpdir_rewritten(&sf->dirs[dir], off, strlen(with));
 	sf->rewrote[dir] = true;
 }
 
@@ -482,9 +483,11 @@ static void normalize_nul(struct dp_smtpflow *sf, uint64_t off)
 	uint8_t *nul = memchr(b, 0, n);
 	if (!nul)
 		return;
+	uint8_t *first = nul;
 	for (; nul < b + n; nul++)
 		if (!*nul)
 			*nul = '?';
+	dp_tcpdir_rewritten(t, off + (uint64_t)(first - b), n - (size_t)(first - b));
 	sf->rewrote[SL_CLIENT] = true;
 	sf->ctx->ctr->nul_rewritten++;
 }
