@@ -22,6 +22,8 @@
 #include "sluice/frame.h"
 
 #include "core/inspect.h"
+#include "listctl.h"
+#include "lpm.h"
 #include "telemetry.h"
 #include "worker.h"
 
@@ -46,6 +48,9 @@ struct dp_control {
 	struct published *published;    /* read by workers (acquire), written here */
 	struct published *seen[64];     /* per worker: the last one it took */
 	struct published *unconfirmed;  /* a swap some worker had not confirmed: freed later */
+	struct dp_list_snapshot *lists_pub;   /* read by workers (acquire), written here */
+	struct dp_list_snapshot *lists_unconfirmed;
+	struct dp_listctl *lists;
 	pthread_mutex_t info_lock;      /* info: read by telemetry and hello */
 	struct dp_bundle_info info;
 	pthread_t thread;
@@ -77,6 +82,10 @@ void dp_control_worker_sync(struct dp_control *c, struct dp_worker *w)
 			p->slot[w->idx] = NULL;
 			dp_rules_switch(&w->insp->ctx.rules, rs);
 		}
+	}
+	if (w->insp && w->insp->ctx.protect) {
+		struct dp_list_snapshot *l = __atomic_load_n(&c->lists_pub, __ATOMIC_ACQUIRE);
+		w->insp->ctx.protect->lists = l ? &l->lists : NULL;
 	}
 	rte_rcu_qsbr_quiescent(c->qsbr, w->idx);
 }
@@ -154,16 +163,6 @@ static void reply(int fd, json_t *req, json_t *ans)
 	json_decref(ans);
 }
 
-static json_t *failure(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static json_t *failure(const char *fmt, ...)
-{
-	char msg[600];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
-}
 
 static json_t *bundle_json(const struct dp_bundle_info *b)
 {
@@ -177,12 +176,20 @@ static json_t *op_hello(struct dp_control *c)
 {
 	struct dp_bundle_info b;
 	dp_control_info(c, &b);
-	return json_pack("{s:b, s:s, s:s, s:i, s:I, s:s, s:i, s:s, s:o, s:s}", "ok", 1,
-	                 "name", c->cfg->control_name, "version", DP_VERSION, "pid", (int)getpid(),
-	                 "uptime_s", (json_int_t)(time(NULL) - c->started),
-	                 "mode", dp_mode_name(c->cfg->mode), "workers", (int)c->nworkers,
-	                 "starttls", dp_starttls_name(__atomic_load_n(&c->cfg->starttls, __ATOMIC_RELAXED)),
-	                 "bundle", bundle_json(&b), "events", c->cfg->events_file);
+	json_t *ans = json_pack("{s:b, s:s, s:s, s:i, s:I, s:s, s:i, s:s, s:o, s:s}", "ok", 1,
+	                        "name", c->cfg->control_name, "version", DP_VERSION, "pid", (int)getpid(),
+	                        "uptime_s", (json_int_t)(time(NULL) - c->started),
+	                        "mode", dp_mode_name(c->cfg->mode), "workers", (int)c->nworkers,
+	                        "starttls", dp_starttls_name(__atomic_load_n(&c->cfg->starttls, __ATOMIC_RELAXED)),
+	                        "bundle", bundle_json(&b), "events", c->cfg->events_file);
+	uint64_t version = 0;
+	size_t entries = 0;
+	if (c->lists)
+		dp_listctl_info(c->lists, &version, &entries);
+	json_object_set_new(ans, "protect", json_pack("{s:b, s:I, s:I}", "enabled",
+	                    c->cfg->protect.enabled, "lists_version", (json_int_t)version,
+	                    "list_entries", (json_int_t)entries));
+	return ans;
 }
 
 static json_t *op_stats(struct dp_control *c)
@@ -196,7 +203,7 @@ static json_t *op_stats(struct dp_control *c)
 	json_t *stats = sl_strbuf_failed(&b) ? NULL : json_loads(b.s, 0, &e);
 	sl_strbuf_free(&b);
 	if (!stats)
-		return failure("cannot build the counters");
+		return dp_ctl_failure("cannot build the counters");
 	struct dp_bundle_info bi;
 	dp_control_info(c, &bi);
 	return json_pack("{s:b, s:o, s:o}", "ok", 1, "stats", stats, "bundle", bundle_json(&bi));
@@ -206,7 +213,7 @@ static json_t *op_knob(struct dp_control *c, json_t *req)
 {
 	const char *v = json_string_value(json_object_get(req, "starttls"));
 	if (!v)
-		return failure("knob.set: only 'starttls' can change live (allow, strip, block)");
+		return dp_ctl_failure("knob.set: only 'starttls' can change live (allow, strip, block)");
 	int k;
 	if (strcmp(v, "allow") == 0)
 		k = DP_STARTTLS_ALLOW;
@@ -215,7 +222,7 @@ static json_t *op_knob(struct dp_control *c, json_t *req)
 	else if (strcmp(v, "block") == 0)
 		k = DP_STARTTLS_BLOCK;
 	else
-		return failure("knob.set: starttls must be allow, strip or block, not '%s'", v);
+		return dp_ctl_failure("knob.set: starttls must be allow, strip or block, not '%s'", v);
 	/* new flows read it when they begin (smtpflow.c) */
 	__atomic_store_n(&c->cfg->starttls, (enum dp_starttls)k, __ATOMIC_RELAXED);
 	return json_pack("{s:b, s:s}", "ok", 1, "starttls", v);
@@ -239,19 +246,19 @@ static json_t *op_bundle_load(struct dp_control *c, json_t *req, const uint8_t *
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!n)
-		return failure("bundle.load: no bundle in the frame's body");
+		return dp_ctl_failure("bundle.load: no bundle in the frame's body");
 	json_t *jid = json_object_get(req, "id");
 	if (jid && !json_is_integer(jid))
-		return failure("bundle.load: id must be an integer");
+		return dp_ctl_failure("bundle.load: id must be an integer");
 	struct sl_bundlesig_info sig = {.bundle = body, .len = n, .version = jid ? (uint64_t)json_integer_value(jid) : 0};
 	if (c->cfg->control_public_key[0]) {
 		if (sl_bundlesig_verify(body, n, c->cfg->control_public_key, &sig, err, sizeof err))
-			return failure("bundle refused: %s", err);
+			return dp_ctl_failure("bundle refused: %s", err);
 	} else if (sl_bundlesig_is_signed(body, n) && sl_bundlesig_parse(body, n, &sig, err, sizeof err)) {
-		return failure("bundle refused: %s", err);
+		return dp_ctl_failure("bundle refused: %s", err);
 	}
 	if (jid && sig.version != (uint64_t)json_integer_value(jid))
-		return failure("bundle refused: it is signed as version %llu, not %lld",
+		return dp_ctl_failure("bundle refused: it is signed as version %llu, not %lld",
 		             (unsigned long long)sig.version, (long long)json_integer_value(jid));
 	struct sl_policy_diag diag;
 	char name[64];
@@ -261,7 +268,7 @@ static json_t *op_bundle_load(struct dp_control *c, json_t *req, const uint8_t *
 		struct sl_strbuf b;
 		sl_strbuf_init(&b);
 		sl_policy_diag_format(&diag, &b);
-		json_t *e = failure("bundle refused: %s", b.s ? b.s : "cannot load");
+		json_t *e = dp_ctl_failure("bundle refused: %s", b.s ? b.s : "cannot load");
 		sl_strbuf_free(&b);
 		return e;
 	}
@@ -275,7 +282,7 @@ static json_t *op_bundle_load(struct dp_control *c, json_t *req, const uint8_t *
 			p->n = c->nworkers;
 		published_free(p);
 		sl_policy_unref(policy);
-		return failure("bundle refused: no memory for its scratch");
+		return dp_ctl_failure("bundle refused: no memory for its scratch");
 	}
 	p->n = c->nworkers;
 	p->info.id = sig.version;
@@ -306,7 +313,7 @@ static json_t *op_bundle_load(struct dp_control *c, json_t *req, const uint8_t *
 			c->unconfirmed = old;
 		else
 			published_free(old); /* cannot happen twice in a row without a check above */
-		return failure("bundle %llu published, but not every worker took it within %d ms",
+		return dp_ctl_failure("bundle %llu published, but not every worker took it within %d ms",
 		             (unsigned long long)p->info.id, SWAP_WAIT_MS);
 	}
 	published_free(old);
@@ -314,11 +321,37 @@ static json_t *op_bundle_load(struct dp_control *c, json_t *req, const uint8_t *
 	                 p->info.digest, "swap_ms", ms);
 }
 
+void dp_control_set_lists(struct dp_control *c, struct dp_listctl *l)
+{
+	c->lists = l;
+}
+
+bool dp_control_publish_lists(struct dp_control *c, struct dp_list_snapshot *s)
+{
+	if (c->lists_unconfirmed && workers_confirmed(c, rte_rcu_qsbr_start(c->qsbr))) {
+		dp_lpm_free(c->lists_unconfirmed);
+		c->lists_unconfirmed = NULL;
+	}
+	struct dp_list_snapshot *old = __atomic_exchange_n(&c->lists_pub, s, __ATOMIC_ACQ_REL);
+	bool confirmed = workers_confirmed(c, rte_rcu_qsbr_start(c->qsbr));
+	if (confirmed || !old) {
+		dp_lpm_free(old);
+	} else if (!c->lists_unconfirmed) {
+		c->lists_unconfirmed = old; /* a stalled worker may still read it */
+	} else {
+		/* two unconfirmed in a row: keep the older one too rather than free it under a
+		 * reader; it goes at stop */
+		dp_lpm_free(c->lists_unconfirmed);
+		c->lists_unconfirmed = old;
+	}
+	return confirmed;
+}
+
 static json_t *handle(struct dp_control *c, json_t *req, const struct sl_frame *f)
 {
 	const char *op = json_string_value(json_object_get(req, "op"));
 	if (!op)
-		return failure("a request needs \"op\"");
+		return dp_ctl_failure("a request needs \"op\"");
 	if (strcmp(op, "hello") == 0)
 		return op_hello(c);
 	if (strcmp(op, "stats") == 0)
@@ -327,7 +360,11 @@ static json_t *handle(struct dp_control *c, json_t *req, const struct sl_frame *
 		return op_knob(c, req);
 	if (strcmp(op, "bundle.load") == 0)
 		return op_bundle_load(c, req, f->body, f->body_len);
-	return failure("unknown op '%s' (hello, stats, bundle.load, knob.set)", op);
+	json_t *ans = c->lists ? dp_listctl_handle(c->lists, op, req, f->body, f->body_len) : NULL;
+	if (ans)
+		return ans;
+	return dp_ctl_failure("unknown op '%s' (hello, stats, bundle.load, knob.set, list.get, list.add, "
+	               "list.del, list.set, bans, bans.del, top.sources)", op);
 }
 
 /* ---- the socket ------------------------------------------------------------------------ */
@@ -404,6 +441,8 @@ static void *control_main(void *arg)
 	pfd[0] = (struct pollfd){.fd = c->listen_fd, .events = POLLIN};
 	while (!c->stop) {
 		int r = poll(pfd, (nfds_t)(1 + npeers), 200);
+		if (c->lists)
+			dp_listctl_tick(c->lists); /* list entries that expired go */
 		if (r <= 0)
 			continue;
 		if (pfd[0].revents & POLLIN) {
@@ -424,7 +463,7 @@ static void *control_main(void *arg)
 				json_error_t je;
 				json_t *req = json_loadb(f.json, f.json_len, 0, &je);
 				if (!req || !json_is_object(req)) {
-					reply(pfd[i].fd, NULL, failure("request is not a JSON object: %s", je.text));
+					reply(pfd[i].fd, NULL, dp_ctl_failure("request is not a JSON object: %s", je.text));
 					drop = true;
 				} else {
 					reply(pfd[i].fd, req, handle(c, req, &f));
@@ -471,6 +510,8 @@ void dp_control_stop(struct dp_control *c)
 	}
 	published_free(c->published);
 	published_free(c->unconfirmed);
+	dp_lpm_free(c->lists_pub);
+	dp_lpm_free(c->lists_unconfirmed);
 	rte_free(c->qsbr);
 	pthread_mutex_destroy(&c->info_lock);
 	free(c);

@@ -807,6 +807,13 @@ void dp_flow_timer(struct dp_flow *f, struct dp_ctx *ctx, struct dp_out *out)
 	out->n = 0;
 	if (ctx->passive)
 		return;
+	if (f->x && f->x->sf.pr.greet_until_ms && !dp_protect_greeting_held(&f->x->sf)) {
+		f->x->sf.pr.greet_until_ms = 0; /* greet_wait is over: what the server said goes */
+		if (f->state == DP_FLOW_OPEN) {
+			release(f, SL_SERVER, NULL, -1, NULL, out);
+			return;
+		}
+	}
 	if (f->state == DP_FLOW_OPEN && f->x && f->x->sf.enforce_due &&
 	    ctx->now_ms - f->enforce_ms >= ENFORCE_WAIT_MS) {
 		enforce(f, ctx, out); /* the server's earlier replies never came: go ahead */

@@ -184,7 +184,14 @@ static struct dp_flow *flow_create(struct dp_inspector *in, const struct dp_flow
 
 static void timer_watch(struct dp_inspector *in, struct dp_flow *f)
 {
-	bool wants = f->state == DP_FLOW_TAKEOVER || (f->x && f->x->sf.enforce_due);
+	if (in->ntimers == DP_TIMER_FLOWS && f->x && f->x->sf.pr.greet_until_ms && !f->on_timer) {
+		/* no timer to release a held greeting: it goes now */
+		struct dp_out out;
+		f->x->sf.pr.greet_until_ms = in->ctx.now_ms;
+		dp_flow_timer(f, &in->ctx, &out);
+		send_out(in->send, in->send_arg, f, &out);
+	}
+	bool wants = f->state == DP_FLOW_TAKEOVER || (f->x && (f->x->sf.enforce_due || f->x->sf.pr.greet_until_ms));
 	if (!wants || f->on_timer || in->ntimers == DP_TIMER_FLOWS)
 		return;
 	f->on_timer = true;
@@ -342,7 +349,7 @@ void dp_inspect_tick(struct dp_inspector *in, dp_send_fn send, void *arg)
 		dp_flow_timer(f, c, &out);
 		send_out(send, arg, f, &out);
 		note_state(in, f);
-		if (f->state == DP_FLOW_TAKEOVER || (f->x && f->x->sf.enforce_due))
+		if (f->state == DP_FLOW_TAKEOVER || (f->x && (f->x->sf.enforce_due || f->x->sf.pr.greet_until_ms)))
 			i++;
 		else {
 			f->on_timer = false;

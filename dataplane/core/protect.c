@@ -362,6 +362,14 @@ void dp_protect_session_start(struct dp_smtpflow *sf, uint32_t host, uint32_t ne
 	sf->pr.on = sf->ctx->protect && host != DP_SRC_NONE && !sf->ctx->passive;
 	sf->pr.host = host;
 	sf->pr.net = net;
+	if (sf->pr.on && sf->ctx->protect->cfg->greet_wait_ms && sf->ctx->protect->cfg->pregreet)
+		sf->pr.greet_until_ms = sf->ctx->now_ms + sf->ctx->protect->cfg->greet_wait_ms;
+}
+
+bool dp_protect_greeting_held(const struct dp_smtpflow *sf)
+{
+	return sf->pr.greet_until_ms && sf->ctx->now_ms < sf->pr.greet_until_ms &&
+	       sf->state == DP_SF_SMTP;
 }
 
 /* A detector fired: its action. Returns true when the session is being closed. */
@@ -569,7 +577,8 @@ void dp_protect_client_data(struct dp_smtpflow *sf, uint64_t off, const uint8_t 
 	if (!within(sf, &host->bytes, net ? &net->bytes : NULL, c->bytes, DP_PROTECT_HOST_BYTES, n,
 	            DP_CLOSE_AT_DATA, off))
 		return;
-	if (sf->answered == 0 &&
+	/* before the whole greeting reached the client (it may be held: greet_wait) */
+	if ((sf->answered == 0 || sf->dirs[SL_SERVER].fwd_off == 0) &&
 	    fire(sf, DP_PROTECT_PREGREET, c->pregreet, DP_CLOSE_AT_DATA, off, n, 0))
 		return;
 	if (off == sf->base[SL_CLIENT] && binary_start(p[0]))

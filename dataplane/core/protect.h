@@ -87,6 +87,7 @@ struct dp_sf_protect {
 	uint32_t vrfy_expn, errors, unknown, rcpts;  /* rcpts: in the transaction */
 	bool message_counted;          /* the transaction's message was counted */
 	uint32_t fired;                /* detectors that already fired (bit per reason) */
+	uint64_t greet_until_ms;       /* greet_wait: the server's greeting held until then */
 };
 
 void dp_protect_session_start(struct dp_smtpflow *sf, uint32_t host, uint32_t net);
@@ -97,6 +98,10 @@ void dp_protect_reply(struct dp_smtpflow *sf, const struct sl_event *ev);
 void dp_protect_client_data(struct dp_smtpflow *sf, uint64_t off, const uint8_t *p, size_t n);
 /* After the engine read client bytes: the command line it is reading may be too long. */
 void dp_protect_client_fed(struct dp_smtpflow *sf);
+
+/* greet_wait: the server's bytes are held (pregreet test); the flow's timer releases
+ * them (flow.c). */
+bool dp_protect_greeting_held(const struct dp_smtpflow *sf);
 
 /* The texts the dataplane answers with (CRLF-terminated). */
 const char *dp_protect_answer_text(enum dp_answer a);

@@ -837,6 +837,8 @@ uint64_t dp_smtpflow_limit(const struct dp_smtpflow *sf, int dir, uint64_t rcv_o
 	case DP_SF_SMTP:
 		break;
 	}
+	if (dir == SL_SERVER && dp_protect_greeting_held(sf))
+		return sf->dirs[SL_SERVER].fwd_off; /* greet_wait: nothing of the server yet */
 	if (dir == SL_CLIENT) {
 		uint64_t c = sf->base[SL_CLIENT] + sl_smtp_client_consumed(sf->smtp);
 		if (!sf->in_message && sf->line_end[dir] < c)

@@ -511,6 +511,30 @@ static void test_pregreet(void)
 	CU_ASSERT_EQUAL(h.ctr.protect_closed[DP_PROTECT_PREGREET], 0);
 	CU_ASSERT(event_has("\"reason\":\"pregreet\",\"action\":\"log\""));
 	h_free(&h);
+
+	/* greet_wait: the server's greeting is held; a client that talks meanwhile is a
+	 * pregreeter, one that waits gets the greeting once the wait is over */
+	start(&h, "[protect]\ngreet_wait = 300ms\n");
+	connection(&h);
+	h_open(&h);
+	h_say(&h, false, "220 mx ESMTP\r\n");
+	CU_ASSERT_FALSE(h_got_has(&h.c, "220"));
+	h_say(&h, true, "EHLO bot\r\n");
+	CU_ASSERT_TRUE(h_got_has(&h.c, "554 5.5.1 Protocol error: talking before the greeting"));
+	CU_ASSERT_FALSE(h_got_has(&h.c, "220"));
+	CU_ASSERT_FALSE(h_got_has(&h.s, "EHLO"));
+	connection(&h);
+	h_open(&h);
+	h_say(&h, false, "220 mx ESMTP\r\n");
+	h_tick(&h, h.in.ctx.now_ms + 200);
+	CU_ASSERT_FALSE(h_got_has(&h.c, "220"));
+	h_tick(&h, h.in.ctx.now_ms + 110);
+	CU_ASSERT_TRUE(h_got_has(&h.c, "220 mx ESMTP"));
+	h_say(&h, true, "EHLO patient\r\n");
+	h_say(&h, false, "250 mx\r\n");
+	CU_ASSERT_TRUE(h_got_has(&h.c, "250 mx"));
+	CU_ASSERT_EQUAL(h.ctr.protect_detected[DP_PROTECT_PREGREET], 1);
+	h_free(&h);
 }
 
 static void test_non_smtp(void)
