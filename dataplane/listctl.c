@@ -419,29 +419,31 @@ static void source_name(const struct dp_source *s, char *out, size_t len)
 struct ban_walk {
 	struct dp_listctl *l;
 	json_t *arr;
-	uint64_t now_unix;
+	uint64_t now_unix, now_ms;
 };
 
 static void ban_row(void *arg, unsigned worker, const struct dp_source *s)
 {
 	struct ban_walk *b = arg;
-	if (s->ban_until_unix <= b->now_unix || pardoned(b->l, s))
+	/* the worker's clock decides, as it does for the source's next SYN */
+	if (s->ban_until_ms <= b->now_ms || pardoned(b->l, s))
 		return;
 	char name[64];
 	source_name(s, name, sizeof name);
-	uint64_t ban_s = b->l->cfg->protect.ban_time_ms / 1000;
+	uint64_t left = (s->ban_until_ms - b->now_ms + 999) / 1000;
+	uint64_t since = b->now_unix - (b->now_ms - s->ban_start_ms) / 1000;
 	json_array_append_new(b->arr, json_pack(
 		"{s:s, s:s, s:I, s:I, s:I, s:i, s:I, s:I, s:I}", "source", name,
 		"reason", s->ban_reason < DP_PROTECT_COUNT ? dp_protect_names[s->ban_reason] : "?",
-		"since", (json_int_t)(s->ban_until_unix - ban_s), "until", (json_int_t)s->ban_until_unix,
-		"remaining_s", (json_int_t)(s->ban_until_unix - b->now_unix), "worker", (int)worker,
+		"since", (json_int_t)since, "until", (json_int_t)(b->now_unix + left),
+		"remaining_s", (json_int_t)left, "worker", (int)worker,
 		"refused", (json_int_t)s->n_refused, "refused_recipients", (json_int_t)s->n_refused_rcpts,
 		"auth_failures", (json_int_t)s->n_auth_fail));
 }
 
 static json_t *op_bans(struct dp_listctl *l)
 {
-	struct ban_walk b = {l, json_array(), (uint64_t)time(NULL)};
+	struct ban_walk b = {l, json_array(), (uint64_t)time(NULL), dp_worker_clock_ms()};
 	each_source(l, ban_row, &b);
 	return json_pack("{s:b, s:I, s:o}", "ok", 1, "count", (json_int_t)json_array_size(b.arr), "bans", b.arr);
 }
@@ -449,7 +451,7 @@ static json_t *op_bans(struct dp_listctl *l)
 struct lift_walk {
 	const struct dp_prefix *p;
 	size_t np;
-	uint64_t now_unix;
+	uint64_t now_ms;
 	size_t lifted;
 };
 
@@ -457,7 +459,7 @@ static void lift_row(void *arg, unsigned worker, const struct dp_source *s)
 {
 	(void)worker;
 	struct lift_walk *w = arg;
-	if (s->ban_until_unix <= w->now_unix)
+	if (s->ban_until_ms <= w->now_ms)
 		return;
 	for (size_t i = 0; i < w->np; i++)
 		if (dp_prefix_contains(&w->p[i], s->key.family, s->key.addr)) {
@@ -476,7 +478,7 @@ static json_t *op_unban(struct dp_listctl *l, json_t *req)
 	json_t *bad = prefixes_of(req, "bans.del", &p, &np);
 	if (bad)
 		return bad;
-	struct lift_walk w = {p, np, (uint64_t)time(NULL), 0};
+	struct lift_walk w = {p, np, dp_worker_clock_ms(), 0};
 	each_source(l, lift_row, &w);
 	struct dp_pardon *g = realloc(l->pardons, (l->npardons + np) * sizeof *g);
 	if (!g) {
@@ -591,8 +593,10 @@ static json_t *op_top(struct dp_listctl *l, json_t *req)
 		                      "auth_failures", (json_int_t)s->n_auth_fail, "bytes", (json_int_t)s->n_bytes,
 		                      "closed", (json_int_t)s->n_closed,
 		                      "last_seen", (json_int_t)(now_unix - seen));
-		bool banned = s->ban_until_unix > now_unix && !pardoned(l, s);
-		json_object_set_new(o, "banned_until", banned ? json_integer((json_int_t)s->ban_until_unix) : json_null());
+		bool banned = s->ban_until_ms > now_ms && !pardoned(l, s);
+		json_object_set_new(o, "banned_until", banned ?
+		                    json_integer((json_int_t)(now_unix + (s->ban_until_ms - now_ms + 999) / 1000)) :
+		                    json_null());
 		json_array_append_new(arr, o);
 	}
 	free(t.rows);

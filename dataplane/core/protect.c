@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "sluice/event.h"
 #include "sluice/smtp.h"
@@ -168,7 +167,6 @@ static void ban(struct dp_ctx *ctx, struct dp_source *s, enum dp_protect_reason 
 	bool running = s->ban_until_ms > ctx->now_ms;
 	s->ban_start_ms = ctx->now_ms;
 	s->ban_until_ms = ctx->now_ms + pr->cfg->ban_time_ms;
-	s->ban_until_unix = (uint64_t)time(NULL) + pr->cfg->ban_time_ms / 1000;
 	s->ban_reason = (uint8_t)r;
 	ctx->ctr->protect_banned[r]++;
 	if (!running && pr->nbanned < pr->cfg->max_sources) {
@@ -182,7 +180,6 @@ static void ban(struct dp_ctx *ctx, struct dp_source *s, enum dp_protect_reason 
 static void lift_ban(struct dp_ctx *ctx, const struct dp_pkt *p, struct dp_source *s)
 {
 	s->ban_until_ms = 0;
-	s->ban_until_unix = 0;
 	ctx->ctr->protect_pardons++;
 	struct dp_protect_event e = {.reason = dp_protect_names[DP_PROTECT_BAN], .action = "unban"};
 	packet_event(ctx, p, &e);

@@ -33,7 +33,6 @@ struct dp_source {
 	struct dp_window harvest, auth_fail;
 	uint64_t first_ms, last_ms;
 	uint64_t ban_start_ms, ban_until_ms; /* banned while now < ban_until_ms */
-	uint64_t ban_until_unix;       /* the same as wall-clock seconds (shown) */
 	uint8_t ban_reason;            /* enum dp_protect_reason */
 	uint64_t verified_until_ms;    /* completed a handshake (emergency mode admits it) */
 	uint64_t event_ms;             /* the last refusal event (one a minute per source) */
