@@ -89,10 +89,16 @@ def harvest(a):
 
 
 def banner(a):
+    """The greeting, then QUIT: a server answers 221, a refusal has closed already."""
     try:
         s = raw(a)
         line = read_reply(s)
-        out(banner=line.strip(), closed=closed_by_peer(s))
+        try:
+            s.sendall(b"QUIT\r\n")
+            bye = read_reply(s)
+        except OSError:
+            bye = ""
+        out(banner=line.strip(), closed=not bye.startswith("221"))
         s.close()
     except OSError as e:
         out(banner=None, error=f"{type(e).__name__}: {e}")
