@@ -218,7 +218,7 @@ int dp_telemetry_register(const struct dp_telemetry_src *s)
 		{"/sluice/rules", cmd_rules, "Messages each rule fired on ('.' and '-' in ids appear as '_')."},
 		{"/sluice/drops", cmd_drops, "Packets not forwarded, by reason."},
 		{"/sluice/memory", cmd_memory, "Bytes held by flows (buffers, out-of-order segments), limits."},
-		{"/sluice/protect", cmd_protect, "Connection-level protection: SYNs admitted, refused by reason; sessions closed, detections and bans by reason; sources, bans, emergency mode."},
+		{"/sluice/protect", cmd_protect, "Protection: SYNs admitted/refused, sessions closed, detections, bans by reason; sources."},
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		if (rte_telemetry_register_cmd(cmds[i].cmd, cmds[i].fn, cmds[i].help) != 0)
