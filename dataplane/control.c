@@ -31,6 +31,10 @@
 #define MAX_PEERS 4
 #define SWAP_WAIT_MS 5000
 #define PEER_READ_MS 30000
+#define SNAP_WAIT_MS 1000
+#define TOP_FLOWS_MAX 1000
+
+enum { SNAP_IDLE, SNAP_ASKED, SNAP_DONE };
 
 /* A bundle on offer to the workers: each takes its slot when it sees the pointer. */
 struct published {
@@ -51,6 +55,11 @@ struct dp_control {
 	struct dp_list_snapshot *lists_pub;   /* read by workers (acquire), written here */
 	struct dp_list_snapshot *lists_unconfirmed;
 	struct dp_listctl *lists;
+	struct snapshot {               /* `flows`: asked here, filled by the worker between bursts */
+		int state;              /* SNAP_IDLE, SNAP_ASKED, SNAP_DONE (atomic) */
+		unsigned max, n;
+		struct dp_flow_brief *out;
+	} snap[64];
 	pthread_mutex_t info_lock;      /* info: read by telemetry and hello */
 	struct dp_bundle_info info;
 	pthread_t thread;
@@ -86,6 +95,13 @@ void dp_control_worker_sync(struct dp_control *c, struct dp_worker *w)
 	if (w->insp && w->insp->ctx.protect) {
 		struct dp_list_snapshot *l = __atomic_load_n(&c->lists_pub, __ATOMIC_ACQUIRE);
 		w->insp->ctx.protect->lists = l ? &l->lists : NULL;
+	}
+	struct snapshot *sn = &c->snap[w->idx];
+	if (__atomic_load_n(&sn->state, __ATOMIC_ACQUIRE) == SNAP_ASKED) {
+		sn->n = w->insp ? dp_inspector_top_flows(w->insp, sn->out, sn->max) : 0;
+		for (unsigned i = 0; i < sn->n; i++)
+			sn->out[i].worker = w->idx;
+		__atomic_store_n(&sn->state, SNAP_DONE, __ATOMIC_RELEASE);
 	}
 	rte_rcu_qsbr_quiescent(c->qsbr, w->idx);
 }
@@ -313,12 +329,67 @@ static json_t *op_bundle_load(struct dp_control *c, json_t *req, const uint8_t *
 			c->unconfirmed = old;
 		else
 			published_free(old); /* cannot happen twice in a row without a check above */
-		return dp_ctl_failure("bundle %llu published, but not every worker took it within %d ms",
-		             (unsigned long long)p->info.id, SWAP_WAIT_MS);
+		/* it is published: every worker takes it at its next loop; not a refusal */
+		return json_pack("{s:b, s:b, s:I, s:s, s:f, s:s}", "ok", 1, "confirmed", 0, "id",
+		                 (json_int_t)p->info.id, "digest", p->info.digest, "swap_ms", ms, "note",
+		                 "published, but not every worker took it yet (a stalled worker?)");
 	}
 	published_free(old);
-	return json_pack("{s:b, s:I, s:s, s:f}", "ok", 1, "id", (json_int_t)p->info.id, "digest",
-	                 p->info.digest, "swap_ms", ms);
+	return json_pack("{s:b, s:b, s:I, s:s, s:f}", "ok", 1, "confirmed", 1, "id", (json_int_t)p->info.id,
+	                 "digest", p->info.digest, "swap_ms", ms);
+}
+
+static int by_bytes(const void *a, const void *b)
+{
+	const struct dp_flow_brief *x = a, *y = b;
+	uint64_t bx = x->bytes_in + x->bytes_out, by = y->bytes_in + y->bytes_out;
+	return bx < by ? 1 : bx > by ? -1 : 0;
+}
+
+/* The top flows by bytes: each worker lists its own between bursts (the tables are
+ * theirs alone), then they are merged here. */
+static json_t *op_flows(struct dp_control *c, json_t *req)
+{
+	json_int_t top = json_integer_value(json_object_get(req, "top"));
+	unsigned max = top > 0 && top <= TOP_FLOWS_MAX ? (unsigned)top : 20;
+	struct dp_flow_brief *all = calloc((size_t)c->nworkers * max, sizeof *all);
+	if (!all)
+		return dp_ctl_failure("flows: no memory");
+	for (unsigned i = 0; i < c->nworkers; i++) {
+		c->snap[i] = (struct snapshot){SNAP_IDLE, max, 0, all + (size_t)i * max};
+		__atomic_store_n(&c->snap[i].state, SNAP_ASKED, __ATOMIC_RELEASE);
+	}
+	unsigned done = 0;
+	for (int waited = 0; waited < SNAP_WAIT_MS && done < c->nworkers; waited++) {
+		done = 0;
+		for (unsigned i = 0; i < c->nworkers; i++)
+			done += __atomic_load_n(&c->snap[i].state, __ATOMIC_ACQUIRE) == SNAP_DONE;
+		if (done < c->nworkers)
+			usleep(1000);
+	}
+	if (done < c->nworkers) {
+		/* a worker that never answered may still write: the buffer stays theirs */
+		return dp_ctl_failure("flows: %u of %u workers did not answer within %d ms", c->nworkers - done,
+		               c->nworkers, SNAP_WAIT_MS);
+	}
+	unsigned n = 0;
+	for (unsigned i = 0; i < c->nworkers; i++) {
+		memmove(all + n, c->snap[i].out, c->snap[i].n * sizeof *all);
+		n += c->snap[i].n;
+		c->snap[i].state = SNAP_IDLE;
+	}
+	qsort(all, n, sizeof *all, by_bytes);
+	json_t *list = json_array();
+	for (unsigned i = 0; i < n && i < max; i++) {
+		const struct dp_flow_brief *b = &all[i];
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:i}",
+			"client", b->client, "server", b->server, "state", b->state,
+			"bytes_in", (json_int_t)b->bytes_in, "bytes_out", (json_int_t)b->bytes_out,
+			"age_ms", (json_int_t)b->age_ms, "idle_ms", (json_int_t)b->idle_ms,
+			"bundle", (json_int_t)b->bundle_id, "worker", (int)b->worker));
+	}
+	free(all);
+	return json_pack("{s:b, s:o}", "ok", 1, "flows", list);
 }
 
 void dp_control_set_lists(struct dp_control *c, struct dp_listctl *l)
@@ -360,11 +431,13 @@ static json_t *handle(struct dp_control *c, json_t *req, const struct sl_frame *
 		return op_knob(c, req);
 	if (strcmp(op, "bundle.load") == 0)
 		return op_bundle_load(c, req, f->body, f->body_len);
+	if (strcmp(op, "flows") == 0)
+		return op_flows(c, req);
 	json_t *ans = c->lists ? dp_listctl_handle(c->lists, op, req, f->body, f->body_len) : NULL;
 	if (ans)
 		return ans;
-	return dp_ctl_failure("unknown op '%s' (hello, stats, bundle.load, knob.set, list.get, list.add, "
-	               "list.del, list.set, bans, bans.del, top.sources)", op);
+	return dp_ctl_failure("unknown op '%s' (hello, stats, flows, bundle.load, knob.set, list.get, "
+	                      "list.add, list.del, list.set, bans, bans.del, top.sources)", op);
 }
 
 /* ---- the socket ------------------------------------------------------------------------ */
@@ -410,6 +483,14 @@ static int listen_socket(struct dp_control *c)
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			fprintf(stderr, "sluice-dp: control: %s exists and is not a socket\n", path);
+			return -1;
+		}
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		bool alive = probe >= 0 && connect(probe, (struct sockaddr *)&a, sizeof a) == 0;
+		if (probe >= 0)
+			close(probe);
+		if (alive) {
+			fprintf(stderr, "sluice-dp: control: another process listens on %s\n", path);
 			return -1;
 		}
 		unlink(path); /* left by an earlier run */

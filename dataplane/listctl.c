@@ -115,11 +115,10 @@ static json_t *publish(struct dp_listctl *l, json_t *ans)
 	bool confirmed = dp_control_publish_lists(l->ctl, s);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-	if (!confirmed) {
-		json_decref(ans);
-		return dp_ctl_failure("lists version %llu published, but not every worker took it in time",
-		               (unsigned long long)l->version);
-	}
+	/* published either way: a stalled worker takes it at its next loop (as bundle.load) */
+	json_object_set_new(ans, "confirmed", json_boolean(confirmed));
+	if (!confirmed)
+		json_object_set_new(ans, "note", json_string("published, but not every worker took it yet"));
 	json_object_set_new(ans, "version", json_integer((json_int_t)l->version));
 	json_object_set_new(ans, "swap_ms", json_real(ms));
 	return ans;

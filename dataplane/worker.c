@@ -141,19 +141,28 @@ void dp_worker_poll(struct dp_worker *w, uint64_t now)
 	unsigned burst = w->cfg->burst;
 	if (w->insp)
 		w->insp->ctx.now_ms = now / (w->tsc_hz / 1000);
+	unsigned moved = 0;
 	if (w->in) {
 		unsigned n = rte_ring_dequeue_burst(w->in, (void **)pkts, burst, NULL);
 		handle_burst(w, pkts, (uint16_t)n);
+		moved += n;
 	}
 	for (unsigned s = 0; s < w->nrx; s++) {
 		uint16_t n = rte_eth_rx_burst(w->rx[s].port, w->rx[s].queue, pkts, (uint16_t)burst);
 		for (uint16_t i = 0; i < n; i++)
 			pkts[i]->port = w->rx[s].port;
 		handle_burst(w, pkts, n);
+		moved += n;
 	}
 	dp_worker_flush(w);
 	if (w->ctl)
 		dp_control_worker_sync(w->ctl, w); /* between bursts: a new bundle, quiescence */
+	if (moved) {
+		/* how long an iteration that moved packets took, swap included */
+		uint64_t ns = (rte_rdtsc() - now) * 1000000000ull / w->tsc_hz;
+		unsigned b = ns ? 63u - (unsigned)__builtin_clzll(ns) : 0;
+		w->ctr.loop_ns_log2[b < DP_LOOP_BUCKETS ? b : DP_LOOP_BUCKETS - 1]++;
+	}
 	if (now >= w->next_timer) {
 		if (w->insp)
 			dp_inspect_tick(w->insp, send_built, w);

@@ -84,6 +84,28 @@ void dp_counters_rule_hit(struct dp_counters *c, const char *id)
 	c->rule_overflow++;
 }
 
+uint64_t dp_loop_quantile(const struct dp_counters *c, double q)
+{
+	uint64_t n = 0, seen = 0;
+	int top = -1;
+	for (int i = 0; i < DP_LOOP_BUCKETS; i++) {
+		n += c->loop_ns_log2[i];
+		if (c->loop_ns_log2[i])
+			top = i;
+	}
+	if (!n)
+		return 0;
+	if (q >= 1.0)
+		return (2ull << top) - 1;
+	uint64_t want = (uint64_t)(q * (double)n);
+	for (int i = 0; i < DP_LOOP_BUCKETS; i++) {
+		seen += c->loop_ns_log2[i];
+		if (seen > want || i == DP_LOOP_BUCKETS - 1)
+			return (2ull << i) - 1;
+	}
+	return 0;
+}
+
 void dp_counters_add(struct dp_counters *d, const struct dp_counters *s)
 {
 	/* every field up to `rules` is a uint64_t */
@@ -226,6 +248,16 @@ void dp_counters_json(const struct dp_counters *c, struct sl_strbuf *b)
 	obj_u64(b, "blocked", c->starttls_blocked, false);
 	sl_strbuf_putc(b, '}');
 	obj_u64(b, "signals_overlap", c->signals_overlap, false);
+	sl_json_key(b, "loop", false);
+	uint64_t iters = 0;
+	for (int i = 0; i < DP_LOOP_BUCKETS; i++)
+		iters += c->loop_ns_log2[i];
+	sl_strbuf_putc(b, '{');
+	obj_u64(b, "iterations", iters, true);
+	obj_u64(b, "p50_ns", dp_loop_quantile(c, 0.5), false);
+	obj_u64(b, "p99_ns", dp_loop_quantile(c, 0.99), false);
+	obj_u64(b, "max_ns", dp_loop_quantile(c, 1.0), false);
+	sl_strbuf_putc(b, '}');
 	obj_u64(b, "memory_bytes", c->memory_bytes, false);
 	protect_json(c, b);
 	sl_strbuf_putc(b, '}');

@@ -94,6 +94,7 @@ enum dp_protect_reason {
 };
 
 #define DP_NACTIONS 5 /* enum sl_action */
+#define DP_LOOP_BUCKETS 32
 #define DP_RULE_SLOTS 256
 #define DP_RULE_ID_MAX 64
 
@@ -145,6 +146,9 @@ struct dp_counters {
 	uint64_t protect_emergency;         /* gauge: workers in emergency mode */
 	uint64_t protect_emergency_entered;
 	uint64_t rule_overflow;             /* rule ids beyond DP_RULE_SLOTS */
+	/* poll-loop iterations that moved packets, by duration: [i] counts those of
+	 * 2^i .. 2^(i+1)-1 ns (the swap's cost on the worker loop, docs/control.md) */
+	uint64_t loop_ns_log2[DP_LOOP_BUCKETS];
 	struct dp_rule_count rules[DP_RULE_SLOTS];
 };
 
@@ -174,6 +178,9 @@ extern const char *const dp_protect_names[DP_PROTECT_COUNT];
 extern const char *const dp_protect_docs[DP_PROTECT_COUNT];
 
 void dp_counters_rule_hit(struct dp_counters *c, const char *id);
+/* The loop-time histogram's quantile q (0..1) in ns (the bucket's upper edge). */
+uint64_t dp_loop_quantile(const struct dp_counters *c, double q);
+
 /* dst += src (gauges too: the sum over workers). */
 void dp_counters_add(struct dp_counters *dst, const struct dp_counters *src);
 /* The whole set as one JSON object (the /sluice/stats telemetry value). */

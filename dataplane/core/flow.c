@@ -51,7 +51,7 @@ void dp_flow_init(struct dp_flow *f, struct dp_ctx *ctx, const struct dp_flow_ke
 	f->mem.limit = ctx->cfg->max_flow_memory;
 	f->mem.parent = &ctx->mem;
 	f->mss[0] = f->mss[1] = DEFAULT_MSS;
-	f->last_ms = ctx->now_ms;
+	f->created_ms = f->last_ms = ctx->now_ms;
 	f->inspect = inspect;
 	f->detect = detect;
 	/* a capture may start anywhere: there is no handshake to wait for */

@@ -85,7 +85,7 @@ struct dp_flow {
 	bool established;                   /* the client acknowledged the SYN-ACK */
 	bool fin_sent[2];
 	bool on_timer;                      /* in the inspector's timer list */
-	uint64_t last_ms, closed_ms, enforce_ms;
+	uint64_t created_ms, last_ms, closed_ms, enforce_ms;
 	struct dp_mem mem;
 	struct dp_tcpdir dir[2];            /* [SL_CLIENT], [SL_SERVER] */
 	uint16_t mss[2];                    /* largest payload to send in each direction */

@@ -387,6 +387,45 @@ void dp_inspect_tick(struct dp_inspector *in, dp_send_fn send, void *arg)
 	dp_protect_tick(c);
 }
 
+static void brief(const struct dp_flow *f, uint64_t now, struct dp_flow_brief *b)
+{
+	memset(b, 0, sizeof b[0]);
+	const struct dp_smtpflow *sf = dp_flow_sf(f);
+	if (sf) {
+		dp_addr_text(&sf->client_addr, b->client, sizeof b->client);
+		dp_addr_text(&sf->server_addr, b->server, sizeof b->server);
+		b->bundle_id = sf->scan_rules ? sf->scan_rules->id : 0;
+	}
+	b->state = f->state == DP_FLOW_CLOSED ? "closed" : f->state == DP_FLOW_BYPASS ? "uninspected" :
+	           f->state == DP_FLOW_TAKEOVER ? "enforcing" : f->established ? "open" : "handshake";
+	b->bytes_in = f->dir[SL_CLIENT].rcv_off;
+	b->bytes_out = f->dir[SL_SERVER].rcv_off;
+	b->age_ms = now - f->created_ms;
+	b->idle_ms = now - f->last_ms;
+}
+
+unsigned dp_inspector_top_flows(const struct dp_inspector *in, struct dp_flow_brief *out, unsigned max)
+{
+	unsigned n = 0;
+	uint64_t now = in->ctx.now_ms;
+	for (int l = 0; l < DP_NLISTS && max; l++)
+		for (const struct dp_flow *f = dp_ft_oldest(&in->ft, l); f; f = f->lnext) {
+			uint64_t bytes = f->dir[0].rcv_off + f->dir[1].rcv_off;
+			/* keep out[] sorted, most bytes first; insertion is fine for a top list */
+			unsigned at = n;
+			while (at && out[at - 1].bytes_in + out[at - 1].bytes_out < bytes)
+				at--;
+			if (at == max)
+				continue;
+			unsigned last = n < max ? n : max - 1;
+			memmove(out + at + 1, out + at, (last - at) * sizeof *out);
+			brief(f, now, &out[at]);
+			if (n < max)
+				n++;
+		}
+	return n;
+}
+
 void dp_inspect_finish(struct dp_inspector *in)
 {
 	for (struct dp_flow *f = dp_ft_oldest(&in->ft, DP_LIST_LIVE); f; f = f->lnext)

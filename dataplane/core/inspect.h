@@ -50,6 +50,20 @@ struct dp_flow *dp_inspect_frame(struct dp_inspector *in, const uint8_t *frame, 
  * of an inspected connection reset), of half-open flows and of closed ones. */
 void dp_inspect_tick(struct dp_inspector *in, dp_send_fn send, void *arg);
 
+/* A flow as `sluicectl flows` shows it. */
+struct dp_flow_brief {
+	char client[64], server[64];
+	const char *state;         /* "handshake", "open", "uninspected", "enforcing", "closed" */
+	uint64_t bytes_in, bytes_out; /* client->server, server->client (in order) */
+	uint64_t age_ms, idle_ms;
+	uint64_t bundle_id;        /* the bundle its current message runs on (0: none) */
+	unsigned worker;
+};
+
+/* The (at most) max flows with the most bytes, most first; returns how many. Runs on
+ * the worker that owns the table. */
+unsigned dp_inspector_top_flows(const struct dp_inspector *in, struct dp_flow_brief *out, unsigned max);
+
 /* Passive end of input: give up on gaps, close every flow. */
 void dp_inspect_finish(struct dp_inspector *in);
 

@@ -123,6 +123,19 @@ out=$(dpctl "$sock" knob starttls strip) || lab_fail "knob: $out"
 [ "$(dpctl "$sock" hello | json "d['starttls']")" = strip ] || lab_fail "the knob did not change"
 out=$(dpctl "$sock" knob starttls sideways) && lab_fail "a bad knob value was taken: $out"
 [ "$(dpctl "$sock" stats | json "d['stats']['messages']['total']")" -ge 6 ] || lab_fail "stats"
+[ "$(dpctl "$sock" stats | json "d['stats']['loop']['p99_ns'] > 0")" = True ] || lab_fail "no loop times"
+# the top flows, listed by the workers between bursts: a session held open meanwhile
+lab_c "$LAB_PYTHON" -c "
+import socket, time
+s = socket.create_connection(('$LAB_S4', 25), timeout=10)
+s.recv(512); s.sendall(b'EHLO held.example.org\r\n'); s.recv(512)
+time.sleep(6); s.sendall(b'QUIT\r\n'); s.recv(512)" &
+held=$!
+sleep 2
+out=$(dpctl "$sock" raw '{"op":"flows","top":3}') || lab_fail "flows: $out"
+echo "$out" | json "any(f['client'].startswith('$LAB_C4:') and f['state'] == 'open' and f['bytes_in'] > 0 and f['bytes_out'] > 0 for f in d['flows'])" |
+	grep -q True || lab_fail "flows: the held session is not listed: $out"
+wait "$held"
 
 # 7. a peer that is neither root nor in the socket's group is turned away
 chmod 0666 "$sock" # even with the file open to all
