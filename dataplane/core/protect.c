@@ -1,6 +1,7 @@
 #include "protect.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -522,10 +523,45 @@ static bool refused_recipient(int code, const char *text)
 	return !enhanced && (code == 550 || code == 551 || code == 553);
 }
 
+/* The flow's server as a host prefix. */
+static void server_of(const struct dp_smtpflow *sf, struct dp_prefix *out)
+{
+	const struct sockaddr_storage *ss = &sf->server_addr;
+	if (ss->ss_family == AF_INET)
+		dp_prefix_of(out, 4, (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr, 32);
+	else
+		dp_prefix_of(out, 6, (const uint8_t *)&((const struct sockaddr_in6 *)ss)->sin6_addr, 128);
+}
+
+static bool offers_early_pipelining(const struct dp_smtpflow *sf)
+{
+	const struct dp_protect *pr = sf->ctx->protect;
+	struct dp_prefix srv;
+	server_of(sf, &srv);
+	for (unsigned i = 0; i < pr->nearly && i < 16; i++)
+		if (dp_prefix_eq(&pr->early_servers[i], &srv))
+			return true;
+	return false;
+}
+
+static void learn_early_pipelining(struct dp_smtpflow *sf, const char *capability)
+{
+	if (strncasecmp(capability, "PIPE_CONNECT", 12) && strncasecmp(capability, "X_PIPE_CONNECT", 14))
+		return;
+	if (offers_early_pipelining(sf))
+		return;
+	struct dp_protect *pr = sf->ctx->protect;
+	server_of(sf, &pr->early_servers[pr->nearly++ % 16]);
+}
+
 void dp_protect_reply(struct dp_smtpflow *sf, const struct sl_event *ev)
 {
 	struct dp_sf_protect *s = &sf->pr;
-	if (!s->on || !ev->last || !ev->name || sf->state != DP_SF_SMTP)
+	if (!s->on || !ev->name || sf->state != DP_SF_SMTP)
+		return;
+	if (ev->code == 250 && ev->value && strcmp(ev->name, "EHLO") == 0)
+		learn_early_pipelining(sf, ev->value);
+	if (!ev->last)
 		return;
 	struct dp_ctx *ctx = sf->ctx;
 	const struct dp_protect_config *c = ctx->protect->cfg;
@@ -575,7 +611,7 @@ void dp_protect_client_data(struct dp_smtpflow *sf, uint64_t off, const uint8_t 
 	            DP_CLOSE_AT_DATA, off))
 		return;
 	/* before the whole greeting reached the client (it may be held: greet_wait) */
-	if ((sf->answered == 0 || sf->dirs[SL_SERVER].fwd_off == 0) &&
+	if ((sf->answered == 0 || sf->dirs[SL_SERVER].fwd_off == 0) && !offers_early_pipelining(sf) &&
 	    fire(sf, DP_PROTECT_PREGREET, c->pregreet, DP_CLOSE_AT_DATA, off, n, 0))
 		return;
 	if (off == sf->base[SL_CLIENT] && binary_start(p[0]))

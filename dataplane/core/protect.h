@@ -42,6 +42,10 @@ struct dp_protect {
 	uint64_t emergency_until_ms;   /* emergency mode while now < this (auto) */
 	uint64_t evict_second;         /* now / 1000 of evicted_now */
 	uint32_t evicted_now;          /* half-open flows evicted in that second */
+	/* servers that offer PIPE_CONNECT (Exim's early pipelining: a client that knows it
+	 * may send EHLO before the greeting): no pregreet test against them */
+	struct dp_prefix early_servers[16];
+	unsigned nearly;
 };
 
 int dp_protect_init(struct dp_protect *pr, const struct dp_protect_config *cfg);

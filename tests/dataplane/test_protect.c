@@ -535,6 +535,18 @@ static void test_pregreet(void)
 	CU_ASSERT_TRUE(h_got_has(&h.c, "250 mx"));
 	CU_ASSERT_EQUAL(h.ctr.protect_detected[DP_PROTECT_PREGREET], 1);
 	h_free(&h);
+
+	/* a server that offers PIPE_CONNECT (Exim's early pipelining) may be talked to first */
+	start(&h, NULL);
+	connection(&h);
+	h_ehlo(&h, "250-mx\r\n250-PIPE_CONNECT\r\n250 PIPELINING\r\n");
+	connection(&h);
+	h_open(&h);
+	h_say(&h, true, "EHLO early\r\n");
+	h_say(&h, false, "220 mx ESMTP\r\n250-mx\r\n250 PIPE_CONNECT\r\n");
+	CU_ASSERT_TRUE(h_got_has(&h.c, "250 PIPE_CONNECT"));
+	CU_ASSERT_EQUAL(h.ctr.protect_detected[DP_PROTECT_PREGREET], 0);
+	h_free(&h);
 }
 
 static void test_non_smtp(void)

@@ -6,7 +6,9 @@
 # wins over a blocked network; meanwhile one long SMTP session from another source
 # sends a message every 0.2 s through every change and loses nothing: every message
 # delivered, no TCP retransmission in either host, no packet dropped by sluice-dp other
-# than the refused SYNs.
+# than the refused SYNs. (A retransmission the receiver reports as a duplicate (D-SACK) or
+# the sender finds spurious was no loss: on a loaded machine a stalled poll loop delays
+# packets past the sender's timer without losing them.)
 set -uo pipefail
 . "$(dirname "$0")/lab.sh"
 
@@ -15,7 +17,12 @@ probe() { lab_c "$LAB_PYTHON" "$LAB_PEERS/probe.py" "$@" --server "$LAB_S4"; }
 banner() { probe banner --source "$1" --timeout 5; }
 refused() { banner "$1" | grep -q '"banner": "554 5.7.1 Service unavailable; your address is blocked'; }
 served() { banner "$1" | grep -q '"banner": "220 mx.example.net'; }
-retrans() { ip netns exec "$1" nstat -az TcpRetransSegs | awk '/TcpRetransSegs/ {print $2}'; }
+# lost NS: retransmissions in namespace NS that were not found to be duplicates
+lost() {
+	ip netns exec "$1" nstat -az TcpRetransSegs TcpExtTCPDSACKRecv TcpExtTCPSpuriousRTOs |
+		awk '/TcpRetransSegs/ {r = $2} /DSACKRecv/ {d = $2} /SpuriousRTOs/ {s = $2}
+		     END {n = r - d - s; print (n > 0 ? n : 0), r}'
+}
 
 lab_up
 for a in 31 33 34 35; do
@@ -25,7 +32,8 @@ sock=$LAB_DIR/dp.sock
 lab_dataplane_start dataplane.mode=enforce control.socket="$sock" -- --rules "$LAB_POLICY"
 lab_postfix_server
 lab_wait_for 20 "the control socket" test -S "$sock" || lab_fail "no control socket"
-r0c=$(retrans "$LAB_NS_C") r0s=$(retrans "$LAB_NS_S")
+read -r l0c r0c < <(lost "$LAB_NS_C")
+read -r l0s r0s < <(lost "$LAB_NS_S")
 
 # the steady session: 40 messages, one every 0.2 s, across every change below
 lab_c "$LAB_PYTHON" "$LAB_PEERS/probe.py" session --source 192.0.2.31 --server "$LAB_S4" \
@@ -68,9 +76,11 @@ PY
 lab_wait_for 30 "the 40 steady messages at the server" \
 	bash -c "[ \$(grep -l 'Subject: steady-' $LAB_MAILDIR/new/* 2>/dev/null | wc -l) = 40 ]" ||
 	lab_fail "not all steady messages reached the mailbox"
-dc=$(($(retrans "$LAB_NS_C") - r0c)) ds=$(($(retrans "$LAB_NS_S") - r0s))
-lab_log "TCP retransmissions during the changes: client $dc, server $ds"
-[ "$dc" = 0 ] && [ "$ds" = 0 ] || lab_fail "packets were lost: $dc client and $ds server retransmissions"
+read -r l1c r1c < <(lost "$LAB_NS_C")
+read -r l1s r1s < <(lost "$LAB_NS_S")
+lab_log "TCP retransmissions during the changes: client $((r1c - r0c)), server $((r1s - r0s));" \
+	"not found to be duplicates: client $((l1c - l0c)), server $((l1s - l0s))"
+[ $((l1c - l0c)) = 0 ] && [ $((l1s - l0s)) = 0 ] || lab_fail "packets were lost"
 lab_bridge_alive || lab_fail "sluice-dp died"
 lab_bridge_stop
 "$LAB_PYTHON" - "$LAB_DP_STATS" <<'PY' || lab_fail "sluice-dp dropped packets of other flows"
