@@ -62,21 +62,14 @@ def closed_by_peer(s):
         return False
 
 
-def harvest(a):
-    refused, accepted, final = 0, 0, None
+def converse(a, helo, steps):
+    """Connect, EHLO, run steps(client) (it returns the final reply worth reporting, or
+    None), QUIT; whatever closes the connection is the final word instead."""
+    final = None
     try:
         c = connect(a)
-        c.ehlo("harvester.example.org")
-        c.mail("probe@example.org")
-        for i in range(a.count):
-            code, msg = c.rcpt(f"guess{i}-{int(time.time() * 1000) % 100000}@example.net")
-            if code == 550:
-                refused += 1
-            elif code // 100 == 2:
-                accepted += 1
-            else:
-                final = f"{code} {msg.decode(errors='replace')}"
-                break
+        c.ehlo(helo)
+        final = steps(c)
         try:
             c.quit()
         except (smtplib.SMTPException, OSError):
@@ -85,7 +78,26 @@ def harvest(a):
         final = final or f"disconnected: {e}"
     except (smtplib.SMTPException, OSError) as e:
         final = final or f"{type(e).__name__}: {e}"
-    out(refused=refused, accepted=accepted, final=final)
+    return final
+
+
+def harvest(a):
+    n = {"refused": 0, "accepted": 0}
+
+    def guesses(c):
+        c.mail("probe@example.org")
+        for i in range(a.count):
+            code, msg = c.rcpt(f"guess{i}-{int(time.time() * 1000) % 100000}@example.net")
+            if code == 550:
+                n["refused"] += 1
+            elif code // 100 == 2:
+                n["accepted"] += 1
+            else:
+                return f"{code} {msg.decode(errors='replace')}"
+        return None
+
+    final = converse(a, "harvester.example.org", guesses)
+    out(refused=n["refused"], accepted=n["accepted"], final=final)
 
 
 def banner(a):
@@ -123,25 +135,17 @@ def send(a):
 
 def auth(a):
     codes = []
-    final = None
-    try:
-        c = connect(a)
-        c.ehlo("guesser.example.org")
+
+    def logins(c):
         for i in range(a.tries):
             token = base64.b64encode(f"\0{a.user}\0{a.password}".encode()).decode()
             code, text = c.docmd("AUTH", "PLAIN " + token)
             codes.append(code)
             if code == 235 or code == 421:
-                final = f"{code} {text.decode(errors='replace')}"
-                break
-        try:
-            c.quit()
-        except (smtplib.SMTPException, OSError):
-            pass
-    except smtplib.SMTPServerDisconnected as e:
-        final = final or f"disconnected: {e}"
-    except (smtplib.SMTPException, OSError) as e:
-        final = final or f"{type(e).__name__}: {e}"
+                return f"{code} {text.decode(errors='replace')}"
+        return None
+
+    final = converse(a, "guesser.example.org", logins)
     out(codes=codes, final=final)
 
 
