@@ -490,7 +490,7 @@ static void report(const char *name, const struct result *r, const struct result
 	printf("\n");
 }
 
-/* Bare SYNs from spoofed sources in 198.51.100.0/24 to the capture's server, with the
+/* Bare SYNs from spoofed sources in 192.0.2.0/25 to the capture's server, with the
  * headers of the capture's first SYN. */
 static void make_flood(void)
 {
@@ -704,8 +704,21 @@ int main(int argc, char **argv)
 		       (unsigned long long)rs[i]->ctr.verdicts[0], (unsigned long long)rs[i]->ctr.verdicts[1],
 		       (unsigned long long)rs[i]->ctr.verdicts[2], (unsigned long long)rs[i]->ctr.verdicts[3],
 		       (unsigned long long)rs[i]->ctr.verdicts[4]);
-		if (drops)
+		if (i >= 2) { /* what the protection did in (4) and (5) */
+			printf("(%d): protection:", i + 2);
+			for (int r = 0; r < DP_PROTECT_COUNT; r++)
+				if (rs[i]->ctr.protect_refused[r] || rs[i]->ctr.protect_closed[r])
+					printf(" %s refused %llu closed %llu", dp_protect_names[r],
+					       (unsigned long long)rs[i]->ctr.protect_refused[r],
+					       (unsigned long long)rs[i]->ctr.protect_closed[r]);
+			printf("\n");
+		}
+		if (drops) {
+			for (int d = 0; d < DP_DROP_COUNT; d++)
+				if (rs[i]->ctr.drops[d])
+					printf("    drops %s: %llu\n", dp_drop_names[d], (unsigned long long)rs[i]->ctr.drops[d]);
 			fail("packets dropped");
+		}
 		if (!rs[i]->checked)
 			continue;
 		const struct msg_check *c = &rs[i]->chk;
