@@ -610,8 +610,8 @@ json_t *dp_listctl_handle(struct dp_listctl *l, const char *op, json_t *req, con
 	            strcmp(op, "bans.del") == 0 || strcmp(op, "top.sources") == 0;
 	if (!ours)
 		return NULL;
-	if (!l->cfg->protect.enabled)
-		return dp_ctl_failure("%s: the protection is off ([protect] enabled = no)", op);
+	if (!dp_config_protecting(l->cfg))
+		return dp_ctl_failure("%s: the protection is off ([protect] enabled = no, or not enforce mode)", op);
 	if (strcmp(op, "list.get") == 0)
 		return op_get(l, req);
 	if (strcmp(op, "list.add") == 0)
@@ -632,7 +632,7 @@ json_t *dp_listctl_handle(struct dp_listctl *l, const char *op, json_t *req, con
 void dp_listctl_tick(struct dp_listctl *l)
 {
 	time_t now = time(NULL);
-	if (now == l->last_tick || !l->cfg->protect.enabled)
+	if (now == l->last_tick || !dp_config_protecting(l->cfg))
 		return;
 	l->last_tick = now;
 	struct saved s;

@@ -180,6 +180,24 @@ static int setup_dump(const char *dir, unsigned nworkers, struct dp_worker *w,
 	return 0;
 }
 
+/* --check-config: the list files parse too. */
+static int check_lists(const struct dp_config *cfg)
+{
+	const char *files[2] = {cfg->protect.allow_file, cfg->protect.block_file};
+	for (int k = 0; k < 2; k++) {
+		struct dp_list_entry *e = NULL;
+		size_t n = 0;
+		char err[1200];
+		int rc = files[k][0] ? dp_list_file_read(files[k], (enum dp_list_kind)k, 0, &e, &n, err, sizeof err) : 0;
+		free(e);
+		if (rc != 0) {
+			fprintf(stderr, "sluice-dp: %s\n", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* The allow and block lists from [protect]'s files, as the first snapshot every worker
  * starts with; the control socket changes them later. */
 static int start_lists(struct dp_config *cfg, struct dp_worker *w, struct dp_control *control,
@@ -187,7 +205,7 @@ static int start_lists(struct dp_config *cfg, struct dp_worker *w, struct dp_con
 {
 	char err[1200];
 	*out = NULL;
-	if (!cfg->protect.enabled)
+	if (!dp_config_protecting(cfg))
 		return 0;
 	struct dp_listctl *l = dp_listctl_new(cfg, w, cfg->workers);
 	if (!l || dp_listctl_load_files(l, err, sizeof err) != 0) {
@@ -286,6 +304,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "sluice-dp: %s\n", err);
 			return 2;
 		}
+		if (check_lists(&cfg) != 0)
+			return 2;
 		dp_config_print(&cfg, stdout);
 		return 0;
 	}

@@ -72,7 +72,7 @@ static int setup_one(uint16_t port, int role, const struct dp_config *c, uint16_
 	memset(&conf, 0, sizeof conf);
 	if ((rc = rte_eth_dev_info_get(port, &info)) != 0)
 		return rc;
-	if (nrxq > 1 && c->protect.enabled && client_rss(&info)) {
+	if (nrxq > 1 && dp_config_protecting(c) && client_rss(&info)) {
 		if (!client_rss_key[0] && !client_rss_key[1])
 			for (size_t i = 0; i < sizeof client_rss_key; i += 8) {
 				uint64_t r = rte_rand();
@@ -84,7 +84,7 @@ static int setup_one(uint16_t port, int role, const struct dp_config *c, uint16_
 		conf.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP & info.flow_type_rss_offloads) |
 			(role == DP_OUTSIDE ? RTE_ETH_RSS_L3_SRC_ONLY : RTE_ETH_RSS_L3_DST_ONLY);
 	} else if (nrxq > 1) {
-		if (c->protect.enabled)
+		if (dp_config_protecting(c))
 			fprintf(stderr, "sluice-dp: port %u hashes RSS by connection, not by client: the "
 			        "protection's per-source counters count per worker\n", port);
 		for (size_t i = 0; i < sizeof symmetric_rss_key; i += 2) {

@@ -792,6 +792,11 @@ bool dp_config_fail_closed(const struct dp_config *c, bool smtp_port)
 	return c->on_overload == DP_OVERLOAD_CLOSED;
 }
 
+bool dp_config_protecting(const struct dp_config *c)
+{
+	return c->protect.enabled && c->mode == DP_MODE_ENFORCE;
+}
+
 bool dp_config_midstream_reset(const struct dp_config *c)
 {
 	if (c->midstream == DP_MIDSTREAM_AUTO)

@@ -165,6 +165,8 @@ bool dp_config_is_smtp_port(const struct dp_config *c, uint16_t port);
  * packets dropped, the connection reset, a message tempfailed) rather than passed.
  * smtp_port: the flow is on a configured SMTP port (not found by content detection). */
 bool dp_config_fail_closed(const struct dp_config *c, bool smtp_port);
+/* The protection acts: [protect] enabled, in enforce mode (smtp mode enforces nothing). */
+bool dp_config_protecting(const struct dp_config *c);
 /* midstream resolved: true when data of an unseen connection resets it. */
 bool dp_config_midstream_reset(const struct dp_config *c);
 

@@ -17,7 +17,7 @@ int dp_inspector_init(struct dp_inspector *in, const struct dp_config *cfg, bool
 	c->ctr = ctr;
 	c->mem.limit = mem_limit;
 	sl_limits_default(&c->limits);
-	if (cfg->protect.enabled && !passive) {
+	if (dp_config_protecting(cfg) && !passive) {
 		if (dp_protect_init(&in->protect, &cfg->protect) != 0)
 			return -1;
 		c->protect = &in->protect;

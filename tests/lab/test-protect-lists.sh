@@ -3,7 +3,7 @@
 # (docs/protection.md) while mail flows: a block added takes effect on the very next SYN
 # (the source is answered 554 by the dataplane, the server never sees it), its removal
 # likewise, an entry added "--for 3s" expires by itself, a more specific allow entry
-# wins over a blocked network; meanwhile one long SMTP session from another source
+# wins over a blocked network, IPv6 likewise; meanwhile one long SMTP session from another source
 # sends a message every 0.2 s through every change and loses nothing: every message
 # delivered; captured on both hosts' interfaces, none of its segments is missing at the
 # receiving end (tshark's lost-segment analysis) or sent again; sluice-dp dropped no
@@ -63,6 +63,13 @@ out=$(dpctl allow add 192.0.2.35) || lab_fail "allow one address: $out"
 refused 192.0.2.33 || lab_fail "an address of the blocked network was served"
 served 192.0.2.35 || lab_fail "the allowed address inside the blocked network was refused"
 dpctl block del 192.0.2.32/28 >/dev/null && dpctl allow del 192.0.2.35 >/dev/null || lab_fail "cleanup"
+# IPv6 (the rte_lpm6 table)
+banner6() { lab_c "$LAB_PYTHON" "$LAB_PEERS/probe.py" banner --source "$LAB_C6" --server "$LAB_S6" --timeout 5; }
+banner6 | grep -q '"banner": "220 ' || lab_fail "not served over IPv6 before any change"
+out=$(dpctl block add 2001:db8::/64) || lab_fail "block an IPv6 network: $out"
+banner6 | grep -q '"banner": "554 5.7.1 Service unavailable' || lab_fail "a blocked IPv6 source was served"
+dpctl block del 2001:db8::/64 >/dev/null || lab_fail "block del (IPv6)"
+banner6 | grep -q '"banner": "220 ' || lab_fail "an unblocked IPv6 source was refused"
 out=$(dpctl block add 192.0.2.1/33 2>&1) && lab_fail "a bad prefix was taken: $out"
 echo "$out" | grep -q 'prefix length' || lab_fail "bad prefix: $out"
 
