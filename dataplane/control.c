@@ -203,7 +203,7 @@ static json_t *op_hello(struct dp_control *c)
 	if (c->lists)
 		dp_listctl_info(c->lists, &version, &entries);
 	json_object_set_new(ans, "protect", json_pack("{s:b, s:I, s:I}", "enabled",
-	                    c->cfg->protect.enabled, "lists_version", (json_int_t)version,
+	                    dp_config_protecting(c->cfg), "lists_version", (json_int_t)version,
 	                    "list_entries", (json_int_t)entries));
 	return ans;
 }

@@ -230,7 +230,9 @@ void dp_flow_reset_both(struct dp_flow *f, struct dp_out *out)
 
 bool dp_flow_scratch(struct dp_flow *s, const uint8_t *frame, const struct dp_pkt *p, int in_role)
 {
-	memset(s, 0, sizeof *s);
+	/* only what dp_flow_build and dp_flow_out_role read: this runs per refused SYN of a
+	 * flood, and a whole dp_flow is kilobytes */
+	s->have_tmpl[SL_CLIENT] = s->have_tmpl[SL_SERVER] = false;
 	s->client_role = (uint8_t)in_role; /* the sender plays "client" */
 	if (p->payload_off > DP_TMPL_MAX)
 		return false;

@@ -331,10 +331,14 @@ static void run_pass(struct dp_worker *w, struct rte_mempool *pool, struct resul
 {
 	shift_ports(pass_no + 1, pass_no);
 	pass_no++;
-	size_t step = flood_every ? WINDOW * flood_every / (flood_every + 1) : WINDOW;
+	/* the flood runs in the timed passes only: the sessions' clients completed their
+	 * handshakes in the warm-up pass, as known senders have (emergency mode lets them
+	 * through while it answers the spoofed sources itself) */
+	unsigned every = timed ? flood_every : 0;
+	size_t step = every ? WINDOW * every / (every + 1) : WINDOW;
 	for (size_t i = 0; i < nframes; i += step) {
 		size_t n = nframes - i < step ? nframes - i : step;
-		size_t nf = flood_every ? n / flood_every : 0;
+		size_t nf = every ? n / every : 0;
 		struct rte_mbuf *m[WINDOW];
 		if (rte_pktmbuf_alloc_bulk(pool, m, (unsigned)(n + nf)) != 0) {
 			fail("mbuf pool exhausted");
@@ -343,7 +347,7 @@ static void run_pass(struct dp_worker *w, struct rte_mempool *pool, struct resul
 		size_t k = 0;
 		for (size_t j = 0; j < n; j++) {
 			const struct frame *f = &frames[i + j];
-			for (int twice = 0; twice < 1 + (flood_every && (j + 1) % flood_every == 0); twice++) {
+			for (int twice = 0; twice < 1 + (every && (j + 1) % every == 0); twice++) {
 				if (twice)
 					f = &flood[flood_next++ % nflood];
 				memcpy(rte_pktmbuf_mtod(m[k], uint8_t *), f->data, f->len);
