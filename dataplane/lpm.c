@@ -19,11 +19,11 @@ uint32_t dp_lpm_lookup(const void *snapshot, uint8_t family, const uint8_t *addr
 		memcpy(&a, addr, 4);
 		if (s->v4 && rte_lpm_lookup(s->v4, ntohl(a), &hop) == 0)
 			return hop + 1;
-		return 0;
+		return s->default_v4;
 	}
 	if (s->v6 && rte_lpm6_lookup(s->v6, addr, &hop) == 0)
 		return hop + 1;
-	return 0;
+	return s->default_v6;
 }
 
 /* Tables are named; every snapshot gets its own names. */
@@ -34,6 +34,10 @@ static int add_all(struct dp_list_snapshot *s, char *err, size_t errlen)
 	uint32_t n4 = 0, n6 = 0, tbl8_4 = 0, tbl8_6 = 0;
 	for (size_t i = 0; i < s->n; i++) {
 		const struct dp_prefix *p = &s->e[i].pfx;
+		if (!p->len) { /* the whole family: decided when no table entry matches */
+			*(p->family == 4 ? &s->default_v4 : &s->default_v6) = (uint32_t)i + 1;
+			continue;
+		}
 		if (p->family == 4) {
 			n4++;
 			tbl8_4 += p->len > 24; /* a prefix longer than /24 needs a tbl8 group */
@@ -65,6 +69,8 @@ static int add_all(struct dp_list_snapshot *s, char *err, size_t errlen)
 	for (size_t i = 0; i < s->n; i++) {
 		const struct dp_prefix *p = &s->e[i].pfx;
 		int rc;
+		if (!p->len)
+			continue;
 		if (p->family == 4) {
 			uint32_t a;
 			memcpy(&a, p->addr, 4);

@@ -18,6 +18,7 @@ struct dp_list_snapshot {
 	size_t npardons;
 	struct rte_lpm *v4;
 	struct rte_lpm6 *v6;
+	uint32_t default_v4, default_v6; /* a /0 entry (rte_lpm takes depth 1 and up): index + 1 */
 	uint64_t version;
 };
 
