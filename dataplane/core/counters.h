@@ -33,6 +33,7 @@ enum dp_role {
 	X(SYN_DATA, "syn_data", "SYN carrying data (TCP Fast Open); the client retransmits the SYN without it") \
 	X(NO_HANDSHAKE, "no_handshake", "data before the three-way handshake completed") \
 	X(NO_ACK, "no_ack", "a segment without ACK on an established connection (Linux discards it)") \
+	X(BAD_ACK, "bad_ack", "a segment acknowledging bytes its receiver never sent (Linux discards it)") \
 	X(WRONG_PORT, "wrong_port", "a packet of the flow on the other port than its direction comes in on (forged)") \
 	X(MIDSTREAM_RESET, "midstream_reset", "data of an SMTP connection whose start was never seen; both ends reset") \
 	X(ENGINE_FAILED, "engine_failed", "the flow's engine failed (memory, scan error, desync) and on_overload = closed") \

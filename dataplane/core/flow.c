@@ -615,6 +615,16 @@ static bool overload(struct dp_flow *f, struct dp_ctx *ctx, struct dp_out *out)
 	return false;
 }
 
+/* The sender of direction d acknowledges bytes of the other direction that never went
+ * to it: past what was forwarded (and its FIN). Its peer sent at least that much, so a
+ * segment the peer would discard is always caught; an honest sender never does it. */
+static bool acks_unsent(const struct dp_flow *f, int d, uint32_t ack)
+{
+	const struct dp_tcpdir *o = &f->dir[!d];
+	int64_t off = dp_tcpdir_offset(o, ack);
+	return off > (int64_t)(o->fwd_off + (f->fin_sent[!d] ? 1 : 0));
+}
+
 static bool expected_port(const struct dp_flow *f, int d, int in_role)
 {
 	return in_role == (d == SL_CLIENT ? f->client_role : !f->client_role);
@@ -697,6 +707,13 @@ void dp_flow_packet(struct dp_flow *f, struct dp_ctx *ctx, const uint8_t *frame,
 		}
 		/* first packet of this direction without a SYN (captures, mid-stream) */
 		dp_tcpdir_init(t, p->seq, ctx->cfg->max_ooo_segments, &f->mem, passive);
+	}
+	if (!passive && f->established && (p->flags & DP_TCP_ACK) && f->dir[!d].started &&
+	    acks_unsent(f, d, p->ack)) {
+		/* Linux discards a segment that acknowledges what it never sent (RFC 793
+		 * 3.9): its bytes must not be scanned either */
+		out->drop_reason = DP_DROP_BAD_ACK;
+		return;
 	}
 	if ((p->flags & DP_TCP_ACK) && f->dir[!d].started) {
 		if (!f->established && d == SL_CLIENT && f->synack_seen && !(p->flags & DP_TCP_SYN) &&
