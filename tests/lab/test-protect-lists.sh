@@ -79,6 +79,11 @@ banner6 | grep -q '"banner": "220 ' || lab_fail "an unblocked IPv6 source was re
 out=$(ctl block add 192.0.2.1/33) && lab_fail "a bad prefix was taken: $out"
 echo "$out" | grep -q 'prefix length' || lab_fail "bad prefix: $out"
 grep -q '"op":"list.add"' "$LAB_CONTROL_STATE/audit.jsonl" || lab_fail "list changes are not in the audit log"
+top=$(ctl top sources --by refused -n 3) || lab_fail "top sources: $top"
+lab_log "sluicectl top sources --by refused: $top"
+# the two blocked addresses lead (.34 was refused while its entry was about to expire)
+echo "$top" | sed -n 3,4p | awk '{print $1}' | sort | tr '\n' ' ' | grep -q '^192.0.2.33 192.0.2.34 $' ||
+	lab_fail "top sources by refusals does not lead with the blocked sources"
 
 wait "$steady"
 lab_log "steady session: $(cat "$LAB_DIR/steady.json")"

@@ -8,7 +8,7 @@
 #      meanwhile; `bans` lists the ban; the event log has it; it expires (ban_time).
 #   2. password guessing on 587 (peers/authserver.py, aiosmtpd, on the mail host) from
 #      192.0.2.22: banned at auth_failure_limit; the right password from another source
-#      still logs in.
+#      still logs in; an unban (bans.del) lets the guesser in again.
 #   3. pregreet (greet_wait holds the greeting), HTTP on port 25: closed with 554;
 #      VRFY enumeration with vrfy_expn = log: logged, the session goes on.
 # Every probe is a real TCP client in the client namespace (peers/probe.py, smtplib).
@@ -72,6 +72,12 @@ b=$(probe banner --source 192.0.2.22 --port 587)
 echo "$b" | grep -q '"banner": "421 4.7.0 Service unavailable' || lab_fail "the guesser is not banned: $b"
 ok=$(probe auth --source 192.0.2.24 --port 587 --user "$auth_user" --password "$auth_pass" --tries 1)
 echo "$ok" | grep -q '"final": "235 ' || lab_fail "the right password from another source failed: $ok"
+# an unban lifts the ban at the source's next connection
+out=$(dpctl "$sock" unban 192.0.2.22) || lab_fail "unban: $out"
+echo "$out" | grep -q '"lifted": 1' || lab_fail "unban lifted nothing: $out"
+b=$(probe banner --source 192.0.2.22 --port 587)
+echo "$b" | grep -q '"banner": "220 ' || lab_fail "the unbanned source is still refused: $b"
+dpctl "$sock" bans | grep -q 192.0.2.22 && lab_fail "bans still lists the unbanned source"
 
 # ---- 3. protocol abuse -----------------------------------------------------------------
 p=$(probe pregreet --source 192.0.2.25)
