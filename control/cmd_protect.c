@@ -55,6 +55,15 @@ static int change_done(const char *what, json_t *a)
 	return status;
 }
 
+/* Send a change and show its per-dataplane results; takes req. */
+static int change(const char *what, json_t *req)
+{
+	int status;
+	json_t *a = client_call(what, req, NULL, 0, 60000, NULL, NULL, &status);
+	json_decref(req);
+	return a ? change_done(what, a) : status;
+}
+
 static void when(json_t *v, char *out, size_t len)
 {
 	if (!json_is_integer(v)) {
@@ -135,10 +144,7 @@ int cmd_list(int argc, char **argv)
 		return list_show(what, req);
 	}
 	json_object_set_new(req, "prefixes", prefixes);
-	int status;
-	json_t *a = client_call(what, req, NULL, 0, 60000, NULL, NULL, &status);
-	json_decref(req);
-	return a ? change_done(what, a) : status;
+	return change(what, req);
 }
 
 static int bans_show(json_t *req)
@@ -194,10 +200,7 @@ int cmd_bans(int argc, char **argv)
 		return bans_show(req);
 	}
 	json_object_set_new(req, "sources", sources);
-	int status;
-	json_t *a = client_call("bans del", req, NULL, 0, 60000, NULL, NULL, &status);
-	json_decref(req);
-	return a ? change_done("bans del", a) : status;
+	return change("bans del", req);
 }
 
 int cmd_top_sources(int argc, char **argv)
