@@ -137,6 +137,8 @@ int sl_journal_spool_write(const char *dir, const uint8_t *frame, size_t len);
 
 /* Connect to "host:port" ("[v6]:port" too). fd or -1 with a reason. */
 int sl_journal_connect(const char *addr, int timeout_ms, char *err, size_t errlen);
+/* Write all n bytes (EINTR retried). 0 or -1. */
+int sl_journal_write_all(int fd, const void *p, size_t n);
 /* Read one reply frame. 0, or -1 with a reason (connection broken or bad frame). */
 int sl_journal_read_reply(int fd, int *type, uint8_t id[32], int *status,
 	char *reason, size_t reasonlen);
@@ -159,6 +161,7 @@ struct sl_journal_stats {
 	uint64_t duplicates;        /* of which the archive already had */
 	uint64_t refused;           /* refused by the archive (moved to spool/refused/) */
 	uint64_t connect_failures;
+	uint64_t mismatched;        /* replies naming another record: connection dropped */
 	uint64_t queued;            /* now: in memory, not yet spooled */
 	uint64_t spool_files;       /* now: spooled, not yet acknowledged */
 };

@@ -16,8 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static int write_all(int fd, const uint8_t *p, size_t n)
+int sl_journal_write_all(int fd, const void *buf, size_t n)
 {
+	const uint8_t *p = buf;
 	while (n) {
 		ssize_t w = write(fd, p, n);
 		if (w < 0) {
@@ -64,7 +65,7 @@ int sl_journal_spool_write(const char *dir, const uint8_t *frame, size_t len)
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, frame, len) < 0 || fsync(fd) < 0) {
+	if (sl_journal_write_all(fd, frame, len) < 0 || fsync(fd) < 0) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);
