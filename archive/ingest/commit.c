@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chain.h"
 #include "summary.h"
 
 #define BATCH_MAX_RECORDS 512
@@ -162,25 +163,20 @@ static void apply(struct batch *b, size_t idx, struct ar_store *s)
 
 	ar_index_copy(&b->postings, r, d->dockey);
 
-	/* copy metadata: seq, blob, the record without its message */
-	struct sl_journal_record meta = *r;
-	meta.message = (const uint8_t *)"";
-	meta.message_len = 0;
-	struct sl_strbuf frame;
-	sl_strbuf_init(&frame);
-	char err[128];
-	sl_journal_encode(&meta, &frame, err, sizeof err);
+	/* copy metadata: seq, blob, what the archive saw, the record without its message */
 	sl_strbuf_clear(&b->val);
-	uint8_t head[40];
+	ar_copy_encode(&b->val, p->seq, p->blob, &p->origin, r);
+	uint8_t head[8];
 	ar_put_be64(head, p->seq);
-	memcpy(head + 8, p->blob, 32);
-	sl_strbuf_put(&b->val, head, 40);
-	sl_strbuf_put(&b->val, frame.s + SL_JOURNAL_HEADER_LEN, frame.len - SL_JOURNAL_HEADER_LEN);
-	sl_strbuf_free(&frame);
 	rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_COPIES], (const char *)p->rec.id, 32,
 		b->val.s, b->val.len);
+	/* store order, chained: this copy's link commits to every copy before it */
+	uint8_t seqval[64];
+	memcpy(seqval, p->rec.id, 32);
+	ar_chain_copy_link(seqval + 32, s->copy_head, p->seq, p->rec.id, b->val.s, b->val.len);
+	memcpy(s->copy_head, seqval + 32, 32);
 	rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_SEQS], (const char *)head, 8,
-		(const char *)p->rec.id, 32);
+		(const char *)seqval, 64);
 	/* blob || seq -> record id: the copies of a document, for show */
 	uint8_t bs[40];
 	memcpy(bs, p->blob, 32);
@@ -194,7 +190,10 @@ static void apply(struct batch *b, size_t idx, struct ar_store *s)
 static void run_batch(struct ar_committer *cm, struct batch *b)
 {
 	struct ar_store *s = cm->s;
+	pthread_mutex_lock(&s->chain_mu);
 	struct ar_counters saved = s->counters;
+	uint8_t saved_head[32];
+	memcpy(saved_head, s->copy_head, 32);
 	rocksdb_writebatch_clear(b->wb); /* keeps its buffer: no regrowing per batch */
 	b->ndocs = 0;
 	b->nparts = 0;
@@ -214,16 +213,21 @@ static void run_batch(struct ar_committer *cm, struct batch *b)
 	s->counters.refused += cm->pending_refused;
 	cm->pending_refused = 0;
 	pthread_mutex_unlock(&cm->mu);
-	ar_counters_put(s, b->wb);
 	char err[256];
-	if (ar_store_write(s, b->wb, true, err, sizeof err) < 0) {
+	bool chained = s->counters.next_seq == saved.next_seq || ar_checkpoint_put(s, b->wb) == 0;
+	ar_counters_put(s, b->wb);
+	if (!chained)
+		snprintf(err, sizeof err, "cannot sign the chain checkpoint (no key)");
+	if (!chained || ar_store_write(s, b->wb, true, err, sizeof err) < 0) {
 		/* nothing of this batch is durable: every record fails, counters roll back */
 		s->counters = saved;
+		memcpy(s->copy_head, saved_head, 32);
 		for (size_t i = 0; i < b->n; i++) {
 			b->items[i]->result = AR_INGEST_FAILED;
 			snprintf(b->items[i]->reason, sizeof b->items[i]->reason, "%s", err);
 		}
 	}
+	pthread_mutex_unlock(&s->chain_mu);
 	cm->st.batches++;
 	cm->st.syncs++;
 	cm->st.records += b->n;
@@ -346,27 +350,18 @@ void ar_committer_stop(struct ar_committer *cm)
 	pthread_join(cm->thread, NULL);
 	if (cm->pending_refused) {
 		/* refusals after the last batch: record them */
+		pthread_mutex_lock(&cm->s->chain_mu);
 		cm->s->counters.refused += cm->pending_refused;
 		rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
 		ar_counters_put(cm->s, wb);
 		char err[128];
-		ar_store_write(cm->s, wb, true, err, sizeof err);
+		if (ar_store_write(cm->s, wb, true, err, sizeof err) < 0)
+			fprintf(stderr, "sluice-archive: refused-record counter not saved: %s\n", err);
 		rocksdb_writebatch_destroy(wb);
+		pthread_mutex_unlock(&cm->s->chain_mu);
 	}
 	pthread_mutex_destroy(&cm->mu);
 	pthread_cond_destroy(&cm->work_cv);
 	pthread_cond_destroy(&cm->done_cv);
 	free(cm);
-}
-
-int ar_copy_decode(const uint8_t *v, size_t n, uint64_t *seq, uint8_t blob[32],
-	struct sl_journal_decoded *d, char *err, size_t errlen)
-{
-	if (n < 40) {
-		snprintf(err, errlen, "copy record too short");
-		return -1;
-	}
-	*seq = ar_get_be64(v);
-	memcpy(blob, v + 8, 32);
-	return sl_journal_decode(v + 40, n - 40, d, err, errlen);
 }

@@ -7,6 +7,7 @@
 #include <openssl/sha.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,8 @@ struct qitem {
 struct sl_journal {
 	char *spool_dir;
 	char *archive;
+	struct sl_journal_tls tls;  /* strings owned */
+	char last_error[256];       /* the sender thread's last connect error */
 	size_t max_queue_bytes;
 	unsigned window;
 
@@ -200,7 +203,7 @@ static void settle(struct sl_journal *j, const char *name, int type, int status,
 /* One round: send up to `window` spooled records on fd, read their replies. Returns
  * the number handled, or -1 when the connection broke (or the archive answered for a
  * record it was not sent: the files stay, and are sent again on a new connection). */
-static int send_round(struct sl_journal *j, int fd)
+static int send_round(struct sl_journal *j, struct sl_journal_link *l)
 {
 	char **names;
 	size_t n = list_spool(j->spool_dir, &names, j->window);
@@ -217,7 +220,7 @@ static int send_round(struct sl_journal *j, int fd)
 		uint8_t *frame = read_file(path, &len);
 		if (!frame)
 			break;
-		bool ok = frame_record_id(frame, len, ids[sent]) && sl_journal_write_all(fd, frame, len) == 0;
+		bool ok = frame_record_id(frame, len, ids[sent]) && sl_journal_link_write(l, frame, len) == 0;
 		free(frame);
 		if (!ok)
 			break;
@@ -228,7 +231,7 @@ static int send_round(struct sl_journal *j, int fd)
 		int type, status;
 		uint8_t id[32];
 		char reason[256];
-		if (sl_journal_read_reply(fd, &type, id, &status, reason, sizeof reason) < 0) {
+		if (sl_journal_read_reply(l, &type, id, &status, reason, sizeof reason) < 0) {
 			broken = true;
 			break;
 		}
@@ -262,17 +265,26 @@ static void timed_wait(struct sl_journal *j, int ms)
 static void *sender_main(void *arg)
 {
 	struct sl_journal *j = arg;
-	int fd = -1;
+	/* an archive that closes on us is EPIPE here, not a signal to the whole process */
+	sigset_t pipe;
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
+	struct sl_journal_link *l = NULL;
 	for (;;) {
 		lock(j);
 		bool stop = j->stopping;
 		unlock(j);
 		if (stop)
 			break;
-		if (fd < 0) {
+		if (!l) {
 			char err[256];
-			fd = sl_journal_connect(j->archive, 2000, err, sizeof err);
-			if (fd < 0) {
+			l = sl_journal_link_open(j->archive, &j->tls, 5000, err, sizeof err);
+			if (!l) {
+				if (strcmp(err, j->last_error)) { /* say it once, not every retry */
+					fprintf(stderr, "journal: %s\n", err);
+					snprintf(j->last_error, sizeof j->last_error, "%s", err);
+				}
 				lock(j);
 				j->st.connect_failures++;
 				timed_wait(j, 500);
@@ -280,11 +292,12 @@ static void *sender_main(void *arg)
 				continue;
 			}
 		}
-		int r = send_round(j, fd);
+		j->last_error[0] = '\0';
+		int r = send_round(j, l);
 		if (r < 0) {
 			/* broken, or the archive answered wrongly: not a tight loop */
-			close(fd);
-			fd = -1;
+			sl_journal_link_close(l);
+			l = NULL;
 			lock(j);
 			if (!j->stopping)
 				timed_wait(j, 500);
@@ -298,8 +311,7 @@ static void *sender_main(void *arg)
 			unlock(j);
 		}
 	}
-	if (fd >= 0)
-		close(fd);
+	sl_journal_link_close(l);
 	return NULL;
 }
 
@@ -317,6 +329,10 @@ struct sl_journal *sl_journal_open(const struct sl_journal_config *cfg, char *er
 	struct sl_journal *j = calloc(1, sizeof *j);
 	j->spool_dir = strdup(cfg->spool_dir);
 	j->archive = cfg->archive ? strdup(cfg->archive) : NULL;
+	j->tls.ca = cfg->tls.ca ? strdup(cfg->tls.ca) : NULL;
+	j->tls.cert = cfg->tls.cert ? strdup(cfg->tls.cert) : NULL;
+	j->tls.key = cfg->tls.key ? strdup(cfg->tls.key) : NULL;
+	j->tls.server_name = cfg->tls.server_name ? strdup(cfg->tls.server_name) : NULL;
 	j->max_queue_bytes = cfg->max_queue_bytes ? cfg->max_queue_bytes : 64u << 20;
 	j->window = cfg->window ? cfg->window : 64;
 	pthread_mutex_init(&j->mu, NULL);
@@ -416,5 +432,9 @@ void sl_journal_close(struct sl_journal *j)
 	pthread_cond_destroy(&j->spool_cv);
 	free(j->spool_dir);
 	free(j->archive);
+	free((char *)j->tls.ca);
+	free((char *)j->tls.cert);
+	free((char *)j->tls.key);
+	free((char *)j->tls.server_name);
 	free(j);
 }

@@ -1,6 +1,9 @@
 /* Opening the RocksDB store and the small helpers every other file uses. */
 #include "store.h"
 
+#include "chain.h"
+#include "keyfile.h"
+
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,36 +13,12 @@
 
 static const char *const cf_names[AR_CF_COUNT] = {
 	"default", "blobs", "parts", "copies", "seqs", "blobdoc", "docs", "postings",
-	"bydate", "audit",
+	"bydate", "audit", "checkpoints",
 };
 
 const char *ar_cf_name(enum ar_cf cf)
 {
 	return cf_names[cf];
-}
-
-void ar_put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-void ar_put_be64(uint8_t *p, uint64_t v)
-{
-	ar_put_be32(p, (uint32_t)(v >> 32));
-	ar_put_be32(p + 4, (uint32_t)v);
-}
-
-uint32_t ar_get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-uint64_t ar_get_be64(const uint8_t *p)
-{
-	return (uint64_t)ar_get_be32(p) << 32 | ar_get_be32(p + 4);
 }
 
 void ar_dockey(uint8_t out[AR_DOCKEY_LEN], int64_t date, uint32_t docid)
@@ -114,7 +93,48 @@ static void load_counters(struct ar_store *s)
 		free(v);
 	} else {
 		s->counters.index_version = AR_INDEX_VERSION;
+		s->counters.format = AR_FORMAT_VERSION;
 	}
+}
+
+/* A store is bound to the key it was created with: another key could neither decrypt
+ * nor verify it. 0, or -1 with a reason. */
+static int check_key(struct ar_store *s, char *err, size_t errlen)
+{
+	size_t len;
+	char *e = NULL;
+	char *id = ar_store_get(s, AR_CF_DEFAULT, "key_id", 6, &len, &e);
+	free(e);
+	if (!id) {
+		if (s->mode == AR_OPEN_READ || !s->keys || s->counters.next_seq ||
+		    s->counters.next_audit_seq) {
+			snprintf(err, errlen, "%s: the store names no key (not a sluice-archive store "
+					"of format %d)", s->dir, AR_FORMAT_VERSION);
+			return -1;
+		}
+		rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+		rocksdb_writebatch_put_cf(wb, s->cf[AR_CF_DEFAULT], "key_id", 6,
+			(const char *)s->keys->id, 8);
+		ar_counters_put(s, wb);
+		int r = ar_store_write(s, wb, true, err, errlen);
+		rocksdb_writebatch_destroy(wb);
+		return r;
+	}
+	int r = 0;
+	if (s->counters.format != AR_FORMAT_VERSION) {
+		snprintf(err, errlen, "%s: store format %llu, this program reads format %d",
+			s->dir, (unsigned long long)s->counters.format, AR_FORMAT_VERSION);
+		r = -1;
+	} else if (!s->keys) {
+		snprintf(err, errlen, "%s: needs the archive's key file (--key FILE or "
+				"SLUICE_ARCHIVE_KEY)", s->dir);
+		r = -1;
+	} else if (len != 8 || memcmp(id, s->keys->id, 8) != 0) {
+		snprintf(err, errlen, "%s: this key file is not the archive's key", s->dir);
+		r = -1;
+	}
+	free(id);
+	return r;
 }
 
 void ar_counters_put(struct ar_store *s, rocksdb_writebatch_t *b)
@@ -126,8 +146,8 @@ void ar_counters_put(struct ar_store *s, rocksdb_writebatch_t *b)
 	rocksdb_writebatch_put_cf(b, s->cf[AR_CF_DEFAULT], "stats", 5, (const char *)buf, sizeof buf);
 }
 
-struct ar_store *ar_store_open(const char *dir, enum ar_open_mode mode, char *err,
-	size_t errlen)
+struct ar_store *ar_store_open(const char *dir, enum ar_open_mode mode,
+	const struct ar_keys *keys, char *err, size_t errlen)
 {
 	struct stat st;
 	bool exists = stat(dir, &st) == 0;
@@ -142,6 +162,8 @@ struct ar_store *ar_store_open(const char *dir, enum ar_open_mode mode, char *er
 	struct ar_store *s = calloc(1, sizeof *s);
 	s->dir = strdup(dir);
 	s->mode = mode;
+	s->keys = keys;
+	pthread_mutex_init(&s->chain_mu, NULL);
 	s->cache = rocksdb_cache_create_lru(128u << 20); /* shared by every family */
 	s->opts = rocksdb_options_create();
 	rocksdb_options_set_create_if_missing(s->opts, mode == AR_OPEN_CREATE);
@@ -180,6 +202,11 @@ struct ar_store *ar_store_open(const char *dir, enum ar_open_mode mode, char *er
 	rocksdb_writeoptions_set_sync(s->wo_sync, 1);
 	s->wo_nosync = rocksdb_writeoptions_create();
 	load_counters(s);
+	if (check_key(s, err, errlen) < 0) {
+		ar_store_close(s);
+		return NULL;
+	}
+	ar_chain_load(s);
 	return s;
 }
 
@@ -221,6 +248,7 @@ void ar_store_close(struct ar_store *s)
 		rocksdb_writeoptions_destroy(s->wo_sync);
 	if (s->wo_nosync)
 		rocksdb_writeoptions_destroy(s->wo_nosync);
+	pthread_mutex_destroy(&s->chain_mu);
 	free(s->dir);
 	free(s);
 }
