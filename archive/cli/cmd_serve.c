@@ -50,7 +50,7 @@ static void usage(void)
 		"          [--smtp-direction internal]]\n"
 		"         [--allow-net CIDR]... [--max-conns N] [--max-handshakes N] [--max-per-addr N]\n"
 		"         [--idle-timeout S] [--session-timeout S] [--handshake-timeout S]\n"
-		"         [--max-inflight MB]\n");
+		"         [--max-inflight MB] [--min-free MB (default 64; 0: off)]\n");
 }
 
 /* A positive number of seconds / units, or -1. */
@@ -70,6 +70,7 @@ int cmd_serve(int argc, char **argv)
 	gethostname(hostname, sizeof hostname - 1);
 	struct ar_listener ls[2];
 	size_t nls = 0;
+	uint64_t min_free_mb = 64;
 	srv.hostname = hostname;
 	const char **jallow = calloc((size_t)argc, sizeof *jallow);
 	const char **sallow = calloc((size_t)argc, sizeof *sallow);
@@ -128,6 +129,8 @@ int cmd_serve(int argc, char **argv)
 			srv.lim.handshake_ms = (int)num * 1000;
 		else if (num > 0 && !strcmp(a, "--max-inflight"))
 			srv.lim.inflight_bytes = (size_t)num << 20;
+		else if (!strcmp(a, "--min-free") && (num > 0 || !strcmp(v, "0")))
+			min_free_mb = num > 0 ? (uint64_t)num : 0;
 		else if (!strcmp(a, "--lmtp")) {
 			srv.lmtp = true;
 			i--; /* takes no value */
@@ -176,6 +179,7 @@ int cmd_serve(int argc, char **argv)
 		goto close_listeners;
 	}
 	srv.cm = ar_committer_start(srv.s);
+	ar_committer_min_free(srv.cm, min_free_mb << 20);
 	for (size_t i = 0; i < nls; i++)
 		print_bound(ls[i].kind == AR_LISTEN_JOURNAL ? "journal" : srv.lmtp ? "lmtp" : "smtp",
 			ls[i].fd);

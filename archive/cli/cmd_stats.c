@@ -328,7 +328,7 @@ int cmd_verify(int argc, char **argv)
 			if (strlen(line) < 64 || !unhex(line, id, 32))
 				continue;
 			checked++;
-			if (!ar_store_has(s, AR_CF_COPIES, id, 32))
+			if (ar_store_has(s, AR_CF_COPIES, id, 32) != 1)
 				missing++;
 		}
 		if (f) {

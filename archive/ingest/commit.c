@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
 
 #include "chain.h"
 #include "summary.h"
@@ -20,6 +22,12 @@ struct ar_committer {
 	bool stopping;
 	unsigned pending_refused;
 	struct ar_commit_stats st;
+	/* a write failed (disk full, I/O error): nothing is acknowledged until the store
+	 * is reopened; tried at most once a second */
+	bool store_failed;
+	uint64_t last_reopen_ms;
+	uint64_t min_free;        /* refuse batches when the disk has less free */
+	bool low_space;           /* (said once per episode) */
 };
 
 /* What one batch has written so far, so records inside a batch see each other. */
@@ -32,6 +40,7 @@ struct batch_doc {
 
 struct batch {
 	rocksdb_writebatch_t *wb;
+	bool read_error;              /* the store could not be read: the batch fails */
 	struct ar_prepared *items[BATCH_MAX_RECORDS];
 	size_t n;
 	struct batch_doc docs[BATCH_MAX_RECORDS];
@@ -87,7 +96,12 @@ static struct batch_doc *new_doc(struct batch *b, struct ar_store *s, struct ar_
 		if (!ref->used)
 			continue;
 		c->part_refs++;
-		if (batch_has_part(b, ref->sha) || ar_store_has(s, AR_CF_PARTS, ref->sha, 32))
+		if (batch_has_part(b, ref->sha))
+			continue;
+		int has = ar_store_has(s, AR_CF_PARTS, ref->sha, 32);
+		if (has < 0)
+			b->read_error = true;
+		if (has)
 			continue;
 		if (b->nparts < sizeof b->parts / sizeof b->parts[0])
 			memcpy(b->parts[b->nparts++], ref->sha, 32);
@@ -112,12 +126,17 @@ static struct batch_doc *existing_doc(struct batch *b, struct ar_store *s,
 	size_t len;
 	char *err = NULL;
 	char *id = ar_store_get(s, AR_CF_BLOBDOC, blob, 32, &len, &err);
+	if (err)
+		b->read_error = true;
 	free(err);
+	err = NULL;
 	if (!id || len != 4) {
 		free(id);
 		return NULL;
 	}
 	char *sum = ar_store_get(s, AR_CF_DOCS, id, 4, &len, &err);
+	if (err || !sum)
+		b->read_error = true; /* a stored message without its summary */
 	free(err);
 	struct batch_doc *d = NULL;
 	if (sum && len > AR_SUMMARY_NCOPIES_OFF + 4) {
@@ -138,7 +157,11 @@ static void apply(struct batch *b, size_t idx, struct ar_store *s)
 	struct ar_prepared *p = b->items[idx];
 	struct ar_counters *c = &s->counters;
 	const struct sl_journal_record *r = &p->rec.rec;
-	if (batch_has_copy(b, idx, p->rec.id) || ar_store_has(s, AR_CF_COPIES, p->rec.id, 32)) {
+	int stored = batch_has_copy(b, idx, p->rec.id) ? 1 :
+		     ar_store_has(s, AR_CF_COPIES, p->rec.id, 32);
+	if (stored < 0)
+		b->read_error = true;
+	if (stored) {
 		p->result = AR_INGEST_DUPLICATE;
 		c->duplicates++;
 		return;
@@ -146,6 +169,8 @@ static void apply(struct batch *b, size_t idx, struct ar_store *s)
 	struct batch_doc *d = batch_find_doc(b, p->blob);
 	if (!d)
 		d = existing_doc(b, s, p->blob);
+	if (b->read_error)
+		return;
 	if (!d && !p->analysed) {
 		/* the blob appeared between prepare and commit: analysed elsewhere */
 		p->result = AR_INGEST_FAILED;
@@ -187,14 +212,76 @@ static void apply(struct batch *b, size_t idx, struct ar_store *s)
 	c->indexed_seq = c->next_seq;
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void fail_all(struct batch *b, const char *why)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		b->items[i]->result = AR_INGEST_FAILED;
+		snprintf(b->items[i]->reason, sizeof b->items[i]->reason, "%s", why);
+	}
+}
+
+/* May this batch be written? Not while the store is failed (until a reopen works) or
+ * the disk is nearly full: the records fail, and their senders keep them and retry. */
+static bool store_usable(struct ar_committer *cm, struct batch *b)
+{
+	struct ar_store *s = cm->s;
+	char err[512];
+	struct statvfs vfs;
+	if (cm->store_failed) {
+		/* reopening replays the write-ahead log into new table files: only worth
+		 * trying once the disk has room for that, and not more than once a second */
+		if (now_ms() - cm->last_reopen_ms < 1000 ||
+		    (statvfs(s->dir, &vfs) == 0 &&
+		     (uint64_t)vfs.f_bavail * vfs.f_frsize < ar_store_wal_bytes(s->dir) + (8u << 20))) {
+			fail_all(b, "the store failed a write and is recovering; try again later");
+			return false;
+		}
+		cm->last_reopen_ms = now_ms();
+		if (ar_store_reopen(s, err, sizeof err) < 0) {
+			fprintf(stderr, "sluice-archive: reopening the store: %s\n", err);
+			fail_all(b, "the store failed a write and is recovering; try again later");
+			return false;
+		}
+		fprintf(stderr, "sluice-archive: store reopened after the failed write: ingest "
+				"resumes\n");
+		cm->store_failed = false;
+	}
+	if (cm->min_free && statvfs(s->dir, &vfs) == 0 &&
+	    (uint64_t)vfs.f_bavail * vfs.f_frsize < cm->min_free) {
+		if (!cm->low_space)
+			fprintf(stderr, "sluice-archive: %s has less than %llu MB free: ingest "
+					"refused until there is room\n", s->dir,
+				(unsigned long long)(cm->min_free >> 20));
+		cm->low_space = true;
+		fail_all(b, "the archive's disk is full; try again later");
+		return false;
+	}
+	if (cm->low_space)
+		fprintf(stderr, "sluice-archive: %s has room again: ingest resumes\n", s->dir);
+	cm->low_space = false;
+	return true;
+}
+
 static void run_batch(struct ar_committer *cm, struct batch *b)
 {
 	struct ar_store *s = cm->s;
 	pthread_mutex_lock(&s->chain_mu);
+	if (!store_usable(cm, b)) {
+		pthread_mutex_unlock(&s->chain_mu);
+		return;
+	}
 	struct ar_counters saved = s->counters;
 	uint8_t saved_head[32];
 	memcpy(saved_head, s->copy_head, 32);
 	rocksdb_writebatch_clear(b->wb); /* keeps its buffer: no regrowing per batch */
+	b->read_error = false;
 	b->ndocs = 0;
 	b->nparts = 0;
 	for (size_t i = 0; i < b->n; i++)
@@ -218,14 +305,22 @@ static void run_batch(struct ar_committer *cm, struct batch *b)
 	ar_counters_put(s, b->wb);
 	if (!chained)
 		snprintf(err, sizeof err, "cannot sign the chain checkpoint (no key)");
-	if (!chained || ar_store_write(s, b->wb, true, err, sizeof err) < 0) {
+	if (b->read_error)
+		snprintf(err, sizeof err, "the store could not be read (see the log); not stored");
+	bool written = chained && !b->read_error &&
+		       ar_store_write(s, b->wb, true, err, sizeof err) == 0;
+	if (!written) {
 		/* nothing of this batch is durable: every record fails, counters roll back */
 		s->counters = saved;
 		memcpy(s->copy_head, saved_head, 32);
-		for (size_t i = 0; i < b->n; i++) {
-			b->items[i]->result = AR_INGEST_FAILED;
-			snprintf(b->items[i]->reason, sizeof b->items[i]->reason, "%s", err);
-		}
+		fail_all(b, err);
+	}
+	if (!written && chained && !b->read_error) {
+		/* RocksDB's background error (ENOSPC, EIO): no more writes to this instance */
+		fprintf(stderr, "sluice-archive: store write failed: %s: ingest refused until the "
+				"store is reopened\n", err);
+		cm->store_failed = true;
+		cm->last_reopen_ms = now_ms();
 	}
 	pthread_mutex_unlock(&s->chain_mu);
 	cm->st.batches++;
@@ -281,6 +376,13 @@ struct ar_committer *ar_committer_start(struct ar_store *s)
 	pthread_cond_init(&cm->done_cv, NULL);
 	pthread_create(&cm->thread, NULL, committer_main, cm);
 	return cm;
+}
+
+void ar_committer_min_free(struct ar_committer *cm, uint64_t bytes)
+{
+	pthread_mutex_lock(&cm->mu);
+	cm->min_free = bytes;
+	pthread_mutex_unlock(&cm->mu);
 }
 
 void ar_committer_enqueue_many(struct ar_committer *cm, struct ar_prepared *p, size_t n)

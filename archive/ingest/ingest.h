@@ -62,6 +62,10 @@ void ar_prepared_free(struct ar_prepared *p);
 struct ar_committer;
 
 struct ar_committer *ar_committer_start(struct ar_store *s);
+/* Refuse batches (records FAILED: senders retry) while the store's disk has less than
+ * bytes free (0: no check). After a failed write (RocksDB's background error, e.g. a
+ * full disk) the committer refuses every batch until it has reopened the store. */
+void ar_committer_min_free(struct ar_committer *c, uint64_t bytes);
 /* Queue p (not REFUSED) for the next batch; returns at once. */
 void ar_committer_enqueue(struct ar_committer *c, struct ar_prepared *p);
 /* Queue p[0..n) (REFUSED ones skipped) at once, so they share a batch. */

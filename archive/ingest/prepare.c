@@ -12,8 +12,9 @@ static void analyse(struct ar_store *s, struct ar_prepared *p)
 	SHA256(r->message, r->message_len, p->blob);
 	/* blobdoc has a key for every stored message (written in the same batch) in small
 	 * blocks; blobs has 1 MiB blocks (store.c) */
-	if (ar_store_has(s, AR_CF_BLOBDOC, p->blob, 32))
-		return; /* a copy of a message the store has: envelope only */
+	if (ar_store_has(s, AR_CF_BLOBDOC, p->blob, 32) == 1)
+		return; /* a copy of a message the store has: envelope only (on a read error,
+			 * analysed anyway; the committer asks again) */
 	ar_analyse_message(r->message, r->message_len, &p->doc);
 	ar_doc_finish(&p->doc);
 	ar_skeleton_build(r->message, r->message_len, p->doc.refs, p->doc.nrefs, &p->skeleton);

@@ -146,6 +146,59 @@ void ar_counters_put(struct ar_store *s, rocksdb_writebatch_t *b)
 	rocksdb_writebatch_put_cf(b, s->cf[AR_CF_DEFAULT], "stats", 5, (const char *)buf, sizeof buf);
 }
 
+static int open_db(struct ar_store *s, char *err, size_t errlen)
+{
+	const char *names[AR_CF_COUNT];
+	const rocksdb_options_t *cfo[AR_CF_COUNT];
+	for (int i = 0; i < AR_CF_COUNT; i++) {
+		names[i] = cf_names[i];
+		cfo[i] = s->cf_opts[i];
+	}
+	char *e = NULL;
+	if (s->mode == AR_OPEN_READ) {
+		char secondary[4096];
+		snprintf(secondary, sizeof secondary, "%s/.reader-%d", s->dir, (int)getpid());
+		rocksdb_options_set_max_open_files(s->opts, -1);
+		s->db = rocksdb_open_as_secondary_column_families(s->opts, s->dir, secondary,
+			AR_CF_COUNT, names, cfo, s->cf, &e);
+	} else {
+		s->db = rocksdb_open_column_families(s->opts, s->dir, AR_CF_COUNT, names, cfo, s->cf, &e);
+	}
+	if (!s->db) {
+		snprintf(err, errlen, "%s: %s", s->dir, e ? e : "cannot open");
+		free(e);
+		return -1;
+	}
+	return 0;
+}
+
+static void close_db(struct ar_store *s)
+{
+	if (!s->db)
+		return;
+	for (int i = 0; i < AR_CF_COUNT; i++)
+		if (s->cf[i])
+			rocksdb_column_family_handle_destroy(s->cf[i]);
+	memset(s->cf, 0, sizeof s->cf);
+	rocksdb_close(s->db);
+	s->db = NULL;
+}
+
+int ar_store_reopen(struct ar_store *s, char *err, size_t errlen)
+{
+	/* after a failed write RocksDB must not be written again (its WAL writer is in an
+	 * error state); closing and opening recovers from the last synced batch */
+	pthread_rwlock_wrlock(&s->db_lock);
+	close_db(s);
+	int r = open_db(s, err, errlen);
+	pthread_rwlock_unlock(&s->db_lock);
+	if (r == 0) { /* (they read through ar_store_get: not under the write lock) */
+		load_counters(s);
+		ar_chain_load(s);
+	}
+	return r;
+}
+
 struct ar_store *ar_store_open(const char *dir, enum ar_open_mode mode,
 	const struct ar_keys *keys, char *err, size_t errlen)
 {
@@ -164,36 +217,24 @@ struct ar_store *ar_store_open(const char *dir, enum ar_open_mode mode,
 	s->mode = mode;
 	s->keys = keys;
 	pthread_mutex_init(&s->chain_mu, NULL);
+	pthread_rwlock_init(&s->db_lock, NULL);
 	s->cache = rocksdb_cache_create_lru(128u << 20); /* shared by every family */
 	s->opts = rocksdb_options_create();
 	rocksdb_options_set_create_if_missing(s->opts, mode == AR_OPEN_CREATE);
 	rocksdb_options_set_create_missing_column_families(s->opts, mode != AR_OPEN_READ);
 	rocksdb_options_increase_parallelism(s->opts, 2);
 	rocksdb_options_set_max_background_jobs(s->opts, 2);
-	rocksdb_options_set_info_log_level(s->opts, 2); /* warnings and worse */
+	/* RocksDB's own LOG only gets its header: after a failed write on a full disk,
+	 * Debian's RocksDB (built with assertions) aborts the process when its recovery
+	 * thread appends to a LOG file whose last append failed. Errors reach us anyway,
+	 * as the status of our writes. */
+	rocksdb_options_set_info_log_level(s->opts, 5);
 	rocksdb_options_set_keep_log_file_num(s->opts, 3);
 	/* one committer writes; the vector memtable of the postings needs this off */
 	rocksdb_options_set_allow_concurrent_memtable_write(s->opts, 0);
-	const char *names[AR_CF_COUNT];
-	const rocksdb_options_t *cfo[AR_CF_COUNT];
-	for (int i = 0; i < AR_CF_COUNT; i++) {
+	for (int i = 0; i < AR_CF_COUNT; i++)
 		s->cf_opts[i] = family_options(i, s->cache, mode);
-		names[i] = cf_names[i];
-		cfo[i] = s->cf_opts[i];
-	}
-	char *e = NULL;
-	if (mode == AR_OPEN_READ) {
-		char secondary[4096];
-		snprintf(secondary, sizeof secondary, "%s/.reader-%d", dir, (int)getpid());
-		rocksdb_options_set_max_open_files(s->opts, -1);
-		s->db = rocksdb_open_as_secondary_column_families(s->opts, dir, secondary,
-			AR_CF_COUNT, names, cfo, s->cf, &e);
-	} else {
-		s->db = rocksdb_open_column_families(s->opts, dir, AR_CF_COUNT, names, cfo, s->cf, &e);
-	}
-	if (!s->db) {
-		snprintf(err, errlen, "%s: %s", dir, e ? e : "cannot open");
-		free(e);
+	if (open_db(s, err, errlen) < 0) {
 		ar_store_close(s);
 		return NULL;
 	}
@@ -214,12 +255,7 @@ void ar_store_close(struct ar_store *s)
 {
 	if (!s)
 		return;
-	if (s->db) {
-		for (int i = 0; i < AR_CF_COUNT; i++)
-			if (s->cf[i])
-				rocksdb_column_family_handle_destroy(s->cf[i]);
-		rocksdb_close(s->db);
-	}
+	close_db(s);
 	if (s->mode == AR_OPEN_READ) {
 		char secondary[4096];
 		snprintf(secondary, sizeof secondary, "%s/.reader-%d", s->dir, (int)getpid());
@@ -249,6 +285,7 @@ void ar_store_close(struct ar_store *s)
 	if (s->wo_nosync)
 		rocksdb_writeoptions_destroy(s->wo_nosync);
 	pthread_mutex_destroy(&s->chain_mu);
+	pthread_rwlock_destroy(&s->db_lock);
 	free(s->dir);
 	free(s);
 }
@@ -256,18 +293,35 @@ void ar_store_close(struct ar_store *s)
 char *ar_store_get(struct ar_store *s, enum ar_cf cf, const void *key, size_t klen,
 	size_t *len, char **err)
 {
-	return rocksdb_get_cf(s->db, s->ro, s->cf[cf], key, klen, len, err);
+	pthread_rwlock_rdlock(&s->db_lock);
+	char *v = NULL;
+	if (s->db)
+		v = rocksdb_get_cf(s->db, s->ro, s->cf[cf], key, klen, len, err);
+	else
+		*err = strdup("the store is closed (recovering from a failed write)");
+	pthread_rwlock_unlock(&s->db_lock);
+	return v;
 }
 
-bool ar_store_has(struct ar_store *s, enum ar_cf cf, const void *key, size_t klen)
+int ar_store_has(struct ar_store *s, enum ar_cf cf, const void *key, size_t klen)
 {
 	char *err = NULL;
-	rocksdb_pinnableslice_t *v = rocksdb_get_pinned_cf(s->db, s->ro, s->cf[cf], key, klen, &err);
-	free(err);
-	if (!v)
-		return false;
-	rocksdb_pinnableslice_destroy(v);
-	return true;
+	pthread_rwlock_rdlock(&s->db_lock);
+	rocksdb_pinnableslice_t *v = NULL;
+	if (s->db)
+		v = rocksdb_get_pinned_cf(s->db, s->ro, s->cf[cf], key, klen, &err);
+	else
+		err = strdup("the store is closed (recovering from a failed write)");
+	if (v)
+		rocksdb_pinnableslice_destroy(v);
+	pthread_rwlock_unlock(&s->db_lock);
+	if (err) {
+		/* a read error is not "absent": a caller deciding on it must stop */
+		fprintf(stderr, "sluice-archive: read %s: %s\n", cf_names[cf], err);
+		free(err);
+		return -1;
+	}
+	return v ? 1 : 0;
 }
 
 int ar_store_write(struct ar_store *s, rocksdb_writebatch_t *b, bool sync, char *err,
@@ -309,6 +363,23 @@ uint64_t ar_store_cf_bytes(struct ar_store *s, enum ar_cf cf)
 			total += strtoull(v, NULL, 10);
 		free(v);
 	}
+	return total;
+}
+
+uint64_t ar_store_wal_bytes(const char *dir)
+{
+	DIR *d = opendir(dir);
+	uint64_t total = 0;
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		struct stat st;
+		if (l > 4 && !strcmp(de->d_name + l - 4, ".log") &&
+		    fstatat(dirfd(d), de->d_name, &st, 0) == 0)
+			total += (uint64_t)st.st_size;
+	}
+	if (d)
+		closedir(d);
 	return total;
 }
 

@@ -86,6 +86,8 @@ struct ar_store {
 	 * audit log */
 	pthread_mutex_t chain_mu;
 	uint8_t copy_head[32], audit_head[32];
+	/* ar_store_get/has read under it; ar_store_reopen swaps the database under it */
+	pthread_rwlock_t db_lock;
 };
 
 struct ar_keys;
@@ -97,11 +99,15 @@ const char *ar_cf_name(enum ar_cf cf);
 struct ar_store *ar_store_open(const char *dir, enum ar_open_mode mode,
 	const struct ar_keys *keys, char *err, size_t errlen);
 void ar_store_close(struct ar_store *s);
+/* Close and open the database again (after a failed write: recovery from the last
+ * synced batch). Callers other than ar_store_get/has must not use the store meanwhile. */
+int ar_store_reopen(struct ar_store *s, char *err, size_t errlen);
 
 /* Get a value (malloc'd, *len set) or NULL when absent; *err set on failure. */
 char *ar_store_get(struct ar_store *s, enum ar_cf cf, const void *key, size_t klen,
 	size_t *len, char **err);
-bool ar_store_has(struct ar_store *s, enum ar_cf cf, const void *key, size_t klen);
+/* 1 present, 0 absent, -1 the store could not be read (printed). */
+int ar_store_has(struct ar_store *s, enum ar_cf cf, const void *key, size_t klen);
 
 /* Counters: loaded at open; ar_counters_put adds them to a batch. */
 void ar_counters_put(struct ar_store *s, rocksdb_writebatch_t *b);
@@ -116,6 +122,8 @@ int ar_store_reset_cf(struct ar_store *s, enum ar_cf cf, char *err, size_t errle
 /* Sum of SST and live WAL bytes of one family / of the whole store directory. */
 uint64_t ar_store_cf_bytes(struct ar_store *s, enum ar_cf cf);
 uint64_t ar_store_dir_bytes(const char *dir);
+/* Bytes of the write-ahead log files in dir. */
+uint64_t ar_store_wal_bytes(const char *dir);
 
 /* Doc keys. */
 void ar_dockey(uint8_t out[AR_DOCKEY_LEN], int64_t date, uint32_t docid);

@@ -140,7 +140,7 @@ static void walk_copies(struct ar_store *s, const struct marks *m, struct ar_ver
 			if (cp.seq != seq)
 				problem(r, first, "copy %llu: claims to be copy %llu", (unsigned long long)seq,
 					(unsigned long long)cp.seq);
-			if (!ar_store_has(s, AR_CF_BLOBDOC, cp.blob, 32))
+			if (ar_store_has(s, AR_CF_BLOBDOC, cp.blob, 32) != 1)
 				problem(r, first, "copy %llu: its message is missing", (unsigned long long)seq);
 			ar_copy_free(&cp);
 		}
