@@ -193,6 +193,7 @@ int cmd_serve(int argc, char **argv)
 	if (clean)
 		ar_store_close(srv.s); /* else a connection thread may still use it: exit */
 	rc = 0;
+	goto close_listeners;
 
 listen_failed:
 	fprintf(stderr, "sluice-archive serve: %s\n", err);
