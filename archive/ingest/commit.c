@@ -25,7 +25,7 @@ struct ar_committer {
 	/* a write failed (disk full, I/O error): nothing is acknowledged until the store
 	 * is reopened; tried at most once a second */
 	bool store_failed;
-	uint64_t last_reopen_ms;
+	uint64_t last_reopen_ms, reopen_wait_ms;
 	uint64_t min_free;        /* refuse batches when the disk has less free */
 	bool low_space;           /* (said once per episode) */
 };
@@ -235,17 +235,17 @@ static bool store_usable(struct ar_committer *cm, struct batch *b)
 	char err[512];
 	struct statvfs vfs;
 	if (cm->store_failed) {
-		/* reopening replays the write-ahead log into new table files: only worth
-		 * trying once the disk has room for that, and not more than once a second */
-		if (now_ms() - cm->last_reopen_ms < 1000 ||
-		    (statvfs(s->dir, &vfs) == 0 &&
-		     (uint64_t)vfs.f_bavail * vfs.f_frsize < ar_store_wal_bytes(s->dir) + (8u << 20))) {
+		/* reopening replays the write-ahead log into new table files, which needs
+		 * room: tried when the disk has some, backing off from 1 s to 16 s */
+		if (now_ms() - cm->last_reopen_ms < cm->reopen_wait_ms ||
+		    (statvfs(s->dir, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < (8u << 20))) {
 			fail_all(b, "the store failed a write and is recovering; try again later");
 			return false;
 		}
 		cm->last_reopen_ms = now_ms();
 		if (ar_store_reopen(s, err, sizeof err) < 0) {
 			fprintf(stderr, "sluice-archive: reopening the store: %s\n", err);
+			cm->reopen_wait_ms = cm->reopen_wait_ms < 8000 ? cm->reopen_wait_ms * 2 : 16000;
 			fail_all(b, "the store failed a write and is recovering; try again later");
 			return false;
 		}
@@ -321,6 +321,7 @@ static void run_batch(struct ar_committer *cm, struct batch *b)
 				"store is reopened\n", err);
 		cm->store_failed = true;
 		cm->last_reopen_ms = now_ms();
+		cm->reopen_wait_ms = 1000;
 	}
 	pthread_mutex_unlock(&s->chain_mu);
 	cm->st.batches++;

@@ -366,23 +366,6 @@ uint64_t ar_store_cf_bytes(struct ar_store *s, enum ar_cf cf)
 	return total;
 }
 
-uint64_t ar_store_wal_bytes(const char *dir)
-{
-	DIR *d = opendir(dir);
-	uint64_t total = 0;
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		size_t l = strlen(de->d_name);
-		struct stat st;
-		if (l > 4 && !strcmp(de->d_name + l - 4, ".log") &&
-		    fstatat(dirfd(d), de->d_name, &st, 0) == 0)
-			total += (uint64_t)st.st_size;
-	}
-	if (d)
-		closedir(d);
-	return total;
-}
-
 uint64_t ar_store_dir_bytes(const char *dir)
 {
 	DIR *d = opendir(dir);

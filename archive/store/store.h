@@ -122,8 +122,7 @@ int ar_store_reset_cf(struct ar_store *s, enum ar_cf cf, char *err, size_t errle
 /* Sum of SST and live WAL bytes of one family / of the whole store directory. */
 uint64_t ar_store_cf_bytes(struct ar_store *s, enum ar_cf cf);
 uint64_t ar_store_dir_bytes(const char *dir);
-/* Bytes of the write-ahead log files in dir. */
-uint64_t ar_store_wal_bytes(const char *dir);
+
 
 /* Doc keys. */
 void ar_dockey(uint8_t out[AR_DOCKEY_LEN], int64_t date, uint32_t docid);
