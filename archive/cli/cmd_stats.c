@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "seal.h"
 #include "verify.h"
 
 /* Count keys of a family by iteration (exact; the index check needs exact). */
@@ -158,6 +159,8 @@ int cmd_reindex(int argc, char **argv)
 	uint8_t *dockeys = calloc(s->counters.next_docid + 1, AR_DOCKEY_LEN);
 	bool *seen = calloc(s->counters.next_docid + 1, 1);
 	rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+	struct ar_posting_sink sink = { s, wb };
+	bool seal_failed = false;
 	struct ar_postblock pb;
 	ar_postblock_init(&pb);
 	uint64_t block_id = 0; /* the first copy sequence of the block being built */
@@ -211,8 +214,8 @@ int cmd_reindex(int argc, char **argv)
 				dockeys + (size_t)docid * AR_DOCKEY_LEN, &summary);
 			uint8_t idb[4];
 			ar_put_be32(idb, docid);
-			rocksdb_writebatch_put_cf(wb, s->cf[AR_CF_DOCS], (const char *)idb, 4,
-				summary.s, summary.len);
+			if (ar_put(s, wb, AR_CF_DOCS, idb, 4, summary.s, summary.len) < 0)
+				seal_failed = true;
 			seen[docid] = true;
 			docs++;
 			ar_doc_free(&doc);
@@ -227,9 +230,11 @@ int cmd_reindex(int argc, char **argv)
 		s->counters.indexed_seq = cp.seq + 1;
 		if (++block_copies >= 1024 || rocksdb_writebatch_count(wb) > 20000) {
 			block_copies = 0;
-			ar_postblock_write(&pb, wb, s->cf[AR_CF_POSTINGS], block_id);
+			ar_postblock_write(&pb, ar_posting_put, &sink, block_id, &seal_failed);
 			ar_counters_put(s, wb);
-			if (ar_store_write(s, wb, false, err, sizeof err) < 0) {
+			if (seal_failed)
+				snprintf(err, sizeof err, "a value could not be encrypted");
+			if (seal_failed || ar_store_write(s, wb, false, err, sizeof err) < 0) {
 				rc = 1;
 				break;
 			}
@@ -237,10 +242,12 @@ int cmd_reindex(int argc, char **argv)
 		}
 	}
 	rocksdb_iter_destroy(it);
-	ar_postblock_write(&pb, wb, s->cf[AR_CF_POSTINGS], block_id);
+	ar_postblock_write(&pb, ar_posting_put, &sink, block_id, &seal_failed);
 	ar_postblock_free(&pb);
 	ar_counters_put(s, wb);
-	if (rc || ar_store_write(s, wb, true, err, sizeof err) < 0) {
+	if (!rc && seal_failed)
+		snprintf(err, sizeof err, "a value could not be encrypted");
+	if (rc || seal_failed || ar_store_write(s, wb, true, err, sizeof err) < 0) {
 		fprintf(stderr, "sluice-archive reindex: %s\n", err);
 		rc = 1;
 	}
@@ -277,15 +284,26 @@ int cmd_audit(int argc, char **argv)
 		return 1;
 	}
 	rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[AR_CF_AUDIT]);
+	struct sl_strbuf e;
+	sl_strbuf_init(&e);
+	int rc = 0;
 	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
-		size_t vl;
+		size_t kl, vl;
+		const char *k = rocksdb_iter_key(it, &kl);
 		const char *v = rocksdb_iter_value(it, &vl);
-		if (vl > 32)
-			printf("%.*s\n", (int)(vl - 32), v + 32);
+		char err[200];
+		sl_strbuf_clear(&e);
+		if (ar_unseal(s, AR_CF_AUDIT, k, kl, v, vl, &e, err, sizeof err) < 0 || e.len <= 32) {
+			fprintf(stderr, "sluice-archive audit: an entry is damaged (run verify)\n");
+			rc = 1;
+			continue;
+		}
+		printf("%.*s\n", (int)(e.len - 32), e.s + 32);
 	}
+	sl_strbuf_free(&e);
 	rocksdb_iter_destroy(it);
 	ar_store_close(s);
-	return 0;
+	return rc;
 }
 
 static bool unhex(const char *s, uint8_t *out, size_t n)

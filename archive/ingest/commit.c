@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "chain.h"
+#include "seal.h"
 #include "summary.h"
 
 #define BATCH_MAX_RECORDS 512
@@ -41,6 +42,7 @@ struct batch_doc {
 struct batch {
 	rocksdb_writebatch_t *wb;
 	bool read_error;              /* the store could not be read: the batch fails */
+	bool seal_error;              /* a value could not be sealed: the batch fails */
 	struct ar_prepared *items[BATCH_MAX_RECORDS];
 	size_t n;
 	struct batch_doc docs[BATCH_MAX_RECORDS];
@@ -89,8 +91,8 @@ static struct batch_doc *new_doc(struct batch *b, struct ar_store *s, struct ar_
 	ar_index_document(s, b->wb, &b->postings, d->docid, p->blob, &p->doc, date,
 		r->message_len, 0, d->dockey, &d->summary);
 
-	rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_BLOBS], (const char *)p->blob, 32,
-		p->skeleton.s, p->skeleton.len);
+	if (ar_put(s, b->wb, AR_CF_BLOBS, p->blob, 32, p->skeleton.s, p->skeleton.len) < 0)
+		b->seal_error = true;
 	for (size_t i = 0; i < p->doc.nrefs; i++) {
 		const struct ar_part_ref *ref = &p->doc.refs[i];
 		if (!ref->used)
@@ -105,8 +107,8 @@ static struct batch_doc *new_doc(struct batch *b, struct ar_store *s, struct ar_
 			continue;
 		if (b->nparts < sizeof b->parts / sizeof b->parts[0])
 			memcpy(b->parts[b->nparts++], ref->sha, 32);
-		rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_PARTS], (const char *)ref->sha, 32,
-			(const char *)ref->data, ref->len);
+		if (ar_put(s, b->wb, AR_CF_PARTS, ref->sha, 32, ref->data, ref->len) < 0)
+			b->seal_error = true;
 		c->parts++;
 		c->part_bytes += ref->len;
 	}
@@ -193,8 +195,8 @@ static void apply(struct batch *b, size_t idx, struct ar_store *s)
 	ar_copy_encode(&b->val, p->seq, p->blob, &p->origin, r);
 	uint8_t head[8];
 	ar_put_be64(head, p->seq);
-	rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_COPIES], (const char *)p->rec.id, 32,
-		b->val.s, b->val.len);
+	if (ar_put(s, b->wb, AR_CF_COPIES, p->rec.id, 32, b->val.s, b->val.len) < 0)
+		b->seal_error = true;
 	/* store order, chained: this copy's link commits to every copy before it */
 	uint8_t seqval[64];
 	memcpy(seqval, p->rec.id, 32);
@@ -282,18 +284,21 @@ static void run_batch(struct ar_committer *cm, struct batch *b)
 	memcpy(saved_head, s->copy_head, 32);
 	rocksdb_writebatch_clear(b->wb); /* keeps its buffer: no regrowing per batch */
 	b->read_error = false;
+	b->seal_error = false;
 	b->ndocs = 0;
 	b->nparts = 0;
 	for (size_t i = 0; i < b->n; i++)
 		apply(b, i, s);
 	/* the batch's first copy sequence names its posting block: unique, since a batch
 	 * with postings stores at least one copy */
-	ar_postblock_write(&b->postings, b->wb, s->cf[AR_CF_POSTINGS], saved.next_seq);
+	struct ar_posting_sink sink = { s, b->wb };
+	ar_postblock_write(&b->postings, ar_posting_put, &sink, saved.next_seq, &b->seal_error);
 	for (size_t i = 0; i < b->ndocs; i++) {
 		uint8_t id[4];
 		ar_put_be32(id, b->docs[i].docid);
-		rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_DOCS], (const char *)id, 4,
-			b->docs[i].summary.s, b->docs[i].summary.len);
+		if (ar_put(s, b->wb, AR_CF_DOCS, id, 4, b->docs[i].summary.s,
+			b->docs[i].summary.len) < 0)
+			b->seal_error = true;
 		sl_strbuf_free(&b->docs[i].summary);
 	}
 	pthread_mutex_lock(&cm->mu);
@@ -307,7 +312,9 @@ static void run_batch(struct ar_committer *cm, struct batch *b)
 		snprintf(err, sizeof err, "cannot sign the chain checkpoint (no key)");
 	if (b->read_error)
 		snprintf(err, sizeof err, "the store could not be read (see the log); not stored");
-	bool written = chained && !b->read_error &&
+	if (b->seal_error)
+		snprintf(err, sizeof err, "a value could not be encrypted; not stored");
+	bool written = chained && !b->read_error && !b->seal_error &&
 		       ar_store_write(s, b->wb, true, err, sizeof err) == 0;
 	if (!written) {
 		/* nothing of this batch is durable: every record fails, counters roll back */
@@ -315,7 +322,7 @@ static void run_batch(struct ar_committer *cm, struct batch *b)
 		memcpy(s->copy_head, saved_head, 32);
 		fail_all(b, err);
 	}
-	if (!written && chained && !b->read_error) {
+	if (!written && chained && !b->read_error && !b->seal_error) {
 		/* RocksDB's background error (ENOSPC, EIO): no more writes to this instance */
 		fprintf(stderr, "sluice-archive: store write failed: %s: ingest refused until the "
 				"store is reopened\n", err);

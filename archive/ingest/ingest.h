@@ -91,4 +91,13 @@ void ar_index_document(struct ar_store *s, rocksdb_writebatch_t *wb, struct ar_p
 void ar_index_copy(struct ar_postblock *pb, const struct sl_journal_record *r,
 	const uint8_t dockey[AR_DOCKEY_LEN]);
 
+/* Posting blocks into a write batch: keyed by term MAC, values sealed (seal.h). Pass
+ * ar_posting_put and a sink to ar_postblock_write. */
+struct ar_posting_sink {
+	struct ar_store *s;
+	rocksdb_writebatch_t *wb;
+};
+int ar_posting_put(void *ctx, uint8_t field, const char *term, size_t tl, uint64_t block_id,
+	const void *val, size_t vlen);
+
 #endif

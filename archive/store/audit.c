@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "chain.h"
+#include "seal.h"
 #include "store.h"
 
 #define MAX_FRAGMENT (64u << 10)
@@ -68,9 +69,10 @@ static int chain_entry(struct ar_store *s, uint64_t time_us, uid_t uid, const ch
 	uint8_t key[8];
 	ar_put_be64(key, seq);
 	rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-	rocksdb_writebatch_put_cf(wb, s->cf[AR_CF_AUDIT], (const char *)key, 8, e.s, e.len);
-	int r = ar_checkpoint_put(s, wb);
+	int r = ar_put(s, wb, AR_CF_AUDIT, key, 8, e.s, e.len);
 	if (r < 0)
+		snprintf(err, errlen, "cannot encrypt the audit entry");
+	else if ((r = ar_checkpoint_put(s, wb)) < 0)
 		snprintf(err, errlen, "cannot sign the audit checkpoint (no key)");
 	ar_counters_put(s, wb);
 	if (r < 0 || ar_store_write(s, wb, true, err, errlen) < 0) {

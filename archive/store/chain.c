@@ -8,6 +8,7 @@
 #include <sys/time.h>
 
 #include "keyfile.h"
+#include "seal.h"
 #include "store.h"
 
 static const char checkpoint_tag[] = "sluice-archive checkpoint v1";
@@ -41,17 +42,26 @@ void ar_chain_audit_link(uint8_t out[32], const uint8_t prev[32], uint64_t seq,
 	link_hash(out, "sluice-archive audit", prev, seq, NULL, 0, entry, len);
 }
 
-/* The value of the last key of a family (NULL when empty). */
+/* The value of the last key of a family, opened (NULL when empty or damaged: then
+ * verify says what is wrong). */
 static char *last_value(struct ar_store *s, enum ar_cf cf, size_t *len)
 {
 	rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[cf]);
 	char *out = NULL;
 	rocksdb_iter_seek_to_last(it);
 	if (rocksdb_iter_valid(it)) {
-		const char *v = rocksdb_iter_value(it, len);
-		out = malloc(*len ? *len : 1);
-		if (out)
-			memcpy(out, v, *len);
+		size_t kl, vl;
+		const char *k = rocksdb_iter_key(it, &kl);
+		const char *v = rocksdb_iter_value(it, &vl);
+		struct sl_strbuf plain;
+		char err[200];
+		sl_strbuf_init(&plain);
+		if (ar_unseal(s, cf, k, kl, v, vl, &plain, err, sizeof err) == 0 &&
+		    !sl_strbuf_failed(&plain) && (out = malloc(plain.len + 1)) != NULL) {
+			memcpy(out, plain.s ? plain.s : "", plain.len);
+			*len = plain.len;
+		}
+		sl_strbuf_free(&plain);
 	}
 	rocksdb_iter_destroy(it);
 	return out;

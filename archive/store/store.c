@@ -3,6 +3,7 @@
 
 #include "chain.h"
 #include "keyfile.h"
+#include "seal.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -58,7 +59,9 @@ static rocksdb_options_t *family_options(enum ar_cf cf, rocksdb_cache_t *cache,
 		rocksdb_block_based_options_set_block_size(t, 64 << 10);
 	rocksdb_options_set_block_based_table_factory(o, t);
 	rocksdb_block_based_options_destroy(t);
-	rocksdb_options_set_compression(o, rocksdb_zstd_compression);
+	/* sealed values are ciphertext (compressed before sealing, seal.c) */
+	rocksdb_options_set_compression(o, ar_cf_sealed(cf) ? rocksdb_no_compression :
+		rocksdb_zstd_compression);
 	const char *dict = getenv("SLUICE_ARCHIVE_ZSTD_DICT");
 	int level = 3;
 	if ((cf == AR_CF_BLOBS || cf == AR_CF_PARTS) && dict && atoi(dict) > 0) {
@@ -112,11 +115,14 @@ static int check_key(struct ar_store *s, char *err, size_t errlen)
 					"of format %d)", s->dir, AR_FORMAT_VERSION);
 			return -1;
 		}
+		/* a new store: bound to this key, with fresh data keys */
 		rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
 		rocksdb_writebatch_put_cf(wb, s->cf[AR_CF_DEFAULT], "key_id", 6,
 			(const char *)s->keys->id, 8);
 		ar_counters_put(s, wb);
-		int r = ar_store_write(s, wb, true, err, errlen);
+		int r = ar_seal_open(s, wb, err, errlen);
+		if (r == 0)
+			r = ar_store_write(s, wb, true, err, errlen);
 		rocksdb_writebatch_destroy(wb);
 		return r;
 	}
@@ -134,7 +140,7 @@ static int check_key(struct ar_store *s, char *err, size_t errlen)
 		r = -1;
 	}
 	free(id);
-	return r;
+	return r < 0 ? r : ar_seal_open(s, NULL, err, errlen);
 }
 
 void ar_counters_put(struct ar_store *s, rocksdb_writebatch_t *b)
@@ -284,6 +290,7 @@ void ar_store_close(struct ar_store *s)
 		rocksdb_writeoptions_destroy(s->wo_sync);
 	if (s->wo_nosync)
 		rocksdb_writeoptions_destroy(s->wo_nosync);
+	ar_seal_close(s);
 	pthread_mutex_destroy(&s->chain_mu);
 	pthread_rwlock_destroy(&s->db_lock);
 	free(s->dir);
@@ -300,6 +307,28 @@ char *ar_store_get(struct ar_store *s, enum ar_cf cf, const void *key, size_t kl
 	else
 		*err = strdup("the store is closed (recovering from a failed write)");
 	pthread_rwlock_unlock(&s->db_lock);
+	if (!v || !ar_cf_sealed(cf))
+		return v;
+	struct sl_strbuf plain;
+	char why[200];
+	sl_strbuf_init(&plain);
+	if (ar_unseal(s, cf, key, klen, v, *len, &plain, why, sizeof why) < 0 ||
+	    sl_strbuf_failed(&plain)) {
+		free(v);
+		sl_strbuf_free(&plain);
+		*err = strdup(why);
+		return NULL;
+	}
+	free(v);
+	/* (a strbuf's memory is the engine allocator's: the caller frees with free) */
+	v = malloc(plain.len + 1);
+	if (v) {
+		memcpy(v, plain.s ? plain.s : "", plain.len);
+		*len = plain.len;
+	} else {
+		*err = strdup("out of memory");
+	}
+	sl_strbuf_free(&plain);
 	return v;
 }
 

@@ -88,6 +88,10 @@ struct ar_store {
 	uint8_t copy_head[32], audit_head[32];
 	/* ar_store_get/has read under it; ar_store_reopen swaps the database under it */
 	pthread_rwlock_t db_lock;
+	/* encryption at rest (seal.h): the data keys and the index key, unwrapped */
+	uint8_t (*deks)[32];
+	uint32_t ndeks, dek_current;
+	uint8_t index_key[32];
 };
 
 struct ar_keys;
@@ -103,7 +107,8 @@ void ar_store_close(struct ar_store *s);
  * synced batch). Callers other than ar_store_get/has must not use the store meanwhile. */
 int ar_store_reopen(struct ar_store *s, char *err, size_t errlen);
 
-/* Get a value (malloc'd, *len set) or NULL when absent; *err set on failure. */
+/* Get a value (malloc'd, *len set; decrypted for sealed families, seal.h) or NULL
+ * when absent; *err set on failure. */
 char *ar_store_get(struct ar_store *s, enum ar_cf cf, const void *key, size_t klen,
 	size_t *len, char **err);
 /* 1 present, 0 absent, -1 the store could not be read (printed). */

@@ -10,6 +10,7 @@
 #include "copy.h"
 #include "keyfile.h"
 #include "message.h"
+#include "seal.h"
 
 struct mark {            /* a chain's length and head, as one checkpoint signed them */
 	uint64_t count;
@@ -123,6 +124,8 @@ static void walk_copies(struct ar_store *s, const struct marks *m, struct ar_ver
 		}
 		char *e = NULL;
 		char *cv = ar_store_get(s, AR_CF_COPIES, v, 32, &cl, &e);
+		if (e && !cv)
+			problem(r, first, "copy %llu: %s", (unsigned long long)seq, e);
 		free(e);
 		uint8_t link[32];
 		ar_chain_copy_link(link, head, seq, v, cv ? cv : "", cv ? cl : 0);
@@ -173,10 +176,22 @@ static void walk_audit(struct ar_store *s, const struct marks *m, struct ar_veri
 	uint64_t seq = 0;
 	size_t at = 0;
 	char *first = r->first_audit_break;
+	struct sl_strbuf plain;
+	sl_strbuf_init(&plain);
 	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it), seq++) {
 		size_t kl, vl;
 		const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
 		const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
+		char err[200];
+		sl_strbuf_clear(&plain);
+		if (ar_unseal(s, AR_CF_AUDIT, k, kl, v, vl, &plain, err, sizeof err) < 0) {
+			problem(r, first, "audit entry %llu: %s", (unsigned long long)(kl == 8 ?
+				ar_get_be64(k) : seq), err);
+			vl = 0;
+		} else {
+			v = (const uint8_t *)plain.s;
+			vl = plain.len;
+		}
 		uint64_t got = kl == 8 ? ar_get_be64(k) : UINT64_MAX;
 		if (got != seq) {
 			problem(r, first, "audit entry %llu: missing (the next is %llu)",
@@ -188,7 +203,8 @@ static void walk_audit(struct ar_store *s, const struct marks *m, struct ar_veri
 		r->audit_entries++;
 		uint8_t link[32];
 		if (vl < 32) {
-			problem(r, first, "audit entry %llu: damaged", (unsigned long long)seq);
+			if (vl)
+				problem(r, first, "audit entry %llu: damaged", (unsigned long long)seq);
 			continue;
 		}
 		ar_chain_audit_link(link, head, seq, v + 32, vl - 32);
@@ -198,6 +214,7 @@ static void walk_audit(struct ar_store *s, const struct marks *m, struct ar_veri
 		memcpy(head, v, 32);
 		check_marks(m->audit, m->n, &at, seq + 1, head, "audit", r, first);
 	}
+	sl_strbuf_free(&plain);
 	rocksdb_iter_destroy(it);
 	if (seq != s->counters.next_audit_seq)
 		problem(r, first, "%llu audit entries, %llu counted", (unsigned long long)seq,

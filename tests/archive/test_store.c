@@ -226,6 +226,8 @@ static void test_posting_blocks(void)
 	struct ar_postblock pb;
 	ar_postblock_init(&pb);
 	rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+	struct ar_posting_sink sink = { st, wb };
+	bool failed = false;
 	for (size_t i = 0; i < sizeof adds / sizeof adds[0]; i++) {
 		struct ar_terms t;
 		ar_terms_init(&t);
@@ -236,8 +238,9 @@ static void test_posting_blocks(void)
 		ar_postblock_add(&pb, &t, key);
 		ar_terms_free(&t);
 		if (i + 1 == sizeof adds / sizeof adds[0] || adds[i + 1].block != adds[i].block)
-			CU_ASSERT_EQUAL(ar_postblock_write(&pb, wb, st->cf[AR_CF_POSTINGS],
-				adds[i].block), 2); /* one key per term */
+			CU_ASSERT_EQUAL(ar_postblock_write(&pb, ar_posting_put, &sink,
+				adds[i].block, &failed), 2); /* one key per term */
+	CU_ASSERT_FALSE(failed);
 	}
 	char err[256];
 	CU_ASSERT_EQUAL(ar_store_write(st, wb, true, err, sizeof err), 0);

@@ -3,7 +3,10 @@
  * the data directory could — one byte of a message, a copy deleted, two copies
  * swapped, a copy inserted with a correctly computed link, the whole chain rewritten,
  * an audit entry changed, deleted or moved — and verify (ar_verify, what
- * `sluice-archive verify` runs) must report each, naming the first broken link. */
+ * `sluice-archive verify` runs) must report each, naming the first broken link.
+ * Changes go through the store's own sealing (an attacker holding the data keys,
+ * not the signing key), so it is the chain that must catch them; a raw change of a
+ * sealed value is caught before that, by its authentication tag. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +17,7 @@
 #include "cunit_run.h"
 #include "ingest.h"
 #include "keyfile.h"
+#include "seal.h"
 #include "verify.h"
 
 #define COPIES 12
@@ -81,10 +85,11 @@ static char *get(struct ar_store *s, enum ar_cf cf, const void *k, size_t kl, si
 static void put(struct ar_store *s, enum ar_cf cf, const void *k, size_t kl, const void *v,
 	size_t vl)
 {
-	char *e = NULL;
-	rocksdb_put_cf(s->db, s->wo_sync, s->cf[cf], k, kl, v, vl, &e);
-	CU_ASSERT_PTR_NULL(e);
-	free(e);
+	rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+	char err[256];
+	CU_ASSERT_EQUAL(ar_put(s, wb, cf, k, kl, v, vl), 0);
+	CU_ASSERT_EQUAL(ar_store_write(s, wb, true, err, sizeof err), 0);
+	rocksdb_writebatch_destroy(wb);
 }
 
 static void del(struct ar_store *s, enum ar_cf cf, const void *k, size_t kl)
@@ -131,11 +136,33 @@ static void test_message_byte(void)
 	memcpy(key, k, 32);
 	rocksdb_iter_destroy(it);
 	char *v = get(s, AR_CF_BLOBS, key, 32, &vl);
-	v[vl / 2] ^= 0x20;
+	v[vl / 2] ^= 0x20; /* resealed: the message no longer matches its SHA-256 */
 	put(s, AR_CF_BLOBS, key, 32, v, vl);
 	free(v);
 	struct ar_verify_result r;
+	CU_ASSERT_EQUAL(verify(s, &r), 1);
+	ar_store_close(s);
+}
+
+/* One byte of a sealed value changed on disk (no key needed): it no longer opens. */
+static void test_sealed_byte(void)
+{
+	struct ar_store *s = build();
+	uint8_t k[8];
+	size_t vl, cl;
+	seqkey(k, 4);
+	char *id = get(s, AR_CF_SEQS, k, 8, &vl);
+	char *e = NULL;
+	char *raw = rocksdb_get_cf(s->db, s->ro, s->cf[AR_CF_COPIES], id, 32, &cl, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(raw);
+	raw[cl / 2] ^= 1;
+	rocksdb_put_cf(s->db, s->wo_sync, s->cf[AR_CF_COPIES], id, 32, raw, cl, &e);
+	CU_ASSERT_PTR_NULL(e);
+	free(raw);
+	free(id);
+	struct ar_verify_result r;
 	CU_ASSERT(verify(s, &r) > 0);
+	expect_break(&r, "copy", "copy 4: value does not decrypt");
 	ar_store_close(s);
 }
 
@@ -181,7 +208,9 @@ static void test_copy_changed(void)
 	seqkey(k, 7);
 	char *v = get(s, AR_CF_SEQS, k, 8, &vl);
 	char *c = get(s, AR_CF_COPIES, v, 32, &cl);
-	c[cl - 3] ^= 1; /* a byte of the claims (the message's last field is empty) */
+	char *src = memmem(c, cl, "gw1", 3); /* who sent it */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+	src[2] = '9';
 	put(s, AR_CF_COPIES, v, 32, c, cl);
 	free(c);
 	free(v);
@@ -330,6 +359,7 @@ int main(void)
 	static const struct cu_test tests[] = {
 		{ "an untouched store verifies", test_clean },
 		{ "one byte of a message changed", test_message_byte },
+		{ "one byte of a sealed value changed", test_sealed_byte },
 		{ "a copy deleted", test_copy_deleted },
 		{ "two copies swapped", test_copies_swapped },
 		{ "a copy's claims changed", test_copy_changed },
