@@ -2,7 +2,7 @@
 #include "seal.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,12 +34,14 @@ bool ar_cf_sealed(int cf)
 	}
 }
 
-/* AES-256-GCM in one call. 0 or -1 (for decryption: the tag did not verify). */
-static int gcm(bool enc, const uint8_t key[32], const uint8_t iv[12], const void *aad,
-	size_t aadl, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16])
+/* AES-256-GCM. ctx NULL: a context for this call only (key wrapping); else the
+ * caller's context, whose key schedule is kept (keyed once per thread and data key). */
+static int gcm_ctx(EVP_CIPHER_CTX *ctx, bool enc, const uint8_t key[32], const uint8_t iv[12],
+	const void *aad, size_t aadl, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16])
 {
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	int l = 0, ok = c && EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, key, iv, enc) == 1;
+	EVP_CIPHER_CTX *c = ctx ? ctx : EVP_CIPHER_CTX_new();
+	int l = 0, ok = c && EVP_CipherInit_ex(c, ctx ? NULL : EVP_aes_256_gcm(), NULL,
+		ctx ? NULL : key, iv, enc) == 1;
 	if (ok && aadl)
 		ok = EVP_CipherUpdate(c, NULL, &l, aad, (int)aadl) == 1;
 	if (ok && n)
@@ -50,8 +52,39 @@ static int gcm(bool enc, const uint8_t key[32], const uint8_t iv[12], const void
 		ok = EVP_CipherFinal_ex(c, out + l, &l) == 1;
 	if (ok && enc)
 		ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1;
-	EVP_CIPHER_CTX_free(c);
+	if (!ctx)
+		EVP_CIPHER_CTX_free(c);
 	return ok ? 0 : -1;
+}
+
+static int gcm(bool enc, const uint8_t key[32], const uint8_t iv[12], const void *aad,
+	size_t aadl, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16])
+{
+	return gcm_ctx(NULL, enc, key, iv, aad, aadl, in, n, out, tag);
+}
+
+/* Per thread: one keyed context per direction, for the last store and data key used
+ * (a new EVP context per value cost more than the sealing itself). */
+struct keyed {
+	EVP_CIPHER_CTX *ctx;
+	uint64_t gen;      /* the store's keyring (seal_gen: never reused) */
+	uint32_t id;
+};
+static __thread struct keyed sealer, opener;
+
+static EVP_CIPHER_CTX *keyed_ctx(struct keyed *k, const struct ar_store *s, uint32_t id, bool enc)
+{
+	if (k->ctx && k->gen == s->seal_gen && k->id == id)
+		return k->ctx;
+	if (!k->ctx && !(k->ctx = EVP_CIPHER_CTX_new()))
+		return NULL;
+	if (EVP_CipherInit_ex(k->ctx, EVP_aes_256_gcm(), NULL, s->deks[id], NULL, enc) != 1) {
+		k->gen = 0;
+		return NULL;
+	}
+	k->gen = s->seal_gen;
+	k->id = id;
+	return k->ctx;
 }
 
 static void slot_aad(uint8_t aad[22], uint32_t slot)
@@ -99,6 +132,8 @@ static int create_keyring(struct ar_store *s, rocksdb_writebatch_t *wb, char *er
 
 int ar_seal_open(struct ar_store *s, rocksdb_writebatch_t *create, char *err, size_t errlen)
 {
+	static _Atomic uint64_t generations;
+	s->seal_gen = ++generations; /* per-thread keyed contexts know it from any other */
 	if (create)
 		return create_keyring(s, create, err, errlen);
 	size_t len;
@@ -178,9 +213,10 @@ int ar_put(struct ar_store *s, rocksdb_writebatch_t *wb, int cf, const void *key
 	if (ok) {
 		out[0] = format;
 		ar_put_be32(out + 1, s->dek_current);
-		ok = RAND_bytes(out + 5, 12) == 1 &&
-		     gcm(true, s->deks[s->dek_current], out + 5, aad, al, plain, plen,
-			     out + SEAL_HEAD, out + SEAL_HEAD + plen) == 0;
+		EVP_CIPHER_CTX *c = keyed_ctx(&sealer, s, s->dek_current, true);
+		ok = c && RAND_bytes(out + 5, 12) == 1 &&
+		     gcm_ctx(c, true, NULL, out + 5, aad, al, plain, plen, out + SEAL_HEAD,
+			     out + SEAL_HEAD + plen) == 0;
 	}
 	if (ok)
 		rocksdb_writebatch_put_cf(wb, s->cf[cf], key, klen, (const char *)out, total);
@@ -206,7 +242,8 @@ int ar_unseal(struct ar_store *s, int cf, const void *key, size_t klen, const vo
 	uint8_t *plain = malloc(n ? n : 1), tag[16], aad[1 + 64];
 	size_t al = aad_of(cf, key, klen, aad, sizeof aad);
 	memcpy(tag, v + vlen - SEAL_TAG, 16);
-	if (!plain || gcm(false, s->deks[id], v + 5, aad, al, v + SEAL_HEAD, n, plain, tag) < 0) {
+	EVP_CIPHER_CTX *c = keyed_ctx(&opener, s, id, false);
+	if (!plain || !c || gcm_ctx(c, false, NULL, v + 5, aad, al, v + SEAL_HEAD, n, plain, tag) < 0) {
 		free(plain);
 		snprintf(err, errlen, "value does not decrypt: damaged, altered or moved");
 		return -1;
@@ -235,19 +272,45 @@ int ar_unseal(struct ar_store *s, int cf, const void *key, size_t klen, const vo
 	return r;
 }
 
+/* Per thread: an HMAC-SHA256 context keyed with the last store's index key. */
+static __thread struct {
+	EVP_MAC_CTX *ctx;
+	uint64_t gen;
+} termer;
+
+static EVP_MAC_CTX *term_ctx(const struct ar_store *s)
+{
+	if (termer.ctx && termer.gen == s->seal_gen)
+		return EVP_MAC_init(termer.ctx, NULL, 0, NULL) == 1 ? termer.ctx : NULL;
+	if (!termer.ctx) {
+		EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+		termer.ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+		EVP_MAC_free(mac);
+		if (!termer.ctx)
+			return NULL;
+	}
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string("digest", "SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+	if (EVP_MAC_init(termer.ctx, s->index_key, 32, params) != 1) {
+		termer.gen = 0;
+		return NULL;
+	}
+	termer.gen = s->seal_gen;
+	return termer.ctx;
+}
+
 void ar_term_key(const struct ar_store *s, uint8_t field, const char *term, size_t tl,
 	uint8_t out[1 + AR_TERM_MAC_LEN])
 {
 	uint8_t mac[32];
-	unsigned int ml = sizeof mac;
-	uint8_t *in = malloc(tl + 1);
+	size_t ml = 0;
+	EVP_MAC_CTX *c = term_ctx(s);
 	out[0] = field;
-	if (in) {
-		in[0] = field;
-		memcpy(in + 1, term, tl);
-	}
-	if (!in || !HMAC(EVP_sha256(), s->index_key, 32, in, tl + 1, mac, &ml))
+	if (!c || EVP_MAC_update(c, &field, 1) != 1 ||
+	    EVP_MAC_update(c, (const uint8_t *)term, tl) != 1 ||
+	    EVP_MAC_final(c, mac, &ml, sizeof mac) != 1 || ml != 32)
 		memset(mac, 0, sizeof mac); /* (an unreachable term rather than a wrong one) */
 	memcpy(out + 1, mac, AR_TERM_MAC_LEN);
-	free(in);
 }

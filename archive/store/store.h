@@ -92,6 +92,7 @@ struct ar_store {
 	uint8_t (*deks)[32];
 	uint32_t ndeks, dek_current;
 	uint8_t index_key[32];
+	uint64_t seal_gen;           /* this keyring, for the per-thread cipher contexts */
 };
 
 struct ar_keys;
