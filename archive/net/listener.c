@@ -161,7 +161,7 @@ static void slot_release(struct ar_session *ss)
 static void journal_handshake(struct ar_session *ss)
 {
 	struct ar_server *srv = ss->srv;
-	char err[256], peer[256];
+	char err[256], peer[256] = "";
 	if (ar_conn_tls_accept(&ss->c, srv->tls, err, sizeof err) < 0) {
 		__atomic_add_fetch(&srv->tls_failures, 1, __ATOMIC_RELAXED);
 		fprintf(stderr, "sluice-archive: journal %s: %s\n", ss->addr, err);
@@ -255,9 +255,7 @@ static void start_session(struct ar_server *srv, int l, enum ar_listener_kind ki
 	socklen_t ml = sizeof me;
 	if (getsockname(fd, (struct sockaddr *)&me, &ml) == 0)
 		ar_sockaddr_str((struct sockaddr *)&me, ss->local, sizeof ss->local);
-	ar_conn_init(&ss->c, fd, lim->idle_ms < lim->handshake_ms ? lim->idle_ms : lim->handshake_ms,
-		lim->handshake_ms);
-	ss->c.idle_ms = lim->idle_ms;
+	ar_conn_init(&ss->c, fd, lim->idle_ms, lim->handshake_ms);
 	*free_slot = (struct slot){ .used = true, .listener = l, .fd = fd, .addr = *addr,
 		.since_ms = ar_now_ms(), .ss = ss };
 	table.preauth[l]++;

@@ -37,6 +37,23 @@ static void problem(struct ar_verify_result *r, char *first, const char *fmt, ..
 	r->damaged++;
 }
 
+/* An entry of a chain walked in key order: its sequence number is the one due (*seq),
+ * or the gap is reported and the walk goes on from it. false: stop (a key out of
+ * order or not a sequence number). */
+static bool in_order(const uint8_t *k, size_t kl, uint64_t *seq, const char *what,
+	struct ar_verify_result *r, char *first)
+{
+	uint64_t got = kl == 8 ? ar_get_be64(k) : UINT64_MAX;
+	if (got == *seq)
+		return true;
+	problem(r, first, "%s %llu: missing (the next stored is %llu)", what,
+		(unsigned long long)*seq, (unsigned long long)got);
+	if (got == UINT64_MAX || got < *seq)
+		return false;
+	*seq = got;
+	return true;
+}
+
 /* Every checkpoint verifies with the key and no chain ever got shorter. */
 static void load_checkpoints(struct ar_store *s, struct marks *m, struct ar_verify_result *r)
 {
@@ -109,14 +126,8 @@ static void walk_copies(struct ar_store *s, const struct marks *m, struct ar_ver
 		size_t kl, vl, cl;
 		const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
 		const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
-		uint64_t got = kl == 8 ? ar_get_be64(k) : UINT64_MAX;
-		if (got != seq) {
-			problem(r, first, "copy %llu: missing (the next stored copy is %llu)",
-				(unsigned long long)seq, (unsigned long long)got);
-			if (got == UINT64_MAX || got < seq)
-				break;
-			seq = got;
-		}
+		if (!in_order(k, kl, &seq, "copy", r, first))
+			break;
 		r->copies++;
 		if (vl != 64) {
 			problem(r, first, "copy %llu: damaged store-order entry", (unsigned long long)seq);
@@ -192,14 +203,8 @@ static void walk_audit(struct ar_store *s, const struct marks *m, struct ar_veri
 			v = (const uint8_t *)plain.s;
 			vl = plain.len;
 		}
-		uint64_t got = kl == 8 ? ar_get_be64(k) : UINT64_MAX;
-		if (got != seq) {
-			problem(r, first, "audit entry %llu: missing (the next is %llu)",
-				(unsigned long long)seq, (unsigned long long)got);
-			if (got == UINT64_MAX || got < seq)
-				break;
-			seq = got;
-		}
+		if (!in_order(k, kl, &seq, "audit entry", r, first))
+			break;
 		r->audit_entries++;
 		uint8_t link[32];
 		if (vl < 32) {

@@ -4,6 +4,7 @@ tools/archive-pki (the archive's certificate and its peers'), as docs/archive.md
 an operator to set them up."""
 import os
 import subprocess
+import sys
 
 SRC = os.environ.get("SLUICE_SOURCE_ROOT") or \
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -35,3 +36,21 @@ def client_tls(pki, name="gw1"):
             "--tls-cert", os.path.join(pki, name + ".crt"),
             "--tls-key", os.path.join(pki, name + ".key"),
             "--tls-name", ARCHIVE_NAME]
+
+
+failures = []
+
+
+def expect(cond, what):
+    """A check that goes on after a failure (reported at the end by finish)."""
+    print(("ok:   " if cond else "FAIL: ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def finish(passed):
+    """Exit 1 when a check failed, else say `passed`."""
+    if failures:
+        print("%d failures" % len(failures))
+        sys.exit(1)
+    print(passed)

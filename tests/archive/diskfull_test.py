@@ -20,13 +20,8 @@ import archive_env  # noqa: E402
 import journal_proto as jp  # noqa: E402
 
 EXE = sys.argv[1]
-failures = []
-
-
-def expect(cond, what):
-    print(("ok:   " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        failures.append(what)
+expect = archive_env.expect
+failures = archive_env.failures
 
 
 def send(addr, ctx, body):
@@ -139,10 +134,7 @@ def main():
         if mounted:
             subprocess.run(["umount", mnt])
         shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        print("%d failures" % len(failures))
-        sys.exit(1)
-    print("disk-full checks passed")
+    archive_env.finish("disk-full checks passed")
 
 
 if __name__ == "__main__":

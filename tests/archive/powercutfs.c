@@ -87,6 +87,15 @@ static int down(void)
 	return cut ? -EIO : 0;
 }
 
+/* The start of an operation on path: EIO after the cut, else its backing path in r. */
+static int enter(const char *path, char r[PATH_MAX])
+{
+	int d = down();
+	if (!d)
+		real(path, r);
+	return d;
+}
+
 static off_t disk_size(const char *path)
 {
 	char r[PATH_MAX];
@@ -171,11 +180,10 @@ static struct node *get_node(const char *path)
 static int pc_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	(void)fi;
-	int d = down();
+	char r[PATH_MAX];
+	int d = enter(path, r);
 	if (d)
 		return d;
-	char r[PATH_MAX];
-	real(path, r);
 	if (lstat(r, st) < 0)
 		return -errno;
 	struct node *n = find(path);
@@ -190,11 +198,10 @@ static int pc_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t o
 	(void)off;
 	(void)fi;
 	(void)flags;
-	int d = down();
+	char r[PATH_MAX];
+	int d = enter(path, r);
 	if (d)
 		return d;
-	char r[PATH_MAX];
-	real(path, r);
 	DIR *dir = opendir(r);
 	if (!dir)
 		return -errno;
@@ -207,11 +214,10 @@ static int pc_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t o
 
 static int pc_open(const char *path, struct fuse_file_info *fi)
 {
-	int d = down();
+	char r[PATH_MAX];
+	int d = enter(path, r);
 	if (d)
 		return d;
-	char r[PATH_MAX];
-	real(path, r);
 	int fd = open(r, fi->flags & ~(O_TRUNC | O_APPEND | O_DIRECT));
 	if (fd < 0)
 		return -errno;
@@ -229,11 +235,10 @@ static int pc_open(const char *path, struct fuse_file_info *fi)
 
 static int pc_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-	int d = down();
+	char r[PATH_MAX];
+	int d = enter(path, r);
 	if (d)
 		return d;
-	char r[PATH_MAX];
-	real(path, r);
 	int fd = open(r, (fi->flags | O_CREAT) & ~(O_APPEND | O_DIRECT), mode);
 	if (fd < 0)
 		return -errno;
@@ -327,11 +332,10 @@ static int pc_fsyncdir(const char *path, int datasync, struct fuse_file_info *fi
 {
 	(void)datasync;
 	(void)fi;
-	int d = down();
+	char r[PATH_MAX];
+	int d = enter(path, r);
 	if (d)
 		return d;
-	char r[PATH_MAX];
-	real(path, r);
 	int fd = open(r, O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
 		return -errno;
@@ -370,11 +374,10 @@ static int pc_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 
 static int pc_unlink(const char *path)
 {
-	int d = down();
+	char r[PATH_MAX];
+	int d = enter(path, r);
 	if (d)
 		return d;
-	char r[PATH_MAX];
-	real(path, r);
 	if (unlink(r) < 0)
 		return -errno;
 	struct node *n = find(path);
@@ -408,21 +411,19 @@ static int pc_rename(const char *from, const char *to, unsigned int flags)
 
 static int pc_mkdir(const char *path, mode_t mode)
 {
-	int d = down();
+	char r[PATH_MAX];
+	int d = enter(path, r);
 	if (d)
 		return d;
-	char r[PATH_MAX];
-	real(path, r);
 	return mkdir(r, mode) < 0 ? -errno : 0;
 }
 
 static int pc_rmdir(const char *path)
 {
-	int d = down();
+	char r[PATH_MAX];
+	int d = enter(path, r);
 	if (d)
 		return d;
-	char r[PATH_MAX];
-	real(path, r);
 	return rmdir(r) < 0 ? -errno : 0;
 }
 
@@ -448,11 +449,10 @@ static int pc_fallocate(const char *path, int mode, off_t off, off_t len, struct
 static int pc_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	(void)fi;
-	int d = down();
+	char r[PATH_MAX];
+	int d = enter(path, r);
 	if (d)
 		return d;
-	char r[PATH_MAX];
-	real(path, r);
 	return chmod(r, mode) < 0 ? -errno : 0;
 }
 
