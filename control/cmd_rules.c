@@ -113,7 +113,12 @@ static void usage(FILE *f)
 	        "                 [--mail-from ADDR] [--rcpt ADDR]... [--client-ip IP] [--helo NAME]\n"
 	        "       sluicectl rules cost POLICY [CORPUS] [--top N] [--seconds S] [--max-rules N | --all]\n"
 	        "       sluicectl rules signals\n"
-	        "POLICY is a rules file or a bundle; see docs/rules.md.\n");
+	        "POLICY is a rules file or a bundle; see docs/rules.md.\n"
+	        "Against the running sluice-control (docs/control.md):\n"
+	        "       sluicectl rules push POLICY [--comment TEXT] [--dataplane NAME]...\n"
+	        "       sluicectl rules list [--json]\n"
+	        "       sluicectl rules diff A B\n"
+	        "       sluicectl rules rollback [ID] [--comment TEXT] [--dataplane NAME]...\n");
 }
 
 int cmd_rules(int argc, char **argv)
@@ -133,6 +138,14 @@ int cmd_rules(int argc, char **argv)
 		return rules_cost(argc - 2, argv + 2);
 	if (strcmp(sub, "signals") == 0)
 		return signals();
+	if (strcmp(sub, "push") == 0)
+		return rules_push(argc - 2, argv + 2);
+	if (strcmp(sub, "list") == 0)
+		return rules_list(argc - 2, argv + 2);
+	if (strcmp(sub, "diff") == 0)
+		return rules_diff(argc - 2, argv + 2);
+	if (strcmp(sub, "rollback") == 0)
+		return rules_rollback(argc - 2, argv + 2);
 	if (strcmp(sub, "help") == 0 || strcmp(sub, "--help") == 0) {
 		usage(stdout);
 		return 0;

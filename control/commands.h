@@ -10,5 +10,12 @@ struct sluicectl_command {
 
 int cmd_inspect(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
+/* against the running sluice-control (docs/control.md) */
+int cmd_status(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_flows(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_events(int argc, char **argv);
+int cmd_knob(int argc, char **argv);
 
 #endif

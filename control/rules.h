@@ -12,6 +12,11 @@ struct sl_policy *rules_load(const char *path);
 void rules_print_diag(const struct sl_policy_diag *d);
 
 int rules_test(int argc, char **argv);
+/* Against a running sluice-control (rules_push.c, rules_versions.c). */
+int rules_push(int argc, char **argv);
+int rules_list(int argc, char **argv);
+int rules_diff(int argc, char **argv);
+int rules_rollback(int argc, char **argv);
 /* The built-in synthetic corpus of `rules cost` (rules_corpus.c). */
 size_t rules_builtin_corpus_size(void);
 uint8_t *rules_builtin_corpus(size_t i, size_t *len);

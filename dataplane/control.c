@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
 
 #include "sluice/bundlesig.h"
 #include "sluice/frame.h"
@@ -50,6 +51,7 @@ struct dp_control {
 	struct published *published;    /* read by workers (acquire), written here */
 	struct published *seen[64];     /* per worker: the last one it took */
 	struct published *unconfirmed;  /* a swap some worker had not confirmed: freed later */
+	struct rte_ring *grave[64];     /* per worker: rulesets it no longer uses, freed here */
 	struct snapshot {               /* `flows`: asked here, filled by the worker between bursts */
 		int state;              /* SNAP_IDLE, SNAP_ASKED, SNAP_DONE (atomic) */
 		unsigned max, n;
@@ -68,10 +70,30 @@ struct dp_control {
 
 /* ---- worker side ------------------------------------------------------------------ */
 
+/* A worker's ruleset nobody uses any more: freed by the control thread (a bundle's
+ * databases and scratch take long to free). */
+static bool to_grave(void *ring, struct dp_ruleset *rs)
+{
+	return rte_ring_sp_enqueue(ring, rs) == 0;
+}
+
+static void bury(struct dp_control *c)
+{
+	for (unsigned i = 0; i < c->nworkers; i++) {
+		void *rs;
+		while (c->grave[i] && rte_ring_sc_dequeue(c->grave[i], &rs) == 0)
+			dp_ruleset_free(rs);
+	}
+}
+
 void dp_control_worker_online(struct dp_control *c, struct dp_worker *w)
 {
 	if (!c)
 		return;
+	if (c->running && c->grave[w->idx] && w->insp) {
+		w->insp->ctx.rules.dispose = to_grave;
+		w->insp->ctx.rules.dispose_arg = c->grave[w->idx];
+	}
 	rte_rcu_qsbr_thread_register(c->qsbr, w->idx);
 	rte_rcu_qsbr_thread_online(c->qsbr, w->idx);
 }
@@ -122,6 +144,12 @@ struct dp_control *dp_control_new(struct dp_config *cfg, struct dp_worker *worke
 		rte_free(c->qsbr);
 		free(c);
 		return NULL;
+	}
+	for (unsigned i = 0; i < nworkers; i++) {
+		char name[RTE_RING_NAMESIZE];
+		snprintf(name, sizeof name, "sl_grave%u", i);
+		c->grave[i] = rte_ring_create(name, 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		/* without one the worker frees its old bundles itself */
 	}
 	c->cfg = cfg;
 	c->workers = workers;
@@ -484,7 +512,8 @@ static void *control_main(void *arg)
 	int npeers = 0;
 	pfd[0] = (struct pollfd){.fd = c->listen_fd, .events = POLLIN};
 	while (!c->stop) {
-		int r = poll(pfd, (nfds_t)(1 + npeers), 200);
+		int r = poll(pfd, (nfds_t)(1 + npeers), 100);
+		bury(c);
 		if (r <= 0)
 			continue;
 		if (pfd[0].revents & POLLIN) {
@@ -549,6 +578,13 @@ void dp_control_stop(struct dp_control *c)
 	if (c->listen_fd >= 0) {
 		close(c->listen_fd);
 		unlink(c->cfg->control_socket);
+	}
+	bury(c);
+	for (unsigned i = 0; i < c->nworkers; i++) {
+		/* the workers have stopped: from now on they free their own (shutdown) */
+		if (c->workers[i].insp)
+			c->workers[i].insp->ctx.rules.dispose = NULL;
+		rte_ring_free(c->grave[i]);
 	}
 	published_free(c->published);
 	published_free(c->unconfirmed);

@@ -206,7 +206,11 @@ void dp_counters_json(const struct dp_counters *c, struct sl_strbuf *b)
 	obj_u64(b, "p50_ns", dp_loop_quantile(c, 0.5), false);
 	obj_u64(b, "p99_ns", dp_loop_quantile(c, 0.99), false);
 	obj_u64(b, "max_ns", dp_loop_quantile(c, 1.0), false);
-	sl_strbuf_putc(b, '}');
+	sl_json_key(b, "ns_log2", false); /* [i]: iterations of 2^i .. 2^(i+1)-1 ns */
+	sl_strbuf_putc(b, '[');
+	for (int i = 0; i < DP_LOOP_BUCKETS; i++)
+		sl_strbuf_printf(b, "%s%llu", i ? "," : "", (unsigned long long)c->loop_ns_log2[i]);
+	sl_strbuf_puts(b, "]}");
 	obj_u64(b, "memory_bytes", c->memory_bytes, false);
 	sl_strbuf_putc(b, '}');
 }

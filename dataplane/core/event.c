@@ -46,22 +46,8 @@ void dp_event_json(struct sl_strbuf *b, const char *dataplane, const struct dp_e
 	const struct sl_envelope *env = e->env ? e->env : &none;
 	sl_json_key(b, "smtp", false);
 	sl_strbuf_putc(b, '{');
-	sl_json_key(b, "helo", true);
-	sl_json_str(b, env->helo);
-	sl_json_key(b, "mail_from", false);
-	sl_json_str(b, env->mail_from);
-	sl_json_key(b, "rcpt_to", false);
-	sl_strbuf_putc(b, '[');
-	bool first = true;
-	for (size_t i = 0; i < env->nrcpt; i++) {
-		if (!sl_rcpt_counts(&env->rcpt[i]))
-			continue;
-		if (!first)
-			sl_strbuf_putc(b, ',');
-		sl_json_str(b, env->rcpt[i].addr);
-		first = false;
-	}
-	sl_strbuf_puts(b, "]}");
+	dp_envelope_fields_json(env, "rcpt_to", b);
+	sl_strbuf_putc(b, '}');
 	sl_json_key(b, "verdict", false);
 	sl_verdict_json(e->verdict, b);
 	sl_json_key(b, "scanned", false);

@@ -681,8 +681,8 @@ void dp_flow_packet(struct dp_flow *f, struct dp_ctx *ctx, const uint8_t *frame,
 		/* first packet of this direction without a SYN (captures, mid-stream) */
 		dp_tcpdir_init(t, p->seq, ctx->cfg->max_ooo_segments, &f->mem, passive);
 	}
-	if (!passive && f->established && (p->flags & DP_TCP_ACK) && f->dir[!d].started &&
-	    acks_unsent(f, d, p->ack)) {
+	if (!passive && ctx->cfg->direction_check && f->established && (p->flags & DP_TCP_ACK) &&
+	    f->dir[!d].started && acks_unsent(f, d, p->ack)) {
 		/* Linux discards a segment that acknowledges what it never sent (RFC 793
 		 * 3.9): its bytes must not be scanned either */
 		out->drop_reason = DP_DROP_BAD_ACK;

@@ -32,6 +32,12 @@ void dp_ruleset_free(struct dp_ruleset *rs)
 	free(rs);
 }
 
+static void release(struct dp_rules *r, struct dp_ruleset *rs)
+{
+	if (!r->dispose || !r->dispose(r->dispose_arg, rs))
+		dp_ruleset_free(rs);
+}
+
 void dp_rules_switch(struct dp_rules *r, struct dp_ruleset *next)
 {
 	struct dp_ruleset *old = r->cur;
@@ -39,7 +45,7 @@ void dp_rules_switch(struct dp_rules *r, struct dp_ruleset *next)
 	if (!old)
 		return;
 	if (old->users == 0) {
-		dp_ruleset_free(old);
+		release(r, old);
 		return;
 	}
 	old->next = r->retired;
@@ -55,7 +61,7 @@ void dp_rules_unuse(struct dp_rules *r, struct dp_ruleset *rs)
 	for (struct dp_ruleset **pp = &r->retired; *pp; pp = &(*pp)->next)
 		if (*pp == rs) {
 			*pp = rs->next;
-			dp_ruleset_free(rs);
+			release(r, rs);
 			return;
 		}
 }

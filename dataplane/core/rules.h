@@ -22,6 +22,11 @@ struct dp_ruleset {
 struct dp_rules {
 	struct dp_ruleset *cur;      /* NULL: no policy (every message passes) */
 	struct dp_ruleset *retired;
+	/* who frees a ruleset nobody uses any more: freeing a bundle's databases and scratch
+	 * takes long, so sluice-dp hands it to its control thread (true: taken); unset or
+	 * false: freed here */
+	bool (*dispose)(void *arg, struct dp_ruleset *rs);
+	void *dispose_arg;
 };
 
 /* A ruleset for one worker: takes a reference to policy, makes and prepares a scanner

@@ -34,14 +34,13 @@ const struct sl_verdict *dp_pass_verdict(void)
 	return &pass;
 }
 
-void dp_envelope_json(const struct sl_envelope *env, struct sl_strbuf *b)
+void dp_envelope_fields_json(const struct sl_envelope *env, const char *rcpt_key, struct sl_strbuf *b)
 {
-	sl_strbuf_putc(b, '{');
 	sl_json_key(b, "helo", true);
 	sl_json_str(b, env->helo);
 	sl_json_key(b, "mail_from", false);
 	sl_json_str(b, env->mail_from);
-	sl_json_key(b, "rcpt", false);
+	sl_json_key(b, rcpt_key, false);
 	sl_strbuf_putc(b, '[');
 	bool first = true;
 	for (size_t i = 0; i < env->nrcpt; i++) {
@@ -53,6 +52,12 @@ void dp_envelope_json(const struct sl_envelope *env, struct sl_strbuf *b)
 		first = false;
 	}
 	sl_strbuf_putc(b, ']');
+}
+
+void dp_envelope_json(const struct sl_envelope *env, struct sl_strbuf *b)
+{
+	sl_strbuf_putc(b, '{');
+	dp_envelope_fields_json(env, "rcpt", b);
 	sl_json_key(b, "bdat", false);
 	sl_strbuf_puts(b, env->bdat ? "true" : "false");
 	sl_strbuf_putc(b, '}');

@@ -60,6 +60,8 @@ void dp_addr_text(const struct sockaddr_storage *ss, char *out, size_t len);
 /* The verdict of a message no policy looked at. */
 const struct sl_verdict *dp_pass_verdict(void);
 
+/* "helo":..,"mail_from":..,"<rcpt_key>":[..] (counted recipients only), no braces. */
+void dp_envelope_fields_json(const struct sl_envelope *env, const char *rcpt_key, struct sl_strbuf *out);
 /* {"helo":..,"mail_from":..,"rcpt":[..],"bdat":..} (counted recipients only). */
 void dp_envelope_json(const struct sl_envelope *env, struct sl_strbuf *out);
 

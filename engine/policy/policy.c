@@ -200,6 +200,82 @@ bool sl_policy_check_syntax(const char *path, struct sl_policy_diag *diag)
 	return p != NULL;
 }
 
+/* Policies held in memory (sluice-control): files[0] is the rules file, the others the
+ * lists it names, looked up by the names it uses. */
+struct files_reader {
+	struct pol_reader r;
+	struct sl_policy *p;
+	const struct sl_policy_file *files;
+	size_t n;
+};
+
+static const uint8_t *files_read(struct pol_reader *r, const char *name, size_t *len, const char **err)
+{
+	struct files_reader *fr = r->ctx;
+	for (size_t i = 0; i < fr->n; i++) {
+		if (strcmp(fr->files[i].name, name) != 0)
+			continue;
+		uint8_t *copy = pol_alloc(fr->p->arena, fr->files[i].len + 1);
+		if (fr->files[i].len)
+			memcpy(copy, fr->files[i].data, fr->files[i].len);
+		*len = fr->files[i].len;
+		return copy;
+	}
+	*err = "not among the policy's files";
+	return NULL;
+}
+
+struct sl_policy *sl_policy_compile_files(const struct sl_policy_file *files, size_t n,
+                                          struct sl_policy_diag *diag)
+{
+	if (diag)
+		memset(diag, 0, sizeof *diag);
+	if (n == 0) {
+		pol_diag(diag, "(none)", 0, 0, "no rules file");
+		return NULL;
+	}
+	struct sl_policy *p = pol_new();
+	struct files_reader fr = {.r = {.read = files_read}, .p = p, .files = files, .n = n};
+	fr.r.ctx = &fr;
+	p->path = pol_strdup(p->arena, files[0].name);
+	struct pol_build_opts opts = {.exclude_rule = -1};
+	return pol_build(files[0].name, &fr.r, p, &opts, diag);
+}
+
+/* A disk reader that also hands every file it reads to the caller. */
+struct listing_reader {
+	struct disk_reader dr;
+	void (*fn)(void *ctx, const char *name, const uint8_t *data, size_t len);
+	void *ctx;
+};
+
+static const uint8_t *listing_read(struct pol_reader *r, const char *name, size_t *len,
+                                   const char **err)
+{
+	struct listing_reader *lr = r->ctx; /* its disk_reader comes first: disk_read's ctx */
+	const uint8_t *d = disk_read(r, name, len, err);
+	if (d)
+		lr->fn(lr->ctx, name, d, *len);
+	return d;
+}
+
+bool sl_policy_sources(const char *path,
+                       void (*fn)(void *ctx, const char *name, const uint8_t *data, size_t len),
+                       void *ctx, struct sl_policy_diag *diag)
+{
+	if (diag)
+		memset(diag, 0, sizeof *diag);
+	struct sl_policy *p = pol_new();
+	struct listing_reader lr = {.dr = {.r = {.read = listing_read}, .p = p, .first = true},
+	                            .fn = fn, .ctx = ctx};
+	lr.dr.r.ctx = &lr;
+	p->path = pol_strdup(p->arena, path);
+	struct pol_build_opts opts = {.exclude_rule = -1, .skip_hyperscan = true};
+	p = pol_build(path, &lr.dr.r, p, &opts, diag);
+	sl_policy_unref(p);
+	return p != NULL;
+}
+
 size_t sl_policy_rule_count(const struct sl_policy *p)
 {
 	return p->nrules;

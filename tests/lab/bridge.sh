@@ -74,18 +74,29 @@ lab_dataplane_start() {
 	done
 	[ "${1:-}" = -- ] && shift
 	mkdir -p "$LAB_DIR/journal"
-	local conf=$LAB_DIR/sluice-dp.conf key section
-	: >"$conf"
-	for section in $(printf '%s\n' "${!set[@]}" | cut -d. -f1 | sort -u); do
-		echo "[$section]" >>"$conf"
-		for key in "${!set[@]}"; do
-			[ "${key%%.*}" = "$section" ] && echo "${key#*.} = ${set[$key]}" >>"$conf"
-		done
-	done
+	local conf=$LAB_DIR/sluice-dp.conf key
+	local pairs=()
+	for key in "${!set[@]}"; do pairs+=("$key=${set[$key]}"); done
+	lab_dp_write_conf "$conf" "${pairs[@]}"
 	LAB_DP_CONF=$conf
 	LAB_DP_STATS=$LAB_DIR/stats.json
 	rm -f "$LAB_DP_STATS"
 	lab_bridge_start sluice-dp --config "$conf" --stats-file "$LAB_DP_STATS" "$@"
+}
+
+# lab_dp_write_conf FILE SECTION.KEY=VALUE...: a sluice-dp configuration file.
+lab_dp_write_conf() {
+	local conf=$1 section kv
+	shift
+	: >"$conf"
+	for section in $(printf '%s\n' "$@" | cut -d. -f1 | sort -u); do
+		echo "[$section]" >>"$conf"
+		for kv in "$@"; do
+			[ "${kv%%.*}" = "$section" ] || continue
+			kv=${kv#*.}
+			echo "${kv%%=*} = ${kv#*=}" >>"$conf"
+		done
+	done
 }
 
 # lab_dp_counter PATH: one of the counters sluice-dp wrote at exit (after lab_bridge_stop),

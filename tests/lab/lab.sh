@@ -206,8 +206,13 @@ lab_down() {
 	fi
 	wait 2>/dev/null
 	rm -f "$LAB_REGISTRY/$LAB_ID"
-	# The DPDK runtime directory of the lab's bridge (its own --file-prefix).
+	# The DPDK runtime directory of the lab's bridge (its own --file-prefix), and of any
+	# other DPDK process the lab started (listed in dpdk-prefixes).
 	[ -n "${LAB_DPDK_PREFIX:-}" ] && rm -rf "/var/run/dpdk/$LAB_DPDK_PREFIX"
+	local prefix
+	[ -f "$LAB_DIR/dpdk-prefixes" ] && while read -r prefix; do
+		[ -n "$prefix" ] && rm -rf "/var/run/dpdk/$prefix"
+	done <"$LAB_DIR/dpdk-prefixes"
 	if [ "${LAB_KEEP:-0}" = 1 ] || { [ $rc -ne 0 ] && [ "${LAB_KEEP_ON_FAIL:-0}" = 1 ]; }; then
 		lab_log "kept $LAB_DIR"
 	else

@@ -3,7 +3,8 @@
 # delivered byte for byte, the leak quarantined (250, nothing at the mail host, found in
 # the archive by its rule), the executable bounced by the relay with the gateway's 554,
 # the smuggling attempt rejected, the internal mail found by a Chinese word, the gateway's
-# enforcement counters, and the lab torn down.
+# enforcement counters; a live rule push (a rule added through sluice-control rejects the
+# next mail, sluice-dp not restarted, status showing the version); and the lab torn down.
 set -uo pipefail
 root=${SLUICE_SOURCE_ROOT:?}
 out=$(mktemp)
@@ -37,5 +38,14 @@ section '^── Archive' | grep -A1 "search 'rule:dlp.credit-card'" | grep -q '
 	fail "the quarantined leak is not found in the archive by its rule"
 section '^── Archive' | grep -A1 "search '合約'" | grep -q '內部會議紀錄' ||
 	fail "the internal mail is not found by a Chinese word"
+live='6\. A live rule push'
+section "$live" | grep -A1 '^ *before:' | grep -Eq 'client saw: +250 ' || fail "the marked mail before the push was not accepted"
+expect_in "$live" '^ +version 2: ' "the push did not make version 2"
+expect_in "$live" 'dp0 +loaded +swap' "dp0 did not load version 2"
+section "$live" | grep -A1 '^ *after:' | grep -Eq 'client saw: +554 5\.7\.1 Project Nightjar' ||
+	fail "the mail after the push was not rejected by the new rule"
+expect_in "$live" 'sluice-dp was not restarted' "sluice-dp was restarted"
+expect_in "$live" '^ +dp0 +up +2 +2 ' "sluicectl status does not show dp0 running version 2"
+expect_in "$live" 'reject by version 2 \(demo\.nightjar\)' "the event log does not show the verdict by version 2"
 expect 'tearing the lab down' "the demo did not finish"
 echo "PASS: tools/demo"

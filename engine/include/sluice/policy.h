@@ -52,6 +52,23 @@ struct sl_policy *sl_policy_load(const char *path, struct sl_policy_diag *diag);
  * Only bundles: a rules file has other files to read. */
 struct sl_policy *sl_policy_load_bundle_mem(const char *name, const uint8_t *bytes, size_t len,
                                             struct sl_policy_diag *diag);
+/* Compile a policy held in memory (sluice-control): files[0] is the rules file, the
+ * others the list files it names, found by the names it uses; messages and the digest use
+ * those names, never a path on this host. */
+struct sl_policy_file {
+	const char *name;
+	const uint8_t *data;
+	size_t len;
+};
+struct sl_policy *sl_policy_compile_files(const struct sl_policy_file *files, size_t n,
+                                          struct sl_policy_diag *diag);
+/* The files a rules file is built from, found by parsing it without compiling: fn gets
+ * the rules file (named `path`) and then each list file as it is read (named as the
+ * policy writes it, relative to its directory), also those read before an error.
+ * True when the policy parses. */
+bool sl_policy_sources(const char *path,
+                       void (*fn)(void *ctx, const char *name, const uint8_t *data, size_t len),
+                       void *ctx, struct sl_policy_diag *diag);
 /* Write the bundle: versioned, checksummed, loadable without recompiling. A bundle built
  * with another Hyperscan version or for a CPU this host lacks is refused on load. */
 int sl_policy_save(const struct sl_policy *p, const char *path, struct sl_policy_diag *diag);
