@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "net.h"
 
@@ -20,40 +19,6 @@ struct pending {
 	size_t claimed;    /* budget taken */
 	bool framing_lost; /* refuse, then close: the byte stream can not be trusted */
 };
-
-/* Take n bytes of the payload budget: at once when `wait` is false. */
-static bool budget_take(struct ar_server *srv, size_t n, bool wait, struct ar_conn *c)
-{
-	pthread_mutex_lock(&srv->budget_mu);
-	for (;;) {
-		/* a frame always fits when nothing else is in flight */
-		if (!srv->budget_used || srv->budget_used + n <= srv->lim.inflight_bytes) {
-			srv->budget_used += n;
-			pthread_mutex_unlock(&srv->budget_mu);
-			return true;
-		}
-		if (!wait || srv->stopping || ar_now_ms() >= c->deadline_ms)
-			break;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 100 * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
-		pthread_cond_timedwait(&srv->budget_cv, &srv->budget_mu, &ts);
-	}
-	pthread_mutex_unlock(&srv->budget_mu);
-	return false;
-}
-
-static void budget_give(struct ar_server *srv, size_t n)
-{
-	if (!n)
-		return;
-	pthread_mutex_lock(&srv->budget_mu);
-	srv->budget_used -= n;
-	pthread_cond_broadcast(&srv->budget_cv);
-	pthread_mutex_unlock(&srv->budget_mu);
-}
 
 static void refuse(struct pending *pd, const char *why)
 {
@@ -108,12 +73,12 @@ static enum frame_read read_frame(struct ar_session *ss, struct pending *pd, uin
 		refuse(pd, err);
 		return FRAME_OK;
 	}
-	if (!budget_take(srv, len, !holding, c))
+	if (!ar_budget_take(srv, len, !holding, c))
 		return holding ? FRAME_NO_ROOM : FRAME_GONE;
 	pd->claimed = len;
 	uint8_t *payload = read_payload(c, len);
 	if (!payload) {
-		budget_give(srv, pd->claimed);
+		ar_budget_give(srv, pd->claimed);
 		pd->claimed = 0;
 		return FRAME_GONE;
 	}
@@ -192,7 +157,7 @@ void ar_journal_session(struct ar_session *ss)
 			if (pd[i].framing_lost)
 				open = false;
 			ar_prepared_free(p);
-			budget_give(srv, pd[i].claimed);
+			ar_budget_give(srv, pd[i].claimed);
 		}
 		if (out.len && ar_conn_write(c, out.s, out.len) < 0)
 			open = false;

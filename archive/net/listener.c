@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct slot {
@@ -122,6 +123,39 @@ static bool addr_allowed(const struct ar_server *srv, const struct sockaddr_stor
 		if (net_contains(&srv->nets[i], ss))
 			return true;
 	return false;
+}
+
+bool ar_budget_take(struct ar_server *srv, size_t n, bool wait, struct ar_conn *c)
+{
+	pthread_mutex_lock(&srv->budget_mu);
+	for (;;) {
+		/* a frame always fits when nothing else is in flight */
+		if (!srv->budget_used || srv->budget_used + n <= srv->lim.inflight_bytes) {
+			srv->budget_used += n;
+			pthread_mutex_unlock(&srv->budget_mu);
+			return true;
+		}
+		if (!wait || srv->stopping || ar_now_ms() >= c->deadline_ms)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&srv->budget_cv, &srv->budget_mu, &ts);
+	}
+	pthread_mutex_unlock(&srv->budget_mu);
+	return false;
+}
+
+void ar_budget_give(struct ar_server *srv, size_t n)
+{
+	if (!n)
+		return;
+	pthread_mutex_lock(&srv->budget_mu);
+	srv->budget_used -= n;
+	pthread_cond_broadcast(&srv->budget_cv);
+	pthread_mutex_unlock(&srv->budget_mu);
 }
 
 bool ar_session_authenticated(struct ar_session *ss, const char *peer)

@@ -117,6 +117,13 @@ struct ar_session {
  * (its deadline becomes the session's). false when the listener is full. */
 bool ar_session_authenticated(struct ar_session *ss, const char *peer);
 
+/* Message bytes held in memory by all connections (journal payloads, SMTP DATA) stay
+ * under lim.inflight_bytes: take n before holding them (at once when !wait, else until
+ * the connection's deadline), give them back after. A claim always fits when nothing
+ * else is held. */
+bool ar_budget_take(struct ar_server *srv, size_t n, bool wait, struct ar_conn *c);
+void ar_budget_give(struct ar_server *srv, size_t n);
+
 /* Listen on "ADDR:PORT" ("[v6]:port" too; the address is required). fd or -1. */
 int ar_listen(const char *addr, char *err, size_t errlen);
 /* "ip:port" of a socket address. */

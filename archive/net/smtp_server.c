@@ -11,6 +11,7 @@
 
 #define MAX_MESSAGE (SL_JOURNAL_MAX_PAYLOAD - (1u << 20))
 #define MAX_RCPTS 10000
+#define BUDGET_STEP (1u << 20)
 
 struct txn {
 	char mail_from[SL_JOURNAL_MAX_FIELD + 1];
@@ -67,11 +68,13 @@ static bool parse_path(const char *arg, char *out, size_t max)
 }
 
 /* DATA: read to the lone dot, unstuffing. 0 ok, 1 too large (read to the end
- * anyway), -1 connection lost. */
-static int read_data(struct ar_conn *c, struct sl_strbuf *msg)
+ * anyway), 2 no memory budget left (read to the end, tempfail), -1 connection lost.
+ * The message's bytes are taken from the server's budget as it grows (*held). */
+static int read_data(struct ar_session *ss, struct sl_strbuf *msg, size_t *held)
 {
+	struct ar_conn *c = &ss->c;
 	char line[65536];
-	bool too_big = false;
+	int fate = 0;
 	for (;;) {
 		ssize_t n = ar_conn_line(c, line, sizeof line);
 		if (n == 0)
@@ -79,19 +82,27 @@ static int read_data(struct ar_conn *c, struct sl_strbuf *msg)
 		if (n < 0) {
 			/* a line over 64 KiB (RFC 5321 allows 1000): its tail is gone, so the
 			 * copy would not be exact: refuse the message */
-			too_big = true;
+			fate = fate ? fate : 1;
 			continue;
 		}
 		if ((n == 3 && !memcmp(line, ".\r\n", 3)) || (n == 2 && !memcmp(line, ".\n", 2)))
-			return too_big ? 1 : 0;
+			return fate;
 		const char *p = line;
 		if (line[0] == '.') {
 			p++;
 			n--;
 		}
 		if (msg->len + (size_t)n > MAX_MESSAGE)
-			too_big = true;
-		if (!too_big)
+			fate = fate ? fate : 1;
+		/* a connection already holding bytes does not wait for more (two could wait
+		 * for each other): the message is refused for now */
+		while (!fate && msg->len + (size_t)n > *held) {
+			if (!ar_budget_take(ss->srv, BUDGET_STEP, *held == 0, c))
+				fate = 2;
+			else
+				*held += BUDGET_STEP;
+		}
+		if (!fate)
 			sl_strbuf_put(msg, p, (size_t)n);
 	}
 }
@@ -269,17 +280,25 @@ void ar_smtp_session(struct ar_session *ss)
 			}
 			say(c, "354 end data with <CR><LF>.<CR><LF>");
 			sl_strbuf_clear(&msg);
-			int r = read_data(c, &msg);
-			if (r < 0)
+			size_t held = 0;
+			int r = read_data(ss, &msg, &held);
+			if (r < 0) {
+				ar_budget_give(srv, held);
 				break;
+			}
 			char text[400];
 			int code;
 			if (r == 1) {
 				code = 552;
 				snprintf(text, sizeof text, "5.3.4 message too big or lines too long for the archive");
+			} else if (r == 2) {
+				code = 452;
+				snprintf(text, sizeof text, "4.3.1 the archive is short of memory, try again later");
 			} else {
 				code = deliver(ss, helo, &t, &msg, text, sizeof text);
 			}
+			sl_strbuf_free(&msg); /* (the memory goes with the budget) */
+			ar_budget_give(srv, held);
 			/* LMTP: one reply per recipient (the copy is one record for all) */
 			size_t replies = srv->lmtp ? t.nrcpt : 1;
 			for (size_t i = 0; i < replies; i++)

@@ -41,7 +41,7 @@ def body(i):
     return jp.payload(1700000000000000 + i, "gw1", msg)
 
 
-def smtp_code(saddr, pki):
+def smtp_code(saddr, pki, size=20000, text=False):
     host, port = saddr.rsplit(":", 1)
     with smtplib.SMTP(host, int(port), timeout=20) as s:
         s.ehlo("mail1")
@@ -49,8 +49,9 @@ def smtp_code(saddr, pki):
         s.ehlo("mail1")
         s.mail("a@corp.example")
         s.rcpt("archive@archive.invalid")
-        code, _ = s.data(b"Subject: while full\r\n\r\n" + os.urandom(20000).hex().encode())
-        return code
+        body = b"\r\n".join(os.urandom(49).hex().encode() for _ in range(size // 100))
+        code, reply = s.data(b"Subject: while full\r\n\r\n" + body)
+        return (code, reply.decode()) if text else code
 
 
 def main():
@@ -113,8 +114,12 @@ def main():
         expect(v.returncode == 0 and r.get("records_missing") == 0 and r.get("copies") == len(acked),
                "every acknowledged record is stored once, the store verifies: %s" % v.stdout.strip())
 
-        # --min-free: refused before the disk is full
-        srv, jaddr, saddr = start("--min-free", "100000")
+        # --min-free: refused before the disk is full; --max-inflight: an SMTP message
+        # is held in memory only as far as the budget goes
+        srv, jaddr, saddr = start("--min-free", "100000", "--max-inflight", "1")
+        code, reply = smtp_code(saddr, pki, size=3 << 20, text=True)
+        expect(code == 452 and "short of memory" in reply,
+               "a 3 MB SMTP message over a 1 MB memory budget: %d %s" % (code, reply))
         expect(not send(jaddr, ctx, body(7000)), "--min-free refuses while the disk has less free")
         log.seek(0)
         expect("ingest refused until there is room" in log.read(), "--min-free says why")
