@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,14 +64,50 @@ static int gcm(bool enc, const uint8_t key[32], const uint8_t iv[12], const void
 	return gcm_ctx(NULL, enc, key, iv, aad, aadl, in, n, out, tag);
 }
 
-/* Per thread: one keyed context per direction, for the last store and data key used
- * (a new EVP context per value cost more than the sealing itself). */
+/* A keyed context for one direction, for the last store and data key used (a new EVP
+ * context per value cost more than the sealing itself). */
 struct keyed {
 	EVP_CIPHER_CTX *ctx;
 	uint64_t gen;      /* the store's keyring (seal_gen: never reused) */
 	uint32_t id;
 };
-static __thread struct keyed sealer, opener;
+/* What a thread keeps between values: the keyed contexts, the HMAC context keyed with
+ * the index key, the zstd context. Freed when the thread ends. */
+struct thread_crypto {
+	struct keyed sealer, opener;
+	EVP_MAC_CTX *mac;
+	uint64_t mac_gen;
+	ZSTD_CCtx *zstd;
+};
+
+static pthread_key_t crypto_key;
+static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
+
+static void crypto_free(void *p)
+{
+	struct thread_crypto *t = p;
+	EVP_CIPHER_CTX_free(t->sealer.ctx);
+	EVP_CIPHER_CTX_free(t->opener.ctx);
+	EVP_MAC_CTX_free(t->mac);
+	ZSTD_freeCCtx(t->zstd);
+	free(t);
+}
+
+static void crypto_key_make(void)
+{
+	pthread_key_create(&crypto_key, crypto_free);
+}
+
+static struct thread_crypto *thread_crypto(void)
+{
+	pthread_once(&crypto_once, crypto_key_make);
+	struct thread_crypto *t = pthread_getspecific(crypto_key);
+	if (!t && (t = calloc(1, sizeof *t)) != NULL && pthread_setspecific(crypto_key, t) != 0) {
+		free(t);
+		t = NULL;
+	}
+	return t;
+}
 
 static EVP_CIPHER_CTX *keyed_ctx(struct keyed *k, const struct ar_store *s, uint32_t id, bool enc)
 {
@@ -179,9 +216,6 @@ static size_t aad_of(int cf, const void *key, size_t klen, uint8_t *aad, size_t 
 	return n;
 }
 
-/* zstd for the message families: RocksDB's own compression sees only ciphertext. */
-static __thread ZSTD_CCtx *cctx;
-
 int ar_put(struct ar_store *s, rocksdb_writebatch_t *wb, int cf, const void *key, size_t klen,
 	const void *val, size_t vlen)
 {
@@ -189,16 +223,20 @@ int ar_put(struct ar_store *s, rocksdb_writebatch_t *wb, int cf, const void *key
 		rocksdb_writebatch_put_cf(wb, s->cf[cf], key, klen, val, vlen);
 		return 0;
 	}
+	struct thread_crypto *tc = thread_crypto();
+	if (!tc)
+		return -1;
 	uint8_t *packed = NULL;
 	const uint8_t *plain = val;
 	size_t plen = vlen;
 	uint8_t format = FORMAT_SEALED;
 	if (vlen >= 256) {
-		if (!cctx)
-			cctx = ZSTD_createCCtx();
+		/* zstd here: RocksDB's own compression would see only ciphertext */
+		if (!tc->zstd)
+			tc->zstd = ZSTD_createCCtx();
 		size_t cap = ZSTD_compressBound(vlen);
-		packed = cctx ? malloc(cap) : NULL;
-		size_t z = packed ? ZSTD_compressCCtx(cctx, packed, cap, val, vlen, 3) : 0;
+		packed = tc->zstd ? malloc(cap) : NULL;
+		size_t z = packed ? ZSTD_compressCCtx(tc->zstd, packed, cap, val, vlen, 3) : 0;
 		if (packed && !ZSTD_isError(z) && z < vlen) {
 			plain = packed;
 			plen = z;
@@ -213,7 +251,7 @@ int ar_put(struct ar_store *s, rocksdb_writebatch_t *wb, int cf, const void *key
 	if (ok) {
 		out[0] = format;
 		ar_put_be32(out + 1, s->dek_current);
-		EVP_CIPHER_CTX *c = keyed_ctx(&sealer, s, s->dek_current, true);
+		EVP_CIPHER_CTX *c = keyed_ctx(&tc->sealer, s, s->dek_current, true);
 		ok = c && RAND_bytes(out + 5, 12) == 1 &&
 		     gcm_ctx(c, true, NULL, out + 5, aad, al, plain, plen, out + SEAL_HEAD,
 			     out + SEAL_HEAD + plen) == 0;
@@ -242,7 +280,8 @@ int ar_unseal(struct ar_store *s, int cf, const void *key, size_t klen, const vo
 	uint8_t *plain = malloc(n ? n : 1), tag[16], aad[1 + 64];
 	size_t al = aad_of(cf, key, klen, aad, sizeof aad);
 	memcpy(tag, v + vlen - SEAL_TAG, 16);
-	EVP_CIPHER_CTX *c = keyed_ctx(&opener, s, id, false);
+	struct thread_crypto *tc = thread_crypto();
+	EVP_CIPHER_CTX *c = tc ? keyed_ctx(&tc->opener, s, id, false) : NULL;
 	if (!plain || !c || gcm_ctx(c, false, NULL, v + 5, aad, al, v + SEAL_HEAD, n, plain, tag) < 0) {
 		free(plain);
 		snprintf(err, errlen, "value does not decrypt: damaged, altered or moved");
@@ -272,33 +311,31 @@ int ar_unseal(struct ar_store *s, int cf, const void *key, size_t klen, const vo
 	return r;
 }
 
-/* Per thread: an HMAC-SHA256 context keyed with the last store's index key. */
-static __thread struct {
-	EVP_MAC_CTX *ctx;
-	uint64_t gen;
-} termer;
-
+/* This thread's HMAC-SHA256 context, keyed with the store's index key. */
 static EVP_MAC_CTX *term_ctx(const struct ar_store *s)
 {
-	if (termer.ctx && termer.gen == s->seal_gen)
-		return EVP_MAC_init(termer.ctx, NULL, 0, NULL) == 1 ? termer.ctx : NULL;
-	if (!termer.ctx) {
+	struct thread_crypto *t = thread_crypto();
+	if (!t)
+		return NULL;
+	if (t->mac && t->mac_gen == s->seal_gen)
+		return EVP_MAC_init(t->mac, NULL, 0, NULL) == 1 ? t->mac : NULL;
+	if (!t->mac) {
 		EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-		termer.ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+		t->mac = mac ? EVP_MAC_CTX_new(mac) : NULL;
 		EVP_MAC_free(mac);
-		if (!termer.ctx)
+		if (!t->mac)
 			return NULL;
 	}
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_utf8_string("digest", "SHA256", 0),
 		OSSL_PARAM_construct_end(),
 	};
-	if (EVP_MAC_init(termer.ctx, s->index_key, 32, params) != 1) {
-		termer.gen = 0;
+	if (EVP_MAC_init(t->mac, s->index_key, 32, params) != 1) {
+		t->mac_gen = 0;
 		return NULL;
 	}
-	termer.gen = s->seal_gen;
-	return termer.ctx;
+	t->mac_gen = s->seal_gen;
+	return t->mac;
 }
 
 void ar_term_key(const struct ar_store *s, uint8_t field, const char *term, size_t tl,
