@@ -1,6 +1,8 @@
 /* The configuration file: a table of keys, each with its type and place in dp_config. */
 #include "config.h"
 
+#include "sluice/conffile.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -326,76 +328,53 @@ int dp_config_parse(struct dp_config *c, const char *name, const char *text,
 	char section[64] = "";
 	bool seen[NKEYS] = {false};
 	unsigned lineno = 0;
-	const char *p = text;
 	char msg[256];
-
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		char buf[2048];
-		lineno++;
-		if (len >= sizeof buf) {
-			snprintf(msg, sizeof msg, "line too long");
+	struct sl_conf_reader r;
+	struct sl_conf_line l;
+	sl_conf_init(&r, text);
+	for (sl_conf_next(&r, &l); l.kind != SL_CONF_END; sl_conf_next(&r, &l)) {
+		lineno = l.lineno;
+		if (l.kind == SL_CONF_ERROR) {
+			snprintf(msg, sizeof msg, "%s", l.error);
 			goto fail;
 		}
-		memcpy(buf, p, len);
-		buf[len] = 0;
-		p += len + (nl ? 1 : 0);
-
-		char *hash = strchr(buf, '#');
-		if (hash)
-			*hash = 0;
-		char *line = trim(buf);
-		if (!*line)
-			continue;
-		if (*line == '[') {
-			char *close = strchr(line, ']');
-			if (!close || close[1]) {
-				snprintf(msg, sizeof msg, "expected [section]");
-				goto fail;
-			}
-			*close = 0;
-			char *sec = trim(line + 1);
+		if (l.kind == SL_CONF_SECTION) {
 			size_t i;
 			for (i = 0; i < NKEYS; i++)
-				if (strcmp(keys[i].section, sec) == 0)
+				if (strcmp(keys[i].section, l.name) == 0)
 					break;
-			if (i == NKEYS || strlen(sec) >= sizeof section) {
-				snprintf(msg, sizeof msg, "unknown section [%.64s]", sec);
+			if (i == NKEYS || l.arg || strlen(l.name) >= sizeof section) {
+				snprintf(msg, sizeof msg, "unknown section [%.64s%s%.64s]", l.name, l.arg ? " " : "",
+				         l.arg ? l.arg : "");
 				goto fail;
 			}
-			strcpy(section, sec);
+			strcpy(section, l.name);
 			continue;
 		}
-		char *eq = strchr(line, '=');
-		if (!eq) {
-			snprintf(msg, sizeof msg, "expected key = value");
-			goto fail;
-		}
-		*eq = 0;
-		char *key = trim(line), *val = trim(eq + 1);
 		if (!*section) {
-			snprintf(msg, sizeof msg, "'%.64s' outside any [section]", key);
+			snprintf(msg, sizeof msg, "'%.64s' outside any [section]", l.key);
 			goto fail;
 		}
 		size_t i;
 		for (i = 0; i < NKEYS; i++)
-			if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].key, key) == 0)
+			if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].key, l.key) == 0)
 				break;
 		if (i == NKEYS) {
-			snprintf(msg, sizeof msg, "unknown key '%.64s' in [%s]", key, section);
+			snprintf(msg, sizeof msg, "unknown key '%.64s' in [%s]", l.key, section);
 			goto fail;
 		}
 		if (seen[i]) {
-			snprintf(msg, sizeof msg, "'%s' set twice in [%s]", key, section);
+			snprintf(msg, sizeof msg, "'%s' set twice in [%s]", l.key, section);
 			goto fail;
 		}
 		seen[i] = true;
-		if (!*val && keys[i].type != K_PATH && keys[i].type != K_ADDR && keys[i].type != K_NAME) {
-			snprintf(msg, sizeof msg, "%s: missing value", key);
+		if (!*l.value && keys[i].type != K_PATH && keys[i].type != K_ADDR && keys[i].type != K_NAME) {
+			snprintf(msg, sizeof msg, "%s: missing value", l.key);
 			goto fail;
 		}
-		if (set_value(c, &keys[i], val, msg, sizeof msg))
+		char value[2048];
+		snprintf(value, sizeof value, "%s", l.value); /* set_value may cut it up */
+		if (set_value(c, &keys[i], value, msg, sizeof msg))
 			goto fail;
 	}
 	if (c->journal_dir[0] && (c->journal_archive[0] || c->journal_spool[0])) {

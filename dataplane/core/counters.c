@@ -41,6 +41,7 @@ const struct dp_counter_field dp_flow_fields[] = {
 	FIELD("urg_cleared", urg_cleared),
 	FIELD("engine_failed", engine_failed),
 	FIELD("events_dropped", events_dropped),
+	FIELD("nul_rewritten", nul_rewritten),
 };
 #undef FIELD
 const unsigned dp_nflow_fields = sizeof dp_flow_fields / sizeof dp_flow_fields[0];

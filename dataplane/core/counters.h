@@ -86,6 +86,7 @@ struct dp_counters {
 	uint64_t urg_cleared;               /* forwarded segments whose URG flag was cleared */
 	uint64_t engine_failed;             /* sessions whose engine failed (memory, scan) */
 	uint64_t events_dropped;            /* event-log lines lost (ring full, no memory) */
+	uint64_t nul_rewritten;             /* command lines whose NUL bytes went on as '?' */
 	uint64_t flows_smtp_detected;       /* recognised by content on a non-SMTP port */
 	uint64_t uninspected[DP_UNINSPECTED_COUNT];
 	uint64_t messages;                  /* MESSAGE_END seen */

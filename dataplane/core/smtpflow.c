@@ -466,9 +466,34 @@ static void rewrite(struct dp_smtpflow *sf, int dir, uint64_t off, const char *w
 	sf->rewrote[dir] = true;
 }
 
+/* A NUL in a command line: servers disagree on it (Postfix's parser stops at it, so
+ * "DATA\0\0EHLO x" is DATA there; others refuse the line), and the engine reads it as
+ * '?'. The line goes on with every NUL made '?', so the server reads what the engine
+ * read, whatever it does with it. (Message content is never changed.) */
+static void normalize_nul(struct dp_smtpflow *sf, uint64_t off)
+{
+	struct dp_tcpdir *t = &sf->dirs[SL_CLIENT];
+	size_t len;
+	uint8_t *b = (uint8_t *)dp_tcpdir_bytes(t, off, &len);
+	if (!b || off < t->fwd_off)
+		return;
+	const uint8_t *lf = memchr(b, '\n', len);
+	size_t n = lf ? (size_t)(lf - b) : len;
+	uint8_t *nul = memchr(b, 0, n);
+	if (!nul)
+		return;
+	for (; nul < b + n; nul++)
+		if (!*nul)
+			*nul = '?';
+	sf->rewrote[SL_CLIENT] = true;
+	sf->ctx->ctr->nul_rewritten++;
+}
+
 static void on_command(struct dp_smtpflow *sf, const struct sl_event *ev)
 {
 	sf->expected++;
+	if (!sf->ctx->passive)
+		normalize_nul(sf, sf->base[SL_CLIENT] + ev->offset);
 	if (!ev->name || strcmp(ev->name, "STARTTLS") != 0)
 		return;
 	struct dp_ctx *ctx = sf->ctx;

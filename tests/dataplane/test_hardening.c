@@ -208,6 +208,32 @@ static void test_ack_of_unsent_bytes(void)
 	h_free(&h);
 }
 
+/* A NUL in a command line: Postfix's parser stops at it ("DATA\0\0EHLO x" is DATA
+ * there) while the engine reads '?': the line goes on with '?' so both read the same
+ * (found by fuzz_dp_stream: Postfix took a DATA the engine did not, and the pipelined
+ * lines after it became an unscanned message). */
+static void test_nul_in_command_line(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	h_ehlo(&h, "250-mx\r\n250 PIPELINING\r\n");
+	h_envelope(&h);
+	h_say_n(&h, true, "DATA\0\0EHLO x\r\n", 14);
+	CU_ASSERT_TRUE(h_got_has(&h.s, "DATA??EHLO x\r\n"));
+	CU_ASSERT_EQUAL(h.ctr.nul_rewritten, 1);
+	/* message content keeps its bytes (this message is deferred: the odd command above
+	 * raised smtp.bad_command, a session signal the test policy acts on) */
+	h_say(&h, false, "502 5.5.2 Error: command not recognized\r\n");
+	h_say(&h, true, "DATA\r\n");
+	h_say(&h, false, "354 go\r\n");
+	h_say_n(&h, true, "Subject: n\r\n\r\na\0b\r\n", 19);
+	h_say(&h, true, ".\r\n");
+	CU_ASSERT_EQUAL(h.ctr.nul_rewritten, 1);
+	CU_ASSERT(h.s.got.s && memmem(h.s.got.s, h.s.got.len, "\r\na\0b\r\n", 7) != NULL);
+	CU_ASSERT_TRUE(h_got_has(&h.c, "451 4.7.0 Odd session"));
+	h_free(&h);
+}
+
 /* The engine session is made at the first data (the greeting), never for a bare SYN. */
 static void test_session_at_first_data(void)
 {
@@ -555,6 +581,7 @@ int main(void)
 		{"session at the first data", test_session_at_first_data},
 		{"segment without ACK", test_segment_without_ack},
 		{"ACK of unsent bytes", test_ack_of_unsent_bytes},
+		{"NUL in a command line", test_nul_in_command_line},
 		{"forged server packet on the outside port", test_forged_server_packet_on_outside_port},
 		{"session signal reaches the next message", test_session_signal_reaches_next_message},
 		{"STARTTLS refused after a TLS-byte flood", test_starttls_refused_after_tls_flood},

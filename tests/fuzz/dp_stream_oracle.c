@@ -250,10 +250,13 @@ static bool injected_byte(const struct epoch *ep, uint32_t seq, uint8_t *b)
 	return false;
 }
 
-/* The documented STARTTLS rewrites: the byte at stream offset off belongs to one. */
+/* The documented rewrites: a NUL of a client command line goes on as '?' (docs/dataplane.md),
+ * and the STARTTLS ones: the byte at stream offset off belongs to one. */
 static bool rewritten(const struct world *w, const struct epoch *ep, int dir, uint64_t off, uint8_t b)
 {
 	const char *with;
+	if (dir == SL_CLIENT && b == '?' && off < ep->fed[dir].len && ep->fed[dir].s[off] == 0)
+		return true;
 	if (dir == SL_CLIENT && w->cfg.starttls != DP_STARTTLS_ALLOW)
 		with = "XXXXXXXX";
 	else if (dir == SL_SERVER && w->cfg.starttls == DP_STARTTLS_STRIP)
