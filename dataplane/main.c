@@ -115,6 +115,9 @@ static int open_archive_journal(const struct dp_config *cfg)
 	struct sl_journal_config jc = {
 		.spool_dir = cfg->journal_spool,
 		.archive = cfg->journal_archive[0] ? cfg->journal_archive : NULL,
+		.tls = { .ca = cfg->journal_tls_ca[0] ? cfg->journal_tls_ca : NULL,
+			 .cert = cfg->journal_tls_cert, .key = cfg->journal_tls_key,
+			 .server_name = cfg->journal_tls_name },
 	};
 	archive_journal = sl_journal_open(&jc, err, sizeof err);
 	if (!archive_journal) {

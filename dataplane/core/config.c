@@ -123,6 +123,10 @@ static const struct key_def keys[] = {
 	{"journal", "dir", K_PATH, F(journal_dir), 0, 0, NULL},
 	{"journal", "archive", K_ADDR, F(journal_archive), 0, 0, NULL},
 	{"journal", "spool", K_PATH, F(journal_spool), 0, 0, NULL},
+	{"journal", "tls_ca", K_PATH, F(journal_tls_ca), 0, 0, NULL},
+	{"journal", "tls_cert", K_PATH, F(journal_tls_cert), 0, 0, NULL},
+	{"journal", "tls_key", K_PATH, F(journal_tls_key), 0, 0, NULL},
+	{"journal", "tls_name", K_NAME, F(journal_tls_name), 0, 0, NULL},
 };
 #undef F
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -520,6 +524,11 @@ int dp_config_parse(struct dp_config *c, const char *name, const char *text,
 		snprintf(err, errlen, "%s: [journal] dir (directory sink) and archive/spool (archive sink) exclude each other", name);
 		return -1;
 	}
+	int tls_files = !!c->journal_tls_ca[0] + !!c->journal_tls_cert[0] + !!c->journal_tls_key[0];
+	if (tls_files != 0 && tls_files != 3) {
+		snprintf(err, errlen, "%s: [journal] tls_ca, tls_cert and tls_key go together", name);
+		return -1;
+	}
 	if (c->journal_archive[0] && !c->journal_spool[0]) {
 		snprintf(err, errlen, "%s: [journal] archive needs a spool directory (spool = DIR)", name);
 		return -1;
@@ -710,6 +719,8 @@ void dp_config_print(const struct dp_config *c, FILE *out)
 	print_protect(out, &c->protect);
 	fprintf(out, "\n[journal]\ndir = %s\narchive = %s\nspool = %s\n", c->journal_dir,
 	        c->journal_archive, c->journal_spool);
+	fprintf(out, "tls_ca = %s\ntls_cert = %s\ntls_key = %s\ntls_name = %s\n", c->journal_tls_ca,
+	        c->journal_tls_cert, c->journal_tls_key, c->journal_tls_name);
 }
 
 const char *dp_action_name(enum dp_protect_action a)

@@ -141,6 +141,10 @@ struct dp_config {
 	char journal_dir[DP_PATH_MAX];
 	char journal_archive[DP_NAME_MAX];  /* sluice-archive "host:port" */
 	char journal_spool[DP_PATH_MAX];
+	char journal_tls_ca[DP_PATH_MAX];   /* mutual TLS to the archive (docs/archive.md) */
+	char journal_tls_cert[DP_PATH_MAX];
+	char journal_tls_key[DP_PATH_MAX];
+	char journal_tls_name[DP_NAME_MAX]; /* the name on the archive's certificate */
 };
 
 void dp_config_default(struct dp_config *c);

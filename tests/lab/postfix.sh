@@ -145,6 +145,12 @@ transport_maps = inline:{archive.example.net=smtp:[$LAB_ARCHIVE_B]:$LAB_ARCHIVE_
 # The archive is the one place this host's SMTP client talks to, over the journal link
 # (Postfix would otherwise send from inet_interfaces' address, 192.0.2.2).
 smtp_bind_address = $LAB_ARCHIVE_HOST
+# ... over TLS with this host's certificate from the archive's CA (docs/archive.md)
+smtp_tls_security_level = secure
+smtp_tls_secure_cert_match = archive.lab
+smtp_tls_CAfile = $LAB_ARCHIVE_PKI/ca.crt
+smtp_tls_cert_file = $LAB_ARCHIVE_PKI/mx.lab.crt
+smtp_tls_key_file = $LAB_ARCHIVE_PKI/mx.lab.key
 EOF
 		fi
 		if [ "$tls" = tls ]; then
