@@ -24,6 +24,8 @@ int cmd_verify(int argc, char **argv);
 int cmd_search_latency(int argc, char **argv);
 int cmd_journal_send(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
+int cmd_quarantine(int argc, char **argv);
+int cmd_release(int argc, char **argv);
 
 /* Open the store with the key file (--key FILE, else $SLUICE_ARCHIVE_KEY): read-write
  * when `write` (or when nothing else holds it), else alongside a running server as a

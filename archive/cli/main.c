@@ -17,6 +17,8 @@ static const struct {
 	{ "stats", cmd_stats, "--data DIR [--json]" },
 	{ "verify", cmd_verify, "--data DIR [--records FILE]   (every message rebuilds to its SHA-256)" },
 	{ "reindex", cmd_reindex, "--data DIR" },
+	{ "quarantine", cmd_quarantine, "--data DIR [--json]   (copies a gateway held back)" },
+	{ "release", cmd_release, "--data DIR --relay HOST:PORT [--copy N] [--rcpt ADDR]... ID" },
 	{ "audit", cmd_audit, "--data DIR" },
 	{ "keygen", cmd_keygen, "FILE   (a new key file: data-key wrapping and checkpoint signing)" },
 	{ "search-latency", cmd_search_latency, "--data DIR --queries FILE [--repeat N] [--limit N]   (benchmark)" },

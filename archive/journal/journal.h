@@ -135,6 +135,10 @@ int sl_journal_spool_write(const char *dir, const uint8_t *frame, size_t len);
 
 /* ---- client: send frames to an archive and read its replies ---- */
 
+/* A TCP connection to "host:port" ("[v6]:port") within timeout_ms, blocking
+ * afterwards: the fd, or -1 with a reason. */
+int sl_journal_tcp_connect(const char *addr, int timeout_ms, char *err, size_t errlen);
+
 /* Write all n bytes (EINTR retried). 0 or -1. */
 int sl_journal_write_all(int fd, const void *p, size_t n);
 

@@ -46,6 +46,21 @@ int ar_conn_write(struct ar_conn *c, const void *p, size_t n);
 int ar_conn_tls_accept(struct ar_conn *c, SSL_CTX *ctx, char *err, size_t errlen);
 void ar_conn_close(struct ar_conn *c);
 
+/* ---- re-injection to a mail host (smtp_client.c) ---- */
+
+struct ar_smtp_envelope {
+	const char *helo;
+	const char *mail_from;      /* "" or NULL: <> */
+	const char *const *rcpt;
+	size_t nrcpt;
+};
+/* Hand one message to the mail host at "host:port" by SMTP (EHLO, MAIL, every RCPT
+ * must be taken, DATA with the stored bytes dot-stuffed); every wait at most
+ * timeout_ms. 0 when the host took it (reply: its answer to the data), -1 with the
+ * step that failed and the host's answer in reply. */
+int ar_smtp_send(const char *addr, const struct ar_smtp_envelope *env, const uint8_t *msg,
+	size_t len, int timeout_ms, char *reply, size_t replylen);
+
 /* ---- TLS and who may connect (tls.c) ---- */
 
 /* A server context that requires a client certificate signed by ca. */

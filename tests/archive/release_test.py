@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Quarantine release (docs/archive.md "Quarantine release") against a scripted SMTP
+relay: `quarantine` lists what a gateway held back and nothing else; `release` hands a
+copy to the relay with its envelope and its exact bytes (dot-stuffing undone by the
+relay gives the stored message back), audits the intent before sending and the outcome
+after; a relay that refuses a recipient, a relay that is not there, a message that was
+never quarantined and an ambiguous message are refused with a reason. The real-Postfix
+release is in the lab test lab-archive.
+
+usage: release_test.py SLUICE_ARCHIVE"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+
+import archive_env
+from archive_env import expect
+
+EXE = os.path.abspath(sys.argv[1])
+
+# Lines that start with dots, a CRLF body, an 8-bit byte: what dot-stuffing and a
+# careless relay client would change.
+HELD = (b"From: mallory@example.org\r\nTo: bob@example.net\r\nSubject: invoice 4471\r\n"
+        b"Message-ID: <held-1@example.org>\r\n\r\n.leading dot\r\n..two dots\r\n.\r\n"
+        b"card 4111 1111 1111 1111 \xe2\x82\xac\r\n")
+CLEAN = b"From: alice@example.org\r\nTo: bob@example.net\r\nSubject: lunch\r\n\r\nnoon?\r\n"
+
+
+class Relay:
+    """A scripted SMTP server on 127.0.0.1: records each transaction's envelope and its
+    data (dot-stuffing undone); refuses recipients in `refuse` with 550."""
+
+    def __init__(self, refuse=()):
+        self.refuse = set(refuse)
+        self.got = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with c:
+                c.settimeout(10)
+                self.session(c.makefile("rwb"))
+
+    def session(self, f):
+        def say(line):
+            f.write(line + b"\r\n")
+            f.flush()
+        say(b"220 relay.test ESMTP")
+        env = {"from": None, "rcpt": []}
+        while True:
+            line = f.readline()
+            if not line:
+                return
+            cmd = line.rstrip(b"\r\n")
+            verb = cmd[:4].upper()
+            if verb == b"EHLO":
+                say(b"250-relay.test")
+                say(b"250 8BITMIME")
+            elif verb == b"MAIL":
+                env["from"] = cmd.split(b"<", 1)[1].rsplit(b">", 1)[0].decode()
+                say(b"250 2.1.0 Ok")
+            elif verb == b"RCPT":
+                r = cmd.split(b"<", 1)[1].rsplit(b">", 1)[0].decode()
+                if r in self.refuse:
+                    say(b"550 5.1.1 <%s>: Recipient address rejected" % r.encode())
+                else:
+                    env["rcpt"].append(r)
+                    say(b"250 2.1.5 Ok")
+            elif verb == b"DATA":
+                say(b"354 go ahead")
+                data = b""
+                while True:
+                    dl = f.readline()
+                    if dl in (b".\r\n", b""):
+                        break
+                    data += dl[1:] if dl.startswith(b".") else dl
+                env["data"] = data
+                self.got.append(env)
+                env = {"from": None, "rcpt": []}
+                say(b"250 2.0.0 Ok: queued as R%d" % len(self.got))
+            elif verb == b"QUIT":
+                say(b"221 2.0.0 Bye")
+                return
+            else:
+                say(b"502 5.5.2 no")
+
+    def close(self):
+        self.sock.close()
+
+
+def run(*args):
+    return subprocess.run([EXE, *args], capture_output=True, text=True, timeout=60)
+
+
+def audit_actions(data):
+    p = run("audit", "--data", data)
+    return [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="sluice-archive-release-")
+    pki = archive_env.setup(EXE, work)
+    data = os.path.join(work, "data")
+    files = {}
+    for name, body in (("held", HELD), ("clean", CLEAN)):
+        files[name] = os.path.join(work, name + ".eml")
+        with open(files[name], "wb") as f:
+            f.write(body)
+    srv = subprocess.Popen([EXE, "serve", "--data", data, "--journal-listen", "127.0.0.1:0",
+                            *archive_env.serve_tls(pki)],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        jaddr = srv.stdout.readline().split()[2]
+        send = [EXE, "journal-send", "--to", jaddr, *archive_env.client_tls(pki, "gw1"),
+                "--source", "gw1", "--from", "mallory@example.org"]
+        for args in (["--rcpt", "bob@example.net", "--rcpt", "carol@example.net",
+                      "--rule", "dlp.card", "--verdict", "quarantine", files["held"]],
+                     ["--rcpt", "bob@example.net", files["clean"]]):
+            p = subprocess.run(send + args, capture_output=True, text=True, timeout=60)
+            expect(p.returncode == 0, "journal-send %s: %s" % (args[-1], p.stderr.strip()))
+    finally:
+        srv.terminate()
+        srv.wait(timeout=30)
+
+    def doc_id(query):
+        p = run("search", "--data", data, query, "--json")
+        return json.loads(p.stdout.splitlines()[0])["id"]
+    held, clean = doc_id("subject:invoice"), doc_id("subject:lunch")
+
+    p = run("quarantine", "--data", data, "--json")
+    listed = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+    expect(p.returncode == 0 and [e["id"] for e in listed] == [held],
+           "quarantine lists only the held message: %s" % listed)
+    expect(listed and listed[0]["rcpt"] == ["bob@example.net", "carol@example.net"] and
+           listed[0]["rules"] == ["dlp.card"] and listed[0]["peer"] == "gw1",
+           "with its envelope, rules and the authenticated gateway")
+
+    relay = Relay()
+    p = run("release", "--data", data, "--relay", relay.addr, str(held))
+    expect(p.returncode == 0 and p.stdout.startswith("released %d " % held) and
+           "queued as R1" in p.stdout, "release: the relay took it (%s%s)" % (p.stdout, p.stderr))
+    got = relay.got[0] if relay.got else {}
+    expect(got.get("from") == "mallory@example.org" and
+           got.get("rcpt") == ["bob@example.net", "carol@example.net"],
+           "the original envelope: %s" % {k: v for k, v in got.items() if k != "data"})
+    expect(got.get("data") == HELD, "the relay received the stored bytes exactly")
+    entries = audit_actions(data)
+    acts = [e["action"] for e in entries]
+    expect(acts[-3:-1] == ["release", "released"],
+           "audit: the intent, then the outcome (%s)" % acts[-4:])
+    last = entries[-2] if len(entries) > 1 else {}
+    expect(last.get("ids") == [held] and last.get("relay") == relay.addr and
+           "queued as R1" in last.get("reply", "") and last.get("uid") == os.getuid(),
+           "the outcome names the message, the relay, its answer and the OS user")
+
+    p = run("release", "--data", data, "--relay", relay.addr, "--rcpt", "audit@example.net",
+            str(held))
+    expect(p.returncode == 0 and relay.got[-1]["rcpt"] == ["audit@example.net"],
+           "--rcpt sends it to another recipient instead")
+    relay.close()
+
+    refusing = Relay(refuse=["carol@example.net"])
+    p = run("release", "--data", data, "--relay", refusing.addr, str(held))
+    expect(p.returncode == 1 and "550 5.1.1" in p.stderr and not refusing.got,
+           "a relay that refuses one recipient: nothing sent, exit 1 (%s)" % p.stderr.strip())
+    expect(audit_actions(data)[-2]["action"] == "release-failed", "and the failure is audited")
+    refusing.close()
+
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    dead_addr = "127.0.0.1:%d" % dead.getsockname()[1]
+    dead.close()
+    p = run("release", "--data", data, "--relay", dead_addr, "--timeout", "5", str(held))
+    expect(p.returncode == 1 and "connect" in p.stderr, "no relay: exit 1 (%s)" % p.stderr.strip())
+
+    p = run("release", "--data", data, "--relay", dead_addr, str(clean))
+    expect(p.returncode == 1 and "no quarantined copy" in p.stderr,
+           "a message never quarantined is not released (%s)" % p.stderr.strip())
+    p = run("release", "--data", data, str(held))
+    expect(p.returncode == 2, "release without --relay: usage")
+
+    p = run("verify", "--data", data)
+    expect(p.returncode == 0, "verify passes after the releases (%s)" % p.stdout.strip()[-300:])
+    subprocess.run(["rm", "-rf", work])
+    archive_env.finish("PASS: quarantine list and release")
+
+
+main()
