@@ -8,6 +8,9 @@
 #   - internal mail that never crossed the gateway is found, by sender and by a Chinese
 #     word of its body;
 #   - the clean message is archived twice (the gateway's copy and the host's copy).
+#   - the quarantined message is listed by `quarantine` and, released by an operator on
+#     the archive host, reaches the mail host's Postfix byte for byte; the release is
+#     audited; a message never quarantined is not released.
 set -uo pipefail
 . "$(dirname "$0")/lab.sh"
 
@@ -74,6 +77,7 @@ print(" ".join(str(json.loads(l)["id"]) for l in sys.stdin if l.strip()))')
 release "$qid" >"$t/release.txt" 2>&1 && grep -q "^released $qid " "$t/release.txt" ||
 	{ cat "$t/release.txt"; lab_fail "the release was not taken by the mail host"; }
 lab_expect_identical "$LAB_DIR/msg/arc-leak.eml" arc-leak 30
+lab_log "released quarantined message $qid to the mail host: stored exactly as sent"
 released_audited() { lab_archive audit | grep -q "\"action\":\"released\",\"ids\":\[$qid\].*\"user\":\"root\""; }
 lab_wait_for 10 "the release in the audit log" released_audited || lab_fail "the release is not audited"
 release "$(first_id 'from:carol@example.net')" >"$t/release-clean.txt" 2>&1 &&
