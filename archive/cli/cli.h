@@ -26,6 +26,8 @@ int cmd_journal_send(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_quarantine(int argc, char **argv);
 int cmd_release(int argc, char **argv);
+int cmd_hold(int argc, char **argv);
+int cmd_purge(int argc, char **argv);
 
 /* Open the store with the key file (--key FILE, else $SLUICE_ARCHIVE_KEY): read-write
  * when `write` (or when nothing else holds it), else alongside a running server as a
@@ -41,6 +43,9 @@ int cli_check_index(struct ar_store *s);
 /* The audit entry for this command (audit.h), before any result is shown: 0, or -1
  * after printing why (the command must then refuse). */
 int cli_audit(struct ar_store *s, const char *action, const char *detail_json);
+
+/* Rebuild the index families from the messages and copies (reindex); 0 or 1. */
+int cli_reindex(struct ar_store *s);
 
 /* Parse "123" as a document id. */
 bool cli_parse_docid(const char *s, uint32_t *out);

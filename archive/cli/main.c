@@ -19,6 +19,8 @@ static const struct {
 	{ "reindex", cmd_reindex, "--data DIR" },
 	{ "quarantine", cmd_quarantine, "--data DIR [--json]   (copies a gateway held back)" },
 	{ "release", cmd_release, "--data DIR --relay HOST:PORT [--copy N] [--rcpt ADDR]... ID" },
+	{ "hold", cmd_hold, "--data DIR add NAME (QUERY | --user ADDR) | remove NAME | list   (legal holds)" },
+	{ "purge", cmd_purge, "--data DIR --retention FILE [--dry-run] [--max N]" },
 	{ "audit", cmd_audit, "--data DIR" },
 	{ "keygen", cmd_keygen, "FILE   (a new key file: data-key wrapping and checkpoint signing)" },
 	{ "search-latency", cmd_search_latency, "--data DIR --queries FILE [--repeat N] [--limit N]   (benchmark)" },
