@@ -21,6 +21,7 @@ static const struct {
 	{ "release", cmd_release, "--data DIR --relay HOST:PORT [--copy N] [--rcpt ADDR]... ID" },
 	{ "hold", cmd_hold, "--data DIR add NAME (QUERY | --user ADDR) | remove NAME | list   (legal holds)" },
 	{ "purge", cmd_purge, "--data DIR --retention FILE [--dry-run] [--max N]" },
+	{ "api", cmd_api, "--data DIR --listen ADDR:PORT --tls-cert F --tls-key F --tokens FILE   (auditor HTTPS API)" },
 	{ "audit", cmd_audit, "--data DIR" },
 	{ "keygen", cmd_keygen, "FILE   (a new key file: data-key wrapping and checkpoint signing)" },
 	{ "search-latency", cmd_search_latency, "--data DIR --queries FILE [--repeat N] [--limit N]   (benchmark)" },
