@@ -91,9 +91,15 @@ def main():
     expect(p.returncode == 2 and "line 2: bad duration" in p.stderr,
            "a bad retention file is refused with its line (%s)" % p.stderr.strip())
 
-    p = run("purge", "--data", data, "--retention", rules, "--dry-run")
+    long = os.path.join(work, "long")
+    with open(long, "w") as f:
+        f.write("keep 1d default\n")
+    p = run("purge", "--data", data, "--retention", long, "--dry-run")
     expect(p.returncode == 0 and "would purge" not in p.stdout,
-           "nothing is past two seconds yet (%s)" % p.stdout.strip())
+           "nothing is past a day (%s)" % p.stdout.strip())
+    p = run("purge", "--data", data, "--retention", os.devnull, "--dry-run")
+    expect(p.returncode == 0 and "would purge" not in p.stdout,
+           "without a rule everything is kept forever (%s)" % p.stdout.strip())
     time.sleep(2.5)
     for args in (["add", "carol", "--user", "carol@example.org"], ["add", "merger", "subject:merger"]):
         p = run("hold", "--data", data, *args)
