@@ -29,6 +29,7 @@ int cmd_release(int argc, char **argv);
 int cmd_hold(int argc, char **argv);
 int cmd_purge(int argc, char **argv);
 int cmd_api(int argc, char **argv);
+int cmd_rekey(int argc, char **argv);
 
 /* Open the store with the key file (--key FILE, else $SLUICE_ARCHIVE_KEY): read-write
  * when `write` (or when nothing else holds it), else alongside a running server as a

@@ -23,6 +23,7 @@ static const struct {
 	{ "purge", cmd_purge, "--data DIR --retention FILE [--dry-run] [--max N]" },
 	{ "api", cmd_api, "--data DIR --listen ADDR:PORT --tls-cert F --tls-key F --tokens FILE   (auditor HTTPS API)" },
 	{ "audit", cmd_audit, "--data DIR" },
+	{ "rekey", cmd_rekey, "--data DIR --new-key FILE   (new KEK and data key; same signing key)" },
 	{ "keygen", cmd_keygen, "FILE   (a new key file: data-key wrapping and checkpoint signing)" },
 	{ "search-latency", cmd_search_latency, "--data DIR --queries FILE [--repeat N] [--limit N]   (benchmark)" },
 	{ "journal-send", cmd_journal_send, "--to ADDR:PORT [--spool DIR] [...] FILE..." },

@@ -24,6 +24,9 @@ struct ar_keys {
 
 /* Generate a new key file at path (created 0600, never over an existing file). */
 int ar_keys_generate(const char *path, char *err, size_t errlen);
+/* A key file at path for a rotation: a new KEK, the same signing key as old (so the
+ * checkpoints signed so far still verify and the store knows the key file by its id). */
+int ar_keys_generate_rekey(const char *path, const struct ar_keys *old, char *err, size_t errlen);
 /* Load path (refused when group- or world-readable). 0 or -1 with a reason. */
 int ar_keys_load(const char *path, struct ar_keys *k, char *err, size_t errlen);
 void ar_keys_free(struct ar_keys *k);
