@@ -49,6 +49,9 @@ int cli_audit(struct ar_store *s, const char *action, const char *detail_json);
 /* Rebuild the index families from the messages and copies (reindex); 0 or 1. */
 int cli_reindex(struct ar_store *s);
 
+/* The arguments "--data DIR [--json]" (nothing else): 0, or -1 (print the usage). */
+int cli_data_json_args(int argc, char **argv, const char **data, bool *json);
+
 /* Parse "123" as a document id. */
 bool cli_parse_docid(const char *s, uint32_t *out);
 

@@ -87,19 +87,9 @@ static void list_copy(void *ctx, const struct ar_copy *c)
 
 int cmd_quarantine(int argc, char **argv)
 {
-	const char *data = NULL;
-	bool json = false;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--data") && i + 1 < argc)
-			data = argv[++i];
-		else if (!strcmp(argv[i], "--json"))
-			json = true;
-		else {
-			data = NULL;
-			break;
-		}
-	}
-	if (!data) {
+	const char *data;
+	bool json;
+	if (cli_data_json_args(argc, argv, &data, &json) < 0) {
 		fprintf(stderr, "usage: sluice-archive quarantine --data DIR [--json]\n");
 		return 2;
 	}

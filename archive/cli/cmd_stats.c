@@ -27,19 +27,9 @@ static double ratio(uint64_t a, uint64_t b)
 
 int cmd_stats(int argc, char **argv)
 {
-	const char *data = NULL;
-	bool json = false;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--data") && i + 1 < argc)
-			data = argv[++i];
-		else if (!strcmp(argv[i], "--json"))
-			json = true;
-		else {
-			fprintf(stderr, "usage: sluice-archive stats --data DIR [--json]\n");
-			return 2;
-		}
-	}
-	if (!data) {
+	const char *data;
+	bool json;
+	if (cli_data_json_args(argc, argv, &data, &json) < 0) {
 		fprintf(stderr, "usage: sluice-archive stats --data DIR [--json]\n");
 		return 2;
 	}
@@ -288,6 +278,12 @@ int cmd_reindex(int argc, char **argv)
 	return rc;
 }
 
+static void print_entry(void *ctx, const char *entry, size_t len)
+{
+	(void)ctx;
+	printf("%.*s\n", (int)len, entry);
+}
+
 int cmd_audit(int argc, char **argv)
 {
 	const char *data = NULL;
@@ -306,25 +302,13 @@ int cmd_audit(int argc, char **argv)
 		ar_store_close(s);
 		return 1;
 	}
-	rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[AR_CF_AUDIT]);
-	struct sl_strbuf e;
-	sl_strbuf_init(&e);
+	uint64_t damaged = ar_audit_each(s, print_entry, NULL);
 	int rc = 0;
-	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
-		size_t kl, vl;
-		const char *k = rocksdb_iter_key(it, &kl);
-		const char *v = rocksdb_iter_value(it, &vl);
-		char err[200];
-		sl_strbuf_clear(&e);
-		if (ar_unseal(s, AR_CF_AUDIT, k, kl, v, vl, &e, err, sizeof err) < 0 || e.len <= 32) {
-			fprintf(stderr, "sluice-archive audit: an entry is damaged (run verify)\n");
-			rc = 1;
-			continue;
-		}
-		printf("%.*s\n", (int)(e.len - 32), e.s + 32);
+	if (damaged) {
+		fprintf(stderr, "sluice-archive audit: %llu entries are damaged (run verify)\n",
+			(unsigned long long)damaged);
+		rc = 1;
 	}
-	sl_strbuf_free(&e);
-	rocksdb_iter_destroy(it);
 	ar_store_close(s);
 	return rc;
 }

@@ -99,3 +99,18 @@ bool cli_parse_docid(const char *s, uint32_t *out)
 	*out = (uint32_t)v;
 	return true;
 }
+
+int cli_data_json_args(int argc, char **argv, const char **data, bool *json)
+{
+	*data = NULL;
+	*json = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--data") && i + 1 < argc)
+			*data = argv[++i];
+		else if (!strcmp(argv[i], "--json"))
+			*json = true;
+		else
+			return -1;
+	}
+	return *data ? 0 : -1;
+}

@@ -349,13 +349,18 @@ static int setup(void)
 }
 
 /* What purge writes for one copy: the audit entry naming it and its link. */
+static void purge_fragment(struct sl_strbuf *f, uint64_t seq, const uint8_t link[32])
+{
+	sl_strbuf_puts(f, "\"action\":\"purge\",\"purged\":\"");
+	ar_purged_item(f, seq, link, true);
+	sl_strbuf_puts(f, "\",\"messages\":0");
+}
+
 static void purge_entry(struct ar_store *s, uint64_t seq, const uint8_t link[32])
 {
 	struct sl_strbuf f;
 	sl_strbuf_init(&f);
-	sl_strbuf_puts(&f, "\"action\":\"purge\",\"purged\":\"");
-	ar_purged_item(&f, seq, link, true);
-	sl_strbuf_puts(&f, "\",\"messages\":0");
+	purge_fragment(&f, seq, link);
 	char err[256];
 	CU_ASSERT_EQUAL(ar_audit_append(s, 0, f.s, err, sizeof err), 0);
 	sl_strbuf_free(&f);
@@ -442,9 +447,7 @@ static void test_pending_purge_set_aside(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	struct sl_strbuf b;
 	sl_strbuf_init(&b);
-	sl_strbuf_puts(&b, "\"action\":\"purge\",\"purged\":\"");
-	ar_purged_item(&b, 3, link, true);
-	sl_strbuf_puts(&b, "\",\"messages\":0");
+	purge_fragment(&b, 3, link);
 	fputs(b.s, f);
 	fclose(f);
 	sl_strbuf_free(&b);
