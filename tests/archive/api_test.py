@@ -159,6 +159,42 @@ def main():
            "alice's requests are audited under her name, with what she saw: %s" % alice)
     p = subprocess.run([EXE, "verify", "--data", data], capture_output=True, text=True)
     expect(p.returncode == 0, "verify passes (%s)" % p.stdout.strip()[-200:])
+
+    # beside a running server: the API reads a secondary that catches up before each
+    # request, and its audit entries reach the chain through the server
+    srv = subprocess.Popen([EXE, "serve", "--data", data, "--journal-listen", "127.0.0.1:0",
+                            *archive_env.serve_tls(pki)],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    api = None
+    try:
+        jaddr = srv.stdout.readline().split()[2]
+        api = subprocess.Popen([EXE, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        host, port = api.stdout.readline().split()[2].rsplit(":", 1)
+        late = os.path.join(work, "late.eml")
+        with open(late, "wb") as f:
+            f.write(b"From: ext@outside.example\r\nTo: ann@alpha.example\r\nSubject: late "
+                    b"arrival\r\n\r\nquarterly numbers\r\n")
+        p = subprocess.run([EXE, "journal-send", "--to", jaddr, *archive_env.client_tls(pki),
+                            "--from", "ext@outside.example", "--rcpt", "ann@alpha.example", late],
+                           capture_output=True, text=True, timeout=60)
+        expect(p.returncode == 0, "a message arrives while the API runs")
+        st, subjects = search("alice", everything)
+        expect(st == 200 and subjects == ["alpha inbound", "alpha outbound", "late arrival"],
+               "beside the server, alice finds what it stored since the API started: %s" % subjects)
+    finally:
+        if api:
+            api.terminate()
+            api.wait(timeout=30)
+        srv.terminate()
+        srv.wait(timeout=30)
+    entries = [json.loads(l) for l in subprocess.run([EXE, "audit", "--data", data], capture_output=True,
+                                                     text=True).stdout.splitlines() if l.strip()]
+    # a reader's entries are chained by the server when idle, or by the next writer to open
+    late_search = [e for e in entries if e["action"] == "api-search" and e.get("results") == 3]
+    expect(len(late_search) == 1 and late_search[0]["api_user"] == "alice",
+           "that request is in the chained audit log too")
+    p = subprocess.run([EXE, "verify", "--data", data], capture_output=True, text=True)
+    expect(p.returncode == 0, "verify passes (%s)" % p.stdout.strip()[-200:])
     subprocess.run(["rm", "-rf", work])
     archive_env.finish("PASS: auditor API")
 
