@@ -23,11 +23,41 @@ static void utc(uint64_t us, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Copies released so far: the "released" entries of the audit log (their
+ * "ids":[ID],"copy":N come first, before any text a peer or user chose). */
+struct released {
+	uint64_t *copy;
+	size_t n;
+};
+
+static void note_release(void *ctx, const char *entry, size_t len)
+{
+	struct released *r = ctx;
+	(void)len;
+	if (!ar_audit_action_is(entry, "released"))
+		return;
+	const char *c = strstr(entry, "],\"copy\":");
+	uint64_t *v = c ? realloc(r->copy, (r->n + 1) * sizeof *v) : NULL;
+	if (!v)
+		return;
+	r->copy = v;
+	r->copy[r->n++] = strtoull(c + 9, NULL, 10);
+}
+
+static size_t times_released(const struct released *r, uint64_t copy)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n; i++)
+		n += r->copy[i] == copy;
+	return n;
+}
+
 /* ---- quarantine: list ---- */
 
 struct list_ctx {
 	struct ar_store *s;
 	bool json;
+	struct released rel;
 	size_t n;
 	struct sl_strbuf ids, out; /* out is shown once the audit entry is written */
 };
@@ -70,7 +100,7 @@ static void list_copy(void *ctx, const struct ar_copy *c)
 		json_strings(b, r->rules, r->nrules);
 		sl_strbuf_puts(b, ",\"subject\":");
 		sl_json_str(b, have_sum ? sum.subject : "");
-		sl_strbuf_puts(b, "}\n");
+		sl_strbuf_printf(b, ",\"released\":%zu}\n", times_released(&lc->rel, c->seq));
 	} else {
 		sl_strbuf_printf(b, "%u\tcopy %llu\t%s\t%s\t<%s>\t", id, (unsigned long long)c->seq,
 			when, c->origin.peer, r->mail_from ? r->mail_from : "");
@@ -79,7 +109,11 @@ static void list_copy(void *ctx, const struct ar_copy *c)
 		sl_strbuf_putc(b, '\t');
 		for (size_t i = 0; i < r->nrules; i++)
 			sl_strbuf_printf(b, "%s%s", i ? "," : "", r->rules[i]);
-		sl_strbuf_printf(b, "\t%s\n", have_sum ? sum.subject : "");
+		sl_strbuf_printf(b, "\t%s", have_sum ? sum.subject : "");
+		size_t rel = times_released(&lc->rel, c->seq);
+		if (rel)
+			sl_strbuf_printf(b, "\t(released %zu time%s)", rel, rel > 1 ? "s" : "");
+		sl_strbuf_putc(b, '\n');
 	}
 	if (have_sum)
 		ar_summary_free(&sum);
@@ -99,6 +133,7 @@ int cmd_quarantine(int argc, char **argv)
 	struct list_ctx lc = { .s = s, .json = json };
 	sl_strbuf_init(&lc.ids);
 	sl_strbuf_init(&lc.out);
+	ar_audit_each(s, note_release, &lc.rel);
 	uint64_t bad = ar_copies_each(s, list_copy, &lc);
 	struct sl_strbuf detail;
 	sl_strbuf_init(&detail);
@@ -114,6 +149,7 @@ int cmd_quarantine(int argc, char **argv)
 	sl_strbuf_free(&detail);
 	sl_strbuf_free(&lc.ids);
 	sl_strbuf_free(&lc.out);
+	free(lc.rel.copy);
 	ar_store_close(s);
 	return rc;
 }
@@ -171,6 +207,7 @@ struct release_args {
 	const char **rcpt;
 	size_t nrcpt;
 	int timeout_ms;
+	bool again;           /* release a copy that was released before */
 };
 
 
@@ -194,6 +231,8 @@ static int parse_release(int argc, char **argv, struct release_args *a)
 			a->rcpt[a->nrcpt++] = argv[++i];
 		else if (!strcmp(o, "--copy") && more)
 			a->copy = strtoull(argv[++i], NULL, 10);
+		else if (!strcmp(o, "--again"))
+			a->again = true;
 		else if (!strcmp(o, "--timeout") && more)
 			a->timeout_ms = 1000 * atoi(argv[++i]);
 		else if (!have_id && cli_parse_docid(o, &a->id))
@@ -231,7 +270,7 @@ int cmd_release(int argc, char **argv)
 	struct release_args a = { 0 };
 	if (parse_release(argc, argv, &a) < 0) {
 		fprintf(stderr, "usage: sluice-archive release --data DIR --relay HOST:PORT "
-				"[--copy N] [--rcpt ADDR]... [--helo NAME] [--timeout S] ID\n");
+				"[--copy N] [--rcpt ADDR]... [--helo NAME] [--timeout S] [--again] ID\n");
 		free(a.rcpt);
 		return 2;
 	}
@@ -261,6 +300,16 @@ int cmd_release(int argc, char **argv)
 			a.id, pc.found ? "more than one" : a.copy == UINT64_MAX ? "no" : "no such",
 			pc.found > 1 ? " (name one with --copy N: sluice-archive quarantine lists them)" : "",
 			"");
+		goto out;
+	}
+	struct released rel = { 0 };
+	ar_audit_each(s, note_release, &rel);
+	size_t before = times_released(&rel, pc.h.seq);
+	free(rel.copy);
+	if (before && !a.again) {
+		fprintf(stderr, "sluice-archive release: copy %llu of message %u was released "
+				"before (sluice-archive audit): --again to send it once more\n",
+			(unsigned long long)pc.h.seq, a.id);
 		goto out;
 	}
 	if (ar_message_load(s, pc.h.blob, &raw, err, sizeof err) < 0) {

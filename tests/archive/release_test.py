@@ -164,14 +164,21 @@ def main():
            "queued as R1" in last.get("reply", "") and last.get("uid") == os.getuid(),
            "the outcome names the message, the relay, its answer and the OS user")
 
+    p = run("quarantine", "--data", data, "--json")
+    expect([json.loads(l)["released"] for l in p.stdout.splitlines() if l.strip()] == [1],
+           "quarantine says it was released once")
     p = run("release", "--data", data, "--relay", relay.addr, "--rcpt", "audit@example.net",
             str(held))
+    expect(p.returncode == 1 and "released before" in p.stderr and len(relay.got) == 1,
+           "a second release is refused (%s)" % p.stderr.strip())
+    p = run("release", "--data", data, "--relay", relay.addr, "--rcpt", "audit@example.net",
+            "--again", str(held))
     expect(p.returncode == 0 and relay.got[-1]["rcpt"] == ["audit@example.net"],
-           "--rcpt sends it to another recipient instead")
+           "--again with --rcpt sends it to another recipient")
     relay.close()
 
     refusing = Relay(refuse=["carol@example.net"])
-    p = run("release", "--data", data, "--relay", refusing.addr, str(held))
+    p = run("release", "--data", data, "--relay", refusing.addr, "--again", str(held))
     expect(p.returncode == 1 and "550 5.1.1" in p.stderr and not refusing.got,
            "a relay that refuses one recipient: nothing sent, exit 1 (%s)" % p.stderr.strip())
     expect(audit_actions(data)[-2]["action"] == "release-failed", "and the failure is audited")
@@ -181,7 +188,7 @@ def main():
     dead.bind(("127.0.0.1", 0))
     dead_addr = "127.0.0.1:%d" % dead.getsockname()[1]
     dead.close()
-    p = run("release", "--data", data, "--relay", dead_addr, "--timeout", "5", str(held))
+    p = run("release", "--data", data, "--relay", dead_addr, "--timeout", "5", "--again", str(held))
     expect(p.returncode == 1 and "connect" in p.stderr, "no relay: exit 1 (%s)" % p.stderr.strip())
 
     p = run("release", "--data", data, "--relay", dead_addr, str(clean))
