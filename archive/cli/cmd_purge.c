@@ -26,6 +26,7 @@ struct hold {
 struct holds {
 	struct hold *v;
 	size_t n;
+	bool failed; /* a hold entry could not be read: purge must not run */
 };
 
 static bool good_name(const char *s)
@@ -91,14 +92,19 @@ static void replay_hold(void *ctx, const char *entry, size_t len)
 	if (!add && !ar_audit_action_is(entry, "unhold"))
 		return;
 	char name[65], hex[8192];
-	if (!plain_member(entry, "name", name, sizeof name))
+	if (!plain_member(entry, "name", name, sizeof name)) {
+		h->failed = true;
 		return;
+	}
 	hold_drop(h, name);
-	if (!add || !plain_member(entry, "query_hex", hex, sizeof hex))
+	if (!add)
 		return;
-	struct hold *v = realloc(h->v, (h->n + 1) * sizeof *v);
-	if (!v)
+	struct hold *v = plain_member(entry, "query_hex", hex, sizeof hex) ?
+		realloc(h->v, (h->n + 1) * sizeof *v) : NULL;
+	if (!v) {
+		h->failed = true;
 		return;
+	}
 	h->v = v;
 	struct hold *n = &h->v[h->n];
 	memset(n, 0, sizeof *n);
@@ -108,6 +114,8 @@ static void replay_hold(void *ctx, const char *entry, size_t len)
 		snprintf(n->user, sizeof n->user, "%.*s", (int)strcspn(u + 9, "\""), u + 9);
 	if ((n->query = unhex_string(hex)))
 		h->n++;
+	else
+		h->failed = true;
 }
 
 static void holds_free(struct holds *h)
@@ -184,7 +192,8 @@ int cmd_hold(int argc, char **argv)
 	if (!s)
 		return 1;
 	struct holds h = { 0 };
-	ar_audit_each(s, replay_hold, &h);
+	if (ar_audit_each(s, replay_hold, &h) || h.failed)
+		fprintf(stderr, "sluice-archive hold: some hold entries cannot be read (run verify)\n");
 	int rc = 0;
 	if (add) {
 		rc = hold_add(s, name, query);
@@ -259,6 +268,7 @@ struct part_set {
 	uint8_t (*sha)[32];
 	bool *shared;
 	size_t n, cap;
+	bool nomem;
 };
 
 static void part_add(void *ctx, const uint8_t sha[32])
@@ -268,9 +278,18 @@ static void part_add(void *ctx, const uint8_t sha[32])
 		if (!memcmp(ps->sha[i], sha, 32))
 			return;
 	if (ps->n == ps->cap) {
-		ps->cap = ps->cap ? 2 * ps->cap : 64;
-		ps->sha = realloc(ps->sha, ps->cap * 32);
-		ps->shared = realloc(ps->shared, ps->cap);
+		size_t cap = ps->cap ? 2 * ps->cap : 64;
+		uint8_t (*sha)[32] = realloc(ps->sha, cap * 32);
+		if (sha)
+			ps->sha = sha;
+		bool *shared = sha ? realloc(ps->shared, cap) : NULL;
+		if (shared)
+			ps->shared = shared;
+		if (!sha || !shared) {
+			ps->nomem = true;
+			return;
+		}
+		ps->cap = cap;
 	}
 	memcpy(ps->sha[ps->n], sha, 32);
 	ps->shared[ps->n++] = false;
@@ -315,14 +334,21 @@ static bool skeleton_parts(struct ar_store *s, const uint8_t blob[32],
 struct copy_list {
 	uint64_t *seq;
 	size_t n, cap;
+	bool nomem;
 };
 
 static void list_seq(void *ctx, const struct ar_copy *c)
 {
 	struct copy_list *cl = ctx;
 	if (cl->n == cl->cap) {
-		cl->cap = cl->cap ? 2 * cl->cap : 16;
-		cl->seq = realloc(cl->seq, cl->cap * sizeof *cl->seq);
+		size_t cap = cl->cap ? 2 * cl->cap : 16;
+		uint64_t *v = realloc(cl->seq, cap * sizeof *v);
+		if (!v) {
+			cl->nomem = true;
+			return;
+		}
+		cl->seq = v;
+		cl->cap = cap;
 	}
 	cl->seq[cl->n++] = c->seq;
 }
@@ -343,6 +369,7 @@ static int purge_chunk(struct ar_store *s, struct doc_state *docs, const uint32_
 		struct doc_state *d = &docs[ids[i]];
 		struct copy_list cl = { 0 };
 		ar_doc_copies(s, d->blob, list_seq, &cl);
+		bad |= cl.nomem;
 		for (size_t k = 0; k < cl.n && !bad; k++) {
 			uint8_t key[8], bs[40];
 			ar_put_be64(key, cl.seq[k]);
@@ -379,7 +406,8 @@ static int purge_chunk(struct ar_store *s, struct doc_state *docs, const uint32_
 	char err[512];
 	int rc = -1;
 	if (bad)
-		fprintf(stderr, "sluice-archive purge: a copy or message cannot be read (run verify)\n");
+		fprintf(stderr, "sluice-archive purge: a copy or message cannot be read (run verify), "
+				"or no memory\n");
 	/* the entry is chained (synced) before anything is deleted */
 	else if (!sl_strbuf_failed(&entry) && cli_audit(s, "purge", entry.s) == 0 &&
 		 ar_store_write(s, wb, true, err, sizeof err) == 0)
@@ -462,13 +490,19 @@ int cmd_purge(int argc, char **argv)
 	uint32_t *ids = calloc(sc.ndocs + 1, sizeof *ids);
 	if (!sc.docs || !ids)
 		goto out;
+	if (cli_check_index(s) < 0) /* the holds are searches: they need a current index */
+		goto out;
 	ar_copies_each(s, judge_copy, &sc);
 	if (sc.unreadable) {
 		fprintf(stderr, "sluice-archive purge: %llu copies cannot be read: nothing purged "
 				"(run verify)\n", (unsigned long long)sc.unreadable);
 		goto out;
 	}
-	ar_audit_each(s, replay_hold, &h);
+	if (ar_audit_each(s, replay_hold, &h) || h.failed) {
+		fprintf(stderr, "sluice-archive purge: the legal holds cannot all be read from the "
+				"audit log: nothing purged (run verify)\n");
+		goto out;
+	}
 	for (size_t i = 0; i < h.n; i++) {
 		struct ar_qnode *q = ar_query_parse(h.v[i].query, err, sizeof err);
 		if (!q) { /* never purge around a hold we cannot evaluate */
@@ -509,6 +543,10 @@ int cmd_purge(int argc, char **argv)
 		}
 	for (size_t i = 0; i < n; i++)
 		sc.docs[ids[i]].going = true;
+	if (parts.nomem) {
+		fprintf(stderr, "sluice-archive purge: out of memory: nothing purged\n");
+		goto out;
+	}
 	for (uint64_t id = 0; parts.n && id < sc.ndocs; id++) {
 		struct doc_state *d = &sc.docs[id];
 		if (d->seen && !d->going && !skeleton_parts(s, d->blob, part_keep, &parts)) {
