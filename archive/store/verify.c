@@ -137,10 +137,11 @@ static void walk_copies(struct ar_store *s, const struct marks *m, const struct 
 		}
 		char *e = NULL;
 		char *cv = ar_store_get(s, AR_CF_COPIES, v, 32, &cl, &e);
+		bool unreadable = e != NULL;
 		if (e && !cv)
 			problem(r, first, "copy %llu: %s", (unsigned long long)seq, e);
 		free(e);
-		const uint8_t *purged = cv || e ? NULL : ar_purged_link(pg, seq);
+		const uint8_t *purged = cv || unreadable ? NULL : ar_purged_link(pg, seq);
 		if (purged) {
 			/* deleted by purge: the audit log vouches for its link */
 			if (memcmp(purged, v + 32, 32) != 0)
