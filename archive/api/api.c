@@ -182,21 +182,13 @@ static void copy_json(void *ctx, const struct ar_copy *c)
 	sl_json_str(b, c->origin.peer);
 	sl_strbuf_puts(b, ",\"mail_from\":");
 	sl_json_str(b, r->mail_from ? r->mail_from : "");
-	sl_strbuf_puts(b, ",\"rcpt\":[");
-	for (size_t i = 0; i < r->nrcpt; i++) {
-		if (i)
-			sl_strbuf_putc(b, ',');
-		sl_json_str(b, r->rcpt[i]);
-	}
-	sl_strbuf_puts(b, "],\"verdict\":");
+	sl_strbuf_puts(b, ",\"rcpt\":");
+	ar_json_strings(b, r->rcpt, r->nrcpt);
+	sl_strbuf_puts(b, ",\"verdict\":");
 	sl_json_str(b, r->verdict ? r->verdict : "");
-	sl_strbuf_puts(b, ",\"rules\":[");
-	for (size_t i = 0; i < r->nrules; i++) {
-		if (i)
-			sl_strbuf_putc(b, ',');
-		sl_json_str(b, r->rules[i]);
-	}
-	sl_strbuf_puts(b, "]}");
+	sl_strbuf_puts(b, ",\"rules\":");
+	ar_json_strings(b, r->rules, r->nrules);
+	sl_strbuf_puts(b, "}");
 }
 
 static void do_message(struct api *a, const struct ar_api_user *u, const char *remote,

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "copy.h"
 #include "ingest.h"
 
 /* ---- one connection's I/O (conn.c) ---- */
@@ -60,6 +61,52 @@ struct ar_smtp_envelope {
  * step that failed and the host's answer in reply. */
 int ar_smtp_send(const char *addr, const struct ar_smtp_envelope *env, const uint8_t *msg,
 	size_t len, int timeout_ms, char *reply, size_t replylen);
+
+/* ---- quarantine release (release.c) ---- */
+
+/* A copy a gateway journaled with the verdict "quarantine". */
+bool ar_copy_quarantined(const struct ar_copy *c);
+
+/* The copies released so far, from the audit log's "released" entries. */
+struct ar_released {
+	uint64_t *copy;
+	size_t n;
+	bool failed;          /* an entry could not be read: the count may be short */
+};
+void ar_released_load(struct ar_store *s, struct ar_released *r);
+size_t ar_released_times(const struct ar_released *r, uint64_t copy);
+void ar_released_free(struct ar_released *r);
+
+struct ar_release_req {
+	uint32_t id;              /* the message (document id) */
+	uint64_t copy;            /* its quarantined copy; UINT64_MAX: the only one */
+	const char *relay, *helo; /* the mail host "host:port", our EHLO name */
+	const char *const *rcpt;  /* instead of the copy's recipients (nrcpt > 0) */
+	size_t nrcpt;
+	bool again;               /* send a copy released before once more */
+	int timeout_ms;
+	const char *who;          /* JSON members naming the requester beside the OS user
+	                           * (the API's "api_user"), or NULL */
+};
+
+enum ar_release_status {
+	AR_RELEASED,
+	AR_RELEASED_UNAUDITED,    /* sent, but the outcome entry could not be written */
+	AR_RELEASE_NO_MESSAGE,
+	AR_RELEASE_NOT_QUARANTINED,
+	AR_RELEASE_AMBIGUOUS,     /* several quarantined copies: name one */
+	AR_RELEASE_ALREADY,       /* released before (and not `again`) */
+	AR_RELEASE_NO_RECIPIENT,
+	AR_RELEASE_AUDIT_FAILED,  /* the intent could not be audited: nothing sent */
+	AR_RELEASE_SEND_FAILED,   /* the mail host did not take it (audited) */
+	AR_RELEASE_ERROR,
+};
+
+/* Release one quarantined copy: the intent audited (synced, chained) before anything is
+ * sent, every recipient must be taken, the outcome audited. *copy: the copy chosen.
+ * msg: the mail host's answer, or why not. */
+enum ar_release_status ar_release(struct ar_store *s, const struct ar_release_req *rq,
+	uint64_t *copy, char *msg, size_t msglen);
 
 /* ---- TLS and who may connect (tls.c) ---- */
 
