@@ -19,12 +19,14 @@
 struct api {
 	struct ar_store *s;
 	const struct ar_api_users *users;
+	const char *relay;
 };
 
 struct reply {
 	unsigned status;
 	const char *type;
 	struct sl_strbuf body;
+	bool audited;        /* the request's own entries are written (release) */
 };
 
 /* A message is in the user's scope when one of its addresses is. */
@@ -234,6 +236,85 @@ static void do_message(struct api *a, const struct ar_api_user *u, const char *r
 	ar_summary_free(&sum);
 }
 
+/* ---- release ---- */
+
+static unsigned release_status(enum ar_release_status st)
+{
+	switch (st) {
+	case AR_RELEASED:
+	case AR_RELEASED_UNAUDITED:
+		return 200;
+	case AR_RELEASE_NO_MESSAGE:
+		return 404;
+	case AR_RELEASE_NOT_QUARANTINED:
+	case AR_RELEASE_AMBIGUOUS:
+	case AR_RELEASE_ALREADY:
+	case AR_RELEASE_NO_RECIPIENT:
+		return 409;
+	case AR_RELEASE_SEND_FAILED:
+		return 502;
+	case AR_RELEASE_AUDIT_FAILED:
+	case AR_RELEASE_ERROR:
+		break;
+	}
+	return 503;
+}
+
+static void do_release(struct api *a, const struct ar_api_user *u, const char *remote,
+	const char *idtext, struct MHD_Connection *c, struct reply *r)
+{
+	char *end;
+	unsigned long id = strtoul(idtext, &end, 10);
+	struct ar_summary sum;
+	if (!a->relay) {
+		r->status = 404;
+		sl_strbuf_puts(&r->body, "{\"error\":\"release is not configured (api --relay)\"}\n");
+		return;
+	}
+	if (!u->may_release) {
+		r->status = 403;
+		sl_strbuf_puts(&r->body, "{\"error\":\"this user may not release\"}\n");
+		return;
+	}
+	bool found = *idtext && !*end && id <= UINT32_MAX &&
+		ar_summary_load(a->s, (uint32_t)id, &sum) == 0;
+	bool mine = found && doc_in_scope(a->s, u, &sum);
+	if (found)
+		ar_summary_free(&sum);
+	if (!mine) {
+		r->status = 404;
+		sl_strbuf_puts(&r->body, "{\"error\":\"no such message\"}\n");
+		return;
+	}
+	const char *copy = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "copy");
+	const char *again = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "again");
+	struct sl_strbuf who;
+	sl_strbuf_init(&who);
+	sl_strbuf_puts(&who, "\"api_user\":");
+	sl_json_str(&who, u->name);
+	sl_strbuf_puts(&who, ",\"remote\":");
+	sl_json_str(&who, remote);
+	struct ar_release_req rq = {
+		.id = (uint32_t)id, .copy = copy ? strtoull(copy, NULL, 10) : UINT64_MAX,
+		.relay = a->relay, .helo = "sluice-archive", .again = again && !strcmp(again, "1"),
+		.timeout_ms = 60000, .who = who.s,
+	};
+	char msg[512];
+	uint64_t chosen;
+	enum ar_release_status st = sl_strbuf_failed(&who) ? AR_RELEASE_ERROR :
+		ar_release(a->s, &rq, &chosen, msg, sizeof msg);
+	sl_strbuf_free(&who);
+	r->status = release_status(st);
+	r->audited = st == AR_RELEASED || st == AR_RELEASED_UNAUDITED || st == AR_RELEASE_SEND_FAILED;
+	if (r->status == 200)
+		sl_strbuf_printf(&r->body, "{\"released\":%lu,\"copy\":%llu,\"reply\":", id,
+			(unsigned long long)chosen);
+	else
+		sl_strbuf_puts(&r->body, "{\"error\":");
+	sl_json_str(&r->body, msg);
+	sl_strbuf_puts(&r->body, "}\n");
+}
+
 /* ---- requests ---- */
 
 static const struct ar_api_user *authenticate(struct api *a, struct MHD_Connection *c)
@@ -283,9 +364,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		fprintf(stderr, "sluice-archive api: %s %s from %s: no valid token\n", method, url, remote);
 		r.status = 401;
 		sl_strbuf_puts(&r.body, "{\"error\":\"a valid bearer token is required\"}\n");
+	} else if (!strcmp(method, "POST") && !strncmp(url, "/release/", 9)) {
+		if (a->s->mode == AR_OPEN_READ) {
+			char *e = NULL;
+			rocksdb_try_catch_up_with_primary(a->s->db, &e);
+			free(e);
+		}
+		do_release(a, u, remote, url + 9, c, &r);
 	} else if (strcmp(method, "GET") != 0) {
 		r.status = 405;
-		sl_strbuf_puts(&r.body, "{\"error\":\"GET only\"}\n");
+		sl_strbuf_puts(&r.body, "{\"error\":\"GET, or POST /release/ID\"}\n");
 	} else {
 		if (a->s->mode == AR_OPEN_READ) { /* beside the server: see what it stored since */
 			char *e = NULL;
@@ -308,7 +396,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		if (r.status == 503 && !r.body.len)
 			sl_strbuf_puts(&r.body, "{\"error\":\"the audit log cannot be written\"}\n");
 	}
-	if (u && r.status != 200 && r.status != 503) {
+	if (u && !r.audited && r.status != 200 && r.status != 503) {
 		/* an authenticated user's refused request is evidence too (a probe for others'
 		 * mail answers 404): audited, and when it cannot be, not answered */
 		struct sl_strbuf d;
@@ -329,20 +417,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	return ok;
 }
 
-int ar_api_run(struct ar_store *s, const struct ar_api_users *users, int listen_fd,
-	const char *cert_pem, const char *key_pem, volatile sig_atomic_t *stop)
+int ar_api_run(struct ar_store *s, const struct ar_api_users *users,
+	const struct ar_api_config *cfg, volatile sig_atomic_t *stop)
 {
 	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 		fprintf(stderr, "sluice-archive api: libmicrohttpd has no TLS\n");
 		return -1;
 	}
-	struct api a = { s, users };
+	struct api a = { s, users, cfg->relay };
 	struct MHD_Daemon *d = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 		handle, &a,
-		MHD_OPTION_LISTEN_SOCKET, listen_fd,
-		MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
-		MHD_OPTION_HTTPS_MEM_KEY, key_pem,
+		MHD_OPTION_LISTEN_SOCKET, cfg->listen_fd,
+		MHD_OPTION_HTTPS_MEM_CERT, cfg->cert_pem,
+		MHD_OPTION_HTTPS_MEM_KEY, cfg->key_pem,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)16,

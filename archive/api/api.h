@@ -1,5 +1,6 @@
 /* The auditor API (docs/archive.md "Auditor API"): GET /search?q=QUERY[&limit=N],
- * /show/ID, /export/ID over HTTPS, for users of a token file (tokens.h). */
+ * /show/ID, /export/ID and POST /release/ID over HTTPS, for users of a token file
+ * (tokens.h). */
 #ifndef ARCHIVE_API_H
 #define ARCHIVE_API_H
 
@@ -8,9 +9,14 @@
 #include "store.h"
 #include "tokens.h"
 
-/* Serve on listen_fd (a bound, listening socket) until *stop. PEM texts of the
- * archive's certificate and key. 0, or -1 when it cannot start. */
-int ar_api_run(struct ar_store *s, const struct ar_api_users *users, int listen_fd,
-	const char *cert_pem, const char *key_pem, volatile sig_atomic_t *stop);
+struct ar_api_config {
+	int listen_fd;                  /* a bound, listening socket */
+	const char *cert_pem, *key_pem; /* the archive's certificate and key (PEM text) */
+	const char *relay;              /* the mail host releases go to; NULL: no release */
+};
+
+/* Serve until *stop. 0, or -1 when it cannot start. */
+int ar_api_run(struct ar_store *s, const struct ar_api_users *users,
+	const struct ar_api_config *cfg, volatile sig_atomic_t *stop);
 
 #endif

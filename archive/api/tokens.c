@@ -41,6 +41,10 @@ static int add_scope(struct ar_api_user *u, const char *w)
 		u->all = true;
 		return 0;
 	}
+	if (!strcmp(w, "release")) {
+		u->may_release = true;
+		return 1; /* a right, not a scope */
+	}
 	bool dom = !strncmp(w, "domain:", 7), mbox = !strncmp(w, "mailbox:", 8);
 	const char *v = dom ? w + 7 : mbox ? w + 8 : NULL;
 	if (!v || !plain_value(v) || (dom && strchr(v, '@')) || (mbox && !strchr(v, '@')))
@@ -93,9 +97,10 @@ int ar_api_users_load(const char *path, struct ar_api_users *out, char *err, siz
 			snprintf(u.name, sizeof u.name, "%s", name);
 		size_t scopes = 0;
 		while (!why && (w = strtok_r(NULL, " \t\r\n", &save))) {
-			if (add_scope(&u, w) < 0)
-				why = "a scope is all, domain:DOMAIN or mailbox:ADDRESS";
-			scopes++;
+			int r = add_scope(&u, w);
+			if (r < 0)
+				why = "a scope is all, domain:DOMAIN or mailbox:ADDRESS (and release)";
+			scopes += r == 0;
 		}
 		if (!why && !scopes)
 			why = "a user needs a scope (all, domain:DOMAIN, mailbox:ADDRESS)";

@@ -1,7 +1,9 @@
 /* The auditor API's users (docs/archive.md "Auditor API"): a token file, one user a
  * line, holding only the SHA-256 of each bearer token:
  *
- *   SHA256-OF-TOKEN  NAME  SCOPE...     SCOPE: all | domain:DOMAIN | mailbox:ADDRESS
+ *   SHA256-OF-TOKEN  NAME  SCOPE... [release]
+ *   SCOPE: all | domain:DOMAIN | mailbox:ADDRESS; release: may release quarantined mail
+ *   of the scope (POST /release/ID)
  *
  * A user sees a message when one of its addresses — the envelope sender or a recipient
  * of any copy, an address in its From, To or Cc — is one of their mailboxes or in one of
@@ -17,6 +19,7 @@ struct ar_api_user {
 	char name[64];
 	uint8_t token_sha[32];
 	bool all;
+	bool may_release;
 	char (*domains)[256];
 	size_t ndomains;
 	char (*mailboxes)[256];

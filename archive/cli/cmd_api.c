@@ -34,6 +34,7 @@ static char *read_pem(const char *path)
 int cmd_api(int argc, char **argv)
 {
 	const char *data = NULL, *listen = NULL, *cert = NULL, *key = NULL, *tokens = NULL;
+	const char *relay = NULL;
 	for (int i = 1; i < argc; i++) {
 		bool more = i + 1 < argc;
 		if (!strcmp(argv[i], "--data") && more)
@@ -46,12 +47,14 @@ int cmd_api(int argc, char **argv)
 			key = argv[++i];
 		else if (!strcmp(argv[i], "--tokens") && more)
 			tokens = argv[++i];
+		else if (!strcmp(argv[i], "--relay") && more)
+			relay = argv[++i];
 		else
 			data = NULL, i = argc;
 	}
 	if (!data || !listen || !cert || !key || !tokens) {
 		fprintf(stderr, "usage: sluice-archive api --data DIR --listen ADDR:PORT --tls-cert F "
-				"--tls-key F --tokens FILE\n");
+				"--tls-key F --tokens FILE [--relay HOST:PORT]\n");
 		return 2;
 	}
 	char err[512];
@@ -82,7 +85,8 @@ int cmd_api(int argc, char **argv)
 		if (cli_audit(s, "api-start", detail) == 0) {
 			printf("listening api %s\n", where);
 			fflush(stdout);
-			rc = ar_api_run(s, &users, fd, cert_pem, key_pem, &stop) < 0 ? 1 : 0;
+			struct ar_api_config cfg = { fd, cert_pem, key_pem, relay };
+			rc = ar_api_run(s, &users, &cfg, &stop) < 0 ? 1 : 0;
 		}
 	}
 	ar_store_close(s);

@@ -21,7 +21,7 @@ static const struct {
 	{ "release", cmd_release, "--data DIR --relay HOST:PORT [--copy N] [--rcpt ADDR]... ID" },
 	{ "hold", cmd_hold, "--data DIR add NAME (QUERY | --user ADDR) | remove NAME | list   (legal holds)" },
 	{ "purge", cmd_purge, "--data DIR --retention FILE [--dry-run] [--max N]" },
-	{ "api", cmd_api, "--data DIR --listen ADDR:PORT --tls-cert F --tls-key F --tokens FILE   (auditor HTTPS API)" },
+	{ "api", cmd_api, "--data DIR --listen ADDR:PORT --tls-cert F --tls-key F --tokens FILE [--relay HOST:PORT]   (auditor HTTPS API)" },
 	{ "audit", cmd_audit, "--data DIR" },
 	{ "rekey", cmd_rekey, "--data DIR --new-key FILE   (new KEK and data key; same signing key)" },
 	{ "keygen", cmd_keygen, "FILE   (a new key file: data-key wrapping and checkpoint signing)" },

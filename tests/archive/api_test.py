@@ -21,6 +21,7 @@ import urllib.parse
 
 import archive_env
 from archive_env import expect
+from smtp_relay import Relay
 
 EXE = os.path.abspath(sys.argv[1])
 
@@ -44,6 +45,17 @@ def main():
     raw = {}
     try:
         jaddr = srv.stdout.readline().split()[2]
+        # a message a gateway quarantined, for alpha (its body lacks the search word)
+        held = os.path.join(work, "held.eml")
+        raw["held"] = (b"From: ext@outside.example\r\nTo: ann@alpha.example\r\nSubject: held "
+                       b"back\r\n\r\n.a dot line\r\nwire the money\r\n")
+        with open(held, "wb") as f:
+            f.write(raw["held"])
+        p = subprocess.run([EXE, "journal-send", "--to", jaddr, *archive_env.client_tls(pki),
+                            "--from", "ext@outside.example", "--rcpt", "ann@alpha.example",
+                            "--verdict", "quarantine", "--rule", "fraud", held],
+                           capture_output=True, text=True, timeout=60)
+        expect(p.returncode == 0, "journaled a quarantined message")
         for subject, (sender, rcpt) in MAIL.items():
             raw[subject] = ("From: %s\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <%s@t>\r\n\r\n"
                             "quarterly numbers\r\n" % (sender, rcpt, subject,
@@ -61,13 +73,15 @@ def main():
 
     tokens = os.path.join(work, "tokens")
     with open(tokens, "w") as f:
-        scopes = {"alice": "domain:alpha.example", "bob": "mailbox:bob@beta.example", "auditor": "all"}
+        scopes = {"alice": "domain:alpha.example release", "bob": "mailbox:bob@beta.example",
+                  "auditor": "all"}
         for user, tok in TOKENS.items():
             f.write("%s %s %s\n" % (hashlib.sha256(tok.encode()).hexdigest(), user, scopes[user]))
     os.chmod(tokens, 0o644)
     cert = os.path.join(pki, archive_env.ARCHIVE_NAME)
+    relay = Relay()
     args = ["api", "--data", data, "--listen", "127.0.0.1:0", "--tls-cert", cert + ".crt",
-            "--tls-key", cert + ".key", "--tokens", tokens]
+            "--tls-key", cert + ".key", "--tokens", tokens, "--relay", relay.addr]
     p = subprocess.run([EXE, *args], capture_output=True, text=True, timeout=30)
     expect(p.returncode == 1 and "readable by group or others" in p.stderr,
            "a token file others can read is refused (%s)" % p.stderr.strip())
@@ -136,6 +150,26 @@ def main():
         expect(st == 405, "POST: 405 (%s)" % st)
         st, body = get("/search?q=" + urllib.parse.quote("nope:x"), "alice")
         expect(st == 400, "a bad query: 400 (%s %s)" % (st, body[:80]))
+
+        # release: a right of the token, within the scope, once
+        st, body = get("/search?q=" + urllib.parse.quote("subject:held"), "auditor")
+        requests += 1
+        held_id = json.loads(body.decode().splitlines()[0])["id"]
+        st, _ = get("/release/%d" % held_id, "bob", method="POST")
+        expect(st == 403 and not relay.got, "bob may not release: 403 (%s)" % st)
+        st, body = get("/release/%d" % held_id, "alice", method="POST")
+        expect(st == 200 and json.loads(body).get("released") == held_id and len(relay.got) == 1 and
+               relay.got[0]["data"] == raw["held"] and relay.got[0]["rcpt"] == ["ann@alpha.example"],
+               "alice releases her quarantined message: the relay has its exact bytes (%s %s)" %
+               (st, body[:120]))
+        st, _ = get("/release/%d" % held_id, "alice", method="POST")
+        expect(st == 409 and len(relay.got) == 1, "a second release: 409 (%s)" % st)
+        st, _ = get("/release/%d?again=1" % held_id, "alice", method="POST")
+        expect(st == 200 and len(relay.got) == 2, "again=1 sends it once more (%s)" % st)
+        st, _ = get("/release/%d" % ids["alpha inbound"], "alice", method="POST")
+        expect(st == 409, "a message never quarantined: 409 (%s)" % st)
+        st, _ = get("/release/%d" % ids["beta note"], "alice", method="POST")
+        expect(st == 404 and len(relay.got) == 2, "another domain's message: 404 (%s)" % st)
     finally:
         api.terminate()
         api.wait(timeout=30)
@@ -149,9 +183,13 @@ def main():
     expect(len(api_entries) - len(refused) == requests, "every answered request is audited: %d of %d" %
            (len(api_entries) - len(refused), requests))
     expect(sorted((e["api_user"], e["status"]) for e in refused) == [("alice", 400), ("alice", 404),
-           ("alice", 404), ("alice", 404), ("alice", 404), ("alice", 404), ("alice", 405)],
+           ("alice", 404), ("alice", 404), ("alice", 404), ("alice", 404), ("alice", 404),
+           ("alice", 405), ("alice", 409), ("alice", 409), ("bob", 403)],
            "and every refused one of an authenticated user, probes for others' mail too: %s" %
            [(e["api_user"], e["status"], e["path"]) for e in refused])
+    released = [e for e in entries if e["action"] == "released"]
+    expect([(e.get("api_user"), e["ids"]) for e in released] == [("alice", [held_id])] * 2,
+           "both releases are audited under alice's name: %s" % released)
     alice = [e for e in api_entries if e.get("api_user") == "alice"]
     expect([e["action"] for e in alice if e["action"] != "api-refused"] ==
            ["api-search", "api-export", "api-show"] and
