@@ -8,8 +8,8 @@
  * A copy must be kept for the longest duration among the rules it matches (domain:
  * the envelope sender's or any recipient's domain, or a subdomain of it); default
  * applies to every copy; a copy no rule matches is kept forever. */
-#ifndef ARCHIVE_RETENTION_H
-#define ARCHIVE_RETENTION_H
+#ifndef ARCHIVE_RETENTION_RULES_H
+#define ARCHIVE_RETENTION_RULES_H
 
 #include <stdbool.h>
 #include <stddef.h>

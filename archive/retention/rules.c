@@ -1,5 +1,5 @@
-/* Retention rules (retention.h). */
-#include "retention.h"
+/* Retention rules (rules.h). */
+#include "rules.h"
 
 #include <stdio.h>
 #include <stdlib.h>
