@@ -20,6 +20,7 @@ struct api {
 	struct ar_store *s;
 	const struct ar_api_users *users;
 	const char *relay;
+	const struct ar_smtp_tls *relay_tls;
 };
 
 struct reply {
@@ -296,7 +297,8 @@ static void do_release(struct api *a, const struct ar_api_user *u, const char *r
 	sl_json_str(&who, remote);
 	struct ar_release_req rq = {
 		.id = (uint32_t)id, .copy = copy ? strtoull(copy, NULL, 10) : UINT64_MAX,
-		.relay = a->relay, .helo = "sluice-archive", .again = again && !strcmp(again, "1"),
+		.relay = a->relay, .tls = a->relay_tls, .helo = "sluice-archive",
+		.again = again && !strcmp(again, "1"),
 		.timeout_ms = 60000, .who = who.s,
 	};
 	char msg[512];
@@ -424,7 +426,7 @@ int ar_api_run(struct ar_store *s, const struct ar_api_users *users,
 		fprintf(stderr, "sluice-archive api: libmicrohttpd has no TLS\n");
 		return -1;
 	}
-	struct api a = { s, users, cfg->relay };
+	struct api a = { s, users, cfg->relay, cfg->relay_tls };
 	struct MHD_Daemon *d = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 		handle, &a,

@@ -6,6 +6,7 @@
 
 #include <signal.h>
 
+#include "net.h"
 #include "store.h"
 #include "tokens.h"
 
@@ -13,6 +14,7 @@ struct ar_api_config {
 	int listen_fd;                  /* a bound, listening socket */
 	const char *cert_pem, *key_pem; /* the archive's certificate and key (PEM text) */
 	const char *relay;              /* the mail host releases go to; NULL: no release */
+	const struct ar_smtp_tls *relay_tls; /* STARTTLS to it; NULL: plain SMTP */
 };
 
 /* Serve until *stop. 0, or -1 when it cannot start. */

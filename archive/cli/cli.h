@@ -52,6 +52,12 @@ int cli_reindex(struct ar_store *s);
 /* The arguments "--data DIR [--json]" (nothing else): 0, or -1 (print the usage). */
 int cli_data_json_args(int argc, char **argv, const char **data, bool *json);
 
+/* The relay's TLS options (release, api): consumes argv[*i] (and its value) when it is
+ * one of them; _valid: the combination makes sense (cert with key, all need a CA). */
+struct ar_smtp_tls;
+bool cli_relay_tls_option(int argc, char **argv, int *i, struct ar_smtp_tls *tls);
+bool cli_relay_tls_valid(const struct ar_smtp_tls *tls);
+
 /* Parse "123" as a document id. */
 bool cli_parse_docid(const char *s, uint32_t *out);
 

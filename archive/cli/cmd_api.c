@@ -35,6 +35,7 @@ int cmd_api(int argc, char **argv)
 {
 	const char *data = NULL, *listen = NULL, *cert = NULL, *key = NULL, *tokens = NULL;
 	const char *relay = NULL;
+	struct ar_smtp_tls tls = { 0 };
 	for (int i = 1; i < argc; i++) {
 		bool more = i + 1 < argc;
 		if (!strcmp(argv[i], "--data") && more)
@@ -49,12 +50,15 @@ int cmd_api(int argc, char **argv)
 			tokens = argv[++i];
 		else if (!strcmp(argv[i], "--relay") && more)
 			relay = argv[++i];
+		else if (cli_relay_tls_option(argc, argv, &i, &tls))
+			continue;
 		else
 			data = NULL, i = argc;
 	}
-	if (!data || !listen || !cert || !key || !tokens) {
+	if (!data || !listen || !cert || !key || !tokens || !cli_relay_tls_valid(&tls)) {
 		fprintf(stderr, "usage: sluice-archive api --data DIR --listen ADDR:PORT --tls-cert F "
-				"--tls-key F --tokens FILE [--relay HOST:PORT]\n");
+				"--tls-key F --tokens FILE [--relay HOST:PORT [--relay-tls-ca F "
+				"[--relay-tls-name N] [--relay-tls-cert F --relay-tls-key F]]]\n");
 		return 2;
 	}
 	char err[512];
@@ -85,7 +89,8 @@ int cmd_api(int argc, char **argv)
 		if (cli_audit(s, "api-start", detail) == 0) {
 			printf("listening api %s\n", where);
 			fflush(stdout);
-			struct ar_api_config cfg = { fd, cert_pem, key_pem, relay };
+			struct ar_api_config cfg = { fd, cert_pem, key_pem, relay,
+				tls.ca ? &tls : NULL };
 			rc = ar_api_run(s, &users, &cfg, &stop) < 0 ? 1 : 0;
 		}
 	}

@@ -114,6 +114,7 @@ int cmd_quarantine(int argc, char **argv)
 struct release_args {
 	const char *data;
 	struct ar_release_req rq;
+	struct ar_smtp_tls tls;
 	const char **rcpt;
 };
 
@@ -142,13 +143,17 @@ static int parse_release(int argc, char **argv, struct release_args *a)
 			rq->again = true;
 		else if (!strcmp(o, "--timeout") && more)
 			rq->timeout_ms = 1000 * atoi(argv[++i]);
+		else if (cli_relay_tls_option(argc, argv, &i, &a->tls))
+			continue;
 		else if (!have_id && cli_parse_docid(o, &rq->id))
 			have_id = true;
 		else
 			return -1;
 	}
 	rq->rcpt = a->rcpt;
-	return a->rcpt && a->data && rq->relay && have_id && rq->timeout_ms > 0 ? 0 : -1;
+	rq->tls = a->tls.ca ? &a->tls : NULL;
+	return a->rcpt && a->data && rq->relay && have_id && rq->timeout_ms > 0 &&
+		cli_relay_tls_valid(&a->tls) ? 0 : -1;
 }
 
 int cmd_release(int argc, char **argv)
@@ -156,7 +161,9 @@ int cmd_release(int argc, char **argv)
 	struct release_args a = { 0 };
 	if (parse_release(argc, argv, &a) < 0) {
 		fprintf(stderr, "usage: sluice-archive release --data DIR --relay HOST:PORT "
-				"[--copy N] [--rcpt ADDR]... [--helo NAME] [--timeout S] [--again] ID\n");
+				"[--copy N] [--rcpt ADDR]... [--helo NAME] [--timeout S] [--again]\n"
+				"       [--relay-tls-ca F [--relay-tls-name N] [--relay-tls-cert F "
+				"--relay-tls-key F]] ID\n");
 		free(a.rcpt);
 		return 2;
 	}

@@ -188,8 +188,8 @@ enum ar_release_status ar_release(struct ar_store *s, const struct ar_release_re
 	struct ar_smtp_envelope env = {
 		.helo = rq->helo, .mail_from = pc.h.mail_from, .rcpt = rcpt, .nrcpt = nrcpt,
 	};
-	int sent = ar_smtp_send(rq->relay, &env, (const uint8_t *)raw.s, raw.len, rq->timeout_ms,
-		msg, msglen);
+	int sent = ar_smtp_send(rq->relay, &env, rq->tls, (const uint8_t *)raw.s, raw.len,
+		rq->timeout_ms, msg, msglen);
 	st = sent == 0 ? AR_RELEASED : AR_RELEASE_SEND_FAILED;
 	if (audit_release(s, sent == 0 ? "released" : "release-failed", rq, &pc.h, rcpt, nrcpt,
 			  msg) < 0)

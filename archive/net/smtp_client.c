@@ -69,8 +69,37 @@ static void dot_stuff(const uint8_t *msg, size_t len, struct sl_strbuf *out)
 	sl_strbuf_puts(out, len && msg[len - 1] == '\n' ? ".\r\n" : "\r\n.\r\n");
 }
 
-int ar_smtp_send(const char *addr, const struct ar_smtp_envelope *env, const uint8_t *msg,
-	size_t len, int timeout_ms, char *reply, size_t replylen)
+/* STARTTLS, the handshake (the server's certificate checked), and EHLO again. */
+static bool start_tls(struct ar_conn *c, const char *addr, const struct ar_smtp_tls *tls,
+	const char *ehlo, SSL_CTX **ctx, char *reply, size_t replylen)
+{
+	if (!step(c, "STARTTLS\r\n", 220, 220, reply, replylen)) {
+		char why[400];
+		snprintf(why, sizeof why, "%s", reply);
+		snprintf(reply, replylen, "STARTTLS refused: %s", why);
+		return false;
+	}
+	char host[256];
+	const char *name = tls->name;
+	if (!name) { /* the address's host part */
+		snprintf(host, sizeof host, "%s", addr[0] == '[' ? addr + 1 : addr);
+		char *end = strrchr(host, addr[0] == '[' ? ']' : ':');
+		if (end)
+			*end = '\0';
+		name = host;
+	}
+	char err[256];
+	if (!(*ctx = ar_tls_client_ctx(tls->ca, tls->cert, tls->key, err, sizeof err)) ||
+	    ar_conn_tls_connect(c, *ctx, name, err, sizeof err) < 0) {
+		snprintf(reply, replylen, "%s", err);
+		return false;
+	}
+	return step(c, ehlo, 250, 250, reply, replylen);
+}
+
+int ar_smtp_send(const char *addr, const struct ar_smtp_envelope *env,
+	const struct ar_smtp_tls *tls, const uint8_t *msg, size_t len, int timeout_ms, char *reply,
+	size_t replylen)
 {
 	char err[256];
 	int fd = sl_journal_tcp_connect(addr, timeout_ms, err, sizeof err);
@@ -89,10 +118,14 @@ int ar_smtp_send(const char *addr, const struct ar_smtp_envelope *env, const uin
 	sl_strbuf_init(&cmd);
 	sl_strbuf_init(&data);
 	bool ok = step(c, NULL, 220, 220, reply, replylen);
+	SSL_CTX *ctx = NULL;
 	if (ok) {
 		sl_strbuf_printf(&cmd, "EHLO %s\r\n", env->helo);
 		ok = step(c, cmd.s, 250, 250, reply, replylen);
 	}
+	/* with TLS asked for, nothing of the message goes in the clear */
+	if (ok && tls && tls->ca)
+		ok = start_tls(c, addr, tls, cmd.s, &ctx, reply, replylen);
 	if (ok) {
 		sl_strbuf_clear(&cmd);
 		sl_strbuf_printf(&cmd, "MAIL FROM:<%s>\r\n", env->mail_from ? env->mail_from : "");
@@ -121,6 +154,7 @@ int ar_smtp_send(const char *addr, const struct ar_smtp_envelope *env, const uin
 	sl_strbuf_free(&cmd);
 	sl_strbuf_free(&data);
 	ar_conn_close(c);
+	SSL_CTX_free(ctx);
 	free(c);
 	return ok ? 0 : -1;
 }

@@ -40,7 +40,7 @@ def audit_actions(data):
 
 def main():
     work = tempfile.mkdtemp(prefix="sluice-archive-release-")
-    pki = archive_env.setup(EXE, work)
+    pki = archive_env.setup(EXE, work, peers=("gw1", "mail1", "relay1"))
     data = os.path.join(work, "data")
     files = {}
     for name, body in (("held", HELD), ("clean", CLEAN)):
@@ -77,6 +77,7 @@ def main():
            "with its envelope, rules and the authenticated gateway")
 
     relay = Relay()
+    relay_plain = Relay()
     p = run("release", "--data", data, "--relay", relay.addr, str(held))
     expect(p.returncode == 0 and p.stdout.startswith("released %d " % held) and
            "queued as R1" in p.stdout, "release: the relay took it (%s%s)" % (p.stdout, p.stderr))
@@ -126,6 +127,24 @@ def main():
            "a message never quarantined is not released (%s)" % p.stderr.strip())
     p = run("release", "--data", data, str(held))
     expect(p.returncode == 2, "release without --relay: usage")
+
+    # STARTTLS to the relay: its certificate checked against the CA and its name
+    tls_relay = Relay(tls=(os.path.join(pki, "relay1.crt"), os.path.join(pki, "relay1.key")))
+    ca = ["--relay-tls-ca", os.path.join(pki, "ca.crt")]
+    p = run("release", "--data", data, "--relay", tls_relay.addr, *ca, "--relay-tls-name", "relay2",
+            "--again", str(held))
+    expect(p.returncode == 1 and "certificate" in p.stderr and not tls_relay.got,
+           "a relay whose certificate names another host: nothing sent (%s)" % p.stderr.strip())
+    p = run("release", "--data", data, "--relay", tls_relay.addr, *ca, "--relay-tls-name", "relay1",
+            "--again", str(held))
+    got = tls_relay.got[-1] if tls_relay.got else {}
+    expect(p.returncode == 0 and got.get("tls") and got.get("data") == HELD,
+           "over STARTTLS to the named relay: exact bytes (%s)" % p.stderr.strip())
+    p = run("release", "--data", data, "--relay", relay_plain.addr, *ca, "--again", str(held))
+    expect(p.returncode == 1 and "STARTTLS refused" in p.stderr and not relay_plain.got,
+           "a relay without STARTTLS when TLS is asked for: nothing sent (%s)" % p.stderr.strip())
+    tls_relay.close()
+    relay_plain.close()
 
     p = run("verify", "--data", data)
     expect(p.returncode == 0, "verify passes after the releases (%s)" % p.stdout.strip()[-300:])
