@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "keyfile.h"
 #include "seal.h"
+#include "signers.h"
 
 int cmd_keygen(int argc, char **argv)
 {
@@ -33,17 +34,21 @@ int cmd_keygen(int argc, char **argv)
 int cmd_rekey(int argc, char **argv)
 {
 	const char *data = NULL, *path = NULL;
+	bool new_sign = false;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--data") && i + 1 < argc)
 			data = argv[++i];
 		else if (!strcmp(argv[i], "--new-key") && i + 1 < argc)
 			path = argv[++i];
+		else if (!strcmp(argv[i], "--new-signing-key"))
+			new_sign = true;
 		else
 			data = NULL, i = argc;
 	}
 	if (!data || !path) {
-		fprintf(stderr, "usage: sluice-archive rekey --data DIR --new-key FILE   (the current "
-				"key file from --key or SLUICE_ARCHIVE_KEY; the server stopped)\n");
+		fprintf(stderr, "usage: sluice-archive rekey --data DIR --new-key FILE "
+				"[--new-signing-key]   (the current key file from --key or "
+				"SLUICE_ARCHIVE_KEY; the server stopped)\n");
 		return 2;
 	}
 	struct ar_store *s = cli_open(data, true, false);
@@ -53,17 +58,19 @@ int cmd_rekey(int argc, char **argv)
 	struct ar_keys nk;
 	int rc = 1;
 	/* the new key file is durable before the store depends on it */
-	if (ar_keys_generate_rekey(path, s->keys, err, sizeof err) < 0 ||
+	if (ar_keys_generate_rekey(path, s->keys, new_sign, err, sizeof err) < 0 ||
 	    ar_keys_load(path, &nk, err, sizeof err) < 0) {
 		fprintf(stderr, "sluice-archive rekey: %s\n", err);
 		ar_store_close(s);
 		return 1;
 	}
 	char detail[128];
-	snprintf(detail, sizeof detail, "\"data_keys\":%u", s->ndeks + 1);
+	snprintf(detail, sizeof detail, "\"data_keys\":%u,\"new_signing_key\":%s", s->ndeks + 1,
+		new_sign ? "true" : "false");
 	rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
 	if (cli_audit(s, "rekey", detail) == 0) {
-		if (ar_seal_rekey(s, nk.kek, wb, err, sizeof err) == 0 &&
+		if ((!new_sign || ar_signers_handover(s, &nk, wb, err, sizeof err) == 0) &&
+		    ar_seal_rekey(s, nk.kek, wb, err, sizeof err) == 0 &&
 		    ar_store_write(s, wb, true, err, sizeof err) == 0) {
 			printf("rekeyed: %u data keys, new values sealed with the newest; only %s opens "
 			       "the store now (destroy the old key file once it is verified)\n",

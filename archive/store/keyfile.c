@@ -64,15 +64,16 @@ int ar_keys_generate(const char *path, char *err, size_t errlen)
 	return write_keys(path, kek, seed, err, errlen);
 }
 
-int ar_keys_generate_rekey(const char *path, const struct ar_keys *old, char *err, size_t errlen)
+int ar_keys_generate_rekey(const char *path, const struct ar_keys *old, bool new_sign,
+	char *err, size_t errlen)
 {
 	uint8_t kek[32], seed[32];
 	size_t n = sizeof seed;
-	if (EVP_PKEY_get_raw_private_key(old->sign, seed, &n) != 1 || n != 32) {
+	if (!new_sign && (EVP_PKEY_get_raw_private_key(old->sign, seed, &n) != 1 || n != 32)) {
 		snprintf(err, errlen, "cannot read the signing key");
 		return -1;
 	}
-	if (RAND_bytes(kek, 32) != 1) {
+	if (RAND_bytes(kek, 32) != 1 || (new_sign && RAND_bytes(seed, 32) != 1)) {
 		OPENSSL_cleanse(seed, 32);
 		snprintf(err, errlen, "no randomness");
 		return -1;
@@ -120,10 +121,15 @@ int ar_keys_load(const char *path, struct ar_keys *k, char *err, size_t errlen)
 		ar_keys_free(k);
 		return -1;
 	}
-	uint8_t h[32];
-	SHA256(k->sign_pub, 32, h);
-	memcpy(k->id, h, sizeof k->id);
+	ar_key_id(k->sign_pub, k->id);
 	return 0;
+}
+
+void ar_key_id(const uint8_t pub[32], uint8_t id[8])
+{
+	uint8_t h[32];
+	SHA256(pub, 32, h);
+	memcpy(id, h, 8);
 }
 
 void ar_keys_free(struct ar_keys *k)

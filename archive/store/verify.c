@@ -12,6 +12,7 @@
 #include "message.h"
 #include "purged.h"
 #include "seal.h"
+#include "signers.h"
 
 struct mark {            /* a chain's length and head, as one checkpoint signed them */
 	uint64_t count;
@@ -55,9 +56,14 @@ static bool in_order(const uint8_t *k, size_t kl, uint64_t *seq, const char *wha
 	return true;
 }
 
-/* Every checkpoint verifies with the key and no chain ever got shorter. */
+/* Every checkpoint verifies with the key that signed it — the key file's, or one it
+ * took over from (signers.h) — and no chain ever got shorter. */
 static void load_checkpoints(struct ar_store *s, struct marks *m, struct ar_verify_result *r)
 {
+	struct ar_signers keys;
+	char kerr[200];
+	if (ar_signers_load(s, &keys, kerr, sizeof kerr) < 0)
+		problem(r, r->first_copy_break, "%s", kerr);
 	rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[AR_CF_CHECKPOINTS]);
 	size_t cap = 0;
 	uint64_t expect = 0;
@@ -76,7 +82,13 @@ static void load_checkpoints(struct ar_store *s, struct marks *m, struct ar_veri
 			expect = num;
 		}
 		expect++;
-		if (ar_checkpoint_check(v, vl, s->keys->sign_pub, &cp, err, sizeof err) < 0) {
+		const uint8_t *pub = vl == AR_CHECKPOINT_LEN ? ar_signers_pub(&keys, v + 88) : NULL;
+		if (!pub) {
+			problem(r, r->first_copy_break, "checkpoint %llu: signed by a key the key file "
+				"does not vouch for", (unsigned long long)num);
+			continue;
+		}
+		if (ar_checkpoint_check(v, vl, pub, &cp, err, sizeof err) < 0) {
 			problem(r, r->first_copy_break, "checkpoint %llu: %s", (unsigned long long)num, err);
 			continue;
 		}
@@ -95,6 +107,7 @@ static void load_checkpoints(struct ar_store *s, struct marks *m, struct ar_veri
 		m->n++;
 	}
 	rocksdb_iter_destroy(it);
+	ar_signers_free(&keys);
 	if (expect != s->counters.checkpoints)
 		problem(r, r->first_copy_break, "%llu checkpoints stored, %llu written",
 			(unsigned long long)expect, (unsigned long long)s->counters.checkpoints);

@@ -91,8 +91,24 @@ def main():
            exported(work, data, newer, "subject:after", b), "everything opens under the newest key file")
     p = run(newer, "verify", "--data", data)
     expect(p.returncode == 0, "verify after the second rotation")
-    acts = [json.loads(l)["action"] for l in run(newer, "audit", "--data", data).stdout.splitlines() if l]
-    expect(acts.count("rekey") == 2, "each rotation is audited (%s)" % acts)
+
+    # a new signing key: the checkpoints signed so far verify through the handover
+    signer = os.path.join(work, "signer.key")
+    p = run(newer, "rekey", "--data", data, "--new-key", signer, "--new-signing-key")
+    expect(p.returncode == 0, "rekey --new-signing-key (%s)" % p.stderr.strip())
+    c = b"From: c@example.org\r\nSubject: after the new signer\r\n\r\nsigned by the second key\r\n"
+    ingest(work, pki, data, signer, "c", c)
+    expect(exported(work, data, signer, "subject:signer", c) and
+           exported(work, data, signer, "subject:before", a), "the new key file opens old and new")
+    p = run(signer, "verify", "--data", data)
+    v = json.loads(p.stdout) if p.stdout.strip() else {}
+    expect(p.returncode == 0 and v.get("damaged") == 0,
+           "verify: checkpoints of the old signing key through the handover, and of the new (%s)" %
+           p.stdout.strip()[-160:])
+    p = run(newer, "search", "--data", data, "subject:signer")
+    expect(p.returncode == 1 and p.stderr.strip(), "the old key file is refused (%s)" % p.stderr.strip())
+    acts = [json.loads(l)["action"] for l in run(signer, "audit", "--data", data).stdout.splitlines() if l]
+    expect(acts.count("rekey") == 3, "each rotation is audited (%s)" % acts)
     subprocess.run(["rm", "-rf", work])
     archive_env.finish("PASS: key rotation")
 

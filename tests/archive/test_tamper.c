@@ -20,6 +20,7 @@
 #include "keyfile.h"
 #include "purged.h"
 #include "seal.h"
+#include "signers.h"
 #include "verify.h"
 
 #define COPIES 12
@@ -464,6 +465,53 @@ static void test_pending_purge_set_aside(void)
 	ar_store_close(s);
 }
 
+/* Someone with a key of their own cannot make verify trust it: a handover must be
+ * signed by the key file's key, so their handover and the checkpoint they re-signed
+ * are both reported. */
+static void test_forged_signer(void)
+{
+	struct ar_store *s = build();
+	char err[512], path[64];
+	struct ar_keys mine;
+	snprintf(path, sizeof path, "/tmp/sluice-tamper-%d-forger.key", (int)getpid());
+	unlink(path);
+	CU_ASSERT_FATAL(ar_keys_generate(path, err, sizeof err) == 0 &&
+			ar_keys_load(path, &mine, err, sizeof err) == 0);
+	unlink(path);
+	static const char tag[] = "sluice-archive signer v1";
+	uint8_t h[AR_SIGNER_LEN], m[sizeof tag + 64];
+	memcpy(h, mine.sign_pub, 32);
+	memcpy(h + 32, keys.sign_pub, 32);
+	memcpy(m, tag, sizeof tag);
+	memcpy(m + sizeof tag, h, 64);
+	CU_ASSERT(ar_keys_sign(&mine, m, sizeof m, h + 64) == 0 &&
+		  ar_keys_sign(&mine, m, sizeof m, h + 128) == 0);
+	char *e = NULL;
+	rocksdb_put_cf(s->db, s->wo_sync, s->cf[AR_CF_DEFAULT], "signers", 7, (const char *)h,
+		sizeof h, &e);
+	CU_ASSERT_PTR_NULL(e);
+	/* the last checkpoint, re-signed with their key under their key's id */
+	uint8_t k[8];
+	size_t vl;
+	seqkey(k, s->counters.checkpoints - 1);
+	char *v = get(s, AR_CF_CHECKPOINTS, k, 8, &vl);
+	CU_ASSERT_EQUAL_FATAL(vl, AR_CHECKPOINT_LEN);
+	static const char cptag[] = "sluice-archive checkpoint v1";
+	uint8_t cm[sizeof cptag + 96];
+	memcpy(v + 88, mine.id, 8);
+	memcpy(cm, cptag, sizeof cptag);
+	memcpy(cm + sizeof cptag, v, 96);
+	CU_ASSERT(ar_keys_sign(&mine, cm, sizeof cm, (uint8_t *)v + 96) == 0);
+	rocksdb_put_cf(s->db, s->wo_sync, s->cf[AR_CF_CHECKPOINTS], (const char *)k, 8, v, vl, &e);
+	CU_ASSERT_PTR_NULL(e);
+	free(v);
+	struct ar_verify_result r;
+	CU_ASSERT(verify(s, &r) >= 2);
+	expect_break(&r, "copy", "signing-key handover 0 does not verify");
+	ar_keys_free(&mine);
+	ar_store_close(s);
+}
+
 static int teardown(void)
 {
 	char cmd[128];
@@ -490,6 +538,7 @@ int main(void)
 		{ "a deletion beside a purge", test_deletion_beside_purge },
 		{ "a purge naming another link", test_purge_names_another_link },
 		{ "a purge entry left for the server is set aside", test_pending_purge_set_aside },
+		{ "a signing key of one's own is not trusted", test_forged_signer },
 		{ NULL, NULL },
 	};
 	return cu_run_suite("archive_tamper", setup, teardown, tests);
