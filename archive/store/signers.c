@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sluice/strbuf.h"
+
 static const char signer_tag[] = "sluice-archive signer v1";
 
 static size_t handover_message(uint8_t *m, const uint8_t old_pub[32], const uint8_t new_pub[32])
@@ -86,32 +88,30 @@ void ar_signers_free(struct ar_signers *k)
 int ar_signers_handover(struct ar_store *s, const struct ar_keys *next, rocksdb_writebatch_t *wb,
 	char *err, size_t errlen)
 {
+	uint8_t h[AR_SIGNER_LEN], m[sizeof signer_tag + 64];
+	memcpy(h, s->keys->sign_pub, 32);
+	memcpy(h + 32, next->sign_pub, 32);
+	size_t n = handover_message(m, h, h + 32);
+	if (ar_keys_sign(s->keys, m, n, h + 64) < 0 || ar_keys_sign(next, m, n, h + 128) < 0) {
+		snprintf(err, errlen, "cannot sign the handover");
+		return -1;
+	}
 	size_t len = 0;
 	char *e = NULL;
 	char *v = ar_store_get(s, AR_CF_DEFAULT, "signers", 7, &len, &e);
 	free(e);
-	uint8_t *nv = malloc(len + AR_SIGNER_LEN);
-	if (!nv) {
-		free(v);
+	struct sl_strbuf nv;
+	sl_strbuf_init(&nv);
+	sl_strbuf_put(&nv, v ? v : "", v ? len : 0);
+	sl_strbuf_put(&nv, h, sizeof h);
+	free(v);
+	if (sl_strbuf_failed(&nv)) {
+		sl_strbuf_free(&nv);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (v)
-		memcpy(nv, v, len);
-	free(v);
-	uint8_t *h = nv + len;
-	memcpy(h, s->keys->sign_pub, 32);
-	memcpy(h + 32, next->sign_pub, 32);
-	uint8_t m[sizeof signer_tag + 64];
-	size_t n = handover_message(m, h, h + 32);
-	if (ar_keys_sign(s->keys, m, n, h + 64) < 0 || ar_keys_sign(next, m, n, h + 128) < 0) {
-		free(nv);
-		snprintf(err, errlen, "cannot sign the handover");
-		return -1;
-	}
-	rocksdb_writebatch_put_cf(wb, s->cf[AR_CF_DEFAULT], "signers", 7, (const char *)nv,
-		len + AR_SIGNER_LEN);
+	rocksdb_writebatch_put_cf(wb, s->cf[AR_CF_DEFAULT], "signers", 7, nv.s, nv.len);
 	rocksdb_writebatch_put_cf(wb, s->cf[AR_CF_DEFAULT], "key_id", 6, (const char *)next->id, 8);
-	free(nv);
+	sl_strbuf_free(&nv);
 	return 0;
 }
