@@ -198,8 +198,7 @@ static void reply(int fd, json_t *req, json_t *ans)
 	json_decref(ans);
 }
 
-static json_t *failure(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static json_t *failure(const char *fmt, ...)
+json_t *dp_ctl_failure(const char *fmt, ...)
 {
 	char msg[600];
 	va_list ap;
@@ -240,7 +239,7 @@ static json_t *op_stats(struct dp_control *c)
 	json_t *stats = sl_strbuf_failed(&b) ? NULL : json_loads(b.s, 0, &e);
 	sl_strbuf_free(&b);
 	if (!stats)
-		return failure("cannot build the counters");
+		return dp_ctl_failure("cannot build the counters");
 	struct dp_bundle_info bi;
 	dp_control_info(c, &bi);
 	return json_pack("{s:b, s:o, s:o}", "ok", 1, "stats", stats, "bundle", bundle_json(&bi));
@@ -250,7 +249,7 @@ static json_t *op_knob(struct dp_control *c, json_t *req)
 {
 	const char *v = json_string_value(json_object_get(req, "starttls"));
 	if (!v)
-		return failure("knob.set: only 'starttls' can change live (allow, strip, block)");
+		return dp_ctl_failure("knob.set: only 'starttls' can change live (allow, strip, block)");
 	int k;
 	if (strcmp(v, "allow") == 0)
 		k = DP_STARTTLS_ALLOW;
@@ -259,7 +258,7 @@ static json_t *op_knob(struct dp_control *c, json_t *req)
 	else if (strcmp(v, "block") == 0)
 		k = DP_STARTTLS_BLOCK;
 	else
-		return failure("knob.set: starttls must be allow, strip or block, not '%s'", v);
+		return dp_ctl_failure("knob.set: starttls must be allow, strip or block, not '%s'", v);
 	/* new flows read it when they begin (smtpflow.c) */
 	__atomic_store_n(&c->cfg->starttls, (enum dp_starttls)k, __ATOMIC_RELAXED);
 	return json_pack("{s:b, s:s}", "ok", 1, "starttls", v);
@@ -283,19 +282,19 @@ static json_t *op_bundle_load(struct dp_control *c, json_t *req, const uint8_t *
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!n)
-		return failure("bundle.load: no bundle in the frame's body");
+		return dp_ctl_failure("bundle.load: no bundle in the frame's body");
 	json_t *jid = json_object_get(req, "id");
 	if (jid && !json_is_integer(jid))
-		return failure("bundle.load: id must be an integer");
+		return dp_ctl_failure("bundle.load: id must be an integer");
 	struct sl_bundlesig_info sig = {.bundle = body, .len = n, .version = jid ? (uint64_t)json_integer_value(jid) : 0};
 	if (c->cfg->control_public_key[0]) {
 		if (sl_bundlesig_verify(body, n, c->cfg->control_public_key, &sig, err, sizeof err))
-			return failure("bundle refused: %s", err);
+			return dp_ctl_failure("bundle refused: %s", err);
 	} else if (sl_bundlesig_is_signed(body, n) && sl_bundlesig_parse(body, n, &sig, err, sizeof err)) {
-		return failure("bundle refused: %s", err);
+		return dp_ctl_failure("bundle refused: %s", err);
 	}
 	if (jid && sig.version != (uint64_t)json_integer_value(jid))
-		return failure("bundle refused: it is signed as version %llu, not %lld",
+		return dp_ctl_failure("bundle refused: it is signed as version %llu, not %lld",
 		             (unsigned long long)sig.version, (long long)json_integer_value(jid));
 	struct sl_policy_diag diag;
 	char name[64];
@@ -305,7 +304,7 @@ static json_t *op_bundle_load(struct dp_control *c, json_t *req, const uint8_t *
 		struct sl_strbuf b;
 		sl_strbuf_init(&b);
 		sl_policy_diag_format(&diag, &b);
-		json_t *e = failure("bundle refused: %s", b.s ? b.s : "cannot load");
+		json_t *e = dp_ctl_failure("bundle refused: %s", b.s ? b.s : "cannot load");
 		sl_strbuf_free(&b);
 		return e;
 	}
@@ -319,7 +318,7 @@ static json_t *op_bundle_load(struct dp_control *c, json_t *req, const uint8_t *
 			p->n = c->nworkers;
 		published_free(p);
 		sl_policy_unref(policy);
-		return failure("bundle refused: no memory for its scratch");
+		return dp_ctl_failure("bundle refused: no memory for its scratch");
 	}
 	p->n = c->nworkers;
 	p->info.id = sig.version;
@@ -375,7 +374,7 @@ static json_t *op_flows(struct dp_control *c, json_t *req)
 	unsigned max = top > 0 && top <= TOP_FLOWS_MAX ? (unsigned)top : 20;
 	struct dp_flow_brief *all = calloc((size_t)c->nworkers * max, sizeof *all);
 	if (!all)
-		return failure("flows: no memory");
+		return dp_ctl_failure("flows: no memory");
 	for (unsigned i = 0; i < c->nworkers; i++) {
 		c->snap[i] = (struct snapshot){SNAP_IDLE, max, 0, all + (size_t)i * max};
 		__atomic_store_n(&c->snap[i].state, SNAP_ASKED, __ATOMIC_RELEASE);
@@ -390,7 +389,7 @@ static json_t *op_flows(struct dp_control *c, json_t *req)
 	}
 	if (done < c->nworkers) {
 		/* a worker that never answered may still write: the buffer stays theirs */
-		return failure("flows: %u of %u workers did not answer within %d ms", c->nworkers - done,
+		return dp_ctl_failure("flows: %u of %u workers did not answer within %d ms", c->nworkers - done,
 		               c->nworkers, SNAP_WAIT_MS);
 	}
 	unsigned n = 0;
@@ -417,7 +416,7 @@ static json_t *handle(struct dp_control *c, json_t *req, const struct sl_frame *
 {
 	const char *op = json_string_value(json_object_get(req, "op"));
 	if (!op)
-		return failure("a request needs \"op\"");
+		return dp_ctl_failure("a request needs \"op\"");
 	if (strcmp(op, "hello") == 0)
 		return op_hello(c);
 	if (strcmp(op, "stats") == 0)
@@ -428,7 +427,7 @@ static json_t *handle(struct dp_control *c, json_t *req, const struct sl_frame *
 		return op_bundle_load(c, req, f->body, f->body_len);
 	if (strcmp(op, "flows") == 0)
 		return op_flows(c, req);
-	return failure("unknown op '%s' (hello, stats, flows, bundle.load, knob.set)", op);
+	return dp_ctl_failure("unknown op '%s' (hello, stats, flows, bundle.load, knob.set)", op);
 }
 
 /* ---- the socket ------------------------------------------------------------------------ */
@@ -534,7 +533,7 @@ static void *control_main(void *arg)
 				json_error_t je;
 				json_t *req = json_loadb(f.json, f.json_len, 0, &je);
 				if (!req || !json_is_object(req)) {
-					reply(pfd[i].fd, NULL, failure("request is not a JSON object: %s", je.text));
+					reply(pfd[i].fd, NULL, dp_ctl_failure("request is not a JSON object: %s", je.text));
 					drop = true;
 				} else {
 					reply(pfd[i].fd, req, handle(c, req, &f));

@@ -7,7 +7,10 @@
 #ifndef SLUICE_DP_CONTROL_H
 #define SLUICE_DP_CONTROL_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "core/config.h"
 
@@ -32,6 +35,9 @@ void dp_control_set_initial(struct dp_control *c, const struct dp_bundle_info *b
 int dp_control_start(struct dp_control *c);
 void dp_control_stop(struct dp_control *c);
 void dp_control_info(struct dp_control *c, struct dp_bundle_info *out);
+
+/* An answer {"ok": false, "error": "..."} (every op of the control socket). */
+json_t *dp_ctl_failure(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Worker side, once per poll loop (its own lcore): take a newly published bundle,
  * then report a quiescent state. */
