@@ -23,6 +23,8 @@
 #include "sluice/frame.h"
 
 #include "core/inspect.h"
+#include "core/poolflow.h"
+#include "poolctl.h"
 #include "telemetry.h"
 #include "worker.h"
 
@@ -57,6 +59,8 @@ struct dp_control {
 		unsigned max, n;
 		struct dp_flow_brief *out;
 	} snap[64];
+	const struct dp_pool *pool;     /* the pool version on offer (poolctl.c owns them) */
+	struct dp_poolctl *poolctl;     /* NULL: no [pool] */
 	pthread_mutex_t info_lock;      /* info: read by telemetry and hello */
 	struct dp_bundle_info info;
 	pthread_t thread;
@@ -109,6 +113,9 @@ void dp_control_worker_sync(struct dp_control *c, struct dp_worker *w)
 			dp_rules_switch(&w->insp->ctx.rules, rs);
 		}
 	}
+	const struct dp_pool *pool = __atomic_load_n(&c->pool, __ATOMIC_ACQUIRE);
+	if (pool && w->insp && w->insp->ctx.pool && w->insp->ctx.pool->cur != pool)
+		dp_pool_take(w->insp->ctx.pool, pool);
 	struct snapshot *sn = &c->snap[w->idx];
 	if (__atomic_load_n(&sn->state, __ATOMIC_ACQUIRE) == SNAP_ASKED) {
 		sn->n = w->insp ? dp_inspector_top_flows(w->insp, sn->out, sn->max) : 0;
@@ -220,12 +227,13 @@ static json_t *op_hello(struct dp_control *c)
 {
 	struct dp_bundle_info b;
 	dp_control_info(c, &b);
-	return json_pack("{s:b, s:s, s:s, s:i, s:I, s:s, s:i, s:s, s:o, s:s}", "ok", 1,
+	return json_pack("{s:b, s:s, s:s, s:i, s:I, s:s, s:i, s:s, s:o, s:s, s:I}", "ok", 1,
 	                 "name", c->cfg->control_name, "version", DP_VERSION, "pid", (int)getpid(),
 	                 "uptime_s", (json_int_t)(time(NULL) - c->started),
 	                 "mode", dp_mode_name(c->cfg->mode), "workers", (int)c->nworkers,
 	                 "starttls", dp_starttls_name(__atomic_load_n(&c->cfg->starttls, __ATOMIC_RELAXED)),
-	                 "bundle", bundle_json(&b), "events", c->cfg->events_file);
+	                 "bundle", bundle_json(&b), "events", c->cfg->events_file, "pool",
+	                 (json_int_t)dp_poolctl_version(c->poolctl));
 }
 
 static json_t *op_stats(struct dp_control *c)
@@ -274,6 +282,17 @@ static bool workers_confirmed(struct dp_control *c, uint64_t token)
 		usleep(1000);
 	}
 	return false;
+}
+
+bool dp_control_publish_pool(struct dp_control *c, const struct dp_pool *p)
+{
+	__atomic_store_n(&c->pool, p, __ATOMIC_RELEASE);
+	return workers_confirmed(c, rte_rcu_qsbr_start(c->qsbr));
+}
+
+void dp_control_set_pool(struct dp_control *c, struct dp_poolctl *pc)
+{
+	c->poolctl = pc;
 }
 
 static json_t *op_bundle_load(struct dp_control *c, json_t *req, const uint8_t *body, size_t n)
@@ -427,7 +446,11 @@ static json_t *handle(struct dp_control *c, json_t *req, const struct sl_frame *
 		return op_bundle_load(c, req, f->body, f->body_len);
 	if (strcmp(op, "flows") == 0)
 		return op_flows(c, req);
-	return dp_ctl_failure("unknown op '%s' (hello, stats, flows, bundle.load, knob.set)", op);
+	json_t *pool = dp_poolctl_handle(c->poolctl, c, op, req);
+	if (pool)
+		return pool;
+	return dp_ctl_failure("unknown op '%s' (hello, stats, flows, bundle.load, knob.set, pool.get, pool.set, "
+	                      "pool.add, pool.remove)", op);
 }
 
 /* ---- the socket ------------------------------------------------------------------------ */

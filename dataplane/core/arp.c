@@ -192,18 +192,19 @@ static enum dp_l2_verdict nd(const struct dp_pool *p, const uint8_t *f, size_t l
 }
 
 enum dp_l2_verdict dp_pool_l2(const struct dp_pool *p, const uint8_t *frame, size_t len, int role,
-                              uint8_t *reply, size_t cap, size_t *rlen)
+                              uint8_t *reply, size_t cap, size_t *rlen, struct dp_pool_stats *st)
 {
 	uint16_t et = 0;
 	size_t l2 = l2_end(frame, len, &et);
 	*rlen = 0;
 	if (!l2 || l2 + 40 + 32 > cap || (role != DP_INSIDE && role != DP_OUTSIDE))
 		return DP_L2_FORWARD;
-	if (et == ET_ARP && l2 + ARP_LEN <= len)
-		return arp(p, frame, l2, role, reply, rlen);
-	if (et == ET_IPV6)
-		return nd(p, frame, len, l2, role, reply, rlen);
-	return DP_L2_FORWARD;
+	enum dp_l2_verdict v = DP_L2_FORWARD;
+	if (et == ET_ARP && l2 + ARP_LEN <= len && (v = arp(p, frame, l2, role, reply, rlen)) == DP_L2_ANSWER)
+		st->arp_answers++;
+	else if (et == ET_IPV6 && (v = nd(p, frame, len, l2, role, reply, rlen)) == DP_L2_ANSWER)
+		st->nd_answers++;
+	return v;
 }
 
 size_t dp_pool_probe(const struct dp_pool *p, const struct dp_pool_host *h, int fam, uint8_t *out, size_t cap)

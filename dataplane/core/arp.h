@@ -20,9 +20,9 @@ enum dp_l2_verdict {
 
 /* A frame that is not TCP, from port role `role` (enum dp_role), with pool p in place.
  * The answer to a request for the service address is written to reply (cap bytes, at
- * least 128), its length to *rlen. Learned MACs go to p->learned. */
+ * least 128), its length to *rlen, counted in st. Learned MACs go to p->learned. */
 enum dp_l2_verdict dp_pool_l2(const struct dp_pool *p, const uint8_t *frame, size_t len, int role,
-                              uint8_t *reply, size_t cap, size_t *rlen);
+                              uint8_t *reply, size_t cap, size_t *rlen, struct dp_pool_stats *st);
 
 /* The probe for host h's address of family fam (out: cap >= 128 bytes); its length. */
 size_t dp_pool_probe(const struct dp_pool *p, const struct dp_pool_host *h, int fam, uint8_t *out, size_t cap);

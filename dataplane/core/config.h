@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "poolconf.h"
+
 #define DP_MAX_SMTP_PORTS 32
 #define DP_NAME_MAX 128
 #define DP_PATH_MAX 1024
@@ -90,6 +92,8 @@ struct dp_config {
 	char journal_dir[DP_PATH_MAX];
 	char journal_archive[DP_NAME_MAX];  /* sluice-archive "host:port" */
 	char journal_spool[DP_PATH_MAX];
+	/* [pool], [pool-host NAME] */
+	struct dp_pool_conf pool;
 };
 
 void dp_config_default(struct dp_config *c);

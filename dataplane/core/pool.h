@@ -97,6 +97,23 @@ bool dp_pool_valid_name(const char *s);
 const char *dp_pool_state_name(enum dp_pool_state s);
 int dp_pool_state_parse(const char *s, enum dp_pool_state *out);
 
+/* Counters of one worker's pooled connections (summed by pool.get). */
+struct dp_pool_host_stats {
+	uint64_t connections;   /* assigned to it */
+	uint64_t active;        /* gauge: of them, not closed yet */
+	uint64_t bytes_in, bytes_out; /* payload client -> host, host -> client */
+	uint64_t messages;      /* message ends seen on its connections */
+	uint64_t reset_down;    /* connections reset because it went down */
+};
+
+struct dp_pool_stats {
+	struct dp_pool_host_stats host[DP_POOL_MAX_HOSTS]; /* by slot */
+	uint64_t arp_answers, nd_answers, probes;
+	uint64_t no_host;       /* SYNs to the service with no host up: answered with a RST */
+	uint64_t no_mac;        /* SYNs dropped while the chosen host's MAC was not known yet */
+	uint64_t repicked;      /* SYNs sent again after their host left the table: re-chosen */
+};
+
 /* What a pooled flow keeps: its host, chosen at its SYN, and the two MACs its frames are
  * rewritten with. */
 struct dp_flow_pool {

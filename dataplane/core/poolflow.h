@@ -19,22 +19,6 @@ struct dp_flow;
 struct dp_ctx;
 struct dp_out;
 
-struct dp_pool_host_stats {
-	uint64_t connections;   /* assigned to it */
-	uint64_t active;        /* gauge: of them, not closed yet */
-	uint64_t bytes_in, bytes_out; /* payload client -> host, host -> client */
-	uint64_t messages;      /* message ends seen on its connections */
-	uint64_t reset_down;    /* connections reset because it went down */
-};
-
-struct dp_pool_stats {
-	struct dp_pool_host_stats host[DP_POOL_MAX_HOSTS]; /* by slot */
-	uint64_t arp_answers, nd_answers, probes;
-	uint64_t no_host;       /* SYNs to the service with no host up: answered with a RST */
-	uint64_t no_mac;        /* SYNs dropped while the chosen host's MAC was not known yet */
-	uint64_t repicked;      /* SYNs sent again after their host left the table: re-chosen */
-};
-
 struct dp_poolrt {
 	const struct dp_pool *cur;  /* the version in use; NULL: no pool */
 	bool sweeping;              /* resetting the connections of hosts that went down */
