@@ -55,7 +55,8 @@ LAB_POLICY=$SLUICE_SOURCE_ROOT/docs/examples/policy.rules
 # configuration file ($LAB_DIR/sluice-dp.conf). KEY=VALUE pairs (section.key=value, e.g.
 # smtp.starttls=strip) override its settings. The journal goes to the archive host when
 # it runs (lab_archive_start first: sluice-dp's archive sink, spooled in
-# $LAB_DIR/journal-spool), to the directory $LAB_DIR/journal otherwise.
+# $LAB_DIR/journal-spool), to the directory $LAB_DIR/journal otherwise. The file
+# $LAB_DP_EXTRA_CONF, when set, is appended to the configuration.
 lab_dataplane_start() {
 	local -A set=([smtp.ports]="25, 587, 2525")
 	if [ -n "${LAB_ARCHIVE_DATA:-}" ]; then
@@ -74,6 +75,8 @@ lab_dataplane_start() {
 	local pairs=()
 	for key in "${!set[@]}"; do pairs+=("$key=${set[$key]}"); done
 	lab_dp_write_conf "$conf" "${pairs[@]}"
+	# sections the KEY=VALUE form cannot name ([pool-host NAME], pool.sh)
+	[ -n "${LAB_DP_EXTRA_CONF:-}" ] && cat "$LAB_DP_EXTRA_CONF" >>"$conf"
 	LAB_DP_CONF=$conf
 	LAB_DP_STATS=$LAB_DIR/stats.json
 	rm -f "$LAB_DP_STATS"

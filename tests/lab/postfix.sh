@@ -10,6 +10,8 @@
 #                              "journal" sends a copy of every message it accepts to the
 #                              archive's SMTP listener (always_bcc, docs/archive.md; start
 #                              the archive first: lab_archive_start)
+#   lab_postfix_mailhost NAME NS ADDR4 ADDR6 HOSTNAME [tls] [journal]
+#                              another such mail host (the pool's hosts, pool.sh)
 #   lab_postfix_relay [4|6] [TLS]
 #                              an outbound relay on the client host: accepts mail on
 #                              192.0.2.1:25 and relays it through the dataplane to the
@@ -110,20 +112,27 @@ lab_postfix_server() {
 		*) lab_fail "lab_postfix_server: unknown option $opt" ;;
 		esac
 	done
-	local dir=$LAB_DIR/pf-server
-	mkdir -p "$dir/etc"
-	LAB_MAILDIR=$dir/mail/inbox
-	mkdir -p "$LAB_MAILDIR/new" "$LAB_MAILDIR/cur" "$LAB_MAILDIR/tmp"
+	lab_postfix_mailhost server "$LAB_NS_S" "$LAB_S4" "$LAB_S6" mx.example.net "$tls" "$journal"
+	LAB_MAILDIR=$LAB_DIR/pf-server/mail/inbox
+}
+
+# lab_postfix_mailhost NAME NS ADDR4 ADDR6 HOSTNAME [tls] [journal]: a mail host in
+# namespace NS on ADDR4 and ADDR6, port 25, delivering every recipient @example.net to
+# the maildir $LAB_DIR/pf-NAME/mail/inbox (the server, and the pool's hosts: pool.sh).
+lab_postfix_mailhost() {
+	local name=$1 ns=$2 a4=$3 a6=$4 hostname=$5 tls=${6:-} journal=${7:-}
+	local dir=$LAB_DIR/pf-$name
+	mkdir -p "$dir/etc" "$dir/mail/inbox/new" "$dir/mail/inbox/cur" "$dir/mail/inbox/tmp"
 	chown -R nobody:nogroup "$dir/mail"
 	_lab_postfix_master_cf >"$dir/etc/master.cf"
 	{
 		_lab_postfix_common_cf "$dir"
 		cat <<EOF
-myhostname = mx.example.net
+myhostname = $hostname
 mydomain = example.net
 myorigin = example.net
 mydestination =
-inet_interfaces = $LAB_S4, [$LAB_S6]
+inet_interfaces = $a4, [$a6]
 smtpd_banner = \$myhostname ESMTP
 virtual_mailbox_domains = example.net
 virtual_mailbox_base = $dir/mail
@@ -154,8 +163,8 @@ EOF
 		fi
 	} >"$dir/etc/main.cf"
 	_lab_postfix_ensure_snakeoil
-	_lab_postfix_start server "$LAB_NS_S"
-	lab_wait_listen "$LAB_S4" 25 "the server's Postfix"
+	_lab_postfix_start "$name" "$ns"
+	lab_wait_listen "$a4" 25 "$name's Postfix"
 }
 
 lab_postfix_relay() {
