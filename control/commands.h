@@ -17,5 +17,6 @@ int cmd_flows(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_knob(int argc, char **argv);
+int cmd_pool(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ static const struct sluicectl_command commands[] = {
 	{"top", "top rules [-n N]                            the rules that fired most", cmd_top},
 	{"events", "events [-n N] [--dataplane NAME]            the last events of the dataplanes' event logs", cmd_events},
 	{"knob", "knob set starttls allow|strip|block        a runtime knob on the dataplanes", cmd_knob},
+	{"pool", "pool [--json] | drain|up|remove HOST | weight HOST W | add HOST ADDR...   the mail-host pool", cmd_pool},
 	{NULL, NULL, NULL},
 };
 

@@ -21,6 +21,10 @@ static const struct {
 	{"flows", op_flows},
 	{"events", op_events},
 	{"knob.set", op_knob_set},
+	{"pool.get", op_pool_get},
+	{"pool.set", op_pool_set},
+	{"pool.add", op_pool_add},
+	{"pool.remove", op_pool_remove},
 };
 
 op_handler ops_find(const char *name)

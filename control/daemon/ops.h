@@ -32,6 +32,10 @@ json_t *op_flows(OP_ARGS);
 json_t *op_rules_top(OP_ARGS);
 json_t *op_events(OP_ARGS);
 json_t *op_knob_set(OP_ARGS);
+json_t *op_pool_get(OP_ARGS);
+json_t *op_pool_set(OP_ARGS);
+json_t *op_pool_add(OP_ARGS);
+json_t *op_pool_remove(OP_ARGS);
 
 /* An audit entry started with who asked and what: {op, user, uid, pid}. */
 json_t *ops_audit_entry(const struct peer *who, const char *op);

@@ -15,6 +15,8 @@
 #   lab_pool_maildir N        host N's maildir
 #   lab_pool_count N          messages stored on host N
 #   lab_dpctl JSON            one request on sluice-dp's control socket (peers/dpctl.py)
+#   lab_pool_kill N           host N fails: every process in it killed, its link down
+#   lab_pool_revive N         its link up and its Postfix started again (on its queue)
 
 LAB_POOL4=192.0.2.25
 LAB_POOL6=2001:db8::25
@@ -39,6 +41,8 @@ lab_pool_hosts() {
 		echo "$ns" >>"$LAB_DIR/namespaces"
 		sed -i "s/\$/ $ns/" "$LAB_REGISTRY/$LAB_ID" # reaped with the lab if its creator dies
 		ip -n "$ns" link set lo up
+		# its IPv6 address survives lab_pool_kill's link down (Postfix binds to it)
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.keep_addr_on_down=1 net.ipv6.conf.default.keep_addr_on_down=1
 		_lab_veth "$ns" "p$i$LAB_ID" "$LAB_NS_S" "q$i$LAB_ID"
 		ip -n "$LAB_NS_S" link set "q$i$LAB_ID" master sw0
 		ip -n "$ns" addr add "$(lab_pool_addr4 "$i")/24" dev "p$i$LAB_ID"
@@ -76,3 +80,25 @@ lab_pool_maildir() { echo "$LAB_DIR/pf-mx$1/mail/inbox"; }
 lab_pool_count() { find "$(lab_pool_maildir "$1")/new" "$(lab_pool_maildir "$1")/cur" -type f | wc -l; }
 
 lab_dpctl() { "$LAB_PYTHON" "$LAB_PEERS/dpctl.py" "$LAB_DP_SOCKET" raw "$1"; }
+
+lab_pool_kill() {
+	local ns=slp$1$LAB_ID pids n
+	for n in 1 2 3 4 5 6 7 8 9 10; do # Postfix's master may fork while it is killed
+		pids=$(ip netns pids "$ns")
+		[ -n "$pids" ] || break
+		kill -KILL $pids 2>/dev/null
+		sleep 0.1
+	done
+	[ -z "$(ip netns pids "$ns")" ] || lab_fail "mx$1 does not die"
+	ip -n "$ns" link set "p$1$LAB_ID" down
+}
+
+lab_pool_revive() {
+	local ns=slp$1$LAB_ID dir=$LAB_DIR/pf-mx$1
+	ip -n "$ns" link set "p$1$LAB_ID" up
+	rm -f "$dir/spool/pid/master.pid"
+	# (master -w reports a failure after a kill -9 of its predecessor although it starts;
+	# whether it serves is what counts)
+	ip netns exec "$ns" /usr/lib/postfix/sbin/master -c "$dir/etc" -w >>"$dir/start.log" 2>&1
+	lab_wait_listen "$(lab_pool_addr4 "$1")" 25 "mx$1's Postfix"
+}

@@ -170,6 +170,7 @@ EOF
 lab_postfix_relay() {
 	local family=${1:-4} tls=${2:-may} nexthop=$LAB_S4
 	[ "$family" = 6 ] && nexthop=$LAB_S6
+	nexthop=${LAB_RELAY_NEXTHOP:-$nexthop} # another next hop (the pool's service address)
 	local dir=$LAB_DIR/pf-relay
 	mkdir -p "$dir/etc"
 	_lab_postfix_master_cf >"$dir/etc/master.cf"
@@ -202,10 +203,12 @@ _lab_postfix_ensure_snakeoil() {
 # lab_postfix_log NAME: the instance's log file.
 lab_postfix_log() { echo "$LAB_DIR/pf-$1/maillog"; }
 
-# lab_postfix_queue_empty NAME: true when the instance holds no message in its queue.
+# lab_postfix_queue_empty NAME: true when the instance holds no message in its queue. A
+# queue file is complete once Postfix sets its owner-execute bit; one without it is a
+# message whose cleanup was killed before the client got its 250 (never delivered).
 lab_postfix_queue_empty() {
 	local dir=$LAB_DIR/pf-$1/spool
-	[ -z "$(find "$dir/incoming" "$dir/active" "$dir/deferred" "$dir/hold" -type f 2>/dev/null | head -1)" ]
+	[ -z "$(find "$dir/incoming" "$dir/active" "$dir/deferred" "$dir/hold" -type f -perm -u+x 2>/dev/null | head -1)" ]
 }
 
 # Stop every instance's master (SIGTERM, as `postfix stop` does); lab_down then ends

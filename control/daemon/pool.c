@@ -1,0 +1,305 @@
+#include "pool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../lib/rpc.h"
+#include "health.h"
+#include "link.h"
+
+#define MAX_HOSTS 256
+
+enum health { H_UNKNOWN, H_UP, H_DOWN };
+static const char *const health_names[] = {"unknown", "up", "down"};
+
+struct host {
+	char name[64];
+	char addr[64];        /* where it is checked: its first address in a dataplane's pool */
+	unsigned port;
+	enum health health;
+	unsigned oks, fails;  /* checks in a row */
+	time_t since;
+	bool drained;         /* by an administrator */
+	bool seen;            /* named by a dataplane in this round */
+	char error[256];      /* the last failed check's reason */
+	/* one round's check, run on its own thread */
+	pthread_t th;
+	bool running;
+	int rc;
+	char rerr[256];
+	int timeout_ms;
+};
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t wake;
+	struct ctl *c;
+	struct host h[MAX_HOSTS];
+	unsigned n;
+	pthread_t thread;
+	bool started, stop;
+} P = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+static struct host *find(const char *name, bool add)
+{
+	for (unsigned i = 0; i < P.n; i++)
+		if (strcmp(P.h[i].name, name) == 0)
+			return &P.h[i];
+	if (!add || P.n == MAX_HOSTS || strlen(name) >= sizeof P.h[0].name)
+		return NULL;
+	struct host *h = &P.h[P.n++];
+	memset(h, 0, sizeof *h);
+	strcpy(h->name, name);
+	h->since = time(NULL);
+	return h;
+}
+
+json_t *pool_health_json(const char *name)
+{
+	pthread_mutex_lock(&P.mu);
+	struct host *h = find(name, false);
+	json_t *j = h ? json_pack("{s:s, s:I, s:s, s:b}", "health", health_names[h->health], "since",
+	                          (json_int_t)h->since, "error", h->error, "drained", h->drained)
+	              : json_pack("{s:s, s:b}", "health", P.started ? "unknown" : "not checked", "drained", 0);
+	pthread_mutex_unlock(&P.mu);
+	return j;
+}
+
+void pool_set_drained(const char *name, bool drained)
+{
+	pthread_mutex_lock(&P.mu);
+	struct host *h = find(name, true);
+	if (h)
+		h->drained = drained;
+	pthread_mutex_unlock(&P.mu);
+}
+
+void pool_forget(const char *name)
+{
+	pthread_mutex_lock(&P.mu);
+	struct host *h = find(name, false);
+	if (h) { /* its slot stays (a check may be in flight); unnamed hosts are not checked */
+		h->drained = false;
+		h->health = H_UNKNOWN;
+		h->oks = h->fails = 0;
+		h->error[0] = 0;
+	}
+	pthread_mutex_unlock(&P.mu);
+}
+
+const char *pool_wanted(const char *name, const char *current)
+{
+	pthread_mutex_lock(&P.mu);
+	struct host *h = find(name, false);
+	const char *want = NULL;
+	if (h && h->health == H_DOWN)
+		want = "down"; /* its connections cannot finish: reset them, clients retry elsewhere */
+	else if (h && h->drained)
+		want = "drain";
+	else if (h && h->health == H_UP && strcmp(current, "down") == 0)
+		want = "up"; /* back; a drain set elsewhere (configuration) is left alone */
+	pthread_mutex_unlock(&P.mu);
+	return want && strcmp(want, current) != 0 ? want : NULL;
+}
+
+static json_t *ask(struct ctl *c, struct dp_link *l, json_t *req, char *err, size_t errlen)
+{
+	json_t *a = link_request(l, req, NULL, 0, (int)c->conf.request_timeout_ms, -1, NULL, NULL, err, errlen);
+	if (a && !json_is_true(json_object_get(a, "ok"))) {
+		snprintf(err, errlen, "%s", rpc_error_text(a));
+		json_decref(a);
+		a = NULL;
+	}
+	return a;
+}
+
+/* A dataplane's pool.get host entry of that name, or NULL. */
+static json_t *dp_host(json_t *pool, const char *name)
+{
+	size_t i;
+	json_t *h;
+	json_array_foreach(json_object_get(pool, "hosts"), i, h)
+		if (strcmp(json_string_value(json_object_get(h, "name")) ?: "", name) == 0)
+			return h;
+	return NULL;
+}
+
+void pool_converge(struct ctl *c, const char *name, json_t *results)
+{
+	for (unsigned i = 0; i < c->nlinks; i++) {
+		struct dp_link *l = &c->links[i];
+		char err[600] = "";
+		const char *result = "ok";
+		json_t *q = json_pack("{s:s}", "op", "pool.get");
+		json_t *pool = ask(c, l, q, err, sizeof err);
+		json_decref(q);
+		json_t *h = pool ? dp_host(pool, name) : NULL;
+		const char *want = h ? pool_wanted(name, json_string_value(json_object_get(h, "state")) ?: "") : NULL;
+		if (!pool) {
+			result = "error";
+		} else if (!h) {
+			result = "absent";
+		} else if (want) {
+			q = json_pack("{s:s, s:s, s:s}", "op", "pool.set", "name", name, "state", want);
+			json_t *a = ask(c, l, q, err, sizeof err);
+			json_decref(q);
+			if (a)
+				snprintf(err, sizeof err, "%s -> %s", json_string_value(json_object_get(h, "state")), want);
+			else
+				result = "error";
+			json_decref(a);
+		}
+		if (results)
+			json_array_append_new(results, json_pack("{s:s, s:s, s:s}", "dataplane", l->conf->name, "result",
+			                                         result, "detail", err));
+		else if (strcmp(result, "error") == 0)
+			ctl_log("pool: %s: host %s: %s", l->conf->name, name, err);
+		json_decref(pool);
+	}
+}
+
+/* ---- the health thread ---------------------------------------------------------------- */
+
+static void *check_one(void *arg)
+{
+	struct host *h = arg; /* its address, port and result fields are this thread's until joined */
+	h->rc = health_check_smtp(h->addr, (uint16_t)h->port, h->timeout_ms, h->rerr, sizeof h->rerr);
+	return NULL;
+}
+
+/* The hosts the dataplanes' pools name, with the address and port to check them at. */
+static void gather(struct ctl *c)
+{
+	for (unsigned i = 0; i < P.n; i++)
+		P.h[i].seen = false;
+	for (unsigned i = 0; i < c->nlinks; i++) {
+		char err[600];
+		json_t *q = json_pack("{s:s}", "op", "pool.get");
+		json_t *pool = ask(c, &c->links[i], q, err, sizeof err);
+		json_decref(q);
+		size_t k;
+		json_t *e;
+		json_array_foreach(json_object_get(pool, "hosts"), k, e) {
+			const char *name = json_string_value(json_object_get(e, "name"));
+			const char *addr = json_string_value(json_array_get(json_object_get(e, "addresses"), 0));
+			json_int_t port = json_integer_value(json_array_get(json_object_get(pool, "ports"), 0));
+			pthread_mutex_lock(&P.mu);
+			struct host *h = name && addr ? find(name, true) : NULL;
+			if (h && strlen(addr) < sizeof h->addr) {
+				strcpy(h->addr, addr);
+				h->port = port > 0 && port < 65536 ? (unsigned)port : 25;
+				h->seen = true;
+			}
+			pthread_mutex_unlock(&P.mu);
+		}
+		json_decref(pool);
+	}
+}
+
+/* A check's result into the host's streaks; a transition is logged and audited. */
+static void record(struct ctl *c, struct host *h)
+{
+	enum health before = h->health;
+	if (h->rc == 0) {
+		h->fails = 0;
+		if (++h->oks >= P.c->conf.pool_rise || h->health == H_UNKNOWN)
+			h->health = H_UP; /* a host never checked before is up at its first success */
+	} else {
+		h->oks = 0;
+		snprintf(h->error, sizeof h->error, "%s", h->rerr);
+		if (++h->fails >= P.c->conf.pool_fall)
+			h->health = H_DOWN;
+	}
+	if (h->health == before)
+		return;
+	h->since = time(NULL);
+	ctl_log("pool: host %s (%s) %s -> %s%s%s", h->name, h->addr, health_names[before], health_names[h->health],
+	        h->rc ? ": " : "", h->rc ? h->error : "");
+	json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "op", "pool.health", "user", "sluice-control", "host",
+	                      h->name, "from", health_names[before], "to", health_names[h->health], "reason",
+	                      h->rc ? h->error : "checks pass");
+	char err[600];
+	if (ctl_audit(c, e, err, sizeof err))
+		ctl_log("AUDIT LOG FAILED: %s", err);
+	json_decref(e);
+}
+
+static void round_of_checks(struct ctl *c)
+{
+	gather(c);
+	pthread_mutex_lock(&P.mu);
+	for (unsigned i = 0; i < P.n; i++) {
+		struct host *h = &P.h[i];
+		h->timeout_ms = (int)c->conf.pool_timeout_ms;
+		h->running = h->seen && pthread_create(&h->th, NULL, check_one, h) == 0;
+	}
+	pthread_mutex_unlock(&P.mu);
+	/* the checks run unlocked: pool_forget leaves running hosts alone, nothing else moves them */
+	char names[MAX_HOSTS][64];
+	unsigned n = 0;
+	for (unsigned i = 0; i < P.n; i++) {
+		struct host *h = &P.h[i];
+		if (!h->running)
+			continue;
+		pthread_join(h->th, NULL);
+		pthread_mutex_lock(&P.mu);
+		h->running = false;
+		record(c, h);
+		strcpy(names[n++], h->name);
+		pthread_mutex_unlock(&P.mu);
+	}
+	pthread_mutex_lock(&c->change_lock); /* not in the middle of an administrator's change */
+	for (unsigned i = 0; i < n; i++)
+		pool_converge(c, names[i], NULL);
+	pthread_mutex_unlock(&c->change_lock);
+}
+
+static void *health_main(void *arg)
+{
+	struct ctl *c = arg;
+	for (;;) {
+		/* rounds start every interval, however long the last one's checks took */
+		struct timespec t1;
+		clock_gettime(CLOCK_REALTIME, &t1);
+		round_of_checks(c);
+		uint64_t ms = c->conf.pool_interval_ms;
+		t1.tv_sec += (time_t)(ms / 1000);
+		t1.tv_nsec += (long)(ms % 1000) * 1000000;
+		if (t1.tv_nsec >= 1000000000) {
+			t1.tv_sec++;
+			t1.tv_nsec -= 1000000000;
+		}
+		pthread_mutex_lock(&P.mu);
+		while (!P.stop && pthread_cond_timedwait(&P.wake, &P.mu, &t1) == 0)
+			;
+		bool stop = P.stop;
+		pthread_mutex_unlock(&P.mu);
+		if (stop)
+			return NULL;
+	}
+}
+
+int pool_start(struct ctl *c)
+{
+	P.c = c;
+	if (!c->conf.pool_checks)
+		return 0;
+	if (pthread_create(&P.thread, NULL, health_main, c) != 0)
+		return -1;
+	P.started = true;
+	return 0;
+}
+
+void pool_stop(void)
+{
+	if (!P.started)
+		return;
+	pthread_mutex_lock(&P.mu);
+	P.stop = true;
+	pthread_cond_signal(&P.wake);
+	pthread_mutex_unlock(&P.mu);
+	pthread_join(P.thread, NULL);
+	P.started = false;
+}
