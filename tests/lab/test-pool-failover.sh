@@ -52,11 +52,11 @@ lab_wait_for 60 "a third of the messages to be stored" bash -c \
 killed_at=$(date +%s.%N)
 lab_pool_kill 2
 lab_wait_for 10 "mx2 to be taken out" is_state mx2 "down down" || lab_fail "mx2 not taken out: $(health_of mx2)"
-out_after=$(echo "$(date +%s.%N) - $killed_at" | bc)
+out_after=$(awk -v a="$(date +%s.%N)" -v b="$killed_at" 'BEGIN { printf "%.2f", a - b }')
 lab_log "mx2 out of the table $out_after s after it died"
 # fall (2) x interval (1 s) + timeout (1 s), a round that ran late, and the convergence
 # (measured here: 2.3 to 3.5 s)
-echo "$out_after < 5" | bc | grep -q 1 || lab_fail "mx2 taken out only after $out_after s"
+awk -v a="$out_after" 'BEGIN { exit !(a < 5) }' || lab_fail "mx2 taken out only after $out_after s"
 wait $src || { tail "$t/source.txt"; lab_fail "smtp-source to the relay failed"; }
 lab_wait_for 120 "the relay's queue to empty" lab_postfix_queue_empty relay ||
 	lab_fail "the relay still holds mail: $(ls -R "$LAB_DIR/pf-relay/spool/deferred" | head)"
