@@ -15,6 +15,8 @@
 #   lab_pool_maildir N        host N's maildir
 #   lab_pool_count N          messages stored on host N
 #   lab_dpctl JSON            one request on sluice-dp's control socket (peers/dpctl.py)
+#   lab_pool_ids [--queued] N...  the Message-Ids stored on hosts N (sorted, one line per
+#                             copy); --queued: also those in their queues
 #   lab_pool_kill N           host N fails: every process in it killed, its link down
 #   lab_pool_revive N         its link up and its Postfix started again (on its queue)
 
@@ -101,4 +103,16 @@ lab_pool_revive() {
 	# whether it serves is what counts)
 	ip netns exec "$ns" /usr/lib/postfix/sbin/master -c "$dir/etc" -w >>"$dir/start.log" 2>&1
 	lab_wait_listen "$(lab_pool_addr4 "$1")" 25 "mx$1's Postfix"
+}
+
+# Only complete queue files count (lab_postfix_queue_empty): an incomplete one was never
+# answered 250. Queue files are records, not lines: the header is found anywhere in them.
+lab_pool_ids() {
+	local queued=0 i dirs=()
+	[ "$1" = --queued ] && { queued=1; shift; }
+	for i in "$@"; do
+		dirs+=("$(lab_pool_maildir "$i")/new" "$(lab_pool_maildir "$i")/cur")
+		[ $queued = 1 ] && dirs+=($(find "$LAB_DIR/pf-mx$i/spool"/{incoming,active,deferred,hold} -type f -perm -u+x 2>/dev/null))
+	done
+	grep -rhaoi 'Message-Id: *<[^>]*>' "${dirs[@]}" /dev/null 2>/dev/null | tr 'A-Z' 'a-z' | sort
 }

@@ -65,16 +65,10 @@ for i in 1 3; do
 done
 
 # every message is somewhere a host answered 250 for it: a maildir, or mx2's queue
-# (Postfix queue files are records, not lines: the header is found anywhere in them; a
-# maildir's tmp/ holds deliveries cut short, whose queue file still holds the message)
-# and only complete queue files count (lab_postfix_queue_empty): an incomplete one was
-# never answered 250
-ids() { grep -rhaoi 'Message-Id: *<[^>]*>' "$@" 2>/dev/null | tr 'A-Z' 'a-z' | sort; }
-maildirs() { local i; for i in 1 2 3; do echo "$(lab_pool_maildir "$i")/new" "$(lab_pool_maildir "$i")/cur"; done; }
-queued2() { find "$LAB_DIR/pf-mx2/spool"/{incoming,active,deferred,hold} -type f -perm -u+x 2>/dev/null; }
-{ ids $(maildirs); grep -haoi 'Message-Id: *<[^>]*>' $(queued2) /dev/null | tr 'A-Z' 'a-z'; } | sort -u >"$t/ids-found"
-ids $(maildirs) >"$t/ids-stored"
-uniq -d "$t/ids-stored" >"$t/ids-twice"
+lab_pool_ids 1 3 >"$t/ids-stored"
+lab_pool_ids --queued 2 >>"$t/ids-stored"
+sort -u "$t/ids-stored" >"$t/ids-found"
+sort "$t/ids-stored" | uniq -d >"$t/ids-twice"
 unique=$(wc -l <"$t/ids-found")
 dups=$(wc -l <"$t/ids-twice")
 lab_log "after the failure: $unique distinct messages of $MESSAGES stored or queued on a host, $dups twice"
@@ -85,7 +79,7 @@ lab_log "mx2 comes back"
 lab_pool_revive 2
 lab_wait_for 10 "mx2 to be put back" is_state mx2 "up up" || lab_fail "mx2 not put back: $(health_of mx2)"
 lab_wait_for 60 "mx2's queue to empty" lab_postfix_queue_empty mx2 || lab_fail "mx2 kept its queued mail"
-ids $(maildirs) | uniq | wc -l >"$t/n"
+lab_pool_ids 1 2 3 | uniq | wc -l >"$t/n"
 [ "$(cat "$t/n")" = "$MESSAGES" ] || lab_fail "after mx2 delivered its queue: $(cat "$t/n") of $MESSAGES in maildirs"
 before2=$(lab_pool_count 2)
 lab_c smtp-source -c -s 5 -m 60 -f alice@example.org -t bob@example.net "$LAB_POOL4:25" >"$t/source2.txt" 2>&1 ||
