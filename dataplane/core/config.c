@@ -194,16 +194,6 @@ static int parse_port_number(const char *s, uint16_t *out)
 	return 0;
 }
 
-static char *trim(char *s)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	char *e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = 0;
-	return s;
-}
-
 static int set_value(struct dp_config *c, const struct key_def *k, char *v,
                      char *msg, size_t msglen)
 {
@@ -268,7 +258,7 @@ static int set_value(struct dp_config *c, const struct key_def *k, char *v,
 		size_t n = 0;
 		char *save, *tok;
 		for (tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			tok = trim(tok);
+			tok = sl_conf_trim(tok);
 			if (n == DP_MAX_SMTP_PORTS) {
 				snprintf(msg, msglen, "ports: at most %d ports", DP_MAX_SMTP_PORTS);
 				return -1;

@@ -1,18 +1,10 @@
 #include "poolconf.h"
 
+#include "sluice/conffile.h"
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char *trim(char *s)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	char *e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = 0;
-	return s;
-}
 
 /* "192.0.2.25, 2001:db8::25": at most one address of each family. */
 static int parse_addrs(char *v, bool has[DP_NFAMS], uint8_t addr[DP_NFAMS][16], char *msg, size_t len)
@@ -20,7 +12,7 @@ static int parse_addrs(char *v, bool has[DP_NFAMS], uint8_t addr[DP_NFAMS][16], 
 	char *save;
 	has[DP_FAM4] = has[DP_FAM6] = false;
 	for (char *tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		tok = trim(tok);
+		tok = sl_conf_trim(tok);
 		int fam;
 		uint8_t a[16];
 		if (dp_pool_parse_addr(tok, &fam, a)) {
@@ -88,7 +80,7 @@ static int pool_key(struct dp_pool_conf *pc, const char *key, char *v, char *msg
 		char *save;
 		pc->nports = 0;
 		for (char *tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			tok = trim(tok);
+			tok = sl_conf_trim(tok);
 			char *end;
 			unsigned long port = strtoul(tok, &end, 10);
 			if (!isdigit((unsigned char)*tok) || *end || port == 0 || port > 65535 ||

@@ -296,6 +296,22 @@ static int pool_init(void)
 	return dp_pool_from_conf(&pool, &c.pool, pool_mac, &learned, err, sizeof err);
 }
 
+/* An Ethernet/IPv4 ARP message (op 1 request, 2 reply) at a. */
+static void arp_body(uint8_t *a, uint16_t op, const uint8_t sha[6], const uint8_t spa[4], const uint8_t *tha,
+                     const uint8_t tpa[4])
+{
+	wr16(a, 1);
+	wr16(a + 2, 0x0800);
+	a[4] = 6;
+	a[5] = 4;
+	wr16(a + 6, op);
+	memcpy(a + 8, sha, 6);
+	memcpy(a + 14, spa, 4);
+	if (tha)
+		memcpy(a + 18, tha, 6);
+	memcpy(a + 24, tpa, 4);
+}
+
 static size_t arp_request(uint8_t *f, const uint8_t *target, bool vlan)
 {
 	size_t o = 0;
@@ -308,17 +324,8 @@ static size_t arp_request(uint8_t *f, const uint8_t *target, bool vlan)
 		o += 4;
 	}
 	wr16(f + o, 0x0806);
-	uint8_t *a = f + o + 2;
-	memset(a, 0, 28);
-	wr16(a, 1);
-	wr16(a + 2, 0x0800);
-	a[4] = 6;
-	a[5] = 4;
-	wr16(a + 6, 1);
-	memcpy(a + 8, client_mac, 6);
-	memcpy(a + 14, (uint8_t[]){192, 0, 2, 10}, 4);
-	memcpy(a + 24, target, 4);
-	memset(f + o + 30, 0, 60);
+	memset(f + o + 2, 0, 28 + 18);
+	arp_body(f + o + 2, 1, client_mac, (uint8_t[]){192, 0, 2, 10}, NULL, target);
 	return o + 2 + 28 + 18; /* padded to 60 bytes (64 with the tag) */
 }
 
@@ -372,15 +379,7 @@ static void test_arp_probe_and_learn(void)
 	memcpy(r, pool_mac, 6);
 	memcpy(r + 6, host_mac, 6);
 	wr16(r + 12, 0x0806);
-	uint8_t *a = r + 14;
-	wr16(a, 1);
-	wr16(a + 2, 0x0800);
-	a[4] = 6;
-	a[5] = 4;
-	wr16(a + 6, 2);
-	memcpy(a + 8, host_mac, 6);
-	memcpy(a + 14, (uint8_t[]){198, 51, 100, 11}, 4);
-	memcpy(a + 18, pool_mac, 6);
+	arp_body(r + 14, 2, host_mac, (uint8_t[]){198, 51, 100, 11}, pool_mac, (uint8_t[]){0, 0, 0, 0});
 	uint8_t out[256];
 	size_t rlen;
 	CU_ASSERT_EQUAL(dp_pool_l2(&pool, r, sizeof r, 1, out, sizeof out, &rlen, &stats), DP_L2_CONSUME);
