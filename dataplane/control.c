@@ -25,6 +25,8 @@
 #include "core/inspect.h"
 #include "core/poolflow.h"
 #include "poolctl.h"
+#include "listctl.h"
+#include "lpm.h"
 #include "telemetry.h"
 #include "worker.h"
 
@@ -53,6 +55,9 @@ struct dp_control {
 	struct published *published;    /* read by workers (acquire), written here */
 	struct published *seen[64];     /* per worker: the last one it took */
 	struct published *unconfirmed;  /* a swap some worker had not confirmed: freed later */
+	struct dp_list_snapshot *lists_pub;   /* read by workers (acquire), written here */
+	struct dp_list_snapshot *lists_unconfirmed;
+	struct dp_listctl *lists;
 	struct rte_ring *grave[64];     /* per worker: rulesets it no longer uses, freed here */
 	struct snapshot {               /* `flows`: asked here, filled by the worker between bursts */
 		int state;              /* SNAP_IDLE, SNAP_ASKED, SNAP_DONE (atomic) */
@@ -116,6 +121,10 @@ void dp_control_worker_sync(struct dp_control *c, struct dp_worker *w)
 	const struct dp_pool *pool = __atomic_load_n(&c->pool, __ATOMIC_ACQUIRE);
 	if (pool && w->insp && w->insp->ctx.pool && w->insp->ctx.pool->cur != pool)
 		dp_pool_take(w->insp->ctx.pool, pool);
+	if (w->insp && w->insp->ctx.protect) {
+		struct dp_list_snapshot *l = __atomic_load_n(&c->lists_pub, __ATOMIC_ACQUIRE);
+		w->insp->ctx.protect->lists = l ? &l->lists : NULL;
+	}
 	struct snapshot *sn = &c->snap[w->idx];
 	if (__atomic_load_n(&sn->state, __ATOMIC_ACQUIRE) == SNAP_ASKED) {
 		sn->n = w->insp ? dp_inspector_top_flows(w->insp, sn->out, sn->max) : 0;
@@ -205,15 +214,6 @@ static void reply(int fd, json_t *req, json_t *ans)
 	json_decref(ans);
 }
 
-json_t *dp_ctl_failure(const char *fmt, ...)
-{
-	char msg[600];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
-}
 
 static json_t *bundle_json(const struct dp_bundle_info *b)
 {
@@ -227,13 +227,21 @@ static json_t *op_hello(struct dp_control *c)
 {
 	struct dp_bundle_info b;
 	dp_control_info(c, &b);
-	return json_pack("{s:b, s:s, s:s, s:i, s:I, s:s, s:i, s:s, s:o, s:s, s:I}", "ok", 1,
-	                 "name", c->cfg->control_name, "version", DP_VERSION, "pid", (int)getpid(),
-	                 "uptime_s", (json_int_t)(time(NULL) - c->started),
-	                 "mode", dp_mode_name(c->cfg->mode), "workers", (int)c->nworkers,
-	                 "starttls", dp_starttls_name(__atomic_load_n(&c->cfg->starttls, __ATOMIC_RELAXED)),
-	                 "bundle", bundle_json(&b), "events", c->cfg->events_file, "pool",
-	                 (json_int_t)dp_poolctl_version(c->poolctl));
+	json_t *ans = json_pack("{s:b, s:s, s:s, s:i, s:I, s:s, s:i, s:s, s:o, s:s}", "ok", 1,
+	                        "name", c->cfg->control_name, "version", DP_VERSION, "pid", (int)getpid(),
+	                        "uptime_s", (json_int_t)(time(NULL) - c->started),
+	                        "mode", dp_mode_name(c->cfg->mode), "workers", (int)c->nworkers,
+	                        "starttls", dp_starttls_name(__atomic_load_n(&c->cfg->starttls, __ATOMIC_RELAXED)),
+	                        "bundle", bundle_json(&b), "events", c->cfg->events_file);
+	uint64_t version = 0;
+	size_t entries = 0;
+	if (c->lists)
+		dp_listctl_info(c->lists, &version, &entries);
+	json_object_set_new(ans, "protect", json_pack("{s:b, s:I, s:I}", "enabled",
+	                    dp_config_protecting(c->cfg), "lists_version", (json_int_t)version,
+	                    "list_entries", (json_int_t)entries));
+	json_object_set_new(ans, "pool", json_integer((json_int_t)dp_poolctl_version(c->poolctl)));
+	return ans;
 }
 
 static json_t *op_stats(struct dp_control *c)
@@ -431,6 +439,32 @@ static json_t *op_flows(struct dp_control *c, json_t *req)
 	return json_pack("{s:b, s:o}", "ok", 1, "flows", list);
 }
 
+void dp_control_set_lists(struct dp_control *c, struct dp_listctl *l)
+{
+	c->lists = l;
+}
+
+bool dp_control_publish_lists(struct dp_control *c, struct dp_list_snapshot *s)
+{
+	if (c->lists_unconfirmed && workers_confirmed(c, rte_rcu_qsbr_start(c->qsbr))) {
+		dp_lpm_free(c->lists_unconfirmed);
+		c->lists_unconfirmed = NULL;
+	}
+	struct dp_list_snapshot *old = __atomic_exchange_n(&c->lists_pub, s, __ATOMIC_ACQ_REL);
+	bool confirmed = workers_confirmed(c, rte_rcu_qsbr_start(c->qsbr));
+	if (confirmed || !old) {
+		dp_lpm_free(old);
+	} else if (!c->lists_unconfirmed) {
+		c->lists_unconfirmed = old; /* a stalled worker may still read it */
+	} else {
+		/* two unconfirmed in a row: keep the older one too rather than free it under a
+		 * reader; it goes at stop */
+		dp_lpm_free(c->lists_unconfirmed);
+		c->lists_unconfirmed = old;
+	}
+	return confirmed;
+}
+
 static json_t *handle(struct dp_control *c, json_t *req, const struct sl_frame *f)
 {
 	const char *op = json_string_value(json_object_get(req, "op"));
@@ -446,10 +480,13 @@ static json_t *handle(struct dp_control *c, json_t *req, const struct sl_frame *
 		return op_bundle_load(c, req, f->body, f->body_len);
 	if (strcmp(op, "flows") == 0)
 		return op_flows(c, req);
-	json_t *pool = dp_poolctl_handle(c->poolctl, c, op, req);
-	if (pool)
-		return pool;
-	return dp_ctl_failure("unknown op '%s' (hello, stats, flows, bundle.load, knob.set, pool.get, pool.set, "
+	json_t *ans = c->lists ? dp_listctl_handle(c->lists, op, req, f->body, f->body_len) : NULL;
+	if (!ans)
+		ans = dp_poolctl_handle(c->poolctl, c, op, req);
+	if (ans)
+		return ans;
+	return dp_ctl_failure("unknown op '%s' (hello, stats, flows, bundle.load, knob.set, list.get, "
+	                      "list.add, list.del, list.set, bans, bans.del, top.sources, pool.get, pool.set, "
 	                      "pool.add, pool.remove)", op);
 }
 
@@ -536,6 +573,8 @@ static void *control_main(void *arg)
 	while (!c->stop) {
 		int r = poll(pfd, (nfds_t)(1 + npeers), 100);
 		bury(c);
+		if (c->lists)
+			dp_listctl_tick(c->lists); /* list entries that expired go */
 		if (r <= 0)
 			continue;
 		if (pfd[0].revents & POLLIN) {
@@ -610,6 +649,8 @@ void dp_control_stop(struct dp_control *c)
 	}
 	published_free(c->published);
 	published_free(c->unconfirmed);
+	dp_lpm_free(c->lists_pub);
+	dp_lpm_free(c->lists_unconfirmed);
 	rte_free(c->qsbr);
 	pthread_mutex_destroy(&c->info_lock);
 	free(c);

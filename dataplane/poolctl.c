@@ -7,6 +7,7 @@
 #include "control.h"
 #include "core/inspect.h"
 #include "core/poolflow.h"
+#include "listctl.h"
 #include "worker.h"
 
 struct dp_poolctl {

@@ -22,6 +22,7 @@
 
 struct dp_session;
 struct dp_poolrt;
+struct dp_protect;
 
 /* Message scanners of finished flows, kept for new flows: making one per flow (a
  * Hyperscan stream per database, per-condition arrays) costs more than resetting. */
@@ -58,6 +59,7 @@ struct dp_ctx {
 	void *event_arg;
 	struct sl_strbuf event_buf; /* the line being built, reused */
 	struct dp_poolrt *pool;     /* the mail-host pool (poolflow.h); NULL: none */
+	struct dp_protect *protect; /* connection-level protection (protect.h); NULL: off */
 };
 
 #endif

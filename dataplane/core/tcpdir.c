@@ -142,15 +142,41 @@ static void release(struct dp_tcpdir *d)
 		d->start = 0;
 }
 
-bool dp_tcpdir_same(const struct dp_tcpdir *d, uint64_t off, const uint8_t *p, uint32_t len)
+/* held is what a rewrite made of sent (see dp_tcpdir_rewritten) */
+static bool rewrite_of(uint8_t held, uint8_t sent)
+{
+	if (held == '?')
+		return sent == 0;
+	return held == 'X' && sent && strchr("STARTLSstartls", sent);
+}
+
+/* Stored [at, at+n) against p: equal, or different only where a rewrite explains it. */
+static bool same_stored(const struct dp_tcpdir *d, uint64_t at, const uint8_t *held,
+                        const uint8_t *p, size_t n, bool *rewritten)
+{
+	if (!memcmp(held, p, n))
+		return true;
+	for (size_t i = 0; i < n; i++) {
+		if (held[i] == p[i])
+			continue;
+		if (at + i < d->rw_from || at + i >= d->rw_to || !rewrite_of(held[i], p[i]))
+			return false;
+		*rewritten = true;
+	}
+	return true;
+}
+
+bool dp_tcpdir_same(const struct dp_tcpdir *d, uint64_t off, const uint8_t *p, uint32_t len,
+                    bool *rewritten)
 {
 	uint64_t end = off + len;
 	/* in-order store */
 	uint64_t a = off > d->head_off ? off : d->head_off;
 	uint64_t b = end < d->rcv_off ? end : d->rcv_off;
-	if (a < b && memcmp(d->buf + d->start + (a - d->head_off), p + (a - off), (size_t)(b - a)))
+	if (a < b && !same_stored(d, a, d->buf + d->start + (a - d->head_off), p + (a - off),
+	                          (size_t)(b - a), rewritten))
 		return false;
-	/* out-of-order store */
+	/* out-of-order store (never rewritten: rewrites follow the engine, in order) */
 	for (unsigned i = 0; i < d->nooo; i++) {
 		const struct dp_ooo_seg *s = &d->ooo[i];
 		a = off > s->off ? off : s->off;
@@ -159,6 +185,19 @@ bool dp_tcpdir_same(const struct dp_tcpdir *d, uint64_t off, const uint8_t *p, u
 			return false;
 	}
 	return true;
+}
+
+void dp_tcpdir_rewritten(struct dp_tcpdir *d, uint64_t off, size_t len)
+{
+	if (d->rw_to <= d->head_off || d->rw_from >= d->rw_to) {
+		d->rw_from = off;
+		d->rw_to = off + len;
+		return;
+	}
+	if (off < d->rw_from)
+		d->rw_from = off;
+	if (off + len > d->rw_to)
+		d->rw_to = off + len;
 }
 
 /* Move out-of-order segments that now touch the receive edge into the buffer. */
@@ -211,7 +250,7 @@ void dp_tcpdir_data(struct dp_tcpdir *d, uint32_t seq, const uint8_t *p, uint32_
 		return;
 	}
 	r->old_bytes = o < d->rcv_off;
-	bool same = dp_tcpdir_same(d, o, p, len);
+	bool same = dp_tcpdir_same(d, o, p, len, &r->rewritten);
 	if (!same) {
 		r->conflict = true;
 		if (!d->passive) {

@@ -42,6 +42,7 @@ struct dp_tcpdir {
 	uint64_t fin_off;
 	bool passive;            /* a capture: nothing is held, first data wins */
 	size_t retain_passive;   /* passive: bytes kept behind rcv_off for comparisons */
+	uint64_t rw_from, rw_to; /* the span where stored bytes were rewritten (empty: equal) */
 	struct dp_mem *mem;
 };
 
@@ -62,6 +63,7 @@ struct dp_seg_result {
 	bool conflict;           /* some bytes differed (passive: old kept) */
 	bool held_ooo;           /* some bytes were stored out of order */
 	bool before_start;       /* bytes before offset 0 (clipped) */
+	bool rewritten;          /* matched stored bytes only as their rewrite: send ours */
 };
 
 /* isn: sequence number of the first data byte. max_ooo: out-of-order segments held at
@@ -86,7 +88,13 @@ void dp_tcpdir_data(struct dp_tcpdir *d, uint32_t seq, const uint8_t *p, uint32_
 const uint8_t *dp_tcpdir_bytes(const struct dp_tcpdir *d, uint64_t off, size_t *len);
 
 /* Compare [off, off+len) with stored bytes where stored; true when all stored agree. */
-bool dp_tcpdir_same(const struct dp_tcpdir *d, uint64_t off, const uint8_t *p, uint32_t len);
+bool dp_tcpdir_same(const struct dp_tcpdir *d, uint64_t off, const uint8_t *p, uint32_t len,
+                    bool *rewritten);
+
+/* Stored bytes [off, off+len) were rewritten (a NUL made '?', STARTTLS made XXXXXXXX):
+ * a retransmission of the original bytes there is no conflict, and what goes on is
+ * our copy (dp_seg_result.rewritten). */
+void dp_tcpdir_rewritten(struct dp_tcpdir *d, uint64_t off, size_t len);
 
 /* The receiver acknowledged up to `ack` (sequence number). */
 void dp_tcpdir_ack(struct dp_tcpdir *d, uint32_t ack);

@@ -14,8 +14,9 @@
         (b) no accepted message holds a forbidden marker: the card number, the EICAR
             file (also inside MIME parts, decoded) or a smuggled message's Message-ID;
         (c) the bytes the server's application read on the connection are a prefix of
-            the client bytes sluice-dp's engine consumed on that flow (in order; the one
-            rewrite allowed is the documented STARTTLS -> XXXXXXXX); a connection that
+            the client bytes sluice-dp's engine consumed on that flow (in order; the
+            rewrites allowed are the documented STARTTLS -> XXXXXXXX and NUL -> '?' in
+            command lines, which (a) holds messages to byte for byte); a connection that
             was read from but never inspected fails;
         (d) the client got an SMTP answer to its end of data, or a reset.
         Connections of no case (other clients of the lab) are judged by (a)-(c) too.
@@ -145,8 +146,9 @@ STARTTLS_LINE = re.compile(rb"(?i)(?:^|\n)STARTTLS\r?\n")
 
 def prefix_problem(read, consumed):
     """Why READ (the server's application) is not a prefix of CONSUMED (the engine),
-    or "". The one difference allowed: a STARTTLS command line the gateway rewrote to
-    XXXXXXXX (docs/dataplane.md, starttls = strip|block)."""
+    or "". The differences allowed (docs/dataplane.md): a STARTTLS command line the
+    gateway rewrote to XXXXXXXX (starttls = strip|block), and a NUL it sent on as '?'
+    (in command lines; messages are held to byte equality by (a))."""
     if consumed is None:
         return "" if not read else f"the server read {len(read)} bytes of a flow sluice-dp never inspected"
     if len(read) > len(consumed):
@@ -160,6 +162,9 @@ def prefix_problem(read, consumed):
         at = m.start() + (1 if m.group().startswith(b"\n") else 0)
         if at + 8 <= len(allowed) and read[at:at + 8] == b"XXXXXXXX":
             allowed[at:at + 8] = b"XXXXXXXX"
+    for i in range(len(allowed)):
+        if allowed[i] == 0 and read[i] == 0x3F:
+            allowed[i] = 0x3F
     diff = first_difference(read, bytes(allowed))
     if diff >= 0:
         return (f"byte {diff} differs: the server read {read[diff:diff + 30]!r}, the engine "

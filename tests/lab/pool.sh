@@ -13,6 +13,8 @@
 #                             the first hosts with those weights (lab_dataplane_start
 #                             appends it)
 #   lab_pool_maildir N        host N's maildir
+#   lab_pool_one_source       sluice-dp settings: no per-source limits (the lab's one client
+#                             address stands for many senders; docs/protection.md)
 #   lab_pool_count N          messages stored on host N
 #   lab_dpctl JSON            one request on sluice-dp's control socket (peers/dpctl.py)
 #   lab_pool_ids [--queued] N...  the Message-Ids stored on hosts N (sorted, one line per
@@ -75,6 +77,10 @@ lab_pool_conf() {
 			i=$((i + 1))
 		done
 	} >"$LAB_DP_EXTRA_CONF"
+}
+
+lab_pool_one_source() {
+	echo protect.host_connections=0 protect.host_sessions=0 protect.net_connections=0 protect.net_sessions=0
 }
 
 lab_pool_maildir() { echo "$LAB_DIR/pf-mx$1/mail/inbox"; }

@@ -23,7 +23,7 @@ LAB_CONTROL_EXTRA_CONF=$LAB_DIR/control-pool.conf
 printf '[pool]\ninterval = 1s\ntimeout = 1s\nrise = 2\nfall = 2\n' >"$LAB_CONTROL_EXTRA_CONF"
 LAB_CONTROL_NS=$LAB_NS_S # on the inside network, where the hosts are
 LAB_DP_SOCKET=$LAB_DIR/dp0.sock
-lab_dataplane_start control.socket="$LAB_DP_SOCKET" control.name=dp0 -- --rules "$LAB_POLICY"
+lab_dataplane_start $(lab_pool_one_source) control.socket="$LAB_DP_SOCKET" control.name=dp0 -- --rules "$LAB_POLICY"
 lab_pool_postfix
 lab_control_start dp0
 LAB_RELAY_NEXTHOP=$LAB_POOL4 lab_postfix_relay

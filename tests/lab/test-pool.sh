@@ -16,7 +16,7 @@ SESSIONS=${SLUICE_POOL_SESSIONS:-10000}
 lab_up
 lab_pool_hosts 4
 lab_pool_conf 100 200 300 # mx4 joins later
-lab_dataplane_start control.socket="$LAB_DP_SOCKET" -- --rules "$LAB_POLICY"
+lab_dataplane_start $(lab_pool_one_source) control.socket="$LAB_DP_SOCKET" -- --rules "$LAB_POLICY"
 lab_pool_postfix
 t=$LAB_DIR/t
 mkdir -p "$t"
