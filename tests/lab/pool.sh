@@ -80,7 +80,10 @@ lab_pool_conf() {
 }
 
 lab_pool_one_source() {
-	echo protect.host_connections=0 protect.host_sessions=0 protect.net_connections=0 protect.net_sessions=0
+	local kind
+	for kind in connections sessions messages recipients bytes; do
+		echo "protect.host_$kind=0 protect.net_$kind=0"
+	done
 }
 
 lab_pool_maildir() { echo "$LAB_DIR/pf-mx$1/mail/inbox"; }

@@ -13,7 +13,7 @@
 #                              "journal" sends a copy of every message it accepts to the
 #                              archive's SMTP listener (always_bcc, docs/archive.md; start
 #                              the archive first: lab_archive_start)
-#   lab_postfix_mailhost NAME NS ADDR4 ADDR6 HOSTNAME [tls] [journal]
+#   lab_postfix_mailhost NAME NS ADDR4 ADDR6 HOSTNAME [tls] [journal] [users]
 #                              another such mail host (the pool's hosts, pool.sh)
 #   lab_postfix_relay [4|6] [TLS]
 #                              an outbound relay on the client host: accepts mail on
@@ -118,15 +118,16 @@ lab_postfix_server() {
 		*) lab_fail "lab_postfix_server: unknown option $opt" ;;
 		esac
 	done
-	lab_postfix_mailhost server "$LAB_NS_S" "$LAB_S4" "$LAB_S6" mx.example.net "$tls" "$journal"
+	lab_postfix_mailhost server "$LAB_NS_S" "$LAB_S4" "$LAB_S6" mx.example.net "$tls" "$journal" "$users"
 	LAB_MAILDIR=$LAB_DIR/pf-server/mail/inbox
 }
 
-# lab_postfix_mailhost NAME NS ADDR4 ADDR6 HOSTNAME [tls] [journal]: a mail host in
-# namespace NS on ADDR4 and ADDR6, port 25, delivering every recipient @example.net to
-# the maildir $LAB_DIR/pf-NAME/mail/inbox (the server, and the pool's hosts: pool.sh).
+# lab_postfix_mailhost NAME NS ADDR4 ADDR6 HOSTNAME [tls] [journal] [users]: a mail host
+# in namespace NS on ADDR4 and ADDR6, port 25, delivering every recipient @example.net
+# (with "users": only $LAB_USERS) to the maildir $LAB_DIR/pf-NAME/mail/inbox (the
+# server, and the pool's hosts: pool.sh).
 lab_postfix_mailhost() {
-	local name=$1 ns=$2 a4=$3 a6=$4 hostname=$5 tls=${6:-} journal=${7:-}
+	local name=$1 ns=$2 a4=$3 a6=$4 hostname=$5 tls=${6:-} journal=${7:-} users=${8:-}
 	local dir=$LAB_DIR/pf-$name
 	mkdir -p "$dir/etc" "$dir/mail/inbox/new" "$dir/mail/inbox/cur" "$dir/mail/inbox/tmp"
 	chown -R nobody:nogroup "$dir/mail"
