@@ -224,7 +224,7 @@ void dp_worker_poll(struct dp_worker *w, uint64_t now)
 	if (now >= w->next_timer) {
 		if (w->insp)
 			dp_inspect_tick(w->insp, send_built, w);
-		if (w->insp && w->insp->ctx.pool)
+		if (w->idx == 0 && w->insp && w->insp->ctx.pool) /* the MACs they learn are shared */
 			dp_pool_probes(w->insp->ctx.pool, w->insp->ctx.now_ms, send_inside, w);
 		w->next_timer = now + w->tsc_hz / 100; /* 10 ms */
 	}

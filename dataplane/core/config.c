@@ -476,8 +476,9 @@ static int pool_key(struct dp_config *c, struct dp_pool_host *h, const struct sl
 }
 
 /* The pool within the rest of the configuration: its connections are inspected flows
- * (so SMTP ports, not bridge mode), and both directions of one must meet on one worker,
- * which the distributor's hash does not do for translated addresses yet. */
+ * (so SMTP ports, not bridge mode), and both sides of one must meet on one worker: the
+ * software distributor places frames by their client (the outside end), which a
+ * translated connection keeps on both sides; symmetric RSS hashes the two sides apart. */
 static int pool_fits(const struct dp_config *c, char *msg, size_t len)
 {
 	if (!c->pool.enabled)
@@ -486,8 +487,9 @@ static int pool_fits(const struct dp_config *c, char *msg, size_t len)
 		snprintf(msg, len, "[pool] needs mode smtp or enforce (bridge mode tracks no connections)");
 		return -1;
 	}
-	if (c->workers != 1) {
-		snprintf(msg, len, "[pool] works with [workers] count = 1 only (not built for several workers yet)");
+	if (c->workers != 1 && (c->distribution != DP_DIST_SOFTWARE || !c->direction_check)) {
+		snprintf(msg, len, "[pool] with several workers needs [workers] distribution = software and "
+		         "[ports] direction_check = yes (both sides of a translated connection placed by its client)");
 		return -1;
 	}
 	for (unsigned i = 0; i < c->pool.nports; i++)

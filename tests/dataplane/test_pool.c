@@ -514,6 +514,7 @@ static void test_config(void)
 	CU_ASSERT_EQUAL(c.pool.ports[0], 25);
 	CU_ASSERT_EQUAL(parse(&c, "", err), 0);
 	CU_ASSERT_FALSE(c.pool.enabled);
+	CU_ASSERT_EQUAL(parse(&c, "[pool]\naddress = 192.0.2.25\n[workers]\ncount = 2\ndistribution = software\n", err), 0);
 
 	static const struct {
 		const char *text, *error;
@@ -522,7 +523,9 @@ static void test_config(void)
 		{"[pool]\naddress = 192.0.2.25, 192.0.2.26\n", "at most one IPv4"},
 		{"[pool]\naddress = mx.example.net\n", "not an IPv4 or IPv6"},
 		{"[pool]\naddress = 192.0.2.25\nports = 80\n", "not one of [smtp] ports"},
-		{"[pool]\naddress = 192.0.2.25\n[workers]\ncount = 2\n", "count = 1 only"},
+		{"[pool]\naddress = 192.0.2.25\n[workers]\ncount = 2\n", "distribution = software"},
+		{"[pool]\naddress = 192.0.2.25\n[workers]\ncount = 2\ndistribution = software\n[ports]\n"
+		 "direction_check = no\n", "direction_check = yes"},
 		{"[dataplane]\nmode = bridge\n[pool]\naddress = 192.0.2.25\n", "needs mode smtp or enforce"},
 		{"[pool]\naddress = 192.0.2.25\nmac = 01:00:5e:00:00:01\n", "unicast MAC"},
 		{"[pool]\naddress = 192.0.2.25\naddress = 192.0.2.26\n", "set twice"},

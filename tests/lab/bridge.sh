@@ -7,8 +7,9 @@
 # their own --file-prefix, so parallel labs share no DPDK runtime state.
 
 lab_eal_args() { # lab_eal_args PREFIX LCORES: the EAL options of a lab bridge
-	local prefix=$1 lcores=$2
-	echo "-l $lcores --no-pci --no-huge -m 512 --file-prefix $prefix --log-level=lib.eal:warning" \
+	local prefix=$1 lcores=$2 opt=-l
+	case $lcores in *@*) opt=--lcores ;; esac # lcores mapped onto fewer CPUs
+	echo "$opt $lcores --no-pci --no-huge -m 512 --file-prefix $prefix --log-level=lib.eal:warning" \
 		"--vdev net_af_packet0,iface=$LAB_IF_OUT" \
 		"--vdev net_af_packet1,iface=$LAB_IF_IN"
 }
@@ -30,8 +31,9 @@ lab_bridge_start() {
 	sluice-dp)
 		local dp=$SLUICE_BUILD_ROOT/dataplane/sluice-dp
 		[ -x "$dp" ] || lab_fail "$dp not built"
-		# one worker on the main lcore (docs/dataplane.md)
-		lab_spawn bridge "$LAB_NS_D" "$dp" $(lab_eal_args "$LAB_DPDK_PREFIX" 0) -- "$@"
+		# one worker on the main lcore (docs/dataplane.md), unless LAB_DP_LCORES says
+		# otherwise (e.g. '(0-2)@(0-1)': a distributor and two workers on two CPUs)
+		lab_spawn bridge "$LAB_NS_D" "$dp" $(lab_eal_args "$LAB_DPDK_PREFIX" "${LAB_DP_LCORES:-0}") -- "$@"
 		;;
 	*) lab_fail "unknown bridge '$kind'" ;;
 	esac

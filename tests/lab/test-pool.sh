@@ -8,7 +8,10 @@
 #     avoid it; pool.remove after the drain; pool.add of a fourth host: sessions held on
 #     the others do not move (each ends on the host that greeted it), new ones use it;
 #   - a host set down: its held session is reset (the client sees the connection cut),
-#     the others finish.
+#     the others finish;
+#   - two workers behind the software distributor: sessions from several client networks
+#     spread over both workers, every one delivered (both sides of each translated
+#     connection met on one worker).
 set -uo pipefail
 . "$(dirname "$0")/lab.sh"
 
@@ -151,5 +154,40 @@ lab_dpctl '{"op":"pool.set","name":"mx2","state":"sick"}' >"$t/e2" && lab_fail "
 lab_dpctl '{"op":"pool.add","name":"mx5","addresses":["mx5.example.net"]}' >"$t/e3" && lab_fail "a bad address accepted"
 grep -q 'no host of that name' "$t/e1" && grep -q 'up, drain or down' "$t/e2" && grep -q 'addresses' "$t/e3" ||
 	lab_fail "unclear errors: $(cat "$t/e1" "$t/e2" "$t/e3")"
+lab_bridge_alive || lab_fail "sluice-dp died"
+
+lab_log "two workers (software distribution): clients from many IPv6 networks"
+lab_bridge_stop
+LAB_DP_LCORES='(0-2)@(0-1)' lab_dataplane_start $(lab_pool_one_source) workers.count=2 \
+	workers.distribution=software control.socket="$LAB_DP_SOCKET" -- --rules "$LAB_POLICY"
+before=$(count_all)
+per_worker() { # the outside port's packets per worker, from telemetry
+	lab_telemetry /sluice/ports | "$LAB_PYTHON" -c 'import json,sys
+print(" ".join(str(x) for x in json.load(sys.stdin)["/sluice/ports"]["outside_rx_packets_per_worker"]))'
+}
+sent=0
+for net in $(seq 1 16); do
+	# a client network of its own: the distributor places flows by the client's /64
+	src=2001:db8:$net::1
+	lab_c ip addr add "$src/64" dev "$LAB_IF_C" nodad
+	for i in 1 2 3 4; do ip -n "slp$i$LAB_ID" -6 route add "2001:db8:$net::/64" dev "p$i$LAB_ID"; done
+	lab_c "$LAB_PYTHON" - "$LAB_POOL6" "$src" 10 "w$net" <<'PY' || lab_fail "sessions from $src failed"
+import smtplib, sys
+server, src, n, tag = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+for k in range(n):
+    s = smtplib.SMTP(source_address=(src, 0), timeout=30)
+    s.connect(server, 25)
+    s.sendmail("alice@example.org", ["bob@example.net"],
+               f"Subject: {tag}-{k}\r\nMessage-Id: <{tag}-{k}@client.example.org>\r\n\r\nfrom {src}\r\n")
+    s.quit()
+PY
+	sent=$((sent + 10))
+	read -r w0 w1 <<<"$(per_worker)"
+	[ "${w0:-0}" -gt 0 ] && [ "${w1:-0}" -gt 0 ] && [ $net -ge 2 ] && break
+done
+lab_log "$sent sessions from $net networks; outside packets per worker: $w0 $w1"
+[ "${w0:-0}" -gt 0 ] && [ "${w1:-0}" -gt 0 ] || lab_fail "one worker took every network ($w0 / $w1)"
+settle
+[ "$(count_all)" = $((before + sent)) ] || lab_fail "two workers: $(($(count_all) - before)) of $sent messages stored"
 lab_bridge_alive || lab_fail "sluice-dp died"
 lab_log "PASS"
