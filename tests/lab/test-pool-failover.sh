@@ -75,6 +75,16 @@ lab_log "after the failure: $unique distinct messages of $MESSAGES stored or que
 [ "$unique" = "$MESSAGES" ] || lab_fail "$((MESSAGES - unique)) messages lost"
 grep -q "status=deferred" "$(lab_postfix_log relay)" && lab_log "the relay deferred and retried: $(grep -c 'status=deferred' "$(lab_postfix_log relay)") deliveries"
 
+# the pool in sluice-control's /metrics (Prometheus text; promtool checks the format)
+lab_s curl -sf "http://$LAB_CONTROL_METRICS/metrics" >"$t/metrics" || lab_fail "no /metrics"
+grep -q '^sluice_pool_host_state{dataplane="dp0",host="mx2",state="down"} 1' "$t/metrics" &&
+	grep -q '^sluice_pool_host_healthy{dataplane="dp0",host="mx2"} 0' "$t/metrics" &&
+	grep -Eq '^sluice_pool_host_messages_total\{dataplane="dp0",host="mx1"\} [1-9]' "$t/metrics" ||
+	lab_fail "the pool is not in /metrics: $(grep sluice_pool "$t/metrics")"
+if command -v promtool >/dev/null; then
+	promtool check metrics <"$t/metrics" >"$t/promtool" 2>&1 || lab_fail "promtool: $(cat "$t/promtool")"
+fi
+
 lab_log "mx2 comes back"
 lab_pool_revive 2
 lab_wait_for 10 "mx2 to be put back" is_state mx2 "up up" || lab_fail "mx2 not put back: $(health_of mx2)"
