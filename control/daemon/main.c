@@ -171,6 +171,10 @@ static int run(struct ctl *c)
 		}
 		c->nlinks++;
 	}
+	if (pool_load(c, err, sizeof err)) {
+		fprintf(stderr, "sluice-control: %s\n", err);
+		return 1;
+	}
 	if (pool_start(c) != 0) {
 		fprintf(stderr, "sluice-control: cannot start the pool's health checks\n");
 		return 1;

@@ -107,18 +107,23 @@ json_t *op_pool_set(OP_ARGS)
 	const char *state = json_string_value(json_object_get(req, "state"));
 	json_t *weight = json_object_get(req, "weight");
 	if (!name || (state && strcmp(state, "drain") != 0 && strcmp(state, "up") != 0) || (!state && !weight) ||
-	    (weight && !json_is_integer(weight)))
-		return rpc_error(req, "pool.set: name, and state drain|up and/or an integer weight");
+	    (weight && (!json_is_integer(weight) || json_integer_value(weight) < 0 || json_integer_value(weight) > 1000)))
+		return rpc_error(req, "pool.set: name, and state drain|up and/or a weight from 0 to 1000");
 	pthread_mutex_lock(&c->change_lock);
 	json_t *results = json_array();
 	bool ok = true;
+	char err[600];
+	if ((weight && pool_set_weight(c, name, (unsigned)json_integer_value(weight), err, sizeof err)) ||
+	    (state && pool_set_drained(c, name, strcmp(state, "drain") == 0, err, sizeof err))) {
+		pthread_mutex_unlock(&c->change_lock);
+		return rpc_error(req, "pool.set: cannot keep the change: %s", err);
+	}
 	if (weight) {
 		json_t *q = json_pack("{s:s, s:s, s:O}", "op", "pool.set", "name", name, "weight", weight);
 		ok = to_all(c, q, results);
 		json_decref(q);
 	}
 	if (state) {
-		pool_set_drained(name, strcmp(state, "drain") == 0);
 		/* back in service: up, unless its checks fail (then down, and up when they pass) */
 		json_t *h = pool_health_json(name);
 		if (strcmp(state, "up") == 0 && strcmp(json_string_value(json_object_get(h, "health")), "down") == 0)
@@ -144,13 +149,18 @@ json_t *op_pool_add(OP_ARGS)
 	if (!name || !json_is_array(addrs) || (weight && !json_is_integer(weight)))
 		return rpc_error(req, "pool.add: name, addresses [..] and an integer weight");
 	pthread_mutex_lock(&c->change_lock);
-	pool_forget(name); /* a host of that name before is another host */
 	json_t *q = json_pack("{s:s, s:s, s:O}", "op", "pool.add", "name", name, "addresses", addrs);
 	if (weight)
 		json_object_set(q, "weight", weight);
 	json_t *results = json_array();
 	bool ok = to_all(c, q, results);
 	json_decref(q);
+	char err[600];
+	if (ok && pool_set_added(c, name, addrs, weight ? (unsigned)json_integer_value(weight) : 100, err, sizeof err)) {
+		json_array_append_new(results, json_pack("{s:s, s:s, s:s}", "dataplane", "-", "result", "error", "detail",
+		                                         err)); /* added, but not kept for a restart */
+		ok = false;
+	}
 	json_t *answer = finish(c, who, req, "pool.add", results, ok);
 	pthread_mutex_unlock(&c->change_lock);
 	return answer;
@@ -171,8 +181,12 @@ json_t *op_pool_remove(OP_ARGS)
 	json_t *results = json_array();
 	bool ok = to_all(c, q, results);
 	json_decref(q);
-	if (ok)
-		pool_forget(name);
+	char err[600];
+	if (ok && pool_set_removed(c, name, err, sizeof err)) {
+		json_array_append_new(results, json_pack("{s:s, s:s, s:s}", "dataplane", "-", "result", "error", "detail",
+		                                         err));
+		ok = false;
+	}
 	json_t *answer = finish(c, who, req, "pool.remove", results, ok);
 	pthread_mutex_unlock(&c->change_lock);
 	return answer;

@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../lib/rpc.h"
+#include "fsutil.h"
 #include "health.h"
 #include "link.h"
 
@@ -22,6 +24,10 @@ struct host {
 	unsigned oks, fails;  /* checks in a row */
 	time_t since;
 	bool drained;         /* by an administrator */
+	bool weight_set;      /* ... who set its weight */
+	unsigned weight;
+	bool added, removed;  /* ... who added it (with these addresses) or removed it */
+	json_t *addresses;
 	bool seen;            /* named by a dataplane in this round */
 	char error[256];      /* the last failed check's reason */
 	/* one round's check, run on its own thread */
@@ -67,26 +73,142 @@ json_t *pool_health_json(const char *name)
 	return j;
 }
 
-void pool_set_drained(const char *name, bool drained)
+/* ---- what administrators changed, kept in pool.json -------------------------------- */
+
+/* P.mu held. */
+static int save(struct ctl *c, char *err, size_t errlen)
+{
+	json_t *hosts = json_object();
+	for (unsigned i = 0; i < P.n; i++) {
+		const struct host *h = &P.h[i];
+		if (!h->drained && !h->weight_set && !h->added && !h->removed)
+			continue;
+		json_t *e = json_pack("{s:b, s:b, s:b}", "drained", h->drained, "added", h->added, "removed", h->removed);
+		if (h->weight_set)
+			json_object_set_new(e, "weight", json_integer(h->weight));
+		if (h->added)
+			json_object_set(e, "addresses", h->addresses);
+		json_object_set_new(hosts, h->name, e);
+	}
+	json_t *doc = json_pack("{s:o}", "hosts", hosts);
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(doc);
+	char path[CTL_PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/pool.json", c->conf.state);
+	int rc = text ? fs_replace(path, text, strlen(text), err, errlen) : -1;
+	if (!text)
+		snprintf(err, errlen, "no memory");
+	free(text);
+	return rc;
+}
+
+/* One administrator's change to host `name` (P.mu held while `apply` runs), saved. */
+static int change(struct ctl *c, const char *name, void (*apply)(struct host *, const void *), const void *arg,
+                  char *err, size_t errlen)
 {
 	pthread_mutex_lock(&P.mu);
 	struct host *h = find(name, true);
-	if (h)
-		h->drained = drained;
-	pthread_mutex_unlock(&P.mu);
-}
-
-void pool_forget(const char *name)
-{
-	pthread_mutex_lock(&P.mu);
-	struct host *h = find(name, false);
-	if (h) { /* its slot stays (a check may be in flight); unnamed hosts are not checked */
-		h->drained = false;
-		h->health = H_UNKNOWN;
-		h->oks = h->fails = 0;
-		h->error[0] = 0;
+	int rc = -1;
+	if (!h)
+		snprintf(err, errlen, "more than %d hosts", MAX_HOSTS);
+	else {
+		apply(h, arg);
+		rc = save(c, err, errlen);
 	}
 	pthread_mutex_unlock(&P.mu);
+	return rc;
+}
+
+static void apply_drained(struct host *h, const void *arg)
+{
+	h->drained = *(const bool *)arg;
+}
+
+static void apply_weight(struct host *h, const void *arg)
+{
+	h->weight_set = true;
+	h->weight = *(const unsigned *)arg;
+}
+
+/* a new host of that name: what was known of another one before goes */
+static void apply_added(struct host *h, const void *arg)
+{
+	const struct host *from = arg;
+	h->health = H_UNKNOWN;
+	h->oks = h->fails = 0;
+	h->error[0] = 0;
+	h->drained = h->removed = false;
+	h->added = h->weight_set = true;
+	h->weight = from->weight;
+	json_decref(h->addresses);
+	h->addresses = json_incref(from->addresses);
+}
+
+static void apply_removed(struct host *h, const void *arg)
+{
+	(void)arg;
+	h->removed = true;
+	h->added = h->drained = h->weight_set = false;
+	json_decref(h->addresses);
+	h->addresses = NULL;
+	h->health = H_UNKNOWN; /* its slot stays (a check may be in flight); unnamed hosts are not checked */
+	h->oks = h->fails = 0;
+}
+
+int pool_set_drained(struct ctl *c, const char *name, bool drained, char *err, size_t errlen)
+{
+	return change(c, name, apply_drained, &drained, err, errlen);
+}
+
+int pool_set_weight(struct ctl *c, const char *name, unsigned weight, char *err, size_t errlen)
+{
+	return change(c, name, apply_weight, &weight, err, errlen);
+}
+
+int pool_set_added(struct ctl *c, const char *name, json_t *addresses, unsigned weight, char *err, size_t errlen)
+{
+	struct host from = {.weight = weight, .addresses = addresses};
+	return change(c, name, apply_added, &from, err, errlen);
+}
+
+int pool_set_removed(struct ctl *c, const char *name, char *err, size_t errlen)
+{
+	return change(c, name, apply_removed, NULL, err, errlen);
+}
+
+int pool_load(struct ctl *c, char *err, size_t errlen)
+{
+	char path[CTL_PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/pool.json", c->conf.state);
+	if (access(path, F_OK) != 0)
+		return 0; /* nothing changed yet */
+	json_error_t je;
+	json_t *doc = json_load_file(path, 0, &je);
+	json_t *hosts = json_object_get(doc, "hosts");
+	if (!json_is_object(hosts)) {
+		snprintf(err, errlen, "%s: %s", path, doc ? "no \"hosts\" object" : je.text);
+		json_decref(doc);
+		return -1;
+	}
+	const char *name;
+	json_t *e;
+	pthread_mutex_lock(&P.mu);
+	json_object_foreach(hosts, name, e) {
+		struct host *h = find(name, true);
+		if (!h)
+			break;
+		h->drained = json_is_true(json_object_get(e, "drained"));
+		h->added = json_is_true(json_object_get(e, "added"));
+		h->removed = json_is_true(json_object_get(e, "removed"));
+		h->weight_set = json_is_integer(json_object_get(e, "weight"));
+		h->weight = (unsigned)json_integer_value(json_object_get(e, "weight"));
+		h->addresses = json_incref(json_object_get(e, "addresses"));
+		if (h->added && !json_is_array(h->addresses))
+			h->added = false;
+	}
+	pthread_mutex_unlock(&P.mu);
+	json_decref(doc);
+	return 0;
 }
 
 const char *pool_wanted(const char *name, const char *current)
@@ -126,6 +248,24 @@ static json_t *dp_host(json_t *pool, const char *name)
 	return NULL;
 }
 
+/* What an administrator changed of a host, as a request that makes a dataplane's pool
+ * (its pool.get entry h, NULL when absent) agree, or NULL when it does. */
+static json_t *admin_fix(const char *name, json_t *h)
+{
+	json_t *q = NULL;
+	pthread_mutex_lock(&P.mu);
+	struct host *a = find(name, false);
+	if (a && a->removed && h)
+		q = json_pack("{s:s, s:s}", "op", "pool.remove", "name", name);
+	else if (a && a->added && !h)
+		q = json_pack("{s:s, s:s, s:O, s:i}", "op", "pool.add", "name", name, "addresses", a->addresses, "weight",
+		              (int)a->weight);
+	else if (a && a->weight_set && h && json_integer_value(json_object_get(h, "weight")) != (json_int_t)a->weight)
+		q = json_pack("{s:s, s:s, s:i}", "op", "pool.set", "name", name, "weight", (int)a->weight);
+	pthread_mutex_unlock(&P.mu);
+	return q;
+}
+
 void pool_converge(struct ctl *c, const char *name, json_t *results)
 {
 	for (unsigned i = 0; i < c->nlinks; i++) {
@@ -136,6 +276,20 @@ void pool_converge(struct ctl *c, const char *name, json_t *results)
 		json_t *pool = ask(c, l, q, err, sizeof err);
 		json_decref(q);
 		json_t *h = pool ? dp_host(pool, name) : NULL;
+		json_t *fix = pool ? admin_fix(name, h) : NULL;
+		if (fix) {
+			/* a dataplane that restarted, or missed a change: what the administrator made */
+			json_t *a = ask(c, l, fix, err, sizeof err);
+			ctl_log("pool: %s: host %s: %s again%s%s", l->conf->name, name,
+			        json_string_value(json_object_get(fix, "op")), a ? "" : ": ", a ? "" : err);
+			json_decref(a);
+			json_decref(fix);
+			json_decref(pool);
+			q = json_pack("{s:s}", "op", "pool.get");
+			pool = ask(c, l, q, err, sizeof err);
+			json_decref(q);
+			h = pool ? dp_host(pool, name) : NULL;
+		}
 		const char *want = h ? pool_wanted(name, json_string_value(json_object_get(h, "state")) ?: "") : NULL;
 		if (!pool) {
 			result = "error";
@@ -208,7 +362,7 @@ static void record(struct ctl *c, struct host *h)
 			h->health = H_UP; /* a host never checked before is up at its first success */
 	} else {
 		h->oks = 0;
-		snprintf(h->error, sizeof h->error, "%s", h->rerr);
+		memcpy(h->error, h->rerr, sizeof h->error); /* both NUL-terminated, the same size */
 		if (++h->fails >= P.c->conf.pool_fall)
 			h->health = H_DOWN;
 	}
@@ -241,14 +395,17 @@ static void round_of_checks(struct ctl *c)
 	unsigned n = 0;
 	for (unsigned i = 0; i < P.n; i++) {
 		struct host *h = &P.h[i];
-		if (!h->running)
+		bool admin = h->drained || h->weight_set || h->added || h->removed;
+		if (h->running) {
+			pthread_join(h->th, NULL);
+			pthread_mutex_lock(&P.mu);
+			h->running = false;
+			record(c, h);
+			pthread_mutex_unlock(&P.mu);
+		} else if (!admin) {
 			continue;
-		pthread_join(h->th, NULL);
-		pthread_mutex_lock(&P.mu);
-		h->running = false;
-		record(c, h);
-		strcpy(names[n++], h->name);
-		pthread_mutex_unlock(&P.mu);
+		}
+		strcpy(names[n++], h->name); /* checked, or changed by an administrator */
 	}
 	pthread_mutex_lock(&c->change_lock); /* not in the middle of an administrator's change */
 	for (unsigned i = 0; i < n; i++)

@@ -10,7 +10,9 @@
 #   - mx2 comes back: its checks rise, it is put back, its queued mail is delivered and
 #     new sessions reach it;
 #   - sluicectl pool shows it all; pool drain|up|weight|remove|add work live, and a
-#     drained host is not put back by its checks.
+#     drained host is not put back by its checks; the pool is in /metrics;
+#   - sluice-dp restarts from its file: sluice-control brings its pool back to what the
+#     administrators made it (drained, removed, added, weights: kept in pool.json).
 set -uo pipefail
 . "$(dirname "$0")/lab.sh"
 . "$(dirname "$0")/control.sh"
@@ -114,6 +116,22 @@ lab_sluicectl pool add mx3 "$(lab_pool_addr4 3)" "$(lab_pool_addr6 3)" --weight 
 lab_wait_for 10 "mx3 back through pool add" is_state mx3 "up up" || lab_fail "mx3 after add: $(health_of mx3)"
 lab_sluicectl pool add mx9 mx9.example.net >"$t/bad.txt" 2>&1 && lab_fail "pool add of a name as address accepted"
 lab_sluicectl pool bogus >/dev/null 2>&1; [ $? = 2 ] || lab_fail "a bad pool subcommand is not a usage error"
+
+lab_log "sluice-dp restarts: sluice-control makes its pool what the administrators made it"
+lab_sluicectl pool drain mx1 >/dev/null && lab_sluicectl pool drain mx2 >/dev/null &&
+	lab_sluicectl pool remove mx2 >/dev/null || lab_fail "drain/remove before the restart"
+lab_bridge_stop
+lab_dataplane_start $(lab_pool_one_source) control.socket="$LAB_DP_SOCKET" control.name=dp0 -- --rules "$LAB_POLICY"
+as_administered() { # mx1 drained at weight 300, mx2 gone, mx3 up at weight 50 (its file says 100)
+	lab_dpctl '{"op":"pool.get"}' | "$LAB_PYTHON" -c 'import json,sys
+h = {x["name"]: x for x in json.load(sys.stdin)["hosts"]}
+ok = ("mx2" not in h and h["mx1"]["state"] == "drain" and h["mx1"]["weight"] == 300 and
+      h["mx3"]["state"] == "up" and h["mx3"]["weight"] == 50)
+sys.exit(0 if ok else 1)'
+}
+lab_wait_for 15 "the restarted pool to be brought back" as_administered ||
+	lab_fail "after the restart: $(lab_dpctl '{"op":"pool.get"}')"
+grep -q '"mx2"' "$LAB_CONTROL_STATE/pool.json" || lab_fail "pool.json does not keep the changes"
 
 # every health transition and change is in the audit log
 "$LAB_PYTHON" - "$LAB_CONTROL_STATE/audit.jsonl" <<'PY' || lab_fail "the audit log lacks a pool event"
