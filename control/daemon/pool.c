@@ -390,12 +390,15 @@ static void round_of_checks(struct ctl *c)
 		h->running = h->seen && pthread_create(&h->th, NULL, check_one, h) == 0;
 	}
 	pthread_mutex_unlock(&P.mu);
-	/* the checks run unlocked: pool_forget leaves running hosts alone, nothing else moves them */
+	/* the checks run unlocked: a check thread writes only its host's rc and rerr, and hosts
+	 * never move (P.h only grows) */
 	char names[MAX_HOSTS][64];
 	unsigned n = 0;
 	for (unsigned i = 0; i < P.n; i++) {
 		struct host *h = &P.h[i];
+		pthread_mutex_lock(&P.mu);
 		bool admin = h->drained || h->weight_set || h->added || h->removed;
+		pthread_mutex_unlock(&P.mu);
 		if (h->running) {
 			pthread_join(h->th, NULL);
 			pthread_mutex_lock(&P.mu);
