@@ -84,6 +84,11 @@ lab_smtp send --server "$LAB_POOL6" "$m" >"$t/v6.txt"
 lab_expect_reply "$t/v6.txt" END 250 pool-v6
 settle
 [ "$(count_all)" = $((SESSIONS + 1)) ] || lab_fail "the IPv6 message was not stored"
+# the client found the service address through sluice-dp's answers (nobody else has it)
+pool_get
+"$LAB_PYTHON" -c 'import json,sys; c=json.load(open(sys.argv[1]))["counters"]
+sys.exit(0 if c["arp_answers"] >= 1 and c["nd_answers"] >= 1 and c["probes"] >= 1 else 1)' "$t/pool.json" ||
+	lab_fail "no ARP/ND answers or probes counted: $(cat "$t/pool.json")"
 
 held() { # held ID HOST: a session held open on HOST, in the background; its output in $t/ID
 	lab_c "$LAB_PYTHON" "$LAB_PEERS/heldsession.py" "$LAB_POOL4" "$1" "$t/go-$1" --want "$2" >"$t/$1" 2>&1 &
