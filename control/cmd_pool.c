@@ -55,23 +55,6 @@ static int show(bool json)
 	return status;
 }
 
-static int change(const char *what, json_t *req)
-{
-	int status;
-	json_t *a = client_call(what, req, NULL, 0, 60000, NULL, NULL, &status);
-	json_decref(req);
-	if (!a)
-		return status;
-	size_t i;
-	json_t *r;
-	json_array_foreach(json_object_get(a, "dataplanes"), i, r)
-		printf("  %-12s %-8s %s\n", json_string_value(json_object_get(r, "dataplane")),
-		       json_string_value(json_object_get(r, "result")), json_string_value(json_object_get(r, "detail")));
-	status = json_is_true(json_object_get(a, "ok")) ? CLIENT_OK : client_fail(what, a);
-	json_decref(a);
-	return status;
-}
-
 static bool weight_arg(const char *s, json_int_t *w)
 {
 	char *end;
@@ -90,18 +73,18 @@ int cmd_pool(int argc, char **argv)
 		json_t *q = client_request("pool.set");
 		json_object_set_new(q, "name", rpc_str(argv[2]));
 		json_object_set_new(q, "state", rpc_str(sub));
-		return change(strcmp(sub, "drain") == 0 ? "pool drain" : "pool up", q);
+		return client_change(strcmp(sub, "drain") == 0 ? "pool drain" : "pool up", q);
 	}
 	if (argc == 3 && strcmp(sub, "remove") == 0) {
 		json_t *q = client_request("pool.remove");
 		json_object_set_new(q, "name", rpc_str(argv[2]));
-		return change("pool remove", q);
+		return client_change("pool remove", q);
 	}
 	if (argc == 4 && strcmp(sub, "weight") == 0 && weight_arg(argv[3], &w)) {
 		json_t *q = client_request("pool.set");
 		json_object_set_new(q, "name", rpc_str(argv[2]));
 		json_object_set_new(q, "weight", json_integer(w));
-		return change("pool weight", q);
+		return client_change("pool weight", q);
 	}
 	if (argc >= 4 && strcmp(sub, "add") == 0) {
 		json_t *q = client_request("pool.add"), *addrs = json_array();
@@ -116,7 +99,7 @@ int cmd_pool(int argc, char **argv)
 		}
 		json_object_set_new(q, "addresses", addrs);
 		if (ok && json_array_size(addrs) >= 1 && json_array_size(addrs) <= 2)
-			return change("pool add", q);
+			return client_change("pool add", q);
 		json_decref(q);
 	}
 	fputs(usage, stderr);
