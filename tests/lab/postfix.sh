@@ -12,7 +12,8 @@
 #                              "tls" offers STARTTLS with Debian's snakeoil certificate;
 #                              "journal" sends a copy of every message it accepts to the
 #                              archive's SMTP listener (always_bcc, docs/archive.md; start
-#                              the archive first: lab_archive_start)
+#                              the archive first: lab_archive_start), and takes mail the
+#                              archive releases on $LAB_ARCHIVE_HOST:25
 #   lab_postfix_mailhost NAME NS ADDR4 ADDR6 HOSTNAME [tls] [journal] [users]
 #                              another such mail host (the pool's hosts, pool.sh)
 #   lab_postfix_relay [4|6] [TLS]
@@ -139,7 +140,7 @@ myhostname = $hostname
 mydomain = example.net
 myorigin = example.net
 mydestination =
-inet_interfaces = $a4, [$a6]
+inet_interfaces = $a4, [$a6]$([ "$journal" = journal ] && echo ", $LAB_ARCHIVE_HOST")
 smtpd_banner = \$myhostname ESMTP
 virtual_mailbox_domains = example.net
 virtual_mailbox_base = $dir/mail
