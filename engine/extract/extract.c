@@ -276,8 +276,11 @@ static struct xlevel *open_level(struct sl_extract *x, unsigned depth, const cha
 {
 	struct xlevel *l = x_level(x, depth);
 	if (!l) {
-		if (x->over_budget)
-			x_halt(x, x->lv[0], SL_SIG_EXTRACT_MEMORY, "no memory for a level", true);
+		/* our budget, or the owner's account (then the parser has failed and the
+		 * signal goes nowhere) */
+		if (depth)
+			x_halt(x, x->lv[depth - 1], SL_SIG_EXTRACT_MEMORY, "no memory for a level", true);
+		x->halted = true;
 		return NULL;
 	}
 	l->fmt = XF_SNIFF;
@@ -495,13 +498,15 @@ void x_member_data(struct sl_extract *x, struct xlevel *parent, const uint8_t *p
 	if (x->halted || !n)
 		return;
 	struct xlevel *c = x->lv[parent->depth + 1];
+	if (!c)
+		return;
 	account(x, c, n);
 	feed(x, c, p, n);
 }
 
 void x_member_end(struct sl_extract *x, struct xlevel *parent)
 {
-	if (x->halted)
+	if (x->halted || !x->lv[parent->depth + 1])
 		return;
 	end_level(x, x->lv[parent->depth + 1]);
 }

@@ -15,6 +15,11 @@ void sl_eventlog_init(struct sl_eventlog *log)
 		if (!log->run[i].hash)
 			abort();
 	}
+	sl_strbuf_init(&log->members);
+	sl_strbuf_puts(&log->members, "");
+	log->member_run.hash = EVP_MD_CTX_new();
+	if (!log->member_run.hash)
+		abort();
 }
 
 void sl_eventlog_free(struct sl_eventlog *log)
@@ -22,6 +27,74 @@ void sl_eventlog_free(struct sl_eventlog *log)
 	sl_strbuf_free(&log->text);
 	for (int i = 0; i < 3; i++)
 		EVP_MD_CTX_free(log->run[i].hash);
+	sl_strbuf_free(&log->members);
+	EVP_MD_CTX_free(log->member_run.hash);
+}
+
+static void close_member_run(struct sl_eventlog *log)
+{
+	struct sl_eventlog_run *r = &log->member_run;
+	if (!r->open)
+		return;
+	uint8_t md[32];
+	unsigned mdlen = 0;
+	EVP_DigestFinal_ex(r->hash, md, &mdlen);
+	sl_strbuf_printf(&log->members, "member_data off=%llu len=%llu sha256=",
+	                 (unsigned long long)r->offset, (unsigned long long)r->len);
+	sl_strbuf_hex(&log->members, md, mdlen);
+	sl_strbuf_putc(&log->members, '\n');
+	r->open = false;
+}
+
+static void flush_members(struct sl_eventlog *log, struct sl_strbuf *to)
+{
+	close_member_run(log);
+	if (log->members.len)
+		sl_strbuf_put(to, log->members.s, log->members.len);
+	sl_strbuf_clear(&log->members);
+}
+
+/* Extraction events: logged apart (see eventlog.h). True when ev was one. */
+static bool member_event(struct sl_eventlog *log, const struct sl_event *ev)
+{
+	bool extract_signal = ev->type == SL_EV_SIGNAL && ev->name && strncmp(ev->name, "extract.", 8) == 0;
+	if (ev->type != SL_EV_MEMBER_BEGIN && ev->type != SL_EV_MEMBER_DATA &&
+	    ev->type != SL_EV_MEMBER_END && !extract_signal)
+		return false;
+	struct sl_eventlog_run *r = &log->member_run;
+	if (ev->type == SL_EV_MEMBER_DATA) {
+		if (!r->open) {
+			r->open = true;
+			r->offset = ev->offset;
+			r->len = 0;
+			EVP_DigestInit_ex(r->hash, EVP_sha256(), NULL);
+		}
+		EVP_DigestUpdate(r->hash, ev->data, ev->len);
+		r->len += ev->len;
+		return true;
+	}
+	close_member_run(log);
+	struct sl_strbuf *b = &log->members;
+	sl_strbuf_printf(b, "%s txn=%u off=%llu", sl_event_type_name(ev->type), ev->txn,
+	                 (unsigned long long)ev->offset);
+	if (ev->member) {
+		sl_strbuf_printf(b, " depth=%u kind=%d format=", ev->member->depth, (int)ev->member->kind);
+		sl_json_str(b, ev->member->format);
+		sl_strbuf_puts(b, " path=");
+		sl_json_str(b, ev->member->path);
+		sl_strbuf_puts(b, " name=");
+		sl_json_str(b, ev->member->name);
+	}
+	if (ev->name) {
+		sl_strbuf_puts(b, " name=");
+		sl_json_str(b, ev->name);
+	}
+	if (ev->value) {
+		sl_strbuf_puts(b, " value=");
+		sl_json_str(b, ev->value);
+	}
+	sl_strbuf_printf(b, " part=%s\n", ev->part ? ev->part->path : "-");
+	return true;
 }
 
 /* Print and close every open run, in a fixed order. */
@@ -91,6 +164,8 @@ void sl_eventlog_cb(void *ctx, const struct sl_event *ev)
 {
 	struct sl_eventlog *log = ctx;
 	log->events++;
+	if (member_event(log, ev))
+		return;
 	const char *path = ev->part ? ev->part->path : "-";
 	int ri = run_index(ev->type);
 	if (ri >= 0) {
@@ -112,6 +187,10 @@ void sl_eventlog_cb(void *ctx, const struct sl_event *ev)
 	}
 	close_runs(log);
 	struct sl_strbuf *b = &log->text;
+	if (ev->type == SL_EV_PART_END || ev->type == SL_EV_MESSAGE_END) {
+		close_member_run(log);
+		flush_members(log, b);
+	}
 	sl_strbuf_printf(b, "%s txn=%u off=%llu", sl_event_type_name(ev->type), ev->txn,
 	                 (unsigned long long)ev->offset);
 	if (ev->name) {
@@ -138,5 +217,6 @@ void sl_eventlog_cb(void *ctx, const struct sl_event *ev)
 const char *sl_eventlog_text(struct sl_eventlog *log)
 {
 	close_runs(log);
+	flush_members(log, &log->text);
 	return log->text.s;
 }
