@@ -297,6 +297,57 @@ static void test_memory_refused(void)
 	}
 }
 
+/* The shipped policy (docs/examples/policy.rules) sees inside containers: the DLP and
+ * executable rules fire on what archives and documents hold, encrypted outgoing
+ * attachments are quarantined, a bomb or damaged archive is rejected. */
+static void test_shipped_policy(void)
+{
+	static const struct {
+		const char *name, *verdict, *decided_by;
+	} want[] = {
+		{"zip-deflate", "quarantine", "dlp.credit-card"},
+		{"zip-deflate-clean", "pass", NULL},
+		{"tar-gz", "quarantine", "dlp.credit-card"},
+		{"docx", "quarantine", "dlp.credit-card"},
+		{"xlsx", "quarantine", "dlp.credit-card"},
+		{"odt", "quarantine", "dlp.tw-national-id"},
+		{"docx-in-zip", "quarantine", "dlp.credit-card"},
+		{"exe-in-zip", "reject", "attach.executable"},
+		{"zip-encrypted", "quarantine", "dlp.encrypted-attachment"},
+		{"ole-encrypted", "quarantine", "dlp.encrypted-attachment"},
+		{"bomb-zip-in-zip", "reject", "unscanned.extraction"},
+		{"nested-20", "reject", "unscanned.extraction"},
+		{"many-members", "reject", "unscanned.extraction"},
+		{"zip-truncated", "reject", "unscanned.extraction"},
+		{"zip-cd-mismatch", "reject", "unscanned.extraction"},
+		{"pdf", "pass", NULL},
+	};
+	const char *root = getenv("SLUICE_SOURCE_ROOT");
+	char path[4096];
+	snprintf(path, sizeof path, "%s/docs/examples/policy.rules", root ? root : ".");
+	struct sl_policy_diag d;
+	struct sl_policy *shipped = sl_policy_load(path, &d);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(shipped);
+	struct sl_policy *mine = tp_pol;
+	tp_pol = shipped;
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		struct run r = run_case(find(want[i].name), 0, 0);
+		char v[128], by[160];
+		snprintf(v, sizeof v, "\"verdict\":\"%s\"", want[i].verdict);
+		if (want[i].decided_by)
+			snprintf(by, sizeof by, "\"decided_by\":\"%s\"", want[i].decided_by);
+		else
+			snprintf(by, sizeof by, "\"decided_by\":null");
+		bool ok = strstr(r.json, v) && strstr(r.json, by);
+		if (!ok)
+			fprintf(stderr, "\n%s under the shipped policy: %s\n", want[i].name, r.json);
+		CU_ASSERT(ok);
+		free(r.json);
+	}
+	tp_pol = mine;
+	sl_policy_unref(shipped);
+}
+
 int main(void)
 {
 	static const struct cu_test tests[] = {
@@ -305,6 +356,7 @@ int main(void)
 		{"abuse: bounded memory and time", test_abuse_bounded},
 		{"2 GiB bomb stops at the ratio cap", test_bomb_stops_early},
 		{"a refused charge anywhere fails cleanly", test_memory_refused},
+		{"the shipped policy sees inside containers", test_shipped_policy},
 		{NULL, NULL},
 	};
 	return cu_run_suite("extract", init, fini, tests);
