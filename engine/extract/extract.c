@@ -174,9 +174,9 @@ void x_halt(struct sl_extract *x, struct xlevel *l, enum sl_signal s, const char
 			x->lv[d]->fmt = XF_IGNORE;
 }
 
-bool x_ratio_ok(struct sl_extract *x, struct xlevel *l, uint64_t in, uint64_t out)
+static bool ratio_ok(struct sl_extract *x, struct xlevel *l)
 {
-	if (out <= (uint64_t)x->lim.extract_max_ratio * in + X_RATIO_SLACK)
+	if (l->z_out <= (uint64_t)x->lim.extract_max_ratio * l->z_in + X_RATIO_SLACK)
 		return true;
 	x_halt(x, l, SL_SIG_EXTRACT_RATIO, "compression ratio over the cap (a decompression bomb)", false);
 	return false;
@@ -184,6 +184,8 @@ bool x_ratio_ok(struct sl_extract *x, struct xlevel *l, uint64_t in, uint64_t ou
 
 bool x_inflate_reset(struct sl_extract *x, struct xlevel *l, int bits)
 {
+	l->z_in = l->z_out = 0;
+	l->z_check = false;
 	if (l->z_ready && l->z_bits == bits) {
 		if (inflateReset(&l->z) == Z_OK)
 			return true;
@@ -213,7 +215,8 @@ size_t x_inflate(struct sl_extract *x, struct xlevel *l, const uint8_t *p, size_
 	size_t used_total = 0;
 	*end = *err = false;
 	for (;;) {
-		unsigned given = n > 1u << 30 ? 1u << 30 : (unsigned)n;
+		size_t to_check = l->z_check ? 0 : X_RATIO_STEP - l->z_in % X_RATIO_STEP;
+		unsigned given = (unsigned)(n < to_check ? n : to_check);
 		l->z.next_in = (Bytef *)p;
 		l->z.avail_in = given;
 		l->z.next_out = l->zout;
@@ -221,13 +224,18 @@ size_t x_inflate(struct sl_extract *x, struct xlevel *l, const uint8_t *p, size_
 		int rc = inflate(&l->z, Z_NO_FLUSH);
 		size_t used = given - l->z.avail_in, out = X_OUT - l->z.avail_out;
 		p += used, n -= used, used_total += used;
+		l->z_in += used;
+		l->z_out += out;
+		if (used && l->z_in % X_RATIO_STEP == 0)
+			l->z_check = true;
 		if (out) {
 			sink(x, l, l->zout, out);
 			if (x->halted)
 				return used_total;
 		}
 		if (rc == Z_STREAM_END) {
-			*end = true;
+			l->z_check = false;
+			*end = ratio_ok(x, l);
 			return used_total;
 		}
 		if (rc != Z_OK && rc != Z_BUF_ERROR) {
@@ -238,6 +246,12 @@ size_t x_inflate(struct sl_extract *x, struct xlevel *l, const uint8_t *p, size_
 		}
 		if (out == X_OUT)
 			continue; /* more output may be waiting */
+		if (l->z_check) { /* a step's input is in and all its output out */
+			l->z_check = false;
+			if (!ratio_ok(x, l))
+				return used_total;
+			continue;
+		}
 		if (n == 0 || (used == 0 && out == 0))
 			return used_total;
 	}

@@ -20,6 +20,7 @@
 #define X_NAME_MAX 512       /* a member name: its last bytes are kept (the extension) */
 #define X_TEXT_BUF 4096      /* document text gathered before a MEMBER_DATA */
 #define X_RATIO_SLACK (1u << 20) /* output a member may have before the ratio applies */
+#define X_RATIO_STEP 1024        /* compressed bytes between two ratio checks */
 
 enum xfmt {
 	XF_SNIFF,   /* not decided yet */
@@ -70,7 +71,7 @@ struct xgz {
 	gz_header head;
 	uint8_t name[X_NAME_MAX + 1];
 	bool member_open, ended;
-	uint64_t m_in, m_out;
+	bool garbage;               /* bytes after a member that are not another: ignored */
 };
 
 struct xxml {
@@ -100,6 +101,8 @@ struct xlevel {
 	z_stream z;
 	bool z_ready;
 	int z_bits;
+	uint64_t z_in, z_out;       /* this stream's bytes in and out (the ratio) */
+	bool z_check;               /* a step's input is in: check once its output is out */
 	uint8_t *zout;
 	struct xzip zip;
 	struct xtar tar;
@@ -140,15 +143,16 @@ void x_emit_data(struct sl_extract *x, struct xlevel *l, const uint8_t *p, size_
 void x_signal(struct sl_extract *x, struct xlevel *l, enum sl_signal s, const char *why);
 /* A limit was hit: signal, and nothing more of the attachment (or message) is read. */
 void x_halt(struct sl_extract *x, struct xlevel *l, enum sl_signal s, const char *why, bool message);
-/* Bytes out of a decompressor: checks the ratio against bytes in; false when halted. */
-bool x_ratio_ok(struct sl_extract *x, struct xlevel *l, uint64_t in, uint64_t out);
 void *x_alloc(struct sl_extract *x, size_t n);
 extern const XML_Memory_Handling_Suite x_xml_mem; /* charged to the current stage */
 void x_free(struct sl_extract *x, void *p, size_t n);
 /* The level's inflater, made on first use, reset for a new stream (windowBits). */
 bool x_inflate_reset(struct sl_extract *x, struct xlevel *l, int bits);
 /* Inflate input into the level's output buffer and hand the output to `sink`; returns
- * bytes of input used, *end when the stream ended, *err on bad data. */
+ * bytes of input used, *end when the stream ended, *err on bad data. The compression
+ * ratio is checked each X_RATIO_STEP bytes of input, once all the output they give is
+ * out: a point that does not depend on how the input was cut, so neither does where a
+ * bomb is stopped. */
 typedef void (*x_sink_fn)(struct sl_extract *x, struct xlevel *l, const uint8_t *p, size_t n);
 size_t x_inflate(struct sl_extract *x, struct xlevel *l, const uint8_t *p, size_t n,
                  x_sink_fn sink, bool *end, bool *err);

@@ -38,9 +38,6 @@ static void default_name(struct sl_extract *x, struct xlevel *l, char *out, size
 static void gz_sink(struct sl_extract *x, struct xlevel *l, const uint8_t *p, size_t n)
 {
 	struct xgz *g = &l->gz;
-	g->m_out += n;
-	if (!x_ratio_ok(x, l, g->m_in + l->z.total_in, g->m_out))
-		return;
 	if (!g->member_open) {
 		char dflt[X_NAME_MAX + 8];
 		l->gz.name[X_NAME_MAX] = '\0';
@@ -69,11 +66,12 @@ void x_gz_start(struct sl_extract *x, struct xlevel *l)
 void x_gz_data(struct sl_extract *x, struct xlevel *l, const uint8_t *p, size_t n)
 {
 	struct xgz *g = &l->gz;
-	while (n && !x->halted && l->fmt == XF_GZIP) {
+	while (n && !x->halted && l->fmt == XF_GZIP && !g->garbage) {
 		if (g->ended) {
-			if (p[0] != 0x1f) /* trailing garbage, ignored as gunzip does */
+			if (p[0] != 0x1f) { /* trailing garbage, ignored as gunzip does */
+				g->garbage = true;
 				return;
-			g->m_in += l->z.total_in;
+			}
 			if (!gz_reset(x, l))
 				return;
 			g->ended = false;

@@ -159,7 +159,7 @@ void x_tar_data(struct sl_extract *x, struct xlevel *l, const uint8_t *p, size_t
 				x_member_data(x, l, p, k);
 			else if (t->kind == TK_LONGNAME)
 				long_name_add(t, p, k);
-			else if (t->kind == TK_PAX) {
+			else if (t->kind == TK_PAX && t->npaxbuf <= sizeof t->paxbuf) {
 				size_t room = sizeof t->paxbuf - t->npaxbuf, c = k < room ? k : room;
 				memcpy(t->paxbuf + t->npaxbuf, p, c);
 				t->npaxbuf += c;

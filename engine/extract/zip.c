@@ -164,8 +164,7 @@ static void zip_sink(struct sl_extract *x, struct xlevel *l, const uint8_t *p, s
 	struct xzip *z = &l->zip;
 	z->m_crc = (uint32_t)crc32(z->m_crc, p, (uInt)n);
 	z->m_out += n;
-	uint64_t in = z->method == 8 ? l->z.total_in : z->m_out; /* stored: 1:1 */
-	if (x_ratio_ok(x, l, in, z->m_out) && z->member_open)
+	if (z->member_open)
 		x_member_data(x, l, p, n);
 }
 

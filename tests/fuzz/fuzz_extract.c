@@ -5,6 +5,7 @@
  * event logs must match, MEMBER_BEGIN/END must nest, memory must stay within the stage's
  * budget and come back to zero, and a tight budget must stop the stage cleanly. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -88,8 +89,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		p = owned = wrap_zip(data, size, &n);
 	char *whole = run(p, n, 0, 0);
 	char *pieces = run(p, n, size ? 1u + data[0] : 1u, 0);
-	if (strcmp(whole, pieces) != 0)
-		abort(); /* the chunking changed what was extracted */
+	if (strcmp(whole, pieces) != 0) { /* the chunking changed what was extracted */
+		fprintf(stderr, "whole:\n%s\npieces:\n%s\n", whole, pieces);
+		abort();
+	}
 	/* a budget too small for an inflater: the stage stops (extract.memory), cleanly */
 	free(run(p, n, 7, 24 * 1024));
 	free(whole);
