@@ -298,6 +298,7 @@ static struct xlevel *open_level(struct sl_extract *x, unsigned depth, const cha
 		return NULL;
 	}
 	l->fmt = XF_SNIFF;
+	l->preset = XF_SNIFF;
 	l->depth = depth;
 	l->format = format;
 	l->begun = false;
@@ -340,8 +341,6 @@ static const char *unsupported_magic(const struct xlevel *l)
 		return "bzip2 data";
 	if (has(l, 0, "\xFD" "7zXZ\0", 6))
 		return "xz data";
-	if (has(l, 0, "%PDF-", 5))
-		return "PDF (text extraction not built)";
 	return NULL;
 }
 
@@ -349,6 +348,8 @@ static enum xfmt sniff_format(struct sl_extract *x, struct xlevel *l)
 {
 	if (l->depth == 0 && x->force != XF_SNIFF)
 		return x->force;
+	if (l->preset != XF_SNIFF)
+		return l->preset;
 	if (has(l, 0, "PK\3\4", 4) || has(l, 0, "PK\5\6", 4))
 		return XF_ZIP;
 	if (has(l, 0, "\x1F\x8B\x08", 3))
@@ -357,6 +358,8 @@ static enum xfmt sniff_format(struct sl_extract *x, struct xlevel *l)
 		return XF_TAR;
 	if (has(l, 0, "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8))
 		return XF_OLE2;
+	if (memmem(l->sniff, l->nsniff, "%PDF-", 5)) /* junk may come first */
+		return XF_PDF;
 	if (l->depth > 0 && x->lv[l->depth - 1]->fmt == XF_ZIP && looks_xml(l))
 		return XF_XML;
 	const char *what = unsupported_magic(l);
@@ -373,7 +376,7 @@ static const char *const EMPTY = "";
 static void decide(struct sl_extract *x, struct xlevel *l)
 {
 	enum xfmt f = sniff_format(x, l);
-	bool container = f == XF_ZIP || f == XF_GZIP || f == XF_TAR;
+	bool container = f == XF_ZIP || f == XF_GZIP || f == XF_TAR || f == XF_PDF;
 	if (container && l->depth >= x->lim.extract_depth) {
 		x_signal(x, l, SL_SIG_EXTRACT_DEPTH_EXCEEDED, "containers nested deeper than the cap");
 		f = l->depth ? XF_FILE : XF_SKIP;
@@ -386,7 +389,8 @@ static void decide(struct sl_extract *x, struct xlevel *l)
 			return;
 		}
 		x->members++;
-		l->member.kind = container ? SL_MEMBER_CONTAINER : f == XF_XML ? SL_MEMBER_TEXT : SL_MEMBER_FILE;
+		l->member.kind = container ? SL_MEMBER_CONTAINER
+		               : f == XF_XML || f == XF_PDFTEXT ? SL_MEMBER_TEXT : SL_MEMBER_FILE;
 		l->begun = true;
 		emit(x, SL_EV_MEMBER_BEGIN, l, NULL, 0, x->part->raw_body_begin);
 		if (x->halted)
@@ -396,6 +400,8 @@ static void decide(struct sl_extract *x, struct xlevel *l)
 	case XF_ZIP: x_zip_start(x, l); break;
 	case XF_TAR: x_tar_start(x, l); break;
 	case XF_GZIP: x_gz_start(x, l); break;
+	case XF_PDF: x_pdf_start(x, l); break;
+	case XF_PDFTEXT: x_pdftext_start(x, l); break;
 	case XF_XML:
 		if (!x_xml_start(x, l))
 			l->fmt = XF_IGNORE;
@@ -448,6 +454,8 @@ static void feed(struct sl_extract *x, struct xlevel *l, const uint8_t *p, size_
 	case XF_TAR: x_tar_data(x, l, p, n); return;
 	case XF_GZIP: x_gz_data(x, l, p, n); return;
 	case XF_XML: x_xml_data(x, l, p, n); return;
+	case XF_PDF: x_pdf_data(x, l, p, n); return;
+	case XF_PDFTEXT: x_pdftext_data(x, l, p, n); return;
 	default: return;
 	}
 }
@@ -465,6 +473,8 @@ static void end_level(struct sl_extract *x, struct xlevel *l)
 	case XF_TAR: x_tar_end(x, l); break;
 	case XF_GZIP: x_gz_end(x, l); break;
 	case XF_XML: x_xml_end(x, l); break;
+	case XF_PDF: x_pdf_end(x, l); break;
+	case XF_PDFTEXT: x_pdftext_end(x, l); break;
 	case XF_OLE2:
 		if (l->ole_encrypted)
 			x_signal(x, l, SL_SIG_EXTRACT_ENCRYPTED_DOCUMENT, "encrypted Office document");
@@ -484,17 +494,21 @@ static const char *fmt_name(enum xfmt f)
 	case XF_ZIP: return "zip";
 	case XF_TAR: return "tar";
 	case XF_GZIP: return "gzip";
+	case XF_PDF: return "pdf";
 	default: return "";
 	}
 }
 
 /* ---- what the formats call ---------------------------------------------------------- */
 
-void x_member_begin(struct sl_extract *x, struct xlevel *parent, const char *name, size_t n)
+void x_member_begin(struct sl_extract *x, struct xlevel *parent, const char *name, size_t n,
+                    enum xfmt as)
 {
 	if (x->halted)
 		return;
-	open_level(x, parent->depth + 1, name, n, fmt_name(parent->fmt));
+	struct xlevel *l = open_level(x, parent->depth + 1, name, n, fmt_name(parent->fmt));
+	if (l)
+		l->preset = as;
 }
 
 static void account(struct sl_extract *x, struct xlevel *child, size_t n)
@@ -583,6 +597,7 @@ void sl_extract_force(struct sl_extract *x, const char *format)
 	         : strcmp(format, "zip") == 0 ? XF_ZIP
 	         : strcmp(format, "tar") == 0 ? XF_TAR
 	         : strcmp(format, "gzip") == 0 ? XF_GZIP
+	         : strcmp(format, "pdf") == 0 ? XF_PDF
 	         : XF_SNIFF;
 }
 

@@ -1,9 +1,10 @@
 /* The extraction stage (docs/extraction.md): between MIME decoding and its consumers.
  * It watches a parser's PART_BEGIN / PART_DATA / PART_END events; a leaf part whose
- * bytes are an archive (ZIP, gzip, tar) is opened as its bytes arrive, and what it holds
- * is emitted as MEMBER_BEGIN / MEMBER_DATA / MEMBER_END events inside that part (the
- * text of OOXML and ODF document parts as UTF-8, other members as bytes), with SIGNAL
- * events for encryption, damage, formats not opened and every limit hit.
+ * bytes are an archive (ZIP, gzip, tar) or a PDF is opened as its bytes arrive, and what
+ * it holds is emitted as MEMBER_BEGIN / MEMBER_DATA / MEMBER_END events inside that part
+ * (the text of OOXML and ODF document parts and of PDF content streams as UTF-8, other
+ * members as bytes), with SIGNAL events for encryption, damage, formats not opened and
+ * every limit hit.
  *
  * Memory: charged to the owner's allocator (the MIME parser's, so an SMTP session's
  * account) and capped by sl_limits.extract_max_memory; levels, inflaters and XML parsers

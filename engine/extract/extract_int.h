@@ -32,6 +32,8 @@ enum xfmt {
 	XF_TAR,
 	XF_XML,     /* a document part: its text */
 	XF_OLE2,    /* OLE2 compound file: encrypted Office or legacy Office */
+	XF_PDF,     /* a PDF file: its content streams are members */
+	XF_PDFTEXT, /* a PDF content stream: the text it shows */
 };
 
 struct xzip {
@@ -85,8 +87,30 @@ struct xxml {
 	uint64_t off;
 };
 
+struct xpdf {
+	int st;
+	uint8_t dict[2048];         /* bytes since the last object began (its dictionary) */
+	size_t ndict;
+	uint8_t win[16];            /* the last bytes scanned (keywords) */
+	size_t nwin;
+	unsigned streams;
+	bool member_open, encrypted, mapped_fonts;
+};
+
+struct xpdftext {
+	int st;
+	unsigned depth, oct, noct, hex, nhex, ei;
+	bool in_array;
+	char tok[16];
+	size_t ntok;
+	uint8_t str[1024], arr[2048]; /* the last string operand, a TJ array's strings */
+	size_t nstr, narr;
+	uint8_t last;               /* the last byte emitted */
+};
+
 struct xlevel {
 	enum xfmt fmt;
+	enum xfmt preset;           /* the format its container knows it has, or XF_SNIFF */
 	unsigned depth;             /* 0: the MIME part */
 	size_t path_len;            /* x->path up to and including this level's name */
 	const char *format;         /* of the container this member came from */
@@ -108,6 +132,8 @@ struct xlevel {
 	struct xtar tar;
 	struct xgz gz;
 	struct xxml xml;
+	struct xpdf pdf;
+	struct xpdftext pdft;
 };
 
 struct sl_extract {
@@ -135,7 +161,9 @@ struct sl_extract {
 /* extract.c: what the formats call */
 struct xlevel *x_level(struct sl_extract *x, unsigned depth);
 /* A member of the container at `parent` begins, ends, has bytes. */
-void x_member_begin(struct sl_extract *x, struct xlevel *parent, const char *name, size_t n);
+/* `as`: the member's format when its container knows it (XF_PDFTEXT), else XF_SNIFF. */
+void x_member_begin(struct sl_extract *x, struct xlevel *parent, const char *name, size_t n,
+                    enum xfmt as);
 void x_member_data(struct sl_extract *x, struct xlevel *parent, const uint8_t *p, size_t n);
 void x_member_end(struct sl_extract *x, struct xlevel *parent);
 /* Emit bytes of the level's own member (FILE, TEXT). */
@@ -171,5 +199,11 @@ bool x_xml_start(struct sl_extract *x, struct xlevel *l);
 void x_xml_data(struct sl_extract *x, struct xlevel *l, const uint8_t *p, size_t n);
 void x_xml_end(struct sl_extract *x, struct xlevel *l);
 void x_xml_free(struct sl_extract *x, struct xlevel *l);
+void x_pdf_start(struct sl_extract *x, struct xlevel *l);
+void x_pdf_data(struct sl_extract *x, struct xlevel *l, const uint8_t *p, size_t n);
+void x_pdf_end(struct sl_extract *x, struct xlevel *l);
+void x_pdftext_start(struct sl_extract *x, struct xlevel *l);
+void x_pdftext_data(struct sl_extract *x, struct xlevel *l, const uint8_t *p, size_t n);
+void x_pdftext_end(struct sl_extract *x, struct xlevel *l);
 
 #endif

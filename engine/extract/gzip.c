@@ -46,7 +46,7 @@ static void gz_sink(struct sl_extract *x, struct xlevel *l, const uint8_t *p, si
 			default_name(x, l, dflt, sizeof dflt);
 			name = dflt;
 		}
-		x_member_begin(x, l, name, strlen(name));
+		x_member_begin(x, l, name, strlen(name), XF_SNIFF);
 		if (x->halted)
 			return;
 		g->member_open = true;

@@ -105,7 +105,7 @@ static void header(struct sl_extract *x, struct xlevel *l)
 			n += nl;
 		}
 		t->kind = TK_FILE;
-		x_member_begin(x, l, t->long_name ? t->pax_path : name, t->long_name ? t->npax : n);
+		x_member_begin(x, l, t->long_name ? t->pax_path : name, t->long_name ? t->npax : n, XF_SNIFF);
 		t->long_name = false;
 		t->member_open = !x->halted;
 		if (!size && t->member_open) {

@@ -178,7 +178,7 @@ static void local_ready(struct sl_extract *x, struct xlevel *l)
 	bool dir = z->nname && z->name[z->nname - 1] == '/' && z->csize == 0;
 	bool size_unknown = (z->flags & 8) && z->csize == 0;
 	if (!dir) {
-		x_member_begin(x, l, z->name, z->nname);
+		x_member_begin(x, l, z->name, z->nname, XF_SNIFF);
 		z->member_open = !x->halted;
 		if (x->halted)
 			return;

@@ -174,7 +174,48 @@ mail("ole-encrypted", "locked.docx", bytes(ole), "s.encrypted_document")
 ent = ('<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
        f'<w:document {W}><w:body><w:p><w:r><w:t>&b;</w:t></w:r></w:p></w:body></w:document>')
 mail("xml-entities", "laughs.docx", zbytes([("word/document.xml", ent)]), "s.corrupt")
-mail("pdf", "scan.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "s.unsupported")
+
+
+def pdf(content, flate=True, extra_objs=(), trailer_extra=b""):
+    """A well-formed one-page PDF (xref offsets right, so pdftotext reads it too) whose
+    page content stream is `content`, deflated or not."""
+    data = zlib.compress(content) if flate else content
+    filt = b"/Filter /FlateDecode " if flate else b""
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>",
+            b"<< " + filt + b"/Length " + str(len(data)).encode() + b" >>\nstream\n" + data + b"\nendstream",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"] + list(extra_objs)
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for i, o in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    for off in offsets:
+        out += b"%010d 00000 n \n" % off
+    out += b"trailer\n<< /Size %d /Root 1 0 R " % (len(objs) + 1) + trailer_extra + b">>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
+
+
+PAGE = (b"BT /F1 12 Tf 72 720 Td (Quarterly figures) Tj 0 -20 Td (Card: 4111 1111) Tj "
+        b"[( 1111) -20 ( 1111)] TJ 0 -20 Td [(Staff ID A1234) 12 (56789)] TJ "
+        b"0 -20 Td (Thanks \\(see below\\)) Tj ET")
+mail("pdf-flate", "figures.pdf", pdf(PAGE), "card,twid", "figures.pdf/content 1")
+mail("pdf-plain", "figures.pdf", pdf(PAGE, flate=False), "card,twid", "figures.pdf/content 1")
+mail("pdf-clean", "figures.pdf", pdf(PAGE.replace(b"(Card: 4111 1111)", b"(Card: 4111 1112)")
+                                     .replace(b"A1234", b"A1235")), "")
+# an image whose bytes spell a card: not text, not read as text (nor found raw: deflated)
+img = zlib.compress(b"4111 1111 1111 1111" * 4)
+mail("pdf-image", "photo.pdf", pdf(b"BT /F1 12 Tf 72 720 Td (Photo) Tj ET", extra_objs=(
+    b"<< /Type /XObject /Subtype /Image /Width 8 /Height 8 /BitsPerComponent 8 /ColorSpace /DeviceGray "
+    b"/Filter /FlateDecode /Length " + str(len(img)).encode() + b" >>\nstream\n" + img + b"\nendstream",)), "")
+mail("pdf-encrypted", "locked.pdf", pdf(PAGE.replace(b"4111 1111", b"4111 1112").replace(b"A1234", b"A1235"), trailer_extra=b"/Encrypt 6 0 R ",
+     extra_objs=(b"<< /Filter /Standard /V 2 /R 3 /O <00> /U <00> /P -4 >>",)), "s.encrypted_document")
+mail("pdf-ascii85", "old.pdf", b"%PDF-1.2\n1 0 obj\n<< /Filter /ASCII85Decode /Length 10 >>\nstream\n87cURD]i,\"~>\nendstream\nendobj\n%%EOF\n",
+     "s.unsupported")
 
 with open(os.path.join(out, "manifest.tsv"), "w") as f:
     for row in manifest:

@@ -320,7 +320,9 @@ static void test_shipped_policy(void)
 		{"many-members", "reject", "unscanned.extraction"},
 		{"zip-truncated", "reject", "unscanned.extraction"},
 		{"zip-cd-mismatch", "reject", "unscanned.extraction"},
-		{"pdf", "pass", NULL},
+		{"pdf-flate", "quarantine", "dlp.credit-card"},
+		{"pdf-encrypted", "quarantine", "dlp.encrypted-attachment"},
+		{"pdf-ascii85", "pass", NULL},
 	};
 	const char *root = getenv("SLUICE_SOURCE_ROOT");
 	char path[4096];

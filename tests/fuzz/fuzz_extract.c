@@ -1,5 +1,6 @@
 /* libFuzzer targets for the extraction stage's parsers (engine/extract), one per format:
- * EXTRACT_FORMAT "zip", "tar", "gzip" reads the input as that format at level 0 whatever
+ * EXTRACT_FORMAT "zip", "tar", "gzip", "pdf" (objects, streams, content-stream text)
+ * reads the input as that format at level 0 whatever
  * its first bytes; "xml" wraps it in a stored ZIP as word/document.xml, so the XML
  * tokenizer reads it. Each input runs whole and in input-derived pieces: the canonical
  * event logs must match, MEMBER_BEGIN/END must nest, memory must stay within the stage's

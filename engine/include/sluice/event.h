@@ -49,7 +49,8 @@ enum sl_event_type {
 /* What an extracted member is. */
 enum sl_member_kind {
 	SL_MEMBER_FILE,      /* a file inside an archive: MEMBER_DATA carries its bytes */
-	SL_MEMBER_TEXT,      /* the text of a document part (OOXML/ODF XML): UTF-8 */
+	SL_MEMBER_TEXT,      /* the text of a document part (OOXML/ODF XML, a PDF content
+	                      * stream): UTF-8 */
 	SL_MEMBER_CONTAINER, /* an archive inside an archive, opened: its members follow */
 };
 
@@ -61,7 +62,7 @@ struct sl_member {
 	const char *name;    /* the name inside its container ("2024/list.csv") */
 	unsigned depth;      /* 1 for a member of the attachment itself */
 	enum sl_member_kind kind;
-	const char *format;  /* the container it was found in: "zip", "gzip", "tar" */
+	const char *format;  /* the container it was found in: "zip", "gzip", "tar", "pdf" */
 };
 
 enum sl_part_kind {
