@@ -31,6 +31,31 @@ void sl_eventlog_free(struct sl_eventlog *log)
 	EVP_MD_CTX_free(log->member_run.hash);
 }
 
+static void put_name_value(struct sl_strbuf *b, const struct sl_event *ev)
+{
+	if (ev->name) {
+		sl_strbuf_puts(b, " name=");
+		sl_json_str(b, ev->name);
+	}
+	if (ev->value) {
+		sl_strbuf_puts(b, " value=");
+		sl_json_str(b, ev->value);
+	}
+}
+
+/* Merge a data event into its run (opened by the first). */
+static void run_add(struct sl_eventlog_run *r, const struct sl_event *ev)
+{
+	if (!r->open) {
+		r->open = true;
+		r->offset = ev->offset;
+		r->len = 0;
+		EVP_DigestInit_ex(r->hash, EVP_sha256(), NULL);
+	}
+	EVP_DigestUpdate(r->hash, ev->data, ev->len);
+	r->len += ev->len;
+}
+
 static void close_member_run(struct sl_eventlog *log)
 {
 	struct sl_eventlog_run *r = &log->member_run;
@@ -61,16 +86,8 @@ static bool member_event(struct sl_eventlog *log, const struct sl_event *ev)
 	if (ev->type != SL_EV_MEMBER_BEGIN && ev->type != SL_EV_MEMBER_DATA &&
 	    ev->type != SL_EV_MEMBER_END && !extract_signal)
 		return false;
-	struct sl_eventlog_run *r = &log->member_run;
 	if (ev->type == SL_EV_MEMBER_DATA) {
-		if (!r->open) {
-			r->open = true;
-			r->offset = ev->offset;
-			r->len = 0;
-			EVP_DigestInit_ex(r->hash, EVP_sha256(), NULL);
-		}
-		EVP_DigestUpdate(r->hash, ev->data, ev->len);
-		r->len += ev->len;
+		run_add(&log->member_run, ev);
 		return true;
 	}
 	close_member_run(log);
@@ -85,14 +102,7 @@ static bool member_event(struct sl_eventlog *log, const struct sl_event *ev)
 		sl_strbuf_puts(b, " name=");
 		sl_json_str(b, ev->member->name);
 	}
-	if (ev->name) {
-		sl_strbuf_puts(b, " name=");
-		sl_json_str(b, ev->name);
-	}
-	if (ev->value) {
-		sl_strbuf_puts(b, " value=");
-		sl_json_str(b, ev->value);
-	}
+	put_name_value(b, ev);
 	sl_strbuf_printf(b, " part=%s\n", ev->part ? ev->part->path : "-");
 	return true;
 }
@@ -172,17 +182,11 @@ void sl_eventlog_cb(void *ctx, const struct sl_event *ev)
 		bool any = log->run[0].open || log->run[1].open || log->run[2].open;
 		if (any && (strcmp(log->run_part, path) != 0 || log->run_txn != ev->txn))
 			close_runs(log);
-		struct sl_eventlog_run *r = &log->run[ri];
-		if (!r->open) {
+		if (!log->run[ri].open) {
 			snprintf(log->run_part, sizeof log->run_part, "%s", path);
 			log->run_txn = ev->txn;
-			r->open = true;
-			r->offset = ev->offset;
-			r->len = 0;
-			EVP_DigestInit_ex(r->hash, EVP_sha256(), NULL);
 		}
-		EVP_DigestUpdate(r->hash, ev->data, ev->len);
-		r->len += ev->len;
+		run_add(&log->run[ri], ev);
 		return;
 	}
 	close_runs(log);
@@ -193,14 +197,7 @@ void sl_eventlog_cb(void *ctx, const struct sl_event *ev)
 	}
 	sl_strbuf_printf(b, "%s txn=%u off=%llu", sl_event_type_name(ev->type), ev->txn,
 	                 (unsigned long long)ev->offset);
-	if (ev->name) {
-		sl_strbuf_puts(b, " name=");
-		sl_json_str(b, ev->name);
-	}
-	if (ev->value) {
-		sl_strbuf_puts(b, " value=");
-		sl_json_str(b, ev->value);
-	}
+	put_name_value(b, ev);
 	if (ev->type == SL_EV_REPLY || ev->type == SL_EV_TXN_RESULT)
 		sl_strbuf_printf(b, " code=%d last=%d", ev->code, (int)ev->last);
 	if (ev->type == SL_EV_PART_END && ev->part) {

@@ -6,6 +6,15 @@
 #include "../../engine/extract/extract.h"
 #include "testacct.h"
 
+size_t test_piece(unsigned *seed, size_t left, size_t max)
+{
+	if (!*seed)
+		return left;
+	*seed = *seed * 1103515245u + 12345u;
+	size_t c = 1 + (*seed >> 16) % max;
+	return c < left ? c : left;
+}
+
 void xr_run(const struct sl_limits *lim, const char *force, const char *filename,
             const uint8_t *p, size_t n, unsigned seed, sl_event_fn fn, void *ctx,
             struct xr_result *res)
@@ -23,13 +32,7 @@ void xr_run(const struct sl_limits *lim, const char *force, const char *filename
 	sl_extract_after(x, &ev);
 	res->peak_stage = 0;
 	for (size_t off = 0; off < n;) {
-		size_t k = n - off;
-		if (seed) {
-			seed = seed * 1103515245u + 12345u;
-			size_t c = 1 + (seed >> 16) % 257;
-			if (c < k)
-				k = c;
-		}
+		size_t k = test_piece(&seed, n - off, 257);
 		struct sl_event d = {.type = SL_EV_PART_DATA, .part = &part, .data = p + off, .len = k,
 		                     .offset = off};
 		sl_extract_after(x, &d);

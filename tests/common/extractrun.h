@@ -19,6 +19,10 @@ struct xr_result {
 
 /* force: "zip", "tar", "gzip" to read the bytes as that format, NULL to sniff. seed 0
  * feeds them whole, else in pieces of 1..257 bytes drawn from it. */
+/* The next piece to feed of `left` bytes: all of them when *seed is 0, else 1..max drawn
+ * from the seed (which moves on). The fuzz targets cut their input with it. */
+size_t test_piece(unsigned *seed, size_t left, size_t max);
+
 void xr_run(const struct sl_limits *lim, const char *force, const char *filename,
             const uint8_t *p, size_t n, unsigned seed, sl_event_fn fn, void *ctx,
             struct xr_result *res);

@@ -193,6 +193,14 @@ static void rules_of(const char *json, char *out, size_t cap)
 	out[strcspn(out, "|")] = '\0';
 }
 
+/* got == want, or say which case differs and how */
+static void expect_same(const char *name, const char *what, const char *got, const char *want)
+{
+	if (strcmp(got, want) != 0)
+		fprintf(stderr, "\n%s %s: [%s], want [%s]\n", name, what, got, want);
+	CU_ASSERT_STRING_EQUAL(got, want);
+}
+
 static void test_formats(void)
 {
 	for (size_t i = 0; i < ncases; i++) {
@@ -200,9 +208,7 @@ static void test_formats(void)
 		struct run r = run_case(c, 0, 0);
 		char got[1024];
 		rules_of(r.json, got, sizeof got);
-		if (strcmp(got, c->rules) != 0)
-			fprintf(stderr, "\n%s: rules [%s], want [%s]: %s\n", c->name, got, c->rules, r.json);
-		CU_ASSERT_STRING_EQUAL(got, c->rules);
+		expect_same(c->name, "rules", got, c->rules);
 		if (c->path[0]) {
 			char want[600];
 			snprintf(want, sizeof want, "\"path\":\"%s\"", c->path);
@@ -229,9 +235,9 @@ static void test_chunk_invariance(void)
 			struct run r = run_case(c, chunks[k], 0);
 			char got[2048];
 			summary(r.json, got, sizeof got);
-			if (strcmp(got, want) != 0)
-				fprintf(stderr, "\n%s in %zu-byte pieces: %s, whole: %s\n", c->name, chunks[k], got, want);
-			CU_ASSERT_STRING_EQUAL(got, want);
+			char what[64];
+			snprintf(what, sizeof what, "in %zu-byte pieces (want: whole)", chunks[k]);
+			expect_same(c->name, what, got, want);
 			free(r.json);
 		}
 		free(whole.json);
