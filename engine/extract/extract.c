@@ -331,6 +331,22 @@ static bool looks_xml(const struct xlevel *l)
 	       (l->sniff[i + 1] == '?' || (l->sniff[i + 1] >= 'A' && l->sniff[i + 1] <= 'z'));
 }
 
+/* Office parts that hold no document text (styles, themes, relationships, settings):
+ * their bytes are scanned as a file's, without the cost of tokenizing them. */
+static bool office_markup_part(const char *name)
+{
+	static const char *const parts[] = {".rels", "[Content_Types].xml", "styles.xml", "theme",
+	                                    "settings.xml", "fontTable.xml", "numbering.xml",
+	                                    "calcChain.xml", "docProps/app.xml", "customXml/",
+	                                    "printerSettings", "presProps.xml", "viewProps.xml",
+	                                    "tableStyles.xml", "slideLayout", "slideMaster",
+	                                    "manifest.xml", "meta.xml", NULL};
+	for (const char *const *p = parts; *p; p++)
+		if (strstr(name, *p))
+			return true;
+	return false;
+}
+
 static const char *unsupported_magic(const struct xlevel *l)
 {
 	if (has(l, 0, "7z\xBC\xAF\x27\x1C", 6))
@@ -361,7 +377,7 @@ static enum xfmt sniff_format(struct sl_extract *x, struct xlevel *l)
 	if (memmem(l->sniff, l->nsniff, "%PDF-", 5)) /* junk may come first */
 		return XF_PDF;
 	if (l->depth > 0 && x->lv[l->depth - 1]->fmt == XF_ZIP && looks_xml(l))
-		return XF_XML;
+		return office_markup_part(l->member.name) ? XF_FILE : XF_XML;
 	const char *what = unsupported_magic(l);
 	if (what)
 		x_signal(x, l, SL_SIG_EXTRACT_UNSUPPORTED, what);

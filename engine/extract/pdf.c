@@ -186,13 +186,14 @@ void x_pdf_data(struct sl_extract *x, struct xlevel *l, const uint8_t *p, size_t
 				stream_start(x, l);
 			continue;
 		}
-		if (ends_with_word(f, "obj") || ends_with_word(f, "endobj"))
+		if (c == 'j' && (ends_with_word(f, "obj") || ends_with_word(f, "endobj")))
 			f->ndict = 0; /* a new object: its own dictionary */
-		if (!f->encrypted && ends_with_word(f, "/Encrypt")) {
+		if (c == 't' && !f->encrypted && ends_with_word(f, "/Encrypt")) {
 			f->encrypted = true;
 			x_signal(x, l, SL_SIG_EXTRACT_ENCRYPTED_DOCUMENT, "encrypted PDF");
 		}
-		if (!f->mapped_fonts && (ends_with_word(f, "/ToUnicode") || ends_with_word(f, "/Identity-H"))) {
+		if ((c == 'e' || c == 'H') && !f->mapped_fonts &&
+		    (ends_with_word(f, "/ToUnicode") || ends_with_word(f, "/Identity-H"))) {
 			f->mapped_fonts = true; /* the text's bytes are glyph codes, mapped elsewhere */
 			x_signal(x, l, SL_SIG_EXTRACT_UNSUPPORTED,
 			         "PDF fonts with their own encoding (ToUnicode, Identity-H): text not read");
@@ -254,17 +255,18 @@ static void op(struct sl_extract *x, struct xlevel *l)
 {
 	struct xpdftext *t = &l->pdft;
 	const char *o = t->tok;
-	if (!strcmp(o, "'") || !strcmp(o, "\"")) {
+	/* the operators that matter are one or two characters long */
+	char a = o[0], b = t->ntok == 2 ? o[1] : t->ntok == 1 ? 0 : '?';
+	if ((a == '\'' || a == '"') && !b) {
 		newline(x, l);
 		show(x, l, t->str, t->nstr);
-	} else if (!strcmp(o, "Tj")) {
+	} else if (a == 'T' && b == 'j') {
 		show(x, l, t->str, t->nstr);
-	} else if (!strcmp(o, "TJ")) {
+	} else if (a == 'T' && b == 'J') {
 		show(x, l, t->arr, t->narr);
-	} else if (!strcmp(o, "T*") || !strcmp(o, "Td") || !strcmp(o, "TD") || !strcmp(o, "Tm") ||
-	           !strcmp(o, "ET")) {
+	} else if ((a == 'T' && (b == '*' || b == 'd' || b == 'D' || b == 'm')) || (a == 'E' && b == 'T')) {
 		newline(x, l);
-	} else if (!strcmp(o, "ID")) {
+	} else if (a == 'I' && b == 'D') {
 		t->st = CS_INLINE_IMAGE; /* binary up to EI */
 		t->ei = 0;
 	}

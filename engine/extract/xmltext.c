@@ -16,18 +16,36 @@ static const char *local(const XML_Char *name)
 	return c ? c + 1 : name;
 }
 
-static bool in(const char *name, const char *const *set)
-{
-	for (; *set; set++)
-		if (strcmp(name, *set) == 0)
-			return true;
-	return false;
-}
+/* What an element (by its local name) means for the text. Called for every element of
+ * a sheet (several per cell): a switch on the first letter, not a table of strcmp. */
+enum {
+	E_TEXT = 1,       /* its character data is text: t, v, p, h, span, a */
+	E_LINE_END = 2,   /* ends a line: p, h, si, row, tr, table-row, list-item */
+	E_CELL_END = 4,   /* ends a cell: c, tc, table-cell */
+	E_SPACE = 8,      /* stands for a space: tab, br, s, line-break, cr */
+};
 
-static const char *const text_holders[] = {"t", "v", "p", "h", "span", "a", NULL};
-static const char *const line_ends[] = {"p", "h", "si", "row", "tr", "table-row", "list-item", NULL};
-static const char *const cell_ends[] = {"c", "tc", "table-cell", NULL};
-static const char *const spaces[] = {"tab", "br", "s", "line-break", "cr", NULL};
+static unsigned classify(const char *l)
+{
+	switch (l[0]) {
+	case 'a': return !l[1] ? E_TEXT : 0;
+	case 'b': return !strcmp(l, "br") ? E_SPACE : 0;
+	case 'c': return !l[1] ? E_CELL_END : !strcmp(l, "cr") ? E_SPACE : 0;
+	case 'h': return !l[1] ? E_TEXT | E_LINE_END : 0;
+	case 'l': return !strcmp(l, "list-item") ? E_LINE_END : !strcmp(l, "line-break") ? E_SPACE : 0;
+	case 'p': return !l[1] ? E_TEXT | E_LINE_END : 0;
+	case 'r': return !strcmp(l, "row") ? E_LINE_END : 0;
+	case 's': return !l[1] ? E_SPACE : !strcmp(l, "si") ? E_LINE_END : !strcmp(l, "span") ? E_TEXT : 0;
+	case 't':
+		if (!l[1])
+			return E_TEXT;
+		return !strcmp(l, "tr") || !strcmp(l, "table-row") ? E_LINE_END
+		     : !strcmp(l, "tc") || !strcmp(l, "table-cell") ? E_CELL_END
+		     : !strcmp(l, "tab") ? E_SPACE : 0;
+	case 'v': return !l[1] ? E_TEXT : 0;
+	default: return 0;
+	}
+}
 
 static void out(struct xxml *xm, const char *s, size_t n)
 {
@@ -46,22 +64,22 @@ static void on_start(void *ctx, const XML_Char *name, const XML_Char **atts)
 {
 	(void)atts;
 	struct xxml *xm = ctx;
-	const char *l = local(name);
-	if (in(l, text_holders))
+	unsigned k = classify(local(name));
+	if (k & E_TEXT)
 		xm->in_text++;
-	if (in(l, spaces))
+	if (k & E_SPACE)
 		out(xm, " ", 1);
 }
 
 static void on_end(void *ctx, const XML_Char *name)
 {
 	struct xxml *xm = ctx;
-	const char *l = local(name);
-	if (in(l, text_holders) && xm->in_text)
+	unsigned k = classify(local(name));
+	if ((k & E_TEXT) && xm->in_text)
 		xm->in_text--;
-	if (in(l, line_ends))
+	if (k & E_LINE_END)
 		out(xm, "\n", 1);
-	else if (in(l, cell_ends))
+	else if (k & E_CELL_END)
 		out(xm, "\t", 1);
 }
 

@@ -15,6 +15,9 @@ import tarfile
 import zipfile
 import zlib
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from mailcorpus import documents  # noqa: E402  (the PDF writer the corpus uses too)
+
 CARD = "4111 1111 1111 1111"          # Luhn-valid
 NOT_CARD = "4111 1111 1111 1112"      # Luhn-invalid
 TWID = "A123456789"                   # checksum-valid Taiwan ID
@@ -176,29 +179,7 @@ ent = ('<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a
 mail("xml-entities", "laughs.docx", zbytes([("word/document.xml", ent)]), "s.corrupt")
 
 
-def pdf(content, flate=True, extra_objs=(), trailer_extra=b""):
-    """A well-formed one-page PDF (xref offsets right, so pdftotext reads it too) whose
-    page content stream is `content`, deflated or not."""
-    data = zlib.compress(content) if flate else content
-    filt = b"/Filter /FlateDecode " if flate else b""
-    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-            b"/Resources << /Font << /F1 5 0 R >> >> >>",
-            b"<< " + filt + b"/Length " + str(len(data)).encode() + b" >>\nstream\n" + data + b"\nendstream",
-            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"] + list(extra_objs)
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for i, o in enumerate(objs, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    for off in offsets:
-        out += b"%010d 00000 n \n" % off
-    out += b"trailer\n<< /Size %d /Root 1 0 R " % (len(objs) + 1) + trailer_extra + b">>\nstartxref\n%d\n%%%%EOF\n" % xref
-    return bytes(out)
-
+pdf = documents.pdf_bytes
 
 PAGE = (b"BT /F1 12 Tf 72 720 Td (Quarterly figures) Tj 0 -20 Td (Card: 4111 1111) Tj "
         b"[( 1111) -20 ( 1111)] TJ 0 -20 Td [(Staff ID A1234) 12 (56789)] TJ "

@@ -23,14 +23,16 @@ maildir. Content is deterministic (seeded by ID). What the shipped policy
                end-of-data variant V (peers/smuggling.py), for smtpclient.py rawdata;
                the inner message's Message-ID is <ID-inner@...>
 """
-import io
+import os
 import random
 import sys
-import zipfile
 from email.message import EmailMessage
 from email.policy import SMTP
 
 import smuggling
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tools"))
+from mailcorpus import documents  # noqa: E402  (a real xlsx, as the corpus writes them)
 
 # Known test values, not real data: card networks' documented test numbers (Luhn-valid),
 # the ID number used in Taiwan's own documentation, and the EICAR string (eicar.org).
@@ -62,57 +64,6 @@ EXPECTED = {
     "spam": ("quarantine", ["spam.subject", "spam.body-phrases"]),
     "spam10": ("reject", ["spam.subject", "spam.body-phrases", "spam.encoding-tricks"]),
 }
-
-
-def xlsx_workbook(rows):
-    """A minimal OOXML workbook (what Excel and LibreOffice open): the cells' text in
-    the shared strings, deflated inside the ZIP as Office writes it."""
-    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-    strings = [c for row in rows for c in row]
-    sst = "".join(f"<si><t>{s}</t></si>" for s in strings)
-    cells, k = [], 0
-    for r, row in enumerate(rows, 1):
-        cs = ""
-        for c, _ in enumerate(row):
-            cs += f'<c r="{"ABCDEFGH"[c]}{r}" t="s"><v>{k}</v></c>'
-            k += 1
-        cells.append(f'<row r="{r}">{cs}</row>')
-    files = {
-        "[Content_Types].xml":
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-            '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
-            '</Types>',
-        "_rels/.rels":
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
-        "xl/workbook.xml":
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook xmlns="{ns}" xmlns:r="{rel}">'
-            '<sheets><sheet name="Staff" sheetId="1" r:id="rId1"/></sheets></workbook>',
-        "xl/_rels/workbook.xml.rels":
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
-            f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
-        "xl/worksheets/sheet1.xml":
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="{ns}">'
-            f'<sheetData>{"".join(cells)}</sheetData></worksheet>',
-        "xl/sharedStrings.xml":
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sst xmlns="{ns}" '
-            f'count="{len(strings)}" uniqueCount="{len(strings)}">{sst}</sst>',
-    }
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, text in files.items():
-            z.writestr(zipfile.ZipInfo(name, date_time=(2025, 2, 3, 10, 0, 0)), text,
-                       compress_type=zipfile.ZIP_DEFLATED)
-    return buf.getvalue()
 
 
 def base(msg_id, subject):
@@ -147,7 +98,7 @@ def build(kind, msg_id):
     elif kind == "xlsx":
         m = base(msg_id, "New staff")
         m.set_content("Hi,\n\nthe new staff list is attached.\n\nAlice\n")
-        book = xlsx_workbook([["Name", "ID number", "Team"], ["Chen Mei", TW_ID, "Sales"]])
+        book = documents.xlsx_bytes([["Name", "ID number", "Team"], ["Chen Mei", TW_ID, "Sales"]])
         m.add_attachment(book, maintype="application",
                          subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                          filename="staff.xlsx")
