@@ -9,6 +9,8 @@
 
 int cmd_top(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "sources") == 0)
+		return cmd_top_sources(argc, argv);
 	json_t *req = client_request("rules.top");
 	bool ok = argc >= 2 && strcmp(argv[1], "rules") == 0;
 	for (int i = 2; ok && i < argc; i++) {
@@ -18,7 +20,8 @@ int cmd_top(int argc, char **argv)
 			ok = client_dataplane_opt(req, argc, argv, &i);
 	}
 	if (!ok) {
-		fprintf(stderr, "usage: sluicectl top rules [-n N] [--dataplane NAME]...\n");
+		fprintf(stderr, "usage: sluicectl top rules [-n N] [--dataplane NAME]...\n"
+		        "       sluicectl top sources [-n N] [--by KEY] [--net] [--dataplane NAME]...\n");
 		json_decref(req);
 		return CLIENT_USAGE;
 	}

@@ -17,5 +17,9 @@ int cmd_flows(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_knob(int argc, char **argv);
+/* the protection (cmd_protect.c, docs/protection.md) */
+int cmd_list(int argc, char **argv);       /* block|allow add|del|list */
+int cmd_bans(int argc, char **argv);
+int cmd_top_sources(int argc, char **argv); /* top sources (from cmd_top) */
 
 #endif

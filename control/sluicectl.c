@@ -13,8 +13,12 @@ static const struct sluicectl_command commands[] = {
 	{"stats", "stats [--json] [--dataplane NAME]           the dataplanes' counters", cmd_stats},
 	{"flows", "flows [-n N] [--dataplane NAME]             the dataplanes' top flows by bytes", cmd_flows},
 	{"top", "top rules [-n N]                            the rules that fired most", cmd_top},
+	{"top", "top sources [-n N] [--by KEY] [--net]       the busiest sources (docs/protection.md)", cmd_top},
 	{"events", "events [-n N] [--dataplane NAME]            the last events of the dataplanes' event logs", cmd_events},
 	{"knob", "knob set starttls allow|strip|block        a runtime knob on the dataplanes", cmd_knob},
+	{"block", "block add|del|list [PREFIX...] [--for DURATION]   the dataplanes' block list", cmd_list},
+	{"allow", "allow add|del|list [PREFIX...] [--for DURATION]   the allow list (no limits)", cmd_list},
+	{"bans", "bans [del SOURCE...]                        sources banned for abuse, lifting a ban", cmd_bans},
 	{NULL, NULL, NULL},
 };
 
@@ -24,7 +28,7 @@ static void usage(FILE *out)
 	for (const struct sluicectl_command *c = commands; c->name; c++)
 		fprintf(out, "  %s\n", c->usage);
 	fprintf(out, "\n--socket: sluice-control's socket (default /run/sluice/control.sock, or\n"
-	             "$SLUICE_CONTROL_SOCKET). Block lists (block add|del|list) come with issue 10.\n");
+	             "$SLUICE_CONTROL_SOCKET).\n");
 }
 
 int main(int argc, char **argv)

@@ -23,6 +23,8 @@
 #include "sluice/frame.h"
 
 #include "core/inspect.h"
+#include "listctl.h"
+#include "lpm.h"
 #include "telemetry.h"
 #include "worker.h"
 
@@ -51,6 +53,9 @@ struct dp_control {
 	struct published *published;    /* read by workers (acquire), written here */
 	struct published *seen[64];     /* per worker: the last one it took */
 	struct published *unconfirmed;  /* a swap some worker had not confirmed: freed later */
+	struct dp_list_snapshot *lists_pub;   /* read by workers (acquire), written here */
+	struct dp_list_snapshot *lists_unconfirmed;
+	struct dp_listctl *lists;
 	struct rte_ring *grave[64];     /* per worker: rulesets it no longer uses, freed here */
 	struct snapshot {               /* `flows`: asked here, filled by the worker between bursts */
 		int state;              /* SNAP_IDLE, SNAP_ASKED, SNAP_DONE (atomic) */
@@ -108,6 +113,10 @@ void dp_control_worker_sync(struct dp_control *c, struct dp_worker *w)
 			p->slot[w->idx] = NULL;
 			dp_rules_switch(&w->insp->ctx.rules, rs);
 		}
+	}
+	if (w->insp && w->insp->ctx.protect) {
+		struct dp_list_snapshot *l = __atomic_load_n(&c->lists_pub, __ATOMIC_ACQUIRE);
+		w->insp->ctx.protect->lists = l ? &l->lists : NULL;
 	}
 	struct snapshot *sn = &c->snap[w->idx];
 	if (__atomic_load_n(&sn->state, __ATOMIC_ACQUIRE) == SNAP_ASKED) {
@@ -198,16 +207,6 @@ static void reply(int fd, json_t *req, json_t *ans)
 	json_decref(ans);
 }
 
-static json_t *failure(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static json_t *failure(const char *fmt, ...)
-{
-	char msg[600];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
-}
 
 static json_t *bundle_json(const struct dp_bundle_info *b)
 {
@@ -221,12 +220,20 @@ static json_t *op_hello(struct dp_control *c)
 {
 	struct dp_bundle_info b;
 	dp_control_info(c, &b);
-	return json_pack("{s:b, s:s, s:s, s:i, s:I, s:s, s:i, s:s, s:o, s:s}", "ok", 1,
-	                 "name", c->cfg->control_name, "version", DP_VERSION, "pid", (int)getpid(),
-	                 "uptime_s", (json_int_t)(time(NULL) - c->started),
-	                 "mode", dp_mode_name(c->cfg->mode), "workers", (int)c->nworkers,
-	                 "starttls", dp_starttls_name(__atomic_load_n(&c->cfg->starttls, __ATOMIC_RELAXED)),
-	                 "bundle", bundle_json(&b), "events", c->cfg->events_file);
+	json_t *ans = json_pack("{s:b, s:s, s:s, s:i, s:I, s:s, s:i, s:s, s:o, s:s}", "ok", 1,
+	                        "name", c->cfg->control_name, "version", DP_VERSION, "pid", (int)getpid(),
+	                        "uptime_s", (json_int_t)(time(NULL) - c->started),
+	                        "mode", dp_mode_name(c->cfg->mode), "workers", (int)c->nworkers,
+	                        "starttls", dp_starttls_name(__atomic_load_n(&c->cfg->starttls, __ATOMIC_RELAXED)),
+	                        "bundle", bundle_json(&b), "events", c->cfg->events_file);
+	uint64_t version = 0;
+	size_t entries = 0;
+	if (c->lists)
+		dp_listctl_info(c->lists, &version, &entries);
+	json_object_set_new(ans, "protect", json_pack("{s:b, s:I, s:I}", "enabled",
+	                    dp_config_protecting(c->cfg), "lists_version", (json_int_t)version,
+	                    "list_entries", (json_int_t)entries));
+	return ans;
 }
 
 static json_t *op_stats(struct dp_control *c)
@@ -240,7 +247,7 @@ static json_t *op_stats(struct dp_control *c)
 	json_t *stats = sl_strbuf_failed(&b) ? NULL : json_loads(b.s, 0, &e);
 	sl_strbuf_free(&b);
 	if (!stats)
-		return failure("cannot build the counters");
+		return dp_ctl_failure("cannot build the counters");
 	struct dp_bundle_info bi;
 	dp_control_info(c, &bi);
 	return json_pack("{s:b, s:o, s:o}", "ok", 1, "stats", stats, "bundle", bundle_json(&bi));
@@ -250,7 +257,7 @@ static json_t *op_knob(struct dp_control *c, json_t *req)
 {
 	const char *v = json_string_value(json_object_get(req, "starttls"));
 	if (!v)
-		return failure("knob.set: only 'starttls' can change live (allow, strip, block)");
+		return dp_ctl_failure("knob.set: only 'starttls' can change live (allow, strip, block)");
 	int k;
 	if (strcmp(v, "allow") == 0)
 		k = DP_STARTTLS_ALLOW;
@@ -259,7 +266,7 @@ static json_t *op_knob(struct dp_control *c, json_t *req)
 	else if (strcmp(v, "block") == 0)
 		k = DP_STARTTLS_BLOCK;
 	else
-		return failure("knob.set: starttls must be allow, strip or block, not '%s'", v);
+		return dp_ctl_failure("knob.set: starttls must be allow, strip or block, not '%s'", v);
 	/* new flows read it when they begin (smtpflow.c) */
 	__atomic_store_n(&c->cfg->starttls, (enum dp_starttls)k, __ATOMIC_RELAXED);
 	return json_pack("{s:b, s:s}", "ok", 1, "starttls", v);
@@ -283,19 +290,19 @@ static json_t *op_bundle_load(struct dp_control *c, json_t *req, const uint8_t *
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!n)
-		return failure("bundle.load: no bundle in the frame's body");
+		return dp_ctl_failure("bundle.load: no bundle in the frame's body");
 	json_t *jid = json_object_get(req, "id");
 	if (jid && !json_is_integer(jid))
-		return failure("bundle.load: id must be an integer");
+		return dp_ctl_failure("bundle.load: id must be an integer");
 	struct sl_bundlesig_info sig = {.bundle = body, .len = n, .version = jid ? (uint64_t)json_integer_value(jid) : 0};
 	if (c->cfg->control_public_key[0]) {
 		if (sl_bundlesig_verify(body, n, c->cfg->control_public_key, &sig, err, sizeof err))
-			return failure("bundle refused: %s", err);
+			return dp_ctl_failure("bundle refused: %s", err);
 	} else if (sl_bundlesig_is_signed(body, n) && sl_bundlesig_parse(body, n, &sig, err, sizeof err)) {
-		return failure("bundle refused: %s", err);
+		return dp_ctl_failure("bundle refused: %s", err);
 	}
 	if (jid && sig.version != (uint64_t)json_integer_value(jid))
-		return failure("bundle refused: it is signed as version %llu, not %lld",
+		return dp_ctl_failure("bundle refused: it is signed as version %llu, not %lld",
 		             (unsigned long long)sig.version, (long long)json_integer_value(jid));
 	struct sl_policy_diag diag;
 	char name[64];
@@ -305,7 +312,7 @@ static json_t *op_bundle_load(struct dp_control *c, json_t *req, const uint8_t *
 		struct sl_strbuf b;
 		sl_strbuf_init(&b);
 		sl_policy_diag_format(&diag, &b);
-		json_t *e = failure("bundle refused: %s", b.s ? b.s : "cannot load");
+		json_t *e = dp_ctl_failure("bundle refused: %s", b.s ? b.s : "cannot load");
 		sl_strbuf_free(&b);
 		return e;
 	}
@@ -319,7 +326,7 @@ static json_t *op_bundle_load(struct dp_control *c, json_t *req, const uint8_t *
 			p->n = c->nworkers;
 		published_free(p);
 		sl_policy_unref(policy);
-		return failure("bundle refused: no memory for its scratch");
+		return dp_ctl_failure("bundle refused: no memory for its scratch");
 	}
 	p->n = c->nworkers;
 	p->info.id = sig.version;
@@ -375,7 +382,7 @@ static json_t *op_flows(struct dp_control *c, json_t *req)
 	unsigned max = top > 0 && top <= TOP_FLOWS_MAX ? (unsigned)top : 20;
 	struct dp_flow_brief *all = calloc((size_t)c->nworkers * max, sizeof *all);
 	if (!all)
-		return failure("flows: no memory");
+		return dp_ctl_failure("flows: no memory");
 	for (unsigned i = 0; i < c->nworkers; i++) {
 		c->snap[i] = (struct snapshot){SNAP_IDLE, max, 0, all + (size_t)i * max};
 		__atomic_store_n(&c->snap[i].state, SNAP_ASKED, __ATOMIC_RELEASE);
@@ -390,7 +397,7 @@ static json_t *op_flows(struct dp_control *c, json_t *req)
 	}
 	if (done < c->nworkers) {
 		/* a worker that never answered may still write: the buffer stays theirs */
-		return failure("flows: %u of %u workers did not answer within %d ms", c->nworkers - done,
+		return dp_ctl_failure("flows: %u of %u workers did not answer within %d ms", c->nworkers - done,
 		               c->nworkers, SNAP_WAIT_MS);
 	}
 	unsigned n = 0;
@@ -413,11 +420,37 @@ static json_t *op_flows(struct dp_control *c, json_t *req)
 	return json_pack("{s:b, s:o}", "ok", 1, "flows", list);
 }
 
+void dp_control_set_lists(struct dp_control *c, struct dp_listctl *l)
+{
+	c->lists = l;
+}
+
+bool dp_control_publish_lists(struct dp_control *c, struct dp_list_snapshot *s)
+{
+	if (c->lists_unconfirmed && workers_confirmed(c, rte_rcu_qsbr_start(c->qsbr))) {
+		dp_lpm_free(c->lists_unconfirmed);
+		c->lists_unconfirmed = NULL;
+	}
+	struct dp_list_snapshot *old = __atomic_exchange_n(&c->lists_pub, s, __ATOMIC_ACQ_REL);
+	bool confirmed = workers_confirmed(c, rte_rcu_qsbr_start(c->qsbr));
+	if (confirmed || !old) {
+		dp_lpm_free(old);
+	} else if (!c->lists_unconfirmed) {
+		c->lists_unconfirmed = old; /* a stalled worker may still read it */
+	} else {
+		/* two unconfirmed in a row: keep the older one too rather than free it under a
+		 * reader; it goes at stop */
+		dp_lpm_free(c->lists_unconfirmed);
+		c->lists_unconfirmed = old;
+	}
+	return confirmed;
+}
+
 static json_t *handle(struct dp_control *c, json_t *req, const struct sl_frame *f)
 {
 	const char *op = json_string_value(json_object_get(req, "op"));
 	if (!op)
-		return failure("a request needs \"op\"");
+		return dp_ctl_failure("a request needs \"op\"");
 	if (strcmp(op, "hello") == 0)
 		return op_hello(c);
 	if (strcmp(op, "stats") == 0)
@@ -428,7 +461,11 @@ static json_t *handle(struct dp_control *c, json_t *req, const struct sl_frame *
 		return op_bundle_load(c, req, f->body, f->body_len);
 	if (strcmp(op, "flows") == 0)
 		return op_flows(c, req);
-	return failure("unknown op '%s' (hello, stats, flows, bundle.load, knob.set)", op);
+	json_t *ans = c->lists ? dp_listctl_handle(c->lists, op, req, f->body, f->body_len) : NULL;
+	if (ans)
+		return ans;
+	return dp_ctl_failure("unknown op '%s' (hello, stats, flows, bundle.load, knob.set, list.get, "
+	                      "list.add, list.del, list.set, bans, bans.del, top.sources)", op);
 }
 
 /* ---- the socket ------------------------------------------------------------------------ */
@@ -514,6 +551,8 @@ static void *control_main(void *arg)
 	while (!c->stop) {
 		int r = poll(pfd, (nfds_t)(1 + npeers), 100);
 		bury(c);
+		if (c->lists)
+			dp_listctl_tick(c->lists); /* list entries that expired go */
 		if (r <= 0)
 			continue;
 		if (pfd[0].revents & POLLIN) {
@@ -534,7 +573,7 @@ static void *control_main(void *arg)
 				json_error_t je;
 				json_t *req = json_loadb(f.json, f.json_len, 0, &je);
 				if (!req || !json_is_object(req)) {
-					reply(pfd[i].fd, NULL, failure("request is not a JSON object: %s", je.text));
+					reply(pfd[i].fd, NULL, dp_ctl_failure("request is not a JSON object: %s", je.text));
 					drop = true;
 				} else {
 					reply(pfd[i].fd, req, handle(c, req, &f));
@@ -588,6 +627,8 @@ void dp_control_stop(struct dp_control *c)
 	}
 	published_free(c->published);
 	published_free(c->unconfirmed);
+	dp_lpm_free(c->lists_pub);
+	dp_lpm_free(c->lists_unconfirmed);
 	rte_free(c->qsbr);
 	pthread_mutex_destroy(&c->info_lock);
 	free(c);

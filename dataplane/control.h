@@ -7,6 +7,7 @@
 #ifndef SLUICE_DP_CONTROL_H
 #define SLUICE_DP_CONTROL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/config.h"
@@ -14,6 +15,8 @@
 struct dp_worker;
 struct dp_telemetry_src;
 struct dp_control;
+struct dp_listctl;
+struct dp_list_snapshot;
 
 /* The bundle new messages start with, as hello and telemetry report it. */
 struct dp_bundle_info {
@@ -28,6 +31,12 @@ struct dp_control *dp_control_new(struct dp_config *cfg, struct dp_worker *worke
                                   const struct dp_telemetry_src *tel);
 /* The bundle the workers started with (telemetry, hello). */
 void dp_control_set_initial(struct dp_control *c, const struct dp_bundle_info *b);
+/* The protection's lists and views (listctl.h): its ops are served here. */
+void dp_control_set_lists(struct dp_control *c, struct dp_listctl *l);
+/* Publish a lists snapshot to the workers (RCU, as bundles): true once every worker
+ * took it; the previous one is freed then (or later, when a worker was stalled). */
+bool dp_control_publish_lists(struct dp_control *c, struct dp_list_snapshot *s);
+
 /* Open [control] socket and start the thread (no-op without a socket). 0 or -1. */
 int dp_control_start(struct dp_control *c);
 void dp_control_stop(struct dp_control *c);

@@ -28,6 +28,7 @@
 #include "telemetry.h"
 #include "control.h"
 #include "eventlog.h"
+#include "listctl.h"
 #include "sluice/bundlesig.h"
 #include "worker.h"
 
@@ -114,6 +115,9 @@ static int open_archive_journal(const struct dp_config *cfg)
 	struct sl_journal_config jc = {
 		.spool_dir = cfg->journal_spool,
 		.archive = cfg->journal_archive[0] ? cfg->journal_archive : NULL,
+		.tls = { .ca = cfg->journal_tls_ca[0] ? cfg->journal_tls_ca : NULL,
+			 .cert = cfg->journal_tls_cert, .key = cfg->journal_tls_key,
+			 .server_name = cfg->journal_tls_name },
 	};
 	archive_journal = sl_journal_open(&jc, err, sizeof err);
 	if (!archive_journal) {
@@ -176,6 +180,54 @@ static int setup_dump(const char *dir, unsigned nworkers, struct dp_worker *w,
 	w->insp->ctx.dump = dump;
 	w->insp->ctx.feed_tap = dp_flowdump_feed;
 	w->insp->ctx.feed_tap_ctx = flows;
+	return 0;
+}
+
+/* --check-config: the list files parse too. */
+static int check_lists(const struct dp_config *cfg)
+{
+	const char *files[2] = {cfg->protect.allow_file, cfg->protect.block_file};
+	for (int k = 0; k < 2; k++) {
+		struct dp_list_entry *e = NULL;
+		size_t n = 0;
+		char err[1200];
+		int rc = files[k][0] ? dp_list_file_read(files[k], (enum dp_list_kind)k, 0, &e, &n, err, sizeof err) : 0;
+		free(e);
+		if (rc != 0) {
+			fprintf(stderr, "sluice-dp: %s\n", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The allow and block lists from [protect]'s files, as the first snapshot every worker
+ * starts with; the control socket changes them later. */
+static int start_lists(struct dp_config *cfg, struct dp_worker *w, struct dp_control *control,
+                       struct dp_listctl **out)
+{
+	char err[1200];
+	*out = NULL;
+	if (!dp_config_protecting(cfg))
+		return 0;
+	struct dp_listctl *l = dp_listctl_new(cfg, w, cfg->workers);
+	if (!l || dp_listctl_load_files(l, err, sizeof err) != 0) {
+		fprintf(stderr, "sluice-dp: %s\n", l ? err : "out of memory");
+		dp_listctl_free(l);
+		return -1;
+	}
+	dp_listctl_set_publisher(l, control);
+	dp_control_set_lists(control, l);
+	*out = l;
+	struct dp_list_snapshot *s = dp_listctl_snapshot(l, err, sizeof err);
+	if (!s) {
+		fprintf(stderr, "sluice-dp: lists: %s\n", err);
+		return -1;
+	}
+	dp_control_publish_lists(control, s); /* no worker runs yet: taken at once */
+	for (unsigned i = 0; i < cfg->workers; i++)
+		if (w[i].insp && w[i].insp->ctx.protect)
+			w[i].insp->ctx.protect->lists = &s->lists;
 	return 0;
 }
 
@@ -255,6 +307,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "sluice-dp: %s\n", err);
 			return 2;
 		}
+		if (check_lists(&cfg) != 0)
+			return 2;
 		dp_config_print(&cfg, stdout);
 		return 0;
 	}
@@ -287,6 +341,7 @@ int main(int argc, char **argv)
 	static struct dp_telemetry_src tel;
 	struct dp_control *control = NULL;
 	struct dp_eventlog *events = NULL;
+	struct dp_listctl *lists = NULL;
 	struct dp_ports ports;
 	uint16_t nrxq, ntxq;
 	bool software;
@@ -358,6 +413,10 @@ int main(int argc, char **argv)
 	}
 	for (unsigned i = 0; i < cfg.workers; i++)
 		workers[i].ctl = control;
+	if (cfg.mode != DP_MODE_BRIDGE && start_lists(&cfg, workers, control, &lists) != 0) {
+		status = 2;
+		goto out_ports;
+	}
 	if (dp_control_start(control) != 0)
 		goto out_ports;
 	if (cfg.events_file[0] && cfg.mode != DP_MODE_BRIDGE) {
@@ -392,6 +451,8 @@ int main(int argc, char **argv)
 	rte_eal_mp_wait_lcore();
 	dp_control_stop(control); /* no swap from now on */
 	control = NULL;
+	dp_listctl_free(lists);
+	lists = NULL;
 
 	/* flows still open end now: their messages are finished for the journal */
 	for (unsigned i = 0; i < cfg.workers; i++)
@@ -413,6 +474,7 @@ int main(int argc, char **argv)
 	status = 0;
 out_ports:
 	dp_control_stop(control);
+	dp_listctl_free(lists);
 	dp_eventlog_close(events);
 	dp_ports_stop(&ports);
 out:

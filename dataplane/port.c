@@ -5,6 +5,7 @@
 
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_random.h>
 
 /* A repeating 0x6d5a key makes Toeplitz RSS symmetric: both directions of a flow hash
  * to the same queue (Woo & Park, "Scalable TCP Session Monitoring with Symmetric RSS"). */
@@ -49,8 +50,20 @@ int dp_ports_max_queues(const struct dp_config *c, uint16_t *max_rx, uint16_t *m
 	return 0;
 }
 
-static int setup_one(uint16_t port, const struct dp_config *c, uint16_t nrxq, uint16_t ntxq,
-                     struct rte_mempool *pool)
+/* Hashing by the client's address only (the source on the outside port, the
+ * destination on the inside one) keeps all of a client's connections on one queue, so
+ * the protection's per-source counters are exact (docs/protection.md). The key is
+ * random: nobody outside can aim at one queue. */
+static uint8_t client_rss_key[40];
+
+static bool client_rss(const struct rte_eth_dev_info *info)
+{
+	const uint64_t both = RTE_ETH_RSS_L3_SRC_ONLY | RTE_ETH_RSS_L3_DST_ONLY;
+	return (info->flow_type_rss_offloads & both) == both;
+}
+
+static int setup_one(uint16_t port, int role, const struct dp_config *c, uint16_t nrxq,
+                     uint16_t ntxq, struct rte_mempool *pool)
 {
 	struct rte_eth_dev_info info;
 	struct rte_eth_conf conf;
@@ -59,7 +72,21 @@ static int setup_one(uint16_t port, const struct dp_config *c, uint16_t nrxq, ui
 	memset(&conf, 0, sizeof conf);
 	if ((rc = rte_eth_dev_info_get(port, &info)) != 0)
 		return rc;
-	if (nrxq > 1) {
+	if (nrxq > 1 && dp_config_protecting(c) && client_rss(&info)) {
+		if (!client_rss_key[0] && !client_rss_key[1])
+			for (size_t i = 0; i < sizeof client_rss_key; i += 8) {
+				uint64_t r = rte_rand();
+				memcpy(client_rss_key + i, &r, 8);
+			}
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_key = client_rss_key;
+		conf.rx_adv_conf.rss_conf.rss_key_len = sizeof client_rss_key;
+		conf.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP & info.flow_type_rss_offloads) |
+			(role == DP_OUTSIDE ? RTE_ETH_RSS_L3_SRC_ONLY : RTE_ETH_RSS_L3_DST_ONLY);
+	} else if (nrxq > 1) {
+		if (dp_config_protecting(c))
+			fprintf(stderr, "sluice-dp: port %u hashes RSS by connection, not by client: the "
+			        "protection's per-source counters count per worker\n", port);
 		for (size_t i = 0; i < sizeof symmetric_rss_key; i += 2) {
 			symmetric_rss_key[i] = 0x6d;
 			symmetric_rss_key[i + 1] = 0x5a;
@@ -111,7 +138,7 @@ int dp_ports_setup(const struct dp_config *c, uint16_t nrxq, uint16_t ntxq, stru
 	p->nrxq = nrxq;
 	p->ntxq = ntxq;
 	for (int r = 0; r < DP_NROLES; r++) {
-		int rc = setup_one(p->id[r], c, nrxq, ntxq, p->pool);
+		int rc = setup_one(p->id[r], r, c, nrxq, ntxq, p->pool);
 		if (rc != 0) {
 			fprintf(stderr, "sluice-dp: port %u (%s): setup with %u rx / %u tx queues failed: %s\n",
 			        p->id[r], dp_role_names[r], nrxq, ntxq, rte_strerror(-rc));

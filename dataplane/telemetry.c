@@ -161,6 +161,25 @@ static int cmd_memory(const char *cmd, const char *params, struct rte_tel_data *
 	return 0;
 }
 
+static int cmd_protect(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	struct dp_counters c;
+	dp_telemetry_sum(src, &c);
+	rte_tel_data_start_dict(d);
+	for (unsigned i = 0; i < dp_nprotect_fields; i++)
+		u64(d, dp_protect_fields[i].name, NULL, dp_counter_at(&c, dp_protect_fields[i].off));
+	for (int r = 0; r < DP_PROTECT_COUNT; r++) {
+		u64(d, "refused", dp_protect_names[r], c.protect_refused[r]);
+		u64(d, "closed", dp_protect_names[r], c.protect_closed[r]);
+		u64(d, "detected", dp_protect_names[r], c.protect_detected[r]);
+		u64(d, "banned", dp_protect_names[r], c.protect_banned[r]);
+	}
+	per_worker(d, "emergency_per_worker", offsetof(struct dp_counters, protect_emergency));
+	return 0;
+}
+
 static int cmd_info(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;
@@ -199,6 +218,7 @@ int dp_telemetry_register(const struct dp_telemetry_src *s)
 		{"/sluice/rules", cmd_rules, "Messages each rule fired on ('.' and '-' in ids appear as '_')."},
 		{"/sluice/drops", cmd_drops, "Packets not forwarded, by reason."},
 		{"/sluice/memory", cmd_memory, "Bytes held by flows (buffers, out-of-order segments), limits."},
+		{"/sluice/protect", cmd_protect, "Protection: SYNs admitted/refused, sessions closed, detections, bans by reason; sources."},
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		if (rte_telemetry_register_cmd(cmds[i].cmd, cmds[i].fn, cmds[i].help) != 0)

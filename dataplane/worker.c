@@ -191,11 +191,24 @@ uint32_t dp_flow_hash_frame(const uint8_t *frame, size_t len)
 	return dp_flow_hash_pkt(&p);
 }
 
+uint32_t dp_client_hash_frame(const uint8_t *frame, size_t len, int role)
+{
+	struct dp_pkt p;
+	if (dp_pkt_parse(frame, len, &p) != DP_PKT_TCP)
+		return 0;
+	/* the client is the outside end: the source of what comes in from outside */
+	return dp_client_net_hash(p.ip_version, role == DP_OUTSIDE ? p.src : p.dst);
+}
+
 int dp_distributor_main(void *arg)
 {
 	struct dp_distributor *d = arg;
 	struct rte_mbuf *pkts[DP_MAX_BURST];
 	unsigned burst = d->cfg->burst;
+	/* by the client's /24 or /64, so that a source's flows and counters meet on one
+	 * worker; a capture replayed into one port (no direction check) cannot tell the
+	 * client, and is placed by the symmetric flow hash */
+	bool by_client = d->cfg->direction_check;
 
 	while (!dp_quit) {
 		for (int r = 0; r < DP_NROLES; r++) {
@@ -204,8 +217,9 @@ int dp_distributor_main(void *arg)
 			for (uint16_t i = 0; i < n; i++) {
 				struct rte_mbuf *m = pkts[i];
 				m->port = port;
-				uint32_t h = dp_flow_hash_frame(rte_pktmbuf_mtod(m, const uint8_t *),
-				                                rte_pktmbuf_data_len(m));
+				const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+				uint32_t h = by_client ? dp_client_hash_frame(frame, rte_pktmbuf_data_len(m), r)
+				                       : dp_flow_hash_frame(frame, rte_pktmbuf_data_len(m));
 				struct dp_worker *w = &d->workers[h % d->nworkers];
 				if (rte_ring_enqueue(w->in, m) != 0) {
 					rte_pktmbuf_free(m);

@@ -67,5 +67,9 @@ int dp_distributor_main(void *arg);
 
 /* Symmetric hash of a frame's flow (both directions equal); 0 for non-TCP. */
 uint32_t dp_flow_hash_frame(const uint8_t *frame, size_t len);
+/* Keyed hash of the /24 (/64) of a frame's client (its outside end: the source of a
+ * frame from port role DP_OUTSIDE, the destination of one from DP_INSIDE); 0 for
+ * non-TCP. */
+uint32_t dp_client_hash_frame(const uint8_t *frame, size_t len, int role);
 
 #endif

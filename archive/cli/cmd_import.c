@@ -27,6 +27,7 @@ struct msg {
 
 struct importer {
 	struct ar_store *s;
+	struct ar_origin origin;   /* the local user who imports; the time is per record */
 	struct ar_committer *cm;
 	const char *source;
 	pthread_mutex_t mu;
@@ -135,7 +136,9 @@ static void *worker(void *arg)
 				.source = im->source, .direction = 0, .txn_id = c->m[i].origin,
 				.message = c->m[i].data, .message_len = c->m[i].len,
 			};
-			ar_prepare_record(im->s, &r, &c->p[i]);
+			struct ar_origin o = im->origin;
+			ar_origin_now(&o);
+			ar_prepare_record(im->s, &r, &o, &c->p[i]);
 		}
 		ar_committer_enqueue_many(im->cm, c->p, c->n);
 	}
@@ -214,16 +217,10 @@ static uint8_t *read_file(int fd, size_t n)
 	return p;
 }
 
-static int import_file(struct importer *im, const char *path)
+/* fd: the file, opened O_NOFOLLOW by import_path */
+static int import_file(struct importer *im, const char *path, int fd, const struct stat *stp)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		fprintf(stderr, "sluice-archive import: %s: %s\n", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
+	struct stat st = *stp;
 	uint64_t t = (uint64_t)st.st_mtim.tv_sec * 1000000u + (uint64_t)st.st_mtim.tv_nsec / 1000;
 	size_t n = (size_t)st.st_size;
 	size_t pl = strlen(path);
@@ -260,21 +257,35 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* A directory: Maildir (cur/, new/) or any tree of message and mbox files. */
+/* A directory: Maildir (cur/, new/) or any tree of message and mbox files. Symbolic
+ * links are not followed (O_NOFOLLOW, checked on the opened descriptor): an import
+ * takes what is in the tree it was given, nothing a link points elsewhere. */
 static int import_path(struct importer *im, const char *path, int depth)
 {
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
-	if (stat(path, &st) < 0) {
-		fprintf(stderr, "sluice-archive import: %s: %s\n", path, strerror(errno));
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		if (errno == ELOOP)
+			fprintf(stderr, "sluice-archive import: %s: a symbolic link, not followed\n", path);
+		else
+			fprintf(stderr, "sluice-archive import: %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
-	if (!S_ISDIR(st.st_mode))
-		return S_ISREG(st.st_mode) ? import_file(im, path) : 0;
-	if (depth > 32)
+	if (S_ISREG(st.st_mode)) {
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		return import_file(im, path, fd, &st); /* closes fd */
+	}
+	if (!S_ISDIR(st.st_mode) || depth > 32) {
+		close(fd);
 		return 0;
-	DIR *d = opendir(path);
-	if (!d)
+	}
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
 		return -1;
+	}
 	char **names = NULL;
 	size_t n = 0;
 	struct dirent *e;
@@ -328,6 +339,8 @@ int cmd_import(int argc, char **argv)
 		free(paths);
 		return 1;
 	}
+	im.origin.via = AR_VIA_IMPORT;
+	ar_local_user(im.origin.peer, sizeof im.origin.peer);
 	im.cm = ar_committer_start(im.s);
 	pthread_mutex_init(&im.mu, NULL);
 	pthread_cond_init(&im.cv, NULL);
@@ -377,7 +390,8 @@ int cmd_import(int argc, char **argv)
 		sl_json_str(&detail, paths[i]);
 	}
 	sl_strbuf_putc(&detail, ']');
-	cli_audit(im.s, "import", detail.s);
+	if (cli_audit(im.s, "import", detail.s) < 0)
+		rc = 1;
 	sl_strbuf_free(&detail);
 	ar_store_close(im.s);
 	free(im.q);

@@ -2,6 +2,7 @@
  * record) or through a spool directory (the library the dataplane uses). */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@ static void hex(const uint8_t *p, size_t n, char *out)
 int cmd_journal_send(int argc, char **argv)
 {
 	const char *to = NULL, *spool = NULL;
+	struct sl_journal_tls tls = { 0 };
 	struct sl_journal_record r = { .source_kind = SL_JSOURCE_GATEWAY, .source = "journal-send",
 		.verdict = "pass" };
 	const char **rcpt = calloc((size_t)argc, sizeof *rcpt);
@@ -34,6 +36,14 @@ int cmd_journal_send(int argc, char **argv)
 			to = argv[++i];
 		else if (!strcmp(a, "--spool") && more)
 			spool = argv[++i];
+		else if (!strcmp(a, "--tls-ca") && more)
+			tls.ca = argv[++i];
+		else if (!strcmp(a, "--tls-cert") && more)
+			tls.cert = argv[++i];
+		else if (!strcmp(a, "--tls-key") && more)
+			tls.key = argv[++i];
+		else if (!strcmp(a, "--tls-name") && more)
+			tls.server_name = argv[++i];
 		else if (!strcmp(a, "--source") && more)
 			r.source = argv[++i];
 		else if (!strcmp(a, "--mailhost"))
@@ -66,21 +76,27 @@ int cmd_journal_send(int argc, char **argv)
 	r.rules = rules;
 	if (!to || !nfiles) {
 		fprintf(stderr, "usage: sluice-archive journal-send --to ADDR:PORT [--spool DIR] "
+				"[--tls-ca F --tls-cert F --tls-key F [--tls-name NAME]] "
 				"[--source NAME] [--mailhost] [--direction D] [--from ADDR] "
 				"[--rcpt ADDR]... [--rule ID]... [--verdict V] FILE...\n");
 		return 2;
 	}
 	int rc = 0;
 	char err[512];
+	signal(SIGPIPE, SIG_IGN); /* an archive that refuses us closes: EPIPE, reported */
 	struct sl_journal *j = NULL;
-	int fd = -1;
+	struct sl_journal_link *l = NULL;
+	if (!!tls.ca + !!tls.cert + !!tls.key == 1 || !!tls.ca + !!tls.cert + !!tls.key == 2) {
+		fprintf(stderr, "journal-send: TLS needs --tls-ca, --tls-cert and --tls-key together\n");
+		return 2;
+	}
 	if (spool) {
-		struct sl_journal_config cfg = { .spool_dir = spool, .archive = to };
+		struct sl_journal_config cfg = { .spool_dir = spool, .archive = to, .tls = tls };
 		if (!(j = sl_journal_open(&cfg, err, sizeof err))) {
 			fprintf(stderr, "journal-send: %s\n", err);
 			return 1;
 		}
-	} else if ((fd = sl_journal_connect(to, 5000, err, sizeof err)) < 0) {
+	} else if (!(l = sl_journal_link_open(to, &tls, 5000, err, sizeof err))) {
 		fprintf(stderr, "journal-send: %s\n", err);
 		return 1;
 	}
@@ -108,14 +124,14 @@ int cmd_journal_send(int argc, char **argv)
 			if (sl_journal_encode(&r, &f, err, sizeof err) < 0) {
 				fprintf(stderr, "journal-send: %s: %s\n", files[i], err);
 				rc = 1;
-			} else if (write(fd, f.s, f.len) != (ssize_t)f.len) {
-				fprintf(stderr, "journal-send: write: %s\n", strerror(errno));
+			} else if (sl_journal_link_write(l, f.s, f.len) < 0) {
+				fprintf(stderr, "journal-send: write: connection lost\n");
 				rc = 1;
 			} else {
 				int type, status;
 				uint8_t id[32];
 				char reason[512], idhex[65];
-				if (sl_journal_read_reply(fd, &type, id, &status, reason, sizeof reason) < 0) {
+				if (sl_journal_read_reply(l, &type, id, &status, reason, sizeof reason) < 0) {
 					fprintf(stderr, "journal-send: %s: %s\n", files[i], reason);
 					rc = 1;
 				} else {
@@ -147,7 +163,7 @@ int cmd_journal_send(int argc, char **argv)
 			rc = 1;
 		sl_journal_close(j);
 	} else {
-		close(fd);
+		sl_journal_link_close(l);
 	}
 	free(rcpt);
 	free(rules);

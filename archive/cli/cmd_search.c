@@ -25,6 +25,7 @@ struct print_ctx {
 	struct ar_store *s;
 	bool json;
 	struct sl_strbuf ids; /* for the audit log */
+	struct sl_strbuf out; /* shown only once the audit entry is written */
 };
 
 static bool print_hit(void *ctx, const uint8_t dockey[AR_DOCKEY_LEN])
@@ -35,7 +36,8 @@ static bool print_hit(void *ctx, const uint8_t dockey[AR_DOCKEY_LEN])
 	if (pc->ids.len < 4000)
 		sl_strbuf_printf(&pc->ids, "%s%u", pc->ids.len ? "," : "", id);
 	if (ar_summary_load(pc->s, id, &sum) < 0) {
-		printf(pc->json ? "{\"id\":%u,\"error\":\"summary missing\"}\n" : "%u\t(summary missing)\n", id);
+		sl_strbuf_printf(&pc->out, pc->json ? "{\"id\":%u,\"error\":\"summary missing\"}\n" :
+			"%u\t(summary missing)\n", id);
 		return true;
 	}
 	char date[32];
@@ -56,11 +58,11 @@ static bool print_hit(void *ctx, const uint8_t dockey[AR_DOCKEY_LEN])
 			(unsigned long long)sum.size, sum.ncopies,
 			sum.flags & AR_SUMMARY_FLAG_ATTACHMENT ? "true" : "false");
 		sl_strbuf_hex(&b, sum.blob, 32);
-		sl_strbuf_puts(&b, "\"}");
-		puts(b.s);
+		sl_strbuf_puts(&b, "\"}\n");
+		sl_strbuf_put(&pc->out, b.s, b.len);
 		sl_strbuf_free(&b);
 	} else {
-		printf("%u\t%s\t%s\t%s\t%s\t%s\t%llu\n", id, date, sum.from, sum.to, sum.subject,
+		sl_strbuf_printf(&pc->out, "%u\t%s\t%s\t%s\t%s\t%s\t%llu\n", id, date, sum.from, sum.to, sum.subject,
 			sum.message_id, (unsigned long long)sum.size);
 	}
 	ar_summary_free(&sum);
@@ -104,31 +106,41 @@ int cmd_search(int argc, char **argv)
 	}
 	struct print_ctx pc = { .s = s, .json = json };
 	sl_strbuf_init(&pc.ids);
+	sl_strbuf_init(&pc.out);
 	size_t hits = ar_search(s, q, limit, print_hit, &pc);
 	struct sl_strbuf detail;
 	sl_strbuf_init(&detail);
 	sl_strbuf_puts(&detail, "\"query\":");
 	sl_json_str(&detail, query);
 	sl_strbuf_printf(&detail, ",\"results\":%zu,\"ids\":[%s]", hits, pc.ids.s ? pc.ids.s : "");
-	cli_audit(s, "search", detail.s);
+	/* the entry first: a reader that stops reading (| head, Ctrl-C) is audited all the same */
+	int rc = cli_audit(s, "search", detail.s) < 0 || sl_strbuf_failed(&pc.out) ? 1 : 0;
+	if (!rc && pc.out.len && fwrite(pc.out.s, 1, pc.out.len, stdout) != pc.out.len)
+		rc = 1;
 	sl_strbuf_free(&detail);
 	sl_strbuf_free(&pc.ids);
+	sl_strbuf_free(&pc.out);
 	ar_query_free(q);
 	ar_store_close(s);
-	return 0;
+	return rc;
 }
 
 /* ---- show ---- */
 
-static void show_copy(void *ctx, uint64_t seq, const struct sl_journal_decoded *d)
+/* A copy: what the archive saw, then what the sender claimed. */
+static void show_copy(void *ctx, const struct ar_copy *c)
 {
 	(void)ctx;
-	const struct sl_journal_record *r = &d->rec;
+	const struct sl_journal_record *r = &c->d.rec;
 	static const char *const kinds[] = { "unknown", "gateway", "mailhost", "import" };
 	static const char *const dirs[] = { "unknown", "inbound", "outbound", "internal" };
-	char date[32];
+	char date[32], received[32];
+	iso_date((int64_t)(c->origin.received_us / 1000000), received);
 	iso_date((int64_t)(r->time_us / 1000000), date);
-	printf("copy %llu: %s %s %s, %s\n", (unsigned long long)seq, date,
+	printf("copy %llu: received %s over %s from %s%s%s\n", (unsigned long long)c->seq, received,
+		ar_via_name(c->origin.via), c->origin.peer, *c->origin.addr ? " at " : "",
+		c->origin.addr);
+	printf("  claims:    %s %s %s, %s\n", date,
 		kinds[r->source_kind <= 3 ? r->source_kind : 0], r->source,
 		dirs[r->direction >= 0 && r->direction <= 3 ? r->direction : 0]);
 	if (r->mail_from)
@@ -204,6 +216,12 @@ int cmd_show(int argc, char **argv)
 		return 1;
 	}
 	char date[32], detail[64];
+	snprintf(detail, sizeof detail, "\"ids\":[%u]", id);
+	if (cli_audit(s, "show", detail) < 0) {
+		ar_summary_free(&sum);
+		ar_store_close(s);
+		return 1;
+	}
 	iso_date(sum.date, date);
 	printf("id %u  date %s  size %llu  copies %u\nsha256 ", id, date,
 		(unsigned long long)sum.size, sum.ncopies);
@@ -228,8 +246,6 @@ int cmd_show(int argc, char **argv)
 		sl_mime_finish(m);
 		sl_mime_free(m);
 	}
-	snprintf(detail, sizeof detail, "\"ids\":[%u]", id);
-	cli_audit(s, "show", detail);
 	sl_strbuf_free(&raw);
 	ar_summary_free(&sum);
 	ar_store_close(s);
@@ -238,9 +254,10 @@ int cmd_show(int argc, char **argv)
 
 /* ---- export ---- */
 
-static int write_file(const char *path, const char *p, size_t n)
+/* NAME in the directory dfd, never through a symbolic link. */
+static int write_file(int dfd, const char *name, const char *p, size_t n)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	size_t off = 0;
@@ -312,19 +329,40 @@ int cmd_export(int argc, char **argv)
 		free(ids);
 		return 1;
 	}
+	/* the export is audited before anything leaves the store */
+	struct sl_strbuf detail;
+	sl_strbuf_init(&detail);
+	sl_strbuf_puts(&detail, "\"ids\":[");
+	for (size_t i = 0; i < nids; i++)
+		sl_strbuf_printf(&detail, "%s%u", i ? "," : "", ids[i]);
+	sl_strbuf_puts(&detail, "],\"to\":");
+	sl_json_str(&detail, eml ? eml : mbox);
+	int audited = cli_audit(s, "export", detail.s);
+	sl_strbuf_free(&detail);
+	/* never through a symbolic link: the target directory or mbox, or a file in it */
 	FILE *mf = NULL;
-	if (mbox && !(mf = fopen(mbox, "a"))) {
-		fprintf(stderr, "sluice-archive export: %s: %s\n", mbox, strerror(errno));
+	int dfd = -1;
+	if (audited == 0 && mbox) {
+		int fd = open(mbox, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 || !(mf = fdopen(fd, "a"))) {
+			fprintf(stderr, "sluice-archive export: %s: %s\n", mbox, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+		}
+	} else if (audited == 0) {
+		if (mkdir(eml, 0700) < 0 && errno != EEXIST)
+			fprintf(stderr, "sluice-archive export: %s: %s\n", eml, strerror(errno));
+		else if ((dfd = open(eml, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			fprintf(stderr, "sluice-archive export: %s: %s\n", eml,
+				errno == ELOOP || errno == ENOTDIR ? "not a directory (symbolic "
+				"links are not followed)" : strerror(errno));
+	}
+	if (!mf && dfd < 0) {
 		ar_store_close(s);
 		free(ids);
 		return 1;
 	}
-	if (eml)
-		mkdir(eml, 0700);
 	int rc = 0;
-	struct sl_strbuf detail;
-	sl_strbuf_init(&detail);
-	sl_strbuf_puts(&detail, "\"ids\":[");
 	for (size_t i = 0; i < nids; i++) {
 		struct ar_summary sum;
 		char err[256];
@@ -338,24 +376,22 @@ int cmd_export(int argc, char **argv)
 		if (ar_message_load(s, sum.blob, &raw, err, sizeof err) < 0) {
 			fprintf(stderr, "sluice-archive export: %u: %s\n", ids[i], err);
 			rc = 1;
-		} else if (eml) {
-			char path[4096];
-			snprintf(path, sizeof path, "%s/%u.eml", eml, ids[i]);
-			if (write_file(path, raw.s ? raw.s : "", raw.len) < 0) {
-				fprintf(stderr, "sluice-archive export: %s: %s\n", path, strerror(errno));
+		} else if (dfd >= 0) {
+			char name[32];
+			snprintf(name, sizeof name, "%u.eml", ids[i]);
+			if (write_file(dfd, name, raw.s ? raw.s : "", raw.len) < 0) {
+				fprintf(stderr, "sluice-archive export: %s/%s: %s\n", eml, name,
+					errno == ELOOP ? "a symbolic link, not followed" : strerror(errno));
 				rc = 1;
 			}
 		} else {
 			mbox_append(mf, &raw, sum.date);
 		}
-		sl_strbuf_printf(&detail, "%s%u", i ? "," : "", ids[i]);
 		sl_strbuf_free(&raw);
 		ar_summary_free(&sum);
 	}
-	sl_strbuf_puts(&detail, "],\"to\":");
-	sl_json_str(&detail, eml ? eml : mbox);
-	cli_audit(s, "export", detail.s);
-	sl_strbuf_free(&detail);
+	if (dfd >= 0)
+		close(dfd);
 	if (mf && fclose(mf) != 0) {
 		fprintf(stderr, "sluice-archive export: %s: %s\n", mbox, strerror(errno));
 		rc = 1;

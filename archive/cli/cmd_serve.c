@@ -1,18 +1,12 @@
-/* serve: the archive node. Journal listener, SMTP/LMTP listener, one committer. */
-#include <errno.h>
-#include <poll.h>
-#include <pthread.h>
+/* serve: the archive node. Options here; the listeners and their limits in net/. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "net.h"
-
-#define MAX_CONNS 512
 
 static volatile sig_atomic_t stop_requested;
 
@@ -20,64 +14,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
-}
-
-struct conn_slot {
-	struct ar_server *srv;
-	int fd;
-	bool smtp;
-	bool used;
-	pthread_t th;
-};
-
-static struct conn_slot slots[MAX_CONNS];
-static pthread_mutex_t slots_mu = PTHREAD_MUTEX_INITIALIZER;
-static int active;
-
-static void *conn_main(void *arg)
-{
-	struct conn_slot *cs = arg;
-	if (cs->smtp)
-		ar_smtp_conn(cs->srv, cs->fd);
-	else
-		ar_journal_conn(cs->srv, cs->fd);
-	pthread_mutex_lock(&slots_mu);
-	cs->used = false;
-	active--;
-	pthread_mutex_unlock(&slots_mu);
-	return NULL;
-}
-
-static void start_conn(struct ar_server *srv, int fd, bool smtp)
-{
-	pthread_mutex_lock(&slots_mu);
-	struct conn_slot *cs = NULL;
-	for (int i = 0; i < MAX_CONNS && !cs; i++)
-		if (!slots[i].used)
-			cs = &slots[i];
-	if (!cs) {
-		pthread_mutex_unlock(&slots_mu);
-		if (smtp) {
-			static const char busy[] = "421 4.3.2 too many connections\r\n";
-			if (write(fd, busy, sizeof busy - 1) < 0) {
-				/* the peer is gone already */
-			}
-		}
-		close(fd);
-		return;
-	}
-	*cs = (struct conn_slot){ .srv = srv, .fd = fd, .smtp = smtp, .used = true };
-	active++;
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&cs->th, &attr, conn_main, cs) != 0) {
-		cs->used = false;
-		active--;
-		close(fd);
-	}
-	pthread_attr_destroy(&attr);
-	pthread_mutex_unlock(&slots_mu);
 }
 
 static void print_bound(const char *what, int fd)
@@ -100,117 +36,175 @@ static int parse_direction(const char *s)
 	return -1;
 }
 
+static void on_idle(struct ar_server *srv)
+{
+	ar_audit_collect(srv->s); /* readers' audit entries, when idle */
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: sluice-archive serve --data DIR --tls-cert FILE --tls-key FILE --tls-ca FILE\n"
+		"         [--journal-listen ADDR:PORT] [--journal-allow NAME]...\n"
+		"         [--smtp-listen ADDR:PORT [--lmtp] [--smtp-allow NAME]... [--smtp-source NAME]\n"
+		"          [--smtp-direction internal]]\n"
+		"         [--allow-net CIDR]... [--max-conns N] [--max-handshakes N] [--max-per-addr N]\n"
+		"         [--idle-timeout S] [--session-timeout S] [--handshake-timeout S]\n"
+		"         [--max-inflight MB] [--min-free MB (default 64; 0: off)]\n");
+}
+
+/* A positive number of seconds / units, or -1. */
+static long positive(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	return *s && !*end && v > 0 && v < 1000000 ? v : -1;
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	const char *data = NULL, *jaddr = NULL, *saddr = NULL;
+	const char *cert = NULL, *key = NULL, *ca = NULL;
 	struct ar_server srv = { .smtp_source = "", .smtp_direction = 3, .window = 64 };
 	char hostname[256] = "sluice-archive";
 	gethostname(hostname, sizeof hostname - 1);
+	struct ar_listener ls[2];
+	size_t nls = 0;
+	uint64_t min_free_mb = 64;
 	srv.hostname = hostname;
+	const char **jallow = calloc((size_t)argc, sizeof *jallow);
+	const char **sallow = calloc((size_t)argc, sizeof *sallow);
+	srv.nets = calloc((size_t)argc, sizeof *srv.nets);
+	srv.journal_allow.names = jallow;
+	srv.smtp_allow.names = sallow;
+	int rc = 2;
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--data") && i + 1 < argc)
-			data = argv[++i];
-		else if (!strcmp(argv[i], "--journal-listen") && i + 1 < argc)
-			jaddr = argv[++i];
-		else if (!strcmp(argv[i], "--smtp-listen") && i + 1 < argc)
-			saddr = argv[++i];
-		else if (!strcmp(argv[i], "--lmtp"))
-			srv.lmtp = true;
-		else if (!strcmp(argv[i], "--smtp-source") && i + 1 < argc)
-			srv.smtp_source = argv[++i];
-		else if (!strcmp(argv[i], "--smtp-direction") && i + 1 < argc) {
-			srv.smtp_direction = parse_direction(argv[++i]);
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		long num = v ? positive(v) : -1;
+		if (v)
+			i++;
+		if (!v) {
+			fprintf(stderr, "sluice-archive serve: %s needs a value\n", a);
+			goto out;
+		} else if (!strcmp(a, "--data"))
+			data = v;
+		else if (!strcmp(a, "--journal-listen"))
+			jaddr = v;
+		else if (!strcmp(a, "--smtp-listen"))
+			saddr = v;
+		else if (!strcmp(a, "--tls-cert"))
+			cert = v;
+		else if (!strcmp(a, "--tls-key"))
+			key = v;
+		else if (!strcmp(a, "--tls-ca"))
+			ca = v;
+		else if (!strcmp(a, "--journal-allow"))
+			jallow[srv.journal_allow.n++] = v;
+		else if (!strcmp(a, "--smtp-allow"))
+			sallow[srv.smtp_allow.n++] = v;
+		else if (!strcmp(a, "--allow-net")) {
+			if (ar_net_parse(v, &srv.nets[srv.nnets++]) < 0) {
+				fprintf(stderr, "sluice-archive serve: --allow-net %s: not ADDR/PREFIX\n", v);
+				goto out;
+			}
+		} else if (!strcmp(a, "--smtp-source"))
+			srv.smtp_source = v;
+		else if (!strcmp(a, "--smtp-direction")) {
+			srv.smtp_direction = parse_direction(v);
 			if (srv.smtp_direction < 0) {
 				fprintf(stderr, "sluice-archive serve: --smtp-direction is inbound, outbound, internal or unknown\n");
-				return 2;
+				goto out;
 			}
+		} else if (num > 0 && !strcmp(a, "--max-conns"))
+			srv.lim.max_conns = (unsigned)num;
+		else if (num > 0 && !strcmp(a, "--max-handshakes"))
+			srv.lim.max_preauth = (unsigned)num;
+		else if (num > 0 && !strcmp(a, "--max-per-addr"))
+			srv.lim.max_per_addr = (unsigned)num;
+		else if (num > 0 && !strcmp(a, "--idle-timeout"))
+			srv.lim.idle_ms = (int)num * 1000;
+		else if (num > 0 && !strcmp(a, "--session-timeout"))
+			srv.lim.session_ms = (int)(num > 86400 ? 86400 : num) * 1000;
+		else if (num > 0 && !strcmp(a, "--handshake-timeout"))
+			srv.lim.handshake_ms = (int)num * 1000;
+		else if (num > 0 && !strcmp(a, "--max-inflight"))
+			srv.lim.inflight_bytes = (size_t)num << 20;
+		else if (!strcmp(a, "--min-free") && (num > 0 || !strcmp(v, "0")))
+			min_free_mb = num > 0 ? (uint64_t)num : 0;
+		else if (!strcmp(a, "--lmtp")) {
+			srv.lmtp = true;
+			i--; /* takes no value */
 		} else {
-			fprintf(stderr, "sluice-archive serve: unknown option %s\n", argv[i]);
-			return 2;
+			fprintf(stderr, "sluice-archive serve: bad option %s %s\n", a, v);
+			goto out;
 		}
 	}
 	if (!data || (!jaddr && !saddr)) {
-		fprintf(stderr, "usage: sluice-archive serve --data DIR [--journal-listen ADDR:PORT] "
-				"[--smtp-listen ADDR:PORT [--lmtp] [--smtp-source NAME] "
-				"[--smtp-direction internal]]\n");
-		return 2;
+		usage();
+		goto out;
+	}
+	if (!cert || !key || !ca) {
+		fprintf(stderr, "sluice-archive serve: the listeners need TLS: --tls-cert, --tls-key "
+				"and --tls-ca (the CA that signs the gateways' and mail hosts' "
+				"certificates; docs/archive.md \"Transport\")\n");
+		goto out;
+	}
+	rc = 1;
+	char err[512];
+	srv.tls = ar_tls_server_ctx(cert, key, ca, err, sizeof err);
+	if (!srv.tls) {
+		fprintf(stderr, "sluice-archive serve: %s\n", err);
+		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
+	if (jaddr && (ls[nls].fd = ar_listen(jaddr, err, sizeof err)) >= 0)
+		ls[nls++].kind = AR_LISTEN_JOURNAL;
+	else if (jaddr)
+		goto listen_failed;
+	if (saddr && (ls[nls].fd = ar_listen(saddr, err, sizeof err)) >= 0)
+		ls[nls++].kind = AR_LISTEN_SMTP;
+	else if (saddr)
+		goto listen_failed;
+
 	srv.s = cli_open(data, true, true);
 	if (!srv.s)
-		return 1;
-	char err[512];
-	int jfd = -1, sfd = -1;
-	if (jaddr && (jfd = ar_listen(jaddr, err, sizeof err)) < 0) {
-		fprintf(stderr, "sluice-archive serve: %s\n", err);
+		goto close_listeners;
+	ar_server_init(&srv);
+	if (cli_audit(srv.s, "serve", NULL) < 0) {
 		ar_store_close(srv.s);
-		return 1;
-	}
-	if (saddr && (sfd = ar_listen(saddr, err, sizeof err)) < 0) {
-		fprintf(stderr, "sluice-archive serve: %s\n", err);
-		if (jfd >= 0)
-			close(jfd);
-		ar_store_close(srv.s);
-		return 1;
+		goto close_listeners;
 	}
 	srv.cm = ar_committer_start(srv.s);
-	if (jfd >= 0)
-		print_bound("journal", jfd);
-	if (sfd >= 0)
-		print_bound(srv.lmtp ? "lmtp" : "smtp", sfd);
-	cli_audit(srv.s, "serve", NULL);
-
-	while (!stop_requested) {
-		struct pollfd p[2];
-		int np = 0;
-		if (jfd >= 0)
-			p[np++] = (struct pollfd){ .fd = jfd, .events = POLLIN };
-		if (sfd >= 0)
-			p[np++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		int r = poll(p, (nfds_t)np, 1000);
-		if (r < 0 && errno != EINTR)
-			break;
-		for (int i = 0; r > 0 && i < np; i++) {
-			if (!(p[i].revents & POLLIN))
-				continue;
-			int fd = accept4(p[i].fd, NULL, NULL, SOCK_CLOEXEC);
-			if (fd >= 0)
-				start_conn(&srv, fd, p[i].fd == sfd);
-		}
-		if (r == 0)
-			ar_audit_collect(srv.s); /* readers' audit entries, when idle */
-	}
-
-	/* stop: no new connections; unblock the open ones; let them finish their batch */
-	srv.stopping = 1;
-	if (jfd >= 0)
-		close(jfd);
-	if (sfd >= 0)
-		close(sfd);
-	pthread_mutex_lock(&slots_mu);
-	for (int i = 0; i < MAX_CONNS; i++)
-		if (slots[i].used)
-			shutdown(slots[i].fd, SHUT_RD);
-	pthread_mutex_unlock(&slots_mu);
-	for (int waited = 0; waited < 100; waited++) {
-		pthread_mutex_lock(&slots_mu);
-		int a = active;
-		pthread_mutex_unlock(&slots_mu);
-		if (!a)
-			break;
-		usleep(50000);
-	}
+	ar_committer_min_free(srv.cm, min_free_mb << 20);
+	for (size_t i = 0; i < nls; i++)
+		print_bound(ls[i].kind == AR_LISTEN_JOURNAL ? "journal" : srv.lmtp ? "lmtp" : "smtp",
+			ls[i].fd);
+	bool clean = ar_serve(&srv, ls, nls, &stop_requested, on_idle);
 	ar_committer_stop(srv.cm);
-	fprintf(stderr, "sluice-archive serve: stopped: %llu records, %llu refused\n",
-		(unsigned long long)srv.records, (unsigned long long)srv.refused);
-	pthread_mutex_lock(&slots_mu);
-	bool clean = active == 0;
-	pthread_mutex_unlock(&slots_mu);
+	fprintf(stderr, "sluice-archive serve: stopped: %llu records, %llu refused, %llu "
+			"connections (%llu turned away, %llu failed TLS, %llu timed out)\n",
+		(unsigned long long)srv.records, (unsigned long long)srv.refused,
+		(unsigned long long)srv.connections, (unsigned long long)srv.rejected_conns,
+		(unsigned long long)srv.tls_failures, (unsigned long long)srv.timeouts);
 	if (clean)
-		ar_store_close(srv.s);
-	return 0;
+		ar_store_close(srv.s); /* else a connection thread may still use it: exit */
+	rc = 0;
+	goto close_listeners;
+
+listen_failed:
+	fprintf(stderr, "sluice-archive serve: %s\n", err);
+close_listeners:
+	for (size_t i = 0; i < nls; i++)
+		close(ls[i].fd);
+out:
+	if (srv.tls)
+		SSL_CTX_free(srv.tls);
+	free(jallow);
+	free(sallow);
+	free(srv.nets);
+	return rc;
 }

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "seal.h"
+#include "verify.h"
 
 /* Count keys of a family by iteration (exact; the index check needs exact). */
 static uint64_t count_keys(struct ar_store *s, enum ar_cf cf)
@@ -123,10 +125,9 @@ struct count_ctx {
 	uint32_t n;
 };
 
-static void count_copy(void *ctx, uint64_t seq, const struct sl_journal_decoded *d)
+static void count_copy(void *ctx, const struct ar_copy *c)
 {
-	(void)seq;
-	(void)d;
+	(void)c;
 	((struct count_ctx *)ctx)->n++;
 }
 
@@ -158,6 +159,8 @@ int cmd_reindex(int argc, char **argv)
 	uint8_t *dockeys = calloc(s->counters.next_docid + 1, AR_DOCKEY_LEN);
 	bool *seen = calloc(s->counters.next_docid + 1, 1);
 	rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+	struct ar_posting_sink sink = { s, wb };
+	bool seal_failed = false;
 	struct ar_postblock pb;
 	ar_postblock_init(&pb);
 	uint64_t block_id = 0; /* the first copy sequence of the block being built */
@@ -169,26 +172,24 @@ int cmd_reindex(int argc, char **argv)
 		size_t vl, cl, il;
 		const char *id = rocksdb_iter_value(it, &vl);
 		char *e = NULL;
-		char *cv = vl == 32 ? ar_store_get(s, AR_CF_COPIES, id, 32, &cl, &e) : NULL;
+		char *cv = vl == 64 ? ar_store_get(s, AR_CF_COPIES, id, 32, &cl, &e) : NULL;
 		free(e);
-		uint64_t seq;
-		uint8_t blob[32];
-		struct sl_journal_decoded d;
-		if (!cv || ar_copy_decode((uint8_t *)cv, cl, &seq, blob, &d, err, sizeof err) < 0) {
+		struct ar_copy cp;
+		if (!cv || ar_copy_decode((uint8_t *)cv, cl, &cp, err, sizeof err) < 0) {
 			fprintf(stderr, "sluice-archive reindex: damaged copy record: %s\n", cv ? err : "missing");
 			free(cv);
 			errors++;
 			continue;
 		}
 		free(cv);
-		char *docid_v = ar_store_get(s, AR_CF_BLOBDOC, blob, 32, &il, &e);
+		char *docid_v = ar_store_get(s, AR_CF_BLOBDOC, cp.blob, 32, &il, &e);
 		free(e);
 		uint32_t docid = docid_v && il == 4 ? ar_get_be32((uint8_t *)docid_v) : UINT32_MAX;
 		free(docid_v);
 		if (docid >= s->counters.next_docid) {
 			fprintf(stderr, "sluice-archive reindex: copy %llu has no document\n",
-				(unsigned long long)seq);
-			sl_journal_decoded_free(&d);
+				(unsigned long long)cp.seq);
+			ar_copy_free(&cp);
 			errors++;
 			continue;
 		}
@@ -196,7 +197,7 @@ int cmd_reindex(int argc, char **argv)
 			struct sl_strbuf raw, summary;
 			sl_strbuf_init(&raw);
 			sl_strbuf_init(&summary);
-			if (ar_message_load(s, blob, &raw, err, sizeof err) < 0) {
+			if (ar_message_load(s, cp.blob, &raw, err, sizeof err) < 0) {
 				fprintf(stderr, "sluice-archive reindex: message %u: %s\n", docid, err);
 				errors++;
 			}
@@ -205,16 +206,16 @@ int cmd_reindex(int argc, char **argv)
 			ar_analyse_message((const uint8_t *)raw.s, raw.len, &doc);
 			ar_doc_finish(&doc);
 			struct count_ctx cc = { 0 };
-			ar_doc_copies(s, blob, count_copy, &cc);
-			int64_t date = doc.has_date ? doc.date : (int64_t)(d.rec.time_us / 1000000);
+			ar_doc_copies(s, cp.blob, count_copy, &cc);
+			int64_t date = doc.has_date ? doc.date : (int64_t)(cp.d.rec.time_us / 1000000);
 			if (ar_postblock_empty(&pb))
-				block_id = seq;
-			ar_index_document(s, wb, &pb, docid, blob, &doc, date, raw.len, cc.n,
+				block_id = cp.seq;
+			ar_index_document(s, wb, &pb, docid, cp.blob, &doc, date, raw.len, cc.n,
 				dockeys + (size_t)docid * AR_DOCKEY_LEN, &summary);
 			uint8_t idb[4];
 			ar_put_be32(idb, docid);
-			rocksdb_writebatch_put_cf(wb, s->cf[AR_CF_DOCS], (const char *)idb, 4,
-				summary.s, summary.len);
+			if (ar_put(s, wb, AR_CF_DOCS, idb, 4, summary.s, summary.len) < 0)
+				seal_failed = true;
 			seen[docid] = true;
 			docs++;
 			ar_doc_free(&doc);
@@ -222,16 +223,18 @@ int cmd_reindex(int argc, char **argv)
 			sl_strbuf_free(&summary);
 		}
 		if (ar_postblock_empty(&pb))
-			block_id = seq;
-		ar_index_copy(&pb, &d.rec, dockeys + (size_t)docid * AR_DOCKEY_LEN);
-		sl_journal_decoded_free(&d);
+			block_id = cp.seq;
+		ar_index_copy(&pb, &cp.d.rec, dockeys + (size_t)docid * AR_DOCKEY_LEN);
+		ar_copy_free(&cp);
 		copies++;
-		s->counters.indexed_seq = seq + 1;
+		s->counters.indexed_seq = cp.seq + 1;
 		if (++block_copies >= 1024 || rocksdb_writebatch_count(wb) > 20000) {
 			block_copies = 0;
-			ar_postblock_write(&pb, wb, s->cf[AR_CF_POSTINGS], block_id);
+			ar_postblock_write(&pb, ar_posting_put, &sink, block_id, &seal_failed);
 			ar_counters_put(s, wb);
-			if (ar_store_write(s, wb, false, err, sizeof err) < 0) {
+			if (seal_failed)
+				snprintf(err, sizeof err, "a value could not be encrypted");
+			if (seal_failed || ar_store_write(s, wb, false, err, sizeof err) < 0) {
 				rc = 1;
 				break;
 			}
@@ -239,10 +242,12 @@ int cmd_reindex(int argc, char **argv)
 		}
 	}
 	rocksdb_iter_destroy(it);
-	ar_postblock_write(&pb, wb, s->cf[AR_CF_POSTINGS], block_id);
+	ar_postblock_write(&pb, ar_posting_put, &sink, block_id, &seal_failed);
 	ar_postblock_free(&pb);
 	ar_counters_put(s, wb);
-	if (rc || ar_store_write(s, wb, true, err, sizeof err) < 0) {
+	if (!rc && seal_failed)
+		snprintf(err, sizeof err, "a value could not be encrypted");
+	if (rc || seal_failed || ar_store_write(s, wb, true, err, sizeof err) < 0) {
 		fprintf(stderr, "sluice-archive reindex: %s\n", err);
 		rc = 1;
 	}
@@ -252,7 +257,8 @@ int cmd_reindex(int argc, char **argv)
 	char detail[128];
 	snprintf(detail, sizeof detail, "\"messages\":%llu,\"copies\":%llu",
 		(unsigned long long)docs, (unsigned long long)copies);
-	cli_audit(s, "reindex", detail);
+	if (cli_audit(s, "reindex", detail) < 0)
+		rc = 1;
 	free(dockeys);
 	free(seen);
 	ar_store_close(s);
@@ -272,15 +278,32 @@ int cmd_audit(int argc, char **argv)
 	struct ar_store *s = cli_open(data, false, false);
 	if (!s)
 		return 1;
-	rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[AR_CF_AUDIT]);
-	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
-		size_t vl;
-		const char *v = rocksdb_iter_value(it, &vl);
-		printf("%.*s\n", (int)vl, v);
+	/* reading the audit log is itself audited, before it is shown */
+	if (cli_audit(s, "audit", NULL) < 0) {
+		ar_store_close(s);
+		return 1;
 	}
+	rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[AR_CF_AUDIT]);
+	struct sl_strbuf e;
+	sl_strbuf_init(&e);
+	int rc = 0;
+	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+		size_t kl, vl;
+		const char *k = rocksdb_iter_key(it, &kl);
+		const char *v = rocksdb_iter_value(it, &vl);
+		char err[200];
+		sl_strbuf_clear(&e);
+		if (ar_unseal(s, AR_CF_AUDIT, k, kl, v, vl, &e, err, sizeof err) < 0 || e.len <= 32) {
+			fprintf(stderr, "sluice-archive audit: an entry is damaged (run verify)\n");
+			rc = 1;
+			continue;
+		}
+		printf("%.*s\n", (int)(e.len - 32), e.s + 32);
+	}
+	sl_strbuf_free(&e);
 	rocksdb_iter_destroy(it);
 	ar_store_close(s);
-	return 0;
+	return rc;
 }
 
 static bool unhex(const char *s, uint8_t *out, size_t n)
@@ -294,8 +317,8 @@ static bool unhex(const char *s, uint8_t *out, size_t n)
 	return true;
 }
 
-/* Every copy record decodes and names a stored message; every message rebuilds to
- * its SHA-256; optionally, every record id listed in a file is stored. */
+/* The chains, the checkpoints, every copy and message (store/verify.c); optionally,
+ * that every record id listed in a file is stored. */
 int cmd_verify(int argc, char **argv)
 {
 	const char *data = NULL, *records = NULL;
@@ -312,40 +335,9 @@ int cmd_verify(int argc, char **argv)
 	struct ar_store *s = cli_open(data, false, false);
 	if (!s)
 		return 1;
-	uint64_t copies = 0, messages = 0, damaged = 0, checked = 0, missing = 0;
-	char err[256];
-	rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[AR_CF_COPIES]);
-	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
-		size_t vl;
-		const char *v = rocksdb_iter_value(it, &vl);
-		uint64_t seq;
-		uint8_t blob[32];
-		struct sl_journal_decoded d;
-		copies++;
-		if (ar_copy_decode((const uint8_t *)v, vl, &seq, blob, &d, err, sizeof err) < 0 ||
-		    !ar_store_has(s, AR_CF_BLOBDOC, blob, 32)) {
-			fprintf(stderr, "verify: copy %llu: %s\n", (unsigned long long)copies,
-				"damaged or its message is missing");
-			damaged++;
-		}
-		sl_journal_decoded_free(&d);
-	}
-	rocksdb_iter_destroy(it);
-	it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[AR_CF_BLOBS]);
-	struct sl_strbuf raw;
-	sl_strbuf_init(&raw);
-	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
-		size_t kl;
-		const char *k = rocksdb_iter_key(it, &kl);
-		messages++;
-		sl_strbuf_clear(&raw);
-		if (kl != 32 || ar_message_load(s, (const uint8_t *)k, &raw, err, sizeof err) < 0) {
-			fprintf(stderr, "verify: message %llu: %s\n", (unsigned long long)messages, err);
-			damaged++;
-		}
-	}
-	sl_strbuf_free(&raw);
-	rocksdb_iter_destroy(it);
+	struct ar_verify_result v;
+	ar_verify(s, &v);
+	uint64_t checked = 0, missing = 0;
 	if (records) {
 		FILE *f = fopen(records, "r");
 		char line[256];
@@ -354,21 +346,31 @@ int cmd_verify(int argc, char **argv)
 			if (strlen(line) < 64 || !unhex(line, id, 32))
 				continue;
 			checked++;
-			if (!ar_store_has(s, AR_CF_COPIES, id, 32))
+			if (ar_store_has(s, AR_CF_COPIES, id, 32) != 1)
 				missing++;
 		}
-		if (f)
+		if (f) {
 			fclose(f);
-		else
+		} else {
 			fprintf(stderr, "verify: cannot read %s\n", records);
+			v.damaged++;
+		}
 	}
-	printf("{\"copies\":%llu,\"copies_counted\":%llu,\"messages\":%llu,\"damaged\":%llu,"
-	       "\"records_checked\":%llu,\"records_missing\":%llu}\n",
-		(unsigned long long)copies, (unsigned long long)s->counters.next_seq,
-		(unsigned long long)messages, (unsigned long long)damaged,
+	struct sl_strbuf out;
+	sl_strbuf_init(&out);
+	sl_strbuf_printf(&out, "{\"copies\":%llu,\"copies_counted\":%llu,\"messages\":%llu,"
+		"\"audit_entries\":%llu,\"checkpoints\":%llu,\"damaged\":%llu,"
+		"\"records_checked\":%llu,\"records_missing\":%llu,\"first_copy_break\":",
+		(unsigned long long)v.copies, (unsigned long long)s->counters.next_seq,
+		(unsigned long long)v.messages, (unsigned long long)v.audit_entries,
+		(unsigned long long)v.checkpoints, (unsigned long long)v.damaged,
 		(unsigned long long)checked, (unsigned long long)missing);
-	bool ok = !damaged && !missing && copies == s->counters.next_seq &&
-		  messages == s->counters.next_docid;
+	sl_json_str(&out, v.first_copy_break);
+	sl_strbuf_puts(&out, ",\"first_audit_break\":");
+	sl_json_str(&out, v.first_audit_break);
+	sl_strbuf_puts(&out, "}");
+	puts(out.s);
+	sl_strbuf_free(&out);
 	ar_store_close(s);
-	return ok ? 0 : 1;
+	return !v.damaged && !missing ? 0 : 1;
 }

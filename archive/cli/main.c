@@ -9,7 +9,7 @@ static const struct {
 	int (*fn)(int, char **);
 	const char *help;
 } commands[] = {
-	{ "serve", cmd_serve, "--data DIR [--journal-listen ADDR:PORT] [--smtp-listen ADDR:PORT [--lmtp]]" },
+	{ "serve", cmd_serve, "--data DIR --tls-cert F --tls-key F --tls-ca F [--journal-listen ADDR:PORT] [--smtp-listen ADDR:PORT [--lmtp]] ..." },
 	{ "import", cmd_import, "--data DIR [--source NAME] PATH...   (Maildir, mbox, .eml)" },
 	{ "search", cmd_search, "--data DIR QUERY [--json] [--limit N]" },
 	{ "show", cmd_show, "--data DIR ID" },
@@ -18,19 +18,31 @@ static const struct {
 	{ "verify", cmd_verify, "--data DIR [--records FILE]   (every message rebuilds to its SHA-256)" },
 	{ "reindex", cmd_reindex, "--data DIR" },
 	{ "audit", cmd_audit, "--data DIR" },
+	{ "keygen", cmd_keygen, "FILE   (a new key file: data-key wrapping and checkpoint signing)" },
 	{ "search-latency", cmd_search_latency, "--data DIR --queries FILE [--repeat N] [--limit N]   (benchmark)" },
 	{ "journal-send", cmd_journal_send, "--to ADDR:PORT [--spool DIR] [...] FILE..." },
 };
 
 void cli_usage(void)
 {
-	fprintf(stderr, "usage: sluice-archive COMMAND ...\n");
+	fprintf(stderr, "usage: sluice-archive COMMAND [--key KEYFILE] ...   "
+			"(or SLUICE_ARCHIVE_KEY=KEYFILE)\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(stderr, "  %-13s %s\n", commands[i].name, commands[i].help);
 }
 
 int main(int argc, char **argv)
 {
+	/* --key FILE: every command that opens a store needs it; taken out here */
+	int n = 1;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--key") && i + 1 < argc)
+			cli_key_path = argv[++i];
+		else
+			argv[n++] = argv[i];
+	}
+	argc = n;
+	argv[argc] = NULL;
 	if (argc < 2) {
 		cli_usage();
 		return 2;

@@ -77,15 +77,12 @@ static bool sorted(const struct ar_post_entry *e, const uint32_t *idx, size_t n)
 	return true;
 }
 
-size_t ar_postblock_write(struct ar_postblock *b, rocksdb_writebatch_t *wb,
-	rocksdb_column_family_handle_t *cf, uint64_t block_id)
+size_t ar_postblock_write(struct ar_postblock *b, ar_postblock_put_fn put, void *ctx,
+	uint64_t block_id, bool *failed)
 {
 	if (!b->n)
 		return 0;
 	ar_terms_finish(&b->terms);
-	uint8_t id[AR_POSTBLOCK_ID_LEN];
-	for (int i = 0; i < AR_POSTBLOCK_ID_LEN; i++)
-		id[i] = (uint8_t)(block_id >> (8 * (AR_POSTBLOCK_ID_LEN - 1 - i)));
 	size_t keys = 0, cursor = 0;
 	struct ar_term_group g;
 	while (ar_terms_next(&b->terms, &cursor, &g)) {
@@ -109,12 +106,8 @@ size_t ar_postblock_write(struct ar_postblock *b, rocksdb_writebatch_t *wb,
 			ar_varint_put(&b->val, e->pos_len);
 			sl_strbuf_put(&b->val, b->positions.s + e->pos_off, e->pos_len);
 		}
-		sl_strbuf_clear(&b->key);
-		sl_strbuf_putc(&b->key, (char)g.field);
-		sl_strbuf_put(&b->key, g.term, g.term_len);
-		sl_strbuf_putc(&b->key, '\0');
-		sl_strbuf_put(&b->key, id, sizeof id);
-		rocksdb_writebatch_put_cf(wb, cf, b->key.s, b->key.len, b->val.s, b->val.len);
+		if (put(ctx, g.field, g.term, g.term_len, block_id, b->val.s, b->val.len) < 0)
+			*failed = true;
 		keys++;
 	}
 	ar_terms_clear(&b->terms);

@@ -4,7 +4,8 @@
  * (field, term, document), which RocksDB must insert, sort and compact one by one, a
  * batch writes one key per (field, term):
  *
- *   key    field, term, 0x00, be64 block id (the first copy sequence of the batch)
+ *   key    field, MAC of the term (seal.h: no words in keys), be64 block id (the first
+ *          copy sequence of the batch) — the store makes it, see ar_postblock_put_fn
  *   value  entries ascending by doc key: doc key (8 bytes), varint n, n bytes of
  *          positions (varint deltas; none for fields without positions)
  *
@@ -46,10 +47,13 @@ bool ar_postblock_empty(const struct ar_postblock *b);
 void ar_postblock_add(struct ar_postblock *b, const struct ar_terms *t,
 	const uint8_t dockey[8]);
 
-/* Put one key per term into wb (family cf) under block_id, then empty the block.
- * Returns the number of keys written. */
-size_t ar_postblock_write(struct ar_postblock *b, rocksdb_writebatch_t *wb,
-	rocksdb_column_family_handle_t *cf, uint64_t block_id);
+/* Where a block's entries go: one call per (field, term) with its value. 0 or -1. */
+typedef int (*ar_postblock_put_fn)(void *ctx, uint8_t field, const char *term, size_t tl,
+	uint64_t block_id, const void *val, size_t vlen);
+/* Hand one value per term to put under block_id, then empty the block. Returns the
+ * number of values; *failed is set when a put failed. */
+size_t ar_postblock_write(struct ar_postblock *b, ar_postblock_put_fn put, void *ctx,
+	uint64_t block_id, bool *failed);
 
 /* Read the next entry of a block value at *p (advanced); false at the end or when
  * the value is damaged (then *p is set to end). */

@@ -250,28 +250,3 @@ bool ar_terms_next(const struct ar_terms *t, size_t *cursor, struct ar_term_grou
 	g->hash = s->hash;
 	return true;
 }
-
-void ar_varint_put(struct sl_strbuf *b, uint64_t v)
-{
-	uint8_t buf[10];
-	size_t n = 0;
-	while (v >= 0x80) {
-		buf[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	buf[n++] = (uint8_t)v;
-	sl_strbuf_put(b, buf, n);
-}
-
-size_t ar_varint_get(const uint8_t *p, size_t n, uint64_t *v)
-{
-	uint64_t r = 0;
-	for (size_t i = 0; i < n && i < 10; i++) {
-		r |= (uint64_t)(p[i] & 0x7F) << (7 * i);
-		if (!(p[i] & 0x80)) {
-			*v = r;
-			return i + 1;
-		}
-	}
-	return 0;
-}

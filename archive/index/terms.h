@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codec.h"
 #include "sluice/strbuf.h"
 
 /* Field bytes of the postings family (docs/archive.md "Index"). */
@@ -83,9 +84,5 @@ bool ar_terms_next(const struct ar_terms *t, size_t *cursor, struct ar_term_grou
  * next position (values ascending per term, as positions are): posting blocks use it
  * to group documents by term without hashing every term again. */
 void ar_terms_add_value(struct ar_terms *t, const struct ar_term_group *g, uint32_t value);
-
-/* Varint helpers for position lists. */
-void ar_varint_put(struct sl_strbuf *b, uint64_t v);
-size_t ar_varint_get(const uint8_t *p, size_t n, uint64_t *v); /* 0 on error */
 
 #endif

@@ -4,7 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
 
+#include "chain.h"
+#include "seal.h"
 #include "summary.h"
 
 #define BATCH_MAX_RECORDS 512
@@ -19,6 +23,12 @@ struct ar_committer {
 	bool stopping;
 	unsigned pending_refused;
 	struct ar_commit_stats st;
+	/* a write failed (disk full, I/O error): nothing is acknowledged until the store
+	 * is reopened; tried at most once a second */
+	bool store_failed;
+	uint64_t last_reopen_ms, reopen_wait_ms;
+	uint64_t min_free;        /* refuse batches when the disk has less free */
+	bool low_space;           /* (said once per episode) */
 };
 
 /* What one batch has written so far, so records inside a batch see each other. */
@@ -31,6 +41,8 @@ struct batch_doc {
 
 struct batch {
 	rocksdb_writebatch_t *wb;
+	bool read_error;              /* the store could not be read: the batch fails */
+	bool seal_error;              /* a value could not be sealed: the batch fails */
 	struct ar_prepared *items[BATCH_MAX_RECORDS];
 	size_t n;
 	struct batch_doc docs[BATCH_MAX_RECORDS];
@@ -79,19 +91,24 @@ static struct batch_doc *new_doc(struct batch *b, struct ar_store *s, struct ar_
 	ar_index_document(s, b->wb, &b->postings, d->docid, p->blob, &p->doc, date,
 		r->message_len, 0, d->dockey, &d->summary);
 
-	rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_BLOBS], (const char *)p->blob, 32,
-		p->skeleton.s, p->skeleton.len);
+	if (ar_put(s, b->wb, AR_CF_BLOBS, p->blob, 32, p->skeleton.s, p->skeleton.len) < 0)
+		b->seal_error = true;
 	for (size_t i = 0; i < p->doc.nrefs; i++) {
 		const struct ar_part_ref *ref = &p->doc.refs[i];
 		if (!ref->used)
 			continue;
 		c->part_refs++;
-		if (batch_has_part(b, ref->sha) || ar_store_has(s, AR_CF_PARTS, ref->sha, 32))
+		if (batch_has_part(b, ref->sha))
+			continue;
+		int has = ar_store_has(s, AR_CF_PARTS, ref->sha, 32);
+		if (has < 0)
+			b->read_error = true;
+		if (has)
 			continue;
 		if (b->nparts < sizeof b->parts / sizeof b->parts[0])
 			memcpy(b->parts[b->nparts++], ref->sha, 32);
-		rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_PARTS], (const char *)ref->sha, 32,
-			(const char *)ref->data, ref->len);
+		if (ar_put(s, b->wb, AR_CF_PARTS, ref->sha, 32, ref->data, ref->len) < 0)
+			b->seal_error = true;
 		c->parts++;
 		c->part_bytes += ref->len;
 	}
@@ -111,12 +128,17 @@ static struct batch_doc *existing_doc(struct batch *b, struct ar_store *s,
 	size_t len;
 	char *err = NULL;
 	char *id = ar_store_get(s, AR_CF_BLOBDOC, blob, 32, &len, &err);
+	if (err)
+		b->read_error = true;
 	free(err);
+	err = NULL;
 	if (!id || len != 4) {
 		free(id);
 		return NULL;
 	}
 	char *sum = ar_store_get(s, AR_CF_DOCS, id, 4, &len, &err);
+	if (err || !sum)
+		b->read_error = true; /* a stored message without its summary */
 	free(err);
 	struct batch_doc *d = NULL;
 	if (sum && len > AR_SUMMARY_NCOPIES_OFF + 4) {
@@ -137,7 +159,11 @@ static void apply(struct batch *b, size_t idx, struct ar_store *s)
 	struct ar_prepared *p = b->items[idx];
 	struct ar_counters *c = &s->counters;
 	const struct sl_journal_record *r = &p->rec.rec;
-	if (batch_has_copy(b, idx, p->rec.id) || ar_store_has(s, AR_CF_COPIES, p->rec.id, 32)) {
+	int stored = batch_has_copy(b, idx, p->rec.id) ? 1 :
+		     ar_store_has(s, AR_CF_COPIES, p->rec.id, 32);
+	if (stored < 0)
+		b->read_error = true;
+	if (stored) {
 		p->result = AR_INGEST_DUPLICATE;
 		c->duplicates++;
 		return;
@@ -145,6 +171,8 @@ static void apply(struct batch *b, size_t idx, struct ar_store *s)
 	struct batch_doc *d = batch_find_doc(b, p->blob);
 	if (!d)
 		d = existing_doc(b, s, p->blob);
+	if (b->read_error)
+		return;
 	if (!d && !p->analysed) {
 		/* the blob appeared between prepare and commit: analysed elsewhere */
 		p->result = AR_INGEST_FAILED;
@@ -162,25 +190,20 @@ static void apply(struct batch *b, size_t idx, struct ar_store *s)
 
 	ar_index_copy(&b->postings, r, d->dockey);
 
-	/* copy metadata: seq, blob, the record without its message */
-	struct sl_journal_record meta = *r;
-	meta.message = (const uint8_t *)"";
-	meta.message_len = 0;
-	struct sl_strbuf frame;
-	sl_strbuf_init(&frame);
-	char err[128];
-	sl_journal_encode(&meta, &frame, err, sizeof err);
+	/* copy metadata: seq, blob, what the archive saw, the record without its message */
 	sl_strbuf_clear(&b->val);
-	uint8_t head[40];
+	ar_copy_encode(&b->val, p->seq, p->blob, &p->origin, r);
+	uint8_t head[8];
 	ar_put_be64(head, p->seq);
-	memcpy(head + 8, p->blob, 32);
-	sl_strbuf_put(&b->val, head, 40);
-	sl_strbuf_put(&b->val, frame.s + SL_JOURNAL_HEADER_LEN, frame.len - SL_JOURNAL_HEADER_LEN);
-	sl_strbuf_free(&frame);
-	rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_COPIES], (const char *)p->rec.id, 32,
-		b->val.s, b->val.len);
+	if (ar_put(s, b->wb, AR_CF_COPIES, p->rec.id, 32, b->val.s, b->val.len) < 0)
+		b->seal_error = true;
+	/* store order, chained: this copy's link commits to every copy before it */
+	uint8_t seqval[64];
+	memcpy(seqval, p->rec.id, 32);
+	ar_chain_copy_link(seqval + 32, s->copy_head, p->seq, p->rec.id, b->val.s, b->val.len);
+	memcpy(s->copy_head, seqval + 32, 32);
 	rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_SEQS], (const char *)head, 8,
-		(const char *)p->rec.id, 32);
+		(const char *)seqval, 64);
 	/* blob || seq -> record id: the copies of a document, for show */
 	uint8_t bs[40];
 	memcpy(bs, p->blob, 32);
@@ -191,39 +214,123 @@ static void apply(struct batch *b, size_t idx, struct ar_store *s)
 	c->indexed_seq = c->next_seq;
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void fail_all(struct batch *b, const char *why)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		b->items[i]->result = AR_INGEST_FAILED;
+		snprintf(b->items[i]->reason, sizeof b->items[i]->reason, "%s", why);
+	}
+}
+
+/* May this batch be written? Not while the store is failed (until a reopen works) or
+ * the disk is nearly full: the records fail, and their senders keep them and retry. */
+static bool store_usable(struct ar_committer *cm, struct batch *b)
+{
+	struct ar_store *s = cm->s;
+	char err[512];
+	struct statvfs vfs;
+	if (cm->store_failed) {
+		/* reopening replays the write-ahead log into new table files, which needs
+		 * room: tried when the disk has some, backing off from 1 s to 16 s */
+		if (now_ms() - cm->last_reopen_ms < cm->reopen_wait_ms ||
+		    (statvfs(s->dir, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < (8u << 20))) {
+			fail_all(b, "the store failed a write and is recovering; try again later");
+			return false;
+		}
+		cm->last_reopen_ms = now_ms();
+		if (ar_store_reopen(s, err, sizeof err) < 0) {
+			fprintf(stderr, "sluice-archive: reopening the store: %s\n", err);
+			cm->reopen_wait_ms = cm->reopen_wait_ms < 8000 ? cm->reopen_wait_ms * 2 : 16000;
+			fail_all(b, "the store failed a write and is recovering; try again later");
+			return false;
+		}
+		fprintf(stderr, "sluice-archive: store reopened after the failed write: ingest "
+				"resumes\n");
+		cm->store_failed = false;
+	}
+	if (cm->min_free && statvfs(s->dir, &vfs) == 0 &&
+	    (uint64_t)vfs.f_bavail * vfs.f_frsize < cm->min_free) {
+		if (!cm->low_space)
+			fprintf(stderr, "sluice-archive: %s has less than %llu MB free: ingest "
+					"refused until there is room\n", s->dir,
+				(unsigned long long)(cm->min_free >> 20));
+		cm->low_space = true;
+		fail_all(b, "the archive's disk is full; try again later");
+		return false;
+	}
+	if (cm->low_space)
+		fprintf(stderr, "sluice-archive: %s has room again: ingest resumes\n", s->dir);
+	cm->low_space = false;
+	return true;
+}
+
 static void run_batch(struct ar_committer *cm, struct batch *b)
 {
 	struct ar_store *s = cm->s;
+	pthread_mutex_lock(&s->chain_mu);
+	if (!store_usable(cm, b)) {
+		pthread_mutex_unlock(&s->chain_mu);
+		return;
+	}
 	struct ar_counters saved = s->counters;
+	uint8_t saved_head[32];
+	memcpy(saved_head, s->copy_head, 32);
 	rocksdb_writebatch_clear(b->wb); /* keeps its buffer: no regrowing per batch */
+	b->read_error = false;
+	b->seal_error = false;
 	b->ndocs = 0;
 	b->nparts = 0;
 	for (size_t i = 0; i < b->n; i++)
 		apply(b, i, s);
 	/* the batch's first copy sequence names its posting block: unique, since a batch
 	 * with postings stores at least one copy */
-	ar_postblock_write(&b->postings, b->wb, s->cf[AR_CF_POSTINGS], saved.next_seq);
+	struct ar_posting_sink sink = { s, b->wb };
+	ar_postblock_write(&b->postings, ar_posting_put, &sink, saved.next_seq, &b->seal_error);
 	for (size_t i = 0; i < b->ndocs; i++) {
 		uint8_t id[4];
 		ar_put_be32(id, b->docs[i].docid);
-		rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_DOCS], (const char *)id, 4,
-			b->docs[i].summary.s, b->docs[i].summary.len);
+		if (ar_put(s, b->wb, AR_CF_DOCS, id, 4, b->docs[i].summary.s,
+			b->docs[i].summary.len) < 0)
+			b->seal_error = true;
 		sl_strbuf_free(&b->docs[i].summary);
 	}
 	pthread_mutex_lock(&cm->mu);
 	s->counters.refused += cm->pending_refused;
 	cm->pending_refused = 0;
 	pthread_mutex_unlock(&cm->mu);
-	ar_counters_put(s, b->wb);
 	char err[256];
-	if (ar_store_write(s, b->wb, true, err, sizeof err) < 0) {
+	bool chained = s->counters.next_seq == saved.next_seq || ar_checkpoint_put(s, b->wb) == 0;
+	ar_counters_put(s, b->wb);
+	if (!chained)
+		snprintf(err, sizeof err, "cannot sign the chain checkpoint (no key)");
+	if (b->read_error)
+		snprintf(err, sizeof err, "the store could not be read (see the log); not stored");
+	if (b->seal_error)
+		snprintf(err, sizeof err, "a value could not be encrypted; not stored");
+	bool written = chained && !b->read_error && !b->seal_error &&
+		       ar_store_write(s, b->wb, true, err, sizeof err) == 0;
+	if (!written) {
 		/* nothing of this batch is durable: every record fails, counters roll back */
 		s->counters = saved;
-		for (size_t i = 0; i < b->n; i++) {
-			b->items[i]->result = AR_INGEST_FAILED;
-			snprintf(b->items[i]->reason, sizeof b->items[i]->reason, "%s", err);
-		}
+		memcpy(s->copy_head, saved_head, 32);
+		fail_all(b, err);
 	}
+	if (!written && chained && !b->read_error && !b->seal_error) {
+		/* RocksDB's background error (ENOSPC, EIO): no more writes to this instance */
+		fprintf(stderr, "sluice-archive: store write failed: %s: ingest refused until the "
+				"store is reopened\n", err);
+		cm->store_failed = true;
+		cm->last_reopen_ms = now_ms();
+		cm->reopen_wait_ms = 1000;
+	}
+	pthread_mutex_unlock(&s->chain_mu);
 	cm->st.batches++;
 	cm->st.syncs++;
 	cm->st.records += b->n;
@@ -277,6 +384,13 @@ struct ar_committer *ar_committer_start(struct ar_store *s)
 	pthread_cond_init(&cm->done_cv, NULL);
 	pthread_create(&cm->thread, NULL, committer_main, cm);
 	return cm;
+}
+
+void ar_committer_min_free(struct ar_committer *cm, uint64_t bytes)
+{
+	pthread_mutex_lock(&cm->mu);
+	cm->min_free = bytes;
+	pthread_mutex_unlock(&cm->mu);
 }
 
 void ar_committer_enqueue_many(struct ar_committer *cm, struct ar_prepared *p, size_t n)
@@ -346,27 +460,18 @@ void ar_committer_stop(struct ar_committer *cm)
 	pthread_join(cm->thread, NULL);
 	if (cm->pending_refused) {
 		/* refusals after the last batch: record them */
+		pthread_mutex_lock(&cm->s->chain_mu);
 		cm->s->counters.refused += cm->pending_refused;
 		rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
 		ar_counters_put(cm->s, wb);
 		char err[128];
-		ar_store_write(cm->s, wb, true, err, sizeof err);
+		if (ar_store_write(cm->s, wb, true, err, sizeof err) < 0)
+			fprintf(stderr, "sluice-archive: refused-record counter not saved: %s\n", err);
 		rocksdb_writebatch_destroy(wb);
+		pthread_mutex_unlock(&cm->s->chain_mu);
 	}
 	pthread_mutex_destroy(&cm->mu);
 	pthread_cond_destroy(&cm->work_cv);
 	pthread_cond_destroy(&cm->done_cv);
 	free(cm);
-}
-
-int ar_copy_decode(const uint8_t *v, size_t n, uint64_t *seq, uint8_t blob[32],
-	struct sl_journal_decoded *d, char *err, size_t errlen)
-{
-	if (n < 40) {
-		snprintf(err, errlen, "copy record too short");
-		return -1;
-	}
-	*seq = ar_get_be64(v);
-	memcpy(blob, v + 8, 32);
-	return sl_journal_decode(v + 40, n - 40, d, err, errlen);
 }

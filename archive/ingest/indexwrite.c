@@ -4,7 +4,18 @@
 #include <string.h>
 
 #include "ingest.h"
+#include "seal.h"
 #include "summary.h"
+
+int ar_posting_put(void *ctx, uint8_t field, const char *term, size_t tl, uint64_t block_id,
+	const void *val, size_t vlen)
+{
+	struct ar_posting_sink *ps = ctx;
+	uint8_t key[1 + AR_TERM_MAC_LEN + 8];
+	ar_term_key(ps->s, field, term, tl, key);
+	ar_put_be64(key + 1 + AR_TERM_MAC_LEN, block_id);
+	return ar_put(ps->s, ps->wb, AR_CF_POSTINGS, key, sizeof key, val, vlen);
+}
 
 void ar_index_document(struct ar_store *s, rocksdb_writebatch_t *wb, struct ar_postblock *pb,
 	uint32_t docid, const uint8_t blob[32], const struct ar_doc *doc, int64_t date,

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "copy.h"
 #include "docbuild.h"
 #include "journal.h"
 #include "postblock.h"
@@ -28,6 +29,7 @@ enum ar_ingest_status {
 struct ar_prepared {
 	uint8_t *buf;                /* owns the payload rec.message points into */
 	struct sl_journal_decoded rec;
+	struct ar_origin origin;     /* what the archive saw: time, listener, peer */
 	uint8_t blob[32];
 	bool analysed;               /* doc and skeleton are filled */
 	struct ar_doc doc;
@@ -48,17 +50,22 @@ struct ar_prepared {
 void ar_analyse_message(const uint8_t *raw, size_t n, struct ar_doc *doc);
 
 /* Decode a RECORD payload and analyse it; p takes ownership of buf (malloc'd), whose
- * bytes from `off` are the payload. On a bad record, status is REFUSED with the
- * reason. Always free with ar_prepared_free. */
-void ar_prepare(struct ar_store *s, uint8_t *buf, size_t off, size_t len, struct ar_prepared *p);
+ * bytes from `off` are the payload, and keeps a copy of origin. On a bad record,
+ * status is REFUSED with the reason. Always free with ar_prepared_free. */
+void ar_prepare(struct ar_store *s, uint8_t *buf, size_t off, size_t len,
+	const struct ar_origin *origin, struct ar_prepared *p);
 /* The same from a record described in memory (import, SMTP listener). */
 void ar_prepare_record(struct ar_store *s, const struct sl_journal_record *r,
-	struct ar_prepared *p);
+	const struct ar_origin *origin, struct ar_prepared *p);
 void ar_prepared_free(struct ar_prepared *p);
 
 struct ar_committer;
 
 struct ar_committer *ar_committer_start(struct ar_store *s);
+/* Refuse batches (records FAILED: senders retry) while the store's disk has less than
+ * bytes free (0: no check). After a failed write (RocksDB's background error, e.g. a
+ * full disk) the committer refuses every batch until it has reopened the store. */
+void ar_committer_min_free(struct ar_committer *c, uint64_t bytes);
 /* Queue p (not REFUSED) for the next batch; returns at once. */
 void ar_committer_enqueue(struct ar_committer *c, struct ar_prepared *p);
 /* Queue p[0..n) (REFUSED ones skipped) at once, so they share a batch. */
@@ -84,9 +91,13 @@ void ar_index_document(struct ar_store *s, rocksdb_writebatch_t *wb, struct ar_p
 void ar_index_copy(struct ar_postblock *pb, const struct sl_journal_record *r,
 	const uint8_t dockey[AR_DOCKEY_LEN]);
 
-/* The stored copy metadata (copies family): be64 seq, blob, record payload without
- * the message. Decodes into d (free with sl_journal_decoded_free). */
-int ar_copy_decode(const uint8_t *v, size_t n, uint64_t *seq, uint8_t blob[32],
-	struct sl_journal_decoded *d, char *err, size_t errlen);
+/* Posting blocks into a write batch: keyed by term MAC, values sealed (seal.h). Pass
+ * ar_posting_put and a sink to ar_postblock_write. */
+struct ar_posting_sink {
+	struct ar_store *s;
+	rocksdb_writebatch_t *wb;
+};
+int ar_posting_put(void *ctx, uint8_t field, const char *term, size_t tl, uint64_t block_id,
+	const void *val, size_t vlen);
 
 #endif

@@ -12,8 +12,9 @@ static void analyse(struct ar_store *s, struct ar_prepared *p)
 	SHA256(r->message, r->message_len, p->blob);
 	/* blobdoc has a key for every stored message (written in the same batch) in small
 	 * blocks; blobs has 1 MiB blocks (store.c) */
-	if (ar_store_has(s, AR_CF_BLOBDOC, p->blob, 32))
-		return; /* a copy of a message the store has: envelope only */
+	if (ar_store_has(s, AR_CF_BLOBDOC, p->blob, 32) == 1)
+		return; /* a copy of a message the store has: envelope only (on a read error,
+			 * analysed anyway; the committer asks again) */
 	ar_analyse_message(r->message, r->message_len, &p->doc);
 	ar_doc_finish(&p->doc);
 	ar_skeleton_build(r->message, r->message_len, p->doc.refs, p->doc.nrefs, &p->skeleton);
@@ -28,10 +29,12 @@ static void init(struct ar_prepared *p)
 	p->status = AR_INGEST_PENDING;
 }
 
-void ar_prepare(struct ar_store *s, uint8_t *buf, size_t off, size_t len, struct ar_prepared *p)
+void ar_prepare(struct ar_store *s, uint8_t *buf, size_t off, size_t len,
+	const struct ar_origin *origin, struct ar_prepared *p)
 {
 	init(p);
 	p->buf = buf;
+	p->origin = *origin;
 	if (sl_journal_decode(buf + off, len, &p->rec, p->reason, sizeof p->reason) < 0) {
 		p->status = AR_INGEST_REFUSED;
 		return;
@@ -45,7 +48,7 @@ void ar_prepare(struct ar_store *s, uint8_t *buf, size_t off, size_t len, struct
 }
 
 void ar_prepare_record(struct ar_store *s, const struct sl_journal_record *r,
-	struct ar_prepared *p)
+	const struct ar_origin *origin, struct ar_prepared *p)
 {
 	struct sl_strbuf frame;
 	sl_strbuf_init(&frame);
@@ -58,7 +61,7 @@ void ar_prepare_record(struct ar_store *s, const struct sl_journal_record *r,
 	} else {
 		/* the encoded frame becomes the prepared record's payload buffer */
 		ar_prepare(s, (uint8_t *)frame.s, SL_JOURNAL_HEADER_LEN,
-			frame.len - SL_JOURNAL_HEADER_LEN, p);
+			frame.len - SL_JOURNAL_HEADER_LEN, origin, p);
 	}
 }
 

@@ -135,17 +135,33 @@ int sl_journal_spool_write(const char *dir, const uint8_t *frame, size_t len);
 
 /* ---- client: send frames to an archive and read its replies ---- */
 
-/* Connect to "host:port" ("[v6]:port" too). fd or -1 with a reason. */
-int sl_journal_connect(const char *addr, int timeout_ms, char *err, size_t errlen);
+/* Write all n bytes (EINTR retried). 0 or -1. */
+int sl_journal_write_all(int fd, const void *p, size_t n);
+
+/* Mutual TLS to the archive (docs/archive.md "Transport"): the archive's CA, this
+ * producer's certificate and key (PEM files), and optionally the name the archive's
+ * certificate must carry. */
+struct sl_journal_tls {
+	const char *ca, *cert, *key, *server_name;
+};
+
+struct sl_journal_link;
+/* Connect to "host:port" ("[v6]:port" too), over TLS when tls (and tls->ca) is set.
+ * NULL with a reason. */
+struct sl_journal_link *sl_journal_link_open(const char *addr, const struct sl_journal_tls *tls,
+	int timeout_ms, char *err, size_t errlen);
+int sl_journal_link_write(struct sl_journal_link *l, const void *p, size_t n);
 /* Read one reply frame. 0, or -1 with a reason (connection broken or bad frame). */
-int sl_journal_read_reply(int fd, int *type, uint8_t id[32], int *status,
+int sl_journal_read_reply(struct sl_journal_link *l, int *type, uint8_t id[32], int *status,
 	char *reason, size_t reasonlen);
+void sl_journal_link_close(struct sl_journal_link *l);
 
 /* ---- the asynchronous spooling sender ---- */
 
 struct sl_journal_config {
 	const char *spool_dir;      /* created if missing */
 	const char *archive;        /* "host:port"; NULL: spool only, no sender thread */
+	struct sl_journal_tls tls;  /* tls.ca set: mutual TLS (the archive requires it) */
 	size_t max_queue_bytes;     /* in-memory queue cap (0: 64 MiB) */
 	unsigned window;            /* records in flight to the archive (0: 64) */
 };
@@ -159,6 +175,7 @@ struct sl_journal_stats {
 	uint64_t duplicates;        /* of which the archive already had */
 	uint64_t refused;           /* refused by the archive (moved to spool/refused/) */
 	uint64_t connect_failures;
+	uint64_t mismatched;        /* replies naming another record: connection dropped */
 	uint64_t queued;            /* now: in memory, not yet spooled */
 	uint64_t spool_files;       /* now: spooled, not yet acknowledged */
 };

@@ -4,8 +4,10 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <openssl/sha.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,8 @@ struct qitem {
 struct sl_journal {
 	char *spool_dir;
 	char *archive;
+	struct sl_journal_tls tls;  /* strings owned */
+	char last_error[256];       /* the sender thread's last connect error */
 	size_t max_queue_bytes;
 	unsigned window;
 
@@ -145,9 +149,61 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* The record id a spooled frame must be acknowledged with: SHA-256 of its payload. */
+static bool frame_record_id(const uint8_t *frame, size_t len, uint8_t id[32])
+{
+	if (len < SL_JOURNAL_HEADER_LEN)
+		return false;
+	SHA256(frame + SL_JOURNAL_HEADER_LEN, len - SL_JOURNAL_HEADER_LEN, id);
+	return true;
+}
+
+/* A reply settles spool file `name` only when it names that file's record: an ACK
+ * for another record (a confused or hostile peer, a desynchronised stream) would
+ * otherwise delete a copy the archive never stored. A REFUSE of a frame the archive
+ * could not decode carries zeros. */
+static bool reply_matches(int type, const uint8_t got[32], const uint8_t want[32])
+{
+	static const uint8_t zeros[32];
+	if (memcmp(got, want, 32) == 0)
+		return true;
+	return type == SL_JFRAME_REFUSE && memcmp(got, zeros, 32) == 0;
+}
+
+static void settle(struct sl_journal *j, const char *name, int type, int status,
+	const char *reason)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", j->spool_dir, name);
+	if (type == SL_JFRAME_ACK) {
+		unlink(path);
+	} else {
+		char dst[4096];
+		snprintf(dst, sizeof dst, "%s/refused", j->spool_dir);
+		mkdir(dst, 0700);
+		snprintf(dst, sizeof dst, "%s/refused/%s", j->spool_dir, name);
+		if (rename(path, dst) < 0)
+			fprintf(stderr, "journal: %s: %s\n", dst, strerror(errno));
+		fprintf(stderr, "journal: archive refused %s: %s\n", name, reason);
+	}
+	lock(j);
+	if (type == SL_JFRAME_ACK) {
+		j->st.acked++;
+		if (status == SL_JACK_DUPLICATE)
+			j->st.duplicates++;
+	} else {
+		j->st.refused++;
+	}
+	if (j->st.spool_files)
+		j->st.spool_files--;
+	pthread_cond_broadcast(&j->spool_cv);
+	unlock(j);
+}
+
 /* One round: send up to `window` spooled records on fd, read their replies. Returns
- * the number handled, or -1 when the connection broke. */
-static int send_round(struct sl_journal *j, int fd)
+ * the number handled, or -1 when the connection broke (or the archive answered for a
+ * record it was not sent: the files stay, and are sent again on a new connection). */
+static int send_round(struct sl_journal *j, struct sl_journal_link *l)
 {
 	char **names;
 	size_t n = list_spool(j->spool_dir, &names, j->window);
@@ -155,63 +211,45 @@ static int send_round(struct sl_journal *j, int fd)
 		free(names);
 		return 0;
 	}
+	uint8_t (*ids)[32] = calloc(n, 32);
 	size_t sent = 0;
 	char path[4096];
-	for (; sent < n; sent++) {
+	for (; ids && sent < n; sent++) {
 		snprintf(path, sizeof path, "%s/%s", j->spool_dir, names[sent]);
 		size_t len;
 		uint8_t *frame = read_file(path, &len);
 		if (!frame)
 			break;
-		size_t off = 0;
-		while (off < len) {
-			ssize_t w = write(fd, frame + off, len - off);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				break;
-			off += (size_t)w;
-		}
+		bool ok = frame_record_id(frame, len, ids[sent]) && sl_journal_link_write(l, frame, len) == 0;
 		free(frame);
-		if (off < len)
+		if (!ok)
 			break;
 	}
 	int handled = 0;
+	bool broken = sent < n;
 	for (size_t i = 0; i < sent; i++) {
 		int type, status;
 		uint8_t id[32];
 		char reason[256];
-		if (sl_journal_read_reply(fd, &type, id, &status, reason, sizeof reason) < 0) {
-			free_names(names, n);
-			return -1;
+		if (sl_journal_read_reply(l, &type, id, &status, reason, sizeof reason) < 0) {
+			broken = true;
+			break;
 		}
-		snprintf(path, sizeof path, "%s/%s", j->spool_dir, names[i]);
-		if (type == SL_JFRAME_ACK) {
-			unlink(path);
-		} else {
-			char dst[4096];
-			snprintf(dst, sizeof dst, "%s/refused", j->spool_dir);
-			mkdir(dst, 0700);
-			snprintf(dst, sizeof dst, "%s/refused/%s", j->spool_dir, names[i]);
-			rename(path, dst);
-			fprintf(stderr, "journal: archive refused %s: %s\n", names[i], reason);
+		if (!reply_matches(type, id, ids[i])) {
+			fprintf(stderr, "journal: the archive answered for another record than %s; "
+					"reconnecting\n", names[i]);
+			lock(j);
+			j->st.mismatched++;
+			unlock(j);
+			broken = true;
+			break;
 		}
-		lock(j);
-		if (type == SL_JFRAME_ACK) {
-			j->st.acked++;
-			if (status == SL_JACK_DUPLICATE)
-				j->st.duplicates++;
-		} else {
-			j->st.refused++;
-		}
-		if (j->st.spool_files)
-			j->st.spool_files--;
-		pthread_cond_broadcast(&j->spool_cv);
-		unlock(j);
+		settle(j, names[i], type, status, reason);
 		handled++;
 	}
+	free(ids);
 	free_names(names, n);
-	return sent < n ? -1 : handled;
+	return broken ? -1 : handled;
 }
 
 static void timed_wait(struct sl_journal *j, int ms)
@@ -227,17 +265,26 @@ static void timed_wait(struct sl_journal *j, int ms)
 static void *sender_main(void *arg)
 {
 	struct sl_journal *j = arg;
-	int fd = -1;
+	/* an archive that closes on us is EPIPE here, not a signal to the whole process */
+	sigset_t pipe;
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
+	struct sl_journal_link *l = NULL;
 	for (;;) {
 		lock(j);
 		bool stop = j->stopping;
 		unlock(j);
 		if (stop)
 			break;
-		if (fd < 0) {
+		if (!l) {
 			char err[256];
-			fd = sl_journal_connect(j->archive, 2000, err, sizeof err);
-			if (fd < 0) {
+			l = sl_journal_link_open(j->archive, &j->tls, 5000, err, sizeof err);
+			if (!l) {
+				if (strcmp(err, j->last_error)) { /* say it once, not every retry */
+					fprintf(stderr, "journal: %s\n", err);
+					snprintf(j->last_error, sizeof j->last_error, "%s", err);
+				}
 				lock(j);
 				j->st.connect_failures++;
 				timed_wait(j, 500);
@@ -245,10 +292,16 @@ static void *sender_main(void *arg)
 				continue;
 			}
 		}
-		int r = send_round(j, fd);
+		j->last_error[0] = '\0';
+		int r = send_round(j, l);
 		if (r < 0) {
-			close(fd);
-			fd = -1;
+			/* broken, or the archive answered wrongly: not a tight loop */
+			sl_journal_link_close(l);
+			l = NULL;
+			lock(j);
+			if (!j->stopping)
+				timed_wait(j, 500);
+			unlock(j);
 			continue;
 		}
 		if (r == 0) {
@@ -258,8 +311,7 @@ static void *sender_main(void *arg)
 			unlock(j);
 		}
 	}
-	if (fd >= 0)
-		close(fd);
+	sl_journal_link_close(l);
 	return NULL;
 }
 
@@ -277,6 +329,10 @@ struct sl_journal *sl_journal_open(const struct sl_journal_config *cfg, char *er
 	struct sl_journal *j = calloc(1, sizeof *j);
 	j->spool_dir = strdup(cfg->spool_dir);
 	j->archive = cfg->archive ? strdup(cfg->archive) : NULL;
+	j->tls.ca = cfg->tls.ca ? strdup(cfg->tls.ca) : NULL;
+	j->tls.cert = cfg->tls.cert ? strdup(cfg->tls.cert) : NULL;
+	j->tls.key = cfg->tls.key ? strdup(cfg->tls.key) : NULL;
+	j->tls.server_name = cfg->tls.server_name ? strdup(cfg->tls.server_name) : NULL;
 	j->max_queue_bytes = cfg->max_queue_bytes ? cfg->max_queue_bytes : 64u << 20;
 	j->window = cfg->window ? cfg->window : 64;
 	pthread_mutex_init(&j->mu, NULL);
@@ -376,5 +432,9 @@ void sl_journal_close(struct sl_journal *j)
 	pthread_cond_destroy(&j->spool_cv);
 	free(j->spool_dir);
 	free(j->archive);
+	free((char *)j->tls.ca);
+	free((char *)j->tls.cert);
+	free((char *)j->tls.key);
+	free((char *)j->tls.server_name);
 	free(j);
 }

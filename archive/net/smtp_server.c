@@ -5,13 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "net.h"
 
 #define MAX_MESSAGE (SL_JOURNAL_MAX_PAYLOAD - (1u << 20))
 #define MAX_RCPTS 10000
+#define BUDGET_STEP (1u << 20)
 
 struct txn {
 	char mail_from[SL_JOURNAL_MAX_FIELD + 1];
@@ -68,11 +68,13 @@ static bool parse_path(const char *arg, char *out, size_t max)
 }
 
 /* DATA: read to the lone dot, unstuffing. 0 ok, 1 too large (read to the end
- * anyway), -1 connection lost. */
-static int read_data(struct ar_conn *c, struct sl_strbuf *msg)
+ * anyway), 2 no memory budget left (read to the end, tempfail), -1 connection lost.
+ * The message's bytes are taken from the server's budget as it grows (*held). */
+static int read_data(struct ar_session *ss, struct sl_strbuf *msg, size_t *held)
 {
+	struct ar_conn *c = &ss->c;
 	char line[65536];
-	bool too_big = false;
+	int fate = 0;
 	for (;;) {
 		ssize_t n = ar_conn_line(c, line, sizeof line);
 		if (n == 0)
@@ -80,57 +82,57 @@ static int read_data(struct ar_conn *c, struct sl_strbuf *msg)
 		if (n < 0) {
 			/* a line over 64 KiB (RFC 5321 allows 1000): its tail is gone, so the
 			 * copy would not be exact: refuse the message */
-			too_big = true;
+			fate = fate ? fate : 1;
 			continue;
 		}
 		if ((n == 3 && !memcmp(line, ".\r\n", 3)) || (n == 2 && !memcmp(line, ".\n", 2)))
-			return too_big ? 1 : 0;
+			return fate;
 		const char *p = line;
 		if (line[0] == '.') {
 			p++;
 			n--;
 		}
 		if (msg->len + (size_t)n > MAX_MESSAGE)
-			too_big = true;
-		if (!too_big)
+			fate = fate ? fate : 1;
+		/* a connection already holding bytes does not wait for more (two could wait
+		 * for each other): the message is refused for now */
+		while (!fate && msg->len + (size_t)n > *held) {
+			if (!ar_budget_take(ss->srv, BUDGET_STEP, *held == 0, c))
+				fate = 2;
+			else
+				*held += BUDGET_STEP;
+		}
+		if (!fate)
 			sl_strbuf_put(msg, p, (size_t)n);
 	}
 }
 
-static void local_addr(int fd, bool peer, char *out, size_t n)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof ss;
-	int r = peer ? getpeername(fd, (struct sockaddr *)&ss, &sl) :
-		       getsockname(fd, (struct sockaddr *)&ss, &sl);
-	if (r < 0)
-		snprintf(out, n, "unknown");
-	else
-		ar_sockaddr_str((struct sockaddr *)&ss, out, n);
-}
-
 /* Store one message; returns the reply to give (code and text). */
-static int deliver(struct ar_server *srv, int fd, const char *helo, struct txn *t,
+static int deliver(struct ar_session *ss, const char *helo, struct txn *t,
 	struct sl_strbuf *msg, char *text, size_t textlen)
 {
-	char client[80], server[80];
-	local_addr(fd, true, client, sizeof client);
-	local_addr(fd, false, server, sizeof server);
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	char source[300];
-	snprintf(source, sizeof source, "%s", srv->smtp_source && *srv->smtp_source ?
-		srv->smtp_source : (*helo ? helo : client));
+	struct ar_server *srv = ss->srv;
+	struct ar_origin o = { .via = AR_VIA_SMTP };
+	ar_origin_now(&o);
+	snprintf(o.peer, sizeof o.peer, "%s", ss->peer);
+	snprintf(o.addr, sizeof o.addr, "%s", ss->addr);
+	/* the source is the authenticated mail host (or what the operator named it), not
+	 * the HELO name the client chose */
+	const char *source = srv->smtp_source && *srv->smtp_source ? srv->smtp_source : ss->peer;
 	struct sl_journal_record r = {
-		.time_us = (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec,
+		.time_us = o.received_us,
 		.source_kind = SL_JSOURCE_MAILHOST, .source = source,
 		.direction = srv->smtp_direction, .mail_from = t->mail_from,
 		.rcpt = (const char *const *)t->rcpt, .nrcpt = t->nrcpt,
-		.client = client, .server = server, .helo = helo, .verdict = "none",
+		.client = ss->addr, .server = ss->local, .helo = helo, .verdict = "none",
 		.message = (const uint8_t *)(msg->s ? msg->s : ""), .message_len = msg->len,
 	};
 	struct ar_prepared *p = calloc(1, sizeof *p);
-	ar_prepare_record(srv->s, &r, p);
+	if (!p) {
+		snprintf(text, textlen, "4.3.0 out of memory, try again later");
+		return 451;
+	}
+	ar_prepare_record(srv->s, &r, &o, p);
 	int code;
 	if (p->status != AR_INGEST_REFUSED) {
 		ar_committer_enqueue(srv->cm, p);
@@ -161,11 +163,44 @@ static int deliver(struct ar_server *srv, int fd, const char *helo, struct txn *
 	return code;
 }
 
-void ar_smtp_conn(struct ar_server *srv, int fd)
+/* STARTTLS: the handshake, the certificate's name against the allowlist, a slot among
+ * the authenticated. false: the connection ends (what was said is said). */
+static bool starttls(struct ar_session *ss)
 {
-	struct ar_conn *c = malloc(sizeof *c);
-	ar_conn_init(c, fd);
+	struct ar_server *srv = ss->srv;
+	struct ar_conn *c = &ss->c;
+	char err[256], peer[256] = "";
+	if (ar_conn_buffered(c)) {
+		say(c, "554 5.5.1 commands pipelined after STARTTLS: closing");
+		fprintf(stderr, "sluice-archive: smtp %s: clear-text commands pipelined after STARTTLS\n",
+			ss->addr);
+		return false;
+	}
+	say(c, "220 2.0.0 ready to start TLS");
+	if (ar_conn_tls_accept(c, srv->tls, err, sizeof err) < 0) {
+		__atomic_add_fetch(&srv->tls_failures, 1, __ATOMIC_RELAXED);
+		fprintf(stderr, "sluice-archive: smtp %s: %s\n", ss->addr, err);
+		return false;
+	}
+	if (ar_tls_peer_name(c->ssl, peer, sizeof peer) < 0 || !ar_allowed(&srv->smtp_allow, peer)) {
+		say(c, "554 5.7.1 certificate \"%s\" is not allowed to journal here", peer);
+		fprintf(stderr, "sluice-archive: smtp %s: peer \"%s\" is not allowed to submit\n",
+			ss->addr, peer);
+		return false;
+	}
+	if (!ar_session_authenticated(ss, peer)) {
+		say(c, "421 4.7.0 too many connections, try again later");
+		return false;
+	}
+	return true;
+}
+
+void ar_smtp_session(struct ar_session *ss)
+{
+	struct ar_server *srv = ss->srv;
+	struct ar_conn *c = &ss->c;
 	struct txn t = { 0 };
+	bool tls = false;
 	char helo[256] = "";
 	char line[4096 + 2];
 	struct sl_strbuf msg;
@@ -192,14 +227,30 @@ void ar_smtp_conn(struct ar_server *srv, int fd)
 		const char *arg = line + vl;
 		while (*arg == ' ')
 			arg++;
-		if (!strcasecmp(verb, greet_verb) || (!srv->lmtp && !strcasecmp(verb, "HELO"))) {
+		bool greeting = !strcasecmp(verb, greet_verb) || (!srv->lmtp && !strcasecmp(verb, "HELO"));
+		if (!tls && !greeting && strcasecmp(verb, "STARTTLS") && strcasecmp(verb, "NOOP") &&
+		    strcasecmp(verb, "RSET") && strcasecmp(verb, "QUIT")) {
+			/* nothing is taken from a peer that has not proved who it is */
+			say(c, "530 5.7.0 must issue a STARTTLS command first");
+		} else if (greeting) {
 			snprintf(helo, sizeof helo, "%s", arg);
 			txn_reset(&t);
 			if (!strcasecmp(verb, "HELO"))
 				say(c, "250 %s", srv->hostname);
 			else
 				say(c, "250-%s\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SIZE %u\r\n"
-				       "250 ENHANCEDSTATUSCODES", srv->hostname, MAX_MESSAGE);
+				       "%s250 ENHANCEDSTATUSCODES", srv->hostname, MAX_MESSAGE,
+					tls ? "" : "250-STARTTLS\r\n");
+		} else if (!strcasecmp(verb, "STARTTLS")) {
+			if (tls) {
+				say(c, "503 5.5.1 TLS already active");
+				continue;
+			}
+			if (!starttls(ss))
+				break;
+			tls = true;
+			helo[0] = '\0'; /* RFC 3207: forget what was said in the clear */
+			txn_reset(&t);
 		} else if (!strcasecmp(verb, "MAIL") && !strncasecmp(arg, "FROM:", 5)) {
 			if (t.have_from) {
 				say(c, "503 5.5.1 nested MAIL command");
@@ -229,17 +280,25 @@ void ar_smtp_conn(struct ar_server *srv, int fd)
 			}
 			say(c, "354 end data with <CR><LF>.<CR><LF>");
 			sl_strbuf_clear(&msg);
-			int r = read_data(c, &msg);
-			if (r < 0)
+			size_t held = 0;
+			int r = read_data(ss, &msg, &held);
+			if (r < 0) {
+				ar_budget_give(srv, held);
 				break;
+			}
 			char text[400];
 			int code;
 			if (r == 1) {
 				code = 552;
 				snprintf(text, sizeof text, "5.3.4 message too big or lines too long for the archive");
+			} else if (r == 2) {
+				code = 452;
+				snprintf(text, sizeof text, "4.3.1 the archive is short of memory, try again later");
 			} else {
-				code = deliver(srv, fd, helo, &t, &msg, text, sizeof text);
+				code = deliver(ss, helo, &t, &msg, text, sizeof text);
 			}
+			sl_strbuf_free(&msg); /* (the memory goes with the budget) */
+			ar_budget_give(srv, held);
 			/* LMTP: one reply per recipient (the copy is one record for all) */
 			size_t replies = srv->lmtp ? t.nrcpt : 1;
 			for (size_t i = 0; i < replies; i++)
@@ -263,6 +322,4 @@ void ar_smtp_conn(struct ar_server *srv, int fd)
 	}
 	txn_reset(&t);
 	sl_strbuf_free(&msg);
-	close(fd);
-	free(c);
 }

@@ -5,10 +5,12 @@
  * hit. */
 #include "search.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "postblock.h"
+#include "seal.h"
 #include "terms.h"
 
 struct cursor {
@@ -44,9 +46,11 @@ struct block_pos {
 struct term_cursor {
 	struct cursor c;
 	rocksdb_iterator_t *it;
-	char *prefix;               /* field, term, 0x00 */
+	struct ar_store *s;
+	char *prefix;               /* field, term MAC (seal.h) */
 	size_t plen;
 	bool loaded;
+	struct sl_strbuf plain;     /* a block's value, opened */
 	char **vals;                /* the blocks' values, copied */
 	struct block_pos *blocks;
 	size_t nblocks;
@@ -95,13 +99,22 @@ static void term_load(struct term_cursor *t)
 		if (klen != t->plen + AR_POSTBLOCK_ID_LEN || memcmp(key, t->prefix, t->plen) != 0)
 			break;
 		const char *v = rocksdb_iter_value(t->it, &vlen);
+		char err[200];
+		sl_strbuf_clear(&t->plain);
+		if (ar_unseal(t->s, AR_CF_POSTINGS, key, klen, v, vlen, &t->plain, err, sizeof err) < 0 ||
+		    sl_strbuf_failed(&t->plain)) {
+			/* a damaged block: its documents are not found (verify and reindex see it) */
+			fprintf(stderr, "sluice-archive: a posting block: %s\n", err);
+			continue;
+		}
+		vlen = t->plain.len;
 		if (t->nblocks == cap) {
 			cap = cap ? 2 * cap : 16;
 			t->vals = realloc(t->vals, cap * sizeof *t->vals);
 			t->blocks = realloc(t->blocks, cap * sizeof *t->blocks);
 		}
 		char *copy = malloc(vlen ? vlen : 1);
-		memcpy(copy, v, vlen);
+		memcpy(copy, t->plain.s, vlen);
 		t->vals[t->nblocks] = copy;
 		struct block_pos *b = &t->blocks[t->nblocks++];
 		b->next = (const uint8_t *)copy;
@@ -154,6 +167,7 @@ static void term_destroy(struct cursor *c)
 	free(t->blocks);
 	free(t->heap);
 	free(t->prefix);
+	sl_strbuf_free(&t->plain);
 	free(t);
 }
 
@@ -166,11 +180,11 @@ static struct term_cursor *term_cursor(struct ar_store *s, uint8_t field, const 
 	t->c.seek = term_seek;
 	t->c.destroy = term_destroy;
 	t->c.valid = true;
-	t->prefix = malloc(tl + 2);
-	t->prefix[0] = (char)field;
-	memcpy(t->prefix + 1, term, tl);
-	t->prefix[tl + 1] = '\0';
-	t->plen = tl + 2;
+	t->prefix = malloc(1 + AR_TERM_MAC_LEN);
+	ar_term_key(s, field, term, tl, (uint8_t *)t->prefix);
+	t->plen = 1 + AR_TERM_MAC_LEN;
+	t->s = s;
+	sl_strbuf_init(&t->plain);
 	t->it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[AR_CF_POSTINGS]);
 	return t;
 }

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "terms.h" /* varints */
+#include "codec.h"
 
 enum { OP_INLINE = 1, OP_BASE64 = 2 };
 #define SKELETON_VERSION 'S'

@@ -21,6 +21,13 @@ static const struct {
 	{"flows", op_flows},
 	{"events", op_events},
 	{"knob.set", op_knob_set},
+	{"list.get", op_protect_read},
+	{"bans", op_protect_read},
+	{"top.sources", op_protect_read},
+	{"list.add", op_protect_change},
+	{"list.del", op_protect_change},
+	{"list.set", op_protect_change},
+	{"bans.del", op_protect_change},
 };
 
 op_handler ops_find(const char *name)

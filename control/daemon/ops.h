@@ -32,6 +32,13 @@ json_t *op_flows(OP_ARGS);
 json_t *op_rules_top(OP_ARGS);
 json_t *op_events(OP_ARGS);
 json_t *op_knob_set(OP_ARGS);
+json_t *op_protect_read(OP_ARGS);
+json_t *op_protect_change(OP_ARGS);
+
+/* Ask every target the same op: {"dataplanes": {NAME: answer}, "errors": {NAME: text}};
+ * fields are added to each request; with `member`, each answer's member of that name
+ * stands for it. */
+json_t *ops_ask_all(struct ctl *c, json_t *req, const char *opname, json_t *fields, const char *member);
 
 /* An audit entry started with who asked and what: {op, user, uid, pid}. */
 json_t *ops_audit_entry(const struct peer *who, const char *op);

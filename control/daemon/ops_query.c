@@ -36,9 +36,7 @@ static json_t *ask(struct ctl *c, struct dp_link *l, json_t *req, char *err, siz
 	return a;
 }
 
-/* Ask every target the same op: {"dataplanes": {NAME: answer}, "errors": {NAME: text}};
- * with `member`, each answer's member of that name stands for it. */
-static json_t *ask_all(struct ctl *c, json_t *req, const char *opname, json_t *fields, const char *member)
+json_t *ops_ask_all(struct ctl *c, json_t *req, const char *opname, json_t *fields, const char *member)
 {
 	struct dp_link *t[CTL_MAX_DATAPLANES];
 	char err[600];
@@ -117,7 +115,7 @@ json_t *op_stats(OP_ARGS)
 	(void)body;
 	(void)blen;
 	(void)abody;
-	return ask_all(c, req, "stats", NULL, "stats");
+	return ops_ask_all(c, req, "stats", NULL, "stats");
 }
 
 json_t *op_flows(OP_ARGS)
@@ -130,7 +128,7 @@ json_t *op_flows(OP_ARGS)
 	json_t *n = json_object_get(req, "n");
 	if (json_is_integer(n))
 		json_object_set(fields, "top", n); /* sluice-dp's name for it */
-	json_t *a = ask_all(c, req, "flows", fields, NULL);
+	json_t *a = ops_ask_all(c, req, "flows", fields, NULL);
 	json_decref(fields);
 	return a;
 }

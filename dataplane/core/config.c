@@ -20,6 +20,8 @@ enum key_type {
 	K_PATH,
 	K_ADDR,      /* host:port, [v6]:port */
 	K_NAME,      /* a short word: letters, digits, '-', '_', '.' */
+	K_RATE,      /* "N/s", "N/m", "N/h" with an optional "burst M" (sizes: k/m/g); 0: none */
+	K_BYTERATE,  /* the same, for bytes (the burst at least 64k) */
 };
 
 struct key_def {
@@ -35,6 +37,9 @@ static const char *const starttls_names[] = {"allow", "strip", "block", NULL};
 static const char *const dist_names[] = {"auto", "rss", "software", NULL};
 static const char *const overload_names[] = {"auto", "open", "closed", NULL};
 static const char *const midstream_names[] = {"auto", "reset", "pass", NULL};
+static const char *const action_names[] = {"off", "log", "signal", "close", "ban", NULL};
+static const char *const refuse_names[] = {"reply", "drop", NULL};
+static const char *const emergency_names[] = {"auto", "on", "off", NULL};
 
 #define F(field) offsetof(struct dp_config, field)
 static const struct key_def keys[] = {
@@ -72,12 +77,110 @@ static const struct key_def keys[] = {
 	{"events", "file", K_PATH, F(events_file), 0, 0, NULL},
 	{"events", "max_size", K_SIZE, F(events_max_size), 4096, UINT64_MAX, NULL},
 	{"events", "keep", K_UINT, F(events_keep), 0, 1000, NULL},
+	{"protect", "enabled", K_BOOL, F(protect.enabled), 0, 0, NULL},
+	{"protect", "allow_file", K_PATH, F(protect.allow_file), 0, 0, NULL},
+	{"protect", "block_file", K_PATH, F(protect.block_file), 0, 0, NULL},
+	{"protect", "max_list_entries", K_UINT, F(protect.max_list_entries), 16, 1u << 20, NULL},
+	{"protect", "max_sources", K_UINT, F(protect.max_sources), 64, 1u << 24, NULL},
+	{"protect", "host_connections", K_RATE, F(protect.connections[0]), 0, 0, NULL},
+	{"protect", "net_connections", K_RATE, F(protect.connections[1]), 0, 0, NULL},
+	{"protect", "host_sessions", K_UINT, F(protect.sessions[0]), 0, 1u << 24, NULL},
+	{"protect", "net_sessions", K_UINT, F(protect.sessions[1]), 0, 1u << 24, NULL},
+	{"protect", "host_messages", K_RATE, F(protect.messages[0]), 0, 0, NULL},
+	{"protect", "net_messages", K_RATE, F(protect.messages[1]), 0, 0, NULL},
+	{"protect", "host_recipients", K_RATE, F(protect.recipients[0]), 0, 0, NULL},
+	{"protect", "net_recipients", K_RATE, F(protect.recipients[1]), 0, 0, NULL},
+	{"protect", "host_bytes", K_BYTERATE, F(protect.bytes[0]), 0, 0, NULL},
+	{"protect", "net_bytes", K_BYTERATE, F(protect.bytes[1]), 0, 0, NULL},
+	{"protect", "on_connection_limit", K_ENUM, F(protect.on_connection_limit), 0, 0, refuse_names},
+	{"protect", "rate_limit", K_ENUM, F(protect.rate_limit), 0, 0, action_names},
+	{"protect", "on_block", K_ENUM, F(protect.on_block), 0, 0, refuse_names},
+	{"protect", "on_ban", K_ENUM, F(protect.on_ban), 0, 0, refuse_names},
+	{"protect", "ban_time", K_DURATION, F(protect.ban_time_ms), 1000, 30ull * 86400 * 1000, NULL},
+	{"protect", "harvest", K_ENUM, F(protect.harvest), 0, 0, action_names},
+	{"protect", "harvest_limit", K_UINT, F(protect.harvest_limit), 1, 1u << 20, NULL},
+	{"protect", "harvest_window", K_DURATION, F(protect.harvest_window_ms), 1000, 86400ull * 1000, NULL},
+	{"protect", "auth_failures", K_ENUM, F(protect.auth_failures), 0, 0, action_names},
+	{"protect", "auth_failure_limit", K_UINT, F(protect.auth_failure_limit), 1, 1u << 20, NULL},
+	{"protect", "auth_failure_window", K_DURATION, F(protect.auth_failure_window_ms), 1000, 86400ull * 1000, NULL},
+	{"protect", "pregreet", K_ENUM, F(protect.pregreet), 0, 0, action_names},
+	{"protect", "greet_wait", K_DURATION, F(protect.greet_wait_ms), 0, 60000, NULL},
+	{"protect", "non_smtp", K_ENUM, F(protect.non_smtp), 0, 0, action_names},
+	{"protect", "vrfy_expn", K_ENUM, F(protect.vrfy_expn), 0, 0, action_names},
+	{"protect", "vrfy_expn_limit", K_UINT, F(protect.vrfy_expn_limit), 0, 1u << 20, NULL},
+	{"protect", "errors", K_ENUM, F(protect.errors), 0, 0, action_names},
+	{"protect", "error_limit", K_UINT, F(protect.error_limit), 1, 1u << 20, NULL},
+	{"protect", "unknown_commands", K_ENUM, F(protect.unknown_commands), 0, 0, action_names},
+	{"protect", "unknown_command_limit", K_UINT, F(protect.unknown_command_limit), 1, 1u << 20, NULL},
+	{"protect", "long_lines", K_ENUM, F(protect.long_lines), 0, 0, action_names},
+	{"protect", "max_line_length", K_UINT, F(protect.max_line_length), 64, 1u << 20, NULL},
+	{"protect", "recipients_per_message", K_ENUM, F(protect.recipients_per_message), 0, 0, action_names},
+	{"protect", "max_recipients", K_UINT, F(protect.max_recipients), 1, 1u << 20, NULL},
+	{"protect", "emergency", K_ENUM, F(protect.emergency), 0, 0, emergency_names},
+	{"protect", "emergency_trigger", K_UINT, F(protect.emergency_trigger), 1, 1u << 30, NULL},
+	{"protect", "emergency_hold", K_DURATION, F(protect.emergency_hold_ms), 1000, 86400ull * 1000, NULL},
+	{"protect", "verified_ttl", K_DURATION, F(protect.verified_ttl_ms), 1000, 30ull * 86400 * 1000, NULL},
 	{"journal", "dir", K_PATH, F(journal_dir), 0, 0, NULL},
 	{"journal", "archive", K_ADDR, F(journal_archive), 0, 0, NULL},
 	{"journal", "spool", K_PATH, F(journal_spool), 0, 0, NULL},
+	{"journal", "tls_ca", K_PATH, F(journal_tls_ca), 0, 0, NULL},
+	{"journal", "tls_cert", K_PATH, F(journal_tls_cert), 0, 0, NULL},
+	{"journal", "tls_key", K_PATH, F(journal_tls_key), 0, 0, NULL},
+	{"journal", "tls_name", K_NAME, F(journal_tls_name), 0, 0, NULL},
 };
 #undef F
 #define NKEYS (sizeof keys / sizeof keys[0])
+
+static void rate(struct dp_rate *r, uint64_t per, uint64_t unit_ms, uint64_t burst)
+{
+	*r = (struct dp_rate){per, unit_ms, burst};
+}
+
+/* Generous: meant to stop floods and probes, not to shape senders (docs/protection.md). */
+static void protect_default(struct dp_protect_config *p)
+{
+	memset(p, 0, sizeof *p);
+	p->enabled = true;
+	p->max_list_entries = 65536;
+	p->max_sources = 65536;
+	rate(&p->connections[0], 30, 1000, 60);
+	rate(&p->connections[1], 120, 1000, 240);
+	p->sessions[0] = 50;  /* Postfix's smtpd_client_connection_count_limit */
+	p->sessions[1] = 200;
+	rate(&p->messages[0], 600, 60000, 600);
+	rate(&p->messages[1], 3000, 60000, 3000);
+	rate(&p->recipients[0], 6000, 60000, 6000);
+	rate(&p->recipients[1], 30000, 60000, 30000);
+	rate(&p->bytes[0], 1ull << 30, 60000, 1ull << 30);
+	rate(&p->bytes[1], 4ull << 30, 60000, 4ull << 30);
+	p->on_connection_limit = DP_REFUSE_REPLY;
+	p->on_block = DP_REFUSE_REPLY;
+	p->on_ban = DP_REFUSE_REPLY;
+	p->rate_limit = DP_ACTION_CLOSE;
+	p->ban_time_ms = 3600 * 1000;
+	p->harvest = DP_ACTION_BAN;
+	p->harvest_limit = 20;
+	p->harvest_window_ms = 5 * 60 * 1000;
+	p->auth_failures = DP_ACTION_BAN;
+	p->auth_failure_limit = 10;
+	p->auth_failure_window_ms = 10 * 60 * 1000;
+	p->pregreet = DP_ACTION_CLOSE;
+	p->non_smtp = DP_ACTION_CLOSE;
+	p->vrfy_expn = DP_ACTION_CLOSE;
+	p->vrfy_expn_limit = 5;
+	p->errors = DP_ACTION_CLOSE;
+	p->error_limit = 20;  /* Postfix's smtpd_hard_error_limit */
+	p->unknown_commands = DP_ACTION_CLOSE;
+	p->unknown_command_limit = 10;
+	p->long_lines = DP_ACTION_CLOSE;
+	p->max_line_length = 2048; /* Postfix's line_length_limit */
+	p->recipients_per_message = DP_ACTION_SIGNAL;
+	p->max_recipients = 100;   /* RFC 5321 4.5.3.1.8: servers must take at least 100 */
+	p->emergency = DP_EMERGENCY_AUTO;
+	p->emergency_trigger = 1000;
+	p->emergency_hold_ms = 30 * 1000;
+	p->verified_ttl_ms = 24ull * 3600 * 1000; /* postscreen's cache TTL for passed tests */
+}
 
 void dp_config_default(struct dp_config *c)
 {
@@ -115,6 +218,7 @@ void dp_config_default(struct dp_config *c)
 	strcpy(c->control_group, "sluice");
 	c->events_max_size = 100ull << 20;
 	c->events_keep = 5;
+	protect_default(&c->protect);
 }
 
 /* Unsigned decimal with an optional unit suffix from `units` (name, multiplier);
@@ -123,6 +227,8 @@ struct unit {
 	const char *name;
 	uint64_t mult;
 };
+
+#define DP_RATE_MAX DP_RATE_MAX_SCALED
 
 static int parse_scaled(const char *s, const struct unit *units, uint64_t bare, uint64_t *out)
 {
@@ -191,6 +297,44 @@ static int parse_port_number(const char *s, uint16_t *out)
 	if (parse_scaled(s, no_units, 1, &v) || v == 0 || v > 65535)
 		return -1;
 	*out = (uint16_t)v;
+	return 0;
+}
+
+/* "N/UNIT [burst M]": N and M take k/m/g; UNIT is s, m or h; "0" is no limit. */
+static int parse_rate(char *v, struct dp_rate *r, bool bytes, const char *key,
+                      char *msg, size_t msglen)
+{
+	uint64_t per, burst = 0, unit;
+	char *save, *count = strtok_r(v, " \t", &save);
+	char *word = strtok_r(NULL, " \t", &save), *b = strtok_r(NULL, " \t", &save);
+	char *slash = count ? strchr(count, '/') : NULL;
+	if (count && strcmp(count, "0") == 0 && !word) {
+		memset(r, 0, sizeof *r);
+		return 0;
+	}
+	if (slash)
+		*slash = 0;
+	if (!slash || parse_scaled(count, size_units, 1, &per) || per == 0 ||
+	    (strcmp(slash + 1, "s") && strcmp(slash + 1, "m") && strcmp(slash + 1, "h")) ||
+	    (word && (strcmp(word, "burst") || !b || parse_scaled(b, size_units, 1, &burst) ||
+	              burst == 0 || strtok_r(NULL, " \t", &save)))) {
+		snprintf(msg, msglen, "%s: expected a rate such as 30/s, 600/m or 1g/m, optionally "
+		         "followed by 'burst N' (0: no limit)", key);
+		return -1;
+	}
+	unit = slash[1] == 's' ? 1000 : slash[1] == 'm' ? 60000 : 3600000;
+	if (!burst)
+		burst = per; /* one unit's worth */
+	if (burst > DP_RATE_MAX / unit || per > DP_RATE_MAX / unit) {
+		snprintf(msg, msglen, "%s: rate or burst too large", key);
+		return -1;
+	}
+	if (bytes && burst < 65536) {
+		snprintf(msg, msglen, "%s: a byte rate's burst must be at least 64k (one segment "
+		         "must fit)", key);
+		return -1;
+	}
+	*r = (struct dp_rate){per, unit, burst};
 	return 0;
 }
 
@@ -307,6 +451,9 @@ static int set_value(struct dp_config *c, const struct key_def *k, char *v,
 		}
 		strcpy(field, v);
 		return 0;
+	case K_RATE:
+	case K_BYTERATE:
+		return parse_rate(v, (struct dp_rate *)field, k->type == K_BYTERATE, k->key, msg, msglen);
 	case K_PATH:
 		if (strlen(v) >= DP_PATH_MAX) {
 			snprintf(msg, msglen, "%s: path longer than %d bytes", k->key, DP_PATH_MAX - 1);
@@ -375,6 +522,11 @@ int dp_config_parse(struct dp_config *c, const char *name, const char *text,
 	}
 	if (c->journal_dir[0] && (c->journal_archive[0] || c->journal_spool[0])) {
 		snprintf(err, errlen, "%s: [journal] dir (directory sink) and archive/spool (archive sink) exclude each other", name);
+		return -1;
+	}
+	int tls_files = !!c->journal_tls_ca[0] + !!c->journal_tls_cert[0] + !!c->journal_tls_key[0];
+	if (tls_files != 0 && tls_files != 3) {
+		snprintf(err, errlen, "%s: [journal] tls_ca, tls_cert and tls_key go together", name);
 		return -1;
 	}
 	if (c->journal_archive[0] && !c->journal_spool[0]) {
@@ -453,6 +605,75 @@ static void print_duration(FILE *out, const char *key, uint64_t ms)
 		fprintf(out, "%s = %llus\n", key, (unsigned long long)(ms / 1000));
 }
 
+static void print_count(FILE *out, uint64_t v)
+{
+	if (v >= (1ull << 10) && v % (1ull << 10) == 0) {
+		const char *u = v % (1ull << 30) == 0 ? "g" : v % (1ull << 20) == 0 ? "m" : "k";
+		unsigned shift = *u == 'g' ? 30 : *u == 'm' ? 20 : 10;
+		fprintf(out, "%llu%s", (unsigned long long)(v >> shift), u);
+	} else {
+		fprintf(out, "%llu", (unsigned long long)v);
+	}
+}
+
+static void print_rate(FILE *out, const char *key, const struct dp_rate *r)
+{
+	fprintf(out, "%s = ", key);
+	if (!r->per) {
+		fprintf(out, "0\n");
+		return;
+	}
+	print_count(out, r->per);
+	fprintf(out, "/%s burst ", r->unit_ms == 1000 ? "s" : r->unit_ms == 60000 ? "m" : "h");
+	print_count(out, r->burst);
+	fprintf(out, "\n");
+}
+
+static void print_protect(FILE *out, const struct dp_protect_config *p)
+{
+	static const char *const level[2] = {"host", "net"};
+	char k[64];
+	fprintf(out, "\n[protect]\nenabled = %s\nallow_file = %s\nblock_file = %s\n"
+	        "max_list_entries = %u\nmax_sources = %u\n", p->enabled ? "yes" : "no",
+	        p->allow_file, p->block_file, p->max_list_entries, p->max_sources);
+	for (int i = 0; i < 2; i++) {
+		snprintf(k, sizeof k, "%s_connections", level[i]);
+		print_rate(out, k, &p->connections[i]);
+	}
+	for (int i = 0; i < 2; i++)
+		fprintf(out, "%s_sessions = %u\n", level[i], p->sessions[i]);
+	const struct { const char *name; const struct dp_rate *r; } rates[] = {
+		{"messages", p->messages}, {"recipients", p->recipients}, {"bytes", p->bytes}};
+	for (size_t j = 0; j < sizeof rates / sizeof rates[0]; j++)
+		for (int i = 0; i < 2; i++) {
+			snprintf(k, sizeof k, "%s_%s", level[i], rates[j].name);
+			print_rate(out, k, &rates[j].r[i]);
+		}
+	fprintf(out, "on_connection_limit = %s\nrate_limit = %s\non_block = %s\non_ban = %s\n",
+	        dp_refuse_name(p->on_connection_limit), dp_action_name(p->rate_limit),
+	        dp_refuse_name(p->on_block), dp_refuse_name(p->on_ban));
+	print_duration(out, "ban_time", p->ban_time_ms);
+	fprintf(out, "harvest = %s\nharvest_limit = %u\n", dp_action_name(p->harvest), p->harvest_limit);
+	print_duration(out, "harvest_window", p->harvest_window_ms);
+	fprintf(out, "auth_failures = %s\nauth_failure_limit = %u\n", dp_action_name(p->auth_failures),
+	        p->auth_failure_limit);
+	print_duration(out, "auth_failure_window", p->auth_failure_window_ms);
+	fprintf(out, "pregreet = %s\n", dp_action_name(p->pregreet));
+	print_duration(out, "greet_wait", p->greet_wait_ms);
+	fprintf(out, "non_smtp = %s\nvrfy_expn = %s\nvrfy_expn_limit = %u\nerrors = %s\n"
+	        "error_limit = %u\nunknown_commands = %s\nunknown_command_limit = %u\n"
+	        "long_lines = %s\nmax_line_length = %u\nrecipients_per_message = %s\n"
+	        "max_recipients = %u\n", dp_action_name(p->non_smtp), dp_action_name(p->vrfy_expn),
+	        p->vrfy_expn_limit, dp_action_name(p->errors), p->error_limit,
+	        dp_action_name(p->unknown_commands), p->unknown_command_limit,
+	        dp_action_name(p->long_lines), p->max_line_length,
+	        dp_action_name(p->recipients_per_message), p->max_recipients);
+	fprintf(out, "emergency = %s\nemergency_trigger = %u\n", dp_emergency_name(p->emergency),
+	        p->emergency_trigger);
+	print_duration(out, "emergency_hold", p->emergency_hold_ms);
+	print_duration(out, "verified_ttl", p->verified_ttl_ms);
+}
+
 static void print_port(FILE *out, const char *key, const struct dp_port_ref *p)
 {
 	if (p->name[0])
@@ -495,8 +716,26 @@ void dp_config_print(const struct dp_config *c, FILE *out)
 	fprintf(out, "\n[events]\nfile = %s\n", c->events_file);
 	print_size(out, "max_size", c->events_max_size);
 	fprintf(out, "keep = %u\n", c->events_keep);
+	print_protect(out, &c->protect);
 	fprintf(out, "\n[journal]\ndir = %s\narchive = %s\nspool = %s\n", c->journal_dir,
 	        c->journal_archive, c->journal_spool);
+	fprintf(out, "tls_ca = %s\ntls_cert = %s\ntls_key = %s\ntls_name = %s\n", c->journal_tls_ca,
+	        c->journal_tls_cert, c->journal_tls_key, c->journal_tls_name);
+}
+
+const char *dp_action_name(enum dp_protect_action a)
+{
+	return (unsigned)a < 5 ? action_names[a] : "?";
+}
+
+const char *dp_refuse_name(enum dp_refuse r)
+{
+	return (unsigned)r < 2 ? refuse_names[r] : "?";
+}
+
+const char *dp_emergency_name(enum dp_emergency e)
+{
+	return (unsigned)e < 3 ? emergency_names[e] : "?";
 }
 
 bool dp_config_is_smtp_port(const struct dp_config *c, uint16_t port)
@@ -541,6 +780,11 @@ bool dp_config_fail_closed(const struct dp_config *c, bool smtp_port)
 	if (c->on_overload == DP_OVERLOAD_AUTO)
 		return c->mode == DP_MODE_ENFORCE && smtp_port;
 	return c->on_overload == DP_OVERLOAD_CLOSED;
+}
+
+bool dp_config_protecting(const struct dp_config *c)
+{
+	return c->protect.enabled && c->mode == DP_MODE_ENFORCE;
 }
 
 bool dp_config_midstream_reset(const struct dp_config *c)

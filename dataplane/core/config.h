@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ratelimit.h"
+
 #define DP_MAX_SMTP_PORTS 32
 #define DP_NAME_MAX 128
 #define DP_PATH_MAX 1024
@@ -36,6 +38,53 @@ enum dp_midstream {
 	DP_MIDSTREAM_AUTO,  /* reset in enforce mode, else pass */
 	DP_MIDSTREAM_RESET,
 	DP_MIDSTREAM_PASS,
+};
+
+/* What a protection detector does when it fires (docs/protection.md). */
+enum dp_protect_action {
+	DP_ACTION_OFF,     /* not checked */
+	DP_ACTION_LOG,     /* counted, and an event in the event log */
+	DP_ACTION_SIGNAL,  /* + a protect.* signal in the session's next message (the policy decides) */
+	DP_ACTION_CLOSE,   /* + the dataplane answers 421/554 for the server and closes the session */
+	DP_ACTION_BAN,     /* + the source is banned for ban_time */
+};
+
+/* What a SYN the protection refuses gets. */
+enum dp_refuse {
+	DP_REFUSE_REPLY,   /* the dataplane completes the handshake itself (SYN cookie) and
+	                    * answers 421/554, then closes: the server never sees it */
+	DP_REFUSE_DROP,    /* dropped silently */
+};
+
+enum dp_emergency {
+	DP_EMERGENCY_AUTO, /* entered when half-open flows are evicted faster than the trigger */
+	DP_EMERGENCY_ON,
+	DP_EMERGENCY_OFF,
+};
+
+/* [protect]: per-source limits, lists, bans, protocol-abuse detectors. Index [0] is the
+ * source address, [1] its /24 (IPv4) or /64 (IPv6). */
+struct dp_protect_config {
+	bool enabled;
+	char allow_file[DP_PATH_MAX], block_file[DP_PATH_MAX];
+	unsigned max_sources;            /* source table entries per worker */
+	unsigned max_list_entries;
+	struct dp_rate connections[2], messages[2], recipients[2], bytes[2];
+	unsigned sessions[2];            /* concurrent; 0: none */
+	enum dp_refuse on_connection_limit, on_block, on_ban;
+	enum dp_protect_action rate_limit; /* messages, recipients, bytes over their rate */
+	enum dp_protect_action harvest, auth_failures, pregreet, non_smtp, vrfy_expn, errors,
+	                       unknown_commands, long_lines, recipients_per_message;
+	unsigned harvest_limit, auth_failure_limit;
+	uint64_t harvest_window_ms, auth_failure_window_ms;
+	uint64_t ban_time_ms;
+	uint64_t greet_wait_ms;          /* the server's greeting held this long (pregreet test) */
+	unsigned vrfy_expn_limit, error_limit, unknown_command_limit;
+	unsigned max_line_length, max_recipients;
+	enum dp_emergency emergency;
+	unsigned emergency_trigger;      /* half-open flows evicted per second that start it */
+	uint64_t emergency_hold_ms;      /* it ends after this long without the trigger */
+	uint64_t verified_ttl_ms;        /* a source that completed a handshake passes that long */
 };
 
 enum dp_distribution {
@@ -86,10 +135,16 @@ struct dp_config {
 	char events_file[DP_PATH_MAX];      /* empty: no event log */
 	uint64_t events_max_size;           /* rotate past this many bytes */
 	unsigned events_keep;               /* rotated files kept (FILE.1 .. FILE.keep) */
+	/* [protect] */
+	struct dp_protect_config protect;
 	/* [journal] */
 	char journal_dir[DP_PATH_MAX];
 	char journal_archive[DP_NAME_MAX];  /* sluice-archive "host:port" */
 	char journal_spool[DP_PATH_MAX];
+	char journal_tls_ca[DP_PATH_MAX];   /* mutual TLS to the archive (docs/archive.md) */
+	char journal_tls_cert[DP_PATH_MAX];
+	char journal_tls_key[DP_PATH_MAX];
+	char journal_tls_name[DP_NAME_MAX]; /* the name on the archive's certificate */
 };
 
 void dp_config_default(struct dp_config *c);
@@ -114,6 +169,8 @@ bool dp_config_is_smtp_port(const struct dp_config *c, uint16_t port);
  * packets dropped, the connection reset, a message tempfailed) rather than passed.
  * smtp_port: the flow is on a configured SMTP port (not found by content detection). */
 bool dp_config_fail_closed(const struct dp_config *c, bool smtp_port);
+/* The protection acts: [protect] enabled, in enforce mode (smtp mode enforces nothing). */
+bool dp_config_protecting(const struct dp_config *c);
 /* midstream resolved: true when data of an unseen connection resets it. */
 bool dp_config_midstream_reset(const struct dp_config *c);
 
@@ -122,5 +179,8 @@ const char *dp_starttls_name(enum dp_starttls s);
 const char *dp_distribution_name(enum dp_distribution d);
 const char *dp_overload_name(enum dp_overload o);
 const char *dp_midstream_name(enum dp_midstream m);
+const char *dp_action_name(enum dp_protect_action a);
+const char *dp_refuse_name(enum dp_refuse r);
+const char *dp_emergency_name(enum dp_emergency e);
 
 #endif

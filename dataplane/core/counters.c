@@ -25,6 +25,16 @@ const char *const dp_uninspected_docs[DP_UNINSPECTED_COUNT] = {
 #undef X
 };
 const char *const dp_role_names[DP_NROLES] = {"outside", "inside"};
+const char *const dp_protect_names[DP_PROTECT_COUNT] = {
+#define X(id, name, doc) name,
+	DP_PROTECT_REASONS(X)
+#undef X
+};
+const char *const dp_protect_docs[DP_PROTECT_COUNT] = {
+#define X(id, name, doc) doc,
+	DP_PROTECT_REASONS(X)
+#undef X
+};
 
 #define FIELD(name, field) {name, offsetof(struct dp_counters, field)}
 const struct dp_counter_field dp_flow_fields[] = {
@@ -135,6 +145,47 @@ static void obj_u64(struct sl_strbuf *b, const char *key, uint64_t v, bool first
 	sl_strbuf_printf(b, "%llu", (unsigned long long)v);
 }
 
+static void by_reason(struct sl_strbuf *b, const char *key, const uint64_t *v)
+{
+	sl_json_key(b, key, false);
+	sl_strbuf_putc(b, '{');
+	for (int i = 0; i < DP_PROTECT_COUNT; i++)
+		obj_u64(b, dp_protect_names[i], v[i], i == 0);
+	sl_strbuf_putc(b, '}');
+}
+
+#define FIELD(name, field) {name, offsetof(struct dp_counters, field)}
+const struct dp_counter_field dp_protect_fields[] = {
+	FIELD("admitted", protect_admitted),
+	FIELD("allowed", protect_allowed),
+	FIELD("cookies", protect_cookies),
+	FIELD("handshakes", protect_handshakes),
+	FIELD("verified", protect_verified),
+	FIELD("pardons", protect_pardons),
+	FIELD("bans_active", protect_bans_active),
+	FIELD("sources", protect_sources),
+	FIELD("sources_evicted", protect_sources_evicted),
+	FIELD("sources_full", protect_sources_full),
+	FIELD("emergency", protect_emergency),
+	FIELD("emergency_entered", protect_emergency_entered),
+};
+#undef FIELD
+const unsigned dp_nprotect_fields = sizeof dp_protect_fields / sizeof dp_protect_fields[0];
+
+/* "protect": the counters above, then refused/closed/detected/banned by reason. */
+static void protect_json(const struct dp_counters *c, struct sl_strbuf *b)
+{
+	sl_json_key(b, "protect", false);
+	sl_strbuf_putc(b, '{');
+	for (unsigned i = 0; i < dp_nprotect_fields; i++)
+		obj_u64(b, dp_protect_fields[i].name, dp_counter_at(c, dp_protect_fields[i].off), i == 0);
+	by_reason(b, "refused", c->protect_refused);
+	by_reason(b, "closed", c->protect_closed);
+	by_reason(b, "detected", c->protect_detected);
+	by_reason(b, "banned", c->protect_banned);
+	sl_strbuf_putc(b, '}');
+}
+
 void dp_counters_json(const struct dp_counters *c, struct sl_strbuf *b)
 {
 	sl_strbuf_putc(b, '{');
@@ -213,5 +264,6 @@ void dp_counters_json(const struct dp_counters *c, struct sl_strbuf *b)
 		sl_strbuf_printf(b, "%s%llu", i ? "," : "", (unsigned long long)c->loop_ns_log2[i]);
 	sl_strbuf_puts(b, "]}");
 	obj_u64(b, "memory_bytes", c->memory_bytes, false);
+	protect_json(c, b);
 	sl_strbuf_putc(b, '}');
 }

@@ -36,7 +36,8 @@ enum dp_role {
 	X(BAD_ACK, "bad_ack", "a segment acknowledging bytes its receiver never sent (Linux discards it)") \
 	X(WRONG_PORT, "wrong_port", "a packet of the flow on the other port than its direction comes in on (forged)") \
 	X(MIDSTREAM_RESET, "midstream_reset", "data of an SMTP connection whose start was never seen; both ends reset") \
-	X(ENGINE_FAILED, "engine_failed", "the flow's engine failed (memory, scan error, desync) and on_overload = closed")
+	X(ENGINE_FAILED, "engine_failed", "the flow's engine failed (memory, scan error, desync) and on_overload = closed") \
+	X(PROTECT, "protect", "a SYN the protection refused (block list, ban, limits, emergency mode): dropped, or answered by the dataplane; segments of the dataplane's own refusal handshakes")
 
 enum dp_drop_reason {
 #define X(id, name, doc) DP_DROP_##id,
@@ -58,6 +59,39 @@ enum dp_uninspected_reason {
 	DP_UNINSPECTED_REASONS(X)
 #undef X
 	DP_UNINSPECTED_COUNT
+};
+
+/* Why the protection refused a connection, closed a session or banned a source
+ * (docs/protection.md). */
+#define DP_PROTECT_REASONS(X) \
+	X(BLOCK, "block", "the source is on the block list") \
+	X(BAN, "ban", "the source is banned") \
+	X(HOST_CONNECTIONS, "host_connections", "new connections from the address over host_connections") \
+	X(NET_CONNECTIONS, "net_connections", "new connections from its /24 or /64 over net_connections") \
+	X(HOST_SESSIONS, "host_sessions", "concurrent sessions of the address at host_sessions") \
+	X(NET_SESSIONS, "net_sessions", "concurrent sessions of its /24 or /64 at net_sessions") \
+	X(HOST_MESSAGES, "host_messages", "messages from the address over host_messages") \
+	X(NET_MESSAGES, "net_messages", "messages from its network over net_messages") \
+	X(HOST_RECIPIENTS, "host_recipients", "recipients from the address over host_recipients") \
+	X(NET_RECIPIENTS, "net_recipients", "recipients from its network over net_recipients") \
+	X(HOST_BYTES, "host_bytes", "bytes from the address over host_bytes") \
+	X(NET_BYTES, "net_bytes", "bytes from its network over net_bytes") \
+	X(EMERGENCY, "emergency", "emergency mode: a source that has not completed a handshake yet") \
+	X(HARVEST, "harvest", "recipients the server refused (directory harvest) over harvest_limit") \
+	X(AUTH_FAILURES, "auth_failures", "failed AUTH over auth_failure_limit") \
+	X(PREGREET, "pregreet", "the client talked before the server's greeting") \
+	X(NON_SMTP, "non_smtp", "HTTP, TLS or other non-SMTP bytes where a command was due") \
+	X(VRFY_EXPN, "vrfy_expn", "VRFY/EXPN in one session over vrfy_expn_limit") \
+	X(ERRORS, "errors", "error replies in one session at error_limit") \
+	X(UNKNOWN_COMMANDS, "unknown_commands", "unknown commands in one session at unknown_command_limit") \
+	X(LONG_LINES, "long_lines", "a command line longer than max_line_length") \
+	X(RECIPIENTS, "recipients_per_message", "recipients in one transaction over max_recipients")
+
+enum dp_protect_reason {
+#define X(id, name, doc) DP_PROTECT_##id,
+	DP_PROTECT_REASONS(X)
+#undef X
+	DP_PROTECT_COUNT
 };
 
 #define DP_NACTIONS 5 /* enum sl_action */
@@ -96,6 +130,23 @@ struct dp_counters {
 	uint64_t starttls_seen, starttls_stripped, starttls_blocked;
 	uint64_t journal_ok, journal_skipped, journal_failed; /* kept, not kept (rejected, refused), lost */
 	uint64_t memory_bytes;              /* gauge: held by flows */
+	/* protection (protect.c) */
+	uint64_t protect_refused[DP_PROTECT_COUNT];  /* SYNs refused, by reason */
+	uint64_t protect_closed[DP_PROTECT_COUNT];   /* sessions the dataplane closed */
+	uint64_t protect_detected[DP_PROTECT_COUNT]; /* limits and detectors that fired */
+	uint64_t protect_banned[DP_PROTECT_COUNT];   /* bans started, by reason */
+	uint64_t protect_admitted;          /* SYNs through the checks */
+	uint64_t protect_allowed;           /* SYNs from allow-listed sources (no limits) */
+	uint64_t protect_cookies;           /* SYN-ACKs of the dataplane's own handshakes */
+	uint64_t protect_handshakes;        /* ... completed by the client: the answer sent */
+	uint64_t protect_verified;          /* sources verified by such a handshake (emergency) */
+	uint64_t protect_pardons;           /* bans lifted by an unban */
+	uint64_t protect_bans_active;       /* gauge */
+	uint64_t protect_sources;           /* gauge: source table entries in use */
+	uint64_t protect_sources_evicted;   /* idle entries recycled for new sources */
+	uint64_t protect_sources_full;      /* a source could not be tracked (table held) */
+	uint64_t protect_emergency;         /* gauge: workers in emergency mode */
+	uint64_t protect_emergency_entered;
 	uint64_t rule_overflow;             /* rule ids beyond DP_RULE_SLOTS */
 	/* poll-loop iterations that moved packets, by duration: [i] counts those of
 	 * 2^i .. 2^(i+1)-1 ns (the swap's cost on the worker loop, docs/control.md) */
@@ -110,6 +161,10 @@ struct dp_counter_field {
 };
 extern const struct dp_counter_field dp_flow_fields[];
 extern const unsigned dp_nflow_fields;
+/* The protection's counters (/sluice/protect, "protect" in the stats JSON) besides the
+ * per-reason arrays. */
+extern const struct dp_counter_field dp_protect_fields[];
+extern const unsigned dp_nprotect_fields;
 
 static inline uint64_t dp_counter_at(const struct dp_counters *c, size_t off)
 {
@@ -121,6 +176,8 @@ extern const char *const dp_drop_docs[DP_DROP_COUNT];
 extern const char *const dp_uninspected_names[DP_UNINSPECTED_COUNT];
 extern const char *const dp_uninspected_docs[DP_UNINSPECTED_COUNT];
 extern const char *const dp_role_names[DP_NROLES];
+extern const char *const dp_protect_names[DP_PROTECT_COUNT];
+extern const char *const dp_protect_docs[DP_PROTECT_COUNT];
 
 void dp_counters_rule_hit(struct dp_counters *c, const char *id);
 /* The loop-time histogram's quantile q (0..1) in ns (the bucket's upper edge). */

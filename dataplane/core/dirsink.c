@@ -38,7 +38,7 @@ static int dir_commit(void *impl, void *msg, const struct dp_msg_meta *m)
 	snprintf(tmp, sizeof tmp, "%s/.tmp-%s.json", d->files.dir, id);
 	snprintf(path, sizeof path, "%s/%s.json", d->files.dir, id);
 	/* no memory for the metadata: the message is not kept (counted journal_failed) */
-	FILE *f = sl_strbuf_failed(&b) ? NULL : fopen(tmp, "w");
+	FILE *f = sl_strbuf_failed(&b) ? NULL : dp_open_private(tmp, "w");
 	int rc = -1;
 	if (f) {
 		rc = fwrite(b.s, 1, b.len, f) == b.len ? 0 : -1;

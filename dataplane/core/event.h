@@ -23,4 +23,16 @@ struct dp_event {
 /* Appends one line (with its newline) to out. dataplane: the name in [control]. */
 void dp_event_json(struct sl_strbuf *out, const char *dataplane, const struct dp_event *e);
 
+/* A protection action (docs/protection.md): event_type "smtp_protect". */
+struct dp_protect_event {
+	const char *client, *server;      /* "ip:port" ("[v6]:port"); server may be NULL */
+	const char *reason;               /* counters.h DP_PROTECT_REASONS names */
+	const char *action;               /* log, signal, close, ban, refuse, drop, unban, emergency */
+	uint64_t count, limit;            /* what was counted against which limit (0: n/a) */
+	uint64_t ban_seconds;             /* action ban: how long */
+	const char *reply;                /* what the client was told (NULL: nothing) */
+};
+void dp_protect_event_json(struct sl_strbuf *out, const char *dataplane,
+                           const struct dp_protect_event *e);
+
 #endif

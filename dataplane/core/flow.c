@@ -56,6 +56,7 @@ void dp_flow_init(struct dp_flow *f, struct dp_ctx *ctx, const struct dp_flow_ke
 	f->detect = detect;
 	/* a capture may start anywhere: there is no handshake to wait for */
 	f->synack_seen = f->established = ctx->passive;
+	f->src_host = f->src_net = DP_SRC_NONE;
 	ctx->ctr->flows_created++;
 	ctx->ctr->flows_active++;
 }
@@ -98,6 +99,7 @@ static bool session_start(struct dp_flow *f, struct dp_ctx *ctx, const struct dp
 	sockaddr_of(p, d == SL_CLIENT, &client);
 	sockaddr_of(p, d != SL_CLIENT, &server);
 	dp_smtpflow_init(&x->sf, ctx, f->dir, &client, &server, f->detect);
+	dp_protect_session_start(&x->sf, f->src_host, f->src_net);
 	f->x = x;
 	return true;
 }
@@ -226,6 +228,20 @@ void dp_flow_reset_both(struct dp_flow *f, struct dp_out *out)
 	f->state = DP_FLOW_CLOSED;
 }
 
+bool dp_flow_scratch(struct dp_flow *s, const uint8_t *frame, const struct dp_pkt *p, int in_role)
+{
+	/* only what dp_flow_build and dp_flow_out_role read: this runs per refused SYN of a
+	 * flood, and a whole dp_flow is kilobytes */
+	s->have_tmpl[SL_CLIENT] = s->have_tmpl[SL_SERVER] = false;
+	s->client_role = (uint8_t)in_role; /* the sender plays "client" */
+	if (p->payload_off > DP_TMPL_MAX)
+		return false;
+	memcpy(s->tmpl[SL_CLIENT], frame, p->payload_off);
+	s->tmpl_pkt[SL_CLIENT] = *p;
+	s->have_tmpl[SL_CLIENT] = true;
+	return true;
+}
+
 size_t dp_flow_build(const struct dp_flow *f, const struct dp_emit *e, uint8_t *out, size_t cap)
 {
 	int d = e->dir;
@@ -350,6 +366,11 @@ static void enforce(struct dp_flow *f, struct dp_ctx *ctx, struct dp_out *out)
 {
 	struct dp_enforce *e = &f->x->sf.enf;
 	struct dp_tcpdir *c = &f->dir[SL_CLIENT], *s = &f->dir[SL_SERVER];
+	if (e->server_upto > s->fwd_off && e->server_upto <= s->rcv_off) {
+		/* replies the client is owed before ours (a protection close at a reply) */
+		uint64_t to = emit_range(f, SL_SERVER, s->fwd_off, e->server_upto, out);
+		dp_tcpdir_forwarded(s, to);
+	}
 	/* 1. reset the server where it expects the client's next byte: it never sees the
 	 *    end of the message, so it never commits it */
 	struct dp_emit *rst = emit(out, SL_CLIENT);
@@ -364,7 +385,13 @@ static void enforce(struct dp_flow *f, struct dp_ctx *ctx, struct dp_out *out)
 	f->x->to.base_off = s->fwd_off;
 	f->x->to.client_line = e->end_off;
 	takeover_append(f, e->reply, e->reply_len);
-	takeover_lines(f);
+	if (e->protect) {
+		/* a protection close: our reply ends the session, whatever the client says next */
+		f->x->to.answered = true;
+		f->x->to.fin_sent = true;
+	} else {
+		takeover_lines(f);
+	}
 	takeover_send(f, ctx, out, 0);
 	dp_smtpflow_enforced(&f->x->sf);
 }
@@ -801,6 +828,13 @@ void dp_flow_timer(struct dp_flow *f, struct dp_ctx *ctx, struct dp_out *out)
 	out->n = 0;
 	if (ctx->passive)
 		return;
+	if (f->x && f->x->sf.pr.greet_until_ms && !dp_protect_greeting_held(&f->x->sf)) {
+		f->x->sf.pr.greet_until_ms = 0; /* greet_wait is over: what the server said goes */
+		if (f->state == DP_FLOW_OPEN) {
+			release(f, SL_SERVER, NULL, -1, NULL, out);
+			return;
+		}
+	}
 	if (f->state == DP_FLOW_OPEN && f->x && f->x->sf.enforce_due &&
 	    ctx->now_ms - f->enforce_ms >= ENFORCE_WAIT_MS) {
 		enforce(f, ctx, out); /* the server's earlier replies never came: go ahead */

@@ -93,6 +93,8 @@ struct dp_flow {
 	struct dp_pkt tmpl_pkt[2];
 	uint8_t tmpl[2][DP_TMPL_MAX];
 	struct dp_session *x;               /* from the first data on (inspected flows) */
+	uint32_t src_host, src_net;         /* the protection's source entries (protect.h),
+	                                     * DP_SRC_NONE when the source is not tracked */
 };
 
 /* Set up a flow for the packet that opens it (a SYN, or any packet in passive mode).
@@ -134,6 +136,11 @@ static inline int dp_flow_out_role(const struct dp_flow *f, const struct dp_emit
 {
 	return e->dir == 0 /* SL_CLIENT: towards the server */ ? !f->client_role : f->client_role;
 }
+
+/* A flow of no connection that only holds this frame's headers as its "client"
+ * template (its sender), so that segments back to the sender can be built: RSTs of
+ * untracked flows, the responder's handshakes. False when the headers are too long. */
+bool dp_flow_scratch(struct dp_flow *s, const uint8_t *frame, const struct dp_pkt *p, int in_role);
 
 /* Reset both ends (expiry or eviction of an inspected flow, fail-closed). */
 void dp_flow_reset_both(struct dp_flow *f, struct dp_out *out);

@@ -76,19 +76,16 @@ static inline uint64_t rotl(uint64_t x, int b)
 		v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32); \
 	} while (0)
 
-uint32_t dp_flow_key_hash(const struct dp_flow_key *k)
+uint32_t dp_keyed_hash(const uint64_t *w, size_t n)
 {
-	uint64_t w[sizeof *k / 8];
-	_Static_assert(sizeof(struct dp_flow_key) % 8 == 0, "key is whole words");
-	memcpy(w, k, sizeof w);
 	uint64_t v0 = sip_k0 ^ 0x736f6d6570736575ull, v1 = sip_k1 ^ 0x646f72616e646f6dull;
 	uint64_t v2 = sip_k0 ^ 0x6c7967656e657261ull, v3 = sip_k1 ^ 0x7465646279746573ull;
-	for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
+	for (size_t i = 0; i < n; i++) {
 		v3 ^= w[i];
 		SIPROUND(v0, v1, v2, v3);
 		v0 ^= w[i];
 	}
-	uint64_t b = (uint64_t)sizeof w << 56;
+	uint64_t b = (uint64_t)(n * 8) << 56;
 	v3 ^= b;
 	SIPROUND(v0, v1, v2, v3);
 	v0 ^= b;
@@ -98,6 +95,28 @@ uint32_t dp_flow_key_hash(const struct dp_flow_key *k)
 	SIPROUND(v0, v1, v2, v3);
 	uint64_t h = v0 ^ v1 ^ v2 ^ v3;
 	return (uint32_t)(h ^ (h >> 32));
+}
+
+uint32_t dp_flow_key_hash(const struct dp_flow_key *k)
+{
+	uint64_t w[sizeof *k / 8];
+	_Static_assert(sizeof(struct dp_flow_key) % 8 == 0, "key is whole words");
+	memcpy(w, k, sizeof w);
+	return dp_keyed_hash(w, sizeof w / sizeof w[0]);
+}
+
+uint32_t dp_client_net_hash(uint8_t family, const uint8_t *addr)
+{
+	/* the /24 (IPv4) or /64 (IPv6): a source and its network land on one worker */
+	uint64_t w[2] = {0, 0};
+	if (family == 4) {
+		memcpy(w, addr, 3);
+		w[1] = 4;
+	} else {
+		memcpy(w, addr, 8);
+		w[1] = 6;
+	}
+	return dp_keyed_hash(w, 2);
 }
 
 bool dp_flow_key_eq(const struct dp_flow_key *a, const struct dp_flow_key *b)

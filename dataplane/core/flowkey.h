@@ -4,6 +4,7 @@
 #define SLUICE_DP_FLOWKEY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pktparse.h"
@@ -20,6 +21,12 @@ struct dp_flow_key {
  * in one bucket or land on one worker. Set the key once, before any packet (sluice-dp
  * draws it at start); until then a fixed key is used (tests, fuzzing). */
 void dp_flow_hash_set_key(const uint8_t key[16]);
+
+/* The keyed hash (SipHash-1-3) of n 64-bit words: flow keys, source table keys. */
+uint32_t dp_keyed_hash(const uint64_t *w, size_t n);
+/* Keyed hash of a client's /24 (IPv4) or /64 (IPv6): the software distributor places
+ * flows by it, so a source's flows and its network's counters meet on one worker. */
+uint32_t dp_client_net_hash(uint8_t family, const uint8_t *addr);
 
 /* *swapped tells whether the packet's source is the `hi` side. */
 void dp_flow_key_make(const struct dp_pkt *p, struct dp_flow_key *k, bool *swapped);

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "responder.h"
+
 #define EXPIRE_SCAN 256 /* flows looked at per tick */
 
 int dp_inspector_init(struct dp_inspector *in, const struct dp_config *cfg, bool passive,
@@ -15,6 +17,11 @@ int dp_inspector_init(struct dp_inspector *in, const struct dp_config *cfg, bool
 	c->ctr = ctr;
 	c->mem.limit = mem_limit;
 	sl_limits_default(&c->limits);
+	if (dp_config_protecting(cfg) && !passive) {
+		if (dp_protect_init(&in->protect, &cfg->protect) != 0)
+			return -1;
+		c->protect = &in->protect;
+	}
 	if (policy) {
 		struct dp_ruleset *rs = dp_ruleset_new(policy, 0);
 		if (!rs)
@@ -41,6 +48,7 @@ static void flow_destroy(struct dp_inspector *in, struct dp_flow *f)
 	timer_forget(in, f);
 	if (f->list == DP_LIST_EMBRYONIC)
 		in->ctx.ctr->flows_embryonic--;
+	dp_protect_flow_end(&in->ctx, f->src_host, f->src_net);
 	dp_ft_remove(&in->ft, f);
 	dp_flow_free(f, &in->ctx);
 	dp_mem_release(&in->ctx.mem, sizeof *f);
@@ -68,6 +76,7 @@ static void note_state(struct dp_inspector *in, struct dp_flow *f)
 	} else if (f->list == DP_LIST_EMBRYONIC && f->established) {
 		in->ctx.ctr->flows_embryonic--;
 		dp_ft_move(&in->ft, f, DP_LIST_LIVE);
+		dp_protect_established(&in->ctx, f->src_host);
 	}
 }
 
@@ -81,6 +90,9 @@ void dp_inspector_free(struct dp_inspector *in)
 	dp_ft_free(&in->ft);
 	dp_rules_free(&in->ctx.rules);
 	sl_strbuf_free(&in->ctx.event_buf);
+	if (in->ctx.protect)
+		dp_protect_free(&in->protect);
+	in->ctx.protect = NULL;
 }
 
 static bool smtp_port(const struct dp_config *c, const struct dp_pkt *p)
@@ -120,6 +132,7 @@ static bool evict_one(struct dp_inspector *in)
 	}
 	if ((f = dp_ft_oldest(&in->ft, DP_LIST_EMBRYONIC))) {
 		c->ctr->flows_evicted_embryonic++;
+		dp_protect_evicted(c);
 		flow_destroy(in, f);
 		return true;
 	}
@@ -156,6 +169,7 @@ static struct dp_flow *flow_create(struct dp_inspector *in, const struct dp_flow
 	bool embryonic = !c->passive;
 	if (embryonic && in->ft.list[DP_LIST_EMBRYONIC].count >= c->cfg->max_embryonic) {
 		c->ctr->flows_evicted_embryonic++;
+		dp_protect_evicted(c);
 		flow_destroy(in, dp_ft_oldest(&in->ft, DP_LIST_EMBRYONIC));
 	}
 	struct dp_flow *f = flow_alloc(in);
@@ -170,7 +184,14 @@ static struct dp_flow *flow_create(struct dp_inspector *in, const struct dp_flow
 
 static void timer_watch(struct dp_inspector *in, struct dp_flow *f)
 {
-	bool wants = f->state == DP_FLOW_TAKEOVER || (f->x && f->x->sf.enforce_due);
+	if (in->ntimers == DP_TIMER_FLOWS && f->x && f->x->sf.pr.greet_until_ms && !f->on_timer) {
+		/* no timer to release a held greeting: it goes now */
+		struct dp_out out;
+		f->x->sf.pr.greet_until_ms = in->ctx.now_ms;
+		dp_flow_timer(f, &in->ctx, &out);
+		send_out(in->send, in->send_arg, f, &out);
+	}
+	bool wants = f->state == DP_FLOW_TAKEOVER || (f->x && (f->x->sf.enforce_due || f->x->sf.pr.greet_until_ms));
 	if (!wants || f->on_timer || in->ntimers == DP_TIMER_FLOWS)
 		return;
 	f->on_timer = true;
@@ -182,13 +203,8 @@ static struct dp_flow *reset_untracked(struct dp_inspector *in, const uint8_t *f
                                        const struct dp_pkt *p, int in_role, struct dp_out *out)
 {
 	struct dp_flow *s = &in->scratch;
-	memset(s, 0, sizeof *s);
-	s->client_role = (uint8_t)in_role; /* the sender plays "client" */
-	if (p->payload_off > DP_TMPL_MAX)
+	if (!dp_flow_scratch(s, frame, p, in_role))
 		return NULL;
-	memcpy(s->tmpl[SL_CLIENT], frame, p->payload_off);
-	s->tmpl_pkt[SL_CLIENT] = *p;
-	s->have_tmpl[SL_CLIENT] = true;
 	out->n = 0;
 	/* the dropped data never reached the receiver: it expects exactly p->seq (a RST
 	 * anywhere else only earns a challenge ACK) */
@@ -207,12 +223,39 @@ static struct dp_flow *no_flow(struct dp_inspector *in, const struct dp_flow_key
 	struct dp_ctx *c = &in->ctx;
 	bool syn = (p->flags & (DP_TCP_SYN | DP_TCP_ACK)) == DP_TCP_SYN;
 	bool on_port = smtp_port(c->cfg, p);
+	struct dp_syn_check chk = {DP_SYN_EXEMPT, DP_ANSWER_LIMIT, DP_PROTECT_BLOCK, DP_SRC_NONE, DP_SRC_NONE};
+	if (syn && c->protect && dp_config_is_smtp_port(c->cfg, p->dport)) {
+		dp_protect_syn(c, p, in_role, &chk);
+		if (chk.verdict == DP_SYN_DROP || chk.verdict == DP_SYN_ANSWER) {
+			out->forward = false;
+			out->drop_reason = DP_DROP_PROTECT;
+			if (chk.verdict == DP_SYN_DROP)
+				return NULL;
+			dp_responder_syn(&in->scratch, frame, p, in_role, chk.answer, c->now_ms, out);
+			c->ctr->protect_cookies++;
+			*scratch = &in->scratch;
+			return NULL;
+		}
+	}
+	if (!syn && c->protect && on_port) {
+		enum dp_answer done;
+		if (dp_responder_segment(&in->scratch, frame, p, in_role, c->now_ms, out, &done)) {
+			if (done != DP_ANSWERS)
+				dp_protect_handshake(c, p, done);
+			*scratch = &in->scratch;
+			return NULL;
+		}
+	}
 	if (syn || c->passive) {
 		if (!syn && (p->flags & DP_TCP_RST))
 			return NULL;
 		int d = syn ? SL_CLIENT : passive_dir(c->cfg, frame, p);
 		struct dp_flow *f = flow_create(in, k, p, d, in_role, !on_port);
-		if (!f) {
+		if (f) {
+			f->src_host = chk.host;
+			f->src_net = chk.net;
+		} else {
+			dp_protect_flow_end(c, chk.host, chk.net); /* admitted, but no flow after all */
 			c->ctr->uninspected[DP_UNINSPECTED_TABLE_FULL]++;
 			if (dp_config_fail_closed(c->cfg, on_port) && !c->passive) {
 				out->forward = false;
@@ -306,7 +349,7 @@ void dp_inspect_tick(struct dp_inspector *in, dp_send_fn send, void *arg)
 		dp_flow_timer(f, c, &out);
 		send_out(send, arg, f, &out);
 		note_state(in, f);
-		if (f->state == DP_FLOW_TAKEOVER || (f->x && f->x->sf.enforce_due))
+		if (f->state == DP_FLOW_TAKEOVER || (f->x && (f->x->sf.enforce_due || f->x->sf.pr.greet_until_ms)))
 			i++;
 		else {
 			f->on_timer = false;
@@ -341,6 +384,7 @@ void dp_inspect_tick(struct dp_inspector *in, dp_send_fn send, void *arg)
 		flow_destroy(in, f);
 	}
 	c->ctr->memory_bytes = c->mem.used;
+	dp_protect_tick(c);
 }
 
 static void brief(const struct dp_flow *f, uint64_t now, struct dp_flow_brief *b)

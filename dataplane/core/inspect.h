@@ -7,6 +7,7 @@
 #include "ctx.h"
 #include "flow.h"
 #include "flowtable.h"
+#include "protect.h"
 
 #define DP_TIMER_FLOWS 1024
 #define DP_FLOW_CACHE 1024
@@ -19,6 +20,7 @@ struct dp_inspector {
 	struct dp_flow *timers[DP_TIMER_FLOWS]; /* flows with pending timed work */
 	unsigned ntimers;
 	struct dp_flow scratch;                  /* templates for RSTs of untracked flows */
+	struct dp_protect protect;               /* [protect] (ctx.protect points here when on) */
 	void (*send)(void *arg, const struct dp_flow *f, const struct dp_out *out);
 	void *send_arg;                          /* for RSTs of flows evicted to admit others */
 };

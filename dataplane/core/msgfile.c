@@ -1,6 +1,7 @@
 #include "msgfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,11 +19,23 @@ int dp_mkdirs(const char *dir)
 		if (*s != '/')
 			continue;
 		*s = 0;
-		if (mkdir(p, 0755) != 0 && errno != EEXIST)
+		if (mkdir(p, 0700) != 0 && errno != EEXIST)
 			return -1;
 		*s = '/';
 	}
-	return mkdir(p, 0755) != 0 && errno != EEXIST ? -1 : 0;
+	return mkdir(p, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+FILE *dp_open_private(const char *path, const char *mode)
+{
+	/* mail is private: 0600 whatever the umask, never through a planted symlink */
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return NULL;
+	FILE *f = fdopen(fd, mode);
+	if (!f)
+		close(fd);
+	return f;
 }
 
 int dp_msgdir_init(struct dp_msgdir *d, const char *dir, const char *tag, char *err, size_t errlen)
@@ -59,7 +72,7 @@ struct dp_msgfile *dp_msgfile_new(const char *dir, const char *tag, uint64_t seq
 	if (!m)
 		return NULL;
 	snprintf(m->tmp, sizeof m->tmp, "%s/.tmp-%s-%llu.eml", dir, tag, (unsigned long long)seq);
-	m->f = fopen(m->tmp, "w+b");
+	m->f = dp_open_private(m->tmp, "w+b");
 	if (!m->f) {
 		free(m);
 		return NULL;

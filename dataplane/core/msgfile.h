@@ -16,8 +16,10 @@ struct dp_msgfile {
 	bool failed;            /* a write failed: the file is incomplete */
 };
 
-/* mkdir -p; 0 or -1 with errno. */
+/* mkdir -p, new directories 0700 (they hold mail); 0 or -1 with errno. */
 int dp_mkdirs(const char *dir);
+/* Create or truncate path 0600 (O_NOFOLLOW) and fdopen it with mode; NULL on error. */
+FILE *dp_open_private(const char *path, const char *mode);
 
 /* NULL when the file cannot be created. */
 struct dp_msgfile *dp_msgfile_new(const char *dir, const char *tag, uint64_t seq);

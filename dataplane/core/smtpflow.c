@@ -184,6 +184,18 @@ static void addr_texts(struct dp_smtpflow *sf)
 	}
 }
 
+const char *dp_smtpflow_client_text(struct dp_smtpflow *sf)
+{
+	addr_texts(sf);
+	return sf->client_txt;
+}
+
+const char *dp_smtpflow_server_text(struct dp_smtpflow *sf)
+{
+	addr_texts(sf);
+	return sf->server_txt;
+}
+
 static void sink_commit(struct dp_smtpflow *sf, struct dp_sink *sink, void *h,
                         const struct sl_envelope *env, struct dp_sf_pending *p,
                         enum dp_msg_outcome outcome, int code, const char *text)
@@ -501,6 +513,7 @@ static void on_command(struct dp_smtpflow *sf, const struct sl_event *ev)
 	sf->expected++;
 	if (!sf->ctx->passive)
 		normalize_nul(sf, sf->base[SL_CLIENT] + ev->offset);
+	dp_protect_command(sf, ev);
 	if (!ev->name || strcmp(ev->name, "STARTTLS") != 0)
 		return;
 	struct dp_ctx *ctx = sf->ctx;
@@ -517,8 +530,12 @@ static void on_command(struct dp_smtpflow *sf, const struct sl_event *ev)
 
 static void on_reply(struct dp_smtpflow *sf, const struct sl_event *ev)
 {
+	if (!sf->reply_open)
+		sf->reply_first = sf->base[SL_SERVER] + ev->offset;
+	sf->reply_open = !ev->last;
 	if (ev->last)
 		sf->answered++;
+	dp_protect_reply(sf, ev);
 	struct dp_ctx *ctx = sf->ctx;
 	if (ctx->journal || ctx->dump) { /* the reply texts are for the sinks */
 		unsigned i = sf->nreply++ % (sizeof sf->replies / sizeof sf->replies[0]);
@@ -567,6 +584,21 @@ static void raise_session_signals(struct dp_smtpflow *sf)
 		sl_msgscan_event(sf->scan, &ev);
 	}
 	sf->nsession_signals = 0;
+}
+
+void dp_smtpflow_signal(struct dp_smtpflow *sf, const char *name, const char *value)
+{
+	struct sl_event ev = {
+		.type = SL_EV_SIGNAL,
+		.txn = sf->msg_txn,
+		.offset = sf->msg_bytes,
+		.name = name,
+		.value = value,
+	};
+	if (sf->in_message && sf->scan)
+		sl_msgscan_event(sf->scan, &ev);
+	else if (!sf->in_message)
+		keep_session_signal(sf, &ev);
 }
 
 static void on_signal(struct dp_smtpflow *sf, const struct sl_event *ev)
@@ -766,10 +798,17 @@ void dp_smtpflow_data(struct dp_smtpflow *sf, int dir, uint64_t off, const uint8
 			return; /* the server never gets these: not its session any more */
 		__attribute__((fallthrough)); /* the server's replies due before ours */
 	case DP_SF_SMTP: {
+		if (dir == SL_CLIENT && sf->state == DP_SF_SMTP) {
+			dp_protect_client_data(sf, off, p, n);
+			if (sf->state != DP_SF_SMTP)
+				return; /* closed by the protection: the server gets none of it */
+		}
 		const uint8_t *lf = memrchr(p, '\n', n);
 		if (lf)
 			sf->line_end[dir] = off + (uint64_t)(lf - p) + 1;
 		feed_new(sf, dir, off, p, n);
+		if (dir == SL_CLIENT)
+			dp_protect_client_fed(sf);
 		return;
 	}
 	default:
@@ -830,6 +869,8 @@ uint64_t dp_smtpflow_limit(const struct dp_smtpflow *sf, int dir, uint64_t rcv_o
 	case DP_SF_SMTP:
 		break;
 	}
+	if (dir == SL_SERVER && dp_protect_greeting_held(sf))
+		return sf->dirs[SL_SERVER].fwd_off; /* greet_wait: nothing of the server yet */
 	if (dir == SL_CLIENT) {
 		uint64_t c = sf->base[SL_CLIENT] + sl_smtp_client_consumed(sf->smtp);
 		if (!sf->in_message && sf->line_end[dir] < c)
@@ -847,8 +888,63 @@ void dp_smtpflow_enforced(struct dp_smtpflow *sf)
 	 * engine is never fed again, so its memory goes back now rather than when the
 	 * client finally closes (a client that ignores our reply can take many seconds) */
 	release_engine(sf);
+	if (sf->enf.protect)
+		return; /* counted by the protection (protect_closed) */
 	if (sf->enf.action == SL_ACT_QUARANTINE)
 		c->enforced_quarantine++;
 	else
 		c->enforced_reject++;
+}
+
+/* A message in progress when the protection closes the session: the server never gets
+ * its end, so the sinks drop it. */
+static void abandon_message(struct dp_smtpflow *sf)
+{
+	if (!sf->in_message)
+		return;
+	static const struct sl_envelope none;
+	struct dp_sf_pending p;
+	memset(&p, 0, sizeof p);
+	p.action = SL_ACT_TEMPFAIL;
+	p.bytes = sf->msg_bytes;
+	sink_commit(sf, sf->ctx->journal, sf->msg_journal, &none, &p, DP_MSG_REJECTED, 0, NULL);
+	sink_commit(sf, sf->ctx->dump, sf->msg_dump, &none, &p, DP_MSG_REJECTED, 0, NULL);
+	sf->msg_journal = sf->msg_dump = NULL;
+	sf->in_message = false;
+}
+
+void dp_smtpflow_protect_close(struct dp_smtpflow *sf, enum dp_close_at at, uint64_t off,
+                               const char *reply)
+{
+	if (sf->enforce_due || sf->state != DP_SF_SMTP || sf->ctx->passive)
+		return;
+	struct dp_enforce *e = &sf->enf;
+	memset(e, 0, sizeof *e);
+	e->action = SL_ACT_TEMPFAIL;
+	e->protect = true;
+	e->reply_len = strlen(reply) < sizeof e->reply ? strlen(reply) : sizeof e->reply - 1;
+	memcpy(e->reply, reply, e->reply_len);
+	uint64_t forwarded = sf->dirs[SL_CLIENT].fwd_off;
+	switch (at) {
+	case DP_CLOSE_AT_COMMAND:
+		/* the command never reaches the server; replies owed before it still do */
+		e->end_off = off + 1;
+		e->replies_needed = sf->expected - 1;
+		break;
+	case DP_CLOSE_AT_REPLY:
+		/* the reply being read is replaced by ours; nothing more of the client goes */
+		e->end_off = forwarded + 1;
+		e->replies_needed = sf->answered ? sf->answered - 1 : 0;
+		e->server_upto = sf->reply_first;
+		break;
+	case DP_CLOSE_AT_DATA:
+		e->end_off = off + 1;
+		e->replies_needed = sf->answered;
+		break;
+	}
+	if (e->end_off < forwarded + 1)
+		e->end_off = forwarded + 1;
+	abandon_message(sf);
+	sf->enforce_due = true;
+	sf->state = DP_SF_ENFORCE;
 }

@@ -14,6 +14,7 @@
 #include "sluice/smtp.h"
 
 #include "ctx.h"
+#include "protect.h"
 #include "tcpdir.h"
 
 enum dp_sf_state {
@@ -31,6 +32,15 @@ struct dp_enforce {
 	uint64_t replies_needed;   /* server replies the client must get before ours */
 	char reply[600];           /* reply for the client, CRLF-terminated */
 	size_t reply_len;
+	bool protect;              /* a protection close: the reply, then the dataplane closes */
+	uint64_t server_upto;      /* server bytes before it the client still gets (0: none) */
+};
+
+/* Where a protection close cuts in (dp_smtpflow_protect_close). */
+enum dp_close_at {
+	DP_CLOSE_AT_COMMAND,       /* instead of the command at off (earlier replies still due) */
+	DP_CLOSE_AT_REPLY,         /* instead of the reply being read (the replies before it pass) */
+	DP_CLOSE_AT_DATA,          /* now, instead of the client bytes from off on */
 };
 
 #define DP_SF_PENDING 8
@@ -88,6 +98,9 @@ struct dp_smtpflow {
 	 * smtp.pending_overflow or smtp.desync sees them whenever they were raised */
 	struct { char name[48]; char value[96]; } session_signal[DP_SF_SESSION_SIGNALS];
 	unsigned nsession_signals;
+	uint64_t reply_first;            /* flow offset of the first line of the reply being read */
+	bool reply_open;                 /* ... which has more lines to come */
+	struct dp_sf_protect pr;         /* the protection's per-session state (protect.h) */
 };
 
 /* detect: recognise SMTP by content (else it is SMTP from the first byte). */
@@ -115,6 +128,17 @@ size_t dp_smtpflow_memory(const struct dp_smtpflow *sf);
 
 /* Feed client bytes the engine had no room for, now that server bytes came (inline). */
 void dp_smtpflow_feed_waiting(struct dp_smtpflow *sf);
+
+/* The protection closes the session: the client gets reply (CRLF-terminated) from the
+ * dataplane, the server a RST; a message in progress is never committed. */
+void dp_smtpflow_protect_close(struct dp_smtpflow *sf, enum dp_close_at at, uint64_t off,
+                               const char *reply);
+/* Raise a signal (a name from signals.def) in the current message, or keep it for the
+ * next one. */
+void dp_smtpflow_signal(struct dp_smtpflow *sf, const char *name, const char *value);
+/* The flow's addresses as "ip:port" (made on first use). */
+const char *dp_smtpflow_client_text(struct dp_smtpflow *sf);
+const char *dp_smtpflow_server_text(struct dp_smtpflow *sf);
 
 /* Frees the scanners kept for new flows (ctx->scans). */
 void dp_smtpflow_pool_free(struct dp_ctx *ctx);

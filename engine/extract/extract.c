@@ -106,7 +106,7 @@ static void emit(struct sl_extract *x, enum sl_event_type t, struct xlevel *l, c
 
 void x_signal(struct sl_extract *x, struct xlevel *l, enum sl_signal s, const char *why)
 {
-	uint64_t bit = 1ull << (s % 64);
+	uint64_t bit = 1ull << ((unsigned)(s - SL_SIG_EXTRACT_ENCRYPTED) % 64); /* extract.* only */
 	if (x->sigmask & bit)
 		return; /* once per attachment: a fact about it, not a count */
 	x->sigmask |= bit;

@@ -3,6 +3,16 @@
 
 #include "session.h"
 
+/* What a REPLY event says it answers (event.h): the command at the head of the queue. */
+static const char *const answered_names[] = {
+	[CMD_GREETING] = "GREETING", [CMD_HELO] = "HELO", [CMD_EHLO] = "EHLO",
+	[CMD_MAIL] = "MAIL", [CMD_RCPT] = "RCPT", [CMD_DATA] = "DATA",
+	[CMD_END_OF_DATA] = "END-OF-DATA", [CMD_BDAT] = "BDAT", [CMD_RSET] = "RSET",
+	[CMD_NOOP] = "NOOP", [CMD_VRFY] = "VRFY", [CMD_EXPN] = "EXPN", [CMD_HELP] = "HELP",
+	[CMD_AUTH] = "AUTH", [CMD_AUTH_RESPONSE] = "AUTH-RESPONSE", [CMD_STARTTLS] = "STARTTLS",
+	[CMD_QUIT] = "QUIT", [CMD_OTHER] = "OTHER",
+};
+
 static struct smtp_pending *queue_head(struct sl_smtp *s)
 {
 	return s->q_len ? &s->queue[s->q_head] : NULL;
@@ -251,6 +261,8 @@ static void reply_line(struct sl_smtp *s)
 		.value = len > 4 ? (const char *)line + 4 : "",
 		.code = code,
 		.last = last,
+		.name = head && !s->late_replies && head->cmd < sizeof answered_names / sizeof answered_names[0]
+		        ? answered_names[head->cmd] : NULL,
 	};
 	smtp_emit(s, &ev);
 	if (last)

@@ -775,6 +775,13 @@ bool sl_smtp_failed(const struct sl_smtp *s)
 	return smtp_stopped(s);
 }
 
+size_t sl_smtp_command_line_len(const struct sl_smtp *s)
+{
+	if (s->cstate != C_CMD || !s->cline.open)
+		return 0;
+	return s->cline.truncated ? SIZE_MAX : s->cline.len;
+}
+
 bool sl_smtp_encrypted(const struct sl_smtp *s)
 {
 	return s->encrypted;

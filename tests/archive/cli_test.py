@@ -16,6 +16,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import archive_env  # noqa: E402
+
 EXE = sys.argv[1]
 SRC = os.environ.get("SLUICE_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
 DATA_DIRS = [os.path.join(SRC, "tests/data/mail-gem", d)
@@ -97,6 +100,9 @@ def main():
     work = tempfile.mkdtemp(prefix="sluice-archive-cli-")
     data = os.path.join(work, "data")
     try:
+        pki = archive_env.setup(EXE, work)
+        tls = archive_env.serve_tls(pki)
+        gw = archive_env.client_tls(pki, "gw1")
         # ---- import everything, -v maps each file to its message id
         p = run("import", "--data", data, "-v", *DATA_DIRS)
         ids = {}
@@ -161,18 +167,76 @@ def main():
         expect("export" in actions and actions.count("search") >= 2 * len(queries),
                "audit log: %s" % actions)
         expect(all("user" in a and "time_us" in a for a in audit), "audit entries lack who/when")
+        # who: the operating system's user, not what the environment claims
+        p = run("search", "--data", data, "testing", env=dict(os.environ, SUDO_USER="mallory"))
+        last = json.loads(run("audit", "--data", data).stdout.decode().splitlines()[-2])
+        expect(last["action"] == "search" and last["user"] == "root" and last["uid"] == 0,
+               "audit user from the environment: %s" % last)
+        # chained: seq numbers without a gap
+        audit = [json.loads(l) for l in run("audit", "--data", data).stdout.decode().splitlines()]
+        expect([a["seq"] for a in audit] == list(range(len(audit))), "audit seqs have gaps")
+
+        # ---- the entry is written before any result: a reader that stops early
+        # (| head) is audited all the same
+        n0 = len(run("audit", "--data", data).stdout.splitlines())
+        p = subprocess.Popen([EXE, "search", "--data", data, "source:import", "--json",
+                              "--limit", "0"], stdout=subprocess.PIPE)
+        p.stdout.readline()
+        p.stdout.close()  # like `| head -1`
+        p.wait(timeout=30)
+        audit = [json.loads(l) for l in run("audit", "--data", data).stdout.decode().splitlines()]
+        expect(len(audit) == n0 + 2 and audit[-2]["action"] == "search" and
+               audit[-2]["query"] == "source:import", "search cut short was not audited: %s" % audit[-3:])
+
+        # ---- exports and imports never follow symbolic links
+        victim = os.path.join(work, "victim")
+        with open(victim, "w") as f:
+            f.write("untouched")
+        first = sorted(set(ids.values()))[0]
+        linked = os.path.join(work, "linked-dir")
+        os.makedirs(linked)
+        os.symlink(victim, os.path.join(linked, "%d.eml" % first))
+        p = run("export", "--data", data, str(first), "--eml", linked, check=False)
+        expect(p.returncode != 0 and b"symbolic link" in p.stderr, "export through a planted link: %s" % p.stderr)
+        os.symlink(linked, os.path.join(work, "dir-link"))
+        p = run("export", "--data", data, str(first), "--eml", os.path.join(work, "dir-link"), check=False)
+        expect(p.returncode != 0, "export into a symlinked directory")
+        os.symlink(victim, os.path.join(work, "mbox-link"))
+        p = run("export", "--data", data, str(first), "--mbox", os.path.join(work, "mbox-link"), check=False)
+        expect(p.returncode != 0, "export to a symlinked mbox")
+        expect(open(victim).read() == "untouched", "an export wrote through a symbolic link")
+        tree = os.path.join(work, "tree")
+        os.makedirs(tree)
+        secret = os.path.join(work, "secret.eml")
+        with open(secret, "wb") as f:
+            f.write(b"Subject: outside the tree ploughshare\r\n\r\nbody\r\n")
+        os.symlink(secret, os.path.join(tree, "link.eml"))
+        p = run("import", "--data", data, tree, check=False)
+        expect(p.returncode != 0 and b"not followed" in p.stderr, "import followed a link: %s" % p.stderr)
+        expect(not search(data, "ploughshare"), "import took a message through a symbolic link")
+
+        # ---- a failed audit write refuses the query (here: audit-pending is not a
+        # directory, for a reader beside a running server)
 
         # ---- reading while a server holds the store, and journaling to it
-        srv = subprocess.Popen([EXE, "serve", "--data", data, "--journal-listen", "127.0.0.1:0"],
-                               stdout=subprocess.PIPE, text=True)
+        srv = subprocess.Popen([EXE, "serve", "--data", data, "--journal-listen", "127.0.0.1:0",
+                                *tls], stdout=subprocess.PIPE, text=True)
         addr = srv.stdout.readline().split()[2]
         try:
+            pending = os.path.join(data, "audit-pending")
+            shutil.rmtree(pending, ignore_errors=True)
+            with open(pending, "w") as f:
+                f.write("not a directory")
+            p = run("search", "--data", data, "testing", check=False)
+            expect(p.returncode == 1 and not p.stdout and b"audit log cannot be written" in p.stderr,
+                   "search without an audit entry: rc %d, %d bytes shown" % (p.returncode, len(p.stdout)))
+            os.unlink(pending)
             spool = os.path.join(work, "spool")
             msg = os.path.join(work, "m.eml")
             with open(msg, "wb") as f:
                 f.write(b"From: gw@example.com\r\nTo: someone@example.org\r\n"
                         b"Subject: journaled zyxwvut\r\n\r\nbody\r\n")
-            p = subprocess.run([EXE, "journal-send", "--to", addr, "--spool", spool,
+            p = subprocess.run([EXE, "journal-send", "--to", addr, "--spool", spool, *gw,
                                 "--rcpt", "someone@example.org", "--rule", "test.rule", msg],
                                capture_output=True)
             expect(p.returncode == 0, "journal-send: %s" % p.stderr)
@@ -187,7 +251,7 @@ def main():
         msg2 = os.path.join(work, "m2.eml")
         with open(msg2, "wb") as f:
             f.write(b"From: gw@example.com\r\nSubject: spooled qwertzu\r\n\r\nbody\r\n")
-        sender = subprocess.Popen([EXE, "journal-send", "--to", door.addr, "--spool", spool, msg2],
+        sender = subprocess.Popen([EXE, "journal-send", "--to", door.addr, "--spool", spool, *gw, msg2],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
         def spooled():
@@ -196,8 +260,8 @@ def main():
         expect(wait_until(lambda: len(spooled()) == 1, 30),
                "spool holds %d records during the outage" % len(spooled()))
         expect(sender.poll() is None, "the sender gave up during the outage")
-        srv = subprocess.Popen([EXE, "serve", "--data", data, "--journal-listen", "127.0.0.1:0"],
-                               stdout=subprocess.PIPE, text=True)
+        srv = subprocess.Popen([EXE, "serve", "--data", data, "--journal-listen", "127.0.0.1:0",
+                                *tls], stdout=subprocess.PIPE, text=True)
         door.open_to(srv.stdout.readline().split()[2])
         try:
             so, se = sender.communicate(timeout=40)
@@ -208,6 +272,8 @@ def main():
             srv.send_signal(signal.SIGTERM)
             srv.wait(timeout=30)
             door.close()
+        v = json.loads(run("verify", "--data", data).stdout)
+        expect(v["damaged"] == 0 and v["copies"] > 0 and v["checkpoints"] > 0, "final verify: %s" % v)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if failures:

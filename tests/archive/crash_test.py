@@ -20,19 +20,22 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import archive_env  # noqa: E402
 import journal_proto as jp  # noqa: E402
 
 WINDOW = 64
 
 
 class Archive:
-    def __init__(self, exe, data):
+    def __init__(self, exe, data, pki):
         self.exe, self.data, self.proc, self.addr = exe, data, None, None
+        self.pki = pki
         self.lock = threading.Lock()
 
     def start(self):
         self.proc = subprocess.Popen(
-            [self.exe, "serve", "--data", self.data, "--journal-listen", "127.0.0.1:0"],
+            [self.exe, "serve", "--data", self.data, "--journal-listen", "127.0.0.1:0",
+             *archive_env.serve_tls(self.pki)],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline()
         if not line.startswith("listening journal "):
@@ -77,7 +80,7 @@ def check(cond, what):
         raise AssertionError(what)
 
 
-def run_sender(archive, bodies, acked, kill_points, kill_requests, stats):
+def run_sender(archive, bodies, acked, kill_points, kill_requests, stats, tls):
     """Send every record until all are acknowledged, reconnecting across crashes.
     Each round resends the oldest unacknowledged records (a record whose ACK was lost
     in a crash is sent again and must come back as a duplicate, not a second copy).
@@ -88,7 +91,7 @@ def run_sender(archive, bodies, acked, kill_points, kill_requests, stats):
     points = list(kill_points)
     while pos < len(pending):
         try:
-            sock = jp.connect(archive.address(), timeout=30)
+            sock = jp.connect(archive.address(), timeout=30, tls=tls)
         except OSError:
             time.sleep(0.05)
             continue
@@ -128,7 +131,9 @@ def main():
           % (args.seed, args.seed, args.records, args.kills))
     work = tempfile.mkdtemp(prefix="sluice-crash-")
     data = os.path.join(work, "data")
-    archive = Archive(args.exe, data)
+    pki = archive_env.setup(args.exe, work)
+    tls = jp.tls_context(pki, "gw1")
+    archive = Archive(args.exe, data, pki)
     try:
         bodies = make_records(args.records, rng)
         acked = {}
@@ -141,7 +146,7 @@ def main():
                                         args.kills))
 
         def sender():
-            run_sender(archive, bodies, acked, kill_points, kill_requests, stats)
+            run_sender(archive, bodies, acked, kill_points, kill_requests, stats, tls)
             done.set()
 
         th = threading.Thread(target=sender)
@@ -159,7 +164,7 @@ def main():
             archive.start()
         th.join()
         # a few acknowledged records once more, after all the crashes: duplicates
-        sock = jp.connect(archive.address())
+        sock = jp.connect(archive.address(), tls=tls)
         again = rng.sample(range(len(bodies)), 50)
         sock.sendall(b"".join(jp.frame(jp.RECORD, bodies[i]) for i in again))
         for i in again:

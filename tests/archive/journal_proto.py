@@ -1,7 +1,9 @@
 """The journal protocol (docs/journal-protocol.md) written again in Python, from the
 document, for the tests: if the C side and this side agree, the document is right."""
 import hashlib
+import os
 import socket
+import ssl
 import struct
 import zlib
 
@@ -68,8 +70,21 @@ def read_reply(sock):
     return ftype, body[:32], body[32], body[33:].decode(errors="replace")
 
 
-def connect(addr, timeout=10):
+def tls_context(pki, name):
+    """A client context with certificate NAME from a tools/archive-pki directory (the
+    archive's CA verifies it; the archive's certificate is checked against the CA)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.load_verify_locations(os.path.join(pki, "ca.crt"))
+    ctx.load_cert_chain(os.path.join(pki, name + ".crt"), os.path.join(pki, name + ".key"))
+    return ctx
+
+
+def connect(addr, timeout=10, tls=None):
+    """A journal connection: plain TCP, or TLS with the given client context."""
     host, port = addr.rsplit(":", 1)
     s = socket.create_connection((host.strip("[]"), int(port)), timeout=timeout)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if tls is not None:
+        s = tls.wrap_socket(s)
     return s

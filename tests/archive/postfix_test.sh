@@ -43,8 +43,19 @@ for n in $mns $ans; do ip -n $n link set lo up; done
 ip -n $mns link set vm$id up
 ip -n $ans link set va$id up
 
-# ---- the archive
+# ---- the archive: its key file and PKI (docs/archive.md "Keys", "Transport"); the
+# mail host proves itself with a certificate from the archive's CA
+export SLUICE_ARCHIVE_KEY=$work/archive.key
+"$exe" keygen "$SLUICE_ARCHIVE_KEY" >/dev/null
+pki=$work/pki
+"${SLUICE_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/tools/archive-pki" "$pki" \
+	archive.test mail1.corp.example
+chgrp postfix "$pki" "$pki"/mail1.corp.example.* "$pki/ca.crt"
+chmod 750 "$pki"
+chmod 640 "$pki"/mail1.corp.example.* "$pki/ca.crt"
 ip netns exec $ans "$exe" serve --data "$work/data" --smtp-listen 192.0.2.12:2525 \
+	--tls-cert "$pki/archive.test.crt" --tls-key "$pki/archive.test.key" --tls-ca "$pki/ca.crt" \
+	--smtp-allow mail1.corp.example \
 	--smtp-source mailhost1 >"$work/archive.out" 2>"$work/archive.err" &
 archive_pid=$!
 for _ in $(seq 200); do grep -q listening "$work/archive.out" && break; sleep 0.1; done
@@ -80,6 +91,11 @@ smtpd_banner = mail1.corp.example ESMTP
 # the journal: a copy of every accepted message to the archive (docs/archive.md)
 always_bcc = archive@archive.invalid
 transport_maps = texthash:$pf/etc/transport
+smtp_tls_security_level = secure
+smtp_tls_secure_cert_match = archive.test
+smtp_tls_CAfile = $pki/ca.crt
+smtp_tls_cert_file = $pki/mail1.corp.example.crt
+smtp_tls_key_file = $pki/mail1.corp.example.key
 EOF
 echo "archive.invalid smtp:[192.0.2.12]:2525" >"$pf/etc/transport"
 ip netns exec $mns postfix -c "$pf/etc" check
@@ -143,6 +159,13 @@ check '合約' 1
 check '機密資料' 2                             # Big5 and UTF-8 mail
 check 'subject:摘要' 1
 check 'contract -from:alice' 0
+# every copy came over TLS from the authenticated mail host
+id=$(search 'source:mailhost1' | head -1 | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["id"])')
+if "$exe" show --data "$work/data" "$id" | grep -q "over smtp from mail1.corp.example at 192.0.2.11:"; then
+	echo "ok: the copy names its authenticated mail host"
+else
+	echo "FAIL: the copy does not name its authenticated mail host"; ok=0
+fi
 if [ $ok = 0 ]; then
 	echo "--- maillog"; tail -30 "$work/maillog" 2>/dev/null
 	echo "--- archive"; cat "$work/archive.err"

@@ -292,6 +292,9 @@ def main():
     rng = random.Random(args.seed)
     print("seed %d (replay: SLUICE_TEST_SEED=%d), %d messages" % (args.seed, args.seed, args.count))
     work = tempfile.mkdtemp(prefix="sluice-archive-ref-")
+    key = os.path.join(work, "archive.key")
+    subprocess.run([args.exe, "keygen", key], check=True, stdout=subprocess.DEVNULL)
+    os.environ["SLUICE_ARCHIVE_KEY"] = key  # every command reads the key file
     try:
         out = os.path.join(work, "corpus")
         subprocess.run([corpus_tool, "--count", str(args.count), "--seed", str(args.seed),

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +195,7 @@ struct fake_archive {
 	pthread_t th;
 	int records;
 	int refuse_every; /* refuse every n-th record (0: never) */
+	bool wrong_id;    /* acknowledge with another record's id */
 };
 
 static int read_n(int fd, uint8_t *p, size_t n)
@@ -234,6 +236,8 @@ static void *fake_main(void *arg)
 			struct sl_strbuf out;
 			sl_strbuf_init(&out);
 			bool refuse = ok < 0 || (a->refuse_every && a->records % a->refuse_every == 0);
+			if (a->wrong_id)
+				d.id[0] ^= 1; /* another record's id */
 			sl_journal_encode_reply(&out, refuse ? SL_JFRAME_REFUSE : SL_JFRAME_ACK, d.id,
 				SL_JACK_STORED, refuse ? "test refusal" : NULL);
 			sl_journal_decoded_free(&d);
@@ -340,6 +344,41 @@ static void test_sender_survives_outage(void)
 	CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
+/* An ACK naming another record settles nothing: the spool file stays (issue 12; the
+ * old sender deleted the file on any ACK in order). */
+static void test_sender_checks_ack_ids(void)
+{
+	char dir[] = "/tmp/sluice-journal-ackid-XXXXXX";
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	struct fake_archive a = { .wrong_id = true };
+	fake_bind(&a);
+	fake_listen(&a);
+	char addr[64];
+	snprintf(addr, sizeof addr, "127.0.0.1:%d", a.port);
+	struct sl_journal_config cfg = { .spool_dir = dir, .archive = addr, .window = 4 };
+	char err[256];
+	struct sl_journal *j = sl_journal_open(&cfg, err, sizeof err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	struct sl_journal_record r = sample();
+	for (int i = 0; i < 5; i++) {
+		r.time_us = 1700000000000000ull + (uint64_t)i;
+		CU_ASSERT_EQUAL(sl_journal_submit(j, &r), 0);
+	}
+	CU_ASSERT(sl_journal_drain(j, false, 10000));
+	CU_ASSERT_FALSE(sl_journal_drain(j, true, 1500)); /* never acknowledged */
+	struct sl_journal_stats st;
+	sl_journal_get_stats(j, &st);
+	CU_ASSERT_EQUAL(st.acked, 0);
+	CU_ASSERT(st.mismatched > 0);
+	sl_journal_close(j);
+	fake_stop(&a);
+	CU_ASSERT(a.records > 0);
+	CU_ASSERT_EQUAL(count_rec(dir), 5);
+	char cmd[200];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
 static void test_queue_cap(void)
 {
 	char dir[] = "/tmp/sluice-journal-cap-XXXXXX";
@@ -360,11 +399,13 @@ static void test_queue_cap(void)
 
 int main(void)
 {
+	signal(SIGPIPE, SIG_IGN); /* the fake archive writes to senders that hung up */
 	static const struct cu_test tests[] = {
 		{ "encode/decode round trip and identity", test_roundtrip },
 		{ "the bundle field", test_bundle_field },
 		{ "bad frames refused with a reason", test_bad_frames },
 		{ "sender spools through an archive outage", test_sender_survives_outage },
+		{ "an ACK for another record deletes nothing", test_sender_checks_ack_ids },
 		{ "queue cap refuses without blocking", test_queue_cap },
 		{ NULL, NULL },
 	};

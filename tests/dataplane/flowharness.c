@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #include <CUnit/CUnit.h>
 
@@ -193,6 +194,12 @@ void h_say_n(struct harness *h, bool from_client, const void *p, size_t n)
 	me->snd_nxt += (uint32_t)n;
 }
 
+void h_say_big(struct harness *h, const void *p, size_t n)
+{
+	for (size_t off = 0; off < n; off += 1400)
+		h_say_n(h, true, (const uint8_t *)p + off, n - off < 1400 ? n - off : 1400);
+}
+
 void h_say(struct harness *h, bool from_client, const char *text)
 {
 	h_say_n(h, from_client, text, strlen(text));
@@ -234,6 +241,27 @@ void h_to_data(struct harness *h)
 	h_say(h, false, "250 2.1.5 Ok\r\n");
 	h_say(h, true, "DATA\r\n");
 	h_say(h, false, "354 End data with <CR><LF>.<CR><LF>\r\n");
+}
+
+void h_use_port(struct harness *h, uint16_t port, uint32_t isn)
+{
+	h->base[34] = (uint8_t)(port >> 8);
+	h->base[35] = (uint8_t)port;
+	CU_ASSERT_EQUAL_FATAL(dp_pkt_parse(h->base, sizeof h->base, &h->bp), DP_PKT_TCP);
+	sl_strbuf_free(&h->c.got);
+	sl_strbuf_free(&h->s.got);
+	memset(&h->c, 0, sizeof h->c);
+	memset(&h->s, 0, sizeof h->s);
+	sl_strbuf_init(&h->c.got);
+	sl_strbuf_init(&h->s.got);
+	h->c.isn = h->c.snd_nxt = isn;
+	h->s.isn = h->s.snd_nxt = isn ^ 0x5a5a5a5au;
+}
+
+void h_use_source(struct harness *h, const char *ipv4)
+{
+	CU_ASSERT_EQUAL_FATAL(inet_pton(AF_INET, ipv4, h->base + 26), 1);
+	CU_ASSERT_EQUAL_FATAL(dp_pkt_parse(h->base, sizeof h->base, &h->bp), DP_PKT_TCP);
 }
 
 void h_tick(struct harness *h, uint64_t now_ms)

@@ -50,6 +50,8 @@ void h_send_urgent(struct harness *h, bool from_client, uint32_t seq, const void
 /* The next bytes of one side (advances its sequence). */
 void h_say(struct harness *h, bool from_client, const char *text);
 void h_say_n(struct harness *h, bool from_client, const void *p, size_t n);
+/* Client bytes of any length, in 1400-byte segments. */
+void h_say_big(struct harness *h, const void *p, size_t n);
 /* SYN, SYN-ACK, ACK. */
 void h_open(struct harness *h);
 /* SYN..ACK, the greeting, "EHLO c" and the server's ehlo_reply. */
@@ -58,6 +60,10 @@ void h_ehlo(struct harness *h, const char *ehlo_reply);
 void h_envelope(struct harness *h);
 /* Greeting, EHLO, MAIL, RCPT, DATA and the 354. */
 void h_to_data(struct harness *h);
+/* Point the harness at another client port (a new connection; both sides' state
+ * cleared), or at another client IPv4 address (the port stays). */
+void h_use_port(struct harness *h, uint16_t port, uint32_t isn);
+void h_use_source(struct harness *h, const char *ipv4);
 /* Let the dataplane's timers run at time now_ms. */
 void h_tick(struct harness *h, uint64_t now_ms);
 

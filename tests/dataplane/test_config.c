@@ -126,6 +126,7 @@ static void test_errors_have_line_numbers(void)
 	expect_error("[journal]\narchive = 192.0.2.9:0\n", "t.conf:2: archive: expected HOST:PORT");
 	expect_error("[journal]\narchive = 192.0.2.9:7000\n", "[journal] archive needs a spool directory");
 	expect_error("[journal]\ndir = /a\nspool = /b\n", "exclude each other");
+	expect_error("[journal]\ntls_ca = /a\ntls_cert = /b\n", "tls_ca, tls_cert and tls_key go together");
 }
 
 static void test_journal_archive(void)

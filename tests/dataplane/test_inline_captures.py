@@ -30,7 +30,11 @@ CAPS = os.path.join(dputil.SOURCE, 'tests', 'data', 'zeek', 'captures')
 POLICY = os.path.join(dputil.SOURCE, 'docs', 'examples', 'policy.rules')
 # both directions of a capture come in on the outside port: the check that a flow's
 # server packets arrive on the inside port (against forgeries) must be off
-DIRECTIONS_ON_ONE_PORT = '[ports]\ndirection_check = no\n'
+# Both directions in on port 0. The protection is off: the test is about passing
+# captured sessions through unchanged, and the captures hold what it would act on (a
+# client that talks before the greeting, with Exim's PIPE_CONNECT), replayed at line
+# rate from a few addresses (docs/protection.md; dp_protect and the lab test it).
+DIRECTIONS_ON_ONE_PORT = '[ports]\ndirection_check = no\n[protect]\nenabled = no\n'
 
 
 def offline_messages(cap, d):

@@ -18,7 +18,7 @@ from dputil import check  # noqa: E402
 CAP = os.path.join(dputil.SOURCE, 'tests', 'data', 'zeek', 'captures', 'zeek__smtp.pcap')
 POLICY = os.path.join(dputil.SOURCE, 'docs', 'examples', 'policy.rules')
 CMDS = ['/sluice/info', '/sluice/ports', '/sluice/flows', '/sluice/messages',
-        '/sluice/rules', '/sluice/drops', '/sluice/memory']
+        '/sluice/rules', '/sluice/drops', '/sluice/memory', '/sluice/protect']
 
 
 def query(prefix, cmds):
@@ -78,6 +78,11 @@ def main():
         check(sum(drops.values()) == 0, drops)
         check(mem['limit_bytes'] == 512 << 20 and mem['flows_bytes'] > 0, mem)
         check(isinstance(t['/sluice/rules'], dict), t['/sluice/rules'])
+        # the capture's connections came in through the protection's checks, none refused
+        prot = t['/sluice/protect']
+        refused = {k: v for k, v in prot.items() if k.startswith('refused_') and v}
+        check(prot['admitted'] == flows['created'] and not refused and prot['sources'] >= 2 and
+              prot['bans_active'] == 0 and prot['emergency'] == 0, prot)
     print('telemetry: every /sluice/ command answers and agrees with the capture')
 
 

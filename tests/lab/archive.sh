@@ -7,7 +7,9 @@
 #   server ns     j<ID> 203.0.113.2/24  ───veth─── b<ID> 203.0.113.10   journal :4650, SMTP :2525
 #
 # Start the archive before the dataplane: lab_dataplane_start then points sluice-dp's
-# archive sink (docs/dataplane.md, "Journal") at it over the management link.
+# archive sink (docs/dataplane.md, "Journal") at it over the management link. The links
+# are mutual TLS (docs/archive.md "Transport"): tools/archive-pki makes the archive's CA
+# and the certificates of the archive, the gateway (gw.lab) and the mail host (mx.lab).
 
 LAB_ARCHIVE_GW=198.51.100.1
 LAB_ARCHIVE_A=198.51.100.10
@@ -38,10 +40,21 @@ lab_archive_start() {
 	ip -n "$LAB_NS_A" link set "a$LAB_ID" up
 	ip -n "$LAB_NS_S" link set "j$LAB_ID" up
 	ip -n "$LAB_NS_A" link set "b$LAB_ID" up
+	LAB_ARCHIVE_PKI=$LAB_DIR/archive-pki
+	"$SLUICE_SOURCE_ROOT/tools/archive-pki" "$LAB_ARCHIVE_PKI" archive.lab gw.lab mx.lab ||
+		lab_fail "cannot make the archive's certificates"
+	# Postfix's smtp client reads its certificate as the postfix user
+	chgrp postfix "$LAB_ARCHIVE_PKI" "$LAB_ARCHIVE_PKI"/mx.lab.* "$LAB_ARCHIVE_PKI/ca.crt" &&
+		chmod 750 "$LAB_ARCHIVE_PKI" && chmod 640 "$LAB_ARCHIVE_PKI"/mx.lab.* "$LAB_ARCHIVE_PKI/ca.crt"
+	export SLUICE_ARCHIVE_KEY=$LAB_DIR/archive.key
+	[ -f "$SLUICE_ARCHIVE_KEY" ] || "$exe" keygen "$SLUICE_ARCHIVE_KEY" >/dev/null ||
+		lab_fail "cannot make the archive's key file"
 	LAB_ARCHIVE_DATA=$LAB_DIR/archive
 	lab_spawn archive "$LAB_NS_A" "$exe" serve --data "$LAB_ARCHIVE_DATA" \
-		--journal-listen "$LAB_ARCHIVE_A:$LAB_ARCHIVE_JOURNAL_PORT" \
-		--smtp-listen "$LAB_ARCHIVE_B:$LAB_ARCHIVE_SMTP_PORT" \
+		--tls-cert "$LAB_ARCHIVE_PKI/archive.lab.crt" --tls-key "$LAB_ARCHIVE_PKI/archive.lab.key" \
+		--tls-ca "$LAB_ARCHIVE_PKI/ca.crt" \
+		--journal-listen "$LAB_ARCHIVE_A:$LAB_ARCHIVE_JOURNAL_PORT" --journal-allow gw.lab \
+		--smtp-listen "$LAB_ARCHIVE_B:$LAB_ARCHIVE_SMTP_PORT" --smtp-allow mx.lab \
 		--smtp-source mx.example.net --smtp-direction internal
 	lab_wait_for 30 "sluice-archive to listen" grep -q "listening smtp" "$LAB_DIR/archive.log" ||
 		lab_fail "sluice-archive did not start"
@@ -84,5 +97,5 @@ print(json.load(sys.stdin)["/sluice/messages"]["journal_ok"])' 2>/dev/null) || g
 lab_archive() {
 	local cmd=$1
 	shift
-	"$(lab_archive_exe)" "$cmd" --data "$LAB_ARCHIVE_DATA" "$@"
+	SLUICE_ARCHIVE_KEY=$LAB_DIR/archive.key "$(lab_archive_exe)" "$cmd" --data "$LAB_ARCHIVE_DATA" "$@"
 }

@@ -61,6 +61,10 @@ lab_dataplane_start() {
 	if [ -n "${LAB_ARCHIVE_DATA:-}" ]; then
 		set[journal.archive]=$LAB_ARCHIVE_A:$LAB_ARCHIVE_JOURNAL_PORT
 		set[journal.spool]=$LAB_DIR/journal-spool
+		set[journal.tls_ca]=$LAB_ARCHIVE_PKI/ca.crt
+		set[journal.tls_cert]=$LAB_ARCHIVE_PKI/gw.lab.crt
+		set[journal.tls_key]=$LAB_ARCHIVE_PKI/gw.lab.key
+		set[journal.tls_name]=archive.lab
 	else
 		set[journal.dir]=$LAB_DIR/journal
 	fi

@@ -3,9 +3,12 @@
 # no chroot, and listens only on its namespace's documentation addresses; the host's own
 # Postfix configuration is never read or touched.
 #
-#   lab_postfix_server [tls] [journal]
+#   lab_postfix_server [tls] [journal] [users]
 #                              the mail host: 192.0.2.2 / 2001:db8::2, port 25, delivers
 #                              every recipient @example.net to one maildir ($LAB_MAILDIR);
+#                              "users": only $LAB_USERS exist, others are refused at RCPT
+#                              with 550 5.1.1 (recipient validation, as local_recipient_maps
+#                              does for local domains);
 #                              "tls" offers STARTTLS with Debian's snakeoil certificate;
 #                              "journal" sends a copy of every message it accepts to the
 #                              archive's SMTP listener (always_bcc, docs/archive.md; start
@@ -101,12 +104,15 @@ _lab_postfix_start() {
 		{ cat "$dir/start.log" "$dir/maillog" >&2; lab_fail "postfix $name failed to start"; }
 }
 
+LAB_USERS="alice bob carol dave"
+
 lab_postfix_server() {
-	local tls= journal= opt
+	local tls= journal= users= opt
 	for opt in "$@"; do
 		case $opt in
 		tls) tls=tls ;;
 		journal) journal=journal ;;
+		users) users=users ;;
 		*) lab_fail "lab_postfix_server: unknown option $opt" ;;
 		esac
 	done
@@ -127,7 +133,7 @@ inet_interfaces = $LAB_S4, [$LAB_S6]
 smtpd_banner = \$myhostname ESMTP
 virtual_mailbox_domains = example.net
 virtual_mailbox_base = $dir/mail
-virtual_mailbox_maps = static:inbox/
+virtual_mailbox_maps = $([ -n "$users" ] && echo "texthash:$dir/etc/users" || echo static:inbox/)
 virtual_uid_maps = static:65534
 virtual_gid_maps = static:65534
 virtual_minimum_uid = 100
@@ -139,6 +145,12 @@ transport_maps = inline:{archive.example.net=smtp:[$LAB_ARCHIVE_B]:$LAB_ARCHIVE_
 # The archive is the one place this host's SMTP client talks to, over the journal link
 # (Postfix would otherwise send from inet_interfaces' address, 192.0.2.2).
 smtp_bind_address = $LAB_ARCHIVE_HOST
+# ... over TLS with this host's certificate from the archive's CA (docs/archive.md)
+smtp_tls_security_level = secure
+smtp_tls_secure_cert_match = archive.lab
+smtp_tls_CAfile = $LAB_ARCHIVE_PKI/ca.crt
+smtp_tls_cert_file = $LAB_ARCHIVE_PKI/mx.lab.crt
+smtp_tls_key_file = $LAB_ARCHIVE_PKI/mx.lab.key
 EOF
 		fi
 		if [ "$tls" = tls ]; then
@@ -153,6 +165,10 @@ EOF
 			echo "smtpd_tls_security_level = none"
 		fi
 	} >"$dir/etc/main.cf"
+	if [ -n "$users" ]; then
+		local u
+		for u in $LAB_USERS; do echo "$u@example.net inbox/"; done >"$dir/etc/users"
+	fi
 	_lab_postfix_ensure_snakeoil
 	_lab_postfix_start server "$LAB_NS_S"
 	lab_wait_listen "$LAB_S4" 25 "the server's Postfix"

@@ -48,5 +48,17 @@ expect_ids 'from:carol@example.net' arc-internal
 expect_ids '合約' arc-internal
 expect_ids 'subject:Invoice'
 expect_ids 'subject:"board meeting"' arc-clean arc-clean
+# who sent each copy is what the archive authenticated (the TLS peers), and the
+# gateway's spool is private
+id=$(lab_archive search 'rule:dlp.credit-card' --json | "$LAB_PYTHON" -c 'import json,sys; print(json.loads(sys.stdin.readline())["id"])')
+lab_archive show "$id" | grep -q "over journal from gw.lab at $LAB_ARCHIVE_GW:" ||
+	lab_fail "the gateway's copy does not name its authenticated peer"
+id=$(lab_archive search 'from:carol@example.net' --json | "$LAB_PYTHON" -c 'import json,sys; print(json.loads(sys.stdin.readline())["id"])')
+lab_archive show "$id" | grep -q "over smtp from mx.lab at $LAB_ARCHIVE_HOST:" ||
+	lab_fail "the mail host's copy does not name its authenticated peer"
+for d in journal-spool journal-spool.partial; do
+	[ "$(stat -c %a "$LAB_DIR/$d")" = 700 ] || lab_fail "$d is mode $(stat -c %a "$LAB_DIR/$d"), want 700"
+done
 lab_archive stats
+lab_archive verify >"$t/verify.json" || { cat "$t/verify.json"; lab_fail "the archive does not verify"; }
 lab_log "PASS: the archive holds the gateway's and the mail host's copies, and finds them"

@@ -11,7 +11,11 @@ set -uo pipefail
 
 [ -f "$LAB_POLICY" ] || { echo "no shipped policy at $LAB_POLICY" >&2; exit 1; }
 lab_up
-lab_dataplane_start dataplane.mode=enforce -- --rules "$LAB_POLICY"
+# 200 concurrent sessions from the client host's one address stand for many senders: no
+# per-source connection or session limit; every protocol detector stays on (clean mail
+# must not trip one: checked at the end)
+lab_dataplane_start dataplane.mode=enforce protect.host_connections=0 protect.host_sessions=0 \
+	protect.net_connections=0 protect.net_sessions=0 -- --rules "$LAB_POLICY"
 lab_postfix_server
 lab_postfix_relay
 lab_sink_start 2525
@@ -76,4 +80,10 @@ for r in starttls table_full memory midstream not_smtp; do
 	[ "$(lab_dp_counter "flows.uninspected.$r")" = 0 ] || lab_fail "flows passed uninspected ($r)"
 done
 [ "$(lab_dp_counter verdicts.pass)" = 208 ] || lab_fail "not one pass verdict per message sent (208)"
+"$LAB_PYTHON" - "$LAB_DP_STATS" <<'PY' || lab_fail "the protection acted on clean mail"
+import json, sys
+p = json.load(open(sys.argv[1]))["protect"]
+fired = {k: {r: n for r, n in p[k].items() if n} for k in ("detected", "refused", "closed", "banned")}
+sys.exit(f"protection: {fired}" if any(fired.values()) else 0)
+PY
 lab_log "PASS: clean mail of every shape reached the server byte for byte"

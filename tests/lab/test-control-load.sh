@@ -58,7 +58,10 @@ cp "$p/a.rules" "$p/policy.rules"
 out=$(lab_sluicectl rules push "$p/policy.rules" --comment "A" 2>&1)
 [ $? = 3 ] || lab_fail "first push: $out"
 echo "1 A" >"$LAB_DIR/versions"
-lab_dataplane_start $(lab_managed_dp dp0)
+# smtp-source's concurrent sessions from the client host's one address stand for many
+# senders: no per-source connection or session limit (docs/protection.md)
+lab_dataplane_start $(lab_managed_dp dp0) protect.host_connections=0 protect.host_sessions=0 \
+	protect.net_connections=0 protect.net_sessions=0
 lab_sink_start
 lab_expect_running dp0 1
 

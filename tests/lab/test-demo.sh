@@ -5,7 +5,10 @@
 # workbook's cells), the executable bounced by the relay with the gateway's 554,
 # the smuggling attempt rejected, the internal mail found by a Chinese word, the gateway's
 # enforcement counters; a live rule push (a rule added through sluice-control rejects the
-# next mail, sluice-dp not restarted, status showing the version); and the lab torn down.
+# next mail, sluice-dp not restarted, status showing the version); a directory harvest
+# banned live (the harvester told 421, its next connection answered by the gateway
+# without reaching the mail host, another client served, the ban listed and in the event
+# log); and the lab torn down.
 set -uo pipefail
 root=${SLUICE_SOURCE_ROOT:?}
 out=$(mktemp)
@@ -31,6 +34,13 @@ expect_in '3\. An executable' 'relay saw: +bounced' "the relay did not bounce th
 expect_in '3\. An executable' '554 5\.7\.1 .*executable' "the gateway's 554 is not shown"
 expect_in '4\. SMTP smuggling' 'client saw: +554 ' "the smuggling attempt was not rejected"
 expect_in '5\. Internal mail' 'client saw: +250 ' "the internal mail was not accepted"
+expect_in '6\. A directory harvest' 'guesses refused by the mail host' "the harvester's guesses were not refused"
+expect_in '6\. A directory harvest' '421 4\.7\.0 Too many unknown recipients' "the harvest was not cut by the gateway"
+expect_in '6\. A directory harvest' 'next connect: +421 4\.7\.0 Service unavailable; your address is temporarily blocked' "the harvester was not banned"
+expect_in '6\. A directory harvest' 'the mail host saw 0 new connections' "the banned harvester reached the mail host"
+expect_in '6\. A directory harvest' 'other client: +220 ' "another client was affected by the ban"
+expect_in '6\. A directory harvest' '192\.0\.2\.66 +harvest +[0-9hms]+ ' "sluicectl bans does not list the harvester"
+expect_in '6\. A directory harvest' 'event log:.*"event_type":"smtp_protect"' "no ban in the event log"
 for id in demo-leak demo-xlsx demo-exe demo-smuggle; do
 	section 'What the mail host stored' | grep -A1 -x "   $id" | grep -q 'server got: *nothing' ||
 		fail "the mail host got $id"
@@ -42,7 +52,7 @@ section '^── Archive' | grep -A1 "search 'rule:dlp.credit-card'" | grep -q '
 	fail "the quarantined leak is not found in the archive by its rule"
 section '^── Archive' | grep -A1 "search '合約'" | grep -q '內部會議紀錄' ||
 	fail "the internal mail is not found by a Chinese word"
-live='6\. A live rule push'
+live='7\. A live rule push'
 section "$live" | grep -A1 '^ *before:' | grep -Eq 'client saw: +250 ' || fail "the marked mail before the push was not accepted"
 expect_in "$live" '^ +version 2: ' "the push did not make version 2"
 expect_in "$live" 'dp0 +loaded +swap' "dp0 did not load version 2"

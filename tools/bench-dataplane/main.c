@@ -37,6 +37,8 @@
 
 #include "core/inspect.h"
 #include "core/pktparse.h"
+#include "lpm.h"
+#include "protect_bench.h"
 #include "port.h"
 #include "worker.h"
 
@@ -51,6 +53,9 @@ struct frame {
 
 static struct frame *frames;
 static size_t nframes, frame_bytes;
+/* a SYN flood (stage 5): bare SYNs from spoofed documentation sources */
+static struct frame *flood;
+static size_t nflood;
 static int failures;
 
 static void fail(const char *what)
@@ -295,6 +300,7 @@ static struct msg_check check_messages(struct recorder *r, unsigned k, bool enfo
 struct result {
 	double seconds;      /* worker thread CPU time */
 	uint64_t packets, bytes, passes;
+	uint64_t flood_packets; /* of them, SYN flood frames (stage 5) */
 	uint64_t *lat;       /* per-burst wall cycles, one entry per packet */
 	size_t nlat, latcap;
 	struct dp_counters ctr;
@@ -316,25 +322,44 @@ static void drain(struct result *r)
 }
 
 static unsigned pass_no;
+static unsigned flood_every; /* stage 5: one flood SYN after every this many frames */
+static unsigned flood_ratio = 4;
+static size_t flood_next;
 
 /* One pass over the capture through worker w; timed (or not, for warm-up). */
 static void run_pass(struct dp_worker *w, struct rte_mempool *pool, struct result *r, bool timed)
 {
 	shift_ports(pass_no + 1, pass_no);
 	pass_no++;
-	for (size_t i = 0; i < nframes; i += WINDOW) {
-		size_t n = nframes - i < WINDOW ? nframes - i : WINDOW;
+	/* the flood runs in the timed passes only: the sessions' clients completed their
+	 * handshakes in the warm-up pass, as known senders have (emergency mode lets them
+	 * through while it answers the spoofed sources itself) */
+	unsigned every = timed ? flood_every : 0;
+	size_t step = every ? WINDOW * every / (every + 1) : WINDOW;
+	for (size_t i = 0; i < nframes; i += step) {
+		size_t n = nframes - i < step ? nframes - i : step;
+		size_t nf = every ? n / every : 0;
 		struct rte_mbuf *m[WINDOW];
-		if (rte_pktmbuf_alloc_bulk(pool, m, (unsigned)n) != 0) {
+		if (rte_pktmbuf_alloc_bulk(pool, m, (unsigned)(n + nf)) != 0) {
 			fail("mbuf pool exhausted");
 			return;
 		}
+		size_t k = 0;
 		for (size_t j = 0; j < n; j++) {
 			const struct frame *f = &frames[i + j];
-			memcpy(rte_pktmbuf_mtod(m[j], uint8_t *), f->data, f->len);
-			m[j]->data_len = f->len;
-			m[j]->pkt_len = f->len;
+			for (int twice = 0; twice < 1 + (every && (j + 1) % every == 0); twice++) {
+				if (twice)
+					f = &flood[flood_next++ % nflood];
+				memcpy(rte_pktmbuf_mtod(m[k], uint8_t *), f->data, f->len);
+				m[k]->data_len = f->len;
+				m[k]->pkt_len = f->len;
+				k++;
+			}
 		}
+		if (timed)
+			r->flood_packets += k - n;
+		size_t captured = n;
+		n = k;
 		rte_ring_enqueue_bulk(rx_ring, (void **)m, (unsigned)n, NULL);
 		double t0 = thread_seconds();
 		while (rte_ring_count(rx_ring)) {
@@ -356,7 +381,7 @@ static void run_pass(struct dp_worker *w, struct rte_mempool *pool, struct resul
 		if (timed) {
 			r->seconds += t1 - t0;
 			r->packets += n;
-			for (size_t j = 0; j < n; j++)
+			for (size_t j = 0; j < captured; j++)
 				r->bytes += frames[i + j].len;
 		}
 		drain(r);
@@ -371,13 +396,21 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void run_stage(enum dp_mode mode, bool tcp_only, struct sl_policy *policy,
+/* The lists stages (4) and (5) run with (protect.c): see protect_stage_lists. */
+static const struct dp_lists *stage_lists;
+
+static void run_stage(enum dp_mode mode, bool tcp_only, bool protect, struct sl_policy *policy,
                       const struct dp_ports *ports, double seconds, struct result *r,
                       struct tap_buf *tb, bool latency)
 {
 	static struct dp_config cfg;
 	dp_config_default(&cfg);
 	cfg.mode = mode;
+	/* (1)-(3) without the protection, as measured before it existed; (4) and (5) with its
+	 * defaults, but no per-network limits: the generated sessions come from one /24 and
+	 * one /64, hundreds of connections per second of CPU */
+	cfg.protect.enabled = protect;
+	bench_protect_config(&cfg.protect);
 	/* closed flows are freed at the next 10 ms tick instead of 10 s later: a short run
 	 * then recycles memory the way a long-running dataplane does */
 	cfg.closed_timeout_ms = 0;
@@ -404,6 +437,8 @@ static void run_stage(enum dp_mode mode, bool tcp_only, struct sl_policy *policy
 		}
 		w.insp = &in;
 		in.ctx.tcp_only = tcp_only;
+		if (in.ctx.protect)
+			in.ctx.protect->lists = stage_lists;
 	}
 	if (latency)
 		r->lat = malloc(1);
@@ -459,6 +494,59 @@ static void report(const char *name, const struct result *r, const struct result
 	printf("\n");
 }
 
+/* Bare SYNs from spoofed sources in 192.0.2.0/25 to the capture's server, with the
+ * headers of the capture's first SYN. */
+static void make_flood(void)
+{
+	if (nflood)
+		return;
+	const struct frame *syn = NULL;
+	for (size_t i = 0; i < nframes && !syn; i++) {
+		struct dp_pkt p;
+		if (frames[i].port_off >= 0 && dp_pkt_parse(frames[i].data, frames[i].len, &p) == DP_PKT_TCP &&
+		    (p.flags & (DP_TCP_SYN | DP_TCP_ACK)) == DP_TCP_SYN && p.ip_version == 4)
+			syn = &frames[i];
+	}
+	if (!syn) {
+		fail("no IPv4 SYN in the capture to make the flood from");
+		return;
+	}
+	nflood = 65536;
+	flood = calloc(nflood, sizeof *flood);
+	for (size_t i = 0; flood && i < nflood; i++) {
+		struct frame *f = &flood[i];
+		f->len = syn->len;
+		f->data = malloc(syn->len);
+		bench_flood_syn(syn->data, syn->len, f->data, (uint32_t)i);
+		f->port_off = f->csum_off = -1;
+	}
+}
+
+static void report_flood(const struct result *r5, const struct result *r4)
+{
+	if (!r5->packets || !r4->packets)
+		return;
+	uint64_t sessions = r5->packets - r5->flood_packets;
+	double pps4 = (double)r4->packets / r4->seconds;
+	/* the flood's share of the CPU: what it took beyond what the sessions take in (4) */
+	double flood_s = r5->seconds - (double)sessions / pps4;
+	printf("(5) (4) + a SYN flood, 1 SYN per %u frames: %.2f Mpps of sessions (%.1f%% of (4)),"
+	       " %.2f M flood SYN/s alongside; %.0f ns per flood SYN; one core alone would absorb"
+	       " %.2f M SYN/s\n", flood_ratio, (double)sessions / r5->seconds / 1e6,
+	       100.0 * ((double)sessions / r5->seconds) / pps4,
+	       (double)r5->flood_packets / r5->seconds / 1e6, flood_s * 1e9 / (double)r5->flood_packets,
+	       flood_s > 0 ? (double)r5->flood_packets / flood_s / 1e6 : 0);
+	const struct dp_counters *c = &r5->ctr;
+	uint64_t refused = 0;
+	for (int i = 0; i < DP_PROTECT_COUNT; i++)
+		refused += c->protect_refused[i];
+	printf("    flood outcome in (5): %llu SYNs refused (%llu answered with a SYN cookie),"
+	       " %llu half-open flows evicted, emergency mode entered %llu times\n",
+	       (unsigned long long)refused, (unsigned long long)c->protect_cookies,
+	       (unsigned long long)c->flows_evicted_embryonic,
+	       (unsigned long long)c->protect_emergency_entered);
+}
+
 int main(int argc, char **argv)
 {
 	int n = rte_eal_init(argc, argv);
@@ -477,6 +565,7 @@ int main(int argc, char **argv)
 		{"seconds", required_argument, NULL, 's'},
 		{"sessions", required_argument, NULL, 'm'},
 		{"only", required_argument, NULL, 'o'},
+		{"flood-ratio", required_argument, NULL, 'f'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -487,6 +576,7 @@ int main(int argc, char **argv)
 		case 's': seconds = atof(optarg); break;
 		case 'm': load_sessions(optarg); break;
 		case 'o': only = optarg; break;
+		case 'f': flood_ratio = (unsigned)atoi(optarg); break;
 		default: return 2;
 		}
 	}
@@ -540,21 +630,36 @@ int main(int argc, char **argv)
 		};
 		for (size_t i = 0; i < sizeof st / sizeof st[0]; i++)
 			if (strcmp(only, st[i].name) == 0) {
-				run_stage(st[i].mode, st[i].tcp_only, policy, &ports, seconds, &r1, NULL, false);
+				run_stage(st[i].mode, st[i].tcp_only, false, policy, &ports, seconds, &r1, NULL, false);
 				report(st[i].name, &r1, NULL);
 				return failures ? 1 : 0;
 			}
 		fprintf(stderr, "bench-dataplane: --only bridge|tcp|smtp|enforce\n");
 		return 2;
 	}
-	run_stage(DP_MODE_BRIDGE, false, policy, &ports, seconds, &r1, NULL, false);
-	run_stage(DP_MODE_SMTP, true, policy, &ports, seconds, &rt, NULL, false);
-	run_stage(DP_MODE_SMTP, false, policy, &ports, seconds, &r2, NULL, false);
-	run_stage(DP_MODE_ENFORCE, false, policy, &ports, seconds, &r3, &tb, true);
+	run_stage(DP_MODE_BRIDGE, false, false, policy, &ports, seconds, &r1, NULL, false);
+	run_stage(DP_MODE_SMTP, true, false, policy, &ports, seconds, &rt, NULL, false);
+	run_stage(DP_MODE_SMTP, false, false, policy, &ports, seconds, &r2, NULL, false);
+	run_stage(DP_MODE_ENFORCE, false, false, policy, &ports, seconds, &r3, &tb, true);
+	/* (4) the protection on every SYN and session, its lists in rte_lpm tables; (5) the
+	 * same under a SYN flood of one spoofed SYN per flood_ratio frames */
+	struct result r4, r5;
+	struct dp_list_snapshot *lists = bench_protect_lists();
+	stage_lists = lists ? &lists->lists : NULL;
+	run_stage(DP_MODE_ENFORCE, false, true, policy, &ports, seconds, &r4, NULL, false);
+	make_flood();
+	flood_every = flood_ratio;
+	run_stage(DP_MODE_ENFORCE, false, true, policy, &ports, seconds, &r5, NULL, false);
+	flood_every = 0;
 	report("(1) bridge (raw packet I/O)", &r1, NULL);
 	report("    flows + TCP normalization (no engine)", &rt, &r1);
 	report("(2) + SMTP session and MIME (engine)", &r2, &r1);
 	report("(3) + policy matcher", &r3, &r1);
+	report("(4) (3) + protection (lists, limits, detectors)", &r4, &r1);
+	printf("    protection: %+.1f ns/packet over (3)\n",
+	       r4.seconds * 1e9 / (double)r4.packets - r3.seconds * 1e9 / (double)r3.packets);
+	report_flood(&r5, &r4);
+	bench_protect_micro(lists);
 
 	/* the matching ceiling: the same bytes, block mode, same databases */
 	struct sl_blockscan *bs = sl_blockscan_new(policy, &diag);
@@ -586,13 +691,14 @@ int main(int argc, char **argv)
 	printf("ratio (3)/(1): %.3f\n", ((double)r3.packets / r3.seconds) / ((double)r1.packets / r1.seconds));
 
 	/* sanity: every message each pass could see was seen, nothing dropped */
-	const struct result *rs[] = {&r2, &r3};
-	for (int i = 0; i < 2; i++) {
+	const struct result *rs[] = {&r2, &r3, &r4, &r5};
+	for (int i = 0; i < 4; i++) {
 		/* after a reject or quarantine the client's remaining packets are dropped by
-		 * design (`enforced`); anything else is a failure */
+		 * design (`enforced`), and in (5) the flood's SYNs (refused, or colliding with
+		 * another spoofed SYN's flow); anything else is a failure */
 		uint64_t drops = 0;
 		for (int d = 0; d < DP_DROP_COUNT; d++)
-			if (d != DP_DROP_ENFORCED)
+			if (d != DP_DROP_ENFORCED && (i != 3 || (d != DP_DROP_PROTECT && d != DP_DROP_SYN_MISMATCH)))
 				drops += rs[i]->ctr.drops[d];
 		printf("(%d): %llu passes, %llu messages, %llu flows, %llu drops (+%llu after verdicts),"
 		       " verdicts pass %llu alert %llu quarantine %llu tempfail %llu reject %llu\n", i + 2,
@@ -602,8 +708,21 @@ int main(int argc, char **argv)
 		       (unsigned long long)rs[i]->ctr.verdicts[0], (unsigned long long)rs[i]->ctr.verdicts[1],
 		       (unsigned long long)rs[i]->ctr.verdicts[2], (unsigned long long)rs[i]->ctr.verdicts[3],
 		       (unsigned long long)rs[i]->ctr.verdicts[4]);
-		if (drops)
+		if (i >= 2) { /* what the protection did in (4) and (5) */
+			printf("(%d): protection:", i + 2);
+			for (int r = 0; r < DP_PROTECT_COUNT; r++)
+				if (rs[i]->ctr.protect_refused[r] || rs[i]->ctr.protect_closed[r])
+					printf(" %s refused %llu closed %llu", dp_protect_names[r],
+					       (unsigned long long)rs[i]->ctr.protect_refused[r],
+					       (unsigned long long)rs[i]->ctr.protect_closed[r]);
+			printf("\n");
+		}
+		if (drops) {
+			for (int d = 0; d < DP_DROP_COUNT; d++)
+				if (rs[i]->ctr.drops[d])
+					printf("    drops %s: %llu\n", dp_drop_names[d], (unsigned long long)rs[i]->ctr.drops[d]);
 			fail("packets dropped");
+		}
 		if (!rs[i]->checked)
 			continue;
 		const struct msg_check *c = &rs[i]->chk;

@@ -115,7 +115,11 @@ struct sl_event {
 	size_t len;
 	const char *name;             /* HEADER: field name as written; COMMAND: verb
 	                               * (uppercase; "AUTH-RESPONSE" for a line answering
-	                               * a 334); SIGNAL: signal name */
+	                               * a 334); REPLY: the command it answers (GREETING,
+	                               * HELO, EHLO, MAIL, RCPT, DATA, END-OF-DATA, BDAT,
+	                               * RSET, NOOP, VRFY, EXPN, HELP, AUTH, AUTH-RESPONSE,
+	                               * STARTTLS, QUIT, OTHER; NULL when none waits);
+	                               * SIGNAL: signal name */
 	const char *value;            /* HEADER: value unfolded, RFC 2047 decoded to UTF-8;
 	                               * COMMAND: argument; REPLY: text; SIGNAL: detail */
 	int code;                     /* REPLY, TXN_RESULT: SMTP reply code (TXN_RESULT:

@@ -77,6 +77,12 @@ void sl_smtp_close(struct sl_smtp *s);
  * docs/engine-smtp.md). Never decreases. */
 uint64_t sl_smtp_client_consumed(const struct sl_smtp *s);
 
+/* Bytes of the client command line read so far, its LF not yet seen (0 when no line is
+ * open, or the client stream carries message content; SIZE_MAX once the line is over
+ * the max_line cap). The dataplane closes sessions whose lines grow past its own limit
+ * (docs/protection.md). */
+size_t sl_smtp_command_line_len(const struct sl_smtp *s);
+
 /* True once STARTTLS was accepted and TLS records were seen: content is opaque. */
 bool sl_smtp_encrypted(const struct sl_smtp *s);
 

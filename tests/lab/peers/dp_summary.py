@@ -2,7 +2,7 @@
 """A few readable lines from sluice-dp's telemetry: dp_summary.py < replies
 
 Input: the JSON replies of dpdk-telemetry.py to /sluice/messages, /sluice/rules,
-/sluice/flows, /sluice/ports and /sluice/drops (one per line, any order)."""
+/sluice/flows, /sluice/ports, /sluice/drops and /sluice/protect (one per line, any order)."""
 import json
 import sys
 
@@ -16,6 +16,7 @@ rules = t.get("/sluice/rules", {})
 fl = t.get("/sluice/flows", {})
 p = t.get("/sluice/ports", {})
 drops = t.get("/sluice/drops", {})
+prot = t.get("/sluice/protect", {})
 
 
 def row(name, text):
@@ -34,3 +35,9 @@ for side in ("outside", "inside"):
         f"{p.get(side + '_tx_packets', 0)} ({p.get(side + '_injected', 0)} injected by sluice-dp)")
 row("not forwarded", ", ".join(f"{k} {v}" for k, v in drops.items() if v) or "nothing")
 row("journal", f"{m.get('journal_ok', 0)} journaled, {m.get('journal_skipped', 0)} not (rejected or refused by the server), {m.get('journal_failed', 0)} failed")
+if prot:
+    def by(kind):
+        return ", ".join(f"{k[len(kind) + 1:]} {v}" for k, v in sorted(prot.items())
+                         if k.startswith(kind + "_") and v) or "none"
+    row("protection", f"{prot.get('admitted', 0)} connections admitted; refused: {by('refused')}")
+    row("", f"sessions closed: {by('closed')}; bans: {by('banned')} ({prot.get('bans_active', 0)} running)")

@@ -7,7 +7,15 @@ the C code: the frame format, the ops, and the signed-bundle form (Ed25519 with 
   dpctl.py SOCKET knob starttls allow|strip|block
   dpctl.py SOCKET load BUNDLE [--id N] [--sign KEY.pem --version N]
   dpctl.py SOCKET raw JSON            one request as given (protocol tests)
+  dpctl.py SOCKET block add|del PREFIX... [--for DURATION] [--comment TEXT]
+  dpctl.py SOCKET allow add|del PREFIX... [--for DURATION] [--comment TEXT]
+  dpctl.py SOCKET lists [allow|block]
+  dpctl.py SOCKET list-set allow|block FILE      the whole list from a list file
+  dpctl.py SOCKET bans | unban SOURCE...
+  dpctl.py SOCKET top [--by KEY] [--limit N] [--net]
   dpctl.py keygen KEY.pem PUB.pem
+
+DURATION: seconds, or with s, m, h, d (1h, 30m).
 
 Prints the answer (one JSON object); exits 0 when it says ok, 1 when not, 2 on errors.
 """
@@ -69,21 +77,57 @@ def keygen(key_path, pub_path):
                                                            serialization.PublicFormat.SubjectPublicKeyInfo))
 
 
+def seconds(text):
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if text[-1:] in units:
+        return int(text[:-1]) * units[text[-1]]
+    return int(text)
+
+
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == "keygen":
         keygen(sys.argv[2], sys.argv[3])
         return 0
     ap = argparse.ArgumentParser()
     ap.add_argument("socket")
-    ap.add_argument("op", choices=["hello", "stats", "knob", "load", "raw"])
+    ap.add_argument("op", choices=["hello", "stats", "knob", "load", "raw", "block", "allow", "lists",
+                                   "list-set", "bans", "unban", "top"])
     ap.add_argument("args", nargs="*")
     ap.add_argument("--id", type=int)
     ap.add_argument("--sign")
     ap.add_argument("--version", type=int, default=0)
+    ap.add_argument("--for", dest="duration")
+    ap.add_argument("--comment")
+    ap.add_argument("--by")
+    ap.add_argument("--limit", type=int)
+    ap.add_argument("--net", action="store_true")
     a = ap.parse_args()
     body = b""
-    if a.op in ("hello", "stats"):
+    if a.op in ("hello", "stats", "bans"):
         req = {"op": a.op}
+    elif a.op in ("block", "allow"):
+        if not a.args or a.args[0] not in ("add", "del") or len(a.args) < 2:
+            ap.error(f"{a.op} add|del PREFIX...")
+        req = {"op": "list." + a.args[0], "list": a.op, "prefixes": a.args[1:]}
+        if a.duration:
+            req["for"] = seconds(a.duration)
+        if a.comment:
+            req["comment"] = a.comment
+    elif a.op == "lists":
+        req = {"op": "list.get"}
+        if a.args:
+            req["list"] = a.args[0]
+    elif a.op == "list-set":
+        req = {"op": "list.set", "list": a.args[0]}
+        body = open(a.args[1], "rb").read()
+    elif a.op == "unban":
+        req = {"op": "bans.del", "sources": a.args}
+    elif a.op == "top":
+        req = {"op": "top.sources", "level": "net" if a.net else "host"}
+        if a.by:
+            req["by"] = a.by
+        if a.limit:
+            req["limit"] = a.limit
     elif a.op == "knob":
         req = {"op": "knob.set", a.args[0]: a.args[1]}
     elif a.op == "load":
