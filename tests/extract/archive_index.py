@@ -28,8 +28,10 @@ WANT = {
 
 
 def run(*args):
-    return subprocess.run([EXE, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          check=True, timeout=300).stdout.decode()
+    p = subprocess.run([EXE, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    if p.returncode:
+        sys.exit(f"FAIL: sluice-archive {' '.join(args[:2])}: {p.stderr.decode().strip()}")
+    return p.stdout.decode()
 
 
 def main():
@@ -39,6 +41,9 @@ def main():
         gen = os.path.join(tmp, "gen")
         subprocess.run([sys.executable, os.path.join(SRC, "tests/extract/gen_archives.py"), gen],
                        check=True, timeout=300)
+        key = os.path.join(tmp, "archive.key")  # the archive encrypts at rest
+        run("keygen", key)
+        os.environ["SLUICE_ARCHIVE_KEY"] = key
         data = os.path.join(tmp, "data")
         files = [os.path.join(gen, c + ".eml") for c in CASES]
         ids = {}
