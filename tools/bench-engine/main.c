@@ -207,6 +207,7 @@ static int policy_figures(const struct opts *o, const struct bench_streams *s,
 	struct sl_limits no_extract;
 	sl_limits_default(&no_extract);
 	no_extract.extract_depth = 0;
+	no_extract.skip_part_sha256 = true; /* otherwise as sluice-dp runs it */
 	struct policy_run pr_off = {.policy = p, .scanner = sc, .msgscan = ms, .lim = &no_extract};
 	struct tally toff;
 	struct figure off;

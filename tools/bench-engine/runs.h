@@ -56,7 +56,7 @@ struct policy_run {
 	struct sl_msgscan *msgscan;
 	struct scan_blocks *collect; /* non-NULL: record what the matcher scans (not timed) */
 	FILE *verdicts;              /* non-NULL: one JSON verdict per message (not timed) */
-	const struct sl_limits *lim; /* the sessions' limits (NULL: the defaults) */
+	const struct sl_limits *lim; /* the sessions' limits (NULL: as sluice-dp runs them) */
 };
 
 /* Messages (corpus order) whose headers are raw UTF-8 (RFC 6532, sent with SMTPUTF8):

@@ -24,6 +24,9 @@ struct sl_limits {
 	unsigned extract_max_ratio;  /* a member's bytes out per compressed byte in */
 	uint64_t extract_max_work;   /* bytes read and written by every level: bounds time */
 	size_t extract_max_memory;   /* heap held by the extraction stage */
+	bool skip_part_sha256;    /* PART_END's part->sha256 is left zero: the policy hashes
+	                           * what its lists need itself (the dataplane); set it only
+	                           * where nothing reads part->sha256 */
 	bool inline_mode;         /* an inline device forwards what the session read: it never
 	                           * assumes a reply (sl_smtp_client_room(), docs/engine-smtp.md) */
 };
