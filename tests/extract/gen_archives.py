@@ -117,6 +117,22 @@ odt = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:off
 mail("odt", "letter.odt", zbytes([("mimetype", b"application/vnd.oasis.opendocument.text"), ("content.xml", odt)]),
      "twid", "letter.odt/content.xml")
 
+# an attached message (message/rfc822) is MIME the parser reads itself, not extraction:
+# its base64 body is decoded and scanned like any part (path "" : not inside a container)
+inner_msg = email.message.EmailMessage()
+inner_msg["From"] = "carol@example.com"
+inner_msg["Subject"] = "card on file"
+inner_msg.set_content(f"Card {CARD}\n", cte="base64")
+fwd = email.message.EmailMessage()
+fwd["From"] = "alice@example.com"
+fwd["To"] = "bob@partner.example.net"
+fwd["Subject"] = "fwd"
+fwd.set_content("Forwarded.\n")
+fwd.add_attachment(inner_msg)
+with open(os.path.join(out, "rfc822.eml"), "wb") as f:
+    f.write(bytes(fwd))
+manifest.append(("rfc822", "card", ""))
+
 # ---- nesting, names
 inner = zbytes([("list.csv", csv(CARD))])
 mail("zip-in-zip", "outer.zip", zbytes([("inner.zip", inner)]), "card", "outer.zip/inner.zip/list.csv")
