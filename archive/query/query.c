@@ -61,7 +61,7 @@ static void add_kid(struct ar_qnode *n, struct ar_qnode *k)
 static void add_term(struct ar_qnode *n, const char *t, size_t len)
 {
 	n->terms = realloc(n->terms, (n->nterms + 1) * sizeof *n->terms);
-	n->terms[n->nterms] = strndup(t, len);
+	n->terms[n->nterms] = strndup(t ? t : "", len); /* an empty fold leaves t NULL */
 	n->nterms++;
 }
 

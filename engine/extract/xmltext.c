@@ -144,9 +144,10 @@ static void parse(struct sl_extract *x, struct xlevel *l, const uint8_t *p, size
 				         entity ? "XML entity declarations are not read" : "malformed XML");
 			return;
 		}
-		p += k, n -= (size_t)k;
+		n -= (size_t)k;
 		if (!n)
-			return;
+			return; /* (p may be NULL at the end: no offset on it) */
+		p += k;
 	}
 }
 
