@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# demo — ./tools/demo runs end to end and shows what it promises: the clean mail
+# demo — ./tools/demo main (./tools/demo's first part; demo-pool tests the second) runs
+# end to end and shows what it promises: the clean mail
 # delivered byte for byte, the leak quarantined (250, nothing at the mail host, found in
 # the archive by its rule), the spreadsheet with a national ID quarantined (found in the
 # workbook's cells), the executable bounced by the relay with the gateway's 554,
@@ -14,7 +15,7 @@ root=${SLUICE_SOURCE_ROOT:?}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 # the demo's colours and box-drawing are for people; compare plain text
-"$root/tools/demo" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >"$out"
+"$root/tools/demo" main 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >"$out"
 rc=${PIPESTATUS[0]}
 fail() { echo "FAIL: $*"; echo "---- demo output"; cat "$out"; exit 1; }
 [ "$rc" = 0 ] || fail "tools/demo exited $rc"
