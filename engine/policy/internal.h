@@ -130,16 +130,32 @@ struct pol_cond {
 	uint32_t file;
 };
 
+/* `when` code, postfix over integers (a condition or rule is 1 when it holds, else 0;
+ * and/or/not and comparisons give 0 or 1). */
 enum pol_op {
 	OP_COND,  /* push cond[arg] */
+	OP_RULE,  /* push whether rule[arg] fired (rules with these are "meta" rules) */
+	OP_NUM,   /* push (int32_t)arg */
 	OP_NOT,
 	OP_AND,
 	OP_OR,
+	OP_ADD,
+	OP_MUL,
+	OP_GT,
+	OP_GE,
+	OP_LT,
+	OP_LE,
+	OP_EQ,
+	OP_NE,
 };
+
 struct pol_insn {
 	uint8_t op;
 	uint32_t arg;
 };
+/* Run `code`; cond(ctx, i) and rule(ctx, i) give the value of a condition or rule. */
+long pol_eval(const struct pol_insn *code, uint32_t n, bool (*cond)(const void *, uint32_t),
+              bool (*rule)(const void *, uint32_t), const void *ctx);
 
 /* Distinct values tracked for a `count >= N distinct` condition. */
 static inline uint32_t pol_distinct_capacity(const struct pol_cond *c)
@@ -153,12 +169,13 @@ struct pol_rule {
 	enum sl_action action;
 	bool has_action;
 	const char *reply;
-	int score;
+	int score;               /* thousandths of a point */
 	uint8_t directions;      /* bit (1 << enum sl_direction); 0 = any */
 	uint32_t first_cond, ncond;
 	uint32_t ncode;
 	struct pol_insn *code;   /* `when`, postfix */
 	bool true_without_matches; /* `when` holds with every condition false */
+	bool meta;               /* `when` names other rules: evaluated after them */
 	unsigned line, col;
 	uint32_t file;
 };
@@ -194,7 +211,7 @@ struct pol_hash {
 };
 
 struct pol_threshold {
-	int score;
+	int score;               /* thousandths of a point */
 	enum sl_action action;
 	const char *reply;
 	unsigned line, col;
@@ -246,6 +263,8 @@ struct sl_policy {
 
 	uint32_t *always_rules;           /* rules that may fire without any match */
 	uint32_t nalways;
+	uint32_t *meta_rules;             /* rules naming rules, each after those it names */
+	uint32_t nmeta;
 	uint32_t *signal_conds[SL_SIG_COUNT]; /* conds listening to each signal */
 	uint32_t nsignal_conds[SL_SIG_COUNT];
 	uint32_t *ip_conds;

@@ -781,6 +781,7 @@ struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, en
 	m->distinct = malloc((p->ndistinct_slots + 1) * sizeof *m->distinct);
 	m->confirm = calloc((size_t)p->nconfirm + 1, sizeof *m->confirm);
 	m->rule_mark = calloc(p->nrules / 8 + 1, 1);
+	m->fired = calloc(p->nrules + 1, 1);
 	/* the verdict's arrays at their bounds: a message never allocates for its verdict
 	 * (candidates and hits: one per rule; evidence: one per pooled entry) */
 	m->cand_cap = m->hits_cap = p->nrules + 1;
@@ -789,7 +790,7 @@ struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, en
 	m->hits = malloc(m->hits_cap * sizeof *m->hits);
 	m->vev = malloc(m->vev_cap * sizeof *m->vev);
 	ok &= m->winbuf && m->batch && m->count && m->evcount && m->touched && m->distinct && m->confirm &&
-	      m->rule_mark && m->cand && m->hits && m->vev;
+	      m->rule_mark && m->fired && m->cand && m->hits && m->vev;
 	if (p->hash_types[DIG_MD5])
 		ok &= (m->md[0] = EVP_MD_CTX_new()) != NULL;
 	if (p->hash_types[DIG_SHA1])
@@ -861,6 +862,7 @@ void sl_msgscan_free(struct sl_msgscan *m)
 		m->acct.release(m->acct.ctx, m->hdr_cap);
 	free(m->hdr);
 	free(m->rule_mark);
+	free(m->fired);
 	free(m->hits);
 	free(m->vev);
 	free(m->cand);

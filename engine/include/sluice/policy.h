@@ -123,7 +123,7 @@ struct sl_evidence {
 struct sl_rule_hit {
 	const char *id;
 	enum sl_action action;    /* the rule's own action (PASS for score-only rules) */
-	int score;
+	double score;             /* in thousandths at most: 2.499 */
 	unsigned count;           /* matches counted by the rule's conditions that held */
 	size_t nevidence;
 	const struct sl_evidence *evidence;
@@ -134,7 +134,7 @@ struct sl_verdict {
 	const char *reply;        /* SMTP reply for reject/tempfail/quarantine, e.g. "554 5.7.1 ..."
 	                           * (quarantine: the 250 the client is told); NULL for pass/alert */
 	const char *decided_by;   /* rule id or "threshold" that set the action; NULL for pass */
-	int score;
+	double score;             /* sum of the fired rules' scores (exact to a thousandth) */
 	enum sl_direction direction;
 	size_t nhits;
 	const struct sl_rule_hit *hits; /* rules that fired, in file order */
