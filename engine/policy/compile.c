@@ -26,6 +26,8 @@ static void scope_dbs(const struct sl_policy *p, const struct pol_cond *c, bool 
 		in[DB_ATTACH_RAW] = true;
 	if (s & SC_RAW)
 		in[DB_RAW] = true;
+	if (s & SC_RENDERED)
+		in[DB_RENDERED] = true;
 	if (s & SC_MAIL_FROM)
 		in[DB_MAIL_FROM] = true;
 	if (s & SC_RCPT_TO)

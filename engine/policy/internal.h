@@ -58,6 +58,7 @@ enum pol_scope {
 	SC_RAW = 1u << 11,         /* raw message bytes */
 	SC_SIGNAL = 1u << 12,      /* engine signals */
 	SC_CONTENT = 1u << 13,     /* every part as content: text parts as UTF-8, others as bytes */
+	SC_RENDERED = 1u << 14,    /* the message text as SpamAssassin's body rules see it (render.h) */
 };
 
 /* Hyperscan databases. The first POL_NSTREAM are streaming databases fed by data
@@ -69,6 +70,7 @@ enum pol_db {
 	DB_ATTACH_TEXT, /* PART_TEXT of text attachments (UTF-8) */
 	DB_ATTACH_RAW,  /* PART_DATA of text attachments (bytes in their own charset) */
 	DB_RAW,         /* RAW */
+	DB_RENDERED,    /* Subject and rendered text of the message (render.h), one stream */
 	POL_NSTREAM,
 	DB_MAIL_FROM = POL_NSTREAM,
 	DB_RCPT_TO,

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 
 #include "internal.h"
+#include "render.h"
 #include "sluice/memacct.h"
 
 #define EV_POOL 256      /* evidence entries kept per message */
@@ -56,6 +57,11 @@ struct sl_msgscan {
 	struct sl_policy *p;
 	enum sl_direction forced;
 	bool begun, done;
+	/* the rendered scope: SpamAssassin's body text, one stream per message */
+	struct render render;
+	bool rendered_open;
+	char subject[1024];        /* the top-level Subject (the last one), cut at 1 KiB */
+	size_t subject_len;
 
 	struct stream_ch ch[POL_NSTREAM];
 	uint8_t *winbuf;           /* assembled look-behind window */

@@ -433,10 +433,41 @@ static bool is_attachment(const struct sl_part *part)
 	       !is_text(part);
 }
 
+static void rendered_out(void *ctx, const uint8_t *p, size_t n)
+{
+	stream_feed(ctx, DB_RENDERED, p, n);
+}
+
+/* The rendered stream opens with the first entity (the message's headers are read)
+ * and its Subject; it closes at the end of the message. */
+static void rendered_open(struct sl_msgscan *m)
+{
+	if (m->rendered_open || !m->ch[DB_RENDERED].st)
+		return;
+	m->rendered_open = true;
+	stream_open(m, DB_RENDERED, "");
+	render_begin(&m->render, rendered_out, m);
+	render_subject(&m->render, (const uint8_t *)m->subject, m->subject_len);
+}
+
+static void rendered_close(struct sl_msgscan *m)
+{
+	rendered_open(m);
+	if (!m->rendered_open)
+		return;
+	render_end(&m->render);
+	stream_close(m, DB_RENDERED);
+}
+
 static void part_begin(struct sl_msgscan *m, const struct sl_part *part)
 {
+	rendered_open(m);
 	if (part->kind != SL_PART_LEAF)
 		return;
+	if (m->rendered_open)
+		render_part(&m->render, strcmp(part->content_type, "text/plain") == 0 ||
+		                        strcmp(part->content_type, "text/html") == 0,
+		            strcmp(part->content_type, "text/html") == 0);
 	if (m->in_leaf) /* never happens with the engine's events; stay consistent anyway */
 		parts_close(m);
 	m->in_leaf = true;
@@ -531,6 +562,8 @@ static void part_text(struct sl_msgscan *m, const struct sl_event *ev)
 		return;
 	stream_feed(m, DB_BODY, ev->data, ev->len);
 	stream_feed(m, DB_ATTACH_TEXT, ev->data, ev->len);
+	if (m->rendered_open)
+		render_text(&m->render, ev->data, ev->len);
 }
 
 /* ---- headers, signals, envelope ------------------------------------------------------- */
@@ -558,6 +591,11 @@ static void header(struct sl_msgscan *m, const struct sl_event *ev)
 	const char *value = ev->value ? ev->value : "";
 	const char *part = ev->part ? ev->part->path : "";
 	size_t vl = (size_t)-1; /* measured only when a database wants the value */
+	if (ev->part && ev->part->depth == 0 && strcasecmp(name, "subject") == 0) {
+		size_t sl = strlen(value);
+		m->subject_len = sl < sizeof m->subject ? sl : sizeof m->subject;
+		memcpy(m->subject, value, m->subject_len);
+	}
 	if (p->dbs[DB_HEADER].db) {
 		/* the any-header scope sees the field as one "Name: value" line */
 		size_t nl = strlen(name);
@@ -686,6 +724,7 @@ void sl_msgscan_event(struct sl_msgscan *m, const struct sl_event *ev)
 	case SL_EV_MESSAGE_END:
 		if (m->in_leaf)
 			parts_close(m);
+		rendered_close(m);
 		stream_close(m, DB_RAW);
 		envelope(m, ev->envelope);
 		pol_verdict_compute(m, m->forced != SL_DIR_UNKNOWN ? m->forced
@@ -837,6 +876,8 @@ void sl_msgscan_reset(struct sl_msgscan *m, enum sl_direction forced)
 	m->in_leaf = false;
 	m->md_active = false;
 	m->begun = m->done = false;
+	m->rendered_open = false;
+	m->subject_len = 0;
 	m->forced = forced;
 	memset(&m->verdict, 0, sizeof m->verdict);
 }

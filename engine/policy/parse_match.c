@@ -18,6 +18,7 @@ static const struct {
 	{"client-ip", SC_CLIENT_IP}, {"header", SC_HEADER}, {"headers", SC_HEADER},
 	{"body", SC_BODY}, {"text", SC_TEXT}, {"attachment", SC_ATTACHMENT},
 	{"part", SC_PART}, {"content", SC_CONTENT}, {"filename", SC_FILENAME}, {"raw", SC_RAW},
+	{"rendered", SC_RENDERED},
 	{"signal", SC_SIGNAL},
 };
 
@@ -65,9 +66,9 @@ struct matcher {
 
 #define SCOPES_TEXTUAL (SC_MAIL_FROM | SC_RCPT_TO | SC_HELO | SC_HEADER | SC_HEADER_NAMED | \
                         SC_BODY | SC_TEXT | SC_ATTACHMENT | SC_PART | SC_CONTENT | SC_FILENAME | \
-                        SC_RAW)
-#define SCOPES_DATA (SC_BODY | SC_TEXT | SC_ATTACHMENT | SC_PART | SC_CONTENT | SC_RAW)
-#define SCOPES_UTF8 (SC_BODY | SC_TEXT | SC_HEADER | SC_HEADER_NAMED | SC_FILENAME)
+                        SC_RAW | SC_RENDERED)
+#define SCOPES_DATA (SC_BODY | SC_TEXT | SC_ATTACHMENT | SC_PART | SC_CONTENT | SC_RAW | SC_RENDERED)
+#define SCOPES_UTF8 (SC_BODY | SC_TEXT | SC_HEADER | SC_HEADER_NAMED | SC_FILENAME | SC_RENDERED)
 
 static char *escape_literal(struct pol_arena *a, const char *s, size_t n)
 {
@@ -309,7 +310,7 @@ void ps_match(struct parser *ps, struct pol_rule *r, uint32_t rule_index)
 	for (;;) {
 		if (ps->tok.type != T_WORD)
 			ps_unexpected(ps, "a scope (mail-from, rcpt-to, helo, client-ip, header, header:NAME, "
-			               "body, text, attachment, part, content, filename, raw, signal)");
+			               "body, text, attachment, part, content, filename, raw, rendered, signal)");
 		uint32_t bit;
 		if (strncmp(ps->tok.text, "header:", 7) == 0) {
 			const char *name = ps->tok.text + 7;

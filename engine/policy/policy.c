@@ -342,3 +342,16 @@ bool pol_check_buffer(const uint8_t *text, size_t n, const uint8_t *list, size_t
 	sl_policy_unref(p);
 	return ok;
 }
+
+bool sl_policy_check_text(const char *text, size_t n, bool compile, struct sl_policy_diag *diag)
+{
+	struct sl_policy *p = pol_new();
+	struct mem_reader mr = {.r = {.read = mem_read}, .text = (const uint8_t *)text, .n = n,
+	                        .list = (const uint8_t *)"", .ln = 0, .first = true};
+	mr.r.ctx = &mr;
+	struct pol_build_opts opts = {.exclude_rule = -1, .skip_hyperscan = true};
+	bool ok = pol_parse(p, "policy.rules", &mr.r, &opts, diag) &&
+	          (compile ? pol_compile(p, diag) : pol_analyze_only(p, diag)) && pol_finish(p, diag);
+	sl_policy_unref(p);
+	return ok;
+}

@@ -96,6 +96,11 @@ const char *sl_policy_rule_id(const struct sl_policy *p, size_t i);
 /* `rules cost`: compile the rules file leaving out the rule at index `skip`. */
 struct sl_policy *sl_policy_compile_without(const char *path, size_t skip,
                                             struct sl_policy_diag *diag);
+/* Parse and check a policy held in memory (no list files): every expression is
+ * analysed as the compiler would (Hyperscan exact or prefilter, PCRE2 confirmation
+ * compiled); with `compile`, the Hyperscan databases are built too (and dropped), which
+ * finds what only a real compile refuses (a pattern too large). */
+bool sl_policy_check_text(const char *text, size_t n, bool compile, struct sl_policy_diag *diag);
 /* Parse and check a rules file without compiling Hyperscan databases (the fuzzer). */
 bool sl_policy_check_syntax(const char *path, struct sl_policy_diag *diag);
 
