@@ -60,6 +60,27 @@ static bool network_eval(const char *fn)
 	return false;
 }
 
+/* The rule's expression; a broken one (PCRE2, like Perl, cannot read it) is an error
+ * at the rule's file and line. */
+static char *take_regex(struct job *j, size_t i, const char **s, char *flags, size_t flagsz)
+{
+	const struct sa_rule *r = j->c->rules[i];
+	const char *err;
+	bool dummy;
+	char *re = sa_regex_take(s, flags, flagsz, &err);
+	if (re && !sl_policy_regex_test(re, flags, "", &dummy)) {
+		err = "broken regular expression (PCRE2 cannot compile it)";
+		free(re);
+		re = NULL;
+	}
+	if (!re) {
+		fprintf(stderr, "%s:%u: rule %s: %s\n", r->file, r->line, r->name, err);
+		j->errors++;
+		skip(j, i, "%s", err);
+	}
+	return re;
+}
+
 static void score_text(char *out, size_t n, double v)
 {
 	snprintf(out, n, "%.3f", v);
@@ -98,9 +119,10 @@ static void put_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-/* The rule block, or NULL with *why (malloc'ed text in *text on success). */
-static char *rule_text(const struct sa_rule *r, const char *scopes, const char *regex, bool negate,
-                       const char *when)
+/* The rule block (malloc'ed): `match m: SCOPES REGEX` (with `match e: EXISTS` when
+ * given) and `when`, or a meta rule's `when` alone. */
+static char *rule_text(const struct sa_rule *r, const char *scopes, const char *regex,
+                       const char *exists, const char *when)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -115,13 +137,12 @@ static char *rule_text(const struct sa_rule *r, const char *scopes, const char *
 		put_string(f, r->describe);
 		fputc('\n', f);
 	}
-	if (when) {
-		fprintf(f, "\twhen %s\n", when);
-	} else if (negate) {
-		fprintf(f, "\tmatch m: %s %s\n\twhen not m\n", scopes, regex);
-	} else {
-		fprintf(f, "\tmatch %s %s\n", scopes, regex);
-	}
+	const char *multiple = has_tflag(r, "multiple") ? " multiple" : "";
+	if (regex)
+		fprintf(f, "\tmatch m: %s %s%s\n", scopes, regex, multiple);
+	if (exists)
+		fprintf(f, "\tmatch e: %s\n", exists);
+	fprintf(f, "\twhen %s\n", when);
 	fprintf(f, "\tscore %s\n}\n", sc);
 	fclose(f);
 	return buf;
@@ -147,6 +168,28 @@ static bool check_rule(struct job *j, size_t i, char *text)
 	return false;
 }
 
+/* The scopes of SpamAssassin's header NAME: the message's fields as written
+ * (message-header); its pseudo-headers ToCc and MESSAGEID stand for several. */
+static void header_scopes(const char *name, char *out, size_t n)
+{
+	if (strcmp(name, "ToCc") == 0)
+		snprintf(out, n, "message-header:To, message-header:Cc");
+	else if (strcmp(name, "MESSAGEID") == 0)
+		snprintf(out, n, "message-header:Message-Id, message-header:X-Message-Id, "
+		                 "message-header:Resent-Message-Id, message-header:X-Original-Message-ID");
+	else
+		snprintf(out, n, "message-header:%s", name);
+}
+
+/* The match that holds when field NAME is there: its value as written always ends
+ * in a line feed. */
+static void exists_match(const char *name, char *out, size_t n)
+{
+	char scopes[300];
+	header_scopes(name, scopes, sizeof scopes);
+	snprintf(out, n, "%s /\\n/", scopes);
+}
+
 /* header NAME Field[:mods] =~ /re/flags [if-unset: X], or exists:Field */
 static void import_header(struct job *j, size_t i)
 {
@@ -162,9 +205,9 @@ static void import_header(struct job *j, size_t i)
 	field[fl] = '\0';
 	s += fl;
 	if (strncmp(field, "exists:", 7) == 0) {
-		char re[300];
-		snprintf(re, sizeof re, "/^%s:/i", field + 7);
-		char *t = rule_text(r, "header", re, false, NULL);
+		char ex[400];
+		exists_match(field + 7, ex, sizeof ex);
+		char *t = rule_text(r, NULL, NULL, ex, "e");
 		if (check_rule(j, i, t))
 			j->text[i] = t;
 		else
@@ -190,14 +233,9 @@ static void import_header(struct job *j, size_t i)
 	}
 	s += 2;
 	char flags[16];
-	const char *err;
-	char *re = sa_regex_take(&s, flags, sizeof flags, &err);
-	if (!re) {
-		fprintf(stderr, "%s:%u: rule %s: %s\n", r->file, r->line, r->name, err);
-		j->errors++;
-		skip(j, i, "%s", err);
+	char *re = take_regex(j, i, &s, flags, sizeof flags);
+	if (!re)
 		return;
-	}
 	while (isspace((unsigned char)*s))
 		s++;
 	if (*s && strncmp(s, "[if-unset:", 10) != 0) {
@@ -205,18 +243,28 @@ static void import_header(struct job *j, size_t i)
 		free(re);
 		return;
 	}
-	if (*s)
-		fprintf(j->c->report, "%s:%u: %s: imported; its if-unset value is taken not to match\n",
-		        r->file, r->line, r->name);
+	/* a field that is not there is matched as "" (or its if-unset value) */
+	bool unset_matches = false;
+	if (*s) {
+		char unset[256];
+		const char *v = s + 10;
+		v += strspn(v, " \t");
+		snprintf(unset, sizeof unset, "%.*s", (int)strcspn(v, "]"), v);
+		if (!sl_policy_regex_test(re, flags, unset, &unset_matches)) {
+			skip(j, i, "%s", "PCRE2 cannot test its if-unset value");
+			free(re);
+			return;
+		}
+	}
+	if (strcmp(field, "ALL") == 0 && strncmp(re, "\\n", 2) == 0) {
+		/* a field that is not the first one: every field is scanned on its own */
+		re[0] = '^';
+		memmove(re + 1, re + 2, strlen(re + 2) + 1);
+	}
 	char scopes[512];
 	const char *lower = field;
 	if (strcmp(lower, "ALL") == 0)
 		snprintf(scopes, sizeof scopes, "header");
-	else if (strcmp(lower, "ToCc") == 0)
-		snprintf(scopes, sizeof scopes, "header:To, header:Cc");
-	else if (strcmp(lower, "MESSAGEID") == 0)
-		snprintf(scopes, sizeof scopes,
-		         "header:Message-Id, header:X-Message-Id, header:Resent-Message-Id, header:X-Original-Message-ID");
 	else if (strcmp(lower, "EnvelopeFrom") == 0)
 		snprintf(scopes, sizeof scopes, "mail-from");
 	else if (strncmp(lower, "ALL-", 4) == 0 || strncmp(lower, "X-Spam-Relays-", 14) == 0) {
@@ -224,7 +272,7 @@ static void import_header(struct job *j, size_t i)
 		free(re);
 		return;
 	} else
-		snprintf(scopes, sizeof scopes, "header:%s", field);
+		header_scopes(field, scopes, sizeof scopes);
 	if (r->replace && sa_plugin_loaded(j->c, "Mail::SpamAssassin::Plugin::ReplaceTags")) {
 		char *x = sa_replace_tags(j->c, re);
 		free(re);
@@ -232,7 +280,10 @@ static void import_header(struct job *j, size_t i)
 	}
 	char *pol = sa_regex_policy(re, flags, "");
 	free(re);
-	char *t = rule_text(r, scopes, pol, negate, NULL);
+	char exists[400];
+	exists_match(field, exists, sizeof exists);
+	const char *when = negate ? (unset_matches ? "e and not m" : "not m") : (unset_matches ? "m or not e" : "m");
+	char *t = rule_text(r, scopes, pol, unset_matches ? exists : NULL, when);
 	free(pol);
 	if (check_rule(j, i, t))
 		j->text[i] = t;
@@ -272,14 +323,9 @@ static void import_pattern(struct job *j, size_t i)
 	}
 	}
 	char flags[16];
-	const char *err;
-	char *re = sa_regex_take(&s, flags, sizeof flags, &err);
-	if (!re) {
-		fprintf(stderr, "%s:%u: rule %s: %s\n", r->file, r->line, r->name, err);
-		j->errors++;
-		skip(j, i, "%s", err);
+	char *re = take_regex(j, i, &s, flags, sizeof flags);
+	if (!re)
 		return;
-	}
 	if (r->replace && sa_plugin_loaded(j->c, "Mail::SpamAssassin::Plugin::ReplaceTags")) {
 		char *x = sa_replace_tags(j->c, re);
 		free(re);
@@ -287,7 +333,7 @@ static void import_pattern(struct job *j, size_t i)
 	}
 	char *pol = sa_regex_policy(re, flags, extra);
 	free(re);
-	char *t = rule_text(r, scope, pol, false, NULL);
+	char *t = rule_text(r, scope, pol, NULL, "m");
 	free(pol);
 	if (check_rule(j, i, t))
 		j->text[i] = t;
@@ -372,7 +418,7 @@ static void import_meta(struct job *j, size_t i, unsigned depth)
 	else if (refs == 0)
 		skip(j, i, "%s", "meta: no rule it names is imported");
 	else {
-		char *t = rule_text(r, NULL, NULL, false, out);
+		char *t = rule_text(r, NULL, NULL, NULL, out);
 		j->text[i] = t;
 		j->v[i] = IMPORTED;
 	}

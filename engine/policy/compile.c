@@ -66,8 +66,11 @@ static void set_dbs(struct sl_policy *p)
 			db->scope = pol_db_scope_name(d);
 		} else {
 			db->header = *POL_AT(names, const char *, d - POL_DB_FIXED);
-			char *s = pol_alloc(p->arena, strlen(db->header) + 8);
-			sprintf(s, "header:%s", db->header);
+			char *s = pol_alloc(p->arena, strlen(db->header) + 16);
+			if (db->header[0] == ':')
+				sprintf(s, "message-header%s", db->header);
+			else
+				sprintf(s, "header:%s", db->header);
 			db->scope = s;
 		}
 	}
@@ -145,7 +148,7 @@ static bool analyze(struct sl_policy *p, struct sl_policy_diag *diag)
 			if (w > pt->window)
 				pt->window = w;
 		}
-		pt->singlematch = !pt->needs_confirm && c->validator == VAL_NONE &&
+		pt->singlematch = !pt->needs_confirm && c->validator == VAL_NONE && !c->multiple &&
 		                  (c->min_count <= 1 || c->distinct);
 	}
 	/* id tables */

@@ -49,7 +49,9 @@ enum pol_scope {
 	SC_HELO = 1u << 2,
 	SC_CLIENT_IP = 1u << 3,
 	SC_HEADER = 1u << 4,       /* any header field, as "Name: value" */
-	SC_HEADER_NAMED = 1u << 5, /* the value of the fields named in cond->headers */
+	SC_HEADER_NAMED = 1u << 5, /* the value of the fields named in cond->headers (a name
+	                            * starting with ':' is message-header:NAME: the top-level
+	                            * field as written, SpamAssassin's view) */
 	SC_BODY = 1u << 6,         /* UTF-8 text of text parts that are not attachments */
 	SC_TEXT = 1u << 7,         /* UTF-8 text of every text part, attachments included */
 	SC_ATTACHMENT = 1u << 8,   /* transfer-decoded bytes of attachment parts */
@@ -122,6 +124,7 @@ struct pol_cond {
 	const char **headers;
 	uint32_t min_count;      /* >= 1 */
 	bool distinct;
+	bool multiple;           /* every match counts: the rule's value in `when` is its count */
 	enum pol_validator validator;
 	uint32_t ncidr;          /* COND_CLIENT_IP */
 	struct pol_cidr *cidr;
@@ -156,8 +159,8 @@ struct pol_insn {
 	uint32_t arg;
 };
 /* Run `code`; cond(ctx, i) and rule(ctx, i) give the value of a condition or rule. */
-long pol_eval(const struct pol_insn *code, uint32_t n, bool (*cond)(const void *, uint32_t),
-              bool (*rule)(const void *, uint32_t), const void *ctx);
+long pol_eval(const struct pol_insn *code, uint32_t n, long (*cond)(const void *, uint32_t),
+              long (*rule)(const void *, uint32_t), const void *ctx);
 
 /* Distinct values tracked for a `count >= N distinct` condition. */
 static inline uint32_t pol_distinct_capacity(const struct pol_cond *c)
@@ -178,6 +181,7 @@ struct pol_rule {
 	struct pol_insn *code;   /* `when`, postfix */
 	bool true_without_matches; /* `when` holds with every condition false */
 	bool meta;               /* `when` names other rules: evaluated after them */
+	bool multiple;           /* a condition is `multiple`: its value in `when` is its count */
 	unsigned line, col;
 	uint32_t file;
 };

@@ -97,7 +97,7 @@ struct sl_msgscan {
 	struct sl_evidence *vev;
 	size_t vev_cap;
 	uint8_t *rule_mark;
-	uint8_t *fired;            /* per rule, while the verdict is computed (meta rules read it) */
+	uint32_t *fired;           /* per rule, while the verdict is computed: its value in `when` */
 	uint32_t *cand;
 	size_t cand_cap;
 

@@ -584,6 +584,35 @@ static bool hdr_grow(struct sl_msgscan *m, size_t need)
 	return true;
 }
 
+/* message-header:NAME sees a top-level field as SpamAssassin's header rules do: as
+ * written after the colon and its blanks, line breaks of folding removed, a line feed at
+ * the end; with RFC 2047 encoded-words, the decoded value instead (SpamAssassin decodes
+ * them too; the engine's decoded value is the nearest it has). */
+static void header_as_written(struct sl_msgscan *m, unsigned d, const struct sl_event *ev, const char *part)
+{
+	const uint8_t *raw = ev->data;
+	size_t n = ev->len, i = 0;
+	if (!raw || (memmem(raw, n, "=?", 2) && ev->value)) {
+		raw = (const uint8_t *)(ev->value ? ev->value : "");
+		n = strlen((const char *)raw);
+	} else {
+		const uint8_t *colon = memchr(raw, ':', n);
+		i = colon ? (size_t)(colon - raw) + 1 : n;
+		while (i < n && (raw[i] == ' ' || raw[i] == '\t'))
+			i++;
+	}
+	if (n - i + 1 > m->hdr_cap && !hdr_grow(m, n - i + 1)) {
+		pol_scan_failed(m, SL_SIG_ENGINE_MEMORY);
+		return;
+	}
+	size_t o = 0;
+	for (; i < n; i++)
+		if (raw[i] != '\r' && raw[i] != '\n')
+			m->hdr[o++] = raw[i];
+	m->hdr[o++] = '\n';
+	block_scan(m, d, m->hdr, o, part);
+}
+
 static void header(struct sl_msgscan *m, const struct sl_event *ev)
 {
 	const struct sl_policy *p = m->p;
@@ -610,12 +639,17 @@ static void header(struct sl_msgscan *m, const struct sl_event *ev)
 		memcpy(m->hdr + nl + 2, value, vl);
 		block_scan(m, DB_HEADER, m->hdr, need, part);
 	}
-	for (uint32_t d = POL_DB_FIXED; d < p->ndbs; d++)
-		if (strcasecmp(p->dbs[d].header, name) == 0) {
+	for (uint32_t d = POL_DB_FIXED; d < p->ndbs; d++) {
+		const char *key = p->dbs[d].header;
+		if (key[0] == ':') {
+			if (ev->part && ev->part->depth == 0 && strcasecmp(key + 1, name) == 0)
+				header_as_written(m, d, ev, part);
+		} else if (strcasecmp(key, name) == 0) {
 			if (vl == (size_t)-1)
 				vl = strlen(value);
 			block_scan(m, d, (const uint8_t *)value, vl, part);
 		}
+	}
 }
 
 static void signal_record(struct sl_msgscan *m, enum sl_signal s, const char *part, uint64_t offset)
@@ -820,7 +854,7 @@ struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, en
 	m->distinct = malloc((p->ndistinct_slots + 1) * sizeof *m->distinct);
 	m->confirm = calloc((size_t)p->nconfirm + 1, sizeof *m->confirm);
 	m->rule_mark = calloc(p->nrules / 8 + 1, 1);
-	m->fired = calloc(p->nrules + 1, 1);
+	m->fired = calloc(p->nrules + 1, sizeof *m->fired);
 	/* the verdict's arrays at their bounds: a message never allocates for its verdict
 	 * (candidates and hits: one per rule; evidence: one per pooled entry) */
 	m->cand_cap = m->hits_cap = p->nrules + 1;

@@ -108,8 +108,8 @@ static void parse_or(struct parser *ps, int depth)
 	}
 }
 
-long pol_eval(const struct pol_insn *code, uint32_t n, bool (*cond)(const void *, uint32_t),
-              bool (*rule)(const void *, uint32_t), const void *ctx)
+long pol_eval(const struct pol_insn *code, uint32_t n, long (*cond)(const void *, uint32_t),
+              long (*rule)(const void *, uint32_t), const void *ctx)
 {
 	long st[256];
 	int sp = 0;
@@ -140,7 +140,7 @@ long pol_eval(const struct pol_insn *code, uint32_t n, bool (*cond)(const void *
 	return sp == 1 ? st[0] : 0;
 }
 
-static bool never(const void *ctx, uint32_t i)
+static long never(const void *ctx, uint32_t i)
 {
 	(void)ctx, (void)i;
 	return false;
@@ -185,6 +185,8 @@ static const struct pol_cond *first_unused(struct parser *ps, const struct pol_r
 
 void ps_finish_when(struct parser *ps, struct pol_rule *r)
 {
+	for (uint32_t k = 0; k < r->ncond; k++)
+		r->multiple |= POL_AT(ps->conds, struct pol_cond, r->first_cond + k)->multiple;
 	if (!ps->when.set) {
 		/* default: every match must hold */
 		ps->code.n = 0;

@@ -355,3 +355,24 @@ bool sl_policy_check_text(const char *text, size_t n, bool compile, struct sl_po
 	sl_policy_unref(p);
 	return ok;
 }
+
+bool sl_policy_regex_test(const char *pattern, const char *flags, const char *subject, bool *matched)
+{
+	uint32_t opts = 0;
+	for (const char *f = flags; *f; f++)
+		opts |= *f == 'i' ? PCRE2_CASELESS : *f == 's' ? PCRE2_DOTALL : *f == 'm' ? PCRE2_MULTILINE
+		      : *f == 'x' ? PCRE2_EXTENDED : 0;
+	int errcode;
+	PCRE2_SIZE erroff;
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, opts, &errcode, &erroff, NULL);
+	if (!re)
+		return false;
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+	int rc = md ? pcre2_match(re, (PCRE2_SPTR)subject, strlen(subject), 0, 0, md, NULL) : -1;
+	pcre2_match_data_free(md);
+	pcre2_code_free(re);
+	if (rc < 0 && rc != PCRE2_ERROR_NOMATCH)
+		return false;
+	*matched = rc >= 0;
+	return true;
+}

@@ -16,14 +16,27 @@ static const char *default_reply(enum sl_action a)
 	}
 }
 
-static bool cond_value(const void *m, uint32_t c)
+static long cond_value(const void *m, uint32_t c)
 {
 	return pol_cond_holds(m, c);
 }
 
-static bool rule_value(const void *m, uint32_t r)
+static long rule_value(const void *m, uint32_t r)
 {
 	return ((const struct sl_msgscan *)m)->fired[r];
+}
+
+/* The value a rule that holds has in other rules' `when`: 1, or with `multiple` its
+ * match count. */
+static uint32_t fired_value(const struct sl_msgscan *m, const struct pol_rule *r)
+{
+	if (!r->multiple)
+		return 1;
+	uint32_t n = 0;
+	for (uint32_t c = r->first_cond; c < r->first_cond + r->ncond; c++)
+		if (pol_cond_holds(m, c))
+			n += m->count[c];
+	return n ? n : 1;
 }
 
 static bool rule_holds(const struct sl_msgscan *m, const struct pol_rule *r, enum sl_direction dir)
@@ -97,13 +110,15 @@ void pol_verdict_compute(struct sl_msgscan *m, enum sl_direction dir)
 		return;
 	}
 	/* rules on matches first, then meta rules, each after the rules it names */
-	for (size_t i = 0; i < nc; i++)
-		m->fired[m->cand[i]] = rule_holds(m, &p->rules[m->cand[i]], dir);
+	for (size_t i = 0; i < nc; i++) {
+		const struct pol_rule *r = &p->rules[m->cand[i]];
+		m->fired[m->cand[i]] = rule_holds(m, r, dir) ? fired_value(m, r) : 0;
+	}
 	size_t nplain = nc;
 	for (uint32_t i = 0; i < p->nmeta; i++) {
 		uint32_t r = p->meta_rules[i];
 		if (rule_holds(m, &p->rules[r], dir)) {
-			m->fired[r] = 1;
+			m->fired[r] = fired_value(m, &p->rules[r]);
 			m->cand[nc++] = r;
 		}
 	}

@@ -101,6 +101,9 @@ struct sl_policy *sl_policy_compile_without(const char *path, size_t skip,
  * compiled); with `compile`, the Hyperscan databases are built too (and dropped), which
  * finds what only a real compile refuses (a pattern too large). */
 bool sl_policy_check_text(const char *text, size_t n, bool compile, struct sl_policy_diag *diag);
+/* Whether a Perl-compatible expression (PCRE2; flags i, m, s, x) matches `subject`.
+ * False when it does not compile or the match fails (*matched untouched). */
+bool sl_policy_regex_test(const char *pattern, const char *flags, const char *subject, bool *matched);
 /* Parse and check a rules file without compiling Hyperscan databases (the fuzzer). */
 bool sl_policy_check_syntax(const char *path, struct sl_policy_diag *diag);
 
