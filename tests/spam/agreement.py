@@ -24,7 +24,7 @@ def load(path, key):
             if not line:
                 continue
             o = json.loads(line)
-            out[os.path.basename(o['file'])] = key(o)
+            out[os.path.normpath(o['file'])] = key(o)
     return out
 
 
