@@ -464,9 +464,6 @@ static void decide(struct job *j, size_t i, unsigned depth)
 			return;
 		}
 	}
-	if (has_tflag(r, "multiple") || has_tflag(r, "maxhits"))
-		fprintf(j->c->report, "%s:%u: %s: imported; tflags multiple: counted once in metas\n", r->file,
-		        r->line, r->name);
 	switch (r->type) {
 	case SA_URI: skip(j, i, "%s", "uri: the engine has no URI scope yet"); return;
 	case SA_META: import_meta(j, i, depth); return;
