@@ -60,8 +60,8 @@ static bool network_eval(const char *fn)
 	return false;
 }
 
-/* The rule's expression; a broken one (PCRE2, like Perl, cannot read it) is an error
- * at the rule's file and line. */
+/* The rule's expression, its ReplaceTags expanded; a broken one (PCRE2, like Perl,
+ * cannot read it) is an error at the rule's file and line. */
 static char *take_regex(struct job *j, size_t i, const char **s, char *flags, size_t flagsz)
 {
 	const struct sa_rule *r = j->c->rules[i];
@@ -77,6 +77,12 @@ static char *take_regex(struct job *j, size_t i, const char **s, char *flags, si
 		fprintf(stderr, "%s:%u: rule %s: %s\n", r->file, r->line, r->name, err);
 		j->errors++;
 		skip(j, i, "%s", err);
+		return NULL;
+	}
+	if (r->replace && sa_plugin_loaded(j->c, "Mail::SpamAssassin::Plugin::ReplaceTags")) {
+		char *x = sa_replace_tags(j->c, re);
+		free(re);
+		re = x;
 	}
 	return re;
 }
@@ -273,11 +279,6 @@ static void import_header(struct job *j, size_t i)
 		return;
 	} else
 		header_scopes(field, scopes, sizeof scopes);
-	if (r->replace && sa_plugin_loaded(j->c, "Mail::SpamAssassin::Plugin::ReplaceTags")) {
-		char *x = sa_replace_tags(j->c, re);
-		free(re);
-		re = x;
-	}
 	char *pol = sa_regex_policy(re, flags, "");
 	free(re);
 	char exists[400];
@@ -326,11 +327,6 @@ static void import_pattern(struct job *j, size_t i)
 	char *re = take_regex(j, i, &s, flags, sizeof flags);
 	if (!re)
 		return;
-	if (r->replace && sa_plugin_loaded(j->c, "Mail::SpamAssassin::Plugin::ReplaceTags")) {
-		char *x = sa_replace_tags(j->c, re);
-		free(re);
-		re = x;
-	}
 	char *pol = sa_regex_policy(re, flags, extra);
 	free(re);
 	char *t = rule_text(r, scope, pol, NULL, "m");

@@ -24,7 +24,7 @@ def split(out):
 def main():
     files = sorted(os.path.join(SAMPLE, d, f) for d in ('ham', 'spam')
                    for f in os.listdir(os.path.join(SAMPLE, d)))
-    sa = subprocess.run(['perl', os.path.join(SRC, 'tests', 'spam', 'sa_render.pl')] + files,
+    sa = subprocess.run(['perl', os.path.join(SRC, 'tests', 'spam', 'sa_hits.pl'), '--render'] + files,
                         capture_output=True, check=True).stdout.decode('utf-8', 'replace')
     sl = subprocess.run([os.path.join(BUILD, 'tests', 'spam', 'render_dump')] + files,
                         capture_output=True, check=True).stdout.decode('utf-8', 'replace')
