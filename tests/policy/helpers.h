@@ -56,6 +56,9 @@ void tp_vexpect_hits(const struct sl_verdict *v, va_list ids);
 char *tp_mime_verdict(struct sl_scanner *sc, struct sl_policy *p, enum sl_direction dir,
                       const uint8_t *msg, size_t len, size_t split);
 
+/* The ids of the rules in a verdict JSON, comma-separated, in order. */
+void tp_ids_of(const char *json, char *out, size_t n);
+
 /* The fixture most suites share, for CUnit init/cleanup: one scanner, one policy. */
 extern struct sl_scanner *tp_sc;
 extern struct sl_policy *tp_pol;
