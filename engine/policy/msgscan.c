@@ -219,9 +219,49 @@ static void confirm_run(struct scan_ctx *x, const struct pol_pattern *pt, uint32
 	}
 }
 
-/* A prefilter hit in a stream: the real match may need bytes that have not arrived
- * (look-ahead), so it is confirmed after the chunk, over the kept window, until the
- * window has moved past it. */
+/* The bytes [from, to) of the current stream instance, as far as they are kept (the
+ * tail before the current chunk, and the chunk), gathered into winbuf (2 windows). */
+static const uint8_t *span(struct scan_ctx *x, uint64_t from, uint64_t to, size_t *n)
+{
+	struct stream_ch *ch = x->ch;
+	uint64_t cur_start = ch->off, kept_start = cur_start - ch->tail_len;
+	uint64_t chunk_end = cur_start + (ch->cur ? ch->cur_len : 0);
+	if (from < kept_start)
+		from = kept_start;
+	if (to > chunk_end)
+		to = chunk_end;
+	uint8_t *w = x->m->winbuf;
+	size_t k = 0;
+	if (from < cur_start) {
+		size_t t = (size_t)((to < cur_start ? to : cur_start) - from);
+		memcpy(w, ch->tail + (from - kept_start), t);
+		k = t;
+	}
+	if (to > cur_start && ch->cur) {
+		uint64_t s = from > cur_start ? from : cur_start;
+		memcpy(w + k, ch->cur + (s - cur_start), (size_t)(to - s));
+		k += (size_t)(to - s);
+	}
+	*n = k;
+	return w;
+}
+
+/* PCRE2 over the window around a prefilter hit at `at`: up to `window` bytes before it
+ * and after it (look-ahead), as far as the stream has them. */
+static void confirm_around(struct scan_ctx *x, const struct pol_pattern *pt, uint32_t pi, uint64_t at)
+{
+	uint64_t from = at > pt->window ? at - pt->window : 0;
+	uint64_t kept_start = x->ch->off - x->ch->tail_len;
+	if (from < kept_start)
+		from = kept_start;
+	size_t n;
+	const uint8_t *w = span(x, from, at + pt->window, &n);
+	confirm_run(x, pt, pi, w, n, from);
+}
+
+/* A prefilter hit in a stream: confirmed at once when the chunk holds a window of
+ * look-ahead after it; else the real match may need bytes that have not arrived, so it
+ * is confirmed after the chunk, and after the next ones until a window has followed. */
 static void confirm_later(struct scan_ctx *x, const struct pol_pattern *pt, uint32_t pi, uint64_t to)
 {
 	struct confirm_state *cs = &x->m->confirm[pt->confirm_slot];
@@ -249,6 +289,8 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 	const struct pol_pattern *pt = &p->patterns[pi];
 	if (!pt->needs_confirm)
 		accept_match(x, pt, pi, to);
+	else if (x->ch && x->ch->cur && to + pt->window <= x->ch->off + x->ch->cur_len)
+		confirm_around(x, pt, pi, to);
 	else if (x->ch)
 		confirm_later(x, pt, pi, to);
 	else
@@ -256,20 +298,20 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 	return 0;
 }
 
-/* After a chunk (or at the end of the instance): confirm pending prefilter hits over
- * the bytes kept. */
+/* After a chunk is scanned (its bytes still at hand), or at the end of the instance:
+ * confirm pending prefilter hits over the window around the first of each. */
 static void confirm_pending(struct scan_ctx *x, bool final)
 {
 	struct stream_ch *ch = x->ch;
 	const struct sl_policy *p = x->m->p;
 	uint32_t keep = 0;
+	uint64_t end = ch->off + (ch->cur ? ch->cur_len : 0);
 	for (uint32_t i = 0; i < ch->npending; i++) {
 		uint32_t pi = ch->pending[i];
 		const struct pol_pattern *pt = &p->patterns[pi];
 		struct confirm_state *cs = &x->m->confirm[pt->confirm_slot];
-		size_t n = pt->window < ch->tail_len ? pt->window : ch->tail_len;
-		confirm_run(x, pt, pi, ch->tail + ch->tail_len - n, n, ch->off - n);
-		if (!final && ch->off < cs->pending_from + pt->window) {
+		confirm_around(x, pt, pi, cs->pending_from);
+		if (!final && end < cs->pending_from + pt->window) {
 			cs->pending = true;
 			ch->pending[keep++] = pi;
 		} else {
@@ -324,6 +366,8 @@ static void stream_scan(struct sl_msgscan *m, unsigned d, const uint8_t *p, size
 		ch->cur_len = k;
 		hs_check(m, hs_scan_stream(ch->st, (const char *)p, (unsigned)k, 0, m->sc->scratch,
 		                           on_match, &x));
+		if (ch->npending)
+			confirm_pending(&x, false); /* the chunk and the tail before it are at hand */
 		if (ch->window)
 			keep_tail(ch, p, k);
 		ch->off += k;
@@ -331,8 +375,6 @@ static void stream_scan(struct sl_msgscan *m, unsigned d, const uint8_t *p, size
 		n -= k;
 		ch->cur = NULL;
 		ch->cur_len = 0;
-		if (ch->npending)
-			confirm_pending(&x, false);
 	}
 	ch->cur = NULL;
 	ch->cur_len = 0;
@@ -846,7 +888,7 @@ struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, en
 			ok &= m->ch[d].pending != NULL;
 		}
 	}
-	m->winbuf = malloc(maxwin + 1);
+	m->winbuf = malloc(2 * maxwin + 1); /* a window before a prefilter hit and one after */
 	m->batch = malloc(POL_BATCH);
 	m->count = calloc(p->nconds + 1, sizeof *m->count);
 	m->evcount = calloc(p->nconds + 1, sizeof *m->evcount);

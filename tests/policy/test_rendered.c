@@ -1,7 +1,9 @@
 /* The scopes made for SpamAssassin's rules, behind the real MIME parser: `rendered`
  * (Subject first, HTML rendered, paragraphs as lines, parts joined) and
- * `message-header:NAME` (the top-level field as written); the verdict is the same
- * wherever the raw message is split. */
+ * `message-header:NAME` (the top-level field as written); a look-ahead expression
+ * (prefilter + PCRE2) matching early in a part followed by more than its window in
+ * the same chunk (once lost: confirmation looked only at the chunk's last window); the
+ * verdict is the same wherever the raw message is split. */
 #include <CUnit/Basic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +22,8 @@ static const char *policy_text =
 	"rule to-normalized { match header:To /^b@example\\.net$/ score 1 }\n"
 	"rule inner-header { match message-header:X-Inner /yes/ score 1 }\n"
 	"rule count { match rendered /pill/i multiple score 0 }\n"
-	"rule many { when count >= 3 score 1 }\n";
+	"rule many { when count >= 3 score 1 }\n"
+	"rule confirm-early { match body /\\$[1-9](?!\\d{3}\\.\\d\\d\\.)[0-9],[0-9]{3}(?!\\d)/ score 1 }\n";
 
 static int init(void)
 {
@@ -38,7 +41,11 @@ static const char msg[] =
 	"Content-Type: text/plain\r\n"
 	"X-Inner: yes\r\n"
 	"\r\n"
-	"Pill one,\r\n"
+	"Pill one, $26,087.58 earned,\r\n"
+	"filler filler filler filler filler filler filler filler filler filler filler filler\r\n"
+	"filler filler filler filler filler filler filler filler filler filler filler filler\r\n"
+	"filler filler filler filler filler filler filler filler filler filler filler filler\r\n"
+	"filler filler filler filler filler filler filler filler filler filler filler filler\r\n"
 	"pill two. plain part end\r\n"
 	"--b1\r\n"
 	"Content-Type: text/html\r\n"
@@ -57,7 +64,7 @@ static void test_what_fires(void)
 	char *v = verdict_of(0);
 	char ids[512];
 	tp_ids_of(v, ids, sizeof ids);
-	const char *want = "subject-line,paragraph,entity,parts-joined,to-as-written,to-normalized,count,many";
+	const char *want = "subject-line,paragraph,entity,parts-joined,to-as-written,to-normalized,count,many,confirm-early";
 	if (strcmp(ids, want) != 0)
 		fprintf(stderr, "\nfired '%s'\nwant  '%s'\n", ids, want);
 	CU_ASSERT_STRING_EQUAL(ids, want);
