@@ -471,3 +471,29 @@ bool sa_read_dirs(struct sa_conf *c, char **dirs, size_t ndirs)
 			return false;
 	return true;
 }
+
+void sa_conf_free(struct sa_conf *c)
+{
+	for (size_t i = 0; i < c->nrules; i++) {
+		struct sa_rule *r = c->rules[i];
+		free(r->name);
+		free(r->def);
+		free(r->file);
+		free(r->describe);
+		free(r->tflags);
+		free(r);
+	}
+	free(c->rules);
+	for (size_t i = 0; i < c->nplugins; i++)
+		free(c->plugins[i]);
+	free(c->plugins);
+	for (size_t i = 0; i < c->ntags; i++) {
+		free(c->tags[i].kind);
+		free(c->tags[i].name);
+		free(c->tags[i].value);
+	}
+	free(c->tags);
+	if (c->report)
+		fclose(c->report);
+	free(c);
+}

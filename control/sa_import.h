@@ -55,6 +55,8 @@ struct sa_conf {
  * message naming file:line) on an error that makes the import meaningless. */
 bool sa_read_dirs(struct sa_conf *c, char **dirs, size_t ndirs);
 struct sa_rule *sa_find(struct sa_conf *c, const char *name);
+/* Everything read, and the report file closed. */
+void sa_conf_free(struct sa_conf *c);
 bool sa_plugin_loaded(const struct sa_conf *c, const char *name);
 /* Evaluate the expression of an `if` line. False with *err for what we cannot read. */
 bool sa_eval_if(const struct sa_conf *c, const char *expr, bool *value, const char **err);

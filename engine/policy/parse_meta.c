@@ -13,20 +13,22 @@ static int cmp_id(const void *a, const void *b, void *rules)
 }
 
 struct order {
-	struct parser *ps;
 	struct pol_rule *rules;
 	uint8_t *state;      /* 0 unseen, 1 on the path, 2 done */
 	uint32_t *out;
 	uint32_t nout;
+	long cycle;          /* a rule found on a cycle, or -1 */
 };
 
 static void visit(struct order *o, uint32_t r, unsigned depth)
 {
 	struct pol_rule *rule = &o->rules[r];
-	if (o->state[r] == 2 || !rule->meta)
+	if (o->state[r] == 2 || !rule->meta || o->cycle >= 0)
 		return;
-	if (o->state[r] == 1 || depth > 1000)
-		ps_error(o->ps, rule->line, rule->col, "rule %s depends on itself through 'when'", rule->id);
+	if (o->state[r] == 1 || depth > 1000) {
+		o->cycle = r;
+		return;
+	}
 	o->state[r] = 1;
 	for (uint32_t i = 0; i < rule->ncode; i++)
 		if (rule->code[i].op == OP_RULE)
@@ -40,7 +42,7 @@ void ps_resolve_rules(struct parser *ps)
 	uint32_t n = (uint32_t)ps->rules.n;
 	struct pol_rule *rules = ps->rules.v;
 	uint32_t *byid = malloc((n + 1) * sizeof *byid);
-	struct order o = {ps, rules, calloc(n + 1, 1), pol_alloc(ps->p->arena, (n + 1) * sizeof(uint32_t)), 0};
+	struct order o = {rules, calloc(n + 1, 1), pol_alloc(ps->p->arena, (n + 1) * sizeof(uint32_t)), 0, -1};
 	if (!byid || !o.state)
 		abort();
 	for (uint32_t i = 0; i < n; i++)
@@ -76,6 +78,9 @@ void ps_resolve_rules(struct parser *ps)
 	for (uint32_t r = 0; r < n; r++)
 		visit(&o, r, 0);
 	free(o.state);
+	if (o.cycle >= 0)
+		ps_error(ps, rules[o.cycle].line, rules[o.cycle].col, "rule %s depends on itself through 'when'",
+		         rules[o.cycle].id);
 	ps->p->meta_rules = o.out;
 	ps->p->nmeta = o.nout;
 }
