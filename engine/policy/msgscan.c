@@ -187,6 +187,7 @@ static void confirm_run(struct scan_ctx *x, const struct pol_pattern *pt, uint32
 	if (cs->instance != x->instance) {
 		cs->instance = x->instance;
 		cs->end = 0;
+		cs->searched_from = cs->searched_to = 0;
 		cs->pending = false;
 	}
 	PCRE2_SIZE start = 0;
@@ -254,9 +255,17 @@ static void confirm_around(struct scan_ctx *x, const struct pol_pattern *pt, uin
 	uint64_t kept_start = x->ch->off - x->ch->tail_len;
 	if (from < kept_start)
 		from = kept_start;
+	uint64_t chunk_end = x->ch->off + (x->ch->cur ? x->ch->cur_len : 0);
+	uint64_t to = at + pt->window < chunk_end ? at + pt->window : chunk_end;
+	/* a hit inside the region searched last (dense hits of one pattern): done already */
+	struct confirm_state *cs = &x->m->confirm[pt->confirm_slot];
+	if (cs->instance == x->instance && from >= cs->searched_from && to <= cs->searched_to)
+		return;
 	size_t n;
-	const uint8_t *w = span(x, from, at + pt->window, &n);
+	const uint8_t *w = span(x, from, to, &n);
 	confirm_run(x, pt, pi, w, n, from);
+	cs->searched_from = from;
+	cs->searched_to = to;
 }
 
 /* A prefilter hit in a stream: confirmed at once when the chunk holds a window of
@@ -269,6 +278,7 @@ static void confirm_later(struct scan_ctx *x, const struct pol_pattern *pt, uint
 	if (cs->instance != x->instance) {
 		cs->instance = x->instance;
 		cs->end = 0;
+		cs->searched_from = cs->searched_to = 0;
 		cs->pending = false;
 	}
 	if (cs->pending)
