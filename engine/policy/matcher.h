@@ -41,7 +41,7 @@ struct confirm_state {
 	uint64_t instance;         /* scope instance `end` belongs to */
 	uint64_t end;              /* end of the last confirmed match */
 	uint64_t pending_from;     /* first unconfirmed prefilter hit (streams) */
-	uint64_t searched_from, searched_to; /* the last stream region PCRE2 went through */
+	uint64_t pending_last;     /* the last of them */
 	bool pending;
 };
 

@@ -178,19 +178,17 @@ static void accept_match(struct scan_ctx *x, const struct pol_pattern *pt, uint3
 }
 
 /* PCRE2 confirmation of prefilter matches. PCRE2 runs over `n` bytes that start at
- * offset `base` of the scope instance; every real match ending after the last one
- * confirmed in this instance counts. */
+ * offset `base` of the scope instance, from `start` on (bytes before it are look-behind
+ * only); every real match ending after the last one confirmed in this instance counts. */
 static void confirm_run(struct scan_ctx *x, const struct pol_pattern *pt, uint32_t pi,
-                        const uint8_t *w, size_t n, uint64_t base)
+                        const uint8_t *w, size_t n, uint64_t base, PCRE2_SIZE start)
 {
 	struct confirm_state *cs = &x->m->confirm[pt->confirm_slot];
 	if (cs->instance != x->instance) {
 		cs->instance = x->instance;
 		cs->end = 0;
-		cs->searched_from = cs->searched_to = 0;
 		cs->pending = false;
 	}
-	PCRE2_SIZE start = 0;
 	while (start <= n) {
 		int rc = pcre2_match(pt->confirm, w, n, start, base == 0 ? 0 : PCRE2_NOTBOL,
 		                     x->m->sc->md, x->m->sc->mctx);
@@ -247,30 +245,9 @@ static const uint8_t *span(struct scan_ctx *x, uint64_t from, uint64_t to, size_
 	return w;
 }
 
-/* PCRE2 over the window around a prefilter hit at `at`: up to `window` bytes before it
- * and after it (look-ahead), as far as the stream has them. */
-static void confirm_around(struct scan_ctx *x, const struct pol_pattern *pt, uint32_t pi, uint64_t at)
-{
-	uint64_t from = at > pt->window ? at - pt->window : 0;
-	uint64_t kept_start = x->ch->off - x->ch->tail_len;
-	if (from < kept_start)
-		from = kept_start;
-	uint64_t chunk_end = x->ch->off + (x->ch->cur ? x->ch->cur_len : 0);
-	uint64_t to = at + pt->window < chunk_end ? at + pt->window : chunk_end;
-	/* a hit inside the region searched last (dense hits of one pattern): done already */
-	struct confirm_state *cs = &x->m->confirm[pt->confirm_slot];
-	if (cs->instance == x->instance && from >= cs->searched_from && to <= cs->searched_to)
-		return;
-	size_t n;
-	const uint8_t *w = span(x, from, to, &n);
-	confirm_run(x, pt, pi, w, n, from);
-	cs->searched_from = from;
-	cs->searched_to = to;
-}
-
-/* A prefilter hit in a stream: confirmed at once when the chunk holds a window of
- * look-ahead after it; else the real match may need bytes that have not arrived, so it
- * is confirmed after the chunk, and after the next ones until a window has followed. */
+/* A prefilter hit in a stream: the real match may need bytes that have not arrived
+ * (look-ahead), so the hits of a chunk are confirmed after it, together, and those
+ * near its end again after the next chunks until a window has followed them. */
 static void confirm_later(struct scan_ctx *x, const struct pol_pattern *pt, uint32_t pi, uint64_t to)
 {
 	struct confirm_state *cs = &x->m->confirm[pt->confirm_slot];
@@ -278,9 +255,9 @@ static void confirm_later(struct scan_ctx *x, const struct pol_pattern *pt, uint
 	if (cs->instance != x->instance) {
 		cs->instance = x->instance;
 		cs->end = 0;
-		cs->searched_from = cs->searched_to = 0;
 		cs->pending = false;
 	}
+	cs->pending_last = to;
 	if (cs->pending)
 		return;
 	cs->pending = true;
@@ -299,30 +276,45 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 	const struct pol_pattern *pt = &p->patterns[pi];
 	if (!pt->needs_confirm)
 		accept_match(x, pt, pi, to);
-	else if (x->ch && x->ch->cur && to + pt->window <= x->ch->off + x->ch->cur_len)
-		confirm_around(x, pt, pi, to);
 	else if (x->ch)
 		confirm_later(x, pt, pi, to);
 	else
-		confirm_run(x, pt, pi, x->val, x->val_len, 0);
+		confirm_run(x, pt, pi, x->val, x->val_len, 0, 0);
 	return 0;
 }
 
 /* After a chunk is scanned (its bytes still at hand), or at the end of the instance:
- * confirm pending prefilter hits over the window around the first of each. */
+ * confirm each pattern's pending hits in one pass over [first hit - window, last hit +
+ * window]: the part that begins in the kept tail through winbuf, the rest in place. */
 static void confirm_pending(struct scan_ctx *x, bool final)
 {
 	struct stream_ch *ch = x->ch;
 	const struct sl_policy *p = x->m->p;
 	uint32_t keep = 0;
-	uint64_t end = ch->off + (ch->cur ? ch->cur_len : 0);
+	uint64_t cur_start = ch->off, kept_start = ch->off - ch->tail_len;
+	uint64_t end = cur_start + (ch->cur ? ch->cur_len : 0);
 	for (uint32_t i = 0; i < ch->npending; i++) {
 		uint32_t pi = ch->pending[i];
 		const struct pol_pattern *pt = &p->patterns[pi];
 		struct confirm_state *cs = &x->m->confirm[pt->confirm_slot];
-		confirm_around(x, pt, pi, cs->pending_from);
-		if (!final && end < cs->pending_from + pt->window) {
+		uint64_t w = pt->window;
+		uint64_t from = cs->pending_from > w ? cs->pending_from - w : 0;
+		uint64_t to = cs->pending_last + w < end ? cs->pending_last + w : end;
+		if (from < kept_start)
+			from = kept_start;
+		if (from < cur_start) {
+			size_t n;
+			const uint8_t *b = span(x, from, to < cur_start + w ? to : cur_start + w, &n);
+			confirm_run(x, pt, pi, b, n, from, 0);
+		}
+		if (ch->cur && to > (from < cur_start ? cur_start + w : from)) {
+			uint64_t s = from > cur_start ? from : cur_start;
+			confirm_run(x, pt, pi, ch->cur, (size_t)(to - cur_start), cur_start, (PCRE2_SIZE)(s - cur_start));
+		}
+		if (!final && end < cs->pending_last + w) {
 			cs->pending = true;
+			if (end > w && cs->pending_from < end - w)
+				cs->pending_from = end - w; /* what is left to see is the chunk's last window */
 			ch->pending[keep++] = pi;
 		} else {
 			cs->pending = false;
