@@ -177,13 +177,25 @@ static void accept_match(struct scan_ctx *x, const struct pol_pattern *pt, uint3
 	pol_record(m, pt->cond, key, x->db->scope, x->part, end, pt->label);
 }
 
+/* Confirmation state of a pattern in one database: the same pattern can be in several
+ * streams at once (body and rendered, fed by the same events), each its own. Block
+ * databases, scanned whole one at a time, share the last lane. */
+static struct confirm_state *confirm_state_of(struct scan_ctx *x, const struct pol_pattern *pt)
+{
+	unsigned lane = x->ch ? x->dbi : POL_NSTREAM;
+	return &x->m->confirm[pt->confirm_slot * (POL_NSTREAM + 1) + lane];
+}
+
 /* PCRE2 confirmation of prefilter matches. PCRE2 runs over `n` bytes that start at
  * offset `base` of the scope instance, from `start` on (bytes before it are look-behind
- * only); every real match ending after the last one confirmed in this instance counts. */
+ * only); every real match ending after the last one confirmed in this instance, and not
+ * after `limit`, counts. A match ending near the end of the bytes at hand may only
+ * seem one (a look-ahead saw the end of the data, not what follows): the caller sets
+ * `limit` a window before that end until the scope instance ends. */
 static void confirm_run(struct scan_ctx *x, const struct pol_pattern *pt, uint32_t pi,
-                        const uint8_t *w, size_t n, uint64_t base, PCRE2_SIZE start)
+                        const uint8_t *w, size_t n, uint64_t base, PCRE2_SIZE start, uint64_t limit)
 {
-	struct confirm_state *cs = &x->m->confirm[pt->confirm_slot];
+	struct confirm_state *cs = confirm_state_of(x, pt);
 	if (cs->instance != x->instance) {
 		cs->instance = x->instance;
 		cs->end = 0;
@@ -210,6 +222,8 @@ static void confirm_run(struct scan_ctx *x, const struct pol_pattern *pt, uint32
 		}
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(x->m->sc->md);
 		uint64_t end = base + ov[1];
+		if (end > limit)
+			break; /* decided by a later pass, with the bytes after it */
 		if (end > cs->end) {
 			cs->end = end;
 			accept_match(x, pt, pi, end);
@@ -219,7 +233,7 @@ static void confirm_run(struct scan_ctx *x, const struct pol_pattern *pt, uint32
 }
 
 /* The bytes [from, to) of the current stream instance, as far as they are kept (the
- * tail before the current chunk, and the chunk), gathered into winbuf (2 windows). */
+ * tail before the current chunk, and the chunk), gathered into winbuf (3 windows). */
 static const uint8_t *span(struct scan_ctx *x, uint64_t from, uint64_t to, size_t *n)
 {
 	struct stream_ch *ch = x->ch;
@@ -250,7 +264,7 @@ static const uint8_t *span(struct scan_ctx *x, uint64_t from, uint64_t to, size_
  * near its end again after the next chunks until a window has followed them. */
 static void confirm_later(struct scan_ctx *x, const struct pol_pattern *pt, uint32_t pi, uint64_t to)
 {
-	struct confirm_state *cs = &x->m->confirm[pt->confirm_slot];
+	struct confirm_state *cs = confirm_state_of(x, pt);
 	struct stream_ch *ch = x->ch;
 	if (cs->instance != x->instance) {
 		cs->instance = x->instance;
@@ -279,7 +293,7 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 	else if (x->ch)
 		confirm_later(x, pt, pi, to);
 	else
-		confirm_run(x, pt, pi, x->val, x->val_len, 0, 0);
+		confirm_run(x, pt, pi, x->val, x->val_len, 0, 0, UINT64_MAX);
 	return 0;
 }
 
@@ -296,20 +310,22 @@ static void confirm_pending(struct scan_ctx *x, bool final)
 	for (uint32_t i = 0; i < ch->npending; i++) {
 		uint32_t pi = ch->pending[i];
 		const struct pol_pattern *pt = &p->patterns[pi];
-		struct confirm_state *cs = &x->m->confirm[pt->confirm_slot];
+		struct confirm_state *cs = confirm_state_of(x, pt);
 		uint64_t w = pt->window;
 		uint64_t from = cs->pending_from > w ? cs->pending_from - w : 0;
 		uint64_t to = cs->pending_last + w < end ? cs->pending_last + w : end;
 		if (from < kept_start)
 			from = kept_start;
+		uint64_t limit = final ? UINT64_MAX : end > w ? end - w : 0;
 		if (from < cur_start) {
 			size_t n;
 			const uint8_t *b = span(x, from, to < cur_start + w ? to : cur_start + w, &n);
-			confirm_run(x, pt, pi, b, n, from, 0);
+			confirm_run(x, pt, pi, b, n, from, 0, limit);
 		}
 		if (ch->cur && to > (from < cur_start ? cur_start + w : from)) {
 			uint64_t s = from > cur_start ? from : cur_start;
-			confirm_run(x, pt, pi, ch->cur, (size_t)(to - cur_start), cur_start, (PCRE2_SIZE)(s - cur_start));
+			confirm_run(x, pt, pi, ch->cur, (size_t)(to - cur_start), cur_start, (PCRE2_SIZE)(s - cur_start),
+			            limit);
 		}
 		if (!final && end < cs->pending_last + w) {
 			cs->pending = true;
@@ -878,9 +894,11 @@ struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, en
 		if (!db->db)
 			continue;
 		ok &= hs_open_stream(db->db, 0, &m->ch[d].st) == HS_SUCCESS;
-		m->ch[d].window = db->window;
+		/* two windows: a hit near a chunk's end is confirmed after the next chunk, with
+		 * its window of look-behind still kept */
+		m->ch[d].window = 2 * db->window;
 		if (db->window) {
-			m->ch[d].tail = malloc(db->window);
+			m->ch[d].tail = malloc(2 * (size_t)db->window);
 			ok &= m->ch[d].tail != NULL;
 		}
 		if (db->window > maxwin)
@@ -890,13 +908,13 @@ struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, en
 			ok &= m->ch[d].pending != NULL;
 		}
 	}
-	m->winbuf = malloc(2 * maxwin + 1); /* a window before a prefilter hit and one after */
+	m->winbuf = malloc(3 * maxwin + 1); /* the kept tail (2 windows) and one after */
 	m->batch = malloc(POL_BATCH);
 	m->count = calloc(p->nconds + 1, sizeof *m->count);
 	m->evcount = calloc(p->nconds + 1, sizeof *m->evcount);
 	m->touched = malloc((p->nconds + 1) * sizeof *m->touched);
 	m->distinct = malloc((p->ndistinct_slots + 1) * sizeof *m->distinct);
-	m->confirm = calloc((size_t)p->nconfirm + 1, sizeof *m->confirm);
+	m->confirm = calloc((size_t)p->nconfirm * (POL_NSTREAM + 1) + 1, sizeof *m->confirm);
 	m->rule_mark = calloc(p->nrules / 8 + 1, 1);
 	m->fired = calloc(p->nrules + 1, sizeof *m->fired);
 	/* the verdict's arrays at their bounds: a message never allocates for its verdict
