@@ -114,6 +114,7 @@ static int open_archive_journal(const struct dp_config *cfg)
 	char err[512];
 	struct sl_journal_config jc = {
 		.spool_dir = cfg->journal_spool,
+		.max_spool_bytes = cfg->journal_spool_max,
 		.archive = cfg->journal_archive[0] ? cfg->journal_archive : NULL,
 		.tls = { .ca = cfg->journal_tls_ca[0] ? cfg->journal_tls_ca : NULL,
 			 .cert = cfg->journal_tls_cert, .key = cfg->journal_tls_key,

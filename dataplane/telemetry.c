@@ -112,6 +112,7 @@ static int cmd_messages(const char *cmd, const char *params, struct rte_tel_data
 	u64(d, "journal_ok", NULL, c.journal_ok);
 	u64(d, "journal_skipped", NULL, c.journal_skipped);
 	u64(d, "journal_failed", NULL, c.journal_failed);
+	u64(d, "journal_required_deferred", NULL, c.journal_required_deferred);
 	u64(d, "signals_tcp_overlap", NULL, c.signals_overlap);
 	per_worker(d, "total_per_worker", offsetof(struct dp_counters, messages));
 	return 0;

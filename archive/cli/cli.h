@@ -24,6 +24,12 @@ int cmd_verify(int argc, char **argv);
 int cmd_search_latency(int argc, char **argv);
 int cmd_journal_send(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
+int cmd_quarantine(int argc, char **argv);
+int cmd_release(int argc, char **argv);
+int cmd_hold(int argc, char **argv);
+int cmd_purge(int argc, char **argv);
+int cmd_api(int argc, char **argv);
+int cmd_rekey(int argc, char **argv);
 
 /* Open the store with the key file (--key FILE, else $SLUICE_ARCHIVE_KEY): read-write
  * when `write` (or when nothing else holds it), else alongside a running server as a
@@ -39,6 +45,18 @@ int cli_check_index(struct ar_store *s);
 /* The audit entry for this command (audit.h), before any result is shown: 0, or -1
  * after printing why (the command must then refuse). */
 int cli_audit(struct ar_store *s, const char *action, const char *detail_json);
+
+/* Rebuild the index families from the messages and copies (reindex); 0 or 1. */
+int cli_reindex(struct ar_store *s);
+
+/* The arguments "--data DIR [--json]" (nothing else): 0, or -1 (print the usage). */
+int cli_data_json_args(int argc, char **argv, const char **data, bool *json);
+
+/* The relay's TLS options (release, api): consumes argv[*i] (and its value) when it is
+ * one of them; _valid: the combination makes sense (cert with key, all need a CA). */
+struct ar_smtp_tls;
+bool cli_relay_tls_option(int argc, char **argv, int *i, struct ar_smtp_tls *tls);
+bool cli_relay_tls_valid(const struct ar_smtp_tls *tls);
 
 /* Parse "123" as a document id. */
 bool cli_parse_docid(const char *s, uint32_t *out);

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "seal.h"
+#include "purged.h"
 #include "verify.h"
 
 /* Count keys of a family by iteration (exact; the index check needs exact). */
@@ -26,19 +27,9 @@ static double ratio(uint64_t a, uint64_t b)
 
 int cmd_stats(int argc, char **argv)
 {
-	const char *data = NULL;
-	bool json = false;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--data") && i + 1 < argc)
-			data = argv[++i];
-		else if (!strcmp(argv[i], "--json"))
-			json = true;
-		else {
-			fprintf(stderr, "usage: sluice-archive stats --data DIR [--json]\n");
-			return 2;
-		}
-	}
-	if (!data) {
+	const char *data;
+	bool json;
+	if (cli_data_json_args(argc, argv, &data, &json) < 0) {
 		fprintf(stderr, "usage: sluice-archive stats --data DIR [--json]\n");
 		return 2;
 	}
@@ -57,9 +48,14 @@ int cmd_stats(int argc, char **argv)
 	uint64_t audit = count_keys(s, AR_CF_AUDIT);
 	uint64_t lag = c->next_seq - c->indexed_seq;
 	bool stale = c->index_version != AR_INDEX_VERSION;
-	uint64_t docs_missing = c->next_docid > docs_indexed ? c->next_docid - docs_indexed : 0;
+	/* documents a purge deleted are not due in the index */
+	struct ar_purged purged;
+	ar_purged_load(s, &purged);
+	uint64_t live = c->next_docid - (purged.messages < c->next_docid ? purged.messages : c->next_docid);
+	ar_purged_free(&purged);
+	uint64_t docs_missing = live > docs_indexed ? live - docs_indexed : 0;
 	const char *state = stale ? "stale (index format changed: run reindex)" :
-			    (lag || docs_missing || summaries != c->next_docid) ? "behind (run reindex)" :
+			    (lag || docs_missing || summaries != live) ? "behind (run reindex)" :
 			    "current";
 	if (json) {
 		printf("{\"messages\":%llu,\"copies\":%llu,\"distinct_blobs\":%llu,"
@@ -133,25 +129,19 @@ static void count_copy(void *ctx, const struct ar_copy *c)
 
 /* Rebuild every derived family (postings, bydate, docs) from blobs and copies, in
  * store order, so reindexed documents get the keys ingest gave them. */
-int cmd_reindex(int argc, char **argv)
+int cli_reindex(struct ar_store *s)
 {
-	const char *data = NULL;
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--data") && i + 1 < argc)
-			data = argv[++i];
-	if (!data) {
-		fprintf(stderr, "usage: sluice-archive reindex --data DIR\n");
-		return 2;
-	}
-	struct ar_store *s = cli_open(data, true, false);
-	if (!s)
-		return 1;
 	char err[512];
+	struct ar_purged purged;
+	if (ar_purged_load(s, &purged) < 0) {
+		fprintf(stderr, "sluice-archive reindex: out of memory\n");
+		return 1;
+	}
 	if (ar_store_reset_cf(s, AR_CF_POSTINGS, err, sizeof err) < 0 ||
 	    ar_store_reset_cf(s, AR_CF_BYDATE, err, sizeof err) < 0 ||
 	    ar_store_reset_cf(s, AR_CF_DOCS, err, sizeof err) < 0) {
 		fprintf(stderr, "sluice-archive reindex: %s\n", err);
-		ar_store_close(s);
+		ar_purged_free(&purged);
 		return 1;
 	}
 	s->counters.indexed_seq = 0;
@@ -169,11 +159,14 @@ int cmd_reindex(int argc, char **argv)
 	uint64_t docs = 0, copies = 0, errors = 0;
 	int rc = 0;
 	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
-		size_t vl, cl, il;
+		size_t vl, cl, il, kl;
 		const char *id = rocksdb_iter_value(it, &vl);
+		const char *k = rocksdb_iter_key(it, &kl);
 		char *e = NULL;
 		char *cv = vl == 64 ? ar_store_get(s, AR_CF_COPIES, id, 32, &cl, &e) : NULL;
 		free(e);
+		if (!cv && kl == 8 && ar_purged_link(&purged, ar_get_be64((const uint8_t *)k)))
+			continue; /* deleted by purge */
 		struct ar_copy cp;
 		if (!cv || ar_copy_decode((uint8_t *)cv, cl, &cp, err, sizeof err) < 0) {
 			fprintf(stderr, "sluice-archive reindex: damaged copy record: %s\n", cv ? err : "missing");
@@ -242,6 +235,8 @@ int cmd_reindex(int argc, char **argv)
 		}
 	}
 	rocksdb_iter_destroy(it);
+	if (!rc && !errors) /* every copy in store order seen (purged ones have nothing to index) */
+		s->counters.indexed_seq = s->counters.next_seq;
 	ar_postblock_write(&pb, ar_posting_put, &sink, block_id, &seal_failed);
 	ar_postblock_free(&pb);
 	ar_counters_put(s, wb);
@@ -261,8 +256,32 @@ int cmd_reindex(int argc, char **argv)
 		rc = 1;
 	free(dockeys);
 	free(seen);
-	ar_store_close(s);
+	ar_purged_free(&purged);
 	return rc || errors ? 1 : 0;
+}
+
+int cmd_reindex(int argc, char **argv)
+{
+	const char *data = NULL;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--data") && i + 1 < argc)
+			data = argv[++i];
+	if (!data) {
+		fprintf(stderr, "usage: sluice-archive reindex --data DIR\n");
+		return 2;
+	}
+	struct ar_store *s = cli_open(data, true, false);
+	if (!s)
+		return 1;
+	int rc = cli_reindex(s);
+	ar_store_close(s);
+	return rc;
+}
+
+static void print_entry(void *ctx, const char *entry, size_t len)
+{
+	(void)ctx;
+	printf("%.*s\n", (int)len, entry);
 }
 
 int cmd_audit(int argc, char **argv)
@@ -283,25 +302,13 @@ int cmd_audit(int argc, char **argv)
 		ar_store_close(s);
 		return 1;
 	}
-	rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[AR_CF_AUDIT]);
-	struct sl_strbuf e;
-	sl_strbuf_init(&e);
+	uint64_t damaged = ar_audit_each(s, print_entry, NULL);
 	int rc = 0;
-	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
-		size_t kl, vl;
-		const char *k = rocksdb_iter_key(it, &kl);
-		const char *v = rocksdb_iter_value(it, &vl);
-		char err[200];
-		sl_strbuf_clear(&e);
-		if (ar_unseal(s, AR_CF_AUDIT, k, kl, v, vl, &e, err, sizeof err) < 0 || e.len <= 32) {
-			fprintf(stderr, "sluice-archive audit: an entry is damaged (run verify)\n");
-			rc = 1;
-			continue;
-		}
-		printf("%.*s\n", (int)(e.len - 32), e.s + 32);
+	if (damaged) {
+		fprintf(stderr, "sluice-archive audit: %llu entries are damaged (run verify)\n",
+			(unsigned long long)damaged);
+		rc = 1;
 	}
-	sl_strbuf_free(&e);
-	rocksdb_iter_destroy(it);
 	ar_store_close(s);
 	return rc;
 }
@@ -358,10 +365,11 @@ int cmd_verify(int argc, char **argv)
 	}
 	struct sl_strbuf out;
 	sl_strbuf_init(&out);
-	sl_strbuf_printf(&out, "{\"copies\":%llu,\"copies_counted\":%llu,\"messages\":%llu,"
-		"\"audit_entries\":%llu,\"checkpoints\":%llu,\"damaged\":%llu,"
+	sl_strbuf_printf(&out, "{\"copies\":%llu,\"copies_counted\":%llu,\"purged\":%llu,"
+		"\"messages\":%llu,\"audit_entries\":%llu,\"checkpoints\":%llu,\"damaged\":%llu,"
 		"\"records_checked\":%llu,\"records_missing\":%llu,\"first_copy_break\":",
 		(unsigned long long)v.copies, (unsigned long long)s->counters.next_seq,
+		(unsigned long long)v.purged,
 		(unsigned long long)v.messages, (unsigned long long)v.audit_entries,
 		(unsigned long long)v.checkpoints, (unsigned long long)v.damaged,
 		(unsigned long long)checked, (unsigned long long)missing);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "keyfile.h"
+#include "net.h"
 
 const char *cli_key_path;
 static struct ar_keys keys;
@@ -98,4 +99,39 @@ bool cli_parse_docid(const char *s, uint32_t *out)
 		return false;
 	*out = (uint32_t)v;
 	return true;
+}
+
+int cli_data_json_args(int argc, char **argv, const char **data, bool *json)
+{
+	*data = NULL;
+	*json = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--data") && i + 1 < argc)
+			*data = argv[++i];
+		else if (!strcmp(argv[i], "--json"))
+			*json = true;
+		else
+			return -1;
+	}
+	return *data ? 0 : -1;
+}
+
+/* --relay-tls-ca F [--relay-tls-name N] [--relay-tls-cert F --relay-tls-key F]: one
+ * option at argv[*i] (true), for `release` and `api` alike. */
+bool cli_relay_tls_option(int argc, char **argv, int *i, struct ar_smtp_tls *tls)
+{
+	static const char *const names[] = { "--relay-tls-ca", "--relay-tls-name",
+		"--relay-tls-cert", "--relay-tls-key" };
+	const char **fields[] = { &tls->ca, &tls->name, &tls->cert, &tls->key };
+	for (size_t k = 0; k < 4; k++)
+		if (!strcmp(argv[*i], names[k]) && *i + 1 < argc) {
+			*fields[k] = argv[++*i];
+			return true;
+		}
+	return false;
+}
+
+bool cli_relay_tls_valid(const struct ar_smtp_tls *tls)
+{
+	return !tls->cert == !tls->key && (tls->ca || (!tls->name && !tls->cert));
 }

@@ -135,6 +135,10 @@ int sl_journal_spool_write(const char *dir, const uint8_t *frame, size_t len);
 
 /* ---- client: send frames to an archive and read its replies ---- */
 
+/* A TCP connection to "host:port" ("[v6]:port") within timeout_ms, blocking
+ * afterwards: the fd, or -1 with a reason. */
+int sl_journal_tcp_connect(const char *addr, int timeout_ms, char *err, size_t errlen);
+
 /* Write all n bytes (EINTR retried). 0 or -1. */
 int sl_journal_write_all(int fd, const void *p, size_t n);
 
@@ -163,6 +167,7 @@ struct sl_journal_config {
 	const char *archive;        /* "host:port"; NULL: spool only, no sender thread */
 	struct sl_journal_tls tls;  /* tls.ca set: mutual TLS (the archive requires it) */
 	size_t max_queue_bytes;     /* in-memory queue cap (0: 64 MiB) */
+	uint64_t max_spool_bytes;   /* cap on spooled + queued bytes (0: none but the disk) */
 	unsigned window;            /* records in flight to the archive (0: 64) */
 };
 
@@ -176,8 +181,13 @@ struct sl_journal_stats {
 	uint64_t refused;           /* refused by the archive (moved to spool/refused/) */
 	uint64_t connect_failures;
 	uint64_t mismatched;        /* replies naming another record: connection dropped */
+	uint64_t spool_full;        /* refused by sl_journal_submit: past max_spool_bytes */
+	uint64_t reserve_refused;   /* sl_journal_reserve said no */
 	uint64_t queued;            /* now: in memory, not yet spooled */
 	uint64_t spool_files;       /* now: spooled, not yet acknowledged */
+	uint64_t spool_bytes;       /* now: their bytes */
+	uint64_t spool_free;        /* now: free bytes on the spool's filesystem (last look) */
+	bool spool_failing;         /* now: the last spool write or look at the disk failed */
 };
 
 struct sl_journal;
@@ -185,8 +195,22 @@ struct sl_journal;
 struct sl_journal *sl_journal_open(const struct sl_journal_config *cfg, char *err,
 	size_t errlen);
 /* Never blocks on I/O: encodes r and queues it. 0, or -1 when the record is invalid or
- * the queue is full (counted; the caller's fail-open/fail-closed policy decides). */
+ * the queue or the spool is full (counted; the caller's fail-open/fail-closed policy
+ * decides). */
 int sl_journal_submit(struct sl_journal *j, const struct sl_journal_record *r);
+
+/* For a producer that must not let a message go without a durable copy (sluice-dp's
+ * archive_required): room for a record of about `bytes`, taken before the message is
+ * let through and submitted later. 0 when the spool can make it durable now — the last
+ * spool write and the writer's last look at the disk succeeded, the record fits the
+ * disk's free space, max_spool_bytes and the queue, counting every reservation held —
+ * else -1 (counted). Never blocks on I/O (the writer thread looks at the disk). */
+int sl_journal_reserve(struct sl_journal *j, size_t bytes);
+void sl_journal_unreserve(struct sl_journal *j, size_t bytes);
+/* Submit a record `reserved` bytes were reserved for: the reservation goes, and the
+ * caps are not checked again (they were when it was made). 0 or -1 (invalid record). */
+int sl_journal_submit_reserved(struct sl_journal *j, const struct sl_journal_record *r,
+	size_t reserved);
 void sl_journal_get_stats(struct sl_journal *j, struct sl_journal_stats *st);
 /* Wait until everything submitted is spooled, and, when `delivered`, acknowledged by
  * the archive too; gives up after timeout_ms. true when done. */

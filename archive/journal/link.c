@@ -23,8 +23,7 @@ struct sl_journal_link {
 	SSL *ssl;
 };
 
-/* A TCP connection to "host:port" within timeout_ms, blocking afterwards. */
-static int tcp_connect(const char *addr, int timeout_ms, char *err, size_t errlen)
+int sl_journal_tcp_connect(const char *addr, int timeout_ms, char *err, size_t errlen)
 {
 	char host[256], port[16];
 	const char *colon = strrchr(addr, ':');
@@ -207,7 +206,7 @@ struct sl_journal_link *sl_journal_link_open(const char *addr, const struct sl_j
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	l->fd = tcp_connect(addr, timeout_ms, err, errlen);
+	l->fd = sl_journal_tcp_connect(addr, timeout_ms, err, errlen);
 	if (l->fd < 0) {
 		free(l);
 		return NULL;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@ struct sl_journal {
 	struct sl_journal_tls tls;  /* strings owned */
 	char last_error[256];       /* the sender thread's last connect error */
 	size_t max_queue_bytes;
+	uint64_t max_spool_bytes;   /* 0: no cap but the disk */
 	unsigned window;
 
 	pthread_mutex_t mu;
@@ -34,6 +36,9 @@ struct sl_journal {
 	pthread_cond_t spool_cv;  /* sender waits for spool files; drain waits for progress */
 	struct qitem *head, *tail;
 	size_t queue_bytes;
+	uint64_t reserved;          /* bytes promised by sl_journal_reserve, not yet submitted */
+	bool write_failed;          /* the last spool write failed */
+	bool look_failed;           /* the last look at the spool directory failed */
 	bool stopping;
 	struct sl_journal_stats st;
 
@@ -114,19 +119,53 @@ static uint8_t *read_file(const char *path, size_t *len)
 	return p;
 }
 
+static void timed_wait_on(struct sl_journal *j, pthread_cond_t *cv, int ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (long)ms * 1000000L;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	pthread_cond_timedwait(cv, &j->mu, &ts);
+}
+
+/* What sl_journal_reserve judges by: is the spool a directory, and how much room has
+ * its filesystem. Called with the lock released (it touches the disk). */
+static void look_at_disk(struct sl_journal *j)
+{
+	struct stat st;
+	struct statvfs vfs;
+	bool ok = stat(j->spool_dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+		statvfs(j->spool_dir, &vfs) == 0;
+	lock(j);
+	j->look_failed = !ok;
+	j->st.spool_free = ok ? (uint64_t)vfs.f_bavail * vfs.f_frsize : 0;
+	unlock(j);
+}
+
+#define LOOK_EVERY_MS 500
+
 static void *writer_main(void *arg)
 {
 	struct sl_journal *j = arg;
 	lock(j);
 	for (;;) {
-		while (!j->head && !j->stopping)
-			pthread_cond_wait(&j->queue_cv, &j->mu);
+		if (!j->head && !j->stopping)
+			timed_wait_on(j, &j->queue_cv, LOOK_EVERY_MS);
 		if (!j->head && j->stopping)
 			break;
+		if (!j->head) { /* idle: the disk may fill or come back meanwhile */
+			unlock(j);
+			look_at_disk(j);
+			lock(j);
+			continue;
+		}
 		struct qitem *it = j->head;
 		unlock(j);
 		int r = sl_journal_spool_write(j->spool_dir, it->frame, it->len);
+		look_at_disk(j);
 		lock(j);
+		j->write_failed = r < 0;
 		if (r < 0) {
 			/* Disk full or similar: keep the record queued and retry shortly. */
 			j->st.spool_errors++;
@@ -142,6 +181,7 @@ static void *writer_main(void *arg)
 		j->st.queued--;
 		j->st.spooled++;
 		j->st.spool_files++;
+		j->st.spool_bytes += it->len;
 		free(it);
 		pthread_cond_broadcast(&j->spool_cv);
 	}
@@ -170,7 +210,7 @@ static bool reply_matches(int type, const uint8_t got[32], const uint8_t want[32
 	return type == SL_JFRAME_REFUSE && memcmp(got, zeros, 32) == 0;
 }
 
-static void settle(struct sl_journal *j, const char *name, int type, int status,
+static void settle(struct sl_journal *j, const char *name, size_t len, int type, int status,
 	const char *reason)
 {
 	char path[4096];
@@ -196,6 +236,7 @@ static void settle(struct sl_journal *j, const char *name, int type, int status,
 	}
 	if (j->st.spool_files)
 		j->st.spool_files--;
+	j->st.spool_bytes -= len < j->st.spool_bytes ? len : j->st.spool_bytes;
 	pthread_cond_broadcast(&j->spool_cv);
 	unlock(j);
 }
@@ -212,14 +253,16 @@ static int send_round(struct sl_journal *j, struct sl_journal_link *l)
 		return 0;
 	}
 	uint8_t (*ids)[32] = calloc(n, 32);
+	size_t *lens = calloc(n, sizeof *lens);
 	size_t sent = 0;
 	char path[4096];
-	for (; ids && sent < n; sent++) {
+	for (; ids && lens && sent < n; sent++) {
 		snprintf(path, sizeof path, "%s/%s", j->spool_dir, names[sent]);
 		size_t len;
 		uint8_t *frame = read_file(path, &len);
 		if (!frame)
 			break;
+		lens[sent] = len;
 		bool ok = frame_record_id(frame, len, ids[sent]) && sl_journal_link_write(l, frame, len) == 0;
 		free(frame);
 		if (!ok)
@@ -244,22 +287,18 @@ static int send_round(struct sl_journal *j, struct sl_journal_link *l)
 			broken = true;
 			break;
 		}
-		settle(j, names[i], type, status, reason);
+		settle(j, names[i], lens[i], type, status, reason);
 		handled++;
 	}
 	free(ids);
+	free(lens);
 	free_names(names, n);
 	return broken ? -1 : handled;
 }
 
 static void timed_wait(struct sl_journal *j, int ms)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += (long)ms * 1000000L;
-	ts.tv_sec += ts.tv_nsec / 1000000000L;
-	ts.tv_nsec %= 1000000000L;
-	pthread_cond_timedwait(&j->spool_cv, &j->mu, &ts);
+	timed_wait_on(j, &j->spool_cv, ms);
 }
 
 static void *sender_main(void *arg)
@@ -334,13 +373,22 @@ struct sl_journal *sl_journal_open(const struct sl_journal_config *cfg, char *er
 	j->tls.key = cfg->tls.key ? strdup(cfg->tls.key) : NULL;
 	j->tls.server_name = cfg->tls.server_name ? strdup(cfg->tls.server_name) : NULL;
 	j->max_queue_bytes = cfg->max_queue_bytes ? cfg->max_queue_bytes : 64u << 20;
+	j->max_spool_bytes = cfg->max_spool_bytes;
 	j->window = cfg->window ? cfg->window : 64;
 	pthread_mutex_init(&j->mu, NULL);
 	pthread_cond_init(&j->queue_cv, NULL);
 	pthread_cond_init(&j->spool_cv, NULL);
 	char **names;
 	j->st.spool_files = list_spool(j->spool_dir, &names, SIZE_MAX);
+	for (size_t i = 0; i < j->st.spool_files; i++) {
+		char path[4096];
+		struct stat st;
+		snprintf(path, sizeof path, "%s/%s", j->spool_dir, names[i]);
+		if (stat(path, &st) == 0)
+			j->st.spool_bytes += (uint64_t)st.st_size;
+	}
 	free_names(names, j->st.spool_files);
+	look_at_disk(j);
 	pthread_create(&j->writer, NULL, writer_main, j);
 	if (j->archive) {
 		pthread_create(&j->sender, NULL, sender_main, j);
@@ -349,7 +397,8 @@ struct sl_journal *sl_journal_open(const struct sl_journal_config *cfg, char *er
 	return j;
 }
 
-int sl_journal_submit(struct sl_journal *j, const struct sl_journal_record *r)
+/* reserved == 0: a plain submit, checked against the caps. */
+static int enqueue(struct sl_journal *j, const struct sl_journal_record *r, size_t reserved)
 {
 	struct sl_strbuf b;
 	char err[128];
@@ -368,8 +417,16 @@ int sl_journal_submit(struct sl_journal *j, const struct sl_journal_record *r)
 	memcpy(it->frame, b.s, b.len);
 	sl_strbuf_free(&b);
 	lock(j);
-	if (j->queue_bytes + it->len > j->max_queue_bytes) {
+	if (reserved) {
+		j->reserved -= reserved < j->reserved ? reserved : j->reserved;
+	} else if (j->queue_bytes + j->reserved + it->len > j->max_queue_bytes) {
 		j->st.queue_full++;
+		unlock(j);
+		free(it);
+		return -1;
+	} else if (j->max_spool_bytes &&
+		   j->st.spool_bytes + j->queue_bytes + j->reserved + it->len > j->max_spool_bytes) {
+		j->st.spool_full++;
 		unlock(j);
 		free(it);
 		return -1;
@@ -387,10 +444,53 @@ int sl_journal_submit(struct sl_journal *j, const struct sl_journal_record *r)
 	return 0;
 }
 
+int sl_journal_submit(struct sl_journal *j, const struct sl_journal_record *r)
+{
+	return enqueue(j, r, 0);
+}
+
+int sl_journal_submit_reserved(struct sl_journal *j, const struct sl_journal_record *r,
+	size_t reserved)
+{
+	if (reserved == 0)
+		return enqueue(j, r, 0);
+	int rc = enqueue(j, r, reserved);
+	if (rc < 0) /* an invalid record: the promise goes all the same */
+		sl_journal_unreserve(j, reserved);
+	return rc;
+}
+
+/* Kept free on the spool's filesystem beyond what is promised: directory blocks, the
+ * temporary files, rounding to blocks. */
+#define SPOOL_FREE_MARGIN (1u << 20)
+
+int sl_journal_reserve(struct sl_journal *j, size_t bytes)
+{
+	lock(j);
+	uint64_t held = (uint64_t)j->queue_bytes + j->reserved + bytes;
+	bool ok = !j->write_failed && !j->look_failed && bytes > 0 &&
+		held <= j->max_queue_bytes && held + SPOOL_FREE_MARGIN <= j->st.spool_free &&
+		(!j->max_spool_bytes || j->st.spool_bytes + held <= j->max_spool_bytes);
+	if (ok)
+		j->reserved += bytes;
+	else
+		j->st.reserve_refused++;
+	unlock(j);
+	return ok ? 0 : -1;
+}
+
+void sl_journal_unreserve(struct sl_journal *j, size_t bytes)
+{
+	lock(j);
+	j->reserved -= bytes < j->reserved ? bytes : j->reserved;
+	unlock(j);
+}
+
 void sl_journal_get_stats(struct sl_journal *j, struct sl_journal_stats *st)
 {
 	lock(j);
 	*st = j->st;
+	st->spool_failing = j->write_failed || j->look_failed;
 	unlock(j);
 }
 

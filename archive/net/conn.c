@@ -199,21 +199,11 @@ int ar_conn_write(struct ar_conn *c, const void *p, size_t n)
 	return 0;
 }
 
-int ar_conn_tls_accept(struct ar_conn *c, SSL_CTX *ctx, char *err, size_t errlen)
+/* SSL_accept or SSL_connect to completion, every wait bounded. */
+static int handshake(struct ar_conn *c, int (*step)(SSL *), char *err, size_t errlen)
 {
-	if (c->start != c->end) {
-		/* bytes sent in the clear after STARTTLS, before the handshake: an
-		 * injection attempt (they would be taken as if sent under TLS) */
-		snprintf(err, errlen, "clear-text bytes pipelined before the TLS handshake");
-		return -1;
-	}
-	c->ssl = SSL_new(ctx);
-	if (!c->ssl || !SSL_set_fd(c->ssl, c->fd)) {
-		snprintf(err, errlen, "TLS: out of memory");
-		return -1;
-	}
 	for (;;) {
-		int r = SSL_accept(c->ssl);
+		int r = step(c->ssl);
 		if (r == 1)
 			return 0;
 		int e = SSL_get_error(c->ssl, r);
@@ -235,6 +225,39 @@ int ar_conn_tls_accept(struct ar_conn *c, SSL_CTX *ctx, char *err, size_t errlen
 		ERR_clear_error();
 		return -1;
 	}
+}
+
+int ar_conn_tls_accept(struct ar_conn *c, SSL_CTX *ctx, char *err, size_t errlen)
+{
+	if (c->start != c->end) {
+		/* bytes sent in the clear after STARTTLS, before the handshake: an
+		 * injection attempt (they would be taken as if sent under TLS) */
+		snprintf(err, errlen, "clear-text bytes pipelined before the TLS handshake");
+		return -1;
+	}
+	c->ssl = SSL_new(ctx);
+	if (!c->ssl || !SSL_set_fd(c->ssl, c->fd)) {
+		snprintf(err, errlen, "TLS: out of memory");
+		return -1;
+	}
+	return handshake(c, SSL_accept, err, errlen);
+}
+
+int ar_conn_tls_connect(struct ar_conn *c, SSL_CTX *ctx, const char *name, char *err,
+	size_t errlen)
+{
+	if (c->start != c->end) {
+		/* bytes the server sent before the handshake would be read as if under TLS */
+		snprintf(err, errlen, "clear-text bytes from the server before the TLS handshake");
+		return -1;
+	}
+	c->ssl = SSL_new(ctx);
+	if (!c->ssl || !SSL_set_fd(c->ssl, c->fd) || !SSL_set_tlsext_host_name(c->ssl, name) ||
+	    !SSL_set1_host(c->ssl, name)) {
+		snprintf(err, errlen, "TLS: out of memory");
+		return -1;
+	}
+	return handshake(c, SSL_connect, err, errlen);
 }
 
 void ar_conn_close(struct ar_conn *c)

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "copy.h"
 #include "ingest.h"
 
 /* ---- one connection's I/O (conn.c) ---- */
@@ -44,12 +45,86 @@ bool ar_conn_buffered(const struct ar_conn *c);
 int ar_conn_write(struct ar_conn *c, const void *p, size_t n);
 /* Server side of the TLS handshake (refused when clear-text bytes are buffered). */
 int ar_conn_tls_accept(struct ar_conn *c, SSL_CTX *ctx, char *err, size_t errlen);
+/* Client side: the server's certificate must verify against ctx's CA and carry name. */
+int ar_conn_tls_connect(struct ar_conn *c, SSL_CTX *ctx, const char *name, char *err,
+	size_t errlen);
 void ar_conn_close(struct ar_conn *c);
+
+/* ---- re-injection to a mail host (smtp_client.c) ---- */
+
+struct ar_smtp_envelope {
+	const char *helo;
+	const char *mail_from;      /* "" or NULL: <> */
+	const char *const *rcpt;
+	size_t nrcpt;
+};
+/* STARTTLS to the mail host: its certificate verified against ca and its name (name,
+ * else the host part of the address); optionally our own certificate. */
+struct ar_smtp_tls {
+	const char *ca, *name, *cert, *key;
+};
+/* Hand one message to the mail host at "host:port" by SMTP (EHLO, MAIL, every RCPT
+ * must be taken, DATA with the stored bytes dot-stuffed); every wait at most
+ * timeout_ms. 0 when the host took it (reply: its answer to the data), -1 with the
+ * step that failed and the host's answer in reply. */
+int ar_smtp_send(const char *addr, const struct ar_smtp_envelope *env,
+	const struct ar_smtp_tls *tls, const uint8_t *msg, size_t len, int timeout_ms, char *reply,
+	size_t replylen);
+
+/* ---- quarantine release (release.c) ---- */
+
+/* A copy a gateway journaled with the verdict "quarantine". */
+bool ar_copy_quarantined(const struct ar_copy *c);
+
+/* The copies released so far, from the audit log's "released" entries. */
+struct ar_released {
+	uint64_t *copy;
+	size_t n;
+	bool failed;          /* an entry could not be read: the count may be short */
+};
+void ar_released_load(struct ar_store *s, struct ar_released *r);
+size_t ar_released_times(const struct ar_released *r, uint64_t copy);
+void ar_released_free(struct ar_released *r);
+
+struct ar_release_req {
+	uint32_t id;              /* the message (document id) */
+	uint64_t copy;            /* its quarantined copy; UINT64_MAX: the only one */
+	const char *relay, *helo; /* the mail host "host:port", our EHLO name */
+	const struct ar_smtp_tls *tls; /* STARTTLS to it; NULL: plain SMTP */
+	const char *const *rcpt;  /* instead of the copy's recipients (nrcpt > 0) */
+	size_t nrcpt;
+	bool again;               /* send a copy released before once more */
+	int timeout_ms;
+	const char *who;          /* JSON members naming the requester beside the OS user
+	                           * (the API's "api_user"), or NULL */
+};
+
+enum ar_release_status {
+	AR_RELEASED,
+	AR_RELEASED_UNAUDITED,    /* sent, but the outcome entry could not be written */
+	AR_RELEASE_NO_MESSAGE,
+	AR_RELEASE_NOT_QUARANTINED,
+	AR_RELEASE_AMBIGUOUS,     /* several quarantined copies: name one */
+	AR_RELEASE_ALREADY,       /* released before (and not `again`) */
+	AR_RELEASE_NO_RECIPIENT,
+	AR_RELEASE_AUDIT_FAILED,  /* the intent could not be audited: nothing sent */
+	AR_RELEASE_SEND_FAILED,   /* the mail host did not take it (audited) */
+	AR_RELEASE_ERROR,
+};
+
+/* Release one quarantined copy: the intent audited (synced, chained) before anything is
+ * sent, every recipient must be taken, the outcome audited. *copy: the copy chosen.
+ * msg: the mail host's answer, or why not. */
+enum ar_release_status ar_release(struct ar_store *s, const struct ar_release_req *rq,
+	uint64_t *copy, char *msg, size_t msglen);
 
 /* ---- TLS and who may connect (tls.c) ---- */
 
 /* A server context that requires a client certificate signed by ca. */
 SSL_CTX *ar_tls_server_ctx(const char *cert, const char *key, const char *ca, char *err,
+	size_t errlen);
+/* A client context trusting ca only; cert and key (NULL: none) prove who we are. */
+SSL_CTX *ar_tls_client_ctx(const char *ca, const char *cert, const char *key, char *err,
 	size_t errlen);
 /* The verified peer certificate's common name. 0 or -1. */
 int ar_tls_peer_name(SSL *ssl, char *out, size_t n);

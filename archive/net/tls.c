@@ -67,3 +67,29 @@ bool ar_allowed(const struct ar_allow *a, const char *name)
 			return true;
 	return false;
 }
+
+SSL_CTX *ar_tls_client_ctx(const char *ca, const char *cert, const char *key, char *err,
+	size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx) {
+		snprintf(err, errlen, "TLS: cannot create a context");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+	if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+		ssl_error(err, errlen, "TLS CA", ca);
+	} else if (cert && SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		ssl_error(err, errlen, "TLS certificate", cert);
+	} else if (cert && (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+			    SSL_CTX_check_private_key(ctx) != 1)) {
+		ssl_error(err, errlen, "TLS key", key);
+	} else {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		SSL_CTX_set_verify_depth(ctx, 4);
+		return ctx;
+	}
+	SSL_CTX_free(ctx);
+	return NULL;
+}

@@ -136,6 +136,15 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static bool writer_only(const char *fragment, size_t n)
+{
+	static const char *const actions[] = { "\"action\":\"purge\"", "\"action\":\"unhold\"" };
+	for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
+		if (n >= strlen(actions[i]) && memcmp(fragment, actions[i], strlen(actions[i])) == 0)
+			return true;
+	return false;
+}
+
 /* One pending file into the chain: its owner is the user. 0 done (chained or set
  * aside as damaged), -1 the store refused (try later). */
 static int collect_one(struct ar_store *s, int dfd, const char *dir, const char *name)
@@ -149,7 +158,11 @@ static int collect_one(struct ar_store *s, int dfd, const char *dir, const char 
 	if (fd >= 0)
 		close(fd);
 	unsigned long long t = strtoull(name, NULL, 16);
-	if (n <= 0 || strncmp(buf, "\"action\":", 9) != 0 || memchr(buf, '\n', (size_t)n)) {
+	/* what lets data go (purge, lifting a hold) is chained only by a writer, which holds
+	 * the key: a file dropped here by someone who can write the directory cannot make
+	 * verify accept a deletion */
+	if (n <= 0 || strncmp(buf, "\"action\":", 9) != 0 || memchr(buf, '\n', (size_t)n) ||
+	    writer_only(buf, (size_t)n)) {
 		char bad[600];
 		snprintf(bad, sizeof bad, "%s.bad", name);
 		renameat(dfd, name, dfd, bad);
@@ -203,4 +216,36 @@ void ar_audit_collect(struct ar_store *s)
 	closedir(d);
 	if (n)
 		fsync_dir(dir);
+}
+
+uint64_t ar_audit_each(struct ar_store *s, ar_audit_fn fn, void *ctx)
+{
+	rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[AR_CF_AUDIT]);
+	struct sl_strbuf e;
+	sl_strbuf_init(&e);
+	uint64_t bad = 0;
+	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+		size_t kl, vl;
+		const char *k = rocksdb_iter_key(it, &kl);
+		const char *v = rocksdb_iter_value(it, &vl);
+		char err[200];
+		sl_strbuf_clear(&e);
+		if (ar_unseal(s, AR_CF_AUDIT, k, kl, v, vl, &e, err, sizeof err) < 0 || e.len <= 32) {
+			bad++;
+			continue;
+		}
+		sl_strbuf_putc(&e, '\0');
+		fn(ctx, e.s + 32, e.len - 33);
+	}
+	sl_strbuf_free(&e);
+	rocksdb_iter_destroy(it);
+	return bad;
+}
+
+bool ar_audit_action_is(const char *entry, const char *action)
+{
+	/* the first "action" member: seq and time_us before it are numbers */
+	const char *a = strstr(entry, ",\"action\":\"");
+	size_t n = strlen(action);
+	return a && strncmp(a + 11, action, n) == 0 && a[11 + n] == '"';
 }

@@ -8,7 +8,9 @@
 #ifndef ARCHIVE_AUDIT_H
 #define ARCHIVE_AUDIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct ar_store;
@@ -21,7 +23,15 @@ int ar_audit_append(struct ar_store *s, uid_t uid, const char *fragment, char *e
 /* "name (uid N)" of this process's real user. */
 void ar_local_user(char *out, size_t n);
 
-/* Chain the entries readers left in DATA/audit-pending/ (writers only). */
+/* Chain the entries readers left in DATA/audit-pending/ (writers only). Entries that
+ * let data go ("purge", "unhold") are set aside there: only a writer chains them. */
 void ar_audit_collect(struct ar_store *s);
+
+/* Every chained entry in order (the JSON object, NUL-terminated); returns how many
+ * could not be opened (verify says which). */
+typedef void (*ar_audit_fn)(void *ctx, const char *entry, size_t len);
+uint64_t ar_audit_each(struct ar_store *s, ar_audit_fn fn, void *ctx);
+/* The entry's action is `action`. */
+bool ar_audit_action_is(const char *entry, const char *action);
 
 #endif

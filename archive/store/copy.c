@@ -82,3 +82,14 @@ void ar_copy_free(struct ar_copy *c)
 {
 	sl_journal_decoded_free(&c->d);
 }
+
+void ar_json_strings(struct sl_strbuf *b, const char *const *v, size_t n)
+{
+	sl_strbuf_putc(b, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			sl_strbuf_putc(b, ',');
+		sl_json_str(b, v[i]);
+	}
+	sl_strbuf_putc(b, ']');
+}

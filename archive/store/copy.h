@@ -46,5 +46,7 @@ void ar_copy_encode(struct sl_strbuf *out, uint64_t seq, const uint8_t blob[32],
 /* 0, or -1 with a reason; on success free with ar_copy_free. */
 int ar_copy_decode(const uint8_t *v, size_t n, struct ar_copy *out, char *err, size_t errlen);
 void ar_copy_free(struct ar_copy *c);
+/* A JSON array of strings (a copy's recipients, its rules) appended to b. */
+void ar_json_strings(struct sl_strbuf *b, const char *const *v, size_t n);
 
 #endif

@@ -27,13 +27,9 @@ static int unhex(const char *s, uint8_t *out, size_t n)
 	return s[2 * n] == '\0' || s[2 * n] == '\n' ? 0 : -1;
 }
 
-int ar_keys_generate(const char *path, char *err, size_t errlen)
+/* A key file with this KEK and Ed25519 seed; both are wiped. */
+static int write_keys(const char *path, uint8_t kek[32], uint8_t seed[32], char *err, size_t errlen)
 {
-	uint8_t kek[32], seed[32];
-	if (RAND_bytes(kek, 32) != 1 || RAND_bytes(seed, 32) != 1) {
-		snprintf(err, errlen, "no randomness");
-		return -1;
-	}
 	char hk[65], hs[65];
 	hex(kek, 32, hk);
 	hex(seed, 32, hs);
@@ -56,6 +52,33 @@ int ar_keys_generate(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+int ar_keys_generate(const char *path, char *err, size_t errlen)
+{
+	uint8_t kek[32], seed[32];
+	if (RAND_bytes(kek, 32) != 1 || RAND_bytes(seed, 32) != 1) {
+		snprintf(err, errlen, "no randomness");
+		return -1;
+	}
+	return write_keys(path, kek, seed, err, errlen);
+}
+
+int ar_keys_generate_rekey(const char *path, const struct ar_keys *old, bool new_sign,
+	char *err, size_t errlen)
+{
+	uint8_t kek[32], seed[32];
+	size_t n = sizeof seed;
+	if (!new_sign && (EVP_PKEY_get_raw_private_key(old->sign, seed, &n) != 1 || n != 32)) {
+		snprintf(err, errlen, "cannot read the signing key");
+		return -1;
+	}
+	if (RAND_bytes(kek, 32) != 1 || (new_sign && RAND_bytes(seed, 32) != 1)) {
+		OPENSSL_cleanse(seed, 32);
+		snprintf(err, errlen, "no randomness");
+		return -1;
+	}
+	return write_keys(path, kek, seed, err, errlen);
 }
 
 int ar_keys_load(const char *path, struct ar_keys *k, char *err, size_t errlen)
@@ -98,10 +121,15 @@ int ar_keys_load(const char *path, struct ar_keys *k, char *err, size_t errlen)
 		ar_keys_free(k);
 		return -1;
 	}
-	uint8_t h[32];
-	SHA256(k->sign_pub, 32, h);
-	memcpy(k->id, h, sizeof k->id);
+	ar_key_id(k->sign_pub, k->id);
 	return 0;
+}
+
+void ar_key_id(const uint8_t pub[32], uint8_t id[8])
+{
+	uint8_t h[32];
+	SHA256(pub, 32, h);
+	memcpy(id, h, 8);
 }
 
 void ar_keys_free(struct ar_keys *k)

@@ -24,6 +24,12 @@ struct ar_keys {
 
 /* Generate a new key file at path (created 0600, never over an existing file). */
 int ar_keys_generate(const char *path, char *err, size_t errlen);
+/* A key file at path for a rotation: a new KEK, and the same signing key as old or
+ * (new_sign) a new one, which the store must then learn (signers.h). */
+int ar_keys_generate_rekey(const char *path, const struct ar_keys *old, bool new_sign,
+	char *err, size_t errlen);
+/* A signing key's id: the first 8 bytes of SHA-256 of its public key. */
+void ar_key_id(const uint8_t pub[32], uint8_t id[8]);
 /* Load path (refused when group- or world-readable). 0 or -1 with a reason. */
 int ar_keys_load(const char *path, struct ar_keys *k, char *err, size_t errlen);
 void ar_keys_free(struct ar_keys *k);

@@ -70,3 +70,38 @@ void ar_doc_copies(struct ar_store *s, const uint8_t blob[32], ar_copy_fn fn, vo
 	}
 	rocksdb_iter_destroy(it);
 }
+
+uint64_t ar_copies_each(struct ar_store *s, ar_copy_fn fn, void *ctx)
+{
+	uint64_t bad = 0;
+	rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[AR_CF_SEQS]);
+	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+		size_t vl, cl;
+		const char *id = rocksdb_iter_value(it, &vl);
+		char *e = NULL;
+		char *cv = vl == 64 ? ar_store_get(s, AR_CF_COPIES, id, 32, &cl, &e) : NULL;
+		free(e);
+		struct ar_copy cp;
+		char err[256];
+		if (cv && ar_copy_decode((const uint8_t *)cv, cl, &cp, err, sizeof err) == 0) {
+			fn(ctx, &cp);
+			ar_copy_free(&cp);
+		} else {
+			bad++;
+		}
+		free(cv);
+	}
+	rocksdb_iter_destroy(it);
+	return bad;
+}
+
+uint32_t ar_blob_docid(struct ar_store *s, const uint8_t blob[32])
+{
+	size_t len;
+	char *e = NULL;
+	char *v = ar_store_get(s, AR_CF_BLOBDOC, blob, 32, &len, &e);
+	free(e);
+	uint32_t id = v && len == 4 ? ar_get_be32((const uint8_t *)v) : UINT32_MAX;
+	free(v);
+	return id;
+}

@@ -16,5 +16,9 @@ int ar_message_load(struct ar_store *s, const uint8_t blob[32], struct sl_strbuf
 /* Copies of a document: calls fn with each stored copy, in store order. */
 typedef void (*ar_copy_fn)(void *ctx, const struct ar_copy *c);
 void ar_doc_copies(struct ar_store *s, const uint8_t blob[32], ar_copy_fn fn, void *ctx);
+/* Every stored copy, in store order; returns how many could not be read or decoded. */
+uint64_t ar_copies_each(struct ar_store *s, ar_copy_fn fn, void *ctx);
+/* The document id of a stored message; UINT32_MAX when it has none. */
+uint32_t ar_blob_docid(struct ar_store *s, const uint8_t blob[32]);
 
 #endif

@@ -109,6 +109,8 @@ static struct thread_crypto *thread_crypto(void)
 	return t;
 }
 
+static _Atomic uint64_t generations; /* of keyrings in this process: never reused */
+
 static EVP_CIPHER_CTX *keyed_ctx(struct keyed *k, const struct ar_store *s, uint32_t id, bool enc)
 {
 	if (k->ctx && k->gen == s->seal_gen && k->id == id)
@@ -169,7 +171,6 @@ static int create_keyring(struct ar_store *s, rocksdb_writebatch_t *wb, char *er
 
 int ar_seal_open(struct ar_store *s, rocksdb_writebatch_t *create, char *err, size_t errlen)
 {
-	static _Atomic uint64_t generations;
 	s->seal_gen = ++generations; /* per-thread keyed contexts know it from any other */
 	if (create)
 		return create_keyring(s, create, err, errlen);
@@ -196,6 +197,41 @@ int ar_seal_open(struct ar_store *s, rocksdb_writebatch_t *create, char *err, si
 		return -1;
 	}
 	s->ndeks = n;
+	return 0;
+}
+
+int ar_seal_rekey(struct ar_store *s, const uint8_t new_kek[32], rocksdb_writebatch_t *wb,
+	char *err, size_t errlen)
+{
+	uint32_t n = s->ndeks + 1;
+	size_t len = 8 + (size_t)(n + 1) * WRAPPED_LEN;
+	uint8_t *v = malloc(len);
+	uint8_t (*deks)[32] = calloc(n, 32);
+	int r = v && deks && RAND_bytes(deks[n - 1], 32) == 1 ? 0 : -1;
+	if (r == 0)
+		memcpy(deks, s->deks, (size_t)s->ndeks * 32);
+	if (r == 0)
+		r = wrap(new_kek, INDEX_SLOT, s->index_key, v + 8);
+	for (uint32_t i = 0; r == 0 && i < n; i++)
+		r = wrap(new_kek, i, deks[i], v + 8 + (size_t)(i + 1) * WRAPPED_LEN);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot make or wrap the data keys");
+		if (deks)
+			OPENSSL_cleanse(deks, (size_t)n * 32);
+		free(deks);
+		free(v);
+		return -1;
+	}
+	ar_put_be32(v, n - 1); /* new values are sealed with the new data key */
+	ar_put_be32(v + 4, n);
+	rocksdb_writebatch_put_cf(wb, s->cf[AR_CF_DEFAULT], "keyring", 7, (const char *)v, len);
+	free(v);
+	OPENSSL_cleanse(s->deks, (size_t)s->ndeks * 32);
+	free(s->deks);
+	s->deks = deks;
+	s->ndeks = n;
+	s->dek_current = n - 1;
+	s->seal_gen = ++generations; /* cached cipher contexts go stale */
 	return 0;
 }
 

@@ -31,6 +31,11 @@ bool ar_cf_sealed(int cf);
 /* Load the keyring, or create it in wb for a new store. 0 or -1 with a reason. */
 int ar_seal_open(struct ar_store *s, rocksdb_writebatch_t *create, char *err, size_t errlen);
 void ar_seal_close(struct ar_store *s);
+/* Key rotation: a new data key for new values, and the keyring (every data key and the
+ * index key) wrapped under new_kek, put into wb; nothing sealed is rewritten. After wb
+ * is written only a key file with new_kek opens the store. 0 or -1. */
+int ar_seal_rekey(struct ar_store *s, const uint8_t new_kek[32], rocksdb_writebatch_t *wb,
+	char *err, size_t errlen);
 
 /* Put key -> val into wb, sealed when the family is. 0, or -1 when it could not be
  * sealed (no memory, no randomness): the caller must not write the batch. */

@@ -135,3 +135,34 @@ corrupt:
 	snprintf(err, errlen, "corrupt skeleton at byte %zu", i);
 	return -1;
 }
+
+int ar_skeleton_parts(const uint8_t *skel, size_t n, void (*fn)(void *ctx, const uint8_t sha[32]),
+	void *ctx)
+{
+	if (n < 1 || skel[0] != SKELETON_VERSION)
+		return -1;
+	for (size_t i = 1; i < n;) {
+		uint8_t op = skel[i++];
+		uint64_t len;
+		size_t k;
+		if (op == OP_INLINE) {
+			if (!(k = ar_varint_get(skel + i, n - i, &len)) || len > n - i - k)
+				return -1;
+			i += k + len;
+			continue;
+		}
+		if (op != OP_BASE64 || n - i < 32)
+			return -1;
+		fn(ctx, skel + i);
+		i += 32;
+		for (int field = 0; field < 2; field++) { /* decoded length, line length */
+			if (!(k = ar_varint_get(skel + i, n - i, &len)))
+				return -1;
+			i += k;
+		}
+		if (i >= n)
+			return -1;
+		i++; /* flags */
+	}
+	return 0;
+}

@@ -33,6 +33,11 @@ typedef uint8_t *(*ar_part_fetch_fn)(void *ctx, const uint8_t sha[32], size_t *l
 int ar_skeleton_rebuild(const uint8_t *skel, size_t n, ar_part_fetch_fn fetch, void *ctx,
 	struct sl_strbuf *out, char *err, size_t errlen);
 
+/* Calls fn with the SHA-256 of every part the skeleton refers to. 0, or -1 when it
+ * is damaged. */
+int ar_skeleton_parts(const uint8_t *skel, size_t n, void (*fn)(void *ctx, const uint8_t sha[32]),
+	void *ctx);
+
 /* Base64 with line length L (0: one line), CRLF or LF, optional final line end. */
 void ar_base64_layout(const uint8_t *data, size_t len, unsigned line_len, bool crlf,
 	bool trailing_eol, struct sl_strbuf *out);

@@ -10,7 +10,9 @@
 #include "copy.h"
 #include "keyfile.h"
 #include "message.h"
+#include "purged.h"
 #include "seal.h"
+#include "signers.h"
 
 struct mark {            /* a chain's length and head, as one checkpoint signed them */
 	uint64_t count;
@@ -54,9 +56,14 @@ static bool in_order(const uint8_t *k, size_t kl, uint64_t *seq, const char *wha
 	return true;
 }
 
-/* Every checkpoint verifies with the key and no chain ever got shorter. */
+/* Every checkpoint verifies with the key that signed it — the key file's, or one it
+ * took over from (signers.h) — and no chain ever got shorter. */
 static void load_checkpoints(struct ar_store *s, struct marks *m, struct ar_verify_result *r)
 {
+	struct ar_signers keys;
+	char kerr[200];
+	if (ar_signers_load(s, &keys, kerr, sizeof kerr) < 0)
+		problem(r, r->first_copy_break, "%s", kerr);
 	rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[AR_CF_CHECKPOINTS]);
 	size_t cap = 0;
 	uint64_t expect = 0;
@@ -75,7 +82,13 @@ static void load_checkpoints(struct ar_store *s, struct marks *m, struct ar_veri
 			expect = num;
 		}
 		expect++;
-		if (ar_checkpoint_check(v, vl, s->keys->sign_pub, &cp, err, sizeof err) < 0) {
+		const uint8_t *pub = vl == AR_CHECKPOINT_LEN ? ar_signers_pub(&keys, v + 88) : NULL;
+		if (!pub) {
+			problem(r, r->first_copy_break, "checkpoint %llu: signed by a key the key file "
+				"does not vouch for", (unsigned long long)num);
+			continue;
+		}
+		if (ar_checkpoint_check(v, vl, pub, &cp, err, sizeof err) < 0) {
 			problem(r, r->first_copy_break, "checkpoint %llu: %s", (unsigned long long)num, err);
 			continue;
 		}
@@ -94,6 +107,7 @@ static void load_checkpoints(struct ar_store *s, struct marks *m, struct ar_veri
 		m->n++;
 	}
 	rocksdb_iter_destroy(it);
+	ar_signers_free(&keys);
 	if (expect != s->counters.checkpoints)
 		problem(r, r->first_copy_break, "%llu checkpoints stored, %llu written",
 			(unsigned long long)expect, (unsigned long long)s->counters.checkpoints);
@@ -114,7 +128,8 @@ static void check_marks(const struct mark *mk, size_t n, size_t *at, uint64_t co
 		}
 }
 
-static void walk_copies(struct ar_store *s, const struct marks *m, struct ar_verify_result *r)
+static void walk_copies(struct ar_store *s, const struct marks *m, const struct ar_purged *pg,
+	struct ar_verify_result *r)
 {
 	rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[AR_CF_SEQS]);
 	uint8_t head[32] = { 0 };
@@ -135,9 +150,21 @@ static void walk_copies(struct ar_store *s, const struct marks *m, struct ar_ver
 		}
 		char *e = NULL;
 		char *cv = ar_store_get(s, AR_CF_COPIES, v, 32, &cl, &e);
+		bool unreadable = e != NULL;
 		if (e && !cv)
 			problem(r, first, "copy %llu: %s", (unsigned long long)seq, e);
 		free(e);
+		const uint8_t *purged = cv || unreadable ? NULL : ar_purged_link(pg, seq);
+		if (purged) {
+			/* deleted by purge: the audit log vouches for its link */
+			if (memcmp(purged, v + 32, 32) != 0)
+				problem(r, first, "copy %llu: purged, but its place holds another chain "
+					"link than the purge recorded", (unsigned long long)seq);
+			r->purged++;
+			memcpy(head, v + 32, 32);
+			check_marks(m->copy, m->n, &at, seq + 1, head, "copy", r, first);
+			continue;
+		}
 		uint8_t link[32];
 		ar_chain_copy_link(link, head, seq, v, cv ? cv : "", cv ? cl : 0);
 		if (memcmp(link, v + 32, 32) != 0)
@@ -175,9 +202,10 @@ static void walk_copies(struct ar_store *s, const struct marks *m, struct ar_ver
 	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it))
 		stored++;
 	rocksdb_iter_destroy(it);
-	if (stored != r->copies)
-		problem(r, first, "%llu copy records stored, %llu in the chain: copies inserted or "
-			"unlinked", (unsigned long long)stored, (unsigned long long)r->copies);
+	if (stored != r->copies - r->purged)
+		problem(r, first, "%llu copy records stored, %llu in the chain (%llu purged): copies "
+			"inserted or unlinked", (unsigned long long)stored, (unsigned long long)r->copies,
+			(unsigned long long)r->purged);
 }
 
 static void walk_audit(struct ar_store *s, const struct marks *m, struct ar_verify_result *r)
@@ -229,7 +257,7 @@ static void walk_audit(struct ar_store *s, const struct marks *m, struct ar_veri
 			(unsigned long long)seq, (unsigned long long)m->audit[m->n - 1].count);
 }
 
-static void check_messages(struct ar_store *s, struct ar_verify_result *r)
+static void check_messages(struct ar_store *s, const struct ar_purged *pg, struct ar_verify_result *r)
 {
 	rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[AR_CF_BLOBS]);
 	struct sl_strbuf raw;
@@ -249,8 +277,9 @@ static void check_messages(struct ar_store *s, struct ar_verify_result *r)
 	}
 	sl_strbuf_free(&raw);
 	rocksdb_iter_destroy(it);
-	if (r->messages != s->counters.next_docid)
-		problem(r, NULL, "%llu messages stored, %llu counted", (unsigned long long)r->messages,
+	if (r->messages + pg->messages != s->counters.next_docid)
+		problem(r, NULL, "%llu messages stored, %llu purged, %llu counted",
+			(unsigned long long)r->messages, (unsigned long long)pg->messages,
 			(unsigned long long)s->counters.next_docid);
 }
 
@@ -258,10 +287,17 @@ void ar_verify(struct ar_store *s, struct ar_verify_result *r)
 {
 	memset(r, 0, sizeof *r);
 	struct marks m = { 0 };
+	struct ar_purged pg;
+	if (ar_purged_load(s, &pg) < 0)
+		problem(r, NULL, "out of memory reading the purge entries");
+	if (pg.bad)
+		problem(r, r->first_audit_break, "%llu purge entries cannot be read",
+			(unsigned long long)pg.bad);
 	load_checkpoints(s, &m, r);
-	walk_copies(s, &m, r);
+	walk_copies(s, &m, &pg, r);
 	walk_audit(s, &m, r);
-	check_messages(s, r);
+	check_messages(s, &pg, r);
+	ar_purged_free(&pg);
 	free(m.copy);
 	free(m.audit);
 }

@@ -10,6 +10,7 @@
 
 struct ar_verify_result {
 	uint64_t copies, messages, audit_entries, checkpoints;
+	uint64_t purged;             /* copies a purge deleted (the audit log vouches for them) */
 	uint64_t damaged;            /* every problem found */
 	char first_copy_break[512];  /* the first broken link of each chain ("" none) */
 	char first_audit_break[512];

@@ -12,17 +12,70 @@ struct archivesink {
 	struct sl_journal *j;
 };
 
-static int arch_commit(void *impl, void *msg, const struct dp_msg_meta *m)
+/* A message on its way: its file, and the room the journal promised for it. */
+struct arch_msg {
+	struct dp_msgfile *file;
+	size_t reserved;
+};
+
+/* The record's fields beside the message, at most (SL_JOURNAL_MAX_FIELD each, a few
+ * recipients and rules); a reservation is a promise about, not exactly, this much. */
+#define RECORD_OVERHEAD 8192
+
+static void *arch_begin(void *impl)
+{
+	struct dp_msgfile *f = dp_msgdir_begin(impl);
+	struct arch_msg *m = f ? calloc(1, sizeof *m) : NULL;
+	if (!m) {
+		if (f)
+			dp_msgfile_discard(f);
+		return NULL;
+	}
+	m->file = f;
+	return m;
+}
+
+static void arch_write(void *impl, void *msg, const uint8_t *p, size_t n)
+{
+	struct arch_msg *m = msg;
+	dp_msgdir_write(impl, m->file, p, n);
+}
+
+static bool arch_reserve(void *impl, void *msg, uint64_t bytes)
 {
 	struct archivesink *a = impl;
+	struct arch_msg *m = msg;
+	if (m->reserved)
+		return true;
+	if (m->file->failed)
+		return false; /* the copy is already incomplete */
+	size_t want = (size_t)bytes + RECORD_OVERHEAD;
+	if (sl_journal_reserve(a->j, want) != 0)
+		return false;
+	m->reserved = want;
+	return true;
+}
+
+static int arch_commit(void *impl, void *handle, const struct dp_msg_meta *m)
+{
+	struct archivesink *a = impl;
+	struct arch_msg *msg = handle;
+	size_t reserved = msg->reserved;
+	struct dp_msgfile *file = msg->file;
+	free(msg);
 	if (m->outcome == DP_MSG_REFUSED || m->outcome == DP_MSG_REJECTED) {
-		dp_msgfile_discard(msg); /* never delivered, never journaled */
+		dp_msgfile_discard(file); /* never delivered, never journaled */
+		if (reserved)
+			sl_journal_unreserve(a->j, reserved);
 		return 0;
 	}
 	size_t len;
-	uint8_t *bytes = dp_msgfile_take(msg, &len);
-	if (!bytes)
+	uint8_t *bytes = dp_msgfile_take(file, &len);
+	if (!bytes) {
+		if (reserved)
+			sl_journal_unreserve(a->j, reserved);
 		return -1;
+	}
 	const struct sl_envelope *env = m->env;
 	const char **rcpt = calloc(env && env->nrcpt ? env->nrcpt : 1, sizeof *rcpt);
 	size_t nrcpt = 0;
@@ -52,7 +105,9 @@ static int arch_commit(void *impl, void *msg, const struct dp_msg_meta *m)
 		.message = bytes,
 		.message_len = len,
 	};
-	int rc = rcpt && sl_journal_submit(a->j, &r) == 0 ? 1 : -1;
+	int rc = rcpt && sl_journal_submit_reserved(a->j, &r, reserved) == 0 ? 1 : -1;
+	if (!rcpt && reserved)
+		sl_journal_unreserve(a->j, reserved);
 	free(rcpt);
 	free(bytes);
 	return rc;
@@ -63,7 +118,7 @@ static void arch_free(void *impl)
 	free(impl);
 }
 
-static const struct dp_sink_ops arch_ops = {dp_msgdir_begin, dp_msgdir_write, arch_commit, arch_free};
+static const struct dp_sink_ops arch_ops = {arch_begin, arch_write, arch_commit, arch_free, arch_reserve};
 
 int dp_archivesink_open(struct dp_sink *s, struct sl_journal *j, const char *tmpdir,
                         const char *tag, char *err, size_t errlen)

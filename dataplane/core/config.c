@@ -127,6 +127,8 @@ static const struct key_def keys[] = {
 	{"journal", "tls_cert", K_PATH, F(journal_tls_cert), 0, 0, NULL},
 	{"journal", "tls_key", K_PATH, F(journal_tls_key), 0, 0, NULL},
 	{"journal", "tls_name", K_NAME, F(journal_tls_name), 0, 0, NULL},
+	{"journal", "spool_max", K_SIZE, F(journal_spool_max), 0, UINT64_MAX, NULL},
+	{"journal", "required", K_BOOL, F(journal_required), 0, 0, NULL},
 };
 #undef F
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -533,6 +535,10 @@ int dp_config_parse(struct dp_config *c, const char *name, const char *text,
 		snprintf(err, errlen, "%s: [journal] archive needs a spool directory (spool = DIR)", name);
 		return -1;
 	}
+	if ((c->journal_required || c->journal_spool_max) && !c->journal_spool[0]) {
+		snprintf(err, errlen, "%s: [journal] required and spool_max are for the archive sink (spool = DIR)", name);
+		return -1;
+	}
 	if (c->outside.name[0] == 0 && c->inside.name[0] == 0 && c->outside.id == c->inside.id) {
 		snprintf(err, errlen, "%s: [ports] outside and inside are the same port", name);
 		return -1;
@@ -721,6 +727,8 @@ void dp_config_print(const struct dp_config *c, FILE *out)
 	        c->journal_archive, c->journal_spool);
 	fprintf(out, "tls_ca = %s\ntls_cert = %s\ntls_key = %s\ntls_name = %s\n", c->journal_tls_ca,
 	        c->journal_tls_cert, c->journal_tls_key, c->journal_tls_name);
+	print_size(out, "spool_max", c->journal_spool_max);
+	fprintf(out, "required = %s\n", c->journal_required ? "yes" : "no");
 }
 
 const char *dp_action_name(enum dp_protect_action a)

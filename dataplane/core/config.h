@@ -145,6 +145,8 @@ struct dp_config {
 	char journal_tls_cert[DP_PATH_MAX];
 	char journal_tls_key[DP_PATH_MAX];
 	char journal_tls_name[DP_NAME_MAX]; /* the name on the archive's certificate */
+	uint64_t journal_spool_max;         /* spooled + queued bytes (0: the disk is the cap) */
+	bool journal_required;              /* no durable copy possible: 4xx at end of data */
 };
 
 void dp_config_default(struct dp_config *c);

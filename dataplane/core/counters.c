@@ -220,6 +220,7 @@ void dp_counters_json(const struct dp_counters *c, struct sl_strbuf *b)
 	obj_u64(b, "journal_ok", c->journal_ok, false);
 	obj_u64(b, "journal_skipped", c->journal_skipped, false);
 	obj_u64(b, "journal_failed", c->journal_failed, false);
+	obj_u64(b, "journal_required_deferred", c->journal_required_deferred, false);
 	sl_strbuf_putc(b, '}');
 	sl_json_key(b, "verdicts", false);
 	sl_strbuf_putc(b, '{');

@@ -129,6 +129,7 @@ struct dp_counters {
 	uint64_t signals_overlap;           /* tcp.overlap raised */
 	uint64_t starttls_seen, starttls_stripped, starttls_blocked;
 	uint64_t journal_ok, journal_skipped, journal_failed; /* kept, not kept (rejected, refused), lost */
+	uint64_t journal_required_deferred; /* [journal] required: 4xx, no durable copy possible */
 	uint64_t memory_bytes;              /* gauge: held by flows */
 	/* protection (protect.c) */
 	uint64_t protect_refused[DP_PROTECT_COUNT];  /* SYNs refused, by reason */

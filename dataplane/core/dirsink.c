@@ -61,7 +61,7 @@ static void dir_free(void *impl)
 	free(impl);
 }
 
-static const struct dp_sink_ops dir_ops = {dp_msgdir_begin, dp_msgdir_write, dir_commit, dir_free};
+static const struct dp_sink_ops dir_ops = {dp_msgdir_begin, dp_msgdir_write, dir_commit, dir_free, NULL};
 
 int dp_dirsink_open(struct dp_sink *s, const char *dir, const char *tag, char *err, size_t errlen)
 {

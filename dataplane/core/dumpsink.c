@@ -54,7 +54,7 @@ static void dump_free(void *impl)
 	free(d);
 }
 
-static const struct dp_sink_ops dump_ops = {dp_msgdir_begin, dp_msgdir_write, dump_commit, dump_free};
+static const struct dp_sink_ops dump_ops = {dp_msgdir_begin, dp_msgdir_write, dump_commit, dump_free, NULL};
 
 int dp_dumpsink_open(struct dp_sink *s, const char *dir, char *err, size_t errlen)
 {

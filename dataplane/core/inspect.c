@@ -17,6 +17,7 @@ int dp_inspector_init(struct dp_inspector *in, const struct dp_config *cfg, bool
 	c->ctr = ctr;
 	c->mem.limit = mem_limit;
 	sl_limits_default(&c->limits);
+	c->limits.skip_part_sha256 = true; /* nothing here reads it; the policy hashes for its lists */
 	if (dp_config_protecting(cfg) && !passive) {
 		if (dp_protect_init(&in->protect, &cfg->protect) != 0)
 			return -1;

@@ -47,6 +47,10 @@ struct dp_sink_ops {
 	 * rejected or refused message), -1 on failure. */
 	int (*commit)(void *sink, void *msg, const struct dp_msg_meta *meta);
 	void (*free)(void *sink);
+	/* Optional ([journal] required): before the message is let through, room for a
+	 * durable copy of it (`bytes` long), held with the handle until commit. true when
+	 * the sink can keep it. NULL: the sink cannot promise (never asked). */
+	bool (*reserve)(void *sink, void *msg, uint64_t bytes);
 };
 
 struct dp_sink {

@@ -360,6 +360,27 @@ static void emit_event(struct dp_smtpflow *sf, const struct sl_envelope *env,
 		ctx->ctr->events_dropped++;
 }
 
+/* What a message gets when [journal] required is set and no durable copy of it can be
+ * promised: the client retries later; nothing says why to the outside. */
+static const struct sl_verdict no_copy = {
+	.action = SL_ACT_TEMPFAIL,
+	.reply = "451 4.3.0 Temporary failure, try again later",
+};
+
+/* [journal] required: a message the journal would keep (it goes on to the server, or is
+ * quarantined) goes on only when the sink promises room for a durable copy of it. */
+static bool copy_promised(struct dp_smtpflow *sf, const struct sl_verdict *v)
+{
+	struct dp_ctx *ctx = sf->ctx;
+	if (!ctx->cfg->journal_required || ctx->passive || !ctx->journal || !ctx->journal->ops->reserve)
+		return true;
+	if (ctx->cfg->mode == DP_MODE_ENFORCE &&
+	    (v->action == SL_ACT_REJECT || v->action == SL_ACT_TEMPFAIL))
+		return true; /* held back anyway: never journaled */
+	return sf->msg_journal &&
+	       ctx->journal->ops->reserve(ctx->journal->impl, sf->msg_journal, sf->msg_bytes);
+}
+
 static void message_end(struct dp_smtpflow *sf, const struct sl_event *ev)
 {
 	struct dp_ctx *ctx = sf->ctx;
@@ -386,6 +407,10 @@ static void message_end(struct dp_smtpflow *sf, const struct sl_event *ev)
 		c->verdicts[v->action]++;
 	for (size_t i = 0; i < v->nhits; i++)
 		dp_counters_rule_hit(c, v->hits[i].id);
+	if (!copy_promised(sf, v)) {
+		v = &no_copy;
+		c->journal_required_deferred++;
+	}
 	sf->in_message = false;
 	if (!ev->envelope || !ev->envelope->bdat)
 		sf->expected++; /* the reply to the end of DATA */
@@ -421,7 +446,7 @@ static void message_end(struct dp_smtpflow *sf, const struct sl_event *ev)
 				p->nrules++;
 	}
 
-	bool enforce = !ctx->passive && ctx->cfg->mode == DP_MODE_ENFORCE &&
+	bool enforce = !ctx->passive && (ctx->cfg->mode == DP_MODE_ENFORCE || v == &no_copy) &&
 	               (v->action == SL_ACT_REJECT || v->action == SL_ACT_TEMPFAIL ||
 	                v->action == SL_ACT_QUARANTINE);
 	if (enforce) {

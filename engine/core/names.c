@@ -57,5 +57,6 @@ void sl_limits_default(struct sl_limits *lim)
 	lim->max_boundary = 256;
 	lim->max_pending = 256 * 1024;
 	lim->max_filename = 1024;
+	lim->skip_part_sha256 = false;
 	lim->inline_mode = false;
 }

@@ -64,6 +64,7 @@ struct body {
 	struct sl_qp qp;
 	struct sl_uu uu;
 	EVP_MD_CTX *sha;
+	bool hashing;            /* this part's SHA-256 is computed (lim.skip_part_sha256) */
 	uint64_t decoded;       /* PART_DATA offset */
 	uint64_t text_off;      /* PART_TEXT offset */
 	bool text, emit;        /* text conversion; PART_DATA/TEXT events */

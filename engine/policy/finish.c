@@ -110,8 +110,12 @@ bool pol_finish(struct sl_policy *p, struct sl_policy_diag *diag)
 
 	qsort(p->hashes, p->nhashes, sizeof *p->hashes, cmp_hash);
 	memset(p->hash_types, 0, sizeof p->hash_types);
-	for (uint32_t i = 0; i < p->nhashes; i++)
+	p->hash_any_part = false;
+	for (uint32_t i = 0; i < p->nhashes; i++) {
 		p->hash_types[p->hashes[i].type] = true;
+		if (p->conds[p->hashes[i].cond].scopes & (SC_PART | SC_CONTENT))
+			p->hash_any_part = true;
+	}
 	qsort(p->thresholds, p->nthresholds, sizeof *p->thresholds, cmp_threshold);
 	return true;
 }

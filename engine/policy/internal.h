@@ -257,6 +257,8 @@ struct sl_policy {
 	struct pol_hash *hashes;          /* sorted by (type, digest) */
 	struct pol_threshold *thresholds; /* sorted by score */
 	bool hash_types[3];               /* which digests attachment parts need */
+	bool hash_any_part;               /* a hash entry whose condition also reads non-attachment
+	                                   * parts (part/content scope): every leaf is hashed */
 
 	uint32_t ninternal_domains, ninternal_nets;
 	const char **internal_domains;    /* lowercase */

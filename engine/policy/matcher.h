@@ -88,7 +88,8 @@ struct sl_msgscan {
 	/* the leaf part being read */
 	bool in_leaf;
 	char part[SL_PATH_MAX];
-	EVP_MD_CTX *md[2];         /* MD5, SHA-1 of attachment bytes when hash lists need them */
+	EVP_MD_CTX *md[3];         /* MD5, SHA-1, SHA-256 (enum pol_digest) of a leaf's decoded
+	                            * bytes, when hash lists need them and could match it */
 	bool md_active;
 
 	/* verdict */

@@ -487,6 +487,9 @@ static bool is_text(const struct sl_part *part)
 }
 
 /* Attachments: a filename, disposition attachment, or content that is not text. */
+/* the digest of each enum pol_digest */
+static const EVP_MD *(*const md_of[3])(void) = {sl_md_md5, sl_md_sha1, sl_md_sha256};
+
 static bool is_attachment(const struct sl_part *part)
 {
 	return part->filename || (part->disposition && strcmp(part->disposition, "attachment") == 0) ||
@@ -545,13 +548,12 @@ static void part_begin(struct sl_msgscan *m, const struct sl_part *part)
 	}
 	if (part->filename)
 		block_scan(m, DB_FILENAME, (const uint8_t *)part->filename, strlen(part->filename), part->path);
-	m->md_active = false;
-	if (m->md[0] || m->md[1]) {
-		m->md_active = true;
-		if ((m->md[0] && !EVP_DigestInit_ex(m->md[0], sl_md_md5(), NULL)) ||
-		    (m->md[1] && !EVP_DigestInit_ex(m->md[1], sl_md_sha1(), NULL)))
+	/* hashed only where an entry could match: attachments, or any leaf when some hash
+	 * condition reads the part or content scope (hash_lookup's test) */
+	m->md_active = m->p->nhashes && (att || m->p->hash_any_part);
+	for (int i = 0; i < 3 && m->md_active; i++)
+		if (m->md[i] && !EVP_DigestInit_ex(m->md[i], md_of[i](), NULL))
 			pol_scan_failed(m, SL_SIG_ENGINE_SCAN_ERROR);
-	}
 }
 
 static void hash_lookup(struct sl_msgscan *m, enum pol_digest type, const uint8_t *d, size_t dl,
@@ -590,16 +592,15 @@ static void part_end(struct sl_msgscan *m, const struct sl_part *part)
 	if (!m->p->nhashes)
 		return;
 	bool att = is_attachment(part);
-	hash_lookup(m, DIG_SHA256, part->sha256, 32, part, att);
 	uint8_t d[EVP_MAX_MD_SIZE];
 	unsigned dl;
-	for (int i = 0; i < 2 && m->md_active; i++) {
+	for (int i = 0; i < 3 && m->md_active; i++) {
 		if (!m->md[i])
 			continue;
 		if (!EVP_DigestFinal_ex(m->md[i], d, &dl))
 			pol_scan_failed(m, SL_SIG_ENGINE_SCAN_ERROR);
 		else
-			hash_lookup(m, i == 0 ? DIG_MD5 : DIG_SHA1, d, i == 0 ? 16 : 20, part, att);
+			hash_lookup(m, (enum pol_digest)i, d, dl, part, att);
 	}
 	m->md_active = false;
 }
@@ -611,7 +612,7 @@ static void part_data(struct sl_msgscan *m, const struct sl_event *ev)
 	stream_feed(m, DB_ATTACH, ev->data, ev->len);
 	stream_feed(m, DB_ATTACH_RAW, ev->data, ev->len);
 	if (m->md_active)
-		for (int i = 0; i < 2; i++)
+		for (int i = 0; i < 3; i++)
 			if (m->md[i] && !EVP_DigestUpdate(m->md[i], ev->data, ev->len))
 				pol_scan_failed(m, SL_SIG_ENGINE_SCAN_ERROR);
 }
@@ -930,6 +931,8 @@ struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, en
 		ok &= (m->md[0] = EVP_MD_CTX_new()) != NULL;
 	if (p->hash_types[DIG_SHA1])
 		ok &= (m->md[1] = EVP_MD_CTX_new()) != NULL;
+	if (p->hash_types[DIG_SHA256])
+		ok &= (m->md[2] = EVP_MD_CTX_new()) != NULL;
 	if (!ok) {
 		sl_msgscan_free(m);
 		return NULL;
@@ -1003,8 +1006,8 @@ void sl_msgscan_free(struct sl_msgscan *m)
 	free(m->hits);
 	free(m->vev);
 	free(m->cand);
-	EVP_MD_CTX_free(m->md[0]);
-	EVP_MD_CTX_free(m->md[1]);
+	for (int i = 0; i < 3; i++)
+		EVP_MD_CTX_free(m->md[i]);
 	sl_policy_unref(m->p);
 	free(m);
 }

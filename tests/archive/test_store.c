@@ -8,6 +8,7 @@
 #include "cunit_run.h"
 #include "ingest.h"
 #include "keyfile.h"
+#include "seal.h"
 #include "search.h"
 
 static char dir[] = "/tmp/sluice-store-test-XXXXXX";
@@ -270,6 +271,41 @@ static void test_reopen(void)
 	CU_ASSERT_EQUAL(ingest(msg_a, 1000, "bob@example.net", "dlp.card", NULL), AR_INGEST_DUPLICATE);
 }
 
+/* Rotation: values sealed after it name the new data key, values sealed before still
+ * open, and only the new KEK opens the store. (Last: it changes the test's key.) */
+static void test_rekey(void)
+{
+	uint8_t kek[32];
+	memset(kek, 0x5a, sizeof kek);
+	char err[512];
+	uint32_t before = st->ndeks;
+	rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+	CU_ASSERT_EQUAL_FATAL(ar_seal_rekey(st, kek, wb, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(ar_store_write(st, wb, true, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(st->ndeks, before + 1);
+	CU_ASSERT_EQUAL(st->dek_current, before);
+	rocksdb_writebatch_clear(wb);
+	CU_ASSERT_EQUAL(ar_put(st, wb, AR_CF_DOCS, "zz-rekey", 8, "after the rotation", 18), 0);
+	CU_ASSERT_EQUAL(ar_store_write(st, wb, true, err, sizeof err), 0);
+	rocksdb_writebatch_destroy(wb);
+	size_t len;
+	char *e = NULL;
+	char *raw = rocksdb_get_cf(st->db, st->ro, st->cf[AR_CF_DOCS], "zz-rekey", 8, &len, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(raw);
+	CU_ASSERT(len > 5 && ar_get_be32((const uint8_t *)raw + 1) == before); /* the new key's id */
+	free(raw);
+	char *plain = ar_store_get(st, AR_CF_DOCS, "zz-rekey", 8, &len, &e);
+	CU_ASSERT(plain && len == 18 && !memcmp(plain, "after the rotation", 18));
+	free(plain);
+	CU_ASSERT_EQUAL(hits("contract", NULL), 1); /* sealed before, under the old data key */
+	close_store();
+	CU_ASSERT_PTR_NULL(ar_store_open(dir, AR_OPEN_WRITE, &keys, err, sizeof err));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "does not open the store's data keys"));
+	memcpy(keys.kek, kek, sizeof kek);
+	CU_ASSERT_FATAL(open_store());
+	CU_ASSERT_EQUAL(hits("contract", NULL), 1);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir) || !open_store())
@@ -279,6 +315,7 @@ int main(void)
 		{ "attachments stored once", test_attachment_dedup },
 		{ "posting blocks merge newest first", test_posting_blocks },
 		{ "reopen keeps counters and dedup", test_reopen },
+		{ "rekey: new data key, new KEK", test_rekey },
 		{ NULL, NULL },
 	};
 	int rc = cu_run_suite("archive_store", NULL, NULL, tests);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -17,7 +18,9 @@
 #include "cunit_run.h"
 #include "ingest.h"
 #include "keyfile.h"
+#include "purged.h"
 #include "seal.h"
+#include "signers.h"
 #include "verify.h"
 
 #define COPIES 12
@@ -346,6 +349,169 @@ static int setup(void)
 	return 0;
 }
 
+/* What purge writes for one copy: the audit entry naming it and its link. */
+static void purge_fragment(struct sl_strbuf *f, uint64_t seq, const uint8_t link[32])
+{
+	sl_strbuf_puts(f, "\"action\":\"purge\",\"purged\":\"");
+	ar_purged_item(f, seq, link, true);
+	sl_strbuf_puts(f, "\",\"messages\":0");
+}
+
+static void purge_entry(struct ar_store *s, uint64_t seq, const uint8_t link[32])
+{
+	struct sl_strbuf f;
+	sl_strbuf_init(&f);
+	purge_fragment(&f, seq, link);
+	char err[256];
+	CU_ASSERT_EQUAL(ar_audit_append(s, 0, f.s, err, sizeof err), 0);
+	sl_strbuf_free(&f);
+}
+
+/* Copy n's value deleted; its store-order place (record id, link) stays, as purge
+ * leaves it. The link goes to link_out. */
+static void delete_copy_value(struct ar_store *s, uint64_t n, uint8_t link_out[32])
+{
+	uint8_t k[8];
+	size_t vl;
+	seqkey(k, n);
+	char *v = get(s, AR_CF_SEQS, k, 8, &vl);
+	del(s, AR_CF_COPIES, v, 32);
+	if (link_out)
+		memcpy(link_out, v + 32, 32);
+	free(v);
+}
+
+static void stored_link(struct ar_store *s, uint64_t n, uint8_t link[32])
+{
+	uint8_t k[8];
+	size_t vl;
+	seqkey(k, n);
+	char *v = get(s, AR_CF_SEQS, k, 8, &vl);
+	memcpy(link, v + 32, 32);
+	free(v);
+}
+
+static void test_purge_recorded(void)
+{
+	struct ar_store *s = build();
+	uint8_t link[32];
+	stored_link(s, 3, link);
+	purge_entry(s, 3, link);
+	delete_copy_value(s, 3, NULL);
+	struct ar_verify_result r;
+	CU_ASSERT_EQUAL(verify(s, &r), 0);
+	CU_ASSERT_EQUAL(r.purged, 1);
+	CU_ASSERT_EQUAL(r.copies, COPIES);
+	ar_store_close(s);
+}
+
+static void test_deletion_beside_purge(void)
+{
+	struct ar_store *s = build();
+	uint8_t link[32];
+	stored_link(s, 3, link);
+	purge_entry(s, 3, link);
+	delete_copy_value(s, 3, NULL);
+	delete_copy_value(s, 7, NULL); /* not purged */
+	struct ar_verify_result r;
+	CU_ASSERT(verify(s, &r) > 0);
+	CU_ASSERT_EQUAL(r.purged, 1);
+	expect_break(&r, "copy", "copy 7: chain link broken");
+	ar_store_close(s);
+}
+
+static void test_purge_names_another_link(void)
+{
+	struct ar_store *s = build();
+	uint8_t link[32];
+	stored_link(s, 2, link); /* the neighbour's */
+	purge_entry(s, 3, link);
+	delete_copy_value(s, 3, NULL);
+	struct ar_verify_result r;
+	CU_ASSERT(verify(s, &r) > 0);
+	expect_break(&r, "copy", "copy 3: purged, but its place holds another chain link");
+	ar_store_close(s);
+}
+
+/* Someone who can write the data directory leaves a purge entry for the server to
+ * chain: it is set aside, and the deletion it was to cover is reported. */
+static void test_pending_purge_set_aside(void)
+{
+	struct ar_store *s = build();
+	uint8_t link[32];
+	stored_link(s, 3, link);
+	char path[256];
+	snprintf(path, sizeof path, "%s/audit-pending", dir);
+	CU_ASSERT_EQUAL(mkdir(path, 0700), 0);
+	snprintf(path, sizeof path, "%s/audit-pending/0000000000000001-00000000-1.json", dir);
+	FILE *f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	struct sl_strbuf b;
+	sl_strbuf_init(&b);
+	purge_fragment(&b, 3, link);
+	fputs(b.s, f);
+	fclose(f);
+	sl_strbuf_free(&b);
+	uint64_t before = s->counters.next_audit_seq;
+	ar_audit_collect(s);
+	CU_ASSERT_EQUAL(s->counters.next_audit_seq, before);
+	strcat(path, ".bad");
+	CU_ASSERT_EQUAL(access(path, F_OK), 0);
+	delete_copy_value(s, 3, NULL);
+	struct ar_verify_result r;
+	CU_ASSERT(verify(s, &r) > 0);
+	CU_ASSERT_EQUAL(r.purged, 0);
+	expect_break(&r, "copy", "copy 3: chain link broken");
+	ar_store_close(s);
+}
+
+/* Someone with a key of their own cannot make verify trust it: a handover must be
+ * signed by the key file's key, so their handover and the checkpoint they re-signed
+ * are both reported. */
+static void test_forged_signer(void)
+{
+	struct ar_store *s = build();
+	char err[512], path[64];
+	struct ar_keys mine;
+	snprintf(path, sizeof path, "/tmp/sluice-tamper-%d-forger.key", (int)getpid());
+	unlink(path);
+	CU_ASSERT_FATAL(ar_keys_generate(path, err, sizeof err) == 0 &&
+			ar_keys_load(path, &mine, err, sizeof err) == 0);
+	unlink(path);
+	static const char tag[] = "sluice-archive signer v1";
+	uint8_t h[AR_SIGNER_LEN], m[sizeof tag + 64];
+	memcpy(h, mine.sign_pub, 32);
+	memcpy(h + 32, keys.sign_pub, 32);
+	memcpy(m, tag, sizeof tag);
+	memcpy(m + sizeof tag, h, 64);
+	CU_ASSERT(ar_keys_sign(&mine, m, sizeof m, h + 64) == 0 &&
+		  ar_keys_sign(&mine, m, sizeof m, h + 128) == 0);
+	char *e = NULL;
+	rocksdb_put_cf(s->db, s->wo_sync, s->cf[AR_CF_DEFAULT], "signers", 7, (const char *)h,
+		sizeof h, &e);
+	CU_ASSERT_PTR_NULL(e);
+	/* the last checkpoint, re-signed with their key under their key's id */
+	uint8_t k[8];
+	size_t vl;
+	seqkey(k, s->counters.checkpoints - 1);
+	char *v = get(s, AR_CF_CHECKPOINTS, k, 8, &vl);
+	CU_ASSERT_EQUAL_FATAL(vl, AR_CHECKPOINT_LEN);
+	static const char cptag[] = "sluice-archive checkpoint v1";
+	uint8_t cm[sizeof cptag + 96];
+	memcpy(v + 88, mine.id, 8);
+	memcpy(cm, cptag, sizeof cptag);
+	memcpy(cm + sizeof cptag, v, 96);
+	CU_ASSERT(ar_keys_sign(&mine, cm, sizeof cm, (uint8_t *)v + 96) == 0);
+	rocksdb_put_cf(s->db, s->wo_sync, s->cf[AR_CF_CHECKPOINTS], (const char *)k, 8, v, vl, &e);
+	CU_ASSERT_PTR_NULL(e);
+	free(v);
+	struct ar_verify_result r;
+	CU_ASSERT(verify(s, &r) >= 2);
+	expect_break(&r, "copy", "signing-key handover 0 does not verify");
+	ar_keys_free(&mine);
+	ar_store_close(s);
+}
+
 static int teardown(void)
 {
 	char cmd[128];
@@ -368,6 +534,11 @@ int main(void)
 		{ "an audit entry changed", test_audit_changed },
 		{ "an audit entry deleted", test_audit_deleted },
 		{ "two audit entries swapped", test_audit_swapped },
+		{ "a purge recorded in the audit log verifies", test_purge_recorded },
+		{ "a deletion beside a purge", test_deletion_beside_purge },
+		{ "a purge naming another link", test_purge_names_another_link },
+		{ "a purge entry left for the server is set aside", test_pending_purge_set_aside },
+		{ "a signing key of one's own is not trusted", test_forged_signer },
 		{ NULL, NULL },
 	};
 	return cu_run_suite("archive_tamper", setup, teardown, tests);

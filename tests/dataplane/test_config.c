@@ -127,6 +127,8 @@ static void test_errors_have_line_numbers(void)
 	expect_error("[journal]\narchive = 192.0.2.9:7000\n", "[journal] archive needs a spool directory");
 	expect_error("[journal]\ndir = /a\nspool = /b\n", "exclude each other");
 	expect_error("[journal]\ntls_ca = /a\ntls_cert = /b\n", "tls_ca, tls_cert and tls_key go together");
+	expect_error("[journal]\nrequired = yes\n", "required and spool_max are for the archive sink");
+	expect_error("[journal]\ndir = /a\nspool_max = 1m\n", "required and spool_max are for the archive sink");
 }
 
 static void test_journal_archive(void)
@@ -136,6 +138,11 @@ static void test_journal_archive(void)
 	CU_ASSERT_EQUAL_FATAL(parse(&c, "[journal]\narchive = [2001:db8::9]:7000\nspool = /var/spool/j\n", err), 0);
 	CU_ASSERT_STRING_EQUAL(c.journal_archive, "[2001:db8::9]:7000");
 	CU_ASSERT_STRING_EQUAL(c.journal_spool, "/var/spool/j");
+	CU_ASSERT_FALSE(c.journal_required); /* default: mail flows, a lost copy is counted */
+	CU_ASSERT_EQUAL(c.journal_spool_max, 0);
+	CU_ASSERT_EQUAL_FATAL(parse(&c, "[journal]\nspool = /s\nspool_max = 64m\nrequired = yes\n", err), 0);
+	CU_ASSERT_TRUE(c.journal_required);
+	CU_ASSERT_EQUAL(c.journal_spool_max, 64u << 20);
 	/* the command line's directory sink cannot be added to an archive journal */
 	struct dp_args a;
 	char *v[] = {"sluice-dp", "--", "--journal-dir", "/tmp/j", NULL};

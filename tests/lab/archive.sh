@@ -50,7 +50,12 @@ lab_archive_start() {
 	[ -f "$SLUICE_ARCHIVE_KEY" ] || "$exe" keygen "$SLUICE_ARCHIVE_KEY" >/dev/null ||
 		lab_fail "cannot make the archive's key file"
 	LAB_ARCHIVE_DATA=$LAB_DIR/archive
-	lab_spawn archive "$LAB_NS_A" "$exe" serve --data "$LAB_ARCHIVE_DATA" \
+	lab_archive_serve
+}
+
+# lab_archive_serve: (re)start sluice-archive serve in the archive namespace.
+lab_archive_serve() {
+	lab_spawn archive "$LAB_NS_A" "$(lab_archive_exe)" serve --data "$LAB_ARCHIVE_DATA" \
 		--tls-cert "$LAB_ARCHIVE_PKI/archive.lab.crt" --tls-key "$LAB_ARCHIVE_PKI/archive.lab.key" \
 		--tls-ca "$LAB_ARCHIVE_PKI/ca.crt" \
 		--journal-listen "$LAB_ARCHIVE_A:$LAB_ARCHIVE_JOURNAL_PORT" --journal-allow gw.lab \
@@ -58,6 +63,15 @@ lab_archive_start() {
 		--smtp-source mx.example.net --smtp-direction internal
 	lab_wait_for 30 "sluice-archive to listen" grep -q "listening smtp" "$LAB_DIR/archive.log" ||
 		lab_fail "sluice-archive did not start"
+}
+
+# lab_archive_stop: stop sluice-archive serve (SIGTERM, as an operator would): an outage.
+lab_archive_stop() {
+	local pid=${LAB_PID_archive:-}
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	LAB_PID_archive=
 }
 
 # lab_archive_copies: how many copies the archive holds (stats --json).

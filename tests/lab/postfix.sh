@@ -12,7 +12,8 @@
 #                              "tls" offers STARTTLS with Debian's snakeoil certificate;
 #                              "journal" sends a copy of every message it accepts to the
 #                              archive's SMTP listener (always_bcc, docs/archive.md; start
-#                              the archive first: lab_archive_start)
+#                              the archive first: lab_archive_start), and takes mail the
+#                              archive releases on $LAB_ARCHIVE_HOST:25
 #   lab_postfix_relay [4|6] [TLS]
 #                              an outbound relay on the client host: accepts mail on
 #                              192.0.2.1:25 and relays it through the dataplane to the
@@ -129,7 +130,7 @@ myhostname = mx.example.net
 mydomain = example.net
 myorigin = example.net
 mydestination =
-inet_interfaces = $LAB_S4, [$LAB_S6]
+inet_interfaces = $LAB_S4, [$LAB_S6]$([ "$journal" = journal ] && echo ", $LAB_ARCHIVE_HOST")
 smtpd_banner = \$myhostname ESMTP
 virtual_mailbox_domains = example.net
 virtual_mailbox_base = $dir/mail

@@ -303,10 +303,16 @@ int tp_fixture_fini(void)
 char *tp_mime_verdict(struct sl_scanner *sc, struct sl_policy *p, enum sl_direction dir,
                       const uint8_t *msg, size_t len, size_t split)
 {
+	return tp_mime_verdict_lim(sc, p, dir, msg, len, split, NULL);
+}
+
+char *tp_mime_verdict_lim(struct sl_scanner *sc, struct sl_policy *p, enum sl_direction dir,
+                          const uint8_t *msg, size_t len, size_t split, const struct sl_limits *lim)
+{
 	struct sl_envelope env;
 	memset(&env, 0, sizeof env);
 	struct sl_msgscan *m = sl_msgscan_new(sc, p, dir);
-	struct sl_mime *mime = sl_mime_new(NULL, sl_msgscan_event_cb, m);
+	struct sl_mime *mime = sl_mime_new(lim, sl_msgscan_event_cb, m);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mime);
 	sl_mime_reset(mime, 0);

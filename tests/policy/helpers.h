@@ -9,6 +9,7 @@
 
 #include "cunit_run.h"
 
+#include "sluice/limits.h"
 #include "sluice/policy.h"
 
 
@@ -55,6 +56,9 @@ void tp_vexpect_hits(const struct sl_verdict *v, va_list ids);
  * msgscan, in two pieces split at `split` (0: whole); empty envelope. */
 char *tp_mime_verdict(struct sl_scanner *sc, struct sl_policy *p, enum sl_direction dir,
                       const uint8_t *msg, size_t len, size_t split);
+/* The same with the MIME parser's limits (NULL: defaults). */
+char *tp_mime_verdict_lim(struct sl_scanner *sc, struct sl_policy *p, enum sl_direction dir,
+                          const uint8_t *msg, size_t len, size_t split, const struct sl_limits *lim);
 
 /* The ids of the rules in a verdict JSON, comma-separated, in order. */
 void tp_ids_of(const char *json, char *out, size_t n);

@@ -1,5 +1,6 @@
 /* Every scope and every matcher, on synthesized event streams. */
 #include <CUnit/Basic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "helpers.h"
@@ -257,6 +258,40 @@ static void test_pcre2_confirmation(void)
 }
 
 /* A confirmation that would backtrack for ages is cut off and counts (fail closed). */
+/* The dataplane's MIME parser leaves part->sha256 alone (skip_part_sha256): the
+ * policy hashes attachments for its lists itself, and every leaf when a hash condition
+ * reads the part or content scope. */
+static void test_hashes_without_mime_digest(void)
+{
+	struct sl_limits lim;
+	sl_limits_default(&lim);
+	lim.skip_part_sha256 = true;
+	static const char att[] =
+		"Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+		"--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+		"--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; "
+		"filename=e.com\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+		"WDVPIVAlQEFQWzRcUFpYNTQoUF4pN0NDKTd9JEVJQ0FSLVNUQU5EQVJELUFOVElWSVJVUy1URVNU\r\n"
+		"LUZJTEUhJEgrSCo=\r\n--b--\r\n";
+	for (size_t split = 0; split < sizeof att - 1; split += 37) {
+		char *j = tp_mime_verdict_lim(tp_sc, tp_pol, SL_DIR_UNKNOWN, (const uint8_t *)att,
+		                              sizeof att - 1, split, &lim);
+		CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"s.hash\""));
+		CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"s.hashfile\""));
+		free(j);
+	}
+	/* a content-scope hash of a text body: "hello hash world" */
+	struct sl_policy *p = tp_policy("rule b.hash { match content sha256 "
+	                                "30be5e2425aa9b380447bc594b8d096c2513d26cc39bac52c9fd5e4ea2acc68a "
+	                                "action alert }\n", NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	static const char body[] = "Subject: y\r\n\r\nhello hash world";
+	char *j = tp_mime_verdict_lim(tp_sc, p, SL_DIR_UNKNOWN, (const uint8_t *)body, sizeof body - 1, 0, &lim);
+	CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"b.hash\""));
+	free(j);
+	sl_policy_unref(p);
+}
+
 static void test_pcre2_bounded(void)
 {
 	char body[200];
@@ -279,6 +314,7 @@ int main(void)
 		{"header scopes", test_header_scopes},
 		{"part scopes", test_part_scopes},
 		{"hashes and signatures", test_hashes_and_signatures},
+		{"hashes without the MIME digest", test_hashes_without_mime_digest},
 		{"keywords and utf8", test_keywords_and_utf8},
 		{"pcre2 confirmation", test_pcre2_confirmation},
 		{"pcre2 bounded", test_pcre2_bounded},

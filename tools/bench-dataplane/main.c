@@ -242,7 +242,7 @@ static int rec_commit(void *impl, void *h, const struct dp_msg_meta *m)
 	return 1; /* kept (recorded) */
 }
 
-static const struct dp_sink_ops rec_ops = {rec_begin, rec_write, rec_commit, NULL};
+static const struct dp_sink_ops rec_ops = {rec_begin, rec_write, rec_commit, NULL, NULL};
 
 static bool enforcing(enum sl_action a)
 {

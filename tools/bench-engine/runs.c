@@ -204,10 +204,24 @@ void scan_blocks_free(struct scan_blocks *b)
 
 /* ---- the runs ---------------------------------------------------------------------- */
 
+/* The engine as sluice-dp runs it: no SHA-256 of every part (the policy hashes what its
+ * lists need). */
+static const struct sl_limits *dataplane_limits(void)
+{
+	static struct sl_limits lim;
+	static bool set;
+	if (!set) {
+		sl_limits_default(&lim);
+		lim.skip_part_sha256 = true;
+		set = true;
+	}
+	return &lim;
+}
+
 uint64_t run_mime(const struct bench_messages *m, size_t chunk, struct tally *t)
 {
 	struct run_ctx x = {.t = t};
-	struct sl_mime *mp = sl_mime_new(NULL, on_event, &x);
+	struct sl_mime *mp = sl_mime_new(dataplane_limits(), on_event, &x);
 	if (!mp)
 		return 0;
 	uint64_t n = 0;
@@ -233,7 +247,7 @@ uint64_t run_smtp(const struct bench_streams *s, size_t chunk, struct tally *t,
 		sl_msgscan_set_tap(pr->msgscan, on_tap, &x);
 	uint64_t n = 0;
 	for (size_t i = 0; i < s->nsessions; i++) {
-		struct sl_smtp *sm = sl_smtp_new(NULL, on_event, &x);
+		struct sl_smtp *sm = sl_smtp_new(dataplane_limits(), on_event, &x);
 		if (!sm)
 			return 0;
 		if (!t->session_new)

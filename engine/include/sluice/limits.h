@@ -17,6 +17,9 @@ struct sl_limits {
 	size_t max_boundary;      /* multipart boundary length (RFC 2046 says 70) */
 	size_t max_pending;       /* client bytes held while waiting for a reply (DATA) */
 	size_t max_filename;      /* decoded filename bytes */
+	bool skip_part_sha256;    /* PART_END's part->sha256 is left zero: the policy hashes
+	                           * what its lists need itself (the dataplane); set it only
+	                           * where nothing reads part->sha256 */
 	bool inline_mode;         /* an inline device forwards what the session read: it never
 	                           * assumes a reply (sl_smtp_client_room(), docs/engine-smtp.md) */
 };
