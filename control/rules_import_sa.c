@@ -87,6 +87,21 @@ static char *take_regex(struct job *j, size_t i, const char **s, char *flags, si
 	return re;
 }
 
+/* `=~ /re/` (or, when allowed, `!~ /re/`) of a header rule. */
+static char *take_test(struct job *j, size_t i, const char **s, bool allow_negate, bool *negate,
+                       char *flags, size_t flagsz)
+{
+	while (isspace((unsigned char)**s))
+		(*s)++;
+	*negate = allow_negate && strncmp(*s, "!~", 2) == 0;
+	if (strncmp(*s, "=~", 2) != 0 && !*negate) {
+		skip(j, i, "%s", allow_negate ? "header test is neither =~ nor !~" : "mimeheader test is not =~");
+		return NULL;
+	}
+	*s += 2;
+	return take_regex(j, i, s, flags, flagsz);
+}
+
 static void score_text(char *out, size_t n, double v)
 {
 	snprintf(out, n, "%.3f", v);
@@ -226,20 +241,9 @@ static void import_header(struct job *j, size_t i)
 		           "values of a field", mods);
 		return;
 	}
-	while (isspace((unsigned char)*s))
-		s++;
 	bool negate;
-	if (strncmp(s, "=~", 2) == 0)
-		negate = false;
-	else if (strncmp(s, "!~", 2) == 0)
-		negate = true;
-	else {
-		skip(j, i, "%s", "header test is neither =~ nor !~");
-		return;
-	}
-	s += 2;
 	char flags[16];
-	char *re = take_regex(j, i, &s, flags, sizeof flags);
+	char *re = take_test(j, i, &s, true, &negate, flags, sizeof flags);
 	if (!re)
 		return;
 	while (isspace((unsigned char)*s))
@@ -314,17 +318,12 @@ static void import_pattern(struct job *j, size_t i)
 		snprintf(scopebuf, sizeof scopebuf, "header:%.*s", (int)(fl < 200 ? fl : 200), s);
 		scope = scopebuf;
 		s += fl;
-		while (isspace((unsigned char)*s))
-			s++;
-		if (strncmp(s, "=~", 2) != 0) {
-			skip(j, i, "%s", "mimeheader test is not =~");
-			return;
-		}
-		s += 2;
 	}
 	}
 	char flags[16];
-	char *re = take_regex(j, i, &s, flags, sizeof flags);
+	bool negate;
+	char *re = r->type == SA_MIMEHEADER ? take_test(j, i, &s, false, &negate, flags, sizeof flags)
+	                                    : take_regex(j, i, &s, flags, sizeof flags);
 	if (!re)
 		return;
 	char *pol = sa_regex_policy(re, flags, extra);
