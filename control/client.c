@@ -171,3 +171,39 @@ void client_duration(long long s, char *out, size_t len)
 	else
 		snprintf(out, len, "%llds", s);
 }
+
+/* A change's answer: each dataplane's result; the exit status. */
+static int change_done(const char *what, json_t *a)
+{
+	size_t i;
+	json_t *r;
+	json_array_foreach(json_object_get(a, "dataplanes"), i, r) {
+		const char *dp = json_string_value(json_object_get(r, "dataplane"));
+		const char *res = json_string_value(json_object_get(r, "result"));
+		json_t *ans = json_object_get(r, "answer");
+		printf("  %-12s %-8s", dp ? dp : "?", res ? res : "?");
+		if (ans) {
+			const char *k;
+			json_t *v;
+			json_object_foreach(ans, k, v)
+				if (json_is_integer(v))
+					printf(" %s %lld", k, (long long)json_integer_value(v));
+				else if (json_is_real(v))
+					printf(" %s %.1f", k, json_real_value(v));
+		} else {
+			printf(" %s", json_string_value(json_object_get(r, "detail")));
+		}
+		printf("\n");
+	}
+	int status = json_is_true(json_object_get(a, "ok")) ? CLIENT_OK : client_fail(what, a);
+	json_decref(a);
+	return status;
+}
+
+int client_change(const char *what, json_t *req)
+{
+	int status;
+	json_t *a = client_call(what, req, NULL, 0, 60000, NULL, NULL, &status);
+	json_decref(req);
+	return a ? change_done(what, a) : status;
+}

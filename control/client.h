@@ -46,6 +46,11 @@ void client_print_results(const json_t *results, long long version);
 /* The exit status of a change's answer: OK, PENDING or FAILED. */
 int client_change_status(const json_t *answer);
 
+/* Send a change that every dataplane answers (takes req; a minute's wait) and print each
+ * one's result ({dataplane, result, detail or answer}); the exit status (OK, or FAILED
+ * with the error printed). */
+int client_change(const char *what, json_t *req);
+
 /* Options many commands share: --dataplane NAME (repeatable) into req's "dataplanes";
  * true when argv[*i] was one (and *i moved past its value). */
 bool client_dataplane_opt(json_t *req, int argc, char **argv, int *i);

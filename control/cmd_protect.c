@@ -27,43 +27,6 @@ static long long duration(const char *s)
 	return unit < 0 || v > (1ll << 40) ? -1 : v * unit;
 }
 
-/* A change's answer: each dataplane's result; the exit status. */
-static int change_done(const char *what, json_t *a)
-{
-	size_t i;
-	json_t *r;
-	json_array_foreach(json_object_get(a, "dataplanes"), i, r) {
-		const char *dp = json_string_value(json_object_get(r, "dataplane"));
-		const char *res = json_string_value(json_object_get(r, "result"));
-		json_t *ans = json_object_get(r, "answer");
-		printf("  %-12s %-8s", dp ? dp : "?", res ? res : "?");
-		if (ans) {
-			const char *k;
-			json_t *v;
-			json_object_foreach(ans, k, v)
-				if (json_is_integer(v))
-					printf(" %s %lld", k, (long long)json_integer_value(v));
-				else if (json_is_real(v))
-					printf(" %s %.1f", k, json_real_value(v));
-		} else {
-			printf(" %s", json_string_value(json_object_get(r, "detail")));
-		}
-		printf("\n");
-	}
-	int status = json_is_true(json_object_get(a, "ok")) ? CLIENT_OK : client_fail(what, a);
-	json_decref(a);
-	return status;
-}
-
-/* Send a change and show its per-dataplane results; takes req. */
-static int change(const char *what, json_t *req)
-{
-	int status;
-	json_t *a = client_call(what, req, NULL, 0, 60000, NULL, NULL, &status);
-	json_decref(req);
-	return a ? change_done(what, a) : status;
-}
-
 static void when(json_t *v, char *out, size_t len)
 {
 	if (!json_is_integer(v)) {
@@ -144,7 +107,7 @@ int cmd_list(int argc, char **argv)
 		return list_show(what, req);
 	}
 	json_object_set_new(req, "prefixes", prefixes);
-	return change(what, req);
+	return client_change(what, req);
 }
 
 static int bans_show(json_t *req)
@@ -200,7 +163,7 @@ int cmd_bans(int argc, char **argv)
 		return bans_show(req);
 	}
 	json_object_set_new(req, "sources", sources);
-	return change("bans del", req);
+	return client_change("bans del", req);
 }
 
 int cmd_top_sources(int argc, char **argv)

@@ -21,5 +21,6 @@ int cmd_knob(int argc, char **argv);
 int cmd_list(int argc, char **argv);       /* block|allow add|del|list */
 int cmd_bans(int argc, char **argv);
 int cmd_top_sources(int argc, char **argv); /* top sources (from cmd_top) */
+int cmd_pool(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ static const struct sluicectl_command commands[] = {
 	{"block", "block add|del|list [PREFIX...] [--for DURATION]   the dataplanes' block list", cmd_list},
 	{"allow", "allow add|del|list [PREFIX...] [--for DURATION]   the allow list (no limits)", cmd_list},
 	{"bans", "bans [del SOURCE...]                        sources banned for abuse, lifting a ban", cmd_bans},
+	{"pool", "pool [--json] | drain|up|remove HOST | weight HOST W | add HOST ADDR...   the mail-host pool", cmd_pool},
 	{NULL, NULL, NULL},
 };
 

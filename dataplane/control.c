@@ -23,6 +23,8 @@
 #include "sluice/frame.h"
 
 #include "core/inspect.h"
+#include "core/poolflow.h"
+#include "poolctl.h"
 #include "listctl.h"
 #include "lpm.h"
 #include "telemetry.h"
@@ -62,6 +64,8 @@ struct dp_control {
 		unsigned max, n;
 		struct dp_flow_brief *out;
 	} snap[64];
+	const struct dp_pool *pool;     /* the pool version on offer (poolctl.c owns them) */
+	struct dp_poolctl *poolctl;     /* NULL: no [pool] */
 	pthread_mutex_t info_lock;      /* info: read by telemetry and hello */
 	struct dp_bundle_info info;
 	pthread_t thread;
@@ -114,6 +118,9 @@ void dp_control_worker_sync(struct dp_control *c, struct dp_worker *w)
 			dp_rules_switch(&w->insp->ctx.rules, rs);
 		}
 	}
+	const struct dp_pool *pool = __atomic_load_n(&c->pool, __ATOMIC_ACQUIRE);
+	if (pool && w->insp && w->insp->ctx.pool && w->insp->ctx.pool->cur != pool)
+		dp_pool_take(w->insp->ctx.pool, pool);
 	if (w->insp && w->insp->ctx.protect) {
 		struct dp_list_snapshot *l = __atomic_load_n(&c->lists_pub, __ATOMIC_ACQUIRE);
 		w->insp->ctx.protect->lists = l ? &l->lists : NULL;
@@ -233,6 +240,7 @@ static json_t *op_hello(struct dp_control *c)
 	json_object_set_new(ans, "protect", json_pack("{s:b, s:I, s:I}", "enabled",
 	                    dp_config_protecting(c->cfg), "lists_version", (json_int_t)version,
 	                    "list_entries", (json_int_t)entries));
+	json_object_set_new(ans, "pool", json_integer((json_int_t)dp_poolctl_version(c->poolctl)));
 	return ans;
 }
 
@@ -282,6 +290,17 @@ static bool workers_confirmed(struct dp_control *c, uint64_t token)
 		usleep(1000);
 	}
 	return false;
+}
+
+bool dp_control_publish_pool(struct dp_control *c, const struct dp_pool *p)
+{
+	__atomic_store_n(&c->pool, p, __ATOMIC_RELEASE);
+	return workers_confirmed(c, rte_rcu_qsbr_start(c->qsbr));
+}
+
+void dp_control_set_pool(struct dp_control *c, struct dp_poolctl *pc)
+{
+	c->poolctl = pc;
 }
 
 static json_t *op_bundle_load(struct dp_control *c, json_t *req, const uint8_t *body, size_t n)
@@ -462,10 +481,13 @@ static json_t *handle(struct dp_control *c, json_t *req, const struct sl_frame *
 	if (strcmp(op, "flows") == 0)
 		return op_flows(c, req);
 	json_t *ans = c->lists ? dp_listctl_handle(c->lists, op, req, f->body, f->body_len) : NULL;
+	if (!ans)
+		ans = dp_poolctl_handle(c->poolctl, c, op, req);
 	if (ans)
 		return ans;
 	return dp_ctl_failure("unknown op '%s' (hello, stats, flows, bundle.load, knob.set, list.get, "
-	                      "list.add, list.del, list.set, bans, bans.del, top.sources)", op);
+	                      "list.add, list.del, list.set, bans, bans.del, top.sources, pool.get, pool.set, "
+	                      "pool.add, pool.remove)", op);
 }
 
 /* ---- the socket ------------------------------------------------------------------------ */

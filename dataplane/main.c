@@ -27,6 +27,7 @@
 #include "port.h"
 #include "telemetry.h"
 #include "control.h"
+#include "poolctl.h"
 #include "eventlog.h"
 #include "listctl.h"
 #include "sluice/bundlesig.h"
@@ -341,6 +342,7 @@ int main(int argc, char **argv)
 	static struct dp_distributor dist;
 	static struct dp_telemetry_src tel;
 	struct dp_control *control = NULL;
+	struct dp_poolctl *poolctl = NULL;
 	struct dp_eventlog *events = NULL;
 	struct dp_listctl *lists = NULL;
 	struct dp_ports ports;
@@ -418,6 +420,14 @@ int main(int argc, char **argv)
 		status = 2;
 		goto out_ports;
 	}
+	struct rte_ether_addr outside_mac;
+	bool pool_failed;
+	if (rte_eth_macaddr_get(ports.id[DP_OUTSIDE], &outside_mac) != 0)
+		memset(&outside_mac, 0, sizeof outside_mac);
+	poolctl = dp_poolctl_new(&cfg, workers, cfg.workers, outside_mac.addr_bytes, &pool_failed);
+	if (pool_failed)
+		goto out_ports;
+	dp_control_set_pool(control, poolctl);
 	if (dp_control_start(control) != 0)
 		goto out_ports;
 	if (cfg.events_file[0] && cfg.mode != DP_MODE_BRIDGE) {
@@ -459,6 +469,8 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < cfg.workers; i++)
 		if (workers[i].insp)
 			dp_inspector_free(workers[i].insp);
+	dp_poolctl_free(poolctl); /* after the flows that counted on it */
+	poolctl = NULL;
 	dp_eventlog_close(events); /* after the last verdicts */
 	events = NULL;
 	struct dp_counters sum;
@@ -475,6 +487,7 @@ int main(int argc, char **argv)
 	status = 0;
 out_ports:
 	dp_control_stop(control);
+	dp_poolctl_free(poolctl);
 	dp_listctl_free(lists);
 	dp_eventlog_close(events);
 	dp_ports_stop(&ports);

@@ -4,9 +4,11 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 
+#include "core/arp.h"
 #include "core/flowkey.h"
 #include "core/inspect.h"
 #include "core/pktbuild.h"
+#include "core/poolflow.h"
 #include "control.h"
 
 volatile bool dp_quit;
@@ -82,6 +84,55 @@ static void send_built(void *arg, const struct dp_flow *f, const struct dp_out *
 	}
 }
 
+/* A frame the dataplane made up (ARP/ND answers and probes of the pool) out of a port. */
+static void send_frame(void *arg, int role, const uint8_t *frame, size_t len)
+{
+	struct dp_worker *w = arg;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
+	if (!m || rte_pktmbuf_tailroom(m) < len) {
+		rte_pktmbuf_free(m);
+		w->ctr.drops[DP_DROP_NO_MBUF]++;
+		return;
+	}
+	memcpy(rte_pktmbuf_mtod(m, uint8_t *), frame, len);
+	m->data_len = (uint16_t)len;
+	m->pkt_len = (uint32_t)len;
+	w->ctr.injected[role]++;
+	dp_worker_send(w, role, m);
+}
+
+static void send_inside(void *arg, const uint8_t *frame, size_t len)
+{
+	send_frame(arg, DP_INSIDE, frame, len);
+}
+
+/* ARP and neighbour solicitations for the pool's service address are answered here;
+ * answers to the pool's own probes end here. True when m was taken. */
+static bool pool_l2(struct dp_worker *w, struct rte_mbuf *m, const uint8_t *frame, size_t len, int role)
+{
+	struct dp_poolrt *rt = w->insp->ctx.pool;
+	uint8_t reply[256];
+	size_t rlen;
+	switch (dp_pool_l2(rt->cur, frame, len, role, reply, sizeof reply, &rlen, &rt->stats)) {
+	case DP_L2_FORWARD:
+		return false;
+	case DP_L2_ANSWER:
+		send_frame(w, role, reply, rlen); /* back out of the port the question came in on */
+		break;
+	case DP_L2_CONSUME:
+		break;
+	}
+	rte_pktmbuf_free(m);
+	return true;
+}
+
+/* The header of a frame about to be forwarded changes in place (URG cleared, pool
+ * addresses): only where it is in the first segment and the mbuf is not shared. */
+static bool header_writable(struct rte_mbuf *m, const struct dp_out *out)
+{
+	return rte_pktmbuf_data_len(m) >= out->l4_off + 20u && rte_mbuf_refcnt_read(m) == 1;
+}
+
 static void inspect_one(struct dp_worker *w, struct rte_mbuf *m, int role)
 {
 	/* chained mbufs (jumbo or GRO frames) are read into one buffer; the original
@@ -94,12 +145,19 @@ static void inspect_one(struct dp_worker *w, struct rte_mbuf *m, int role)
 		w->ctr.drops[DP_DROP_MALFORMED]++;
 		return;
 	}
+	if (w->insp->ctx.pool && w->insp->ctx.pool->cur && pool_l2(w, m, frame, len, role))
+		return;
 	struct dp_out out;
 	const struct dp_flow *f = dp_inspect_frame(w->insp, frame, len, role, &out);
-	if (out.forward && out.clear_urg) {
+	bool pooled = f && f->pool.pooled;
+	if (out.forward && (out.clear_urg || pooled)) {
 		/* the header is in the first segment (the frame parsed within 64 KiB) */
-		if (rte_pktmbuf_data_len(m) >= out.l4_off + 20u && rte_mbuf_refcnt_read(m) == 1) {
-			dp_tcp_clear_urg(rte_pktmbuf_mtod(m, uint8_t *) + out.l4_off);
+		if (header_writable(m, &out)) {
+			uint8_t *h = rte_pktmbuf_mtod(m, uint8_t *);
+			if (out.clear_urg)
+				dp_tcp_clear_urg(h + out.l4_off);
+			if (pooled)
+				dp_pool_nat_forward(f, h, &out, role); /* DNAT to its host, SNAT to the client */
 		} else {
 			out.forward = false;
 			out.drop_reason = DP_DROP_MALFORMED;
@@ -166,6 +224,8 @@ void dp_worker_poll(struct dp_worker *w, uint64_t now)
 	if (now >= w->next_timer) {
 		if (w->insp)
 			dp_inspect_tick(w->insp, send_built, w);
+		if (w->idx == 0 && w->insp && w->insp->ctx.pool) /* the MACs they learn are shared */
+			dp_pool_probes(w->insp->ctx.pool, w->insp->ctx.now_ms, send_inside, w);
 		w->next_timer = now + w->tsc_hz / 100; /* 10 ms */
 	}
 }

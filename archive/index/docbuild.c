@@ -16,6 +16,7 @@ void ar_doc_init(struct ar_doc *d)
 	sl_strbuf_init(&d->message_id);
 	sl_strbuf_init(&d->text);
 	sl_strbuf_init(&d->data);
+	sl_strbuf_init(&d->member);
 	ar_terms_init(&d->terms);
 }
 
@@ -27,6 +28,7 @@ void ar_doc_free(struct ar_doc *d)
 	sl_strbuf_free(&d->message_id);
 	sl_strbuf_free(&d->text);
 	sl_strbuf_free(&d->data);
+	sl_strbuf_free(&d->member);
 	ar_terms_free(&d->terms);
 	for (size_t i = 0; i < d->nrefs; i++)
 		free((void *)d->refs[i].data);
@@ -139,6 +141,42 @@ static void part_end(struct ar_doc *d, const struct sl_part *p)
 	sl_strbuf_clear(&d->data);
 }
 
+static void member_begin(struct ar_doc *d, const struct sl_member *m)
+{
+	if (m->name && *m->name) {
+		ar_terms_add_text(&d->terms, AR_F_FILENAME, m->name, strlen(m->name));
+		ar_terms_gap(&d->terms, AR_F_FILENAME);
+	}
+	d->in_member = m->kind != SL_MEMBER_CONTAINER;
+	sl_strbuf_clear(&d->member);
+}
+
+static void member_data(struct ar_doc *d, const struct sl_event *ev)
+{
+	if (!d->in_member)
+		return;
+	if (d->text_total + ev->len > AR_MAX_TEXT_BYTES) {
+		d->text_truncated = true;
+		return;
+	}
+	d->text_total += ev->len;
+	sl_strbuf_put(&d->member, ev->data, ev->len);
+}
+
+/* A member's text, or a file member's bytes when they are text (a CSV in a ZIP). */
+static void member_end(struct ar_doc *d, const struct sl_member *m)
+{
+	bool text = m->kind == SL_MEMBER_TEXT ||
+	            (d->member.len && sl_utf8_valid((const uint8_t *)d->member.s, d->member.len) &&
+	             !memchr(d->member.s, 0, d->member.len));
+	if (d->in_member && text && d->member.len) {
+		ar_terms_add_text(&d->terms, AR_F_BODY, d->member.s, d->member.len);
+		ar_terms_gap(&d->terms, AR_F_BODY);
+	}
+	d->in_member = false;
+	sl_strbuf_clear(&d->member);
+}
+
 void ar_doc_event(void *ctx, const struct sl_event *ev)
 {
 	struct ar_doc *d = ctx;
@@ -172,6 +210,15 @@ void ar_doc_event(void *ctx, const struct sl_event *ev)
 		break;
 	case SL_EV_PART_END:
 		part_end(d, ev->part);
+		break;
+	case SL_EV_MEMBER_BEGIN:
+		member_begin(d, ev->member);
+		break;
+	case SL_EV_MEMBER_DATA:
+		member_data(d, ev);
+		break;
+	case SL_EV_MEMBER_END:
+		member_end(d, ev->member);
 		break;
 	default:
 		break;

@@ -1,6 +1,8 @@
 /* What the archive learns from one message's engine events (sluice/event.h): the
  * summary shown in search results, the postings of its content, and the parts that
- * can be stored once (attachment dedup). Fed by the engine's MIME parser. */
+ * can be stored once (attachment dedup). Fed by the engine's MIME parser, extraction
+ * included: the text inside archives and documents is indexed as the gateway scanned
+ * it, and member names as filenames. */
 #ifndef ARCHIVE_DOCBUILD_H
 #define ARCHIVE_DOCBUILD_H
 
@@ -27,6 +29,11 @@ struct ar_doc {
 	struct sl_strbuf text;
 	struct sl_strbuf data;
 	size_t text_total;
+
+	/* a member the extraction stage found inside it (docs/extraction.md): document
+	 * text, or a file's bytes, indexed as body text when they are UTF-8 */
+	bool in_member;
+	struct sl_strbuf member;
 
 	struct ar_part_ref *refs; /* dedup candidates, data owned */
 	size_t nrefs, refs_cap;

@@ -11,7 +11,7 @@
 #include "sluice/conffile.h"
 #include "sluice/strbuf.h"
 
-enum key_type { K_PATH, K_SOCKET, K_NAME, K_DURATION, K_LISTEN };
+enum key_type { K_PATH, K_SOCKET, K_NAME, K_DURATION, K_LISTEN, K_COUNT };
 
 struct key_def {
 	const char *section, *key;
@@ -30,6 +30,10 @@ static const struct key_def keys[] = {
 	{"control", "reconnect", K_DURATION, F(reconnect_ms)},
 	{"control", "heartbeat", K_DURATION, F(heartbeat_ms)},
 	{"metrics", "listen", K_LISTEN, F(metrics_listen)},
+	{"pool", "interval", K_DURATION, F(pool_interval_ms)},
+	{"pool", "timeout", K_DURATION, F(pool_timeout_ms)},
+	{"pool", "rise", K_COUNT, F(pool_rise)},
+	{"pool", "fall", K_COUNT, F(pool_fall)},
 	{"dataplane", "socket", K_SOCKET, offsetof(struct ctl_dp_conf, socket)}, /* per section */
 };
 #undef F
@@ -47,6 +51,10 @@ void ctl_config_default(struct ctl_config *c)
 	c->reconnect_ms = 1000;
 	c->heartbeat_ms = 2000;
 	strcpy(c->metrics_listen, "127.0.0.1:9469");
+	c->pool_interval_ms = 2000;
+	c->pool_timeout_ms = 2000;
+	c->pool_rise = 2;
+	c->pool_fall = 2;
 }
 
 static bool valid_name(const char *s)
@@ -98,6 +106,16 @@ static int set_value(void *base, const struct key_def *k, const char *v, char *m
 	size_t cap = k->type == K_SOCKET ? CTL_SOCK_MAX : k->type == K_NAME ? CTL_NAME_MAX :
 	             k->type == K_LISTEN ? 128 : CTL_PATH_MAX;
 	switch (k->type) {
+	case K_COUNT: {
+		char *end;
+		unsigned long long n = strtoull(v, &end, 10);
+		if (!isdigit((unsigned char)*v) || *end || n < 1 || n > 100) {
+			snprintf(msg, msglen, "%s: expected a number from 1 to 100", k->key);
+			return -1;
+		}
+		*(uint64_t *)field = n;
+		return 0;
+	}
 	case K_DURATION:
 		if (parse_duration(v, (uint64_t *)field)) {
 			snprintf(msg, msglen, "%s: expected a duration such as 30s, 500ms, 5m", k->key);
@@ -207,6 +225,7 @@ int ctl_config_parse(struct ctl_config *c, const char *name, const char *text, c
 			if (check_section(&l, msg, sizeof msg))
 				goto fail;
 			snprintf(section, sizeof section, "%s", l.name);
+			c->pool_checks |= strcmp(l.name, "pool") == 0;
 			dp = NULL;
 			if (l.arg && !(dp = add_dataplane(c, l.arg, msg, sizeof msg)))
 				goto fail;

@@ -3,6 +3,7 @@
 #ifndef SLUICE_CONTROL_CONF_H
 #define SLUICE_CONTROL_CONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,11 @@ struct ctl_config {
 	uint64_t reconnect_ms;            /* how often a down dataplane is tried */
 	uint64_t heartbeat_ms;            /* how often an up one is asked hello */
 	char metrics_listen[128];         /* HOST:PORT of /metrics; empty: none */
+	/* [pool]: health checks of the dataplanes' mail-host pools (docs/pool.md) */
+	bool pool_checks;                 /* the section was given */
+	uint64_t pool_interval_ms;        /* one round of checks every interval */
+	uint64_t pool_timeout_ms;         /* one check's whole budget */
+	uint64_t pool_rise, pool_fall;    /* successes to come up, failures to go down */
 	struct ctl_dp_conf dp[CTL_MAX_DATAPLANES];
 	unsigned ndp;
 };

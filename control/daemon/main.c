@@ -18,6 +18,7 @@
 #include "ctl.h"
 #include "link.h"
 #include "metrics.h"
+#include "pool.h"
 #include "server.h"
 #include "sluice/bundlesig.h"
 
@@ -170,6 +171,14 @@ static int run(struct ctl *c)
 		}
 		c->nlinks++;
 	}
+	if (pool_load(c, err, sizeof err)) {
+		fprintf(stderr, "sluice-control: %s\n", err);
+		return 1;
+	}
+	if (pool_start(c) != 0) {
+		fprintf(stderr, "sluice-control: cannot start the pool's health checks\n");
+		return 1;
+	}
 	if (metrics_start(c, err, sizeof err)) {
 		fprintf(stderr, "sluice-control: %s\n", err);
 		return 1;
@@ -183,6 +192,7 @@ static int run(struct ctl *c)
 	close(lfd);
 	unlink(c->conf.socket);
 	metrics_stop();
+	pool_stop(); /* before the links its checks use */
 	pthread_mutex_lock(&c->change_lock); /* a change in progress ends first */
 	for (unsigned i = 0; i < c->nlinks; i++)
 		link_stop(&c->links[i]);

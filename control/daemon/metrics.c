@@ -9,6 +9,7 @@
 #include <microhttpd.h>
 
 #include "link.h"
+#include "pool.h"
 #include "promfmt.h"
 
 #define SCRAPE_LOCK_WAIT_MS 1000
@@ -40,6 +41,53 @@ static void add_control(struct prom *p, struct ctl *c)
 	prom_add(p, "sluice_control_audit_lines", "gauge", "Lines in the audit log", NULL, (double)lines);
 }
 
+/* The dataplane's mail-host pool (docs/pool.md), when it has one: per host its state,
+ * weight and counters, and the health sluice-control's checks see. */
+static void add_pool(struct prom *p, struct ctl *c, struct dp_link *l)
+{
+	json_t *req = json_pack("{s:s}", "op", "pool.get");
+	char err[300];
+	json_t *a = link_request(l, req, NULL, 0, (int)c->conf.request_timeout_ms, SCRAPE_LOCK_WAIT_MS, NULL,
+	                         NULL, err, sizeof err);
+	json_decref(req);
+	static const struct {
+		const char *key, *family, *type, *help;
+	} fields[] = {
+		{"weight", "sluice_pool_host_weight", "gauge", "The host's weight in the pool's table"},
+		{"active", "sluice_pool_host_active", "gauge", "The host's connections not closed yet"},
+		{"connections", "sluice_pool_host_connections_total", "counter", "Connections given to the host"},
+		{"messages", "sluice_pool_host_messages_total", "counter", "Messages ended on the host's connections"},
+		{"bytes_in", "sluice_pool_host_bytes_in_total", "counter", "Payload bytes from clients to the host"},
+		{"bytes_out", "sluice_pool_host_bytes_out_total", "counter", "Payload bytes from the host to clients"},
+		{"reset_down", "sluice_pool_host_reset_down_total", "counter", "Connections reset because the host went down"},
+	};
+	size_t i;
+	json_t *h;
+	json_array_foreach(json_object_get(a, "hosts"), i, h) {
+		const char *host = json_string_value(json_object_get(h, "name"));
+		const char *state = json_string_value(json_object_get(h, "state"));
+		if (!host || !state)
+			continue;
+		const char *hl[] = {"dataplane", l->conf->name, "host", host, NULL};
+		for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
+			prom_add(p, fields[f].family, fields[f].type, fields[f].help, hl,
+			         (double)json_integer_value(json_object_get(h, fields[f].key)));
+		static const char *const states[] = {"up", "drain", "down"};
+		for (size_t k = 0; k < 3; k++) {
+			const char *sl[] = {"dataplane", l->conf->name, "host", host, "state", states[k], NULL};
+			prom_add(p, "sluice_pool_host_state", "gauge", "1 for the host's state in the dataplane's pool", sl,
+			         strcmp(state, states[k]) == 0);
+		}
+		json_t *health = pool_health_json(host);
+		const char *hv = json_string_value(json_object_get(health, "health"));
+		prom_add(p, "sluice_pool_host_healthy", "gauge",
+		         "1 when sluice-control's checks pass, 0 when they fail, -1 not known (yet)", hl,
+		         strcmp(hv, "up") == 0 ? 1 : strcmp(hv, "down") == 0 ? 0 : -1);
+		json_decref(health);
+	}
+	json_decref(a);
+}
+
 static void add_dataplane(struct prom *p, struct ctl *c, struct dp_link *l)
 {
 	const char *name = l->conf->name;
@@ -66,6 +114,7 @@ static void add_dataplane(struct prom *p, struct ctl *c, struct dp_link *l)
 	double running = json_is_integer(id) ? (double)json_integer_value(id) : -1;
 	double uptime = json_number_value(json_object_get(l->hello, "uptime_s"));
 	double loads = (double)l->loads, failures = (double)l->load_failures;
+	bool has_pool = json_integer_value(json_object_get(l->hello, "pool")) > 0;
 	pthread_mutex_unlock(&l->mu);
 	prom_add(p, "sluice_dp_up", "gauge", "1 when sluice-control reaches the dataplane", dl, up ? 1 : 0);
 	prom_add(p, "sluice_dp_scrape_ok", "gauge", "1 when this scrape got the dataplane's counters", dl, ok ? 1 : 0);
@@ -74,6 +123,8 @@ static void add_dataplane(struct prom *p, struct ctl *c, struct dp_link *l)
 		         dl, running);
 		prom_add(p, "sluice_dp_uptime_seconds", "gauge", "Seconds since the dataplane started", dl, uptime);
 	}
+	if (up && has_pool)
+		add_pool(p, c, l);
 	prom_add(p, "sluice_control_bundle_loads_total", "counter", "Versions a dataplane loaded from this control",
 	         dl, loads);
 	prom_add(p, "sluice_control_bundle_load_failures_total", "counter", "Versions a dataplane refused", dl,

@@ -28,6 +28,10 @@ static const struct {
 	{"list.del", op_protect_change},
 	{"list.set", op_protect_change},
 	{"bans.del", op_protect_change},
+	{"pool.get", op_pool_get},
+	{"pool.set", op_pool_set},
+	{"pool.add", op_pool_add},
+	{"pool.remove", op_pool_remove},
 };
 
 op_handler ops_find(const char *name)

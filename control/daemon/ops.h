@@ -39,6 +39,10 @@ json_t *op_protect_change(OP_ARGS);
  * fields are added to each request; with `member`, each answer's member of that name
  * stands for it. */
 json_t *ops_ask_all(struct ctl *c, json_t *req, const char *opname, json_t *fields, const char *member);
+json_t *op_pool_get(OP_ARGS);
+json_t *op_pool_set(OP_ARGS);
+json_t *op_pool_add(OP_ARGS);
+json_t *op_pool_remove(OP_ARGS);
 
 /* An audit entry started with who asked and what: {op, user, uid, pid}. */
 json_t *ops_audit_entry(const struct peer *who, const char *op);

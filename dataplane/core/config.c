@@ -340,16 +340,6 @@ static int parse_rate(char *v, struct dp_rate *r, bool bytes, const char *key,
 	return 0;
 }
 
-static char *trim(char *s)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	char *e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = 0;
-	return s;
-}
-
 static int set_value(struct dp_config *c, const struct key_def *k, char *v,
                      char *msg, size_t msglen)
 {
@@ -414,7 +404,7 @@ static int set_value(struct dp_config *c, const struct key_def *k, char *v,
 		size_t n = 0;
 		char *save, *tok;
 		for (tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			tok = trim(tok);
+			tok = sl_conf_trim(tok);
 			if (n == DP_MAX_SMTP_PORTS) {
 				snprintf(msg, msglen, "ports: at most %d ports", DP_MAX_SMTP_PORTS);
 				return -1;
@@ -467,11 +457,59 @@ static int set_value(struct dp_config *c, const struct key_def *k, char *v,
 	return -1;
 }
 
+#define POOL_KEYS 8
+
+/* A key of [pool] or [pool-host NAME] (poolconf.c), each at most once per section. */
+static int pool_key(struct dp_config *c, struct dp_pool_host *h, const struct sl_conf_line *l,
+                    char seen[POOL_KEYS][16], unsigned *nseen, char *msg, size_t len)
+{
+	for (unsigned i = 0; i < *nseen; i++)
+		if (strcmp(seen[i], l->key) == 0) {
+			snprintf(msg, len, "'%s' set twice in [%s%s]", l->key, h ? "pool-host " : "pool", h ? h->name : "");
+			return -1;
+		}
+	char value[2048];
+	snprintf(value, sizeof value, "%s", l->value);
+	if (dp_poolconf_key(&c->pool, h, l->key, value, msg, len))
+		return -1;
+	if (*nseen < POOL_KEYS && strlen(l->key) < sizeof seen[0])
+		strcpy(seen[(*nseen)++], l->key);
+	return 0;
+}
+
+/* The pool within the rest of the configuration: its connections are inspected flows
+ * (so SMTP ports, not bridge mode), and both sides of one must meet on one worker: the
+ * software distributor places frames by their client (the outside end), which a
+ * translated connection keeps on both sides; symmetric RSS hashes the two sides apart. */
+static int pool_fits(const struct dp_config *c, char *msg, size_t len)
+{
+	if (!c->pool.enabled)
+		return 0;
+	if (c->mode == DP_MODE_BRIDGE) {
+		snprintf(msg, len, "[pool] needs mode smtp or enforce (bridge mode tracks no connections)");
+		return -1;
+	}
+	if (c->workers != 1 && (c->distribution != DP_DIST_SOFTWARE || !c->direction_check)) {
+		snprintf(msg, len, "[pool] with several workers needs [workers] distribution = software and "
+		         "[ports] direction_check = yes (both sides of a translated connection placed by its client)");
+		return -1;
+	}
+	for (unsigned i = 0; i < c->pool.nports; i++)
+		if (!dp_config_is_smtp_port(c, c->pool.ports[i])) {
+			snprintf(msg, len, "[pool] port %u is not one of [smtp] ports", c->pool.ports[i]);
+			return -1;
+		}
+	return 0;
+}
+
 int dp_config_parse(struct dp_config *c, const char *name, const char *text,
                     char *err, size_t errlen)
 {
 	char section[64] = "";
 	bool seen[NKEYS] = {false};
+	struct dp_pool_host *pool_host = NULL;
+	char pool_seen[POOL_KEYS][16];
+	unsigned npool_seen = 0;
 	unsigned lineno = 0;
 	char msg[256];
 	struct sl_conf_reader r;
@@ -484,6 +522,23 @@ int dp_config_parse(struct dp_config *c, const char *name, const char *text,
 			goto fail;
 		}
 		if (l.kind == SL_CONF_SECTION) {
+			npool_seen = 0;
+			pool_host = NULL;
+			if (strcmp(l.name, "pool") == 0 && !l.arg) {
+				if (c->pool.enabled) {
+					snprintf(msg, sizeof msg, "[pool] given twice");
+					goto fail;
+				}
+				c->pool.enabled = true;
+				strcpy(section, l.name);
+				continue;
+			}
+			if (strcmp(l.name, "pool-host") == 0) {
+				if (!(pool_host = dp_poolconf_host(&c->pool, l.arg, msg, sizeof msg)))
+					goto fail;
+				strcpy(section, l.name);
+				continue;
+			}
 			size_t i;
 			for (i = 0; i < NKEYS; i++)
 				if (strcmp(keys[i].section, l.name) == 0)
@@ -499,6 +554,11 @@ int dp_config_parse(struct dp_config *c, const char *name, const char *text,
 		if (!*section) {
 			snprintf(msg, sizeof msg, "'%.64s' outside any [section]", l.key);
 			goto fail;
+		}
+		if (strcmp(section, "pool") == 0 || strcmp(section, "pool-host") == 0) {
+			if (pool_key(c, pool_host, &l, pool_seen, &npool_seen, msg, sizeof msg))
+				goto fail;
+			continue;
 		}
 		size_t i;
 		for (i = 0; i < NKEYS; i++)
@@ -537,6 +597,10 @@ int dp_config_parse(struct dp_config *c, const char *name, const char *text,
 	}
 	if ((c->journal_required || c->journal_spool_max) && !c->journal_spool[0]) {
 		snprintf(err, errlen, "%s: [journal] required and spool_max are for the archive sink (spool = DIR)", name);
+		return -1;
+	}
+	if (dp_poolconf_check(&c->pool, msg, sizeof msg) || pool_fits(c, msg, sizeof msg)) {
+		snprintf(err, errlen, "%s: %s", name, msg);
 		return -1;
 	}
 	if (c->outside.name[0] == 0 && c->inside.name[0] == 0 && c->outside.id == c->inside.id) {
@@ -729,6 +793,7 @@ void dp_config_print(const struct dp_config *c, FILE *out)
 	        c->journal_tls_cert, c->journal_tls_key, c->journal_tls_name);
 	print_size(out, "spool_max", c->journal_spool_max);
 	fprintf(out, "required = %s\n", c->journal_required ? "yes" : "no");
+	dp_poolconf_print(&c->pool, out);
 }
 
 const char *dp_action_name(enum dp_protect_action a)

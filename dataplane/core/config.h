@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "poolconf.h"
 #include "ratelimit.h"
 
 #define DP_MAX_SMTP_PORTS 32
@@ -147,6 +148,8 @@ struct dp_config {
 	char journal_tls_name[DP_NAME_MAX]; /* the name on the archive's certificate */
 	uint64_t journal_spool_max;         /* spooled + queued bytes (0: the disk is the cap) */
 	bool journal_required;              /* no durable copy possible: 4xx at end of data */
+	/* [pool], [pool-host NAME] */
+	struct dp_pool_conf pool;
 };
 
 void dp_config_default(struct dp_config *c);

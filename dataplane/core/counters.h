@@ -37,7 +37,8 @@ enum dp_role {
 	X(WRONG_PORT, "wrong_port", "a packet of the flow on the other port than its direction comes in on (forged)") \
 	X(MIDSTREAM_RESET, "midstream_reset", "data of an SMTP connection whose start was never seen; both ends reset") \
 	X(ENGINE_FAILED, "engine_failed", "the flow's engine failed (memory, scan error, desync) and on_overload = closed") \
-	X(PROTECT, "protect", "a SYN the protection refused (block list, ban, limits, emergency mode): dropped, or answered by the dataplane; segments of the dataplane's own refusal handshakes")
+	X(PROTECT, "protect", "a SYN the protection refused (block list, ban, limits, emergency mode): dropped, or answered by the dataplane; segments of the dataplane's own refusal handshakes") \
+	X(POOL_NO_HOST, "pool_no_host", "a SYN to the pool's service address with no host up (answered with a RST) or whose host's MAC is not known yet")
 
 enum dp_drop_reason {
 #define X(id, name, doc) DP_DROP_##id,

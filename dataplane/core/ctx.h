@@ -21,6 +21,7 @@
 #define DP_SESSION_POOL 64
 
 struct dp_session;
+struct dp_poolrt;
 struct dp_protect;
 
 /* Message scanners of finished flows, kept for new flows: making one per flow (a
@@ -57,6 +58,7 @@ struct dp_ctx {
 	void (*event)(void *arg, const char *line, size_t len);
 	void *event_arg;
 	struct sl_strbuf event_buf; /* the line being built, reused */
+	struct dp_poolrt *pool;     /* the mail-host pool (poolflow.h); NULL: none */
 	struct dp_protect *protect; /* connection-level protection (protect.h); NULL: off */
 };
 

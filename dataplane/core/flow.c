@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "poolflow.h"
+
 #define DEFAULT_MSS 536
 #define MAX_SEGMENT 1448           /* 1500 MTU - IPv6 - TCP with timestamps */
 #define TAKEOVER_RTO_MS 300
@@ -245,11 +247,14 @@ bool dp_flow_scratch(struct dp_flow *s, const uint8_t *frame, const struct dp_pk
 size_t dp_flow_build(const struct dp_flow *f, const struct dp_emit *e, uint8_t *out, size_t cap)
 {
 	int d = e->dir;
+	size_t n = 0;
 	if (f->have_tmpl[d])
-		return dp_build_tcp(out, cap, f->tmpl[d], &f->tmpl_pkt[d], false, &e->seg);
-	if (f->have_tmpl[!d])
-		return dp_build_tcp(out, cap, f->tmpl[!d], &f->tmpl_pkt[!d], true, &e->seg);
-	return 0;
+		n = dp_build_tcp(out, cap, f->tmpl[d], &f->tmpl_pkt[d], false, &e->seg);
+	else if (f->have_tmpl[!d])
+		n = dp_build_tcp(out, cap, f->tmpl[!d], &f->tmpl_pkt[!d], true, &e->seg);
+	if (n && f->pool.pooled && d == SL_CLIENT)
+		dp_pool_nat_built(f, out, n); /* built in the client's view: to the host's address */
+	return n;
 }
 
 /* ---- forwarding ------------------------------------------------------------------- */

@@ -13,6 +13,7 @@
 #include "flowkey.h"
 #include "pktbuild.h"
 #include "pktparse.h"
+#include "pool.h"
 #include "smtpflow.h"
 #include "tcpdir.h"
 
@@ -46,6 +47,8 @@ struct dp_out {
 	bool forward;      /* send the original packet unchanged (else it is dropped) */
 	bool clear_urg;    /* ... but with URG and the urgent pointer cleared (at l4_off) */
 	uint16_t l4_off;
+	uint16_t l3_off;   /* with a flow: its IP header, for the pool's address rewrite */
+	uint8_t ip_version;
 	int drop_reason;   /* enum dp_drop_reason when dropped for a reason, else -1 */
 	unsigned n;
 	struct dp_emit e[DP_MAX_EMIT];
@@ -95,6 +98,7 @@ struct dp_flow {
 	struct dp_session *x;               /* from the first data on (inspected flows) */
 	uint32_t src_host, src_net;         /* the protection's source entries (protect.h),
 	                                     * DP_SRC_NONE when the source is not tracked */
+	struct dp_flow_pool pool;           /* a connection to the pool's service address */
 };
 
 /* Set up a flow for the packet that opens it (a SYN, or any packet in passive mode).

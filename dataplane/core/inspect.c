@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "poolflow.h"
 #include "responder.h"
 
 #define EXPIRE_SCAN 256 /* flows looked at per tick */
@@ -49,6 +50,7 @@ static void flow_destroy(struct dp_inspector *in, struct dp_flow *f)
 	timer_forget(in, f);
 	if (f->list == DP_LIST_EMBRYONIC)
 		in->ctx.ctr->flows_embryonic--;
+	dp_pool_release(&in->ctx, f);
 	dp_protect_flow_end(&in->ctx, f->src_host, f->src_net);
 	dp_ft_remove(&in->ft, f);
 	dp_flow_free(f, &in->ctx);
@@ -73,6 +75,7 @@ static void note_state(struct dp_inspector *in, struct dp_flow *f)
 	if (f->state == DP_FLOW_CLOSED) {
 		if (f->list == DP_LIST_EMBRYONIC)
 			in->ctx.ctr->flows_embryonic--;
+		dp_pool_detach(&in->ctx, f);
 		dp_ft_move(&in->ft, f, DP_LIST_CLOSED);
 	} else if (f->list == DP_LIST_EMBRYONIC && f->established) {
 		in->ctx.ctr->flows_embryonic--;
@@ -141,13 +144,18 @@ static bool evict_one(struct dp_inspector *in)
 	if (!f || c->now_ms - f->last_ms < c->cfg->evict_idle_ms)
 		return false;
 	c->ctr->flows_evicted_idle++;
-	if (!c->passive && f->inspect && f->state != DP_FLOW_BYPASS) {
+	dp_inspect_reset_flow(in, f, in->send, in->send_arg);
+	return true;
+}
+
+void dp_inspect_reset_flow(struct dp_inspector *in, struct dp_flow *f, dp_send_fn send, void *arg)
+{
+	if (!in->ctx.passive && f->inspect && f->state != DP_FLOW_BYPASS) {
 		struct dp_out out;
 		dp_flow_reset_both(f, &out);
-		send_out(in->send, in->send_arg, f, &out);
+		send_out(send, arg, f, &out);
 	}
 	flow_destroy(in, f);
-	return true;
 }
 
 static struct dp_flow *flow_alloc(struct dp_inspector *in)
@@ -251,14 +259,23 @@ static struct dp_flow *no_flow(struct dp_inspector *in, const struct dp_flow_key
 		if (!syn && (p->flags & DP_TCP_RST))
 			return NULL;
 		int d = syn ? SL_CLIENT : passive_dir(c->cfg, frame, p);
+		/* a connection to the pool's service address: its host is chosen now */
+		int host = syn && c->pool ? dp_pool_admit(in, frame, p, in_role, dp_flow_key_hash(k), out, scratch) : -1;
+		if (host == -2) {
+			dp_protect_flow_end(c, chk.host, chk.net); /* admitted, but no host to take it */
+			return NULL;
+		}
 		struct dp_flow *f = flow_create(in, k, p, d, in_role, !on_port);
 		if (f) {
 			f->src_host = chk.host;
 			f->src_net = chk.net;
+			if (host >= 0)
+				dp_pool_attach(c, f, host, frame, p);
 		} else {
 			dp_protect_flow_end(c, chk.host, chk.net); /* admitted, but no flow after all */
 			c->ctr->uninspected[DP_UNINSPECTED_TABLE_FULL]++;
-			if (dp_config_fail_closed(c->cfg, on_port) && !c->passive) {
+			/* a pooled connection without a flow could not be translated: never passed */
+			if ((host >= 0 || dp_config_fail_closed(c->cfg, on_port)) && !c->passive) {
 				out->forward = false;
 				out->drop_reason = DP_DROP_FAIL_CLOSED;
 			}
@@ -304,7 +321,15 @@ struct dp_flow *dp_inspect_frame(struct dp_inspector *in, const uint8_t *frame, 
 	struct dp_flow_key k;
 	dp_flow_key_make(&p, &k, NULL);
 	uint32_t h = dp_flow_key_hash(&k);
-	struct dp_flow *f = dp_ft_lookup(&in->ft, &k, h);
+	struct dp_flow *f = NULL;
+	if (c->pool && in_role == DP_INSIDE && (f = dp_pool_inside_flow(in, &p)) &&
+	    !(frame = dp_pool_snat_in(c->pool, f, frame, len, &p))) {
+		out->forward = false;
+		out->drop_reason = DP_DROP_MALFORMED;
+		return NULL;
+	} /* a pool host's frame: from here on it comes from the service address */
+	if (!f)
+		f = dp_ft_lookup(&in->ft, &k, h);
 	if (!f && !smtp_port(c->cfg, &p) && !c->cfg->detect)
 		return NULL; /* TCP that is not SMTP: bridged untouched, no state */
 	if (c->cfg->verify_checksums && !c->passive && !dp_pkt_tcp_csum_ok(frame, &p)) {
@@ -327,13 +352,21 @@ struct dp_flow *dp_inspect_frame(struct dp_inspector *in, const uint8_t *frame, 
 			return scratch;
 	}
 	dp_ft_touch(&in->ft, f);
-	dp_flow_packet(f, c, frame, &p, dp_flow_dir(f, &p), in_role, out);
+	if (f->pool.pooled)
+		dp_pool_recheck(c, f, &p, h);
+	int d = dp_flow_dir(f, &p);
+	uint64_t messages = c->ctr->messages;
+	dp_flow_packet(f, c, frame, &p, d, in_role, out);
+	if (f->pool.pooled)
+		dp_pool_account(c, f, &p, d, messages);
+	out->l3_off = p.l3_off;
+	out->l4_off = p.l4_off;
+	out->ip_version = p.ip_version;
 	if (out->forward && (p.flags & DP_TCP_URG) && f->inspect && f->state != DP_FLOW_BYPASS &&
 	    !c->passive) {
 		/* a receiver without SO_OOBINLINE takes the urgent byte out of the stream we
 		 * scanned: the segment goes on as ordinary data */
 		out->clear_urg = true;
-		out->l4_off = p.l4_off;
 		c->ctr->urg_cleared++;
 	}
 	note_state(in, f);
@@ -377,13 +410,10 @@ void dp_inspect_tick(struct dp_inspector *in, dp_send_fn send, void *arg)
 		if (c->now_ms - f->last_ms <= cfg->idle_timeout_ms)
 			break; /* everything after was used later */
 		c->ctr->flows_expired++;
-		if (!c->passive && f->inspect && f->state != DP_FLOW_BYPASS) {
-			/* both ends reset: no half-inspected connection resumes later */
-			dp_flow_reset_both(f, &out);
-			send_out(send, arg, f, &out);
-		}
-		flow_destroy(in, f);
+		/* both ends reset: no half-inspected connection resumes later */
+		dp_inspect_reset_flow(in, f, send, arg);
 	}
+	dp_pool_sweep(in, send, arg);
 	c->ctr->memory_bytes = c->mem.used;
 	dp_protect_tick(c);
 }

@@ -46,6 +46,10 @@ void dp_inspector_free(struct dp_inspector *in);
 struct dp_flow *dp_inspect_frame(struct dp_inspector *in, const uint8_t *frame, size_t len,
                                  int in_role, struct dp_out *out);
 
+/* Both ends of an inspected flow reset (expiry, eviction, a pool host that went down),
+ * and the flow gone. */
+void dp_inspect_reset_flow(struct dp_inspector *in, struct dp_flow *f, dp_send_fn send, void *arg);
+
 /* Periodic: timers of flows that wait for something, expiry of idle flows (both ends
  * of an inspected connection reset), of half-open flows and of closed ones. */
 void dp_inspect_tick(struct dp_inspector *in, dp_send_fn send, void *arg);

@@ -119,6 +119,10 @@ static void start_engine(struct dp_smtpflow *sf, uint64_t client_base, uint64_t 
 	/* inline, the session never assumes a reply: what it read is what goes on */
 	struct sl_limits lim = sf->ctx->limits;
 	lim.inline_mode = !sf->ctx->passive;
+	/* extraction stops on its own budget (extract.memory: the message is rejected) well
+	 * before it could take the flow to its cap (engine.memory: the session fails) */
+	if (lim.extract_max_memory > sf->ctx->cfg->max_flow_memory / 2)
+		lim.extract_max_memory = sf->ctx->cfg->max_flow_memory / 2;
 	/* every byte the session allocates is charged as it goes, to the flow's engine
 	 * account and through it to the worker's share of max_memory */
 	sf->smtp = sl_smtp_new_acct(&lim, on_event, sf, &sf->acct);

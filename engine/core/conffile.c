@@ -3,7 +3,7 @@
 #include <ctype.h>
 #include <string.h>
 
-static char *trim(char *s)
+char *sl_conf_trim(char *s)
 {
 	while (isspace((unsigned char)*s))
 		s++;
@@ -28,11 +28,11 @@ static void section(char *line, struct sl_conf_line *out)
 		return;
 	}
 	*close = 0;
-	char *name = trim(line + 1), *sp = strpbrk(name, " \t");
+	char *name = sl_conf_trim(line + 1), *sp = strpbrk(name, " \t");
 	out->arg = NULL;
 	if (sp) {
 		*sp = 0;
-		out->arg = trim(sp + 1);
+		out->arg = sl_conf_trim(sp + 1);
 	}
 	out->kind = SL_CONF_SECTION;
 	out->name = name;
@@ -57,7 +57,7 @@ void sl_conf_next(struct sl_conf_reader *r, struct sl_conf_line *out)
 		char *hash = strchr(r->buf, '#');
 		if (hash)
 			*hash = 0;
-		char *line = trim(r->buf);
+		char *line = sl_conf_trim(r->buf);
 		if (!*line)
 			continue;
 		if (*line == '[') {
@@ -72,8 +72,8 @@ void sl_conf_next(struct sl_conf_reader *r, struct sl_conf_line *out)
 		}
 		*eq = 0;
 		out->kind = SL_CONF_KEY;
-		out->key = trim(line);
-		out->value = trim(eq + 1);
+		out->key = sl_conf_trim(line);
+		out->value = sl_conf_trim(eq + 1);
 		return;
 	}
 	out->kind = SL_CONF_END;

@@ -17,6 +17,9 @@ const char *sl_event_type_name(enum sl_event_type t)
 	case SL_EV_MESSAGE_END: return "message_end";
 	case SL_EV_TXN_RESULT: return "txn_result";
 	case SL_EV_SIGNAL: return "signal";
+	case SL_EV_MEMBER_BEGIN: return "member_begin";
+	case SL_EV_MEMBER_DATA: return "member_data";
+	case SL_EV_MEMBER_END: return "member_end";
 	}
 	return "unknown";
 }
@@ -59,4 +62,10 @@ void sl_limits_default(struct sl_limits *lim)
 	lim->max_filename = 1024;
 	lim->skip_part_sha256 = false;
 	lim->inline_mode = false;
+	lim->extract_depth = 4;
+	lim->extract_max_bytes = 16u << 20;
+	lim->extract_max_members = 1000;
+	lim->extract_max_ratio = 200;
+	lim->extract_max_work = 64u << 20;
+	lim->extract_max_memory = 2u << 20;
 }

@@ -75,17 +75,6 @@ void sl_strbuf_puts(struct sl_strbuf *b, const char *s)
 	sl_strbuf_put(b, s, strlen(s));
 }
 
-void sl_strbuf_putc(struct sl_strbuf *b, char c)
-{
-	/* header decoding appends byte by byte: skip the general path when there is room */
-	if (b->len + 2 <= b->cap) {
-		b->s[b->len++] = c;
-		b->s[b->len] = '\0';
-		return;
-	}
-	sl_strbuf_put(b, &c, 1);
-}
-
 void sl_strbuf_vprintf(struct sl_strbuf *b, const char *fmt, va_list ap)
 {
 	char small[256];

@@ -30,13 +30,27 @@
 
 /* ---------------------------------------------------------------- events */
 
-void sl_mime_callout(struct sl_mime *m, const struct sl_event *ev)
+/* To the callback, with the caller's allocator current. */
+static void deliver(void *ctx, const struct sl_event *ev)
 {
+	struct sl_mime *m = ctx;
 	if (!m->fn || sl_mime_stopped(m))
 		return;
 	struct sl_mem *inner = sl_mem_swap(m->outer);
 	m->fn(m->ctx, ev);
 	sl_mem_swap(inner);
+}
+
+/* Through the extraction stage: what an archive holds ends before its part does, and
+ * follows the bytes that carried it. */
+void sl_mime_callout(struct sl_mime *m, const struct sl_event *ev)
+{
+	if (!m->fn || sl_mime_stopped(m))
+		return;
+	sl_extract_before(m->x, ev);
+	deliver(m, ev);
+	if (!sl_mime_stopped(m))
+		sl_extract_after(m->x, ev);
 }
 
 void sl_mime_emit(struct sl_mime *m, const struct sl_event *ev)
@@ -960,6 +974,8 @@ static void reset(struct sl_mime *m, uint32_t txn)
 
 void sl_mime_reset(struct sl_mime *m, uint32_t txn)
 {
+	if (m->x)
+		sl_extract_reset(m->x);
 	if (enter(m))
 		reset(m, txn);
 	else
@@ -1007,6 +1023,11 @@ static struct sl_mime *create(const struct sl_limits *lim, sl_event_fn fn, void 
 			m->mem->failed = true;
 		}
 	}
+	if (m->lim.extract_depth) {
+		m->x = sl_extract_new(&m->lim, m->mem, deliver, m);
+		if (!m->x)
+			m->mem->failed = true;
+	}
 	if (m->frames && m->line && m->b.sha)
 		reset(m, 0);
 	sl_mem_swap(m->outer);
@@ -1053,6 +1074,7 @@ void sl_mime_free(struct sl_mime *m)
 		EVP_MD_CTX_free(m->b.sha);
 		sl_mem_release(m->mem, SL_MEMACCT_DIGEST);
 	}
+	sl_extract_free(m->x);
 	sl_hdrs_free(&m->h);
 	sl_py_env_free(&m->py);
 	sl_iconv_cache_free(&m->iconv);

@@ -14,6 +14,7 @@
 #include "charset.h"
 #include "pyemail.h"
 #include "decode.h"
+#include "../extract/extract.h"
 
 /* What an entity turned out to be once its headers were read (Python's view). */
 enum frame_kind {
@@ -134,6 +135,7 @@ struct sl_mime {
 	struct sl_iconv_cache iconv;
 	struct sl_py_env py;
 	size_t text_charset_unknown;
+	struct sl_extract *x;   /* archives and documents opened (NULL: extraction off) */
 };
 
 /* mime.c */

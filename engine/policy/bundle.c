@@ -24,7 +24,7 @@
 #include "bundle.h"
 
 #define MAGIC "SLUICE-RULES-BUNDLE\n"
-#define FORMAT 1
+#define FORMAT 2 /* 2: the extraction databases (member, document-text, archive-member) */
 
 int pol_is_bundle(const char *path)
 {

@@ -26,6 +26,12 @@ static void scope_dbs(const struct sl_policy *p, const struct pol_cond *c, bool 
 		in[DB_ATTACH_RAW] = true;
 	if (s & SC_RAW)
 		in[DB_RAW] = true;
+	if (s & (SC_ATTACHMENT | SC_PART | SC_CONTENT))
+		in[DB_MEMBER] = true;
+	if (s & (SC_TEXT | SC_CONTENT | SC_DOC_TEXT))
+		in[DB_DOCTEXT] = true;
+	if (s & SC_ARCHIVE_MEMBER)
+		in[DB_MEMBER_NAME] = true;
 	if (s & SC_RENDERED)
 		in[DB_RENDERED] = true;
 	if (s & SC_MAIL_FROM)

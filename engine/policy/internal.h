@@ -59,8 +59,11 @@ enum pol_scope {
 	SC_FILENAME = 1u << 10,    /* decoded attachment filename */
 	SC_RAW = 1u << 11,         /* raw message bytes */
 	SC_SIGNAL = 1u << 12,      /* engine signals */
-	SC_CONTENT = 1u << 13,     /* every part as content: text parts as UTF-8, others as bytes */
-	SC_RENDERED = 1u << 14,    /* the message text as SpamAssassin's body rules see it (render.h) */
+	SC_CONTENT = 1u << 13,     /* every part as content: text parts as UTF-8, others as bytes;
+	                            * also what the extraction stage finds inside them */
+	SC_ARCHIVE_MEMBER = 1u << 14, /* names of the members of archives */
+	SC_DOC_TEXT = 1u << 15,    /* text extracted from documents (OOXML, ODF), UTF-8 */
+	SC_RENDERED = 1u << 16,    /* the message text as SpamAssassin's body rules see it (render.h) */
 };
 
 /* Hyperscan databases. The first POL_NSTREAM are streaming databases fed by data
@@ -72,6 +75,8 @@ enum pol_db {
 	DB_ATTACH_TEXT, /* PART_TEXT of text attachments (UTF-8) */
 	DB_ATTACH_RAW,  /* PART_DATA of text attachments (bytes in their own charset) */
 	DB_RAW,         /* RAW */
+	DB_MEMBER,      /* MEMBER_DATA of FILE members (bytes inside archives) */
+	DB_DOCTEXT,     /* MEMBER_DATA of TEXT members (document text) */
 	DB_RENDERED,    /* Subject and rendered text of the message (render.h), one stream */
 	POL_NSTREAM,
 	DB_MAIL_FROM = POL_NSTREAM,
@@ -79,6 +84,7 @@ enum pol_db {
 	DB_HELO,
 	DB_HEADER,      /* every header field as "Name: value" */
 	DB_FILENAME,
+	DB_MEMBER_NAME, /* names of archive members */
 	POL_DB_FIXED,   /* named header databases start here */
 };
 const char *pol_db_scope_name(unsigned db); /* evidence scope of a fixed database */

@@ -13,6 +13,8 @@
 #define EV_PER_COND 8    /* ... and per condition */
 #define EV_PER_RULE 8    /* ... shown per rule in the verdict */
 #define POL_BATCH 16384  /* stream bytes gathered before a Hyperscan scan */
+#define POL_PATHS 8192   /* member paths kept for evidence, per message */
+#define POL_PATH_LOST UINT16_MAX /* evidence whose member path found no room */
 
 struct sl_scanner {
 	hs_scratch_t *scratch;
@@ -50,6 +52,7 @@ struct ev_entry {
 	const char *scope;
 	const char *what;
 	uint64_t offset;
+	uint16_t path;             /* member path: offset + 1 in the msgscan's paths; 0 none */
 	char part[SL_PATH_MAX];
 };
 
@@ -84,6 +87,13 @@ struct sl_msgscan {
 	size_t hdr_cap;
 	struct ev_entry ev[EV_POOL];
 	uint32_t nev;
+
+	/* the archive member being read (extraction stage) */
+	char mpath[SL_MEMBER_PATH_MAX];
+	uint16_t mpath_ref;        /* mpath's place in `paths` once evidence needed it */
+	bool member_scan;          /* the scan in progress is of a member scope */
+	char *paths;               /* POL_PATHS */
+	size_t paths_len;
 
 	/* the leaf part being read */
 	bool in_leaf;

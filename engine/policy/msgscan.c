@@ -78,6 +78,20 @@ static void hs_check(struct sl_msgscan *m, hs_error_t rc)
 		pol_scan_failed(m, SL_SIG_ENGINE_SCAN_ERROR);
 }
 
+/* The current member's path in the evidence pool, copied there on first use. */
+static uint16_t member_path_ref(struct sl_msgscan *m)
+{
+	if (m->mpath_ref)
+		return m->mpath_ref;
+	size_t n = strlen(m->mpath) + 1;
+	if (m->paths_len + n > POL_PATHS)
+		return POL_PATH_LOST;
+	memcpy(m->paths + m->paths_len, m->mpath, n);
+	m->mpath_ref = (uint16_t)(m->paths_len + 1);
+	m->paths_len += n;
+	return m->mpath_ref;
+}
+
 void pol_record(struct sl_msgscan *m, uint32_t c, uint64_t key, const char *scope,
                 const char *part, uint64_t offset, const char *what)
 {
@@ -104,6 +118,7 @@ void pol_record(struct sl_msgscan *m, uint32_t c, uint64_t key, const char *scop
 		size_t pl = strnlen(part, SL_PATH_MAX - 1);
 		memcpy(e->part, part, pl);
 		e->part[pl] = '\0';
+		e->path = m->member_scan ? member_path_ref(m) : 0;
 	}
 }
 
@@ -174,7 +189,9 @@ static void accept_match(struct scan_ctx *x, const struct pol_pattern *pt, uint3
 		if (!pol_validate(c->validator, w, n, at_start, &key))
 			return;
 	}
+	m->member_scan = x->dbi == DB_MEMBER || x->dbi == DB_DOCTEXT || x->dbi == DB_MEMBER_NAME;
 	pol_record(m, pt->cond, key, x->db->scope, x->part, end, pt->label);
+	m->member_scan = false;
 }
 
 /* Confirmation state of a pattern in one database: the same pattern can be in several
@@ -478,6 +495,8 @@ static void parts_close(struct sl_msgscan *m)
 {
 	for (unsigned d = DB_BODY; d <= DB_ATTACH_RAW; d++)
 		stream_close(m, d);
+	stream_close(m, DB_MEMBER);
+	stream_close(m, DB_DOCTEXT);
 	m->in_leaf = false;
 }
 
@@ -625,6 +644,45 @@ static void part_text(struct sl_msgscan *m, const struct sl_event *ev)
 	stream_feed(m, DB_ATTACH_TEXT, ev->data, ev->len);
 	if (m->rendered_open)
 		render_text(&m->render, ev->data, ev->len);
+}
+
+/* ---- what the extraction stage found inside a part ------------------------------------ */
+
+static unsigned member_db(const struct sl_member *mb)
+{
+	return mb->kind == SL_MEMBER_TEXT ? DB_DOCTEXT : DB_MEMBER;
+}
+
+static void member_begin(struct sl_msgscan *m, const struct sl_event *ev)
+{
+	const struct sl_member *mb = ev->member;
+	if (!mb || !m->in_leaf)
+		return;
+	size_t n = strnlen(mb->path ? mb->path : "", SL_MEMBER_PATH_MAX - 1);
+	memcpy(m->mpath, mb->path ? mb->path : "", n);
+	m->mpath[n] = '\0';
+	m->mpath_ref = 0;
+	if (mb->name) {
+		m->member_scan = true;
+		block_scan(m, DB_MEMBER_NAME, (const uint8_t *)mb->name, strlen(mb->name), m->part);
+		m->member_scan = false;
+	}
+	if (mb->kind != SL_MEMBER_CONTAINER) {
+		stream_close(m, member_db(mb)); /* members do not nest: never open */
+		stream_open(m, member_db(mb), m->part);
+	}
+}
+
+static void member_data(struct sl_msgscan *m, const struct sl_event *ev)
+{
+	if (ev->member && m->in_leaf && ev->member->kind != SL_MEMBER_CONTAINER)
+		stream_feed(m, member_db(ev->member), ev->data, ev->len);
+}
+
+static void member_end(struct sl_msgscan *m, const struct sl_event *ev)
+{
+	if (ev->member && m->in_leaf && ev->member->kind != SL_MEMBER_CONTAINER)
+		stream_close(m, member_db(ev->member));
 }
 
 /* ---- headers, signals, envelope ------------------------------------------------------- */
@@ -790,7 +848,8 @@ void sl_msgscan_event(struct sl_msgscan *m, const struct sl_event *ev)
 		if (m->ch[DB_RAW].st)
 			stream_open(m, DB_RAW, "");
 	}
-	if (ev->type != SL_EV_RAW && ev->type != SL_EV_PART_DATA && ev->type != SL_EV_PART_TEXT)
+	if (ev->type != SL_EV_RAW && ev->type != SL_EV_PART_DATA && ev->type != SL_EV_PART_TEXT &&
+	    ev->type != SL_EV_MEMBER_DATA)
 		batch_flush(m); /* stream matches first, as if they had been scanned at once */
 	switch (ev->type) {
 	case SL_EV_RAW:
@@ -815,6 +874,15 @@ void sl_msgscan_event(struct sl_msgscan *m, const struct sl_event *ev)
 		break;
 	case SL_EV_SIGNAL:
 		signal_raised(m, ev);
+		break;
+	case SL_EV_MEMBER_BEGIN:
+		member_begin(m, ev);
+		break;
+	case SL_EV_MEMBER_DATA:
+		member_data(m, ev);
+		break;
+	case SL_EV_MEMBER_END:
+		member_end(m, ev);
 		break;
 	case SL_EV_MESSAGE_END:
 		if (m->in_leaf)
@@ -911,6 +979,7 @@ struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, en
 	}
 	m->winbuf = malloc(3 * maxwin + 1); /* the kept tail (2 windows) and one after */
 	m->batch = malloc(POL_BATCH);
+	m->paths = malloc(POL_PATHS);
 	m->count = calloc(p->nconds + 1, sizeof *m->count);
 	m->evcount = calloc(p->nconds + 1, sizeof *m->evcount);
 	m->touched = malloc((p->nconds + 1) * sizeof *m->touched);
@@ -925,7 +994,7 @@ struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, en
 	m->cand = malloc(m->cand_cap * sizeof *m->cand);
 	m->hits = malloc(m->hits_cap * sizeof *m->hits);
 	m->vev = malloc(m->vev_cap * sizeof *m->vev);
-	ok &= m->winbuf && m->batch && m->count && m->evcount && m->touched && m->distinct && m->confirm &&
+	ok &= m->winbuf && m->batch && m->paths && m->count && m->evcount && m->touched && m->distinct && m->confirm &&
 	      m->rule_mark && m->fired && m->cand && m->hits && m->vev;
 	if (p->hash_types[DIG_MD5])
 		ok &= (m->md[0] = EVP_MD_CTX_new()) != NULL;
@@ -971,6 +1040,8 @@ void sl_msgscan_reset(struct sl_msgscan *m, enum sl_direction forced)
 	}
 	m->ntouched = 0;
 	m->nev = 0;
+	m->paths_len = 0;
+	m->mpath_ref = 0;
 	m->batch_len = 0; /* bytes of an abandoned message */
 	m->in_leaf = false;
 	m->md_active = false;
@@ -993,6 +1064,7 @@ void sl_msgscan_free(struct sl_msgscan *m)
 	}
 	free(m->winbuf);
 	free(m->batch);
+	free(m->paths);
 	free(m->count);
 	free(m->evcount);
 	free(m->touched);

@@ -19,7 +19,7 @@ static const struct {
 	{"body", SC_BODY}, {"text", SC_TEXT}, {"attachment", SC_ATTACHMENT},
 	{"part", SC_PART}, {"content", SC_CONTENT}, {"filename", SC_FILENAME}, {"raw", SC_RAW},
 	{"rendered", SC_RENDERED},
-	{"signal", SC_SIGNAL},
+	{"signal", SC_SIGNAL}, {"archive-member", SC_ARCHIVE_MEMBER}, {"document-text", SC_DOC_TEXT},
 };
 
 static bool scope_word(const char *w, uint32_t *bit)
@@ -66,9 +66,9 @@ struct matcher {
 
 #define SCOPES_TEXTUAL (SC_MAIL_FROM | SC_RCPT_TO | SC_HELO | SC_HEADER | SC_HEADER_NAMED | \
                         SC_BODY | SC_TEXT | SC_ATTACHMENT | SC_PART | SC_CONTENT | SC_FILENAME | \
-                        SC_RAW | SC_RENDERED)
-#define SCOPES_DATA (SC_BODY | SC_TEXT | SC_ATTACHMENT | SC_PART | SC_CONTENT | SC_RAW | SC_RENDERED)
-#define SCOPES_UTF8 (SC_BODY | SC_TEXT | SC_HEADER | SC_HEADER_NAMED | SC_FILENAME | SC_RENDERED)
+                        SC_RAW | SC_ARCHIVE_MEMBER | SC_DOC_TEXT | SC_RENDERED)
+#define SCOPES_DATA (SC_BODY | SC_TEXT | SC_ATTACHMENT | SC_PART | SC_CONTENT | SC_RAW | SC_DOC_TEXT | SC_RENDERED)
+#define SCOPES_UTF8 (SC_BODY | SC_TEXT | SC_HEADER | SC_HEADER_NAMED | SC_FILENAME | SC_DOC_TEXT | SC_RENDERED)
 
 static char *escape_literal(struct pol_arena *a, const char *s, size_t n)
 {
@@ -157,7 +157,7 @@ static unsigned regex_flags(struct parser *ps, const struct matcher *m, uint32_t
 			if (scopes & ~SCOPES_UTF8)
 				ps_error(ps, m->line, m->col,
 				     "flag 'u' (UTF-8) is only allowed on scopes that are always UTF-8 "
-				     "(body, text, header, filename)");
+				     "(body, text, header, filename, document-text)");
 			f |= HS_FLAG_UTF8 | HS_FLAG_UCP;
 			break;
 		default:

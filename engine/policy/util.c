@@ -152,6 +152,9 @@ const char *pol_db_scope_name(unsigned db)
 	case DB_ATTACH_TEXT: return "attachment-text";
 	case DB_ATTACH_RAW: return "attachment";
 	case DB_RAW: return "raw";
+	case DB_MEMBER: return "member";
+	case DB_DOCTEXT: return "document-text";
+	case DB_MEMBER_NAME: return "archive-member";
 	case DB_RENDERED: return "rendered";
 	case DB_MAIL_FROM: return "mail-from";
 	case DB_RCPT_TO: return "rcpt-to";

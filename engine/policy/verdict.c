@@ -148,6 +148,7 @@ void pol_verdict_compute(struct sl_msgscan *m, enum sl_direction dir)
 			memcpy(ev->part, en->part, sizeof ev->part);
 			ev->offset = en->offset;
 			ev->match = en->what;
+			ev->path = !en->path ? NULL : en->path == POL_PATH_LOST ? "..." : m->paths + en->path - 1;
 			h->nevidence++;
 		}
 		score += r->score;
@@ -234,6 +235,10 @@ void sl_verdict_json(const struct sl_verdict *v, struct sl_strbuf *out)
 			sl_json_str(out, e->scope);
 			sl_json_key(out, "part", false);
 			sl_json_str(out, e->part);
+			if (e->path) {
+				sl_json_key(out, "path", false);
+				sl_json_str(out, e->path);
+			}
 			sl_json_key(out, "offset", false);
 			sl_strbuf_printf(out, "%llu", (unsigned long long)e->offset);
 			if (e->match) {

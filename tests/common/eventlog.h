@@ -1,7 +1,11 @@
 /* A canonical text form of an engine event stream, the same whatever the chunking of
  * the input: the RAW / PART_DATA / PART_TEXT events of one part between two other
  * events are merged, per type, into one line with their total length and SHA-256
- * (printed in that order), however they interleave. Tests compare these texts. */
+ * (printed in that order), however they interleave. What the extraction stage finds in
+ * a part (MEMBER_* events, extract.* signals) comes between that part's data events at
+ * points that depend on the chunking: it is logged apart, each member's MEMBER_DATA
+ * merged into one line, and printed just before the part's PART_END. Tests compare
+ * these texts. */
 #ifndef SLUICE_TEST_EVENTLOG_H
 #define SLUICE_TEST_EVENTLOG_H
 
@@ -24,6 +28,8 @@ struct sl_eventlog {
 	char run_part[SL_PATH_MAX];
 	uint32_t run_txn;
 	size_t events;             /* events seen, unmerged */
+	struct sl_strbuf members;  /* the current part's extraction events */
+	struct sl_eventlog_run member_run;
 };
 
 void sl_eventlog_init(struct sl_eventlog *log);

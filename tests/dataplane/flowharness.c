@@ -35,6 +35,17 @@ static void deliver(struct harness *h, const uint8_t *frame, size_t len, bool to
 	}
 	/* the frame must travel the right way */
 	CU_ASSERT_EQUAL(p.dport == h->bp.dport, !to_client);
+	if (h->pool) {
+		/* each side sees its own addresses, with sound IPv4 header checksums */
+		CU_ASSERT_EQUAL(dp_csum_fold(dp_csum_add(0, frame + p.l3_off, 20)), 0);
+		if (to_client) {
+			CU_ASSERT_EQUAL(memcmp(p.src, h->bp.dst, 4), 0);
+			CU_ASSERT_EQUAL(memcmp(frame + 6, h->base, 6), 0);
+		} else {
+			CU_ASSERT_EQUAL(memcmp(p.dst, h->host_addr, 4), 0);
+			CU_ASSERT_EQUAL(memcmp(frame, h->host_mac, 6), 0);
+		}
+	}
 	sd->segments++;
 	if (p.flags & DP_TCP_RST) {
 		sd->rst_seq = p.seq;
@@ -125,6 +136,9 @@ void h_free(struct harness *h)
 		        (int)h->s.got.len, h->s.got.s ? h->s.got.s : "", (int)h->c.got.len,
 		        h->c.got.s ? h->c.got.s : "", h->s.rsts, h->c.rsts, h->s.fins, h->c.fins);
 	dp_inspector_free(&h->in);
+	free(h->pool_rt);
+	free(h->pool);
+	free(h->pool_learned);
 	if (h->policy)
 		sl_policy_unref(h->policy);
 	sl_strbuf_free(&h->c.got);
@@ -142,10 +156,57 @@ static void inspect(struct harness *h, bool from_client, uint8_t *frame, size_t 
 		h->originals++;
 		if (out.clear_urg) /* what the worker does to the mbuf */
 			dp_tcp_clear_urg(frame + out.l4_off);
+		if (f && f->pool.pooled)
+			dp_pool_nat_forward(f, frame, &out, role);
 		deliver(h, frame, n, !from_client);
 	}
 	if (f)
 		send_out(h, f, &out);
+}
+
+/* A server frame from the pool host's own address and MAC, checksums made anew. */
+static void as_pool_host(struct harness *h, uint8_t *frame, size_t n)
+{
+	struct dp_pkt p;
+	CU_ASSERT_EQUAL_FATAL(dp_pkt_parse(frame, n, &p), DP_PKT_TCP);
+	memcpy(frame + 6, h->host_mac, 6);
+	uint8_t *ip = frame + p.l3_off, *t = frame + p.l4_off;
+	memcpy(ip + 12, h->host_addr, 4);
+	ip[10] = ip[11] = 0;
+	uint16_t c = dp_csum_fold(dp_csum_add(0, ip, 20));
+	ip[10] = (uint8_t)(c >> 8);
+	ip[11] = (uint8_t)c;
+	CU_ASSERT_EQUAL_FATAL(dp_pkt_parse(frame, n, &p), DP_PKT_TCP);
+	t[16] = t[17] = 0;
+	uint32_t tcp_len = p.tcp_hlen + p.payload_len;
+	c = dp_csum_fold(dp_csum_add(dp_tcp_pseudo_sum(&p, tcp_len), t, tcp_len));
+	t[16] = (uint8_t)(c >> 8);
+	t[17] = (uint8_t)c;
+}
+
+void h_pool(struct harness *h)
+{
+	char err[256];
+	h->pool_rt = calloc(1, sizeof *h->pool_rt);
+	h->pool = calloc(1, sizeof *h->pool);
+	h->pool_learned = calloc(1, sizeof *h->pool_learned);
+	CU_ASSERT_FATAL(h->pool_rt && h->pool && h->pool_learned && h->cfg.pool.nhosts > 0);
+	/* the client sends to the service's MAC: the base frame's destination */
+	CU_ASSERT_EQUAL_FATAL(dp_pool_from_conf(h->pool, &h->cfg.pool, h->base, h->pool_learned, err, sizeof err), 0);
+	const struct dp_pool_host *first = &h->pool->host[0];
+	CU_ASSERT_FATAL(first->has[DP_FAM4] && first->mac_set);
+	memcpy(h->host_addr, first->addr[DP_FAM4], 4);
+	memcpy(h->host_mac, first->mac, 6);
+	CU_ASSERT_EQUAL_FATAL(memcmp(h->pool->vip[DP_FAM4], h->bp.dst, 4), 0);
+	dp_pool_take(h->pool_rt, h->pool);
+	h->in.ctx.pool = h->pool_rt;
+}
+
+void h_pool_publish(struct harness *h, struct dp_pool *next)
+{
+	dp_pool_take(h->pool_rt, next); /* the worker reads the old one while it takes the new */
+	free(h->pool);
+	h->pool = next;
 }
 
 static size_t build(struct harness *h, bool from_client, uint32_t seq, uint8_t flags,
@@ -157,6 +218,8 @@ static size_t build(struct harness *h, bool from_client, uint32_t seq, uint8_t f
 		seg.ack = 0;
 	size_t n = dp_build_tcp(frame, cap, h->base, &h->bp, !from_client, &seg);
 	CU_ASSERT_FATAL(n > 0);
+	if (h->pool && !from_client)
+		as_pool_host(h, frame, n);
 	return n;
 }
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/inspect.h"
+#include "core/poolflow.h"
 
 struct side {
 	uint32_t isn, snd_nxt;   /* what this endpoint sends */
@@ -34,10 +35,22 @@ struct harness {
 	int force_role;          /* >= 0: the port role the next frames come in on */
 	unsigned other_frames, other_rsts; /* built for other connections (evicted ones) */
 	const struct dp_flow *last_flow; /* the flow of the last packet (NULL: none) */
+	/* h_pool: the server is the first [pool-host] behind the service address (the
+	 * client's destination); frames to it must carry its address and MAC, frames to
+	 * the client the service's */
+	struct dp_poolrt *pool_rt;
+	struct dp_pool *pool;
+	struct dp_pool_learned *pool_learned;
+	uint8_t host_addr[4], host_mac[6];
 };
 
 /* policy_text may be NULL (no rules). cfg_text overrides configuration keys. */
 void h_init(struct harness *h, const char *policy_text, const char *cfg_text);
+/* After h_init with a [pool] in cfg_text whose service address is 198.51.100.25 and
+ * whose first host has an IPv4 address and a MAC: the server plays that host. */
+void h_pool(struct harness *h);
+/* A new version of the pool, as the control thread publishes it. */
+void h_pool_publish(struct harness *h, struct dp_pool *next);
 void h_free(struct harness *h);
 
 /* A segment from the client (true) or server at an explicit sequence number. */

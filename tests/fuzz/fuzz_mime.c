@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "eventlog.h"
+#include "extractrun.h"
 #include "testacct.h"
 #include "sluice/mime.h"
 
@@ -22,13 +23,7 @@ static char *run(const uint8_t *p, size_t n, const struct sl_limits *lim, unsign
 		abort();
 	size_t off = 0;
 	while (off < n) {
-		size_t k = n - off;
-		if (seed) {
-			seed = seed * 1103515245u + 12345u;
-			size_t c = 1 + (seed >> 16) % 97;
-			if (c < k)
-				k = c;
-		}
+		size_t k = test_piece(&seed, n - off, 97);
 		sl_mime_feed(m, p + off, k);
 		off += k;
 		size_t mem = sl_mime_memory(m);

@@ -7,8 +7,9 @@
 # their own --file-prefix, so parallel labs share no DPDK runtime state.
 
 lab_eal_args() { # lab_eal_args PREFIX LCORES: the EAL options of a lab bridge
-	local prefix=$1 lcores=$2
-	echo "-l $lcores --no-pci --no-huge -m 512 --file-prefix $prefix --log-level=lib.eal:warning" \
+	local prefix=$1 lcores=$2 opt=-l
+	case $lcores in *@*) opt=--lcores ;; esac # lcores mapped onto fewer CPUs
+	echo "$opt $lcores --no-pci --no-huge -m 512 --file-prefix $prefix --log-level=lib.eal:warning" \
 		"--vdev net_af_packet0,iface=$LAB_IF_OUT" \
 		"--vdev net_af_packet1,iface=$LAB_IF_IN"
 }
@@ -30,8 +31,9 @@ lab_bridge_start() {
 	sluice-dp)
 		local dp=$SLUICE_BUILD_ROOT/dataplane/sluice-dp
 		[ -x "$dp" ] || lab_fail "$dp not built"
-		# one worker on the main lcore (docs/dataplane.md)
-		lab_spawn bridge "$LAB_NS_D" "$dp" $(lab_eal_args "$LAB_DPDK_PREFIX" 0) -- "$@"
+		# one worker on the main lcore (docs/dataplane.md), unless LAB_DP_LCORES says
+		# otherwise (e.g. '(0-2)@(0-1)': a distributor and two workers on two CPUs)
+		lab_spawn bridge "$LAB_NS_D" "$dp" $(lab_eal_args "$LAB_DPDK_PREFIX" "${LAB_DP_LCORES:-0}") -- "$@"
 		;;
 	*) lab_fail "unknown bridge '$kind'" ;;
 	esac
@@ -55,7 +57,8 @@ LAB_POLICY=$SLUICE_SOURCE_ROOT/docs/examples/policy.rules
 # configuration file ($LAB_DIR/sluice-dp.conf). KEY=VALUE pairs (section.key=value, e.g.
 # smtp.starttls=strip) override its settings. The journal goes to the archive host when
 # it runs (lab_archive_start first: sluice-dp's archive sink, spooled in
-# $LAB_DIR/journal-spool), to the directory $LAB_DIR/journal otherwise.
+# $LAB_DIR/journal-spool), to the directory $LAB_DIR/journal otherwise. The file
+# $LAB_DP_EXTRA_CONF, when set, is appended to the configuration.
 lab_dataplane_start() {
 	local -A set=([smtp.ports]="25, 587, 2525")
 	if [ -n "${LAB_ARCHIVE_DATA:-}" ]; then
@@ -78,6 +81,8 @@ lab_dataplane_start() {
 	local pairs=()
 	for key in "${!set[@]}"; do pairs+=("$key=${set[$key]}"); done
 	lab_dp_write_conf "$conf" "${pairs[@]}"
+	# sections the KEY=VALUE form cannot name ([pool-host NAME], pool.sh)
+	[ -n "${LAB_DP_EXTRA_CONF:-}" ] && cat "$LAB_DP_EXTRA_CONF" >>"$conf"
 	LAB_DP_CONF=$conf
 	LAB_DP_STATS=$LAB_DIR/stats.json
 	rm -f "$LAB_DP_STATS"

@@ -1,5 +1,6 @@
 # tests/lab/control.sh — sluice-control in the lab (docs/control.md). Source it after
-# lab.sh. The control runs in the dataplane namespace (its metrics on that namespace's
+# lab.sh. The control runs in the dataplane namespace (or $LAB_CONTROL_NS; with
+# $LAB_CONTROL_EXTRA_CONF appended to its configuration) (its metrics on that namespace's
 # loopback, so parallel labs never share a port); dataplanes it manages listen on
 # $LAB_DIR/NAME.sock and log events to $LAB_DIR/NAME.eve.json.
 
@@ -30,9 +31,11 @@ lab_control_start() {
 			echo "[dataplane $name]"
 			echo "socket = $LAB_DIR/$name.sock"
 		done
+		# more sections ([pool] health checks: pool.sh)
+		[ -n "${LAB_CONTROL_EXTRA_CONF:-}" ] && cat "$LAB_CONTROL_EXTRA_CONF"
 	} >"$LAB_CONTROL_CONF"
 	"$LAB_CONTROL_BIN" keygen -c "$LAB_CONTROL_CONF" >/dev/null || lab_fail "sluice-control keygen"
-	lab_spawn control "$LAB_NS_D" "$LAB_CONTROL_BIN" -c "$LAB_CONTROL_CONF"
+	lab_spawn control "${LAB_CONTROL_NS:-$LAB_NS_D}" "$LAB_CONTROL_BIN" -c "$LAB_CONTROL_CONF"
 	lab_wait_for 20 "sluice-control's socket" test -S "$LAB_CONTROL_SOCK" ||
 		lab_fail "sluice-control did not start: $(cat "$LAB_DIR/control.log")"
 }

@@ -241,3 +241,4 @@ lab_diagnostics() {
 . "$LAB_SRC/postfix.sh"
 . "$LAB_SRC/mail.sh"
 . "$LAB_SRC/archive.sh"
+. "$LAB_SRC/pool.sh"

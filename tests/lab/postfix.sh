@@ -14,6 +14,8 @@
 #                              archive's SMTP listener (always_bcc, docs/archive.md; start
 #                              the archive first: lab_archive_start), and takes mail the
 #                              archive releases on $LAB_ARCHIVE_HOST:25
+#   lab_postfix_mailhost NAME NS ADDR4 ADDR6 HOSTNAME [tls] [journal] [users]
+#                              another such mail host (the pool's hosts, pool.sh)
 #   lab_postfix_relay [4|6] [TLS]
 #                              an outbound relay on the client host: accepts mail on
 #                              192.0.2.1:25 and relays it through the dataplane to the
@@ -117,20 +119,28 @@ lab_postfix_server() {
 		*) lab_fail "lab_postfix_server: unknown option $opt" ;;
 		esac
 	done
-	local dir=$LAB_DIR/pf-server
-	mkdir -p "$dir/etc"
-	LAB_MAILDIR=$dir/mail/inbox
-	mkdir -p "$LAB_MAILDIR/new" "$LAB_MAILDIR/cur" "$LAB_MAILDIR/tmp"
+	lab_postfix_mailhost server "$LAB_NS_S" "$LAB_S4" "$LAB_S6" mx.example.net "$tls" "$journal" "$users"
+	LAB_MAILDIR=$LAB_DIR/pf-server/mail/inbox
+}
+
+# lab_postfix_mailhost NAME NS ADDR4 ADDR6 HOSTNAME [tls] [journal] [users]: a mail host
+# in namespace NS on ADDR4 and ADDR6, port 25, delivering every recipient @example.net
+# (with "users": only $LAB_USERS) to the maildir $LAB_DIR/pf-NAME/mail/inbox (the
+# server, and the pool's hosts: pool.sh).
+lab_postfix_mailhost() {
+	local name=$1 ns=$2 a4=$3 a6=$4 hostname=$5 tls=${6:-} journal=${7:-} users=${8:-}
+	local dir=$LAB_DIR/pf-$name
+	mkdir -p "$dir/etc" "$dir/mail/inbox/new" "$dir/mail/inbox/cur" "$dir/mail/inbox/tmp"
 	chown -R nobody:nogroup "$dir/mail"
 	_lab_postfix_master_cf >"$dir/etc/master.cf"
 	{
 		_lab_postfix_common_cf "$dir"
 		cat <<EOF
-myhostname = mx.example.net
+myhostname = $hostname
 mydomain = example.net
 myorigin = example.net
 mydestination =
-inet_interfaces = $LAB_S4, [$LAB_S6]$([ "$journal" = journal ] && echo ", $LAB_ARCHIVE_HOST")
+inet_interfaces = $a4, [$a6]$([ "$journal" = journal ] && echo ", $LAB_ARCHIVE_HOST")
 smtpd_banner = \$myhostname ESMTP
 virtual_mailbox_domains = example.net
 virtual_mailbox_base = $dir/mail
@@ -171,13 +181,14 @@ EOF
 		for u in $LAB_USERS; do echo "$u@example.net inbox/"; done >"$dir/etc/users"
 	fi
 	_lab_postfix_ensure_snakeoil
-	_lab_postfix_start server "$LAB_NS_S"
-	lab_wait_listen "$LAB_S4" 25 "the server's Postfix"
+	_lab_postfix_start "$name" "$ns"
+	lab_wait_listen "$a4" 25 "$name's Postfix"
 }
 
 lab_postfix_relay() {
 	local family=${1:-4} tls=${2:-may} nexthop=$LAB_S4
 	[ "$family" = 6 ] && nexthop=$LAB_S6
+	nexthop=${LAB_RELAY_NEXTHOP:-$nexthop} # another next hop (the pool's service address)
 	local dir=$LAB_DIR/pf-relay
 	mkdir -p "$dir/etc"
 	_lab_postfix_master_cf >"$dir/etc/master.cf"
@@ -210,10 +221,12 @@ _lab_postfix_ensure_snakeoil() {
 # lab_postfix_log NAME: the instance's log file.
 lab_postfix_log() { echo "$LAB_DIR/pf-$1/maillog"; }
 
-# lab_postfix_queue_empty NAME: true when the instance holds no message in its queue.
+# lab_postfix_queue_empty NAME: true when the instance holds no message in its queue. A
+# queue file is complete once Postfix sets its owner-execute bit; one without it is a
+# message whose cleanup was killed before the client got its 250 (never delivered).
 lab_postfix_queue_empty() {
 	local dir=$LAB_DIR/pf-$1/spool
-	[ -z "$(find "$dir/incoming" "$dir/active" "$dir/deferred" "$dir/hold" -type f 2>/dev/null | head -1)" ]
+	[ -z "$(find "$dir/incoming" "$dir/active" "$dir/deferred" "$dir/hold" -type f -perm -u+x 2>/dev/null | head -1)" ]
 }
 
 # Stop every instance's master (SIGTERM, as `postfix stop` does); lab_down then ends

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # demo — ./tools/demo runs end to end and shows what it promises: the clean mail
 # delivered byte for byte, the leak quarantined (250, nothing at the mail host, found in
-# the archive by its rule), the executable bounced by the relay with the gateway's 554,
+# the archive by its rule), the spreadsheet with a national ID quarantined (found in the
+# workbook's cells), the executable bounced by the relay with the gateway's 554,
 # the smuggling attempt rejected, the internal mail found by a Chinese word, the gateway's
 # enforcement counters; a live rule push (a rule added through sluice-control rejects the
 # next mail, sluice-dp not restarted, status showing the version); a directory harvest
@@ -26,6 +27,9 @@ expect_in() { section "$1" | grep -Eq -- "$2" || fail "$3 (section /$1/: no line
 expect_in '1\. A clean mail' 'client saw: +250 ' "the clean mail was not accepted"
 expect_in '1\. A clean mail' 'byte for byte what the client sent' "the clean mail did not arrive unchanged"
 expect_in '2\. A data leak' 'client saw: +250 ' "the leak's sender was not told 250"
+expect_in '2b\. A spreadsheet' 'client saw: +250 ' "the spreadsheet's sender was not told 250"
+expect_in '2b\. A spreadsheet' 'found at: +dlp.tw-national-id document-text staff.xlsx/xl/sharedStrings.xml' \
+	"the national ID was not found inside the spreadsheet"
 expect_in '3\. An executable' 'relay saw: +bounced' "the relay did not bounce the executable"
 expect_in '3\. An executable' '554 5\.7\.1 .*executable' "the gateway's 554 is not shown"
 expect_in '4\. SMTP smuggling' 'client saw: +554 ' "the smuggling attempt was not rejected"
@@ -37,13 +41,13 @@ expect_in '6\. A directory harvest' 'the mail host saw 0 new connections' "the b
 expect_in '6\. A directory harvest' 'other client: +220 ' "another client was affected by the ban"
 expect_in '6\. A directory harvest' '192\.0\.2\.66 +harvest +[0-9hms]+ ' "sluicectl bans does not list the harvester"
 expect_in '6\. A directory harvest' 'event log:.*"event_type":"smtp_protect"' "no ban in the event log"
-for id in demo-leak demo-exe demo-smuggle; do
+for id in demo-leak demo-xlsx demo-exe demo-smuggle; do
 	section 'What the mail host stored' | grep -A1 -x "   $id" | grep -q 'server got: *nothing' ||
 		fail "the mail host got $id"
 done
-expect_in 'Gateway counters' 'enforced +2 rejected, 1 quarantined' "enforcement counters"
-expect_in 'Gateway counters' 'rules fired .*attach_executable 1.*dlp_credit_card 1.*smtp_smuggling 1' "rules fired"
-expect_in '^── Archive' 'archive holds [0-9]+ copies: 3 from the gateway' "the gateway's copies did not all reach the archive"
+expect_in 'Gateway counters' 'enforced +2 rejected, 2 quarantined' "enforcement counters"
+expect_in 'Gateway counters' 'rules fired .*attach_executable 1.*dlp_credit_card 1.*dlp_tw_national_id 1.*smtp_smuggling 1' "rules fired"
+expect_in '^── Archive' 'archive holds [0-9]+ copies: 4 from the gateway' "the gateway's copies did not all reach the archive"
 section '^── Archive' | grep -A1 "search 'rule:dlp.credit-card'" | grep -q 'Payment details' ||
 	fail "the quarantined leak is not found in the archive by its rule"
 section '^── Archive' | grep -A1 "search '合約'" | grep -q '內部會議紀錄' ||

@@ -73,6 +73,12 @@ static void count_event(struct tally *t, const struct sl_event *ev)
 	case SL_EV_PART_TEXT:
 		t->text_bytes += ev->len;
 		break;
+	case SL_EV_MEMBER_BEGIN:
+		t->members += ev->member && ev->member->kind != SL_MEMBER_CONTAINER;
+		break;
+	case SL_EV_MEMBER_DATA:
+		t->member_bytes += ev->len;
+		break;
 	case SL_EV_PART_END:
 		if (ev->part && ev->part->kind == SL_PART_LEAF)
 			t->leaf_parts++;
@@ -247,7 +253,7 @@ uint64_t run_smtp(const struct bench_streams *s, size_t chunk, struct tally *t,
 		sl_msgscan_set_tap(pr->msgscan, on_tap, &x);
 	uint64_t n = 0;
 	for (size_t i = 0; i < s->nsessions; i++) {
-		struct sl_smtp *sm = sl_smtp_new(dataplane_limits(), on_event, &x);
+		struct sl_smtp *sm = sl_smtp_new(pr && pr->lim ? pr->lim : dataplane_limits(), on_event, &x);
 		if (!sm)
 			return 0;
 		if (!t->session_new)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "inputs.h"
+#include "sluice/limits.h"
 
 struct sl_policy;
 struct sl_scanner;
@@ -24,6 +25,8 @@ struct tally {
 	uint64_t leaf_parts;    /* PART_END of leaf parts */
 	uint64_t decoded_bytes; /* PART_DATA bytes */
 	uint64_t text_bytes;    /* PART_TEXT bytes */
+	uint64_t members;       /* MEMBER_BEGIN: files and document text found in attachments */
+	uint64_t member_bytes;  /* MEMBER_DATA bytes */
 	uint64_t signals;       /* unexpected ones */
 	uint64_t utf8_headers;  /* mime.8bit_header on messages the corpus sent with SMTPUTF8 */
 	char first_signal[160]; /* name of the first unexpected signal */
@@ -53,6 +56,7 @@ struct policy_run {
 	struct sl_msgscan *msgscan;
 	struct scan_blocks *collect; /* non-NULL: record what the matcher scans (not timed) */
 	FILE *verdicts;              /* non-NULL: one JSON verdict per message (not timed) */
+	const struct sl_limits *lim; /* the sessions' limits (NULL: as sluice-dp runs them) */
 };
 
 /* Messages (corpus order) whose headers are raw UTF-8 (RFC 6532, sent with SMTPUTF8):

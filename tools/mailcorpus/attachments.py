@@ -7,6 +7,7 @@ import struct
 import zipfile
 import zlib
 
+from . import documents
 from .text import Prose
 from .vocab import vocabulary
 
@@ -147,3 +148,21 @@ def eicar_file(rng):
 	data = ('X5O!P%@AP[4\\PZX54(P^)7CC)7}$' + 'EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*').encode()
 	return Attachment('application/octet-stream', rng.choice(('eicar.com.txt', 'test.dat', 'readme.txt')),
 	                  data)
+
+
+def container_file(rng, lang, charset, nrows, extra_rows=()):
+	"""The CSV of csv_file (its planted rows included) inside something the gateway must
+	open to see it: a spreadsheet, a PDF, a ZIP or a tar.gz."""
+	csv = csv_file(rng, lang, charset, nrows, extra_rows)
+	name = csv.filename[:-4]
+	kind = rng.choice(('xlsx', 'pdf', 'zip', 'tar.gz'))
+	if kind == 'xlsx':
+		data = documents.xlsx_bytes([row.split(',') for row in csv.text.splitlines()])
+		ctype = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'
+	elif kind == 'pdf':
+		data, ctype = documents.text_pdf(csv.text.splitlines()), 'application/pdf'
+	elif kind == 'zip':
+		data, ctype = documents.zip_bytes([(csv.filename, csv.data)]), 'application/zip'
+	else:
+		data, ctype = documents.targz_bytes([(csv.filename, csv.data)]), 'application/gzip'
+	return Attachment(ctype, f'{name}.{kind}', data, lang=lang)

@@ -24,12 +24,14 @@ POOL = 1000                # attachments kept for re-sending
 class Options:
 	def __init__(self, seed=1, count=1000, duplicates=0.0, reuse_attachments=0.0,
 	             dlp_rate=0.0, exe_rate=0.01, eicar_rate=0.0, forward_rate=0.03,
-	             reply_rate=0.25, large_rate=0.001, median_size=8192, sigma=0.9):
+	             reply_rate=0.25, large_rate=0.001, median_size=8192, sigma=0.9,
+	             container_rate=0.0):
 		self.seed, self.count = seed, count
 		self.duplicates, self.reuse_attachments = duplicates, reuse_attachments
 		self.dlp_rate, self.exe_rate, self.eicar_rate = dlp_rate, exe_rate, eicar_rate
 		self.forward_rate, self.reply_rate, self.large_rate = forward_rate, reply_rate, large_rate
 		self.median_size, self.sigma = median_size, sigma
+		self.container_rate = container_rate
 
 
 _TZ = (480, 480, 480, 0, -300, -240, -420, 60, 540, 330)  # minutes; Asia-heavy
@@ -327,6 +329,9 @@ class _Draft:
 	def new_attachment(self, nbytes, csv_lines):
 		rng = self.rng
 		lang = self.lang
+		# (no draw at all at rate 0: corpora without containers stay byte-identical)
+		if self.o.container_rate and rng.random() < self.o.container_rate:
+			return A.container_file(rng, lang, self.charset, max(nbytes // 40, 3), csv_lines)
 		if csv_lines:
 			return A.csv_file(rng, lang, self.charset, max(nbytes // 40, 3), csv_lines)
 		r = rng.random()

@@ -34,4 +34,7 @@ void sl_conf_init(struct sl_conf_reader *r, const char *text);
  * the reader and are valid until the next call. */
 void sl_conf_next(struct sl_conf_reader *r, struct sl_conf_line *out);
 
+/* s without leading and trailing white space (cut in place; for list items of a value). */
+char *sl_conf_trim(char *s);
+
 #endif

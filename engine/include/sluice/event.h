@@ -7,12 +7,17 @@
  *
  * Order for one message:
  *   MESSAGE_BEGIN
- *   ( RAW | HEADER | PART_BEGIN | PART_DATA | PART_TEXT | PART_END | SIGNAL )*
+ *   ( RAW | HEADER | PART_BEGIN | PART_DATA | PART_TEXT | PART_END | SIGNAL
+ *     | MEMBER_BEGIN | MEMBER_DATA | MEMBER_END )*
  *   MESSAGE_END            -- end of data seen; the verdict is due now
  *   TXN_RESULT             -- the server's reply to the end of data (SMTP sessions only)
  * For each MIME entity: HEADER* then PART_BEGIN (headers known), its body, PART_END.
  * A multipart entity's PART_BEGIN/PART_END enclose its children's; so does a
  * message/rfc822 wrapper's enclose the inner message's entity.
+ * What the extraction stage (docs/extraction.md) finds inside a leaf part that is an
+ * archive or a document comes between that part's PART_BEGIN and PART_END, as
+ * MEMBER_BEGIN, MEMBER_DATA*, MEMBER_END; a container member's MEMBER_BEGIN/END enclose
+ * the members found inside it.
  */
 #ifndef SLUICE_EVENT_H
 #define SLUICE_EVENT_H
@@ -36,6 +41,28 @@ enum sl_event_type {
 	SL_EV_MESSAGE_END,   /* end of data in the client stream (CRLF.CRLF or BDAT LAST) */
 	SL_EV_TXN_RESULT,    /* server reply to the end of data; envelope recipients final */
 	SL_EV_SIGNAL,        /* a named anomaly, see sluice/signals.h */
+	SL_EV_MEMBER_BEGIN,  /* a member found inside an archive or document; `member` */
+	SL_EV_MEMBER_DATA,   /* its bytes (FILE) or its text as UTF-8 (TEXT) */
+	SL_EV_MEMBER_END,
+};
+
+/* What an extracted member is. */
+enum sl_member_kind {
+	SL_MEMBER_FILE,      /* a file inside an archive: MEMBER_DATA carries its bytes */
+	SL_MEMBER_TEXT,      /* the text of a document part (OOXML/ODF XML, a PDF content
+	                      * stream): UTF-8 */
+	SL_MEMBER_CONTAINER, /* an archive inside an archive, opened: its members follow */
+};
+
+#define SL_MEMBER_PATH_MAX 1024
+
+struct sl_member {
+	const char *path;    /* the attachment's filename and the names inside it, joined
+	                      * by '/': "invoice.zip/2024/list.csv" */
+	const char *name;    /* the name inside its container ("2024/list.csv") */
+	unsigned depth;      /* 1 for a member of the attachment itself */
+	enum sl_member_kind kind;
+	const char *format;  /* the container it was found in: "zip", "gzip", "tar", "pdf" */
 };
 
 enum sl_part_kind {
@@ -99,6 +126,7 @@ struct sl_event {
 	                               * 0 when no reply was seen: abandoned or cut off) */
 	bool last;                    /* REPLY: last line of a multi-line reply */
 	const struct sl_envelope *envelope; /* MESSAGE_BEGIN, MESSAGE_END, TXN_RESULT */
+	const struct sl_member *member; /* MEMBER_*: `part` is the attachment holding it */
 };
 /* offset:
  *   COMMAND        client-stream offset of the start of the command line
@@ -106,6 +134,8 @@ struct sl_event {
  *   RAW            offset of these bytes within the raw (unstuffed) message
  *   HEADER         offset of the field within the raw message
  *   PART_DATA/TEXT offset of these bytes within the part's decoded (resp. UTF-8) data
+ *   MEMBER_DATA    offset of these bytes within the member's bytes (or text)
+ *   MEMBER_BEGIN/END, extraction SIGNALs: raw offset of the attachment's body
  *   MESSAGE_END    client-stream offset just past the terminator / the BDAT LAST chunk
  *   SIGNAL         raw-message offset when inside a message, else stream offset
  */

@@ -17,6 +17,13 @@ struct sl_limits {
 	size_t max_boundary;      /* multipart boundary length (RFC 2046 says 70) */
 	size_t max_pending;       /* client bytes held while waiting for a reply (DATA) */
 	size_t max_filename;      /* decoded filename bytes */
+	/* extraction (docs/extraction.md): archives and documents opened in the stream */
+	unsigned extract_depth;      /* containers opened inside one another; 0: off */
+	uint64_t extract_max_bytes;  /* bytes extracted per message */
+	size_t extract_max_members;  /* members per message */
+	unsigned extract_max_ratio;  /* a member's bytes out per compressed byte in */
+	uint64_t extract_max_work;   /* bytes read and written by every level: bounds time */
+	size_t extract_max_memory;   /* heap held by the extraction stage */
 	bool skip_part_sha256;    /* PART_END's part->sha256 is left zero: the policy hashes
 	                           * what its lists need itself (the dataplane); set it only
 	                           * where nothing reads part->sha256 */
@@ -26,7 +33,8 @@ struct sl_limits {
 
 /* Defaults: 4096-byte lines, 64 KiB headers, 1000 fields, depth 32, 10000 parts,
  * 1000 recipients, 256-byte boundaries, 256 KiB pending, 1024-byte filenames, not
- * inline (captures, offline tools). */
+ * inline (captures, offline tools); extraction on: depth 4, 16 MiB extracted, 1000
+ * members, ratio 200, 64 MiB of work, 2 MiB of memory per message. */
 void sl_limits_default(struct sl_limits *lim);
 
 #endif

@@ -122,6 +122,8 @@ struct sl_evidence {
 	                          * "filename", "mail-from", "rcpt-to", "helo", "client-ip",
 	                          * "signal" */
 	char part[SL_PATH_MAX];  /* MIME part path ("" for message-level scopes) */
+	const char *path;        /* inside an archive or document: the member's path
+	                          * ("invoice.zip/2024/list.csv"); NULL otherwise */
 	uint64_t offset;         /* end of the match in the scope instance (Hyperscan reports
 	                          * ends); signals: their event offset */
 	const char *match;       /* keyword, signature, hash or signal name; NULL otherwise (never
@@ -150,7 +152,8 @@ struct sl_verdict {
 
 /* {"verdict":"pass|reject|tempfail|quarantine", "reply":..., "score":N, "direction":...,
  *  "alert":bool, "rules":[{"id":..., "action":..., "score":N, "count":N,
- *  "evidence":[{"scope":..., "part":"1.2", "offset":N, "match":...}]}]} (docs/rules.md).
+ *  "evidence":[{"scope":..., "part":"1.2", ["path":"a.zip/b.csv",] "offset":N,
+ *  "match":...}]}]} (docs/rules.md).
  * Alert is a pass that is reported: "verdict":"pass", "alert":true. */
 void sl_verdict_json(const struct sl_verdict *v, struct sl_strbuf *out);
 

@@ -29,7 +29,16 @@ static inline bool sl_strbuf_failed(const struct sl_strbuf *b)
 }
 void sl_strbuf_put(struct sl_strbuf *b, const void *p, size_t n);
 void sl_strbuf_puts(struct sl_strbuf *b, const char *s);
-void sl_strbuf_putc(struct sl_strbuf *b, char c);
+/* Inline: header decoding appends byte by byte (3 % of SMTP+MIME as a call). */
+static inline void sl_strbuf_putc(struct sl_strbuf *b, char c)
+{
+	if (b->len + 2 <= b->cap) {
+		b->s[b->len++] = c;
+		b->s[b->len] = '\0';
+		return;
+	}
+	sl_strbuf_put(b, &c, 1);
+}
 void sl_strbuf_printf(struct sl_strbuf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sl_strbuf_vprintf(struct sl_strbuf *b, const char *fmt, va_list ap);

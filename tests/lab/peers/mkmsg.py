@@ -10,6 +10,8 @@ maildir. Content is deterministic (seeded by ID). What the shipped policy
   cc           a payment card number in the body                    quarantine (dlp.credit-card)
   cards        five different card numbers                          reject (dlp.card-dump)
   twid         a Taiwanese national ID number, UTF-8 Chinese body   quarantine (dlp.tw-national-id)
+  xlsx         a spreadsheet (staff.xlsx, a real OOXML workbook) holding a Taiwanese
+               national ID in a cell: found inside the compressed file quarantine (dlp.tw-national-id)
   eicar        the EICAR test file attached as test.txt             reject (av.eicar, av.known-bad)
   exe          a Windows executable attached as invoice.exe         reject (attach.executable)
   spam         spam subject and three spam phrases: score 8         quarantine (threshold 6)
@@ -21,12 +23,16 @@ maildir. Content is deterministic (seeded by ID). What the shipped policy
                end-of-data variant V (peers/smuggling.py), for smtpclient.py rawdata;
                the inner message's Message-ID is <ID-inner@...>
 """
+import os
 import random
 import sys
 from email.message import EmailMessage
 from email.policy import SMTP
 
 import smuggling
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tools"))
+from mailcorpus import documents  # noqa: E402  (a real xlsx, as the corpus writes them)
 
 # Known test values, not real data: card networks' documented test numbers (Luhn-valid),
 # the ID number used in Taiwan's own documentation, and the EICAR string (eicar.org).
@@ -52,6 +58,7 @@ EXPECTED = {
     "cc": ("quarantine", ["dlp.credit-card"]),
     "cards": ("reject", ["dlp.credit-card", "dlp.card-dump"]),
     "twid": ("quarantine", ["dlp.tw-national-id"]),
+    "xlsx": ("quarantine", ["dlp.tw-national-id"]),
     "eicar": ("reject", ["av.eicar", "av.known-bad"]),
     "exe": ("reject", ["attach.executable"]),
     "spam": ("quarantine", ["spam.subject", "spam.body-phrases"]),
@@ -88,6 +95,13 @@ def build(kind, msg_id):
         m = base(msg_id, "客戶資料")
         m.set_content(f"您好，\n\n客戶身分證字號：{TW_ID}，請協助建檔。\n\nAlice\n",
                       charset="utf-8")
+    elif kind == "xlsx":
+        m = base(msg_id, "New staff")
+        m.set_content("Hi,\n\nthe new staff list is attached.\n\nAlice\n")
+        book = documents.xlsx_bytes([["Name", "ID number", "Team"], ["Chen Mei", TW_ID, "Sales"]])
+        m.add_attachment(book, maintype="application",
+                         subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                         filename="staff.xlsx")
     elif kind == "cards":
         m = base(msg_id, "Customer list")
         m.set_content("Cards on file:\n" + "".join(f"  {c}\n" for c in TEST_CARDS))
