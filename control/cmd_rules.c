@@ -138,6 +138,8 @@ int cmd_rules(int argc, char **argv)
 		return rules_cost(argc - 2, argv + 2);
 	if (strcmp(sub, "signals") == 0)
 		return signals();
+	if (strcmp(sub, "import-sa") == 0)
+		return rules_import_sa(argc - 2, argv + 2);
 	if (strcmp(sub, "push") == 0)
 		return rules_push(argc - 2, argv + 2);
 	if (strcmp(sub, "list") == 0)

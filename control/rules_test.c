@@ -14,10 +14,10 @@ static void print_text(const char *file, const struct sl_verdict *v)
 		printf(" (alert)");
 	if (a != SL_ACT_PASS && v->reply)
 		printf(" \"%s\"", v->reply);
-	printf(", score %d, %s\n", v->score, sl_direction_name(v->direction));
+	printf(", score %g, %s\n", v->score, sl_direction_name(v->direction));
 	for (size_t i = 0; i < v->nhits; i++) {
 		const struct sl_rule_hit *h = &v->hits[i];
-		printf("  %-24s %-10s score %-3d count %-3u", h->id, sl_action_name(h->action), h->score, h->count);
+		printf("  %-24s %-10s score %-5g count %-3u", h->id, sl_action_name(h->action), h->score, h->count);
 		for (size_t k = 0; k < h->nevidence; k++) {
 			const struct sl_evidence *e = &h->evidence[k];
 			printf(" %s%s%s@%llu", e->scope, e->part[0] ? ":" : "", e->part, (unsigned long long)e->offset);

@@ -32,6 +32,8 @@ static void scope_dbs(const struct sl_policy *p, const struct pol_cond *c, bool 
 		in[DB_DOCTEXT] = true;
 	if (s & SC_ARCHIVE_MEMBER)
 		in[DB_MEMBER_NAME] = true;
+	if (s & SC_RENDERED)
+		in[DB_RENDERED] = true;
 	if (s & SC_MAIL_FROM)
 		in[DB_MAIL_FROM] = true;
 	if (s & SC_RCPT_TO)
@@ -70,8 +72,11 @@ static void set_dbs(struct sl_policy *p)
 			db->scope = pol_db_scope_name(d);
 		} else {
 			db->header = *POL_AT(names, const char *, d - POL_DB_FIXED);
-			char *s = pol_alloc(p->arena, strlen(db->header) + 8);
-			sprintf(s, "header:%s", db->header);
+			char *s = pol_alloc(p->arena, strlen(db->header) + 16);
+			if (db->header[0] == ':')
+				sprintf(s, "message-header%s", db->header);
+			else
+				sprintf(s, "header:%s", db->header);
 			db->scope = s;
 		}
 	}
@@ -149,7 +154,7 @@ static bool analyze(struct sl_policy *p, struct sl_policy_diag *diag)
 			if (w > pt->window)
 				pt->window = w;
 		}
-		pt->singlematch = !pt->needs_confirm && c->validator == VAL_NONE &&
+		pt->singlematch = !pt->needs_confirm && c->validator == VAL_NONE && !c->multiple &&
 		                  (c->min_count <= 1 || c->distinct);
 	}
 	/* id tables */

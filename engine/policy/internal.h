@@ -49,7 +49,9 @@ enum pol_scope {
 	SC_HELO = 1u << 2,
 	SC_CLIENT_IP = 1u << 3,
 	SC_HEADER = 1u << 4,       /* any header field, as "Name: value" */
-	SC_HEADER_NAMED = 1u << 5, /* the value of the fields named in cond->headers */
+	SC_HEADER_NAMED = 1u << 5, /* the value of the fields named in cond->headers (a name
+	                            * starting with ':' is message-header:NAME: the top-level
+	                            * field as written, SpamAssassin's view) */
 	SC_BODY = 1u << 6,         /* UTF-8 text of text parts that are not attachments */
 	SC_TEXT = 1u << 7,         /* UTF-8 text of every text part, attachments included */
 	SC_ATTACHMENT = 1u << 8,   /* transfer-decoded bytes of attachment parts */
@@ -61,6 +63,7 @@ enum pol_scope {
 	                            * also what the extraction stage finds inside them */
 	SC_ARCHIVE_MEMBER = 1u << 14, /* names of the members of archives */
 	SC_DOC_TEXT = 1u << 15,    /* text extracted from documents (OOXML, ODF), UTF-8 */
+	SC_RENDERED = 1u << 16,    /* the message text as SpamAssassin's body rules see it (render.h) */
 };
 
 /* Hyperscan databases. The first POL_NSTREAM are streaming databases fed by data
@@ -74,6 +77,7 @@ enum pol_db {
 	DB_RAW,         /* RAW */
 	DB_MEMBER,      /* MEMBER_DATA of FILE members (bytes inside archives) */
 	DB_DOCTEXT,     /* MEMBER_DATA of TEXT members (document text) */
+	DB_RENDERED,    /* Subject and rendered text of the message (render.h), one stream */
 	POL_NSTREAM,
 	DB_MAIL_FROM = POL_NSTREAM,
 	DB_RCPT_TO,
@@ -126,6 +130,7 @@ struct pol_cond {
 	const char **headers;
 	uint32_t min_count;      /* >= 1 */
 	bool distinct;
+	bool multiple;           /* every match counts: the rule's value in `when` is its count */
 	enum pol_validator validator;
 	uint32_t ncidr;          /* COND_CLIENT_IP */
 	struct pol_cidr *cidr;
@@ -136,16 +141,32 @@ struct pol_cond {
 	uint32_t file;
 };
 
+/* `when` code, postfix over integers (a condition or rule is 1 when it holds, else 0;
+ * and/or/not and comparisons give 0 or 1). */
 enum pol_op {
 	OP_COND,  /* push cond[arg] */
+	OP_RULE,  /* push whether rule[arg] fired (rules with these are "meta" rules) */
+	OP_NUM,   /* push (int32_t)arg */
 	OP_NOT,
 	OP_AND,
 	OP_OR,
+	OP_ADD,
+	OP_MUL,
+	OP_GT,
+	OP_GE,
+	OP_LT,
+	OP_LE,
+	OP_EQ,
+	OP_NE,
 };
+
 struct pol_insn {
 	uint8_t op;
 	uint32_t arg;
 };
+/* Run `code`; cond(ctx, i) and rule(ctx, i) give the value of a condition or rule. */
+long pol_eval(const struct pol_insn *code, uint32_t n, long (*cond)(const void *, uint32_t),
+              long (*rule)(const void *, uint32_t), const void *ctx);
 
 /* Distinct values tracked for a `count >= N distinct` condition. */
 static inline uint32_t pol_distinct_capacity(const struct pol_cond *c)
@@ -159,12 +180,14 @@ struct pol_rule {
 	enum sl_action action;
 	bool has_action;
 	const char *reply;
-	int score;
+	int score;               /* thousandths of a point */
 	uint8_t directions;      /* bit (1 << enum sl_direction); 0 = any */
 	uint32_t first_cond, ncond;
 	uint32_t ncode;
 	struct pol_insn *code;   /* `when`, postfix */
 	bool true_without_matches; /* `when` holds with every condition false */
+	bool meta;               /* `when` names other rules: evaluated after them */
+	bool multiple;           /* a condition is `multiple`: its value in `when` is its count */
 	unsigned line, col;
 	uint32_t file;
 };
@@ -200,7 +223,7 @@ struct pol_hash {
 };
 
 struct pol_threshold {
-	int score;
+	int score;               /* thousandths of a point */
 	enum sl_action action;
 	const char *reply;
 	unsigned line, col;
@@ -254,6 +277,8 @@ struct sl_policy {
 
 	uint32_t *always_rules;           /* rules that may fire without any match */
 	uint32_t nalways;
+	uint32_t *meta_rules;             /* rules naming rules, each after those it names */
+	uint32_t nmeta;
 	uint32_t *signal_conds[SL_SIG_COUNT]; /* conds listening to each signal */
 	uint32_t nsignal_conds[SL_SIG_COUNT];
 	uint32_t *ip_conds;

@@ -143,16 +143,24 @@ void lex_next(struct lexer *lx, struct token *t)
 	case '"': lex_string(lx, t); return;
 	case '/': lex_regex(lx, t); return;
 	case '>':
-		if (lx->p + 1 < lx->end && lx->p[1] == '=') {
-			t->type = T_GE;
-			t->text = ">=";
-			t->len = 2;
-			lx->p += 2;
+	case '<':
+	case '=':
+	case '!': {
+		/* comparisons (`when`, `count >=`): two-byte forms first */
+		bool eq = lx->p + 1 < lx->end && lx->p[1] == '=';
+		static const enum tok_type one[] = {['>'] = T_GT, ['<'] = T_LT},
+		                           two[] = {['>'] = T_GE, ['<'] = T_LE, ['='] = T_EQ, ['!'] = T_NE};
+		if (!eq && (c == '=' || c == '!')) {
+			error(lx, t, c == '=' ? "'=' must be '=='" : "'!' must be '!=' (negation is 'not')");
+			lx->p++;
 			return;
 		}
-		error(lx, t, "'>' must be '>='");
-		lx->p++;
+		t->type = eq ? two[c] : one[c];
+		t->len = eq ? 2 : 1;
+		t->text = pol_strndup(lx->arena, lx->p, t->len);
+		lx->p += t->len;
 		return;
+	}
 	default:
 		if (word_char(c)) {
 			const char *start = lx->p;

@@ -16,6 +16,11 @@ enum tok_type {
 	T_RPAREN,
 	T_COMMA,
 	T_GE,      /* >= */
+	T_GT,      /* > (in `when`) */
+	T_LE,      /* <= */
+	T_LT,      /* < */
+	T_EQ,      /* == */
+	T_NE,      /* != */
 	T_ERROR,   /* text holds the message */
 };
 

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 
 #include "internal.h"
+#include "render.h"
 #include "sluice/memacct.h"
 
 #define EV_POOL 256      /* evidence entries kept per message */
@@ -42,6 +43,7 @@ struct confirm_state {
 	uint64_t instance;         /* scope instance `end` belongs to */
 	uint64_t end;              /* end of the last confirmed match */
 	uint64_t pending_from;     /* first unconfirmed prefilter hit (streams) */
+	uint64_t pending_last;     /* the last of them */
 	bool pending;
 };
 
@@ -59,6 +61,11 @@ struct sl_msgscan {
 	struct sl_policy *p;
 	enum sl_direction forced;
 	bool begun, done;
+	/* the rendered scope: SpamAssassin's body text, one stream per message */
+	struct render render;
+	bool rendered_open;
+	char subject[1024];        /* the top-level Subject (the last one), cut at 1 KiB */
+	size_t subject_len;
 
 	struct stream_ch ch[POL_NSTREAM];
 	uint8_t *winbuf;           /* assembled look-behind window */
@@ -102,6 +109,7 @@ struct sl_msgscan {
 	struct sl_evidence *vev;
 	size_t vev_cap;
 	uint8_t *rule_mark;
+	uint32_t *fired;           /* per rule, while the verdict is computed: its value in `when` */
 	uint32_t *cand;
 	size_t cand_cap;
 

@@ -194,19 +194,30 @@ static void accept_match(struct scan_ctx *x, const struct pol_pattern *pt, uint3
 	m->member_scan = false;
 }
 
-/* PCRE2 confirmation of prefilter matches. PCRE2 runs over `n` bytes that start at
- * offset `base` of the scope instance; every real match ending after the last one
- * confirmed in this instance counts. */
-static void confirm_run(struct scan_ctx *x, const struct pol_pattern *pt, uint32_t pi,
-                        const uint8_t *w, size_t n, uint64_t base)
+/* Confirmation state of a pattern in one database: the same pattern can be in several
+ * streams at once (body and rendered, fed by the same events), each its own. Block
+ * databases, scanned whole one at a time, share the last lane. */
+static struct confirm_state *confirm_state_of(struct scan_ctx *x, const struct pol_pattern *pt)
 {
-	struct confirm_state *cs = &x->m->confirm[pt->confirm_slot];
+	unsigned lane = x->ch ? x->dbi : POL_NSTREAM;
+	return &x->m->confirm[pt->confirm_slot * (POL_NSTREAM + 1) + lane];
+}
+
+/* PCRE2 confirmation of prefilter matches. PCRE2 runs over `n` bytes that start at
+ * offset `base` of the scope instance, from `start` on (bytes before it are look-behind
+ * only); every real match ending after the last one confirmed in this instance, and not
+ * after `limit`, counts. A match ending near the end of the bytes at hand may only
+ * seem one (a look-ahead saw the end of the data, not what follows): the caller sets
+ * `limit` a window before that end until the scope instance ends. */
+static void confirm_run(struct scan_ctx *x, const struct pol_pattern *pt, uint32_t pi,
+                        const uint8_t *w, size_t n, uint64_t base, PCRE2_SIZE start, uint64_t limit)
+{
+	struct confirm_state *cs = confirm_state_of(x, pt);
 	if (cs->instance != x->instance) {
 		cs->instance = x->instance;
 		cs->end = 0;
 		cs->pending = false;
 	}
-	PCRE2_SIZE start = 0;
 	while (start <= n) {
 		int rc = pcre2_match(pt->confirm, w, n, start, base == 0 ? 0 : PCRE2_NOTBOL,
 		                     x->m->sc->md, x->m->sc->mctx);
@@ -228,6 +239,8 @@ static void confirm_run(struct scan_ctx *x, const struct pol_pattern *pt, uint32
 		}
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(x->m->sc->md);
 		uint64_t end = base + ov[1];
+		if (end > limit)
+			break; /* decided by a later pass, with the bytes after it */
 		if (end > cs->end) {
 			cs->end = end;
 			accept_match(x, pt, pi, end);
@@ -236,18 +249,46 @@ static void confirm_run(struct scan_ctx *x, const struct pol_pattern *pt, uint32
 	}
 }
 
+/* The bytes [from, to) of the current stream instance, as far as they are kept (the
+ * tail before the current chunk, and the chunk), gathered into winbuf (3 windows). */
+static const uint8_t *span(struct scan_ctx *x, uint64_t from, uint64_t to, size_t *n)
+{
+	struct stream_ch *ch = x->ch;
+	uint64_t cur_start = ch->off, kept_start = cur_start - ch->tail_len;
+	uint64_t chunk_end = cur_start + (ch->cur ? ch->cur_len : 0);
+	if (from < kept_start)
+		from = kept_start;
+	if (to > chunk_end)
+		to = chunk_end;
+	uint8_t *w = x->m->winbuf;
+	size_t k = 0;
+	if (from < cur_start) {
+		size_t t = (size_t)((to < cur_start ? to : cur_start) - from);
+		memcpy(w, ch->tail + (from - kept_start), t);
+		k = t;
+	}
+	if (to > cur_start && ch->cur) {
+		uint64_t s = from > cur_start ? from : cur_start;
+		memcpy(w + k, ch->cur + (s - cur_start), (size_t)(to - s));
+		k += (size_t)(to - s);
+	}
+	*n = k;
+	return w;
+}
+
 /* A prefilter hit in a stream: the real match may need bytes that have not arrived
- * (look-ahead), so it is confirmed after the chunk, over the kept window, until the
- * window has moved past it. */
+ * (look-ahead), so the hits of a chunk are confirmed after it, together, and those
+ * near its end again after the next chunks until a window has followed them. */
 static void confirm_later(struct scan_ctx *x, const struct pol_pattern *pt, uint32_t pi, uint64_t to)
 {
-	struct confirm_state *cs = &x->m->confirm[pt->confirm_slot];
+	struct confirm_state *cs = confirm_state_of(x, pt);
 	struct stream_ch *ch = x->ch;
 	if (cs->instance != x->instance) {
 		cs->instance = x->instance;
 		cs->end = 0;
 		cs->pending = false;
 	}
+	cs->pending_last = to;
 	if (cs->pending)
 		return;
 	cs->pending = true;
@@ -269,25 +310,44 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 	else if (x->ch)
 		confirm_later(x, pt, pi, to);
 	else
-		confirm_run(x, pt, pi, x->val, x->val_len, 0);
+		confirm_run(x, pt, pi, x->val, x->val_len, 0, 0, UINT64_MAX);
 	return 0;
 }
 
-/* After a chunk (or at the end of the instance): confirm pending prefilter hits over
- * the bytes kept. */
+/* After a chunk is scanned (its bytes still at hand), or at the end of the instance:
+ * confirm each pattern's pending hits in one pass over [first hit - window, last hit +
+ * window]: the part that begins in the kept tail through winbuf, the rest in place. */
 static void confirm_pending(struct scan_ctx *x, bool final)
 {
 	struct stream_ch *ch = x->ch;
 	const struct sl_policy *p = x->m->p;
 	uint32_t keep = 0;
+	uint64_t cur_start = ch->off, kept_start = ch->off - ch->tail_len;
+	uint64_t end = cur_start + (ch->cur ? ch->cur_len : 0);
 	for (uint32_t i = 0; i < ch->npending; i++) {
 		uint32_t pi = ch->pending[i];
 		const struct pol_pattern *pt = &p->patterns[pi];
-		struct confirm_state *cs = &x->m->confirm[pt->confirm_slot];
-		size_t n = pt->window < ch->tail_len ? pt->window : ch->tail_len;
-		confirm_run(x, pt, pi, ch->tail + ch->tail_len - n, n, ch->off - n);
-		if (!final && ch->off < cs->pending_from + pt->window) {
+		struct confirm_state *cs = confirm_state_of(x, pt);
+		uint64_t w = pt->window;
+		uint64_t from = cs->pending_from > w ? cs->pending_from - w : 0;
+		uint64_t to = cs->pending_last + w < end ? cs->pending_last + w : end;
+		if (from < kept_start)
+			from = kept_start;
+		uint64_t limit = final ? UINT64_MAX : end > w ? end - w : 0;
+		if (from < cur_start) {
+			size_t n;
+			const uint8_t *b = span(x, from, to < cur_start + w ? to : cur_start + w, &n);
+			confirm_run(x, pt, pi, b, n, from, 0, limit);
+		}
+		if (ch->cur && to > (from < cur_start ? cur_start + w : from)) {
+			uint64_t s = from > cur_start ? from : cur_start;
+			confirm_run(x, pt, pi, ch->cur, (size_t)(to - cur_start), cur_start, (PCRE2_SIZE)(s - cur_start),
+			            limit);
+		}
+		if (!final && end < cs->pending_last + w) {
 			cs->pending = true;
+			if (end > w && cs->pending_from < end - w)
+				cs->pending_from = end - w; /* what is left to see is the chunk's last window */
 			ch->pending[keep++] = pi;
 		} else {
 			cs->pending = false;
@@ -341,6 +401,8 @@ static void stream_scan(struct sl_msgscan *m, unsigned d, const uint8_t *p, size
 		ch->cur_len = k;
 		hs_check(m, hs_scan_stream(ch->st, (const char *)p, (unsigned)k, 0, m->sc->scratch,
 		                           on_match, &x));
+		if (ch->npending)
+			confirm_pending(&x, false); /* the chunk and the tail before it are at hand */
 		if (ch->window)
 			keep_tail(ch, p, k);
 		ch->off += k;
@@ -348,8 +410,6 @@ static void stream_scan(struct sl_msgscan *m, unsigned d, const uint8_t *p, size
 		n -= k;
 		ch->cur = NULL;
 		ch->cur_len = 0;
-		if (ch->npending)
-			confirm_pending(&x, false);
 	}
 	ch->cur = NULL;
 	ch->cur_len = 0;
@@ -455,10 +515,41 @@ static bool is_attachment(const struct sl_part *part)
 	       !is_text(part);
 }
 
+static void rendered_out(void *ctx, const uint8_t *p, size_t n)
+{
+	stream_feed(ctx, DB_RENDERED, p, n);
+}
+
+/* The rendered stream opens with the first entity (the message's headers are read)
+ * and its Subject; it closes at the end of the message. */
+static void rendered_open(struct sl_msgscan *m)
+{
+	if (m->rendered_open || !m->ch[DB_RENDERED].st)
+		return;
+	m->rendered_open = true;
+	stream_open(m, DB_RENDERED, "");
+	render_begin(&m->render, rendered_out, m);
+	render_subject(&m->render, (const uint8_t *)m->subject, m->subject_len);
+}
+
+static void rendered_close(struct sl_msgscan *m)
+{
+	rendered_open(m);
+	if (!m->rendered_open)
+		return;
+	render_end(&m->render);
+	stream_close(m, DB_RENDERED);
+}
+
 static void part_begin(struct sl_msgscan *m, const struct sl_part *part)
 {
+	rendered_open(m);
 	if (part->kind != SL_PART_LEAF)
 		return;
+	if (m->rendered_open)
+		render_part(&m->render, strcmp(part->content_type, "text/plain") == 0 ||
+		                        strcmp(part->content_type, "text/html") == 0,
+		            strcmp(part->content_type, "text/html") == 0);
 	if (m->in_leaf) /* never happens with the engine's events; stay consistent anyway */
 		parts_close(m);
 	m->in_leaf = true;
@@ -551,6 +642,8 @@ static void part_text(struct sl_msgscan *m, const struct sl_event *ev)
 		return;
 	stream_feed(m, DB_BODY, ev->data, ev->len);
 	stream_feed(m, DB_ATTACH_TEXT, ev->data, ev->len);
+	if (m->rendered_open)
+		render_text(&m->render, ev->data, ev->len);
 }
 
 /* ---- what the extraction stage found inside a part ------------------------------------ */
@@ -610,6 +703,35 @@ static bool hdr_grow(struct sl_msgscan *m, size_t need)
 	return true;
 }
 
+/* message-header:NAME sees a top-level field as SpamAssassin's header rules do: as
+ * written after the colon and its blanks, line breaks of folding removed, a line feed at
+ * the end; with RFC 2047 encoded-words, the decoded value instead (SpamAssassin decodes
+ * them too; the engine's decoded value is the nearest it has). */
+static void header_as_written(struct sl_msgscan *m, unsigned d, const struct sl_event *ev, const char *part)
+{
+	const uint8_t *raw = ev->data;
+	size_t n = ev->len, i = 0;
+	if (!raw || (memmem(raw, n, "=?", 2) && ev->value)) {
+		raw = (const uint8_t *)(ev->value ? ev->value : "");
+		n = strlen((const char *)raw);
+	} else {
+		const uint8_t *colon = memchr(raw, ':', n);
+		i = colon ? (size_t)(colon - raw) + 1 : n;
+		while (i < n && (raw[i] == ' ' || raw[i] == '\t'))
+			i++;
+	}
+	if (n - i + 1 > m->hdr_cap && !hdr_grow(m, n - i + 1)) {
+		pol_scan_failed(m, SL_SIG_ENGINE_MEMORY);
+		return;
+	}
+	size_t o = 0;
+	for (; i < n; i++)
+		if (raw[i] != '\r' && raw[i] != '\n')
+			m->hdr[o++] = raw[i];
+	m->hdr[o++] = '\n';
+	block_scan(m, d, m->hdr, o, part);
+}
+
 static void header(struct sl_msgscan *m, const struct sl_event *ev)
 {
 	const struct sl_policy *p = m->p;
@@ -617,6 +739,11 @@ static void header(struct sl_msgscan *m, const struct sl_event *ev)
 	const char *value = ev->value ? ev->value : "";
 	const char *part = ev->part ? ev->part->path : "";
 	size_t vl = (size_t)-1; /* measured only when a database wants the value */
+	if (ev->part && ev->part->depth == 0 && strcasecmp(name, "subject") == 0) {
+		size_t sl = strlen(value);
+		m->subject_len = sl < sizeof m->subject ? sl : sizeof m->subject;
+		memcpy(m->subject, value, m->subject_len);
+	}
 	if (p->dbs[DB_HEADER].db) {
 		/* the any-header scope sees the field as one "Name: value" line */
 		size_t nl = strlen(name);
@@ -631,12 +758,17 @@ static void header(struct sl_msgscan *m, const struct sl_event *ev)
 		memcpy(m->hdr + nl + 2, value, vl);
 		block_scan(m, DB_HEADER, m->hdr, need, part);
 	}
-	for (uint32_t d = POL_DB_FIXED; d < p->ndbs; d++)
-		if (strcasecmp(p->dbs[d].header, name) == 0) {
+	for (uint32_t d = POL_DB_FIXED; d < p->ndbs; d++) {
+		const char *key = p->dbs[d].header;
+		if (key[0] == ':') {
+			if (ev->part && ev->part->depth == 0 && strcasecmp(key + 1, name) == 0)
+				header_as_written(m, d, ev, part);
+		} else if (strcasecmp(key, name) == 0) {
 			if (vl == (size_t)-1)
 				vl = strlen(value);
 			block_scan(m, d, (const uint8_t *)value, vl, part);
 		}
+	}
 }
 
 static void signal_record(struct sl_msgscan *m, enum sl_signal s, const char *part, uint64_t offset)
@@ -755,6 +887,7 @@ void sl_msgscan_event(struct sl_msgscan *m, const struct sl_event *ev)
 	case SL_EV_MESSAGE_END:
 		if (m->in_leaf)
 			parts_close(m);
+		rendered_close(m);
 		stream_close(m, DB_RAW);
 		envelope(m, ev->envelope);
 		pol_verdict_compute(m, m->forced != SL_DIR_UNKNOWN ? m->forced
@@ -830,9 +963,11 @@ struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, en
 		if (!db->db)
 			continue;
 		ok &= hs_open_stream(db->db, 0, &m->ch[d].st) == HS_SUCCESS;
-		m->ch[d].window = db->window;
+		/* two windows: a hit near a chunk's end is confirmed after the next chunk, with
+		 * its window of look-behind still kept */
+		m->ch[d].window = 2 * db->window;
 		if (db->window) {
-			m->ch[d].tail = malloc(db->window);
+			m->ch[d].tail = malloc(2 * (size_t)db->window);
 			ok &= m->ch[d].tail != NULL;
 		}
 		if (db->window > maxwin)
@@ -842,15 +977,16 @@ struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, en
 			ok &= m->ch[d].pending != NULL;
 		}
 	}
-	m->winbuf = malloc(maxwin + 1);
+	m->winbuf = malloc(3 * maxwin + 1); /* the kept tail (2 windows) and one after */
 	m->batch = malloc(POL_BATCH);
 	m->paths = malloc(POL_PATHS);
 	m->count = calloc(p->nconds + 1, sizeof *m->count);
 	m->evcount = calloc(p->nconds + 1, sizeof *m->evcount);
 	m->touched = malloc((p->nconds + 1) * sizeof *m->touched);
 	m->distinct = malloc((p->ndistinct_slots + 1) * sizeof *m->distinct);
-	m->confirm = calloc((size_t)p->nconfirm + 1, sizeof *m->confirm);
+	m->confirm = calloc((size_t)p->nconfirm * (POL_NSTREAM + 1) + 1, sizeof *m->confirm);
 	m->rule_mark = calloc(p->nrules / 8 + 1, 1);
+	m->fired = calloc(p->nrules + 1, sizeof *m->fired);
 	/* the verdict's arrays at their bounds: a message never allocates for its verdict
 	 * (candidates and hits: one per rule; evidence: one per pooled entry) */
 	m->cand_cap = m->hits_cap = p->nrules + 1;
@@ -859,7 +995,7 @@ struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, en
 	m->hits = malloc(m->hits_cap * sizeof *m->hits);
 	m->vev = malloc(m->vev_cap * sizeof *m->vev);
 	ok &= m->winbuf && m->batch && m->paths && m->count && m->evcount && m->touched && m->distinct && m->confirm &&
-	      m->rule_mark && m->cand && m->hits && m->vev;
+	      m->rule_mark && m->fired && m->cand && m->hits && m->vev;
 	if (p->hash_types[DIG_MD5])
 		ok &= (m->md[0] = EVP_MD_CTX_new()) != NULL;
 	if (p->hash_types[DIG_SHA1])
@@ -910,6 +1046,8 @@ void sl_msgscan_reset(struct sl_msgscan *m, enum sl_direction forced)
 	m->in_leaf = false;
 	m->md_active = false;
 	m->begun = m->done = false;
+	m->rendered_open = false;
+	m->subject_len = 0;
 	m->forced = forced;
 	memset(&m->verdict, 0, sizeof m->verdict);
 }
@@ -936,6 +1074,7 @@ void sl_msgscan_free(struct sl_msgscan *m)
 		m->acct.release(m->acct.ctx, m->hdr_cap);
 	free(m->hdr);
 	free(m->rule_mark);
+	free(m->fired);
 	free(m->hits);
 	free(m->vev);
 	free(m->cand);

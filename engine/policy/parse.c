@@ -91,6 +91,31 @@ long ps_int(struct parser *ps, long min, long max, const char *what)
 	return v;
 }
 
+/* A score: up to 1000000 points, with up to three decimals (SpamAssassin's are
+ * written 2.499); kept in thousandths so sums are exact. */
+static int ps_score(struct parser *ps)
+{
+	const char *t = ps->tok.type == T_WORD ? ps->tok.text : "";
+	const char *q = t + (*t == '-');
+	long whole = 0, frac = 0;
+	int digits = 0, fdigits = 0;
+	for (; *q >= '0' && *q <= '9' && digits < 8; q++, digits++)
+		whole = whole * 10 + (*q - '0');
+	if (*q == '.')
+		for (q++; *q >= '0' && *q <= '9' && fdigits < 3; q++, fdigits++)
+			frac = frac * 10 + (*q - '0');
+	if (ps->tok.type != T_WORD || *q || digits == 0 || (q[-1] == '.'))
+		ps_error(ps, ps->tok.line, ps->tok.col, "expected a score (like 3, -1.5 or 2.499), found '%s'",
+		         ps->tok.text);
+	while (fdigits++ < 3)
+		frac *= 10;
+	if (whole > 1000000 || (whole == 1000000 && frac))
+		ps_error(ps, ps->tok.line, ps->tok.col, "a score must be between -1000000 and 1000000");
+	long v = whole * 1000 + frac;
+	ps_next(ps);
+	return (int)(*t == '-' ? -v : v);
+}
+
 /* ---- sources ------------------------------------------------------------------------ */
 
 uint32_t ps_add_source(struct parser *ps, const char *name, unsigned line, unsigned col,
@@ -251,7 +276,7 @@ static void parse_threshold(struct parser *ps)
 	struct pol_threshold *t = pol_vec_push(&ps->thresholds);
 	t->line = line;
 	t->col = col;
-	t->score = (int)ps_int(ps, -1000000, 1000000, "a score");
+	t->score = ps_score(ps);
 	ps_action(ps, &t->action, &t->reply, true);
 	for (size_t i = 0; i + 1 < ps->thresholds.n; i++) {
 		struct pol_threshold *o = POL_AT(ps->thresholds, struct pol_threshold, i);
@@ -283,7 +308,7 @@ static void parse_rule(struct parser *ps)
 		ps_error(ps, ps->tok.line, ps->tok.col,
 		     "rule id '%s' may hold only letters, digits, '.', '-', '_' (up to 128)", ps->tok.text);
 	size_t rules_n = ps->rules.n, conds_n = ps->conds.n, pats_n = ps->patterns.n,
-	       hashes_n = ps->hashes.n;
+	       hashes_n = ps->hashes.n, refs_n = ps->rule_refs.n;
 	uint32_t rule_index = (uint32_t)ps->rules.n;
 	struct pol_rule *r = pol_vec_push(&ps->rules);
 	r->id = ps->tok.text;
@@ -359,7 +384,7 @@ static void parse_rule(struct parser *ps)
 				ps_error(ps, il, ic, "score given twice");
 			have_score = true;
 			ps_next(ps);
-			int s = (int)ps_int(ps, -1000000, 1000000, "a score");
+			int s = ps_score(ps);
 			r = POL_AT(ps->rules, struct pol_rule, rule_index);
 			r->score = s;
 		} else if (ps->tok.type == T_EOF) {
@@ -369,13 +394,15 @@ static void parse_rule(struct parser *ps)
 		}
 	}
 	r = POL_AT(ps->rules, struct pol_rule, rule_index);
-	if (r->ncond == 0)
+	if (r->ncond == 0 && !ps->when.set)
 		ps_error(ps, line, col, "rule %s has no match", r->id);
 	if (!r->has_action && !have_score)
 		ps_error(ps, line, col, "rule %s has neither an action nor a score", r->id);
 	if (!r->has_action)
 		r->action = SL_ACT_PASS;
 	ps_finish_when(ps, r);
+	if (r->ncond == 0 && !r->meta)
+		ps_error(ps, line, col, "rule %s has no match and names no rule in 'when'", r->id);
 	ps_next(ps);
 	if (ps->opts && ps->opts->exclude_rule == ps->rules_seen++) {
 		/* cost measurement: parse it (so errors still show) but leave it out */
@@ -383,6 +410,7 @@ static void parse_rule(struct parser *ps)
 		ps->conds.n = conds_n;
 		ps->patterns.n = pats_n;
 		ps->hashes.n = hashes_n;
+		ps->rule_refs.n = refs_n;
 	}
 }
 
@@ -438,6 +466,7 @@ static void parser_free(struct parser *ps)
 	pol_vec_free(&ps->nets);
 	pol_vec_free(&ps->code);
 	pol_vec_free(&ps->names);
+	pol_vec_free(&ps->rule_refs);
 	pol_vec_free(&ps->tmp);
 }
 
@@ -461,6 +490,7 @@ bool pol_parse(struct sl_policy *p, const char *path, struct pol_reader *rd,
 	pol_vec_init(&ps->nets, sizeof(struct pol_cidr));
 	pol_vec_init(&ps->code, sizeof(struct pol_insn));
 	pol_vec_init(&ps->names, sizeof(void *));
+	pol_vec_init(&ps->rule_refs, sizeof(struct rule_ref));
 	pol_vec_init(&ps->tmp, 1);
 
 	if (setjmp(ps->fail)) {
@@ -506,6 +536,7 @@ bool pol_parse(struct sl_policy *p, const char *path, struct pol_reader *rd,
 	if (ps->rules.n == 0 && !(opts && opts->exclude_rule >= 0))
 		ps_error(ps, ps->tok.line, ps->tok.col, "the policy has no rules");
 	check_unique_ids(ps);
+	ps_resolve_rules(ps);
 
 	COPY_OUT(sources, nsources, ps->sources, struct pol_source);
 	COPY_OUT(rules, nrules, ps->rules, struct pol_rule);

@@ -18,6 +18,7 @@ static const struct {
 	{"client-ip", SC_CLIENT_IP}, {"header", SC_HEADER}, {"headers", SC_HEADER},
 	{"body", SC_BODY}, {"text", SC_TEXT}, {"attachment", SC_ATTACHMENT},
 	{"part", SC_PART}, {"content", SC_CONTENT}, {"filename", SC_FILENAME}, {"raw", SC_RAW},
+	{"rendered", SC_RENDERED},
 	{"signal", SC_SIGNAL}, {"archive-member", SC_ARCHIVE_MEMBER}, {"document-text", SC_DOC_TEXT},
 };
 
@@ -65,9 +66,9 @@ struct matcher {
 
 #define SCOPES_TEXTUAL (SC_MAIL_FROM | SC_RCPT_TO | SC_HELO | SC_HEADER | SC_HEADER_NAMED | \
                         SC_BODY | SC_TEXT | SC_ATTACHMENT | SC_PART | SC_CONTENT | SC_FILENAME | \
-                        SC_RAW | SC_ARCHIVE_MEMBER | SC_DOC_TEXT)
-#define SCOPES_DATA (SC_BODY | SC_TEXT | SC_ATTACHMENT | SC_PART | SC_CONTENT | SC_RAW | SC_DOC_TEXT)
-#define SCOPES_UTF8 (SC_BODY | SC_TEXT | SC_HEADER | SC_HEADER_NAMED | SC_FILENAME | SC_DOC_TEXT)
+                        SC_RAW | SC_ARCHIVE_MEMBER | SC_DOC_TEXT | SC_RENDERED)
+#define SCOPES_DATA (SC_BODY | SC_TEXT | SC_ATTACHMENT | SC_PART | SC_CONTENT | SC_RAW | SC_DOC_TEXT | SC_RENDERED)
+#define SCOPES_UTF8 (SC_BODY | SC_TEXT | SC_HEADER | SC_HEADER_NAMED | SC_FILENAME | SC_DOC_TEXT | SC_RENDERED)
 
 static char *escape_literal(struct pol_arena *a, const char *s, size_t n)
 {
@@ -309,13 +310,16 @@ void ps_match(struct parser *ps, struct pol_rule *r, uint32_t rule_index)
 	for (;;) {
 		if (ps->tok.type != T_WORD)
 			ps_unexpected(ps, "a scope (mail-from, rcpt-to, helo, client-ip, header, header:NAME, "
-			               "body, text, attachment, part, content, filename, raw, signal)");
+			               "body, text, attachment, part, content, filename, raw, rendered, signal)");
 		uint32_t bit;
-		if (strncmp(ps->tok.text, "header:", 7) == 0) {
-			const char *name = ps->tok.text + 7;
+		bool as_written = strncmp(ps->tok.text, "message-header:", 15) == 0;
+		if (strncmp(ps->tok.text, "header:", 7) == 0 || as_written) {
+			const char *name = ps->tok.text + (as_written ? 15 : 7);
 			if (!valid_field_name(name))
 				ps_error(ps, ps->tok.line, ps->tok.col, "'%s' is not a header field name", name);
-			char *lower = pol_strdup(ps->p->arena, name);
+			/* message-header names are kept as ":name" (':' is in no field name) */
+			char *lower = pol_alloc(ps->p->arena, strlen(name) + 2);
+			sprintf(lower, "%s%s", as_written ? ":" : "", name);
 			for (char *x = lower; *x; x++)
 				*x = (char)tolower((unsigned char)*x);
 			*(const char **)pol_vec_push(headers) = lower;
@@ -415,6 +419,11 @@ void ps_match(struct parser *ps, struct pol_rule *r, uint32_t rule_index)
 				c->distinct = true;
 				ps_next(ps);
 			}
+		} else if (ps_is_word(ps, "multiple")) {
+			if (m.kind != M_LITERAL && m.kind != M_REGEX && m.kind != M_KEYWORDS)
+				ps_error(ps, line, col, "multiple applies to literals, keywords and regular expressions");
+			c->multiple = true;
+			ps_next(ps);
 		} else if (ps_is_word(ps, "window")) {
 			ps_next(ps);
 			if (m.kind != M_REGEX)

@@ -8,6 +8,16 @@
 #include "internal.h"
 #include "lexer.h"
 
+/* A name written in `when`, resolved to a label of the rule or to another rule. */
+struct when_name {
+	const char *name;
+	unsigned line, col;
+};
+struct rule_ref {
+	struct when_name *ref;
+	uint32_t rule, insn;   /* rules[rule].code[insn] is the OP_RULE to patch */
+};
+
 struct parser {
 	struct sl_policy *p;
 	struct pol_reader *rd;
@@ -21,7 +31,8 @@ struct parser {
 
 	struct pol_vec sources, rules, conds, patterns, hashes, thresholds, domains, nets;
 	struct pol_vec code;   /* the current rule's `when`, names unresolved */
-	struct pol_vec names;  /* the current rule's `when` names (const char *) */
+	struct pol_vec names;  /* the current rule's `when` names (struct when_name *) */
+	struct pol_vec rule_refs; /* names of other rules, resolved at the end of the file */
 	struct pol_vec tmp;    /* lists being read inside one match */
 	struct {
 		unsigned line, col;
@@ -46,5 +57,7 @@ uint32_t ps_add_source(struct parser *ps, const char *name, unsigned line, unsig
 void ps_match(struct parser *ps, struct pol_rule *r, uint32_t rule_index);
 void ps_when(struct parser *ps);
 void ps_finish_when(struct parser *ps, struct pol_rule *r);
+/* Resolve rule names in `when` (after the whole file); refuse cycles. */
+void ps_resolve_rules(struct parser *ps);
 
 #endif

@@ -342,3 +342,37 @@ bool pol_check_buffer(const uint8_t *text, size_t n, const uint8_t *list, size_t
 	sl_policy_unref(p);
 	return ok;
 }
+
+bool sl_policy_check_text(const char *text, size_t n, bool compile, struct sl_policy_diag *diag)
+{
+	struct sl_policy *p = pol_new();
+	struct mem_reader mr = {.r = {.read = mem_read}, .text = (const uint8_t *)text, .n = n,
+	                        .list = (const uint8_t *)"", .ln = 0, .first = true};
+	mr.r.ctx = &mr;
+	struct pol_build_opts opts = {.exclude_rule = -1, .skip_hyperscan = true};
+	bool ok = pol_parse(p, "policy.rules", &mr.r, &opts, diag) &&
+	          (compile ? pol_compile(p, diag) : pol_analyze_only(p, diag)) && pol_finish(p, diag);
+	sl_policy_unref(p);
+	return ok;
+}
+
+bool sl_policy_regex_test(const char *pattern, const char *flags, const char *subject, bool *matched)
+{
+	uint32_t opts = 0;
+	for (const char *f = flags; *f; f++)
+		opts |= *f == 'i' ? PCRE2_CASELESS : *f == 's' ? PCRE2_DOTALL : *f == 'm' ? PCRE2_MULTILINE
+		      : *f == 'x' ? PCRE2_EXTENDED : 0;
+	int errcode;
+	PCRE2_SIZE erroff;
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, opts, &errcode, &erroff, NULL);
+	if (!re)
+		return false;
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+	int rc = md ? pcre2_match(re, (PCRE2_SPTR)subject, strlen(subject), 0, 0, md, NULL) : -1;
+	pcre2_match_data_free(md);
+	pcre2_code_free(re);
+	if (rc < 0 && rc != PCRE2_ERROR_NOMATCH)
+		return false;
+	*matched = rc >= 0;
+	return true;
+}

@@ -155,6 +155,7 @@ const char *pol_db_scope_name(unsigned db)
 	case DB_MEMBER: return "member";
 	case DB_DOCTEXT: return "document-text";
 	case DB_MEMBER_NAME: return "archive-member";
+	case DB_RENDERED: return "rendered";
 	case DB_MAIL_FROM: return "mail-from";
 	case DB_RCPT_TO: return "rcpt-to";
 	case DB_HELO: return "helo";

@@ -16,20 +16,34 @@ static const char *default_reply(enum sl_action a)
 	}
 }
 
-static bool rule_holds(const struct sl_msgscan *m, const struct pol_rule *r)
+static long cond_value(const void *m, uint32_t c)
 {
-	bool stack[256];
-	int sp = 0;
-	for (uint32_t i = 0; i < r->ncode; i++) {
-		const struct pol_insn *in = &r->code[i];
-		switch (in->op) {
-		case OP_COND: stack[sp++] = pol_cond_holds(m, in->arg); break;
-		case OP_NOT: stack[sp - 1] = !stack[sp - 1]; break;
-		case OP_AND: sp--, stack[sp - 1] = stack[sp - 1] && stack[sp]; break;
-		case OP_OR: sp--, stack[sp - 1] = stack[sp - 1] || stack[sp]; break;
-		}
-	}
-	return sp == 1 && stack[0];
+	return pol_cond_holds(m, c);
+}
+
+static long rule_value(const void *m, uint32_t r)
+{
+	return ((const struct sl_msgscan *)m)->fired[r];
+}
+
+/* The value a rule that holds has in other rules' `when`: 1, or with `multiple` its
+ * match count. */
+static uint32_t fired_value(const struct sl_msgscan *m, const struct pol_rule *r)
+{
+	if (!r->multiple)
+		return 1;
+	uint32_t n = 0;
+	for (uint32_t c = r->first_cond; c < r->first_cond + r->ncond; c++)
+		if (pol_cond_holds(m, c))
+			n += m->count[c];
+	return n ? n : 1;
+}
+
+static bool rule_holds(const struct sl_msgscan *m, const struct pol_rule *r, enum sl_direction dir)
+{
+	if (r->directions && !(r->directions & (1u << dir)))
+		return false;
+	return pol_eval(r->code, r->ncode, cond_value, rule_value, m) != 0;
 }
 
 static bool grow(void **v, size_t *cap, size_t need, size_t size)
@@ -49,7 +63,7 @@ static bool grow(void **v, size_t *cap, size_t need, size_t size)
 
 static void add_cand(struct sl_msgscan *m, uint32_t r, size_t *n)
 {
-	if (m->rule_mark[r / 8] & (1u << (r % 8)))
+	if (m->p->rules[r].meta || (m->rule_mark[r / 8] & (1u << (r % 8))))
 		return;
 	if (!grow((void **)&m->cand, &m->cand_cap, *n + 1, sizeof *m->cand))
 		return;
@@ -85,7 +99,7 @@ void pol_verdict_compute(struct sl_msgscan *m, enum sl_direction dir)
 	bool pass_rule = false;
 	enum sl_action act = SL_ACT_PASS;
 	const char *reply = NULL, *by = NULL;
-	size_t nev_max = m->nev < nc * EV_PER_RULE ? m->nev : nc * EV_PER_RULE;
+	size_t nev_max = m->nev < (nc + p->nmeta) * EV_PER_RULE ? m->nev : (nc + p->nmeta) * EV_PER_RULE;
 	if (!grow((void **)&m->hits, &m->hits_cap, nc + 1, sizeof *m->hits) ||
 	    !grow((void **)&m->vev, &m->vev_cap, nev_max + 1, sizeof *m->vev)) {
 		/* never let a message through because we could not evaluate it */
@@ -95,17 +109,31 @@ void pol_verdict_compute(struct sl_msgscan *m, enum sl_direction dir)
 		v->hits = m->hits;
 		return;
 	}
+	/* rules on matches first, then meta rules, each after the rules it names */
 	for (size_t i = 0; i < nc; i++) {
 		const struct pol_rule *r = &p->rules[m->cand[i]];
-		if (r->directions && !(r->directions & (1u << dir)))
-			continue;
-		if (!rule_holds(m, r))
+		m->fired[m->cand[i]] = rule_holds(m, r, dir) ? fired_value(m, r) : 0;
+	}
+	size_t nplain = nc;
+	for (uint32_t i = 0; i < p->nmeta; i++) {
+		uint32_t r = p->meta_rules[i];
+		if (rule_holds(m, &p->rules[r], dir)) {
+			m->fired[r] = fired_value(m, &p->rules[r]);
+			m->cand[nc++] = r;
+		}
+	}
+	if (nc > nplain && nc > 1)
+		qsort(m->cand, nc, sizeof *m->cand, cmp_u32);
+	long score = 0;
+	for (size_t i = 0; i < nc; i++) {
+		const struct pol_rule *r = &p->rules[m->cand[i]];
+		if (!m->fired[m->cand[i]])
 			continue;
 		struct sl_rule_hit *h = &m->hits[nh++];
 		memset(h, 0, sizeof *h);
 		h->id = r->id;
 		h->action = r->action;
-		h->score = r->score;
+		h->score = r->score / 1000.0;
 		h->evidence = &m->vev[nev];
 		for (uint32_t c = r->first_cond; c < r->first_cond + r->ncond; c++)
 			if (pol_cond_holds(m, c))
@@ -123,7 +151,7 @@ void pol_verdict_compute(struct sl_msgscan *m, enum sl_direction dir)
 			ev->path = !en->path ? NULL : en->path == POL_PATH_LOST ? "..." : m->paths + en->path - 1;
 			h->nevidence++;
 		}
-		v->score += r->score;
+		score += r->score;
 		if (r->has_action && r->action == SL_ACT_PASS)
 			pass_rule = true;
 		if (r->has_action && r->action > act) {
@@ -132,11 +160,14 @@ void pol_verdict_compute(struct sl_msgscan *m, enum sl_direction dir)
 			by = r->id;
 		}
 	}
+	for (size_t i = 0; i < nc; i++)
+		m->fired[m->cand[i]] = 0;
+	v->score = score / 1000.0;
 	/* scores: the highest threshold reached, unless a pass rule exempts the message */
 	if (!pass_rule)
 		for (uint32_t i = 0; i < p->nthresholds; i++) {
 			const struct pol_threshold *t = &p->thresholds[i];
-			if (v->score >= t->score && t->action > act) {
+			if (score >= t->score && t->action > act) {
 				act = t->action;
 				reply = t->reply;
 				by = "threshold";
@@ -149,6 +180,19 @@ void pol_verdict_compute(struct sl_msgscan *m, enum sl_direction dir)
 	v->hits = m->hits;
 }
 
+/* Scores are thousandths: at most three decimals, none for whole points. */
+static void json_score(struct sl_strbuf *out, double score)
+{
+	char buf[32];
+	snprintf(buf, sizeof buf, "%.3f", score);
+	char *e = buf + strlen(buf) - 1;
+	while (*e == '0')
+		*e-- = '\0';
+	if (*e == '.')
+		*e = '\0';
+	sl_strbuf_puts(out, strcmp(buf, "-0") == 0 ? "0" : buf);
+}
+
 void sl_verdict_json(const struct sl_verdict *v, struct sl_strbuf *out)
 {
 	enum sl_action a = v->action == SL_ACT_ALERT ? SL_ACT_PASS : v->action;
@@ -158,7 +202,7 @@ void sl_verdict_json(const struct sl_verdict *v, struct sl_strbuf *out)
 	sl_json_key(out, "reply", false);
 	sl_json_str(out, a == SL_ACT_PASS ? NULL : v->reply);
 	sl_json_key(out, "score", false);
-	sl_strbuf_printf(out, "%d", v->score);
+	json_score(out, v->score);
 	sl_json_key(out, "direction", false);
 	sl_json_str(out, sl_direction_name(v->direction));
 	sl_json_key(out, "alert", false);
@@ -177,7 +221,7 @@ void sl_verdict_json(const struct sl_verdict *v, struct sl_strbuf *out)
 		sl_json_key(out, "action", false);
 		sl_json_str(out, sl_action_name(h->action));
 		sl_json_key(out, "score", false);
-		sl_strbuf_printf(out, "%d", h->score);
+		json_score(out, h->score);
 		sl_json_key(out, "count", false);
 		sl_strbuf_printf(out, "%u", h->count);
 		sl_json_key(out, "evidence", false);

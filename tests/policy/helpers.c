@@ -338,3 +338,17 @@ char *tp_mime_verdict_lim(struct sl_scanner *sc, struct sl_policy *p, enum sl_di
 	CU_ASSERT_FATAL(b.cap && !b.failed);
 	return b.s;
 }
+
+void tp_ids_of(const char *json, char *out, size_t n)
+{
+	out[0] = '\0';
+	const char *p = json;
+	while ((p = strstr(p, "{\"id\":\""))) {
+		p += 7;
+		const char *q = strchr(p, '"');
+		if (out[0])
+			strncat(out, ",", n - strlen(out) - 1);
+		strncat(out, p, (size_t)(q - p) < n - strlen(out) - 1 ? (size_t)(q - p) : n - strlen(out) - 1);
+	}
+}
+

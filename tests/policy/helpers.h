@@ -60,6 +60,9 @@ char *tp_mime_verdict(struct sl_scanner *sc, struct sl_policy *p, enum sl_direct
 char *tp_mime_verdict_lim(struct sl_scanner *sc, struct sl_policy *p, enum sl_direction dir,
                           const uint8_t *msg, size_t len, size_t split, const struct sl_limits *lim);
 
+/* The ids of the rules in a verdict JSON, comma-separated, in order. */
+void tp_ids_of(const char *json, char *out, size_t n);
+
 /* The fixture most suites share, for CUnit init/cleanup: one scanner, one policy. */
 extern struct sl_scanner *tp_sc;
 extern struct sl_policy *tp_pol;

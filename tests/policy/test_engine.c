@@ -55,19 +55,6 @@ static const struct {
 	{"pdf-attachment-clean.eml", ""},
 };
 
-static void ids_of(const char *json, char *out, size_t n)
-{
-	out[0] = '\0';
-	const char *p = json;
-	while ((p = strstr(p, "{\"id\":\""))) {
-		p += 7;
-		const char *q = strchr(p, '"');
-		if (out[0])
-			strncat(out, ",", n - strlen(out) - 1);
-		strncat(out, p, (size_t)(q - p) < n - strlen(out) - 1 ? (size_t)(q - p) : n - strlen(out) - 1);
-	}
-}
-
 static void test_decoded_matching(void)
 {
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -76,7 +63,7 @@ static void test_decoded_matching(void)
 		CU_ASSERT_PTR_NOT_NULL_FATAL(msg);
 		char *v = verdict_of(msg, len, 0);
 		char ids[256];
-		ids_of(v, ids, sizeof ids);
+		tp_ids_of(v, ids, sizeof ids);
 		const char *want = cases[i].rules ? cases[i].rules : "";
 		if (strcmp(ids, want) != 0)
 			fprintf(stderr, "\n%s: fired '%s', want '%s'\n", cases[i].file, ids, want);

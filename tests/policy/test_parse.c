@@ -22,6 +22,15 @@ static void test_errors_have_positions(void)
 {
 	expect_error("rule a {\n  match body \"x\"\n}\n",
 	             "policy.rules:1:1: rule a has neither an action nor a score");
+	expect_error("rule a { when b score 1 }\nrule b { when a score 1 }\n",
+	             "policy.rules:1:1: rule a depends on itself through 'when'");
+	expect_error("rule a { match body \"x\" score 1 }\nrule b { when a and nosuch score 1 }\n",
+	             "policy.rules:2:21: 'nosuch' is neither a match label of rule b nor a rule");
+	expect_error("rule a { when a score 1 }", "policy.rules:1:15: rule a names itself in 'when'");
+	expect_error("rule a { match body \"x\" score 1.2345 }",
+	             "policy.rules:1:31: expected a score (like 3, -1.5 or 2.499), found '1.2345'");
+	expect_error("rule a { match x: body \"x\" when x > = 1 score 1 }",
+	             "policy.rules:1:37: '=' must be '=='");
 	expect_error("rule a {\n  match bodyy \"x\"\n  action reject\n}\n",
 	             "policy.rules:2:9: unknown scope 'bodyy'");
 	expect_error("rule a {\n  match body \"x\"\n  action reject \"451 4.0.0 no\"\n}\n",

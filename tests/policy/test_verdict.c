@@ -170,6 +170,48 @@ static void test_direction(void)
 	sl_policy_unref(p);
 }
 
+/* Rules naming rules (SpamAssassin's meta): boolean and arithmetic, in any file order,
+ * and scores in thousandths. */
+static void test_meta_rules(void)
+{
+	struct sl_policy *p = must(tp_policy(
+		"threshold 5 quarantine\n"
+		"rule both { when a and not b score 1.5 }\n"
+		"rule a { match body \"alpha\" score 0 }\n"
+		"rule b { match body \"beta\" score 0 }\n"
+		"rule c { match body \"gamma\" score 0.001 }\n"
+		"rule two { when a + b + c >= 2 score 2.499 }\n"
+		"rule chain { when two and both score -0.25 }\n"
+		"rule weighted { when (a + b) * 2 > 3 score 1 }\n"
+		"rule mixed { match d: body \"delta\" when d and (c or b) score 3 }\n",
+		NULL));
+	struct tp_msg t = {0};
+	const struct sl_verdict *v = tp_body(&t, sc, p, "alpha gamma");
+	CU_ASSERT_PTR_NOT_NULL(tp_hit(v, "both"));
+	CU_ASSERT_PTR_NOT_NULL(tp_hit(v, "two"));
+	CU_ASSERT_PTR_NOT_NULL(tp_hit(v, "chain"));
+	CU_ASSERT_PTR_NULL(tp_hit(v, "weighted"));
+	CU_ASSERT(v->score > 3.7495 && v->score < 3.7505); /* 1.5 + 0.001 + 2.499 - 0.25 */
+	tp_free(&t);
+	v = tp_body(&t, sc, p, "alpha beta");
+	CU_ASSERT_PTR_NULL(tp_hit(v, "both"));
+	CU_ASSERT_PTR_NULL(tp_hit(v, "chain"));
+	CU_ASSERT_PTR_NOT_NULL(tp_hit(v, "weighted"));
+	CU_ASSERT_EQUAL(v->nhits, 4); /* a, b, two, weighted, in file order */
+	CU_ASSERT_STRING_EQUAL(v->hits[0].id, "a");
+	CU_ASSERT_STRING_EQUAL(v->hits[3].id, "weighted");
+	tp_free(&t);
+	v = tp_body(&t, sc, p, "delta gamma");
+	CU_ASSERT_PTR_NOT_NULL(tp_hit(v, "mixed"));
+	CU_ASSERT(v->score > 3.0005 && v->score < 3.0015);
+	tp_free(&t);
+	/* the next message starts with nothing fired */
+	v = tp_body(&t, sc, p, "nothing");
+	CU_ASSERT_EQUAL(v->nhits, 0);
+	tp_free(&t);
+	sl_policy_unref(p);
+}
+
 static void test_actions_and_scores(void)
 {
 	struct sl_policy *p = must(tp_policy(
@@ -310,6 +352,7 @@ int main(void)
 		{"combinations", test_combinations},
 		{"direction", test_direction},
 		{"actions and scores", test_actions_and_scores},
+		{"meta rules", test_meta_rules},
 		{"json and evidence", test_json_and_evidence},
 		{"evidence bounded", test_evidence_bounded},
 		{"reset reuse", test_reset_reuse},

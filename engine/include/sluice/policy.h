@@ -96,6 +96,14 @@ const char *sl_policy_rule_id(const struct sl_policy *p, size_t i);
 /* `rules cost`: compile the rules file leaving out the rule at index `skip`. */
 struct sl_policy *sl_policy_compile_without(const char *path, size_t skip,
                                             struct sl_policy_diag *diag);
+/* Parse and check a policy held in memory (no list files): every expression is
+ * analysed as the compiler would (Hyperscan exact or prefilter, PCRE2 confirmation
+ * compiled); with `compile`, the Hyperscan databases are built too (and dropped), which
+ * finds what only a real compile refuses (a pattern too large). */
+bool sl_policy_check_text(const char *text, size_t n, bool compile, struct sl_policy_diag *diag);
+/* Whether a Perl-compatible expression (PCRE2; flags i, m, s, x) matches `subject`.
+ * False when it does not compile or the match fails (*matched untouched). */
+bool sl_policy_regex_test(const char *pattern, const char *flags, const char *subject, bool *matched);
 /* Parse and check a rules file without compiling Hyperscan databases (the fuzzer). */
 bool sl_policy_check_syntax(const char *path, struct sl_policy_diag *diag);
 
@@ -125,7 +133,7 @@ struct sl_evidence {
 struct sl_rule_hit {
 	const char *id;
 	enum sl_action action;    /* the rule's own action (PASS for score-only rules) */
-	int score;
+	double score;             /* in thousandths at most: 2.499 */
 	unsigned count;           /* matches counted by the rule's conditions that held */
 	size_t nevidence;
 	const struct sl_evidence *evidence;
@@ -136,7 +144,7 @@ struct sl_verdict {
 	const char *reply;        /* SMTP reply for reject/tempfail/quarantine, e.g. "554 5.7.1 ..."
 	                           * (quarantine: the 250 the client is told); NULL for pass/alert */
 	const char *decided_by;   /* rule id or "threshold" that set the action; NULL for pass */
-	int score;
+	double score;             /* sum of the fired rules' scores (exact to a thousandth) */
 	enum sl_direction direction;
 	size_t nhits;
 	const struct sl_rule_hit *hits; /* rules that fired, in file order */

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""sluicectl rules import-sa on small rule files written here: what each kind of rule
+becomes, that the policy it writes compiles and fires as SpamAssassin's would on
+crafted messages, that what is not imported is in the report with its reason, and that
+a broken regular expression is an error naming file:line."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+SRC = os.environ.get('SLUICE_SOURCE_ROOT', os.path.join(os.path.dirname(__file__), '..', '..'))
+BUILD = os.environ.get('SLUICE_BUILD_ROOT', os.path.join(SRC, 'build'))
+CTL = os.path.join(BUILD, 'control', 'sluicectl')
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    print(('ok   ' if cond else 'FAIL ') + what)
+    if not cond:
+        failures += 1
+
+
+PRE = 'loadplugin Mail::SpamAssassin::Plugin::ReplaceTags\nloadplugin Mail::SpamAssassin::Plugin::HeaderEval\n'
+CF = r'''
+required_score 4.5
+header   T_SUBJ_FREE   Subject =~ /\bfree\b/i
+describe T_SUBJ_FREE   Subject says free  # a comment
+score    T_SUBJ_FREE   1.25 1.5 1.75 2.0
+header   __NO_ARROW    To !~ />$/
+header   __HAS_XMAIL   exists:X-Mailer
+header   __TOCC        exists:ToCc
+header   __NO_REPLY    In-Reply-To =~ /^UNSET$/ [if-unset: UNSET]
+body     __MONEY       /\$\d+/
+tflags   __MONEY       multiple
+body     __PARA        /^Dear friend$/
+rawbody  __HTML_FONT   /<font\b/i
+full     __RAW_MARK    /X-Raw-Mark: on/
+body     HASHED        /price\#1/
+replace_tag  W    (?:[wW]|\\\/\\\/)
+replace_rules REPLACED
+body     REPLACED      /<W>in now/
+meta     MONEY_LOTS    __MONEY + __HTML_FONT >= 3
+score    MONEY_LOTS    2
+meta     NAKED_FREE    (T_SUBJ_FREE && !__HAS_XMAIL) || (__PARA && __NO_REPLY)
+meta     NEEDS_EVAL    __EVAL_ONLY && T_SUBJ_FREE
+header   __EVAL_ONLY   eval:check_for_missing_to_header()
+header   NET_ONE       eval:check_rbl('x', 'zen.example.')
+tflags   NET_ONE       net
+header   ZERO          Subject =~ /zero/
+score    ZERO          0
+meta     DIVIDES       (__MONEY / 2) > 1
+ifplugin Mail::SpamAssassin::Plugin::NotLoaded
+body     NEVER         /never/
+endif
+if (version >= 9.000000)
+body     FUTURE        /future/
+else
+body     PRESENT       /present day/
+endif
+uri      URI_TEST      /example\.com/
+'''
+
+MSGS = {
+    'a.eml': 'From: a@example.org\r\nTo: b@example.net\r\nSubject: Free stuff\r\n\r\n'
+             'Dear friend\r\n\r\nprice#1 is $10, $20 and $30, win now\r\n',
+    'b.eml': 'From: a@example.org\r\nTo: <b@example.net>\r\nX-Mailer: x\r\nIn-Reply-To: <1@x>\r\n'
+             'Subject: hello\r\nContent-Type: text/html\r\nX-Raw-Mark: on\r\n\r\n'
+             '<p>Dear <b>friend</b></p><font>$5</font> present\r\n  day \\/\\/in now\r\n',
+}
+
+
+def hits(policy, name, d):
+    out = subprocess.run([CTL, 'rules', 'test', '--json', policy, os.path.join(d, name)],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        print(out.stderr)
+        return set(), 0
+    v = json.loads(out.stdout)
+    return {r['id'] for r in v['rules']}, v['score']
+
+
+def main():
+    with tempfile.TemporaryDirectory() as d:
+        rules = os.path.join(d, 'rules')
+        os.mkdir(rules)
+        open(os.path.join(rules, 'init.pre'), 'w').write(PRE)
+        open(os.path.join(rules, '50_test.cf'), 'w').write(CF)
+        pol, rep = os.path.join(d, 'sa.rules'), os.path.join(d, 'report.txt')
+        r = subprocess.run([CTL, 'rules', 'import-sa', rules, '-o', pol, '--report', rep],
+                           capture_output=True, text=True)
+        check(r.returncode == 0, f'import-sa exits 0 ({r.returncode}: {r.stderr.strip()})')
+        text, report = open(pol).read(), open(rep).read()
+        check('threshold 4.5 quarantine' in text, 'required_score 4.5 becomes the threshold')
+        check('description "Subject says free"' in text and 'score 1.25' in text,
+              'describe and the first score (no network, no Bayes) are kept')
+        check('Apache License 2.0' in text, 'the output carries the Apache-2.0 notice')
+        for name, reason in [('__EVAL_ONLY', 'eval:check_for_missing_to_header: not implemented'),
+                             ('NET_ONE', 'network test'), ('ZERO', 'score 0'),
+                             ('DIVIDES', "the operator '/'"), ('URI_TEST', 'uri')]:
+            check(any(name in l and reason in l for l in report.splitlines()),
+                  f'{name} listed as not imported: {reason}')
+        check('NEVER' not in text and 'FUTURE' not in text and 'sa.PRESENT' in text,
+              'ifplugin/if/else/endif follow the loaded plugins and the version')
+        for n, body in MSGS.items():
+            open(os.path.join(d, n), 'w', newline='').write(body)
+        a, sa_score = hits(pol, 'a.eml', d)
+        want_a = {'sa.T_SUBJ_FREE', 'sa.__NO_ARROW', 'sa.__TOCC', 'sa.__NO_REPLY', 'sa.__MONEY',
+                  'sa.__PARA', 'sa.HASHED', 'sa.REPLACED', 'sa.MONEY_LOTS', 'sa.NAKED_FREE'}
+        check(a == want_a, f'a.eml hits {sorted(a)}; missing {sorted(want_a - a)}, extra {sorted(a - want_a)}')
+        check(abs(sa_score - (1.25 + 1 + 1 + 2 + 1)) < 1e-6, f'a.eml score {sa_score} = 6.25')
+        b, _ = hits(pol, 'b.eml', d)
+        want_b = {'sa.__HAS_XMAIL', 'sa.__TOCC', 'sa.__MONEY', 'sa.__PARA', 'sa.__HTML_FONT',
+                  'sa.__RAW_MARK', 'sa.PRESENT', 'sa.REPLACED'}
+        check(b == want_b, f'b.eml hits {sorted(b)}; missing {sorted(want_b - b)}, extra {sorted(b - want_b)}')
+        # a broken regular expression is an error at its file and line
+        open(os.path.join(rules, '60_broken.cf'), 'w').write('# x\nbody BROKEN /a(b/\n')
+        r = subprocess.run([CTL, 'rules', 'import-sa', rules, '-o', pol], capture_output=True, text=True)
+        check(r.returncode == 1 and '60_broken.cf:2: rule BROKEN: broken regular expression' in r.stderr,
+              f'broken regex: exit 1 naming 60_broken.cf:2 ({r.stderr.strip()})')
+        open(os.path.join(rules, '60_broken.cf'), 'w').write('body UNTERMINATED /abc\n')
+        r = subprocess.run([CTL, 'rules', 'import-sa', rules, '-o', pol], capture_output=True, text=True)
+        check(r.returncode == 1 and '60_broken.cf:1: rule UNTERMINATED: unterminated' in r.stderr,
+              f'unterminated regex: exit 1 naming 60_broken.cf:1 ({r.stderr.strip()})')
+        r = subprocess.run([CTL, 'rules', 'import-sa', os.path.join(d, 'nosuchdir')], capture_output=True, text=True)
+        check(r.returncode == 1 and 'nosuchdir' in r.stderr, 'a missing directory is an error')
+    print(f'{failures} failed')
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
