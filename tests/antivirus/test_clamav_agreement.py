@@ -92,19 +92,36 @@ FILES = {
 }
 
 
-def write_db(db):
-    os.mkdir(db)
-    for name, lines in (('agr.ndb', NDB), ('agr.ldb', LDB), ('agr.hdb', HDB), ('agr.hsb', HSB)):
-        with open(os.path.join(db, name), 'w') as f:
-            f.write(''.join(line + '\n' for line in lines))
+# clamav-testfiles: clam.exe (ClamAV's harmless test program) as it is, packed by
+# Windows packers, inside archives, documents and mail. ClamAV unpacks all of them;
+# Sluice opens ZIP, gzip and tar (docs/extraction.md) and its hash lists do not see
+# archive members. What Sluice must find is below; the rest is measured and printed
+# (docs/antivirus.md), and Sluice must never report what clamscan does not.
+TESTFILES = '/usr/share/clamav-testfiles'
+CLAM_EXE = os.path.join(TESTFILES, 'clam.exe')
+TESTFILES_SLUICE_FINDS = {'clam.exe': {'Tf.Clam.Body', 'Tf.Clam.Md5'},
+                          'clam.zip': {'Tf.Clam.Body'}, 'clam.tar.gz': {'Tf.Clam.Body'}}
 
 
-def clamscan(db, files_dir):
+def testfiles_db():
+    exe = open(CLAM_EXE, 'rb').read()
+    return {'tf.hdb': ['%s:%d:Tf.Clam.Md5' % (hashlib.md5(exe).hexdigest(), len(exe))],
+            'tf.ndb': ['Tf.Clam.Body:0:*:' + b'CLAMessageBoxA'.hex()]}
+
+
+def write_tree(d, files):
+    os.mkdir(d)
+    for name, data in files.items():
+        with open(os.path.join(d, name), 'wb' if isinstance(data, bytes) else 'w') as f:
+            f.write(data if isinstance(data, bytes) else ''.join(line + '\n' for line in data))
+
+
+def clamscan(db, files_dir, names):
     r = subprocess.run(['clamscan', '-d', db, '--no-summary', '--allmatch', '--max-filesize=10M',
                         files_dir], capture_output=True, text=True, timeout=60)
     if r.returncode not in (0, 1):
         sys.exit('clamscan failed (%d): %s' % (r.returncode, r.stderr or r.stdout))
-    found = {name: set() for name in FILES}
+    found = {name: set() for name in names}
     for line in r.stdout.splitlines():
         path, _, verdict = line.rpartition(': ')
         name = os.path.basename(path)
@@ -116,7 +133,7 @@ def clamscan(db, files_dir):
     return found
 
 
-def sluice(tmp, db):
+def sluice(tmp, db, files):
     policy = os.path.join(tmp, 'policy', 'clamav.rules')
     os.mkdir(os.path.dirname(policy))
     report = os.path.join(tmp, 'report.txt')
@@ -126,8 +143,9 @@ def sluice(tmp, db):
     skipped = [l for l in open(report) if not l.startswith('#')]
     if r.returncode != 0 or skipped:
         sys.exit('import-clamav failed or skipped signatures:\n' + ''.join(skipped))
+    os.mkdir(os.path.join(tmp, 'eml'))
     msgs = []
-    for name, data in FILES.items():
+    for name, data in files.items():
         p = os.path.join(tmp, 'eml', name + '.eml')
         with open(p, 'wb') as f:
             f.write(eml_with_attachment(data, name))
@@ -137,43 +155,57 @@ def sluice(tmp, db):
     found = {}
     for line in r.stdout.splitlines():
         v = json.loads(line)
+        # part 2 is the attachment; archive members are its sub-parts (2.1, ...)
         found[os.path.basename(v['file'])[:-4]] = {
-            e['match'] for h in v['rules'] for e in h['evidence'] if e['part'] == '2'}
-    if r.returncode != 0 or len(found) != len(FILES):
+            e['match'] for h in v['rules'] for e in h['evidence']
+            if e['part'] == '2' or e['part'].startswith('2.')}
+    if r.returncode != 0 or len(found) != len(files):
         sys.exit('rules test failed (%d): %s' % (r.returncode, r.stderr))
     return found
 
 
-def main():
-    if not shutil.which('clamscan'):
-        print('clamscan is not installed (tools/lib/packages.txt lists clamav)')
-        return 1
+def compare(title, db_files, files):
+    """Runs both; returns (clamscan's, Sluice's) detections and prints the table."""
     with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, 'db')
-        write_db(db)
-        files_dir = os.path.join(tmp, 'files')
-        os.mkdir(files_dir)
-        os.mkdir(os.path.join(tmp, 'eml'))
-        for name, data in FILES.items():
-            with open(os.path.join(files_dir, name), 'wb') as f:
-                f.write(data)
-        clam = clamscan(db, files_dir)
-        ours = sluice(tmp, db)
-    differ = 0
-    print('%-26s %-32s %-32s' % ('file', 'clamscan', 'sluice'))
-    for name in FILES:
+        write_tree(db, db_files)
+        write_tree(os.path.join(tmp, 'files'), files)
+        clam = clamscan(db, os.path.join(tmp, 'files'), files)
+        ours = sluice(tmp, db, files)
+    print('\n%s\n%-26s %-32s %-32s' % (title, 'file', 'clamscan', 'sluice'))
+    for name in files:
         a, b = ','.join(sorted(clam[name])) or '-', ','.join(sorted(ours[name])) or '-'
-        differ += a != b
         print('%-26s %-32s %-32s%s' % (name, a, b, '' if a == b else '  DIFFER'))
-    detected = sum(1 for n in FILES if clam[n])
-    names = set().union(*clam.values())
-    print('%d files, %d detected by clamscan, %d of %d signatures seen; %d differ' %
-          (len(FILES), detected, len(names), len(NDB) + len(LDB) + len(HDB) + len(HSB), differ))
-    # the sample must exercise every signature, or agreement proves little
-    if len(names) != len(NDB) + len(LDB) + len(HDB) + len(HSB):
-        print('FAIL: signatures clamscan never reported: the sample is wrong')
+    same = sum(clam[n] == ours[n] for n in files)
+    print('%d of %d files agree; clamscan detects %d, Sluice %d' %
+          (same, len(files), sum(bool(clam[n]) for n in files), sum(bool(ours[n]) for n in files)))
+    return clam, ours
+
+
+def main():
+    if not shutil.which('clamscan') or not os.path.exists(CLAM_EXE):
+        print('clamscan or clamav-testfiles is not installed (tools/lib/packages.txt lists both)')
         return 1
-    return 1 if differ else 0
+    fails = []
+    db = {'agr.ndb': NDB, 'agr.ldb': LDB, 'agr.hdb': HDB, 'agr.hsb': HSB}
+    clam, ours = compare('generated files', db, FILES)
+    fails += ['%s differs' % n for n in FILES if clam[n] != ours[n]]
+    # the sample must exercise every signature, or agreement proves little
+    nsig = len(NDB) + len(LDB) + len(HDB) + len(HSB)
+    if len(set().union(*clam.values())) != nsig:
+        fails.append('some signature is never reported by clamscan: the sample is wrong')
+
+    tf = {n: open(os.path.join(TESTFILES, n), 'rb').read() for n in sorted(os.listdir(TESTFILES))}
+    clam, ours = compare('clamav-testfiles (%s)' % TESTFILES, testfiles_db(), tf)
+    fails += ['%s: Sluice finds %s, not %s' % (n, ours[n], w)
+              for n, w in TESTFILES_SLUICE_FINDS.items() if ours[n] != w or not w <= clam[n]]
+    for sig in sorted(set().union(*clam.values())):
+        print('%s: clamscan %d files, Sluice %d' % (sig, sum(sig in clam[n] for n in tf),
+                                                   sum(sig in ours[n] for n in tf)))
+    fails += ['%s: Sluice reports more than clamscan' % n for n in tf if not ours[n] <= clam[n]]
+    for f in fails:
+        print('FAIL ' + f)
+    return 1 if fails else 0
 
 
 if __name__ == '__main__':
