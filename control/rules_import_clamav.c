@@ -52,17 +52,25 @@ static bool all_digits(const char *s)
 	return true;
 }
 
+/* Cuts s at sep into at most max fields (the last keeps the rest); returns how many. */
+static size_t split_fields(char *s, char sep, char **f, size_t max)
+{
+	size_t n = 0;
+	f[n++] = s;
+	for (char *c; n < max && (c = strchr(f[n - 1], sep)); n++) {
+		*c = '\0';
+		f[n] = c + 1;
+	}
+	return n;
+}
+
 /* HASH:SIZE:NAME[:MinFL[:MaxFL]]; .hdb holds MD5 only, .hsb SHA-1 or SHA-256. */
 static void hash_line(struct job *j, const struct line *l, char *s, bool md5_only)
 {
-	char *f[5] = {0};
-	size_t n = 0;
-	for (char *p = s, *c; n < 5; p = c + 1) {
-		f[n++] = p;
-		if (!(c = strchr(p, ':')))
-			break;
-		*c = '\0';
-	}
+	char *f[4];
+	size_t n = split_fields(s, ':', f, 4);
+	if (n > 3)
+		*strchrnul(f[2], ':') = '\0'; /* the functionality levels after the name */
 	if (n < 3 || !*f[2]) {
 		line_error(j, l, "want HASH:SIZE:NAME");
 		return;
@@ -138,20 +146,13 @@ static void ndb_fields(struct job *j, const struct line *l, const char *name, co
 
 static void ndb_line(struct job *j, const struct line *l, char *s)
 {
-	char *f[4] = {s};
-	for (int i = 1; i < 4; i++) {
-		char *c = strchr(f[i - 1], ':');
-		if (!c) {
-			line_error(j, l, "want Name:TargetType:Offset:HexSignature");
-			return;
-		}
-		*c = '\0';
-		f[i] = c + 1;
+	char *f[5];
+	size_t n = split_fields(s, ':', f, 5);
+	if (n < 4) {
+		line_error(j, l, "want Name:TargetType:Offset:HexSignature");
+		return;
 	}
-	char *tail = strchr(f[3], ':');
-	if (tail)
-		*tail++ = '\0';
-	ndb_fields(j, l, f[0], f[1], f[2], f[3], tail);
+	ndb_fields(j, l, f[0], f[1], f[2], f[3], n == 5 ? f[4] : NULL);
 }
 
 /* Name;TargetDescriptionBlock;LogicalExpression;Subsig0[;Subsig1...]. The subset: a
@@ -159,14 +160,8 @@ static void ndb_line(struct job *j, const struct line *l, char *s)
  * subsignature [Offset:]Hex without ::modifiers; it becomes one .ndb line. */
 static void ldb_line(struct job *j, const struct line *l, char *s)
 {
-	char *f[5] = {0};
-	size_t n = 0;
-	for (char *p = s, *c; n < 5; p = c + 1) {
-		f[n++] = p;
-		if (!(c = strchr(p, ';')))
-			break;
-		*c = '\0';
-	}
+	char *f[5];
+	size_t n = split_fields(s, ';', f, 5);
 	if (n < 4 || !*f[0]) {
 		line_error(j, l, "want Name;TargetDescriptionBlock;LogicalExpression;Subsig0...");
 		return;
