@@ -11,16 +11,43 @@
 
 #include "rules.h"
 
-struct job {
-	const char *dir;
-	FILE *hashes, *ndb, *report;
-	size_t nhash, nndb, nskipped, nerrors;
-};
-
 struct line {
 	const char *file;
 	size_t no;
 };
+
+/* Where each line of an output list came from, so that a signature the policy compiler
+ * refuses is reported at its line in the database. */
+struct origins {
+	struct line *at;
+	size_t n, cap;
+};
+
+struct job {
+	const char *dir;
+	FILE *hashes, *ndb, *report;
+	size_t nhash, nndb, nskipped, nerrors;
+	struct origins hash_from, ndb_from;
+	struct dirent **names; /* the database's files, named by the origins */
+	int nnames;
+};
+
+static bool remember(struct job *j, struct origins *o, const struct line *l)
+{
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 256;
+		struct line *at = realloc(o->at, cap * sizeof *at);
+		if (!at) {
+			fprintf(stderr, "import-clamav: out of memory\n");
+			j->nerrors++;
+			return false;
+		}
+		o->at = at;
+		o->cap = cap;
+	}
+	o->at[o->n++] = *l;
+	return true;
+}
 
 static void line_error(struct job *j, const struct line *l, const char *what)
 {
@@ -85,6 +112,8 @@ static void hash_line(struct job *j, const struct line *l, char *s, bool md5_onl
 		line_error(j, l, "the size is not a number or *");
 		return;
 	}
+	if (!remember(j, &j->hash_from, l))
+		return;
 	fprintf(j->hashes, "%s:%s:%s\n", f[0], f[1], f[2]);
 	j->nhash++;
 }
@@ -140,6 +169,8 @@ static void ndb_fields(struct job *j, const struct line *l, const char *name, co
 		skip(j, l, name, why);
 		return;
 	}
+	if (!remember(j, &j->ndb_from, l))
+		return;
 	fprintf(j->ndb, "%s:0:%s:%s%s%s\n", name, offset, sig, tail ? ":" : "", tail ? tail : "");
 	j->nndb++;
 }
@@ -290,16 +321,23 @@ static void import_file(struct job *j, const char *name, const struct kind *k)
 	fclose(f);
 }
 
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
 static int skip_hidden(const struct dirent *d) { return d->d_name[0] != '.'; }
 
 static bool import_dir(struct job *j)
 {
-	struct dirent **names;
-	int n = scandir(j->dir, &names, skip_hidden, alphasort);
+	int n = scandir(j->dir, &j->names, skip_hidden, alphasort);
 	if (n < 0) {
 		perror(j->dir);
 		return false;
 	}
+	j->nnames = n;
+	struct dirent **names = j->names;
 	for (int i = 0; i < n; i++) {
 		const struct kind *k = kind_of(names[i]->d_name);
 		if (!k)
@@ -308,16 +346,34 @@ static bool import_dir(struct job *j)
 			fprintf(j->report, "%s: %s\n", names[i]->d_name, k->why);
 		else
 			import_file(j, names[i]->d_name, k);
-		free(names[i]);
 	}
-	free(names);
 	return true;
 }
 
-static const char *base_name(const char *path)
+/* Compiles the written policy as `rules check` would. A list line the compiler refuses
+ * is reported at the database line it came from; the policy is then removed. */
+static bool compiles(struct job *j, const char *policy, const char *hashes, const char *ndb)
 {
-	const char *s = strrchr(path, '/');
-	return s ? s + 1 : path;
+	struct sl_policy_diag d;
+	struct sl_policy *p = sl_policy_load(policy, &d);
+	if (p) {
+		sl_policy_unref(p);
+		return true;
+	}
+	const char *file = base_name(d.file);
+	const struct origins *o = strcmp(file, base_name(ndb)) == 0      ? &j->ndb_from
+	                          : strcmp(file, base_name(hashes)) == 0 ? &j->hash_from
+	                                                                 : NULL;
+	char *hint = strstr(d.msg, " (add ignore-unsupported"); /* an option of the policy, not here */
+	if (hint)
+		*hint = '\0';
+	if (o && d.line >= 1 && d.line <= o->n)
+		line_error(j, &o->at[d.line - 1], d.msg);
+	else
+		rules_print_diag(&d);
+	if (remove(policy) != 0)
+		perror(policy);
+	return false;
 }
 
 static bool write_policy(const struct job *j, const char *path, const char *hashes, const char *ndb)
@@ -403,7 +459,8 @@ int rules_import_clamav(int argc, char **argv)
 		ok = close_list(j.hashes, hpath, j.nhash) && ok;
 	if (j.ndb)
 		ok = close_list(j.ndb, npath, j.nndb) && ok;
-	ok = ok && j.nerrors == 0 && write_policy(&j, out_path, hpath, npath);
+	ok = ok && j.nerrors == 0 && write_policy(&j, out_path, hpath, npath) &&
+	     compiles(&j, out_path, hpath, npath);
 	if (j.report) {
 		fprintf(j.report, "# %zu hash and %zu body signatures imported, %zu not imported\n", j.nhash,
 		        j.nndb, j.nskipped);
@@ -411,5 +468,10 @@ int rules_import_clamav(int argc, char **argv)
 	}
 	fprintf(stderr, "import-clamav: %zu hash and %zu body signatures imported, %zu not imported, %zu errors\n",
 	        j.nhash, j.nndb, j.nskipped, j.nerrors);
+	for (int i = 0; i < j.nnames; i++)
+		free(j.names[i]);
+	free(j.names);
+	free(j.hash_from.at);
+	free(j.ndb_from.at);
 	return ok ? 0 : 1;
 }

@@ -91,6 +91,15 @@ def main():
         for want in ('db/b.hdb:1: the hash is not 32 hex digits', 'db/b.ndb:2: want Name:TargetType',
                      'db/b.ndb:3: the target type is not a number'):
             check(want in r.stderr, 'error names file:line: ' + want)
+
+        # well formed, but refused by the policy compiler: named at its database line
+        bad = os.path.join(tmp, 'bad')
+        os.mkdir(bad)
+        write(bad, 'c.ndb', 'T.Fine:0:*:41424344\nT.Odd:0:*:41424\n')
+        r = run('import-clamav', bad, '-o', os.path.join(out, 'bad.rules'))
+        check(r.returncode == 1 and 'bad/c.ndb:2: signature T.Odd: odd number of hex digits\n' in r.stderr,
+              'a signature the compiler refuses is named at its line: ' + r.stderr.strip())
+        check(not os.path.exists(os.path.join(out, 'bad.rules')), 'and no policy is left behind')
     print('%d failures' % failures)
     return 1 if failures else 0
 
