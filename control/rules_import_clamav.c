@@ -334,6 +334,7 @@ static bool import_dir(struct job *j)
 	int n = scandir(j->dir, &j->names, skip_hidden, alphasort);
 	if (n < 0) {
 		perror(j->dir);
+		j->nerrors++;
 		return false;
 	}
 	j->nnames = n;
@@ -459,6 +460,10 @@ int rules_import_clamav(int argc, char **argv)
 		ok = close_list(j.hashes, hpath, j.nhash) && ok;
 	if (j.ndb)
 		ok = close_list(j.ndb, npath, j.nndb) && ok;
+	if (ok && j.nerrors == 0 && j.nhash + j.nndb == 0) {
+		fprintf(stderr, "%s: no signature this importer can use (the report says why)\n", j.dir);
+		ok = false;
+	}
 	ok = ok && j.nerrors == 0 && write_policy(&j, out_path, hpath, npath) &&
 	     compiles(&j, out_path, hpath, npath);
 	if (j.report) {

@@ -100,6 +100,16 @@ def main():
         check(r.returncode == 1 and 'bad/c.ndb:2: signature T.Odd: odd number of hex digits\n' in r.stderr,
               'a signature the compiler refuses is named at its line: ' + r.stderr.strip())
         check(not os.path.exists(os.path.join(out, 'bad.rules')), 'and no policy is left behind')
+
+        empty = os.path.join(tmp, 'empty')
+        os.mkdir(empty)
+        write(empty, 'only.mdb', '')
+        r = run('import-clamav', empty, '-o', os.path.join(out, 'empty.rules'))
+        check(r.returncode == 1 and 'no signature this importer can use' in r.stderr,
+              'nothing importable is an error: ' + r.stderr.strip())
+        r = run('import-clamav', os.path.join(tmp, 'missing'), '-o', os.path.join(out, 'm.rules'))
+        check(r.returncode == 1 and 'missing: No such file or directory' in r.stderr,
+              'a missing directory is an error: ' + r.stderr.strip())
     print('%d failures' % failures)
     return 1 if failures else 0
 
