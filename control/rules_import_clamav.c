@@ -118,20 +118,24 @@ static void hash_line(struct job *j, const struct line *l, char *s, bool md5_onl
 	j->nhash++;
 }
 
-/* The reason Sluice cannot run a body signature with this offset, or NULL. */
-static const char *offset_unsupported(const char *off)
+static bool plain_offset(const char *off)
 {
-	if (strcmp(off, "*") == 0)
-		return NULL;
 	char buf[64];
 	snprintf(buf, sizeof buf, "%s", off);
 	char *comma = strchr(buf, ',');
 	if (comma)
 		*comma = '\0';
-	if (all_digits(buf) && (!comma || all_digits(comma + 1)))
-		return NULL;
-	return "offset relative to the end of file, the PE entry point or a section (EOF-, EP+, "
-	       "Sx+, SL+, SE): streaming matching knows offsets from the start only";
+	return all_digits(buf) && (!comma || all_digits(comma + 1));
+}
+
+/* ClamAV's offsets counted from the end, the PE entry point, a section or version info. */
+static bool relative_offset(const char *off)
+{
+	static const char *const from[] = {"EOF-", "EP+", "EP-", "SL+", "SE", "VI", "S"};
+	for (size_t i = 0; i < sizeof from / sizeof from[0]; i++)
+		if (strncmp(off, from[i], strlen(from[i])) == 0)
+			return true;
+	return false;
 }
 
 /* The reason Sluice cannot compile this hex signature, or NULL (engine/policy/ndb.c). */
@@ -157,13 +161,18 @@ static void ndb_fields(struct job *j, const struct line *l, const char *name, co
 		line_error(j, l, "the target type is not a number from 0 to 14");
 		return;
 	}
+	if (strcmp(offset, "*") != 0 && !plain_offset(offset) && !relative_offset(offset)) {
+		line_error(j, l, "the offset is not *, N, N,M or one of ClamAV's EOF-, EP+, S, SL+, SE, VI");
+		return;
+	}
 	const char *why = NULL;
 	if (strcmp(target, "0") != 0)
 		why = "target type other than 0 (PE, OLE2, HTML, mail, graphics, ELF, ... need ClamAV's "
 		      "file-type parsers)";
+	else if (relative_offset(offset))
+		why = "offset relative to the end of file, the PE entry point, a section or version "
+		      "info: streaming matching knows offsets from the start only";
 	else
-		why = offset_unsupported(offset);
-	if (!why)
 		why = signature_unsupported(sig);
 	if (why) {
 		skip(j, l, name, why);
@@ -198,9 +207,12 @@ static void ldb_line(struct job *j, const struct line *l, char *s)
 		return;
 	}
 	bool target0 = false;
-	for (char *t = strtok(f[1], ","); t; t = strtok(NULL, ",")) {
+	char *save = NULL;
+	for (char *t = strtok_r(f[1], ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		if (strcmp(t, "Target:0") == 0) {
 			target0 = true;
+		} else if (strncmp(t, "Target:", 7) == 0) {
+			break; /* another type: below */
 		} else if (strncmp(t, "Engine:", 7) != 0) {
 			skip(j, l, f[0], "target description beyond Target:0 and Engine (file size, PE "
 			                 "sections, containers, icons)");

@@ -46,14 +46,15 @@ def main():
         write(db, 'a.ldb', 'T.Ldb;Engine:51-255,Target:0;0;10:5a5a5a5a5a5a\n'
                            'T.Ldb2;Target:0;0&1;41414141;42424242\n'
                            'T.Ldb3;Target:0,FileSize:10-20;0;41414141\n'
-                           'T.Ldb4;Target:0;0;41414141::i\n')
+                           'T.Ldb4;Target:0;0;41414141::i\n'
+                           'T.Ldb5;Engine:51-255,Target:1;0;41414141\n')
         write(db, 'main.cvd', 'ClamAV-VDB:not really\n')
         write(db, 'x.mdb', '')
         policy = os.path.join(out, 'av.rules')
         report = os.path.join(out, 'report.txt')
         r = run('import-clamav', db, '-o', policy, '--report', report)
         check(r.returncode == 0, 'import-clamav succeeds: ' + r.stderr.strip())
-        check('2 hash and 2 body signatures imported, 6 not imported' in r.stderr, 'summary counts')
+        check('2 hash and 2 body signatures imported, 7 not imported' in r.stderr, 'summary counts')
         hashes = open(os.path.join(out, 'av.hashes')).read().split()
         check(len(hashes) == 2 and hashes[1].endswith(':*:T.Eicar.Sha256'), '.hdb and .hsb lines in av.hashes')
         ndb = open(os.path.join(out, 'av.ndb')).read().splitlines()
@@ -63,7 +64,8 @@ def main():
         for want in ('main.cvd: signed container', 'x.mdb: PE section hashes',
                      'a.ndb:2: T.PE: target type other than 0', 'a.ndb:3: T.Eof: offset relative',
                      'a.ndb:4: T.Anchor: word/line boundary', 'a.ldb:2: T.Ldb2: logical expression',
-                     'a.ldb:3: T.Ldb3: target description', 'a.ldb:4: T.Ldb4: subsignature modifiers'):
+                     'a.ldb:3: T.Ldb3: target description', 'a.ldb:4: T.Ldb4: subsignature modifiers',
+                     'a.ldb:5: T.Ldb5: target type other than 0'):
             check(want in rep, 'report: ' + want)
         check(run('check', policy).returncode == 0, 'the written policy compiles')
 
@@ -85,11 +87,11 @@ def main():
         check(got == want, 'rules test finds the imported signatures: %r' % got)
 
         write(db, 'b.hdb', '%s:%d:T.Sha1InHdb\n' % (hashlib.sha1(EICAR).hexdigest(), len(EICAR)))
-        write(db, 'b.ndb', 'T.Ok:0:*:4142\nT.Short:0:*\nT.Type:x:*:4142\n')
+        write(db, 'b.ndb', 'T.Ok:0:*:4142\nT.Short:0:*\nT.Type:x:*:4142\nT.Off:0:Q5:4142\n')
         r = run('import-clamav', db, '-o', policy)
         check(r.returncode == 1, 'bad lines fail the import')
         for want in ('db/b.hdb:1: the hash is not 32 hex digits', 'db/b.ndb:2: want Name:TargetType',
-                     'db/b.ndb:3: the target type is not a number'):
+                     'db/b.ndb:3: the target type is not a number', 'db/b.ndb:4: the offset is not'):
             check(want in r.stderr, 'error names file:line: ' + want)
 
         # well formed, but refused by the policy compiler: named at its database line
