@@ -113,6 +113,8 @@ static void usage(FILE *f)
 	        "                 [--mail-from ADDR] [--rcpt ADDR]... [--client-ip IP] [--helo NAME]\n"
 	        "       sluicectl rules cost POLICY [CORPUS] [--top N] [--seconds S] [--max-rules N | --all]\n"
 	        "       sluicectl rules signals\n"
+	        "       sluicectl rules import-sa DIR... [-o POLICY] [--report FILE]   (docs/spam.md)\n"
+	        "       sluicectl rules import-clamav DIR [-o POLICY] [--report FILE]  (docs/antivirus.md)\n"
 	        "POLICY is a rules file or a bundle; see docs/rules.md.\n"
 	        "Against the running sluice-control (docs/control.md):\n"
 	        "       sluicectl rules push POLICY [--comment TEXT] [--dataplane NAME]...\n"
@@ -140,6 +142,8 @@ int cmd_rules(int argc, char **argv)
 		return signals();
 	if (strcmp(sub, "import-sa") == 0)
 		return rules_import_sa(argc - 2, argv + 2);
+	if (strcmp(sub, "import-clamav") == 0)
+		return rules_import_clamav(argc - 2, argv + 2);
 	if (strcmp(sub, "push") == 0)
 		return rules_push(argc - 2, argv + 2);
 	if (strcmp(sub, "list") == 0)

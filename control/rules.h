@@ -23,6 +23,8 @@ uint8_t *rules_builtin_corpus(size_t i, size_t *len);
 int rules_cost(int argc, char **argv);
 /* SpamAssassin rule files to policy (rules_import_sa.c, sa_cf.c, sa_regex.c). */
 int rules_import_sa(int argc, char **argv);
+/* A ClamAV database directory to list files and policy (rules_import_clamav.c). */
+int rules_import_clamav(int argc, char **argv);
 
 /* Envelope options for feeding a message file "as the dataplane will". */
 struct rules_envelope_opts {

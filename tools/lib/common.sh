@@ -22,9 +22,23 @@ ensure_packages() {
 	# run their own instances inside network namespaces.
 	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 	echo "tshark wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
+	# clamav pulls in clamav-freshclam: "manual" leaves its daemon disabled (the tests
+	# write their own databases and never update signatures from the network).
+	echo "clamav-freshclam clamav-freshclam/autoupdate_freshclam select manual" | debconf-set-selections 2>/dev/null || true
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q >/dev/null || die "apt-get update failed"
-	apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null || die "apt-get install failed: ${missing[*]}"
+	# No package may start a service while it installs (invoke-rc.d asks policy-rc.d):
+	# clamav-freshclam's postinst would otherwise run freshclam, which downloads from the
+	# internet. A policy-rc.d already there (containers have one) is left as it is.
+	local own_policy=
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\n# tools/lib/common.sh ensure_packages: no service starts\nexit 101\n' \
+			>/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && own_policy=1
+	fi
+	local rc=0
+	apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+	[ -z "$own_policy" ] || rm -f /usr/sbin/policy-rc.d
+	[ $rc = 0 ] || die "apt-get install failed: ${missing[*]}"
 }
 
 # 2 MB hugepages for DPDK; the programs fall back to --no-huge when this fails.
