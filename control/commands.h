@@ -10,6 +10,7 @@ struct sluicectl_command {
 
 int cmd_inspect(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
+int cmd_spam(int argc, char **argv);   /* the statistical classifier (cmd_spam.c) */
 /* against the running sluice-control (docs/control.md) */
 int cmd_status(int argc, char **argv);
 int cmd_stats(int argc, char **argv);

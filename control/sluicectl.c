@@ -9,6 +9,7 @@ static const struct sluicectl_command commands[] = {
 	{"inspect", "inspect [--json] FILE.eml...   MIME structure of each message", cmd_inspect},
 	{"rules", "rules check|compile|test|cost POLICY ...   compile and try mail policy (docs/rules.md)", cmd_rules},
 	{"rules", "rules push|list|diff|rollback ...          versions on the running system (docs/control.md)", cmd_rules},
+	{"spam", "spam train|score ...                         the statistical spam classifier (docs/spam.md)", cmd_spam},
 	{"status", "status [--json]                             sluice-control and its dataplanes", cmd_status},
 	{"stats", "stats [--json] [--dataplane NAME]           the dataplanes' counters", cmd_stats},
 	{"flows", "flows [-n N] [--dataplane NAME]             the dataplanes' top flows by bytes", cmd_flows},
