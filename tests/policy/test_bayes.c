@@ -1,0 +1,306 @@
+/* The statistical classifier (sluice/bayes.h): the tokens of a message behind the real
+ * MIME parser (which words, case, HTML rendered, header fields apart, the per-message
+ * bound), the same tokens wherever the message is split, model files refused when
+ * broken, and Robinson-Fisher probabilities on a hand-made model checked against the
+ * closed forms of the chi-square tail for one and two decisive tokens. */
+#include <CUnit/Basic.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cunit_run.h"
+#include "sluice/bayes.h"
+#include "sluice/digest.h"
+#include "sluice/mime.h"
+#include "sluice/strbuf.h"
+
+#include <openssl/evp.h>
+
+static const char msg[] =
+	"From: Bob Seller <bob@pharma.example>\r\n"
+	"To: alice@example.org\r\n"
+	"Subject: Cheap PILLS now\r\n"
+	"MIME-Version: 1.0\r\n"
+	"Content-Type: multipart/alternative; boundary=\"b1\"\r\n"
+	"\r\n"
+	"--b1\r\n"
+	"Content-Type: text/plain\r\n"
+	"\r\n"
+	"Don't wait, buy today. Price $99.95 -- offer.\r\n"
+	"an ox is no word\r\n"
+	"--b1\r\n"
+	"Content-Type: text/html\r\n"
+	"\r\n"
+	"<p>Click <b>here</b></p><script>hiddenscript()</script>\r\n"
+	"--b1--\r\n";
+
+static struct sl_bayes_tokens *tok;
+
+static void tokens_cb(void *ctx, const struct sl_event *ev)
+{
+	sl_bayes_tokens_event(ctx, ev);
+}
+
+static void feed(const char *m, size_t len, size_t split)
+{
+	struct sl_envelope env;
+	memset(&env, 0, sizeof env);
+	struct sl_mime *mime = sl_mime_new(NULL, tokens_cb, tok);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mime);
+	sl_mime_reset(mime, 0);
+	struct sl_event begin = {.type = SL_EV_MESSAGE_BEGIN, .envelope = &env};
+	sl_bayes_tokens_event(tok, &begin);
+	if (split && split < len) {
+		sl_mime_feed(mime, (const uint8_t *)m, split);
+		sl_mime_feed(mime, (const uint8_t *)m + split, len - split);
+	} else {
+		sl_mime_feed(mime, (const uint8_t *)m, len);
+	}
+	sl_mime_finish(mime);
+	struct sl_event end = {.type = SL_EV_MESSAGE_END, .envelope = &env};
+	sl_bayes_tokens_event(tok, &end);
+	sl_mime_free(mime);
+}
+
+static bool has(const char *word)
+{
+	size_t n;
+	const uint32_t *t = sl_bayes_tokens_list(tok, &n);
+	uint32_t h = sl_bayes_hash_word(word);
+	for (size_t i = 0; i < n; i++)
+		if (t[i] == h)
+			return true;
+	return false;
+}
+
+static void test_words(void)
+{
+	feed(msg, sizeof msg - 1, 0);
+	/* Subject and text, lowercased; the HTML part rendered */
+	const char *in[] = {"cheap", "pills", "now", "don't", "wait", "buy", "today", "price",
+	                    "$99.95", "offer", "word", "click", "here"};
+	for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+		if (!has(in[i]))
+			fprintf(stderr, "\nmissing token %s\n", in[i]);
+		CU_ASSERT(has(in[i]));
+	}
+	/* short words, script text, tags, and header words (kept apart from body words) */
+	const char *out[] = {"an", "ox", "is", "no", "hiddenscript", "script", "b", "bob", "pharma.example",
+	                     "alice", "PILLS", "offer.", "--"};
+	for (size_t i = 0; i < sizeof out / sizeof out[0]; i++) {
+		if (has(out[i]))
+			fprintf(stderr, "\nunexpected token %s\n", out[i]);
+		CU_ASSERT(!has(out[i]));
+	}
+	size_t n;
+	sl_bayes_tokens_list(tok, &n);
+	/* 13 body words + From's "bob" "seller" "pharma.example" + Content-Type's
+	 * "multipart" "alternative" "boundary" (and "b1": too short) */
+	CU_ASSERT_EQUAL(n, 13 + 3 + 3);
+	CU_ASSERT(!sl_bayes_tokens_saturated(tok));
+}
+
+static void test_split_everywhere(void)
+{
+	feed(msg, sizeof msg - 1, 0);
+	size_t n;
+	const uint32_t *t = sl_bayes_tokens_list(tok, &n);
+	uint32_t *ref = malloc(n * sizeof *ref);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
+	memcpy(ref, t, n * sizeof *ref);
+	size_t bad = 0, refn = n;
+	for (size_t k = 1; k < sizeof msg - 1; k++) {
+		feed(msg, sizeof msg - 1, k);
+		t = sl_bayes_tokens_list(tok, &n);
+		if ((n != refn || memcmp(t, ref, n * sizeof *ref) != 0) && bad++ == 0)
+			fprintf(stderr, "\nsplit at %zu: %zu tokens, want %zu\n", k, n, refn);
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	free(ref);
+}
+
+static void test_bounded(void)
+{
+	struct sl_strbuf b;
+	sl_strbuf_init(&b);
+	sl_strbuf_puts(&b, "Subject: many\r\n\r\n");
+	for (unsigned i = 0; i < 3000; i++)
+		sl_strbuf_printf(&b, "w%05u ", i);
+	sl_strbuf_puts(&b, "\r\n");
+	CU_ASSERT_FATAL(!sl_strbuf_failed(&b));
+	feed(b.s, b.len, 0);
+	size_t n;
+	sl_bayes_tokens_list(tok, &n);
+	CU_ASSERT_EQUAL(n, 2048);
+	CU_ASSERT(sl_bayes_tokens_saturated(tok));
+	CU_ASSERT(has("w00000"));
+	CU_ASSERT(!has("w02999"));
+	/* the next message starts empty */
+	feed(msg, sizeof msg - 1, 0);
+	CU_ASSERT(!sl_bayes_tokens_saturated(tok));
+	CU_ASSERT(!has("w00000"));
+	sl_strbuf_free(&b);
+}
+
+/* ---- models ---- */
+
+struct entry {
+	const char *word;
+	uint32_t spam, ham;
+};
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static int by_hash(const void *a, const void *b)
+{
+	uint32_t x = sl_bayes_hash_word(((const struct entry *)a)->word);
+	uint32_t y = sl_bayes_hash_word(((const struct entry *)b)->word);
+	return x < y ? -1 : x > y;
+}
+
+/* A model file's bytes for these words (sorted here), as `spam train` writes them. */
+static uint8_t *model_of(struct entry *e, size_t n, uint32_t nspam, uint32_t nham, size_t *len)
+{
+	qsort(e, n, sizeof *e, by_hash);
+	*len = SL_BAYES_HEADER + n * SL_BAYES_ENTRY;
+	uint8_t *b = calloc(1, *len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	memcpy(b, "SLBAYES\0", 8);
+	put32(b + 8, SL_BAYES_VERSION);
+	put32(b + 16, nspam);
+	put32(b + 20, nham);
+	put32(b + 24, (uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *x = b + SL_BAYES_HEADER + i * SL_BAYES_ENTRY;
+		put32(x, sl_bayes_hash_word(e[i].word));
+		put32(x + 4, e[i].spam);
+		put32(x + 8, e[i].ham);
+	}
+	unsigned int dl;
+	CU_ASSERT_FATAL(EVP_Digest(b + SL_BAYES_HEADER, n * SL_BAYES_ENTRY, b + 32, &dl, sl_md_sha256(), NULL));
+	return b;
+}
+
+/* Robinson's f(w) with the constants of bayes_model.c (x 0.52, s 0.0178). */
+static double f_of(double s, double h, double nspam, double nham)
+{
+	double b = s / nspam, g = h / nham;
+	return (0.0178 * 0.52 + (s + h) * (b / (b + g))) / (0.0178 + s + h);
+}
+
+static struct entry words4[] = {
+	{"cheap", 4, 0},  /* f 0.99787: decides */
+	{"meeting", 0, 3}, /* f 0.00308: decides */
+	{"today", 2, 2},   /* f 0.5: ignored */
+	{"pills", 3, 1},
+};
+
+static double classify(const struct sl_bayes_model *m, const char *const *w, size_t n, uint32_t *used)
+{
+	uint32_t h[8];
+	for (size_t i = 0; i < n; i++)
+		h[i] = sl_bayes_hash_word(w[i]);
+	struct sl_bayes_score s;
+	sl_bayes_classify(m, h, n, &s);
+	*used = s.used;
+	CU_ASSERT_EQUAL(s.tokens, n);
+	return s.probability;
+}
+
+static void test_scoring(void)
+{
+	size_t len;
+	uint8_t *b = model_of(words4, 4, 4, 4, &len);
+	struct sl_bayes_model m;
+	const char *err = NULL;
+	CU_ASSERT_FATAL(sl_bayes_model_parse(b, len, &m, &err));
+	CU_ASSERT_EQUAL(m.ntokens, 4);
+	uint32_t s, h, used;
+	CU_ASSERT(sl_bayes_lookup(&m, sl_bayes_hash_word("pills"), &s, &h) && s == 3 && h == 1);
+	CU_ASSERT(!sl_bayes_lookup(&m, sl_bayes_hash_word("absent"), &s, &h));
+
+	/* one decisive token: the chi-square tail with 2 degrees is e^(-x/2), so the
+	 * probability is f(w) itself */
+	double fc = f_of(4, 0, 4, 4), fm = f_of(0, 3, 4, 4), fp = f_of(3, 1, 4, 4);
+	const char *one[] = {"cheap", "today", "absent"};
+	CU_ASSERT_DOUBLE_EQUAL(classify(&m, one, 3, &used), fc, 1e-12);
+	CU_ASSERT_EQUAL(used, 1);
+	CU_ASSERT(fc > 0.9978 && fc < 0.9979);
+	/* "pills" (3 of 4 spam, 1 of 4 ham): f 0.7497, not decisive */
+	CU_ASSERT(fabs(fp - 0.5) < 0.375);
+	const char *mixed[] = {"pills", "meeting"};
+	CU_ASSERT_DOUBLE_EQUAL(classify(&m, mixed, 2, &used), fm, 1e-12);
+	CU_ASSERT_EQUAL(used, 1);
+	/* two: tail with 4 degrees is e^(-m)(1 + m), m = x/2 */
+	const char *two[] = {"cheap", "meeting"};
+	double x1 = -log(fc) - log(fm), x2 = -log(1 - fc) - log(1 - fm);
+	double hq = exp(-x1) * (1 + x1), sq = exp(-x2) * (1 + x2);
+	CU_ASSERT_DOUBLE_EQUAL(classify(&m, two, 2, &used), (1 + hq - sq) / 2, 1e-12);
+	CU_ASSERT_EQUAL(used, 2);
+	/* nothing decisive: 0.5 */
+	const char *none[] = {"today", "absent"};
+	CU_ASSERT_DOUBLE_EQUAL(classify(&m, none, 2, &used), 0.5, 0);
+	CU_ASSERT_EQUAL(used, 0);
+	free(b);
+}
+
+static void refused(uint8_t *b, size_t len, const char *want)
+{
+	struct sl_bayes_model m;
+	const char *err = NULL;
+	CU_ASSERT(!sl_bayes_model_parse(b, len, &m, &err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+	if (!strstr(err, want))
+		fprintf(stderr, "\nerror '%s', want '%s'\n", err, want);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, want));
+}
+
+static void test_bad_models(void)
+{
+	size_t len;
+	uint8_t *b = model_of(words4, 4, 4, 4, &len);
+	refused(b, 10, "not a Sluice spam model");
+	refused(b, len - 1, "truncated");
+	b[len - 1] ^= 1;
+	refused(b, len, "checksum");
+	b[len - 1] ^= 1;
+	b[8] = 2;
+	refused(b, len, "version");
+	free(b);
+	b = model_of(words4, 4, 0, 4, &len);
+	refused(b, len, "without spam");
+	free(b);
+	b = model_of(words4, 4, 2, 4, &len); /* "cheap" in 4 of 2 spam messages */
+	refused(b, len, "counts above");
+	free(b);
+}
+
+static int init(void)
+{
+	tok = sl_bayes_tokens_new();
+	return tok ? 0 : -1;
+}
+
+static int fini(void)
+{
+	sl_bayes_tokens_free(tok);
+	return 0;
+}
+
+int main(void)
+{
+	static const struct cu_test tests[] = {
+		{"words", test_words},
+		{"split at every offset", test_split_everywhere},
+		{"bounded per message", test_bounded},
+		{"scoring", test_scoring},
+		{"bad models", test_bad_models},
+		{NULL, NULL},
+	};
+	return cu_run_suite("policy_bayes", init, fini, tests);
+}
