@@ -14,7 +14,10 @@ static void print_text(const char *file, const struct sl_verdict *v)
 		printf(" (alert)");
 	if (a != SL_ACT_PASS && v->reply)
 		printf(" \"%s\"", v->reply);
-	printf(", score %g, %s\n", v->score, sl_direction_name(v->direction));
+	printf(", score %g, %s", v->score, sl_direction_name(v->direction));
+	if (v->spam_probability >= 0)
+		printf(", spam-probability %.6f", v->spam_probability);
+	printf("\n");
 	for (size_t i = 0; i < v->nhits; i++) {
 		const struct sl_rule_hit *h = &v->hits[i];
 		printf("  %-24s %-10s score %-5g count %-3u", h->id, sl_action_name(h->action), h->score, h->count);
@@ -63,7 +66,7 @@ static bool parse_direction(const char *s, enum sl_direction *d)
 
 int rules_test(int argc, char **argv)
 {
-	const char *policy = NULL;
+	const char *policy = NULL, *spam_model = NULL;
 	bool json = false;
 	enum sl_direction dir = SL_DIR_UNKNOWN;
 	struct rules_envelope_opts env = {0};
@@ -94,6 +97,8 @@ int rules_test(int argc, char **argv)
 			rcpt[env.nrcpt++] = argv[++i];
 		} else if (strcmp(a, "--client-ip") == 0 && has_val) {
 			env.client_ip = argv[++i];
+		} else if (strcmp(a, "--spam-model") == 0 && has_val) {
+			spam_model = argv[++i];
 		} else if (strcmp(a, "--helo") == 0 && has_val) {
 			env.helo = argv[++i];
 		} else if (strcmp(a, "--signal") == 0 && has_val) {
@@ -117,12 +122,18 @@ int rules_test(int argc, char **argv)
 	if (!policy || nfiles == 0) {
 		fprintf(stderr, "usage: sluicectl rules test POLICY FILE.eml... [--json] "
 		                "[--direction inbound|outbound|internal] [--mail-from ADDR] [--rcpt ADDR]... "
-		                "[--client-ip IP] [--helo NAME] [--signal NAME]...\n");
+		                "[--client-ip IP] [--helo NAME] [--signal NAME]... [--spam-model MODEL]\n");
 		return 2;
 	}
 	struct sl_policy *p = rules_load(policy);
 	if (!p)
 		return 1;
+	struct sl_policy_diag diag;
+	if (spam_model && !sl_policy_set_spam_model(p, spam_model, &diag)) {
+		rules_print_diag(&diag);
+		sl_policy_unref(p);
+		return 1;
+	}
 	struct sl_scanner *sc = sl_scanner_new();
 	int rc = 0;
 	struct sl_strbuf out;

@@ -25,6 +25,7 @@ const struct sl_verdict *dp_pass_verdict(void)
 {
 	static const struct sl_verdict pass = {
 		.action = SL_ACT_PASS,
+		.spam_probability = -1, /* no classifier ran */
 		.reply = NULL,
 		.score = 0,
 		.direction = SL_DIR_UNKNOWN,

@@ -368,6 +368,7 @@ static void emit_event(struct dp_smtpflow *sf, const struct sl_envelope *env,
  * promised: the client retries later; nothing says why to the outside. */
 static const struct sl_verdict no_copy = {
 	.action = SL_ACT_TEMPFAIL,
+	.spam_probability = -1, /* no classifier ran */
 	.reply = "451 4.3.0 Temporary failure, try again later",
 };
 
@@ -399,6 +400,7 @@ static void message_end(struct dp_smtpflow *sf, const struct sl_event *ev)
 		/* no memory for this message's scan: the overload policy decides */
 		static const struct sl_verdict overload = {
 			.action = SL_ACT_TEMPFAIL,
+			.spam_probability = -1, /* no classifier ran */
 			.reply = "451 4.3.0 Gateway overloaded, try again later",
 		};
 		if (dp_config_fail_closed(ctx->cfg, sf->smtp_port))

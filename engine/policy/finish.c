@@ -38,6 +38,12 @@ static bool is_ip(const struct pol_cond *c, int unused)
 	return c->type == COND_CLIENT_IP;
 }
 
+static bool is_spam(const struct pol_cond *c, int unused)
+{
+	(void)unused;
+	return c->type == COND_SPAM;
+}
+
 static int cmp_hash(const void *a, const void *b)
 {
 	const struct pol_hash *x = a, *y = b;
@@ -91,6 +97,7 @@ bool pol_finish(struct sl_policy *p, struct sl_policy_diag *diag)
 	for (int s = 0; s < SL_SIG_COUNT; s++)
 		p->signal_conds[s] = cond_list(p, listens, s, &p->nsignal_conds[s]);
 	p->ip_conds = cond_list(p, is_ip, 0, &p->nip_conds);
+	p->spam_conds = cond_list(p, is_spam, 0, &p->nspam_conds);
 
 	uint32_t n = 0;
 	for (uint32_t r = 0; r < p->nrules; r++)

@@ -10,6 +10,7 @@
 
 #include <hs/hs.h>
 
+#include "sluice/bayes.h"
 #include "sluice/policy.h"
 #include "sluice/signals.h"
 
@@ -113,6 +114,7 @@ enum pol_cond_type {
 	COND_HASH,      /* attachment digests */
 	COND_CLIENT_IP, /* client address in CIDR list */
 	COND_SIGNAL,    /* engine signal raised */
+	COND_SPAM,      /* the classifier's spam probability at least spam_min */
 };
 
 struct pol_cidr {
@@ -137,6 +139,7 @@ struct pol_cond {
 	uint32_t nsignals;       /* COND_SIGNAL */
 	enum sl_signal *signals;
 	uint32_t distinct_slot;  /* first slot in the msgscan's distinct-key table */
+	double spam_min;         /* COND_SPAM */
 	unsigned line, col;
 	uint32_t file;
 };
@@ -283,6 +286,15 @@ struct sl_policy {
 	uint32_t nsignal_conds[SL_SIG_COUNT];
 	uint32_t *ip_conds;
 	uint32_t nip_conds;
+	uint32_t *spam_conds;             /* COND_SPAM conditions, evaluated at end of data */
+	uint32_t nspam_conds;
+
+	/* the classifier's model (`spam-model`, or the file given to sl_policy_set_spam_model) */
+	bool has_spam_model;
+	struct sl_bayes_model spam_model;
+	const char *spam_model_name;      /* as the policy or the override names it */
+	unsigned spam_model_line, spam_model_col;
+	uint8_t *spam_model_override;     /* the override's bytes (malloc'd), or NULL */
 
 	size_t skipped_signatures;        /* ndb signatures left out by ignore-unsupported */
 	uint64_t serial;                  /* unique per policy object (scratch preparation) */

@@ -113,6 +113,8 @@ struct sl_msgscan {
 	uint32_t *cand;
 	size_t cand_cap;
 
+	struct sl_bayes_tokens *bayes; /* the classifier's tokens, when spam-probability is used */
+
 	sl_scan_tap_fn tap;
 	void *tap_ctx;
 

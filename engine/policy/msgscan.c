@@ -809,6 +809,22 @@ static void envelope(struct sl_msgscan *m, const struct sl_envelope *env)
 	}
 }
 
+/* The classifier's probability decides the spam-probability conditions. */
+static double spam_conds(struct sl_msgscan *m)
+{
+	const struct sl_policy *p = m->p;
+	if (!m->bayes)
+		return -1;
+	size_t n;
+	const uint32_t *tokens = sl_bayes_tokens_list(m->bayes, &n);
+	struct sl_bayes_score s;
+	sl_bayes_classify(&p->spam_model, tokens, n, &s);
+	for (uint32_t i = 0; i < p->nspam_conds; i++)
+		if (s.probability >= p->conds[p->spam_conds[i]].spam_min)
+			pol_record(m, p->spam_conds[i], 0, "spam-probability", "", 0, NULL);
+	return s.probability;
+}
+
 /* ---- events --------------------------------------------------------------------------- */
 
 /* Did a rule matching signal s fire? Then the policy has decided about it. */
@@ -851,6 +867,8 @@ void sl_msgscan_event(struct sl_msgscan *m, const struct sl_event *ev)
 	if (ev->type != SL_EV_RAW && ev->type != SL_EV_PART_DATA && ev->type != SL_EV_PART_TEXT &&
 	    ev->type != SL_EV_MEMBER_DATA)
 		batch_flush(m); /* stream matches first, as if they had been scanned at once */
+	if (m->bayes)
+		sl_bayes_tokens_event(m->bayes, ev);
 	switch (ev->type) {
 	case SL_EV_RAW:
 		stream_feed(m, DB_RAW, ev->data, ev->len);
@@ -890,8 +908,10 @@ void sl_msgscan_event(struct sl_msgscan *m, const struct sl_event *ev)
 		rendered_close(m);
 		stream_close(m, DB_RAW);
 		envelope(m, ev->envelope);
+		double spam = spam_conds(m);
 		pol_verdict_compute(m, m->forced != SL_DIR_UNKNOWN ? m->forced
 		                                                  : pol_direction(m->p, ev->envelope));
+		m->verdict.spam_probability = spam;
 		unscanned_verdict(m);
 		m->done = true;
 		break;
@@ -996,6 +1016,8 @@ struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, en
 	m->vev = malloc(m->vev_cap * sizeof *m->vev);
 	ok &= m->winbuf && m->batch && m->paths && m->count && m->evcount && m->touched && m->distinct && m->confirm &&
 	      m->rule_mark && m->fired && m->cand && m->hits && m->vev;
+	if (p->nspam_conds)
+		ok &= (m->bayes = sl_bayes_tokens_new()) != NULL;
 	if (p->hash_types[DIG_MD5])
 		ok &= (m->md[0] = EVP_MD_CTX_new()) != NULL;
 	if (p->hash_types[DIG_SHA1])
@@ -1048,6 +1070,8 @@ void sl_msgscan_reset(struct sl_msgscan *m, enum sl_direction forced)
 	m->begun = m->done = false;
 	m->rendered_open = false;
 	m->subject_len = 0;
+	if (m->bayes)
+		sl_bayes_tokens_reset(m->bayes);
 	m->forced = forced;
 	memset(&m->verdict, 0, sizeof m->verdict);
 }
@@ -1078,6 +1102,7 @@ void sl_msgscan_free(struct sl_msgscan *m)
 	free(m->hits);
 	free(m->vev);
 	free(m->cand);
+	sl_bayes_tokens_free(m->bayes);
 	for (int i = 0; i < 3; i++)
 		EVP_MD_CTX_free(m->md[i]);
 	sl_policy_unref(m->p);

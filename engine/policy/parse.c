@@ -286,6 +286,43 @@ static void parse_threshold(struct parser *ps)
 	}
 }
 
+/* ---- spam-model --------------------------------------------------------------------- */
+
+/* spam-model "FILE": the classifier's model (sluice/bayes.h), carried as a source. */
+static void parse_spam_model(struct parser *ps)
+{
+	struct sl_policy *p = ps->p;
+	unsigned line = ps->tok.line, col = ps->tok.col;
+	if (p->has_spam_model)
+		ps_error(ps, line, col, "spam-model is already set at line %u", p->spam_model_line);
+	ps_next(ps);
+	if (ps->tok.type != T_STRING || strlen(ps->tok.text) != ps->tok.len || ps->tok.len == 0)
+		ps_unexpected(ps, "the model file's name in quotes (spam-model \"FILE\")");
+	const char *name = pol_strdup(p->arena, ps->tok.text);
+	const uint8_t *data;
+	size_t len;
+	ps_add_source(ps, name, ps->tok.line, ps->tok.col, &data, &len);
+	const char *err;
+	if (!sl_bayes_model_parse(data, len, &p->spam_model, &err))
+		ps_error(ps, ps->tok.line, ps->tok.col, "spam model '%s': %s", name, err);
+	p->has_spam_model = true;
+	p->spam_model_name = name;
+	p->spam_model_line = line;
+	p->spam_model_col = col;
+	ps_next(ps);
+}
+
+/* A spam-probability condition needs a model. */
+static void check_spam_model(struct parser *ps)
+{
+	for (size_t i = 0; i < ps->conds.n && !ps->p->has_spam_model; i++) {
+		const struct pol_cond *c = POL_AT(ps->conds, struct pol_cond, i);
+		if (c->type == COND_SPAM)
+			ps_error(ps, c->line, c->col, "spam-probability needs a model: add spam-model \"FILE\" "
+			         "(sluicectl spam train writes one)");
+	}
+}
+
 /* ---- rule --------------------------------------------------------------------------- */
 
 static bool valid_rule_id(const char *s)
@@ -530,12 +567,15 @@ bool pol_parse(struct sl_policy *p, const char *path, struct pol_reader *rd,
 			parse_internal(ps);
 		else if (ps_is_word(ps, "threshold"))
 			parse_threshold(ps);
+		else if (ps_is_word(ps, "spam-model"))
+			parse_spam_model(ps);
 		else
-			ps_unexpected(ps, "'rule', 'internal' or 'threshold'");
+			ps_unexpected(ps, "'rule', 'internal', 'threshold' or 'spam-model'");
 	}
 	if (ps->rules.n == 0 && !(opts && opts->exclude_rule >= 0))
 		ps_error(ps, ps->tok.line, ps->tok.col, "the policy has no rules");
 	check_unique_ids(ps);
+	check_spam_model(ps);
 	ps_resolve_rules(ps);
 
 	COPY_OUT(sources, nsources, ps->sources, struct pol_source);

@@ -272,6 +272,23 @@ static const char *new_label(struct parser *ps, size_t index)
 	return pol_strdup(ps->p->arena, buf);
 }
 
+/* spam-probability >= P: the classifier's probability, P from 0 to 1. */
+static void parse_spam_probability(struct parser *ps, struct pol_cond *c)
+{
+	ps_next(ps);
+	if (ps->tok.type != T_GE)
+		ps_unexpected(ps, "'>=' (spam-probability >= 0.9)");
+	ps_next(ps);
+	char *end = NULL;
+	double v = ps->tok.type == T_WORD ? strtod(ps->tok.text, &end) : -1;
+	if (ps->tok.type != T_WORD || *end || !(v >= 0 && v <= 1))
+		ps_error(ps, ps->tok.line, ps->tok.col, "expected a probability from 0 to 1, found '%s'",
+		         ps->tok.text);
+	c->type = COND_SPAM;
+	c->spam_min = v;
+	ps_next(ps);
+}
+
 void ps_match(struct parser *ps, struct pol_rule *r, uint32_t rule_index)
 {
 	unsigned mline = ps->tok.line, mcol = ps->tok.col;
@@ -300,6 +317,11 @@ void ps_match(struct parser *ps, struct pol_rule *r, uint32_t rule_index)
 		ps_next(ps);
 	} else {
 		c->name = new_label(ps, cond_index - r->first_cond);
+	}
+
+	if (ps_is_word(ps, "spam-probability")) {
+		parse_spam_probability(ps, c);
+		return;
 	}
 
 	/* scopes */

@@ -10,6 +10,7 @@
 
 #include "bundle.h"
 #include "internal.h"
+#include "sluice/strbuf.h"
 
 const char *sl_action_name(enum sl_action a)
 {
@@ -37,6 +38,7 @@ struct sl_policy *pol_new(void)
 
 static void pol_free(struct sl_policy *p)
 {
+	free(p->spam_model_override);
 	for (uint32_t d = 0; d < p->ndbs; d++)
 		hs_free_database(p->dbs[d].db);
 	for (uint32_t i = 0; i < p->npatterns; i++)
@@ -86,6 +88,33 @@ const uint8_t *pol_read_file(struct pol_arena *a, const char *path, size_t *len,
 	}
 	*len = n;
 	return buf;
+}
+
+bool sl_policy_set_spam_model(struct sl_policy *p, const char *path, struct sl_policy_diag *diag)
+{
+	if (!p->nspam_conds) {
+		pol_diag(diag, path, 0, 0, "the policy has no spam-probability condition: it would not use a model");
+		return false;
+	}
+	size_t len;
+	uint8_t *data = sl_read_file(path, &len);
+	if (!data) {
+		pol_diag(diag, path, 0, 0, "cannot read spam model: %s", strerror(errno));
+		return false;
+	}
+	struct sl_bayes_model m;
+	const char *err;
+	if (!sl_bayes_model_parse(data, len, &m, &err)) {
+		pol_diag(diag, path, 0, 0, "%s", err);
+		free(data);
+		return false;
+	}
+	free(p->spam_model_override);
+	p->spam_model_override = data;
+	p->spam_model = m;
+	p->has_spam_model = true;
+	p->spam_model_name = pol_strdup(p->arena, path);
+	return true;
 }
 
 struct disk_reader {

@@ -207,6 +207,10 @@ void sl_verdict_json(const struct sl_verdict *v, struct sl_strbuf *out)
 	sl_json_str(out, sl_direction_name(v->direction));
 	sl_json_key(out, "alert", false);
 	sl_strbuf_puts(out, v->action == SL_ACT_ALERT ? "true" : "false");
+	if (v->spam_probability >= 0) {
+		sl_json_key(out, "spam_probability", false);
+		sl_strbuf_printf(out, "%.6f", v->spam_probability);
+	}
 	sl_json_key(out, "decided_by", false);
 	sl_json_str(out, v->decided_by);
 	sl_json_key(out, "rules", false);

@@ -74,6 +74,11 @@ bool sl_policy_sources(const char *path,
 int sl_policy_save(const struct sl_policy *p, const char *path, struct sl_policy_diag *diag);
 struct sl_policy *sl_policy_ref(struct sl_policy *p);
 void sl_policy_unref(struct sl_policy *p);
+/* Use the spam model in `path` (sluicectl spam train) instead of the one the policy
+ * names (`rules test --spam-model`, `sluice-dp --spam-model`), before any message is
+ * scanned with p. False with *diag when the file is not a model, or when the policy has
+ * no spam-probability condition (a model it would never use). */
+bool sl_policy_set_spam_model(struct sl_policy *p, const char *path, struct sl_policy_diag *diag);
 
 struct sl_policy_info {
 	size_t rules;
@@ -146,6 +151,8 @@ struct sl_verdict {
 	const char *decided_by;   /* rule id or "threshold" that set the action; NULL for pass */
 	double score;             /* sum of the fired rules' scores (exact to a thousandth) */
 	enum sl_direction direction;
+	double spam_probability;  /* the classifier's (docs/spam.md), -1 when the policy has no
+	                           * spam-probability condition */
 	size_t nhits;
 	const struct sl_rule_hit *hits; /* rules that fired, in file order */
 };
