@@ -24,6 +24,7 @@
 
 #include "core/inspect.h"
 #include "core/poolflow.h"
+#include "core/rules.h"
 #include "poolctl.h"
 #include "listctl.h"
 #include "lpm.h"
@@ -334,6 +335,10 @@ static json_t *op_bundle_load(struct dp_control *c, json_t *req, const uint8_t *
 		json_t *e = dp_ctl_failure("bundle refused: %s", b.s ? b.s : "cannot load");
 		sl_strbuf_free(&b);
 		return e;
+	}
+	if (!dp_policy_spam_model(policy, c->cfg->spam_model, err, sizeof err)) {
+		sl_policy_unref(policy);
+		return dp_ctl_failure("bundle refused: %s", err);
 	}
 	/* each worker's share, made here: the scratch is allocated off the worker cores */
 	struct published *p = calloc(1, sizeof *p + c->nworkers * sizeof p->slot[0]);

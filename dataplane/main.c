@@ -24,6 +24,7 @@
 #include "journal.h"
 #include "core/inspect.h"
 #include "core/offline.h"
+#include "core/rules.h"
 #include "port.h"
 #include "telemetry.h"
 #include "control.h"
@@ -95,6 +96,12 @@ static struct sl_policy *load_policy(const struct dp_config *cfg, uint64_t *id)
 		p = sl_policy_load(path, &diag);
 	}
 	free(bytes);
+	char err[1024];
+	if (p && !dp_policy_spam_model(p, cfg->spam_model, err, sizeof err)) {
+		fprintf(stderr, "sluice-dp: %s\n", err);
+		sl_policy_unref(p);
+		return NULL;
+	}
 	if (!p) {
 		struct sl_strbuf b;
 		sl_strbuf_init(&b);

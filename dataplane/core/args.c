@@ -6,6 +6,7 @@
 void dp_args_usage(FILE *out)
 {
 	fputs("usage: sluice-dp [EAL options] -- [--config FILE] [--rules POLICY_OR_BUNDLE]\n"
+	      "                 [--spam-model MODEL]\n"
 	      "                 [--journal-dir DIR] [--mode bridge|smtp|enforce]\n"
 	      "                 [--stats-file FILE] [--duration SECONDS] [--quiet]\n"
 	      "                 [--dump-messages DIR]   (test/debug: file I/O on the workers)\n"
@@ -18,7 +19,7 @@ void dp_args_usage(FILE *out)
 
 static bool is_ours(const char *s)
 {
-	static const char *const ours[] = {"--config", "--rules", "--journal-dir", "--mode",
+	static const char *const ours[] = {"--config", "--rules", "--spam-model", "--journal-dir", "--mode",
 		"--stats-file", "--duration", "--quiet", "--offline", "--dump-messages",
 		"--detect", "--check-config", "--help", "--version", "-h", NULL};
 	for (int i = 0; ours[i]; i++)
@@ -66,6 +67,8 @@ int dp_args_parse(int argc, char **argv, struct dp_args *a, char *err, size_t er
 			target = &a->config;
 		else if (strcmp(o, "--rules") == 0)
 			target = &a->rules;
+		else if (strcmp(o, "--spam-model") == 0)
+			target = &a->spam_model;
 		else if (strcmp(o, "--journal-dir") == 0)
 			target = &a->journal_dir;
 		else if (strcmp(o, "--mode") == 0)
@@ -129,6 +132,13 @@ int dp_args_apply(const struct dp_args *a, struct dp_config *c, char *err, size_
 			return -1;
 		}
 		strcpy(c->rules, a->rules);
+	}
+	if (a->spam_model) {
+		if (strlen(a->spam_model) >= sizeof c->spam_model) {
+			snprintf(err, errlen, "--spam-model: path too long");
+			return -1;
+		}
+		strcpy(c->spam_model, a->spam_model);
 	}
 	if (a->journal_dir) {
 		if (strlen(a->journal_dir) >= sizeof c->journal_dir) {

@@ -12,6 +12,7 @@ struct dp_args {
 	int eal_argc;              /* argv[0 .. eal_argc) go to rte_eal_init */
 	const char *config;
 	const char *rules;
+	const char *spam_model;    /* the classifier's model, replacing the policy's */
 	const char *journal_dir;
 	const char *mode;          /* NULL = from the config */
 	const char *stats_file;

@@ -70,6 +70,7 @@ static const struct key_def keys[] = {
 	{"flows", "midstream", K_ENUM, F(midstream), 0, 0, midstream_names},
 	{"flows", "verify_checksums", K_BOOL, F(verify_checksums), 0, 0, NULL},
 	{"policy", "rules", K_PATH, F(rules), 0, 0, NULL},
+	{"policy", "spam_model", K_PATH, F(spam_model), 0, 0, NULL},
 	{"control", "socket", K_PATH, F(control_socket), 0, 0, NULL},
 	{"control", "name", K_NAME, F(control_name), 0, 0, NULL},
 	{"control", "group", K_NAME, F(control_group), 0, 0, NULL},

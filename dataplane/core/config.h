@@ -127,6 +127,7 @@ struct dp_config {
 	bool verify_checksums;
 	/* [policy] */
 	char rules[DP_PATH_MAX];
+	char spam_model[DP_PATH_MAX]; /* [policy] spam_model, --spam-model: replaces the policy's */
 	/* [control] */
 	char control_socket[DP_PATH_MAX];   /* empty: no control socket */
 	char control_name[DP_NAME_MAX];     /* this dataplane's name (events, hello) */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dumpsink.h"
+#include "rules.h"
 #include "inspect.h"
 
 /* Link types whose frames we turn into Ethernet frames for the parser. */
@@ -163,6 +164,11 @@ int dp_offline_run(const struct dp_config *cfg, const char *capture, const char 
 			sl_policy_diag_format(&diag, &b);
 			fprintf(stderr, "sluice-dp: %s\n", b.s ? b.s : cfg->rules);
 			sl_strbuf_free(&b);
+			return 2;
+		}
+		if (!dp_policy_spam_model(policy, cfg->spam_model, err, sizeof err)) {
+			fprintf(stderr, "sluice-dp: %s\n", err);
+			sl_policy_unref(policy);
 			return 2;
 		}
 	}

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "sluice/strbuf.h"
+
 struct dp_ruleset *dp_ruleset_new(struct sl_policy *policy, uint64_t id)
 {
 	struct dp_ruleset *rs = calloc(1, sizeof *rs);
@@ -75,4 +77,19 @@ void dp_rules_free(struct dp_rules *r)
 		r->retired = rs->next;
 		dp_ruleset_free(rs);
 	}
+}
+
+bool dp_policy_spam_model(struct sl_policy *p, const char *path, char *err, size_t errlen)
+{
+	if (!path[0] || !sl_policy_uses_spam_model(p))
+		return true;
+	struct sl_policy_diag diag;
+	if (sl_policy_set_spam_model(p, path, &diag))
+		return true;
+	struct sl_strbuf b;
+	sl_strbuf_init(&b);
+	sl_policy_diag_format(&diag, &b);
+	snprintf(err, errlen, "--spam-model %s", b.s ? b.s : path);
+	sl_strbuf_free(&b);
+	return false;
 }

@@ -33,6 +33,10 @@ struct dp_rules {
  * (allocation: call it off the worker). NULL without memory. */
 struct dp_ruleset *dp_ruleset_new(struct sl_policy *policy, uint64_t id);
 void dp_ruleset_free(struct dp_ruleset *rs);
+/* --spam-model: a policy with spam-probability conditions uses the model at `path`
+ * instead of its own ("" or a policy without them: unchanged). False with err when the
+ * model cannot be used. Before any message is scanned with p. */
+bool dp_policy_spam_model(struct sl_policy *p, const char *path, char *err, size_t errlen);
 
 /* New messages use `next` from now on (NULL: none); the current one retires, freed
  * at once when no message scanner uses it. */

@@ -117,6 +117,11 @@ bool sl_policy_set_spam_model(struct sl_policy *p, const char *path, struct sl_p
 	return true;
 }
 
+bool sl_policy_uses_spam_model(const struct sl_policy *p)
+{
+	return p->nspam_conds > 0;
+}
+
 struct disk_reader {
 	struct pol_reader r;
 	struct sl_policy *p;

@@ -79,6 +79,8 @@ void sl_policy_unref(struct sl_policy *p);
  * scanned with p. False with *diag when the file is not a model, or when the policy has
  * no spam-probability condition (a model it would never use). */
 bool sl_policy_set_spam_model(struct sl_policy *p, const char *path, struct sl_policy_diag *diag);
+/* The policy has a spam-probability condition. */
+bool sl_policy_uses_spam_model(const struct sl_policy *p);
 
 struct sl_policy_info {
 	size_t rules;
