@@ -17,9 +17,7 @@ struct scoring {
 static bool score_one(void *ctx, const char *name, const uint8_t *msg, size_t len)
 {
 	struct scoring *s = ctx;
-	const char *err = NULL;
-	if (!spam_tokens_of(s->tok, msg, len, &err)) {
-		fprintf(stderr, "%s: not a message the engine can read: %s\n", name, err ? err : "no end of data");
+	if (!spam_tokens_of(s->tok, name, msg, len)) {
 		s->failed = true;
 		return true; /* the other messages are still scored */
 	}

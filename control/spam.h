@@ -14,8 +14,9 @@
 bool spam_each_message(const char *path,
                        bool (*fn)(void *ctx, const char *name, const uint8_t *msg, size_t len),
                        void *ctx);
-/* The tokens of one message as the engine makes them, into t. */
-bool spam_tokens_of(struct sl_bayes_tokens *t, const uint8_t *msg, size_t len, const char **err);
+/* The tokens of one message as the engine makes them, into t; false (after saying why,
+ * naming the message) when the SMTP session cannot read it. */
+bool spam_tokens_of(struct sl_bayes_tokens *t, const char *name, const uint8_t *msg, size_t len);
 
 int spam_train(int argc, char **argv);
 int spam_score(int argc, char **argv);

@@ -17,11 +17,15 @@ static void tokens_cb(void *ctx, const struct sl_event *ev)
 	sl_bayes_tokens_event(ctx, ev);
 }
 
-bool spam_tokens_of(struct sl_bayes_tokens *t, const uint8_t *msg, size_t len, const char **err)
+bool spam_tokens_of(struct sl_bayes_tokens *t, const char *name, const uint8_t *msg, size_t len)
 {
 	struct rules_envelope_opts env = {0};
+	const char *err = NULL;
 	sl_bayes_tokens_reset(t);
-	return rules_feed_message(msg, len, &env, tokens_cb, t, err);
+	if (rules_feed_message(msg, len, &env, tokens_cb, t, &err))
+		return true;
+	fprintf(stderr, "%s: not a message the engine can read: %s\n", name, err ? err : "no end of data");
+	return false;
 }
 
 /* An mbox: messages start at lines "From " (the first line too); ">From " lines are

@@ -65,9 +65,7 @@ static bool count_token(struct trainer *t, uint32_t h)
 static bool learn(void *ctx, const char *name, const uint8_t *msg, size_t len)
 {
 	struct trainer *t = ctx;
-	const char *err = NULL;
-	if (!spam_tokens_of(t->tok, msg, len, &err)) {
-		fprintf(stderr, "%s: not a message the engine can read: %s\n", name, err ? err : "no end of data");
+	if (!spam_tokens_of(t->tok, name, msg, len)) {
 		t->failed = true;
 		return false;
 	}
