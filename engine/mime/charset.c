@@ -725,6 +725,25 @@ static void feed_dbcs(struct sl_textconv *t, const uint8_t *p, size_t n, sl_sink
 		sink(ctx, out, o);
 }
 
+/* The generic iconv path in pieces of sizeof t->seg bytes at fixed text positions. */
+static void feed_iconv_segments(struct sl_textconv *t, const uint8_t *p, size_t n,
+                                sl_sink_fn sink, void *ctx)
+{
+	while (n) {
+		size_t k = sizeof t->seg - t->nseg;
+		if (k > n)
+			k = n;
+		memcpy(t->seg + t->nseg, p, k);
+		t->nseg += k;
+		p += k;
+		n -= k;
+		if (t->nseg == sizeof t->seg) {
+			t->nseg = 0;
+			feed_iconv(t, t->seg, sizeof t->seg, sink, ctx);
+		}
+	}
+}
+
 void sl_textconv_feed(struct sl_textconv *t, const uint8_t *p, size_t n, sl_sink_fn sink,
                       void *ctx)
 {
@@ -738,7 +757,7 @@ void sl_textconv_feed(struct sl_textconv *t, const uint8_t *p, size_t n, sl_sink
 		if (t->dbcs)
 			feed_dbcs(t, p, n, sink, ctx);
 		else
-			feed_iconv(t, p, n, sink, ctx);
+			feed_iconv_segments(t, p, n, sink, ctx);
 		break;
 	default:
 		feed_utf8(t, p, n, sink, ctx);
@@ -748,6 +767,11 @@ void sl_textconv_feed(struct sl_textconv *t, const uint8_t *p, size_t n, sl_sink
 
 void sl_textconv_finish(struct sl_textconv *t, sl_sink_fn sink, void *ctx)
 {
+	if (t->nseg) {
+		size_t n = t->nseg;
+		t->nseg = 0;
+		feed_iconv(t, t->seg, n, sink, ctx);
+	}
 	if (t->ncarry) {
 		sink(ctx, replacement, 3);
 		t->replaced++;

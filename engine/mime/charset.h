@@ -76,6 +76,11 @@ struct sl_textconv {
 	uint8_t carry[32];  /* an incomplete sequence waiting for its next bytes */
 	size_t ncarry;
 	size_t replaced;    /* invalid sequences replaced so far */
+	/* iconv charsets without a pair cache go to iconv in pieces cut at fixed places
+	 * of the text (every sizeof seg bytes), never where the input happened to be
+	 * cut: stateful ones (UTF-7, ISO-2022) otherwise decoded differently by chunking */
+	uint8_t seg[64];
+	size_t nseg;
 };
 void sl_textconv_open(struct sl_textconv *t, struct sl_iconv_cache *cache, struct sl_cs cs);
 void sl_textconv_feed(struct sl_textconv *t, const uint8_t *p, size_t n, sl_sink_fn sink,
