@@ -168,7 +168,7 @@ int spam_train(int argc, char **argv)
 	const char *out = NULL;
 	unsigned long min_count = 2;
 	int nsp = 0, nhm = 0;
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) { /* OPTION VALUE pairs */
 		const char *a = argv[i];
 		if (i + 1 >= argc || a[0] != '-')
 			return usage();
@@ -188,7 +188,6 @@ int spam_train(int argc, char **argv)
 		} else {
 			return usage();
 		}
-		i++;
 	}
 	if (!out || !nsp || !nhm)
 		return usage();
