@@ -35,21 +35,18 @@ struct sl_blockscan *sl_blockscan_new(const struct sl_policy *p, struct sl_polic
 			continue;
 		const char **exprs = malloc(db->npatterns * sizeof *exprs);
 		unsigned *flags = malloc(db->npatterns * sizeof *flags);
-		unsigned *ids = malloc(db->npatterns * sizeof *ids);
 		hs_compile_error_t *err = NULL;
 		hs_error_t rc = HS_NOMEM;
-		if (exprs && flags && ids) {
+		bool cached;
+		if (exprs && flags) {
 			for (uint32_t k = 0; k < db->npatterns; k++) {
-				exprs[k] = p->patterns[db->patterns[k]].expr;
+				exprs[k] = p->patterns[db->patterns[k]].hs_expr;
 				flags[k] = final_flags(&p->patterns[db->patterns[k]]);
-				ids[k] = k;
 			}
-			rc = hs_compile_multi(exprs, flags, ids, db->npatterns, HS_MODE_BLOCK, NULL,
-			                      &b->db[d], &err);
+			rc = pol_hs_build(exprs, flags, db->npatterns, HS_MODE_BLOCK, &b->db[d], &err, &cached);
 		}
 		free(exprs);
 		free(flags);
-		free(ids);
 		if (rc != HS_SUCCESS || hs_alloc_scratch(b->db[d], &b->scratch) != HS_SUCCESS) {
 			pol_diag(diag, p->path, 0, 0, "block-mode compile of the %s database failed: %s",
 			         db->scope, err ? err->message : "out of memory");

@@ -91,6 +91,21 @@ static void diag_at(struct sl_policy *p, struct sl_policy_diag *diag, const stru
 	         p->rules[c->rule].id, msg);
 }
 
+/* What Hyperscan compiles for a prefilter: the widened expression when Hyperscan takes
+ * it (it always should: it only loosens repeat bounds). */
+static const char *prefilter_expr(struct sl_policy *p, const struct pol_pattern *pt)
+{
+	const char *wide = pol_prefilter_widen(p->arena, pt->expr);
+	if (wide == pt->expr)
+		return wide;
+	hs_expr_info_t *info = NULL;
+	hs_compile_error_t *err = NULL;
+	bool ok = hs_expression_info(wide, pt->hs_flags | HS_FLAG_PREFILTER, &info, &err) == HS_SUCCESS;
+	free(info);
+	hs_free_compile_error(err);
+	return ok ? wide : pt->expr;
+}
+
 /* Decide how each pattern is compiled; fills every database's id table. */
 static bool analyze(struct sl_policy *p, struct sl_policy_diag *diag)
 {
@@ -114,6 +129,7 @@ static bool analyze(struct sl_policy *p, struct sl_policy_diag *diag)
 	for (uint32_t i = 0; i < p->npatterns; i++) {
 		struct pol_pattern *pt = &p->patterns[i];
 		const struct pol_cond *c = &p->conds[pt->cond];
+		pt->hs_expr = pt->expr;
 		if (!pt->literal) {
 			hs_expr_info_t *info = NULL;
 			hs_compile_error_t *err = NULL;
@@ -132,6 +148,8 @@ static bool analyze(struct sl_policy *p, struct sl_policy_diag *diag)
 				}
 				pt->needs_confirm = true;
 			}
+			if (pt->needs_confirm)
+				pt->hs_expr = prefilter_expr(p, pt);
 			unsigned min_width = info ? info->min_width : 1, max_width = info ? info->max_width : 0;
 			free(info);
 			if (min_width == 0) {
@@ -212,11 +230,33 @@ void pol_pattern_digest(const struct sl_policy *p, uint8_t out[32])
 			uint32_t f = final_flags(pt);
 			EVP_DigestUpdate(ctx, &f, sizeof f);
 			EVP_DigestUpdate(ctx, pt->expr, strlen(pt->expr) + 1);
+			EVP_DigestUpdate(ctx, pt->hs_expr, strlen(pt->hs_expr) + 1);
 		}
 	}
 	unsigned len = 32;
 	EVP_DigestFinal_ex(ctx, out, &len);
 	EVP_MD_CTX_free(ctx);
+}
+
+/* A database with the same patterns as an earlier one (a `text` rule alone gives the
+ * body, text-attachment and document-text databases the same list) is a copy of it:
+ * compiled once. */
+static bool copy_earlier(struct sl_policy *p, uint32_t d)
+{
+	const struct pol_dbinfo *db = &p->dbs[d];
+	for (uint32_t e = 0; e < d; e++) {
+		const struct pol_dbinfo *o = &p->dbs[e];
+		if (!o->db || o->streaming != db->streaming || o->npatterns != db->npatterns ||
+		    memcmp(o->patterns, db->patterns, db->npatterns * sizeof *db->patterns) != 0)
+			continue;
+		char *bytes = NULL;
+		size_t len = 0;
+		bool ok = hs_serialize_database(o->db, &bytes, &len) == HS_SUCCESS &&
+		          hs_deserialize_database(bytes, len, &p->dbs[d].db) == HS_SUCCESS;
+		free(bytes);
+		return ok;
+	}
+	return false;
 }
 
 bool pol_compile(struct sl_policy *p, struct sl_policy_diag *diag)
@@ -225,26 +265,25 @@ bool pol_compile(struct sl_policy *p, struct sl_policy_diag *diag)
 		return false;
 	for (uint32_t d = 0; d < p->ndbs; d++) {
 		struct pol_dbinfo *db = &p->dbs[d];
-		if (db->npatterns == 0)
+		if (db->npatterns == 0 || copy_earlier(p, d))
 			continue;
 		const char **exprs = malloc(db->npatterns * sizeof *exprs);
 		unsigned *flags = malloc(db->npatterns * sizeof *flags);
-		unsigned *ids = malloc(db->npatterns * sizeof *ids);
-		if (!exprs || !flags || !ids)
+		if (!exprs || !flags)
 			abort();
 		for (uint32_t k = 0; k < db->npatterns; k++) {
 			const struct pol_pattern *pt = &p->patterns[db->patterns[k]];
-			exprs[k] = pt->expr;
+			exprs[k] = pt->hs_expr;
 			flags[k] = final_flags(pt);
-			ids[k] = k;
 		}
 		hs_compile_error_t *err = NULL;
-		hs_error_t rc = hs_compile_multi(exprs, flags, ids, db->npatterns,
-		                                 db->streaming ? HS_MODE_STREAM : HS_MODE_BLOCK,
-		                                 NULL, &db->db, &err);
+		bool cached = false;
+		hs_error_t rc = pol_hs_build(exprs, flags, db->npatterns,
+		                             db->streaming ? HS_MODE_STREAM : HS_MODE_BLOCK, &db->db, &err,
+		                             &cached);
+		p->cached_dbs += cached;
 		free(exprs);
 		free(flags);
-		free(ids);
 		if (rc != HS_SUCCESS) {
 			if (err && err->expression >= 0 && (uint32_t)err->expression < db->npatterns) {
 				char msg[480];

@@ -199,6 +199,8 @@ struct pol_rule {
 struct pol_pattern {
 	uint32_t cond;
 	const char *expr;        /* Hyperscan syntax */
+	const char *hs_expr;     /* set by the compiler: what Hyperscan compiles (expr, or for a
+	                          * prefilter a cheaper superset of it: prefilter.c) */
 	unsigned hs_flags;       /* without HS_FLAG_SINGLEMATCH/PREFILTER (the compiler adds) */
 	bool literal;            /* expr escapes a literal of lit_len bytes */
 	uint32_t lit_len;
@@ -299,6 +301,7 @@ struct sl_policy {
 	size_t skipped_signatures;        /* ndb signatures left out by ignore-unsupported */
 	uint64_t serial;                  /* unique per policy object (scratch preparation) */
 	double compile_seconds;
+	uint32_t cached_dbs;              /* databases the compile cache gave (hscache.c) */
 	uint8_t digest[32];               /* SHA-256 of the sources and databases */
 };
 
@@ -334,6 +337,15 @@ bool pol_finish(struct sl_policy *p, struct sl_policy_diag *diag);
  * names reads `list`. For the fuzzer. */
 bool pol_check_buffer(const uint8_t *text, size_t n, const uint8_t *list, size_t ln,
                       struct sl_policy_diag *diag);
+
+/* hs_compile_multi (ids 0..n-1) through the compile cache (hscache.c). */
+hs_error_t pol_hs_build(const char *const *exprs, const unsigned *flags, unsigned n, unsigned mode,
+                        hs_database_t **db, hs_compile_error_t **err, bool *from_cache);
+/* The cache directory, or NULL with *why it is off. */
+const char *pol_hscache_dir(const char **why);
+/* A superset of a prefilter expression that Hyperscan compiles faster (prefilter.c);
+ * expr itself when nothing changes. */
+const char *pol_prefilter_widen(struct pol_arena *a, const char *expr);
 
 /* Bytes of pattern table that databases were compiled from (checked on bundle load). */
 void pol_pattern_digest(const struct sl_policy *p, uint8_t out[32]);

@@ -92,6 +92,9 @@ struct sl_policy_info {
 	double compile_seconds;    /* parse + compile; 0 for a loaded bundle */
 	size_t database_bytes;     /* serialized Hyperscan databases */
 	size_t stream_state_bytes; /* Hyperscan stream state per message, all scopes */
+	size_t cached_databases;   /* databases the compile cache gave instead of compiling */
+	const char *cache_dir;     /* the compile cache's directory, or NULL and ... */
+	const char *cache_off;     /* ... why it is off (docs/rules.md, "The compile cache") */
 	uint64_t version;          /* first 8 bytes of digest */
 	uint8_t digest[32];        /* SHA-256 of the sources and the pattern table */
 };
