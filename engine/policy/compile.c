@@ -230,7 +230,8 @@ void pol_pattern_digest(const struct sl_policy *p, uint8_t out[32])
 			uint32_t f = final_flags(pt);
 			EVP_DigestUpdate(ctx, &f, sizeof f);
 			EVP_DigestUpdate(ctx, pt->expr, strlen(pt->expr) + 1);
-			EVP_DigestUpdate(ctx, pt->hs_expr, strlen(pt->hs_expr) + 1);
+			if (pt->hs_expr != pt->expr) /* bundles of policies without one stay valid */
+				EVP_DigestUpdate(ctx, pt->hs_expr, strlen(pt->hs_expr) + 1);
 		}
 	}
 	unsigned len = 32;

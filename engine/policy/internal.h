@@ -232,6 +232,7 @@ struct pol_threshold {
 	enum sl_action action;
 	const char *reply;
 	unsigned line, col;
+	uint32_t file;
 };
 
 /* A file the policy was built from (the rules file and every list it names); kept

@@ -118,9 +118,63 @@ static int ps_score(struct parser *ps)
 
 /* ---- sources ------------------------------------------------------------------------ */
 
-uint32_t ps_add_source(struct parser *ps, const char *name, unsigned line, unsigned col,
-                           const uint8_t **data, size_t *len)
+/* "line N" in the file being parsed, "FILE:N" in another one. */
+const char *ps_where(struct parser *ps, uint32_t file, unsigned line)
 {
+	const char *path = POL_AT(ps->sources, struct pol_source, file)->path;
+	char *out = pol_alloc(ps->p->arena, strlen(path) + 32);
+	if (file == ps->file)
+		sprintf(out, "line %u", line);
+	else
+		sprintf(out, "%s:%u", path, line);
+	return out;
+}
+
+/* "a/./b" -> "a/b", "a/x/../b" -> "a/b", in place; a leading "../" stays. */
+static void fold_path(char *s)
+{
+	char *base = s + (*s == '/'), *o = base;
+	const char *r = base;
+	while (*r) {
+		const char *end = strchrnul(r, '/');
+		size_t len = (size_t)(end - r);
+		bool up = len == 2 && r[0] == '.' && r[1] == '.';
+		bool prev_up = o - base >= 3 && memcmp(o - 3, "../", 3) == 0 && (o - 3 == base || o[-4] == '/');
+		if (len == 0 || (len == 1 && r[0] == '.')) {
+			/* nothing */
+		} else if (up && o > base && !prev_up) {
+			o--;
+			while (o > base && o[-1] != '/')
+				o--;
+		} else {
+			memmove(o, r, len);
+			o += len;
+			if (*end)
+				*o++ = '/';
+		}
+		r = *end ? end + 1 : end;
+	}
+	*o = '\0';
+}
+
+/* `name` as the file being parsed writes it, relative to the rules file's directory
+ * ("x" in "sub/a.rules" is "sub/x"), folded so that one file has one name. */
+static const char *source_name(struct parser *ps, const char *name)
+{
+	const struct pol_source *from = POL_AT(ps->sources, struct pol_source, ps->file);
+	const char *slash = ps->file && name[0] != '/' ? strrchr(from->name, '/') : NULL;
+	size_t dl = slash ? (size_t)(slash - from->name) + 1 : 0, nl = strlen(name);
+	char *out = pol_alloc(ps->p->arena, dl + nl + 1);
+	memcpy(out, from->name, dl);
+	memcpy(out + dl, name, nl + 1);
+	fold_path(out);
+	return out;
+}
+
+uint32_t ps_add_source(struct parser *ps, const char *written, unsigned line, unsigned col,
+                       const uint8_t **data, size_t *len)
+{
+	const char *name = source_name(ps, written);
 	for (size_t i = 0; i < ps->sources.n; i++) {
 		struct pol_source *s = POL_AT(ps->sources, struct pol_source, i);
 		if (strcmp(s->name, name) == 0) {
@@ -276,13 +330,14 @@ static void parse_threshold(struct parser *ps)
 	struct pol_threshold *t = pol_vec_push(&ps->thresholds);
 	t->line = line;
 	t->col = col;
+	t->file = ps->file;
 	t->score = ps_score(ps);
 	ps_action(ps, &t->action, &t->reply, true);
 	for (size_t i = 0; i + 1 < ps->thresholds.n; i++) {
 		struct pol_threshold *o = POL_AT(ps->thresholds, struct pol_threshold, i);
 		if (o->action == t->action)
-			ps_error(ps, line, col, "a threshold for %s is already set at line %u",
-			     sl_action_name(t->action), o->line);
+			ps_error(ps, line, col, "a threshold for %s is already set at %s",
+			         sl_action_name(t->action), ps_where(ps, o->file, o->line));
 	}
 }
 
@@ -294,7 +349,8 @@ static void parse_spam_model(struct parser *ps)
 	struct sl_policy *p = ps->p;
 	unsigned line = ps->tok.line, col = ps->tok.col;
 	if (p->has_spam_model)
-		ps_error(ps, line, col, "spam-model is already set at line %u", p->spam_model_line);
+		ps_error(ps, line, col, "spam-model is already set at %s",
+		         ps_where(ps, ps->spam_model_file, p->spam_model_line));
 	ps_next(ps);
 	if (ps->tok.type != T_STRING || strlen(ps->tok.text) != ps->tok.len || ps->tok.len == 0)
 		ps_unexpected(ps, "the model file's name in quotes (spam-model \"FILE\")");
@@ -308,6 +364,7 @@ static void parse_spam_model(struct parser *ps)
 	p->has_spam_model = true;
 	p->spam_model_name = name;
 	p->spam_model_line = line;
+	ps->spam_model_file = ps->file;
 	p->spam_model_col = col;
 	ps_next(ps);
 }
@@ -317,9 +374,11 @@ static void check_spam_model(struct parser *ps)
 {
 	for (size_t i = 0; i < ps->conds.n && !ps->p->has_spam_model; i++) {
 		const struct pol_cond *c = POL_AT(ps->conds, struct pol_cond, i);
-		if (c->type == COND_SPAM)
+		if (c->type == COND_SPAM) {
+			ps->file = c->file;
 			ps_error(ps, c->line, c->col, "spam-probability needs a model: add spam-model \"FILE\" "
 			         "(sluicectl spam train writes one)");
+		}
 	}
 }
 
@@ -453,13 +512,42 @@ static void parse_rule(struct parser *ps)
 
 /* ---- the file ----------------------------------------------------------------------- */
 
+void ps_check_text(struct parser *ps, const uint8_t *data, size_t len)
+{
+	const uint8_t *z = memchr(data, '\0', len);
+	if (!z)
+		return;
+	unsigned line = 1;
+	for (const uint8_t *q = data; q < z; q++)
+		line += *q == '\n';
+	ps_error(ps, line, 1, "NUL byte in the policy file");
+}
+
+void ps_statements(struct parser *ps)
+{
+	while (ps->tok.type != T_EOF) {
+		if (ps_is_word(ps, "rule"))
+			parse_rule(ps);
+		else if (ps_is_word(ps, "internal"))
+			parse_internal(ps);
+		else if (ps_is_word(ps, "threshold"))
+			parse_threshold(ps);
+		else if (ps_is_word(ps, "spam-model"))
+			parse_spam_model(ps);
+		else if (ps_is_word(ps, "include"))
+			ps_include(ps);
+		else
+			ps_unexpected(ps, "'rule', 'internal', 'threshold', 'spam-model' or 'include'");
+	}
+}
+
 static int cmp_rule_ids(const void *a, const void *b)
 {
 	const struct pol_rule *const *x = a, *const *y = b;
 	int c = strcmp((*x)->id, (*y)->id);
 	if (c)
 		return c;
-	return (*x)->line < (*y)->line ? -1 : (*x)->line > (*y)->line;
+	return *x < *y ? -1 : *x > *y; /* the rules vector is in parse order */
 }
 
 static void check_unique_ids(struct parser *ps)
@@ -475,10 +563,12 @@ static void check_unique_ids(struct parser *ps)
 	qsort(v, n, sizeof *v, cmp_rule_ids);
 	for (size_t i = 1; i < n; i++)
 		if (strcmp(v[i]->id, v[i - 1]->id) == 0) {
-			unsigned line = v[i]->line, col = v[i]->col, first = v[i - 1]->line;
+			unsigned line = v[i]->line, col = v[i]->col;
 			const char *id = v[i]->id;
+			ps->file = v[i]->file;
+			const char *first = ps_where(ps, v[i - 1]->file, v[i - 1]->line);
 			free(v);
-			ps_error(ps, line, col, "rule id %s is already used at line %u", id, first);
+			ps_error(ps, line, col, "rule id %s is already used at %s", id, first);
 		}
 	free(v);
 }
@@ -551,27 +641,12 @@ bool pol_parse(struct sl_policy *p, const char *path, struct pol_reader *rd,
 	s->data = data;
 	s->len = len;
 	ps->file = 0;
-	if (memchr(data, '\0', len)) {
-		const uint8_t *z = memchr(data, '\0', len);
-		unsigned line = 1;
-		for (const uint8_t *q = data; q < z; q++)
-			line += *q == '\n';
-		ps_error(ps, line, 1, "NUL byte in the policy file");
-	}
+	ps->includes[0] = 0;
+	ps->ninclude = 1;
+	ps_check_text(ps, data, len);
 	lex_init(&ps->lx, (const char *)data, len, p->arena);
 	ps_next(ps);
-	while (ps->tok.type != T_EOF) {
-		if (ps_is_word(ps, "rule"))
-			parse_rule(ps);
-		else if (ps_is_word(ps, "internal"))
-			parse_internal(ps);
-		else if (ps_is_word(ps, "threshold"))
-			parse_threshold(ps);
-		else if (ps_is_word(ps, "spam-model"))
-			parse_spam_model(ps);
-		else
-			ps_unexpected(ps, "'rule', 'internal', 'threshold' or 'spam-model'");
-	}
+	ps_statements(ps);
 	if (ps->rules.n == 0 && !(opts && opts->exclude_rule >= 0))
 		ps_error(ps, ps->tok.line, ps->tok.col, "the policy has no rules");
 	check_unique_ids(ps);

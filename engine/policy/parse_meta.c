@@ -69,6 +69,7 @@ void ps_resolve_rules(struct parser *ps)
 		} else {
 			free(byid);
 			free(o.state);
+			ps->file = rules[rr->rule].file; /* the error is in the file that names it */
 			ps_error(ps, rr->ref->line, rr->ref->col,
 			         "'%s' is neither a match label of rule %s nor a rule", rr->ref->name,
 			         rules[rr->rule].id);
@@ -78,9 +79,11 @@ void ps_resolve_rules(struct parser *ps)
 	for (uint32_t r = 0; r < n; r++)
 		visit(&o, r, 0);
 	free(o.state);
-	if (o.cycle >= 0)
+	if (o.cycle >= 0) {
+		ps->file = rules[o.cycle].file;
 		ps_error(ps, rules[o.cycle].line, rules[o.cycle].col, "rule %s depends on itself through 'when'",
 		         rules[o.cycle].id);
+	}
 	ps->p->meta_rules = o.out;
 	ps->p->nmeta = o.nout;
 }

@@ -8,6 +8,9 @@
 #include "internal.h"
 #include "lexer.h"
 
+/* `include` nests at most this deep (the rules file is depth 0). */
+#define POL_INCLUDE_DEPTH 8
+
 /* A name written in `when`, resolved to a label of the rule or to another rule. */
 struct when_name {
 	const char *name;
@@ -38,6 +41,10 @@ struct parser {
 		unsigned line, col;
 		bool set;
 	} when;
+	uint32_t includes[POL_INCLUDE_DEPTH + 1]; /* sources being read: the rules file, then
+	                                            * each file it includes, innermost last */
+	unsigned ninclude;
+	uint32_t spam_model_file;  /* the source whose spam-model statement set the model */
 	size_t skipped_signatures;
 	long rules_seen;       /* rules parsed so far, in file order (exclusion counts these) */
 };
@@ -50,9 +57,19 @@ void ps_next(struct parser *ps);
 bool ps_is_word(const struct parser *ps, const char *w);
 void ps_expect(struct parser *ps, enum tok_type t, const char *wanted);
 long ps_int(struct parser *ps, long min, long max, const char *what);
-/* A list file named by the policy: read once, recorded as a source. */
+/* A list or included file named by the file being parsed (its name relative to that
+ * file): read once, recorded as a source under its name relative to the rules file. */
 uint32_t ps_add_source(struct parser *ps, const char *name, unsigned line, unsigned col,
                        const uint8_t **data, size_t *len);
+
+/* "line N" in the file being parsed, "FILE:N" in another one (for "already at"). */
+const char *ps_where(struct parser *ps, uint32_t file, unsigned line);
+/* `include "FILE"` (parse_include.c): the statements of FILE, parsed in place. */
+void ps_include(struct parser *ps);
+/* Statements until the end of the current file. */
+void ps_statements(struct parser *ps);
+/* A NUL byte in a rules file is an error at its line. */
+void ps_check_text(struct parser *ps, const uint8_t *data, size_t len);
 
 void ps_match(struct parser *ps, struct pol_rule *r, uint32_t rule_index);
 void ps_when(struct parser *ps);

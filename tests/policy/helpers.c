@@ -7,7 +7,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
@@ -33,10 +35,19 @@ static void cleanup(void)
 		nftw(made[i], rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* name may hold directories ("sub/a.rules"): they are made */
 static void write_file(const char *dir, const char *name, const char *content)
 {
 	char path[512];
 	snprintf(path, sizeof path, "%s/%s", dir, name);
+	for (char *s = path + strlen(dir) + 1; (s = strchr(s, '/')); s++) {
+		*s = '\0';
+		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+			perror(path);
+			abort();
+		}
+		*s = '/';
+	}
 	FILE *f = fopen(path, "wb");
 	if (!f) {
 		perror(path);

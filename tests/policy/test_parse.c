@@ -94,7 +94,7 @@ static void test_errors_have_positions(void)
 	             "policy.rules:2:1: a threshold for quarantine is already set at line 1");
 	expect_error("threshold 5 pass\n", "policy.rules:1:13: a threshold's action cannot be pass");
 	expect_error("", "policy.rules:1:1: the policy has no rules");
-	expect_error("rules a {}", "policy.rules:1:1: expected 'rule', 'internal', 'threshold' or 'spam-model', found 'rules'");
+	expect_error("rules a {}", "policy.rules:1:1: expected 'rule', 'internal', 'threshold', 'spam-model' or 'include', found 'rules'");
 	expect_error("rule a { match body \"x\" when not x action reject }",
 	             "policy.rules:1:34: 'x' is not a match label");
 	expect_error("rule a { match body \"x\" window 64 action reject }",
