@@ -34,7 +34,9 @@ with tempfile.TemporaryDirectory() as d:
     got = {}
     for line in r.stdout.splitlines():
         v = json.loads(line)
-        got[os.path.basename(v["file"])[:-4]] = (v["verdict"], [x["id"] for x in v["rules"]])
+        # the policy's own rules: the imported SpamAssassin ones (sa.*) are spam_agreement's
+        got[os.path.basename(v["file"])[:-4]] = (v["verdict"], [x["id"] for x in v["rules"]
+                                                                if not x["id"].startswith("sa.")])
 
 failed = 0
 for kind, want in mkmsg.EXPECTED.items():
