@@ -341,7 +341,7 @@ int cmd_import(int argc, char **argv)
 	}
 	im.origin.via = AR_VIA_IMPORT;
 	ar_local_user(im.origin.peer, sizeof im.origin.peer);
-	im.cm = ar_committer_start(im.s);
+	im.cm = ar_committer_start(im.s, NULL);
 	pthread_mutex_init(&im.mu, NULL);
 	pthread_cond_init(&im.cv, NULL);
 	pthread_t w[2];

@@ -225,6 +225,7 @@ int cli_reindex(struct ar_store *s)
 			block_copies = 0;
 			ar_postblock_write(&pb, ar_posting_put, &sink, block_id, &seal_failed);
 			ar_counters_put(s, wb);
+			ar_indexed_put(s, wb, s->counters.indexed_seq);
 			if (seal_failed)
 				snprintf(err, sizeof err, "a value could not be encrypted");
 			if (seal_failed || ar_store_write(s, wb, false, err, sizeof err) < 0) {
@@ -240,6 +241,7 @@ int cli_reindex(struct ar_store *s)
 	ar_postblock_write(&pb, ar_posting_put, &sink, block_id, &seal_failed);
 	ar_postblock_free(&pb);
 	ar_counters_put(s, wb);
+	ar_indexed_put(s, wb, s->counters.indexed_seq);
 	if (!rc && seal_failed)
 		snprintf(err, sizeof err, "a value could not be encrypted");
 	if (rc || seal_failed || ar_store_write(s, wb, true, err, sizeof err) < 0) {

@@ -35,7 +35,7 @@ static bool open_store(void)
 		fprintf(stderr, "open %s: %s\n", dir, err);
 		return false;
 	}
-	cm = ar_committer_start(st);
+	cm = ar_committer_start(st, NULL);
 	return true;
 }
 
