@@ -104,6 +104,7 @@ int cmd_search(int argc, char **argv)
 		ar_query_free(q);
 		return 1;
 	}
+	cli_note_index_lag(s);
 	struct print_ctx pc = { .s = s, .json = json };
 	sl_strbuf_init(&pc.ids);
 	sl_strbuf_init(&pc.out);

@@ -54,9 +54,12 @@ int cmd_stats(int argc, char **argv)
 	uint64_t live = c->next_docid - (purged.messages < c->next_docid ? purged.messages : c->next_docid);
 	ar_purged_free(&purged);
 	uint64_t docs_missing = live > docs_indexed ? live - docs_indexed : 0;
+	/* copies acknowledged but not yet in a written posting block are the indexer's
+	 * lag (indexer.h): a running server writes them within AR_INDEX_DELAY_MS, a
+	 * stopped one when it next starts */
 	const char *state = stale ? "stale (index format changed: run reindex)" :
-			    (lag || docs_missing || summaries != live) ? "behind (run reindex)" :
-			    "current";
+			    (docs_missing || summaries != live) ? "behind (run reindex)" :
+			    lag ? "indexing" : "current";
 	if (json) {
 		printf("{\"messages\":%llu,\"copies\":%llu,\"distinct_blobs\":%llu,"
 		       "\"duplicates_received\":%llu,\"refused\":%llu,\"raw_bytes\":%llu,"
