@@ -35,6 +35,9 @@ struct ar_indexer {
 	bool stopping;
 	uint64_t sync_wanted, sync_done; /* ar_indexer_sync's requests and answers */
 	int sync_rc;
+	/* while the thread reads copies back from the store, copies handed over are not
+	 * queued (the committer does not wait for a recovery): it reads them back too */
+	bool recovering, dropped;
 
 	/* the thread's own */
 	struct ar_postblock pb;
@@ -193,9 +196,9 @@ out:
 	return rc;
 }
 
-/* Index copies [indexed, the store's last] from the store. Copies handed over
- * meanwhile with a lower sequence are then dropped (add_items). */
-static void recover(struct ar_indexer *ix)
+/* Index copies [indexed, the store's last] from the store. Copies queued before with
+ * a lower sequence are then dropped (add_items). */
+static void recover_pass(struct ar_indexer *ix)
 {
 	struct ar_store *s = ix->s;
 	pthread_mutex_lock(&s->chain_mu); /* between batches: next_seq is durable */
@@ -233,6 +236,25 @@ static void recover(struct ar_indexer *ix)
 		ix->next = upto > ix->next ? upto : ix->next;
 		ix->recover = false;
 	}
+}
+
+static void recover(struct ar_indexer *ix)
+{
+	bool again;
+	do {
+		pthread_mutex_lock(&ix->mu);
+		ix->recovering = true;
+		ix->dropped = false;
+		pthread_cond_broadcast(&ix->room_cv); /* a committer waiting for room goes on */
+		pthread_mutex_unlock(&ix->mu);
+		recover_pass(ix);
+		pthread_mutex_lock(&ix->mu);
+		again = !ix->recover && ix->dropped; /* copies stored during the pass */
+		ix->recovering = false;
+		pthread_mutex_unlock(&ix->mu);
+		if (again)
+			ix->recover = true;
+	} while (again);
 }
 
 static void add_items(struct ar_indexer *ix, struct ix_item *it)
@@ -353,8 +375,16 @@ void ar_indexer_add(struct ar_indexer *ix, uint64_t seq, const uint8_t dockey[AR
 	ar_terms_init(copy);
 	it->next = NULL;
 	pthread_mutex_lock(&ix->mu);
-	while (ix->queued >= QUEUE_MAX)
+	while (ix->queued >= QUEUE_MAX && !ix->recovering)
 		pthread_cond_wait(&ix->room_cv, &ix->mu);
+	if (ix->recovering) {
+		ix->dropped = true;
+		pthread_mutex_unlock(&ix->mu);
+		ar_terms_free(&it->doc);
+		ar_terms_free(&it->copy);
+		free(it);
+		return;
+	}
 	if (ix->tail)
 		ix->tail->next = it;
 	else
