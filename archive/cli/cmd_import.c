@@ -316,7 +316,8 @@ int cmd_import(int argc, char **argv)
 	struct importer im = { .source = "import" };
 	char **paths = calloc((size_t)argc, sizeof *paths);
 	size_t np = 0;
-	struct ar_index_opts index_opts = { 0 };
+	/* nothing searches the store while import holds it: blocks by size, not by age */
+	struct ar_index_opts index_opts = { .delay_ms = 600000 };
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--data") && i + 1 < argc)
 			data = argv[++i];
