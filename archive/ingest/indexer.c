@@ -9,6 +9,7 @@
 
 #include "ingest.h"
 #include "message.h"
+#include "search.h"
 #include "summary.h"
 
 /* Copies queued for the thread at most: each holds its document's terms, so the
@@ -112,22 +113,12 @@ static void first_copy(void *ctx, const struct ar_copy *c)
 static int stored_dockey(struct ar_store *s, const uint8_t blob[32], uint8_t dockey[AR_DOCKEY_LEN])
 {
 	uint32_t docid = ar_blob_docid(s, blob);
-	if (docid == UINT32_MAX)
-		return -1;
-	uint8_t id[4];
-	ar_put_be32(id, docid);
-	size_t len;
-	char *e = NULL;
-	char *v = ar_store_get(s, AR_CF_DOCS, id, 4, &len, &e);
-	free(e);
 	struct ar_summary sum;
-	int rc = v && ar_summary_decode((const uint8_t *)v, len, &sum) == 0 ? 0 : -1;
-	if (rc == 0) {
-		memcpy(dockey, sum.dockey, AR_DOCKEY_LEN);
-		ar_summary_free(&sum);
-	}
-	free(v);
-	return rc;
+	if (docid == UINT32_MAX || ar_summary_load(s, docid, &sum) < 0)
+		return -1;
+	memcpy(dockey, sum.dockey, AR_DOCKEY_LEN);
+	ar_summary_free(&sum);
+	return 0;
 }
 
 /* Read copy seq back from the store into the block: its envelope, and its message's
