@@ -19,7 +19,6 @@ slowfs=$SLUICE_BUILD_ROOT/tests/archive/powercutfs
 [ -x "$slowfs" ] || lab_fail "$slowfs not built"
 
 lab_up
-lab_sink_start
 t=$LAB_DIR/transcripts
 mkdir -p "$t"
 msgs=()
@@ -45,6 +44,7 @@ send_all() {
 
 lab_log "$n messages with the journal on a plain directory"
 lab_dataplane_start
+lab_sink_start # reached through the bridge: after it
 t0=$(now)
 send_all plain
 plain=$(seconds "$t0" "$(now)")
