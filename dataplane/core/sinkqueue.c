@@ -161,8 +161,11 @@ static int q_commit(void *impl, void *msg, const struct dp_msg_meta *meta)
 	}
 	if (!dp_sinkmeta_pack(&m->meta, meta))
 		cut(q, m);
-	if (!push(q, &m->it))
-		return -1;
+	if (!push(q, &m->it)) { /* cannot happen (see push); the copy is counted lost */
+		if (m->reserved)
+			q->inner.ops->release_room(q->inner.impl, m->reserved);
+		return DP_SINK_QUEUED; /* journal_failed is the sink thread's to write */
+	}
 	q->ctr->journal_queued++;
 	return DP_SINK_QUEUED;
 }
