@@ -208,7 +208,7 @@ void dp_config_default(struct dp_config *c)
 	c->detect = false;
 	c->starttls = DP_STARTTLS_ALLOW;
 	c->max_flows = 65536;
-	c->journal_queue_messages = 256;
+	c->journal_queue_messages = 1024;
 	c->journal_queue_bytes = 16u << 20;
 	c->max_embryonic = 4096;
 	c->embryonic_timeout_ms = 10 * 1000;

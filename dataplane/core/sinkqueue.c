@@ -29,6 +29,7 @@ struct sq_msg {
 	struct sq_chunk *fill;     /* being filled, not pushed yet */
 	bool truncated;            /* a byte or the metadata did not fit: the copy is cut */
 	size_t reserved;           /* room reserve_room promised ([journal] required) */
+	struct sq_chunk *meta_chunk; /* holds the metadata's strings from commit on */
 	struct dp_sinkmeta meta;
 	/* the sink thread's side (reset by the worker before the first push) */
 	bool started;
@@ -43,7 +44,6 @@ struct dp_sinkq {
 	void **slots;              /* both rings' storage */
 	struct sq_chunk *chunks;
 	struct sq_msg *msgs;
-	char *metabuf;
 	/* the worker's free lists, refilled from `back` */
 	struct sq_chunk **free_chunks;
 	struct sq_msg **free_msgs;
@@ -104,6 +104,7 @@ static void *q_begin(void *impl)
 	m->fill = NULL;
 	m->truncated = false;
 	m->reserved = 0;
+	m->meta_chunk = NULL;
 	m->started = false;
 	m->inner = NULL;
 	return m;
@@ -159,6 +160,10 @@ static int q_commit(void *impl, void *msg, const struct dp_msg_meta *meta)
 		if (!push(q, &c->it))
 			m->truncated = true;
 	}
+	/* the metadata's strings go into a chunk of their own; none left: the copy is cut */
+	m->meta_chunk = take_chunk(q);
+	m->meta.buf = m->meta_chunk ? (char *)m->meta_chunk->data : NULL;
+	m->meta.cap = m->meta_chunk ? DP_SINKQ_CHUNK : 0;
 	if (!dp_sinkmeta_pack(&m->meta, meta))
 		cut(q, m);
 	if (!push(q, &m->it)) { /* cannot happen (see push); the copy is counted lost */
@@ -221,6 +226,8 @@ unsigned dp_sinkq_service(struct dp_sinkq *q)
 			c->len = 0;
 		} else {
 			finish(q, m);
+			if (m->meta_chunk) /* room for every item there is: cannot fail */
+				(void)dp_spsc_push(&q->back, &m->meta_chunk->it);
 		}
 		/* room for every item there is: cannot fail; were it to, the pool is one short */
 		(void)dp_spsc_push(&q->back, it);
@@ -234,7 +241,6 @@ static void free_queue(struct dp_sinkq *q)
 	free(q->slots);
 	free(q->chunks);
 	free(q->msgs);
-	free(q->metabuf);
 	free(q->free_chunks);
 	free(q->free_msgs);
 	free(q);
@@ -277,10 +283,9 @@ struct dp_sinkq *dp_sinkq_new(const struct dp_sink *inner, unsigned messages, ui
 	q->slots = calloc(2 * (size_t)ring, sizeof *q->slots);
 	q->chunks = calloc(nchunks, sizeof *q->chunks);
 	q->msgs = calloc(messages, sizeof *q->msgs);
-	q->metabuf = malloc((size_t)messages * DP_SINKQ_META);
 	q->free_chunks = calloc(nchunks, sizeof *q->free_chunks);
 	q->free_msgs = calloc(messages, sizeof *q->free_msgs);
-	if (!q->slots || !q->chunks || !q->msgs || !q->metabuf || !q->free_chunks || !q->free_msgs) {
+	if (!q->slots || !q->chunks || !q->msgs || !q->free_chunks || !q->free_msgs) {
 		free_queue(q);
 		return NULL;
 	}
@@ -294,8 +299,6 @@ struct dp_sinkq *dp_sinkq_new(const struct dp_sink *inner, unsigned messages, ui
 		struct sq_msg *m = &q->msgs[i];
 		m->it.kind = ITEM_COMMIT;
 		m->it.msg = m;
-		m->meta.buf = q->metabuf + (size_t)i * DP_SINKQ_META;
-		m->meta.cap = DP_SINKQ_META;
 		q->free_msgs[i] = m;
 	}
 	q->nchunks = q->nfree_chunks = nchunks;

@@ -12,7 +12,8 @@
  *
  * [journal] required: reserve answers on the worker from the copy's own state (not
  * truncated) and the real sink's thread-safe reserve_room; the room travels with the
- * commit. No DPDK. */
+ * commit. A message holds a slot (small) from begin to commit and at least one chunk
+ * from its first byte on. No DPDK. */
 #ifndef SLUICE_DP_SINKQUEUE_H
 #define SLUICE_DP_SINKQUEUE_H
 
@@ -22,8 +23,9 @@
 #include "counters.h"
 #include "sink.h"
 
-#define DP_SINKQ_CHUNK (16u * 1024)    /* message bytes per pooled chunk */
-#define DP_SINKQ_META (16u * 1024)     /* metadata (envelope, verdict JSON) per message */
+/* message bytes per pooled chunk; a message's metadata (envelope, verdict JSON, rule
+ * ids) takes one more at commit and must fit in it */
+#define DP_SINKQ_CHUNK (16u * 1024)
 
 struct dp_sinkq;
 

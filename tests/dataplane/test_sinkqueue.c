@@ -288,7 +288,7 @@ static void test_queue_bytes_and_meta(void)
 static void test_queue_recycles(void)
 {
 	struct fixture f;
-	fixture_init(&f, 2, 2 * DP_SINKQ_CHUNK);
+	fixture_init(&f, 2, 3 * DP_SINKQ_CHUNK); /* two chunks of bytes, one of metadata */
 	static uint8_t msg[DP_SINKQ_CHUNK + 10];
 	for (unsigned i = 0; i < 50; i++) {
 		fill_pattern(msg, sizeof msg, i);
@@ -312,8 +312,8 @@ static void test_queue_recycles(void)
 static void test_queue_full_cuts_never_waits(void)
 {
 	struct fixture f;
-	fixture_init(&f, 2, 2 * DP_SINKQ_CHUNK);
-	static uint8_t msg[DP_SINKQ_CHUNK * 3];
+	fixture_init(&f, 2, 3 * DP_SINKQ_CHUNK);
+	static uint8_t msg[DP_SINKQ_CHUNK * 4];
 	fill_pattern(msg, sizeof msg, 1);
 	void *a = f.queued.ops->begin(f.queued.impl);
 	void *b = f.queued.ops->begin(f.queued.impl);
@@ -321,7 +321,7 @@ static void test_queue_full_cuts_never_waits(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	CU_ASSERT_PTR_NULL(f.queued.ops->begin(f.queued.impl)); /* no third slot */
 	CU_ASSERT_EQUAL(f.ctr.journal_overflow, 1);
-	f.queued.ops->write(f.queued.impl, a, msg, sizeof msg); /* 3 chunks' worth, 2 exist */
+	f.queued.ops->write(f.queued.impl, a, msg, sizeof msg); /* 4 chunks' worth, 3 exist */
 	CU_ASSERT_EQUAL(f.ctr.journal_overflow, 2);
 	CU_ASSERT_FALSE(f.queued.ops->reserve(f.queued.impl, a, sizeof msg)); /* cut: no promise */
 	f.queued.ops->write(f.queued.impl, b, msg, 100); /* no chunk left for b either */
@@ -336,7 +336,7 @@ static void test_queue_full_cuts_never_waits(void)
 	CU_ASSERT_EQUAL(f.ctr.journal_ok, 0);
 	CU_ASSERT_EQUAL(dp_journal_backlog(&f.ctr), 0);
 	CU_ASSERT_EQUAL(f.rec.rooms, 0);
-	/* drained: whole copies go through again */
+	/* drained: whole copies go through again (two chunks of bytes, one of metadata) */
 	void *c = f.queued.ops->begin(f.queued.impl);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	f.queued.ops->write(f.queued.impl, c, msg, 2 * DP_SINKQ_CHUNK);
@@ -348,12 +348,12 @@ static void test_queue_full_cuts_never_waits(void)
 	fixture_free(&f);
 }
 
-/* Metadata beyond the slot's buffer: the copy is cut, not the worker's stack. */
+/* Metadata beyond a chunk: the copy is cut, the worker goes on. */
 static void test_queue_meta_too_big(void)
 {
 	struct fixture f;
-	fixture_init(&f, 1, DP_SINKQ_CHUNK);
-	static char verdict[DP_SINKQ_META + 10];
+	fixture_init(&f, 1, 2 * DP_SINKQ_CHUNK); /* a chunk for the metadata is there */
+	static char verdict[DP_SINKQ_CHUNK + 10];
 	memset(verdict, 'v', sizeof verdict - 1);
 	struct dp_msg_meta m = plain_meta;
 	m.verdict_json = verdict;
@@ -364,6 +364,23 @@ static void test_queue_meta_too_big(void)
 	CU_ASSERT_TRUE(f.rec.truncated);
 	CU_ASSERT_EQUAL(f.ctr.journal_failed, 1);
 	CU_ASSERT_EQUAL(f.ctr.journal_overflow, 1);
+	fixture_free(&f);
+}
+
+/* Every byte fitted, but no chunk is left for the metadata at commit: cut too. */
+static void test_queue_no_chunk_for_meta(void)
+{
+	struct fixture f;
+	fixture_init(&f, 1, DP_SINKQ_CHUNK);
+	void *h = f.queued.ops->begin(f.queued.impl);
+	f.queued.ops->write(f.queued.impl, h, (const uint8_t *)"x\r\n", 3);
+	CU_ASSERT_TRUE(f.queued.ops->reserve(f.queued.impl, h, 3)); /* not cut yet */
+	CU_ASSERT_EQUAL(f.queued.ops->commit(f.queued.impl, h, &plain_meta), DP_SINK_QUEUED);
+	CU_ASSERT_EQUAL(f.ctr.journal_overflow, 1);
+	dp_sinkq_service(f.q);
+	CU_ASSERT_TRUE(f.rec.truncated);
+	CU_ASSERT_EQUAL(f.ctr.journal_failed, 1);
+	CU_ASSERT_EQUAL(f.rec.released, f.rec.rooms); /* the promised room given back */
 	fixture_free(&f);
 }
 
@@ -437,7 +454,7 @@ static double now_s(void)
 static void test_thread_slow_sink_drains(void)
 {
 	struct fixture f;
-	fixture_init(&f, 256, 256 * DP_SINKQ_CHUNK);
+	fixture_init(&f, 256, 512 * DP_SINKQ_CHUNK);
 	f.rec.write_delay_us = 2000;
 	struct dp_sinkq *qs[1] = {f.q};
 	struct dp_sinkq_runner *r = dp_sinkq_start(qs, 1);
@@ -506,6 +523,7 @@ int main(void)
 		{"queue: pool recycles", test_queue_recycles},
 		{"queue: full pool cuts the copy, never waits", test_queue_full_cuts_never_waits},
 		{"queue: metadata too big", test_queue_meta_too_big},
+		{"queue: no chunk left for the metadata", test_queue_no_chunk_for_meta},
 		{"queue: [journal] required room", test_queue_reserve},
 		{"queue: no promise without reserve_room", test_queue_no_reserve_without_room},
 		{"thread: slow sink, stop drains", test_thread_slow_sink_drains},
