@@ -196,6 +196,10 @@ void sl_msgscan_set_acct(struct sl_msgscan *m, const struct sl_memacct *acct);
 const struct sl_verdict *sl_msgscan_verdict(const struct sl_msgscan *m);
 /* Hyperscan stream state held by this msgscan, in bytes (telemetry, benchmark). */
 size_t sl_msgscan_stream_bytes(const struct sl_msgscan *m);
+/* What a flow holding this msgscan is charged (sluice-dp's per-flow memory): the stream
+ * state above and, for a policy with spam-probability, the classifier's token set; the
+ * rest is sized by the policy alone and kept in the worker's pool of msgscans. */
+size_t sl_msgscan_flow_bytes(const struct sl_msgscan *m);
 
 /* ---- the benchmark's ceiling (tools/bench engine, sluicectl rules cost) -----------
  * The raw-scan ceiling is Hyperscan block-mode scans of the very bytes the matcher scans,
