@@ -84,7 +84,9 @@ lab_expect_reply "$LAB_DIR/bayes-ham.1.txt" END 250 bayes-ham
 
 lab_log "2. a version with the model retrained (labels swapped), pushed live"
 cp "$LAB_DIR/swapped.model" "$p/spam.model"
-out=$(lab_sluicectl rules push "$p/policy.rules" --comment "swapped model") || lab_fail "push 2: $out"
+out=$(lab_sluicectl rules push "$p/policy.rules" --comment "swapped model" 2>&1)
+rc=$?
+[ $rc = 3 ] || lab_fail "push 2 (dp1 not started yet): exit $rc, want 3 (pending): $out"
 echo "$out" | grep -q "dp0 .*loaded" || lab_fail "push 2: $out"
 lab_dp_running dp0 2 || lab_fail "dp0 not on version 2 after the push"
 send bayes-spam 2
