@@ -245,8 +245,8 @@ void dp_smtpflow_free(struct dp_smtpflow *sf)
 	for (int i = 0; i < DP_SF_PENDING; i++)
 		if (sf->pending[i].used)
 			pending_clear(&sf->pending[i]);
-	/* unfinished sink messages are committed by close; here only handles left by an
-	 * abnormal teardown remain: give them to the sink as unanswered */
+	/* no sink handle is left here: dp_flow_free calls dp_smtpflow_close first, which
+	 * ends unfinished messages and commits every pending one as unanswered */
 	memset(sf, 0, sizeof *sf);
 }
 
