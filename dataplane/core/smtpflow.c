@@ -70,7 +70,7 @@ static void scan_release(struct dp_smtpflow *sf)
 }
 
 /* A scanner for the message that begins, for the current bundle (a message keeps the
- * bundle it started with: the msgscan holds a reference). Its streams are charged to
+ * bundle it started with: the msgscan holds a reference). Its streams (and the classifier's token set) are charged to
  * the flow's engine account; without room the message has no scanner and the overload
  * policy decides its verdict. */
 static void scan_acquire(struct dp_smtpflow *sf)
@@ -84,7 +84,7 @@ static void scan_acquire(struct dp_smtpflow *sf)
 	struct sl_msgscan *m = scan_take(ctx);
 	if (!m)
 		return;
-	size_t n = sl_msgscan_stream_bytes(m);
+	size_t n = sl_msgscan_flow_bytes(m);
 	if (!dp_mem_charge(&sf->mem, n)) {
 		scan_give(ctx, m, ctx->rules.cur);
 		return;
