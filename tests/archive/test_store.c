@@ -298,6 +298,7 @@ static void test_index_after_ack(void)
 	CU_ASSERT_EQUAL(ingest(late, 7000, "hal@example.net", NULL, NULL), AR_INGEST_DUPLICATE);
 	CU_ASSERT_EQUAL(hits_now("zzlate", NULL), 0);   /* acknowledged, not indexed yet */
 	CU_ASSERT_EQUAL(hits_now("to:hal@example.net", NULL), 0);
+	CU_ASSERT_EQUAL(hits_now("after:2024-01-05", NULL), 1); /* the date order: at once */
 	CU_ASSERT_EQUAL(hits("zzlate", NULL), 1);       /* after ar_committer_sync_index */
 	CU_ASSERT_EQUAL(hits_now("to:hal@example.net", NULL), 1);
 	CU_ASSERT_EQUAL(hits_now("contract", NULL), 1); /* earlier blocks still read */
