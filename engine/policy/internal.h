@@ -195,6 +195,13 @@ struct pol_rule {
 	uint32_t file;
 };
 
+/* decompose.c: an expression Hyperscan scans as a cheaper superset, checked exactly in
+ * C at each match end (max_units 0: none). */
+struct pol_shape {
+	uint8_t first_lo, first_hi;  /* class of the chain's first digit */
+	uint8_t min_units, max_units; /* "[ -]?[0-9]" units after it */
+};
+
 /* One Hyperscan expression. */
 struct pol_pattern {
 	uint32_t cond;
@@ -210,9 +217,17 @@ struct pol_pattern {
 	pcre2_code *confirm;     /* set by the compiler (not serialized: recompiled) */
 	uint32_t confirm_slot;   /* index among confirmed patterns */
 	uint32_t window;         /* look-behind bytes kept for validator / confirmation */
+	struct pol_shape shape;  /* set by the compiler: expr is its prefilter */
 	unsigned line, col;
 	uint32_t file;
 };
+
+/* decompose.c: rewrites pt->expr into a cheaper prefilter and sets pt->shape when the
+ * expression has a recognised shape (validator patterns only). */
+bool pol_decompose(struct pol_arena *arena, struct pol_pattern *pt, enum pol_validator v);
+size_t pol_shape_window(const struct pol_shape *s);
+/* Whether the original expression has a match ending at the end of w[0..n). */
+bool pol_shape_ends_here(const struct pol_shape *s, const uint8_t *w, size_t n);
 
 enum pol_digest {
 	DIG_MD5,
@@ -298,12 +313,14 @@ struct sl_policy {
 	const char *spam_model_name;      /* as the policy or the override names it */
 	unsigned spam_model_line, spam_model_col;
 	uint8_t *spam_model_override;     /* the override's bytes (malloc'd), or NULL */
+	size_t spam_model_override_len;
 
 	size_t skipped_signatures;        /* ndb signatures left out by ignore-unsupported */
 	uint64_t serial;                  /* unique per policy object (scratch preparation) */
 	double compile_seconds;
 	uint32_t cached_dbs;              /* databases the compile cache gave (hscache.c) */
-	uint8_t digest[32];               /* SHA-256 of the sources and databases */
+	uint8_t own_digest[32];           /* SHA-256 of the sources and databases */
+	uint8_t digest[32];               /* own_digest, or with the overriding model's bytes */
 };
 
 /* ---- the build pipeline ----------------------------------------------------------- */

@@ -186,6 +186,8 @@ static void accept_match(struct scan_ctx *x, const struct pol_pattern *pt, uint3
 		size_t n;
 		bool at_start;
 		const uint8_t *w = window(x, end, pt->window, &n, &at_start);
+		if (pt->shape.max_units && !pol_shape_ends_here(&pt->shape, w, n))
+			return; /* the prefilter's superset: the original does not end here */
 		if (!pol_validate(c->validator, w, n, at_start, &key))
 			return;
 	}
@@ -1115,6 +1117,11 @@ size_t sl_msgscan_stream_bytes(const struct sl_msgscan *m)
 	for (unsigned d = 0; d < POL_NSTREAM; d++)
 		n += m->ch[d].st ? m->p->dbs[d].stream_state : 0;
 	return n;
+}
+
+size_t sl_msgscan_flow_bytes(const struct sl_msgscan *m)
+{
+	return sl_msgscan_stream_bytes(m) + (m->bayes ? sl_bayes_tokens_bytes() : 0);
 }
 
 void sl_msgscan_set_tap(struct sl_msgscan *m, sl_scan_tap_fn fn, void *ctx)
