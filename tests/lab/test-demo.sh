@@ -61,6 +61,8 @@ section "$live" | grep -A1 '^ *after:' | grep -Eq 'client saw: +554 5\.7\.1 Proj
 	fail "the mail after the push was not rejected by the new rule"
 expect_in "$live" 'sluice-dp was not restarted' "sluice-dp was restarted"
 expect_in "$live" '^ +dp0 +up +2 +2 ' "sluicectl status does not show dp0 running version 2"
-expect_in "$live" 'reject by version 2 \(demo\.nightjar\)' "the event log does not show the verdict by version 2"
+# the event names every rule that fired: the shipped policy's imported SpamAssassin
+# sub-rules (sa.__HAS_FROM, ...) come before the demo's rule
+expect_in "$live" 'reject by version 2 \((sa\.[A-Za-z0-9_]+, )*demo\.nightjar\)' "the event log does not show the verdict by version 2"
 expect 'tearing the lab down' "the demo did not finish"
 echo "PASS: tools/demo"
