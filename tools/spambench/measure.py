@@ -1,9 +1,9 @@
 """What every row of tools/bench spam is measured with: CPU time of child processes and
 of running daemons, and the detection figures over labelled messages."""
 import os
-import resource
 import subprocess
 import sys
+import tempfile
 import time
 
 
@@ -11,18 +11,20 @@ def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
 
-def child_cpu():
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
-def run_cpu(cmd, check=True, **kw):
-    """Run cmd to its end: (stdout, CPU seconds user+sys of it and its children, wall)."""
-    c0, t0 = child_cpu(), time.monotonic()
-    out = subprocess.run(cmd, capture_output=True, **kw)
-    if check and out.returncode != 0:
-        raise RuntimeError(f"{cmd[0]} exited {out.returncode}: {out.stderr.decode(errors='replace')[-2000:]}")
-    return out.stdout, child_cpu() - c0, time.monotonic() - t0
+def run_cpu(cmd, check=True, cwd=None):
+    """Run cmd to its end: (stdout, CPU seconds user+sys of it and the children it waited
+    for, wall seconds). The rusage is this child's own (wait4), so runs may overlap."""
+    t0 = time.monotonic()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        p = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=cwd)
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if check and p.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} exited {p.returncode}: {stderr.decode(errors='replace')[-2000:]}")
+    return stdout, ru.ru_utime + ru.ru_stime, time.monotonic() - t0
 
 
 def proc_cpu(pids):
