@@ -118,8 +118,9 @@ class Rspamd:
         for cls in ("spam", "ham"):
             n = len(os.listdir(train[cls]))
             if learned[cls] != n:
-                log(f"rspamd learned {learned[cls]} of the {n} {cls} messages (it refuses "
-                    f"messages with fewer than min_tokens words, and repeats)")
+                log(f"rspamd learned {learned[cls]} of the {n} {cls} messages (its default "
+                    f"learn condition, lua_bayes_learn.can_learn, skips a message its Bayes "
+                    f"already puts in that class at 95 %; also too few words, repeats)")
         self.learned = learned
         return proc_cpu([self.daemon.pid, self.redis.pid]) - c0
 
