@@ -127,6 +127,9 @@ void sl_bayes_classify(const struct sl_bayes_model *m, const uint32_t *tokens, s
 		double b = (double)s / m->nspam, g = (double)h / m->nham;
 		double nw = (double)s + h;
 		double f = (m->robs * m->robx + nw * (b / (b + g))) / (m->robs + nw);
+		/* a model's own small s with billions of messages rounds f to 0 or 1: keep the
+		 * logarithms finite (no real corpus comes near) */
+		f = f < 1e-15 ? 1e-15 : f > 1 - 1e-15 ? 1 - 1e-15 : f;
 		if (fabs(f - 0.5) < m->min_dev)
 			continue;
 		ln_f += log(f);

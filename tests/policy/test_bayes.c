@@ -289,6 +289,17 @@ static void test_model_constants(void)
 	CU_ASSERT_DOUBLE_EQUAL(classify(&m, mixed, 2, &used), (1 + hq - sq) / 2, 1e-12);
 	CU_ASSERT_EQUAL(used, 2);
 	free(b);
+
+	/* the smallest s (0.0001), x 0.9999 and a token in 4e9 of 4e9 spam messages: f would
+	 * round to 1 (log 0); the probability stays a number */
+	struct entry huge[] = {{"cheap", 4000000000u, 0}, {"meeting", 0, 1}};
+	b = model_of(huge, 2, 4000000000u, 1, &len);
+	put32(b + 12, 9999 | 1u << 16);
+	CU_ASSERT_FATAL(sl_bayes_model_parse(b, len, &m, &err));
+	const char *one[] = {"cheap"};
+	double p = classify(&m, one, 1, &used);
+	CU_ASSERT(used == 1 && p >= 0 && p <= 1 && p > 0.99);
+	free(b);
 }
 
 static void refused(uint8_t *b, size_t len, const char *want)
