@@ -110,7 +110,8 @@ static uint8_t *model_bytes(struct trainer *t, uint32_t min_count, const uint16_
 	for (size_t i = 0; i < t->cap; i++)
 		if (t->slots[i].hash && t->slots[i].spam + t->slots[i].ham >= min_count)
 			t->slots[k++] = t->slots[i];
-	qsort(t->slots, k, sizeof *t->slots, by_hash);
+	if (k) /* no slots at all when no message gave a token: qsort(NULL) is undefined */
+		qsort(t->slots, k, sizeof *t->slots, by_hash);
 	*len = SL_BAYES_HEADER + k * SL_BAYES_ENTRY;
 	uint8_t *b = calloc(1, *len);
 	if (!b)
