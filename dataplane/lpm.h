@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/prefix.h"
+#include "protect/prefix.h"
 
 struct dp_list_snapshot {
 	struct dp_lists lists;         /* what the workers read: points into this snapshot */

@@ -14,17 +14,17 @@
 #include <rte_ring.h>
 #include <rte_version.h>
 
-#include "core/args.h"
-#include "core/config.h"
+#include "config/args.h"
+#include "config/config.h"
 #include "core/archivesink.h"
 #include "core/dirsink.h"
 #include "core/dumpsink.h"
 #include "core/flowdump.h"
-#include "core/flowkey.h"
+#include "decode/flowkey.h"
 #include "journal.h"
-#include "core/inspect.h"
-#include "core/offline.h"
-#include "core/rules.h"
+#include "pipeline/inspect.h"
+#include "pipeline/offline.h"
+#include "smtp/rules.h"
 #include "port.h"
 #include "telemetry.h"
 #include "control.h"

@@ -4,11 +4,11 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 
-#include "core/arp.h"
-#include "core/flowkey.h"
-#include "core/inspect.h"
-#include "core/pktbuild.h"
-#include "core/poolflow.h"
+#include "pool/arp.h"
+#include "decode/flowkey.h"
+#include "pipeline/inspect.h"
+#include "decode/pktbuild.h"
+#include "pool/poolflow.h"
 #include "control.h"
 
 volatile bool dp_quit;

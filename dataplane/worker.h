@@ -9,8 +9,8 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
-#include "core/config.h"
-#include "core/counters.h"
+#include "config/config.h"
+#include "pipeline/counters.h"
 #include "port.h"
 
 #define DP_MAX_BURST 512

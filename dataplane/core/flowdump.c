@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "msgfile.h"
-#include "smtpflow.h"
+#include "smtp/smtpflow.h"
 
 int dp_flowdump_open(struct dp_flowdump *d, const char *dir, char *err, size_t errlen)
 {

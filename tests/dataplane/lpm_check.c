@@ -11,7 +11,7 @@
 
 #include <rte_eal.h>
 
-#include "core/prefix.h"
+#include "protect/prefix.h"
 #include "lpm.h"
 
 static uint64_t state = 0x2545F4914F6CDD1Dull;

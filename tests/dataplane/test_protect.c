@@ -9,10 +9,10 @@
 
 #include "cunit_run.h"
 
-#include "core/prefix.h"
-#include "core/protect.h"
-#include "core/ratelimit.h"
-#include "core/srctable.h"
+#include "protect/prefix.h"
+#include "protect/protect.h"
+#include "protect/ratelimit.h"
+#include "protect/srctable.h"
 #include "flowharness.h"
 
 /* ---- token buckets and windows ------------------------------------------------------- */

@@ -8,7 +8,7 @@
 
 #include "cunit_run.h"
 
-#include "core/rules.h"
+#include "smtp/rules.h"
 
 static struct sl_policy *policy_of(const char *text)
 {

@@ -35,8 +35,8 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
-#include "core/inspect.h"
-#include "core/pktparse.h"
+#include "pipeline/inspect.h"
+#include "decode/pktparse.h"
 #include "lpm.h"
 #include "protect_bench.h"
 #include "port.h"
