@@ -65,11 +65,10 @@ struct dp_distributor {
 };
 int dp_distributor_main(void *arg);
 
-/* Symmetric hash of a frame's flow (both directions equal); 0 for non-TCP. */
-uint32_t dp_flow_hash_frame(const uint8_t *frame, size_t len);
-/* Keyed hash of the /24 (/64) of a frame's client (its outside end: the source of a
- * frame from port role DP_OUTSIDE, the destination of one from DP_INSIDE); 0 for
- * non-TCP. */
-uint32_t dp_client_hash_frame(const uint8_t *frame, size_t len, int role);
+/* Where the distributor places a frame that came in on port role `role`: the keyed hash
+ * of its client's /24 (/64) (its outside end) when by_client, else its symmetric flow
+ * hash (both directions equal); 0 for non-TCP. *flow_hash gets the flow hash the
+ * worker's flow table uses (dp_flow_key_hash; 0 for non-TCP), from the same parse. */
+uint32_t dp_place_frame(const uint8_t *frame, size_t len, int role, bool by_client, uint32_t *flow_hash);
 
 #endif

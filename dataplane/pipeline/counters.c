@@ -36,28 +36,32 @@ const char *const dp_protect_docs[DP_PROTECT_COUNT] = {
 #undef X
 };
 
-#define FIELD(name, field) {name, offsetof(struct dp_counters, field)}
-const struct dp_counter_field dp_flow_fields[] = {
-	FIELD("active", flows_active),
-	FIELD("created", flows_created),
-	FIELD("closed", flows_closed),
-	FIELD("expired", flows_expired),
-	FIELD("smtp_detected", flows_smtp_detected),
-	FIELD("embryonic", flows_embryonic),
-	FIELD("evicted_embryonic", flows_evicted_embryonic),
-	FIELD("evicted_idle", flows_evicted_idle),
-	FIELD("reset_desync", flows_reset_desync),
-	FIELD("rst_ignored", rst_ignored),
-	FIELD("urg_cleared", urg_cleared),
-	FIELD("engine_failed", engine_failed),
-	FIELD("events_dropped", events_dropped),
-	FIELD("nul_rewritten", nul_rewritten),
+const char *const dp_stage_names[DP_STAGE_COUNT] = {
+#define X(id, name, doc) name,
+	DP_STAGES(X)
+#undef X
 };
-#undef FIELD
-const unsigned dp_nflow_fields = sizeof dp_flow_fields / sizeof dp_flow_fields[0];
+const char *const dp_stage_docs[DP_STAGE_COUNT] = {
+#define X(id, name, doc) doc,
+	DP_STAGES(X)
+#undef X
+};
+const char *const dp_action_names[DP_NACTIONS] = {"pass", "alert", "quarantine", "tempfail", "reject"};
 
-static const char *const action_names[DP_NACTIONS] = {
-	"pass", "alert", "quarantine", "tempfail", "reject"};
+const struct dp_counter_field dp_scalar_fields[] = {
+#define X(field, group, key, tel, tel_key, per_worker, doc) \
+	{DP_SG_##group, key, DP_TEL_##tel, tel_key, per_worker, offsetof(struct dp_counters, field)},
+	DP_SCALAR_COUNTERS(X)
+#undef X
+};
+const unsigned dp_nscalar_fields = sizeof dp_scalar_fields / sizeof dp_scalar_fields[0];
+
+const struct dp_counter_field dp_port_fields[] = {
+#define X(field, per_worker) {DP_SG_TOP, #field, DP_TEL_FLOWS, #field, per_worker, offsetof(struct dp_counters, field)},
+	DP_PORT_COUNTERS(X)
+#undef X
+};
+const unsigned dp_nport_fields = sizeof dp_port_fields / sizeof dp_port_fields[0];
 
 static uint32_t hash_id(const char *s)
 {
@@ -145,90 +149,49 @@ static void obj_u64(struct sl_strbuf *b, const char *key, uint64_t v, bool first
 	sl_strbuf_printf(b, "%llu", (unsigned long long)v);
 }
 
-static void by_reason(struct sl_strbuf *b, const char *key, const uint64_t *v)
+/* The scalar counters of one JSON object (the first key after `first`). */
+static void group_json(const struct dp_counters *c, struct sl_strbuf *b, enum dp_stat_group g, bool first)
 {
-	sl_json_key(b, key, false);
+	for (unsigned i = 0; i < dp_nscalar_fields; i++) {
+		const struct dp_counter_field *f = &dp_scalar_fields[i];
+		if (f->group != g)
+			continue;
+		obj_u64(b, f->name, dp_counter_at(c, f->off), first);
+		first = false;
+	}
+}
+
+static void open_obj(struct sl_strbuf *b, const char *key, bool first)
+{
+	sl_json_key(b, key, first);
 	sl_strbuf_putc(b, '{');
-	for (int i = 0; i < DP_PROTECT_COUNT; i++)
-		obj_u64(b, dp_protect_names[i], v[i], i == 0);
+}
+
+static void names_json(struct sl_strbuf *b, const char *key, const char *const *names,
+                       const uint64_t *v, int n)
+{
+	open_obj(b, key, false);
+	for (int i = 0; i < n; i++)
+		obj_u64(b, names[i], v[i], i == 0);
 	sl_strbuf_putc(b, '}');
 }
 
-#define FIELD(name, field) {name, offsetof(struct dp_counters, field)}
-const struct dp_counter_field dp_protect_fields[] = {
-	FIELD("admitted", protect_admitted),
-	FIELD("allowed", protect_allowed),
-	FIELD("cookies", protect_cookies),
-	FIELD("handshakes", protect_handshakes),
-	FIELD("verified", protect_verified),
-	FIELD("pardons", protect_pardons),
-	FIELD("bans_active", protect_bans_active),
-	FIELD("sources", protect_sources),
-	FIELD("sources_evicted", protect_sources_evicted),
-	FIELD("sources_full", protect_sources_full),
-	FIELD("emergency", protect_emergency),
-	FIELD("emergency_entered", protect_emergency_entered),
-};
-#undef FIELD
-const unsigned dp_nprotect_fields = sizeof dp_protect_fields / sizeof dp_protect_fields[0];
-
-/* "protect": the counters above, then refused/closed/detected/banned by reason. */
-static void protect_json(const struct dp_counters *c, struct sl_strbuf *b)
+static void ports_json(const struct dp_counters *c, struct sl_strbuf *b)
 {
-	sl_json_key(b, "protect", false);
-	sl_strbuf_putc(b, '{');
-	for (unsigned i = 0; i < dp_nprotect_fields; i++)
-		obj_u64(b, dp_protect_fields[i].name, dp_counter_at(c, dp_protect_fields[i].off), i == 0);
-	by_reason(b, "refused", c->protect_refused);
-	by_reason(b, "closed", c->protect_closed);
-	by_reason(b, "detected", c->protect_detected);
-	by_reason(b, "banned", c->protect_banned);
-	sl_strbuf_putc(b, '}');
-}
-
-void dp_counters_json(const struct dp_counters *c, struct sl_strbuf *b)
-{
-	sl_strbuf_putc(b, '{');
-	sl_json_key(b, "ports", true);
-	sl_strbuf_putc(b, '{');
+	open_obj(b, "ports", true);
 	for (int r = 0; r < DP_NROLES; r++) {
-		sl_json_key(b, dp_role_names[r], r == 0);
-		sl_strbuf_putc(b, '{');
-		obj_u64(b, "rx_packets", c->rx_packets[r], true);
-		obj_u64(b, "rx_bytes", c->rx_bytes[r], false);
-		obj_u64(b, "tx_packets", c->tx_packets[r], false);
-		obj_u64(b, "tx_bytes", c->tx_bytes[r], false);
-		obj_u64(b, "injected", c->injected[r], false);
-		obj_u64(b, "resegmented", c->resegmented[r], false);
+		open_obj(b, dp_role_names[r], r == 0);
+		for (unsigned i = 0; i < dp_nport_fields; i++)
+			obj_u64(b, dp_port_fields[i].name,
+			        dp_counter_at(c, dp_port_fields[i].off + (size_t)r * sizeof(uint64_t)), i == 0);
 		sl_strbuf_putc(b, '}');
 	}
 	sl_strbuf_putc(b, '}');
-	sl_json_key(b, "flows", false);
-	sl_strbuf_putc(b, '{');
-	for (unsigned i = 0; i < dp_nflow_fields; i++)
-		obj_u64(b, dp_flow_fields[i].name, dp_counter_at(c, dp_flow_fields[i].off), i == 0);
-	sl_json_key(b, "uninspected", false);
-	sl_strbuf_putc(b, '{');
-	for (int i = 0; i < DP_UNINSPECTED_COUNT; i++)
-		obj_u64(b, dp_uninspected_names[i], c->uninspected[i], i == 0);
-	sl_strbuf_puts(b, "}}");
-	sl_json_key(b, "messages", false);
-	sl_strbuf_putc(b, '{');
-	obj_u64(b, "total", c->messages, true);
-	obj_u64(b, "enforced_reject", c->enforced_reject, false);
-	obj_u64(b, "enforced_quarantine", c->enforced_quarantine, false);
-	obj_u64(b, "journal_ok", c->journal_ok, false);
-	obj_u64(b, "journal_skipped", c->journal_skipped, false);
-	obj_u64(b, "journal_failed", c->journal_failed, false);
-	obj_u64(b, "journal_required_deferred", c->journal_required_deferred, false);
-	sl_strbuf_putc(b, '}');
-	sl_json_key(b, "verdicts", false);
-	sl_strbuf_putc(b, '{');
-	for (int i = 0; i < DP_NACTIONS; i++)
-		obj_u64(b, action_names[i], c->verdicts[i], i == 0);
-	sl_strbuf_putc(b, '}');
-	sl_json_key(b, "rules", false);
-	sl_strbuf_putc(b, '{');
+}
+
+static void rules_json(const struct dp_counters *c, struct sl_strbuf *b)
+{
+	open_obj(b, "rules", false);
 	bool first = true;
 	for (int i = 0; i < DP_RULE_SLOTS; i++)
 		if (c->rules[i].id[0]) {
@@ -238,23 +201,14 @@ void dp_counters_json(const struct dp_counters *c, struct sl_strbuf *b)
 	if (c->rule_overflow)
 		obj_u64(b, "(other)", c->rule_overflow, first);
 	sl_strbuf_putc(b, '}');
-	sl_json_key(b, "drops", false);
-	sl_strbuf_putc(b, '{');
-	for (int i = 0; i < DP_DROP_COUNT; i++)
-		obj_u64(b, dp_drop_names[i], c->drops[i], i == 0);
-	sl_strbuf_putc(b, '}');
-	sl_json_key(b, "starttls", false);
-	sl_strbuf_putc(b, '{');
-	obj_u64(b, "seen", c->starttls_seen, true);
-	obj_u64(b, "stripped", c->starttls_stripped, false);
-	obj_u64(b, "blocked", c->starttls_blocked, false);
-	sl_strbuf_putc(b, '}');
-	obj_u64(b, "signals_overlap", c->signals_overlap, false);
-	sl_json_key(b, "loop", false);
+}
+
+static void loop_json(const struct dp_counters *c, struct sl_strbuf *b)
+{
 	uint64_t iters = 0;
 	for (int i = 0; i < DP_LOOP_BUCKETS; i++)
 		iters += c->loop_ns_log2[i];
-	sl_strbuf_putc(b, '{');
+	open_obj(b, "loop", false);
 	obj_u64(b, "iterations", iters, true);
 	obj_u64(b, "p50_ns", dp_loop_quantile(c, 0.5), false);
 	obj_u64(b, "p99_ns", dp_loop_quantile(c, 0.99), false);
@@ -264,7 +218,45 @@ void dp_counters_json(const struct dp_counters *c, struct sl_strbuf *b)
 	for (int i = 0; i < DP_LOOP_BUCKETS; i++)
 		sl_strbuf_printf(b, "%s%llu", i ? "," : "", (unsigned long long)c->loop_ns_log2[i]);
 	sl_strbuf_puts(b, "]}");
-	obj_u64(b, "memory_bytes", c->memory_bytes, false);
-	protect_json(c, b);
+}
+
+/* "stages": TSC cycles per stage of the poll loop, and the bursts they were taken over */
+static void stages_json(const struct dp_counters *c, struct sl_strbuf *b)
+{
+	open_obj(b, "stages", false);
+	for (int i = 0; i < DP_STAGE_COUNT; i++)
+		obj_u64(b, dp_stage_names[i], c->stage_cycles[i], i == 0);
+	obj_u64(b, "bursts", c->stage_bursts, false);
+	sl_strbuf_putc(b, '}');
+}
+
+void dp_counters_json(const struct dp_counters *c, struct sl_strbuf *b)
+{
+	sl_strbuf_putc(b, '{');
+	ports_json(c, b);
+	open_obj(b, "flows", false);
+	group_json(c, b, DP_SG_FLOWS, true);
+	names_json(b, "uninspected", dp_uninspected_names, c->uninspected, DP_UNINSPECTED_COUNT);
+	sl_strbuf_putc(b, '}');
+	open_obj(b, "messages", false);
+	group_json(c, b, DP_SG_MESSAGES, true);
+	sl_strbuf_putc(b, '}');
+	names_json(b, "verdicts", dp_action_names, c->verdicts, DP_NACTIONS);
+	rules_json(c, b);
+	names_json(b, "drops", dp_drop_names, c->drops, DP_DROP_COUNT);
+	open_obj(b, "starttls", false);
+	group_json(c, b, DP_SG_STARTTLS, true);
+	sl_strbuf_putc(b, '}');
+	loop_json(c, b);
+	stages_json(c, b);
+	group_json(c, b, DP_SG_TOP, false);
+	/* "protect": its counters, then refused/closed/detected/banned by reason */
+	open_obj(b, "protect", false);
+	group_json(c, b, DP_SG_PROTECT, true);
+	names_json(b, "refused", dp_protect_names, c->protect_refused, DP_PROTECT_COUNT);
+	names_json(b, "closed", dp_protect_names, c->protect_closed, DP_PROTECT_COUNT);
+	names_json(b, "detected", dp_protect_names, c->protect_detected, DP_PROTECT_COUNT);
+	names_json(b, "banned", dp_protect_names, c->protect_banned, DP_PROTECT_COUNT);
+	sl_strbuf_putc(b, '}');
 	sl_strbuf_putc(b, '}');
 }

@@ -4,6 +4,7 @@
 #ifndef SLUICE_DP_COUNTERS_H
 #define SLUICE_DP_COUNTERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -100,73 +101,123 @@ enum dp_protect_reason {
 #define DP_RULE_SLOTS 256
 #define DP_RULE_ID_MAX 64
 
+/* Per-port counters, one per role: field, whether telemetry also shows it per worker. */
+#define DP_PORT_COUNTERS(X) \
+	X(rx_packets, true) \
+	X(rx_bytes, true) \
+	X(tx_packets, true) \
+	X(tx_bytes, true) \
+	X(injected, false)    /* packets the dataplane made (replies, RSTs) */ \
+	X(resegmented, false) /* packets rebuilt from held bytes */
+
+/* Where a scalar counter shows: its object in the stats JSON (/sluice/stats, `sluicectl
+ * stats`; TOP is the top level) and the DPDK telemetry command that shows it. */
+enum dp_stat_group { DP_SG_FLOWS, DP_SG_STARTTLS, DP_SG_MESSAGES, DP_SG_TOP, DP_SG_PROTECT, DP_SG_COUNT };
+enum dp_tel_cmd { DP_TEL_FLOWS, DP_TEL_MESSAGES, DP_TEL_MEMORY, DP_TEL_PROTECT };
+
+/* Every scalar counter, once: field, JSON object and key, telemetry command and key,
+ * whether telemetry also shows it per worker, what it counts. Gauges are summed over
+ * workers like the rest. */
+#define DP_SCALAR_COUNTERS(X) \
+	X(flows_active, FLOWS, "active", FLOWS, "active", true, "gauge: flows in the table") \
+	X(flows_created, FLOWS, "created", FLOWS, "created", false, "flows created") \
+	X(flows_closed, FLOWS, "closed", FLOWS, "closed", false, "flows closed") \
+	X(flows_expired, FLOWS, "expired", FLOWS, "expired", false, "flows expired idle") \
+	X(flows_smtp_detected, FLOWS, "smtp_detected", FLOWS, "smtp_detected", false, "recognised by content on a non-SMTP port") \
+	X(flows_embryonic, FLOWS, "embryonic", FLOWS, "embryonic", false, "gauge: handshake not completed") \
+	X(flows_evicted_embryonic, FLOWS, "evicted_embryonic", FLOWS, "evicted_embryonic", false, "oldest half-open flows dropped to admit new ones") \
+	X(flows_evicted_idle, FLOWS, "evicted_idle", FLOWS, "evicted_idle", false, "idle established flows reset to admit new ones") \
+	X(flows_reset_desync, FLOWS, "reset_desync", FLOWS, "reset_desync", false, "the engine lost step with the server: reset") \
+	X(rst_ignored, FLOWS, "rst_ignored", FLOWS, "rst_ignored", false, "RSTs the receiver would not accept (not at rcv_nxt)") \
+	X(urg_cleared, FLOWS, "urg_cleared", FLOWS, "urg_cleared", false, "forwarded segments whose URG flag was cleared") \
+	X(engine_failed, FLOWS, "engine_failed", FLOWS, "engine_failed", false, "sessions whose engine failed (memory, scan)") \
+	X(events_dropped, FLOWS, "events_dropped", FLOWS, "events_dropped", false, "event-log lines lost (ring full, no memory)") \
+	X(nul_rewritten, FLOWS, "nul_rewritten", FLOWS, "nul_rewritten", false, "command lines whose NUL bytes went on as '?'") \
+	X(starttls_seen, STARTTLS, "seen", FLOWS, "starttls_seen", false, "STARTTLS commands seen") \
+	X(starttls_stripped, STARTTLS, "stripped", FLOWS, "starttls_stripped", false, "STARTTLS taken out of the EHLO reply") \
+	X(starttls_blocked, STARTTLS, "blocked", FLOWS, "starttls_blocked", false, "STARTTLS commands rewritten to a verb the server refuses") \
+	X(messages, MESSAGES, "total", MESSAGES, "total", true, "MESSAGE_END seen") \
+	X(enforced_reject, MESSAGES, "enforced_reject", MESSAGES, "enforced_reject", false, "rejects enforced: server reset, client answered") \
+	X(enforced_quarantine, MESSAGES, "enforced_quarantine", MESSAGES, "enforced_quarantine", false, "quarantines enforced the same way") \
+	X(journal_ok, MESSAGES, "journal_ok", MESSAGES, "journal_ok", false, "messages kept by the journal") \
+	X(journal_skipped, MESSAGES, "journal_skipped", MESSAGES, "journal_skipped", false, "not kept (rejected, refused)") \
+	X(journal_failed, MESSAGES, "journal_failed", MESSAGES, "journal_failed", false, "lost on the way to the journal") \
+	X(journal_required_deferred, MESSAGES, "journal_required_deferred", MESSAGES, "journal_required_deferred", false, "[journal] required: 4xx, no durable copy possible") \
+	X(signals_overlap, TOP, "signals_overlap", MESSAGES, "signals_tcp_overlap", false, "tcp.overlap raised") \
+	X(memory_bytes, TOP, "memory_bytes", MEMORY, "flows_bytes", true, "gauge: bytes held by flows") \
+	X(protect_admitted, PROTECT, "admitted", PROTECT, "admitted", false, "SYNs through the checks") \
+	X(protect_allowed, PROTECT, "allowed", PROTECT, "allowed", false, "SYNs from allow-listed sources (no limits)") \
+	X(protect_cookies, PROTECT, "cookies", PROTECT, "cookies", false, "SYN-ACKs of the dataplane's own handshakes") \
+	X(protect_handshakes, PROTECT, "handshakes", PROTECT, "handshakes", false, "... completed by the client: the answer sent") \
+	X(protect_verified, PROTECT, "verified", PROTECT, "verified", false, "sources verified by such a handshake (emergency)") \
+	X(protect_pardons, PROTECT, "pardons", PROTECT, "pardons", false, "bans lifted by an unban") \
+	X(protect_bans_active, PROTECT, "bans_active", PROTECT, "bans_active", false, "gauge: bans in force") \
+	X(protect_sources, PROTECT, "sources", PROTECT, "sources", false, "gauge: source table entries in use") \
+	X(protect_sources_evicted, PROTECT, "sources_evicted", PROTECT, "sources_evicted", false, "idle entries recycled for new sources") \
+	X(protect_sources_full, PROTECT, "sources_full", PROTECT, "sources_full", false, "a source could not be tracked (table held)") \
+	X(protect_emergency, PROTECT, "emergency", PROTECT, "emergency", true, "gauge: workers in emergency mode") \
+	X(protect_emergency_entered, PROTECT, "emergency_entered", PROTECT, "emergency_entered", false, "times emergency mode was entered")
+
+/* The stages of a worker's poll loop, each timed per burst with the TSC (cheap: a few
+ * reads per burst, not per packet) while the speed goals are unmet. */
+#define DP_STAGES(X) \
+	X(RX, "rx", "receiving bursts (rx_burst, ring dequeue)") \
+	X(DECODE, "decode", "parsing each frame of a burst, its flow key and hash; prefetching its flow bucket") \
+	X(INSPECT, "inspect", "per packet in order: flow lookup, TCP normalization, SMTP, engine, policy, NAT") \
+	X(TX, "tx", "flushing the tx buffers (tx_burst, ring enqueue)") \
+	X(TIMERS, "timers", "every 10 ms: expiry and timed work of flows, pool probes")
+
+enum dp_stage {
+#define X(id, name, doc) DP_STAGE_##id,
+	DP_STAGES(X)
+#undef X
+	DP_STAGE_COUNT
+};
+
 struct dp_rule_count {
 	char id[DP_RULE_ID_MAX]; /* "" = free slot */
 	uint64_t count;
 };
 
 struct dp_counters {
-	uint64_t rx_packets[DP_NROLES], rx_bytes[DP_NROLES];
-	uint64_t tx_packets[DP_NROLES], tx_bytes[DP_NROLES];
-	uint64_t injected[DP_NROLES];       /* packets the dataplane made (replies, RSTs) */
-	uint64_t resegmented[DP_NROLES];    /* packets rebuilt from held bytes */
+#define X(field, per_worker) uint64_t field[DP_NROLES];
+	DP_PORT_COUNTERS(X)
+#undef X
 	uint64_t drops[DP_DROP_COUNT];
-	uint64_t flows_created, flows_closed, flows_expired;
-	uint64_t flows_active;              /* gauge */
-	uint64_t flows_embryonic;           /* gauge: handshake not completed */
-	uint64_t flows_evicted_embryonic;   /* oldest half-open flows dropped to admit new ones */
-	uint64_t flows_evicted_idle;        /* idle established flows reset to admit new ones */
-	uint64_t flows_reset_desync;        /* the engine lost step with the server: reset */
-	uint64_t rst_ignored;               /* RSTs the receiver would not accept (not at rcv_nxt) */
-	uint64_t urg_cleared;               /* forwarded segments whose URG flag was cleared */
-	uint64_t engine_failed;             /* sessions whose engine failed (memory, scan) */
-	uint64_t events_dropped;            /* event-log lines lost (ring full, no memory) */
-	uint64_t nul_rewritten;             /* command lines whose NUL bytes went on as '?' */
-	uint64_t flows_smtp_detected;       /* recognised by content on a non-SMTP port */
+#define X(field, group, key, tel, tel_key, per_worker, doc) uint64_t field;
+	DP_SCALAR_COUNTERS(X)
+#undef X
 	uint64_t uninspected[DP_UNINSPECTED_COUNT];
-	uint64_t messages;                  /* MESSAGE_END seen */
 	uint64_t verdicts[DP_NACTIONS];     /* by enum sl_action */
-	uint64_t enforced_reject, enforced_quarantine; /* server reset, client answered */
-	uint64_t signals_overlap;           /* tcp.overlap raised */
-	uint64_t starttls_seen, starttls_stripped, starttls_blocked;
-	uint64_t journal_ok, journal_skipped, journal_failed; /* kept, not kept (rejected, refused), lost */
-	uint64_t journal_required_deferred; /* [journal] required: 4xx, no durable copy possible */
-	uint64_t memory_bytes;              /* gauge: held by flows */
-	/* protection (protect.c) */
-	uint64_t protect_refused[DP_PROTECT_COUNT];  /* SYNs refused, by reason */
+	/* protection (protect.c), by reason */
+	uint64_t protect_refused[DP_PROTECT_COUNT];  /* SYNs refused */
 	uint64_t protect_closed[DP_PROTECT_COUNT];   /* sessions the dataplane closed */
 	uint64_t protect_detected[DP_PROTECT_COUNT]; /* limits and detectors that fired */
-	uint64_t protect_banned[DP_PROTECT_COUNT];   /* bans started, by reason */
-	uint64_t protect_admitted;          /* SYNs through the checks */
-	uint64_t protect_allowed;           /* SYNs from allow-listed sources (no limits) */
-	uint64_t protect_cookies;           /* SYN-ACKs of the dataplane's own handshakes */
-	uint64_t protect_handshakes;        /* ... completed by the client: the answer sent */
-	uint64_t protect_verified;          /* sources verified by such a handshake (emergency) */
-	uint64_t protect_pardons;           /* bans lifted by an unban */
-	uint64_t protect_bans_active;       /* gauge */
-	uint64_t protect_sources;           /* gauge: source table entries in use */
-	uint64_t protect_sources_evicted;   /* idle entries recycled for new sources */
-	uint64_t protect_sources_full;      /* a source could not be tracked (table held) */
-	uint64_t protect_emergency;         /* gauge: workers in emergency mode */
-	uint64_t protect_emergency_entered;
+	uint64_t protect_banned[DP_PROTECT_COUNT];   /* bans started */
 	uint64_t rule_overflow;             /* rule ids beyond DP_RULE_SLOTS */
+	/* TSC cycles each stage of the poll loop took (DP_STAGES), and the bursts timed */
+	uint64_t stage_cycles[DP_STAGE_COUNT];
+	uint64_t stage_bursts;
 	/* poll-loop iterations that moved packets, by duration: [i] counts those of
 	 * 2^i .. 2^(i+1)-1 ns (the swap's cost on the worker loop, docs/control.md) */
 	uint64_t loop_ns_log2[DP_LOOP_BUCKETS];
 	struct dp_rule_count rules[DP_RULE_SLOTS];
 };
 
-/* The flow counters as telemetry and the stats JSON name them (/sluice/flows). */
+/* A counter as the stats JSON and telemetry name it (see DP_SCALAR_COUNTERS). */
 struct dp_counter_field {
+	enum dp_stat_group group;
 	const char *name;
+	enum dp_tel_cmd tel;
+	const char *tel_name;
+	bool per_worker;
 	size_t off; /* of a uint64_t in struct dp_counters */
 };
-extern const struct dp_counter_field dp_flow_fields[];
-extern const unsigned dp_nflow_fields;
-/* The protection's counters (/sluice/protect, "protect" in the stats JSON) besides the
- * per-reason arrays. */
-extern const struct dp_counter_field dp_protect_fields[];
-extern const unsigned dp_nprotect_fields;
+extern const struct dp_counter_field dp_scalar_fields[];
+extern const unsigned dp_nscalar_fields;
+/* The port counters: off is that of the [DP_NROLES] array; name is the field's. */
+extern const struct dp_counter_field dp_port_fields[];
+extern const unsigned dp_nport_fields;
 
 static inline uint64_t dp_counter_at(const struct dp_counters *c, size_t off)
 {
@@ -180,6 +231,9 @@ extern const char *const dp_uninspected_docs[DP_UNINSPECTED_COUNT];
 extern const char *const dp_role_names[DP_NROLES];
 extern const char *const dp_protect_names[DP_PROTECT_COUNT];
 extern const char *const dp_protect_docs[DP_PROTECT_COUNT];
+extern const char *const dp_stage_names[DP_STAGE_COUNT];
+extern const char *const dp_stage_docs[DP_STAGE_COUNT];
+extern const char *const dp_action_names[DP_NACTIONS];
 
 void dp_counters_rule_hit(struct dp_counters *c, const char *id);
 /* The loop-time histogram's quantile q (0..1) in ns (the bucket's upper edge). */

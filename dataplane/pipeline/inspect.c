@@ -295,16 +295,32 @@ static struct dp_flow *no_flow(struct dp_inspector *in, const struct dp_flow_key
 	return NULL;
 }
 
+void dp_inspect_decode(const uint8_t *frame, size_t len, struct dp_decoded *dec, const uint32_t *hash)
+{
+	dec->kind = dp_pkt_parse(frame, len, &dec->p);
+	if (dec->kind != DP_PKT_TCP)
+		return;
+	dp_flow_key_make(&dec->p, &dec->k, NULL);
+	dec->hash = hash ? *hash : dp_flow_key_hash(&dec->k);
+}
+
 struct dp_flow *dp_inspect_frame(struct dp_inspector *in, const uint8_t *frame, size_t len,
                                  int in_role, struct dp_out *out)
 {
+	struct dp_decoded dec;
+	dp_inspect_decode(frame, len, &dec, NULL);
+	return dp_inspect_decoded(in, frame, len, in_role, &dec, out);
+}
+
+struct dp_flow *dp_inspect_decoded(struct dp_inspector *in, const uint8_t *frame, size_t len,
+                                   int in_role, struct dp_decoded *dec, struct dp_out *out)
+{
 	struct dp_ctx *c = &in->ctx;
-	struct dp_pkt p;
 	out->forward = true;
 	out->clear_urg = false;
 	out->drop_reason = -1;
 	out->n = 0;
-	switch (dp_pkt_parse(frame, len, &p)) {
+	switch (dec->kind) {
 	case DP_PKT_OTHER:
 		return NULL;
 	case DP_PKT_MALFORMED:
@@ -318,28 +334,28 @@ struct dp_flow *dp_inspect_frame(struct dp_inspector *in, const uint8_t *frame, 
 	case DP_PKT_TCP:
 		break;
 	}
-	struct dp_flow_key k;
-	dp_flow_key_make(&p, &k, NULL);
-	uint32_t h = dp_flow_key_hash(&k);
+	struct dp_pkt *p = &dec->p; /* the pool's SNAT rewrites it */
+	const struct dp_flow_key *k = &dec->k;
+	uint32_t h = dec->hash;
 	struct dp_flow *f = NULL;
-	if (c->pool && in_role == DP_INSIDE && (f = dp_pool_inside_flow(in, &p)) &&
-	    !(frame = dp_pool_snat_in(c->pool, f, frame, len, &p))) {
+	if (c->pool && in_role == DP_INSIDE && (f = dp_pool_inside_flow(in, p)) &&
+	    !(frame = dp_pool_snat_in(c->pool, f, frame, len, p))) {
 		out->forward = false;
 		out->drop_reason = DP_DROP_MALFORMED;
 		return NULL;
 	} /* a pool host's frame: from here on it comes from the service address */
 	if (!f)
-		f = dp_ft_lookup(&in->ft, &k, h);
-	if (!f && !smtp_port(c->cfg, &p) && !c->cfg->detect)
+		f = dp_ft_lookup(&in->ft, k, h);
+	if (!f && !smtp_port(c->cfg, p) && !c->cfg->detect)
 		return NULL; /* TCP that is not SMTP: bridged untouched, no state */
-	if (c->cfg->verify_checksums && !c->passive && !dp_pkt_tcp_csum_ok(frame, &p)) {
+	if (c->cfg->verify_checksums && !c->passive && !dp_pkt_tcp_csum_ok(frame, p)) {
 		/* the receiver would drop it; we must not scan what it never accepts */
 		out->forward = false;
 		out->drop_reason = DP_DROP_BAD_CHECKSUM;
 		return NULL;
 	}
 	if (f && (f->state == DP_FLOW_CLOSED || f->state == DP_FLOW_BYPASS) && !c->passive &&
-	    (p.flags & (DP_TCP_SYN | DP_TCP_ACK | DP_TCP_RST)) == DP_TCP_SYN) {
+	    (p->flags & (DP_TCP_SYN | DP_TCP_ACK | DP_TCP_RST)) == DP_TCP_SYN) {
 		/* the port pair is used again: a new connection, inspected from its start (a
 		 * bypassed flow, e.g. after STARTTLS, does not follow its connection's end) */
 		flow_destroy(in, f);
@@ -347,22 +363,22 @@ struct dp_flow *dp_inspect_frame(struct dp_inspector *in, const uint8_t *frame, 
 	}
 	if (!f) {
 		struct dp_flow *scratch = NULL;
-		f = no_flow(in, &k, frame, &p, in_role, out, &scratch);
+		f = no_flow(in, k, frame, p, in_role, out, &scratch);
 		if (!f)
 			return scratch;
 	}
 	dp_ft_touch(&in->ft, f);
 	if (f->pool.pooled)
-		dp_pool_recheck(c, f, &p, h);
-	int d = dp_flow_dir(f, &p);
+		dp_pool_recheck(c, f, p, h);
+	int d = dp_flow_dir(f, p);
 	uint64_t messages = c->ctr->messages;
-	dp_flow_packet(f, c, frame, &p, d, in_role, out);
+	dp_flow_packet(f, c, frame, p, d, in_role, out);
 	if (f->pool.pooled)
-		dp_pool_account(c, f, &p, d, messages);
-	out->l3_off = p.l3_off;
-	out->l4_off = p.l4_off;
-	out->ip_version = p.ip_version;
-	if (out->forward && (p.flags & DP_TCP_URG) && f->inspect && f->state != DP_FLOW_BYPASS &&
+		dp_pool_account(c, f, p, d, messages);
+	out->l3_off = p->l3_off;
+	out->l4_off = p->l4_off;
+	out->ip_version = p->ip_version;
+	if (out->forward && (p->flags & DP_TCP_URG) && f->inspect && f->state != DP_FLOW_BYPASS &&
 	    !c->passive) {
 		/* a receiver without SO_OOBINLINE takes the urgent byte out of the stream we
 		 * scanned: the segment goes on as ordinary data */

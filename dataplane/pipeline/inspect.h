@@ -46,6 +46,36 @@ void dp_inspector_free(struct dp_inspector *in);
 struct dp_flow *dp_inspect_frame(struct dp_inspector *in, const uint8_t *frame, size_t len,
                                  int in_role, struct dp_out *out);
 
+/* dp_inspect_frame in stages, for a worker that takes a burst at a time (parse all,
+ * prefetch all, then inspect each in order): the decode stage touches nothing but the
+ * frame, so it runs ahead of the packets before it. */
+struct dp_decoded {
+	enum dp_pkt_kind kind;
+	struct dp_pkt p;       /* the rest only for DP_PKT_TCP */
+	struct dp_flow_key k;
+	uint32_t hash;         /* dp_flow_key_hash(&k) */
+};
+/* hash: the frame's flow hash when already known (the distributor computed it), or NULL. */
+void dp_inspect_decode(const uint8_t *frame, size_t len, struct dp_decoded *dec, const uint32_t *hash);
+/* The flow-table bucket the frame's flow is in, then (a later pass, once that line is
+ * in) the first flow in it: into the cache ahead of dp_inspect_decoded. */
+static inline void dp_inspect_prefetch_bucket(const struct dp_inspector *in, const struct dp_decoded *dec)
+{
+	if (dec->kind == DP_PKT_TCP)
+		__builtin_prefetch(&in->ft.buckets[dec->hash & in->ft.mask]);
+}
+static inline void dp_inspect_prefetch_flow(const struct dp_inspector *in, const struct dp_decoded *dec)
+{
+	if (dec->kind == DP_PKT_TCP) {
+		const struct dp_flow *f = in->ft.buckets[dec->hash & in->ft.mask];
+		if (f)
+			__builtin_prefetch(f);
+	}
+}
+/* The rest of dp_inspect_frame for a decoded frame. */
+struct dp_flow *dp_inspect_decoded(struct dp_inspector *in, const uint8_t *frame, size_t len,
+                                   int in_role, struct dp_decoded *dec, struct dp_out *out);
+
 /* Both ends of an inspected flow reset (expiry, eviction, a pool host that went down),
  * and the flow gone. */
 void dp_inspect_reset_flow(struct dp_inspector *in, struct dp_flow *f, dp_send_fn send, void *arg);

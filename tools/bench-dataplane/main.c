@@ -482,6 +482,19 @@ static void run_stage(enum dp_mode mode, bool tcp_only, bool protect, struct sl_
 		r->ctr.drops[i] -= warm_ctr.drops[i];
 	r->ctr.enforced_reject -= warm_ctr.enforced_reject;
 	r->ctr.enforced_quarantine -= warm_ctr.enforced_quarantine;
+	for (int i = 0; i < DP_STAGE_COUNT; i++)
+		r->ctr.stage_cycles[i] -= warm_ctr.stage_cycles[i];
+}
+
+/* Where a stage's time went: the worker's own per-stage TSC counters (wall time, so a
+ * busy machine's preemptions land in whichever stage was running). */
+static void report_stages(const char *name, const struct result *r)
+{
+	double ns = 1e9 / (double)rte_get_tsc_hz() / (double)r->packets;
+	printf("    %s by stage, ns/packet:", name);
+	for (int i = 0; i < DP_STAGE_COUNT; i++)
+		printf(" %s %.1f", dp_stage_names[i], (double)r->ctr.stage_cycles[i] * ns);
+	printf("\n");
 }
 
 static void report(const char *name, const struct result *r, const struct result *base)
@@ -659,6 +672,9 @@ int main(int argc, char **argv)
 	printf("    protection: %+.1f ns/packet over (3)\n",
 	       r4.seconds * 1e9 / (double)r4.packets - r3.seconds * 1e9 / (double)r3.packets);
 	report_flood(&r5, &r4);
+	report_stages("(1)", &r1);
+	report_stages("(2)", &r2);
+	report_stages("(3)", &r3);
 	bench_protect_micro(lists);
 
 	/* the matching ceiling: the same bytes, block mode, same databases */
