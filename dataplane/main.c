@@ -386,6 +386,7 @@ int main(int argc, char **argv)
 			char name[RTE_RING_NAMESIZE];
 			snprintf(name, sizeof name, "sl_in%u", i);
 			w->in = rte_ring_create(name, 4096, ports.socket, RING_F_SC_DEQ | RING_F_SP_ENQ);
+			w->in_hashed = true; /* dp_distributor_main puts the flow hash in hash.rss */
 			for (int r = 0; r < DP_NROLES; r++) {
 				snprintf(name, sizeof name, "sl_out%u_%d", i, r);
 				w->out[r] = rte_ring_create(name, 4096, ports.socket, RING_F_SC_DEQ | RING_F_SP_ENQ);

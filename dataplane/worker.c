@@ -195,9 +195,9 @@ static void inspect_one(struct dp_worker *w, struct rte_mbuf *m, struct staged *
 
 /* Decode every frame of the burst and prefetch its flow bucket; frames from a port
  * that is not ours are freed (pkts[i] = NULL). The distributor's flow hash comes with
- * the mbuf (hash.rss) when from_ring. */
+ * the mbuf (hash.rss) when hashed. */
 static void decode_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
-                         struct staged *st, bool from_ring)
+                         struct staged *st, bool hashed)
 {
 	for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
@@ -215,37 +215,52 @@ static void decode_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n
 		w->ctr.rx_bytes[role] += rte_pktmbuf_pkt_len(m);
 		st[i].role = role;
 		st[i].frame = NULL;
-		if (!w->insp || !rte_pktmbuf_is_contiguous(m))
+		if (!rte_pktmbuf_is_contiguous(m))
 			continue;
 		st[i].frame = rte_pktmbuf_mtod(m, const uint8_t *);
 		dp_inspect_decode(st[i].frame, rte_pktmbuf_data_len(m), &st[i].dec,
-		                  from_ring ? &m->hash.rss : NULL);
+		                  hashed ? &m->hash.rss : NULL);
 		dp_inspect_prefetch_bucket(w->insp, &st[i].dec);
 	}
-	if (w->insp)
-		for (uint16_t i = 0; i < n; i++)
-			if (pkts[i] && st[i].frame)
-				dp_inspect_prefetch_flow(w->insp, &st[i].dec);
+	for (uint16_t i = 0; i < n; i++)
+		if (pkts[i] && st[i].frame)
+			dp_inspect_prefetch_flow(w->insp, &st[i].dec);
 }
 
-static void handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n, bool from_ring,
+/* Bridge mode: no stage but forwarding (counted as inspect). */
+static void bridge_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		int role = dp_port_role(w->ports, m->port);
+		if (role < 0) {
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		w->ctr.rx_packets[role]++;
+		w->ctr.rx_bytes[role] += rte_pktmbuf_pkt_len(m);
+		dp_worker_send(w, !role, m);
+	}
+}
+
+static void handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n, bool hashed,
                          uint64_t rx_start)
 {
 	static __thread struct staged st[DP_MAX_BURST];
 	uint64_t t0 = rte_rdtsc();
 	w->ctr.stage_cycles[DP_STAGE_RX] += t0 - rx_start;
 	w->ctr.stage_bursts++;
-	decode_burst(w, pkts, n, st, from_ring);
+	if (!w->insp) {
+		bridge_burst(w, pkts, n);
+		w->ctr.stage_cycles[DP_STAGE_INSPECT] += rte_rdtsc() - t0;
+		return;
+	}
+	decode_burst(w, pkts, n, st, hashed);
 	uint64_t t1 = rte_rdtsc();
 	w->ctr.stage_cycles[DP_STAGE_DECODE] += t1 - t0;
-	for (uint16_t i = 0; i < n; i++) {
-		if (!pkts[i])
-			continue;
-		if (w->insp)
+	for (uint16_t i = 0; i < n; i++)
+		if (pkts[i])
 			inspect_one(w, pkts[i], &st[i]);
-		else
-			dp_worker_send(w, !st[i].role, pkts[i]);
-	}
 	w->ctr.stage_cycles[DP_STAGE_INSPECT] += rte_rdtsc() - t1;
 }
 
@@ -260,7 +275,7 @@ void dp_worker_poll(struct dp_worker *w, uint64_t now)
 	if (w->in) {
 		unsigned n = rte_ring_dequeue_burst(w->in, (void **)pkts, burst, NULL);
 		if (n)
-			handle_burst(w, pkts, (uint16_t)n, true, t);
+			handle_burst(w, pkts, (uint16_t)n, w->in_hashed, t);
 		moved += n;
 	}
 	for (unsigned s = 0; s < w->nrx; s++) {

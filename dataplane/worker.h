@@ -32,6 +32,7 @@ struct dp_worker {
 	unsigned nrx;
 	struct { uint16_t port, queue; } rx[DP_NROLES];
 	struct rte_ring *in;
+	bool in_hashed;            /* in's producer put each frame's flow hash in hash.rss */
 	/* output: a tx queue of each port, or rings to the distributor */
 	uint16_t txq;
 	struct rte_ring *out[DP_NROLES];

@@ -163,7 +163,7 @@ enum dp_tel_cmd { DP_TEL_FLOWS, DP_TEL_MESSAGES, DP_TEL_MEMORY, DP_TEL_PROTECT }
 #define DP_STAGES(X) \
 	X(RX, "rx", "receiving bursts (rx_burst, ring dequeue)") \
 	X(DECODE, "decode", "parsing each frame of a burst, its flow key and hash; prefetching its flow bucket") \
-	X(INSPECT, "inspect", "per packet in order: flow lookup, TCP normalization, SMTP, engine, policy, NAT") \
+	X(INSPECT, "inspect", "per packet in order: flow lookup, TCP normalization, SMTP, engine, policy, NAT (bridge mode: forwarding)") \
 	X(TX, "tx", "flushing the tx buffers (tx_burst, ring enqueue)") \
 	X(TIMERS, "timers", "every 10 ms: expiry and timed work of flows, pool probes")
 

@@ -37,22 +37,18 @@
 
 #include "pipeline/inspect.h"
 #include "decode/pktparse.h"
+#include "bench.h"
 #include "lpm.h"
+#include "multicore.h"
 #include "protect_bench.h"
 #include "port.h"
 #include "worker.h"
 
 #define WINDOW 1024 /* packets fed per timed window */
 
-struct frame {
-	uint8_t *data;
-	uint16_t len;
-	int16_t port_off;  /* offset of the client's TCP port, -1 when not TCP */
-	int16_t csum_off;  /* offset of the TCP checksum */
-};
-
-static struct frame *frames;
-static size_t nframes, frame_bytes;
+struct frame *frames;
+size_t nframes;
+static size_t frame_bytes;
 /* a SYN flood (stage 5): bare SYNs from spoofed documentation sources */
 static struct frame *flood;
 static size_t nflood;
@@ -64,7 +60,7 @@ static void fail(const char *what)
 	failures++;
 }
 
-static double thread_seconds(void)
+double thread_seconds(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
@@ -104,7 +100,7 @@ static void load(const char *path, const struct dp_config *cfg)
 }
 
 /* Give every flow new client ports for pass k (RFC 1624 checksum update). */
-static void shift_ports(unsigned k, unsigned prev)
+void shift_ports(unsigned k, unsigned prev)
 {
 	for (size_t i = 0; i < nframes; i++) {
 		struct frame *f = &frames[i];
@@ -321,7 +317,7 @@ static void drain(struct result *r)
 	(void)r;
 }
 
-static unsigned pass_no;
+unsigned pass_no;
 static unsigned flood_every; /* stage 5: one flood SYN after every this many frames */
 static unsigned flood_ratio = 4;
 static size_t flood_next;
@@ -635,6 +631,8 @@ int main(int argc, char **argv)
 	struct result r1, rt, r2, r3;
 	struct tap_buf tb;
 	memset(&tb, 0, sizeof tb);
+	if (only && strcmp(only, "multicore") == 0)
+		return bench_multicore(policy, &ports, seconds);
 	if (only) {
 		/* one stage alone, for perf: its figure, no checks */
 		static const struct { const char *name; enum dp_mode mode; bool tcp_only; } st[] = {
@@ -647,7 +645,7 @@ int main(int argc, char **argv)
 				report(st[i].name, &r1, NULL);
 				return failures ? 1 : 0;
 			}
-		fprintf(stderr, "bench-dataplane: --only bridge|tcp|smtp|enforce\n");
+		fprintf(stderr, "bench-dataplane: --only bridge|tcp|smtp|enforce|multicore\n");
 		return 2;
 	}
 	run_stage(DP_MODE_BRIDGE, false, false, policy, &ports, seconds, &r1, NULL, false);
