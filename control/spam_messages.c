@@ -124,7 +124,8 @@ bool spam_each_message(const char *path,
 	closedir(d);
 	if (!ok)
 		fprintf(stderr, "%s: out of memory\n", path);
-	qsort(names, n, sizeof *names, by_name);
+	if (n) /* an empty directory has no array at all */
+		qsort(names, n, sizeof *names, by_name);
 	for (size_t i = 0; ok && i < n; i++)
 		ok = each_in_file(names[i], fn, ctx, true);
 	for (size_t i = 0; i < n; i++)

@@ -354,7 +354,8 @@ static json_t *op_bundle_load(struct dp_control *c, json_t *req, const uint8_t *
 	}
 	p->n = c->nworkers;
 	p->info.id = sig.version;
-	memcpy(p->info.digest, p->slot[0]->digest, sizeof p->info.digest);
+	/* the bundle as pushed: sluice-control compares it with what it wants running */
+	memcpy(p->info.digest, p->slot[0]->own_digest, sizeof p->info.digest);
 	p->info.loaded_unix = (uint64_t)time(NULL);
 	sl_policy_unref(policy); /* the slots hold theirs */
 

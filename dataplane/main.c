@@ -418,7 +418,7 @@ int main(int argc, char **argv)
 		for (unsigned i = 0; i < cfg.workers; i++)
 			if (workers[i].insp && workers[i].insp->ctx.rules.cur) {
 				workers[i].insp->ctx.rules.cur->id = policy_id;
-				memcpy(b.digest, workers[i].insp->ctx.rules.cur->digest, sizeof b.digest);
+				memcpy(b.digest, workers[i].insp->ctx.rules.cur->own_digest, sizeof b.digest);
 			}
 		dp_control_set_initial(control, &b);
 	}

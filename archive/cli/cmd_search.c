@@ -299,45 +299,127 @@ static void mbox_append(FILE *f, const struct sl_strbuf *raw, int64_t date)
 	fputc('\n', f);
 }
 
+/* The ids of a query's hits, newest first. */
+struct id_list {
+	uint32_t *ids;
+	size_t n, cap;
+	bool failed;
+};
+
+static bool collect_id(void *ctx, const uint8_t dockey[AR_DOCKEY_LEN])
+{
+	struct id_list *l = ctx;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 256;
+		uint32_t *ids = realloc(l->ids, cap * sizeof *ids);
+		if (!ids) {
+			l->failed = true;
+			return false;
+		}
+		l->ids = ids;
+		l->cap = cap;
+	}
+	l->ids[l->n++] = ar_dockey_docid(dockey);
+	return true;
+}
+
+static const char export_usage[] = "usage: sluice-archive export --data DIR "
+	"(ID... | --query QUERY [--limit N]) --eml DIR | --mbox FILE\n";
+
+/* --query: the hits become the ids to export; 0, or the exit code after printing why. */
+static int query_ids(struct ar_store *s, const char *query, size_t limit, struct id_list *l)
+{
+	char err[512];
+	struct ar_qnode *q = ar_query_parse(query, err, sizeof err);
+	if (!q) {
+		fprintf(stderr, "sluice-archive export: bad query: %s\n", err);
+		return 2;
+	}
+	if (cli_check_index(s) < 0) {
+		ar_query_free(q);
+		return 1;
+	}
+	ar_search(s, q, limit, collect_id, l);
+	ar_query_free(q);
+	if (l->failed) {
+		fprintf(stderr, "sluice-archive export: out of memory\n");
+		return 1;
+	}
+	return 0;
+}
+
 int cmd_export(int argc, char **argv)
 {
-	const char *data = NULL, *eml = NULL, *mbox = NULL;
-	uint32_t *ids = calloc((size_t)argc, sizeof *ids);
-	size_t nids = 0;
+	const char *data = NULL, *eml = NULL, *mbox = NULL, *query = NULL;
+	size_t limit = 0;
+	struct id_list l = { .ids = calloc((size_t)argc, sizeof *l.ids), .cap = (size_t)argc };
+	if (!l.ids) {
+		fprintf(stderr, "sluice-archive export: out of memory\n");
+		return 1;
+	}
 	for (int i = 1; i < argc; i++) {
+		char *end;
 		if (!strcmp(argv[i], "--data") && i + 1 < argc)
 			data = argv[++i];
 		else if (!strcmp(argv[i], "--eml") && i + 1 < argc)
 			eml = argv[++i];
 		else if (!strcmp(argv[i], "--mbox") && i + 1 < argc)
 			mbox = argv[++i];
-		else if (cli_parse_docid(argv[i], &ids[nids]))
-			nids++;
+		else if (!strcmp(argv[i], "--query") && i + 1 < argc && !query)
+			query = argv[++i];
+		else if (!strcmp(argv[i], "--limit") && i + 1 < argc) {
+			errno = 0;
+			limit = strtoul(argv[++i], &end, 10);
+			if (errno || end == argv[i] || *end || argv[i][0] == '-') {
+				fprintf(stderr, "sluice-archive export: --limit: not a count: %s\n", argv[i]);
+				free(l.ids);
+				return 2;
+			}
+		} else if (cli_parse_docid(argv[i], &l.ids[l.n]))
+			l.n++;
 		else {
 			fprintf(stderr, "sluice-archive export: not a message id: %s\n", argv[i]);
-			free(ids);
+			free(l.ids);
 			return 2;
 		}
 	}
-	if (!data || !nids || (!eml == !mbox)) {
-		fprintf(stderr, "usage: sluice-archive export --data DIR ID... --eml DIR | --mbox FILE\n");
-		free(ids);
+	/* ids or a query, not both: an export says exactly what it took */
+	if (!data || !l.n == !query || (!eml == !mbox)) {
+		fputs(export_usage, stderr);
+		free(l.ids);
 		return 2;
 	}
 	struct ar_store *s = cli_open(data, false, false);
 	if (!s) {
-		free(ids);
+		free(l.ids);
 		return 1;
 	}
+	int qrc = query ? query_ids(s, query, limit, &l) : 0;
+	if (qrc) {
+		ar_store_close(s);
+		free(l.ids);
+		return qrc;
+	}
+	uint32_t *ids = l.ids;
+	size_t nids = l.n;
 	/* the export is audited before anything leaves the store */
 	struct sl_strbuf detail;
 	sl_strbuf_init(&detail);
+	if (query) {
+		sl_strbuf_puts(&detail, "\"query\":");
+		sl_json_str(&detail, query);
+		sl_strbuf_puts(&detail, ",");
+	}
 	sl_strbuf_puts(&detail, "\"ids\":[");
 	for (size_t i = 0; i < nids; i++)
 		sl_strbuf_printf(&detail, "%s%u", i ? "," : "", ids[i]);
 	sl_strbuf_puts(&detail, "],\"to\":");
 	sl_json_str(&detail, eml ? eml : mbox);
-	int audited = cli_audit(s, "export", detail.s);
+	int audited = -1;
+	if (sl_strbuf_failed(&detail))
+		fprintf(stderr, "sluice-archive export: out of memory\n");
+	else
+		audited = cli_audit(s, "export", detail.s);
 	sl_strbuf_free(&detail);
 	/* never through a symbolic link: the target directory or mbox, or a file in it */
 	FILE *mf = NULL;
@@ -396,6 +478,8 @@ int cmd_export(int argc, char **argv)
 		fprintf(stderr, "sluice-archive export: %s: %s\n", mbox, strerror(errno));
 		rc = 1;
 	}
+	if (query) /* how many matched: an empty training set must not go unnoticed */
+		printf("%zu messages matched\n", nids);
 	ar_store_close(s);
 	free(ids);
 	return rc;

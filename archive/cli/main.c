@@ -13,7 +13,7 @@ static const struct {
 	{ "import", cmd_import, "--data DIR [--source NAME] PATH...   (Maildir, mbox, .eml)" },
 	{ "search", cmd_search, "--data DIR QUERY [--json] [--limit N]" },
 	{ "show", cmd_show, "--data DIR ID" },
-	{ "export", cmd_export, "--data DIR ID... --eml DIR | --mbox FILE" },
+	{ "export", cmd_export, "--data DIR (ID... | --query QUERY [--limit N]) --eml DIR | --mbox FILE" },
 	{ "stats", cmd_stats, "--data DIR [--json]" },
 	{ "verify", cmd_verify, "--data DIR [--records FILE]   (every message rebuilds to its SHA-256)" },
 	{ "reindex", cmd_reindex, "--data DIR" },

@@ -45,24 +45,54 @@ static struct ar_qnode *error_at(struct parser *p, size_t at, const char *fmt, .
 	return NULL;
 }
 
-static struct ar_qnode *node(enum ar_qtype t)
+/* Allocation failures fail the query with an error, like any other bad query. */
+static struct ar_qnode *node(struct parser *p, enum ar_qtype t)
 {
-	struct ar_qnode *n = calloc(1, sizeof *n);
+	struct ar_qnode *n = p->failed ? NULL : calloc(1, sizeof *n);
+	if (!n)
+		return error_at(p, p->pos, "out of memory");
 	n->type = t;
 	return n;
 }
 
-static void add_kid(struct ar_qnode *n, struct ar_qnode *k)
+void ar_query_free(struct ar_qnode *n);
+
+/* A buffer that dropped bytes would search for a different word. */
+static bool out_of_memory(struct parser *p, const struct sl_strbuf *b)
 {
-	n->kids = realloc(n->kids, (n->nkids + 1) * sizeof *n->kids);
-	n->kids[n->nkids++] = k;
+	if (b->failed)
+		error_at(p, p->pos, "out of memory");
+	return b->failed;
 }
 
-static void add_term(struct ar_qnode *n, const char *t, size_t len)
+/* Takes k: on failure k is freed and false returned. */
+static bool add_kid(struct parser *p, struct ar_qnode *n, struct ar_qnode *k)
 {
-	n->terms = realloc(n->terms, (n->nterms + 1) * sizeof *n->terms);
-	n->terms[n->nterms] = strndup(t ? t : "", len); /* an empty fold leaves t NULL */
-	n->nterms++;
+	if (!k)
+		return false;
+	struct ar_qnode **kids = realloc(n->kids, (n->nkids + 1) * sizeof *n->kids);
+	if (!kids) {
+		ar_query_free(k);
+		error_at(p, p->pos, "out of memory");
+		return false;
+	}
+	n->kids = kids;
+	n->kids[n->nkids++] = k;
+	return true;
+}
+
+static bool add_term(struct parser *p, struct ar_qnode *n, const char *t, size_t len)
+{
+	char **terms = realloc(n->terms, (n->nterms + 1) * sizeof *n->terms);
+	if (terms)
+		n->terms = terms;
+	char *term = terms ? strndup(t ? t : "", len) : NULL; /* an empty fold leaves t NULL */
+	if (!term) {
+		error_at(p, p->pos, "out of memory");
+		return false;
+	}
+	n->terms[n->nterms++] = term;
+	return true;
 }
 
 void ar_query_free(struct ar_qnode *n)
@@ -117,23 +147,31 @@ static bool read_value(struct parser *p, struct sl_strbuf *v, bool *quoted)
 }
 
 struct tok_list {
+	struct parser *p;
 	struct ar_qnode *n;
 };
 
 static void on_token(void *ctx, const char *t, size_t len)
 {
-	add_term(((struct tok_list *)ctx)->n, t, len);
+	struct tok_list *tl = ctx;
+	add_term(tl->p, tl->n, t, len);
 }
 
 /* Text search: the words of the value, one term or a phrase. */
 static struct ar_qnode *text_node(struct parser *p, size_t at, const char *fields,
 	const char *v, size_t len)
 {
-	struct ar_qnode *n = node(AR_Q_PHRASE);
+	struct ar_qnode *n = node(p, AR_Q_PHRASE);
+	if (!n)
+		return NULL;
 	n->nfields = strlen(fields);
 	memcpy(n->fields, fields, n->nfields);
-	struct tok_list tl = { n };
+	struct tok_list tl = { p, n };
 	ar_tokenize(v, len, on_token, &tl);
+	if (p->failed) {
+		ar_query_free(n);
+		return NULL;
+	}
 	if (n->nterms == 0) {
 		ar_query_free(n);
 		return error_at(p, at, "no searchable word in \"%.*s\"", (int)len, v);
@@ -153,20 +191,30 @@ static struct ar_qnode *value_node(struct parser *p, size_t at, uint8_t field,
 		if (isspace((unsigned char)v[i]))
 			spaced = true;
 	if (spaced) {
-		struct ar_qnode *words = node(AR_Q_PHRASE);
-		struct tok_list tl = { words };
+		struct ar_qnode *words = node(p, AR_Q_PHRASE);
+		if (!words)
+			return NULL;
+		struct tok_list tl = { p, words };
 		ar_tokenize(v, len, on_token, &tl);
-		if (words->nterms == 0) {
+		if (p->failed || words->nterms == 0) {
 			ar_query_free(words);
 			return error_at(p, at, "no searchable word in \"%.*s\"", (int)len, v);
 		}
-		struct ar_qnode *and = node(AR_Q_AND);
-		for (size_t i = 0; i < words->nterms; i++) {
-			struct ar_qnode *t = node(AR_Q_TERM);
-			t->fields[0] = field;
-			t->nfields = 1;
-			add_term(t, words->terms[i], strlen(words->terms[i]));
-			add_kid(and, t);
+		struct ar_qnode *and = node(p, AR_Q_AND);
+		for (size_t i = 0; and && i < words->nterms; i++) {
+			struct ar_qnode *t = node(p, AR_Q_TERM);
+			if (t) {
+				t->fields[0] = field;
+				t->nfields = 1;
+				if (!add_term(p, t, words->terms[i], strlen(words->terms[i]))) {
+					ar_query_free(t);
+					t = NULL;
+				}
+			}
+			if (!add_kid(p, and, t)) {
+				ar_query_free(and);
+				and = NULL;
+			}
 		}
 		ar_query_free(words);
 		return and;
@@ -174,10 +222,15 @@ static struct ar_qnode *value_node(struct parser *p, size_t at, uint8_t field,
 	struct sl_strbuf f;
 	sl_strbuf_init(&f);
 	ar_fold(v, len, &f);
-	struct ar_qnode *n = node(AR_Q_TERM);
-	n->fields[0] = field;
-	n->nfields = 1;
-	add_term(n, f.s, f.len);
+	struct ar_qnode *n = out_of_memory(p, &f) ? NULL : node(p, AR_Q_TERM);
+	if (n) {
+		n->fields[0] = field;
+		n->nfields = 1;
+		if (!add_term(p, n, f.s, f.len)) {
+			ar_query_free(n);
+			n = NULL;
+		}
+	}
 	sl_strbuf_free(&f);
 	return n;
 }
@@ -252,7 +305,9 @@ static struct ar_qnode *field_node(struct parser *p, size_t at, const char *name
 		if (vlen >= sizeof day || (memcpy(day, v, vlen), day[vlen] = '\0', !parse_day(day, &t)))
 			return error_at(p, vat, "%.*s: wants a date YYYY-MM-DD (UTC), got \"%.*s\"",
 				(int)nlen, name, (int)vlen, v);
-		struct ar_qnode *n = node(AR_Q_DATE);
+		struct ar_qnode *n = node(p, AR_Q_DATE);
+		if (!n)
+			return NULL;
 		n->lo = IS("after") ? t : INT64_MIN;
 		n->hi = IS("after") ? INT64_MAX : t;
 		return n;
@@ -276,8 +331,15 @@ static struct ar_qnode *parse_unary(struct parser *p, int depth)
 		struct ar_qnode *k = parse_unary(p, depth);
 		if (!k)
 			return NULL;
-		struct ar_qnode *n = node(AR_Q_NOT);
-		add_kid(n, k);
+		struct ar_qnode *n = node(p, AR_Q_NOT);
+		if (!n) {
+			ar_query_free(k);
+			return NULL;
+		}
+		if (!add_kid(p, n, k)) {
+			ar_query_free(n);
+			return NULL;
+		}
 		return n;
 	}
 	if (c == '(') {
@@ -315,7 +377,7 @@ static struct ar_qnode *parse_unary(struct parser *p, int depth)
 		sl_strbuf_init(&v);
 		bool quoted;
 		struct ar_qnode *n = NULL;
-		if (read_value(p, &v, &quoted))
+		if (read_value(p, &v, &quoted) && !out_of_memory(p, &v))
 			n = field_node(p, at, name, nlen, v.s ? v.s : "", v.len, quoted, vat);
 		sl_strbuf_free(&v);
 		return n;
@@ -324,21 +386,23 @@ static struct ar_qnode *parse_unary(struct parser *p, int depth)
 	sl_strbuf_init(&v);
 	bool quoted;
 	struct ar_qnode *n = NULL;
-	if (read_value(p, &v, &quoted))
+	if (read_value(p, &v, &quoted) && !out_of_memory(p, &v))
 		n = text_node(p, at, "sb", v.s ? v.s : "", v.len);
 	sl_strbuf_free(&v);
 	return n;
 }
 
 /* AND of NOTs alone gets an ALL to subtract from. */
-static struct ar_qnode *finish_and(struct ar_qnode *and)
+static struct ar_qnode *finish_and(struct parser *p, struct ar_qnode *and)
 {
 	bool positive = false;
 	for (size_t i = 0; i < and->nkids; i++)
 		if (and->kids[i]->type != AR_Q_NOT)
 			positive = true;
-	if (!positive)
-		add_kid(and, node(AR_Q_ALL));
+	if (!positive && !add_kid(p, and, node(p, AR_Q_ALL))) {
+		ar_query_free(and);
+		return NULL;
+	}
 	if (and->nkids == 1) {
 		struct ar_qnode *only = and->kids[0];
 		and->nkids = 0;
@@ -350,7 +414,9 @@ static struct ar_qnode *finish_and(struct ar_qnode *and)
 
 static struct ar_qnode *parse_and(struct parser *p, int depth)
 {
-	struct ar_qnode *and = node(AR_Q_AND);
+	struct ar_qnode *and = node(p, AR_Q_AND);
+	if (!and)
+		return NULL;
 	for (;;) {
 		skip_space(p);
 		char c = p->q[p->pos];
@@ -361,11 +427,10 @@ static struct ar_qnode *parse_and(struct parser *p, int depth)
 			continue;
 		}
 		struct ar_qnode *k = parse_unary(p, depth);
-		if (!k) {
+		if (!add_kid(p, and, k)) {
 			ar_query_free(and);
 			return NULL;
 		}
-		add_kid(and, k);
 	}
 	if (and->nkids == 0) {
 		ar_query_free(and);
@@ -373,7 +438,7 @@ static struct ar_qnode *parse_and(struct parser *p, int depth)
 			p->q[p->pos] == '\0' ? " at the end of the query" :
 			at_word(p, "OR") ? " before OR" : "");
 	}
-	return finish_and(and);
+	return finish_and(p, and);
 }
 
 static struct ar_qnode *parse_or(struct parser *p, int depth)
@@ -384,30 +449,50 @@ static struct ar_qnode *parse_or(struct parser *p, int depth)
 	skip_space(p);
 	if (!at_word(p, "OR"))
 		return first;
-	struct ar_qnode *or = node(AR_Q_OR);
-	add_kid(or, first);
+	struct ar_qnode *or = node(p, AR_Q_OR);
+	if (!or) {
+		ar_query_free(first);
+		return NULL;
+	}
+	if (!add_kid(p, or, first)) {
+		ar_query_free(or);
+		return NULL;
+	}
 	while (at_word(p, "OR")) {
 		p->pos += 2;
-		struct ar_qnode *k = parse_and(p, depth);
-		if (!k) {
+		if (!add_kid(p, or, parse_and(p, depth))) {
 			ar_query_free(or);
 			return NULL;
 		}
-		add_kid(or, k);
 		skip_space(p);
 	}
 	return or;
 }
 
 /* A NOT that is not a child of an AND becomes AND(ALL, NOT x). */
-static struct ar_qnode *place_nots(struct ar_qnode *n, bool parent_and)
+/* NULL (n freed) when memory runs out. */
+static struct ar_qnode *place_nots(struct parser *p, struct ar_qnode *n, bool parent_and)
 {
-	for (size_t i = 0; i < n->nkids; i++)
-		n->kids[i] = place_nots(n->kids[i], n->type == AR_Q_AND);
+	for (size_t i = 0; i < n->nkids; i++) {
+		struct ar_qnode *k = place_nots(p, n->kids[i], n->type == AR_Q_AND);
+		if (!k) {
+			n->kids[i] = n->kids[--n->nkids];
+			ar_query_free(n);
+			return NULL;
+		}
+		n->kids[i] = k;
+	}
 	if (n->type == AR_Q_NOT && !parent_and) {
-		struct ar_qnode *and = node(AR_Q_AND);
-		add_kid(and, node(AR_Q_ALL));
-		add_kid(and, n);
+		struct ar_qnode *and = node(p, AR_Q_AND);
+		if (!and || !add_kid(p, and, node(p, AR_Q_ALL))) {
+			ar_query_free(and);
+			ar_query_free(n);
+			return NULL;
+		}
+		if (!add_kid(p, and, n)) {
+			ar_query_free(and);
+			return NULL;
+		}
 		return and;
 	}
 	return n;
@@ -429,7 +514,7 @@ struct ar_qnode *ar_query_parse(const char *q, char *err, size_t errlen)
 		ar_query_free(n);
 		return error_at(&p, p.pos, "unexpected '%c'", q[p.pos]);
 	}
-	return place_nots(n, false);
+	return place_nots(&p, n, false);
 }
 
 void ar_query_describe(const struct ar_qnode *n, struct sl_strbuf *out)

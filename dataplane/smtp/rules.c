@@ -20,8 +20,10 @@ struct dp_ruleset *dp_ruleset_new(struct sl_policy *policy, uint64_t id)
 	rs->id = id;
 	struct sl_policy_info info;
 	sl_policy_info(policy, &info);
-	for (int i = 0; i < 32; i++)
+	for (int i = 0; i < 32; i++) {
 		snprintf(rs->digest + 2 * i, 3, "%02x", info.digest[i]);
+		snprintf(rs->own_digest + 2 * i, 3, "%02x", info.own_digest[i]);
+	}
 	return rs;
 }
 

@@ -14,7 +14,10 @@ struct dp_ruleset {
 	struct sl_policy *policy;    /* a reference of its own */
 	struct sl_scanner *scanner;  /* this worker's, prepared for the policy */
 	uint64_t id;                 /* the control's version id (0: loaded at start, unsigned) */
-	char digest[65];             /* hex SHA-256 of the policy (sl_policy_info) */
+	char digest[65];             /* hex SHA-256 of the policy with its spam model, as it judges
+	                              * (sl_policy_info digest): what verdicts report */
+	char own_digest[65];         /* the bundle's own (no --spam-model): what sluice-control
+	                              * pushed and compares */
 	unsigned users;              /* message scanners made for it, still alive */
 	struct dp_ruleset *next;     /* in the retired list */
 };

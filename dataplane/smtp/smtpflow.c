@@ -70,7 +70,7 @@ static void scan_release(struct dp_smtpflow *sf)
 }
 
 /* A scanner for the message that begins, for the current bundle (a message keeps the
- * bundle it started with: the msgscan holds a reference). Its streams are charged to
+ * bundle it started with: the msgscan holds a reference). Its streams (and the classifier's token set) are charged to
  * the flow's engine account; without room the message has no scanner and the overload
  * policy decides its verdict. */
 static void scan_acquire(struct dp_smtpflow *sf)
@@ -84,7 +84,7 @@ static void scan_acquire(struct dp_smtpflow *sf)
 	struct sl_msgscan *m = scan_take(ctx);
 	if (!m)
 		return;
-	size_t n = sl_msgscan_stream_bytes(m);
+	size_t n = sl_msgscan_flow_bytes(m);
 	if (!dp_mem_charge(&sf->mem, n)) {
 		scan_give(ctx, m, ctx->rules.cur);
 		return;
@@ -245,8 +245,8 @@ void dp_smtpflow_free(struct dp_smtpflow *sf)
 	for (int i = 0; i < DP_SF_PENDING; i++)
 		if (sf->pending[i].used)
 			pending_clear(&sf->pending[i]);
-	/* unfinished sink messages are committed by close; here only handles left by an
-	 * abnormal teardown remain: give them to the sink as unanswered */
+	/* no sink handle is left here: dp_flow_free calls dp_smtpflow_close first, which
+	 * ends unfinished messages and commits every pending one as unanswered */
 	memset(sf, 0, sizeof *sf);
 }
 

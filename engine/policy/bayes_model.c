@@ -53,8 +53,11 @@ bool sl_bayes_model_parse(const uint8_t *data, size_t len, struct sl_bayes_model
 	}
 	for (uint32_t i = 0; i < m->ntokens; i++) {
 		const uint8_t *e = m->table + (size_t)i * SL_BAYES_ENTRY;
-		if ((i && le32(e) <= le32(e - SL_BAYES_ENTRY)) || le32(e + 4) > m->nspam || le32(e + 8) > m->nham) {
-			*err = "spam model table out of order or counts above its message totals";
+		uint32_t spam = le32(e + 4), ham = le32(e + 8);
+		/* a token in no message would score 0/0 (NaN): training never writes one */
+		if ((i && le32(e) <= le32(e - SL_BAYES_ENTRY)) || spam > m->nspam || ham > m->nham ||
+		    spam + (uint64_t)ham == 0) {
+			*err = "spam model table out of order, or counts above its message totals or zero";
 			return false;
 		}
 	}

@@ -225,6 +225,11 @@ bool sl_bayes_tokens_saturated(const struct sl_bayes_tokens *t)
 	return t->saturated;
 }
 
+size_t sl_bayes_tokens_bytes(void)
+{
+	return sizeof(struct sl_bayes_tokens);
+}
+
 uint32_t sl_bayes_hash_word(const char *word)
 {
 	uint32_t h = fnv(FNV_BASIS, (const uint8_t *)word, strlen(word));

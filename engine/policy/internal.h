@@ -295,11 +295,13 @@ struct sl_policy {
 	const char *spam_model_name;      /* as the policy or the override names it */
 	unsigned spam_model_line, spam_model_col;
 	uint8_t *spam_model_override;     /* the override's bytes (malloc'd), or NULL */
+	size_t spam_model_override_len;
 
 	size_t skipped_signatures;        /* ndb signatures left out by ignore-unsupported */
 	uint64_t serial;                  /* unique per policy object (scratch preparation) */
 	double compile_seconds;
-	uint8_t digest[32];               /* SHA-256 of the sources and databases */
+	uint8_t own_digest[32];           /* SHA-256 of the sources and databases */
+	uint8_t digest[32];               /* own_digest, or with the overriding model's bytes */
 };
 
 /* ---- the build pipeline ----------------------------------------------------------- */

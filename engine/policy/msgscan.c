@@ -1117,6 +1117,11 @@ size_t sl_msgscan_stream_bytes(const struct sl_msgscan *m)
 	return n;
 }
 
+size_t sl_msgscan_flow_bytes(const struct sl_msgscan *m)
+{
+	return sl_msgscan_stream_bytes(m) + (m->bayes ? sl_bayes_tokens_bytes() : 0);
+}
+
 void sl_msgscan_set_tap(struct sl_msgscan *m, sl_scan_tap_fn fn, void *ctx)
 {
 	m->tap = fn;

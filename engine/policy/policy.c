@@ -90,6 +90,27 @@ const uint8_t *pol_read_file(struct pol_arena *a, const char *path, size_t *len,
 	return buf;
 }
 
+/* The digest verdicts report: the policy's own, or, with a spam model that overrides the
+ * policy's, SHA-256 of the own digest and the model's bytes, so a verdict says which
+ * model judged it. */
+static bool override_digest(struct sl_policy *p)
+{
+	if (!p->spam_model_override) {
+		memcpy(p->digest, p->own_digest, sizeof p->digest);
+		return true;
+	}
+	static const char tag[] = "spam-model override";
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned len = 32;
+	bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+	          EVP_DigestUpdate(ctx, p->own_digest, sizeof p->own_digest) &&
+	          EVP_DigestUpdate(ctx, tag, sizeof tag) &&
+	          EVP_DigestUpdate(ctx, p->spam_model_override, p->spam_model_override_len) &&
+	          EVP_DigestFinal_ex(ctx, p->digest, &len);
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
 bool sl_policy_set_spam_model(struct sl_policy *p, const char *path, struct sl_policy_diag *diag)
 {
 	if (!p->nspam_conds) {
@@ -111,9 +132,14 @@ bool sl_policy_set_spam_model(struct sl_policy *p, const char *path, struct sl_p
 	}
 	free(p->spam_model_override);
 	p->spam_model_override = data;
+	p->spam_model_override_len = len;
 	p->spam_model = m;
 	p->has_spam_model = true;
 	p->spam_model_name = pol_strdup(p->arena, path);
+	if (!override_digest(p)) {
+		pol_diag(diag, path, 0, 0, "no memory for the policy's digest");
+		return false;
+	}
 	return true;
 }
 
@@ -169,8 +195,9 @@ void pol_policy_digest(struct sl_policy *p)
 	pol_pattern_digest(p, pd);
 	EVP_DigestUpdate(ctx, pd, sizeof pd);
 	unsigned len = 32;
-	EVP_DigestFinal_ex(ctx, p->digest, &len);
+	EVP_DigestFinal_ex(ctx, p->own_digest, &len);
 	EVP_MD_CTX_free(ctx);
+	(void)override_digest(p); /* no override yet: a copy */
 }
 
 static struct sl_policy *pol_build(const char *path, struct pol_reader *rd, struct sl_policy *p,
@@ -340,6 +367,7 @@ void sl_policy_info(const struct sl_policy *p, struct sl_policy_info *info)
 	}
 	memcpy(&info->version, p->digest, sizeof info->version);
 	memcpy(info->digest, p->digest, sizeof info->digest);
+	memcpy(info->own_digest, p->own_digest, sizeof info->own_digest);
 }
 
 /* The fuzzer's entry: a policy from memory; every list file it names reads `list`. */

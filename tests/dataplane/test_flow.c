@@ -9,6 +9,9 @@
 
 #include "cunit_run.h"
 #include <dirent.h>
+#include <unistd.h>
+
+#include "sluice/bayes.h"
 
 #include "core/archivesink.h"
 #include "core/dirsink.h"
@@ -306,6 +309,82 @@ static void test_session_growth_is_charged(void)
 	h_free(&h);
 }
 
+/* A spam model of one spam and one ham message and no tokens (sluice/bayes.h): every
+ * message scores 0.5. Its table is empty, so its checksum is SHA-256 of nothing. */
+static void write_empty_model(const char *path)
+{
+	static const uint8_t sha_of_nothing[32] = {
+		0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+		0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55};
+	uint8_t model[SL_BAYES_HEADER] = "SLBAYES";
+	model[8] = SL_BAYES_VERSION;
+	model[16] = 1; /* spam messages */
+	model[20] = 1; /* ham messages */
+	memcpy(model + 32, sha_of_nothing, 32);
+	FILE *f = fopen(path, "wb");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(fwrite(model, 1, sizeof model, f), sizeof model);
+	CU_ASSERT_EQUAL(fclose(f), 0);
+}
+
+struct scan_charge {
+	size_t scan_charged, flow_used;
+	bool delivered, overloaded;
+};
+
+/* One message through a flow under this policy and configuration: what its scanner
+ * was charged, what the flow held at its end, and whether the message went through. */
+static struct scan_charge one_message(const char *policy_text, const char *cfg)
+{
+	struct harness h;
+	struct scan_charge c = {0};
+	h_init(&h, policy_text, cfg);
+	h_to_data(&h);
+	h_say(&h, true, body_ok);
+	const struct dp_smtpflow *sf = dp_flow_sf(h.last_flow);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sf);
+	c.scan_charged = sf->scan_charged;
+	c.flow_used = sf->mem.used;
+	h_say(&h, true, ".\r\n");
+	c.delivered = h_got_has(&h.s, "Nothing to see.\r\n.\r\n");
+	c.overloaded = h_got_has(&h.c, "451 4.3.0 Gateway overloaded");
+	h_free(&h);
+	return c;
+}
+
+/* The classifier's token set (about 28 KiB per message scanner, made only when the
+ * policy has a spam-probability condition) is charged to the flow with the scanner's
+ * streams: the per-flow cap sees it, and a flow without room for it gets no scanner (the
+ * overload verdict) where the same policy without the classifier fits. */
+static void test_spam_tokens_are_charged(void)
+{
+	char model[] = "/tmp/sluice-dp-model-XXXXXX";
+	int fd = mkstemp(model);
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	write_empty_model(model);
+	char spam_policy[2048];
+	snprintf(spam_policy, sizeof spam_policy,
+	         "%sspam-model \"%s\"\nrule test.bayes { match spam-probability >= 0.99 score 1 }\n",
+	         policy, model);
+	struct scan_charge plain = one_message(policy, NULL), spam = one_message(spam_policy, NULL);
+	CU_ASSERT(plain.delivered && spam.delivered);
+	CU_ASSERT(sl_bayes_tokens_bytes() > 16384);
+	CU_ASSERT_EQUAL(spam.scan_charged, plain.scan_charged + sl_bayes_tokens_bytes());
+	CU_ASSERT_EQUAL(spam.flow_used, plain.flow_used + sl_bayes_tokens_bytes());
+	/* a cap between the two: the plain flow fits, the classifier's does not */
+	char cfg[64];
+	snprintf(cfg, sizeof cfg, "[flows]\nmax_flow_memory = %zu\n",
+	         plain.flow_used + sl_bayes_tokens_bytes() / 2);
+	plain = one_message(policy, cfg);
+	spam = one_message(spam_policy, cfg);
+	CU_ASSERT_TRUE(plain.delivered);
+	CU_ASSERT_FALSE(spam.delivered);
+	CU_ASSERT_TRUE(spam.overloaded);
+	CU_ASSERT_EQUAL(spam.scan_charged, 0);
+	unlink(model);
+}
+
 static void test_data_before_354_is_held(void)
 {
 	struct harness h;
@@ -588,6 +667,7 @@ int main(void)
 		{"archive journal records", test_archive_journal_records},
 		{"rejected message not journaled", test_rejected_not_journaled},
 		{"session growth is charged", test_session_growth_is_charged},
+		{"spam token set is charged", test_spam_tokens_are_charged},
 		{"data before 354 held", test_data_before_354_is_held},
 		{"out of order released in order", test_out_of_order_released_in_order},
 		{"conflicting retransmission dropped", test_conflicting_retransmission_dropped},

@@ -3,8 +3,9 @@
 (tools/trafficgen) and read by sluice-dp --offline with a policy whose spam-probability
 rule names one model and --spam-model naming another (trained with the labels swapped):
 each written message's verdict has the probability `sluicectl rules test --spam-model`
-gives for the same file, and not the one of the policy's own model; a --spam-model that
-is not a model stops sluice-dp with a message naming it."""
+gives for the same file, and not the one of the policy's own model; the verdicts' bundle
+digest differs from a run without the override (they say which model judged them); a
+--spam-model that is not a model stops sluice-dp with a message naming it."""
 import json
 import os
 import shutil
@@ -69,6 +70,17 @@ def main():
                 problems.append(f'{v["file"]}: sluice-dp says {got}, rules test --spam-model {want}')
         if written and differ < len(written) // 2:
             problems.append(f'only {differ} of {len(written)} messages score differently under the two models')
+        # the verdicts say which model judged them: the override is in their bundle digest
+        plain = subprocess.run([dputil.DP, '--offline', pcap, '--rules', policy, '--dump-messages',
+                                os.path.join(d, 'out-own')], capture_output=True, text=True, timeout=300)
+        own = [json.loads(x) for x in open(os.path.join(d, 'out-own', 'verdicts.jsonl'))] \
+            if plain.returncode == 0 else []
+        over_digests = {v['bundle']['digest'] for v in lines}
+        own_digests = {v['bundle']['digest'] for v in own}
+        if len(over_digests) != 1 or len(own_digests) != 1 or over_digests == own_digests or \
+                '' in over_digests | own_digests:
+            problems.append(f'bundle digests with --spam-model {over_digests}, without {own_digests}: '
+                            'want one each, different')
         bad = subprocess.run([dputil.DP, '--offline', pcap, '--rules', policy, '--spam-model', policy,
                               '--dump-messages', os.path.join(d, 'out2')],
                              capture_output=True, text=True, timeout=300)

@@ -37,6 +37,8 @@ void sl_bayes_tokens_event(struct sl_bayes_tokens *t, const struct sl_event *ev)
 const uint32_t *sl_bayes_tokens_list(const struct sl_bayes_tokens *t, size_t *n);
 /* More distinct tokens than the set holds were seen (the first ones are kept). */
 bool sl_bayes_tokens_saturated(const struct sl_bayes_tokens *t);
+/* The bytes one token set holds (a fixed size, about 28 KiB): for memory accounting. */
+size_t sl_bayes_tokens_bytes(void);
 
 /* ---- a model ---- */
 struct sl_bayes_model {

@@ -77,7 +77,8 @@ void sl_policy_unref(struct sl_policy *p);
 /* Use the spam model in `path` (sluicectl spam train) instead of the one the policy
  * names (`rules test --spam-model`, `sluice-dp --spam-model`), before any message is
  * scanned with p. False with *diag when the file is not a model, or when the policy has
- * no spam-probability condition (a model it would never use). */
+ * no spam-probability condition (a model it would never use). The policy's digest
+ * (sl_policy_info) then covers the model's bytes; its own_digest stays. */
 bool sl_policy_set_spam_model(struct sl_policy *p, const char *path, struct sl_policy_diag *diag);
 /* The policy has a spam-probability condition. */
 bool sl_policy_uses_spam_model(const struct sl_policy *p);
@@ -93,7 +94,10 @@ struct sl_policy_info {
 	size_t database_bytes;     /* serialized Hyperscan databases */
 	size_t stream_state_bytes; /* Hyperscan stream state per message, all scopes */
 	uint64_t version;          /* first 8 bytes of digest */
-	uint8_t digest[32];        /* SHA-256 of the sources and the pattern table */
+	uint8_t digest[32];        /* own_digest, or after sl_policy_set_spam_model SHA-256 of it
+	                            * and the model's bytes: what judged the messages */
+	uint8_t own_digest[32];    /* SHA-256 of the sources and the pattern table: the policy
+	                            * as compiled and pushed, whatever model overrides its own */
 };
 void sl_policy_info(const struct sl_policy *p, struct sl_policy_info *info);
 
@@ -196,6 +200,10 @@ void sl_msgscan_set_acct(struct sl_msgscan *m, const struct sl_memacct *acct);
 const struct sl_verdict *sl_msgscan_verdict(const struct sl_msgscan *m);
 /* Hyperscan stream state held by this msgscan, in bytes (telemetry, benchmark). */
 size_t sl_msgscan_stream_bytes(const struct sl_msgscan *m);
+/* What a flow holding this msgscan is charged (sluice-dp's per-flow memory): the stream
+ * state above and, for a policy with spam-probability, the classifier's token set; the
+ * rest is sized by the policy alone and kept in the worker's pool of msgscans. */
+size_t sl_msgscan_flow_bytes(const struct sl_msgscan *m);
 
 /* ---- the benchmark's ceiling (tools/bench engine, sluicectl rules cost) -----------
  * The raw-scan ceiling is Hyperscan block-mode scans of the very bytes the matcher scans,
