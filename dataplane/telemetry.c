@@ -111,6 +111,7 @@ static int cmd_messages(const char *cmd, const char *params, struct rte_tel_data
 	for (int i = 0; i < DP_NACTIONS; i++)
 		u64(d, "verdict", dp_action_names[i], c.verdicts[i]);
 	tel_group(d, &c, DP_TEL_MESSAGES);
+	u64(d, "journal_backlog", NULL, dp_journal_backlog(&c));
 	return 0;
 }
 

@@ -240,6 +240,7 @@ void dp_counters_json(const struct dp_counters *c, struct sl_strbuf *b)
 	sl_strbuf_putc(b, '}');
 	open_obj(b, "messages", false);
 	group_json(c, b, DP_SG_MESSAGES, true);
+	obj_u64(b, "journal_backlog", dp_journal_backlog(c), false);
 	sl_strbuf_putc(b, '}');
 	names_json(b, "verdicts", dp_action_names, c->verdicts, DP_NACTIONS);
 	rules_json(c, b);

@@ -143,6 +143,8 @@ enum dp_tel_cmd { DP_TEL_FLOWS, DP_TEL_MESSAGES, DP_TEL_MEMORY, DP_TEL_PROTECT }
 	X(journal_skipped, MESSAGES, "journal_skipped", MESSAGES, "journal_skipped", false, "not kept (rejected, refused)") \
 	X(journal_failed, MESSAGES, "journal_failed", MESSAGES, "journal_failed", false, "lost on the way to the journal") \
 	X(journal_required_deferred, MESSAGES, "journal_required_deferred", MESSAGES, "journal_required_deferred", false, "[journal] required: 4xx, no durable copy possible") \
+	X(journal_queued, MESSAGES, "journal_queued", MESSAGES, "journal_queued", false, "copies handed to the sink thread (core/sinkqueue.h), which counts journal_ok/skipped/failed for them") \
+	X(journal_overflow, MESSAGES, "journal_overflow", MESSAGES, "journal_overflow", false, "copies lost because the sink queue's pool was full") \
 	X(signals_overlap, TOP, "signals_overlap", MESSAGES, "signals_tcp_overlap", false, "tcp.overlap raised") \
 	X(memory_bytes, TOP, "memory_bytes", MEMORY, "flows_bytes", true, "gauge: bytes held by flows") \
 	X(protect_admitted, PROTECT, "admitted", PROTECT, "admitted", false, "SYNs through the checks") \
@@ -234,6 +236,21 @@ extern const char *const dp_protect_docs[DP_PROTECT_COUNT];
 extern const char *const dp_stage_names[DP_STAGE_COUNT];
 extern const char *const dp_stage_docs[DP_STAGE_COUNT];
 extern const char *const dp_action_names[DP_NACTIONS];
+
+/* Queued copies the sink thread has not finished yet (0 without a queue). */
+static inline uint64_t dp_journal_backlog(const struct dp_counters *c)
+{
+	uint64_t done = c->journal_ok + c->journal_skipped + c->journal_failed;
+	return c->journal_queued > done ? c->journal_queued - done : 0;
+}
+
+/* Queued copies the sink thread has not finished yet (0 without a queue): derived, shown
+ * after the "messages" counters as journal_backlog. */
+static inline uint64_t dp_journal_backlog(const struct dp_counters *c)
+{
+	uint64_t done = c->journal_ok + c->journal_skipped + c->journal_failed;
+	return c->journal_queued > done ? c->journal_queued - done : 0;
+}
 
 void dp_counters_rule_hit(struct dp_counters *c, const char *id);
 /* The loop-time histogram's quantile q (0..1) in ns (the bucket's upper edge). */
