@@ -237,13 +237,6 @@ extern const char *const dp_stage_names[DP_STAGE_COUNT];
 extern const char *const dp_stage_docs[DP_STAGE_COUNT];
 extern const char *const dp_action_names[DP_NACTIONS];
 
-/* Queued copies the sink thread has not finished yet (0 without a queue). */
-static inline uint64_t dp_journal_backlog(const struct dp_counters *c)
-{
-	uint64_t done = c->journal_ok + c->journal_skipped + c->journal_failed;
-	return c->journal_queued > done ? c->journal_queued - done : 0;
-}
-
 /* Queued copies the sink thread has not finished yet (0 without a queue): derived, shown
  * after the "messages" counters as journal_backlog. */
 static inline uint64_t dp_journal_backlog(const struct dp_counters *c)
