@@ -143,7 +143,7 @@ enum dp_tel_cmd { DP_TEL_FLOWS, DP_TEL_MESSAGES, DP_TEL_MEMORY, DP_TEL_PROTECT }
 	X(journal_skipped, MESSAGES, "journal_skipped", MESSAGES, "journal_skipped", false, "not kept (rejected, refused)") \
 	X(journal_failed, MESSAGES, "journal_failed", MESSAGES, "journal_failed", false, "lost on the way to the journal") \
 	X(journal_required_deferred, MESSAGES, "journal_required_deferred", MESSAGES, "journal_required_deferred", false, "[journal] required: 4xx, no durable copy possible") \
-	X(journal_queued, MESSAGES, "journal_queued", MESSAGES, "journal_queued", false, "copies handed to the sink thread (core/sinkqueue.h), which counts journal_ok/skipped/failed for them") \
+	X(journal_queued, MESSAGES, "journal_queued", MESSAGES, "journal_queued", false, "copies handed to the sink thread (output/sinkqueue.h), which counts journal_ok/skipped/failed for them") \
 	X(journal_overflow, MESSAGES, "journal_overflow", MESSAGES, "journal_overflow", false, "copies lost because the sink queue's pool was full") \
 	X(signals_overlap, TOP, "signals_overlap", MESSAGES, "signals_tcp_overlap", false, "tcp.overlap raised") \
 	X(memory_bytes, TOP, "memory_bytes", MEMORY, "flows_bytes", true, "gauge: bytes held by flows") \

@@ -15,7 +15,7 @@
 #include "pipeline/counters.h"
 #include "stream/mem.h"
 #include "smtp/rules.h"
-#include "core/sink.h"
+#include "output/sink.h"
 
 #define DP_SCAN_POOL 32
 #define DP_SESSION_POOL 64

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/dumpsink.h"
+#include "output/dumpsink.h"
 #include "smtp/rules.h"
 #include "pipeline/inspect.h"
 

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/sink.h"
+#include "output/sink.h"
 
 /* "192.0.2.1:25" / "[2001:db8::1]:25" as eve's ip and port fields. */
 static void endpoint(struct sl_strbuf *b, const char *ip_key, const char *port_key, const char *text)
