@@ -13,8 +13,8 @@
 
 #include "sluice/bayes.h"
 
-#include "core/archivesink.h"
-#include "core/dirsink.h"
+#include "output/archivesink.h"
+#include "output/dirsink.h"
 #include "journal.h"
 #include "flowharness.h"
 
