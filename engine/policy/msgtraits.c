@@ -368,16 +368,47 @@ static bool fp_charset(const uint8_t *raw, size_t n)
 	return false;
 }
 
+/* The value as SpamAssassin's get() unfolds it: each line break with the blanks after
+ * it becomes one blank (the engine's unfolded value keeps the blanks: a folded
+ * "13:45:38\n    +0100" would not read as a date). Cut at cap. */
+static const char *unfold(const uint8_t *raw, size_t n, char *out, size_t cap)
+{
+	const uint8_t *colon = memchr(raw, ':', n);
+	size_t i = colon ? (size_t)(colon - raw) + 1 : n, o = 0;
+	while (i < n && (raw[i] == ' ' || raw[i] == '\t'))
+		i++;
+	while (i < n && o < cap - 1) {
+		if (raw[i] == '\r' || raw[i] == '\n') {
+			while (i < n && (raw[i] == '\r' || raw[i] == '\n'))
+				i++;
+			if (i < n && (raw[i] == ' ' || raw[i] == '\t')) {
+				while (i < n && (raw[i] == ' ' || raw[i] == '\t'))
+					i++;
+				out[o++] = ' ';
+			}
+			continue;
+		}
+		out[o++] = (char)raw[i++];
+	}
+	out[o] = '\0';
+	return out;
+}
+
 void sl_msgtraits_header(struct msgtraits *t, const char *name, const char *value,
                          const uint8_t *raw, size_t raw_len)
 {
 	static const char *const msgid_fields[] = {"Message-Id", "X-Message-Id", "Resent-Message-Id",
 	                                           "X-Original-Message-ID"};
+	char buf[1024];
+	if (raw && !memmem(raw, raw_len, "=?", 2) && strcasecmp(name, "Subject") != 0)
+		value = unfold(raw, raw_len, buf, sizeof buf);
 	while (*value == ' ' || *value == '\t')
 		value++;
 	for (int r = 0; r < 4; r++)
 		if (strcasecmp(name, msgid_fields[r]) == 0 && (!t->msgid_rank || r + 1 < t->msgid_rank)) {
-			snprintf(t->msgid, sizeof t->msgid, "%s", value);
+			size_t l = strnlen(value, sizeof t->msgid - 1); /* a longer id is cut */
+			memcpy(t->msgid, value, l);
+			t->msgid[l] = '\0';
 			t->msgid_rank = r + 1;
 		}
 	if (strcasecmp(name, "Received") == 0) {

@@ -1,7 +1,8 @@
 /* Header traits (engine/policy/msgtraits.c): SpamAssassin's check_outlook_message_id,
  * check_for_shifted_date and subject_is_all_caps as sa.* signals, behind the real MIME
  * parser; Util::parse_rfc822_date's three date forms, zones, clamps and refusals; the
- * verdict the same wherever the raw message is split. Expected times are what SpamAssassin 4.0.1 itself returns. */
+ * verdict the same wherever the raw message is split. Expected times are what
+ * SpamAssassin 4.0.1 itself returns. */
 #include <CUnit/Basic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,10 @@ static void test_shifted_date(void)
 	expect("Received: by b.example.net; Fri, 13 Dec 2002 18:00:00 +0000\r\n"
 	       HEAD("Thu, 12 Dec 2002 14:00:00 -0000", "Thu, 12 Dec 2002 14:30:00 +0000")
 	       "Subject: hello there\r\n\r\nbody\r\n", "");
+	/* a fold inside the Received date reads as one blank, as SpamAssassin unfolds it */
+	expect("Received: from x.example.org by mx.example.net with ESMTP id 1; Thu, 12 Dec 2002 18:00:00\r\n"
+	       "    +0000\r\nFrom: a@example.org\r\nDate: Thu, 12 Dec 2002 14:00:00 -0000\r\n"
+	       "Subject: hello there\r\n\r\nx\r\n", "past-3-6");
 	/* no Received date: no shift */
 	expect("From: a@example.org\r\nDate: Sun, 1 Dec 2002 14:00:00 -0000\r\nSubject: hi there\r\n\r\nx\r\n", "");
 }
