@@ -397,8 +397,9 @@ static const char *unfold(const uint8_t *raw, size_t n, char *out, size_t cap)
 void sl_msgtraits_header(struct msgtraits *t, const char *name, const char *value,
                          const uint8_t *raw, size_t raw_len)
 {
-	static const char *const msgid_fields[] = {"Message-Id", "X-Message-Id", "Resent-Message-Id",
-	                                           "X-Original-Message-ID"};
+	/* MESSAGEID: SpamAssassin lists these first, Message-Id last */
+	static const char *const msgid_fields[] = {"X-Message-Id", "Resent-Message-Id",
+	                                           "X-Original-Message-ID", "Message-Id"};
 	char buf[1024];
 	if (raw && !memmem(raw, raw_len, "=?", 2) && strcasecmp(name, "Subject") != 0)
 		value = unfold(raw, raw_len, buf, sizeof buf);

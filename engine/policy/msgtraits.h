@@ -15,7 +15,8 @@
 #define TRAITS_JOINED 2048   /* Received and Date values joined, as SpamAssassin's get() */
 
 struct msgtraits {
-	char msgid[256];           /* the first Message-Id (else X-Message-Id...), as written */
+	char msgid[256];           /* MESSAGEID's first value: X-Message-Id, Resent-Message-Id,
+	                            * X-Original-Message-ID, else Message-Id */
 	int msgid_rank;            /* which of MESSAGEID's fields it came from; 0: none */
 	bool date_parsed, resent_parsed;
 	int64_t date_time, resent_time; /* the first Date / Resent-Date that parses */

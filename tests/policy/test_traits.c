@@ -98,7 +98,12 @@ static void test_outlook_message_id(void)
 		"Message-ID: <000001c10000$0a1b2c3d$4e5f6071@host>\r\nSubject: hello there\r\n\r\nx\r\n";
 	const char *not_outlook = HEAD("Thu, 12 Dec 2002 18:00:00 +0000", "Thu, 12 Dec 2002 18:00:10 +0000")
 		"Message-ID: <000001C10000$0a1b2c3d$4e5f6071@host>\r\nSubject: hello there\r\n\r\nx\r\n";
+	/* SpamAssassin's MESSAGEID reads X-Message-Id before Message-Id */
+	const char *x_first = HEAD("Thu, 12 Dec 2002 18:00:00 +0000", "Thu, 12 Dec 2002 18:00:10 +0000")
+		"Message-ID: <000001c2a208$0a1b2c3d$4e5f6071@host>\r\n"
+		"X-Message-Id: <000001c10000$0a1b2c3d$4e5f6071@host>\r\nSubject: hello there\r\n\r\nx\r\n";
 	expect(good, "");
+	expect(x_first, "outlook");
 	expect(bad, "outlook");
 	expect(not_outlook, ""); /* upper-case hex is not the shape */
 }
