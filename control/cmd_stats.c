@@ -42,6 +42,9 @@ static void summary(const char *dp, const json_t *s)
 	       num(s, "flows", "created"), num(s, "flows", "smtp_detected"));
 	printf("  messages       %lld (rejected %lld, quarantined %lld)\n", num(s, "messages", "total"),
 	       num(s, "messages", "enforced_reject"), num(s, "messages", "enforced_quarantine"));
+	printf("  journal        %lld kept, %lld failed, %lld dropped (sink queue full), %lld queued now\n",
+	       num(s, "messages", "journal_ok"), num(s, "messages", "journal_failed"),
+	       num(s, "messages", "journal_overflow"), num(s, "messages", "journal_backlog"));
 	nonzero("  verdicts       ", json_object_get(s, "verdicts"));
 	nonzero("  drops          ", json_object_get(s, "drops"));
 	nonzero("  starttls       ", json_object_get(s, "starttls"));

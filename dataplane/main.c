@@ -24,6 +24,7 @@
 #include "journal.h"
 #include "core/inspect.h"
 #include "core/offline.h"
+#include "core/sinkqueue.h"
 #include "core/rules.h"
 #include "port.h"
 #include "telemetry.h"
@@ -136,10 +137,30 @@ static int open_archive_journal(const struct dp_config *cfg)
 	return 0;
 }
 
+/* The journal sinks' queues, one per worker, and the sink thread that empties them:
+ * no file I/O on a worker (sinkqueue.h). */
+static struct dp_sinkq *sink_queues[64];
+static struct dp_sinkq_runner *sink_thread;
+
+/* *journal: the real sink behind this worker's queue (the queue owns it). */
+static int queue_journal(const struct dp_config *cfg, struct dp_worker *w, const struct dp_sink *real,
+                         struct dp_sink *journal)
+{
+	sink_queues[w->idx] = dp_sinkq_new(real, cfg->journal_queue_messages, cfg->journal_queue_bytes,
+	                                   &w->ctr, journal);
+	if (sink_queues[w->idx])
+		return 0;
+	real->ops->free(real->impl);
+	fprintf(stderr, "sluice-dp: journal: no memory for the sink queue (queue_bytes = %llu)\n",
+	        (unsigned long long)cfg->journal_queue_bytes);
+	return -1;
+}
+
 /* Per worker: flow table, engine, scanner, journal sink. */
 static int setup_inspection(struct dp_config *cfg, struct dp_worker *w, struct sl_policy *policy,
                             struct dp_sink *journal)
 {
+	struct dp_sink real;
 	static struct dp_inspector inspectors[64];
 	struct dp_inspector *in = &inspectors[w->idx];
 	if (dp_inspector_init(in, cfg, false, policy, &w->ctr, cfg->max_memory / cfg->workers) != 0) {
@@ -150,20 +171,24 @@ static int setup_inspection(struct dp_config *cfg, struct dp_worker *w, struct s
 	if (cfg->journal_dir[0]) {
 		char tag[16], err[1200];
 		snprintf(tag, sizeof tag, "w%u", w->idx);
-		if (dp_dirsink_open(journal, cfg->journal_dir, tag, err, sizeof err) != 0) {
+		if (dp_dirsink_open(&real, cfg->journal_dir, tag, err, sizeof err) != 0) {
 			fprintf(stderr, "sluice-dp: journal: %s\n", err);
 			return -1;
 		}
+		if (queue_journal(cfg, w, &real, journal) != 0)
+			return -1;
 		in->ctx.journal = journal;
 	} else if (archive_journal) {
 		/* messages stream to <spool>.partial/ until their verdict, then become records */
 		char tag[16], tmp[DP_PATH_MAX + 16], err[1200];
 		snprintf(tag, sizeof tag, "w%u", w->idx);
 		snprintf(tmp, sizeof tmp, "%s.partial", cfg->journal_spool);
-		if (dp_archivesink_open(journal, archive_journal, tmp, tag, err, sizeof err) != 0) {
+		if (dp_archivesink_open(&real, archive_journal, tmp, tag, err, sizeof err) != 0) {
 			fprintf(stderr, "sluice-dp: journal: %s\n", err);
 			return -1;
 		}
+		if (queue_journal(cfg, w, &real, journal) != 0)
+			return -1;
 		in->ctx.journal = journal;
 	}
 	w->insp = in;
@@ -442,6 +467,10 @@ int main(int argc, char **argv)
 		if (!events || dp_eventlog_start(events) != 0)
 			goto out_ports;
 	}
+	if (sink_queues[0] && !(sink_thread = dp_sinkq_start(sink_queues, cfg.workers))) {
+		fprintf(stderr, "sluice-dp: cannot start the sink thread\n");
+		goto out_ports;
+	}
 	if (dp_telemetry_register(&tel) != 0)
 		fprintf(stderr, "sluice-dp: telemetry commands not registered (telemetry disabled?)\n");
 	signal(SIGHUP, on_hup);
@@ -476,6 +505,8 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < cfg.workers; i++)
 		if (workers[i].insp)
 			dp_inspector_free(workers[i].insp);
+	dp_sinkq_stop(sink_thread); /* their copies written: no copy lost on a clean stop */
+	sink_thread = NULL;
 	dp_poolctl_free(poolctl); /* after the flows that counted on it */
 	poolctl = NULL;
 	dp_eventlog_close(events); /* after the last verdicts */
@@ -499,6 +530,7 @@ out_ports:
 	dp_eventlog_close(events);
 	dp_ports_stop(&ports);
 out:
+	dp_sinkq_stop(sink_thread);
 	for (unsigned i = 0; i < cfg.workers; i++) {
 		if (journals[i].ops)
 			journals[i].ops->free(journals[i].impl);

@@ -113,6 +113,9 @@ static int cmd_messages(const char *cmd, const char *params, struct rte_tel_data
 	u64(d, "journal_skipped", NULL, c.journal_skipped);
 	u64(d, "journal_failed", NULL, c.journal_failed);
 	u64(d, "journal_required_deferred", NULL, c.journal_required_deferred);
+	u64(d, "journal_queued", NULL, c.journal_queued);
+	u64(d, "journal_backlog", NULL, dp_journal_backlog(&c));
+	u64(d, "journal_overflow", NULL, c.journal_overflow);
 	u64(d, "signals_tcp_overlap", NULL, c.signals_overlap);
 	per_worker(d, "total_per_worker", offsetof(struct dp_counters, messages));
 	return 0;

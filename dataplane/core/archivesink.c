@@ -41,39 +41,48 @@ static void arch_write(void *impl, void *msg, const uint8_t *p, size_t n)
 	dp_msgdir_write(impl, m->file, p, n);
 }
 
-static bool arch_reserve(void *impl, void *msg, uint64_t bytes)
+static size_t arch_reserve_room(void *impl, uint64_t bytes)
 {
 	struct archivesink *a = impl;
+	size_t want = (size_t)bytes + RECORD_OVERHEAD;
+	return sl_journal_reserve(a->j, want) == 0 ? want : 0;
+}
+
+static void arch_release_room(void *impl, size_t room)
+{
+	struct archivesink *a = impl;
+	if (room)
+		sl_journal_unreserve(a->j, room);
+}
+
+static bool arch_reserve(void *impl, void *msg, uint64_t bytes)
+{
 	struct arch_msg *m = msg;
 	if (m->reserved)
 		return true;
 	if (m->file->failed)
 		return false; /* the copy is already incomplete */
-	size_t want = (size_t)bytes + RECORD_OVERHEAD;
-	if (sl_journal_reserve(a->j, want) != 0)
-		return false;
-	m->reserved = want;
-	return true;
+	m->reserved = arch_reserve_room(impl, bytes);
+	return m->reserved != 0;
 }
 
 static int arch_commit(void *impl, void *handle, const struct dp_msg_meta *m)
 {
 	struct archivesink *a = impl;
 	struct arch_msg *msg = handle;
-	size_t reserved = msg->reserved;
+	size_t reserved = msg->reserved + m->reserved;
 	struct dp_msgfile *file = msg->file;
 	free(msg);
-	if (m->outcome == DP_MSG_REFUSED || m->outcome == DP_MSG_REJECTED) {
-		dp_msgfile_discard(file); /* never delivered, never journaled */
-		if (reserved)
-			sl_journal_unreserve(a->j, reserved);
-		return 0;
+	bool kept = m->outcome != DP_MSG_REFUSED && m->outcome != DP_MSG_REJECTED;
+	if (!kept || m->truncated) {
+		dp_msgfile_discard(file); /* never delivered, or an incomplete copy */
+		arch_release_room(a, reserved);
+		return kept ? -1 : 0;
 	}
 	size_t len;
 	uint8_t *bytes = dp_msgfile_take(file, &len);
 	if (!bytes) {
-		if (reserved)
-			sl_journal_unreserve(a->j, reserved);
+		arch_release_room(a, reserved);
 		return -1;
 	}
 	const struct sl_envelope *env = m->env;
@@ -106,8 +115,8 @@ static int arch_commit(void *impl, void *handle, const struct dp_msg_meta *m)
 		.message_len = len,
 	};
 	int rc = rcpt && sl_journal_submit_reserved(a->j, &r, reserved) == 0 ? 1 : -1;
-	if (!rcpt && reserved)
-		sl_journal_unreserve(a->j, reserved);
+	if (!rcpt)
+		arch_release_room(a, reserved);
 	free(rcpt);
 	free(bytes);
 	return rc;
@@ -118,7 +127,15 @@ static void arch_free(void *impl)
 	free(impl);
 }
 
-static const struct dp_sink_ops arch_ops = {arch_begin, arch_write, arch_commit, arch_free, arch_reserve};
+static const struct dp_sink_ops arch_ops = {
+	.begin = arch_begin,
+	.write = arch_write,
+	.commit = arch_commit,
+	.free = arch_free,
+	.reserve = arch_reserve,
+	.reserve_room = arch_reserve_room,
+	.release_room = arch_release_room,
+};
 
 int dp_archivesink_open(struct dp_sink *s, struct sl_journal *j, const char *tmpdir,
                         const char *tag, char *err, size_t errlen)

@@ -130,6 +130,8 @@ static const struct key_def keys[] = {
 	{"journal", "tls_name", K_NAME, F(journal_tls_name), 0, 0, NULL},
 	{"journal", "spool_max", K_SIZE, F(journal_spool_max), 0, UINT64_MAX, NULL},
 	{"journal", "required", K_BOOL, F(journal_required), 0, 0, NULL},
+	{"journal", "queue_messages", K_UINT, F(journal_queue_messages), 1, 1u << 20, NULL},
+	{"journal", "queue_bytes", K_SIZE, F(journal_queue_bytes), 64 * 1024, 1ull << 36, NULL},
 };
 #undef F
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -206,6 +208,8 @@ void dp_config_default(struct dp_config *c)
 	c->detect = false;
 	c->starttls = DP_STARTTLS_ALLOW;
 	c->max_flows = 65536;
+	c->journal_queue_messages = 1024;
+	c->journal_queue_bytes = 16u << 20;
 	c->max_embryonic = 4096;
 	c->embryonic_timeout_ms = 10 * 1000;
 	c->evict_idle_ms = 60 * 1000;
@@ -794,6 +798,8 @@ void dp_config_print(const struct dp_config *c, FILE *out)
 	        c->journal_tls_cert, c->journal_tls_key, c->journal_tls_name);
 	print_size(out, "spool_max", c->journal_spool_max);
 	fprintf(out, "required = %s\n", c->journal_required ? "yes" : "no");
+	fprintf(out, "queue_messages = %u\n", c->journal_queue_messages);
+	print_size(out, "queue_bytes", c->journal_queue_bytes);
 	dp_poolconf_print(&c->pool, out);
 }
 

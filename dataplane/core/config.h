@@ -149,6 +149,8 @@ struct dp_config {
 	char journal_tls_name[DP_NAME_MAX]; /* the name on the archive's certificate */
 	uint64_t journal_spool_max;         /* spooled + queued bytes (0: the disk is the cap) */
 	bool journal_required;              /* no durable copy possible: 4xx at end of data */
+	unsigned journal_queue_messages;    /* per worker: copies in flight to the sink thread */
+	uint64_t journal_queue_bytes;       /* per worker: pooled chunks for their bytes */
 	/* [pool], [pool-host NAME] */
 	struct dp_pool_conf pool;
 };

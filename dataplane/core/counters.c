@@ -221,6 +221,9 @@ void dp_counters_json(const struct dp_counters *c, struct sl_strbuf *b)
 	obj_u64(b, "journal_skipped", c->journal_skipped, false);
 	obj_u64(b, "journal_failed", c->journal_failed, false);
 	obj_u64(b, "journal_required_deferred", c->journal_required_deferred, false);
+	obj_u64(b, "journal_queued", c->journal_queued, false);
+	obj_u64(b, "journal_backlog", dp_journal_backlog(c), false);
+	obj_u64(b, "journal_overflow", c->journal_overflow, false);
 	sl_strbuf_putc(b, '}');
 	sl_json_key(b, "verdicts", false);
 	sl_strbuf_putc(b, '{');

@@ -131,6 +131,9 @@ struct dp_counters {
 	uint64_t starttls_seen, starttls_stripped, starttls_blocked;
 	uint64_t journal_ok, journal_skipped, journal_failed; /* kept, not kept (rejected, refused), lost */
 	uint64_t journal_required_deferred; /* [journal] required: 4xx, no durable copy possible */
+	/* the sink queue (sinkqueue.h): copies handed to the sink thread, which counts
+	 * journal_ok/skipped/failed for them; copies lost because its pool was full */
+	uint64_t journal_queued, journal_overflow;
 	uint64_t memory_bytes;              /* gauge: held by flows */
 	/* protection (protect.c) */
 	uint64_t protect_refused[DP_PROTECT_COUNT];  /* SYNs refused, by reason */
@@ -180,6 +183,13 @@ extern const char *const dp_uninspected_docs[DP_UNINSPECTED_COUNT];
 extern const char *const dp_role_names[DP_NROLES];
 extern const char *const dp_protect_names[DP_PROTECT_COUNT];
 extern const char *const dp_protect_docs[DP_PROTECT_COUNT];
+
+/* Queued copies the sink thread has not finished yet (0 without a queue). */
+static inline uint64_t dp_journal_backlog(const struct dp_counters *c)
+{
+	uint64_t done = c->journal_ok + c->journal_skipped + c->journal_failed;
+	return c->journal_queued > done ? c->journal_queued - done : 0;
+}
 
 void dp_counters_rule_hit(struct dp_counters *c, const char *id);
 /* The loop-time histogram's quantile q (0..1) in ns (the bucket's upper edge). */

@@ -19,9 +19,10 @@ static int dir_commit(void *impl, void *msg, const struct dp_msg_meta *m)
 {
 	struct dirsink *d = impl;
 	struct dp_msgfile *mf = msg;
-	if (m->outcome == DP_MSG_REFUSED || m->outcome == DP_MSG_REJECTED) {
-		dp_msgfile_discard(mf); /* never delivered, never journaled */
-		return 0;
+	bool kept = m->outcome != DP_MSG_REFUSED && m->outcome != DP_MSG_REJECTED;
+	if (!kept || m->truncated) {
+		dp_msgfile_discard(mf); /* never delivered, or an incomplete copy */
+		return kept ? -1 : 0;
 	}
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -61,7 +62,12 @@ static void dir_free(void *impl)
 	free(impl);
 }
 
-static const struct dp_sink_ops dir_ops = {dp_msgdir_begin, dp_msgdir_write, dir_commit, dir_free, NULL};
+static const struct dp_sink_ops dir_ops = {
+	.begin = dp_msgdir_begin,
+	.write = dp_msgdir_write,
+	.commit = dir_commit,
+	.free = dir_free,
+};
 
 int dp_dirsink_open(struct dp_sink *s, const char *dir, const char *tag, char *err, size_t errlen)
 {

@@ -54,7 +54,12 @@ static void dump_free(void *impl)
 	free(d);
 }
 
-static const struct dp_sink_ops dump_ops = {dp_msgdir_begin, dp_msgdir_write, dump_commit, dump_free, NULL};
+static const struct dp_sink_ops dump_ops = {
+	.begin = dp_msgdir_begin,
+	.write = dp_msgdir_write,
+	.commit = dump_commit,
+	.free = dump_free,
+};
 
 int dp_dumpsink_open(struct dp_sink *s, const char *dir, char *err, size_t errlen)
 {

@@ -35,7 +35,13 @@ struct dp_msg_meta {
 	uint64_t bundle_id;               /* the rule bundle that judged it (0: none or at start) */
 	const char *bundle_digest;        /* its digest's first 16 hex digits ("" without rules) */
 	bool truncated;                   /* the sink could not take every byte */
+	size_t reserved;                  /* room reserve_room promised for it (0: none);
+	                                   * commit uses it or gives it back */
 };
+
+/* commit's answer when the message only went into a queue (sinkqueue.h): whoever
+ * empties the queue counts the outcome. */
+#define DP_SINK_QUEUED 2
 
 struct dp_sink_ops {
 	/* A message starts; returns its handle (NULL: this sink skips it). */
@@ -44,13 +50,20 @@ struct dp_sink_ops {
 	void (*write)(void *sink, void *msg, const uint8_t *p, size_t n);
 	/* The message's outcome is known; the handle is finished. 1 when the sink kept the
 	 * message, 0 when it does not keep messages with this outcome (a journal keeps no
-	 * rejected or refused message), -1 on failure. */
+	 * rejected or refused message), -1 on failure (a truncated message is one), or
+	 * DP_SINK_QUEUED. */
 	int (*commit)(void *sink, void *msg, const struct dp_msg_meta *meta);
 	void (*free)(void *sink);
 	/* Optional ([journal] required): before the message is let through, room for a
 	 * durable copy of it (`bytes` long), held with the handle until commit. true when
 	 * the sink can keep it. NULL: the sink cannot promise (never asked). */
 	bool (*reserve)(void *sink, void *msg, uint64_t bytes);
+	/* Optional, thread-safe and without a handle (the queued sink promises on the
+	 * worker while the message is written on the sink thread): room for a message of
+	 * `bytes`, as a size to hand to commit in meta.reserved or to release_room; 0: no
+	 * room. */
+	size_t (*reserve_room)(void *sink, uint64_t bytes);
+	void (*release_room)(void *sink, size_t room);
 };
 
 struct dp_sink {

@@ -220,7 +220,7 @@ static void sink_commit(struct dp_smtpflow *sf, struct dp_sink *sink, void *h,
 		.bundle_digest = p->bundle_digest,
 	};
 	int rc = sink->ops->commit(sink->impl, h, &m);
-	if (sink == sf->ctx->journal) {
+	if (sink == sf->ctx->journal && rc != DP_SINK_QUEUED) {
 		if (rc > 0)
 			sf->ctx->ctr->journal_ok++;
 		else if (rc == 0)

@@ -12,7 +12,10 @@
  *
  * SIGUSR1 is the power cut: the unsynced data is dropped, "cut" is printed on stdout,
  * and from then on every operation fails with EIO until the process is restarted on
- * the same backing directory. Single-threaded (-s): operations are atomic here. */
+ * the same backing directory. Single-threaded (-s): operations are atomic here.
+ *
+ * powercutfs BACKING MOUNTPOINT DELAY_MS: every operation first waits DELAY_MS, a disk
+ * that answers slowly (the dataplane's sink queue test, tests/lab/test-slow-sink.sh). */
 #define FUSE_USE_VERSION 31
 
 #include <dirent.h>
@@ -31,6 +34,7 @@
 static char backing[PATH_MAX];
 static volatile sig_atomic_t cut_requested;
 static bool cut;
+static unsigned delay_ms;
 
 /* A file with unsynced data: the bytes [off, off + len) as the program wrote them
  * (with whatever lay between on disk), and the size it sees. */
@@ -82,6 +86,8 @@ static void power_cut(void)
 /* Every operation starts here: a requested cut happens between operations. */
 static int down(void)
 {
+	if (delay_ms)
+		usleep(delay_ms * 1000u);
 	if (cut_requested && !cut)
 		power_cut();
 	return cut ? -EIO : 0;
@@ -487,8 +493,11 @@ static void on_usr1(int sig)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: powercutfs BACKING MOUNTPOINT   (SIGUSR1: power cut)\n");
+	char *end = NULL;
+	if (argc == 4)
+		delay_ms = (unsigned)strtoul(argv[3], &end, 10);
+	if ((argc != 3 && argc != 4) || (end && (*end || end == argv[3] || delay_ms > 10000))) {
+		fprintf(stderr, "usage: powercutfs BACKING MOUNTPOINT [DELAY_MS]   (SIGUSR1: power cut)\n");
 		return 2;
 	}
 	if (!realpath(argv[1], backing)) {

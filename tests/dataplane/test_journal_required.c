@@ -2,7 +2,9 @@
  * sender: when the journal cannot promise a durable copy (spool at its cap, spool
  * directory unusable) a message that would pass gets 451 at end of data and the
  * server never sees its end; without `required` the same message passes and the lost
- * copy is only counted. */
+ * copy is only counted. Every test runs twice: with the archive sink called on the worker,
+ * and behind the sink queue as sluice-dp runs it (the queue emptied by the test where
+ * the sink thread would, before each count is read). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "cunit_run.h"
 
 #include "core/archivesink.h"
+#include "core/sinkqueue.h"
 #include "journal.h"
 #include "flowharness.h"
 
@@ -32,8 +35,30 @@ struct required_setup {
 	char spool[40], partial[64];
 	struct sl_journal *j;
 	struct dp_sink sink;
+	struct dp_sinkq *queue; /* NULL: the archive sink itself */
 	struct harness h;
 };
+
+static bool queued; /* this suite's sink: behind the queue or not */
+
+static int suite_direct(void)
+{
+	queued = false;
+	return 0;
+}
+
+static int suite_queued(void)
+{
+	queued = true;
+	return 0;
+}
+
+/* What the sink thread has to do, done: the counts are final. */
+static void settle(struct required_setup *r)
+{
+	if (r->queue)
+		dp_sinkq_service(r->queue);
+}
 
 /* The harness (policy may be NULL: every message passes) with `required` on or off and
  * a spool-only journal capped at max_spool. */
@@ -50,12 +75,19 @@ static void setup(struct required_setup *r, const char *policy, bool required, u
 	r->j = sl_journal_open(&jc, err, sizeof err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r->j);
 	CU_ASSERT_EQUAL_FATAL(dp_archivesink_open(&r->sink, r->j, r->partial, "t", err, sizeof err), 0);
+	r->queue = NULL;
+	if (queued) {
+		struct dp_sink real = r->sink;
+		r->queue = dp_sinkq_new(&real, 4, 8 * DP_SINKQ_CHUNK, &r->h.ctr, &r->sink);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(r->queue);
+	}
 	r->h.in.ctx.journal = &r->sink;
 }
 
 static void teardown(struct required_setup *r)
 {
 	h_free(&r->h);
+	settle(r);
 	sl_journal_close(r->j);
 	r->sink.ops->free(r->sink.impl);
 	char cmd[256];
@@ -83,10 +115,12 @@ static void test_spool_cap_defers_with_required(void)
 	setup(&r, NULL, true, BODY_BYTES + BODY_BYTES / 2);
 	CU_ASSERT_TRUE(send_message(&r, 40001, "first"));
 	h_say(&r.h, false, "250 2.0.0 Ok: queued\r\n");
+	settle(&r);
 	CU_ASSERT_EQUAL(r.h.ctr.journal_ok, 1);
 	CU_ASSERT_TRUE(sl_journal_drain(r.j, false, 5000));
 
 	CU_ASSERT_FALSE(send_message(&r, 40002, "second"));
+	settle(&r);
 	CU_ASSERT_TRUE(h_got_has(&r.h.c, "\r\n451 4.3.0 "));
 	CU_ASSERT_EQUAL(r.h.s.rsts, 1); /* the server's half-received message is aborted */
 	CU_ASSERT_EQUAL(r.h.ctr.journal_required_deferred, 1);
@@ -106,9 +140,11 @@ static void test_spool_cap_without_required_passes(void)
 	setup(&r, NULL, false, BODY_BYTES + BODY_BYTES / 2);
 	CU_ASSERT_TRUE(send_message(&r, 40001, "first"));
 	h_say(&r.h, false, "250 2.0.0 Ok: queued\r\n");
+	settle(&r);
 	CU_ASSERT_TRUE(sl_journal_drain(r.j, false, 5000));
 	CU_ASSERT_TRUE(send_message(&r, 40002, "second"));
 	h_say(&r.h, false, "250 2.0.0 Ok: queued\r\n");
+	settle(&r);
 	CU_ASSERT_FALSE(h_got_has(&r.h.c, "451 "));
 	CU_ASSERT_EQUAL(r.h.ctr.journal_ok, 1);
 	CU_ASSERT_EQUAL(r.h.ctr.journal_failed, 1);
@@ -150,6 +186,7 @@ static void test_unusable_spool_defers_then_recovers(void)
 	CU_ASSERT_TRUE_FATAL(wait_failing(r.j, false));
 	CU_ASSERT_TRUE(send_message(&r, 40002, "after repair"));
 	h_say(&r.h, false, "250 2.0.0 Ok: queued\r\n");
+	settle(&r);
 	CU_ASSERT_EQUAL(r.h.ctr.journal_ok, 1);
 	CU_ASSERT_TRUE(sl_journal_drain(r.j, false, 5000));
 	struct sl_journal_stats st;
@@ -186,5 +223,7 @@ int main(void)
 		{"quarantine needs room too", test_quarantine_needs_room_too},
 		{NULL, NULL},
 	};
-	return cu_run_suite("dataplane journal required", NULL, NULL, tests);
+	cu_add_suite("dataplane journal required (archive sink on the worker)", suite_direct, NULL, tests);
+	cu_add_suite("dataplane journal required (behind the sink queue)", suite_queued, NULL, tests);
+	return cu_run_registered();
 }

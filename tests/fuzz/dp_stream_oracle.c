@@ -171,7 +171,12 @@ static void dump_free(void *sink)
 	(void)sink;
 }
 
-static const struct dp_sink_ops dump_ops = {dump_begin, dump_write, dump_commit, dump_free, NULL};
+static const struct dp_sink_ops dump_ops = {
+	.begin = dump_begin,
+	.write = dump_write,
+	.commit = dump_commit,
+	.free = dump_free,
+};
 
 /* Messages end in the order they began; counters say with which verdicts. Passes come
  * first: a reject, tempfail or quarantine ends the session for the engine. */

@@ -242,7 +242,11 @@ static int rec_commit(void *impl, void *h, const struct dp_msg_meta *m)
 	return 1; /* kept (recorded) */
 }
 
-static const struct dp_sink_ops rec_ops = {rec_begin, rec_write, rec_commit, NULL, NULL};
+static const struct dp_sink_ops rec_ops = {
+	.begin = rec_begin,
+	.write = rec_write,
+	.commit = rec_commit,
+};
 
 static bool enforcing(enum sl_action a)
 {
