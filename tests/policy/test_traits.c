@@ -120,6 +120,29 @@ static void test_subject_all_caps(void)
 	expect("From: a@example.org\r\nSubject: =?utf-8?Q?FREE_MONEY_NOW?=\r\n\r\nx\r\n", "caps");
 }
 
+/* Values longer than the state keeps, more Received fields than it counts, date-like
+ * junk: each is cut or ignored, never read past. */
+static void test_oversized_input(void)
+{
+	static char junk[6000];
+	for (size_t i = 0; i < sizeof junk - 1; i++)
+		junk[i] = " 12 Dec 99 1:02 "[i % 16];
+	int64_t t = 0;
+	CU_ASSERT_TRUE(sl_rfc822_date(junk, sizeof junk - 1, &t));
+	CU_ASSERT_EQUAL(t, 944960520); /* SpamAssassin's value: 1999-12-12 01:02 */
+	CU_ASSERT_FALSE(sl_rfc822_date(" 1:2 Dec 99 +-0 1:2 Dec 99", 26, &t)); /* no blank before the day */
+	size_t cap = 200000, n = 0;
+	char *msg = malloc(cap);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(msg);
+	for (int r = 0; r < 100; r++)
+		n += (size_t)snprintf(msg + n, cap - n, "Received: by h%d.example.net; Thu, 12 Dec 2002 18:00:00 +0000\r\n", r);
+	n += (size_t)snprintf(msg + n, cap - n, "Date: Thu, 12 Dec 2002 14:00:00 +0000 %s\r\n", junk);
+	n += (size_t)snprintf(msg + n, cap - n, "Message-ID: <000001c10000$0a1b2c3d$4e5f6071@%s>\r\n", junk);
+	n += (size_t)snprintf(msg + n, cap - n, "Subject: FREE MONEY %s\r\n\r\nx\r\n", junk);
+	CU_ASSERT_STRING_EQUAL(fired(msg, 0), "outlook,past-3-6");
+	free(msg);
+}
+
 static void test_split_at_every_offset(void)
 {
 	static const char msg[] = HEAD("Thu, 12 Dec 2002 14:00:00 -0000", "Thu, 12 Dec 2002 18:00:00 +0000")
@@ -138,6 +161,7 @@ int main(void)
 		{"shifted date", test_shifted_date},
 		{"outlook message id", test_outlook_message_id},
 		{"subject all caps", test_subject_all_caps},
+		{"oversized input", test_oversized_input},
 		{"split at every offset", test_split_at_every_offset},
 		{NULL, NULL},
 	};
