@@ -400,18 +400,25 @@ void sl_msgtraits_header(struct msgtraits *t, const char *name, const char *valu
 	/* MESSAGEID: SpamAssassin lists these first, Message-Id last */
 	static const char *const msgid_fields[] = {"X-Message-Id", "Resent-Message-Id",
 	                                           "X-Original-Message-ID", "Message-Id"};
+	int rank = 0;
+	for (int r = 0; r < 4 && !rank; r++)
+		if (strcasecmp(name, msgid_fields[r]) == 0)
+			rank = r + 1;
+	bool subject = strcasecmp(name, "Subject") == 0;
+	if (!rank && !subject && strcasecmp(name, "Received") != 0 && strcasecmp(name, "Date") != 0 &&
+	    strcasecmp(name, "Resent-Date") != 0)
+		return; /* a field no trait reads */
 	char buf[1024];
-	if (raw && !memmem(raw, raw_len, "=?", 2) && strcasecmp(name, "Subject") != 0)
+	if (raw && !memmem(raw, raw_len, "=?", 2) && !subject)
 		value = unfold(raw, raw_len, buf, sizeof buf);
 	while (*value == ' ' || *value == '\t')
 		value++;
-	for (int r = 0; r < 4; r++)
-		if (strcasecmp(name, msgid_fields[r]) == 0 && (!t->msgid_rank || r + 1 < t->msgid_rank)) {
-			size_t l = strnlen(value, sizeof t->msgid - 1); /* a longer id is cut */
-			memcpy(t->msgid, value, l);
-			t->msgid[l] = '\0';
-			t->msgid_rank = r + 1;
-		}
+	if (rank && (!t->msgid_rank || rank < t->msgid_rank)) {
+		size_t l = strnlen(value, sizeof t->msgid - 1); /* a longer id is cut */
+		memcpy(t->msgid, value, l);
+		t->msgid[l] = '\0';
+		t->msgid_rank = rank;
+	}
 	if (strcasecmp(name, "Received") == 0) {
 		received(t, value);
 	} else if (strcasecmp(name, "Date") == 0) {
@@ -421,7 +428,7 @@ void sl_msgtraits_header(struct msgtraits *t, const char *name, const char *valu
 	} else if (strcasecmp(name, "Resent-Date") == 0) {
 		if (!blank(value))
 			t->resent_parsed = sl_rfc822_date(value, strlen(value), &t->resent_time);
-	} else if (strcasecmp(name, "Subject") == 0) {
+	} else if (subject) {
 		join(t->subject, sizeof t->subject, &t->subject_len, value);
 		t->subject_fp_charset |= raw && fp_charset(raw, raw_len);
 	}
