@@ -66,6 +66,7 @@ int cmd_spam(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "score") == 0)
 		return spam_score(argc - 1, argv + 1);
 	fprintf(stderr, "usage: sluicectl spam train --spam PATH... --ham PATH... --out MODEL [--min-count N]\n"
+	                "         [--robx X] [--robs S] [--min-dev D]\n"
 	                "       sluicectl spam score MODEL PATH...\n");
 	return 2;
 }

@@ -74,6 +74,7 @@ int rules_test(int argc, char **argv)
 	const char **rcpt = calloc((size_t)argc + 1, sizeof *rcpt);
 	const char **signals = calloc((size_t)argc + 1, sizeof *signals);
 	size_t nfiles = 0, nsignals = 0;
+	int rc = 0;
 	if (!files || !rcpt || !signals) {
 		fprintf(stderr, "sluicectl rules test: out of memory\n");
 		free(files);
@@ -89,7 +90,8 @@ int rules_test(int argc, char **argv)
 		} else if (strcmp(a, "--direction") == 0 && has_val) {
 			if (!parse_direction(argv[++i], &dir)) {
 				fprintf(stderr, "sluicectl rules test: --direction is inbound, outbound or internal\n");
-				return 2;
+				rc = 2;
+				goto out;
 			}
 		} else if (strcmp(a, "--mail-from") == 0 && has_val) {
 			env.mail_from = argv[++i];
@@ -106,11 +108,13 @@ int rules_test(int argc, char **argv)
 			if (sl_signal_lookup(signals[nsignals++]) == SL_SIG_COUNT) {
 				fprintf(stderr, "sluicectl rules test: unknown signal %s (see rules signals)\n",
 				        argv[i]);
-				return 2;
+				rc = 2;
+				goto out;
 			}
 		} else if (a[0] == '-' && a[1] == '-') {
 			fprintf(stderr, "sluicectl rules test: unknown option %s\n", a);
-			return 2;
+			rc = 2;
+			goto out;
 		} else if (!policy) {
 			policy = a;
 		} else {
@@ -123,19 +127,22 @@ int rules_test(int argc, char **argv)
 		fprintf(stderr, "usage: sluicectl rules test POLICY FILE.eml... [--json] "
 		                "[--direction inbound|outbound|internal] [--mail-from ADDR] [--rcpt ADDR]... "
 		                "[--client-ip IP] [--helo NAME] [--signal NAME]... [--spam-model MODEL]\n");
-		return 2;
+		rc = 2;
+		goto out;
 	}
 	struct sl_policy *p = rules_load(policy);
-	if (!p)
-		return 1;
+	if (!p) {
+		rc = 1;
+		goto out;
+	}
 	struct sl_policy_diag diag;
 	if (spam_model && !sl_policy_set_spam_model(p, spam_model, &diag)) {
 		rules_print_diag(&diag);
 		sl_policy_unref(p);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	struct sl_scanner *sc = sl_scanner_new();
-	int rc = 0;
 	struct sl_strbuf out;
 	sl_strbuf_init(&out);
 	for (size_t f = 0; f < nfiles; f++) {
@@ -183,6 +190,7 @@ int rules_test(int argc, char **argv)
 	sl_strbuf_free(&out);
 	sl_scanner_free(sc);
 	sl_policy_unref(p);
+out:
 	free(files);
 	free(rcpt);
 	free(signals);

@@ -1,7 +1,9 @@
-/* sluicectl spam train --spam PATH... --ham PATH... --out MODEL [--min-count N]: count,
- * for every token, the spam and ham messages holding it, and write the model file
- * (sluice/bayes.h) sorted by token. */
+/* sluicectl spam train --spam PATH... --ham PATH... --out MODEL [--min-count N]
+ * [--robx X] [--robs S] [--min-dev D]: count, for every token, the spam and ham messages
+ * holding it, and write the model file (sluice/bayes.h) sorted by token, with the
+ * scoring constants it is to be used with. */
 #include <errno.h>
+#include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,13 +103,15 @@ static void put32(uint8_t *p, uint32_t v)
 
 /* The model's bytes: the kept tokens (in at least min_count messages) sorted, then the
  * header with their SHA-256. */
-static uint8_t *model_bytes(struct trainer *t, uint32_t min_count, size_t *len, uint32_t *ntokens)
+static uint8_t *model_bytes(struct trainer *t, uint32_t min_count, const uint16_t consts[3],
+                            size_t *len, uint32_t *ntokens)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < t->cap; i++)
 		if (t->slots[i].hash && t->slots[i].spam + t->slots[i].ham >= min_count)
 			t->slots[k++] = t->slots[i];
-	qsort(t->slots, k, sizeof *t->slots, by_hash);
+	if (k) /* no slots at all when no message gave a token: qsort(NULL) is undefined */
+		qsort(t->slots, k, sizeof *t->slots, by_hash);
 	*len = SL_BAYES_HEADER + k * SL_BAYES_ENTRY;
 	uint8_t *b = calloc(1, *len);
 	if (!b)
@@ -120,6 +124,8 @@ static uint8_t *model_bytes(struct trainer *t, uint32_t min_count, size_t *len, 
 	}
 	memcpy(b, "SLBAYES\0", 8);
 	put32(b + 8, SL_BAYES_VERSION);
+	put32(b + 12, consts[0] | (uint32_t)consts[1] << 16);
+	put32(b + 28, consts[2]);
 	put32(b + 16, t->nspam);
 	put32(b + 20, t->nham);
 	put32(b + 24, (uint32_t)k);
@@ -158,15 +164,37 @@ static bool write_model(const char *out, const uint8_t *b, size_t len)
 static int usage(void)
 {
 	fprintf(stderr, "usage: sluicectl spam train --spam PATH... --ham PATH... --out MODEL "
-	                "[--min-count N]\n  PATH: a directory of .eml files (or mbox files), an mbox "
-	                "file, or one message\n");
+	                "[--min-count N] [--robx X] [--robs S] [--min-dev D]\n  PATH: a directory of "
+	                ".eml files (or mbox files), an mbox file, or one message\n");
 	return 2;
+}
+
+/* A scoring constant in the model's units (1/10000), within (lo, hi) exclusive, or lo
+ * itself when lo_ok. */
+static bool constant_arg(const char *name, const char *arg, double lo, double hi, bool lo_ok,
+                         uint16_t *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(arg, &end);
+	long u = lround(v * SL_BAYES_CONST_UNIT);
+	if (errno || end == arg || *end || !(v < hi) || !(v > lo || (lo_ok && v == lo)) ||
+	    fabs(u - v * SL_BAYES_CONST_UNIT) > 1e-6 || (u == 0 && !lo_ok)) {
+		fprintf(stderr, "sluicectl spam train: %s is a number %s %g and below %g, in steps of "
+		        "0.0001\n", name, lo_ok ? "from" : "above", lo, hi);
+		return false;
+	}
+	*out = (uint16_t)u;
+	return true;
 }
 
 int spam_train(int argc, char **argv)
 {
 	const char *out = NULL;
 	unsigned long min_count = 2;
+	uint16_t consts[3] = {(uint16_t)lround(SL_BAYES_ROBX * SL_BAYES_CONST_UNIT),
+	                      (uint16_t)lround(SL_BAYES_ROBS * SL_BAYES_CONST_UNIT),
+	                      (uint16_t)lround(SL_BAYES_MIN_DEV * SL_BAYES_CONST_UNIT)};
 	int nsp = 0, nhm = 0;
 	for (int i = 1; i < argc; i += 2) { /* OPTION VALUE pairs */
 		const char *a = argv[i];
@@ -185,6 +213,15 @@ int spam_train(int argc, char **argv)
 				fprintf(stderr, "sluicectl spam train: --min-count is a number from 1 to 1000000\n");
 				return 2;
 			}
+		} else if (strcmp(a, "--robx") == 0) {
+			if (!constant_arg(a, argv[i + 1], 0, 1, false, &consts[0]))
+				return 2;
+		} else if (strcmp(a, "--robs") == 0) {
+			if (!constant_arg(a, argv[i + 1], 0, 6.5, false, &consts[1]))
+				return 2;
+		} else if (strcmp(a, "--min-dev") == 0) {
+			if (!constant_arg(a, argv[i + 1], 0, 0.5, true, &consts[2]))
+				return 2;
 		} else {
 			return usage();
 		}
@@ -212,11 +249,13 @@ int spam_train(int argc, char **argv)
 	} else if (!t.nspam || !t.nham) {
 		fprintf(stderr, "sluicectl spam train: %s; no model written\n",
 		        !t.nspam ? "no spam message found" : "no ham message found");
-	} else if (!(b = model_bytes(&t, (uint32_t)min_count, &len, &ntokens))) {
+	} else if (!(b = model_bytes(&t, (uint32_t)min_count, consts, &len, &ntokens))) {
 		fprintf(stderr, "sluicectl spam train: out of memory\n");
 	} else if (write_model(out, b, len)) {
 		printf("%s: %u spam, %u ham messages; %u tokens kept (%zu seen, kept if in >= %lu "
-		       "messages); %zu bytes", out, t.nspam, t.nham, ntokens, t.used, min_count, len);
+		       "messages); %zu bytes; x %g, s %g, min_dev %g", out, t.nspam, t.nham, ntokens, t.used,
+		       min_count, len, consts[0] / SL_BAYES_CONST_UNIT, consts[1] / SL_BAYES_CONST_UNIT,
+		       consts[2] / SL_BAYES_CONST_UNIT);
 		if (t.saturated)
 			printf("; %zu messages had more distinct tokens than the %s", t.saturated,
 			       "per-message set keeps (first ones used)");

@@ -22,9 +22,9 @@
 #include "sluice/bundlesig.h"
 #include "sluice/frame.h"
 
-#include "core/inspect.h"
-#include "core/poolflow.h"
-#include "core/rules.h"
+#include "pipeline/inspect.h"
+#include "pool/poolflow.h"
+#include "smtp/rules.h"
 #include "poolctl.h"
 #include "listctl.h"
 #include "lpm.h"

@@ -3,7 +3,7 @@
  * bundles live. A bundle is verified, loaded and given a Hyperscan scratch per worker
  * on this thread, then published with RCU (rte_rcu_qsbr): each worker picks it up
  * between bursts and reports a quiescent state once per poll loop; a message in flight
- * finishes on the bundle it started with (dataplane/core/rules.h). */
+ * finishes on the bundle it started with (dataplane/smtp/rules.h). */
 #ifndef SLUICE_DP_CONTROL_H
 #define SLUICE_DP_CONTROL_H
 
@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include "core/config.h"
+#include "config/config.h"
 
 struct dp_worker;
 struct dp_telemetry_src;

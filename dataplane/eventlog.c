@@ -12,7 +12,7 @@
 
 #include <rte_ring.h>
 
-#include "core/inspect.h"
+#include "pipeline/inspect.h"
 #include "worker.h"
 
 #define SLOTS 1024        /* per worker */

@@ -6,7 +6,7 @@
 #ifndef SLUICE_DP_EVENTLOG_H
 #define SLUICE_DP_EVENTLOG_H
 
-#include "core/config.h"
+#include "config/config.h"
 
 struct dp_worker;
 struct dp_eventlog;

@@ -10,7 +10,7 @@
 #include <rte_cycles.h>
 
 #include "control.h"
-#include "core/inspect.h"
+#include "pipeline/inspect.h"
 #include "worker.h"
 
 #define TOP_MAX 1000

@@ -14,7 +14,7 @@
 
 #include <jansson.h>
 
-#include "core/config.h"
+#include "config/config.h"
 #include "lpm.h"
 
 struct dp_worker;

@@ -1,14 +1,14 @@
 /* The allow/block lists as DPDK longest-prefix-match tables (rte_lpm for IPv4,
  * rte_lpm6 for IPv6): one immutable snapshot per version of the lists, built off the
  * workers (control thread, start-up) and read by every worker through the core's
- * struct dp_lists (core/prefix.h). A family without entries has no table. */
+ * struct dp_lists (protect/prefix.h). A family without entries has no table. */
 #ifndef SLUICE_DP_LPM_H
 #define SLUICE_DP_LPM_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/prefix.h"
+#include "protect/prefix.h"
 
 struct dp_list_snapshot {
 	struct dp_lists lists;         /* what the workers read: points into this snapshot */

@@ -14,18 +14,18 @@
 #include <rte_ring.h>
 #include <rte_version.h>
 
-#include "core/args.h"
-#include "core/config.h"
-#include "core/archivesink.h"
-#include "core/dirsink.h"
-#include "core/dumpsink.h"
-#include "core/flowdump.h"
-#include "core/flowkey.h"
+#include "config/args.h"
+#include "config/config.h"
+#include "output/archivesink.h"
+#include "output/dirsink.h"
+#include "output/dumpsink.h"
+#include "output/flowdump.h"
+#include "decode/flowkey.h"
 #include "journal.h"
-#include "core/inspect.h"
-#include "core/offline.h"
-#include "core/sinkqueue.h"
-#include "core/rules.h"
+#include "pipeline/inspect.h"
+#include "pipeline/offline.h"
+#include "smtp/rules.h"
+#include "output/sinkqueue.h"
 #include "port.h"
 #include "telemetry.h"
 #include "control.h"
@@ -411,6 +411,7 @@ int main(int argc, char **argv)
 			char name[RTE_RING_NAMESIZE];
 			snprintf(name, sizeof name, "sl_in%u", i);
 			w->in = rte_ring_create(name, 4096, ports.socket, RING_F_SC_DEQ | RING_F_SP_ENQ);
+			w->in_hashed = true; /* dp_distributor_main puts the flow hash in hash.rss */
 			for (int r = 0; r < DP_NROLES; r++) {
 				snprintf(name, sizeof name, "sl_out%u_%d", i, r);
 				w->out[r] = rte_ring_create(name, 4096, ports.socket, RING_F_SC_DEQ | RING_F_SP_ENQ);

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "control.h"
-#include "core/inspect.h"
-#include "core/poolflow.h"
+#include "pipeline/inspect.h"
+#include "pool/poolflow.h"
 #include "listctl.h"
 #include "worker.h"
 

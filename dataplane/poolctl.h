@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include "core/config.h"
+#include "config/config.h"
 
 struct dp_worker;
 struct dp_control;

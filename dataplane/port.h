@@ -6,8 +6,8 @@
 
 #include <rte_mempool.h>
 
-#include "core/config.h"
-#include "core/counters.h"
+#include "config/config.h"
+#include "pipeline/counters.h"
 
 struct dp_ports {
 	uint16_t id[DP_NROLES];     /* DPDK port id of outside / inside */

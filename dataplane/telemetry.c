@@ -50,6 +50,23 @@ static void per_worker(struct rte_tel_data *d, const char *name, size_t off)
 		rte_tel_data_free(a);
 }
 
+/* The scalar counters telemetry command cmd shows (DP_SCALAR_COUNTERS), with the
+ * per-worker arrays of those that have one. */
+static void tel_group(struct rte_tel_data *d, const struct dp_counters *c, enum dp_tel_cmd cmd)
+{
+	for (unsigned i = 0; i < dp_nscalar_fields; i++) {
+		const struct dp_counter_field *f = &dp_scalar_fields[i];
+		if (f->tel != cmd)
+			continue;
+		u64(d, f->tel_name, NULL, dp_counter_at(c, f->off));
+		if (f->per_worker) {
+			char k[64];
+			snprintf(k, sizeof k, "%s_per_worker", f->tel_name);
+			per_worker(d, k, f->off);
+		}
+	}
+}
+
 static int cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;
@@ -57,24 +74,17 @@ static int cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d
 	struct dp_counters c;
 	dp_telemetry_sum(src, &c);
 	rte_tel_data_start_dict(d);
-	for (int r = 0; r < DP_NROLES; r++) {
-		const char *n = dp_role_names[r];
-		char k[64];
-		u64(d, n, "rx_packets", c.rx_packets[r]);
-		u64(d, n, "rx_bytes", c.rx_bytes[r]);
-		u64(d, n, "tx_packets", c.tx_packets[r]);
-		u64(d, n, "tx_bytes", c.tx_bytes[r]);
-		u64(d, n, "injected", c.injected[r]);
-		u64(d, n, "resegmented", c.resegmented[r]);
-		snprintf(k, sizeof k, "%s_rx_packets_per_worker", n);
-		per_worker(d, k, offsetof(struct dp_counters, rx_packets) + (size_t)r * sizeof(uint64_t));
-		snprintf(k, sizeof k, "%s_rx_bytes_per_worker", n);
-		per_worker(d, k, offsetof(struct dp_counters, rx_bytes) + (size_t)r * sizeof(uint64_t));
-		snprintf(k, sizeof k, "%s_tx_packets_per_worker", n);
-		per_worker(d, k, offsetof(struct dp_counters, tx_packets) + (size_t)r * sizeof(uint64_t));
-		snprintf(k, sizeof k, "%s_tx_bytes_per_worker", n);
-		per_worker(d, k, offsetof(struct dp_counters, tx_bytes) + (size_t)r * sizeof(uint64_t));
-	}
+	for (int r = 0; r < DP_NROLES; r++)
+		for (unsigned i = 0; i < dp_nport_fields; i++) {
+			const struct dp_counter_field *f = &dp_port_fields[i];
+			size_t off = f->off + (size_t)r * sizeof(uint64_t);
+			u64(d, dp_role_names[r], f->name, dp_counter_at(&c, off));
+			if (f->per_worker) {
+				char k[64];
+				snprintf(k, sizeof k, "%s_%s_per_worker", dp_role_names[r], f->name);
+				per_worker(d, k, off);
+			}
+		}
 	return 0;
 }
 
@@ -85,14 +95,9 @@ static int cmd_flows(const char *cmd, const char *params, struct rte_tel_data *d
 	struct dp_counters c;
 	dp_telemetry_sum(src, &c);
 	rte_tel_data_start_dict(d);
-	for (unsigned i = 0; i < dp_nflow_fields; i++)
-		u64(d, dp_flow_fields[i].name, NULL, dp_counter_at(&c, dp_flow_fields[i].off));
+	tel_group(d, &c, DP_TEL_FLOWS);
 	for (int i = 0; i < DP_UNINSPECTED_COUNT; i++)
 		u64(d, "uninspected", dp_uninspected_names[i], c.uninspected[i]);
-	u64(d, "starttls_seen", NULL, c.starttls_seen);
-	u64(d, "starttls_stripped", NULL, c.starttls_stripped);
-	u64(d, "starttls_blocked", NULL, c.starttls_blocked);
-	per_worker(d, "active_per_worker", offsetof(struct dp_counters, flows_active));
 	return 0;
 }
 
@@ -100,24 +105,37 @@ static int cmd_messages(const char *cmd, const char *params, struct rte_tel_data
 {
 	(void)cmd;
 	(void)params;
-	static const char *const actions[DP_NACTIONS] = {"pass", "alert", "quarantine", "tempfail", "reject"};
 	struct dp_counters c;
 	dp_telemetry_sum(src, &c);
 	rte_tel_data_start_dict(d);
-	u64(d, "total", NULL, c.messages);
 	for (int i = 0; i < DP_NACTIONS; i++)
-		u64(d, "verdict", actions[i], c.verdicts[i]);
-	u64(d, "enforced_reject", NULL, c.enforced_reject);
-	u64(d, "enforced_quarantine", NULL, c.enforced_quarantine);
-	u64(d, "journal_ok", NULL, c.journal_ok);
-	u64(d, "journal_skipped", NULL, c.journal_skipped);
-	u64(d, "journal_failed", NULL, c.journal_failed);
-	u64(d, "journal_required_deferred", NULL, c.journal_required_deferred);
-	u64(d, "journal_queued", NULL, c.journal_queued);
+		u64(d, "verdict", dp_action_names[i], c.verdicts[i]);
+	tel_group(d, &c, DP_TEL_MESSAGES);
 	u64(d, "journal_backlog", NULL, dp_journal_backlog(&c));
-	u64(d, "journal_overflow", NULL, c.journal_overflow);
-	u64(d, "signals_tcp_overlap", NULL, c.signals_overlap);
-	per_worker(d, "total_per_worker", offsetof(struct dp_counters, messages));
+	return 0;
+}
+
+/* TSC cycles per stage of the poll loop, in total, per worker and per packet received. */
+static int cmd_stages(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	struct dp_counters c;
+	dp_telemetry_sum(src, &c);
+	rte_tel_data_start_dict(d);
+	uint64_t packets = 0;
+	for (int r = 0; r < DP_NROLES; r++)
+		packets += c.rx_packets[r];
+	for (int i = 0; i < DP_STAGE_COUNT; i++) {
+		char k[64];
+		u64(d, dp_stage_names[i], "cycles", c.stage_cycles[i]);
+		u64(d, dp_stage_names[i], "cycles_per_packet", packets ? c.stage_cycles[i] / packets : 0);
+		snprintf(k, sizeof k, "%s_cycles_per_worker", dp_stage_names[i]);
+		per_worker(d, k, offsetof(struct dp_counters, stage_cycles) + (size_t)i * sizeof(uint64_t));
+	}
+	u64(d, "bursts", NULL, c.stage_bursts);
+	u64(d, "packets", NULL, packets);
+	u64(d, "tsc_hz", NULL, rte_get_tsc_hz());
 	return 0;
 }
 
@@ -158,10 +176,9 @@ static int cmd_memory(const char *cmd, const char *params, struct rte_tel_data *
 	struct dp_counters c;
 	dp_telemetry_sum(src, &c);
 	rte_tel_data_start_dict(d);
-	u64(d, "flows_bytes", NULL, c.memory_bytes);
+	tel_group(d, &c, DP_TEL_MEMORY);
 	u64(d, "limit_bytes", NULL, src->cfg->max_memory);
 	u64(d, "max_flow_bytes", NULL, src->cfg->max_flow_memory);
-	per_worker(d, "flows_bytes_per_worker", offsetof(struct dp_counters, memory_bytes));
 	return 0;
 }
 
@@ -172,15 +189,13 @@ static int cmd_protect(const char *cmd, const char *params, struct rte_tel_data 
 	struct dp_counters c;
 	dp_telemetry_sum(src, &c);
 	rte_tel_data_start_dict(d);
-	for (unsigned i = 0; i < dp_nprotect_fields; i++)
-		u64(d, dp_protect_fields[i].name, NULL, dp_counter_at(&c, dp_protect_fields[i].off));
+	tel_group(d, &c, DP_TEL_PROTECT);
 	for (int r = 0; r < DP_PROTECT_COUNT; r++) {
 		u64(d, "refused", dp_protect_names[r], c.protect_refused[r]);
 		u64(d, "closed", dp_protect_names[r], c.protect_closed[r]);
 		u64(d, "detected", dp_protect_names[r], c.protect_detected[r]);
 		u64(d, "banned", dp_protect_names[r], c.protect_banned[r]);
 	}
-	per_worker(d, "emergency_per_worker", offsetof(struct dp_counters, protect_emergency));
 	return 0;
 }
 
@@ -222,6 +237,7 @@ int dp_telemetry_register(const struct dp_telemetry_src *s)
 		{"/sluice/rules", cmd_rules, "Messages each rule fired on ('.' and '-' in ids appear as '_')."},
 		{"/sluice/drops", cmd_drops, "Packets not forwarded, by reason."},
 		{"/sluice/memory", cmd_memory, "Bytes held by flows (buffers, out-of-order segments), limits."},
+		{"/sluice/stages", cmd_stages, "TSC cycles each stage of the workers' poll loop took (rx, decode, inspect, tx, timers): total, per packet, per worker."},
 		{"/sluice/protect", cmd_protect, "Protection: SYNs admitted/refused, sessions closed, detections, bans by reason; sources."},
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)

@@ -4,11 +4,11 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 
-#include "core/arp.h"
-#include "core/flowkey.h"
-#include "core/inspect.h"
-#include "core/pktbuild.h"
-#include "core/poolflow.h"
+#include "pool/arp.h"
+#include "decode/flowkey.h"
+#include "pipeline/inspect.h"
+#include "decode/pktbuild.h"
+#include "pool/poolflow.h"
 #include "control.h"
 
 volatile bool dp_quit;
@@ -133,22 +133,39 @@ static bool header_writable(struct rte_mbuf *m, const struct dp_out *out)
 	return rte_pktmbuf_data_len(m) >= out->l4_off + 20u && rte_mbuf_refcnt_read(m) == 1;
 }
 
-static void inspect_one(struct dp_worker *w, struct rte_mbuf *m, int role)
+/* --- the burst, in stages (issue 14): decode all, prefetch all, inspect each in order --- */
+
+/* A frame between the stages. frame is NULL for a chained mbuf: it is read into one
+ * buffer, and decoded, only when its turn comes (the buffer holds one frame). */
+struct staged {
+	const uint8_t *frame;
+	int role;
+	struct dp_decoded dec;
+};
+
+/* The rest of a frame's way once decoded: the pool's link layer, the pipeline, NAT,
+ * forward or drop, the segments the flow asked for. */
+static void inspect_one(struct dp_worker *w, struct rte_mbuf *m, struct staged *st)
 {
 	/* chained mbufs (jumbo or GRO frames) are read into one buffer; the original
 	 * chain is what goes out when it is forwarded */
 	static __thread uint8_t linear[65536 + 128];
 	uint32_t len = rte_pktmbuf_pkt_len(m);
-	const uint8_t *frame = len <= sizeof linear ? rte_pktmbuf_read(m, 0, len, linear) : NULL;
+	int role = st->role;
+	const uint8_t *frame = st->frame;
 	if (!frame) {
-		rte_pktmbuf_free(m);
-		w->ctr.drops[DP_DROP_MALFORMED]++;
-		return;
+		frame = len <= sizeof linear ? rte_pktmbuf_read(m, 0, len, linear) : NULL;
+		if (!frame) {
+			rte_pktmbuf_free(m);
+			w->ctr.drops[DP_DROP_MALFORMED]++;
+			return;
+		}
+		dp_inspect_decode(frame, len, &st->dec, NULL);
 	}
 	if (w->insp->ctx.pool && w->insp->ctx.pool->cur && pool_l2(w, m, frame, len, role))
 		return;
 	struct dp_out out;
-	const struct dp_flow *f = dp_inspect_frame(w->insp, frame, len, role, &out);
+	const struct dp_flow *f = dp_inspect_decoded(w->insp, frame, len, role, &st->dec, &out);
 	bool pooled = f && f->pool.pooled;
 	if (out.forward && (out.clear_urg || pooled)) {
 		/* the header is in the first segment (the frame parsed within 64 KiB) */
@@ -174,8 +191,44 @@ static void inspect_one(struct dp_worker *w, struct rte_mbuf *m, int role)
 		send_built(w, f, &out);
 }
 
+#define PREFETCH_AHEAD 4 /* frames whose data is prefetched ahead of the one decoded */
 
-static void handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
+/* Decode every frame of the burst and prefetch its flow bucket; frames from a port
+ * that is not ours are freed (pkts[i] = NULL). The distributor's flow hash comes with
+ * the mbuf (hash.rss) when hashed. */
+static void decode_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
+                         struct staged *st, bool hashed)
+{
+	for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		if (i + PREFETCH_AHEAD < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
+		int role = dp_port_role(w->ports, m->port);
+		if (role < 0) {
+			rte_pktmbuf_free(m);
+			pkts[i] = NULL;
+			continue;
+		}
+		w->ctr.rx_packets[role]++;
+		w->ctr.rx_bytes[role] += rte_pktmbuf_pkt_len(m);
+		st[i].role = role;
+		st[i].frame = NULL;
+		if (!rte_pktmbuf_is_contiguous(m))
+			continue;
+		st[i].frame = rte_pktmbuf_mtod(m, const uint8_t *);
+		dp_inspect_decode(st[i].frame, rte_pktmbuf_data_len(m), &st[i].dec,
+		                  hashed ? &m->hash.rss : NULL);
+		dp_inspect_prefetch_bucket(w->insp, &st[i].dec);
+	}
+	for (uint16_t i = 0; i < n; i++)
+		if (pkts[i] && st[i].frame)
+			dp_inspect_prefetch_flow(w->insp, &st[i].dec);
+}
+
+/* Bridge mode: no stage but forwarding (counted as inspect). */
+static void bridge_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
 {
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -186,11 +239,29 @@ static void handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n
 		}
 		w->ctr.rx_packets[role]++;
 		w->ctr.rx_bytes[role] += rte_pktmbuf_pkt_len(m);
-		if (w->insp)
-			inspect_one(w, m, role);
-		else
-			dp_worker_send(w, !role, m);
+		dp_worker_send(w, !role, m);
 	}
+}
+
+static void handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n, bool hashed,
+                         uint64_t rx_start)
+{
+	static __thread struct staged st[DP_MAX_BURST];
+	uint64_t t0 = rte_rdtsc();
+	w->ctr.stage_cycles[DP_STAGE_RX] += t0 - rx_start;
+	w->ctr.stage_bursts++;
+	if (!w->insp) {
+		bridge_burst(w, pkts, n);
+		w->ctr.stage_cycles[DP_STAGE_INSPECT] += rte_rdtsc() - t0;
+		return;
+	}
+	decode_burst(w, pkts, n, st, hashed);
+	uint64_t t1 = rte_rdtsc();
+	w->ctr.stage_cycles[DP_STAGE_DECODE] += t1 - t0;
+	for (uint16_t i = 0; i < n; i++)
+		if (pkts[i])
+			inspect_one(w, pkts[i], &st[i]);
+	w->ctr.stage_cycles[DP_STAGE_INSPECT] += rte_rdtsc() - t1;
 }
 
 void dp_worker_poll(struct dp_worker *w, uint64_t now)
@@ -200,19 +271,27 @@ void dp_worker_poll(struct dp_worker *w, uint64_t now)
 	if (w->insp)
 		w->insp->ctx.now_ms = now / (w->tsc_hz / 1000);
 	unsigned moved = 0;
+	uint64_t t = now;
 	if (w->in) {
 		unsigned n = rte_ring_dequeue_burst(w->in, (void **)pkts, burst, NULL);
-		handle_burst(w, pkts, (uint16_t)n);
+		if (n)
+			handle_burst(w, pkts, (uint16_t)n, w->in_hashed, t);
 		moved += n;
 	}
 	for (unsigned s = 0; s < w->nrx; s++) {
+		t = rte_rdtsc();
 		uint16_t n = rte_eth_rx_burst(w->rx[s].port, w->rx[s].queue, pkts, (uint16_t)burst);
 		for (uint16_t i = 0; i < n; i++)
 			pkts[i]->port = w->rx[s].port;
-		handle_burst(w, pkts, n);
+		if (n)
+			handle_burst(w, pkts, n, false, t);
 		moved += n;
 	}
+	if (moved)
+		t = rte_rdtsc();
 	dp_worker_flush(w);
+	if (moved)
+		w->ctr.stage_cycles[DP_STAGE_TX] += rte_rdtsc() - t;
 	if (w->ctl)
 		dp_control_worker_sync(w->ctl, w); /* between bursts: a new bundle, quiescence */
 	if (moved) {
@@ -222,13 +301,17 @@ void dp_worker_poll(struct dp_worker *w, uint64_t now)
 		w->ctr.loop_ns_log2[b < DP_LOOP_BUCKETS ? b : DP_LOOP_BUCKETS - 1]++;
 	}
 	if (now >= w->next_timer) {
+		t = rte_rdtsc();
 		if (w->insp)
 			dp_inspect_tick(w->insp, send_built, w);
 		if (w->idx == 0 && w->insp && w->insp->ctx.pool) /* the MACs they learn are shared */
 			dp_pool_probes(w->insp->ctx.pool, w->insp->ctx.now_ms, send_inside, w);
 		w->next_timer = now + w->tsc_hz / 100; /* 10 ms */
+		w->ctr.stage_cycles[DP_STAGE_TIMERS] += rte_rdtsc() - t;
 	}
 }
+
+/* --- end of the staged burst --- */
 
 int dp_worker_main(void *arg)
 {
@@ -243,19 +326,15 @@ int dp_worker_main(void *arg)
 	return 0;
 }
 
-uint32_t dp_flow_hash_frame(const uint8_t *frame, size_t len)
+uint32_t dp_place_frame(const uint8_t *frame, size_t len, int role, bool by_client, uint32_t *flow_hash)
 {
 	struct dp_pkt p;
+	*flow_hash = 0;
 	if (dp_pkt_parse(frame, len, &p) != DP_PKT_TCP)
 		return 0;
-	return dp_flow_hash_pkt(&p);
-}
-
-uint32_t dp_client_hash_frame(const uint8_t *frame, size_t len, int role)
-{
-	struct dp_pkt p;
-	if (dp_pkt_parse(frame, len, &p) != DP_PKT_TCP)
-		return 0;
+	*flow_hash = dp_flow_hash_pkt(&p);
+	if (!by_client)
+		return *flow_hash;
 	/* the client is the outside end: the source of what comes in from outside */
 	return dp_client_net_hash(p.ip_version, role == DP_OUTSIDE ? p.src : p.dst);
 }
@@ -278,8 +357,8 @@ int dp_distributor_main(void *arg)
 				struct rte_mbuf *m = pkts[i];
 				m->port = port;
 				const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
-				uint32_t h = by_client ? dp_client_hash_frame(frame, rte_pktmbuf_data_len(m), r)
-				                       : dp_flow_hash_frame(frame, rte_pktmbuf_data_len(m));
+				/* the flow hash rides in the mbuf: the worker's decode stage uses it */
+				uint32_t h = dp_place_frame(frame, rte_pktmbuf_data_len(m), r, by_client, &m->hash.rss);
 				struct dp_worker *w = &d->workers[h % d->nworkers];
 				if (rte_ring_enqueue(w->in, m) != 0) {
 					rte_pktmbuf_free(m);

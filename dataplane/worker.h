@@ -9,8 +9,8 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
-#include "core/config.h"
-#include "core/counters.h"
+#include "config/config.h"
+#include "pipeline/counters.h"
 #include "port.h"
 
 #define DP_MAX_BURST 512
@@ -32,6 +32,7 @@ struct dp_worker {
 	unsigned nrx;
 	struct { uint16_t port, queue; } rx[DP_NROLES];
 	struct rte_ring *in;
+	bool in_hashed;            /* in's producer put each frame's flow hash in hash.rss */
 	/* output: a tx queue of each port, or rings to the distributor */
 	uint16_t txq;
 	struct rte_ring *out[DP_NROLES];
@@ -65,11 +66,10 @@ struct dp_distributor {
 };
 int dp_distributor_main(void *arg);
 
-/* Symmetric hash of a frame's flow (both directions equal); 0 for non-TCP. */
-uint32_t dp_flow_hash_frame(const uint8_t *frame, size_t len);
-/* Keyed hash of the /24 (/64) of a frame's client (its outside end: the source of a
- * frame from port role DP_OUTSIDE, the destination of one from DP_INSIDE); 0 for
- * non-TCP. */
-uint32_t dp_client_hash_frame(const uint8_t *frame, size_t len, int role);
+/* Where the distributor places a frame that came in on port role `role`: the keyed hash
+ * of its client's /24 (/64) (its outside end) when by_client, else its symmetric flow
+ * hash (both directions equal); 0 for non-TCP. *flow_hash gets the flow hash the
+ * worker's flow table uses (dp_flow_key_hash; 0 for non-TCP), from the same parse. */
+uint32_t dp_place_frame(const uint8_t *frame, size_t len, int role, bool by_client, uint32_t *flow_hash);
 
 #endif

@@ -41,6 +41,8 @@ extern const char *cli_key_path;
 /* 0 when the store's index has this program's format; else prints that `reindex` is
  * due and returns -1 (searching an index of another format would give wrong hits). */
 int cli_check_index(struct ar_store *s);
+/* Say on stderr how many acknowledged copies a search cannot find yet (indexer.h). */
+void cli_note_index_lag(struct ar_store *s);
 
 /* The audit entry for this command (audit.h), before any result is shown: 0, or -1
  * after printing why (the command must then refuse). */

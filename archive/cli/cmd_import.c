@@ -316,6 +316,8 @@ int cmd_import(int argc, char **argv)
 	struct importer im = { .source = "import" };
 	char **paths = calloc((size_t)argc, sizeof *paths);
 	size_t np = 0;
+	/* nothing searches the store while import holds it: blocks by size, not by age */
+	struct ar_index_opts index_opts = { .delay_ms = 600000 };
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--data") && i + 1 < argc)
 			data = argv[++i];
@@ -325,12 +327,15 @@ int cmd_import(int argc, char **argv)
 			im.verbose = true;
 		else if (!strcmp(argv[i], "--files-from") && i + 1 < argc)
 			files_from = argv[++i];
+		else if (!strcmp(argv[i], "--index-block") && i + 1 < argc &&
+			 atol(argv[i + 1]) > 0)
+			index_opts.block_copies = (size_t)atol(argv[++i]);
 		else
 			paths[np++] = argv[i];
 	}
 	if (!data || (!np && !files_from)) {
 		fprintf(stderr, "usage: sluice-archive import --data DIR [--source NAME] [-v] "
-				"[--files-from LIST|-] PATH...\n");
+				"[--index-block COPIES] [--files-from LIST|-] PATH...\n");
 		free(paths);
 		return 2;
 	}
@@ -341,7 +346,13 @@ int cmd_import(int argc, char **argv)
 	}
 	im.origin.via = AR_VIA_IMPORT;
 	ar_local_user(im.origin.peer, sizeof im.origin.peer);
-	im.cm = ar_committer_start(im.s);
+	im.cm = ar_committer_start(im.s, &index_opts);
+	if (!im.cm) {
+		fprintf(stderr, "sluice-archive import: cannot start the committer\n");
+		ar_store_close(im.s);
+		free(paths);
+		return 1;
+	}
 	pthread_mutex_init(&im.mu, NULL);
 	pthread_cond_init(&im.cv, NULL);
 	pthread_t w[2];

@@ -165,8 +165,11 @@ int cmd_purge(int argc, char **argv)
 		sprintf(rsha + 2 * i, "%02x", digest[i]);
 	free(text);
 	struct ar_store *s = cli_open(data, true, false);
-	/* the holds are searches: they need a current index */
-	if (!s || cli_check_index(s) < 0) {
+	/* the holds are searches: they need a current index, with every copy in it (a
+	 * crash may have left the newest unindexed) */
+	if (!s || cli_check_index(s) < 0 || ar_index_catch_up(s) < 0) {
+		if (s)
+			fprintf(stderr, "sluice-archive purge: the index cannot be brought up to date\n");
 		ar_store_close(s);
 		ar_retention_free(&rt);
 		return 1;

@@ -50,7 +50,8 @@ static void usage(void)
 		"          [--smtp-direction internal]]\n"
 		"         [--allow-net CIDR]... [--max-conns N] [--max-handshakes N] [--max-per-addr N]\n"
 		"         [--idle-timeout S] [--session-timeout S] [--handshake-timeout S]\n"
-		"         [--max-inflight MB] [--min-free MB (default 64; 0: off)]\n");
+		"         [--max-inflight MB] [--min-free MB (default 64; 0: off)]\n"
+		"         [--index-delay MS (default 1000)] [--index-block COPIES (default 4096)]\n");
 }
 
 /* A positive number of seconds / units, or -1. */
@@ -71,6 +72,7 @@ int cmd_serve(int argc, char **argv)
 	struct ar_listener ls[2];
 	size_t nls = 0;
 	uint64_t min_free_mb = 64;
+	struct ar_index_opts index_opts = { 0 };
 	srv.hostname = hostname;
 	const char **jallow = calloc((size_t)argc, sizeof *jallow);
 	const char **sallow = calloc((size_t)argc, sizeof *sallow);
@@ -129,6 +131,10 @@ int cmd_serve(int argc, char **argv)
 			srv.lim.handshake_ms = (int)num * 1000;
 		else if (num > 0 && !strcmp(a, "--max-inflight"))
 			srv.lim.inflight_bytes = (size_t)num << 20;
+		else if (num > 0 && !strcmp(a, "--index-delay"))
+			index_opts.delay_ms = (unsigned)num;
+		else if (num > 0 && !strcmp(a, "--index-block"))
+			index_opts.block_copies = (size_t)num;
 		else if (!strcmp(a, "--min-free") && (num > 0 || !strcmp(v, "0")))
 			min_free_mb = num > 0 ? (uint64_t)num : 0;
 		else if (!strcmp(a, "--lmtp")) {
@@ -178,7 +184,12 @@ int cmd_serve(int argc, char **argv)
 		ar_store_close(srv.s);
 		goto close_listeners;
 	}
-	srv.cm = ar_committer_start(srv.s);
+	srv.cm = ar_committer_start(srv.s, &index_opts);
+	if (!srv.cm) {
+		fprintf(stderr, "sluice-archive serve: cannot start the committer\n");
+		ar_store_close(srv.s);
+		goto close_listeners;
+	}
 	ar_committer_min_free(srv.cm, min_free_mb << 20);
 	for (size_t i = 0; i < nls; i++)
 		print_bound(ls[i].kind == AR_LISTEN_JOURNAL ? "journal" : srv.lmtp ? "lmtp" : "smtp",

@@ -54,9 +54,12 @@ int cmd_stats(int argc, char **argv)
 	uint64_t live = c->next_docid - (purged.messages < c->next_docid ? purged.messages : c->next_docid);
 	ar_purged_free(&purged);
 	uint64_t docs_missing = live > docs_indexed ? live - docs_indexed : 0;
+	/* copies acknowledged but not yet in a written posting block are the indexer's
+	 * lag (indexer.h): a running server writes them within AR_INDEX_DELAY_MS, a
+	 * stopped one when it next starts */
 	const char *state = stale ? "stale (index format changed: run reindex)" :
-			    (lag || docs_missing || summaries != live) ? "behind (run reindex)" :
-			    "current";
+			    (docs_missing || summaries != live) ? "behind (run reindex)" :
+			    lag ? "indexing" : "current";
 	if (json) {
 		printf("{\"messages\":%llu,\"copies\":%llu,\"distinct_blobs\":%llu,"
 		       "\"duplicates_received\":%llu,\"refused\":%llu,\"raw_bytes\":%llu,"
@@ -225,6 +228,7 @@ int cli_reindex(struct ar_store *s)
 			block_copies = 0;
 			ar_postblock_write(&pb, ar_posting_put, &sink, block_id, &seal_failed);
 			ar_counters_put(s, wb);
+			ar_indexed_put(s, wb, s->counters.indexed_seq);
 			if (seal_failed)
 				snprintf(err, sizeof err, "a value could not be encrypted");
 			if (seal_failed || ar_store_write(s, wb, false, err, sizeof err) < 0) {
@@ -240,6 +244,7 @@ int cli_reindex(struct ar_store *s)
 	ar_postblock_write(&pb, ar_posting_put, &sink, block_id, &seal_failed);
 	ar_postblock_free(&pb);
 	ar_counters_put(s, wb);
+	ar_indexed_put(s, wb, s->counters.indexed_seq);
 	if (!rc && seal_failed)
 		snprintf(err, sizeof err, "a value could not be encrypted");
 	if (rc || seal_failed || ar_store_write(s, wb, true, err, sizeof err) < 0) {

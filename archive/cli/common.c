@@ -71,6 +71,17 @@ int cli_check_index(struct ar_store *s)
 	return -1;
 }
 
+void cli_note_index_lag(struct ar_store *s)
+{
+	const struct ar_counters *c = &s->counters;
+	if (c->indexed_seq >= c->next_seq)
+		return;
+	fprintf(stderr, "sluice-archive: note: the newest %llu copies are not in the index yet "
+			"(a running server adds them within about %u ms; a stopped archive when it "
+			"next starts)\n", (unsigned long long)(c->next_seq - c->indexed_seq),
+		AR_INDEX_DELAY_MS);
+}
+
 int cli_audit(struct ar_store *s, const char *action, const char *detail_json)
 {
 	struct sl_strbuf f;

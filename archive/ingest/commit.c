@@ -16,6 +16,7 @@
 
 struct ar_committer {
 	struct ar_store *s;
+	struct ar_indexer *ix;     /* takes each durable batch's copies */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t work_cv, done_cv;
@@ -50,7 +51,6 @@ struct batch {
 	uint8_t parts[BATCH_MAX_RECORDS * 4][32];
 	size_t nparts;
 	struct sl_strbuf val;
-	struct ar_postblock postings; /* every document and copy of the batch */
 };
 
 static struct batch_doc *batch_find_doc(struct batch *b, const uint8_t blob[32])
@@ -88,8 +88,9 @@ static struct batch_doc *new_doc(struct batch *b, struct ar_store *s, struct ar_
 	int64_t date = p->doc.has_date ? p->doc.date : (int64_t)(r->time_us / 1000000);
 
 	sl_strbuf_init(&d->summary);
-	ar_index_document(s, b->wb, &b->postings, d->docid, p->blob, &p->doc, date,
+	ar_index_document(s, b->wb, NULL, d->docid, p->blob, &p->doc, date,
 		r->message_len, 0, d->dockey, &d->summary);
+	p->new_doc = true; /* its terms go to the indexer once the batch is durable */
 
 	if (ar_put(s, b->wb, AR_CF_BLOBS, p->blob, 32, p->skeleton.s, p->skeleton.len) < 0)
 		b->seal_error = true;
@@ -184,11 +185,10 @@ static void apply(struct batch *b, size_t idx, struct ar_store *s)
 	p->result = AR_INGEST_STORED;
 	p->docid = d->docid;
 	p->seq = c->next_seq++;
+	memcpy(p->dockey, d->dockey, AR_DOCKEY_LEN);
 
 	uint8_t *nc = (uint8_t *)d->summary.s + AR_SUMMARY_NCOPIES_OFF;
 	ar_put_be32(nc, ar_get_be32(nc) + 1);
-
-	ar_index_copy(&b->postings, r, d->dockey);
 
 	/* copy metadata: seq, blob, what the archive saw, the record without its message */
 	sl_strbuf_clear(&b->val);
@@ -211,7 +211,6 @@ static void apply(struct batch *b, size_t idx, struct ar_store *s)
 	rocksdb_writebatch_put_cf(b->wb, s->cf[AR_CF_BLOBDOC], (const char *)bs, 40,
 		(const char *)p->rec.id, 32);
 	c->raw_bytes += r->message_len;
-	c->indexed_seq = c->next_seq;
 }
 
 static uint64_t now_ms(void)
@@ -287,12 +286,10 @@ static void run_batch(struct ar_committer *cm, struct batch *b)
 	b->seal_error = false;
 	b->ndocs = 0;
 	b->nparts = 0;
-	for (size_t i = 0; i < b->n; i++)
+	for (size_t i = 0; i < b->n; i++) {
+		b->items[i]->new_doc = false;
 		apply(b, i, s);
-	/* the batch's first copy sequence names its posting block: unique, since a batch
-	 * with postings stores at least one copy */
-	struct ar_posting_sink sink = { s, b->wb };
-	ar_postblock_write(&b->postings, ar_posting_put, &sink, saved.next_seq, &b->seal_error);
+	}
 	for (size_t i = 0; i < b->ndocs; i++) {
 		uint8_t id[4];
 		ar_put_be32(id, b->docs[i].docid);
@@ -336,12 +333,26 @@ static void run_batch(struct ar_committer *cm, struct batch *b)
 	cm->st.records += b->n;
 }
 
+/* The durable batch's copies, in sequence order, to the indexer: the new documents'
+ * terms move out of their records before the waiters may free them. */
+static void hand_to_indexer(struct ar_committer *cm, struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		struct ar_prepared *p = b->items[i];
+		if (p->result != AR_INGEST_STORED)
+			continue;
+		struct ar_terms copy;
+		ar_copy_terms(&copy, &p->rec.rec);
+		ar_indexer_add(cm->ix, p->seq, p->dockey, p->new_doc ? &p->doc.terms : NULL, &copy);
+		ar_terms_free(&copy);
+	}
+}
+
 static void *committer_main(void *arg)
 {
 	struct ar_committer *cm = arg;
 	struct batch *b = calloc(1, sizeof *b);
 	sl_strbuf_init(&b->val);
-	ar_postblock_init(&b->postings);
 	b->wb = rocksdb_writebatch_create();
 	pthread_mutex_lock(&cm->mu);
 	for (;;) {
@@ -361,6 +372,7 @@ static void *committer_main(void *arg)
 			cm->tail = NULL;
 		pthread_mutex_unlock(&cm->mu);
 		run_batch(cm, b);
+		hand_to_indexer(cm, b);
 		pthread_mutex_lock(&cm->mu);
 		/* only now, after the sync, do waiters learn their record's fate */
 		for (size_t i = 0; i < b->n; i++)
@@ -369,16 +381,22 @@ static void *committer_main(void *arg)
 	}
 	pthread_mutex_unlock(&cm->mu);
 	sl_strbuf_free(&b->val);
-	ar_postblock_free(&b->postings);
 	rocksdb_writebatch_destroy(b->wb);
 	free(b);
 	return NULL;
 }
 
-struct ar_committer *ar_committer_start(struct ar_store *s)
+struct ar_committer *ar_committer_start(struct ar_store *s, const struct ar_index_opts *o)
 {
 	struct ar_committer *cm = calloc(1, sizeof *cm);
+	if (!cm)
+		return NULL;
 	cm->s = s;
+	cm->ix = ar_indexer_start(s, o);
+	if (!cm->ix) {
+		free(cm);
+		return NULL;
+	}
 	pthread_mutex_init(&cm->mu, NULL);
 	pthread_cond_init(&cm->work_cv, NULL);
 	pthread_cond_init(&cm->done_cv, NULL);
@@ -449,6 +467,11 @@ void ar_committer_stats(struct ar_committer *cm, struct ar_commit_stats *st)
 	pthread_mutex_unlock(&cm->mu);
 }
 
+int ar_committer_sync_index(struct ar_committer *cm)
+{
+	return ar_indexer_sync(cm->ix);
+}
+
 void ar_committer_stop(struct ar_committer *cm)
 {
 	if (!cm)
@@ -458,6 +481,9 @@ void ar_committer_stop(struct ar_committer *cm)
 	pthread_cond_broadcast(&cm->work_cv);
 	pthread_mutex_unlock(&cm->mu);
 	pthread_join(cm->thread, NULL);
+	if (ar_indexer_stop(cm->ix) < 0)
+		fprintf(stderr, "sluice-archive: the index is behind the store; the next start "
+				"indexes the rest\n");
 	if (cm->pending_refused) {
 		/* refusals after the last batch: record them */
 		pthread_mutex_lock(&cm->s->chain_mu);

@@ -33,7 +33,8 @@ void ar_index_document(struct ar_store *s, rocksdb_writebatch_t *wb, struct ar_p
 	ar_summary_encode(&sum, summary);
 	rocksdb_writebatch_put_cf(wb, s->cf[AR_CF_BYDATE], (const char *)dockey, AR_DOCKEY_LEN,
 		"", 0);
-	ar_postblock_add(pb, &doc->terms, dockey);
+	if (pb)
+		ar_postblock_add(pb, &doc->terms, dockey);
 }
 
 static const char *direction_word(int d)
@@ -42,21 +43,26 @@ static const char *direction_word(int d)
 	return d >= 0 && d <= 3 ? names[d] : "unknown";
 }
 
+void ar_copy_terms(struct ar_terms *t, const struct sl_journal_record *r)
+{
+	ar_terms_init(t);
+	if (r->mail_from && *r->mail_from)
+		ar_terms_add_address(t, AR_F_FROM, r->mail_from, NULL);
+	for (size_t i = 0; i < r->nrcpt; i++)
+		ar_terms_add_address(t, AR_F_TO, r->rcpt[i], NULL);
+	for (size_t i = 0; i < r->nrules; i++)
+		ar_terms_add_folded(t, AR_F_RULE, r->rules[i], strlen(r->rules[i]));
+	const char *dir = direction_word(r->direction);
+	ar_terms_add(t, AR_F_DIRECTION, dir, strlen(dir));
+	ar_terms_add_folded(t, AR_F_SOURCE, r->source, strlen(r->source));
+	ar_terms_finish(t);
+}
+
 void ar_index_copy(struct ar_postblock *pb, const struct sl_journal_record *r,
 	const uint8_t dockey[AR_DOCKEY_LEN])
 {
 	struct ar_terms t;
-	ar_terms_init(&t);
-	if (r->mail_from && *r->mail_from)
-		ar_terms_add_address(&t, AR_F_FROM, r->mail_from, NULL);
-	for (size_t i = 0; i < r->nrcpt; i++)
-		ar_terms_add_address(&t, AR_F_TO, r->rcpt[i], NULL);
-	for (size_t i = 0; i < r->nrules; i++)
-		ar_terms_add_folded(&t, AR_F_RULE, r->rules[i], strlen(r->rules[i]));
-	const char *dir = direction_word(r->direction);
-	ar_terms_add(&t, AR_F_DIRECTION, dir, strlen(dir));
-	ar_terms_add_folded(&t, AR_F_SOURCE, r->source, strlen(r->source));
-	ar_terms_finish(&t);
+	ar_copy_terms(&t, r);
 	ar_postblock_add(pb, &t, dockey);
 	ar_terms_free(&t);
 }

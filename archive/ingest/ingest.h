@@ -1,9 +1,11 @@
-/* Ingest: a journal record becomes a stored copy. Two stages:
+/* Ingest: a journal record becomes a stored copy. Three stages:
  *   prepare (any thread, CPU work): decode the record, hash the message, and when the
  *           message is new, run the MIME parser for the index and the part dedup;
  *   commit  (one thread): dedup against the store, assign ids, write everything for
  *           many records in one batch synced to the WAL (group commit), then report
- *           each record's fate. A record is acknowledged only after that sync. */
+ *           each record's fate. A record is acknowledged only after that sync;
+ *   index   (one thread, indexer.h): the acknowledged copies' terms go into posting
+ *           blocks that span many batches, written within AR_INDEX_DELAY_MS. */
 #ifndef ARCHIVE_INGEST_H
 #define ARCHIVE_INGEST_H
 
@@ -14,6 +16,7 @@
 
 #include "copy.h"
 #include "docbuild.h"
+#include "indexer.h"
 #include "journal.h"
 #include "postblock.h"
 #include "store.h"
@@ -42,6 +45,8 @@ struct ar_prepared {
 	char reason[256];
 	uint32_t docid;
 	uint64_t seq;
+	uint8_t dockey[AR_DOCKEY_LEN];
+	bool new_doc;                /* this copy brought the document: its terms go too */
 
 	struct ar_prepared *next;    /* committer queue */
 };
@@ -61,7 +66,8 @@ void ar_prepared_free(struct ar_prepared *p);
 
 struct ar_committer;
 
-struct ar_committer *ar_committer_start(struct ar_store *s);
+/* Starts the committer and its indexer (o: NULL for the defaults). */
+struct ar_committer *ar_committer_start(struct ar_store *s, const struct ar_index_opts *o);
 /* Refuse batches (records FAILED: senders retry) while the store's disk has less than
  * bytes free (0: no check). After a failed write (RocksDB's background error, e.g. a
  * full disk) the committer refuses every batch until it has reopened the store. */
@@ -74,7 +80,10 @@ void ar_committer_enqueue_many(struct ar_committer *c, struct ar_prepared *p, si
 void ar_committer_wait(struct ar_committer *c, struct ar_prepared *p);
 /* Count a refused record in the store's counters. */
 void ar_committer_count_refused(struct ar_committer *c);
-/* Flushes the queue and stops the thread. */
+/* Wait until every copy acknowledged so far is in the index (written); 0, or -1 when
+ * a block could not be written (the indexer reads it back later). */
+int ar_committer_sync_index(struct ar_committer *c);
+/* Flushes the queue, writes the pending index block and stops the threads. */
 void ar_committer_stop(struct ar_committer *c);
 
 struct ar_commit_stats {
@@ -83,13 +92,15 @@ struct ar_commit_stats {
 void ar_committer_stats(struct ar_committer *c, struct ar_commit_stats *st);
 
 /* Index entries of a new document (summary encoded into `summary`, dockey set, date
- * order into wb, postings into pb) and of one copy (envelope, rules, direction,
- * source: postings into pb). Used by ingest and reindex; the caller writes pb. */
+ * order into wb, postings into pb unless NULL) and of one copy (envelope, rules,
+ * direction, source: postings into pb, or its terms into t, finished, for the
+ * indexer). Used by ingest and reindex; the caller writes pb. */
 void ar_index_document(struct ar_store *s, rocksdb_writebatch_t *wb, struct ar_postblock *pb,
 	uint32_t docid, const uint8_t blob[32], const struct ar_doc *doc, int64_t date,
 	uint64_t size, uint32_t ncopies, uint8_t dockey[AR_DOCKEY_LEN], struct sl_strbuf *summary);
 void ar_index_copy(struct ar_postblock *pb, const struct sl_journal_record *r,
 	const uint8_t dockey[AR_DOCKEY_LEN]);
+void ar_copy_terms(struct ar_terms *t, const struct sl_journal_record *r);
 
 /* Posting blocks into a write batch: keyed by term MAC, values sealed (seal.h). Pass
  * ar_posting_put and a sink to ar_postblock_write. */

@@ -98,6 +98,20 @@ static void load_counters(struct ar_store *s)
 		s->counters.index_version = AR_INDEX_VERSION;
 		s->counters.format = AR_FORMAT_VERSION;
 	}
+	/* the indexer's mark, written apart from the committer's counters (a store
+	 * written before the indexer has none: its counters say) */
+	v = ar_store_get(s, AR_CF_DEFAULT, "indexed", 7, &len, &err);
+	free(err);
+	if (v && len == 8)
+		s->counters.indexed_seq = ar_get_be64((const uint8_t *)v);
+	free(v);
+}
+
+void ar_indexed_put(struct ar_store *s, rocksdb_writebatch_t *b, uint64_t indexed_seq)
+{
+	uint8_t v[8];
+	ar_put_be64(v, indexed_seq);
+	rocksdb_writebatch_put_cf(b, s->cf[AR_CF_DEFAULT], "indexed", 7, (const char *)v, 8);
 }
 
 /* A store is bound to the key it was created with: another key could neither decrypt

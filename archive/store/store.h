@@ -56,7 +56,7 @@ struct ar_counters {
 	uint64_t part_bytes;        /* their decoded bytes */
 	uint64_t part_refs;         /* part references in skeletons */
 	uint64_t inline_bytes;      /* skeleton bytes kept inline */
-	uint64_t indexed_seq;       /* copies whose index entries are written */
+	uint64_t indexed_seq;       /* copies whose postings are written ("indexed" key) */
 	uint64_t index_version;
 	uint64_t next_audit_seq;    /* audit entries = next audit sequence */
 	uint64_t checkpoints;       /* signed checkpoints written */
@@ -117,6 +117,10 @@ int ar_store_has(struct ar_store *s, enum ar_cf cf, const void *key, size_t klen
 
 /* Counters: loaded at open; ar_counters_put adds them to a batch. */
 void ar_counters_put(struct ar_store *s, rocksdb_writebatch_t *b);
+/* The index's mark: copies below indexed_seq are in written posting blocks. Kept in
+ * its own key, as the indexer writes it beside the committer's counters (loaded into
+ * counters.indexed_seq). */
+void ar_indexed_put(struct ar_store *s, rocksdb_writebatch_t *b, uint64_t indexed_seq);
 
 /* Write a batch, synced to the WAL. 0 or -1 with err. */
 int ar_store_write(struct ar_store *s, rocksdb_writebatch_t *b, bool sync, char *err,

@@ -10,10 +10,8 @@
 
 /* Robinson's f(w) = (s*x + n*p(w)) / (s + n): x is the probability assumed for a token
  * never seen, s the weight of that assumption against the n messages that hold it.
- * Tokens whose f(w) is within MIN_DEV of 0.5 say nothing and are left out. */
-#define ROB_X 0.52
-#define ROB_S 0.0178
-#define MIN_DEV 0.375
+ * Tokens whose f(w) is within min_dev of 0.5 say nothing and are left out. The three
+ * come with the model (sluice/bayes.h). */
 
 static uint32_t le32(const uint8_t *p)
 {
@@ -28,9 +26,24 @@ bool sl_bayes_model_parse(const uint8_t *data, size_t len, struct sl_bayes_model
 		*err = "not a Sluice spam model (no SLBAYES header)";
 		return false;
 	}
-	if (le32(data + 8) != SL_BAYES_VERSION) {
+	uint32_t version = le32(data + 8);
+	if (version != 1 && version != SL_BAYES_VERSION) {
 		*err = "unsupported spam model version";
 		return false;
+	}
+	m->robx = SL_BAYES_ROBX;
+	m->robs = SL_BAYES_ROBS;
+	m->min_dev = SL_BAYES_MIN_DEV;
+	if (version == SL_BAYES_VERSION) {
+		uint32_t xs = le32(data + 12), md = le32(data + 28);
+		uint32_t x = xs & 0xffff, s = xs >> 16;
+		if (x == 0 || x >= SL_BAYES_CONST_UNIT || s == 0 || md >= SL_BAYES_CONST_UNIT / 2) {
+			*err = "spam model constants out of range (x in 0..1, s above 0, min_dev below 0.5)";
+			return false;
+		}
+		m->robx = x / SL_BAYES_CONST_UNIT;
+		m->robs = s / SL_BAYES_CONST_UNIT;
+		m->min_dev = md / SL_BAYES_CONST_UNIT;
 	}
 	m->nspam = le32(data + 16);
 	m->nham = le32(data + 20);
@@ -110,11 +123,14 @@ void sl_bayes_classify(const struct sl_bayes_model *m, const uint32_t *tokens, s
 	for (size_t i = 0; i < n; i++) {
 		uint32_t s, h;
 		if (!sl_bayes_lookup(m, tokens[i], &s, &h))
-			continue; /* f = x: within MIN_DEV of 0.5 */
+			continue; /* an unknown token is left out, whatever x */
 		double b = (double)s / m->nspam, g = (double)h / m->nham;
 		double nw = (double)s + h;
-		double f = (ROB_S * ROB_X + nw * (b / (b + g))) / (ROB_S + nw);
-		if (fabs(f - 0.5) < MIN_DEV)
+		double f = (m->robs * m->robx + nw * (b / (b + g))) / (m->robs + nw);
+		/* a model's own small s with billions of messages rounds f to 0 or 1: keep the
+		 * logarithms finite (no real corpus comes near) */
+		f = f < 1e-15 ? 1e-15 : f > 1 - 1e-15 ? 1 - 1e-15 : f;
+		if (fabs(f - 0.5) < m->min_dev)
 			continue;
 		ln_f += log(f);
 		ln_1f += log(1 - f);

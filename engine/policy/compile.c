@@ -114,6 +114,7 @@ static bool analyze(struct sl_policy *p, struct sl_policy_diag *diag)
 	for (uint32_t i = 0; i < p->npatterns; i++) {
 		struct pol_pattern *pt = &p->patterns[i];
 		const struct pol_cond *c = &p->conds[pt->cond];
+		pol_decompose(p->arena, pt, c->validator);
 		if (!pt->literal) {
 			hs_expr_info_t *info = NULL;
 			hs_compile_error_t *err = NULL;
@@ -154,6 +155,8 @@ static bool analyze(struct sl_policy *p, struct sl_policy_diag *diag)
 			if (w > pt->window)
 				pt->window = w;
 		}
+		if (pol_shape_window(&pt->shape) > pt->window)
+			pt->window = (uint32_t)pol_shape_window(&pt->shape);
 		pt->singlematch = !pt->needs_confirm && c->validator == VAL_NONE && !c->multiple &&
 		                  (c->min_count <= 1 || c->distinct);
 	}

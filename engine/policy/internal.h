@@ -195,6 +195,13 @@ struct pol_rule {
 	uint32_t file;
 };
 
+/* decompose.c: an expression Hyperscan scans as a cheaper superset, checked exactly in
+ * C at each match end (max_units 0: none). */
+struct pol_shape {
+	uint8_t first_lo, first_hi;  /* class of the chain's first digit */
+	uint8_t min_units, max_units; /* "[ -]?[0-9]" units after it */
+};
+
 /* One Hyperscan expression. */
 struct pol_pattern {
 	uint32_t cond;
@@ -208,9 +215,17 @@ struct pol_pattern {
 	pcre2_code *confirm;     /* set by the compiler (not serialized: recompiled) */
 	uint32_t confirm_slot;   /* index among confirmed patterns */
 	uint32_t window;         /* look-behind bytes kept for validator / confirmation */
+	struct pol_shape shape;  /* set by the compiler: expr is its prefilter */
 	unsigned line, col;
 	uint32_t file;
 };
+
+/* decompose.c: rewrites pt->expr into a cheaper prefilter and sets pt->shape when the
+ * expression has a recognised shape (validator patterns only). */
+bool pol_decompose(struct pol_arena *arena, struct pol_pattern *pt, enum pol_validator v);
+size_t pol_shape_window(const struct pol_shape *s);
+/* Whether the original expression has a match ending at the end of w[0..n). */
+bool pol_shape_ends_here(const struct pol_shape *s, const uint8_t *w, size_t n);
 
 enum pol_digest {
 	DIG_MD5,

@@ -186,6 +186,8 @@ static void accept_match(struct scan_ctx *x, const struct pol_pattern *pt, uint3
 		size_t n;
 		bool at_start;
 		const uint8_t *w = window(x, end, pt->window, &n, &at_start);
+		if (pt->shape.max_units && !pol_shape_ends_here(&pt->shape, w, n))
+			return; /* the prefilter's superset: the original does not end here */
 		if (!pol_validate(c->validator, w, n, at_start, &key))
 			return;
 	}

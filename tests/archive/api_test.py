@@ -216,6 +216,7 @@ def main():
                             "--from", "ext@outside.example", "--rcpt", "ann@alpha.example", late],
                            capture_output=True, text=True, timeout=60)
         expect(p.returncode == 0, "a message arrives while the API runs")
+        expect(archive_env.wait_indexed(EXE, data), "the index caught up with the server")
         st, subjects = search("alice", everything)
         expect(st == 200 and subjects == ["alpha inbound", "alpha outbound", "late arrival"],
                "beside the server, alice finds what it stored since the API started: %s" % subjects)

@@ -2,9 +2,11 @@
 SLUICE_ARCHIVE_KEY, which every command reads) and a private PKI made with
 tools/archive-pki (the archive's certificate and its peers'), as docs/archive.md tells
 an operator to set them up."""
+import json
 import os
 import subprocess
 import sys
+import time
 
 SRC = os.environ.get("SLUICE_SOURCE_ROOT") or \
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -28,6 +30,20 @@ def serve_tls(pki):
     return ["--tls-cert", os.path.join(pki, ARCHIVE_NAME + ".crt"),
             "--tls-key", os.path.join(pki, ARCHIVE_NAME + ".key"),
             "--tls-ca", os.path.join(pki, "ca.crt")]
+
+
+def wait_indexed(exe, data, timeout=20):
+    """Wait until every acknowledged copy is in the index (stats beside the server: the
+    indexer writes postings within about a second of the ACK, docs/archive.md); True
+    when it is."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        p = subprocess.run([exe, "stats", "--data", data, "--json"], capture_output=True,
+                           text=True)
+        if p.returncode == 0 and json.loads(p.stdout)["index_lag_copies"] == 0:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def client_tls(pki, name="gw1"):

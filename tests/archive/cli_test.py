@@ -240,6 +240,7 @@ def main():
                                 "--rcpt", "someone@example.org", "--rule", "test.rule", msg],
                                capture_output=True)
             expect(p.returncode == 0, "journal-send: %s" % p.stderr)
+            expect(archive_env.wait_indexed(EXE, data), "the index caught up with the server")
             hits = search(data, "zyxwvut rule:test.rule")
             expect(len(hits) == 1, "journaled message not found alongside the server: %s" % hits)
         finally:
@@ -267,6 +268,7 @@ def main():
             so, se = sender.communicate(timeout=40)
             expect(sender.returncode == 0, "spooled send failed: %s" % se)
             expect(not [f for f in os.listdir(spool) if f.endswith(".rec")], "spool not emptied")
+            expect(archive_env.wait_indexed(EXE, data), "the index caught up with the server")
             expect(len(search(data, "qwertzu")) == 1, "spooled message not archived")
         finally:
             srv.send_signal(signal.SIGTERM)

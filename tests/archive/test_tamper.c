@@ -30,7 +30,7 @@ static char dir[64];
 
 static void ingest_all(struct ar_store *s)
 {
-	struct ar_committer *cm = ar_committer_start(s);
+	struct ar_committer *cm = ar_committer_start(s, NULL);
 	struct ar_prepared p[COPIES];
 	char msg[COPIES][200];
 	for (int i = 0; i < COPIES; i++) {

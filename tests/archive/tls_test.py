@@ -133,6 +133,7 @@ def main():
         text = log.read()
         expect("certificate has expired" in text, "the archive says the certificate expired")
         expect('"gw-unlisted" is not allowed' in text, "the archive names the unlisted peer")
+        expect(archive_env.wait_indexed(EXE, data), "the index caught up with the server")
         hits = search(data, "quillfeather")
         expect(len(hits) == 1, "only the accepted gateway's record is stored (%d)" % len(hits))
         show = subprocess.run([EXE, "show", "--data", data, str(hits[0]["id"])] if hits else
@@ -149,6 +150,7 @@ def main():
             s.starttls(context=jp.tls_context(pki, "mail1"))
             s.ehlo("mail1.corp.example")
             s.sendmail("carol@corp.example", ["archive@archive.invalid"], msg)
+        expect(archive_env.wait_indexed(EXE, data), "the index caught up with the server")
         hits = search(data, "lanternfish source:mail1")
         expect(len(hits) == 1, "an allowed mail host's copy is stored under its name")
         try:

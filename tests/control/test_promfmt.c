@@ -151,7 +151,7 @@ static void expect_line(const char *text, const char *line)
 	}
 }
 
-/* the shape of sluice-dp's stats (dataplane/core/counters.c) */
+/* the shape of sluice-dp's stats (dataplane/pipeline/counters.c) */
 static const char *stats_json =
 	"{\"ports\":{\"outside\":{\"rx_packets\":10,\"rx_bytes\":1000,\"tx_packets\":9,\"tx_bytes\":900,"
 	"\"injected\":1,\"resegmented\":0},\"inside\":{\"rx_packets\":8,\"rx_bytes\":800,\"tx_packets\":9,"

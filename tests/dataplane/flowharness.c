@@ -8,7 +8,7 @@
 
 #include <CUnit/CUnit.h>
 
-#include "core/pktbuild.h"
+#include "decode/pktbuild.h"
 
 /* Ether/IPv4 192.0.2.10:40000 -> 198.51.100.25:25 /TCP with a timestamp option */
 static const uint8_t base_frame[] = {

@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/inspect.h"
-#include "core/poolflow.h"
+#include "pipeline/inspect.h"
+#include "pool/poolflow.h"
 
 struct side {
 	uint32_t isn, snd_nxt;   /* what this endpoint sends */

@@ -1,5 +1,5 @@
 /* The lists as sluice-dp looks them up (dataplane/lpm.c: DPDK's rte_lpm and rte_lpm6)
- * against the reference trie (dataplane/core/prefix.c) on the same random lists: for
+ * against the reference trie (dataplane/protect/prefix.c) on the same random lists: for
  * a million addresses, both name the same entry. Prefixes of every length, IPv4 and IPv6,
  * nested and overlapping, some duplicated (the last wins in both); addresses near the
  * prefixes' edges as well as random ones. Run with EAL options (no hugepages needed);
@@ -11,7 +11,7 @@
 
 #include <rte_eal.h>
 
-#include "core/prefix.h"
+#include "protect/prefix.h"
 #include "lpm.h"
 
 static uint64_t state = 0x2545F4914F6CDD1Dull;

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/args.h"
-#include "core/config.h"
+#include "config/args.h"
+#include "config/config.h"
 #include "cunit_run.h"
 
 static int parse(struct dp_config *c, const char *text, char *err)

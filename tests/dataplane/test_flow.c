@@ -13,8 +13,8 @@
 
 #include "sluice/bayes.h"
 
-#include "core/archivesink.h"
-#include "core/dirsink.h"
+#include "output/archivesink.h"
+#include "output/dirsink.h"
 #include "journal.h"
 #include "flowharness.h"
 
@@ -317,7 +317,7 @@ static void write_empty_model(const char *path)
 		0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
 		0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55};
 	uint8_t model[SL_BAYES_HEADER] = "SLBAYES";
-	model[8] = SL_BAYES_VERSION;
+	model[8] = 1;  /* format version 1: no constants in the header, bogofilter's defaults */
 	model[16] = 1; /* spam messages */
 	model[20] = 1; /* ham messages */
 	memcpy(model + 32, sha_of_nothing, 32);

@@ -12,8 +12,8 @@
 
 #include "cunit_run.h"
 
-#include "core/archivesink.h"
-#include "core/sinkqueue.h"
+#include "output/archivesink.h"
+#include "output/sinkqueue.h"
 #include "journal.h"
 #include "flowharness.h"
 

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "cunit_run.h"
-#include "core/msgfile.h"
+#include "output/msgfile.h"
 
 static char root[64];
 

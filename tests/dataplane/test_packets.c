@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/flowkey.h"
-#include "core/pktbuild.h"
-#include "core/pktparse.h"
+#include "decode/flowkey.h"
+#include "decode/pktbuild.h"
+#include "decode/pktparse.h"
 #include "cunit_run.h"
 
 static size_t unhex(const char *h, uint8_t *out)

@@ -6,13 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/arp.h"
-#include "core/config.h"
-#include "core/maglev.h"
-#include "core/nat.h"
-#include "core/pktparse.h"
-#include "core/pool.h"
-#include "core/poolconf.h"
+#include "pool/arp.h"
+#include "config/config.h"
+#include "pool/maglev.h"
+#include "pool/nat.h"
+#include "decode/pktparse.h"
+#include "pool/pool.h"
+#include "pool/poolconf.h"
 #include "cunit_run.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/counters.h"
-#include "core/poolconf.h"
+#include "pipeline/counters.h"
+#include "pool/poolconf.h"
 #include "cunit_run.h"
 #include "flowharness.h"
 

@@ -1,4 +1,4 @@
-/* Connection-level protection (docs/protection.md, dataplane/core/protect.c): the
+/* Connection-level protection (docs/protection.md, dataplane/protect/protect.c): the
  * token buckets and sliding windows, prefixes and lists with expiry, the source table,
  * and, through the inline harness, every limit and detector with the action it is
  * configured for: what the client is told, that the server never gets what it must
@@ -9,10 +9,10 @@
 
 #include "cunit_run.h"
 
-#include "core/prefix.h"
-#include "core/protect.h"
-#include "core/ratelimit.h"
-#include "core/srctable.h"
+#include "protect/prefix.h"
+#include "protect/protect.h"
+#include "protect/ratelimit.h"
+#include "protect/srctable.h"
 #include "flowharness.h"
 
 /* ---- token buckets and windows ------------------------------------------------------- */

@@ -1,4 +1,4 @@
-/* A worker's rule bundles (dataplane/core/rules.h): a message finishes on the bundle it
+/* A worker's rule bundles (dataplane/smtp/rules.h): a message finishes on the bundle it
  * started with; a retired bundle goes when its last message scanner goes, handed to the
  * dispose hook (sluice-dp's control thread) when there is one. */
 #include <stdio.h>
@@ -8,7 +8,7 @@
 
 #include "cunit_run.h"
 
-#include "core/rules.h"
+#include "smtp/rules.h"
 
 static struct sl_policy *policy_of(const char *text)
 {

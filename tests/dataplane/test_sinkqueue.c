@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "cunit_run.h"
-#include "core/sinkqueue.h"
-#include "core/spsc.h"
+#include "output/sinkqueue.h"
+#include "output/spsc.h"
 
 /* ---- the ring ------------------------------------------------------------------ */
 

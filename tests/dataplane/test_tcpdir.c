@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/tcpdir.h"
+#include "stream/tcpdir.h"
 #include "cunit_run.h"
 
 static const uint8_t *text(void)

@@ -18,7 +18,8 @@ from dputil import check  # noqa: E402
 CAP = os.path.join(dputil.SOURCE, 'tests', 'data', 'zeek', 'captures', 'zeek__smtp.pcap')
 POLICY = os.path.join(dputil.SOURCE, 'docs', 'examples', 'policy.rules')
 CMDS = ['/sluice/info', '/sluice/ports', '/sluice/flows', '/sluice/messages',
-        '/sluice/rules', '/sluice/drops', '/sluice/memory', '/sluice/protect']
+        '/sluice/rules', '/sluice/drops', '/sluice/memory', '/sluice/protect',
+        '/sluice/stages']
 
 
 def query(prefix, cmds):
@@ -83,6 +84,11 @@ def main():
         refused = {k: v for k, v in prot.items() if k.startswith('refused_') and v}
         check(prot['admitted'] == flows['created'] and not refused and prot['sources'] >= 2 and
               prot['bans_active'] == 0 and prot['emergency'] == 0, prot)
+        # the poll loop's stages were timed on the bursts that carried the capture
+        st = t['/sluice/stages']
+        check(st['packets'] == len(frames) and 0 < st['bursts'] <= len(frames), st)
+        check(all(st[s + '_cycles'] > 0 for s in ('rx', 'decode', 'inspect', 'tx', 'timers')), st)
+        check(st['decode_cycles_per_worker'] == [st['decode_cycles']] and st['tsc_hz'] > 0, st)
     print('telemetry: every /sluice/ command answers and agrees with the capture')
 
 

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/pktbuild.h"
+#include "decode/pktbuild.h"
 #include "dp_stream_oracle.h"
 
 #define MSS 1448

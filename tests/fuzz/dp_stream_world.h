@@ -25,7 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/inspect.h"
+#include "pipeline/inspect.h"
 #include "smtp_server_model.h"
 #include "tcp_receiver_model.h"
 

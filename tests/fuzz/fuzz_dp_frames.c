@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/inspect.h"
+#include "pipeline/inspect.h"
 
 static struct sl_policy *policy;
 

@@ -80,10 +80,18 @@ lab_archive_copies() {
 		"$LAB_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["copies"])'
 }
 
+# lab_archive_index_lag: copies the archive holds but has not indexed yet (stats --json;
+# the indexer follows the acknowledgement within about a second, docs/archive.md).
+lab_archive_index_lag() {
+	lab_archive stats --json 2>/dev/null |
+		"$LAB_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["index_lag_copies"])'
+}
+
 # lab_archive_wait_all SECONDS: wait until the archive holds every copy handed to it:
 # each message sluice-dp journaled (telemetry journal_ok; its sink delivers them from
 # the spool) and each copy the mail host's Postfix delivered to it (always_bcc:
-# status=sent to the archive's SMTP listener, which answers 250 only once durable).
+# status=sent to the archive's SMTP listener, which answers 250 only once durable),
+# and has indexed them (searches find them).
 lab_archive_wait_all() {
 	local deadline=$((SECONDS + $1)) gw host have
 	while :; do
@@ -94,7 +102,7 @@ print(json.load(sys.stdin)["/sluice/messages"]["journal_ok"])' 2>/dev/null) || g
 			"$(lab_postfix_log server)" 2>/dev/null) || host=0
 		have=$(lab_archive_copies) || have=
 		if [ -n "$gw" ] && [ -n "$have" ] && [ "$have" -ge $((gw + host)) ] &&
-			lab_postfix_queue_empty server; then
+			lab_postfix_queue_empty server && [ "$(lab_archive_index_lag)" = 0 ]; then
 			lab_log "archive holds $have copies: $gw from the gateway, $host from the mail host"
 			return 0
 		fi

@@ -175,6 +175,8 @@ static uint8_t *model_of(struct entry *e, size_t n, uint32_t nspam, uint32_t nha
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	memcpy(b, "SLBAYES\0", 8);
 	put32(b + 8, SL_BAYES_VERSION);
+	put32(b + 12, 5200 | 178u << 16); /* x 0.52, s 0.0178 */
+	put32(b + 28, 3750);              /* min_dev 0.375 */
 	put32(b + 16, nspam);
 	put32(b + 20, nham);
 	put32(b + 24, (uint32_t)n);
@@ -252,6 +254,54 @@ static void test_scoring(void)
 	free(b);
 }
 
+/* The constants come from the model: a version-1 file has bogofilter's defaults, a
+ * version-2 file its own (here min_dev 0.15, x 0.4, s 1). */
+static void test_model_constants(void)
+{
+	size_t len;
+	uint8_t *b = model_of(words4, 4, 4, 4, &len);
+	struct sl_bayes_model m;
+	const char *err = NULL;
+	uint32_t used;
+	const char *mixed[] = {"pills", "meeting"};
+	CU_ASSERT_FATAL(sl_bayes_model_parse(b, len, &m, &err));
+	double p2 = classify(&m, mixed, 2, &used);
+	b[8] = 1;
+	put32(b + 12, 0);
+	put32(b + 28, 0);
+	CU_ASSERT_FATAL(sl_bayes_model_parse(b, len, &m, &err));
+	CU_ASSERT(m.robx == 0.52 && m.robs == 0.0178 && m.min_dev == 0.375);
+	CU_ASSERT_DOUBLE_EQUAL(classify(&m, mixed, 2, &used), p2, 0);
+	CU_ASSERT_EQUAL(used, 1);
+
+	b[8] = 2;
+	put32(b + 12, 4000 | 10000u << 16);
+	put32(b + 28, 1500);
+	CU_ASSERT_FATAL(sl_bayes_model_parse(b, len, &m, &err));
+	CU_ASSERT_DOUBLE_EQUAL(m.robx, 0.4, 1e-12);
+	CU_ASSERT_DOUBLE_EQUAL(m.robs, 1.0, 1e-12);
+	CU_ASSERT_DOUBLE_EQUAL(m.min_dev, 0.15, 1e-12);
+	/* f(w) = (s x + n p) / (s + n): "pills" (3 of 4, 1 of 4: p 0.75, n 4) is 3.4 / 5 =
+	 * 0.68, now decisive; "meeting" (p 0, n 3) is 0.4 / 4 = 0.1 */
+	double fp = 3.4 / 5, fm = 0.1;
+	double x1 = -log(fp) - log(fm), x2 = -log(1 - fp) - log(1 - fm);
+	double hq = exp(-x1) * (1 + x1), sq = exp(-x2) * (1 + x2);
+	CU_ASSERT_DOUBLE_EQUAL(classify(&m, mixed, 2, &used), (1 + hq - sq) / 2, 1e-12);
+	CU_ASSERT_EQUAL(used, 2);
+	free(b);
+
+	/* the smallest s (0.0001), x 0.9999 and a token in 4e9 of 4e9 spam messages: f would
+	 * round to 1 (log 0); the probability stays a number */
+	struct entry huge[] = {{"cheap", 4000000000u, 0}, {"meeting", 0, 1}};
+	b = model_of(huge, 2, 4000000000u, 1, &len);
+	put32(b + 12, 9999 | 1u << 16);
+	CU_ASSERT_FATAL(sl_bayes_model_parse(b, len, &m, &err));
+	const char *one[] = {"cheap"};
+	double p = classify(&m, one, 1, &used);
+	CU_ASSERT(used == 1 && p >= 0 && p <= 1 && p > 0.99);
+	free(b);
+}
+
 static void refused(uint8_t *b, size_t len, const char *want)
 {
 	struct sl_bayes_model m;
@@ -272,8 +322,16 @@ static void test_bad_models(void)
 	b[len - 1] ^= 1;
 	refused(b, len, "checksum");
 	b[len - 1] ^= 1;
-	b[8] = 2;
+	b[8] = 3;
 	refused(b, len, "version");
+	b[8] = 2;
+	put32(b + 12, 0 | 178u << 16);
+	refused(b, len, "constants out of range"); /* x 0 */
+	put32(b + 12, 5200);
+	refused(b, len, "constants out of range"); /* s 0 */
+	put32(b + 12, 5200 | 178u << 16);
+	put32(b + 28, 5000);
+	refused(b, len, "constants out of range"); /* min_dev 0.5: nothing could decide */
 	free(b);
 	b = model_of(words4, 4, 0, 4, &len);
 	refused(b, len, "without spam");
@@ -380,6 +438,7 @@ int main(void)
 		{"bounded per message", test_bounded},
 		{"scoring", test_scoring},
 		{"bad models", test_bad_models},
+		{"constants from the model", test_model_constants},
 		{"override in the digest", test_override_digest},
 		{NULL, NULL},
 	};

@@ -225,6 +225,35 @@ static void test_large_runs(void)
 	sl_strbuf_free(&b);
 }
 
+/* Line breaks, dots and NULs in every arrangement, at every distance from the 32-byte
+ * blocks of the vector scan: fed whole (vector loop), the events are those of the same
+ * bytes fed one at a time (byte by byte, no vector loop) and in random pieces. */
+static void test_vector_scan_invariance(void)
+{
+	static const char *pieces[] = {
+		"\\r\\n", "\\r\\n", "\\r\\n", "\\r\\n.", "\\r\\n..", "\\r\\n\\r\\n", "\\n",
+		"\\r", ".", "\\x00", "\\n.", "\\r.", "\\x8d\\x8a", "a", "bc", "defghij",
+		"klmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123",
+	};
+	unsigned state = 1;
+	for (int round = 0; round < 40; round++) {
+		struct sl_strbuf b;
+		sl_strbuf_init(&b);
+		sl_strbuf_puts(&b, prologue);
+		sl_strbuf_puts(&b, "C x");
+		for (int k = 0; k < 400; k++) {
+			state = state * 1103515245u + 12345u;
+			sl_strbuf_puts(&b, pieces[(state >> 16) % (sizeof pieces / sizeof pieces[0])]);
+		}
+		sl_strbuf_puts(&b, "\\r\\n.\\r\\n\nS 250 Ok\\r\\n\n");
+		struct transcript *t = transcript_parse(b.s, b.len);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+		CU_ASSERT_STRING_EQUAL(run_invariance(t, NULL), "");
+		transcript_free(t);
+		sl_strbuf_free(&b);
+	}
+}
+
 void register_eod_tests(void)
 {
 	static const struct test_def tests[] = {
@@ -254,6 +283,7 @@ void register_eod_tests(void)
 		{"consumed holds a possible terminator", test_consumed_holds_dot},
 		{"vector scan", test_scan_far},
 		{"large runs", test_large_runs},
+		{"vector scan: same events in any chunking", test_vector_scan_invariance},
 	};
 	add_suite("end of data", tests, sizeof tests / sizeof tests[0]);
 }

@@ -4,19 +4,35 @@
 #                                    as JSON {"file","score","hits"}
 #   sa_hits.pl --render FILE.eml...  the rendered body text its body rules see
 #                                    (render_dump's format: "=== FILE", then the lines)
-# Local tests only (no DNS, Razor, Pyzor, DCC), no Bayes, no auto-welcomelist: the same
-# ruleset `sluicectl rules import-sa` reads.
+#   sa_hits.pl --bayes PATH [--cf LINE]... FILE.eml...
+#                                    the same with Bayes on, read from bayes_path PATH
+#                                    (trained beforehand by sa-learn; never learns here),
+#                                    and configuration lines added
+# Local tests only (no DNS, Razor, Pyzor, DCC), no Bayes unless asked, no auto-welcomelist:
+# the same ruleset `sluicectl rules import-sa` reads.
 use strict;
 use warnings;
 use Mail::SpamAssassin;
 
 my $render = @ARGV && $ARGV[0] eq '--render' ? shift @ARGV : 0;
+my ($bayes_path, $cf) = (undef, '');
+while (@ARGV >= 2 && ($ARGV[0] eq '--bayes' || $ARGV[0] eq '--cf')) {
+	my $opt = shift @ARGV;
+	if ($opt eq '--bayes') {
+		$bayes_path = shift @ARGV;
+	} else {
+		$cf .= shift(@ARGV) . "\n";
+	}
+}
+# with Bayes, SpamAssassin takes its score set 2 (Bayes, no network tests) by itself
+my $bayes = defined $bayes_path ?
+	"use_bayes 1\nbayes_auto_learn 0\nbayes_path $bayes_path\n" : "use_bayes 0\n";
 my $sa = Mail::SpamAssassin->new({
 	local_tests_only => 1,
 	dont_copy_prefs => 1,
 	userprefs_filename => '/nonexistent/user_prefs',
 	userstate_dir => '/nonexistent/state',
-	post_config_text => "use_bayes 0\nuse_auto_welcomelist 0\n",
+	post_config_text => $bayes . "use_auto_welcomelist 0\n" . $cf,
 });
 $sa->init(1) unless $render;
 

@@ -43,10 +43,11 @@ def fnv(word):
 
 def read_model(path):
     b = open(path, 'rb').read()
-    magic, version, _, nspam, nham, ntok, _ = struct.unpack('<8sIIIIII', b[:32])
+    magic, version, robx, robs, nspam, nham, ntok, min_dev, _ = struct.unpack('<8sIHHIIIHH', b[:32])
     table = b[64:]
     entries = [struct.unpack('<III', table[i:i + 12]) for i in range(0, len(table), 12)]
     return {'magic': magic, 'version': version, 'nspam': nspam, 'nham': nham, 'ntokens': ntok,
+            'constants': (robx, robs, min_dev),
             'sha_ok': hashlib.sha256(table).digest() == b[32:64], 'entries': entries,
             'len_ok': len(table) == 12 * ntok}
 
@@ -84,7 +85,8 @@ def test_train(d):
     check(r.returncode == 0, f'train exits 0 ({r.stderr.strip()})')
     check('README: skipped: neither a .eml file nor an mbox' in r.stderr, 'a file that is no mail is named')
     m = read_model(model)
-    check(m['magic'] == b'SLBAYES\0' and m['version'] == 1, 'header magic and version')
+    check(m['magic'] == b'SLBAYES\0' and m['version'] == 2, 'header magic and version')
+    check(m['constants'] == (5200, 178, 3750), f'bogofilter\'s x, s, min_dev in 1/10000: {m["constants"]}')
     check((m['nspam'], m['nham']) == (3, 5), f'3 spam, 5 ham (3 .eml + 2 in the mbox): {m["nspam"]}, {m["nham"]}')
     check(m['sha_ok'] and m['len_ok'], 'SHA-256 of the table and its length match the header')
     hashes = [e[0] for e in m['entries']]
@@ -107,6 +109,18 @@ def test_train(d):
     p = probabilities(r.stdout)
     check(r.returncode == 0 and p[os.path.join(d, 's.eml')] > 0.99 and p[os.path.join(d, 'h.eml')] < 0.01,
           f'spam-like scores high, ham-like low: {p}')
+    # constants chosen at training travel in the model and change the scores
+    tuned = model + '.tuned'
+    r = run('spam', 'train', '--spam', os.path.join(d, 'spam'), '--ham', os.path.join(d, 'ham'),
+            '--out', tuned, '--min-count', '1', '--robx', '0.4', '--robs', '1', '--min-dev', '0.1')
+    check(r.returncode == 0 and 'x 0.4, s 1, min_dev 0.1' in r.stdout, f'train with constants: {r.stdout.strip()}')
+    mt = read_model(tuned)
+    check(mt['constants'] == (4000, 10000, 1000) and mt['entries'] == m['entries'],
+          f'the constants in the header, the same table: {mt["constants"]}')
+    r = run('spam', 'score', tuned, os.path.join(d, 's.eml'), os.path.join(d, 'h.eml'))
+    pt = probabilities(r.stdout)
+    check(r.returncode == 0 and all(abs(pt[f] - p[f]) > 1e-3 for f in p),
+          f'other constants, other probabilities: {pt} vs {p}')
     return model, p
 
 
@@ -146,6 +160,10 @@ def test_errors(d):
         (['--spam', spam], 2, 'usage'),
         (['--spam', spam, '--ham', os.path.join(d, 'empty')], 1, 'no ham message found'),
         (['--spam', spam, '--ham', ham, '--min-count', 'x'], 2, '--min-count is a number'),
+        (['--spam', spam, '--ham', ham, '--robx', '1'], 2, '--robx is a number above 0 and below 1'),
+        (['--spam', spam, '--ham', ham, '--robs', '0'], 2, '--robs is a number above 0'),
+        (['--spam', spam, '--ham', ham, '--min-dev', '0.5'], 2, '--min-dev is a number from 0'),
+        (['--spam', spam, '--ham', ham, '--min-dev', '0.12345'], 2, 'in steps of 0.0001'),
     ]
     os.makedirs(os.path.join(d, 'empty'))
     for args, rc, want in cases:

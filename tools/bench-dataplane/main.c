@@ -35,24 +35,20 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
-#include "core/inspect.h"
-#include "core/pktparse.h"
+#include "pipeline/inspect.h"
+#include "decode/pktparse.h"
+#include "bench.h"
 #include "lpm.h"
+#include "multicore.h"
 #include "protect_bench.h"
 #include "port.h"
 #include "worker.h"
 
 #define WINDOW 1024 /* packets fed per timed window */
 
-struct frame {
-	uint8_t *data;
-	uint16_t len;
-	int16_t port_off;  /* offset of the client's TCP port, -1 when not TCP */
-	int16_t csum_off;  /* offset of the TCP checksum */
-};
-
-static struct frame *frames;
-static size_t nframes, frame_bytes;
+struct frame *frames;
+size_t nframes;
+static size_t frame_bytes;
 /* a SYN flood (stage 5): bare SYNs from spoofed documentation sources */
 static struct frame *flood;
 static size_t nflood;
@@ -64,7 +60,7 @@ static void fail(const char *what)
 	failures++;
 }
 
-static double thread_seconds(void)
+double thread_seconds(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
@@ -104,7 +100,7 @@ static void load(const char *path, const struct dp_config *cfg)
 }
 
 /* Give every flow new client ports for pass k (RFC 1624 checksum update). */
-static void shift_ports(unsigned k, unsigned prev)
+void shift_ports(unsigned k, unsigned prev)
 {
 	for (size_t i = 0; i < nframes; i++) {
 		struct frame *f = &frames[i];
@@ -325,7 +321,7 @@ static void drain(struct result *r)
 	(void)r;
 }
 
-static unsigned pass_no;
+unsigned pass_no;
 static unsigned flood_every; /* stage 5: one flood SYN after every this many frames */
 static unsigned flood_ratio = 4;
 static size_t flood_next;
@@ -486,6 +482,19 @@ static void run_stage(enum dp_mode mode, bool tcp_only, bool protect, struct sl_
 		r->ctr.drops[i] -= warm_ctr.drops[i];
 	r->ctr.enforced_reject -= warm_ctr.enforced_reject;
 	r->ctr.enforced_quarantine -= warm_ctr.enforced_quarantine;
+	for (int i = 0; i < DP_STAGE_COUNT; i++)
+		r->ctr.stage_cycles[i] -= warm_ctr.stage_cycles[i];
+}
+
+/* Where a stage's time went: the worker's own per-stage TSC counters (wall time, so a
+ * busy machine's preemptions land in whichever stage was running). */
+static void report_stages(const char *name, const struct result *r)
+{
+	double ns = 1e9 / (double)rte_get_tsc_hz() / (double)r->packets;
+	printf("    %s by stage, ns/packet:", name);
+	for (int i = 0; i < DP_STAGE_COUNT; i++)
+		printf(" %s %.1f", dp_stage_names[i], (double)r->ctr.stage_cycles[i] * ns);
+	printf("\n");
 }
 
 static void report(const char *name, const struct result *r, const struct result *base)
@@ -626,6 +635,8 @@ int main(int argc, char **argv)
 	struct result r1, rt, r2, r3;
 	struct tap_buf tb;
 	memset(&tb, 0, sizeof tb);
+	if (only && strcmp(only, "multicore") == 0)
+		return bench_multicore(policy, &ports, seconds);
 	if (only) {
 		/* one stage alone, for perf: its figure, no checks */
 		static const struct { const char *name; enum dp_mode mode; bool tcp_only; } st[] = {
@@ -638,7 +649,7 @@ int main(int argc, char **argv)
 				report(st[i].name, &r1, NULL);
 				return failures ? 1 : 0;
 			}
-		fprintf(stderr, "bench-dataplane: --only bridge|tcp|smtp|enforce\n");
+		fprintf(stderr, "bench-dataplane: --only bridge|tcp|smtp|enforce|multicore\n");
 		return 2;
 	}
 	run_stage(DP_MODE_BRIDGE, false, false, policy, &ports, seconds, &r1, NULL, false);
@@ -663,6 +674,9 @@ int main(int argc, char **argv)
 	printf("    protection: %+.1f ns/packet over (3)\n",
 	       r4.seconds * 1e9 / (double)r4.packets - r3.seconds * 1e9 / (double)r3.packets);
 	report_flood(&r5, &r4);
+	report_stages("(1)", &r1);
+	report_stages("(2)", &r2);
+	report_stages("(3)", &r3);
 	bench_protect_micro(lists);
 
 	/* the matching ceiling: the same bytes, block mode, same databases */

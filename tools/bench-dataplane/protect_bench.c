@@ -6,10 +6,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/inspect.h"
-#include "core/pktparse.h"
-#include "core/protect.h"
-#include "core/ratelimit.h"
+#include "pipeline/inspect.h"
+#include "decode/pktparse.h"
+#include "protect/protect.h"
+#include "protect/ratelimit.h"
 
 static double thread_seconds(void)
 {

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/config.h"
+#include "config/config.h"
 #include "lpm.h"
 
 /* The defaults, with limits the generated sessions never reach (they are evaluated all

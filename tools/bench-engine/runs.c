@@ -177,7 +177,8 @@ static int blocks_append(struct scan_blocks *b, unsigned d, bool new_block, cons
 		b->db[d].buf = nb;
 		b->db[d].cap = nc;
 	}
-	memcpy(b->db[d].buf + b->db[d].len, p, n);
+	if (n) /* an empty header value comes as NULL */
+		memcpy(b->db[d].buf + b->db[d].len, p, n);
 	b->db[d].len += n;
 	b->bytes += n;
 	return 0;

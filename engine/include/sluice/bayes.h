@@ -9,10 +9,12 @@
  * whatever the chunking of the input.
  *
  * Model file: a 64-byte header then the token table, little-endian:
- *   "SLBAYES\0"  u32 version (1)  u32 reserved (0)  u32 spam messages  u32 ham messages
- *   u32 tokens  u32 reserved (0)  u8[32] SHA-256 of the table
+ *   "SLBAYES\0"  u32 version (2)  u16 x  u16 s  u32 spam messages  u32 ham messages
+ *   u32 tokens  u16 min_dev  u16 reserved (0)  u8[32] SHA-256 of the table
  *   tokens x { u32 hash, u32 spam messages holding it, u32 ham messages holding it },
- *   sorted by hash, each hash once. */
+ *   sorted by hash, each hash once.
+ * x, s and min_dev are the scoring constants (sl_bayes_classify) in units of 1/10000,
+ * chosen at training; a version-1 file (reserved zeros there) has bogofilter's defaults. */
 #ifndef SLUICE_BAYES_H
 #define SLUICE_BAYES_H
 
@@ -24,7 +26,12 @@
 
 #define SL_BAYES_HEADER 64
 #define SL_BAYES_ENTRY 12
-#define SL_BAYES_VERSION 1
+#define SL_BAYES_VERSION 2
+/* bogofilter 1.2.5's defaults (`bogofilter -C -Q`) */
+#define SL_BAYES_ROBX 0.52
+#define SL_BAYES_ROBS 0.0178
+#define SL_BAYES_MIN_DEV 0.375
+#define SL_BAYES_CONST_UNIT 10000.0
 
 /* ---- tokens of one message ---- */
 struct sl_bayes_tokens;
@@ -43,6 +50,7 @@ size_t sl_bayes_tokens_bytes(void);
 /* ---- a model ---- */
 struct sl_bayes_model {
 	uint32_t nspam, nham, ntokens;
+	double robx, robs, min_dev; /* Robinson's x and s, and min_dev (sl_bayes_classify) */
 	const uint8_t *table;     /* ntokens entries, in the caller's bytes */
 	uint8_t sha256[32];
 };

@@ -1,0 +1,48 @@
+/* The queued sink: file I/O off the worker. A worker's journal sink is wrapped in a
+ * dp_sinkq whose begin/write/commit copy the message into chunks of a pool allocated
+ * at start and push them on a single-producer/single-consumer ring (spsc.h); one sink
+ * thread (dp_sinkq_runner) empties the rings of all workers into the real sinks
+ * (dirsink, archivesink) and gives chunks back on a second ring. commit deep-copies
+ * the metadata (sinkmeta.h) and answers DP_SINK_QUEUED; the sink thread counts
+ * journal_ok/skipped/failed in the worker's counters (the worker never writes them).
+ *
+ * Overload never waits: no free chunk or message slot means that message's copy is
+ * cut (truncated: the real sink discards it, journal_failed) and journal_overflow
+ * counts it. The rings hold every chunk and slot there is, so a push never fails.
+ *
+ * [journal] required: reserve answers on the worker from the copy's own state (not
+ * truncated) and the real sink's thread-safe reserve_room; the room travels with the
+ * commit. A message holds a slot (small) from begin to commit and at least one chunk
+ * from its first byte on. No DPDK. */
+#ifndef SLUICE_DP_SINKQUEUE_H
+#define SLUICE_DP_SINKQUEUE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pipeline/counters.h"
+#include "sink.h"
+
+/* message bytes per pooled chunk; a message's metadata (envelope, verdict JSON, rule
+ * ids) takes one more at commit and must fit in it */
+#define DP_SINKQ_CHUNK (16u * 1024)
+
+struct dp_sinkq;
+
+/* Wrap *inner (owned from now on; its ops run on the sink thread only): *out is the
+ * sink the worker uses. `messages` in flight at most, `bytes` of chunks; ctr gets the
+ * counts. NULL when the memory cannot be had. */
+struct dp_sinkq *dp_sinkq_new(const struct dp_sink *inner, unsigned messages, uint64_t bytes,
+                              struct dp_counters *ctr, struct dp_sink *out);
+
+/* Sink thread: hand what is queued to the real sink; the items handled. */
+unsigned dp_sinkq_service(struct dp_sinkq *q);
+
+/* The sink thread over n queues; NULL when it cannot start. */
+struct dp_sinkq_runner;
+struct dp_sinkq_runner *dp_sinkq_start(struct dp_sinkq *const *q, unsigned n);
+/* Empty every queue into its sink, then stop the thread. Call once no worker pushes
+ * any more (after their last commits); the queues stay for dp_sink ops->free. */
+void dp_sinkq_stop(struct dp_sinkq_runner *r);
+
+#endif

@@ -1,0 +1,93 @@
+/* The counters are declared once (dataplane/pipeline/counters.h): every uint64_t of
+ * struct dp_counters shows in the stats JSON under a name, names do not collide within
+ * a JSON object or a telemetry command, and the sum over workers adds every one. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cunit_run.h"
+
+#include "pipeline/counters.h"
+
+#define NSLOTS (offsetof(struct dp_counters, rules) / sizeof(uint64_t))
+#define BASE 7000000000ull /* ten digits each: no value is part of another */
+
+static void fill(struct dp_counters *c)
+{
+	memset(c, 0, sizeof *c);
+	uint64_t *v = (uint64_t *)c;
+	for (size_t i = 0; i < NSLOTS; i++)
+		v[i] = BASE + i;
+}
+
+/* v as a whole JSON number (after ':' '[' or ',', before ',' '}' or ']') in s. */
+static unsigned occurrences(const char *s, uint64_t v)
+{
+	char num[32];
+	snprintf(num, sizeof num, "%llu", (unsigned long long)v);
+	unsigned n = 0;
+	for (const char *p = strstr(s, num); p; p = strstr(p + 1, num)) {
+		char before = p > s ? p[-1] : 0, after = p[strlen(num)];
+		if (strchr(":[,", before) && before && after && strchr(",}]", after))
+			n++;
+	}
+	return n;
+}
+
+static void test_every_counter_in_json(void)
+{
+	static struct dp_counters c;
+	fill(&c);
+	struct sl_strbuf b;
+	sl_strbuf_init(&b);
+	dp_counters_json(&c, &b);
+	CU_ASSERT_FATAL(!sl_strbuf_failed(&b));
+	const uint64_t *v = (const uint64_t *)&c;
+	size_t loop = offsetof(struct dp_counters, loop_ns_log2) / sizeof(uint64_t);
+	for (size_t i = 0; i < NSLOTS; i++) {
+		unsigned n = occurrences(b.s, v[i]);
+		/* exactly once (the loop quantiles are bucket edges 2^k - 1, never these) */
+		if (n != 1)
+			printf("slot %zu (offset %zu%s): %u times\n", i, i * sizeof(uint64_t),
+			       i >= loop ? ", loop histogram" : "", n);
+		CU_ASSERT_EQUAL(n, 1);
+	}
+	sl_strbuf_free(&b);
+}
+
+static void test_names_unique(void)
+{
+	for (unsigned i = 0; i < dp_nscalar_fields; i++)
+		for (unsigned j = i + 1; j < dp_nscalar_fields; j++) {
+			const struct dp_counter_field *a = &dp_scalar_fields[i], *b = &dp_scalar_fields[j];
+			CU_ASSERT(a->off != b->off);
+			if (a->group == b->group && strcmp(a->name, b->name) == 0)
+				printf("JSON name %s twice\n", a->name);
+			CU_ASSERT(a->group != b->group || strcmp(a->name, b->name) != 0);
+			CU_ASSERT(a->tel != b->tel || strcmp(a->tel_name, b->tel_name) != 0);
+		}
+	for (int i = 0; i < DP_STAGE_COUNT; i++)
+		CU_ASSERT(dp_stage_names[i] && dp_stage_names[i][0] && dp_stage_docs[i][0]);
+}
+
+static void test_add_sums_all(void)
+{
+	static struct dp_counters a, b;
+	fill(&a);
+	memset(&b, 0, sizeof b);
+	dp_counters_add(&b, &a);
+	dp_counters_add(&b, &a);
+	const uint64_t *va = (const uint64_t *)&a, *vb = (const uint64_t *)&b;
+	for (size_t i = 0; i < NSLOTS; i++)
+		CU_ASSERT_EQUAL(vb[i], 2 * va[i]);
+}
+
+int main(void)
+{
+	static const struct cu_test tests[] = {
+		{"every counter in the stats JSON", test_every_counter_in_json},
+		{"names unique per object and command", test_names_unique},
+		{"the sum over workers adds every counter", test_add_sums_all},
+		{NULL, NULL},
+	};
+	return cu_run_suite("dataplane counters", NULL, NULL, tests);
+}
