@@ -336,6 +336,20 @@ static void import_pattern(struct job *j, size_t i)
 		free(t);
 }
 
+/* An eval: test the engine computes: the rule matches its signal. */
+static void import_eval(struct job *j, size_t i, const char *signal)
+{
+	char match[128];
+	snprintf(match, sizeof match, "signal %s", signal);
+	char *t = rule_text(j->c->rules[i], NULL, NULL, match, "e");
+	if (check_rule(j, i, t)) {
+		j->text[i] = t;
+		j->v[i] = IMPORTED;
+	} else {
+		free(t);
+	}
+}
+
 static void decide(struct job *j, size_t i, unsigned depth);
 
 /* meta: && || ! + * comparisons over rule names and numbers. A rule that is not
@@ -452,7 +466,10 @@ static void decide(struct job *j, size_t i, unsigned depth)
 			const char *fn = strncmp(r->def, "eval:", 5) == 0 ? r->def + 5 : d + 5;
 			char name[128];
 			snprintf(name, sizeof name, "%.*s", (int)strcspn(fn, "("), fn);
-			if (network_eval(name))
+			const char *signal = sa_eval_signal(fn);
+			if (signal)
+				import_eval(j, i, signal);
+			else if (network_eval(name))
 				skip(j, i, "eval:%s: network test, out of scope for the dataplane", name);
 			else
 				skip(j, i, "eval:%s: not implemented in the engine", name);

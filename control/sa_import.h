@@ -70,4 +70,7 @@ char *sa_replace_tags(const struct sa_conf *c, const char *re);
  * flags added (body rules: m). malloc'ed. */
 char *sa_regex_policy(const char *re, const char *flags, const char *extra);
 
+/* The engine signal that computes SpamAssassin's eval: call ("fn(args)"), or NULL. */
+const char *sa_eval_signal(const char *call);
+
 #endif

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 
 #include "internal.h"
+#include "msgtraits.h"
 #include "render.h"
 #include "sluice/memacct.h"
 
@@ -65,6 +66,7 @@ struct sl_msgscan {
 	struct render render;
 	bool rendered_open;
 	char subject[1024];        /* the top-level Subject (the last one), cut at 1 KiB */
+	struct msgtraits *traits;  /* header traits, when the policy asks for an sa.* signal */
 	size_t subject_len;
 
 	struct stream_ch ch[POL_NSTREAM];

@@ -741,6 +741,8 @@ static void header(struct sl_msgscan *m, const struct sl_event *ev)
 	const char *value = ev->value ? ev->value : "";
 	const char *part = ev->part ? ev->part->path : "";
 	size_t vl = (size_t)-1; /* measured only when a database wants the value */
+	if (m->traits && ev->part && ev->part->depth == 0)
+		sl_msgtraits_header(m->traits, name, value, ev->data, ev->len);
 	if (ev->part && ev->part->depth == 0 && strcasecmp(name, "subject") == 0) {
 		size_t sl = strlen(value);
 		m->subject_len = sl < sizeof m->subject ? sl : sizeof m->subject;
@@ -792,6 +794,20 @@ static void signal_raised(struct sl_msgscan *m, const struct sl_event *ev)
 	if ((s == SL_SIG_ENGINE_MEMORY || s == SL_SIG_ENGINE_SCAN_ERROR) && m->unscanned == SL_SIG_COUNT)
 		m->unscanned = s; /* the session could not parse the rest of the message */
 	signal_record(m, s, ev->part ? ev->part->path : "", ev->offset);
+}
+
+static void trait_raised(void *ctx, enum sl_signal s)
+{
+	signal_record(ctx, s, "", 0);
+}
+
+/* Does the policy match any header trait (msgtraits.h)? */
+static bool wants_traits(const struct sl_policy *p)
+{
+	for (unsigned s = SL_SIG_SA_MSGID_OUTLOOK_INVALID; s <= SL_SIG_SA_SUBJECT_ALL_CAPS; s++)
+		if (p->nsignal_conds[s])
+			return true;
+	return false;
 }
 
 static void envelope(struct sl_msgscan *m, const struct sl_envelope *env)
@@ -910,6 +926,8 @@ void sl_msgscan_event(struct sl_msgscan *m, const struct sl_event *ev)
 		rendered_close(m);
 		stream_close(m, DB_RAW);
 		envelope(m, ev->envelope);
+		if (m->traits)
+			sl_msgtraits_finish(m->traits, trait_raised, m);
 		double spam = spam_conds(m);
 		pol_verdict_compute(m, m->forced != SL_DIR_UNKNOWN ? m->forced
 		                                                  : pol_direction(m->p, ev->envelope));
@@ -1020,6 +1038,8 @@ struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, en
 	      m->rule_mark && m->fired && m->cand && m->hits && m->vev;
 	if (p->nspam_conds)
 		ok &= (m->bayes = sl_bayes_tokens_new()) != NULL;
+	if (wants_traits(p) && (ok &= (m->traits = malloc(sizeof *m->traits)) != NULL))
+		sl_msgtraits_reset(m->traits);
 	if (p->hash_types[DIG_MD5])
 		ok &= (m->md[0] = EVP_MD_CTX_new()) != NULL;
 	if (p->hash_types[DIG_SHA1])
@@ -1074,6 +1094,8 @@ void sl_msgscan_reset(struct sl_msgscan *m, enum sl_direction forced)
 	m->subject_len = 0;
 	if (m->bayes)
 		sl_bayes_tokens_reset(m->bayes);
+	if (m->traits)
+		sl_msgtraits_reset(m->traits);
 	m->forced = forced;
 	memset(&m->verdict, 0, sizeof m->verdict);
 }
@@ -1105,6 +1127,7 @@ void sl_msgscan_free(struct sl_msgscan *m)
 	free(m->vev);
 	free(m->cand);
 	sl_bayes_tokens_free(m->bayes);
+	free(m->traits);
 	for (int i = 0; i < 3; i++)
 		EVP_MD_CTX_free(m->md[i]);
 	sl_policy_unref(m->p);
@@ -1121,7 +1144,8 @@ size_t sl_msgscan_stream_bytes(const struct sl_msgscan *m)
 
 size_t sl_msgscan_flow_bytes(const struct sl_msgscan *m)
 {
-	return sl_msgscan_stream_bytes(m) + (m->bayes ? sl_bayes_tokens_bytes() : 0);
+	return sl_msgscan_stream_bytes(m) + (m->bayes ? sl_bayes_tokens_bytes() : 0) +
+	       (m->traits ? sizeof *m->traits : 0);
 }
 
 void sl_msgscan_set_tap(struct sl_msgscan *m, sl_scan_tap_fn fn, void *ctx)

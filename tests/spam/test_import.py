@@ -60,6 +60,10 @@ else
 body     PRESENT       /present day/
 endif
 uri      URI_TEST      /example\.com/
+header   SHIFTED       eval:check_for_shifted_date('-6', '-3')
+header   SHIFTED_ODD   eval:check_for_shifted_date('-7', '-3')
+header   CAPS          eval:subject_is_all_caps()
+meta     CAPS_FREE     CAPS && T_SUBJ_FREE
 '''
 
 MSGS = {
@@ -68,6 +72,10 @@ MSGS = {
     'b.eml': 'From: a@example.org\r\nTo: <b@example.net>\r\nX-Mailer: x\r\nIn-Reply-To: <1@x>\r\n'
              'Subject: hello\r\nContent-Type: text/html\r\nX-Raw-Mark: on\r\n\r\n'
              '<p>Dear <b>friend</b></p><font>$5</font> present\r\n  day \\/\\/in now\r\n',
+    # Date 4 hours before the Received date, Subject in capitals
+    'c.eml': 'Received: from x.example.org by mx.example.net; Thu, 12 Dec 2002 18:00:00 +0000\r\n'
+             'Date: Thu, 12 Dec 2002 14:00:00 +0000\r\nFrom: a@example.org\r\nTo: b@example.net\r\n'
+             'Subject: FREE STUFF TODAY\r\n\r\nhello\r\n',
 }
 
 
@@ -98,7 +106,8 @@ def main():
         check('Apache License 2.0' in text, 'the output carries the Apache-2.0 notice')
         for name, reason in [('__EVAL_ONLY', 'eval:check_for_missing_to_header: not implemented'),
                              ('NET_ONE', 'network test'), ('ZERO', 'score 0'),
-                             ('DIVIDES', "the operator '/'"), ('URI_TEST', 'uri')]:
+                             ('DIVIDES', "the operator '/'"), ('URI_TEST', 'uri'),
+                             ('SHIFTED_ODD', 'eval:check_for_shifted_date: not implemented')]:
             check(any(name in l and reason in l for l in report.splitlines()),
                   f'{name} listed as not imported: {reason}')
         check('NEVER' not in text and 'FUTURE' not in text and 'sa.PRESENT' in text,
@@ -114,6 +123,13 @@ def main():
         want_b = {'sa.__HAS_XMAIL', 'sa.__TOCC', 'sa.__MONEY', 'sa.__PARA', 'sa.__HTML_FONT',
                   'sa.__RAW_MARK', 'sa.PRESENT', 'sa.REPLACED'}
         check(b == want_b, f'b.eml hits {sorted(b)}; missing {sorted(want_b - b)}, extra {sorted(b - want_b)}')
+        check('match e: signal sa.date_past_03_06' in text and 'match e: signal sa.subject_all_caps' in text,
+              'eval: tests the engine computes become its signals')
+        c, _ = hits(pol, 'c.eml', d)
+        want_c = {'sa.SHIFTED', 'sa.CAPS', 'sa.CAPS_FREE', 'sa.T_SUBJ_FREE'}
+        check(want_c <= c and 'sa.SHIFTED_ODD' not in c,
+              f'c.eml: the signals fire the eval rules and their meta ({sorted(c)})')
+        check(not ({'sa.SHIFTED', 'sa.CAPS', 'sa.CAPS_FREE'} & (a | b)), 'and not on a.eml, b.eml')
         # a broken regular expression is an error at its file and line
         open(os.path.join(rules, '60_broken.cf'), 'w').write('# x\nbody BROKEN /a(b/\n')
         r = subprocess.run([CTL, 'rules', 'import-sa', rules, '-o', pol], capture_output=True, text=True)
