@@ -164,7 +164,11 @@ static char *rule_text(const struct sa_rule *r, const char *scopes, const char *
 	if (exists)
 		fprintf(f, "\tmatch e: %s\n", exists);
 	fprintf(f, "\twhen %s\n", when);
-	fprintf(f, "\tscore %s\n}\n", sc);
+	/* SpamAssassin neither scores nor reports its __ sub-rules */
+	if (strncmp(r->name, "__", 2) == 0)
+		fputs("\tquiet\n}\n", f);
+	else
+		fprintf(f, "\tscore %s\n}\n", sc);
 	fclose(f);
 	return buf;
 }

@@ -191,6 +191,7 @@ struct pol_rule {
 	bool true_without_matches; /* `when` holds with every condition false */
 	bool meta;               /* `when` names other rules: evaluated after them */
 	bool multiple;           /* a condition is `multiple`: its value in `when` is its count */
+	bool quiet;              /* a building block: fires for other rules' `when`, never listed */
 	unsigned line, col;
 	uint32_t file;
 };

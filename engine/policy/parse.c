@@ -475,6 +475,11 @@ static void parse_rule(struct parser *ps)
 			r->action = a;
 			r->reply = reply;
 			r->has_action = true;
+		} else if (ps_is_word(ps, "quiet")) {
+			if (r->quiet)
+				ps_error(ps, il, ic, "quiet given twice");
+			r->quiet = true;
+			ps_next(ps);
 		} else if (ps_is_word(ps, "score")) {
 			if (have_score)
 				ps_error(ps, il, ic, "score given twice");
@@ -486,14 +491,18 @@ static void parse_rule(struct parser *ps)
 		} else if (ps->tok.type == T_EOF) {
 			ps_error(ps, line, col, "rule %s has no closing '}'", r->id);
 		} else {
-			ps_unexpected(ps, "description, direction, match, when, action, score or '}'");
+			ps_unexpected(ps, "description, direction, match, when, action, score, quiet or '}'");
 		}
 	}
 	r = POL_AT(ps->rules, struct pol_rule, rule_index);
 	if (r->ncond == 0 && !ps->when.set)
 		ps_error(ps, line, col, "rule %s has no match", r->id);
-	if (!r->has_action && !have_score)
-		ps_error(ps, line, col, "rule %s has neither an action nor a score", r->id);
+	if (r->quiet && (r->has_action || r->score != 0))
+		ps_error(ps, line, col, "rule %s is quiet: a rule no verdict lists may not have an "
+			"action or a score", r->id);
+	if (!r->has_action && !have_score && !r->quiet)
+		ps_error(ps, line, col, "rule %s has neither an action nor a score (nor is it quiet)",
+			r->id);
 	if (!r->has_action)
 		r->action = SL_ACT_PASS;
 	ps_finish_when(ps, r);

@@ -21,7 +21,14 @@ static void expect_error(const char *policy, const char *want)
 static void test_errors_have_positions(void)
 {
 	expect_error("rule a {\n  match body \"x\"\n}\n",
-	             "policy.rules:1:1: rule a has neither an action nor a score");
+	             "policy.rules:1:1: rule a has neither an action nor a score (nor is it quiet)");
+	expect_error("rule a { match body \"x\" quiet score 1 }",
+	             "policy.rules:1:1: rule a is quiet: a rule no verdict lists may not have an "
+	             "action or a score");
+	expect_error("rule a { match body \"x\" quiet action reject }",
+	             "policy.rules:1:1: rule a is quiet: a rule no verdict lists may not have an "
+	             "action or a score");
+	expect_error("rule a { match body \"x\" quiet quiet }", "policy.rules:1:31: quiet given twice");
 	expect_error("rule a { when b score 1 }\nrule b { when a score 1 }\n",
 	             "policy.rules:1:1: rule a depends on itself through 'when'");
 	expect_error("rule a { match body \"x\" score 1 }\nrule b { when a and nosuch score 1 }\n",

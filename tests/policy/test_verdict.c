@@ -345,6 +345,31 @@ static void test_reset_reuse(void)
 	sl_policy_unref(p);
 }
 
+/* A quiet rule fires for the `when` of others but no verdict lists it. */
+static void test_quiet_rules(void)
+{
+	struct sl_policy *p = must(tp_policy(
+		"rule t.__part { match body \"alpha\" quiet }\n"
+		"rule t.__other { match body \"beta\" quiet }\n"
+		"rule both { when t.__part and t.__other score 2 }\n"
+		"rule seen { match body \"alpha\" score 0 }\n",
+		NULL));
+	struct tp_msg t = {0};
+	const struct sl_verdict *v = tp_body(&t, sc, p, "alpha and beta");
+	CU_ASSERT_PTR_NOT_NULL(tp_hit(v, "both"));
+	CU_ASSERT_PTR_NOT_NULL(tp_hit(v, "seen")); /* score 0 but not quiet: listed */
+	CU_ASSERT_PTR_NULL(tp_hit(v, "t.__part"));
+	CU_ASSERT_PTR_NULL(tp_hit(v, "t.__other"));
+	CU_ASSERT_EQUAL(v->nhits, 2);
+	CU_ASSERT_DOUBLE_EQUAL(v->score, 2.0, 1e-9);
+	tp_free(&t);
+	v = tp_body(&t, sc, p, "alpha alone");
+	CU_ASSERT_PTR_NULL(tp_hit(v, "both"));
+	CU_ASSERT_EQUAL(v->nhits, 1);
+	tp_free(&t);
+	sl_policy_unref(p);
+}
+
 int main(void)
 {
 	static const struct cu_test tests[] = {
@@ -353,6 +378,7 @@ int main(void)
 		{"direction", test_direction},
 		{"actions and scores", test_actions_and_scores},
 		{"meta rules", test_meta_rules},
+		{"quiet rules", test_quiet_rules},
 		{"json and evidence", test_json_and_evidence},
 		{"evidence bounded", test_evidence_bounded},
 		{"reset reuse", test_reset_reuse},
