@@ -67,7 +67,7 @@ static bool parse_direction(const char *s, enum sl_direction *d)
 int rules_test(int argc, char **argv)
 {
 	const char *policy = NULL, *spam_model = NULL;
-	bool json = false;
+	bool json = false, show_quiet = false;
 	enum sl_direction dir = SL_DIR_UNKNOWN;
 	struct rules_envelope_opts env = {0};
 	const char **files = calloc((size_t)argc + 1, sizeof *files);
@@ -87,6 +87,8 @@ int rules_test(int argc, char **argv)
 		bool has_val = i + 1 < argc;
 		if (strcmp(a, "--json") == 0) {
 			json = true;
+		} else if (strcmp(a, "--show-quiet") == 0) {
+			show_quiet = true;
 		} else if (strcmp(a, "--direction") == 0 && has_val) {
 			if (!parse_direction(argv[++i], &dir)) {
 				fprintf(stderr, "sluicectl rules test: --direction is inbound, outbound or internal\n");
@@ -126,7 +128,7 @@ int rules_test(int argc, char **argv)
 	if (!policy || nfiles == 0) {
 		fprintf(stderr, "usage: sluicectl rules test POLICY FILE.eml... [--json] "
 		                "[--direction inbound|outbound|internal] [--mail-from ADDR] [--rcpt ADDR]... "
-		                "[--client-ip IP] [--helo NAME] [--signal NAME]... [--spam-model MODEL]\n");
+		                "[--client-ip IP] [--helo NAME] [--signal NAME]... [--spam-model MODEL] [--show-quiet]\n");
 		rc = 2;
 		goto out;
 	}
@@ -135,6 +137,7 @@ int rules_test(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	sl_policy_show_quiet(p, show_quiet);
 	struct sl_policy_diag diag;
 	if (spam_model && !sl_policy_set_spam_model(p, spam_model, &diag)) {
 		rules_print_diag(&diag);

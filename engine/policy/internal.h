@@ -273,6 +273,7 @@ struct pol_dbinfo {
 
 struct sl_policy {
 	atomic_int refs;
+	bool show_quiet;                  /* verdicts list quiet rules (sl_policy_show_quiet) */
 	struct pol_arena *arena;
 	const char *path;
 	uint32_t nsources;

@@ -111,6 +111,11 @@ static bool override_digest(struct sl_policy *p)
 	return ok;
 }
 
+void sl_policy_show_quiet(struct sl_policy *p, bool on)
+{
+	p->show_quiet = on;
+}
+
 bool sl_policy_set_spam_model(struct sl_policy *p, const char *path, struct sl_policy_diag *diag)
 {
 	if (!p->nspam_conds) {

@@ -127,7 +127,7 @@ void pol_verdict_compute(struct sl_msgscan *m, enum sl_direction dir)
 	long score = 0;
 	for (size_t i = 0; i < nc; i++) {
 		const struct pol_rule *r = &p->rules[m->cand[i]];
-		if (!m->fired[m->cand[i]] || r->quiet)
+		if (!m->fired[m->cand[i]] || (r->quiet && !p->show_quiet))
 			continue;
 		struct sl_rule_hit *h = &m->hits[nh++];
 		memset(h, 0, sizeof *h);

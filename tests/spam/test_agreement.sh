@@ -26,6 +26,6 @@ echo "ok: docs/examples/spamassassin.rules is current (SpamAssassin $version)"
 "$ctl" rules compile "$policy" -o "$work/sa.bundle"
 cd "$src/tests/data/spam-sample"
 perl "$src/tests/spam/sa_hits.pl" ham/*.eml spam/*.eml >"$work/sa.jsonl"
-"$ctl" rules test --json "$work/sa.bundle" ham/*.eml spam/*.eml >"$work/sluice.jsonl"
+"$ctl" rules test --json --show-quiet "$work/sa.bundle" ham/*.eml spam/*.eml >"$work/sluice.jsonl"
 python3 "$src/tests/spam/agreement.py" "$work/sa.jsonl" "$work/sluice.jsonl" "$policy" \
 	--min-reproduced "${SPAM_MIN_REPRODUCED:-0.95}" --max-extra "${SPAM_MAX_EXTRA:-0.015}" --top 40

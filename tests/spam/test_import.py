@@ -5,6 +5,7 @@ crafted messages, that what is not imported is in the report with its reason, an
 a broken regular expression is an error naming file:line."""
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -79,8 +80,11 @@ MSGS = {
 }
 
 
-def hits(policy, name, d):
-    out = subprocess.run([CTL, 'rules', 'test', '--json', policy, os.path.join(d, name)],
+def hits(policy, name, d, show_quiet=True):
+    """SpamAssassin's own hits include its __ sub-rules: Sluice lists its quiet rules too
+    only when asked (--show-quiet)."""
+    args = ['--show-quiet'] if show_quiet else []
+    out = subprocess.run([CTL, 'rules', 'test', '--json', policy, os.path.join(d, name)] + args,
                          capture_output=True, text=True)
     if out.returncode != 0:
         print(out.stderr)
@@ -118,6 +122,12 @@ def main():
         want_a = {'sa.T_SUBJ_FREE', 'sa.__NO_ARROW', 'sa.__TOCC', 'sa.__NO_REPLY', 'sa.__MONEY',
                   'sa.__PARA', 'sa.HASHED', 'sa.REPLACED', 'sa.MONEY_LOTS', 'sa.NAKED_FREE'}
         check(a == want_a, f'a.eml hits {sorted(a)}; missing {sorted(want_a - a)}, extra {sorted(a - want_a)}')
+        listed, listed_score = hits(pol, 'a.eml', d, show_quiet=False)
+        check(listed == {r for r in want_a if not r.startswith('sa.__')} and listed_score == sa_score,
+              f'__ sub-rules are quiet: verdicts leave them out unless --show-quiet ({sorted(listed)})')
+        subs = re.findall(r'^rule sa\.__\S+ \{\n(.*?)^\}', text, re.M | re.S)
+        check(subs and all('\tquiet\n' in b and '\tscore' not in b for b in subs),
+              f'the import writes its {len(subs)} __ sub-rules as quiet rules, without a score')
         check(abs(sa_score - (1.25 + 1 + 1 + 2 + 1)) < 1e-6, f'a.eml score {sa_score} = 6.25')
         b, _ = hits(pol, 'b.eml', d)
         want_b = {'sa.__HAS_XMAIL', 'sa.__TOCC', 'sa.__MONEY', 'sa.__PARA', 'sa.__HTML_FONT',

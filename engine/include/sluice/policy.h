@@ -80,6 +80,10 @@ void sl_policy_unref(struct sl_policy *p);
  * no spam-probability condition (a model it would never use). The policy's digest
  * (sl_policy_info) then covers the model's bytes; its own_digest stays. */
 bool sl_policy_set_spam_model(struct sl_policy *p, const char *path, struct sl_policy_diag *diag);
+
+/* Verdicts of p list its quiet rules too (building blocks, docs/rules.md): for tools that
+ * explain or compare rule hits (`sluicectl rules test --show-quiet`). Call before p is used. */
+void sl_policy_show_quiet(struct sl_policy *p, bool on);
 /* The policy has a spam-probability condition. */
 bool sl_policy_uses_spam_model(const struct sl_policy *p);
 
