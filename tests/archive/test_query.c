@@ -3,21 +3,12 @@
 #include <string.h>
 
 #include "cunit_run.h"
-#include "query.h"
+#include "query_text.h"
 
 static char *tree(const char *q)
 {
 	char err[512];
-	struct ar_qnode *n = ar_query_parse(q, err, sizeof err);
-	if (!n)
-		return strdup(err);
-	struct sl_strbuf b;
-	sl_strbuf_init(&b);
-	ar_query_describe(n, &b);
-	ar_query_free(n);
-	char *r = strdup(b.s);
-	sl_strbuf_free(&b);
-	return r;
+	return query_text(ar_query_parse(q, err, sizeof err), err);
 }
 
 #define CHECK_TREE(q, want) do { \

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cunit_run.h"
-#include "query.h"
+#include "query_text.h"
 
 void *__real_calloc(size_t n, size_t size);
 void *__real_malloc(size_t size);
@@ -53,15 +53,7 @@ static char *parse(const char *q, long fail)
 	counting = true;
 	struct ar_qnode *n = ar_query_parse(q, err, sizeof err);
 	counting = false;
-	if (!n)
-		return strdup(err);
-	struct sl_strbuf b;
-	sl_strbuf_init(&b);
-	ar_query_describe(n, &b);
-	ar_query_free(n);
-	char *r = strdup(b.s);
-	sl_strbuf_free(&b);
-	return r;
+	return query_text(n, err);
 }
 
 static void check_every_failure(const char *q)
