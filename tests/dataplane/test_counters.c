@@ -7,8 +7,9 @@
 #include "cunit_run.h"
 
 #include "pipeline/counters.h"
+#include "pipeline/rulehits.h"
 
-#define NSLOTS (offsetof(struct dp_counters, rules) / sizeof(uint64_t))
+#define NSLOTS (sizeof(struct dp_counters) / sizeof(uint64_t))
 #define BASE 7000000000ull /* ten digits each: no value is part of another */
 
 static void fill(struct dp_counters *c)
@@ -37,10 +38,16 @@ static void test_every_counter_in_json(void)
 {
 	static struct dp_counters c;
 	fill(&c);
+	struct dp_rule_total r[] = {{"t.one", BASE + NSLOTS}, {"t.two", BASE + NSLOTS + 1}};
+	struct dp_rule_totals rules = {r, 2, 2};
 	struct sl_strbuf b;
 	sl_strbuf_init(&b);
-	dp_counters_json(&c, &b);
+	dp_counters_json(&c, &rules, &b);
 	CU_ASSERT_FATAL(!sl_strbuf_failed(&b));
+	char want[128];
+	snprintf(want, sizeof want, "\"rules\":{\"t.one\":%llu,\"t.two\":%llu}",
+	         BASE + NSLOTS, BASE + NSLOTS + 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.s, want));
 	const uint64_t *v = (const uint64_t *)&c;
 	size_t loop = offsetof(struct dp_counters, loop_ns_log2) / sizeof(uint64_t);
 	for (size_t i = 0; i < NSLOTS; i++) {
