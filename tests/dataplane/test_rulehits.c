@@ -22,20 +22,6 @@ static const char policy_b[] =
 	"rule t.new { match raw \"NEWWORD\" score 1 }\n"
 	"rule t.keep { match raw \"KEEPWORD\" score 1 }\n";
 
-static struct sl_policy *load(const char *text)
-{
-	char path[] = "/tmp/sluice-rulehits-test-XXXXXX";
-	int fd = mkstemp(path);
-	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_FATAL(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
-	close(fd);
-	struct sl_policy_diag d;
-	struct sl_policy *p = sl_policy_load(path, &d);
-	unlink(path);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-	return p;
-}
-
 static struct dp_ruleset *grave[4];
 static unsigned ngrave;
 
@@ -92,7 +78,7 @@ static void test_counts_across_a_swap(void)
 	h_use_port(&h, 40001, 5000);
 	h_to_data(&h);
 	h_say(&h, true, "Subject: y\r\n\r\n");
-	struct sl_policy *pb = load(policy_b);
+	struct sl_policy *pb = h_policy(policy_b);
 	struct dp_ruleset *rb = dp_ruleset_new(pb, 2);
 	sl_policy_unref(pb);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(rb);
@@ -174,7 +160,7 @@ static void *read_loop(void *arg)
 
 static void test_reader_during_churn(void)
 {
-	struct sl_policy *pa = load(policy_a), *pb = load(policy_b);
+	struct sl_policy *pa = h_policy(policy_a), *pb = h_policy(policy_b);
 	struct reader r = {.book = dp_rulehits_new()};
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r.book);
 	pthread_t th;
