@@ -114,7 +114,8 @@ static void test_counts_across_a_swap(void)
 	struct sl_strbuf b;
 	sl_strbuf_init(&b);
 	dp_counters_json(&h.ctr, &t, &b);
-	CU_ASSERT_PTR_NOT_NULL(b.s && strstr(b.s, "\"rules\":{\"t.gone\":1,\"t.keep\":3,\"t.new\":1}"));
+	CU_ASSERT_FATAL(!sl_strbuf_failed(&b));
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.s, "\"rules\":{\"t.gone\":1,\"t.keep\":3,\"t.new\":1}"));
 	sl_strbuf_free(&b);
 	dp_rule_totals_free(&t);
 
