@@ -202,7 +202,7 @@ static void fixture_init(struct fixture *f, unsigned messages, uint64_t bytes)
 {
 	memset(f, 0, sizeof *f);
 	struct dp_sink inner = {.ops = &rec_ops, .impl = &f->rec};
-	f->q = dp_sinkq_new(&inner, messages, bytes, &f->ctr, &f->queued);
+	f->q = dp_sinkq_new(&inner, messages, bytes, dp_sinkq_journal_counters(&f->ctr), &f->queued);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f->q);
 }
 
@@ -437,12 +437,12 @@ static void test_queue_no_reserve_without_room(void)
 	struct dp_counters ctr;
 	memset(&ctr, 0, sizeof ctr);
 	struct dp_sink inner = {.ops = &plain, .impl = &rec}, out;
-	struct dp_sinkq *q = dp_sinkq_new(&inner, 1, DP_SINKQ_CHUNK, &ctr, &out);
+	struct dp_sinkq *q = dp_sinkq_new(&inner, 1, DP_SINKQ_CHUNK, dp_sinkq_journal_counters(&ctr), &out);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
 	CU_ASSERT_PTR_NULL(out.ops->reserve);
 	out.ops->free(out.impl);
-	CU_ASSERT_PTR_NULL(dp_sinkq_new(&inner, 0, DP_SINKQ_CHUNK, &ctr, &out));
-	CU_ASSERT_PTR_NULL(dp_sinkq_new(&inner, 1, DP_SINKQ_CHUNK - 1, &ctr, &out));
+	CU_ASSERT_PTR_NULL(dp_sinkq_new(&inner, 0, DP_SINKQ_CHUNK, dp_sinkq_journal_counters(&ctr), &out));
+	CU_ASSERT_PTR_NULL(dp_sinkq_new(&inner, 1, DP_SINKQ_CHUNK - 1, dp_sinkq_journal_counters(&ctr), &out));
 }
 
 /* ---- the sink thread -------------------------------------------------------------- */
