@@ -19,6 +19,7 @@ bytes after a hole are held until the sender fills it, which a capture never doe
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,7 +30,20 @@ import pcaplib  # noqa: E402
 from dputil import check  # noqa: E402
 
 CAPS = os.path.join(dputil.SOURCE, 'tests', 'data', 'zeek', 'captures')
-POLICY = os.path.join(dputil.SOURCE, 'docs', 'examples', 'policy.rules')
+SHIPPED = os.path.join(dputil.SOURCE, 'docs', 'examples')
+POLICY = None  # main(): the shipped policy's own rules
+
+
+def own_rules(d):
+    """The shipped policy without the SpamAssassin set it includes: the test is about
+    passing sessions through unchanged, and SpamAssassin rightly scores the captures'
+    bare test messages (an empty BDAT message: no Date, Message-ID, Subject) as spam."""
+    shutil.copytree(SHIPPED, d, dirs_exist_ok=True)
+    p = os.path.join(d, 'policy.rules')
+    text = open(p).read()
+    check('include "spamassassin.rules"' in text, 'the shipped policy includes the SpamAssassin set')
+    open(p, 'w').write(text.replace('include "spamassassin.rules"', ''))
+    return p
 # both directions of a capture come in on the outside port: the check that a flow's
 # server packets arrive on the inside port (against forgeries) must be off
 # Both directions in on port 0. The protection is off: the test is about passing
@@ -122,6 +136,9 @@ def run_inline(cap, d, conf_text, messages, lcores='0', extra=()):
 
 
 def main():
+    global POLICY
+    policy_dir = tempfile.mkdtemp()
+    POLICY = own_rules(policy_dir)
     one_sided_or_hole = ('zeek__smtp-attachment-msg.pcap', 'zeek__smtp-one-side-only.pcap',
                          'zeek__smtp__smtp-bdat-gap.pcap')
     caps = [c for c in sorted(glob.glob(os.path.join(CAPS, '*.pcap')))
@@ -168,6 +185,7 @@ def main():
                 print(f'       {p}')
             failed += bool(problems)
         caps = caps + [None, None]
+    shutil.rmtree(policy_dir)
     print(f'{len(caps) - failed}/{len(caps)} captures passed through unchanged')
     sys.exit(1 if failed else 0)
 

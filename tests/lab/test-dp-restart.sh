@@ -16,7 +16,7 @@ set -uo pipefail
 . "$(dirname "$0")/control.sh"
 
 lab_up
-cp "$LAB_POLICY" "$(dirname "$LAB_POLICY")"/*.txt "$(dirname "$LAB_POLICY")"/*.ndb \
+cp "$LAB_POLICY" "$(dirname "$LAB_POLICY")"/spamassassin.rules "$(dirname "$LAB_POLICY")"/*.txt "$(dirname "$LAB_POLICY")"/*.ndb \
 	"$(dirname "$LAB_POLICY")"/*.sha256 "$LAB_DIR/"
 lab_control_start dp0
 lab_sluicectl rules push "$LAB_DIR/policy.rules" --comment shipped >/dev/null 2>&1

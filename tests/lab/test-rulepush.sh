@@ -19,7 +19,7 @@ dpctl keygen "$k/control.key" "$k/control.pub" || lab_fail "keygen"
 dpctl keygen "$k/other.key" "$k/other.pub" || lab_fail "keygen"
 # A: the shipped policy; B: the same and a rule on a marker the test's mail carries
 cp "$LAB_POLICY" "$LAB_DIR/a.rules"
-cp "$(dirname "$LAB_POLICY")"/*.txt "$(dirname "$LAB_POLICY")"/*.ndb "$(dirname "$LAB_POLICY")"/*.sha256 "$LAB_DIR/" 2>/dev/null
+cp "$(dirname "$LAB_POLICY")"/*.txt "$(dirname "$LAB_POLICY")"/*.ndb "$(dirname "$LAB_POLICY")"/spamassassin.rules "$(dirname "$LAB_POLICY")"/*.sha256 "$LAB_DIR/" 2>/dev/null
 cp "$LAB_DIR/a.rules" "$LAB_DIR/b.rules"
 cat >>"$LAB_DIR/b.rules" <<'EOF'
 
