@@ -175,6 +175,9 @@ uint32_t ps_add_source(struct parser *ps, const char *written, unsigned line, un
                        const uint8_t **data, size_t *len)
 {
 	const char *name = source_name(ps, written);
+	size_t nl = strlen(name);
+	if (nl == 0 || name[nl - 1] == '/') /* "." or "x/..": errors in it would name no file */
+		ps_error(ps, line, col, "'%s' names a directory, not a file", written);
 	for (size_t i = 0; i < ps->sources.n; i++) {
 		struct pol_source *s = POL_AT(ps->sources, struct pol_source, i);
 		if (strcmp(s->name, name) == 0) {

@@ -122,8 +122,9 @@ PY
 out=$(dpctl "$sock" knob starttls strip) || lab_fail "knob: $out"
 [ "$(dpctl "$sock" hello | json "d['starttls']")" = strip ] || lab_fail "the knob did not change"
 out=$(dpctl "$sock" knob starttls sideways) && lab_fail "a bad knob value was taken: $out"
-[ "$(dpctl "$sock" stats | json "d['stats']['messages']['total']")" -ge 6 ] || lab_fail "stats"
-[ "$(dpctl "$sock" stats | json "d['stats']['loop']['p99_ns'] > 0")" = True ] || lab_fail "no loop times"
+stats=$(dpctl "$sock" stats) || lab_fail "stats: $stats"
+[ "$(echo "$stats" | json "d['stats']['messages']['total']")" -ge 6 ] || lab_fail "stats: $stats"
+[ "$(echo "$stats" | json "d['stats']['loop']['p99_ns'] > 0")" = True ] || lab_fail "no loop times: $stats"
 # the top flows, listed by the workers between bursts: a session held open meanwhile
 lab_c "$LAB_PYTHON" -c "
 import socket, time

@@ -93,6 +93,10 @@ static void test_include_errors(void)
 	             "sub/a.rules", "# two\nrule a { match bodyy \"x\" score 1 }\n", NULL);
 	expect_error("sub/a.rules:1:9: cannot read 'sub/missing.rules': No such file or directory",
 	             "include \"sub/a.rules\"\n", "sub/a.rules", "include \"missing.rules\"\n", NULL);
+	/* a name that folds to a directory (the fuzzer's "." list: its errors named no file) */
+	expect_error("policy.rules:1:9: '.' names a directory, not a file", "include \".\"\n", NULL);
+	expect_error("policy.rules:1:30: 'sub/..' names a directory, not a file",
+	             "rule a { match body keywords \"sub/..\" score 1 }\n", NULL);
 	expect_error("policy.rules:1:9: expected the file's name in quotes (include \"FILE\"), found 'a.rules'",
 	             "include a.rules\n", "a.rules", rule, NULL);
 	/* cycles, through the folded name too */
