@@ -253,6 +253,7 @@ static json_t *op_stats(struct dp_control *c)
 	struct dp_rule_totals rules;
 	if (!dp_rulehits_totals(c->tel->rule_hits, &rules))
 		return dp_ctl_failure("no memory to sum the rule counters");
+	dp_rule_totals_top(&rules, DP_STATS_RULES_MAX);
 	struct sl_strbuf b;
 	sl_strbuf_init(&b);
 	dp_counters_json(&sum, &rules, &b);

@@ -148,9 +148,12 @@ static int cmd_rules(const char *cmd, const char *params, struct rte_tel_data *d
 	struct dp_rule_totals t;
 	if (!dp_rulehits_totals(src->rule_hits, &t))
 		return -ENOMEM;
+	dp_rule_totals_top(&t, RTE_TEL_MAX_DICT_ENTRIES - 1);
 	rte_tel_data_start_dict(d);
-	for (size_t i = 0; i < t.n && i < RTE_TEL_MAX_DICT_ENTRIES; i++)
+	for (size_t i = 0; i < t.n; i++)
 		u64(d, t.v[i].id, NULL, t.v[i].hits);
+	if (t.other)
+		u64(d, "other_rules", NULL, t.other);
 	dp_rule_totals_free(&t);
 	return 0;
 }

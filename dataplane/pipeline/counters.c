@@ -146,6 +146,8 @@ static void rules_json(const struct dp_rule_totals *t, struct sl_strbuf *b)
 	open_obj(b, "rules", false);
 	for (size_t i = 0; t && i < t->n; i++)
 		obj_u64(b, t->v[i].id, t->v[i].hits, i == 0);
+	if (t && t->other)
+		obj_u64(b, "(other)", t->other, t->n == 0);
 	sl_strbuf_putc(b, '}');
 }
 

@@ -100,6 +100,9 @@ enum dp_protect_reason {
 
 #define DP_NACTIONS 5 /* enum sl_action */
 #define DP_LOOP_BUCKETS 32
+/* Rules the stats JSON lists (the most hits; the rest as "(other)"): rule ids are at most
+ * 128 bytes, so the fullest JSON stays within one control-socket frame (1 MiB). */
+#define DP_STATS_RULES_MAX 4096
 
 /* Per-port counters, one per role: field, whether telemetry also shows it per worker. */
 #define DP_PORT_COUNTERS(X) \
@@ -145,6 +148,11 @@ enum dp_tel_cmd { DP_TEL_FLOWS, DP_TEL_MESSAGES, DP_TEL_MEMORY, DP_TEL_PROTECT }
 	X(journal_required_deferred, MESSAGES, "journal_required_deferred", MESSAGES, "journal_required_deferred", false, "[journal] required: 4xx, no durable copy possible") \
 	X(journal_queued, MESSAGES, "journal_queued", MESSAGES, "journal_queued", false, "copies handed to the sink thread (output/sinkqueue.h), which counts journal_ok/skipped/failed for them") \
 	X(journal_overflow, MESSAGES, "journal_overflow", MESSAGES, "journal_overflow", false, "copies lost because the sink queue's pool was full") \
+	X(dump_ok, MESSAGES, "dump_ok", MESSAGES, "dump_ok", false, "--dump-messages: messages written by the dump sink") \
+	X(dump_skipped, MESSAGES, "dump_skipped", MESSAGES, "dump_skipped", false, "--dump-messages: verdict line only (not delivered)") \
+	X(dump_failed, MESSAGES, "dump_failed", MESSAGES, "dump_failed", false, "--dump-messages: lost on the way to the dump") \
+	X(dump_queued, MESSAGES, "dump_queued", MESSAGES, "dump_queued", false, "--dump-messages: copies handed to the sink thread") \
+	X(dump_overflow, MESSAGES, "dump_overflow", MESSAGES, "dump_overflow", false, "--dump-messages: copies lost because its sink queue was full") \
 	X(signals_overlap, TOP, "signals_overlap", MESSAGES, "signals_tcp_overlap", false, "tcp.overlap raised") \
 	X(memory_bytes, TOP, "memory_bytes", MEMORY, "flows_bytes", true, "gauge: bytes held by flows") \
 	X(protect_admitted, PROTECT, "admitted", PROTECT, "admitted", false, "SYNs through the checks") \
@@ -246,7 +254,7 @@ uint64_t dp_loop_quantile(const struct dp_counters *c, double q);
 /* dst += src (gauges too: the sum over workers). */
 void dp_counters_add(struct dp_counters *dst, const struct dp_counters *src);
 /* The whole set as one JSON object (the /sluice/stats telemetry value); "rules" shows
- * `rules` (NULL: none). */
+ * `rules` (NULL: none), and their `other` as "(other)" when not 0. */
 void dp_counters_json(const struct dp_counters *c, const struct dp_rule_totals *rules,
                       struct sl_strbuf *out);
 

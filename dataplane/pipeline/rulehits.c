@@ -46,6 +46,27 @@ static int cmp_total(const void *x, const void *y)
 	return strcmp(((const struct dp_rule_total *)x)->id, ((const struct dp_rule_total *)y)->id);
 }
 
+static int cmp_hits(const void *x, const void *y)
+{
+	const struct dp_rule_total *a = x, *b = y;
+	if (a->hits != b->hits)
+		return a->hits < b->hits ? 1 : -1;
+	return strcmp(a->id, b->id);
+}
+
+void dp_rule_totals_top(struct dp_rule_totals *t, size_t max)
+{
+	if (t->n <= max)
+		return;
+	qsort(t->v, t->n, sizeof *t->v, cmp_hits);
+	while (t->n > max) {
+		t->n--;
+		t->other += t->v[t->n].hits;
+		free(t->v[t->n].id);
+	}
+	qsort(t->v, t->n, sizeof *t->v, cmp_total);
+}
+
 /* The index of id among the first n (sorted) totals, or -1. */
 static ptrdiff_t find(const struct dp_rule_totals *t, size_t n, const char *id)
 {

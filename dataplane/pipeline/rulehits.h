@@ -31,6 +31,7 @@ struct dp_rule_total {
 struct dp_rule_totals {
 	struct dp_rule_total *v;
 	size_t n, cap;
+	uint64_t other;            /* hits of the rules dp_rule_totals_top left out */
 };
 
 /* NULL without memory. */
@@ -49,5 +50,8 @@ void dp_rulehits_leave(struct dp_rulehits *b, struct dp_ruleset *rs);
  * totals; out is replaced. False without memory (out empty). A NULL book: none. */
 bool dp_rulehits_totals(struct dp_rulehits *b, struct dp_rule_totals *out);
 void dp_rule_totals_free(struct dp_rule_totals *t);
+/* Keeps the max rules with the most hits (ties: by id), still sorted by id; the others'
+ * hits go to t->other (a reply must fit its frame: counters.h DP_STATS_RULES_MAX). */
+void dp_rule_totals_top(struct dp_rule_totals *t, size_t max);
 
 #endif

@@ -127,6 +127,34 @@ static void test_counts_across_a_swap(void)
 	dp_rulehits_free(book);
 }
 
+/* The stats reply lists the rules with the most hits; the others' hits as one sum. */
+static void test_top_keeps_the_sum(void)
+{
+	static const char *ids[] = {"r.a", "r.b", "r.c", "r.d", "r.e"};
+	static const uint64_t hits[] = {5, 9, 1, 9, 2};
+	struct dp_rule_totals t = {calloc(5, sizeof *t.v), 5, 5, 0};
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t.v);
+	for (int i = 0; i < 5; i++)
+		t.v[i] = (struct dp_rule_total){strdup(ids[i]), hits[i]};
+	dp_rule_totals_top(&t, 3);
+	CU_ASSERT_EQUAL_FATAL(t.n, 3);
+	CU_ASSERT_STRING_EQUAL(t.v[0].id, "r.a"); /* by id again */
+	CU_ASSERT_STRING_EQUAL(t.v[1].id, "r.b");
+	CU_ASSERT_STRING_EQUAL(t.v[2].id, "r.d");
+	CU_ASSERT_EQUAL(t.other, 3);
+	dp_rule_totals_top(&t, 3); /* nothing more to leave out */
+	CU_ASSERT_EQUAL(t.n, 3);
+	CU_ASSERT_EQUAL(t.other, 3);
+	struct sl_strbuf b;
+	sl_strbuf_init(&b);
+	static struct dp_counters c;
+	dp_counters_json(&c, &t, &b);
+	CU_ASSERT_FATAL(!sl_strbuf_failed(&b));
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.s, "\"rules\":{\"r.a\":5,\"r.b\":9,\"r.d\":9,\"(other)\":3}"));
+	sl_strbuf_free(&b);
+	dp_rule_totals_free(&t);
+}
+
 /* ---- a reader while bundles come and go ------------------------------------------- */
 
 #define CHURN 60
@@ -193,6 +221,7 @@ int main(void)
 	static const struct cu_test tests[] = {
 		{"counts by rule across a live swap", test_counts_across_a_swap},
 		{"a reader while bundles come and go", test_reader_during_churn},
+		{"the top rules and the sum of the others", test_top_keeps_the_sum},
 		{NULL, NULL},
 	};
 	return cu_run_suite("dataplane rule hits", NULL, NULL, tests);
