@@ -163,21 +163,18 @@ int sl_conf_key_set(void *base, const struct sl_conf_key *k, const char *v, char
 		*(unsigned *)field = (unsigned)u;
 		return 0;
 	case SL_CONF_SIZE:
-		if (sl_conf_parse_scaled(v, sl_conf_size_units, 1, &u) || u < k->min || u > k->max) {
-			snprintf(msg, msglen, "%s: expected a size such as 65536, 64k, 1m (at least %llu bytes)",
+	case SL_CONF_DURATION: {
+		bool size = k->type == SL_CONF_SIZE;
+		if (sl_conf_parse_scaled(v, size ? sl_conf_size_units : sl_conf_time_units, size ? 1 : 1000, &u) ||
+		    u < k->min || u > k->max) {
+			snprintf(msg, msglen, size ? "%s: expected a size such as 65536, 64k, 1m (at least %llu bytes)" :
+			         "%s: expected a duration such as 30s, 500ms, 5m (at least %llu ms)",
 			         k->key, (unsigned long long)k->min);
 			return -1;
 		}
 		*(uint64_t *)field = u;
 		return 0;
-	case SL_CONF_DURATION:
-		if (sl_conf_parse_scaled(v, sl_conf_time_units, 1000, &u) || u < k->min || u > k->max) {
-			snprintf(msg, msglen, "%s: expected a duration such as 30s, 500ms, 5m (at least %llu ms)",
-			         k->key, (unsigned long long)k->min);
-			return -1;
-		}
-		*(uint64_t *)field = u;
-		return 0;
+	}
 	case SL_CONF_BOOL:
 		if (sl_conf_parse_bool(v, (bool *)field)) {
 			snprintf(msg, msglen, "%s: expected yes or no", k->key);
