@@ -471,17 +471,6 @@ static const char *str_of(struct ctx *c, const struct tok *t, size_t *n)
 
 /* ---------------------------------------------------------------- encoded words */
 
-static int hexval(uint8_t ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 static const char *find2(const char *p, size_t n, char a, char b)
 {
 	for (size_t i = 0; i + 1 < n; i++)
@@ -516,9 +505,9 @@ static bool ew_decode(struct ctx *c, const char *tok, size_t n, struct sl_strbuf
 	if (cte == 'q') {
 		/* decode_q: '_' is a space, then every =XX (hex) is a byte */
 		for (size_t i = 0; i < elen; i++) {
-			if (enc[i] == '=' && i + 2 < elen && hexval(enc[i + 1]) >= 0 &&
-			    hexval(enc[i + 2]) >= 0) {
-				raw[rlen++] = (uint8_t)(hexval(enc[i + 1]) << 4 | hexval(enc[i + 2]));
+			if (enc[i] == '=' && i + 2 < elen && sl_hexval(enc[i + 1]) >= 0 &&
+			    sl_hexval(enc[i + 2]) >= 0) {
+				raw[rlen++] = (uint8_t)(sl_hexval(enc[i + 1]) << 4 | sl_hexval(enc[i + 2]));
 				i += 2;
 			} else {
 				raw[rlen++] = enc[i] == '_' ? ' ' : enc[i];
@@ -591,7 +580,7 @@ static struct tok *get_encoded_word(struct ctx *c, struct sv *v, bool *invalid_e
 	size_t qmarks = 0;
 	for (size_t i = 0; i < toklen; i++)
 		qmarks += body[i] == '?';
-	if (remn > 1 && hexval((uint8_t)rem[0]) >= 0 && hexval((uint8_t)rem[1]) >= 0 && qmarks < 2) {
+	if (remn > 1 && sl_hexval((uint8_t)rem[0]) >= 0 && sl_hexval((uint8_t)rem[1]) >= 0 && qmarks < 2) {
 		/* the '?' after the CTE was followed by an encoded-word escape (=XX) */
 		const char *q2 = find2(rem, remn, '?', '=');
 		if (q2) {
@@ -2321,9 +2310,9 @@ static void param_value(const struct tok *p, struct sl_strbuf *b)
 static void unquote_to_bytes(const char *s, size_t n, struct sl_strbuf *b)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n + 0 && hexval((uint8_t)s[i + 1]) >= 0 &&
-		    hexval((uint8_t)s[i + 2]) >= 0) {
-			sl_strbuf_putc(b, (char)(hexval((uint8_t)s[i + 1]) << 4 | hexval((uint8_t)s[i + 2])));
+		if (s[i] == '%' && i + 2 < n + 0 && sl_hexval((uint8_t)s[i + 1]) >= 0 &&
+		    sl_hexval((uint8_t)s[i + 2]) >= 0) {
+			sl_strbuf_putc(b, (char)(sl_hexval((uint8_t)s[i + 1]) << 4 | sl_hexval((uint8_t)s[i + 2])));
 			i += 2;
 		} else {
 			sl_strbuf_putc(b, s[i]);
@@ -2440,10 +2429,10 @@ static void mimeparams_str(const struct tok *mp, struct sl_strbuf *b)
 				if (raw8) {
 					/* unquote(value, encoding='latin-1') */
 					for (size_t q = 0; q < pv.len; q++) {
-						if (s[q] == '%' && q + 2 < pv.len && hexval((uint8_t)s[q + 1]) >= 0 &&
-						    hexval((uint8_t)s[q + 2]) >= 0) {
-							uint8_t byte = (uint8_t)(hexval((uint8_t)s[q + 1]) << 4 |
-							                         hexval((uint8_t)s[q + 2]));
+						if (s[q] == '%' && q + 2 < pv.len && sl_hexval((uint8_t)s[q + 1]) >= 0 &&
+						    sl_hexval((uint8_t)s[q + 2]) >= 0) {
+							uint8_t byte = (uint8_t)(sl_hexval((uint8_t)s[q + 1]) << 4 |
+							                         sl_hexval((uint8_t)s[q + 2]));
 							if (byte < 0x80) {
 								sl_strbuf_putc(&value, (char)byte);
 							} else {
