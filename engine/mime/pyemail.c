@@ -2180,6 +2180,28 @@ static void find_mime_parameters(struct ctx *c, struct tok *tl, struct sv v)
 	append(c, tl, parse_mime_parameters(c, v));
 }
 
+/* The last token of a Content-Type or Content-Disposition value (the subtype, the
+ * disposition) and the parameters after it: the same in both, as in Python's parser. */
+static struct tok *token_and_parameters(struct ctx *c, struct tok *list, struct sv v)
+{
+	struct tok *t;
+	if (!(t = get_token(c, &v))) {
+		find_mime_parameters(c, list, v);
+		return list;
+	}
+	append(c, list, t);
+	if (!v.n)
+		return list;
+	if (v.p[0] != ';') {
+		find_mime_parameters(c, list, v);
+		return list;
+	}
+	append(c, list, term(c, K_TVAL, Y_OTHER, ";", 1));
+	adv(&v, 1);
+	append(c, list, parse_mime_parameters(c, v));
+	return list;
+}
+
 static struct tok *parse_content_type(struct ctx *c, struct sv v)
 {
 	struct tok *ct = tnew(c, K_LIST, Y_OTHER), *t;
@@ -2197,43 +2219,15 @@ static struct tok *parse_content_type(struct ctx *c, struct sv v)
 	}
 	append(c, ct, term(c, K_TVAL, Y_OTHER, "/", 1));
 	adv(&v, 1);
-	if (!(t = get_token(c, &v))) {
-		find_mime_parameters(c, ct, v);
-		return ct;
-	}
-	append(c, ct, t);
-	if (!v.n)
-		return ct;
-	if (v.p[0] != ';') {
-		find_mime_parameters(c, ct, v);
-		return ct;
-	}
-	append(c, ct, term(c, K_TVAL, Y_OTHER, ";", 1));
-	adv(&v, 1);
-	append(c, ct, parse_mime_parameters(c, v));
-	return ct;
+	return token_and_parameters(c, ct, v);
 }
 
 static struct tok *parse_content_disposition(struct ctx *c, struct sv v)
 {
-	struct tok *cd = tnew(c, K_LIST, Y_OTHER), *t;
+	struct tok *cd = tnew(c, K_LIST, Y_OTHER);
 	if (!v.n)
 		return cd;
-	if (!(t = get_token(c, &v))) {
-		find_mime_parameters(c, cd, v);
-		return cd;
-	}
-	append(c, cd, t);
-	if (!v.n)
-		return cd;
-	if (v.p[0] != ';') {
-		find_mime_parameters(c, cd, v);
-		return cd;
-	}
-	append(c, cd, term(c, K_TVAL, Y_OTHER, ";", 1));
-	adv(&v, 1);
-	append(c, cd, parse_mime_parameters(c, v));
-	return cd;
+	return token_and_parameters(c, cd, v);
 }
 
 static struct tok *parse_cte(struct ctx *c, struct sv v)
