@@ -162,9 +162,9 @@ def main():
 
     # cost: smoke run on the test messages, with the policy's own 19 rules (each rule left
     # out is a recompile: with the 1,890 imported ones that is minutes, not a smoke test)
-    own = tempfile.mkdtemp()
-    p = run('cost', own_rules(own), DATA, '--seconds', '0.01', '--top', '3')
-    shutil.rmtree(own)
+    own_dir = tempfile.mkdtemp()
+    p = run('cost', own_rules(own_dir), DATA, '--seconds', '0.01', '--top', '3')
+    shutil.rmtree(own_dir)
     check(p.returncode == 0 and 'whole policy: 19 rules' in p.stdout and 'share of scan' in p.stdout
           and 'ceiling: raw Hyperscan block scans' in p.stdout
           and len(p.stdout.split('share of scan\n')[1].splitlines()) == 5,  # 3 rules, 'more', note
