@@ -2,7 +2,9 @@
  * the UTF-8 check give exactly what their byte-at-a-time paths give. Fed one byte per
  * call, the decoders never take a fast path (they need 4, 8 or 32 bytes in one call),
  * so that feed is the oracle; the inputs put line ends, padding, stray and invalid
- * bytes at every offset around the 8- and 32-byte steps. */
+ * bytes at every offset around the 8- and 32-byte steps. The header value scan is
+ * checked against what the parser did before it (unfold, then look for NUL, "=?" and
+ * 8-bit bytes, each in its own pass). */
 #include <CUnit/CUnit.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include "charset.h"
 #include "cunit_run.h"
 #include "decode.h"
+#include "hdrscan.h"
 
 /* engine/core/utf8.c */
 size_t sl_utf8_seq_len(const uint8_t *p, size_t n);
@@ -160,12 +163,101 @@ static void test_utf8_prefix(void)
 	}
 }
 
+/* The header parser's view before the one-pass scan: every CR and LF removed (one
+ * segment at a time, as mime_headers.c did), then memchr, memmem and a byte loop. */
+struct old_view {
+	uint8_t *value;
+	size_t len;
+	bool nul, encoded, high;
+};
+
+static void old_view(const uint8_t *raw, size_t n, struct old_view *o)
+{
+	o->value = malloc(n + 1);
+	o->len = 0;
+	size_t i = 0;
+	while (i < n) {
+		const uint8_t *p = raw + i;
+		const uint8_t *lf = memchr(p, '\n', n - i);
+		const uint8_t *cr = memchr(p, '\r', lf ? (size_t)(lf - p) : n - i);
+		const uint8_t *eol = cr ? cr : lf;
+		size_t k = eol ? (size_t)(eol - p) : n - i;
+		memcpy(o->value + o->len, p, k);
+		o->len += k;
+		i += k + (eol ? 1 : 0);
+	}
+	o->nul = memchr(raw, 0, n) != NULL;
+	o->encoded = memmem(o->value, o->len, "=?", 2) != NULL;
+	o->high = false;
+	for (size_t k = 0; k < o->len; k++)
+		o->high |= o->value[k] >= 0x80;
+}
+
+static void check_hdr_scan(const uint8_t *v, size_t n)
+{
+	struct old_view o;
+	struct sl_hdr_scan fast, slow;
+	old_view(v, n, &o);
+	sl_hdr_scan(v, n, &fast);
+	sl_hdr_scan_scalar(v, n, &slow);
+	CU_ASSERT(memcmp(&fast, &slow, sizeof fast) == 0);
+	CU_ASSERT_EQUAL(fast.nul, o.nul);
+	CU_ASSERT_EQUAL(fast.encoded, o.encoded);
+	CU_ASSERT_EQUAL(fast.high, o.high);
+	/* the value the parser decodes: the bytes themselves, or their unfolded copy */
+	struct sl_strbuf u;
+	sl_strbuf_init(&u);
+	if (fast.folded)
+		sl_hdr_unfold(v, fast.len, &u);
+	else
+		sl_strbuf_put(&u, v, fast.len);
+	CU_ASSERT(!fast.folded || memchr(v, '\r', fast.len) || memchr(v, '\n', fast.len));
+	CU_ASSERT(u.len == o.len && memcmp(u.s, o.value, o.len) == 0);
+	sl_strbuf_free(&u);
+	free(o.value);
+}
+
+static void test_header_scan(void)
+{
+	static const char *edges[] = {
+		"", "\r\n", "\n", "\r", "=?", "=", "?", "=\r\n?", "=\r\n ?", "a=?\r\n", "x\ry\r\n",
+		"=?utf-8?q?a?=\r\n", "abc\r\n\tdef\r\n", "\r\n\r\n=", "a=\r", "?\r\n=", "==\n??",
+	};
+	for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
+		check_hdr_scan((const uint8_t *)edges[i], strlen(edges[i]));
+	static const uint8_t alpha[] = {'a', 'Z', ' ', '\t', '\r', '\n', '=', '?', 0, 0x80,
+	                                0xC3, 0xA9, 0xFF, 0xE4, ';', '"'};
+	uint8_t buf[1100];
+	for (int round = 0; round < 40000; round++) {
+		size_t n = round % 10 ? next() % 200 : 998 + next() % 100;
+		int mix = round % 4; /* 0: text with rare specials, else: any of alpha */
+		for (size_t i = 0; i < n; i++)
+			buf[i] = mix == 0 && next() % 16 ? (uint8_t)('a' + next() % 26)
+			                                 : alpha[next() % sizeof alpha];
+		if (n >= 2 && round % 3 == 0) { /* the usual end of a field */
+			buf[n - 2] = '\r';
+			buf[n - 1] = '\n';
+		}
+		if (n >= 4 && round % 5 == 0) { /* "=?" around a 32-byte step, maybe split */
+			size_t at = (next() % (n / 32 + 1)) * 32 + next() % 3;
+			at -= at > 0; /* '=' at 31, '?' at 32: across the step */
+			if (at + 3 < n) {
+				buf[at] = '=';
+				buf[at + 1] = round % 2 ? '?' : '\n';
+				buf[at + 2] = '?';
+			}
+		}
+		check_hdr_scan(buf, n);
+	}
+}
+
 int main(void)
 {
 	static const struct cu_test tests[] = {
 		{"base64 fast paths = byte at a time", test_base64},
 		{"quoted-printable fast paths = byte at a time", test_quoted_printable},
 		{"UTF-8 check (AVX2 blocks) = sequence at a time", test_utf8_prefix},
+		{"header value scan (AVX2, one pass) = unfold then search", test_header_scan},
 		{NULL, NULL},
 	};
 	return cu_run_suite("fastpaths", NULL, NULL, tests);
