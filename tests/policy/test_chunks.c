@@ -146,6 +146,27 @@ static void test_text_attachment_batched(void)
 	sl_policy_unref(p);
 }
 
+/* A small event is gathered, a large one after it is scanned at once: the small one's
+ * bytes must reach the stream first, or a match across the two is lost. */
+static void test_small_then_large_event(void)
+{
+	struct sl_policy *p = tp_policy("rule n { match body \"needle-across\" action alert }\n", NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	size_t len = 100 + POL_BATCH / 2 + 1000; /* the second piece: scanned whole, fits a batch */
+	char *body = malloc(len + 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+	memset(body, 'x', len);
+	body[len] = '\0';
+	memcpy(body + 95, "needle-across", 13);
+	struct tp_msg t = {.split = 100};
+	tp_begin(&t, tp_sc, p, SL_DIR_OUTBOUND);
+	tp_text(&t, "1", body);
+	tp_expect_hits(tp_end(&t), "n", NULL);
+	tp_free(&t);
+	free(body);
+	sl_policy_unref(p);
+}
+
 int main(void)
 {
 	static const struct cu_test tests[] = {
@@ -153,6 +174,7 @@ int main(void)
 		{"split at every offset", test_split_at_every_offset},
 		{"every chunk size", test_every_chunk_size},
 		{"text attachment: bytes and text batched", test_text_attachment_batched},
+		{"a small event, then a large one: stream order kept", test_small_then_large_event},
 		{NULL, NULL},
 	};
 	return cu_run_suite("policy_chunks", init, tp_fixture_fini, tests);
