@@ -110,43 +110,29 @@ void sl_hdrs_line(struct sl_mime *m, const uint8_t *p, size_t n, uint64_t off)
 	field_append(m, p, n);
 }
 
-/* The fields the parser treats apart, told by length first: one compare at most. */
+/* The fields the parser treats apart, told by their length first: one compare at most
+ * per field (most names have a length no known name has). */
 enum field_kind { FIELD_OTHER, FIELD_CTYPE, FIELD_CDISP, FIELD_CTE, FIELD_ADDRESS };
 
-static bool name_is(const char *name, size_t n, const char *want)
-{
-	return strncasecmp(name, want, n) == 0 && want[n] == '\0';
-}
+#define KNOWN(name, kind) {sizeof name - 1, name, kind}
+static const struct {
+	size_t len;
+	const char *name;
+	enum field_kind kind;
+} known_fields[] = {
+	KNOWN("from", FIELD_ADDRESS), KNOWN("to", FIELD_ADDRESS), KNOWN("cc", FIELD_ADDRESS),
+	KNOWN("bcc", FIELD_ADDRESS), KNOWN("sender", FIELD_ADDRESS), KNOWN("reply-to", FIELD_ADDRESS),
+	KNOWN("resent-from", FIELD_ADDRESS), KNOWN("resent-to", FIELD_ADDRESS),
+	KNOWN("resent-cc", FIELD_ADDRESS), KNOWN("resent-bcc", FIELD_ADDRESS),
+	KNOWN("resent-sender", FIELD_ADDRESS), KNOWN("content-type", FIELD_CTYPE),
+	KNOWN("content-disposition", FIELD_CDISP), KNOWN("content-transfer-encoding", FIELD_CTE),
+};
 
 static enum field_kind field_kind(const char *name, size_t n)
 {
-	switch (n) {
-	case 2:
-		return name_is(name, n, "to") || name_is(name, n, "cc") ? FIELD_ADDRESS : FIELD_OTHER;
-	case 3:
-		return name_is(name, n, "bcc") ? FIELD_ADDRESS : FIELD_OTHER;
-	case 4:
-		return name_is(name, n, "from") ? FIELD_ADDRESS : FIELD_OTHER;
-	case 6:
-		return name_is(name, n, "sender") ? FIELD_ADDRESS : FIELD_OTHER;
-	case 8:
-		return name_is(name, n, "reply-to") ? FIELD_ADDRESS : FIELD_OTHER;
-	case 9:
-		return name_is(name, n, "resent-to") || name_is(name, n, "resent-cc") ? FIELD_ADDRESS
-		                                                                      : FIELD_OTHER;
-	case 10:
-		return name_is(name, n, "resent-bcc") ? FIELD_ADDRESS : FIELD_OTHER;
-	case 11:
-		return name_is(name, n, "resent-from") ? FIELD_ADDRESS : FIELD_OTHER;
-	case 12:
-		return name_is(name, n, "content-type") ? FIELD_CTYPE : FIELD_OTHER;
-	case 13:
-		return name_is(name, n, "resent-sender") ? FIELD_ADDRESS : FIELD_OTHER;
-	case 19:
-		return name_is(name, n, "content-disposition") ? FIELD_CDISP : FIELD_OTHER;
-	case 25:
-		return name_is(name, n, "content-transfer-encoding") ? FIELD_CTE : FIELD_OTHER;
-	}
+	for (size_t i = 0; i < sizeof known_fields / sizeof known_fields[0]; i++)
+		if (known_fields[i].len == n && strncasecmp(name, known_fields[i].name, n) == 0)
+			return known_fields[i].kind;
 	return FIELD_OTHER;
 }
 
