@@ -14,6 +14,7 @@
 #include "cunit_run.h"
 #include "decode.h"
 #include "hdrscan.h"
+#include "pyemail.h"
 
 /* engine/core/utf8.c */
 size_t sl_utf8_seq_len(const uint8_t *p, size_t n);
@@ -251,6 +252,94 @@ static void test_header_scan(void)
 	}
 }
 
+/* Python's str.replace(a, b) for a 2-byte a and a 1-byte b, in place. */
+static size_t py_replace(char *s, size_t n, const char *a, char b)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool hit = i + 1 < n && s[i] == a[0] && s[i + 1] == a[1];
+		s[o++] = hit ? b : s[i];
+		i += hit;
+	}
+	return o;
+}
+
+/* email.utils.unquote, in place */
+static size_t py_unquote(char *s, size_t n)
+{
+	if (n < 2 || !((s[0] == '"' && s[n - 1] == '"') || (s[0] == '<' && s[n - 1] == '>')))
+		return n;
+	bool quoted = s[0] == '"';
+	memmove(s, s + 1, n - 2);
+	n -= 2;
+	return quoted ? py_replace(s, py_replace(s, n, "\\\\", '\\'), "\\\"", '"') : n;
+}
+
+/* get_param's view of a parameter value (unquote, quote, unquote, unquote), for every
+ * value of up to 6 bytes of quotes, backslashes, angle brackets and a letter. */
+static void test_param_unquote(void)
+{
+	static const char alpha[] = "a\"\\<>";
+	for (size_t len = 0; len <= 6; len++) {
+		size_t total = 1;
+		for (size_t k = 0; k < len; k++)
+			total *= 5;
+		for (size_t code = 0; code < total; code++) {
+			char v[8], q[20], hdr[40];
+			for (size_t k = 0, c = code; k < len; k++, c /= 5)
+				v[k] = alpha[c % 5];
+			size_t an = py_unquote(memcpy(q + 1, v, len), len); /* unquote(v) at q + 1 */
+			char a[8];
+			memcpy(a, q + 1, an);
+			size_t qn = 0;
+			q[qn++] = '"';
+			for (size_t k = 0; k < an; k++) {
+				if (a[k] == '\\' || a[k] == '"')
+					q[qn++] = '\\';
+				q[qn++] = a[k];
+			}
+			q[qn++] = '"';
+			qn = py_unquote(q, py_unquote(q, qn));
+			int hn = snprintf(hdr, sizeof hdr, "a/b; name=%.*s", (int)len, v);
+			struct sl_strbuf got;
+			sl_strbuf_init(&got);
+			CU_ASSERT(sl_py_get_param(hdr, (size_t)hn, "name", &got));
+			bool same = got.len == qn && memcmp(got.s ? got.s : "", q, qn) == 0;
+			if (!same)
+				fprintf(stderr, "\n[%.*s]: got [%s], want [%.*s]\n", (int)len, v,
+				        got.s ? got.s : "", (int)qn, q);
+			CU_ASSERT(same);
+			sl_strbuf_free(&got);
+		}
+	}
+}
+
+/* A bare token is its own str(); anything else goes through the parser as before
+ * (the expected values are Python 3.11's str(header)). */
+static void test_cte_token(void)
+{
+	static const char *cases[][2] = {
+		{"base64", "base64"}, {"7bit", "7bit"}, {"Quoted-Printable", "Quoted-Printable"},
+		{"base64 ", "base64 "}, {"base64 (comment)", "base64 (comment)"}, {"", ""},
+		{"=?utf-8?q?base64?=", "base64"}, {"\"b\\ase\"", "\"base\""},
+	};
+	struct sl_iconv_cache ic;
+	sl_iconv_cache_init(&ic);
+	struct sl_py_env env = {.iconv = &ic};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct sl_strbuf out;
+		sl_strbuf_init(&out);
+		unsigned flags = 0;
+		sl_py_cte(&env, (const uint8_t *)cases[i][0], strlen(cases[i][0]), &out, &flags);
+		if (strcmp(out.s ? out.s : "", cases[i][1]) != 0)
+			fprintf(stderr, "\n[%s]: got [%s]\n", cases[i][0], out.s ? out.s : "");
+		CU_ASSERT_STRING_EQUAL(out.s ? out.s : "", cases[i][1]);
+		sl_strbuf_free(&out);
+	}
+	sl_py_env_free(&env);
+	sl_iconv_cache_free(&ic);
+}
+
 int main(void)
 {
 	static const struct cu_test tests[] = {
@@ -258,6 +347,8 @@ int main(void)
 		{"quoted-printable fast paths = byte at a time", test_quoted_printable},
 		{"UTF-8 check (AVX2 blocks) = sequence at a time", test_utf8_prefix},
 		{"header value scan (AVX2, one pass) = unfold then search", test_header_scan},
+		{"parameter values unquoted as get_param does", test_param_unquote},
+		{"Content-Transfer-Encoding: bare token", test_cte_token},
 		{NULL, NULL},
 	};
 	return cu_run_suite("fastpaths", NULL, NULL, tests);
