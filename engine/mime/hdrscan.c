@@ -50,6 +50,17 @@ void sl_hdr_scan_scalar(const uint8_t *v, size_t n, struct sl_hdr_scan *s)
 	finish(v, n, s);
 }
 
+void sl_hdr_unfold_scalar(const uint8_t *v, size_t n, struct sl_strbuf *out)
+{
+	size_t start = 0;
+	for (size_t i = 0; i < n; i++)
+		if (is_break(v[i])) {
+			sl_strbuf_put(out, v + start, i - start);
+			start = i + 1;
+		}
+	sl_strbuf_put(out, v + start, n - start);
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
@@ -61,19 +72,34 @@ __attribute__((constructor)) static void detect_avx2(void)
 	have_avx2 = __builtin_cpu_supports("avx2");
 }
 
-__attribute__((target("avx2"))) static size_t scan_avx2(const uint8_t *v, size_t n,
-                                                        struct sl_hdr_scan *s)
+/* 32 bytes from v + i; past n, filler that is none of the bytes looked for. */
+__attribute__((target("avx2"))) static inline __m256i load_block(const uint8_t *v, size_t i,
+                                                                 size_t n)
 {
-	const __m256i zero = _mm256_setzero_si256(), cr = _mm256_set1_epi8('\r'),
-	              lf = _mm256_set1_epi8('\n'), qm = _mm256_set1_epi8('?');
+	if (i + 32 <= n)
+		return _mm256_loadu_si256((const __m256i *)(v + i));
+	uint8_t tail[32];
+	memset(tail, 'a', sizeof tail);
+	memcpy(tail, v + i, n - i);
+	return _mm256_loadu_si256((const __m256i *)tail);
+}
+
+__attribute__((target("avx2"))) static inline unsigned breaks_of(__m256i b)
+{
+	return (unsigned)_mm256_movemask_epi8(_mm256_or_si256(
+		_mm256_cmpeq_epi8(b, _mm256_set1_epi8('\r')), _mm256_cmpeq_epi8(b, _mm256_set1_epi8('\n'))));
+}
+
+__attribute__((target("avx2"))) static void scan_avx2(const uint8_t *v, size_t n,
+                                                      struct sl_hdr_scan *s)
+{
+	const __m256i zero = _mm256_setzero_si256(), qm = _mm256_set1_epi8('?');
 	__m256i any_nul = zero, any_high = zero;
-	size_t i = 0;
-	for (; i + 32 <= n; i += 32) {
-		__m256i b = _mm256_loadu_si256((const __m256i *)(v + i));
+	for (size_t i = 0; i < n; i += 32) {
+		__m256i b = load_block(v, i, n);
 		any_nul = _mm256_or_si256(any_nul, _mm256_cmpeq_epi8(b, zero));
 		any_high = _mm256_or_si256(any_high, b);
-		unsigned brk = (unsigned)_mm256_movemask_epi8(
-			_mm256_or_si256(_mm256_cmpeq_epi8(b, cr), _mm256_cmpeq_epi8(b, lf)));
+		unsigned brk = breaks_of(b);
 		if (brk && s->len == n)
 			s->len = i + (size_t)__builtin_ctz(brk);
 		/* '?' is rare in header values: each one is checked on its own */
@@ -83,19 +109,38 @@ __attribute__((target("avx2"))) static size_t scan_avx2(const uint8_t *v, size_t
 	}
 	s->nul = _mm256_movemask_epi8(_mm256_cmpeq_epi8(any_nul, zero)) != -1;
 	s->high = _mm256_movemask_epi8(any_high) != 0;
-	return i;
+}
+
+__attribute__((target("avx2"))) static void unfold_avx2(const uint8_t *v, size_t n,
+                                                        struct sl_strbuf *out)
+{
+	size_t start = 0;
+	for (size_t i = 0; i < n; i += 32)
+		for (unsigned brk = breaks_of(load_block(v, i, n)); brk; brk &= brk - 1) {
+			size_t at = i + (size_t)__builtin_ctz(brk);
+			sl_strbuf_put(out, v + start, at - start);
+			start = at + 1;
+		}
+	sl_strbuf_put(out, v + start, n - start);
 }
 
 void sl_hdr_scan(const uint8_t *v, size_t n, struct sl_hdr_scan *s)
 {
-	if (!have_avx2 || n < 32) {
+	if (!have_avx2) {
 		sl_hdr_scan_scalar(v, n, s);
 		return;
 	}
 	*s = (struct sl_hdr_scan){.len = n};
-	size_t i = scan_avx2(v, n, s);
-	scan_bytes(v, i, n, s);
+	scan_avx2(v, n, s);
 	finish(v, n, s);
+}
+
+void sl_hdr_unfold(const uint8_t *v, size_t n, struct sl_strbuf *out)
+{
+	if (have_avx2)
+		unfold_avx2(v, n, out);
+	else
+		sl_hdr_unfold_scalar(v, n, out);
 }
 
 #else
@@ -105,15 +150,10 @@ void sl_hdr_scan(const uint8_t *v, size_t n, struct sl_hdr_scan *s)
 	sl_hdr_scan_scalar(v, n, s);
 }
 
-#endif
-
 void sl_hdr_unfold(const uint8_t *v, size_t n, struct sl_strbuf *out)
 {
-	size_t start = 0;
-	for (size_t i = 0; i < n; i++)
-		if (is_break(v[i])) {
-			sl_strbuf_put(out, v + start, i - start);
-			start = i + 1;
-		}
-	sl_strbuf_put(out, v + start, n - start);
+	sl_hdr_unfold_scalar(v, n, out);
 }
+
+#endif
+

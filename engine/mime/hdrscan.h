@@ -18,11 +18,12 @@ struct sl_hdr_scan {
 	bool high;    /* a byte >= 0x80 */
 };
 
-/* AVX2 when the CPU has it (checked once at start-up), else byte by byte. */
+/* Both: AVX2 when the CPU has it (checked once at start-up), else byte by byte (the
+ * _scalar versions, for the tests). */
 void sl_hdr_scan(const uint8_t *v, size_t n, struct sl_hdr_scan *s);
-/* The byte-by-byte version, for the tests. */
 void sl_hdr_scan_scalar(const uint8_t *v, size_t n, struct sl_hdr_scan *s);
 /* Appends v[0, n) to out without its CR and LF bytes (header_fetch_parse). */
 void sl_hdr_unfold(const uint8_t *v, size_t n, struct sl_strbuf *out);
+void sl_hdr_unfold_scalar(const uint8_t *v, size_t n, struct sl_strbuf *out);
 
 #endif

@@ -214,6 +214,11 @@ static void check_hdr_scan(const uint8_t *v, size_t n)
 		sl_strbuf_put(&u, v, fast.len);
 	CU_ASSERT(!fast.folded || memchr(v, '\r', fast.len) || memchr(v, '\n', fast.len));
 	CU_ASSERT(u.len == o.len && memcmp(u.s, o.value, o.len) == 0);
+	struct sl_strbuf us;
+	sl_strbuf_init(&us);
+	sl_hdr_unfold_scalar(v, n, &us);
+	CU_ASSERT(us.len == o.len && memcmp(us.s, o.value, o.len) == 0);
+	sl_strbuf_free(&us);
 	sl_strbuf_free(&u);
 	free(o.value);
 }
