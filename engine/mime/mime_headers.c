@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "hdrscan.h"
 #include "pyemail.h"
 
 void sl_hdrs_init(struct hdrs *h)
@@ -109,21 +110,30 @@ void sl_hdrs_line(struct sl_mime *m, const uint8_t *p, size_t n, uint64_t off)
 	field_append(m, p, n);
 }
 
-static bool name_is(const char *name, size_t n, const char *want)
-{
-	return strlen(want) == n && strncasecmp(name, want, n) == 0;
-}
+/* The fields the parser treats apart, told by their length first: one compare at most
+ * per field (most names have a length no known name has). */
+enum field_kind { FIELD_OTHER, FIELD_CTYPE, FIELD_CDISP, FIELD_CTE, FIELD_ADDRESS };
 
-static bool is_address_header(const char *name, size_t n)
+#define KNOWN(name, kind) {sizeof name - 1, name, kind}
+static const struct {
+	size_t len;
+	const char *name;
+	enum field_kind kind;
+} known_fields[] = {
+	KNOWN("from", FIELD_ADDRESS), KNOWN("to", FIELD_ADDRESS), KNOWN("cc", FIELD_ADDRESS),
+	KNOWN("bcc", FIELD_ADDRESS), KNOWN("sender", FIELD_ADDRESS), KNOWN("reply-to", FIELD_ADDRESS),
+	KNOWN("resent-from", FIELD_ADDRESS), KNOWN("resent-to", FIELD_ADDRESS),
+	KNOWN("resent-cc", FIELD_ADDRESS), KNOWN("resent-bcc", FIELD_ADDRESS),
+	KNOWN("resent-sender", FIELD_ADDRESS), KNOWN("content-type", FIELD_CTYPE),
+	KNOWN("content-disposition", FIELD_CDISP), KNOWN("content-transfer-encoding", FIELD_CTE),
+};
+
+static enum field_kind field_kind(const char *name, size_t n)
 {
-	static const char *const names[] = {
-		"from", "to", "cc", "bcc", "sender", "reply-to", "resent-from", "resent-to",
-		"resent-cc", "resent-bcc", "resent-sender",
-	};
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (name_is(name, n, names[i]))
-			return true;
-	return false;
+	for (size_t i = 0; i < sizeof known_fields / sizeof known_fields[0]; i++)
+		if (known_fields[i].len == n && strncasecmp(name, known_fields[i].name, n) == 0)
+			return known_fields[i].kind;
+	return FIELD_OTHER;
 }
 
 static void flag_signals(struct sl_mime *m, unsigned flags, uint64_t off)
@@ -141,20 +151,17 @@ static void flag_signals(struct sl_mime *m, unsigned flags, uint64_t off)
 }
 
 /* Without "=?" Python's unstructured str() is the value itself (sanitized). */
-static void plain_unstructured(const uint8_t *v, size_t n, struct sl_strbuf *out, unsigned *flags)
+static void plain_unstructured(const uint8_t *v, size_t n, bool high, struct sl_strbuf *out,
+                               unsigned *flags)
 {
-	size_t ok = sl_utf8_valid_prefix(v, n);
-	for (size_t i = 0; i < ok; i++)
-		if (v[i] >= 0x80) {
-			*flags |= SL_PY_8BIT;
-			break;
-		}
-	if (ok == n) {
-		sl_strbuf_put(out, v, n);
+	if (!high) {
+		sl_strbuf_put(out, v, n); /* ASCII: valid UTF-8 as it is */
 		return;
 	}
 	*flags |= SL_PY_8BIT;
-	if (sl_utf8_sanitize(out, v, n))
+	if (sl_utf8_valid_prefix(v, n) == n)
+		sl_strbuf_put(out, v, n);
+	else if (sl_utf8_sanitize(out, v, n))
 		*flags |= SL_PY_UNDECODABLE;
 }
 
@@ -171,39 +178,38 @@ void sl_hdrs_flush(struct sl_mime *m)
 		return;
 	size_t namelen = (size_t)(colon - raw);
 	/* header_source_parse + header_fetch_parse: value after the colon with leading
-	 * blanks stripped, every CR and LF removed */
-	struct sl_strbuf *v = &h->scratch;
-	sl_strbuf_clear(v);
+	 * blanks stripped, every CR and LF removed. The name needs no NUL check: headerRE
+	 * admitted only printable bytes before the colon. */
 	size_t i = namelen + 1;
 	while (i < rawlen && (raw[i] == ' ' || raw[i] == '\t'))
 		i++;
-	while (i < rawlen) {
-		const uint8_t *p = raw + i;
-		const uint8_t *lf = memchr(p, '\n', rawlen - i);
-		const uint8_t *cr = memchr(p, '\r', lf ? (size_t)(lf - p) : rawlen - i);
-		const uint8_t *eol = cr ? cr : lf;
-		size_t k = eol ? (size_t)(eol - p) : rawlen - i;
-		sl_strbuf_put(v, p, k);
-		i += k + (eol ? 1 : 0);
+	struct sl_hdr_scan sc;
+	sl_hdr_scan(raw + i, rawlen - i, &sc);
+	const uint8_t *val = raw + i;
+	size_t vlen = sc.len;
+	if (sc.folded) {
+		struct sl_strbuf *v = &h->scratch;
+		sl_strbuf_clear(v);
+		sl_hdr_unfold(raw + i, sc.len, v);
+		val = (const uint8_t *)(v->s ? v->s : "");
+		vlen = v->len;
 	}
-	const uint8_t *val = (const uint8_t *)(v->s ? v->s : "");
-	size_t vlen = v->len;
-	if (memchr(raw, 0, rawlen))
+	if (sc.nul)
 		sl_mime_signal(m, SL_SIG_MIME_NUL, "NUL byte in a header field", h->field_off);
 
 	unsigned flags = 0;
 	const char *name = (const char *)raw;
+	enum field_kind kind = field_kind(name, namelen);
 	if ((h->field_trunc || h->field_cut) &&
-	    (name_is(name, namelen, "content-type") || name_is(name, namelen, "content-disposition") ||
-	     name_is(name, namelen, "content-transfer-encoding")))
+	    (kind == FIELD_CTYPE || kind == FIELD_CDISP || kind == FIELD_CTE))
 		sl_mime_signal(m, SL_SIG_MIME_STRUCTURE_TRUNCATED, NULL, h->field_off);
-	if (name_is(name, namelen, "content-type") && !h->ctype_seen) {
+	if (kind == FIELD_CTYPE && !h->ctype_seen) {
 		h->ctype_seen = true;
 		sl_py_mime_params_header(&m->py, val, vlen, true, &h->ctype, &flags);
-	} else if (name_is(name, namelen, "content-disposition") && !h->cdisp_seen) {
+	} else if (kind == FIELD_CDISP && !h->cdisp_seen) {
 		h->cdisp_seen = true;
 		sl_py_mime_params_header(&m->py, val, vlen, false, &h->cdisp, &flags);
-	} else if (name_is(name, namelen, "content-transfer-encoding") && !h->cte_seen) {
+	} else if (kind == FIELD_CTE && !h->cte_seen) {
 		h->cte_seen = true;
 		sl_py_cte(&m->py, val, vlen, &h->cte, &flags);
 	}
@@ -215,10 +221,10 @@ void sl_hdrs_flush(struct sl_mime *m)
 		return;
 	}
 	sl_strbuf_clear(&h->value);
-	if (is_address_header(name, namelen))
+	if (kind == FIELD_ADDRESS)
 		sl_py_address(&m->py, val, vlen, &h->value, &flags);
-	else if (!memmem(val, vlen, "=?", 2))
-		plain_unstructured(val, vlen, &h->value, &flags); /* the common case */
+	else if (!sc.encoded)
+		plain_unstructured(val, vlen, sc.high, &h->value, &flags); /* the common case */
 	else
 		sl_py_unstructured(&m->py, val, vlen, &h->value, &flags);
 	flag_signals(m, flags, h->field_off);

@@ -2799,6 +2799,13 @@ void sl_py_mime_params_header(struct sl_py_env *env, const uint8_t *v, size_t n,
 void sl_py_cte(struct sl_py_env *env, const uint8_t *v, size_t n, struct sl_strbuf *out,
                unsigned *flags)
 {
+	size_t i = 0;
+	while (i < n && v[i] > ' ' && v[i] < 0x7F && !in(v[i], TOKEN_ENDS))
+		i++;
+	if (n && i == n) {
+		sl_strbuf_put(out, v, n); /* one bare token ("base64"): str() is the token */
+		return;
+	}
 	run(env, PY_CTE, v, n, out, flags);
 }
 
@@ -2861,6 +2868,30 @@ static size_t count_sub(const char *s, size_t end, const char *sub)
 	return cnt;
 }
 
+/* What the three unquotes below (decode_params, get_param, collapse_rfc2231_value)
+ * make of a value with no backslash and no quote but an enclosing pair: the quotes or
+ * one pair of angle brackets go, then angle brackets once more. False for any other
+ * value. Saves the general case's buffers: a part's charset, boundary and filename
+ * are each asked for. */
+static bool plain_param_value(const char *s, size_t n, struct sl_strbuf *out)
+{
+	bool quoted = n > 1 && s[0] == '"' && s[n - 1] == '"';
+	size_t from = quoted, to = n - quoted;
+	for (size_t i = from; i < to; i++)
+		if (s[i] == '"' || s[i] == '\\')
+			return false;
+	if (!quoted && n > 1 && s[0] == '<' && s[n - 1] == '>') {
+		from = 1;
+		to = n - 1;
+	}
+	if (to - from > 1 && s[from] == '<' && s[to - 1] == '>') {
+		from++;
+		to--;
+	}
+	sl_strbuf_put(out, s + from, to - from);
+	return true;
+}
+
 bool sl_py_get_param(const char *s, size_t n, const char *name, struct sl_strbuf *out)
 {
 	/* Message._parseparam: split on ';' outside quotes (by Python's own count) */
@@ -2896,6 +2927,8 @@ bool sl_py_get_param(const char *s, size_t n, const char *name, struct sl_strbuf
 					ch += 32;
 				match = ch == name[i];
 			}
+			if (match && plain_param_value(pv, pvn, out))
+				return true;
 			if (match) {
 				/* decode_params: unquote, re-quote; get_param: unquote;
 				 * collapse_rfc2231_value: unquote again */

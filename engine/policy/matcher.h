@@ -14,6 +14,7 @@
 #define EV_PER_COND 8    /* ... and per condition */
 #define EV_PER_RULE 8    /* ... shown per rule in the verdict */
 #define POL_BATCH 16384  /* stream bytes gathered before a Hyperscan scan */
+#define POL_BATCHES 2    /* streams gathered at once: a text attachment feeds two */
 #define POL_PATHS 8192   /* member paths kept for evidence, per message */
 #define POL_PATH_LOST UINT16_MAX /* evidence whose member path found no room */
 
@@ -38,6 +39,13 @@ struct stream_ch {
 	size_t cur_len;
 	bool dirty;                /* fed since its last reset (a scan failed before the close) */
 	char part[SL_PATH_MAX];
+};
+
+struct stream_batch {
+	uint8_t *buf;              /* POL_BATCH bytes */
+	size_t len;
+	unsigned db;
+	uint64_t first;            /* when its first byte came: flushes go oldest first */
 };
 
 struct confirm_state {
@@ -71,12 +79,14 @@ struct sl_msgscan {
 
 	struct stream_ch ch[POL_NSTREAM];
 	uint8_t *winbuf;           /* assembled look-behind window */
-	/* Bytes for one stream, gathered across events so that Hyperscan scans a few
-	 * large chunks rather than one per network-sized event. Scanned before anything
-	 * else is fed or recorded, so matches are counted in the same order. */
-	uint8_t *batch;            /* POL_BATCH bytes */
-	size_t batch_len;
-	unsigned batch_db;
+	/* Bytes for up to POL_BATCHES streams, gathered across events so that Hyperscan
+	 * scans a few large chunks rather than one per network-sized event. Scanned before
+	 * any other event is handled, oldest first: the matches of one stream are counted
+	 * in the same order, those of two streams fed in turn (a text attachment's bytes
+	 * and its text) one stream after the other within a batch. */
+	struct stream_batch batch[POL_BATCHES];
+	uint64_t batch_clock;
+	struct sl_msgscan_counts counts[POL_NSTREAM]; /* never reset (benchmark) */
 
 	uint32_t *count;           /* per condition */
 	uint8_t *evcount;          /* per condition */

@@ -401,6 +401,8 @@ static void stream_scan(struct sl_msgscan *m, unsigned d, const uint8_t *p, size
 		size_t k = n > UINT32_MAX ? UINT32_MAX : n;
 		ch->cur = p;
 		ch->cur_len = k;
+		m->counts[d].scans++;
+		m->counts[d].bytes += k;
 		hs_check(m, hs_scan_stream(ch->st, (const char *)p, (unsigned)k, 0, m->sc->scratch,
 		                           on_match, &x));
 		if (ch->npending)
@@ -417,14 +419,47 @@ static void stream_scan(struct sl_msgscan *m, unsigned d, const uint8_t *p, size
 	ch->cur_len = 0;
 }
 
-/* Scan the gathered bytes (before anything else can count a match). */
+static void batch_scan(struct sl_msgscan *m, struct stream_batch *b)
+{
+	if (!b->len)
+		return;
+	size_t n = b->len;
+	b->len = 0;
+	stream_scan(m, b->db, b->buf, n);
+}
+
+/* Scan every gathered byte, oldest batch first (before anything else can count a match). */
 static void batch_flush(struct sl_msgscan *m)
 {
-	if (!m->batch_len)
-		return;
-	size_t n = m->batch_len;
-	m->batch_len = 0;
-	stream_scan(m, m->batch_db, m->batch, n);
+	for (;;) {
+		struct stream_batch *old = NULL;
+		for (int i = 0; i < POL_BATCHES; i++)
+			if (m->batch[i].len && (!old || m->batch[i].first < old->first))
+				old = &m->batch[i];
+		if (!old)
+			return;
+		batch_scan(m, old);
+	}
+}
+
+/* The batch gathering stream d: the one holding it, else an empty one, else the oldest,
+ * scanned now. */
+static struct stream_batch *batch_for(struct sl_msgscan *m, unsigned d)
+{
+	struct stream_batch *empty = NULL, *old = NULL;
+	for (int i = 0; i < POL_BATCHES; i++) {
+		struct stream_batch *b = &m->batch[i];
+		if (b->len && b->db == d)
+			return b;
+		if (!b->len && !empty)
+			empty = b;
+		if (b->len && (!old || b->first < old->first))
+			old = b;
+	}
+	if (empty)
+		return empty;
+	batch_scan(m, old);
+	return old;
 }
 
 static void stream_feed(struct sl_msgscan *m, unsigned d, const uint8_t *p, size_t n)
@@ -434,15 +469,19 @@ static void stream_feed(struct sl_msgscan *m, unsigned d, const uint8_t *p, size
 		return;
 	if (m->tap)
 		m->tap(m->tap_ctx, d, p, n);
-	if (m->batch_len && (m->batch_db != d || m->batch_len + n > POL_BATCH))
-		batch_flush(m);
+	struct stream_batch *b = batch_for(m, d);
+	if (b->len + n > POL_BATCH || n >= POL_BATCH / 2)
+		batch_scan(m, b); /* the stream's earlier bytes go first */
 	if (n >= POL_BATCH / 2) {
 		stream_scan(m, d, p, n); /* large enough already: no copy */
 		return;
 	}
-	memcpy(m->batch + m->batch_len, p, n);
-	m->batch_len += n;
-	m->batch_db = d;
+	if (!b->len) {
+		b->db = d;
+		b->first = ++m->batch_clock;
+	}
+	memcpy(b->buf + b->len, p, n);
+	b->len += n;
 }
 
 static void stream_open(struct sl_msgscan *m, unsigned d, const char *part)
@@ -453,6 +492,7 @@ static void stream_open(struct sl_msgscan *m, unsigned d, const char *part)
 	ch->active = true;
 	ch->npending = 0;
 	ch->instance = ++m->instances;
+	m->counts[d].instances++;
 	ch->off = 0;
 	ch->tail_len = 0;
 	size_t pl = strnlen(part, SL_PATH_MAX - 1);
@@ -467,8 +507,7 @@ static void stream_close(struct sl_msgscan *m, unsigned d)
 	struct stream_ch *ch = &m->ch[d];
 	if (!ch->active)
 		return;
-	if (m->batch_db == d)
-		batch_flush(m);
+	batch_flush(m);
 	struct scan_ctx x = {.m = m, .db = &m->p->dbs[d], .dbi = d, .ch = ch, .part = ch->part,
 	                     .instance = ch->instance};
 	ch->cur = NULL;
@@ -1018,7 +1057,8 @@ struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, en
 		}
 	}
 	m->winbuf = malloc(3 * maxwin + 1); /* the kept tail (2 windows) and one after */
-	m->batch = malloc(POL_BATCH);
+	for (int i = 0; i < POL_BATCHES; i++)
+		m->batch[i].buf = malloc(POL_BATCH);
 	m->paths = malloc(POL_PATHS);
 	m->count = calloc(p->nconds + 1, sizeof *m->count);
 	m->evcount = calloc(p->nconds + 1, sizeof *m->evcount);
@@ -1034,7 +1074,9 @@ struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, en
 	m->cand = malloc(m->cand_cap * sizeof *m->cand);
 	m->hits = malloc(m->hits_cap * sizeof *m->hits);
 	m->vev = malloc(m->vev_cap * sizeof *m->vev);
-	ok &= m->winbuf && m->batch && m->paths && m->count && m->evcount && m->touched && m->distinct && m->confirm &&
+	for (int i = 0; i < POL_BATCHES; i++)
+		ok &= m->batch[i].buf != NULL;
+	ok &= m->winbuf && m->paths && m->count && m->evcount && m->touched && m->distinct && m->confirm &&
 	      m->rule_mark && m->fired && m->cand && m->hits && m->vev;
 	if (p->nspam_conds)
 		ok &= (m->bayes = sl_bayes_tokens_new()) != NULL;
@@ -1086,7 +1128,8 @@ void sl_msgscan_reset(struct sl_msgscan *m, enum sl_direction forced)
 	m->nev = 0;
 	m->paths_len = 0;
 	m->mpath_ref = 0;
-	m->batch_len = 0; /* bytes of an abandoned message */
+	for (int i = 0; i < POL_BATCHES; i++)
+		m->batch[i].len = 0; /* bytes of an abandoned message */
 	m->in_leaf = false;
 	m->md_active = false;
 	m->begun = m->done = false;
@@ -1111,7 +1154,8 @@ void sl_msgscan_free(struct sl_msgscan *m)
 		free(m->ch[d].pending);
 	}
 	free(m->winbuf);
-	free(m->batch);
+	for (int i = 0; i < POL_BATCHES; i++)
+		free(m->batch[i].buf);
 	free(m->paths);
 	free(m->count);
 	free(m->evcount);
@@ -1146,6 +1190,15 @@ size_t sl_msgscan_flow_bytes(const struct sl_msgscan *m)
 {
 	return sl_msgscan_stream_bytes(m) + (m->bayes ? sl_bayes_tokens_bytes() : 0) +
 	       (m->traits ? sizeof *m->traits : 0);
+}
+
+bool sl_msgscan_counts(const struct sl_msgscan *m, unsigned db, struct sl_msgscan_counts *c)
+{
+	if (db >= POL_NSTREAM)
+		return false;
+	*c = m->counts[db];
+	c->db = db == DB_ATTACH_RAW ? "attachment-raw" : pol_db_scope_name(db);
+	return true;
 }
 
 void sl_msgscan_set_tap(struct sl_msgscan *m, sl_scan_tap_fn fn, void *ctx)

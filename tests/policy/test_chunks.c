@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "matcher.h"
 
 
 static const char eicar[] = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
@@ -95,12 +96,85 @@ static void test_every_chunk_size(void)
 	free(ref);
 }
 
+/* A text attachment feeds two streams in turn (its bytes, its text), one event each per
+ * network-sized chunk: both are gathered into batches, not scanned event by event, and
+ * matches across chunk ends are still found where they are. */
+static void test_text_attachment_batched(void)
+{
+	struct sl_policy *p = tp_policy(
+		"rule t { match text \"needle-in-text\" count >= 3 action alert }\n"
+		"rule a { match attachment \"needle-in-bytes\" count >= 3 action alert }\n", NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	size_t len = 100000, chunk = 1448;
+	char *data = malloc(len), *text = malloc(len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(data);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	memset(data, 'x', len);
+	memset(text, 'y', len);
+	for (size_t k = 1; k <= 3; k++) { /* each straddles a chunk end */
+		memcpy(data + k * 20 * chunk - 5, "needle-in-bytes", 15);
+		memcpy(text + k * 22 * chunk - 7, "needle-in-text", 14);
+	}
+	char *json[2];
+	for (int whole = 0; whole < 2; whole++) {
+		struct tp_msg t = {.chunk = whole ? 0 : chunk};
+		tp_begin(&t, tp_sc, p, SL_DIR_OUTBOUND);
+		tp_leaf(&t, "2", "text/plain", "notes.txt", "attachment", data, len, text, len);
+		const struct sl_verdict *v = tp_end(&t);
+		tp_expect_hits(v, "t", "a", NULL);
+		struct sl_msgscan_counts c;
+		for (unsigned d = DB_ATTACH_TEXT; d <= DB_ATTACH_RAW; d++) {
+			CU_ASSERT_FATAL(sl_msgscan_counts(t.m, d, &c));
+			CU_ASSERT_EQUAL(c.instances, 1);
+			CU_ASSERT_EQUAL(c.bytes, len);
+			if (c.scans > len / (POL_BATCH - chunk) + 1)
+				fprintf(stderr, "\n%s: %llu scans of %zu bytes in %zu-byte events\n", c.db,
+				        (unsigned long long)c.scans, len, whole ? len : chunk);
+			CU_ASSERT(c.scans <= len / (POL_BATCH - chunk) + 1);
+		}
+		struct sl_strbuf b;
+		sl_strbuf_init(&b);
+		sl_verdict_json(v, &b);
+		json[whole] = b.s;
+		tp_free(&t);
+	}
+	CU_ASSERT_STRING_EQUAL(json[0], json[1]);
+	free(json[0]);
+	free(json[1]);
+	free(data);
+	free(text);
+	sl_policy_unref(p);
+}
+
+/* A small event is gathered, a large one after it is scanned at once: the small one's
+ * bytes must reach the stream first, or a match across the two is lost. */
+static void test_small_then_large_event(void)
+{
+	struct sl_policy *p = tp_policy("rule n { match body \"needle-across\" action alert }\n", NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	size_t len = 100 + POL_BATCH / 2 + 1000; /* the second piece: scanned whole, fits a batch */
+	char *body = malloc(len + 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+	memset(body, 'x', len);
+	body[len] = '\0';
+	memcpy(body + 95, "needle-across", 13);
+	struct tp_msg t = {.split = 100};
+	tp_begin(&t, tp_sc, p, SL_DIR_OUTBOUND);
+	tp_text(&t, "1", body);
+	tp_expect_hits(tp_end(&t), "n", NULL);
+	tp_free(&t);
+	free(body);
+	sl_policy_unref(p);
+}
+
 int main(void)
 {
 	static const struct cu_test tests[] = {
 		{"reference verdict", test_reference_verdict},
 		{"split at every offset", test_split_at_every_offset},
 		{"every chunk size", test_every_chunk_size},
+		{"text attachment: bytes and text batched", test_text_attachment_batched},
+		{"a small event, then a large one: stream order kept", test_small_then_large_event},
 		{NULL, NULL},
 	};
 	return cu_run_suite("policy_chunks", init, tp_fixture_fini, tests);

@@ -157,6 +157,19 @@ static void pin_to_current_cpu(void)
 		printf("pinned to cpu %d\n", cpu);
 }
 
+/* How many Hyperscan calls the matcher's streams took for one pass over the corpus. */
+static void print_stream_scans(const struct sl_msgscan *ms)
+{
+	struct sl_msgscan_counts c;
+	for (unsigned d = 0; sl_msgscan_counts(ms, d, &c); d++)
+		if (c.instances)
+			printf("stream %-16s %8llu instances %9llu scans %8.1f MB  %6.2f scans and "
+			       "%7.0f bytes per instance, %7.0f bytes per scan\n", c.db,
+			       (unsigned long long)c.instances, (unsigned long long)c.scans, c.bytes / 1e6,
+			       (double)c.scans / c.instances, (double)c.bytes / c.instances,
+			       c.scans ? (double)c.bytes / c.scans : 0.0);
+}
+
 static int policy_figures(const struct opts *o, const struct bench_streams *s,
                           const struct figure *smtp, const struct figure *mcp)
 {
@@ -197,6 +210,7 @@ static int policy_figures(const struct opts *o, const struct bench_streams *s,
 	run_smtp(s, o->chunk, &tc, &collect);
 	if (collect.verdicts)
 		fclose(collect.verdicts);
+	print_stream_scans(ms);
 
 	struct policy_run pr = {.policy = p, .scanner = sc, .msgscan = ms};
 	struct tally tp;

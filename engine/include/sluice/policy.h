@@ -209,6 +209,14 @@ void sl_msgscan_set_acct(struct sl_msgscan *m, const struct sl_memacct *acct);
 const struct sl_verdict *sl_msgscan_verdict(const struct sl_msgscan *m);
 /* Hyperscan stream state held by this msgscan, in bytes (telemetry, benchmark). */
 size_t sl_msgscan_stream_bytes(const struct sl_msgscan *m);
+/* The streaming scans of one streaming database since the msgscan was made (never
+ * reset): scope instances opened, Hyperscan calls, bytes. Shows how well stream bytes
+ * are gathered into few calls (tools/bench engine). False past the last database. */
+struct sl_msgscan_counts {
+	const char *db; /* its name: its scope, "attachment-raw" for a text attachment's bytes */
+	uint64_t instances, scans, bytes;
+};
+bool sl_msgscan_counts(const struct sl_msgscan *m, unsigned db, struct sl_msgscan_counts *c);
 /* What a flow holding this msgscan is charged (sluice-dp's per-flow memory): the stream
  * state above and, for a policy with spam-probability, the classifier's token set; the
  * rest is sized by the policy alone and kept in the worker's pool of msgscans. */
