@@ -137,21 +137,26 @@ static int open_archive_journal(const struct dp_config *cfg)
 	return 0;
 }
 
-/* The journal sinks' queues, one per worker, and the sink thread that empties them:
- * no file I/O on a worker (sinkqueue.h). */
-static struct dp_sinkq *sink_queues[64];
+/* The sinks' queues (each worker's journal, and its dump with --dump-messages) and the
+ * sink thread that empties them: no file I/O on a worker (sinkqueue.h). */
+static struct dp_sinkq *sink_queues[128];
+static unsigned nsink_queues;
 static struct dp_sinkq_runner *sink_thread;
 
-/* *journal: the real sink behind this worker's queue (the queue owns it). */
-static int queue_journal(const struct dp_config *cfg, struct dp_worker *w, const struct dp_sink *real,
-                         struct dp_sink *journal)
+/* *out: the queue in front of *real, which it owns from now on (freed on failure);
+ * `what` names the sink in the error. Sized by [journal] queue_messages/queue_bytes. */
+static int queue_sink(const struct dp_config *cfg, const struct dp_sink *real,
+                      struct dp_sinkq_counters ctr, struct dp_sink *out, const char *what)
 {
-	sink_queues[w->idx] = dp_sinkq_new(real, cfg->journal_queue_messages, cfg->journal_queue_bytes,
-	                                   &w->ctr, journal);
-	if (sink_queues[w->idx])
+	struct dp_sinkq *q = NULL;
+	if (nsink_queues < sizeof sink_queues / sizeof sink_queues[0])
+		q = dp_sinkq_new(real, cfg->journal_queue_messages, cfg->journal_queue_bytes, ctr, out);
+	if (q) {
+		sink_queues[nsink_queues++] = q;
 		return 0;
+	}
 	real->ops->free(real->impl);
-	fprintf(stderr, "sluice-dp: journal: no memory for the sink queue (queue_bytes = %llu)\n",
+	fprintf(stderr, "sluice-dp: %s: no memory for the sink queue (queue_bytes = %llu)\n", what,
 	        (unsigned long long)cfg->journal_queue_bytes);
 	return -1;
 }
@@ -175,7 +180,7 @@ static int setup_inspection(struct dp_config *cfg, struct dp_worker *w, struct s
 			fprintf(stderr, "sluice-dp: journal: %s\n", err);
 			return -1;
 		}
-		if (queue_journal(cfg, w, &real, journal) != 0)
+		if (queue_sink(cfg, &real, dp_sinkq_journal_counters(&w->ctr), journal, "journal") != 0)
 			return -1;
 		in->ctx.journal = journal;
 	} else if (archive_journal) {
@@ -187,7 +192,7 @@ static int setup_inspection(struct dp_config *cfg, struct dp_worker *w, struct s
 			fprintf(stderr, "sluice-dp: journal: %s\n", err);
 			return -1;
 		}
-		if (queue_journal(cfg, w, &real, journal) != 0)
+		if (queue_sink(cfg, &real, dp_sinkq_journal_counters(&w->ctr), journal, "journal") != 0)
 			return -1;
 		in->ctx.journal = journal;
 	}
@@ -197,17 +202,24 @@ static int setup_inspection(struct dp_config *cfg, struct dp_worker *w, struct s
 
 /* --dump-messages DIR (test/debug): every message as offline mode writes them, and each
  * flow's client bytes as fed to the engine; DIR itself with one worker, DIR/w<n> with
- * more. File I/O on the worker: never in production. */
-static int setup_dump(const char *dir, unsigned nworkers, struct dp_worker *w,
+ * more. The messages go through a sink queue like the journal's (dump_* counters); the
+ * flow dump still writes on the worker: never in production. */
+static int setup_dump(const struct dp_config *cfg, const char *dir, struct dp_worker *w,
                       struct dp_sink *dump, struct dp_flowdump *flows)
 {
 	char wdir[DP_PATH_MAX + 16], err[1200];
-	if (nworkers == 1)
+	struct dp_sink real;
+	if (cfg->workers == 1)
 		snprintf(wdir, sizeof wdir, "%s", dir);
 	else
 		snprintf(wdir, sizeof wdir, "%s/w%u", dir, w->idx);
-	if (dp_dumpsink_open(dump, wdir, err, sizeof err) != 0 ||
-	    dp_flowdump_open(flows, wdir, err, sizeof err) != 0) {
+	if (dp_dumpsink_open(&real, wdir, err, sizeof err) != 0) {
+		fprintf(stderr, "sluice-dp: --dump-messages: %s\n", err);
+		return -1;
+	}
+	if (queue_sink(cfg, &real, dp_sinkq_dump_counters(&w->ctr), dump, "--dump-messages") != 0)
+		return -1;
+	if (dp_flowdump_open(flows, wdir, err, sizeof err) != 0) {
 		fprintf(stderr, "sluice-dp: --dump-messages: %s\n", err);
 		return -1;
 	}
@@ -402,7 +414,7 @@ int main(int argc, char **argv)
 		if (cfg.mode != DP_MODE_BRIDGE && setup_inspection(&cfg, w, policy, &journals[i]) != 0)
 			goto out_ports;
 		if (w->insp && a.dump_dir &&
-		    setup_dump(a.dump_dir, cfg.workers, w, &dumps[i], &flowdumps[i]) != 0)
+		    setup_dump(&cfg, a.dump_dir, w, &dumps[i], &flowdumps[i]) != 0)
 			goto out_ports;
 		if (software || i > 0)
 			lcore = rte_get_next_lcore(lcore, 1, 0);
@@ -468,7 +480,7 @@ int main(int argc, char **argv)
 		if (!events || dp_eventlog_start(events) != 0)
 			goto out_ports;
 	}
-	if (sink_queues[0] && !(sink_thread = dp_sinkq_start(sink_queues, cfg.workers))) {
+	if (nsink_queues && !(sink_thread = dp_sinkq_start(sink_queues, nsink_queues))) {
 		fprintf(stderr, "sluice-dp: cannot start the sink thread\n");
 		goto out_ports;
 	}

@@ -145,6 +145,11 @@ enum dp_tel_cmd { DP_TEL_FLOWS, DP_TEL_MESSAGES, DP_TEL_MEMORY, DP_TEL_PROTECT }
 	X(journal_required_deferred, MESSAGES, "journal_required_deferred", MESSAGES, "journal_required_deferred", false, "[journal] required: 4xx, no durable copy possible") \
 	X(journal_queued, MESSAGES, "journal_queued", MESSAGES, "journal_queued", false, "copies handed to the sink thread (output/sinkqueue.h), which counts journal_ok/skipped/failed for them") \
 	X(journal_overflow, MESSAGES, "journal_overflow", MESSAGES, "journal_overflow", false, "copies lost because the sink queue's pool was full") \
+	X(dump_ok, MESSAGES, "dump_ok", MESSAGES, "dump_ok", false, "--dump-messages: messages written by the dump sink") \
+	X(dump_skipped, MESSAGES, "dump_skipped", MESSAGES, "dump_skipped", false, "--dump-messages: verdict line only (not delivered)") \
+	X(dump_failed, MESSAGES, "dump_failed", MESSAGES, "dump_failed", false, "--dump-messages: lost on the way to the dump") \
+	X(dump_queued, MESSAGES, "dump_queued", MESSAGES, "dump_queued", false, "--dump-messages: copies handed to the sink thread") \
+	X(dump_overflow, MESSAGES, "dump_overflow", MESSAGES, "dump_overflow", false, "--dump-messages: copies lost because its sink queue was full") \
 	X(signals_overlap, TOP, "signals_overlap", MESSAGES, "signals_tcp_overlap", false, "tcp.overlap raised") \
 	X(memory_bytes, TOP, "memory_bytes", MEMORY, "flows_bytes", true, "gauge: bytes held by flows") \
 	X(protect_admitted, PROTECT, "admitted", PROTECT, "admitted", false, "SYNs through the checks") \

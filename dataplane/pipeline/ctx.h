@@ -15,6 +15,7 @@
 #include "pipeline/counters.h"
 #include "stream/mem.h"
 #include "smtp/rules.h"
+#include "smtp/verdictcopy.h"
 #include "output/sink.h"
 
 #define DP_SCAN_POOL 32
@@ -45,6 +46,7 @@ struct dp_ctx {
 	uint64_t now_ms;
 	bool tcp_only;              /* benchmark: flows and TCP normalization, no engine */
 	struct dp_scan_pool scans;
+	struct dp_verdict_pool verdicts; /* messages' verdicts held for the sinks, reused */
 	struct dp_session *sessions[DP_SESSION_POOL]; /* freed sessions kept for new flows */
 	unsigned nsessions;
 	sl_scan_tap_fn scan_tap;    /* benchmark: sees every buffer the matcher scans */

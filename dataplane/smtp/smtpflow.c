@@ -102,6 +102,7 @@ void dp_smtpflow_pool_free(struct dp_ctx *ctx)
 		ctx->scans.n--;
 		scan_free(ctx, ctx->scans.scan[ctx->scans.n], ctx->scans.rules[ctx->scans.n]);
 	}
+	dp_verdict_pool_free(&ctx->verdicts);
 }
 
 static bool acct_charge(void *m, size_t n)
@@ -166,12 +167,9 @@ void dp_smtpflow_init(struct dp_smtpflow *sf, struct dp_ctx *ctx, struct dp_tcpd
 	}
 }
 
-static void pending_clear(struct dp_sf_pending *p)
+static void pending_clear(struct dp_ctx *ctx, struct dp_sf_pending *p)
 {
-	sl_strbuf_free(&p->verdict_json);
-	for (size_t i = 0; i < p->nrules; i++)
-		free(p->rules[i]);
-	free(p->rules);
+	dp_verdict_copy_give(&ctx->verdicts, p->verdict);
 	memset(p, 0, sizeof *p);
 }
 
@@ -209,9 +207,9 @@ static void sink_commit(struct dp_smtpflow *sf, struct dp_sink *sink, void *h,
 		.server = sf->server_txt,
 		.action = p->action,
 		.direction = p->direction,
-		.verdict_json = p->verdict_json.s ? p->verdict_json.s : "null",
-		.rules = (const char *const *)p->rules,
-		.nrules = p->nrules,
+		.verdict_json = dp_verdict_copy_json(p->verdict),
+		.rules = p->verdict ? p->verdict->rules : NULL,
+		.nrules = p->verdict ? p->verdict->nrules : 0,
 		.outcome = outcome,
 		.server_code = code,
 		.server_text = text,
@@ -244,7 +242,7 @@ void dp_smtpflow_free(struct dp_smtpflow *sf)
 	release_engine(sf);
 	for (int i = 0; i < DP_SF_PENDING; i++)
 		if (sf->pending[i].used)
-			pending_clear(&sf->pending[i]);
+			pending_clear(sf->ctx, &sf->pending[i]);
 	/* no sink handle is left here: dp_flow_free calls dp_smtpflow_close first, which
 	 * ends unfinished messages and commits every pending one as unanswered */
 	memset(sf, 0, sizeof *sf);
@@ -441,16 +439,8 @@ static void message_end(struct dp_smtpflow *sf, const struct sl_event *ev)
 	sf->msg_journal = sf->msg_dump = NULL;
 	/* the verdict's JSON and rule ids are for the sinks only: not built per message
 	 * when no sink takes this one */
-	if (p->journal || p->dump) {
-		sl_verdict_json(v, &p->verdict_json);
-		if (sl_strbuf_failed(&p->verdict_json))
-			sl_strbuf_free(&p->verdict_json); /* no memory: the record says null */
-		if (v->nhits)
-			p->rules = calloc(v->nhits, sizeof *p->rules);
-		for (size_t i = 0; p->rules && i < v->nhits; i++)
-			if ((p->rules[i] = strdup(v->hits[i].id)))
-				p->nrules++;
-	}
+	if (p->journal || p->dump)
+		p->verdict = dp_verdict_copy_take(&ctx->verdicts, v);
 
 	bool enforce = !ctx->passive && (ctx->cfg->mode == DP_MODE_ENFORCE || v == &no_copy) &&
 	               (v->action == SL_ACT_REJECT || v->action == SL_ACT_TEMPFAIL ||
@@ -462,13 +452,13 @@ static void message_end(struct dp_smtpflow *sf, const struct sl_event *ev)
 		            q ? DP_MSG_QUARANTINED : DP_MSG_REJECTED, 0, NULL);
 		sink_commit(sf, ctx->dump, p->dump, ev->envelope, p,
 		            q ? DP_MSG_QUARANTINED : DP_MSG_REJECTED, 0, NULL);
-		pending_clear(p);
+		pending_clear(ctx, p);
 		return;
 	}
 	if (p == &local) {
 		sink_commit(sf, ctx->journal, p->journal, ev->envelope, p, DP_MSG_UNANSWERED, 0, NULL);
 		sink_commit(sf, ctx->dump, p->dump, ev->envelope, p, DP_MSG_UNANSWERED, 0, NULL);
-		pending_clear(p);
+		pending_clear(ctx, p);
 	}
 }
 
@@ -490,7 +480,7 @@ static void txn_result(struct dp_smtpflow *sf, const struct sl_event *ev)
 	const char *text = ev->code ? reply_text(sf, ev->offset) : NULL;
 	sink_commit(sf, sf->ctx->journal, p->journal, ev->envelope, p, o, ev->code, text);
 	sink_commit(sf, sf->ctx->dump, p->dump, ev->envelope, p, o, ev->code, text);
-	pending_clear(p);
+	pending_clear(sf->ctx, p);
 }
 
 static bool keyword_at(struct dp_smtpflow *sf, int dir, uint64_t off, const char *kw)
@@ -871,7 +861,7 @@ void dp_smtpflow_close(struct dp_smtpflow *sf)
 		static const struct sl_envelope none;
 		sink_commit(sf, sf->ctx->journal, p->journal, &none, p, DP_MSG_UNANSWERED, 0, NULL);
 		sink_commit(sf, sf->ctx->dump, p->dump, &none, p, DP_MSG_UNANSWERED, 0, NULL);
-		pending_clear(p);
+		pending_clear(sf->ctx, p);
 	}
 }
 

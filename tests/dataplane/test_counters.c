@@ -4,12 +4,18 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cunit_run.h"
+#include "sluice/frame.h"
 
 #include "pipeline/counters.h"
 
 #define NSLOTS (offsetof(struct dp_counters, rules) / sizeof(uint64_t))
 #define BASE 7000000000ull /* ten digits each: no value is part of another */
+/* 18 digits: wide, yet the loop's iterations (a sum of 32 buckets) stay within
+ * INT64_MAX, past which jansson (op_stats reads the JSON back) refuses an integer */
+#define WIDE 123456789012345678ull
 
 static void fill(struct dp_counters *c)
 {
@@ -81,12 +87,50 @@ static void test_add_sums_all(void)
 		CU_ASSERT_EQUAL(vb[i], 2 * va[i]);
 }
 
+/* The largest stats JSON there can be (every counter WIDE, every rule slot taken by an
+ * id at the length cap whose bytes are escaped six-fold, the overflow line) is valid
+ * JSON and leaves room in one control-socket frame for the reply around it
+ * (dataplane/control.c op_stats: json_loads, then one frame). */
+static void test_fullest_stats_fit_a_frame(void)
+{
+	static struct dp_counters c;
+	memset(&c, 0, sizeof c);
+	uint64_t *v = (uint64_t *)&c;
+	for (size_t i = 0; i < NSLOTS; i++)
+		v[i] = WIDE;
+	for (unsigned i = 0; i < DP_RULE_SLOTS; i++) {
+		memset(c.rules[i].id, 0x01, DP_RULE_ID_MAX - 1);
+		snprintf(c.rules[i].id, DP_RULE_ID_MAX, "%03u", i); /* unique, then \u0001s */
+		c.rules[i].id[3] = 0x01;
+		c.rules[i].id[DP_RULE_ID_MAX - 1] = 0;
+		c.rules[i].count = WIDE;
+	}
+	struct sl_strbuf b;
+	sl_strbuf_init(&b);
+	dp_counters_json(&c, &b);
+	CU_ASSERT_FATAL(!sl_strbuf_failed(&b));
+	json_error_t e;
+	json_t *j = json_loads(b.s, 0, &e);
+	if (!j)
+		printf("not JSON: %s at %d\n", e.text, e.position);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	json_t *rules = json_object_get(j, "rules");
+	CU_ASSERT_EQUAL(json_object_size(rules), DP_RULE_SLOTS + 1); /* and "(other)" */
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(j, "messages"), "dump_failed")),
+	                (json_int_t)WIDE);
+	CU_ASSERT(b.len + 4096 < SL_FRAME_JSON_MAX);
+	printf("the fullest stats JSON: %zu bytes (frame cap %u)\n", b.len, SL_FRAME_JSON_MAX);
+	json_decref(j);
+	sl_strbuf_free(&b);
+}
+
 int main(void)
 {
 	static const struct cu_test tests[] = {
 		{"every counter in the stats JSON", test_every_counter_in_json},
 		{"names unique per object and command", test_names_unique},
 		{"the sum over workers adds every counter", test_add_sums_all},
+		{"the fullest stats JSON fits one control frame", test_fullest_stats_fit_a_frame},
 		{NULL, NULL},
 	};
 	return cu_run_suite("dataplane counters", NULL, NULL, tests);
