@@ -25,6 +25,7 @@
 #include "pipeline/inspect.h"
 #include "pipeline/offline.h"
 #include "smtp/rules.h"
+#include "pipeline/rulehits.h"
 #include "output/sinkqueue.h"
 #include "port.h"
 #include "telemetry.h"
@@ -115,6 +116,8 @@ static struct sl_policy *load_policy(const struct dp_config *cfg, uint64_t *id)
 
 /* The archive journal's spooling sender, one for the process (NULL: none). */
 static struct sl_journal *archive_journal;
+/* messages each rule fired on, by id, over the workers and their bundles (rulehits.h) */
+static struct dp_rulehits *rule_hits;
 
 static int open_archive_journal(const struct dp_config *cfg)
 {
@@ -171,6 +174,10 @@ static int setup_inspection(struct dp_config *cfg, struct dp_worker *w, struct s
 	if (dp_inspector_init(in, cfg, false, policy, &w->ctr, cfg->max_memory / cfg->workers) != 0) {
 		fprintf(stderr, "sluice-dp: worker %u: cannot set up its flow table (%u flows)\n",
 		        w->idx, cfg->max_flows);
+		return -1;
+	}
+	if (in->ctx.rules.cur && !dp_rulehits_enter(rule_hits, in->ctx.rules.cur)) {
+		fprintf(stderr, "sluice-dp: worker %u: no memory for its rule counters\n", w->idx);
 		return -1;
 	}
 	if (cfg->journal_dir[0]) {
@@ -279,9 +286,14 @@ static int start_lists(struct dp_config *cfg, struct dp_worker *w, struct dp_con
 
 static void write_stats(const char *path, const struct dp_counters *sum)
 {
+	struct dp_rule_totals rules;
+	if (!dp_rulehits_totals(rule_hits, &rules))
+		fprintf(stderr, "sluice-dp: %s: no memory to sum the rule counters: \"rules\" left empty\n", path);
+	dp_rule_totals_top(&rules, DP_STATS_RULES_MAX);
 	struct sl_strbuf b;
 	sl_strbuf_init(&b);
-	dp_counters_json(sum, &b);
+	dp_counters_json(sum, &rules, &b);
+	dp_rule_totals_free(&rules);
 	sl_strbuf_putc(&b, '\n');
 	FILE *f = fopen(path, "w");
 	if (!f || fwrite(b.s, 1, b.len, f) != b.len || fclose(f) != 0)
@@ -397,6 +409,8 @@ int main(int argc, char **argv)
 	dist.cfg = &cfg;
 	if (cfg.mode != DP_MODE_BRIDGE && open_archive_journal(&cfg) != 0)
 		goto out;
+	if (!(rule_hits = dp_rulehits_new()))
+		goto out;
 	if (place_workers(&cfg, workers, &dist, &nrxq, &ntxq, &software))
 		goto out;
 	if (dp_ports_setup(&cfg, nrxq, ntxq, &ports))
@@ -444,7 +458,8 @@ int main(int argc, char **argv)
 		}
 	}
 
-	tel = (struct dp_telemetry_src){&cfg, cfg.workers, workers, software ? &dist : NULL, rte_rdtsc(), NULL};
+	tel = (struct dp_telemetry_src){&cfg, cfg.workers, workers, software ? &dist : NULL, rte_rdtsc(), NULL,
+	                                rule_hits};
 	/* live rule swaps (RCU), and the control socket when configured */
 	control = dp_control_new(&cfg, workers, cfg.workers, &tel);
 	if (!control)
@@ -561,5 +576,6 @@ out:
 	if (policy)
 		sl_policy_unref(policy);
 	rte_eal_cleanup();
+	dp_rulehits_free(rule_hits); /* after the telemetry thread that reads it */
 	return status;
 }

@@ -409,8 +409,9 @@ static void message_end(struct dp_smtpflow *sf, const struct sl_event *ev)
 	c->messages++;
 	if ((unsigned)v->action < DP_NACTIONS)
 		c->verdicts[v->action]++;
-	for (size_t i = 0; i < v->nhits; i++)
-		dp_counters_rule_hit(c, v->hits[i].id);
+	if (sf->scan) /* judged by the bundle the message began with: its rule numbers */
+		for (size_t i = 0; i < v->nhits; i++)
+			dp_ruleset_hit(sf->scan_rules, v->hits[i].rule);
 	if (!copy_promised(sf, v)) {
 		v = &no_copy;
 		c->journal_required_deferred++;
