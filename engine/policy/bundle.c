@@ -1,7 +1,7 @@
-/* Bundle format (little endian), version 1:
+/* Bundle format (little endian), version 3:
  *
  *   SLUICE-RULES-BUNDLE\n
- *   format 1\n
+ *   format 3\n
  *   hyperscan <hs_version()>\n
  *   platform <cpu feature bits, hex>\n
  *   sha256 <hex digest of the payload>\n
@@ -10,10 +10,14 @@
  *     u32 nsources, then per source: u32 name length, name, u64 length, bytes
  *       (the rules file first, then every list file it names)
  *     32 bytes: digest of the pattern table the databases were compiled from
+ *     u32 npatterns, then per pattern what Hyperscan's expression analysis said of it:
+ *       u8 flags (1: needs PCRE2 confirmation, 2: widened prefilter), u32 min_width,
+ *       u32 max_width (all zero for a literal)
  *     u32 ndatabases, then per database: u32 index, u64 length, hs_serialize_database bytes
  *
- * Loading parses the embedded sources again (fast: no Hyperscan compile), checks that
- * they give the same pattern table, and deserializes the databases. */
+ * Loading parses the embedded sources again, applies the recorded analysis (asking
+ * Hyperscan again cost 1.5 s for the shipped policy), checks that they give the same
+ * pattern table, and deserializes the databases. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +28,11 @@
 #include "bundle.h"
 
 #define MAGIC "SLUICE-RULES-BUNDLE\n"
-#define FORMAT 2 /* 2: the extraction databases (member, document-text, archive-member) */
+/* 2: the extraction databases (member, document-text, archive-member); 3: the analysis */
+#define FORMAT 3
+
+#define OUTCOME_CONFIRM 1u
+#define OUTCOME_WIDENED 2u
 
 int pol_is_bundle(const char *path)
 {
@@ -106,6 +114,14 @@ int sl_policy_save(const struct sl_policy *p, const char *path, struct sl_policy
 	uint8_t pd[32];
 	pol_pattern_digest(p, pd);
 	wput(&w, pd, 32);
+	wu32(&w, p->npatterns);
+	for (uint32_t i = 0; i < p->npatterns; i++) {
+		const struct pol_hs_outcome *o = &p->patterns[i].hs;
+		uint8_t flags = (o->needs_confirm ? OUTCOME_CONFIRM : 0) | (o->widened ? OUTCOME_WIDENED : 0);
+		wput(&w, &flags, 1);
+		wu32(&w, o->min_width);
+		wu32(&w, o->max_width);
+	}
 	uint32_t ndb = 0;
 	for (uint32_t d = 0; d < p->ndbs; d++)
 		ndb += p->dbs[d].db != NULL;
@@ -269,6 +285,34 @@ static const uint8_t *check_header(const uint8_t *buf, size_t len, const char *p
 static struct sl_policy *load_from(struct sl_policy *p, const char *path, const uint8_t *buf,
                                    size_t len, struct sl_policy_diag *diag);
 
+#define OUTCOME_BYTES 9
+
+/* The recorded analysis, one per pattern of the parsed policy; NULL + diag if damaged. */
+static struct pol_hs_outcome *read_outcomes(struct rbuf *r, const struct sl_policy *p,
+                                            const char *path, struct sl_policy_diag *diag)
+{
+	uint32_t n = ru32(r);
+	if (r->bad || n != p->npatterns || n > (uint64_t)(r->end - r->p) / OUTCOME_BYTES) {
+		pol_diag(diag, path, 0, 0, "bundle is damaged (analysis: %u records for %u patterns)",
+		         (unsigned)n, (unsigned)p->npatterns);
+		return NULL;
+	}
+	struct pol_hs_outcome *out = pol_alloc(p->arena, (n + 1) * sizeof *out);
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t flags = *rtake(r, 1);
+		out[i].needs_confirm = flags & OUTCOME_CONFIRM;
+		out[i].widened = flags & OUTCOME_WIDENED;
+		out[i].min_width = ru32(r);
+		out[i].max_width = ru32(r);
+		if (flags & ~(OUTCOME_CONFIRM | OUTCOME_WIDENED)) {
+			pol_diag(diag, path, 0, 0, "bundle is damaged (analysis of pattern %u: flags 0x%x)",
+			         (unsigned)i, flags);
+			return NULL;
+		}
+	}
+	return out;
+}
+
 struct sl_policy *pol_bundle_load(const char *path, struct sl_policy_diag *diag)
 {
 	struct sl_policy *p = pol_new();
@@ -330,7 +374,10 @@ static struct sl_policy *load_from(struct sl_policy *p, const char *path, const 
 		goto fail;
 	}
 	struct pol_build_opts opts = {.exclude_rule = -1};
-	if (!pol_parse(p, br.names[0], &br.r, &opts, diag) || !pol_analyze_only(p, diag))
+	if (!pol_parse(p, br.names[0], &br.r, &opts, diag))
+		goto fail;
+	const struct pol_hs_outcome *outcomes = read_outcomes(&r, p, path, diag);
+	if (!outcomes || !pol_analyze_recorded(p, outcomes, diag))
 		goto fail;
 	uint8_t mine[32];
 	pol_pattern_digest(p, mine);

@@ -1,7 +1,8 @@
 /* From parsed rules to Hyperscan databases: which database each pattern goes to, the
  * flags it gets (single-match where counting does not need every match, prefilter +
- * PCRE2 where Hyperscan cannot match it exactly), and the compile itself. The analysis
- * runs again when a bundle is loaded, so both paths agree on every id and flag. */
+ * PCRE2 where Hyperscan cannot match it exactly), and the compile itself. A bundle
+ * records what Hyperscan's expression analysis said of each pattern; loading it runs
+ * the same analysis on that record, so both paths agree on every id, flag and window. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,23 +92,91 @@ static void diag_at(struct sl_policy *p, struct sl_policy_diag *diag, const stru
 	         p->rules[c->rule].id, msg);
 }
 
-/* What Hyperscan compiles for a prefilter: the widened expression when Hyperscan takes
- * it (it always should: it only loosens repeat bounds). */
-static const char *prefilter_expr(struct sl_policy *p, const struct pol_pattern *pt)
+/* Whether Hyperscan takes the widened prefilter expression (it always should: widening
+ * only loosens repeat bounds). */
+static bool takes_widened(struct sl_policy *p, const struct pol_pattern *pt)
 {
 	const char *wide = pol_prefilter_widen(p->arena, pt->expr);
 	if (wide == pt->expr)
-		return wide;
+		return false;
 	hs_expr_info_t *info = NULL;
 	hs_compile_error_t *err = NULL;
 	bool ok = hs_expression_info(wide, pt->hs_flags | HS_FLAG_PREFILTER, &info, &err) == HS_SUCCESS;
 	free(info);
 	hs_free_compile_error(err);
-	return ok ? wide : pt->expr;
+	return ok;
 }
 
-/* Decide how each pattern is compiled; fills every database's id table. */
-static bool analyze(struct sl_policy *p, struct sl_policy_diag *diag)
+/* The only part of the analysis that asks Hyperscan (the costly part: a bundle records
+ * its outcome instead). false + diag when Hyperscan takes the expression in no way. */
+static bool ask_hyperscan(struct sl_policy *p, const struct pol_pattern *pt,
+                          struct pol_hs_outcome *o, struct sl_policy_diag *diag)
+{
+	memset(o, 0, sizeof *o);
+	hs_expr_info_t *info = NULL;
+	hs_compile_error_t *err = NULL;
+	if (hs_expression_info(pt->expr, pt->hs_flags, &info, &err) != HS_SUCCESS) {
+		char msg[400];
+		snprintf(msg, sizeof msg, "%s", err ? err->message : "cannot compile");
+		hs_free_compile_error(err);
+		err = NULL;
+		/* not exact in Hyperscan: prefilter it, confirm with PCRE2 */
+		if (hs_expression_info(pt->expr, pt->hs_flags | HS_FLAG_PREFILTER, &info, &err) != HS_SUCCESS) {
+			hs_free_compile_error(err);
+			char full[480];
+			snprintf(full, sizeof full, "regular expression not supported: %s", msg);
+			diag_at(p, diag, pt, full);
+			return false;
+		}
+		o->needs_confirm = true;
+		o->widened = takes_widened(p, pt);
+	}
+	o->min_width = info ? info->min_width : 1;
+	o->max_width = info ? info->max_width : 0;
+	free(info);
+	return true;
+}
+
+/* What the compiler makes of Hyperscan's outcome for a non-literal pattern. false + diag
+ * when the pattern cannot be used. */
+static bool apply_outcome(struct sl_policy *p, struct pol_pattern *pt, const struct pol_hs_outcome *o,
+                          struct sl_policy_diag *diag)
+{
+	pt->hs = *o;
+	pt->needs_confirm = o->needs_confirm;
+	if (o->widened)
+		pt->hs_expr = pol_prefilter_widen(p->arena, pt->expr);
+	if (o->min_width == 0) {
+		diag_at(p, diag, pt, "regular expression can match empty text");
+		return false;
+	}
+	if (o->needs_confirm) {
+		uint32_t w = pt->window ? pt->window : CONFIRM_WINDOW_DEFAULT;
+		if (!pt->window && o->max_width != UINT32_MAX && o->max_width > w)
+			w = o->max_width > 65536 ? 65536 : o->max_width;
+		pt->window = w;
+	} else if (pt->window) {
+		diag_at(p, diag, pt, "window applies only to expressions confirmed by PCRE2 "
+		                     "(Hyperscan matches this one exactly)");
+		return false;
+	}
+	return true;
+}
+
+/* Whether a bundle's record could be what ask_hyperscan said of this pattern. */
+static bool record_fits(struct sl_policy *p, const struct pol_pattern *pt, const struct pol_hs_outcome *o)
+{
+	if (pt->literal)
+		return !o->needs_confirm && !o->widened && o->min_width == 0 && o->max_width == 0;
+	if (o->min_width == 0 || o->min_width > o->max_width)
+		return false;
+	return !o->widened || (o->needs_confirm && pol_prefilter_widen(p->arena, pt->expr) != pt->expr);
+}
+
+/* Decide how each pattern is compiled; fills every database's id table. `recorded`: one
+ * Hyperscan outcome per pattern (a bundle's), or NULL to ask Hyperscan. */
+static bool analyze(struct sl_policy *p, const struct pol_hs_outcome *recorded,
+                    struct sl_policy_diag *diag)
 {
 	set_dbs(p);
 	for (uint32_t i = 0; i < p->nconds; i++) {
@@ -131,42 +200,17 @@ static bool analyze(struct sl_policy *p, struct sl_policy_diag *diag)
 		const struct pol_cond *c = &p->conds[pt->cond];
 		pol_decompose(p->arena, pt, c->validator);
 		pt->hs_expr = pt->expr;
+		if (recorded && !record_fits(p, pt, &recorded[i])) {
+			pol_diag(diag, p->path, 0, 0, "bundle is damaged (analysis of pattern %u does not "
+			         "fit it)", (unsigned)i);
+			return false;
+		}
 		if (!pt->literal) {
-			hs_expr_info_t *info = NULL;
-			hs_compile_error_t *err = NULL;
-			if (hs_expression_info(pt->expr, pt->hs_flags, &info, &err) != HS_SUCCESS) {
-				char msg[400];
-				snprintf(msg, sizeof msg, "%s", err ? err->message : "cannot compile");
-				hs_free_compile_error(err);
-				err = NULL;
-				/* not exact in Hyperscan: prefilter it, confirm with PCRE2 */
-				if (hs_expression_info(pt->expr, pt->hs_flags | HS_FLAG_PREFILTER, &info, &err) != HS_SUCCESS) {
-					hs_free_compile_error(err);
-					char full[480];
-					snprintf(full, sizeof full, "regular expression not supported: %s", msg);
-					diag_at(p, diag, pt, full);
-					return false;
-				}
-				pt->needs_confirm = true;
-			}
-			if (pt->needs_confirm)
-				pt->hs_expr = prefilter_expr(p, pt);
-			unsigned min_width = info ? info->min_width : 1, max_width = info ? info->max_width : 0;
-			free(info);
-			if (min_width == 0) {
-				diag_at(p, diag, pt, "regular expression can match empty text");
+			struct pol_hs_outcome asked;
+			if (!recorded && !ask_hyperscan(p, pt, &asked, diag))
 				return false;
-			}
-			if (pt->needs_confirm) {
-				uint32_t w = pt->window ? pt->window : CONFIRM_WINDOW_DEFAULT;
-				if (!pt->window && max_width != UINT32_MAX && max_width > w)
-					w = max_width > 65536 ? 65536 : max_width;
-				pt->window = w;
-			} else if (pt->window) {
-				diag_at(p, diag, pt, "window applies only to expressions confirmed by PCRE2 "
-				                     "(Hyperscan matches this one exactly)");
+			if (!apply_outcome(p, pt, recorded ? &recorded[i] : &asked, diag))
 				return false;
-			}
 		}
 		if (c->validator != VAL_NONE) {
 			uint32_t w = (uint32_t)pol_validator_window(c->validator);
@@ -265,7 +309,7 @@ static bool copy_earlier(struct sl_policy *p, uint32_t d)
 
 bool pol_compile(struct sl_policy *p, struct sl_policy_diag *diag)
 {
-	if (!analyze(p, diag))
+	if (!analyze(p, NULL, diag))
 		return false;
 	for (uint32_t d = 0; d < p->ndbs; d++) {
 		struct pol_dbinfo *db = &p->dbs[d];
@@ -304,8 +348,13 @@ bool pol_compile(struct sl_policy *p, struct sl_policy_diag *diag)
 	return true;
 }
 
-/* Loading a bundle: same analysis, databases from the bundle. */
 bool pol_analyze_only(struct sl_policy *p, struct sl_policy_diag *diag)
 {
-	return analyze(p, diag);
+	return analyze(p, NULL, diag);
+}
+
+bool pol_analyze_recorded(struct sl_policy *p, const struct pol_hs_outcome *recorded,
+                          struct sl_policy_diag *diag)
+{
+	return analyze(p, recorded, diag);
 }

@@ -202,6 +202,15 @@ struct pol_shape {
 	uint8_t min_units, max_units; /* "[ -]?[0-9]" units after it */
 };
 
+/* What Hyperscan's expression analysis said of a non-literal pattern (compile.c). A
+ * bundle records it, so loading one does not ask again. */
+struct pol_hs_outcome {
+	bool needs_confirm;      /* not exact in Hyperscan: prefilter + PCRE2 */
+	bool widened;            /* the prefilter is pol_prefilter_widen(expr) (needs_confirm) */
+	uint32_t min_width;      /* of hs_expr_info(): >= 1 */
+	uint32_t max_width;      /* UINT32_MAX: unbounded */
+};
+
 /* One Hyperscan expression. */
 struct pol_pattern {
 	uint32_t cond;
@@ -218,6 +227,7 @@ struct pol_pattern {
 	uint32_t confirm_slot;   /* index among confirmed patterns */
 	uint32_t window;         /* look-behind bytes kept for validator / confirmation */
 	struct pol_shape shape;  /* set by the compiler: expr is its prefilter */
+	struct pol_hs_outcome hs; /* set by the compiler (all zero for a literal) */
 	unsigned line, col;
 	uint32_t file;
 };
@@ -347,8 +357,13 @@ bool pol_parse(struct sl_policy *p, const char *path, struct pol_reader *rd,
 /* Compile the parsed policy's Hyperscan databases (or, with `serialized`, load them). */
 bool pol_compile(struct sl_policy *p, struct sl_policy_diag *diag);
 /* The compiler's per-pattern decisions and database id tables without compiling
- * (bundle loading, the fuzzer). */
+ * (the fuzzer, sl_policy_check_text). */
 bool pol_analyze_only(struct sl_policy *p, struct sl_policy_diag *diag);
+/* The same from Hyperscan outcomes recorded when the policy was compiled, one per
+ * pattern (bundle loading: no Hyperscan query). false + diag ("bundle is damaged") when
+ * a record does not fit its pattern. */
+bool pol_analyze_recorded(struct sl_policy *p, const struct pol_hs_outcome *recorded,
+                          struct sl_policy_diag *diag);
 /* Confirmations (PCRE2) and the derived tables, after databases exist. */
 bool pol_finish(struct sl_policy *p, struct sl_policy_diag *diag);
 
