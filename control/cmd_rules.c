@@ -59,8 +59,9 @@ static int check(int argc, char **argv)
 	print_size(stdout, i.database_bytes);
 	printf(" in %zu Hyperscan databases\n", i.databases);
 	if (i.compile_seconds > 0)
-		printf("  compile cache    %s (%zu databases from it)\n",
-		       i.cache_dir ? i.cache_dir : i.cache_off, i.cached_databases);
+		printf("  compile cache    %s (%zu databases%s from it)\n",
+		       i.cache_dir ? i.cache_dir : i.cache_off, i.cached_databases,
+		       i.cached_analysis ? " and the expression analysis" : "");
 	printf("  stream state     %zu bytes per message\n", i.stream_state_bytes);
 	printf("  version          %016llx\n", (unsigned long long)i.version);
 	sl_policy_unref(p);

@@ -174,8 +174,9 @@ static bool record_fits(struct sl_policy *p, const struct pol_pattern *pt, const
 }
 
 /* Decide how each pattern is compiled; fills every database's id table. `recorded`: one
- * Hyperscan outcome per pattern (a bundle's), or NULL to ask Hyperscan. */
-static bool analyze(struct sl_policy *p, const struct pol_hs_outcome *recorded,
+ * Hyperscan outcome per pattern (a bundle's), or NULL to ask Hyperscan -- or, with
+ * `use_cache`, the compile cache, which learns what Hyperscan said (hscache.c). */
+static bool analyze(struct sl_policy *p, const struct pol_hs_outcome *recorded, bool use_cache,
                     struct sl_policy_diag *diag)
 {
 	set_dbs(p);
@@ -195,11 +196,23 @@ static bool analyze(struct sl_policy *p, const struct pol_hs_outcome *recorded,
 			}
 		}
 	}
+	/* what Hyperscan is asked about is the decomposed expression */
+	for (uint32_t i = 0; i < p->npatterns; i++) {
+		struct pol_pattern *pt = &p->patterns[i];
+		pol_decompose(p->arena, pt, p->conds[pt->cond].validator);
+		pt->hs_expr = pt->expr;
+	}
+	const struct pol_hs_outcome *known = recorded;
+	bool from_cache = false;
+	if (!recorded && use_cache && (known = pol_hscache_analysis_load(p))) {
+		from_cache = true;
+		for (uint32_t i = 0; known && i < p->npatterns; i++)
+			if (!record_fits(p, &p->patterns[i], &known[i]))
+				known = NULL; /* an entry that does not fit is not used: ask */
+	}
 	for (uint32_t i = 0; i < p->npatterns; i++) {
 		struct pol_pattern *pt = &p->patterns[i];
 		const struct pol_cond *c = &p->conds[pt->cond];
-		pol_decompose(p->arena, pt, c->validator);
-		pt->hs_expr = pt->expr;
 		if (recorded && !record_fits(p, pt, &recorded[i])) {
 			pol_diag(diag, p->path, 0, 0, "bundle is damaged (analysis of pattern %u does not "
 			         "fit it)", (unsigned)i);
@@ -207,9 +220,9 @@ static bool analyze(struct sl_policy *p, const struct pol_hs_outcome *recorded,
 		}
 		if (!pt->literal) {
 			struct pol_hs_outcome asked;
-			if (!recorded && !ask_hyperscan(p, pt, &asked, diag))
+			if (!known && !ask_hyperscan(p, pt, &asked, diag))
 				return false;
-			if (!apply_outcome(p, pt, recorded ? &recorded[i] : &asked, diag))
+			if (!apply_outcome(p, pt, known ? &known[i] : &asked, diag))
 				return false;
 		}
 		if (c->validator != VAL_NONE) {
@@ -222,6 +235,9 @@ static bool analyze(struct sl_policy *p, const struct pol_hs_outcome *recorded,
 		pt->singlematch = !pt->needs_confirm && c->validator == VAL_NONE && !c->multiple &&
 		                  (c->min_count <= 1 || c->distinct);
 	}
+	if (use_cache && !known)
+		pol_hscache_analysis_store(p);
+	p->cached_analysis = from_cache && known;
 	/* id tables */
 	bool *in = calloc(p->ndbs, sizeof *in);
 	if (!in)
@@ -309,7 +325,7 @@ static bool copy_earlier(struct sl_policy *p, uint32_t d)
 
 bool pol_compile(struct sl_policy *p, struct sl_policy_diag *diag)
 {
-	if (!analyze(p, NULL, diag))
+	if (!analyze(p, NULL, true, diag))
 		return false;
 	for (uint32_t d = 0; d < p->ndbs; d++) {
 		struct pol_dbinfo *db = &p->dbs[d];
@@ -350,11 +366,11 @@ bool pol_compile(struct sl_policy *p, struct sl_policy_diag *diag)
 
 bool pol_analyze_only(struct sl_policy *p, struct sl_policy_diag *diag)
 {
-	return analyze(p, NULL, diag);
+	return analyze(p, NULL, false, diag);
 }
 
 bool pol_analyze_recorded(struct sl_policy *p, const struct pol_hs_outcome *recorded,
                           struct sl_policy_diag *diag)
 {
-	return analyze(p, recorded, diag);
+	return analyze(p, recorded, false, diag);
 }

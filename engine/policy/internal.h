@@ -330,6 +330,7 @@ struct sl_policy {
 	uint64_t serial;                  /* unique per policy object (scratch preparation) */
 	double compile_seconds;
 	uint32_t cached_dbs;              /* databases the compile cache gave (hscache.c) */
+	bool cached_analysis;             /* Hyperscan's expression analysis from the cache too */
 	uint8_t own_digest[32];           /* SHA-256 of the sources and databases */
 	uint8_t digest[32];               /* own_digest, or with the overriding model's bytes */
 };
@@ -377,6 +378,11 @@ hs_error_t pol_hs_build(const char *const *exprs, const unsigned *flags, unsigne
                         hs_database_t **db, hs_compile_error_t **err, bool *from_cache);
 /* The cache directory, or NULL with *why it is off. */
 const char *pol_hscache_dir(const char **why);
+/* The Hyperscan analysis of p's non-literal patterns (p decomposed, not yet analysed)
+ * from the compile cache: one per pattern (literals zero), in p's arena; NULL when the
+ * cache is off or has no such entry. Store writes p's (after a successful analysis). */
+struct pol_hs_outcome *pol_hscache_analysis_load(struct sl_policy *p);
+void pol_hscache_analysis_store(const struct sl_policy *p);
 /* A superset of a prefilter expression that Hyperscan compiles faster (prefilter.c);
  * expr itself when nothing changes. */
 const char *pol_prefilter_widen(struct pol_arena *a, const char *expr);

@@ -362,6 +362,7 @@ void sl_policy_info(const struct sl_policy *p, struct sl_policy_info *info)
 	info->skipped_signatures = p->skipped_signatures;
 	info->compile_seconds = p->compile_seconds;
 	info->cached_databases = p->cached_dbs;
+	info->cached_analysis = p->cached_analysis;
 	info->cache_dir = pol_hscache_dir(&info->cache_off);
 	for (uint32_t d = 0; d < p->ndbs; d++) {
 		if (!p->dbs[d].db)

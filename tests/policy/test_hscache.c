@@ -17,6 +17,8 @@ static const char *POLICY =
 	"rule wide { match body /<a\\s[^>]{0,60}href=(?!safe)/ score 1 }\n"
 	"rule plain { match header:subject \"cache me\" score 2 }\n";
 
+static bool analysis_cached; /* of the last load() */
+
 static struct sl_policy *load(size_t *from_cache)
 {
 	struct sl_policy *p = tp_policy(POLICY, NULL);
@@ -27,6 +29,7 @@ static struct sl_policy *load(size_t *from_cache)
 	struct sl_policy_info i;
 	sl_policy_info(p, &i);
 	*from_cache = i.cached_databases;
+	analysis_cached = i.cached_analysis;
 	CU_ASSERT_PTR_NOT_NULL(i.cache_dir);
 	return p;
 }
@@ -90,6 +93,7 @@ static void test_cache(void)
 	struct sl_policy *p = load(&hits);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_EQUAL(hits, 0);
+	CU_ASSERT_FALSE(analysis_cached);
 	check_verdicts(p);
 	struct sl_policy_info i;
 	sl_policy_info(p, &i);
@@ -100,19 +104,51 @@ static void test_cache(void)
 	p = load(&hits);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_EQUAL(hits, ndb);
+	CU_ASSERT_TRUE(analysis_cached); /* the widened, PCRE2-confirmed rule as asked */
 	check_verdicts(p);
 	sl_policy_unref(p);
 
-	CU_ASSERT_EQUAL(damage_entries(), (int)ndb);
+	CU_ASSERT_EQUAL(damage_entries(), (int)ndb + 1); /* + the analysis entry */
 	p = load(&hits);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_EQUAL(hits, 0); /* every damaged entry compiled again */
+	CU_ASSERT_FALSE(analysis_cached); /* and Hyperscan asked again */
 	check_verdicts(p);
 	sl_policy_unref(p);
 
 	p = load(&hits); /* and replaced */
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_EQUAL(hits, ndb);
+	CU_ASSERT_TRUE(analysis_cached);
+	check_verdicts(p);
+	sl_policy_unref(p);
+}
+
+/* The analysis entry is named by the regular expressions only: a keyword (a literal) more
+ * finds it, another expression does not. */
+static void test_analysis_key(void)
+{
+	struct sl_policy *p = tp_policy(POLICY, NULL); /* makes sure the entry is there */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	sl_policy_unref(p);
+	char more[512];
+	snprintf(more, sizeof more, "%srule kw { match body \"another keyword\" score 1 }\n", POLICY);
+	p = tp_policy(more, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	struct sl_policy_info i;
+	sl_policy_info(p, &i);
+	CU_ASSERT_TRUE(i.cached_analysis);
+	sl_policy_unref(p);
+	snprintf(more, sizeof more, "%srule re { match body /fo+ba[rz]/ score 1 }\n", POLICY);
+	p = tp_policy(more, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	sl_policy_info(p, &i);
+	CU_ASSERT_FALSE(i.cached_analysis);
+	sl_policy_unref(p);
+	p = tp_policy(more, NULL); /* learnt */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	sl_policy_info(p, &i);
+	CU_ASSERT_TRUE(i.cached_analysis);
 	sl_policy_unref(p);
 }
 
@@ -126,6 +162,7 @@ static void test_cache_refuses_shared_dir(void)
 	CU_ASSERT_PTR_NULL(i.cache_dir);
 	CU_ASSERT_PTR_NOT_NULL(strstr(i.cache_off, "others can write"));
 	CU_ASSERT_EQUAL(i.cached_databases, 0);
+	CU_ASSERT_FALSE(i.cached_analysis);
 	check_verdicts(p);
 	sl_policy_unref(p);
 	chmod(cache, 0700);
@@ -159,6 +196,7 @@ int main(void)
 {
 	static const struct cu_test tests[] = {
 		{"second compile from the cache, damaged entries recompiled", test_cache},
+		{"the analysis entry: named by the regular expressions", test_analysis_key},
 		{"shared or disabled cache not used", test_cache_refuses_shared_dir},
 		{NULL, NULL},
 	};

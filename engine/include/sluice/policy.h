@@ -98,6 +98,7 @@ struct sl_policy_info {
 	size_t database_bytes;     /* serialized Hyperscan databases */
 	size_t stream_state_bytes; /* Hyperscan stream state per message, all scopes */
 	size_t cached_databases;   /* databases the compile cache gave instead of compiling */
+	bool cached_analysis;      /* Hyperscan's expression analysis came from the cache too */
 	const char *cache_dir;     /* the compile cache's directory, or NULL and ... */
 	const char *cache_off;     /* ... why it is off (docs/rules.md, "The compile cache") */
 	uint64_t version;          /* first 8 bytes of digest */
