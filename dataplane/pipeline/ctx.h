@@ -13,12 +13,12 @@
 
 #include "config/config.h"
 #include "pipeline/counters.h"
+#include "pipeline/objpool.h"
 #include "stream/mem.h"
 #include "smtp/rules.h"
 #include "output/sink.h"
 
 #define DP_SCAN_POOL 32
-#define DP_SESSION_POOL 64
 
 struct dp_session;
 struct dp_poolrt;
@@ -45,8 +45,10 @@ struct dp_ctx {
 	uint64_t now_ms;
 	bool tcp_only;              /* benchmark: flows and TCP normalization, no engine */
 	struct dp_scan_pool scans;
-	struct dp_session *sessions[DP_SESSION_POOL]; /* freed sessions kept for new flows */
-	unsigned nsessions;
+	/* per-worker pools, sized at start (dp_inspector_init): no malloc per flow */
+	struct dp_objpool flows;       /* struct dp_flow */
+	struct dp_objpool sessions;    /* struct dp_session */
+	struct dp_objpool ooo_holders; /* out-of-order segment bytes (tcpdir.h) */
 	sl_scan_tap_fn scan_tap;    /* benchmark: sees every buffer the matcher scans */
 	void *scan_tap_ctx;
 	/* tests, dumps: every stream byte handed to the SMTP engine, in order, per flow
