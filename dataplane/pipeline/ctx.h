@@ -21,6 +21,7 @@
 #define DP_SCAN_POOL 32
 
 struct dp_session;
+struct sl_smtp;
 struct dp_poolrt;
 struct dp_protect;
 
@@ -29,6 +30,14 @@ struct dp_protect;
 struct dp_scan_pool {
 	struct sl_msgscan *scan[DP_SCAN_POOL];
 	struct dp_ruleset *rules[DP_SCAN_POOL]; /* the bundle each was made with */
+	unsigned n;
+};
+
+/* Engine sessions of finished flows, reset (sl_smtp_reset) and charged to nobody,
+ * kept for new flows: the session and its MIME parser are not made anew per flow. */
+#define DP_SMTP_POOL 64
+struct dp_smtp_pool {
+	struct sl_smtp *smtp[DP_SMTP_POOL];
 	unsigned n;
 };
 
@@ -45,6 +54,7 @@ struct dp_ctx {
 	uint64_t now_ms;
 	bool tcp_only;              /* benchmark: flows and TCP normalization, no engine */
 	struct dp_scan_pool scans;
+	struct dp_smtp_pool smtps;
 	/* per-worker pools, sized at start (dp_inspector_init): no malloc per flow */
 	struct dp_objpool flows;       /* struct dp_flow */
 	struct dp_objpool sessions;    /* struct dp_session */

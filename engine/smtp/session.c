@@ -122,7 +122,7 @@ bool smtp_queue_push(struct sl_smtp *s, const struct smtp_pending *p)
 		smtp_resolve_unknown(s, &old, true);
 	}
 	if (s->q_len == s->q_cap) {
-		size_t cap = s->q_cap ? s->q_cap * 2 : 16;
+		size_t cap = s->q_cap ? s->q_cap * 2 : SMTP_FIRST_QUEUE;
 		if (cap > SMTP_MAX_QUEUE)
 			cap = SMTP_MAX_QUEUE;
 		struct smtp_pending *q = sl_mem_alloc(&s->mem, cap * sizeof *q);
@@ -633,7 +633,13 @@ bool sl_smtp_reset(struct sl_smtp *s, sl_event_fn fn, void *ctx)
 			txn_free(s, s->txns[i]);
 	smtp_line_free(&s->mem, &s->cline);
 	smtp_line_free(&s->mem, &s->sline);
-	sl_mem_free(&s->mem, s->queue, s->q_cap * sizeof *s->queue);
+	struct smtp_pending *queue = s->queue; /* kept at its first size: no malloc */
+	size_t q_cap = s->q_cap;
+	if (q_cap != SMTP_FIRST_QUEUE) {
+		sl_mem_free(&s->mem, queue, q_cap * sizeof *queue);
+		queue = NULL;
+		q_cap = 0;
+	}
 	sl_mem_free(&s->mem, s->held, s->held_cap);
 	sl_mime_recycle(s->mime);
 	/* what sl_smtp_new_acct sets; the rest starts zeroed as calloc left it */
@@ -644,6 +650,8 @@ bool sl_smtp_reset(struct sl_smtp *s, sl_event_fn fn, void *ctx)
 	s->lim = lim;
 	s->mem = mem;
 	s->mime = mime;
+	s->queue = queue;
+	s->q_cap = q_cap;
 	s->fn = fn;
 	s->ctx = ctx;
 	s->cstate = C_CMD;
