@@ -1,6 +1,5 @@
 /* sluice-dp: command line, configuration, EAL, ports, workers; then wait for a stop. */
 #include <errno.h>
-#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +11,6 @@
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
-#include <rte_malloc.h>
 #include <rte_ring.h>
 #include <rte_version.h>
 
@@ -29,6 +27,7 @@
 #include "smtp/rules.h"
 #include "output/sinkqueue.h"
 #include "port.h"
+#include "sockmem.h"
 #include "telemetry.h"
 #include "control.h"
 #include "poolctl.h"
@@ -158,21 +157,6 @@ static int queue_journal(const struct dp_config *cfg, struct dp_worker *w, const
 	return -1;
 }
 
-/* The worker's pools (flows, sessions, out-of-order holders) in DPDK memory on its
- * lcore's socket: rte_malloc_socket rather than an rte_mempool, since one thread takes
- * and gives back (no ring, no per-lcore cache needed) and the slabs grow with the load
- * up to the configured bound instead of taking the whole bound from -m at start. */
-static void *socket_alloc(void *arg, size_t n)
-{
-	return rte_malloc_socket("sluice-flows", n, RTE_CACHE_LINE_SIZE, (int)(intptr_t)arg);
-}
-
-static void socket_free(void *arg, void *p)
-{
-	(void)arg;
-	rte_free(p);
-}
-
 /* Per worker: flow table, engine, scanner, journal sink. */
 static int setup_inspection(struct dp_config *cfg, struct dp_worker *w, struct sl_policy *policy,
                             struct dp_sink *journal)
@@ -180,12 +164,11 @@ static int setup_inspection(struct dp_config *cfg, struct dp_worker *w, struct s
 	struct dp_sink real;
 	static struct dp_inspector inspectors[64];
 	struct dp_inspector *in = &inspectors[w->idx];
-	int socket = (int)rte_lcore_to_socket_id(w->lcore);
-	struct dp_objmem mem = {socket_alloc, socket_free, (void *)(intptr_t)socket};
+	struct dp_objmem mem = dp_sockmem(w->lcore); /* its pools on the lcore's socket */
 	if (dp_inspector_init_on(in, cfg, false, policy, &w->ctr, cfg->max_memory / cfg->workers,
 	                         &mem) != 0) {
 		fprintf(stderr, "sluice-dp: worker %u: cannot set up its flow table (%u flows) and "
-		        "pools on socket %d\n", w->idx, cfg->max_flows, socket);
+		        "pools on socket %u\n", w->idx, cfg->max_flows, rte_lcore_to_socket_id(w->lcore));
 		return -1;
 	}
 	if (cfg->journal_dir[0]) {

@@ -41,6 +41,7 @@
 #include "lpm.h"
 #include "multicore.h"
 #include "protect_bench.h"
+#include "sockmem.h"
 #include "port.h"
 #include "worker.h"
 
@@ -434,8 +435,9 @@ static void run_stage(enum dp_mode mode, bool tcp_only, bool protect, struct sl_
 		w.rx[i].queue = 0;
 	}
 	if (mode != DP_MODE_BRIDGE) {
-		if (dp_inspector_init(&in, &cfg, false, mode == DP_MODE_ENFORCE ? policy : NULL,
-		                      &w.ctr, cfg.max_memory) != 0) {
+		struct dp_objmem mem = dp_sockmem(rte_lcore_id()); /* as sluice-dp's workers */
+		if (dp_inspector_init_on(&in, &cfg, false, mode == DP_MODE_ENFORCE ? policy : NULL,
+		                         &w.ctr, cfg.max_memory, &mem) != 0) {
 			fail("inspector");
 			return;
 		}
