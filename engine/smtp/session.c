@@ -605,18 +605,24 @@ struct sl_smtp *sl_smtp_new(const struct sl_limits *lim, sl_event_fn fn, void *c
 	return sl_smtp_new_acct(lim, fn, ctx, NULL);
 }
 
-void sl_smtp_free(struct sl_smtp *s)
+/* What one connection made the session hold: transactions, line buffers, held bytes. */
+static void connection_free(struct sl_smtp *s)
 {
-	if (!s)
-		return;
-	struct sl_mem *outer = sl_mem_swap(&s->mem);
 	for (int i = 0; i < SMTP_MAX_TXNS; i++)
 		if (s->txns[i])
 			txn_free(s, s->txns[i]);
 	smtp_line_free(&s->mem, &s->cline);
 	smtp_line_free(&s->mem, &s->sline);
-	sl_mem_free(&s->mem, s->queue, s->q_cap * sizeof *s->queue);
 	sl_mem_free(&s->mem, s->held, s->held_cap);
+}
+
+void sl_smtp_free(struct sl_smtp *s)
+{
+	if (!s)
+		return;
+	struct sl_mem *outer = sl_mem_swap(&s->mem);
+	connection_free(s);
+	sl_mem_free(&s->mem, s->queue, s->q_cap * sizeof *s->queue);
 	sl_mime_free(s->mime);
 	struct sl_mem mem = s->mem;
 	sl_mem_free(&mem, s, sizeof *s);
@@ -628,11 +634,7 @@ bool sl_smtp_reset(struct sl_smtp *s, sl_event_fn fn, void *ctx)
 	if (smtp_stopped(s))
 		return false;
 	struct sl_mem *outer = sl_mem_swap(&s->mem);
-	for (int i = 0; i < SMTP_MAX_TXNS; i++)
-		if (s->txns[i])
-			txn_free(s, s->txns[i]);
-	smtp_line_free(&s->mem, &s->cline);
-	smtp_line_free(&s->mem, &s->sline);
+	connection_free(s);
 	struct smtp_pending *queue = s->queue; /* kept at its first size: no malloc */
 	size_t q_cap = s->q_cap;
 	if (q_cap != SMTP_FIRST_QUEUE) {
@@ -640,7 +642,6 @@ bool sl_smtp_reset(struct sl_smtp *s, sl_event_fn fn, void *ctx)
 		queue = NULL;
 		q_cap = 0;
 	}
-	sl_mem_free(&s->mem, s->held, s->held_cap);
 	sl_mime_recycle(s->mime);
 	/* what sl_smtp_new_acct sets; the rest starts zeroed as calloc left it */
 	struct sl_limits lim = s->lim;
