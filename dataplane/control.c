@@ -23,6 +23,7 @@
 #include "sluice/frame.h"
 
 #include "pipeline/inspect.h"
+#include "pipeline/rulehits.h"
 #include "pool/poolflow.h"
 #include "smtp/rules.h"
 #include "poolctl.h"
@@ -249,9 +250,14 @@ static json_t *op_stats(struct dp_control *c)
 {
 	struct dp_counters sum;
 	dp_telemetry_sum(c->tel, &sum);
+	struct dp_rule_totals rules;
+	if (!dp_rulehits_totals(c->tel->rule_hits, &rules))
+		return dp_ctl_failure("no memory to sum the rule counters");
+	dp_rule_totals_top(&rules, DP_STATS_RULES_MAX);
 	struct sl_strbuf b;
 	sl_strbuf_init(&b);
-	dp_counters_json(&sum, &b);
+	dp_counters_json(&sum, &rules, &b);
+	dp_rule_totals_free(&rules);
 	json_error_t e;
 	json_t *stats = sl_strbuf_failed(&b) ? NULL : json_loads(b.s, 0, &e);
 	sl_strbuf_free(&b);
@@ -343,8 +349,9 @@ static json_t *op_bundle_load(struct dp_control *c, json_t *req, const uint8_t *
 	/* each worker's share, made here: the scratch is allocated off the worker cores */
 	struct published *p = calloc(1, sizeof *p + c->nworkers * sizeof p->slot[0]);
 	bool ok = p != NULL;
-	for (unsigned i = 0; ok && i < c->nworkers; i++)
-		ok = (p->slot[i] = dp_ruleset_new(policy, sig.version)) != NULL;
+	for (unsigned i = 0; ok && i < c->nworkers; i++) /* its rule counters read from now on */
+		ok = (p->slot[i] = dp_ruleset_new(policy, sig.version)) != NULL &&
+		     dp_rulehits_enter(c->tel->rule_hits, p->slot[i]);
 	if (!ok) {
 		if (p)
 			p->n = c->nworkers;

@@ -25,6 +25,7 @@
 #include "pipeline/inspect.h"
 #include "pipeline/offline.h"
 #include "smtp/rules.h"
+#include "pipeline/rulehits.h"
 #include "output/sinkqueue.h"
 #include "port.h"
 #include "sockmem.h"
@@ -116,6 +117,8 @@ static struct sl_policy *load_policy(const struct dp_config *cfg, uint64_t *id)
 
 /* The archive journal's spooling sender, one for the process (NULL: none). */
 static struct sl_journal *archive_journal;
+/* messages each rule fired on, by id, over the workers and their bundles (rulehits.h) */
+static struct dp_rulehits *rule_hits;
 
 static int open_archive_journal(const struct dp_config *cfg)
 {
@@ -138,21 +141,26 @@ static int open_archive_journal(const struct dp_config *cfg)
 	return 0;
 }
 
-/* The journal sinks' queues, one per worker, and the sink thread that empties them:
- * no file I/O on a worker (sinkqueue.h). */
-static struct dp_sinkq *sink_queues[64];
+/* The sinks' queues (each worker's journal, and its dump with --dump-messages) and the
+ * sink thread that empties them: no file I/O on a worker (sinkqueue.h). */
+static struct dp_sinkq *sink_queues[128];
+static unsigned nsink_queues;
 static struct dp_sinkq_runner *sink_thread;
 
-/* *journal: the real sink behind this worker's queue (the queue owns it). */
-static int queue_journal(const struct dp_config *cfg, struct dp_worker *w, const struct dp_sink *real,
-                         struct dp_sink *journal)
+/* *out: the queue in front of *real, which it owns from now on (freed on failure);
+ * `what` names the sink in the error. Sized by [journal] queue_messages/queue_bytes. */
+static int queue_sink(const struct dp_config *cfg, const struct dp_sink *real,
+                      struct dp_sinkq_counters ctr, struct dp_sink *out, const char *what)
 {
-	sink_queues[w->idx] = dp_sinkq_new(real, cfg->journal_queue_messages, cfg->journal_queue_bytes,
-	                                   &w->ctr, journal);
-	if (sink_queues[w->idx])
+	struct dp_sinkq *q = NULL;
+	if (nsink_queues < sizeof sink_queues / sizeof sink_queues[0])
+		q = dp_sinkq_new(real, cfg->journal_queue_messages, cfg->journal_queue_bytes, ctr, out);
+	if (q) {
+		sink_queues[nsink_queues++] = q;
 		return 0;
+	}
 	real->ops->free(real->impl);
-	fprintf(stderr, "sluice-dp: journal: no memory for the sink queue (queue_bytes = %llu)\n",
+	fprintf(stderr, "sluice-dp: %s: no memory for the sink queue (queue_bytes = %llu)\n", what,
 	        (unsigned long long)cfg->journal_queue_bytes);
 	return -1;
 }
@@ -171,6 +179,10 @@ static int setup_inspection(struct dp_config *cfg, struct dp_worker *w, struct s
 		        "pools on socket %u\n", w->idx, cfg->max_flows, rte_lcore_to_socket_id(w->lcore));
 		return -1;
 	}
+	if (in->ctx.rules.cur && !dp_rulehits_enter(rule_hits, in->ctx.rules.cur)) {
+		fprintf(stderr, "sluice-dp: worker %u: no memory for its rule counters\n", w->idx);
+		return -1;
+	}
 	if (cfg->journal_dir[0]) {
 		char tag[16], err[1200];
 		snprintf(tag, sizeof tag, "w%u", w->idx);
@@ -178,7 +190,7 @@ static int setup_inspection(struct dp_config *cfg, struct dp_worker *w, struct s
 			fprintf(stderr, "sluice-dp: journal: %s\n", err);
 			return -1;
 		}
-		if (queue_journal(cfg, w, &real, journal) != 0)
+		if (queue_sink(cfg, &real, dp_sinkq_journal_counters(&w->ctr), journal, "journal") != 0)
 			return -1;
 		in->ctx.journal = journal;
 	} else if (archive_journal) {
@@ -190,7 +202,7 @@ static int setup_inspection(struct dp_config *cfg, struct dp_worker *w, struct s
 			fprintf(stderr, "sluice-dp: journal: %s\n", err);
 			return -1;
 		}
-		if (queue_journal(cfg, w, &real, journal) != 0)
+		if (queue_sink(cfg, &real, dp_sinkq_journal_counters(&w->ctr), journal, "journal") != 0)
 			return -1;
 		in->ctx.journal = journal;
 	}
@@ -200,17 +212,24 @@ static int setup_inspection(struct dp_config *cfg, struct dp_worker *w, struct s
 
 /* --dump-messages DIR (test/debug): every message as offline mode writes them, and each
  * flow's client bytes as fed to the engine; DIR itself with one worker, DIR/w<n> with
- * more. File I/O on the worker: never in production. */
-static int setup_dump(const char *dir, unsigned nworkers, struct dp_worker *w,
+ * more. The messages go through a sink queue like the journal's (dump_* counters); the
+ * flow dump still writes on the worker: never in production. */
+static int setup_dump(const struct dp_config *cfg, const char *dir, struct dp_worker *w,
                       struct dp_sink *dump, struct dp_flowdump *flows)
 {
 	char wdir[DP_PATH_MAX + 16], err[1200];
-	if (nworkers == 1)
+	struct dp_sink real;
+	if (cfg->workers == 1)
 		snprintf(wdir, sizeof wdir, "%s", dir);
 	else
 		snprintf(wdir, sizeof wdir, "%s/w%u", dir, w->idx);
-	if (dp_dumpsink_open(dump, wdir, err, sizeof err) != 0 ||
-	    dp_flowdump_open(flows, wdir, err, sizeof err) != 0) {
+	if (dp_dumpsink_open(&real, wdir, err, sizeof err) != 0) {
+		fprintf(stderr, "sluice-dp: --dump-messages: %s\n", err);
+		return -1;
+	}
+	if (queue_sink(cfg, &real, dp_sinkq_dump_counters(&w->ctr), dump, "--dump-messages") != 0)
+		return -1;
+	if (dp_flowdump_open(flows, wdir, err, sizeof err) != 0) {
 		fprintf(stderr, "sluice-dp: --dump-messages: %s\n", err);
 		return -1;
 	}
@@ -270,9 +289,14 @@ static int start_lists(struct dp_config *cfg, struct dp_worker *w, struct dp_con
 
 static void write_stats(const char *path, const struct dp_counters *sum)
 {
+	struct dp_rule_totals rules;
+	if (!dp_rulehits_totals(rule_hits, &rules))
+		fprintf(stderr, "sluice-dp: %s: no memory to sum the rule counters: \"rules\" left empty\n", path);
+	dp_rule_totals_top(&rules, DP_STATS_RULES_MAX);
 	struct sl_strbuf b;
 	sl_strbuf_init(&b);
-	dp_counters_json(sum, &b);
+	dp_counters_json(sum, &rules, &b);
+	dp_rule_totals_free(&rules);
 	sl_strbuf_putc(&b, '\n');
 	FILE *f = fopen(path, "w");
 	if (!f || fwrite(b.s, 1, b.len, f) != b.len || fclose(f) != 0)
@@ -388,6 +412,8 @@ int main(int argc, char **argv)
 	dist.cfg = &cfg;
 	if (cfg.mode != DP_MODE_BRIDGE && open_archive_journal(&cfg) != 0)
 		goto out;
+	if (!(rule_hits = dp_rulehits_new()))
+		goto out;
 	if (place_workers(&cfg, workers, &dist, &nrxq, &ntxq, &software))
 		goto out;
 	if (dp_ports_setup(&cfg, nrxq, ntxq, &ports))
@@ -408,7 +434,7 @@ int main(int argc, char **argv)
 		if (cfg.mode != DP_MODE_BRIDGE && setup_inspection(&cfg, w, policy, &journals[i]) != 0)
 			goto out_ports;
 		if (w->insp && a.dump_dir &&
-		    setup_dump(a.dump_dir, cfg.workers, w, &dumps[i], &flowdumps[i]) != 0)
+		    setup_dump(&cfg, a.dump_dir, w, &dumps[i], &flowdumps[i]) != 0)
 			goto out_ports;
 		if (software) {
 			char name[RTE_RING_NAMESIZE];
@@ -435,7 +461,8 @@ int main(int argc, char **argv)
 		}
 	}
 
-	tel = (struct dp_telemetry_src){&cfg, cfg.workers, workers, software ? &dist : NULL, rte_rdtsc(), NULL};
+	tel = (struct dp_telemetry_src){&cfg, cfg.workers, workers, software ? &dist : NULL, rte_rdtsc(), NULL,
+	                                rule_hits};
 	/* live rule swaps (RCU), and the control socket when configured */
 	control = dp_control_new(&cfg, workers, cfg.workers, &tel);
 	if (!control)
@@ -471,7 +498,7 @@ int main(int argc, char **argv)
 		if (!events || dp_eventlog_start(events) != 0)
 			goto out_ports;
 	}
-	if (sink_queues[0] && !(sink_thread = dp_sinkq_start(sink_queues, cfg.workers))) {
+	if (nsink_queues && !(sink_thread = dp_sinkq_start(sink_queues, nsink_queues))) {
 		fprintf(stderr, "sluice-dp: cannot start the sink thread\n");
 		goto out_ports;
 	}
@@ -552,5 +579,6 @@ out:
 	if (policy)
 		sl_policy_unref(policy);
 	rte_eal_cleanup();
+	dp_rulehits_free(rule_hits); /* after the telemetry thread that reads it */
 	return status;
 }

@@ -1,12 +1,14 @@
 #include "telemetry.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <string.h>
 
 #include <rte_cycles.h>
 #include <rte_telemetry.h>
 
 #include "control.h"
+#include "pipeline/rulehits.h"
 
 static const struct dp_telemetry_src *src;
 
@@ -143,17 +145,16 @@ static int cmd_rules(const char *cmd, const char *params, struct rte_tel_data *d
 {
 	(void)cmd;
 	(void)params;
-	struct dp_counters c;
-	dp_telemetry_sum(src, &c);
+	struct dp_rule_totals t;
+	if (!dp_rulehits_totals(src->rule_hits, &t))
+		return -ENOMEM;
+	dp_rule_totals_top(&t, RTE_TEL_MAX_DICT_ENTRIES - 1);
 	rte_tel_data_start_dict(d);
-	unsigned n = 0;
-	for (int i = 0; i < DP_RULE_SLOTS && n < RTE_TEL_MAX_DICT_ENTRIES - 1; i++)
-		if (c.rules[i].id[0]) {
-			u64(d, c.rules[i].id, NULL, c.rules[i].count);
-			n++;
-		}
-	if (c.rule_overflow)
-		u64(d, "other_rules", NULL, c.rule_overflow);
+	for (size_t i = 0; i < t.n; i++)
+		u64(d, t.v[i].id, NULL, t.v[i].hits);
+	if (t.other)
+		u64(d, "other_rules", NULL, t.other);
+	dp_rule_totals_free(&t);
 	return 0;
 }
 

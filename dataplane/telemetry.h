@@ -12,6 +12,7 @@ struct dp_telemetry_src {
 	const struct dp_distributor *dist;
 	uint64_t started_tsc;
 	struct dp_control *ctl;     /* the current rule bundle (control.h) */
+	struct dp_rulehits *rule_hits; /* messages each rule fired on (pipeline/rulehits.h) */
 };
 
 /* Register the commands; src must outlive EAL. 0 or -1. */

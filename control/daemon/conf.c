@@ -11,30 +11,34 @@
 #include "sluice/conffile.h"
 #include "sluice/strbuf.h"
 
-enum key_type { K_PATH, K_SOCKET, K_NAME, K_DURATION, K_LISTEN, K_COUNT };
-
-struct key_def {
-	const char *section, *key;
-	enum key_type type;
-	size_t off;
+/* The types of engine/core/conffile.c, and those of sluice-control alone. */
+enum key_type {
+	K_DURATION = SL_CONF_DURATION,
+	K_COUNT = SL_CONF_UINT,
+	K_PATH = SL_CONF_OWN, /* absolute */
+	K_SOCKET,             /* absolute, fits sun_path */
+	K_NAME,               /* letters, digits, '.', '-', '_' */
+	K_LISTEN,             /* HOST:PORT, [V6]:PORT, or nothing */
 };
 
+#define MS_MAX (3600000ull * 1000000000) /* a billion hours: sums of deadlines cannot overflow */
 #define F(field) offsetof(struct ctl_config, field)
-static const struct key_def keys[] = {
-	{"control", "state", K_PATH, F(state)},
-	{"control", "socket", K_SOCKET, F(socket)},
-	{"control", "group", K_NAME, F(group)},
-	{"control", "private_key", K_PATH, F(private_key)},
-	{"control", "push_timeout", K_DURATION, F(push_timeout_ms)},
-	{"control", "request_timeout", K_DURATION, F(request_timeout_ms)},
-	{"control", "reconnect", K_DURATION, F(reconnect_ms)},
-	{"control", "heartbeat", K_DURATION, F(heartbeat_ms)},
-	{"metrics", "listen", K_LISTEN, F(metrics_listen)},
-	{"pool", "interval", K_DURATION, F(pool_interval_ms)},
-	{"pool", "timeout", K_DURATION, F(pool_timeout_ms)},
-	{"pool", "rise", K_COUNT, F(pool_rise)},
-	{"pool", "fall", K_COUNT, F(pool_fall)},
-	{"dataplane", "socket", K_SOCKET, offsetof(struct ctl_dp_conf, socket)}, /* per section */
+static const struct sl_conf_key keys[] = {
+	{"control", "state", K_PATH, F(state), 0, 0, NULL},
+	{"control", "socket", K_SOCKET, F(socket), 0, 0, NULL},
+	{"control", "group", K_NAME, F(group), 0, 0, NULL},
+	{"control", "private_key", K_PATH, F(private_key), 0, 0, NULL},
+	{"control", "push_timeout", K_DURATION, F(push_timeout_ms), 1, MS_MAX, NULL},
+	{"control", "request_timeout", K_DURATION, F(request_timeout_ms), 1, MS_MAX, NULL},
+	{"control", "reconnect", K_DURATION, F(reconnect_ms), 1, MS_MAX, NULL},
+	{"control", "heartbeat", K_DURATION, F(heartbeat_ms), 1, MS_MAX, NULL},
+	{"metrics", "listen", K_LISTEN, F(metrics_listen), 0, 0, NULL},
+	{"pool", "interval", K_DURATION, F(pool_interval_ms), 1, MS_MAX, NULL},
+	{"pool", "timeout", K_DURATION, F(pool_timeout_ms), 1, MS_MAX, NULL},
+	{"pool", "rise", K_COUNT, F(pool_rise), 1, 100, NULL},
+	{"pool", "fall", K_COUNT, F(pool_fall), 1, 100, NULL},
+	/* per [dataplane NAME] section */
+	{"dataplane", "socket", K_SOCKET, offsetof(struct ctl_dp_conf, socket), 0, 0, NULL},
 };
 #undef F
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -67,26 +71,6 @@ static bool valid_name(const char *s)
 	return true;
 }
 
-/* 500ms, 30s, 5m, 1h; a bare number is seconds */
-static int parse_duration(const char *s, uint64_t *ms)
-{
-	static const struct { const char *unit; uint64_t mult; } units[] = {
-		{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"", 1000}};
-	char *end;
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || v > 1000000000ull)
-		return -1;
-	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-		if (strcmp(end, units[i].unit) == 0) {
-			*ms = v * units[i].mult;
-			return *ms ? 0 : -1;
-		}
-	return -1;
-}
-
 /* HOST:PORT or [V6]:PORT; empty turns it off */
 static bool valid_listen(const char *v)
 {
@@ -100,28 +84,16 @@ static bool valid_listen(const char *v)
 	return !*end && port > 0 && port < 65536 && isdigit((unsigned char)colon[1]);
 }
 
-static int set_value(void *base, const struct key_def *k, const char *v, char *msg, size_t msglen)
+/* A key of sluice-control's own types (the common ones: sl_conf_key_set). */
+static int set_value(void *base, const struct sl_conf_key *k, const char *v, char *msg, size_t msglen)
 {
+	int rc = sl_conf_key_set(base, k, v, msg, msglen);
+	if (rc <= 0)
+		return rc;
 	char *field = (char *)base + k->off;
 	size_t cap = k->type == K_SOCKET ? CTL_SOCK_MAX : k->type == K_NAME ? CTL_NAME_MAX :
 	             k->type == K_LISTEN ? 128 : CTL_PATH_MAX;
 	switch (k->type) {
-	case K_COUNT: {
-		char *end;
-		unsigned long long n = strtoull(v, &end, 10);
-		if (!isdigit((unsigned char)*v) || *end || n < 1 || n > 100) {
-			snprintf(msg, msglen, "%s: expected a number from 1 to 100", k->key);
-			return -1;
-		}
-		*(uint64_t *)field = n;
-		return 0;
-	}
-	case K_DURATION:
-		if (parse_duration(v, (uint64_t *)field)) {
-			snprintf(msg, msglen, "%s: expected a duration such as 30s, 500ms, 5m", k->key);
-			return -1;
-		}
-		return 0;
 	case K_LISTEN:
 		if (!valid_listen(v)) {
 			snprintf(msg, msglen, "%s: expected HOST:PORT (or [IPv6]:PORT), or nothing", k->key);
@@ -235,20 +207,15 @@ int ctl_config_parse(struct ctl_config *c, const char *name, const char *text, c
 			snprintf(msg, sizeof msg, "'%.64s' outside any [section]", l.key);
 			goto fail;
 		}
-		size_t i;
-		for (i = 0; i < NKEYS; i++)
-			if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].key, l.key) == 0)
-				break;
-		if (i == NKEYS) {
-			snprintf(msg, sizeof msg, "unknown key '%.64s' in [%s]", l.key, section);
+		const struct sl_conf_key *k = sl_conf_key_find(keys, NKEYS, section, l.key, msg, sizeof msg);
+		if (!k)
 			goto fail;
-		}
-		if (dp ? dp->socket[0] != 0 : seen[i]) {
+		if (dp ? dp->socket[0] != 0 : seen[k - keys]) {
 			snprintf(msg, sizeof msg, "'%s' set twice in [%s]", l.key, section);
 			goto fail;
 		}
-		seen[i] = true;
-		if (set_value(dp ? (void *)dp : (void *)c, &keys[i], l.value, msg, sizeof msg))
+		seen[k - keys] = true;
+		if (set_value(dp ? (void *)dp : (void *)c, k, l.value, msg, sizeof msg))
 			goto fail;
 	}
 	return check_complete(c, name, err, errlen);

@@ -31,7 +31,7 @@ struct ctl_config {
 	bool pool_checks;                 /* the section was given */
 	uint64_t pool_interval_ms;        /* one round of checks every interval */
 	uint64_t pool_timeout_ms;         /* one check's whole budget */
-	uint64_t pool_rise, pool_fall;    /* successes to come up, failures to go down */
+	unsigned pool_rise, pool_fall;    /* successes to come up, failures to go down */
 	struct ctl_dp_conf dp[CTL_MAX_DATAPLANES];
 	unsigned ndp;
 };

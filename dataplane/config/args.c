@@ -1,5 +1,7 @@
 #include "config/args.h"
 
+#include "sluice/conffile.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,7 +124,7 @@ int dp_args_apply(const struct dp_args *a, struct dp_config *c, char *err, size_
 	}
 	if (a->offline)
 		c->detect = true;
-	if (a->detect && dp_parse_bool(a->detect, &c->detect)) {
+	if (a->detect && sl_conf_parse_bool(a->detect, &c->detect)) {
 		snprintf(err, errlen, "--detect: expected yes or no");
 		return -1;
 	}

@@ -9,27 +9,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The types of engine/core/conffile.c, and those of sluice-dp alone. */
 enum key_type {
-	K_UINT,      /* unsigned, within [min, max] */
-	K_SIZE,      /* bytes with k/m/g */
-	K_DURATION,  /* milliseconds from ms/s/m/h */
-	K_BOOL,
-	K_ENUM,
-	K_PORTREF,
+	K_UINT = SL_CONF_UINT,
+	K_SIZE = SL_CONF_SIZE,
+	K_DURATION = SL_CONF_DURATION,
+	K_BOOL = SL_CONF_BOOL,
+	K_ENUM = SL_CONF_ENUM,
+	K_PORTREF = SL_CONF_OWN,
 	K_PORTLIST,
 	K_PATH,
 	K_ADDR,      /* host:port, [v6]:port */
 	K_NAME,      /* a short word: letters, digits, '-', '_', '.' */
 	K_RATE,      /* "N/s", "N/m", "N/h" with an optional "burst M" (sizes: k/m/g); 0: none */
 	K_BYTERATE,  /* the same, for bytes (the burst at least 64k) */
-};
-
-struct key_def {
-	const char *section, *key;
-	enum key_type type;
-	size_t off;
-	uint64_t min, max;
-	const char *const *names; /* K_ENUM: value names, index = enum value */
 };
 
 static const char *const mode_names[] = {"bridge", "smtp", "enforce", NULL};
@@ -42,7 +35,7 @@ static const char *const refuse_names[] = {"reply", "drop", NULL};
 static const char *const emergency_names[] = {"auto", "on", "off", NULL};
 
 #define F(field) offsetof(struct dp_config, field)
-static const struct key_def keys[] = {
+static const struct sl_conf_key keys[] = {
 	{"ports", "outside", K_PORTREF, F(outside), 0, 0, NULL},
 	{"ports", "inside", K_PORTREF, F(inside), 0, 0, NULL},
 	{"ports", "rx_descriptors", K_UINT, F(rx_descriptors), 32, 65536, NULL},
@@ -228,71 +221,12 @@ void dp_config_default(struct dp_config *c)
 	protect_default(&c->protect);
 }
 
-/* Unsigned decimal with an optional unit suffix from `units` (name, multiplier);
- * `bare` is the multiplier of a number without suffix. */
-struct unit {
-	const char *name;
-	uint64_t mult;
-};
-
 #define DP_RATE_MAX DP_RATE_MAX_SCALED
-
-static int parse_scaled(const char *s, const struct unit *units, uint64_t bare, uint64_t *out)
-{
-	char *end;
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno)
-		return -1;
-	uint64_t mult = bare;
-	if (*end) {
-		const struct unit *u;
-		for (u = units; u->name; u++)
-			if (strcasecmp(end, u->name) == 0)
-				break;
-		if (!u->name)
-			return -1;
-		mult = u->mult;
-	}
-	if (mult && v > UINT64_MAX / mult)
-		return -1;
-	*out = v * mult;
-	return 0;
-}
-
-static const struct unit size_units[] = {
-	{"k", 1ull << 10}, {"m", 1ull << 20}, {"g", 1ull << 30}, {NULL, 0}};
-static const struct unit time_units[] = {
-	{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {NULL, 0}};
-static const struct unit no_units[] = {{NULL, 0}};
-
-int dp_parse_bool(const char *s, bool *out)
-{
-	static const char *const yes[] = {"yes", "true", "on", "1", NULL};
-	static const char *const no[] = {"no", "false", "off", "0", NULL};
-	for (int i = 0; yes[i]; i++)
-		if (strcasecmp(s, yes[i]) == 0)
-			return *out = true, 0;
-	for (int i = 0; no[i]; i++)
-		if (strcasecmp(s, no[i]) == 0)
-			return *out = false, 0;
-	return -1;
-}
-
-static int parse_enum(const char *s, const char *const *names, int *out)
-{
-	for (int i = 0; names[i]; i++)
-		if (strcasecmp(s, names[i]) == 0)
-			return *out = i, 0;
-	return -1;
-}
 
 int dp_parse_mode(const char *s, enum dp_mode *out)
 {
 	int v;
-	if (parse_enum(s, mode_names, &v))
+	if (sl_conf_parse_enum(s, mode_names, &v))
 		return -1;
 	*out = (enum dp_mode)v;
 	return 0;
@@ -301,7 +235,7 @@ int dp_parse_mode(const char *s, enum dp_mode *out)
 static int parse_port_number(const char *s, uint16_t *out)
 {
 	uint64_t v;
-	if (parse_scaled(s, no_units, 1, &v) || v == 0 || v > 65535)
+	if (sl_conf_parse_scaled(s, sl_conf_no_units, 1, &v) || v == 0 || v > 65535)
 		return -1;
 	*out = (uint16_t)v;
 	return 0;
@@ -321,10 +255,11 @@ static int parse_rate(char *v, struct dp_rate *r, bool bytes, const char *key,
 	}
 	if (slash)
 		*slash = 0;
-	if (!slash || parse_scaled(count, size_units, 1, &per) || per == 0 ||
+	if (!slash || sl_conf_parse_scaled(count, sl_conf_size_units, 1, &per) || per == 0 ||
 	    (strcmp(slash + 1, "s") && strcmp(slash + 1, "m") && strcmp(slash + 1, "h")) ||
-	    (word && (strcmp(word, "burst") || !b || parse_scaled(b, size_units, 1, &burst) ||
-	              burst == 0 || strtok_r(NULL, " \t", &save)))) {
+	    (word && (strcmp(word, "burst") || !b ||
+	              sl_conf_parse_scaled(b, sl_conf_size_units, 1, &burst) || burst == 0 ||
+	              strtok_r(NULL, " \t", &save)))) {
 		snprintf(msg, msglen, "%s: expected a rate such as 30/s, 600/m or 1g/m, optionally "
 		         "followed by 'burst N' (0: no limit)", key);
 		return -1;
@@ -345,54 +280,22 @@ static int parse_rate(char *v, struct dp_rate *r, bool bytes, const char *key,
 	return 0;
 }
 
-static int set_value(struct dp_config *c, const struct key_def *k, char *v,
+/* A key of sluice-dp's own types (the common ones: sl_conf_key_set). */
+static int set_value(struct dp_config *c, const struct sl_conf_key *k, char *v,
                      char *msg, size_t msglen)
 {
+	int rc = sl_conf_key_set(c, k, v, msg, msglen);
+	if (rc <= 0)
+		return rc;
 	char *field = (char *)c + k->off;
 	uint64_t u;
-	int e;
 
 	switch (k->type) {
-	case K_UINT:
-		if (parse_scaled(v, no_units, 1, &u) || u < k->min || u > k->max) {
-			snprintf(msg, msglen, "%s: expected a number from %llu to %llu", k->key,
-			         (unsigned long long)k->min, (unsigned long long)k->max);
-			return -1;
-		}
-		*(unsigned *)field = (unsigned)u;
-		return 0;
-	case K_SIZE:
-	case K_DURATION:
-		if (parse_scaled(v, k->type == K_SIZE ? size_units : time_units,
-		                 k->type == K_SIZE ? 1 : 1000, &u) || u < k->min || u > k->max) {
-			snprintf(msg, msglen, k->type == K_SIZE ?
-			         "%s: expected a size such as 65536, 64k, 1m (at least %llu bytes)" :
-			         "%s: expected a duration such as 30s, 500ms, 5m (at least %llu ms)",
-			         k->key, (unsigned long long)k->min);
-			return -1;
-		}
-		*(uint64_t *)field = u;
-		return 0;
-	case K_BOOL:
-		if (dp_parse_bool(v, (bool *)field)) {
-			snprintf(msg, msglen, "%s: expected yes or no", k->key);
-			return -1;
-		}
-		return 0;
-	case K_ENUM:
-		if (parse_enum(v, k->names, &e)) {
-			size_t n = (size_t)snprintf(msg, msglen, "%s: expected one of", k->key);
-			for (int i = 0; k->names[i] && n < msglen; i++)
-				n += (size_t)snprintf(msg + n, msglen - n, "%s %s", i ? "," : "", k->names[i]);
-			return -1;
-		}
-		*(int *)field = e;
-		return 0;
 	case K_PORTREF: {
 		struct dp_port_ref *p = (struct dp_port_ref *)field;
 		memset(p, 0, sizeof *p);
 		if (isdigit((unsigned char)v[0])) {
-			if (parse_scaled(v, no_units, 1, &u) || u > 1023) {
+			if (sl_conf_parse_scaled(v, sl_conf_no_units, 1, &u) || u > 1023) {
 				snprintf(msg, msglen, "%s: expected a DPDK port id (0-1023) or a device name", k->key);
 				return -1;
 			}
@@ -565,26 +468,21 @@ int dp_config_parse(struct dp_config *c, const char *name, const char *text,
 				goto fail;
 			continue;
 		}
-		size_t i;
-		for (i = 0; i < NKEYS; i++)
-			if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].key, l.key) == 0)
-				break;
-		if (i == NKEYS) {
-			snprintf(msg, sizeof msg, "unknown key '%.64s' in [%s]", l.key, section);
+		const struct sl_conf_key *k = sl_conf_key_find(keys, NKEYS, section, l.key, msg, sizeof msg);
+		if (!k)
 			goto fail;
-		}
-		if (seen[i]) {
+		if (seen[k - keys]) {
 			snprintf(msg, sizeof msg, "'%s' set twice in [%s]", l.key, section);
 			goto fail;
 		}
-		seen[i] = true;
-		if (!*l.value && keys[i].type != K_PATH && keys[i].type != K_ADDR && keys[i].type != K_NAME) {
+		seen[k - keys] = true;
+		if (!*l.value && k->type != K_PATH && k->type != K_ADDR && k->type != K_NAME) {
 			snprintf(msg, sizeof msg, "%s: missing value", l.key);
 			goto fail;
 		}
 		char value[2048];
 		snprintf(value, sizeof value, "%s", l.value); /* set_value may cut it up */
-		if (set_value(c, &keys[i], value, msg, sizeof msg))
+		if (set_value(c, k, value, msg, sizeof msg))
 			goto fail;
 	}
 	if (c->journal_dir[0] && (c->journal_archive[0] || c->journal_spool[0])) {

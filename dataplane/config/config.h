@@ -166,7 +166,6 @@ int dp_config_parse(struct dp_config *c, const char *name, const char *text,
 
 /* Individual values, shared with the command line. 0 on success. */
 int dp_parse_mode(const char *s, enum dp_mode *out);
-int dp_parse_bool(const char *s, bool *out);
 
 /* The effective configuration as a valid configuration file. */
 void dp_config_print(const struct dp_config *c, FILE *out);

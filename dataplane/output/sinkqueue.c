@@ -38,7 +38,7 @@ struct sq_msg {
 
 struct dp_sinkq {
 	struct dp_sink inner;
-	struct dp_counters *ctr;
+	struct dp_sinkq_counters ctr;
 	struct dp_spsc to_sink;    /* worker -> sink thread */
 	struct dp_spsc back;       /* sink thread -> worker: spent chunks and messages */
 	void **slots;              /* both rings' storage */
@@ -74,7 +74,7 @@ static void cut(struct dp_sinkq *q, struct sq_msg *m)
 	if (m->truncated)
 		return;
 	m->truncated = true;
-	q->ctr->journal_overflow++;
+	(*q->ctr.overflow)++;
 	if (m->fill) {
 		q->free_chunks[q->nfree_chunks++] = m->fill;
 		m->fill = NULL;
@@ -87,7 +87,7 @@ static bool push(struct dp_sinkq *q, struct item *it)
 {
 	if (dp_spsc_push(&q->to_sink, it))
 		return true;
-	q->ctr->journal_overflow++;
+	(*q->ctr.overflow)++;
 	return false;
 }
 
@@ -97,7 +97,7 @@ static void *q_begin(void *impl)
 	if (!q->nfree_msgs)
 		reclaim(q);
 	if (!q->nfree_msgs) {
-		q->ctr->journal_overflow++;
+		(*q->ctr.overflow)++;
 		return NULL;
 	}
 	struct sq_msg *m = q->free_msgs[--q->nfree_msgs];
@@ -171,18 +171,18 @@ static int q_commit(void *impl, void *msg, const struct dp_msg_meta *meta)
 			q->inner.ops->release_room(q->inner.impl, m->reserved);
 		return DP_SINK_QUEUED; /* journal_failed is the sink thread's to write */
 	}
-	q->ctr->journal_queued++;
+	(*q->ctr.queued)++;
 	return DP_SINK_QUEUED;
 }
 
 static void count(struct dp_sinkq *q, int rc)
 {
 	if (rc > 0)
-		q->ctr->journal_ok++;
+		(*q->ctr.ok)++;
 	else if (rc == 0)
-		q->ctr->journal_skipped++;
+		(*q->ctr.skipped)++;
 	else
-		q->ctr->journal_failed++;
+		(*q->ctr.failed)++;
 }
 
 /* Sink thread: the message's end reaches the real sink. */
@@ -270,8 +270,20 @@ static uint32_t pow2_at_least(uint64_t n)
 	return p;
 }
 
+struct dp_sinkq_counters dp_sinkq_journal_counters(struct dp_counters *c)
+{
+	return (struct dp_sinkq_counters){&c->journal_queued, &c->journal_overflow, &c->journal_ok,
+	                                  &c->journal_skipped, &c->journal_failed};
+}
+
+struct dp_sinkq_counters dp_sinkq_dump_counters(struct dp_counters *c)
+{
+	return (struct dp_sinkq_counters){&c->dump_queued, &c->dump_overflow, &c->dump_ok,
+	                                  &c->dump_skipped, &c->dump_failed};
+}
+
 struct dp_sinkq *dp_sinkq_new(const struct dp_sink *inner, unsigned messages, uint64_t bytes,
-                              struct dp_counters *ctr, struct dp_sink *out)
+                              struct dp_sinkq_counters ctr, struct dp_sink *out)
 {
 	unsigned nchunks = (unsigned)(bytes / DP_SINKQ_CHUNK);
 	if (!messages || !nchunks || bytes / DP_SINKQ_CHUNK > 1u << 24 || messages > 1u << 24)

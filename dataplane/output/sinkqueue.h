@@ -5,6 +5,7 @@
  * (dirsink, archivesink) and gives chunks back on a second ring. commit deep-copies
  * the metadata (sinkmeta.h) and answers DP_SINK_QUEUED; the sink thread counts
  * journal_ok/skipped/failed in the worker's counters (the worker never writes them).
+ * The --dump-messages sink is queued the same way, with its dump_* counters.
  *
  * Overload never waits: no free chunk or message slot means that message's copy is
  * cut (truncated: the real sink discards it, journal_failed) and journal_overflow
@@ -29,11 +30,20 @@
 
 struct dp_sinkq;
 
+/* The counters a queue writes, the journal's or the dump's: queued and overflow on the
+ * worker, ok/skipped/failed on the sink thread. */
+struct dp_sinkq_counters {
+	uint64_t *queued, *overflow, *ok, *skipped, *failed;
+};
+struct dp_sinkq_counters dp_sinkq_journal_counters(struct dp_counters *c);
+struct dp_sinkq_counters dp_sinkq_dump_counters(struct dp_counters *c);
+
 /* Wrap *inner (owned from now on; its ops run on the sink thread only): *out is the
- * sink the worker uses. `messages` in flight at most, `bytes` of chunks; ctr gets the
- * counts. NULL when the memory cannot be had. */
+ * sink the worker uses. `messages` in flight at most, `bytes` of chunks; ctr's
+ * counters (in the worker's dp_counters) get the counts. NULL when the memory cannot
+ * be had. */
 struct dp_sinkq *dp_sinkq_new(const struct dp_sink *inner, unsigned messages, uint64_t bytes,
-                              struct dp_counters *ctr, struct dp_sink *out);
+                              struct dp_sinkq_counters ctr, struct dp_sink *out);
 
 /* Sink thread: hand what is queued to the real sink; the items handled. */
 unsigned dp_sinkq_service(struct dp_sinkq *q);

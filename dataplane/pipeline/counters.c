@@ -1,8 +1,8 @@
 #include "pipeline/counters.h"
 
 #include <stddef.h>
-#include <stdio.h>
-#include <string.h>
+
+#include "pipeline/rulehits.h"
 
 const char *const dp_drop_names[DP_DROP_COUNT] = {
 #define X(id, name, doc) name,
@@ -63,32 +63,6 @@ const struct dp_counter_field dp_port_fields[] = {
 };
 const unsigned dp_nport_fields = sizeof dp_port_fields / sizeof dp_port_fields[0];
 
-static uint32_t hash_id(const char *s)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
-}
-
-void dp_counters_rule_hit(struct dp_counters *c, const char *id)
-{
-	uint32_t h = hash_id(id);
-	for (unsigned i = 0; i < DP_RULE_SLOTS; i++) {
-		struct dp_rule_count *r = &c->rules[(h + i) % DP_RULE_SLOTS];
-		if (r->id[0] == 0) {
-			snprintf(r->id, sizeof r->id, "%s", id);
-			r->count = 1;
-			return;
-		}
-		if (strncmp(r->id, id, sizeof r->id - 1) == 0) {
-			r->count++;
-			return;
-		}
-	}
-	c->rule_overflow++;
-}
-
 uint64_t dp_loop_quantile(const struct dp_counters *c, double q)
 {
 	uint64_t n = 0, seen = 0;
@@ -113,34 +87,12 @@ uint64_t dp_loop_quantile(const struct dp_counters *c, double q)
 
 void dp_counters_add(struct dp_counters *d, const struct dp_counters *s)
 {
-	/* every field up to `rules` is a uint64_t */
+	/* every field is a uint64_t */
+	_Static_assert(sizeof(struct dp_counters) % sizeof(uint64_t) == 0, "dp_counters: uint64_t only");
 	uint64_t *dv = (uint64_t *)d;
 	const uint64_t *sv = (const uint64_t *)s;
-	for (size_t i = 0; i < offsetof(struct dp_counters, rules) / sizeof(uint64_t); i++)
+	for (size_t i = 0; i < sizeof *d / sizeof(uint64_t); i++)
 		dv[i] += sv[i];
-	for (unsigned i = 0; i < DP_RULE_SLOTS; i++) {
-		const struct dp_rule_count *r = &s->rules[i];
-		if (!r->id[0])
-			continue;
-		uint64_t n = r->count;
-		/* add n hits under the same id */
-		uint32_t h = hash_id(r->id);
-		unsigned j;
-		for (j = 0; j < DP_RULE_SLOTS; j++) {
-			struct dp_rule_count *t = &d->rules[(h + j) % DP_RULE_SLOTS];
-			if (t->id[0] == 0) {
-				memcpy(t->id, r->id, sizeof t->id);
-				t->count = n;
-				break;
-			}
-			if (strcmp(t->id, r->id) == 0) {
-				t->count += n;
-				break;
-			}
-		}
-		if (j == DP_RULE_SLOTS)
-			d->rule_overflow += n;
-	}
 }
 
 static void obj_u64(struct sl_strbuf *b, const char *key, uint64_t v, bool first)
@@ -189,17 +141,13 @@ static void ports_json(const struct dp_counters *c, struct sl_strbuf *b)
 	sl_strbuf_putc(b, '}');
 }
 
-static void rules_json(const struct dp_counters *c, struct sl_strbuf *b)
+static void rules_json(const struct dp_rule_totals *t, struct sl_strbuf *b)
 {
 	open_obj(b, "rules", false);
-	bool first = true;
-	for (int i = 0; i < DP_RULE_SLOTS; i++)
-		if (c->rules[i].id[0]) {
-			obj_u64(b, c->rules[i].id, c->rules[i].count, first);
-			first = false;
-		}
-	if (c->rule_overflow)
-		obj_u64(b, "(other)", c->rule_overflow, first);
+	for (size_t i = 0; t && i < t->n; i++)
+		obj_u64(b, t->v[i].id, t->v[i].hits, i == 0);
+	if (t && t->other)
+		obj_u64(b, "(other)", t->other, t->n == 0);
 	sl_strbuf_putc(b, '}');
 }
 
@@ -230,7 +178,7 @@ static void stages_json(const struct dp_counters *c, struct sl_strbuf *b)
 	sl_strbuf_putc(b, '}');
 }
 
-void dp_counters_json(const struct dp_counters *c, struct sl_strbuf *b)
+void dp_counters_json(const struct dp_counters *c, const struct dp_rule_totals *rules, struct sl_strbuf *b)
 {
 	sl_strbuf_putc(b, '{');
 	ports_json(c, b);
@@ -243,7 +191,7 @@ void dp_counters_json(const struct dp_counters *c, struct sl_strbuf *b)
 	obj_u64(b, "journal_backlog", dp_journal_backlog(c), false);
 	sl_strbuf_putc(b, '}');
 	names_json(b, "verdicts", dp_action_names, c->verdicts, DP_NACTIONS);
-	rules_json(c, b);
+	rules_json(rules, b);
 	names_json(b, "drops", dp_drop_names, c->drops, DP_DROP_COUNT);
 	open_obj(b, "starttls", false);
 	group_json(c, b, DP_SG_STARTTLS, true);

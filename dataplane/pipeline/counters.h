@@ -10,6 +10,8 @@
 
 #include "sluice/strbuf.h"
 
+struct dp_rule_totals;
+
 enum dp_role {
 	DP_OUTSIDE,
 	DP_INSIDE,
@@ -98,8 +100,9 @@ enum dp_protect_reason {
 
 #define DP_NACTIONS 5 /* enum sl_action */
 #define DP_LOOP_BUCKETS 32
-#define DP_RULE_SLOTS 256
-#define DP_RULE_ID_MAX 64
+/* Rules the stats JSON lists (the most hits; the rest as "(other)"): rule ids are at most
+ * 128 bytes, so the fullest JSON stays within one control-socket frame (1 MiB). */
+#define DP_STATS_RULES_MAX 4096
 
 /* Per-port counters, one per role: field, whether telemetry also shows it per worker. */
 #define DP_PORT_COUNTERS(X) \
@@ -145,6 +148,11 @@ enum dp_tel_cmd { DP_TEL_FLOWS, DP_TEL_MESSAGES, DP_TEL_MEMORY, DP_TEL_PROTECT }
 	X(journal_required_deferred, MESSAGES, "journal_required_deferred", MESSAGES, "journal_required_deferred", false, "[journal] required: 4xx, no durable copy possible") \
 	X(journal_queued, MESSAGES, "journal_queued", MESSAGES, "journal_queued", false, "copies handed to the sink thread (output/sinkqueue.h), which counts journal_ok/skipped/failed for them") \
 	X(journal_overflow, MESSAGES, "journal_overflow", MESSAGES, "journal_overflow", false, "copies lost because the sink queue's pool was full") \
+	X(dump_ok, MESSAGES, "dump_ok", MESSAGES, "dump_ok", false, "--dump-messages: messages written by the dump sink") \
+	X(dump_skipped, MESSAGES, "dump_skipped", MESSAGES, "dump_skipped", false, "--dump-messages: verdict line only (not delivered)") \
+	X(dump_failed, MESSAGES, "dump_failed", MESSAGES, "dump_failed", false, "--dump-messages: lost on the way to the dump") \
+	X(dump_queued, MESSAGES, "dump_queued", MESSAGES, "dump_queued", false, "--dump-messages: copies handed to the sink thread") \
+	X(dump_overflow, MESSAGES, "dump_overflow", MESSAGES, "dump_overflow", false, "--dump-messages: copies lost because its sink queue was full") \
 	X(signals_overlap, TOP, "signals_overlap", MESSAGES, "signals_tcp_overlap", false, "tcp.overlap raised") \
 	X(memory_bytes, TOP, "memory_bytes", MEMORY, "flows_bytes", true, "gauge: bytes held by flows") \
 	X(protect_admitted, PROTECT, "admitted", PROTECT, "admitted", false, "SYNs through the checks") \
@@ -176,11 +184,6 @@ enum dp_stage {
 	DP_STAGE_COUNT
 };
 
-struct dp_rule_count {
-	char id[DP_RULE_ID_MAX]; /* "" = free slot */
-	uint64_t count;
-};
-
 struct dp_counters {
 #define X(field, per_worker) uint64_t field[DP_NROLES];
 	DP_PORT_COUNTERS(X)
@@ -196,14 +199,14 @@ struct dp_counters {
 	uint64_t protect_closed[DP_PROTECT_COUNT];   /* sessions the dataplane closed */
 	uint64_t protect_detected[DP_PROTECT_COUNT]; /* limits and detectors that fired */
 	uint64_t protect_banned[DP_PROTECT_COUNT];   /* bans started */
-	uint64_t rule_overflow;             /* rule ids beyond DP_RULE_SLOTS */
 	/* TSC cycles each stage of the poll loop took (DP_STAGES), and the bursts timed */
 	uint64_t stage_cycles[DP_STAGE_COUNT];
 	uint64_t stage_bursts;
 	/* poll-loop iterations that moved packets, by duration: [i] counts those of
 	 * 2^i .. 2^(i+1)-1 ns (the swap's cost on the worker loop, docs/control.md) */
 	uint64_t loop_ns_log2[DP_LOOP_BUCKETS];
-	struct dp_rule_count rules[DP_RULE_SLOTS];
+	/* messages each rule fired on: counted per bundle, by rule number (smtp/rules.h
+	 * dp_ruleset_hit), summed by id in pipeline/rulehits.h */
 };
 
 /* A counter as the stats JSON and telemetry name it (see DP_SCALAR_COUNTERS). */
@@ -245,13 +248,14 @@ static inline uint64_t dp_journal_backlog(const struct dp_counters *c)
 	return c->journal_queued > done ? c->journal_queued - done : 0;
 }
 
-void dp_counters_rule_hit(struct dp_counters *c, const char *id);
 /* The loop-time histogram's quantile q (0..1) in ns (the bucket's upper edge). */
 uint64_t dp_loop_quantile(const struct dp_counters *c, double q);
 
 /* dst += src (gauges too: the sum over workers). */
 void dp_counters_add(struct dp_counters *dst, const struct dp_counters *src);
-/* The whole set as one JSON object (the /sluice/stats telemetry value). */
-void dp_counters_json(const struct dp_counters *c, struct sl_strbuf *out);
+/* The whole set as one JSON object (the /sluice/stats telemetry value); "rules" shows
+ * `rules` (NULL: none), and their `other` as "(other)" when not 0. */
+void dp_counters_json(const struct dp_counters *c, const struct dp_rule_totals *rules,
+                      struct sl_strbuf *out);
 
 #endif

@@ -16,6 +16,7 @@
 #include "pipeline/objpool.h"
 #include "stream/mem.h"
 #include "smtp/rules.h"
+#include "smtp/verdictcopy.h"
 #include "output/sink.h"
 
 #define DP_SCAN_POOL 32
@@ -55,6 +56,7 @@ struct dp_ctx {
 	bool tcp_only;              /* benchmark: flows and TCP normalization, no engine */
 	struct dp_scan_pool scans;
 	struct dp_smtp_pool smtps;
+	struct dp_verdict_pool verdicts; /* messages' verdicts held for the sinks, reused */
 	/* per-worker pools, sized at start (dp_inspector_init): no malloc per flow */
 	struct dp_objpool flows;       /* struct dp_flow */
 	struct dp_objpool sessions;    /* struct dp_session */

@@ -5,17 +5,23 @@
 
 #include "sluice/strbuf.h"
 
+#include "pipeline/rulehits.h"
+
 struct dp_ruleset *dp_ruleset_new(struct sl_policy *policy, uint64_t id)
 {
 	struct dp_ruleset *rs = calloc(1, sizeof *rs);
 	if (!rs)
 		return NULL;
+	size_t nrules = sl_policy_rule_count(policy);
 	rs->scanner = sl_scanner_new();
-	if (!rs->scanner || !sl_scanner_prepare(rs->scanner, policy)) {
+	rs->hits = nrules <= UINT32_MAX ? calloc(nrules ? nrules : 1, sizeof *rs->hits) : NULL;
+	if (!rs->scanner || !rs->hits || !sl_scanner_prepare(rs->scanner, policy)) {
 		sl_scanner_free(rs->scanner);
+		free(rs->hits);
 		free(rs);
 		return NULL;
 	}
+	rs->nrules = (uint32_t)nrules;
 	rs->policy = sl_policy_ref(policy);
 	rs->id = id;
 	struct sl_policy_info info;
@@ -31,8 +37,11 @@ void dp_ruleset_free(struct dp_ruleset *rs)
 {
 	if (!rs)
 		return;
+	if (rs->book)
+		dp_rulehits_leave(rs->book, rs);
 	sl_scanner_free(rs->scanner);
 	sl_policy_unref(rs->policy);
+	free(rs->hits);
 	free(rs);
 }
 

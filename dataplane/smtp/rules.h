@@ -10,6 +10,8 @@
 
 #include "sluice/policy.h"
 
+struct dp_rulehits;
+
 struct dp_ruleset {
 	struct sl_policy *policy;    /* a reference of its own */
 	struct sl_scanner *scanner;  /* this worker's, prepared for the policy */
@@ -20,6 +22,12 @@ struct dp_ruleset {
 	                              * pushed and compares */
 	unsigned users;              /* message scanners made for it, still alive */
 	struct dp_ruleset *next;     /* in the retired list */
+	/* messages each rule fired on, by rule number (sl_rule_hit.rule): this worker's,
+	 * written by it alone; read by dp_rulehits (pipeline/rulehits.h) */
+	uint64_t *hits;
+	uint32_t nrules;
+	struct dp_rulehits *book;    /* the book it is entered in (NULL: none), its links there */
+	struct dp_ruleset *book_prev, *book_next;
 };
 
 struct dp_rules {
@@ -33,9 +41,16 @@ struct dp_rules {
 };
 
 /* A ruleset for one worker: takes a reference to policy, makes and prepares a scanner
- * (allocation: call it off the worker). NULL without memory. */
+ * and its hit counters (allocation: call it off the worker). NULL without memory. */
 struct dp_ruleset *dp_ruleset_new(struct sl_policy *policy, uint64_t id);
+/* Its counts go to its book's totals first, when it has one. */
 void dp_ruleset_free(struct dp_ruleset *rs);
+/* A message judged with rs fired its rule number `rule` (the fast path: no hashing). */
+static inline void dp_ruleset_hit(struct dp_ruleset *rs, uint32_t rule)
+{
+	if (rule < rs->nrules)
+		rs->hits[rule]++;
+}
 /* --spam-model: a policy with spam-probability conditions uses the model at `path`
  * instead of its own ("" or a policy without them: unchanged). False with err when the
  * model cannot be used. Before any message is scanned with p. */

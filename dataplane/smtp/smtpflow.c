@@ -102,6 +102,7 @@ void dp_smtpflow_pool_free(struct dp_ctx *ctx)
 		ctx->scans.n--;
 		scan_free(ctx, ctx->scans.scan[ctx->scans.n], ctx->scans.rules[ctx->scans.n]);
 	}
+	dp_verdict_pool_free(&ctx->verdicts);
 	while (ctx->smtps.n)
 		sl_smtp_free(ctx->smtps.smtp[--ctx->smtps.n]);
 }
@@ -197,12 +198,9 @@ void dp_smtpflow_init(struct dp_smtpflow *sf, struct dp_ctx *ctx, struct dp_tcpd
 	}
 }
 
-static void pending_clear(struct dp_sf_pending *p)
+static void pending_clear(struct dp_ctx *ctx, struct dp_sf_pending *p)
 {
-	sl_strbuf_free(&p->verdict_json);
-	for (size_t i = 0; i < p->nrules; i++)
-		free(p->rules[i]);
-	free(p->rules);
+	dp_verdict_copy_give(&ctx->verdicts, p->verdict);
 	memset(p, 0, sizeof *p);
 }
 
@@ -240,9 +238,9 @@ static void sink_commit(struct dp_smtpflow *sf, struct dp_sink *sink, void *h,
 		.server = sf->server_txt,
 		.action = p->action,
 		.direction = p->direction,
-		.verdict_json = p->verdict_json.s ? p->verdict_json.s : "null",
-		.rules = (const char *const *)p->rules,
-		.nrules = p->nrules,
+		.verdict_json = dp_verdict_copy_json(p->verdict),
+		.rules = p->verdict ? p->verdict->rules : NULL,
+		.nrules = p->verdict ? p->verdict->nrules : 0,
 		.outcome = outcome,
 		.server_code = code,
 		.server_text = text,
@@ -275,7 +273,7 @@ void dp_smtpflow_free(struct dp_smtpflow *sf)
 	release_engine(sf);
 	for (int i = 0; i < DP_SF_PENDING; i++)
 		if (sf->pending[i].used)
-			pending_clear(&sf->pending[i]);
+			pending_clear(sf->ctx, &sf->pending[i]);
 	/* no sink handle is left here: dp_flow_free calls dp_smtpflow_close first, which
 	 * ends unfinished messages and commits every pending one as unanswered */
 	memset(sf, 0, sizeof *sf);
@@ -442,8 +440,9 @@ static void message_end(struct dp_smtpflow *sf, const struct sl_event *ev)
 	c->messages++;
 	if ((unsigned)v->action < DP_NACTIONS)
 		c->verdicts[v->action]++;
-	for (size_t i = 0; i < v->nhits; i++)
-		dp_counters_rule_hit(c, v->hits[i].id);
+	if (sf->scan) /* judged by the bundle the message began with: its rule numbers */
+		for (size_t i = 0; i < v->nhits; i++)
+			dp_ruleset_hit(sf->scan_rules, v->hits[i].rule);
 	if (!copy_promised(sf, v)) {
 		v = &no_copy;
 		c->journal_required_deferred++;
@@ -472,16 +471,8 @@ static void message_end(struct dp_smtpflow *sf, const struct sl_event *ev)
 	sf->msg_journal = sf->msg_dump = NULL;
 	/* the verdict's JSON and rule ids are for the sinks only: not built per message
 	 * when no sink takes this one */
-	if (p->journal || p->dump) {
-		sl_verdict_json(v, &p->verdict_json);
-		if (sl_strbuf_failed(&p->verdict_json))
-			sl_strbuf_free(&p->verdict_json); /* no memory: the record says null */
-		if (v->nhits)
-			p->rules = calloc(v->nhits, sizeof *p->rules);
-		for (size_t i = 0; p->rules && i < v->nhits; i++)
-			if ((p->rules[i] = strdup(v->hits[i].id)))
-				p->nrules++;
-	}
+	if (p->journal || p->dump)
+		p->verdict = dp_verdict_copy_take(&ctx->verdicts, v);
 
 	bool enforce = !ctx->passive && (ctx->cfg->mode == DP_MODE_ENFORCE || v == &no_copy) &&
 	               (v->action == SL_ACT_REJECT || v->action == SL_ACT_TEMPFAIL ||
@@ -493,13 +484,13 @@ static void message_end(struct dp_smtpflow *sf, const struct sl_event *ev)
 		            q ? DP_MSG_QUARANTINED : DP_MSG_REJECTED, 0, NULL);
 		sink_commit(sf, ctx->dump, p->dump, ev->envelope, p,
 		            q ? DP_MSG_QUARANTINED : DP_MSG_REJECTED, 0, NULL);
-		pending_clear(p);
+		pending_clear(ctx, p);
 		return;
 	}
 	if (p == &local) {
 		sink_commit(sf, ctx->journal, p->journal, ev->envelope, p, DP_MSG_UNANSWERED, 0, NULL);
 		sink_commit(sf, ctx->dump, p->dump, ev->envelope, p, DP_MSG_UNANSWERED, 0, NULL);
-		pending_clear(p);
+		pending_clear(ctx, p);
 	}
 }
 
@@ -521,7 +512,7 @@ static void txn_result(struct dp_smtpflow *sf, const struct sl_event *ev)
 	const char *text = ev->code ? reply_text(sf, ev->offset) : NULL;
 	sink_commit(sf, sf->ctx->journal, p->journal, ev->envelope, p, o, ev->code, text);
 	sink_commit(sf, sf->ctx->dump, p->dump, ev->envelope, p, o, ev->code, text);
-	pending_clear(p);
+	pending_clear(sf->ctx, p);
 }
 
 static bool keyword_at(struct dp_smtpflow *sf, int dir, uint64_t off, const char *kw)
@@ -902,7 +893,7 @@ void dp_smtpflow_close(struct dp_smtpflow *sf)
 		static const struct sl_envelope none;
 		sink_commit(sf, sf->ctx->journal, p->journal, &none, p, DP_MSG_UNANSWERED, 0, NULL);
 		sink_commit(sf, sf->ctx->dump, p->dump, &none, p, DP_MSG_UNANSWERED, 0, NULL);
-		pending_clear(p);
+		pending_clear(sf->ctx, p);
 	}
 }
 

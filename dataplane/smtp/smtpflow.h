@@ -15,6 +15,7 @@
 
 #include "pipeline/ctx.h"
 #include "protect/protect.h"
+#include "smtp/verdictcopy.h"
 #include "stream/tcpdir.h"
 
 enum dp_sf_state {
@@ -52,9 +53,7 @@ struct dp_sf_pending {         /* a message waiting for the server's answer */
 	void *journal, *dump;      /* sink handles */
 	enum sl_action action;
 	enum sl_direction direction;
-	struct sl_strbuf verdict_json;
-	char **rules;
-	size_t nrules;
+	struct dp_verdict_copy *verdict; /* for the sinks (NULL: none takes it, or no memory) */
 	uint64_t bytes;
 	uint64_t bundle_id;        /* the bundle that judged it */
 	char bundle_digest[17];
@@ -140,7 +139,7 @@ void dp_smtpflow_signal(struct dp_smtpflow *sf, const char *name, const char *va
 const char *dp_smtpflow_client_text(struct dp_smtpflow *sf);
 const char *dp_smtpflow_server_text(struct dp_smtpflow *sf);
 
-/* Frees the scanners kept for new flows (ctx->scans). */
+/* Frees the scanners kept for new flows (ctx->scans) and the verdict copies kept. */
 void dp_smtpflow_pool_free(struct dp_ctx *ctx);
 
 #endif

@@ -2,8 +2,6 @@
 
 #include <string.h>
 
-size_t sl_utf8_seq_len(const uint8_t *p, size_t n);
-
 void sl_json_strn(struct sl_strbuf *b, const char *s, size_t n)
 {
 	const uint8_t *p = (const uint8_t *)s;

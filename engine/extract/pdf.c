@@ -16,6 +16,8 @@
  * library fits: they need the whole file for random access through the xref table. */
 #include "extract_int.h"
 
+#include "sluice/strbuf.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -299,12 +301,6 @@ static void token_end(struct sl_extract *x, struct xlevel *l)
 	t->ntok = 0;
 }
 
-static int hexval(uint8_t c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	     : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 static void text_byte(struct sl_extract *x, struct xlevel *l, uint8_t c)
 {
 	struct xpdftext *t = &l->pdft;
@@ -349,8 +345,8 @@ static void text_byte(struct sl_extract *x, struct xlevel *l, uint8_t c)
 			if (t->nhex)
 				string_byte(t, (uint8_t)(t->hex << 4));
 			t->st = CS_NORMAL;
-		} else if (hexval(c) >= 0) {
-			t->hex = (t->hex << 4) | (unsigned)hexval(c);
+		} else if (sl_hexval(c) >= 0) {
+			t->hex = (t->hex << 4) | (unsigned)sl_hexval(c);
 			if (++t->nhex == 2) {
 				string_byte(t, (uint8_t)t->hex);
 				t->hex = t->nhex = 0;

@@ -275,43 +275,6 @@ bool sl_charset_decode_header2(struct sl_iconv_cache *cache, struct sl_strbuf *b
 	return true;
 }
 
-/* Length of the valid sequence at p (1..4), or 0 with *bad set to the length of the
- * maximal invalid subpart (>= 1). */
-static size_t seq(const uint8_t *p, size_t n, size_t *bad)
-{
-	uint8_t c = p[0];
-	size_t len;
-	uint8_t lo = 0x80, hi = 0xBF;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		len = 2;
-	else if (c == 0xE0)
-		len = 3, lo = 0xA0;
-	else if (c == 0xED)
-		len = 3, hi = 0x9F;
-	else if (c >= 0xE1 && c <= 0xEF)
-		len = 3;
-	else if (c == 0xF0)
-		len = 4, lo = 0x90;
-	else if (c >= 0xF1 && c <= 0xF3)
-		len = 4;
-	else if (c == 0xF4)
-		len = 4, hi = 0x8F;
-	else {
-		*bad = 1;
-		return 0;
-	}
-	for (size_t i = 1; i < len; i++) {
-		if (i >= n || p[i] < lo || p[i] > hi) {
-			*bad = i;
-			return 0;
-		}
-		lo = 0x80, hi = 0xBF;
-	}
-	return len;
-}
-
 size_t sl_utf8_valid_prefix(const uint8_t *p, size_t n)
 {
 	size_t i = 0;
@@ -346,7 +309,7 @@ size_t sl_utf8_valid_prefix(const uint8_t *p, size_t n)
 			i += 3;
 			continue;
 		}
-		size_t bad, l = seq(p + i, n - i, &bad);
+		size_t bad, l = sl_utf8_seq(p + i, n - i, &bad);
 		if (!l)
 			return i;
 		i += l;
@@ -364,7 +327,7 @@ size_t sl_utf8_sanitize(struct sl_strbuf *b, const uint8_t *p, size_t n)
 		if (!n)
 			break;
 		size_t bad = 1;
-		seq(p, n, &bad);
+		sl_utf8_seq(p, n, &bad);
 		sl_strbuf_puts(b, "\xEF\xBF\xBD");
 		replaced++;
 		p += bad, n -= bad;
@@ -481,7 +444,7 @@ static void feed_utf8(struct sl_textconv *t, const uint8_t *p, size_t n, sl_sink
 		while (n && t->ncarry < 4) {
 			t->carry[t->ncarry++] = *p++;
 			n--;
-			size_t bad = 0, l = seq(t->carry, t->ncarry, &bad);
+			size_t bad = 0, l = sl_utf8_seq(t->carry, t->ncarry, &bad);
 			if (l) {
 				sink(ctx, t->carry, l);
 				t->ncarry = 0;
@@ -509,7 +472,7 @@ static void feed_utf8(struct sl_textconv *t, const uint8_t *p, size_t n, sl_sink
 		if (!n)
 			break;
 		size_t bad = 1;
-		seq(p, n, &bad);
+		sl_utf8_seq(p, n, &bad);
 		if (bad == n && n < 4 && p[0] >= 0xC2 && p[0] <= 0xF4) {
 			memcpy(t->carry, p, n); /* may complete in the next call */
 			t->ncarry = n;

@@ -471,17 +471,6 @@ static const char *str_of(struct ctx *c, const struct tok *t, size_t *n)
 
 /* ---------------------------------------------------------------- encoded words */
 
-static int hexval(uint8_t ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 static const char *find2(const char *p, size_t n, char a, char b)
 {
 	for (size_t i = 0; i + 1 < n; i++)
@@ -516,9 +505,9 @@ static bool ew_decode(struct ctx *c, const char *tok, size_t n, struct sl_strbuf
 	if (cte == 'q') {
 		/* decode_q: '_' is a space, then every =XX (hex) is a byte */
 		for (size_t i = 0; i < elen; i++) {
-			if (enc[i] == '=' && i + 2 < elen && hexval(enc[i + 1]) >= 0 &&
-			    hexval(enc[i + 2]) >= 0) {
-				raw[rlen++] = (uint8_t)(hexval(enc[i + 1]) << 4 | hexval(enc[i + 2]));
+			if (enc[i] == '=' && i + 2 < elen && sl_hexval(enc[i + 1]) >= 0 &&
+			    sl_hexval(enc[i + 2]) >= 0) {
+				raw[rlen++] = (uint8_t)(sl_hexval(enc[i + 1]) << 4 | sl_hexval(enc[i + 2]));
 				i += 2;
 			} else {
 				raw[rlen++] = enc[i] == '_' ? ' ' : enc[i];
@@ -591,7 +580,7 @@ static struct tok *get_encoded_word(struct ctx *c, struct sv *v, bool *invalid_e
 	size_t qmarks = 0;
 	for (size_t i = 0; i < toklen; i++)
 		qmarks += body[i] == '?';
-	if (remn > 1 && hexval((uint8_t)rem[0]) >= 0 && hexval((uint8_t)rem[1]) >= 0 && qmarks < 2) {
+	if (remn > 1 && sl_hexval((uint8_t)rem[0]) >= 0 && sl_hexval((uint8_t)rem[1]) >= 0 && qmarks < 2) {
 		/* the '?' after the CTE was followed by an encoded-word escape (=XX) */
 		const char *q2 = find2(rem, remn, '?', '=');
 		if (q2) {
@@ -2191,6 +2180,28 @@ static void find_mime_parameters(struct ctx *c, struct tok *tl, struct sv v)
 	append(c, tl, parse_mime_parameters(c, v));
 }
 
+/* The last token of a Content-Type or Content-Disposition value (the subtype, the
+ * disposition) and the parameters after it: the same in both, as in Python's parser. */
+static struct tok *token_and_parameters(struct ctx *c, struct tok *list, struct sv v)
+{
+	struct tok *t;
+	if (!(t = get_token(c, &v))) {
+		find_mime_parameters(c, list, v);
+		return list;
+	}
+	append(c, list, t);
+	if (!v.n)
+		return list;
+	if (v.p[0] != ';') {
+		find_mime_parameters(c, list, v);
+		return list;
+	}
+	append(c, list, term(c, K_TVAL, Y_OTHER, ";", 1));
+	adv(&v, 1);
+	append(c, list, parse_mime_parameters(c, v));
+	return list;
+}
+
 static struct tok *parse_content_type(struct ctx *c, struct sv v)
 {
 	struct tok *ct = tnew(c, K_LIST, Y_OTHER), *t;
@@ -2208,43 +2219,15 @@ static struct tok *parse_content_type(struct ctx *c, struct sv v)
 	}
 	append(c, ct, term(c, K_TVAL, Y_OTHER, "/", 1));
 	adv(&v, 1);
-	if (!(t = get_token(c, &v))) {
-		find_mime_parameters(c, ct, v);
-		return ct;
-	}
-	append(c, ct, t);
-	if (!v.n)
-		return ct;
-	if (v.p[0] != ';') {
-		find_mime_parameters(c, ct, v);
-		return ct;
-	}
-	append(c, ct, term(c, K_TVAL, Y_OTHER, ";", 1));
-	adv(&v, 1);
-	append(c, ct, parse_mime_parameters(c, v));
-	return ct;
+	return token_and_parameters(c, ct, v);
 }
 
 static struct tok *parse_content_disposition(struct ctx *c, struct sv v)
 {
-	struct tok *cd = tnew(c, K_LIST, Y_OTHER), *t;
+	struct tok *cd = tnew(c, K_LIST, Y_OTHER);
 	if (!v.n)
 		return cd;
-	if (!(t = get_token(c, &v))) {
-		find_mime_parameters(c, cd, v);
-		return cd;
-	}
-	append(c, cd, t);
-	if (!v.n)
-		return cd;
-	if (v.p[0] != ';') {
-		find_mime_parameters(c, cd, v);
-		return cd;
-	}
-	append(c, cd, term(c, K_TVAL, Y_OTHER, ";", 1));
-	adv(&v, 1);
-	append(c, cd, parse_mime_parameters(c, v));
-	return cd;
+	return token_and_parameters(c, cd, v);
 }
 
 static struct tok *parse_cte(struct ctx *c, struct sv v)
@@ -2321,9 +2304,9 @@ static void param_value(const struct tok *p, struct sl_strbuf *b)
 static void unquote_to_bytes(const char *s, size_t n, struct sl_strbuf *b)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n + 0 && hexval((uint8_t)s[i + 1]) >= 0 &&
-		    hexval((uint8_t)s[i + 2]) >= 0) {
-			sl_strbuf_putc(b, (char)(hexval((uint8_t)s[i + 1]) << 4 | hexval((uint8_t)s[i + 2])));
+		if (s[i] == '%' && i + 2 < n + 0 && sl_hexval((uint8_t)s[i + 1]) >= 0 &&
+		    sl_hexval((uint8_t)s[i + 2]) >= 0) {
+			sl_strbuf_putc(b, (char)(sl_hexval((uint8_t)s[i + 1]) << 4 | sl_hexval((uint8_t)s[i + 2])));
 			i += 2;
 		} else {
 			sl_strbuf_putc(b, s[i]);
@@ -2440,10 +2423,10 @@ static void mimeparams_str(const struct tok *mp, struct sl_strbuf *b)
 				if (raw8) {
 					/* unquote(value, encoding='latin-1') */
 					for (size_t q = 0; q < pv.len; q++) {
-						if (s[q] == '%' && q + 2 < pv.len && hexval((uint8_t)s[q + 1]) >= 0 &&
-						    hexval((uint8_t)s[q + 2]) >= 0) {
-							uint8_t byte = (uint8_t)(hexval((uint8_t)s[q + 1]) << 4 |
-							                         hexval((uint8_t)s[q + 2]));
+						if (s[q] == '%' && q + 2 < pv.len && sl_hexval((uint8_t)s[q + 1]) >= 0 &&
+						    sl_hexval((uint8_t)s[q + 2]) >= 0) {
+							uint8_t byte = (uint8_t)(sl_hexval((uint8_t)s[q + 1]) << 4 |
+							                         sl_hexval((uint8_t)s[q + 2]));
 							if (byte < 0x80) {
 								sl_strbuf_putc(&value, (char)byte);
 							} else {

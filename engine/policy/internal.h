@@ -39,7 +39,6 @@ void pol_vec_free(struct pol_vec *vec);
 
 uint64_t pol_hash64(const void *p, size_t n, uint64_t seed);
 /* Value of a hex digit, -1 if c is not one. */
-int pol_hexval(char c);
 
 /* ---- scopes and databases --------------------------------------------------------- */
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "sluice/strbuf.h"
 
 void lex_init(struct lexer *lx, const char *data, size_t len, struct pol_arena *a)
 {
@@ -59,8 +60,8 @@ static void lex_string(struct lexer *lx, struct token *t)
 		case '\\': out[n++] = '\\'; break;
 		case '"': out[n++] = '"'; break;
 		case 'x': {
-			int hi = lx->p < lx->end ? pol_hexval(lx->p[0]) : -1;
-			int lo = lx->p + 1 < lx->end ? pol_hexval(lx->p[1]) : -1;
+			int hi = lx->p < lx->end ? sl_hexval(lx->p[0]) : -1;
+			int lo = lx->p + 1 < lx->end ? sl_hexval(lx->p[1]) : -1;
 			if (hi < 0 || lo < 0) {
 				error(lx, t, "\\x needs two hex digits");
 				return;

@@ -71,7 +71,7 @@ static void hash_line(struct pol_list_ctx *lc, const char *s, size_t n, unsigned
 	if (n == 0 || s[0] == '#')
 		return;
 	size_t hl = 0;
-	while (hl < n && pol_hexval(s[hl]) >= 0)
+	while (hl < n && sl_hexval(s[hl]) >= 0)
 		hl++;
 	enum pol_digest type;
 	if (hl == 32)
@@ -84,7 +84,7 @@ static void hash_line(struct pol_list_ctx *lc, const char *s, size_t n, unsigned
 		pol_list_error(lc, line, col, "expected an MD5, SHA-1 or SHA-256 hex digest (32, 40 or 64 digits)");
 	uint8_t d[32];
 	for (size_t i = 0; i < hl / 2; i++)
-		d[i] = (uint8_t)(pol_hexval(s[2 * i]) * 16 + pol_hexval(s[2 * i + 1]));
+		d[i] = (uint8_t)(sl_hexval(s[2 * i]) * 16 + sl_hexval(s[2 * i + 1]));
 	int64_t size = -1;
 	const char *label = NULL;
 	struct pol_arena *a = pol_list_arena(lc);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "sluice/strbuf.h"
 
 struct out {
 	char *s;
@@ -32,7 +33,7 @@ static void put(struct out *o, const char *s)
 static bool byte_expr(const char *h, struct out *o)
 {
 	char buf[128];
-	int hi = pol_hexval(h[0]), lo = pol_hexval(h[1]);
+	int hi = sl_hexval(h[0]), lo = sl_hexval(h[1]);
 	if (h[0] == '?' && h[1] == '?') {
 		put(o, ".");
 	} else if (hi >= 0 && lo >= 0) {
@@ -162,8 +163,8 @@ char *pol_ndb_to_regex(struct pol_arena *a, const char *offset, const char *hex,
 					put(&o, "|");
 				first = false;
 				size_t len = 0;
-				while (pol_hexval(p[0]) >= 0 || p[0] == '?') {
-					if (pol_hexval(p[1]) < 0 && p[1] != '?') {
+				while (sl_hexval(p[0]) >= 0 || p[0] == '?') {
+					if (sl_hexval(p[1]) < 0 && p[1] != '?') {
 						*err = "odd number of hex digits in alternative";
 						*errcol = (size_t)(p - hex);
 						free(o.s);
@@ -200,13 +201,13 @@ char *pol_ndb_to_regex(struct pol_arena *a, const char *offset, const char *hex,
 				return NULL;
 			}
 			put(&o, neg ? "]" : ")");
-		} else if ((pol_hexval(p[0]) >= 0 || p[0] == '?') && p[1] && (pol_hexval(p[1]) >= 0 || p[1] == '?')) {
-			if (pol_hexval(p[0]) >= 0 && pol_hexval(p[1]) >= 0)
+		} else if ((sl_hexval(p[0]) >= 0 || p[0] == '?') && p[1] && (sl_hexval(p[1]) >= 0 || p[1] == '?')) {
+			if (sl_hexval(p[0]) >= 0 && sl_hexval(p[1]) >= 0)
 				fixed++;
 			byte_expr(p, &o);
 			p += 2;
 		} else {
-			*err = pol_hexval(p[0]) >= 0 || p[0] == '?' ? "odd number of hex digits"
+			*err = sl_hexval(p[0]) >= 0 || p[0] == '?' ? "odd number of hex digits"
 			                                       : "unexpected character in signature";
 			*errcol = col;
 			free(o.s);

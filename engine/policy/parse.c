@@ -13,6 +13,15 @@
 #include "lists.h"
 #include "parser.h"
 
+/* The error at line:col of source file: the parse stops. */
+static __attribute__((noreturn)) void fail_in(struct parser *ps, uint32_t file, unsigned line,
+                                               unsigned col, const char *msg)
+{
+	const struct pol_source *s = POL_AT(ps->sources, struct pol_source, file);
+	pol_diag(ps->diag, s->path, line, col, "%s", msg);
+	longjmp(ps->fail, 1);
+}
+
 void ps_error(struct parser *ps, unsigned line, unsigned col, const char *fmt, ...)
 {
 	char msg[512];
@@ -20,23 +29,18 @@ void ps_error(struct parser *ps, unsigned line, unsigned col, const char *fmt, .
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	const struct pol_source *s = POL_AT(ps->sources, struct pol_source, ps->file);
-	pol_diag(ps->diag, s->path, line, col, "%s", msg);
-	longjmp(ps->fail, 1);
+	fail_in(ps, ps->file, line, col, msg);
 }
 
 /* Errors in list files point into those files. */
 void pol_list_error(struct pol_list_ctx *lc, unsigned line, unsigned col, const char *fmt, ...)
 {
-	struct parser *ps = lc->parser;
 	char msg[512];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	const struct pol_source *s = POL_AT(ps->sources, struct pol_source, lc->file);
-	pol_diag(ps->diag, s->path, line, col, "%s", msg);
-	longjmp(ps->fail, 1);
+	fail_in(lc->parser, lc->file, line, col, msg);
 }
 
 void ps_next(struct parser *ps)

@@ -7,6 +7,7 @@
 
 #include "lists.h"
 #include "parser.h"
+#include "sluice/strbuf.h"
 
 /* ---- match -------------------------------------------------------------------------- */
 
@@ -172,7 +173,7 @@ static unsigned regex_flags(struct parser *ps, const struct matcher *m, uint32_t
 static bool hexdigest(const char *s, uint8_t *out, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		int hi = pol_hexval(s[2 * i]), lo = hi < 0 ? -1 : pol_hexval(s[2 * i + 1]);
+		int hi = sl_hexval(s[2 * i]), lo = hi < 0 ? -1 : sl_hexval(s[2 * i + 1]);
 		if (lo < 0)
 			return false;
 		out[i] = (uint8_t)(hi * 16 + lo);

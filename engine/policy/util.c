@@ -114,17 +114,6 @@ uint64_t pol_hash64(const void *p, size_t n, uint64_t seed)
 	return h;
 }
 
-int pol_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 void pol_diag(struct sl_policy_diag *d, const char *file, unsigned line, unsigned col,
               const char *fmt, ...)
 {

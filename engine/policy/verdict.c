@@ -132,6 +132,7 @@ void pol_verdict_compute(struct sl_msgscan *m, enum sl_direction dir)
 		struct sl_rule_hit *h = &m->hits[nh++];
 		memset(h, 0, sizeof *h);
 		h->id = r->id;
+		h->rule = m->cand[i];
 		h->action = r->action;
 		h->score = r->score / 1000.0;
 		h->evidence = &m->vev[nev];

@@ -9,16 +9,9 @@ import subprocess
 import sys
 import tempfile
 
-from avlib import CTL, EICAR, eml_with_attachment
-
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(('ok   ' if cond else 'FAIL ') + what)
-    if not cond:
-        failures += 1
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+from avlib import CTL, EICAR, eml_with_attachment  # noqa: E402
+from sluicetest import check, exit_code  # noqa: E402
 
 
 def write(d, name, text):
@@ -112,8 +105,7 @@ def main():
         r = run('import-clamav', os.path.join(tmp, 'missing'), '-o', os.path.join(out, 'm.rules'))
         check(r.returncode == 1 and 'missing: No such file or directory' in r.stderr,
               'a missing directory is an error: ' + r.stderr.strip())
-    print('%d failures' % failures)
-    return 1 if failures else 0
+    return exit_code()
 
 
 if __name__ == '__main__':

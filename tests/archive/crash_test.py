@@ -23,6 +23,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import archive_env  # noqa: E402
 import journal_proto as jp  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+from sluicetest import require  # noqa: E402
+
 WINDOW = 64
 
 
@@ -72,12 +75,6 @@ def make_records(n, rng):
                           rules=["crash.rule%d" % (i % 5)], direction=1 + i % 3)
         bodies.append(body)
     return bodies
-
-
-def check(cond, what):
-    """An explicit check (an assert statement is gone under python -O)."""
-    if not cond:
-        raise AssertionError(what)
 
 
 def run_sender(archive, bodies, acked, kill_points, kill_requests, stats, tls):
@@ -169,7 +166,7 @@ def main():
         sock.sendall(b"".join(jp.frame(jp.RECORD, bodies[i]) for i in again))
         for i in again:
             ftype, rid, status, _ = jp.read_reply(sock)
-            check(ftype == jp.ACK and status == 1, "resent record %d was not a duplicate" % i)
+            require(ftype == jp.ACK and status == 1, "resent record %d was not a duplicate" % i)
         sock.close()
         archive.stop()
         elapsed = time.time() - t0
@@ -190,22 +187,22 @@ def main():
             raise AssertionError("verify failed")
         v = json.loads(out.stdout)
         distinct_msgs = len({b[b.index(b"Subject"):] for b in bodies})
-        check(v["records_checked"] == len(bodies) == len(acked), "checked %d records, sent %d, acked %d"
-              % (v["records_checked"], len(bodies), len(acked)))
-        check(v["records_missing"] == 0, "acknowledged records missing")
-        check(v["copies"] == len(bodies), "copies %d != records %d: stored twice or lost" % (
+        require(v["records_checked"] == len(bodies) == len(acked), "checked %d records, sent %d, acked %d"
+                % (v["records_checked"], len(bodies), len(acked)))
+        require(v["records_missing"] == 0, "acknowledged records missing")
+        require(v["copies"] == len(bodies), "copies %d != records %d: stored twice or lost" % (
             v["copies"], len(bodies)))
-        check(v["messages"] == distinct_msgs, "messages %d != distinct %d" % (
+        require(v["messages"] == distinct_msgs, "messages %d != distinct %d" % (
             v["messages"], distinct_msgs))
         st = json.loads(subprocess.run([args.exe, "stats", "--data", data, "--json"],
                                        capture_output=True, text=True, check=True).stdout)
-        check(st["index_state"] == "current", st)
-        check(st["duplicates_received"] >= 50, "duplicates received: %d" % st["duplicates_received"])
+        require(st["index_state"] == "current", st)
+        require(st["duplicates_received"] >= 50, "duplicates received: %d" % st["duplicates_received"])
         srch = subprocess.run([args.exe, "search", "--data", data, "rule:crash.rule3",
                                "--json", "--limit", "0"], capture_output=True, text=True,
                               check=True).stdout.splitlines()
         want = len({b[b.index(b"Subject"):] for i, b in enumerate(bodies) if i % 5 == 3})
-        check(len(srch) == want, "rule search found %d, want %d" % (len(srch), want))
+        require(len(srch) == want, "rule search found %d, want %d" % (len(srch), want))
         print("crash test passed: every acknowledged record present exactly once")
     finally:
         if archive.proc and archive.proc.poll() is None:

@@ -27,13 +27,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import archive_env  # noqa: E402
 import journal_proto as jp  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+from sluicetest import require  # noqa: E402
+
 WINDOW = 50
-
-
-def check(cond, what):
-    """An explicit check (an assert statement is gone under python -O)."""
-    if not cond:
-        raise AssertionError(what)
 
 
 def message(m):
@@ -57,7 +54,7 @@ class Server:
              *archive_env.serve_tls(self.pki), *extra],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline()
-        check(line.startswith("listening journal "), "archive did not start: %r" % line)
+        require(line.startswith("listening journal "), "archive did not start: %r" % line)
         return line.split()[2]
 
     def kill(self):
@@ -66,7 +63,7 @@ class Server:
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
-        check(self.proc.wait(timeout=60) == 0, "archive exited badly on SIGTERM")
+        require(self.proc.wait(timeout=60) == 0, "archive exited badly on SIGTERM")
 
 
 def send_all(addr, tls, bodies):
@@ -77,8 +74,8 @@ def send_all(addr, tls, bodies):
         sock.sendall(b"".join(jp.frame(jp.RECORD, b) for b in batch))
         for b in batch:
             ftype, rid, status, reason = jp.read_reply(sock)
-            check(ftype == jp.ACK and status == 0 and rid == jp.record_id(b),
-                  "record not stored: %s %s %s" % (ftype, status, reason))
+            require(ftype == jp.ACK and status == 0 and rid == jp.record_id(b),
+                    "record not stored: %s %s %s" % (ftype, status, reason))
     sock.close()
 
 
@@ -120,20 +117,20 @@ def main():
         addr = srv.start("--index-delay", "600000", "--index-block", "100000")
         send_all(addr, tls, [record(i, i, "recovery.one") for i in range(600)])
         st = stats(exe, data)
-        check(st["copies"] == 600 and st["index_lag_copies"] == 600,
-              "before the kill: %d copies, lag %d (want 600, 600)" % (
-                  st["copies"], st["index_lag_copies"]))
-        check(search(exe, data, "recoverymark") == set(),
-              "found before the indexer wrote anything")
+        require(st["copies"] == 600 and st["index_lag_copies"] == 600,
+                "before the kill: %d copies, lag %d (want 600, 600)" % (
+                    st["copies"], st["index_lag_copies"]))
+        require(search(exe, data, "recoverymark") == set(),
+                "found before the indexer wrote anything")
         srv.kill()
         srv.start()
         wait_caught_up(exe, data, 600)
         want = {sha(m) for m in range(600)}
         got = search(exe, data, "recoverymark")
-        check(got == want, "after restart: %d of 600 found by a body word, %d wrong" % (
+        require(got == want, "after restart: %d of 600 found by a body word, %d wrong" % (
             len(got & want), len(got - want)))
-        check(search(exe, data, "rule:recovery.one") == want, "rule search after restart")
-        check(search(exe, data, "subject:\"recovery 17\"") == {sha(17)}, "phrase after restart")
+        require(search(exe, data, "rule:recovery.one") == want, "rule search after restart")
+        require(search(exe, data, "subject:\"recovery 17\"") == {sha(17)}, "phrase after restart")
         print("phase 1: 600 acknowledged, none indexed at the kill, all found after restart")
         srv.stop()
 
@@ -143,26 +140,26 @@ def main():
         bodies = [record(600 + k, k if k < 30 else 600 + k, "recovery.two") for k in range(450)]
         send_all(addr, tls, bodies)
         st = stats(exe, data)
-        check(st["copies"] == 1050 and st["index_lag_copies"] == 50,
-              "before the second kill: %d copies, lag %d (want 1050, 50)" % (
-                  st["copies"], st["index_lag_copies"]))
+        require(st["copies"] == 1050 and st["index_lag_copies"] == 50,
+                "before the second kill: %d copies, lag %d (want 1050, 50)" % (
+                    st["copies"], st["index_lag_copies"]))
         srv.kill()
         srv.start()
         wait_caught_up(exe, data, 1050)
         want_two = {sha(k if k < 30 else 600 + k) for k in range(450)}
         got = search(exe, data, "rule:recovery.two")
-        check(got == want_two, "rule:recovery.two: %d of %d found, %d wrong" % (
+        require(got == want_two, "rule:recovery.two: %d of %d found, %d wrong" % (
             len(got & want_two), len(want_two), len(got - want_two)))
         want_all = want | want_two
         got = search(exe, data, "recoverymark")
-        check(got == want_all, "body word after the second restart: %d of %d, %d wrong" % (
+        require(got == want_all, "body word after the second restart: %d of %d, %d wrong" % (
             len(got & want_all), len(want_all), len(got - want_all)))
-        check(search(exe, data, "number1040") == {sha(1040)}, "the last copy's body word")
+        require(search(exe, data, "number1040") == {sha(1040)}, "the last copy's body word")
         srv.stop()
         v = subprocess.run([exe, "verify", "--data", data], capture_output=True, text=True)
-        check(v.returncode == 0, "verify: %s %s" % (v.stdout, v.stderr[-800:]))
+        require(v.returncode == 0, "verify: %s %s" % (v.stdout, v.stderr[-800:]))
         st = stats(exe, data)
-        check(st["index_state"] == "current", "index state %s" % st["index_state"])
+        require(st["index_state"] == "current", "index state %s" % st["index_state"])
         print("phase 2: 400 indexed, 50 pending at the kill, all 1050 copies found after restart")
         print("index recovery test passed")
     finally:

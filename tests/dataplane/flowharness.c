@@ -97,25 +97,30 @@ static void send_out(void *arg, const struct dp_flow *f, const struct dp_out *ou
 	}
 }
 
+struct sl_policy *h_policy(const char *text)
+{
+	char path[] = "/tmp/sluice-dp-test-XXXXXX";
+	int fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	struct sl_policy_diag diag;
+	struct sl_policy *p = sl_policy_load(path, &diag);
+	unlink(path);
+	if (!p)
+		fprintf(stderr, "\npolicy: %s:%u:%u: %s\n", diag.file, diag.line, diag.col, diag.msg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	return p;
+}
+
 void h_init(struct harness *h, const char *policy_text, const char *cfg_text)
 {
 	memset(h, 0, sizeof *h);
 	char err[256];
 	dp_config_default(&h->cfg);
 	CU_ASSERT_EQUAL_FATAL(dp_config_parse(&h->cfg, "test", cfg_text ? cfg_text : "", err, sizeof err), 0);
-	if (policy_text) {
-		char path[] = "/tmp/sluice-dp-test-XXXXXX";
-		int fd = mkstemp(path);
-		CU_ASSERT_FATAL(fd >= 0);
-		CU_ASSERT_FATAL(write(fd, policy_text, strlen(policy_text)) == (ssize_t)strlen(policy_text));
-		close(fd);
-		struct sl_policy_diag diag;
-		h->policy = sl_policy_load(path, &diag);
-		unlink(path);
-		if (!h->policy)
-			fprintf(stderr, "\npolicy: %s:%u:%u: %s\n", diag.file, diag.line, diag.col, diag.msg);
-		CU_ASSERT_PTR_NOT_NULL_FATAL(h->policy);
-	}
+	if (policy_text)
+		h->policy = h_policy(policy_text);
 	CU_ASSERT_EQUAL_FATAL(dp_inspector_init(&h->in, &h->cfg, false, h->policy, &h->ctr,
 	                                        h->cfg.max_memory), 0);
 	memcpy(h->base, base_frame, sizeof base_frame);

@@ -44,6 +44,8 @@ struct harness {
 	uint8_t host_addr[4], host_mac[6];
 };
 
+/* A policy of this text (fails the test when it does not load). */
+struct sl_policy *h_policy(const char *text);
 /* policy_text may be NULL (no rules). cfg_text overrides configuration keys. */
 void h_init(struct harness *h, const char *policy_text, const char *cfg_text);
 /* After h_init with a [pool] in cfg_text whose service address is 198.51.100.25 and

@@ -4,12 +4,19 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cunit_run.h"
+#include "sluice/frame.h"
 
 #include "pipeline/counters.h"
+#include "pipeline/rulehits.h"
 
-#define NSLOTS (offsetof(struct dp_counters, rules) / sizeof(uint64_t))
+#define NSLOTS (sizeof(struct dp_counters) / sizeof(uint64_t))
 #define BASE 7000000000ull /* ten digits each: no value is part of another */
+/* 18 digits: wide, yet the loop's iterations (a sum of 32 buckets) stay within
+ * INT64_MAX, past which jansson (op_stats reads the JSON back) refuses an integer */
+#define WIDE 123456789012345678ull
 
 static void fill(struct dp_counters *c)
 {
@@ -37,10 +44,16 @@ static void test_every_counter_in_json(void)
 {
 	static struct dp_counters c;
 	fill(&c);
+	struct dp_rule_total r[] = {{"t.one", BASE + NSLOTS}, {"t.two", BASE + NSLOTS + 1}};
+	struct dp_rule_totals rules = {r, 2, 2, 0};
 	struct sl_strbuf b;
 	sl_strbuf_init(&b);
-	dp_counters_json(&c, &b);
+	dp_counters_json(&c, &rules, &b);
 	CU_ASSERT_FATAL(!sl_strbuf_failed(&b));
+	char want[128];
+	snprintf(want, sizeof want, "\"rules\":{\"t.one\":%llu,\"t.two\":%llu}",
+	         BASE + NSLOTS, BASE + NSLOTS + 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.s, want));
 	const uint64_t *v = (const uint64_t *)&c;
 	size_t loop = offsetof(struct dp_counters, loop_ns_log2) / sizeof(uint64_t);
 	for (size_t i = 0; i < NSLOTS; i++) {
@@ -81,12 +94,51 @@ static void test_add_sums_all(void)
 		CU_ASSERT_EQUAL(vb[i], 2 * va[i]);
 }
 
+/* The largest stats JSON there can be (every counter WIDE, DP_STATS_RULES_MAX rules with
+ * ids at the policy's length cap, 128, the "(other)" line) is valid JSON and leaves room
+ * in one control-socket frame for the reply around it (dataplane/control.c op_stats:
+ * json_loads, then one frame). */
+static void test_fullest_stats_fit_a_frame(void)
+{
+	static struct dp_counters c;
+	memset(&c, 0, sizeof c);
+	uint64_t *v = (uint64_t *)&c;
+	for (size_t i = 0; i < NSLOTS; i++)
+		v[i] = WIDE;
+	static struct dp_rule_total r[DP_STATS_RULES_MAX];
+	static char ids[DP_STATS_RULES_MAX][129];
+	for (unsigned i = 0; i < DP_STATS_RULES_MAX; i++) {
+		memset(ids[i], 'x', 128);
+		snprintf(ids[i], 129, "%05u", i); /* unique, then x up to 128 */
+		ids[i][5] = 'x';
+		r[i] = (struct dp_rule_total){ids[i], WIDE};
+	}
+	struct dp_rule_totals rules = {r, DP_STATS_RULES_MAX, DP_STATS_RULES_MAX, WIDE};
+	struct sl_strbuf b;
+	sl_strbuf_init(&b);
+	dp_counters_json(&c, &rules, &b);
+	CU_ASSERT_FATAL(!sl_strbuf_failed(&b));
+	json_error_t e;
+	json_t *j = json_loads(b.s, 0, &e);
+	if (!j)
+		printf("not JSON: %s at %d\n", e.text, e.position);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL(json_object_size(json_object_get(j, "rules")), DP_STATS_RULES_MAX + 1); /* and "(other)" */
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(j, "messages"), "dump_failed")),
+	                (json_int_t)WIDE);
+	CU_ASSERT(b.len + 4096 < SL_FRAME_JSON_MAX);
+	printf("the fullest stats JSON: %zu bytes (frame cap %u)\n", b.len, SL_FRAME_JSON_MAX);
+	json_decref(j);
+	sl_strbuf_free(&b);
+}
+
 int main(void)
 {
 	static const struct cu_test tests[] = {
 		{"every counter in the stats JSON", test_every_counter_in_json},
 		{"names unique per object and command", test_names_unique},
 		{"the sum over workers adds every counter", test_add_sums_all},
+		{"the fullest stats JSON fits one control frame", test_fullest_stats_fit_a_frame},
 		{NULL, NULL},
 	};
 	return cu_run_suite("dataplane counters", NULL, NULL, tests);

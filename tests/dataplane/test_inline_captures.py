@@ -7,6 +7,8 @@ as offline mode finds in the same capture. SMTP is recognised by content too
 (the capture on port 8240). Then the same with two workers behind the software
 distributor (three lcores on this machine's two CPUs), on a Zeek capture and a generated
 one with many interleaved sessions: both directions of each flow must meet on one worker.
+These two runs also write --dump-messages: each worker's dump goes through its own sink
+queue (dump_queued counts every message) and holds the same messages as offline mode's.
 
 Each run lasts until the counters show the capture read and the expected messages
 counted, and then stay still (not a fixed time: three lcores on two CPUs are slow under
@@ -27,21 +29,15 @@ import dputil  # noqa: E402
 import pcaplib  # noqa: E402
 from dputil import check  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+from sluicetest import own_rules  # noqa: E402
+
 CAPS = os.path.join(dputil.SOURCE, 'tests', 'data', 'zeek', 'captures')
-SHIPPED = os.path.join(dputil.SOURCE, 'docs', 'examples')
-POLICY = None  # main(): the shipped policy's own rules
+# main(): the shipped policy's own rules. SpamAssassin's rightly score the captures'
+# bare test messages (an empty BDAT message: no Date, Message-ID, Subject) as spam.
+POLICY = None
 
 
-def own_rules(d):
-    """The shipped policy without the SpamAssassin set it includes: the test is about
-    passing sessions through unchanged, and SpamAssassin rightly scores the captures'
-    bare test messages (an empty BDAT message: no Date, Message-ID, Subject) as spam."""
-    shutil.copytree(SHIPPED, d, dirs_exist_ok=True)
-    p = os.path.join(d, 'policy.rules')
-    text = open(p).read()
-    check('include "spamassassin.rules"' in text, 'the shipped policy includes the SpamAssassin set')
-    open(p, 'w').write(text.replace('include "spamassassin.rules"', ''))
-    return p
 # both directions of a capture come in on the outside port: the check that a flow's
 # server packets arrive on the inside port (against forgeries) must be off
 # Both directions in on port 0. The protection is off: the test is about passing
@@ -59,9 +55,45 @@ def offline_messages(cap, d):
     return len(open(os.path.join(out, 'verdicts.jsonl')).read().splitlines())
 
 
-def run_inline(cap, d, conf_text, messages, lcores='0'):
-    """Problems found passing cap through sluice-dp until it read every frame and
-    counted `messages` (empty list: none), and its stats."""
+def dumped(out):
+    """A --dump-messages DIR (one worker) or its w<n> folders: the number of verdict
+    lines and the sorted contents of the .eml files."""
+    lines, emls = 0, []
+    for root, _, files in os.walk(out):
+        for f in files:
+            with open(os.path.join(root, f), 'rb') as fh:
+                data = fh.read()
+            if f == 'verdicts.jsonl':
+                lines += len(data.splitlines())
+            elif f.endswith('.eml'):
+                emls.append(data)
+    return lines, sorted(emls)
+
+
+def dump_problems(cap, dump, s, want):
+    """Inline --dump-messages (dump) against offline mode's on the same capture: the
+    same messages, every one through the dump's sink queue (dump_queued), none lost."""
+    off = dump + '-offline'
+    r = subprocess.run([dputil.DP, '--offline', cap, '--rules', POLICY, '--dump-messages', off],
+                       capture_output=True, text=True, timeout=300)
+    check(r.returncode == 0, r.stderr)
+    problems = []
+    inline, offline = dumped(dump), dumped(off)
+    if inline[0] != want or inline[0] != offline[0]:
+        problems.append(f'--dump-messages: {inline[0]} verdict lines inline, {offline[0]} offline, want {want}')
+    if inline[1] != offline[1]:
+        problems.append(f'--dump-messages: {len(inline[1])} .eml files inline differ from offline\'s {len(offline[1])}')
+    m = s['messages']
+    if m['dump_queued'] != want:  # 0: the dump ran on the worker, not behind its queue
+        problems.append(f'dump_queued {m["dump_queued"]}, want {want}')
+    if m['dump_overflow'] or m['dump_failed'] or m['dump_ok'] + m['dump_skipped'] != want:
+        problems.append(f'dump counters {dict((k, v) for k, v in m.items() if k.startswith("dump_"))}')
+    return problems
+
+
+def run_inline(cap, d, conf_text, messages, lcores='0', extra=()):
+    """Problems found passing cap through sluice-dp (extra: more of its options) until it
+    read every frame and counted `messages` (empty list: none), and its stats."""
     empty = os.path.join(d, 'empty.pcap')
     pcaplib.write(empty, [])
     conf = os.path.join(d, 'dp.conf')
@@ -76,7 +108,7 @@ def run_inline(cap, d, conf_text, messages, lcores='0'):
     rc, _, err, problem = dputil.run_until(
         dputil.eal('inline', [f'net_pcap0,rx_pcap={cap},tx_pcap={to_out}',
                               f'net_pcap1,rx_pcap={empty},tx_pcap={to_in}'], lcores),
-        ['--config', conf, '--rules', POLICY, '--stats-file', st], through,
+        ['--config', conf, '--rules', POLICY, '--stats-file', st, *extra], through,
         f'{len(frames)} frames read and {messages} messages counted')
     if rc != 0:
         return [f'exit {rc}: {err.strip()[-300:]}'], None
@@ -129,10 +161,14 @@ def main():
                         '--index', index, '--count', '40', '--sessions', '40', '--concurrency', '20',
                         '--seed', '7', '--refuse-rate', '0'], check=True, timeout=300)
         expect = sum(len(json.loads(x)['messages']) for x in open(index))
-        for cap, want in ((os.path.join(CAPS, 'zeek__smtp.pcap'), 2), (gen, expect)):
+        for n, (cap, want) in enumerate(((os.path.join(CAPS, 'zeek__smtp.pcap'), 2), (gen, expect))):
             conf = DIRECTIONS_ON_ONE_PORT + '[workers]\ncount = 2\ndistribution = software\n[flows]\nverify_checksums = no\n'
-            problems, s = run_inline(cap, d, conf, want, lcores='0@0,1@1,2@1')
+            # with --dump-messages: each worker's dump goes through its own sink queue
+            dump = os.path.join(d, f'dump{n}')
+            problems, s = run_inline(cap, d, conf, want, lcores='0@0,1@1,2@1',
+                                     extra=('--dump-messages', dump))
             if s:
+                problems += dump_problems(cap, dump, s, want)
                 per = s['ports']['outside']['rx_packets']
                 if s['messages']['total'] != want:
                     problems.append(f'{s["messages"]["total"]} messages, want {want}')

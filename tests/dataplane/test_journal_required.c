@@ -78,7 +78,7 @@ static void setup(struct required_setup *r, const char *policy, bool required, u
 	r->queue = NULL;
 	if (queued) {
 		struct dp_sink real = r->sink;
-		r->queue = dp_sinkq_new(&real, 4, 8 * DP_SINKQ_CHUNK, &r->h.ctr, &r->sink);
+		r->queue = dp_sinkq_new(&real, 4, 8 * DP_SINKQ_CHUNK, dp_sinkq_journal_counters(&r->h.ctr), &r->sink);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(r->queue);
 	}
 	r->h.in.ctx.journal = &r->sink;

@@ -1,28 +1,12 @@
 /* A worker's rule bundles (dataplane/smtp/rules.h): a message finishes on the bundle it
  * started with; a retired bundle goes when its last message scanner goes, handed to the
  * dispose hook (sluice-dp's control thread) when there is one. */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cunit_run.h"
 
+#include "flowharness.h"
 #include "smtp/rules.h"
-
-static struct sl_policy *policy_of(const char *text)
-{
-	char path[] = "/tmp/sluice-rules-test-XXXXXX";
-	int fd = mkstemp(path);
-	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_FATAL(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
-	close(fd);
-	struct sl_policy_diag d;
-	struct sl_policy *p = sl_policy_load(path, &d);
-	unlink(path);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-	return p;
-}
 
 static struct dp_ruleset *disposed[8];
 static unsigned ndisposed;
@@ -36,8 +20,8 @@ static bool dispose(void *arg, struct dp_ruleset *rs)
 
 static void test_retire_and_dispose(void)
 {
-	struct sl_policy *a = policy_of("rule a { match raw \"A\" action reject }\n");
-	struct sl_policy *b = policy_of("rule b { match raw \"B\" action reject }\n");
+	struct sl_policy *a = h_policy("rule a { match raw \"A\" action reject }\n");
+	struct sl_policy *b = h_policy("rule b { match raw \"B\" action reject }\n");
 	struct dp_rules r = {.dispose = dispose};
 	struct dp_ruleset *ra = dp_ruleset_new(a, 1), *rb = dp_ruleset_new(b, 2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ra);

@@ -3,6 +3,7 @@
  * copy, pool exhaustion cutting a copy instead of waiting, the [journal] required
  * room travelling with the commit) and the sink thread (a slow sink does not slow the
  * producer; a stop drains every queued copy). */
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "cunit_run.h"
+#include "output/dumpsink.h"
 #include "output/sinkqueue.h"
 #include "output/spsc.h"
 
@@ -202,7 +204,7 @@ static void fixture_init(struct fixture *f, unsigned messages, uint64_t bytes)
 {
 	memset(f, 0, sizeof *f);
 	struct dp_sink inner = {.ops = &rec_ops, .impl = &f->rec};
-	f->q = dp_sinkq_new(&inner, messages, bytes, &f->ctr, &f->queued);
+	f->q = dp_sinkq_new(&inner, messages, bytes, dp_sinkq_journal_counters(&f->ctr), &f->queued);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f->q);
 }
 
@@ -437,12 +439,12 @@ static void test_queue_no_reserve_without_room(void)
 	struct dp_counters ctr;
 	memset(&ctr, 0, sizeof ctr);
 	struct dp_sink inner = {.ops = &plain, .impl = &rec}, out;
-	struct dp_sinkq *q = dp_sinkq_new(&inner, 1, DP_SINKQ_CHUNK, &ctr, &out);
+	struct dp_sinkq *q = dp_sinkq_new(&inner, 1, DP_SINKQ_CHUNK, dp_sinkq_journal_counters(&ctr), &out);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
 	CU_ASSERT_PTR_NULL(out.ops->reserve);
 	out.ops->free(out.impl);
-	CU_ASSERT_PTR_NULL(dp_sinkq_new(&inner, 0, DP_SINKQ_CHUNK, &ctr, &out));
-	CU_ASSERT_PTR_NULL(dp_sinkq_new(&inner, 1, DP_SINKQ_CHUNK - 1, &ctr, &out));
+	CU_ASSERT_PTR_NULL(dp_sinkq_new(&inner, 0, DP_SINKQ_CHUNK, dp_sinkq_journal_counters(&ctr), &out));
+	CU_ASSERT_PTR_NULL(dp_sinkq_new(&inner, 1, DP_SINKQ_CHUNK - 1, dp_sinkq_journal_counters(&ctr), &out));
 }
 
 /* ---- the sink thread -------------------------------------------------------------- */
@@ -519,6 +521,107 @@ static void test_thread_overload_accounted(void)
 	fixture_free(&f);
 }
 
+/* ---- the dump sink behind its queue (--dump-messages inline) ---------------------- */
+
+static unsigned dir_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	unsigned n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* The whole file, malloc'd (*len its length); NULL when it cannot be read. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *b = malloc(4 * DP_SINKQ_CHUNK);
+	*len = b ? fread(b, 1, 4 * DP_SINKQ_CHUNK - 1, f) : 0;
+	fclose(f);
+	if (b)
+		b[*len] = 0;
+	return b;
+}
+
+/* The worker's begin/write/commit leave the dump's directory untouched (no temporary
+ * file, no verdict line): the files are written by whoever services the queue, every
+ * message whole, and the dump's counters (not the journal's) count them. */
+static void test_dump_behind_queue(void)
+{
+	char dir[] = "/tmp/sl_sinkq_dump_XXXXXX", err[256], path[300];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	struct dp_sink real, dump;
+	CU_ASSERT_EQUAL_FATAL(dp_dumpsink_open(&real, dir, err, sizeof err), 0);
+	struct dp_counters ctr;
+	memset(&ctr, 0, sizeof ctr);
+	struct dp_sinkq *q = dp_sinkq_new(&real, 4, 8 * DP_SINKQ_CHUNK, dp_sinkq_dump_counters(&ctr), &dump);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+	static uint8_t big[DP_SINKQ_CHUNK + 4321];
+	fill_pattern(big, sizeof big, 9);
+	const uint8_t small[] = "Subject: hi\r\n\r\nbody\r\n";
+	struct dp_msg_meta rejected = plain_meta;
+	rejected.outcome = DP_MSG_REJECTED;
+	const struct { const uint8_t *p; size_t n; const struct dp_msg_meta *m; } msgs[3] = {
+		{big, sizeof big, &plain_meta}, {small, sizeof small - 1, &rejected},
+		{small, sizeof small - 1, &plain_meta},
+	};
+	for (int i = 0; i < 3; i++) {
+		void *h = dump.ops->begin(dump.impl);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+		dump.ops->write(dump.impl, h, msgs[i].p, msgs[i].n);
+		CU_ASSERT_EQUAL(dump.ops->commit(dump.impl, h, msgs[i].m), DP_SINK_QUEUED);
+	}
+	CU_ASSERT_EQUAL(dir_entries(dir), 1); /* verdicts.jsonl, opened at start, and nothing else */
+	snprintf(path, sizeof path, "%s/verdicts.jsonl", dir);
+	size_t len = 1;
+	char *lines = slurp(path, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lines);
+	CU_ASSERT_EQUAL(len, 0);
+	free(lines);
+	CU_ASSERT_EQUAL(ctr.dump_queued, 3);
+	CU_ASSERT_EQUAL(ctr.dump_ok + ctr.dump_skipped + ctr.dump_failed, 0);
+
+	CU_ASSERT(dp_sinkq_service(q) >= 5); /* 2 chunks + 1 + 1, 3 commits */
+	CU_ASSERT_EQUAL(ctr.dump_ok, 2);
+	CU_ASSERT_EQUAL(ctr.dump_skipped, 1);
+	CU_ASSERT_EQUAL(ctr.dump_failed, 0);
+	CU_ASSERT_EQUAL(ctr.dump_overflow, 0);
+	CU_ASSERT_EQUAL(ctr.journal_queued + ctr.journal_ok + ctr.journal_skipped + ctr.journal_failed, 0);
+	lines = slurp(path, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lines);
+	unsigned nl = 0;
+	for (size_t i = 0; i < len; i++)
+		nl += lines[i] == '\n';
+	CU_ASSERT_EQUAL(nl, 3);
+	CU_ASSERT_PTR_NOT_NULL(strstr(lines, "\"rejected\""));
+	free(lines);
+	snprintf(path, sizeof path, "%s/1.eml", dir);
+	char *eml = slurp(path, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(eml);
+	CU_ASSERT_EQUAL(len, sizeof big);
+	CU_ASSERT_EQUAL(memcmp(eml, big, sizeof big), 0);
+	free(eml);
+	snprintf(path, sizeof path, "%s/2.eml", dir);
+	eml = slurp(path, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(eml);
+	CU_ASSERT_STRING_EQUAL(eml, (const char *)small);
+	free(eml);
+	CU_ASSERT_EQUAL(dir_entries(dir), 3); /* no third .eml: the rejected one is a line only */
+	dump.ops->free(dump.impl);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/1.eml", dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/verdicts.jsonl", dir);
+	unlink(path);
+	CU_ASSERT_EQUAL(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	static const struct cu_test tests[] = {
@@ -533,6 +636,7 @@ int main(void)
 		{"queue: no promise without reserve_room", test_queue_no_reserve_without_room},
 		{"thread: slow sink, stop drains", test_thread_slow_sink_drains},
 		{"thread: overload accounted", test_thread_overload_accounted},
+		{"dump: files written by the sink thread only, its own counters", test_dump_behind_queue},
 		{NULL, NULL},
 	};
 	return cu_run_suite("dataplane sink queue", NULL, NULL, tests);

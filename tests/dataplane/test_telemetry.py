@@ -3,7 +3,10 @@
 dpdk-telemetry.py (the way an operator reads them): after a capture went through in
 enforce mode, the counters say what happened (packets per port, flows, messages,
 verdicts, rules, drops, memory). The test waits until the capture has gone through
-(polling the counters), then reads them once more and checks every value."""
+(polling the counters), then reads them once more and checks every value. The same
+counters through the control socket's `stats` (docs/control.md, asked with the lab's
+client written from that document) agree, and sluice-dp exits cleanly after answering
+(a `stats` that crashed it was first seen only in the lab)."""
 import json
 import os
 import subprocess
@@ -14,6 +17,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dputil  # noqa: E402
 import pcaplib  # noqa: E402
 from dputil import check  # noqa: E402
+
+sys.path.insert(0, os.path.join(dputil.SOURCE, 'tests', 'lab', 'peers'))
+import dpctl  # noqa: E402
 
 CAP = os.path.join(dputil.SOURCE, 'tests', 'data', 'zeek', 'captures', 'zeek__smtp.pcap')
 POLICY = os.path.join(dputil.SOURCE, 'docs', 'examples', 'policy.rules')
@@ -47,16 +53,21 @@ def main():
                 and dputil.settled(tel)):
             return False
         t.update(query(prefix, CMDS))
+        try:
+            t['stats'] = dpctl.ask(sock, {'op': 'stats', 'req': 1}, timeout=10)
+        except OSError as e:  # the connection closed: sluice-dp died answering
+            t['stats'] = {'client_error': str(e)}
         return True
 
     with tempfile.TemporaryDirectory() as d:
         empty = os.path.join(d, 'empty.pcap')
         pcaplib.write(empty, [])
-        conf = os.path.join(d, 'dp.conf')
+        conf, sock = os.path.join(d, 'dp.conf'), os.path.join(d, 'dp.sock')
         # both directions come in on port 0: no check of the ingress port; closed flows
         # stay in the table long past the test (the default is 10 s)
         open(conf, 'w').write('[ports]\ndirection_check = no\n'
-                              '[flows]\nverify_checksums = no\nclosed_timeout = 600s\n')
+                              '[flows]\nverify_checksums = no\nclosed_timeout = 600s\n'
+                              f'[control]\nsocket = {sock}\n')
         eal = dputil.eal('tel', [f'net_pcap0,rx_pcap={CAP},tx_pcap={d}/o1.pcap',
                                  f'net_pcap1,rx_pcap={empty},tx_pcap={d}/o0.pcap'])
         prefix = eal[eal.index('--file-prefix') + 1]
@@ -64,7 +75,7 @@ def main():
             eal, ['--config', conf, '--rules', POLICY], through_and_read,
             'the capture through sluice-dp')
         check(problem is None, f'{problem}\n{out}{err}')
-        check(rc == 0, f'exit {rc}: {err}')
+        check(rc == 0, f'exit {rc}: {err}\ncontrol stats: {t.get("stats", "not asked")}')
         for c in CMDS:
             check(c in t, f'{c} missing from {sorted(t)}')
         info, ports, flows = t['/sluice/info'], t['/sluice/ports'], t['/sluice/flows']
@@ -89,7 +100,16 @@ def main():
         check(st['packets'] == len(frames) and 0 < st['bursts'] <= len(frames), st)
         check(all(st[s + '_cycles'] > 0 for s in ('rx', 'decode', 'inspect', 'tx', 'timers')), st)
         check(st['decode_cycles_per_worker'] == [st['decode_cycles']] and st['tsc_hz'] > 0, st)
-    print('telemetry: every /sluice/ command answers and agrees with the capture')
+        # the control socket's stats: the same counters (the sink queues' too, 0 here)
+        ans = t['stats']
+        check(ans.get('ok') is True, ans)
+        sm = ans['stats']['messages']
+        check(sm['total'] == 2 and sm['dump_queued'] == 0 and sm['journal_queued'] == 0, sm)
+        differ = {k: (v, msgs[k]) for k, v in sm.items() if k in msgs and msgs[k] != v}
+        check(not differ, f'stats and /sluice/messages differ: {differ}')
+        check(ans['stats']['flows']['created'] == flows['created'], ans['stats']['flows'])
+        check(ans['stats']['ports']['outside']['rx_packets'] == len(frames), ans['stats']['ports'])
+    print('telemetry: every /sluice/ command and the control socket\'s stats answer and agree with the capture')
 
 
 if __name__ == '__main__':

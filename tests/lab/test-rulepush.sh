@@ -118,13 +118,17 @@ if judged != expect:
 print("event log: 6 verdicts, each with the bundle that judged it")
 PY
 
-# 6. the STARTTLS knob, the counters
+# 6. the STARTTLS knob, the counters (rule hits across the swaps)
 out=$(dpctl "$sock" knob starttls strip) || lab_fail "knob: $out"
 [ "$(dpctl "$sock" hello | json "d['starttls']")" = strip ] || lab_fail "the knob did not change"
 out=$(dpctl "$sock" knob starttls sideways) && lab_fail "a bad knob value was taken: $out"
 stats=$(dpctl "$sock" stats) || lab_fail "stats: $stats"
 [ "$(echo "$stats" | json "d['stats']['messages']['total']")" -ge 6 ] || lab_fail "stats: $stats"
 [ "$(echo "$stats" | json "d['stats']['loop']['p99_ns'] > 0")" = True ] || lab_fail "no loop times: $stats"
+# rule counters by id across the swaps: B's marker rule fired once (swapmark-3) and keeps
+# its count after A replaced B (docs/dataplane.md "Counters and telemetry")
+[ "$(echo "$stats" | json "d['stats']['rules'].get('lab.swap-marker')")" = 1 ] ||
+	lab_fail "rules: lab.swap-marker (bundle B only, swapped out since) should have 1 hit: $stats"
 # the top flows, listed by the workers between bursts: a session held open meanwhile
 lab_c "$LAB_PYTHON" -c "
 import socket, time

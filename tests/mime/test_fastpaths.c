@@ -12,9 +12,6 @@
 #include "cunit_run.h"
 #include "decode.h"
 
-/* engine/core/utf8.c */
-size_t sl_utf8_seq_len(const uint8_t *p, size_t n);
-
 static uint32_t rng = 12345;
 
 static uint32_t next(void)

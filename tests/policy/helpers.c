@@ -114,6 +114,7 @@ void tp_begin(struct tp_msg *t, struct sl_scanner *sc, struct sl_policy *p, enum
 	t->m = sl_msgscan_new(sc, p, forced);
 	if (!t->m)
 		abort();
+	t->p = p;
 	t->env.rcpt = t->rcpt;
 	struct sl_event ev = {.type = SL_EV_MESSAGE_BEGIN, .envelope = &t->env};
 	emit(t, &ev);
@@ -237,7 +238,14 @@ const struct sl_verdict *tp_end(struct tp_msg *t)
 {
 	struct sl_event ev = {.type = SL_EV_MESSAGE_END, .envelope = &t->env};
 	emit(t, &ev);
-	return sl_msgscan_verdict(t->m);
+	const struct sl_verdict *v = sl_msgscan_verdict(t->m);
+	/* every hit names its rule by number too (the dataplane's counters go by it) */
+	for (size_t i = 0; i < v->nhits; i++) {
+		const char *id = sl_policy_rule_id(t->p, v->hits[i].rule);
+		CU_ASSERT_PTR_NOT_NULL(id);
+		CU_ASSERT(id && strcmp(id, v->hits[i].id) == 0);
+	}
+	return v;
 }
 
 void tp_free(struct tp_msg *t)

@@ -26,6 +26,7 @@ extern char tp_last_dir[256];
 
 struct tp_msg {
 	struct sl_msgscan *m;
+	const struct sl_policy *p;
 	struct sl_envelope env;
 	struct sl_rcpt rcpt[8];
 	size_t chunk;      /* size of data chunks; 0 feeds each buffer whole */

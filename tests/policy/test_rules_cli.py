@@ -9,6 +9,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+from sluicetest import check, exit_code, own_rules  # noqa: E402
+
 SRC = os.environ['SLUICE_SOURCE_ROOT']
 BUILD = os.environ['SLUICE_BUILD_ROOT']
 CTL = os.path.join(BUILD, 'control', 'sluicectl')
@@ -37,17 +40,6 @@ EXPECT = {
     'smuggling-lf-dot-crlf.eml': ('reject', False, ['smtp.smuggling']),
     'spam-scoring.eml': ('quarantine', False, ['spam.subject', 'spam.body-phrases']),
 }
-
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print('FAIL:', what)
-    else:
-        print('ok:', what)
 
 
 def run(*args, ok=True):
@@ -170,23 +162,15 @@ def main():
 
     # cost: smoke run on the test messages, with the policy's own 19 rules (each rule left
     # out is a recompile: with the 1,890 imported ones that is minutes, not a smoke test)
-    own_rules = os.path.join(tempfile.mkdtemp(), 'own.rules')
-    with open(POLICY) as f:
-        text = f.read().replace('include "spamassassin.rules"', '')
-    with open(own_rules, 'w') as f:
-        f.write(text.replace('"antivirus.ndb"', f'"{DOCS}/antivirus.ndb"')
-                    .replace('"known-bad.sha256"', f'"{DOCS}/known-bad.sha256"')
-                    .replace('"confidential-keywords.txt"', f'"{DOCS}/confidential-keywords.txt"')
-                    .replace('"spam-phrases.txt"', f'"{DOCS}/spam-phrases.txt"'))
-    p = run('cost', own_rules, DATA, '--seconds', '0.01', '--top', '3')
-    shutil.rmtree(os.path.dirname(own_rules))
+    own_dir = tempfile.mkdtemp()
+    p = run('cost', own_rules(own_dir), DATA, '--seconds', '0.01', '--top', '3')
+    shutil.rmtree(own_dir)
     check(p.returncode == 0 and 'whole policy: 19 rules' in p.stdout and 'share of scan' in p.stdout
           and 'ceiling: raw Hyperscan block scans' in p.stdout
           and len(p.stdout.split('share of scan\n')[1].splitlines()) == 5,  # 3 rules, 'more', note
           'rules cost prints the worst rules')
 
-    print(f'{failures} failures')
-    return 1 if failures else 0
+    return exit_code()
 
 
 if __name__ == '__main__':

@@ -7,17 +7,6 @@
 
 #include "sluice/strbuf.h"
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static struct record *add(struct transcript *t)
 {
 	if (t->n == t->cap) {
@@ -53,7 +42,7 @@ static bool unescape(const char *p, size_t n, struct record *r)
 		case 'x': {
 			if (i + 2 >= n)
 				return false;
-			int h = hexval(p[i + 1]), l = hexval(p[i + 2]);
+			int h = sl_hexval(p[i + 1]), l = sl_hexval(p[i + 2]);
 			if (h < 0 || l < 0)
 				return false;
 			r->data[o++] = (uint8_t)(h * 16 + l);

@@ -16,18 +16,13 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+from sluicetest import check, exit_code  # noqa: E402
+
 SRC = os.environ.get('SLUICE_SOURCE_ROOT', os.path.join(os.path.dirname(__file__), '..', '..'))
 BUILD = os.environ.get('SLUICE_BUILD_ROOT', os.path.join(SRC, 'build'))
 CTL = os.path.join(BUILD, 'control', 'sluicectl')
 SAMPLE = os.path.join(SRC, 'tests', 'data', 'spam-sample')
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(('ok   ' if cond else 'FAIL ') + what)
-    if not cond:
-        failures += 1
 
 
 def run(*args):
@@ -229,8 +224,7 @@ def main():
         test_sample(d)
     finally:
         shutil.rmtree(d, ignore_errors=True)
-    print(f'{failures} failed')
-    sys.exit(1 if failures else 0)
+    sys.exit(exit_code())
 
 
 if __name__ == '__main__':

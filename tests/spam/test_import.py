@@ -10,17 +10,12 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+from sluicetest import check, exit_code  # noqa: E402
+
 SRC = os.environ.get('SLUICE_SOURCE_ROOT', os.path.join(os.path.dirname(__file__), '..', '..'))
 BUILD = os.environ.get('SLUICE_BUILD_ROOT', os.path.join(SRC, 'build'))
 CTL = os.path.join(BUILD, 'control', 'sluicectl')
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(('ok   ' if cond else 'FAIL ') + what)
-    if not cond:
-        failures += 1
 
 
 PRE = 'loadplugin Mail::SpamAssassin::Plugin::ReplaceTags\nloadplugin Mail::SpamAssassin::Plugin::HeaderEval\n'
@@ -151,8 +146,7 @@ def main():
               f'unterminated regex: exit 1 naming 60_broken.cf:1 ({r.stderr.strip()})')
         r = subprocess.run([CTL, 'rules', 'import-sa', os.path.join(d, 'nosuchdir')], capture_output=True, text=True)
         check(r.returncode == 1 and 'nosuchdir' in r.stderr, 'a missing directory is an error')
-    print(f'{failures} failed')
-    return 1 if failures else 0
+    return exit_code()
 
 
 if __name__ == '__main__':

@@ -23,10 +23,10 @@ for line in open(sys.argv[1], encoding="utf-8"):
 # rules it includes name 90 header fields, one database each, and bench-engine holds 16
 # streamed databases (tools/bench-engine/runs.h); what this checks (DLP, executables,
 # EICAR, direction) is the policy's own.
-grep -v '^include "spamassassin.rules"' "$root/docs/examples/policy.rules" |
-	sed "s#\"\([a-z0-9.-]*\.\(ndb\|sha256\|txt\)\)\"#\"$root/docs/examples/\1\"#" >"$tmp/own.rules"
+/usr/bin/python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import sluicetest
+sluicetest.own_rules(sys.argv[2])' "$root/tests/lib" "$tmp/own"
 "$build/tools/bench-engine" --streams "$tmp/streams" --corpus "$tmp/corpus" \
-	--policy "$tmp/own.rules" --seconds 0 --rounds 1 \
+	--policy "$tmp/own/policy.rules" --seconds 0 --rounds 1 \
 	--utf8-headers "$tmp/utf8" --verdicts "$tmp/verdicts.jsonl" >"$tmp/bench.out" ||
 	{ cat "$tmp/bench.out"; exit 1; }
 /usr/bin/python3 "$root/tests/tools/check_verdicts.py" "$tmp/corpus/index.jsonl" "$tmp/verdicts.jsonl"

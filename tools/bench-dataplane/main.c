@@ -41,6 +41,7 @@
 #include "lpm.h"
 #include "multicore.h"
 #include "protect_bench.h"
+#include "rulehit_bench.h"
 #include "sockmem.h"
 #include "port.h"
 #include "worker.h"
@@ -654,6 +655,10 @@ int main(int argc, char **argv)
 	memset(&tb, 0, sizeof tb);
 	if (only && strcmp(only, "multicore") == 0)
 		return bench_multicore(policy, &ports, seconds);
+	if (only && strcmp(only, "rulehits") == 0) {
+		bench_rule_hits(policy);
+		return 0;
+	}
 	if (only) {
 		/* one stage alone, for perf: its figure, no checks */
 		static const struct { const char *name; enum dp_mode mode; bool tcp_only; } st[] = {
@@ -666,7 +671,7 @@ int main(int argc, char **argv)
 				report(st[i].name, &r1, NULL);
 				return failures ? 1 : 0;
 			}
-		fprintf(stderr, "bench-dataplane: --only bridge|tcp|smtp|enforce|multicore\n");
+		fprintf(stderr, "bench-dataplane: --only bridge|tcp|smtp|enforce|multicore|rulehits\n");
 		return 2;
 	}
 	run_stage(DP_MODE_BRIDGE, false, false, policy, &ports, seconds, &r1, NULL, false);
@@ -697,6 +702,7 @@ int main(int argc, char **argv)
 	report_stages("(2)", &r2);
 	report_stages("(3)", &r3);
 	bench_protect_micro(lists);
+	bench_rule_hits(policy);
 
 	/* the matching ceiling: the same bytes, block mode, same databases */
 	struct sl_blockscan *bs = sl_blockscan_new(policy, &diag);

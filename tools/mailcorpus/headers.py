@@ -70,23 +70,18 @@ def address(name, addr, charset, rng):
 def fold(name, value):
 	"""`Name: value` folded at spaces so lines stay within 76 characters where possible
 	(an encoded word or long token that does not fit gets a line of its own)."""
-	out, line = [], name + ':'
-	for tok in value.split(' '):
-		if len(line) + 1 + len(tok) > FOLD_AT and line.strip() and line != name + ':':
-			out.append(line)
-			line = ' ' + tok
-		else:
-			line += ' ' + tok
-	out.append(line)
-	return '\r\n'.join(out) + '\r\n'
+	return _fold_tokens(name, value.split(' '))
 
 
 def fold_list(name, items):
 	"""An address list, folded after commas."""
+	return _fold_tokens(name, [item + ',' for item in items[:-1]] + items[-1:])
+
+
+def _fold_tokens(name, tokens):
 	out, line = [], name + ':'
-	for i, item in enumerate(items):
-		tok = item + (',' if i < len(items) - 1 else '')
-		if len(line) + 1 + len(tok) > FOLD_AT and line != name + ':':
+	for tok in tokens:
+		if len(line) + 1 + len(tok) > FOLD_AT and line.strip() and line != name + ':':
 			out.append(line)
 			line = ' ' + tok
 		else:

@@ -150,6 +150,8 @@ struct sl_evidence {
 
 struct sl_rule_hit {
 	const char *id;
+	uint32_t rule;            /* its number in the policy (file order: sl_policy_rule_id),
+	                           * for counters indexed by rule; valid within this policy only */
 	enum sl_action action;    /* the rule's own action (PASS for score-only rules) */
 	double score;             /* in thousandths at most: 2.499 */
 	unsigned count;           /* matches counted by the rule's conditions that held */

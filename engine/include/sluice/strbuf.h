@@ -48,6 +48,17 @@ void sl_strbuf_vprintf(struct sl_strbuf *b, const char *fmt, va_list ap);
 uint8_t *sl_read_file(const char *path, size_t *len);
 /* Lowercase hex of n bytes. */
 void sl_strbuf_hex(struct sl_strbuf *b, const uint8_t *p, size_t n);
+/* The value of the hex digit c (either case), or -1. */
+static inline int sl_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
 
 /* A JSON string literal, quotes included. Bytes that are not valid UTF-8 become
  * U+FFFD, control characters are escaped. s == NULL writes null. */
@@ -58,5 +69,9 @@ void sl_json_key(struct sl_strbuf *b, const char *key, bool first);
 
 /* Validates UTF-8 (RFC 3629: no overlongs, no surrogates). */
 bool sl_utf8_valid(const uint8_t *p, size_t n);
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 when it is not valid. */
+size_t sl_utf8_seq_len(const uint8_t *p, size_t n);
+/* The same, with *bad set to the length of the maximal invalid subpart (>= 1) on 0. */
+size_t sl_utf8_seq(const uint8_t *p, size_t n, size_t *bad);
 
 #endif
