@@ -28,6 +28,7 @@
 #include "pipeline/rulehits.h"
 #include "output/sinkqueue.h"
 #include "port.h"
+#include "sockmem.h"
 #include "telemetry.h"
 #include "control.h"
 #include "poolctl.h"
@@ -171,9 +172,11 @@ static int setup_inspection(struct dp_config *cfg, struct dp_worker *w, struct s
 	struct dp_sink real;
 	static struct dp_inspector inspectors[64];
 	struct dp_inspector *in = &inspectors[w->idx];
-	if (dp_inspector_init(in, cfg, false, policy, &w->ctr, cfg->max_memory / cfg->workers) != 0) {
-		fprintf(stderr, "sluice-dp: worker %u: cannot set up its flow table (%u flows)\n",
-		        w->idx, cfg->max_flows);
+	struct dp_objmem mem = dp_sockmem(w->lcore); /* its pools on the lcore's socket */
+	if (dp_inspector_init_on(in, cfg, false, policy, &w->ctr, cfg->max_memory / cfg->workers,
+	                         &mem) != 0) {
+		fprintf(stderr, "sluice-dp: worker %u: cannot set up its flow table (%u flows) and "
+		        "pools on socket %u\n", w->idx, cfg->max_flows, rte_lcore_to_socket_id(w->lcore));
 		return -1;
 	}
 	if (in->ctx.rules.cur && !dp_rulehits_enter(rule_hits, in->ctx.rules.cur)) {
@@ -425,14 +428,14 @@ int main(int argc, char **argv)
 		w->ports = &ports;
 		w->tsc_hz = rte_get_tsc_hz();
 		w->pool = ports.pool;
+		if (software || i > 0)
+			lcore = rte_get_next_lcore(lcore, 1, 0);
+		w->lcore = lcore; /* before its inspection: its pools go on the lcore's socket */
 		if (cfg.mode != DP_MODE_BRIDGE && setup_inspection(&cfg, w, policy, &journals[i]) != 0)
 			goto out_ports;
 		if (w->insp && a.dump_dir &&
 		    setup_dump(&cfg, a.dump_dir, w, &dumps[i], &flowdumps[i]) != 0)
 			goto out_ports;
-		if (software || i > 0)
-			lcore = rte_get_next_lcore(lcore, 1, 0);
-		w->lcore = lcore;
 		if (software) {
 			char name[RTE_RING_NAMESIZE];
 			snprintf(name, sizeof name, "sl_in%u", i);

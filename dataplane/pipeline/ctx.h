@@ -13,15 +13,16 @@
 
 #include "config/config.h"
 #include "pipeline/counters.h"
+#include "pipeline/objpool.h"
 #include "stream/mem.h"
 #include "smtp/rules.h"
 #include "smtp/verdictcopy.h"
 #include "output/sink.h"
 
 #define DP_SCAN_POOL 32
-#define DP_SESSION_POOL 64
 
 struct dp_session;
+struct sl_smtp;
 struct dp_poolrt;
 struct dp_protect;
 
@@ -30,6 +31,14 @@ struct dp_protect;
 struct dp_scan_pool {
 	struct sl_msgscan *scan[DP_SCAN_POOL];
 	struct dp_ruleset *rules[DP_SCAN_POOL]; /* the bundle each was made with */
+	unsigned n;
+};
+
+/* Engine sessions of finished flows, reset (sl_smtp_reset) and charged to nobody,
+ * kept for new flows: the session and its MIME parser are not made anew per flow. */
+#define DP_SMTP_POOL 64
+struct dp_smtp_pool {
+	struct sl_smtp *smtp[DP_SMTP_POOL];
 	unsigned n;
 };
 
@@ -46,9 +55,12 @@ struct dp_ctx {
 	uint64_t now_ms;
 	bool tcp_only;              /* benchmark: flows and TCP normalization, no engine */
 	struct dp_scan_pool scans;
+	struct dp_smtp_pool smtps;
 	struct dp_verdict_pool verdicts; /* messages' verdicts held for the sinks, reused */
-	struct dp_session *sessions[DP_SESSION_POOL]; /* freed sessions kept for new flows */
-	unsigned nsessions;
+	/* per-worker pools, sized at start (dp_inspector_init): no malloc per flow */
+	struct dp_objpool flows;       /* struct dp_flow */
+	struct dp_objpool sessions;    /* struct dp_session */
+	struct dp_objpool ooo_holders; /* out-of-order segment bytes (tcpdir.h) */
 	sl_scan_tap_fn scan_tap;    /* benchmark: sees every buffer the matcher scans */
 	void *scan_tap_ctx;
 	/* tests, dumps: every stream byte handed to the SMTP engine, in order, per flow

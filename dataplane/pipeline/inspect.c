@@ -8,8 +8,44 @@
 
 #define EXPIRE_SCAN 256 /* flows looked at per tick */
 
+/* Objects per slab of each pool (one backing allocation each as the load first grows). */
+#define FLOW_SLAB 256
+#define SESSION_SLAB 64
+#define HOLDER_SLAB 256
+
+static unsigned at_most(uint64_t a, uint64_t b)
+{
+	uint64_t m = a < b ? a : b;
+	return m > UINT32_MAX ? UINT32_MAX : (unsigned)m;
+}
+
+/* Sized from the configuration: no more flows than max_flows or than the worker's share
+ * of max_memory can hold (each charges its struct), no more sessions than flows with
+ * one, no more holders than the flows' out-of-order limit or the memory share in full
+ * holders. */
+static int pools_init(struct dp_ctx *c, size_t mem_limit, const struct dp_objmem *mem)
+{
+	const struct dp_config *cfg = c->cfg;
+	uint64_t room = mem_limit ? mem_limit : UINT64_MAX;
+	unsigned flows = at_most(cfg->max_flows, room / sizeof(struct dp_flow));
+	unsigned sessions = at_most(flows, room / (sizeof(struct dp_flow) + sizeof(struct dp_session)));
+	unsigned holders = at_most((uint64_t)flows * 2 * cfg->max_ooo_segments, room / DP_OOO_HOLDER);
+	if (dp_objpool_init(&c->flows, sizeof(struct dp_flow), flows, FLOW_SLAB, mem) != 0 ||
+	    dp_objpool_init(&c->sessions, sizeof(struct dp_session), sessions, SESSION_SLAB, mem) != 0 ||
+	    dp_objpool_init(&c->ooo_holders, DP_OOO_HOLDER, holders, HOLDER_SLAB, mem) != 0)
+		return -1;
+	return 0;
+}
+
 int dp_inspector_init(struct dp_inspector *in, const struct dp_config *cfg, bool passive,
                       struct sl_policy *policy, struct dp_counters *ctr, size_t mem_limit)
+{
+	return dp_inspector_init_on(in, cfg, passive, policy, ctr, mem_limit, NULL);
+}
+
+int dp_inspector_init_on(struct dp_inspector *in, const struct dp_config *cfg, bool passive,
+                         struct sl_policy *policy, struct dp_counters *ctr, size_t mem_limit,
+                         const struct dp_objmem *mem)
 {
 	memset(in, 0, sizeof *in);
 	struct dp_ctx *c = &in->ctx;
@@ -30,6 +66,8 @@ int dp_inspector_init(struct dp_inspector *in, const struct dp_config *cfg, bool
 			return -1;
 		dp_rules_switch(&c->rules, rs);
 	}
+	if (pools_init(c, mem_limit, mem) != 0)
+		return -1;
 	return dp_ft_init(&in->ft, cfg->max_flows);
 }
 
@@ -55,10 +93,7 @@ static void flow_destroy(struct dp_inspector *in, struct dp_flow *f)
 	dp_ft_remove(&in->ft, f);
 	dp_flow_free(f, &in->ctx);
 	dp_mem_release(&in->ctx.mem, sizeof *f);
-	if (in->ncache < DP_FLOW_CACHE)
-		in->cache[in->ncache++] = f;
-	else
-		free(f);
+	dp_objpool_put(&in->ctx.flows, f);
 }
 
 static void destroy_all(struct dp_inspector *in)
@@ -87,10 +122,10 @@ static void note_state(struct dp_inspector *in, struct dp_flow *f)
 void dp_inspector_free(struct dp_inspector *in)
 {
 	destroy_all(in);
-	while (in->ncache)
-		free(in->cache[--in->ncache]);
 	dp_smtpflow_pool_free(&in->ctx);
-	dp_flow_pool_free(&in->ctx);
+	dp_objpool_fini(&in->ctx.flows);
+	dp_objpool_fini(&in->ctx.sessions);
+	dp_objpool_fini(&in->ctx.ooo_holders);
 	dp_ft_free(&in->ft);
 	dp_rules_free(&in->ctx.rules);
 	sl_strbuf_free(&in->ctx.event_buf);
@@ -165,8 +200,8 @@ static struct dp_flow *flow_alloc(struct dp_inspector *in)
 		if (!evict_one(in))
 			return NULL;
 	dp_mem_add(&c->mem, sizeof(struct dp_flow));
-	struct dp_flow *f = in->ncache ? in->cache[--in->ncache] : malloc(sizeof *f);
-	if (!f)
+	struct dp_flow *f = dp_objpool_get(&c->flows);
+	if (!f) /* sized to max_flows and the memory share: only when the backing had no more */
 		dp_mem_release(&c->mem, sizeof *f);
 	return f;
 }

@@ -10,13 +10,10 @@
 #include "protect/protect.h"
 
 #define DP_TIMER_FLOWS 1024
-#define DP_FLOW_CACHE 1024
 
 struct dp_inspector {
 	struct dp_ctx ctx;
 	struct dp_flowtable ft;
-	struct dp_flow *cache[DP_FLOW_CACHE];    /* freed flows kept for new ones */
-	unsigned ncache;
 	struct dp_flow *timers[DP_TIMER_FLOWS]; /* flows with pending timed work */
 	unsigned ntimers;
 	struct dp_flow scratch;                  /* templates for RSTs of untracked flows */
@@ -38,6 +35,11 @@ static inline void dp_inspector_set_send(struct dp_inspector *in, dp_send_fn sen
 
 int dp_inspector_init(struct dp_inspector *in, const struct dp_config *cfg, bool passive,
                       struct sl_policy *policy, struct dp_counters *ctr, size_t mem_limit);
+/* The same with the pools' memory from mem (dp_objmem_heap when NULL): sluice-dp
+ * passes rte_malloc_socket on the worker lcore's socket. */
+int dp_inspector_init_on(struct dp_inspector *in, const struct dp_config *cfg, bool passive,
+                         struct sl_policy *policy, struct dp_counters *ctr, size_t mem_limit,
+                         const struct dp_objmem *mem);
 /* Closes every flow (the engine finishes its messages), frees everything. */
 void dp_inspector_free(struct dp_inspector *in);
 

@@ -103,6 +103,37 @@ void dp_smtpflow_pool_free(struct dp_ctx *ctx)
 		scan_free(ctx, ctx->scans.scan[ctx->scans.n], ctx->scans.rules[ctx->scans.n]);
 	}
 	dp_verdict_pool_free(&ctx->verdicts);
+	while (ctx->smtps.n)
+		sl_smtp_free(ctx->smtps.smtp[--ctx->smtps.n]);
+}
+
+/* ---- engine sessions, reused across flows -------------------------------------- */
+
+/* A session for the flow, charged to its account: from the pool (reset) or new; NULL
+ * without memory. */
+static struct sl_smtp *smtp_take(struct dp_smtpflow *sf, const struct sl_limits *lim)
+{
+	struct dp_smtp_pool *pl = &sf->ctx->smtps;
+	if (!pl->n)
+		return sl_smtp_new_acct(lim, on_event, sf, &sf->acct);
+	struct sl_smtp *s = pl->smtp[--pl->n];
+	if (sl_smtp_reset(s, on_event, sf) && sl_smtp_set_acct(s, &sf->acct))
+		return s;
+	sl_smtp_free(s);
+	return NULL;
+}
+
+/* The flow is done with its session (closed): reset now, so that the pool holds only
+ * what a new session holds, and its charges released. */
+static void smtp_give(struct dp_ctx *ctx, struct sl_smtp *s)
+{
+	struct dp_smtp_pool *pl = &ctx->smtps;
+	if (pl->n == DP_SMTP_POOL || !sl_smtp_reset(s, NULL, NULL)) {
+		sl_smtp_free(s);
+		return;
+	}
+	sl_smtp_set_acct(s, NULL);
+	pl->smtp[pl->n++] = s;
 }
 
 static bool acct_charge(void *m, size_t n)
@@ -126,7 +157,7 @@ static void start_engine(struct dp_smtpflow *sf, uint64_t client_base, uint64_t 
 		lim.extract_max_memory = sf->ctx->cfg->max_flow_memory / 2;
 	/* every byte the session allocates is charged as it goes, to the flow's engine
 	 * account and through it to the worker's share of max_memory */
-	sf->smtp = sl_smtp_new_acct(&lim, on_event, sf, &sf->acct);
+	sf->smtp = smtp_take(sf, &lim);
 	if (!sf->smtp) {
 		sf->overload = true;
 		sf->state = DP_SF_NOT_SMTP;
@@ -232,7 +263,7 @@ static void sink_commit(struct dp_smtpflow *sf, struct dp_sink *sink, void *h,
 static void release_engine(struct dp_smtpflow *sf)
 {
 	if (sf->smtp)
-		sl_smtp_free(sf->smtp); /* gives back all it charged */
+		smtp_give(sf->ctx, sf->smtp); /* gives back all it charged */
 	sf->smtp = NULL;
 	scan_release(sf);
 }

@@ -63,36 +63,13 @@ void dp_flow_init(struct dp_flow *f, struct dp_ctx *ctx, const struct dp_flow_ke
 	ctx->ctr->flows_active++;
 }
 
-/* ---- sessions (kept for reuse: a connection's first data must not cost a malloc) ---- */
-
-static struct dp_session *session_take(struct dp_ctx *ctx)
-{
-	if (ctx->nsessions)
-		return ctx->sessions[--ctx->nsessions];
-	return malloc(sizeof(struct dp_session));
-}
-
-static void session_give(struct dp_ctx *ctx, struct dp_session *x)
-{
-	if (ctx->nsessions < DP_SESSION_POOL)
-		ctx->sessions[ctx->nsessions++] = x;
-	else
-		free(x);
-}
-
-void dp_flow_pool_free(struct dp_ctx *ctx)
-{
-	while (ctx->nsessions)
-		free(ctx->sessions[--ctx->nsessions]);
-}
-
 /* The connection's first data: its SMTP side starts. False without memory for it. */
 static bool session_start(struct dp_flow *f, struct dp_ctx *ctx, const struct dp_pkt *p, int d)
 {
 	if (!dp_mem_charge(&f->mem, sizeof(struct dp_session)))
 		return false;
-	struct dp_session *x = session_take(ctx);
-	if (!x) {
+	struct dp_session *x = dp_objpool_get(&ctx->sessions);
+	if (!x) { /* the pool is sized to the memory cap: full is out of memory */
 		dp_mem_release(&f->mem, sizeof *x);
 		return false;
 	}
@@ -118,7 +95,7 @@ void dp_flow_free(struct dp_flow *f, struct dp_ctx *ctx)
 	dp_flow_close(f, ctx);
 	if (f->x) {
 		dp_smtpflow_free(&f->x->sf);
-		session_give(ctx, f->x);
+		dp_objpool_put(&ctx->sessions, f->x);
 		dp_mem_release(&f->mem, sizeof *f->x);
 		f->x = NULL;
 	}
@@ -698,7 +675,8 @@ void dp_flow_packet(struct dp_flow *f, struct dp_ctx *ctx, const uint8_t *frame,
 		if (!t->started || (passive && dp_tcpdir_offset(t, p->seq + 1) != 0)) {
 			if (t->started)
 				dp_tcpdir_free(t);
-			dp_tcpdir_init(t, p->seq + 1, ctx->cfg->max_ooo_segments, &f->mem, passive);
+			dp_tcpdir_init(t, p->seq + 1, ctx->cfg->max_ooo_segments, &f->mem,
+			               &ctx->ooo_holders, passive);
 		}
 		f->mss[!d] = syn_mss(frame, p); /* what the SYN's sender accepts */
 		if (d == SL_SERVER)
@@ -713,7 +691,8 @@ void dp_flow_packet(struct dp_flow *f, struct dp_ctx *ctx, const uint8_t *frame,
 			return;
 		}
 		/* first packet of this direction without a SYN (captures, mid-stream) */
-		dp_tcpdir_init(t, p->seq, ctx->cfg->max_ooo_segments, &f->mem, passive);
+		dp_tcpdir_init(t, p->seq, ctx->cfg->max_ooo_segments, &f->mem,
+		               &ctx->ooo_holders, passive);
 	}
 	if (!passive && ctx->cfg->direction_check && f->established && (p->flags & DP_TCP_ACK) &&
 	    f->dir[!d].started && acks_unsent(f, d, p->ack)) {

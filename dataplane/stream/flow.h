@@ -149,9 +149,6 @@ bool dp_flow_scratch(struct dp_flow *s, const uint8_t *frame, const struct dp_pk
 /* Reset both ends (expiry or eviction of an inspected flow, fail-closed). */
 void dp_flow_reset_both(struct dp_flow *f, struct dp_out *out);
 
-/* Frees the sessions kept for new flows (ctx->sessions). */
-void dp_flow_pool_free(struct dp_ctx *ctx);
-
 size_t dp_flow_memory(const struct dp_flow *f);
 
 #endif

@@ -10,15 +10,33 @@
 #define MAX_GROW_CAP (256u * 1024) /* beyond this, compact rather than grow */
 
 void dp_tcpdir_init(struct dp_tcpdir *d, uint32_t isn, unsigned max_ooo, struct dp_mem *mem,
-                    bool passive)
+                    struct dp_objpool *holders, bool passive)
 {
 	memset(d, 0, sizeof *d);
 	d->started = true;
 	d->isn = isn;
 	d->max_ooo = max_ooo;
 	d->mem = mem;
+	d->holders = holders;
 	d->passive = passive;
 	d->retain_passive = PASSIVE_RETAIN;
+}
+
+/* A piece's bytes come from the holder pool when they fit a holder; NULL when it is
+ * empty (the worker's share of memory is taken). */
+static uint8_t *ooo_alloc(struct dp_tcpdir *d, uint32_t len)
+{
+	if (d->holders && len <= DP_OOO_HOLDER)
+		return dp_objpool_get(d->holders);
+	return malloc(len);
+}
+
+static void ooo_free(struct dp_tcpdir *d, struct dp_ooo_seg *s)
+{
+	if (d->holders && s->len <= DP_OOO_HOLDER)
+		dp_objpool_put(d->holders, s->data);
+	else
+		free(s->data);
 }
 
 void dp_tcpdir_free(struct dp_tcpdir *d)
@@ -26,7 +44,7 @@ void dp_tcpdir_free(struct dp_tcpdir *d)
 	if (d->mem)
 		dp_mem_release(d->mem, dp_tcpdir_memory(d));
 	for (unsigned i = 0; i < d->nooo; i++)
-		free(d->ooo[i].data);
+		ooo_free(d, &d->ooo[i]);
 	free(d->ooo);
 	free(d->buf);
 	memset(d, 0, sizeof *d);
@@ -212,7 +230,7 @@ static bool drain(struct dp_tcpdir *d)
 				return false;
 			append(d, s->data + skip, n);
 		}
-		free(s->data);
+		ooo_free(d, s);
 		uncharge(d, s->len);
 		d->ooo_bytes -= s->len;
 		memmove(d->ooo, d->ooo + 1, (d->nooo - 1) * sizeof *d->ooo);
@@ -315,17 +333,27 @@ void dp_tcpdir_data(struct dp_tcpdir *d, uint32_t seq, const uint8_t *p, uint32_
 		r->status = DP_SEG_MEMORY;
 		return;
 	}
+	/* the holders first: without all of them the segment is refused whole */
+	uint8_t *copies[sizeof pcs / sizeof pcs[0]];
+	for (unsigned i = 0; i < npc; i++) {
+		if (pcs[i].off == d->rcv_off)
+			continue;
+		if (!(copies[i] = ooo_alloc(d, pcs[i].len))) {
+			while (i-- > 0)
+				if (pcs[i].off != d->rcv_off)
+					ooo_free(d, &(struct dp_ooo_seg){pcs[i].off, pcs[i].len, copies[i]});
+			uncharge(d, ooo_need);
+			r->status = DP_SEG_MEMORY;
+			return;
+		}
+	}
 	/* commit */
 	for (unsigned i = 0; i < npc; i++) {
 		if (pcs[i].off == d->rcv_off) {
 			append(d, p + pcs[i].src, pcs[i].len);
 			continue;
 		}
-		uint8_t *copy = malloc(pcs[i].len);
-		if (!copy) {
-			uncharge(d, pcs[i].len);
-			continue; /* dropped piece: the sender retransmits it */
-		}
+		uint8_t *copy = copies[i];
 		memcpy(copy, p + pcs[i].src, pcs[i].len);
 		unsigned at = 0;
 		while (at < d->nooo && d->ooo[at].off < pcs[i].off)

@@ -18,7 +18,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pipeline/objpool.h"
 #include "stream/mem.h"
+
+/* Bytes of one out-of-order holder (the ooo_holders pool): a full segment of a 1500-byte
+ * MTU fits; a larger piece (jumbo frames, a capture taken before segmentation) is
+ * malloc'd. */
+#define DP_OOO_HOLDER 2048
 
 struct dp_ooo_seg {
 	uint64_t off;
@@ -44,6 +50,7 @@ struct dp_tcpdir {
 	size_t retain_passive;   /* passive: bytes kept behind rcv_off for comparisons */
 	uint64_t rw_from, rw_to; /* the span where stored bytes were rewritten (empty: equal) */
 	struct dp_mem *mem;
+	struct dp_objpool *holders; /* out-of-order bytes up to DP_OOO_HOLDER; NULL: malloc */
 };
 
 enum dp_seg_status {
@@ -67,9 +74,9 @@ struct dp_seg_result {
 };
 
 /* isn: sequence number of the first data byte. max_ooo: out-of-order segments held at
- * most. mem may be NULL. passive: reading a capture (see above). */
+ * most. mem and holders may be NULL. passive: reading a capture (see above). */
 void dp_tcpdir_init(struct dp_tcpdir *d, uint32_t isn, unsigned max_ooo, struct dp_mem *mem,
-                    bool passive);
+                    struct dp_objpool *holders, bool passive);
 void dp_tcpdir_free(struct dp_tcpdir *d);
 
 /* Stream offset of a sequence number near the receive edge (wrap-safe). Negative

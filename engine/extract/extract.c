@@ -579,10 +579,9 @@ struct sl_extract *sl_extract_new(const struct sl_limits *lim, struct sl_mem *me
 	return x;
 }
 
-void sl_extract_free(struct sl_extract *x)
+/* The levels made as deep as archives went (inflate states, output buffers). */
+static void levels_free(struct sl_extract *x)
 {
-	if (!x)
-		return;
 	struct sl_extract *prev = x_cur;
 	x_cur = x;
 	for (unsigned d = 0; d < x->nlv; d++) {
@@ -594,8 +593,22 @@ void sl_extract_free(struct sl_extract *x)
 		x_xml_free(x, l);
 		x_free(x, l->zout, X_OUT);
 		x_free(x, l, sizeof *l);
+		x->lv[d] = NULL;
 	}
 	x_cur = prev;
+}
+
+void sl_extract_recycle(struct sl_extract *x)
+{
+	levels_free(x);
+	sl_extract_reset(x);
+}
+
+void sl_extract_free(struct sl_extract *x)
+{
+	if (!x)
+		return;
+	levels_free(x);
 	sl_mem_free(x->mem, x->lv, x->nlv * sizeof *x->lv);
 	sl_mem_free(x->mem, x, sizeof *x);
 }

@@ -983,6 +983,34 @@ void sl_mime_reset(struct sl_mime *m, uint32_t txn)
 	leave(m);
 }
 
+void sl_mime_recycle(struct sl_mime *m)
+{
+	m->outer = sl_mem_swap(m->mem);
+	for (unsigned i = 0; i < m->nframe_slots; i++) {
+		struct frame *f = m->frames[i];
+		if (!f)
+			continue;
+		sl_mem_free(m->mem, f->sep, m->lim.max_boundary + 3);
+		sl_mem_free(m->mem, f->filename, m->lim.max_filename + 4);
+		f->sep = f->filename = NULL;
+		if (i > 0) { /* create() makes the root frame only */
+			sl_mem_free(m->mem, f, sizeof *f);
+			m->frames[i] = NULL;
+		}
+	}
+	sl_mem_free(m->mem, m->own_dec, DECODE_BUF);
+	m->own_dec = NULL;
+	sl_hdrs_free(&m->h);
+	sl_hdrs_init(&m->h);
+	sl_iconv_cache_free(&m->iconv);
+	sl_iconv_cache_init(&m->iconv);
+	if (m->x)
+		sl_extract_recycle(m->x);
+	m->sigmask = 0;
+	reset(m, 0);
+	sl_mem_swap(m->outer);
+}
+
 static struct sl_mime *create(const struct sl_limits *lim, sl_event_fn fn, void *ctx,
                               struct sl_mem *shared, const struct sl_memacct *acct)
 {

@@ -9,4 +9,10 @@
 struct sl_mime *sl_mime_new_mem(const struct sl_limits *lim, sl_event_fn fn, void *ctx,
                                 struct sl_mem *mem);
 
+/* The parser as create() left it, for the owner's next connection: what messages grew
+ * (deeper frames, boundaries, filenames, charset converters, header buffers) is freed;
+ * the struct, its frame slots, line buffer, digest and extractor are kept. Not for a
+ * failed parser. */
+void sl_mime_recycle(struct sl_mime *m);
+
 #endif

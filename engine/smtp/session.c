@@ -122,7 +122,7 @@ bool smtp_queue_push(struct sl_smtp *s, const struct smtp_pending *p)
 		smtp_resolve_unknown(s, &old, true);
 	}
 	if (s->q_len == s->q_cap) {
-		size_t cap = s->q_cap ? s->q_cap * 2 : 16;
+		size_t cap = s->q_cap ? s->q_cap * 2 : SMTP_FIRST_QUEUE;
 		if (cap > SMTP_MAX_QUEUE)
 			cap = SMTP_MAX_QUEUE;
 		struct smtp_pending *q = sl_mem_alloc(&s->mem, cap * sizeof *q);
@@ -605,22 +605,77 @@ struct sl_smtp *sl_smtp_new(const struct sl_limits *lim, sl_event_fn fn, void *c
 	return sl_smtp_new_acct(lim, fn, ctx, NULL);
 }
 
-void sl_smtp_free(struct sl_smtp *s)
+/* What one connection made the session hold: transactions, line buffers, held bytes. */
+static void connection_free(struct sl_smtp *s)
 {
-	if (!s)
-		return;
-	struct sl_mem *outer = sl_mem_swap(&s->mem);
 	for (int i = 0; i < SMTP_MAX_TXNS; i++)
 		if (s->txns[i])
 			txn_free(s, s->txns[i]);
 	smtp_line_free(&s->mem, &s->cline);
 	smtp_line_free(&s->mem, &s->sline);
-	sl_mem_free(&s->mem, s->queue, s->q_cap * sizeof *s->queue);
 	sl_mem_free(&s->mem, s->held, s->held_cap);
+}
+
+void sl_smtp_free(struct sl_smtp *s)
+{
+	if (!s)
+		return;
+	struct sl_mem *outer = sl_mem_swap(&s->mem);
+	connection_free(s);
+	sl_mem_free(&s->mem, s->queue, s->q_cap * sizeof *s->queue);
 	sl_mime_free(s->mime);
 	struct sl_mem mem = s->mem;
 	sl_mem_free(&mem, s, sizeof *s);
 	sl_mem_swap(outer);
+}
+
+bool sl_smtp_reset(struct sl_smtp *s, sl_event_fn fn, void *ctx)
+{
+	if (smtp_stopped(s))
+		return false;
+	struct sl_mem *outer = sl_mem_swap(&s->mem);
+	connection_free(s);
+	struct smtp_pending *queue = s->queue; /* kept at its first size: no malloc */
+	size_t q_cap = s->q_cap;
+	if (q_cap != SMTP_FIRST_QUEUE) {
+		sl_mem_free(&s->mem, queue, q_cap * sizeof *queue);
+		queue = NULL;
+		q_cap = 0;
+	}
+	sl_mime_recycle(s->mime);
+	/* what sl_smtp_new_acct sets; the rest starts zeroed as calloc left it */
+	struct sl_limits lim = s->lim;
+	struct sl_mem mem = s->mem;
+	struct sl_mime *mime = s->mime;
+	memset(s, 0, sizeof *s);
+	s->lim = lim;
+	s->mem = mem;
+	s->mime = mime;
+	s->queue = queue;
+	s->q_cap = q_cap;
+	s->fn = fn;
+	s->ctx = ctx;
+	s->cstate = C_CMD;
+	s->dot_hold = UINT64_MAX;
+	s->outer = outer;
+	struct smtp_pending greeting = {.cmd = CMD_GREETING, .slot = -1};
+	bool ok = smtp_queue_push(s, &greeting);
+	sl_mem_swap(outer);
+	return ok && !smtp_stopped(s);
+}
+
+bool sl_smtp_set_acct(struct sl_smtp *s, const struct sl_memacct *acct)
+{
+	size_t n = s->mem.charged;
+	if (s->mem.acct.release)
+		s->mem.acct.release(s->mem.acct.ctx, n);
+	s->mem.acct = (struct sl_memacct){0};
+	if (!acct || !acct->charge || !acct->release)
+		return true;
+	if (!acct->charge(acct->ctx, n))
+		return false;
+	s->mem.acct = *acct;
+	return true;
 }
 
 static void copy_endpoint(struct sl_endpoint *ep, const struct sockaddr *sa)

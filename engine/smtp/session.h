@@ -18,6 +18,7 @@
 /* Commands waiting for a reply; beyond this the oldest is assumed answered (inline: the
  * client waits for replies instead). */
 #define SMTP_MAX_QUEUE 4096
+#define SMTP_FIRST_QUEUE 16 /* the queue's first size: what a new session holds */
 
 /* One command or reply line being accumulated, capped at max_line bytes. */
 struct smtp_line {

@@ -132,6 +132,37 @@ static void test_other_command_after_verdict_gets_421(void)
 	h_free(&h);
 }
 
+/* smtps_open: the worker's pooled sessions while the connection is open */
+static void reject_on_port(struct harness *h, uint16_t port, unsigned smtps_open)
+{
+	h_use_port(h, port, port * 1000u + 1);
+	h_to_data(h);
+	CU_ASSERT_EQUAL(h->in.ctx.smtps.n, smtps_open);
+	h_say(h, true, "Subject: x\r\n\r\nthis has FORBIDDEN in it\r\n.\r\n");
+	CU_ASSERT_TRUE(h_got_has(&h->c, "554 5.7.1 Forbidden content\r\n"));
+	CU_ASSERT_EQUAL(h->s.rsts, 1);
+}
+
+/* A finished flow's engine session goes back to the worker's pool charged to nobody,
+ * and the next flow takes it (sl_smtp_reset): the same verdict, nothing left charged. */
+static void test_engine_session_reused(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	reject_on_port(&h, 40001, 0);
+	for (uint64_t t = 1; t <= 4; t++) /* past idle_timeout: the flow is gone */
+		h_tick(&h, t * 400 * 1000);
+	CU_ASSERT_EQUAL(h.ctr.flows_active, 0);
+	CU_ASSERT_EQUAL(h.in.ctx.smtps.n, 1);
+	CU_ASSERT_EQUAL(h.in.ctx.sessions.in_use, 0);
+	CU_ASSERT_EQUAL(h.in.ctx.flows.in_use, 0);
+	CU_ASSERT_EQUAL(h.in.ctx.mem.used, 0);
+	reject_on_port(&h, 40002, 0); /* taken */
+	CU_ASSERT_EQUAL(h.ctr.enforced_reject, 2);
+	CU_ASSERT_EQUAL(h.ctr.messages, 2);
+	h_free(&h);
+}
+
 static void test_quarantine_journals(void)
 {
 	struct harness h;
@@ -660,6 +691,7 @@ int main(void)
 	static const struct cu_test tests[] = {
 		{"clean message passes unchanged", test_clean_message_passes_unchanged},
 		{"reject: reply injected, server reset", test_reject},
+		{"engine session reused by the next flow", test_engine_session_reused},
 		{"reject with pipelined QUIT", test_reject_pipelined_quit},
 		{"tempfail", test_tempfail},
 		{"other command after verdict: 421", test_other_command_after_verdict_gets_421},

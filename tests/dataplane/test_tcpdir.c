@@ -30,7 +30,7 @@ static void test_in_order_with_wrap(void)
 	struct dp_seg_result r;
 	const uint8_t *t = text();
 	uint32_t isn = 0xfffffff0u;
-	dp_tcpdir_init(&d, isn, 8, NULL, false);
+	dp_tcpdir_init(&d, isn, 8, NULL, NULL, false);
 	for (uint32_t i = 0; i < 10; i++) {
 		dp_tcpdir_data(&d, isn + i * 10, t + i * 10, 10, &r);
 		CU_ASSERT_EQUAL(r.status, DP_SEG_OK);
@@ -61,7 +61,7 @@ static void test_out_of_order_hold_and_release(void)
 	struct dp_tcpdir d;
 	struct dp_seg_result r;
 	const uint8_t *t = text();
-	dp_tcpdir_init(&d, 1000, 2, NULL, false);
+	dp_tcpdir_init(&d, 1000, 2, NULL, NULL, false);
 	dp_tcpdir_data(&d, 1020, t + 20, 10, &r);
 	CU_ASSERT_EQUAL(r.status, DP_SEG_OK);
 	CU_ASSERT_TRUE(r.held_ooo);
@@ -95,7 +95,7 @@ static void test_retransmission_conflicts_inline(void)
 	struct dp_seg_result r;
 	const uint8_t *t = text();
 	uint8_t evil[32];
-	dp_tcpdir_init(&d, 5, 8, NULL, false);
+	dp_tcpdir_init(&d, 5, 8, NULL, NULL, false);
 	dp_tcpdir_data(&d, 5, t, 20, &r);
 	/* identical retransmission: accepted, nothing new */
 	dp_tcpdir_data(&d, 10, t + 5, 10, &r);
@@ -130,7 +130,7 @@ static void test_passive_first_data_wins(void)
 	struct dp_seg_result r;
 	const uint8_t *t = text();
 	uint8_t evil[64];
-	dp_tcpdir_init(&d, 0, 8, NULL, true);
+	dp_tcpdir_init(&d, 0, 8, NULL, NULL, true);
 	dp_tcpdir_data(&d, 0, t, 20, &r);
 	/* out of order first, then a conflicting in-order segment covering it */
 	dp_tcpdir_data(&d, 30, t + 30, 10, &r);
@@ -156,7 +156,7 @@ static void test_memory_cap(void)
 	struct dp_tcpdir d;
 	struct dp_seg_result r;
 	static uint8_t big[1 << 16];
-	dp_tcpdir_init(&d, 0, 8, &flow, false);
+	dp_tcpdir_init(&d, 0, 8, &flow, NULL, false);
 	dp_tcpdir_data(&d, 0, big, 12000, &r);
 	CU_ASSERT_EQUAL(r.status, DP_SEG_OK);
 	CU_ASSERT_EQUAL(flow.used, worker.used);
@@ -183,7 +183,7 @@ static void test_window_and_before_start(void)
 	struct dp_tcpdir d;
 	struct dp_seg_result r;
 	const uint8_t *t = text();
-	dp_tcpdir_init(&d, 100, 8, NULL, false);
+	dp_tcpdir_init(&d, 100, 8, NULL, NULL, false);
 	dp_tcpdir_data(&d, 100 + (1u << 31) - 5, t, 10, &r);
 	CU_ASSERT_EQUAL(r.status, DP_SEG_WINDOW);
 	dp_tcpdir_data(&d, 100 + (1u << 30) + 5, t, 10, &r);
@@ -204,7 +204,7 @@ static void test_skip_gap(void)
 	struct dp_tcpdir d;
 	struct dp_seg_result r;
 	const uint8_t *t = text();
-	dp_tcpdir_init(&d, 0, 8, NULL, true);
+	dp_tcpdir_init(&d, 0, 8, NULL, NULL, true);
 	dp_tcpdir_data(&d, 0, t, 10, &r);
 	CU_ASSERT_EQUAL(dp_tcpdir_skip_gap(&d, DP_SKIP_HELD, &r), 0);
 	dp_tcpdir_data(&d, 50, t + 50, 10, &r);
@@ -259,7 +259,9 @@ static void shuffle_run(bool passive, unsigned seed)
 	struct dp_tcpdir d;
 	struct dp_seg_result r;
 	uint32_t isn = 0xffffff00u + seed;
-	dp_tcpdir_init(&d, isn, 4096, NULL, passive);
+	struct dp_objpool holders; /* odd seeds: the malloc'd pieces only */
+	CU_ASSERT_EQUAL_FATAL(dp_objpool_init(&holders, DP_OOO_HOLDER, 4096, 64, NULL), 0);
+	dp_tcpdir_init(&d, isn, 4096, NULL, seed % 2 ? NULL : &holders, passive);
 	unsigned held = 0, conflicts = 0, nbad = 0;
 	for (unsigned i = 0; i < n; i++) {
 		const uint8_t *p = t + segs[i].off;
@@ -289,7 +291,53 @@ static void shuffle_run(bool passive, unsigned seed)
 	CU_ASSERT_EQUAL_FATAL(len, N);
 	CU_ASSERT_EQUAL(memcmp(b, passive ? model : t, N), 0);
 	CU_ASSERT_EQUAL(d.nooo, 0);
+	CU_ASSERT_EQUAL(holders.in_use, 0);
+	if (!(seed % 2))
+		CU_ASSERT(holders.made > 0);
 	dp_tcpdir_free(&d);
+	dp_objpool_fini(&holders);
+}
+
+/* Out-of-order bytes in pooled holders: an empty pool refuses the segment whole
+ * (DP_SEG_MEMORY, nothing charged), holders go back as the holes fill, and a piece
+ * larger than a holder is held all the same (malloc'd). */
+static void test_ooo_holder_pool(void)
+{
+	struct dp_mem flow = {0, 1 << 20, NULL};
+	struct dp_objpool holders;
+	CU_ASSERT_EQUAL_FATAL(dp_objpool_init(&holders, DP_OOO_HOLDER, 1, 1, NULL), 0);
+	struct dp_tcpdir d;
+	struct dp_seg_result r;
+	const uint8_t *t = text();
+	dp_tcpdir_init(&d, 0, 8, &flow, &holders, false);
+	dp_tcpdir_data(&d, 100, t + 100, 50, &r);
+	CU_ASSERT_EQUAL(r.status, DP_SEG_OK);
+	CU_ASSERT_TRUE(r.held_ooo);
+	CU_ASSERT_EQUAL(holders.in_use, 1);
+	size_t used = flow.used;
+	dp_tcpdir_data(&d, 200, t + 200, 50, &r); /* no second holder */
+	CU_ASSERT_EQUAL(r.status, DP_SEG_MEMORY);
+	CU_ASSERT_EQUAL(d.nooo, 1);
+	CU_ASSERT_EQUAL(flow.used, used);
+	dp_tcpdir_data(&d, 5000, t + 5000, DP_OOO_HOLDER + 100, &r); /* bigger than a holder */
+	CU_ASSERT_EQUAL(r.status, DP_SEG_OK);
+	CU_ASSERT_EQUAL(d.nooo, 2);
+	CU_ASSERT_EQUAL(holders.in_use, 1);
+	dp_tcpdir_data(&d, 0, t, 100, &r); /* the hole fills: the holder goes back */
+	CU_ASSERT_EQUAL(r.status, DP_SEG_OK);
+	CU_ASSERT_EQUAL(r.new_to, 150);
+	CU_ASSERT_EQUAL(holders.in_use, 0);
+	dp_tcpdir_data(&d, 200, t + 200, 50, &r); /* and takes this one now */
+	CU_ASSERT_EQUAL(r.status, DP_SEG_OK);
+	CU_ASSERT_EQUAL(holders.in_use, 1);
+	dp_tcpdir_data(&d, 150, t + 150, 4850, &r);
+	CU_ASSERT_EQUAL(r.status, DP_SEG_OK);
+	CU_ASSERT_EQUAL(r.new_to, 5000 + DP_OOO_HOLDER + 100);
+	CU_ASSERT_EQUAL(holders.in_use, 0);
+	in_order_bytes(&d, 0, t, 5000 + DP_OOO_HOLDER + 100);
+	dp_tcpdir_free(&d);
+	CU_ASSERT_EQUAL(flow.used, 0);
+	dp_objpool_fini(&holders);
 }
 
 static void test_random_inline(void)
@@ -312,6 +360,7 @@ int main(void)
 		{"conflicting retransmissions refused", test_retransmission_conflicts_inline},
 		{"passive: first data wins", test_passive_first_data_wins},
 		{"memory caps", test_memory_cap},
+		{"out-of-order holders from a pool", test_ooo_holder_pool},
 		{"window and before-start", test_window_and_before_start},
 		{"passive gap skip", test_skip_gap},
 		{"random reorder/overlap, inline", test_random_inline},

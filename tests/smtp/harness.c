@@ -215,13 +215,19 @@ static void feed(struct run *r, enum sl_stream dir, const uint8_t *p, size_t n,
 	}
 }
 
-static struct run *run_new(const struct sl_limits *lim, const struct sl_memacct *acct)
+static struct run *run_alloc(void)
 {
 	struct run *r = calloc(1, sizeof *r);
 	sl_eventlog_init(&r->log_smtp);
 	sl_eventlog_init(&r->log_mime);
 	sl_strbuf_init(&r->trace);
 	sl_strbuf_puts(&r->trace, "");
+	return r;
+}
+
+static struct run *run_new(const struct sl_limits *lim, const struct sl_memacct *acct)
+{
+	struct run *r = run_alloc();
 	r->s = sl_smtp_new_acct(lim, on_event, r, acct);
 	if (r->s)
 		r->base_memory = r->max_memory = sl_smtp_memory(r->s);
@@ -238,6 +244,9 @@ static void run_close(struct run *r, uint64_t *last_consumed)
 			     r->msgs[i].txn);
 }
 
+static void run_records(struct run *r, const struct transcript *t, enum chunking ch,
+                        unsigned seed, bool close);
+
 struct run *run_transcript(const struct transcript *t, enum chunking ch, unsigned seed,
                            const struct sl_limits *lim, bool close)
 {
@@ -249,8 +258,28 @@ struct run *run_transcript_acct(const struct transcript *t, enum chunking ch, un
                                 const struct sl_memacct *acct)
 {
 	struct run *r = run_new(lim, acct);
-	if (!r->s)
+	if (r->s)
+		run_records(r, t, ch, seed, close);
+	return r;
+}
+
+struct run *run_transcript_reset(const struct transcript *t, struct sl_smtp *s,
+                                 enum chunking ch, unsigned seed, bool close)
+{
+	struct run *r = run_alloc();
+	if (!sl_smtp_reset(s, on_event, r)) {
+		sl_smtp_free(s);
 		return r;
+	}
+	r->s = s;
+	r->base_memory = r->max_memory = sl_smtp_memory(s);
+	run_records(r, t, ch, seed, close);
+	return r;
+}
+
+static void run_records(struct run *r, const struct transcript *t, enum chunking ch,
+                        unsigned seed, bool close)
+{
 	uint32_t rng = seed * 2654435761u + 1;
 	uint64_t last_consumed = 0;
 	struct sl_strbuf merged;
@@ -279,7 +308,6 @@ struct run *run_transcript_acct(const struct transcript *t, enum chunking ch, un
 	sl_strbuf_free(&merged);
 	if (close)
 		run_close(r, &last_consumed);
-	return r;
 }
 
 /* Feeds the backlog as far as the session has room. */

@@ -72,6 +72,10 @@ struct run *run_transcript(const struct transcript *t, enum chunking ch, unsigne
 struct run *run_transcript_acct(const struct transcript *t, enum chunking ch, unsigned seed,
                                 const struct sl_limits *lim, bool close,
                                 const struct sl_memacct *acct);
+/* Runs t on s after sl_smtp_reset (its limits and account kept); the run owns s from
+ * here on. r->s is NULL when the reset failed (s is freed then). */
+struct run *run_transcript_reset(const struct transcript *t, struct sl_smtp *s,
+                                 enum chunking ch, unsigned seed, bool close);
 /* Runs t as an inline device would (lim->inline_mode should be set): client bytes go
  * into a backlog and are fed at most sl_smtp_client_room() at a time; the backlog is
  * fed again after every server record. Whole records; a gap record is an error. */

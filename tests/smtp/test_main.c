@@ -75,5 +75,6 @@ int main(void)
 	register_zeek_tests();
 	register_inline_tests();
 	register_memory_tests();
+	register_reset_tests();
 	return cu_run_registered();
 }

@@ -68,7 +68,7 @@ static void put_escaped(struct sl_strbuf *b, const char *p)
 
 /* The session: pipelined envelope, the message above (after a Cc: whose parse tree
  * outgrows the header parser's first arena block), a second transaction. */
-static struct transcript *realistic(void)
+struct transcript *realistic_transcript(void)
 {
 	struct sl_strbuf b;
 	sl_strbuf_init(&b);
@@ -116,7 +116,7 @@ static void run_checked(const struct transcript *t, struct test_acct *a, enum ch
 
 static void test_accounted_exactly(void)
 {
-	struct transcript *t = realistic();
+	struct transcript *t = realistic_transcript();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	for (unsigned seed = 1; seed <= 3; seed++) {
 		struct test_acct a = {0};
@@ -162,7 +162,7 @@ static void test_rcpts_charged_when_read(void)
 
 static void test_refuse_each_charge(void)
 {
-	struct transcript *t = realistic();
+	struct transcript *t = realistic_transcript();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	/* twice unlimited: the first run on this thread allocates its shared buffers */
 	struct test_acct a = {0};

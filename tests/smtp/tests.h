@@ -12,6 +12,7 @@ void register_bdat_tests(void);
 void register_zeek_tests(void);
 void register_inline_tests(void);
 void register_memory_tests(void);
+void register_reset_tests(void);
 
 /* Adds a suite with these tests; aborts on a CUnit error. */
 struct test_def {
@@ -19,6 +20,11 @@ struct test_def {
 	CU_TestFunc fn;
 };
 void add_suite(const char *name, const struct test_def *tests, size_t n);
+
+/* A session with what a realistic one holds (test_memory.c): pipelined envelope, a
+ * nested multipart message with RFC 2047/2231 words, iconv charsets, base64 and QP,
+ * a second transaction. */
+struct transcript *realistic_transcript(void);
 
 /* Loads tests/data/smtp/<path>, runs it whole and closes; asserts it loaded and that
  * no harness invariant broke. */

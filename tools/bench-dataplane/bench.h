@@ -19,5 +19,8 @@ extern unsigned pass_no;
 /* Give every flow new client ports for pass k (previous pass prev). */
 void shift_ports(unsigned k, unsigned prev);
 double thread_seconds(void);
+/* Heap allocations (malloc, calloc, realloc, aligned) by this thread so far
+ * (malloc_count.c). */
+uint64_t bench_thread_allocs(void);
 
 #endif

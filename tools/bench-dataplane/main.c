@@ -42,6 +42,7 @@
 #include "multicore.h"
 #include "protect_bench.h"
 #include "rulehit_bench.h"
+#include "sockmem.h"
 #include "port.h"
 #include "worker.h"
 
@@ -302,6 +303,7 @@ struct result {
 	double seconds;      /* worker thread CPU time */
 	uint64_t packets, bytes, passes;
 	uint64_t flood_packets; /* of them, SYN flood frames (stage 5) */
+	uint64_t allocs;        /* heap allocations inside the worker's polls */
 	uint64_t *lat;       /* per-burst wall cycles, one entry per packet */
 	size_t nlat, latcap;
 	struct dp_counters ctr;
@@ -365,9 +367,12 @@ static void run_pass(struct dp_worker *w, struct rte_mempool *pool, struct resul
 		double t0 = thread_seconds();
 		while (rte_ring_count(rx_ring)) {
 			unsigned before = rte_ring_count(rx_ring);
+			uint64_t a0 = bench_thread_allocs();
 			uint64_t c0 = rte_rdtsc();
 			dp_worker_poll(w, c0);
 			uint64_t c = rte_rdtsc() - c0;
+			if (timed)
+				r->allocs += bench_thread_allocs() - a0;
 			unsigned done = before - rte_ring_count(rx_ring);
 			if (timed && r->lat) {
 				if (r->nlat + done > r->latcap) {
@@ -431,8 +436,9 @@ static void run_stage(enum dp_mode mode, bool tcp_only, bool protect, struct sl_
 		w.rx[i].queue = 0;
 	}
 	if (mode != DP_MODE_BRIDGE) {
-		if (dp_inspector_init(&in, &cfg, false, mode == DP_MODE_ENFORCE ? policy : NULL,
-		                      &w.ctr, cfg.max_memory) != 0) {
+		struct dp_objmem mem = dp_sockmem(rte_lcore_id()); /* as sluice-dp's workers */
+		if (dp_inspector_init_on(&in, &cfg, false, mode == DP_MODE_ENFORCE ? policy : NULL,
+		                         &w.ctr, cfg.max_memory, &mem) != 0) {
 			fail("inspector");
 			return;
 		}
@@ -496,6 +502,17 @@ static void report_stages(const char *name, const struct result *r)
 	for (int i = 0; i < DP_STAGE_COUNT; i++)
 		printf(" %s %.1f", dp_stage_names[i], (double)r->ctr.stage_cycles[i] * ns);
 	printf("\n");
+}
+
+/* What the fast path asks of the heap: the worker's allocations in the timed passes
+ * (the engine's, the flows', the sinks') per flow and per message. */
+static void report_allocs(const char *name, const struct result *r)
+{
+	printf("    %s heap allocations on the worker: %.2f per flow, %.2f per message"
+	       " (%llu in %llu flows)\n", name,
+	       r->ctr.flows_created ? (double)r->allocs / (double)r->ctr.flows_created : 0.0,
+	       r->ctr.messages ? (double)r->allocs / (double)r->ctr.messages : 0.0,
+	       (unsigned long long)r->allocs, (unsigned long long)r->ctr.flows_created);
 }
 
 static void report(const char *name, const struct result *r, const struct result *base)
@@ -679,6 +696,8 @@ int main(int argc, char **argv)
 	printf("    protection: %+.1f ns/packet over (3)\n",
 	       r4.seconds * 1e9 / (double)r4.packets - r3.seconds * 1e9 / (double)r3.packets);
 	report_flood(&r5, &r4);
+	report_allocs("(2)", &r2);
+	report_allocs("(3)", &r3);
 	report_stages("(1)", &r1);
 	report_stages("(2)", &r2);
 	report_stages("(3)", &r3);

@@ -31,6 +31,20 @@ struct sl_smtp *sl_smtp_new_acct(const struct sl_limits *lim, sl_event_fn fn, vo
 /* Releases everything to the account. */
 void sl_smtp_free(struct sl_smtp *s);
 
+/* The session as sl_smtp_new_acct made it (same limits and account), for another
+ * connection, its events to fn/ctx: what the last connection left (transactions, held
+ * bytes, line buffers, the MIME parser's state and what its messages grew) is freed,
+ * the session and its parser are kept, so that a caller with many short connections
+ * (the dataplane) does not make both anew for each. Endpoints are cleared. False for a
+ * failed session (sl_smtp_failed) or without memory for the start: free it. */
+bool sl_smtp_reset(struct sl_smtp *s, sl_event_fn fn, void *ctx);
+
+/* Moves the session's charges to another account: everything it holds
+ * (sl_smtp_memory) is released to the current one and charged to acct (NULL: none).
+ * False when acct refuses: the session is then charged to no account (free it, or try
+ * another). */
+bool sl_smtp_set_acct(struct sl_smtp *s, const struct sl_memacct *acct);
+
 /* Addresses the caller knows (copied into every envelope); either may be NULL. */
 void sl_smtp_set_endpoints(struct sl_smtp *s, const struct sockaddr *client,
                            const struct sockaddr *server);

@@ -1,0 +1,139 @@
+/* sl_smtp_reset: a session reused for another connection (the dataplane's per-worker
+ * pool) behaves exactly like a new one on the same input (the same events, results and
+ * signals) and holds what a new one holds, whatever the last connection left: here a
+ * message cut inside a nested part, never closed. sl_smtp_set_acct moves the charges. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "testacct.h"
+#include "tests.h"
+
+/* t up to the middle of its first long client record (the message), a shallow copy. */
+static struct transcript cut_in_message(const struct transcript *t)
+{
+	struct transcript c = {calloc(t->n, sizeof *t->rec), 0, t->n};
+	for (size_t i = 0; i < t->n; i++) {
+		c.rec[c.n++] = t->rec[i];
+		if (t->rec[i].dir == SL_CLIENT && t->rec[i].len > 4000) {
+			c.rec[c.n - 1].len = t->rec[i].len * 2 / 3;
+			break;
+		}
+	}
+	return c;
+}
+
+static void same_as_new(struct run *fresh, struct run *r)
+{
+	CU_ASSERT_STRING_EQUAL(r->error, "");
+	CU_ASSERT_STRING_EQUAL(sl_eventlog_text(&fresh->log_smtp), sl_eventlog_text(&r->log_smtp));
+	CU_ASSERT_STRING_EQUAL(sl_eventlog_text(&fresh->log_mime), sl_eventlog_text(&r->log_mime));
+	CU_ASSERT_STRING_EQUAL(fresh->trace.s, r->trace.s);
+	CU_ASSERT_EQUAL(fresh->base_memory, r->base_memory);
+	CU_ASSERT_EQUAL(fresh->nsigs, r->nsigs);
+	CU_ASSERT_EQUAL_FATAL(fresh->nmsgs, r->nmsgs);
+	for (size_t i = 0; i < r->nmsgs; i++) {
+		CU_ASSERT_EQUAL(fresh->msgs[i].code, r->msgs[i].code);
+		CU_ASSERT(r->msgs[i].ended && r->msgs[i].has_result);
+		CU_ASSERT_EQUAL(fresh->msgs[i].raw.len, r->msgs[i].raw.len);
+	}
+}
+
+static void test_reset_is_new(void)
+{
+	struct transcript *t = realistic_transcript();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	struct test_acct fa = {0}, a = {0};
+	struct sl_memacct facct = test_acct(&fa), acct = test_acct(&a);
+	struct run *fresh = run_transcript_acct(t, CH_WHOLE, 0, NULL, true, &facct);
+	CU_ASSERT_STRING_EQUAL(fresh->error, "");
+	CU_ASSERT_EQUAL_FATAL(fresh->nmsgs, 2);
+	CU_ASSERT(fresh->mime_events > 20);
+
+	struct transcript half = cut_in_message(t);
+	CU_ASSERT_FATAL(half.n < t->n);
+	struct run *dirty = run_transcript_acct(&half, CH_RANDOM, 1, NULL, false, &acct);
+	CU_ASSERT_STRING_EQUAL(dirty->error, "");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dirty->s);
+	CU_ASSERT_EQUAL(dirty->nmsgs, 1);
+	CU_ASSERT(!dirty->msgs[0].ended); /* left inside the message */
+	CU_ASSERT(a.total > fresh->base_memory);
+	struct sl_smtp *s = dirty->s;
+	dirty->s = NULL;
+	run_free(dirty);
+
+	/* reset after the cut connection, then after a whole one, in other chunkings
+	 * (the logs are the same in every chunking: run_invariance) */
+	static const enum chunking ch[] = {CH_WHOLE, CH_RANDOM, CH_BYTE};
+	for (size_t i = 0; i < sizeof ch / sizeof ch[0]; i++) {
+		struct run *r = run_transcript_reset(t, s, ch[i], 2, true);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(r->s);
+		same_as_new(fresh, r);
+		CU_ASSERT_EQUAL(a.total, fa.total); /* the same bytes held after the close */
+		CU_ASSERT_EQUAL(a.total, sl_smtp_memory(r->s));
+		s = r->s;
+		r->s = NULL;
+		run_free(r);
+	}
+	CU_ASSERT_TRUE(sl_smtp_reset(s, NULL, NULL));
+	CU_ASSERT_EQUAL(a.total, fresh->base_memory); /* the account back to its start */
+	sl_smtp_free(s);
+	CU_ASSERT_EQUAL(a.total, 0);
+	free(half.rec);
+	run_free(fresh);
+	CU_ASSERT_EQUAL(fa.total, 0);
+	transcript_free(t);
+}
+
+static void test_charges_move(void)
+{
+	struct transcript *t = realistic_transcript();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	struct test_acct a = {0}, b = {0}, tight = {.limit = 64};
+	struct sl_memacct acct = test_acct(&a), bacct = test_acct(&b), tacct = test_acct(&tight);
+	struct run *r = run_transcript_acct(t, CH_WHOLE, 0, NULL, false, &acct);
+	size_t held = sl_smtp_memory(r->s);
+	CU_ASSERT_EQUAL(a.total, held);
+	CU_ASSERT_TRUE(sl_smtp_set_acct(r->s, &bacct));
+	CU_ASSERT_EQUAL(a.total, 0);
+	CU_ASSERT_EQUAL(b.total, held);
+	CU_ASSERT_FALSE(sl_smtp_set_acct(r->s, &tacct)); /* refused: charged to nobody */
+	CU_ASSERT_EQUAL(b.total, 0);
+	CU_ASSERT_EQUAL(tight.total, 0);
+	CU_ASSERT_TRUE(sl_smtp_set_acct(r->s, NULL));
+	run_free(r); /* releases to no account (test_acct aborts on a release it never saw) */
+	CU_ASSERT_EQUAL(b.total, 0);
+	transcript_free(t);
+}
+
+static void test_failed_not_reset(void)
+{
+	struct transcript *t = realistic_transcript();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	struct test_acct count = {0};
+	struct sl_memacct cacct = test_acct(&count);
+	run_free(run_transcript_acct(t, CH_WHOLE, 0, NULL, true, &cacct));
+	struct test_acct a = {.refuse_at = count.charges / 2};
+	struct sl_memacct acct = test_acct(&a);
+	struct run *r = run_transcript_acct(t, CH_WHOLE, 0, NULL, false, &acct);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r->s);
+	CU_ASSERT_TRUE_FATAL(sl_smtp_failed(r->s));
+	struct sl_smtp *s = r->s;
+	r->s = NULL;
+	run_free(r);
+	struct run *again = run_transcript_reset(t, s, CH_WHOLE, 0, true);
+	CU_ASSERT_PTR_NULL(again->s); /* freed: nothing fed */
+	CU_ASSERT_EQUAL(again->nmsgs, 0);
+	CU_ASSERT_EQUAL(a.total, 0);
+	run_free(again);
+	transcript_free(t);
+}
+
+void register_reset_tests(void)
+{
+	static const struct test_def tests[] = {
+		{"a reset session behaves as a new one", test_reset_is_new},
+		{"charges move to another account", test_charges_move},
+		{"a failed session is not reset", test_failed_not_reset},
+	};
+	add_suite("reset", tests, sizeof tests / sizeof tests[0]);
+}
