@@ -145,7 +145,7 @@ void dp_meta_json(const struct dp_msg_meta *m, const char *file, struct sl_strbu
 	sl_json_key(b, "bytes", false);
 	sl_strbuf_printf(b, "%llu", (unsigned long long)m->bytes);
 	sl_json_key(b, "verdict", false);
-	sl_strbuf_puts(b, m->verdict_json);
+	sl_strbuf_puts(b, m->verdict_json && *m->verdict_json ? m->verdict_json : "null");
 	sl_json_key(b, "bundle", false);
 	sl_strbuf_printf(b, "{\"id\":%llu,\"digest\":", (unsigned long long)m->bundle_id);
 	sl_json_str(b, m->bundle_digest ? m->bundle_digest : "");

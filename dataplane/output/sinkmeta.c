@@ -14,6 +14,23 @@ static bool put(struct dp_sinkmeta *s, const char *str)
 	return true;
 }
 
+size_t dp_sinkmeta_need(const struct dp_msg_meta *m)
+{
+	size_t n = strlen(m->client ? m->client : "") + strlen(m->server ? m->server : "") +
+	           strlen(m->verdict_json ? m->verdict_json : "null") +
+	           strlen(m->server_text ? m->server_text : "") +
+	           strlen(m->bundle_digest ? m->bundle_digest : "") + 5;
+	if (m->env) {
+		n += strlen(m->env->helo) + strlen(m->env->mail_from) + 2;
+		for (size_t i = 0; i < m->env->nrcpt; i++)
+			if (sl_rcpt_counts(&m->env->rcpt[i]))
+				n += strlen(m->env->rcpt[i].addr) + 1;
+	}
+	for (size_t i = 0; i < m->nrules; i++)
+		n += strlen(m->rules[i]) + 1;
+	return n;
+}
+
 bool dp_sinkmeta_pack(struct dp_sinkmeta *s, const struct dp_msg_meta *m)
 {
 	s->m = *m;
@@ -67,6 +84,8 @@ bool dp_sinkmeta_open(const struct dp_sinkmeta *s, struct dp_msg_meta *out, stru
 	out->client = next(s, &off);
 	out->server = next(s, &off);
 	out->verdict_json = next(s, &off);
+	if (!s->len)
+		out->verdict_json = "null"; /* the strings did not travel: the record says so */
 	const char *text = next(s, &off);
 	out->server_text = s->has_text ? text : NULL;
 	out->bundle_digest = next(s, &off);

@@ -24,6 +24,9 @@ struct dp_sinkmeta {
  * does not fit: s then holds the scalars only. */
 bool dp_sinkmeta_pack(struct dp_sinkmeta *s, const struct dp_msg_meta *m);
 
+/* The bytes dp_sinkmeta_pack needs for m's strings. */
+size_t dp_sinkmeta_need(const struct dp_msg_meta *m);
+
 /* The metadata back as a dp_msg_meta whose pointers lead into s->buf, *env and a
  * malloc'd recipient and rule array (*rcpt, *rules: free them after the commit).
  * false on no memory (out then carries the scalars only). */

@@ -30,6 +30,7 @@ struct sq_msg {
 	bool truncated;            /* a byte or the metadata did not fit: the copy is cut */
 	size_t reserved;           /* room reserve_room promised ([journal] required) */
 	struct sq_chunk *meta_chunk; /* holds the metadata's strings from commit on */
+	char *meta_heap;           /* or, when they do not fit a chunk, this (malloc'd) */
 	struct dp_sinkmeta meta;
 	/* the sink thread's side (reset by the worker before the first push) */
 	bool started;
@@ -105,6 +106,7 @@ static void *q_begin(void *impl)
 	m->truncated = false;
 	m->reserved = 0;
 	m->meta_chunk = NULL;
+	m->meta_heap = NULL;
 	m->started = false;
 	m->inner = NULL;
 	return m;
@@ -160,11 +162,22 @@ static int q_commit(void *impl, void *msg, const struct dp_msg_meta *meta)
 		if (!push(q, &c->it))
 			m->truncated = true;
 	}
-	/* the metadata's strings go into a chunk of their own; none left: the copy is cut */
+	/* the metadata's strings go into a chunk of their own; none left: the copy is cut.
+	 * Strings beyond a chunk (hundreds of recipients, a long verdict) are rare: that
+	 * message gets a buffer of its own rather than lose its copy. */
 	m->meta_chunk = take_chunk(q);
 	m->meta.buf = m->meta_chunk ? (char *)m->meta_chunk->data : NULL;
 	m->meta.cap = m->meta_chunk ? DP_SINKQ_CHUNK : 0;
-	if (!dp_sinkmeta_pack(&m->meta, meta))
+	bool packed = m->meta_chunk && dp_sinkmeta_pack(&m->meta, meta);
+	if (!packed && m->meta_chunk) {
+		size_t need = dp_sinkmeta_need(meta);
+		if ((m->meta_heap = malloc(need))) {
+			m->meta.buf = m->meta_heap;
+			m->meta.cap = need;
+			packed = dp_sinkmeta_pack(&m->meta, meta);
+		}
+	}
+	if (!packed)
 		cut(q, m);
 	if (!push(q, &m->it)) { /* cannot happen (see push); the copy is counted lost */
 		if (m->reserved)
@@ -226,6 +239,8 @@ unsigned dp_sinkq_service(struct dp_sinkq *q)
 			c->len = 0;
 		} else {
 			finish(q, m);
+			free(m->meta_heap);
+			m->meta_heap = NULL;
 			if (m->meta_chunk) /* room for every item there is: cannot fail */
 				(void)dp_spsc_push(&q->back, &m->meta_chunk->it);
 		}
