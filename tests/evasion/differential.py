@@ -94,10 +94,13 @@ def read_dump(d):
         if "verdicts.jsonl" not in files:
             continue
         with open(os.path.join(root, "verdicts.jsonl")) as f:
-            for line in f:
+            for n, line in enumerate(f, 1):
                 if not line.strip():
                     continue
-                v = json.loads(line)
+                try:
+                    v = json.loads(line)
+                except ValueError as e:
+                    sys.exit(f"FAIL: {root}/verdicts.jsonl line {n} is not JSON ({e}): {line[:300]!r}")
                 verdict = v["verdict"]["verdict"] if v.get("verdict") else "none"
                 rules = [h["id"] for h in (v.get("verdict") or {}).get("rules", [])]
                 path = os.path.join(root, v["file"]) if v.get("file") else None

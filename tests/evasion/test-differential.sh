@@ -46,5 +46,5 @@ lab_bridge_alive || lab_fail "sluice-dp died"
 # every flow ends and every message is committed to the dump when sluice-dp stops
 lab_bridge_stop
 "$LAB_PYTHON" "$here/differential.py" judge --recorder "$rec" --dump "$dump" "${results[@]}" ||
-	lab_fail "the server's application got bytes sluice-dp did not scan (table above)"
+	lab_fail "the judge failed: the server's application got bytes sluice-dp did not scan, or the dump could not be read (above)"
 lab_log "PASS: the server's application received only what sluice-dp scanned"
