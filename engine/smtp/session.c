@@ -606,14 +606,20 @@ struct sl_smtp *sl_smtp_new(const struct sl_limits *lim, sl_event_fn fn, void *c
 }
 
 /* What one connection made the session hold: transactions, line buffers, held bytes. */
-static void connection_free(struct sl_smtp *s)
+/* Everything of the connection but its two line buffers. */
+static void connection_free_state(struct sl_smtp *s)
 {
 	for (int i = 0; i < SMTP_MAX_TXNS; i++)
 		if (s->txns[i])
 			txn_free(s, s->txns[i]);
+	sl_mem_free(&s->mem, s->held, s->held_cap);
+}
+
+static void connection_free(struct sl_smtp *s)
+{
+	connection_free_state(s);
 	smtp_line_free(&s->mem, &s->cline);
 	smtp_line_free(&s->mem, &s->sline);
-	sl_mem_free(&s->mem, s->held, s->held_cap);
 }
 
 void sl_smtp_free(struct sl_smtp *s)
@@ -634,7 +640,12 @@ bool sl_smtp_reset(struct sl_smtp *s, sl_event_fn fn, void *ctx)
 	if (smtp_stopped(s))
 		return false;
 	struct sl_mem *outer = sl_mem_swap(&s->mem);
-	connection_free(s);
+	connection_free_state(s);
+	/* the line buffers are kept up to smtp_line_reset's cap, still charged to the
+	 * session (sl_smtp_set_acct moves them): no malloc for the next connection's lines */
+	smtp_line_reset(&s->mem, &s->cline);
+	smtp_line_reset(&s->mem, &s->sline);
+	struct smtp_line cline = s->cline, sline = s->sline;
 	struct smtp_pending *queue = s->queue; /* kept at its first size: no malloc */
 	size_t q_cap = s->q_cap;
 	if (q_cap != SMTP_FIRST_QUEUE) {
@@ -653,6 +664,8 @@ bool sl_smtp_reset(struct sl_smtp *s, sl_event_fn fn, void *ctx)
 	s->mime = mime;
 	s->queue = queue;
 	s->q_cap = q_cap;
+	s->cline = cline;
+	s->sline = sline;
 	s->fn = fn;
 	s->ctx = ctx;
 	s->cstate = C_CMD;
