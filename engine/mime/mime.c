@@ -1002,8 +1002,7 @@ void sl_mime_recycle(struct sl_mime *m)
 	m->own_dec = NULL;
 	sl_hdrs_free(&m->h);
 	sl_hdrs_init(&m->h);
-	sl_iconv_cache_free(&m->iconv);
-	sl_iconv_cache_init(&m->iconv);
+	sl_iconv_cache_recycle(&m->iconv); /* the next flow on this thread reuses them */
 	if (m->x)
 		sl_extract_recycle(m->x);
 	m->sigmask = 0;
