@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Name the allocation sites bench-dataplane recorded (SLUICE_ALLOC_SITES=FILE): each
-call stack's count and its frames as function+offset, most frequent first.
-Usage: alloc-sites.py FILE [TOP]"""
+"""Name the allocation sites bench-dataplane recorded (SLUICE_ALLOC_SITES=FILE writes
+FILE.PID per process): each call stack's count and its frames as function+offset, most
+frequent first. Usage: alloc-sites.py FILE.PID [TOP]"""
 import bisect
 import subprocess
 import sys

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jemalloc/jemalloc.h>
 
@@ -24,7 +25,7 @@ uint64_t bench_thread_allocs(void)
 }
 
 /* Where the counted allocations come from, when SLUICE_ALLOC_SITES names a file: call
- * stacks (offsets in their module) with counts, written at exit, for
+ * stacks (offsets in their module) with counts, written at exit to FILE.PID, for
  * tools/bench-dataplane/alloc-sites.py to name. A diagnostic: off, it costs one test. */
 enum { SITE_DEPTH = 8, SITE_SLOTS = 4096 };
 struct site {
@@ -36,7 +37,9 @@ static __thread int sites_armed, in_site;
 
 static void sites_dump(void)
 {
-	FILE *f = fopen(getenv("SLUICE_ALLOC_SITES"), "w");
+	char path[4096]; /* one file per process: tools/bench dataplane runs several */
+	snprintf(path, sizeof path, "%s.%ld", getenv("SLUICE_ALLOC_SITES"), (long)getpid());
+	FILE *f = fopen(path, "w");
 	if (!f)
 		return;
 	for (size_t i = 0; i < SITE_SLOTS; i++) {
