@@ -124,7 +124,7 @@ static struct sl_smtp *smtp_take(struct dp_smtpflow *sf, const struct sl_limits 
 }
 
 /* The flow is done with its session (closed): reset now, so that the pool holds only
- * what a new session holds, and its charges released. */
+ * what a new session holds and the few buffers a reset keeps, charged to nobody. */
 static void smtp_give(struct dp_ctx *ctx, struct sl_smtp *s)
 {
 	struct dp_smtp_pool *pl = &ctx->smtps;

@@ -108,6 +108,17 @@ void sl_iconv_cache_free(struct sl_iconv_cache *c)
 	sl_iconv_cache_init(c);
 }
 
+void sl_iconv_cache_recycle(struct sl_iconv_cache *c)
+{
+	for (int i = 0; i < SL_ICONV_CACHE; i++) {
+		if (c->e[i].cd == (iconv_t)-1 || !sl_iconv_stash_put(c->e[i].name, c->e[i].cd))
+			continue; /* closed below */
+		c->e[i].cd = (iconv_t)-1;
+		sl_mem_release(sl_mem_current(), SL_MEMACCT_ICONV);
+	}
+	sl_iconv_cache_free(c);
+}
+
 /* glibc unloads a gconv module (dlclose: munmap and a TLB shootdown across cores) when
  * its last descriptor closes, and maps it again (dlopen) at the next iconv_open. With a
  * parser, and so a cache, per SMTP session, that was about a quarter of the engine's time
@@ -163,8 +174,15 @@ iconv_t sl_iconv_cache_get(struct sl_iconv_cache *c, const char *from)
 	struct sl_mem *mem = sl_mem_current();
 	if (!sl_mem_charge(mem, SL_MEMACCT_ICONV))
 		return (iconv_t)-1; /* the parser has failed; the caller sees an unknown charset */
+	iconv_t cd = sl_iconv_stash_take(from);
+	if (cd != (iconv_t)-1) {
+		iconv(cd, NULL, NULL, NULL, NULL); /* initial shift state */
+		c->e[victim].cd = cd;
+		c->e[victim].name = from;
+		return cd;
+	}
 	pin_module(from);
-	iconv_t cd = iconv_open("UTF-8", from);
+	cd = iconv_open("UTF-8", from);
 	if (cd == (iconv_t)-1) {
 		sl_mem_release(mem, SL_MEMACCT_ICONV);
 		if (errno == ENOMEM && mem)

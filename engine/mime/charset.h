@@ -41,8 +41,15 @@ struct sl_iconv_cache {
 };
 void sl_iconv_cache_init(struct sl_iconv_cache *c);
 void sl_iconv_cache_free(struct sl_iconv_cache *c);
+/* Empty c for another flow: its descriptors go to the thread's stash (iconv_stash.c),
+ * uncharged, else are closed. */
+void sl_iconv_cache_recycle(struct sl_iconv_cache *c);
 /* A descriptor from `from` to UTF-8 in its initial state, or (iconv_t)-1. */
 iconv_t sl_iconv_cache_get(struct sl_iconv_cache *c, const char *from);
+/* The calling thread's stash of open descriptors (iconv_stash.c): take one from
+ * `from` ((iconv_t)-1 when none), or put one back (false when full). */
+iconv_t sl_iconv_stash_take(const char *from);
+bool sl_iconv_stash_put(const char *from, iconv_t cd);
 
 /* Decode header text (an RFC 2047 word, an RFC 2231 value) as Python's
  * bytes.decode(charset, 'surrogateescape') would, appending to b: decodable bytes

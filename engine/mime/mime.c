@@ -27,6 +27,8 @@
 #include "pyemail.h"
 
 #define DECODE_BUF (16 * 1024)
+/* frames a recycled parser keeps (sl_mime_recycle), the root and three levels below */
+#define KEPT_FRAMES 4
 
 /* ---------------------------------------------------------------- events */
 
@@ -986,24 +988,22 @@ void sl_mime_reset(struct sl_mime *m, uint32_t txn)
 void sl_mime_recycle(struct sl_mime *m)
 {
 	m->outer = sl_mem_swap(m->mem);
-	for (unsigned i = 0; i < m->nframe_slots; i++) {
+	/* the shallow frames are kept with their boundary and filename buffers, for the next
+	 * flow's messages as for the next message (push_frame); deeper ones are freed */
+	for (unsigned i = KEPT_FRAMES; i < m->nframe_slots; i++) {
 		struct frame *f = m->frames[i];
 		if (!f)
 			continue;
 		sl_mem_free(m->mem, f->sep, m->lim.max_boundary + 3);
 		sl_mem_free(m->mem, f->filename, m->lim.max_filename + 4);
-		f->sep = f->filename = NULL;
-		if (i > 0) { /* create() makes the root frame only */
-			sl_mem_free(m->mem, f, sizeof *f);
-			m->frames[i] = NULL;
-		}
+		sl_mem_free(m->mem, f, sizeof *f);
+		m->frames[i] = NULL;
 	}
 	sl_mem_free(m->mem, m->own_dec, DECODE_BUF);
 	m->own_dec = NULL;
 	sl_hdrs_free(&m->h);
 	sl_hdrs_init(&m->h);
-	sl_iconv_cache_free(&m->iconv);
-	sl_iconv_cache_init(&m->iconv);
+	sl_iconv_cache_recycle(&m->iconv); /* the next flow on this thread reuses them */
 	if (m->x)
 		sl_extract_recycle(m->x);
 	m->sigmask = 0;

@@ -171,7 +171,25 @@ void smtp_txn_release(struct sl_smtp *s, struct smtp_txn *t)
 	int i = smtp_txn_slot(s, t);
 	if (i >= 0)
 		s->txns[i] = NULL;
-	txn_free(s, t);
+	if (!s->spare && t->rcpt_cap <= SMTP_SPARE_RCPTS)
+		s->spare = t;
+	else
+		txn_free(s, t);
+}
+
+/* The spare transaction, cleared but for its recipients' array, else a new one. */
+static struct smtp_txn *txn_take(struct sl_smtp *s)
+{
+	struct smtp_txn *t = s->spare;
+	if (!t)
+		return sl_mem_calloc(&s->mem, sizeof *t);
+	s->spare = NULL;
+	struct sl_rcpt *rcpt = t->env.rcpt;
+	size_t cap = t->rcpt_cap;
+	memset(t, 0, sizeof *t);
+	t->env.rcpt = rcpt;
+	t->rcpt_cap = cap;
+	return t;
 }
 
 /* Resolves the oldest pending commands as unknown until a transaction slot is free. */
@@ -210,7 +228,7 @@ struct smtp_txn *smtp_txn_new(struct sl_smtp *s)
 		smtp_fail(s, SL_SIG_SMTP_PENDING_OVERFLOW, "no transaction slot free");
 		return NULL;
 	}
-	struct smtp_txn *t = sl_mem_calloc(&s->mem, sizeof *t);
+	struct smtp_txn *t = txn_take(s);
 	if (!t)
 		return NULL;
 	t->id = s->next_txn++;
@@ -234,6 +252,9 @@ struct smtp_txn *smtp_txn_clone(struct sl_smtp *s, const struct smtp_txn *t)
 	uint32_t id = c->id;
 	struct sl_envelope env = t->env;
 	env.rcpt = NULL;
+	sl_mem_free(&s->mem, c->env.rcpt, c->rcpt_cap * sizeof *c->env.rcpt); /* a spare's */
+	c->env.rcpt = NULL;
+	c->rcpt_cap = 0;
 	if (t->env.nrcpt) {
 		env.rcpt = sl_mem_alloc(&s->mem, t->env.nrcpt * sizeof *env.rcpt);
 		if (!env.rcpt) {
@@ -606,14 +627,20 @@ struct sl_smtp *sl_smtp_new(const struct sl_limits *lim, sl_event_fn fn, void *c
 }
 
 /* What one connection made the session hold: transactions, line buffers, held bytes. */
-static void connection_free(struct sl_smtp *s)
+/* Everything of the connection but its two line buffers. */
+static void connection_free_state(struct sl_smtp *s)
 {
 	for (int i = 0; i < SMTP_MAX_TXNS; i++)
 		if (s->txns[i])
 			txn_free(s, s->txns[i]);
+	sl_mem_free(&s->mem, s->held, s->held_cap);
+}
+
+static void connection_free(struct sl_smtp *s)
+{
+	connection_free_state(s);
 	smtp_line_free(&s->mem, &s->cline);
 	smtp_line_free(&s->mem, &s->sline);
-	sl_mem_free(&s->mem, s->held, s->held_cap);
 }
 
 void sl_smtp_free(struct sl_smtp *s)
@@ -622,6 +649,8 @@ void sl_smtp_free(struct sl_smtp *s)
 		return;
 	struct sl_mem *outer = sl_mem_swap(&s->mem);
 	connection_free(s);
+	if (s->spare)
+		txn_free(s, s->spare);
 	sl_mem_free(&s->mem, s->queue, s->q_cap * sizeof *s->queue);
 	sl_mime_free(s->mime);
 	struct sl_mem mem = s->mem;
@@ -634,7 +663,13 @@ bool sl_smtp_reset(struct sl_smtp *s, sl_event_fn fn, void *ctx)
 	if (smtp_stopped(s))
 		return false;
 	struct sl_mem *outer = sl_mem_swap(&s->mem);
-	connection_free(s);
+	connection_free_state(s);
+	/* the line buffers are kept up to smtp_line_reset's cap, still charged to the
+	 * session (sl_smtp_set_acct moves them): no malloc for the next connection's lines */
+	smtp_line_reset(&s->mem, &s->cline);
+	smtp_line_reset(&s->mem, &s->sline);
+	struct smtp_line cline = s->cline, sline = s->sline;
+	struct smtp_txn *spare = s->spare; /* kept too, charged the same way */
 	struct smtp_pending *queue = s->queue; /* kept at its first size: no malloc */
 	size_t q_cap = s->q_cap;
 	if (q_cap != SMTP_FIRST_QUEUE) {
@@ -653,6 +688,9 @@ bool sl_smtp_reset(struct sl_smtp *s, sl_event_fn fn, void *ctx)
 	s->mime = mime;
 	s->queue = queue;
 	s->q_cap = q_cap;
+	s->cline = cline;
+	s->sline = sline;
+	s->spare = spare;
 	s->fn = fn;
 	s->ctx = ctx;
 	s->cstate = C_CMD;

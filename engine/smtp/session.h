@@ -19,6 +19,8 @@
  * client waits for replies instead). */
 #define SMTP_MAX_QUEUE 4096
 #define SMTP_FIRST_QUEUE 16 /* the queue's first size: what a new session holds */
+/* A released transaction with at most this many recipients' room is kept for the next */
+#define SMTP_SPARE_RCPTS 16
 
 /* One command or reply line being accumulated, capped at max_line bytes. */
 struct smtp_line {
@@ -153,6 +155,7 @@ struct sl_smtp {
 	/* transactions */
 	struct smtp_txn *txns[SMTP_MAX_TXNS];
 	struct smtp_txn *cur;    /* the client's open transaction, or NULL */
+	struct smtp_txn *spare;  /* released, kept with its recipients' array: no malloc */
 	uint32_t next_txn;
 	bool overflow_signalled;
 

@@ -218,6 +218,33 @@ static void test_dbcs_cache_matches_iconv(void)
 	sl_iconv_cache_free(&cache);
 }
 
+/* A recycled cache's descriptors go to the thread's stash, and the next cache takes
+ * them from there in their initial shift state rather than opening new ones. */
+static void test_recycled_descriptors(void)
+{
+	struct sl_cs cs = sl_charset_lookup("iso-2022-jp", 11, false);
+	CU_ASSERT_EQUAL_FATAL(cs.kind, SL_CS_ICONV);
+	struct sl_iconv_cache a, b;
+	sl_iconv_cache_init(&a);
+	sl_iconv_cache_init(&b);
+	iconv_t cd = sl_iconv_cache_get(&a, cs.iconv_name);
+	CU_ASSERT_FATAL(cd != (iconv_t)-1);
+	char shift[] = "\x1b$B", out[16]; /* into JIS X 0208: "AB" would be one kanji */
+	char *ip = shift, *op = out;
+	size_t il = 3, ol = sizeof out;
+	CU_ASSERT_EQUAL(iconv(cd, &ip, &il, &op, &ol), 0);
+	sl_iconv_cache_recycle(&a);
+	for (int i = 0; i < SL_ICONV_CACHE; i++)
+		CU_ASSERT(a.e[i].cd == (iconv_t)-1);
+	iconv_t again = sl_iconv_cache_get(&b, cs.iconv_name);
+	CU_ASSERT(again == cd); /* the same descriptor: not opened anew */
+	char ascii[] = "AB";
+	ip = ascii, op = out, il = 2, ol = sizeof out;
+	CU_ASSERT_EQUAL(iconv(again, &ip, &il, &op, &ol), 0);
+	CU_ASSERT(op - out == 2 && memcmp(out, "AB", 2) == 0); /* back in ASCII */
+	sl_iconv_cache_free(&b);
+}
+
 int main(void)
 {
 	static const struct cu_test tests[] = {
@@ -227,6 +254,7 @@ int main(void)
 		{"base64 text", test_base64_text},
 		{"encoded words and raw 8-bit headers", test_encoded_words},
 		{"double-byte cache matches iconv", test_dbcs_cache_matches_iconv},
+		{"recycled descriptors are reused in their initial state", test_recycled_descriptors},
 		{NULL, NULL},
 	};
 	return cu_run_suite("charset", NULL, NULL, tests);

@@ -22,5 +22,7 @@ double thread_seconds(void);
 /* Heap allocations (malloc, calloc, realloc, aligned) by this thread so far
  * (malloc_count.c). */
 uint64_t bench_thread_allocs(void);
+/* Record where this thread's allocations come from while on (SLUICE_ALLOC_SITES). */
+void bench_alloc_sites_arm(int on);
 
 #endif

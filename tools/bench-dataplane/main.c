@@ -369,7 +369,9 @@ static void run_pass(struct dp_worker *w, struct rte_mempool *pool, struct resul
 			unsigned before = rte_ring_count(rx_ring);
 			uint64_t a0 = bench_thread_allocs();
 			uint64_t c0 = rte_rdtsc();
+			bench_alloc_sites_arm(timed);
 			dp_worker_poll(w, c0);
+			bench_alloc_sites_arm(0);
 			uint64_t c = rte_rdtsc() - c0;
 			if (timed)
 				r->allocs += bench_thread_allocs() - a0;

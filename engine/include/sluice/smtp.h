@@ -33,10 +33,14 @@ void sl_smtp_free(struct sl_smtp *s);
 
 /* The session as sl_smtp_new_acct made it (same limits and account), for another
  * connection, its events to fn/ctx: what the last connection left (transactions, held
- * bytes, line buffers, the MIME parser's state and what its messages grew) is freed,
- * the session and its parser are kept, so that a caller with many short connections
- * (the dataplane) does not make both anew for each. Endpoints are cleared. False for a
- * failed session (sl_smtp_failed) or without memory for the start: free it. */
+ * bytes, the MIME parser's state and what its messages grew) is freed, the session and
+ * its parser are kept, so that a caller with many short connections (the dataplane)
+ * does not make both anew for each. Kept too, still charged to the session: its two
+ * line buffers (up to 1 KiB each), one released transaction with room for up to 16
+ * recipients and the parser's four shallowest MIME frames with their boundary and
+ * filename buffers; the parser's charset converters go to the thread's stash, uncharged.
+ * Endpoints are cleared. False for a failed session (sl_smtp_failed) or without memory
+ * for the start: free it. */
 bool sl_smtp_reset(struct sl_smtp *s, sl_event_fn fn, void *ctx);
 
 /* Moves the session's charges to another account: everything it holds
