@@ -31,8 +31,6 @@
 /* 2: the extraction databases (member, document-text, archive-member); 3: the analysis */
 #define FORMAT 3
 
-#define OUTCOME_CONFIRM 1u
-#define OUTCOME_WIDENED 2u
 
 int pol_is_bundle(const char *path)
 {
@@ -116,11 +114,9 @@ int sl_policy_save(const struct sl_policy *p, const char *path, struct sl_policy
 	wput(&w, pd, 32);
 	wu32(&w, p->npatterns);
 	for (uint32_t i = 0; i < p->npatterns; i++) {
-		const struct pol_hs_outcome *o = &p->patterns[i].hs;
-		uint8_t flags = (o->needs_confirm ? OUTCOME_CONFIRM : 0) | (o->widened ? OUTCOME_WIDENED : 0);
-		wput(&w, &flags, 1);
-		wu32(&w, o->min_width);
-		wu32(&w, o->max_width);
+		uint8_t rec[POL_OUTCOME_BYTES];
+		pol_outcome_pack(&p->patterns[i].hs, rec);
+		wput(&w, rec, sizeof rec);
 	}
 	uint32_t ndb = 0;
 	for (uint32_t d = 0; d < p->ndbs; d++)
@@ -285,28 +281,23 @@ static const uint8_t *check_header(const uint8_t *buf, size_t len, const char *p
 static struct sl_policy *load_from(struct sl_policy *p, const char *path, const uint8_t *buf,
                                    size_t len, struct sl_policy_diag *diag);
 
-#define OUTCOME_BYTES 9
 
 /* The recorded analysis, one per pattern of the parsed policy; NULL + diag if damaged. */
 static struct pol_hs_outcome *read_outcomes(struct rbuf *r, const struct sl_policy *p,
                                             const char *path, struct sl_policy_diag *diag)
 {
 	uint32_t n = ru32(r);
-	if (r->bad || n != p->npatterns || n > (uint64_t)(r->end - r->p) / OUTCOME_BYTES) {
+	if (r->bad || n != p->npatterns || n > (uint64_t)(r->end - r->p) / POL_OUTCOME_BYTES) {
 		pol_diag(diag, path, 0, 0, "bundle is damaged (analysis: %u records for %u patterns)",
 		         (unsigned)n, (unsigned)p->npatterns);
 		return NULL;
 	}
 	struct pol_hs_outcome *out = pol_alloc(p->arena, (n + 1) * sizeof *out);
 	for (uint32_t i = 0; i < n; i++) {
-		uint8_t flags = *rtake(r, 1);
-		out[i].needs_confirm = flags & OUTCOME_CONFIRM;
-		out[i].widened = flags & OUTCOME_WIDENED;
-		out[i].min_width = ru32(r);
-		out[i].max_width = ru32(r);
-		if (flags & ~(OUTCOME_CONFIRM | OUTCOME_WIDENED)) {
+		const uint8_t *rec = rtake(r, POL_OUTCOME_BYTES); /* there: length checked above */
+		if (!pol_outcome_unpack(rec, &out[i])) {
 			pol_diag(diag, path, 0, 0, "bundle is damaged (analysis of pattern %u: flags 0x%x)",
-			         (unsigned)i, flags);
+			         (unsigned)i, rec[0]);
 			return NULL;
 		}
 	}

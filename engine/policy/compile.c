@@ -137,6 +137,25 @@ static bool ask_hyperscan(struct sl_policy *p, const struct pol_pattern *pt,
 	return true;
 }
 
+#define OUTCOME_CONFIRM 1u
+#define OUTCOME_WIDENED 2u
+
+void pol_outcome_pack(const struct pol_hs_outcome *o, uint8_t out[POL_OUTCOME_BYTES])
+{
+	out[0] = (uint8_t)((o->needs_confirm ? OUTCOME_CONFIRM : 0) | (o->widened ? OUTCOME_WIDENED : 0));
+	memcpy(out + 1, &o->min_width, 4);
+	memcpy(out + 5, &o->max_width, 4);
+}
+
+bool pol_outcome_unpack(const uint8_t in[POL_OUTCOME_BYTES], struct pol_hs_outcome *o)
+{
+	o->needs_confirm = in[0] & OUTCOME_CONFIRM;
+	o->widened = in[0] & OUTCOME_WIDENED;
+	memcpy(&o->min_width, in + 1, 4);
+	memcpy(&o->max_width, in + 5, 4);
+	return !(in[0] & ~(OUTCOME_CONFIRM | OUTCOME_WIDENED));
+}
+
 /* What the compiler makes of Hyperscan's outcome for a non-literal pattern. false + diag
  * when the pattern cannot be used. */
 static bool apply_outcome(struct sl_policy *p, struct pol_pattern *pt, const struct pol_hs_outcome *o,

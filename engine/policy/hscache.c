@@ -242,10 +242,8 @@ hit:
  * SpamAssassin's rules). One entry per policy holds the outcomes of its non-literal
  * patterns, named by the SHA-256 of the Hyperscan version and every such pattern's
  * expression and flags in order: a list of keywords (literals) can change without
- * missing it. Payload: u32 count, then per pattern u8 flags (1: confirm, 2: widened),
- * u32 min_width, u32 max_width, little endian. */
+ * missing it. Payload: u32 count, then per pattern its record (pol_outcome_pack). */
 #define ANALYSIS_MAGIC "SLUICE-HS-ANALYSIS 1\n"
-#define OUTCOME_BYTES 9
 
 static bool analysis_path(const struct sl_policy *p, char *path, size_t size, uint32_t *n)
 {
@@ -280,17 +278,6 @@ static bool analysis_path(const struct sl_policy *p, char *path, size_t size, ui
 	return snprintf(path, size, "%s/analysis-%s", dir, hex) < (int)size;
 }
 
-static uint32_t get_u32(const uint8_t *b)
-{
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static void put_u32(uint8_t *b, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
-}
-
 struct pol_hs_outcome *pol_hscache_analysis_load(struct sl_policy *p)
 {
 	char path[4200];
@@ -300,7 +287,8 @@ struct pol_hs_outcome *pol_hscache_analysis_load(struct sl_policy *p)
 	size_t len = 0;
 	uint8_t *b = entry_read(path, ANALYSIS_MAGIC, &len);
 	struct pol_hs_outcome *out = NULL;
-	if (!b || len != 4 + (size_t)n * OUTCOME_BYTES || get_u32(b) != n)
+	uint32_t count;
+	if (!b || len != 4 + (size_t)n * POL_OUTCOME_BYTES || (memcpy(&count, b, 4), count != n))
 		goto done;
 	out = pol_alloc(p->arena, ((size_t)p->npatterns + 1) * sizeof *out);
 	memset(out, 0, ((size_t)p->npatterns + 1) * sizeof *out);
@@ -308,15 +296,11 @@ struct pol_hs_outcome *pol_hscache_analysis_load(struct sl_policy *p)
 	for (uint32_t i = 0; i < p->npatterns; i++) {
 		if (p->patterns[i].literal)
 			continue;
-		if (r[0] & ~3u) {
+		if (!pol_outcome_unpack(r, &out[i])) {
 			out = NULL; /* the arena keeps it until the policy goes */
 			goto done;
 		}
-		out[i].needs_confirm = r[0] & 1;
-		out[i].widened = r[0] & 2;
-		out[i].min_width = get_u32(r + 1);
-		out[i].max_width = get_u32(r + 5);
-		r += OUTCOME_BYTES;
+		r += POL_OUTCOME_BYTES;
 	}
 done:
 	free(b);
@@ -329,19 +313,18 @@ void pol_hscache_analysis_store(const struct sl_policy *p)
 	uint32_t n;
 	if (!analysis_path(p, path, sizeof path, &n))
 		return;
-	size_t len = 4 + (size_t)n * OUTCOME_BYTES;
-	uint8_t *b = malloc(len), *w = b + 4;
+	size_t len = 4 + (size_t)n * POL_OUTCOME_BYTES;
+	uint8_t *b = malloc(len);
 	if (!b)
 		return;
-	put_u32(b, n);
+	memcpy(b, &n, 4);
+	uint8_t *w = b + 4;
 	for (uint32_t i = 0; i < p->npatterns; i++) {
 		const struct pol_pattern *pt = &p->patterns[i];
 		if (pt->literal)
 			continue;
-		w[0] = (uint8_t)((pt->hs.needs_confirm ? 1 : 0) | (pt->hs.widened ? 2 : 0));
-		put_u32(w + 1, pt->hs.min_width);
-		put_u32(w + 5, pt->hs.max_width);
-		w += OUTCOME_BYTES;
+		pol_outcome_pack(&pt->hs, w);
+		w += POL_OUTCOME_BYTES;
 	}
 	entry_write(path, ANALYSIS_MAGIC, b, len);
 	free(b);

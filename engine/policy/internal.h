@@ -211,6 +211,13 @@ struct pol_hs_outcome {
 	uint32_t max_width;      /* UINT32_MAX: unbounded */
 };
 
+/* An outcome as stored (a bundle, the compile cache): u8 flags (1: confirm, 2: widened),
+ * u32 min_width, u32 max_width, host byte order as the rest of the bundle. Unpack is false
+ * on flags it does not know. */
+#define POL_OUTCOME_BYTES 9
+void pol_outcome_pack(const struct pol_hs_outcome *o, uint8_t out[POL_OUTCOME_BYTES]);
+bool pol_outcome_unpack(const uint8_t in[POL_OUTCOME_BYTES], struct pol_hs_outcome *o);
+
 /* One Hyperscan expression. */
 struct pol_pattern {
 	uint32_t cond;
