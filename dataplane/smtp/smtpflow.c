@@ -109,15 +109,16 @@ void dp_smtpflow_pool_free(struct dp_ctx *ctx)
 
 /* ---- engine sessions, reused across flows -------------------------------------- */
 
-/* A session for the flow, charged to its account: from the pool (reset) or new; NULL
- * without memory. */
+/* A session for the flow, charged to its account: from the pool (reset when it was
+ * given back) or new; NULL without memory. */
 static struct sl_smtp *smtp_take(struct dp_smtpflow *sf, const struct sl_limits *lim)
 {
 	struct dp_smtp_pool *pl = &sf->ctx->smtps;
 	if (!pl->n)
 		return sl_smtp_new_acct(lim, on_event, sf, &sf->acct);
 	struct sl_smtp *s = pl->smtp[--pl->n];
-	if (sl_smtp_reset(s, on_event, sf) && sl_smtp_set_acct(s, &sf->acct))
+	sl_smtp_set_events(s, on_event, sf);
+	if (sl_smtp_set_acct(s, &sf->acct))
 		return s;
 	sl_smtp_free(s);
 	return NULL;

@@ -702,6 +702,12 @@ bool sl_smtp_reset(struct sl_smtp *s, sl_event_fn fn, void *ctx)
 	return ok && !smtp_stopped(s);
 }
 
+void sl_smtp_set_events(struct sl_smtp *s, sl_event_fn fn, void *ctx)
+{
+	s->fn = fn;
+	s->ctx = ctx;
+}
+
 bool sl_smtp_set_acct(struct sl_smtp *s, const struct sl_memacct *acct)
 {
 	size_t n = s->mem.charged;

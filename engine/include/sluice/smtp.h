@@ -43,6 +43,10 @@ void sl_smtp_free(struct sl_smtp *s);
  * for the start: free it. */
 bool sl_smtp_reset(struct sl_smtp *s, sl_event_fn fn, void *ctx);
 
+/* Where a session's events go (a session reset with no callback, taken by its next
+ * connection). */
+void sl_smtp_set_events(struct sl_smtp *s, sl_event_fn fn, void *ctx);
+
 /* Moves the session's charges to another account: everything it holds
  * (sl_smtp_memory) is released to the current one and charged to acct (NULL: none).
  * False when acct refuses: the session is then charged to no account (free it, or try
