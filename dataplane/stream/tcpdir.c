@@ -31,12 +31,12 @@ static uint8_t *ooo_alloc(struct dp_tcpdir *d, uint32_t len)
 	return malloc(len);
 }
 
-static void ooo_free(struct dp_tcpdir *d, struct dp_ooo_seg *s)
+static void ooo_free(struct dp_tcpdir *d, uint8_t *data, uint32_t len)
 {
-	if (d->holders && s->len <= DP_OOO_HOLDER)
-		dp_objpool_put(d->holders, s->data);
+	if (d->holders && len <= DP_OOO_HOLDER)
+		dp_objpool_put(d->holders, data);
 	else
-		free(s->data);
+		free(data);
 }
 
 void dp_tcpdir_free(struct dp_tcpdir *d)
@@ -44,7 +44,7 @@ void dp_tcpdir_free(struct dp_tcpdir *d)
 	if (d->mem)
 		dp_mem_release(d->mem, dp_tcpdir_memory(d));
 	for (unsigned i = 0; i < d->nooo; i++)
-		ooo_free(d, &d->ooo[i]);
+		ooo_free(d, d->ooo[i].data, d->ooo[i].len);
 	free(d->ooo);
 	free(d->buf);
 	memset(d, 0, sizeof *d);
@@ -230,7 +230,7 @@ static bool drain(struct dp_tcpdir *d)
 				return false;
 			append(d, s->data + skip, n);
 		}
-		ooo_free(d, s);
+		ooo_free(d, s->data, s->len);
 		uncharge(d, s->len);
 		d->ooo_bytes -= s->len;
 		memmove(d->ooo, d->ooo + 1, (d->nooo - 1) * sizeof *d->ooo);
@@ -341,7 +341,7 @@ void dp_tcpdir_data(struct dp_tcpdir *d, uint32_t seq, const uint8_t *p, uint32_
 		if (!(copies[i] = ooo_alloc(d, pcs[i].len))) {
 			while (i-- > 0)
 				if (pcs[i].off != d->rcv_off)
-					ooo_free(d, &(struct dp_ooo_seg){pcs[i].off, pcs[i].len, copies[i]});
+					ooo_free(d, copies[i], pcs[i].len);
 			uncharge(d, ooo_need);
 			r->status = DP_SEG_MEMORY;
 			return;
