@@ -487,8 +487,8 @@ static void test_thread_slow_sink_drains(void)
 	struct fixture f;
 	fixture_init(&f, 256, 512 * DP_SINKQ_CHUNK);
 	f.rec.write_delay_us = 2000;
-	struct dp_sinkq *qs[1] = {f.q};
-	struct dp_sinkq_runner *r = dp_sinkq_start(qs, 1);
+	struct dp_sink_work w = dp_sinkq_work(f.q);
+	struct dp_sinkthread *r = dp_sinkthread_start(&w, 1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	static uint8_t msg[5000];
 	fill_pattern(msg, sizeof msg, 9);
@@ -502,7 +502,7 @@ static void test_thread_slow_sink_drains(void)
 	double producer = now_s() - t0;
 	CU_ASSERT(producer < 0.1);
 	CU_ASSERT(dp_journal_backlog(&f.ctr) > 0); /* the sink is behind */
-	dp_sinkq_stop(r);
+	dp_sinkthread_stop(r);
 	double total = now_s() - t0;
 	CU_ASSERT(total >= 0.4);
 	CU_ASSERT_EQUAL(f.rec.committed, 200);
@@ -522,8 +522,8 @@ static void test_thread_overload_accounted(void)
 	struct fixture f;
 	fixture_init(&f, 8, 8 * DP_SINKQ_CHUNK);
 	f.rec.write_delay_us = 1000;
-	struct dp_sinkq *qs[1] = {f.q};
-	struct dp_sinkq_runner *r = dp_sinkq_start(qs, 1);
+	struct dp_sink_work w = dp_sinkq_work(f.q);
+	struct dp_sinkthread *r = dp_sinkthread_start(&w, 1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	static uint8_t msg[3000];
 	unsigned handed = 0, refused = 0;
@@ -537,7 +537,7 @@ static void test_thread_overload_accounted(void)
 		CU_ASSERT_EQUAL(f.queued.ops->commit(f.queued.impl, h, &plain_meta), DP_SINK_QUEUED);
 		handed++;
 	}
-	dp_sinkq_stop(r);
+	dp_sinkthread_stop(r);
 	CU_ASSERT(refused > 0);
 	CU_ASSERT_EQUAL(f.ctr.journal_queued, handed);
 	CU_ASSERT_EQUAL(f.ctr.journal_ok + f.ctr.journal_failed, handed);
