@@ -15,6 +15,7 @@
 #include "cunit_run.h"
 #include "output/flowdump.h"
 #include "smtp/smtpflow.h"
+#include "sluice/strbuf.h"
 
 struct fixture {
 	char dir[64], flows[80];
@@ -42,48 +43,31 @@ static void fixture_init(struct fixture *f, uint64_t bytes)
 	inet_pton(AF_INET6, "2001:db8::7", &b->sin6_addr);
 }
 
-static unsigned dir_entries(const char *dir)
+/* The files in dir (none is a folder here), each unlinked when `remove`. */
+static unsigned files_in(const char *dir, bool remove)
 {
 	DIR *d = opendir(dir);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	unsigned n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
+	char path[400];
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		CU_ASSERT(!remove || unlink(path) == 0);
+		n++;
+	}
 	closedir(d);
 	return n;
-}
-
-/* The file's bytes (malloc'd, *len long), NULL when it is not there. */
-static uint8_t *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	rewind(f);
-	uint8_t *b = malloc((size_t)n + 1);
-	*len = b ? fread(b, 1, (size_t)n, f) : 0;
-	fclose(f);
-	return b;
 }
 
 static void fixture_free(struct fixture *f)
 {
 	dp_flowdump_free(f->d);
-	DIR *d = opendir(f->flows);
-	struct dirent *e;
-	char path[400];
-	while (d && (e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof path, "%s/%s", f->flows, e->d_name);
-		unlink(path);
+	if (access(f->flows, F_OK) == 0) {
+		files_in(f->flows, true);
+		CU_ASSERT_EQUAL(rmdir(f->flows), 0);
 	}
-	if (d)
-		closedir(d);
-	rmdir(f->flows);
 	CU_ASSERT_EQUAL(rmdir(f->dir), 0);
 }
 
@@ -107,25 +91,25 @@ static void test_feed_queues_service_appends(void)
 	dp_flowdump_feed(f.d, &f.v4, SL_SERVER, (const uint8_t *)"250 ok\r\n", 8);
 	dp_flowdump_feed(f.d, &f.v4, SL_CLIENT, big, sizeof big);
 	dp_flowdump_feed(f.d, &f.v6, SL_CLIENT, ehlo, sizeof ehlo - 1);
-	CU_ASSERT_EQUAL(dir_entries(f.flows), 0); /* the worker wrote no file */
+	CU_ASSERT_EQUAL(files_in(f.flows, false), 0); /* the worker wrote no file */
 	CU_ASSERT_EQUAL(f.ctr.dump_flow_queued, 1 + 1 + 4 + 1);
 
 	CU_ASSERT_EQUAL(dp_flowdump_service(f.d), 7);
 	CU_ASSERT_EQUAL(dp_flowdump_service(f.d), 0);
-	CU_ASSERT_EQUAL(dir_entries(f.flows), 2);
+	CU_ASSERT_EQUAL(files_in(f.flows, false), 2);
 	CU_ASSERT_EQUAL(f.ctr.dump_flow_overflow + f.ctr.dump_flow_failed, 0);
 	char path[200];
 	size_t len = 0;
 	memcpy(want4, ehlo, sizeof ehlo - 1);
 	memcpy(want4 + sizeof ehlo - 1, big, sizeof big);
 	snprintf(path, sizeof path, "%s/192.0.2.7_40001.client", f.flows);
-	uint8_t *got = slurp(path, &len);
+	uint8_t *got = (uint8_t *)sl_read_file(path, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
 	CU_ASSERT_EQUAL(len, sizeof ehlo - 1 + sizeof big);
 	CU_ASSERT_EQUAL(memcmp(got, want4, len), 0);
 	free(got);
 	snprintf(path, sizeof path, "%s/2001:db8::7_40002.client", f.flows);
-	got = slurp(path, &len);
+	got = (uint8_t *)sl_read_file(path, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
 	CU_ASSERT_EQUAL(len, sizeof mail - 1 + sizeof ehlo - 1);
 	CU_ASSERT_EQUAL(memcmp(got, mail, sizeof mail - 1), 0);
@@ -155,7 +139,7 @@ static void test_full_pool_counts_never_waits(void)
 	char path[200];
 	size_t len = 0;
 	snprintf(path, sizeof path, "%s/192.0.2.7_40001.client", f.flows);
-	uint8_t *got = slurp(path, &len);
+	uint8_t *got = (uint8_t *)sl_read_file(path, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
 	CU_ASSERT_EQUAL(len, sizeof a + DP_FLOWDUMP_CHUNK + 4); /* what was queued, nothing else */
 	free(got);
@@ -226,7 +210,7 @@ static void test_thread_drains_in_order(void)
 	CU_ASSERT_EQUAL(f.ctr.dump_flow_failed, 0);
 	CU_ASSERT_EQUAL(f.ctr.dump_flow_queued, SEGS);
 	size_t len = 0;
-	uint8_t *got = slurp(path, &len);
+	uint8_t *got = (uint8_t *)sl_read_file(path, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
 	CU_ASSERT_EQUAL(len, sizeof stream);
 	CU_ASSERT_EQUAL(memcmp(got, stream, len < sizeof stream ? len : sizeof stream), 0);
