@@ -232,7 +232,6 @@ static int setup_dump(const struct dp_config *cfg, const char *dir, struct dp_wo
 	}
 	if (queue_sink(cfg, &real, dp_sinkq_dump_counters(&w->ctr), dump, "--dump-messages") != 0)
 		return -1;
-	/* queue_sink left room for this one: it takes the dump's place at most */
 	if (!(*flows = dp_flowdump_new(wdir, cfg->journal_queue_bytes, &w->ctr, err, sizeof err)) ||
 	    nsink_work == sizeof sink_work / sizeof sink_work[0]) {
 		fprintf(stderr, "sluice-dp: --dump-messages: %s\n", *flows ? "too many sink queues" : err);
