@@ -165,7 +165,9 @@ static int q_commit(void *impl, void *msg, const struct dp_msg_meta *meta)
 	m->meta_chunk = take_chunk(q);
 	m->meta.buf = m->meta_chunk ? (char *)m->meta_chunk->data : NULL;
 	m->meta.cap = m->meta_chunk ? DP_SINKQ_CHUNK : 0;
-	bool packed = m->meta_chunk && dp_sinkmeta_pack(&m->meta, meta);
+	/* packed even without a chunk: the slot's metadata is this message's scalars then,
+	 * with no strings, not what its last message left */
+	bool packed = dp_sinkmeta_pack(&m->meta, meta);
 	if (!packed && m->meta_chunk) {
 		size_t need = dp_sinkmeta_need(meta);
 		if ((m->meta_heap = malloc(need))) {

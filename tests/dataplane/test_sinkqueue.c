@@ -415,6 +415,37 @@ static void test_queue_no_chunk_for_meta(void)
 	fixture_free(&f);
 }
 
+/* The same on a message slot that carried a whole message before: nothing of that
+ * message's metadata is taken for this one's (its strings' length once was, with no
+ * buffer under it: the sink thread read through a null pointer, seen in sluice-dp with
+ * the dump's pool drained by a burst). */
+static void test_queue_no_chunk_for_meta_reused_slot(void)
+{
+	struct fixture f;
+	fixture_init(&f, 1, DP_SINKQ_CHUNK);
+	void *h = f.queued.ops->begin(f.queued.impl);
+	CU_ASSERT_EQUAL(f.queued.ops->commit(f.queued.impl, h, &plain_meta), DP_SINK_QUEUED);
+	dp_sinkq_service(f.q);
+	CU_ASSERT_STRING_EQUAL(f.rec.client, plain_meta.client);
+	CU_ASSERT_EQUAL(f.ctr.journal_ok, 1);
+
+	struct dp_msg_meta rejected = plain_meta;
+	rejected.outcome = DP_MSG_REJECTED;
+	rejected.client = "203.0.113.9:41000";
+	h = f.queued.ops->begin(f.queued.impl);
+	f.queued.ops->write(f.queued.impl, h, (const uint8_t *)"x\r\n", 3); /* the only chunk */
+	CU_ASSERT_EQUAL(f.queued.ops->commit(f.queued.impl, h, &rejected), DP_SINK_QUEUED);
+	CU_ASSERT_EQUAL(f.ctr.journal_overflow, 1);
+	dp_sinkq_service(f.q);
+	CU_ASSERT_EQUAL(f.rec.committed, 2);
+	CU_ASSERT_TRUE(f.rec.truncated);
+	CU_ASSERT_EQUAL(f.rec.outcome, DP_MSG_REJECTED); /* this message's, not the last one's */
+	CU_ASSERT_STRING_EQUAL(f.rec.client, "");
+	CU_ASSERT_STRING_EQUAL(f.rec.verdict, "null");
+	CU_ASSERT_FALSE(f.rec.had_env);
+	fixture_free(&f);
+}
+
 /* [journal] required: the promise is made on the worker and travels to the commit;
  * a message the real sink could not start gives its room back. */
 static void test_queue_reserve(void)
@@ -656,6 +687,7 @@ int main(void)
 		{"queue: full pool cuts the copy, never waits", test_queue_full_cuts_never_waits},
 		{"queue: metadata beyond a chunk stays whole", test_queue_meta_too_big},
 		{"queue: no chunk left for the metadata", test_queue_no_chunk_for_meta},
+		{"queue: no chunk for the metadata, on a reused slot", test_queue_no_chunk_for_meta_reused_slot},
 		{"queue: [journal] required room", test_queue_reserve},
 		{"queue: no promise without reserve_room", test_queue_no_reserve_without_room},
 		{"thread: slow sink, stop drains", test_thread_slow_sink_drains},
