@@ -676,7 +676,7 @@ void dp_flow_packet(struct dp_flow *f, struct dp_ctx *ctx, const uint8_t *frame,
 			if (t->started)
 				dp_tcpdir_free(t);
 			dp_tcpdir_init(t, p->seq + 1, ctx->cfg->max_ooo_segments, &f->mem,
-			               &ctx->ooo_holders, passive);
+			               &ctx->ooo_holders, &ctx->retained, passive);
 		}
 		f->mss[!d] = syn_mss(frame, p); /* what the SYN's sender accepts */
 		if (d == SL_SERVER)
@@ -692,7 +692,7 @@ void dp_flow_packet(struct dp_flow *f, struct dp_ctx *ctx, const uint8_t *frame,
 		}
 		/* first packet of this direction without a SYN (captures, mid-stream) */
 		dp_tcpdir_init(t, p->seq, ctx->cfg->max_ooo_segments, &f->mem,
-		               &ctx->ooo_holders, passive);
+		               &ctx->ooo_holders, &ctx->retained, passive);
 	}
 	if (!passive && ctx->cfg->direction_check && f->established && (p->flags & DP_TCP_ACK) &&
 	    f->dir[!d].started && acks_unsent(f, d, p->ack)) {
