@@ -333,9 +333,18 @@ static struct dp_flow *no_flow(struct dp_inspector *in, const struct dp_flow_key
 	return NULL;
 }
 
+/* A NIC that verified the checksum saves summing every byte again here. */
+static bool csum_ok(const struct dp_decoded *dec, const uint8_t *frame)
+{
+	if (dec->csum != DP_CSUM_UNKNOWN)
+		return dec->csum == DP_CSUM_GOOD;
+	return dp_pkt_tcp_csum_ok(frame, &dec->p);
+}
+
 void dp_inspect_decode(const uint8_t *frame, size_t len, struct dp_decoded *dec, const uint32_t *hash)
 {
 	dec->kind = dp_pkt_parse(frame, len, &dec->p);
+	dec->csum = DP_CSUM_UNKNOWN;
 	if (dec->kind != DP_PKT_TCP)
 		return;
 	dp_flow_key_make(&dec->p, &dec->k, NULL);
@@ -386,7 +395,7 @@ struct dp_flow *dp_inspect_decoded(struct dp_inspector *in, const uint8_t *frame
 		f = dp_ft_lookup(&in->ft, k, h);
 	if (!f && !smtp_port(c->cfg, p) && !c->cfg->detect)
 		return NULL; /* TCP that is not SMTP: bridged untouched, no state */
-	if (c->cfg->verify_checksums && !c->passive && !dp_pkt_tcp_csum_ok(frame, p)) {
+	if (c->cfg->verify_checksums && !c->passive && !csum_ok(dec, frame)) {
 		/* the receiver would drop it; we must not scan what it never accepts */
 		out->forward = false;
 		out->drop_reason = DP_DROP_BAD_CHECKSUM;
