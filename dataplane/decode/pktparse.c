@@ -225,3 +225,10 @@ bool dp_pkt_tcp_csum_ok(const uint8_t *f, const struct dp_pkt *p)
 	s = dp_csum_add(s, f + p->l4_off, tcp_len);
 	return dp_csum_fold(s) == 0;
 }
+
+bool dp_pkt_ipv4_csum_ok(const uint8_t *f, const struct dp_pkt *p)
+{
+	if (p->ip_version != 4)
+		return true;
+	return dp_csum_fold(dp_csum_add(0, f + p->l3_off, (size_t)(p->l4_off - p->l3_off))) == 0;
+}

@@ -58,6 +58,8 @@ enum dp_csum_state {
 
 /* True when the TCP checksum of a parsed segment is right. */
 bool dp_pkt_tcp_csum_ok(const uint8_t *frame, const struct dp_pkt *p);
+/* True when a parsed segment's IPv4 header checksum is right (IPv6: no such field). */
+bool dp_pkt_ipv4_csum_ok(const uint8_t *frame, const struct dp_pkt *p);
 
 /* Internet checksum helpers (RFC 1071), shared with the packet builder. */
 uint32_t dp_csum_add(uint32_t sum, const void *data, size_t len);

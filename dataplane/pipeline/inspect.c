@@ -333,12 +333,15 @@ static struct dp_flow *no_flow(struct dp_inspector *in, const struct dp_flow_key
 	return NULL;
 }
 
-/* A NIC that verified the checksum saves summing every byte again here. */
+/* A NIC that verified the checksum saves summing every byte again here. The IPv4
+ * header's is always summed (20-60 bytes): Linux drops a datagram whose header sum is
+ * wrong (ip_rcv_core) whatever the NIC said of its TCP checksum, and a segment the
+ * server never saw must not be taken into the stream. */
 static bool csum_ok(const struct dp_decoded *dec, const uint8_t *frame)
 {
-	if (dec->csum != DP_CSUM_UNKNOWN)
-		return dec->csum == DP_CSUM_GOOD;
-	return dp_pkt_tcp_csum_ok(frame, &dec->p);
+	if (dec->csum == DP_CSUM_BAD || !dp_pkt_ipv4_csum_ok(frame, &dec->p))
+		return false;
+	return dec->csum == DP_CSUM_GOOD || dp_pkt_tcp_csum_ok(frame, &dec->p);
 }
 
 void dp_inspect_decode(const uint8_t *frame, size_t len, struct dp_decoded *dec, const uint32_t *hash)

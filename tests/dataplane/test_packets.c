@@ -44,8 +44,12 @@ static void test_ipv4(void)
 	CU_ASSERT_EQUAL(memcmp(f + p.payload_off, "EHLO x\r\n", 8), 0);
 	CU_ASSERT_EQUAL(memcmp(p.src, "\xc0\x00\x02\x01", 4), 0);
 	CU_ASSERT_TRUE(dp_pkt_tcp_csum_ok(f, &p));
+	CU_ASSERT_TRUE(dp_pkt_ipv4_csum_ok(f, &p));
 	f[p.payload_off + 2]++;
 	CU_ASSERT_FALSE(dp_pkt_tcp_csum_ok(f, &p));
+	CU_ASSERT_TRUE(dp_pkt_ipv4_csum_ok(f, &p)); /* the payload is not in the header's sum */
+	f[p.l3_off + 8]--;                           /* the TTL is */
+	CU_ASSERT_FALSE(dp_pkt_ipv4_csum_ok(f, &p));
 }
 
 static void test_ipv6_vlan_timestamps(void)
