@@ -36,6 +36,7 @@
 #include "eventlog.h"
 #include "listctl.h"
 #include "sluice/bundlesig.h"
+#include "sluice/mime.h"
 #include "worker.h"
 
 #define DP_VERSION "0.1.0"
@@ -393,6 +394,12 @@ int main(int argc, char **argv)
 	uint64_t policy_id = 0;
 	if (cfg.rules[0] && cfg.mode == DP_MODE_ENFORCE && !(policy = load_policy(&cfg, &policy_id)))
 		return 2;
+
+	char cs_err[256];
+	if (cfg.mode != DP_MODE_BRIDGE && sl_mime_preload_charsets(cs_err, sizeof cs_err) != 0) {
+		fprintf(stderr, "sluice-dp: %s\n", cs_err);
+		return 1;
+	}
 
 	int rc = rte_eal_init(a.eal_argc, argv);
 	if (rc < 0) {

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,15 +126,18 @@ void sl_iconv_cache_recycle(struct sl_iconv_cache *c)
  * (tools/bench engine, docs/benchmarks.md). One descriptor per charset, opened once per
  * process and never closed, keeps the module loaded; iconv_open is then a lookup.
  * `from` is a pointer into the static alias table, so pointers compare. */
-#define PINNED_MAX 64
+#define PINNED_MAX 128
 static struct {
 	const char *name;
 	iconv_t cd;
 } pinned[PINNED_MAX];
 static pthread_mutex_t pinned_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool pinned_all; /* sl_mime_preload_charsets ran: every module is loaded */
 
 static void pin_module(const char *from)
 {
+	if (__atomic_load_n(&pinned_all, __ATOMIC_ACQUIRE))
+		return;
 	for (int i = 0; i < PINNED_MAX; i++) {
 		const char *n = __atomic_load_n(&pinned[i].name, __ATOMIC_ACQUIRE);
 		if (n == from)
@@ -155,6 +159,44 @@ static void pin_module(const char *from)
 		}
 	}
 	pthread_mutex_unlock(&pinned_lock);
+}
+
+/* One module, by name (the table repeats names under other labels); with the lock. */
+static bool pin_by_name(const char *name)
+{
+	for (int i = 0; i < PINNED_MAX; i++) {
+		if (pinned[i].name && strcmp(pinned[i].name, name) == 0)
+			return true;
+		if (!pinned[i].name) {
+			iconv_t cd = iconv_open("UTF-8", name);
+			if (cd == (iconv_t)-1)
+				return false;
+			pinned[i].cd = cd;
+			__atomic_store_n(&pinned[i].name, name, __ATOMIC_RELEASE);
+			return true;
+		}
+	}
+	return false;
+}
+
+int sl_mime_preload_charsets(char *err, size_t errlen)
+{
+	pthread_mutex_lock(&pinned_lock);
+	int rc = 0;
+	for (size_t i = 0; i < NALIASES && rc == 0; i++) {
+		const char *names[2] = {charset_aliases[i].header, charset_aliases[i].body};
+		for (int k = 0; k < 2 && rc == 0; k++) {
+			if (names[k][0] != '#' && !pin_by_name(names[k])) {
+				snprintf(err, errlen, "charset converter %s: %s", names[k],
+				         errno == EINVAL ? "not installed (glibc's gconv modules)" : strerror(errno));
+				rc = -1;
+			}
+		}
+	}
+	if (rc == 0)
+		__atomic_store_n(&pinned_all, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&pinned_lock);
+	return rc;
 }
 
 iconv_t sl_iconv_cache_get(struct sl_iconv_cache *c, const char *from)

@@ -8,6 +8,7 @@
 #include "cunit_run.h"
 #include "charset.h"
 #include "mimetest.h"
+#include "sluice/mime.h"
 #include "sluice/strbuf.h"
 
 struct tcase {
@@ -245,9 +246,39 @@ static void test_recycled_descriptors(void)
 	sl_iconv_cache_free(&b);
 }
 
+/* Lines of /proc/self/maps that map a glibc gconv module. */
+static unsigned gconv_mappings(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	char line[1024];
+	unsigned n = 0;
+	while (fgets(line, sizeof line, f))
+		n += strstr(line, "/gconv/") != NULL;
+	fclose(f);
+	return n;
+}
+
+/* Run first, before any test loads a module: after the preload, decoding every charset
+ * of the cases maps nothing more (no dlopen, no file read, on the thread that parses). */
+static void test_preload(void)
+{
+	char err[256];
+	CU_ASSERT_EQUAL(gconv_mappings(), 0);
+	CU_ASSERT_EQUAL_FATAL(sl_mime_preload_charsets(err, sizeof err), 0);
+	unsigned loaded = gconv_mappings();
+	CU_ASSERT(loaded > 40); /* ~70 modules, several mappings each */
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		run_case(&cases[i], 0);
+	CU_ASSERT_EQUAL(gconv_mappings(), loaded);
+	CU_ASSERT_EQUAL(sl_mime_preload_charsets(err, sizeof err), 0); /* again: nothing new */
+	CU_ASSERT_EQUAL(gconv_mappings(), loaded);
+}
+
 int main(void)
 {
 	static const struct cu_test tests[] = {
+		{"every converter loaded before parsing", test_preload},
 		{"text bodies to UTF-8", test_bodies},
 		{"invalid sequences", test_invalid_sequences},
 		{"unknown and missing charsets", test_unknown_and_missing},

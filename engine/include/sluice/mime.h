@@ -24,6 +24,12 @@ struct sl_mime *sl_mime_new_acct(const struct sl_limits *lim, sl_event_fn fn, vo
                                  const struct sl_memacct *acct);
 void sl_mime_free(struct sl_mime *m);
 
+/* Load every charset converter the parser may use (glibc gconv modules), once per
+ * process, before the threads that parse start: a charset's first use otherwise reads
+ * its module from disk (dlopen) on the thread that meets it -- a worker core. Kept
+ * loaded until exit. 0, or -1 with err set when a converter is missing. */
+int sl_mime_preload_charsets(char *err, size_t errlen);
+
 /* True once the parser ran out of memory (its account refused or malloc failed): it
  * raised engine.memory once and emits nothing more (open parts get no PART_END); reset,
  * feed and finish do nothing after that. Inside an SMTP session the session raises the
