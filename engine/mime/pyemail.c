@@ -24,7 +24,9 @@ struct blk {
 	max_align_t data[];
 };
 
-/* Strings a parse holds while it may still need the arena: freed if it runs out. */
+/* Temporary strings held across an amalloc (which may jump out): given back if the
+ * arena runs out. Printing (tstr and the rest) allocates nothing in the arena but in
+ * mimeparams_str, whose temporaries are pushed here too. */
 #define LIVE_MAX 4
 
 struct ctx {
