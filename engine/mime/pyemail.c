@@ -2357,7 +2357,7 @@ static void mimeparams_str(struct ctx *c, const struct tok *mp, struct sl_strbuf
 			if (pe[j].name_n == nn && memcmp(pe[j].name, ns, nn) == 0)
 				break;
 		if (j == np)
-			pe[np++] = (struct pentry){adup(c, ns, nn), nn, NULL, 0, 0};
+			pe[np++] = (struct pentry){.name = adup(c, ns, nn), .name_n = nn};
 		live_pop(c);
 		tmp_give(c->env, &nb);
 		struct pentry *e = &pe[j];
