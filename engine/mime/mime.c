@@ -1001,8 +1001,7 @@ void sl_mime_recycle(struct sl_mime *m)
 	}
 	sl_mem_free(m->mem, m->own_dec, DECODE_BUF);
 	m->own_dec = NULL;
-	sl_hdrs_free(&m->h);
-	sl_hdrs_init(&m->h);
+	sl_hdrs_reset(&m->h); /* its buffers are kept, the long ones freed */
 	sl_iconv_cache_recycle(&m->iconv); /* the next flow on this thread reuses them */
 	if (m->x)
 		sl_extract_recycle(m->x);

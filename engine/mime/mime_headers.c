@@ -32,6 +32,18 @@ void sl_hdrs_free(struct hdrs *h)
 	sl_strbuf_free(&h->value);
 }
 
+/* What a header buffer keeps for the next entity and the next flow (the parser's
+ * scratch strings are capped alike, str_stash.h): a longer one is freed here. */
+#define HDR_KEEP 1024
+
+static void clear_kept(struct sl_strbuf *b)
+{
+	if (b->cap > HDR_KEEP)
+		sl_strbuf_free(b);
+	else
+		sl_strbuf_clear(b);
+}
+
 void sl_hdrs_reset(struct hdrs *h)
 {
 	h->lines = 0;
@@ -41,11 +53,13 @@ void sl_hdrs_reset(struct hdrs *h)
 	h->field_trunc = false;
 	h->field_cut = false;
 	h->ctype_seen = h->cdisp_seen = h->cte_seen = false;
-	sl_strbuf_clear(&h->field);
-	sl_strbuf_clear(&h->deferred);
-	sl_strbuf_clear(&h->ctype);
-	sl_strbuf_clear(&h->cdisp);
-	sl_strbuf_clear(&h->cte);
+	clear_kept(&h->field);
+	clear_kept(&h->deferred);
+	clear_kept(&h->ctype);
+	clear_kept(&h->cdisp);
+	clear_kept(&h->cte);
+	clear_kept(&h->scratch);
+	clear_kept(&h->value);
 }
 
 bool sl_hdrs_is_header_line(const uint8_t *p, size_t n)
@@ -307,7 +321,7 @@ bool sl_hdrs_describe(struct sl_mime *m, struct frame *f, bool parent_digest,
 	/* get_content_charset(): ASCII only, lowercased */
 	p->charset[0] = '\0';
 	sl_strbuf_clear(t);
-	if (h->ctype_seen && sl_py_get_param(h->ctype.s ? h->ctype.s : "", h->ctype.len, "charset", t)) {
+	if (h->ctype_seen && sl_py_get_param(&m->py, h->ctype.s ? h->ctype.s : "", h->ctype.len, "charset", t)) {
 		bool ascii = true;
 		for (size_t i = 0; i < t->len; i++)
 			ascii &= (uint8_t)t->s[i] < 0x80;
@@ -323,7 +337,7 @@ bool sl_hdrs_describe(struct sl_mime *m, struct frame *f, bool parent_digest,
 	bool has_boundary = false;
 	sl_strbuf_clear(boundary);
 	if (h->ctype_seen &&
-	    sl_py_get_param(h->ctype.s ? h->ctype.s : "", h->ctype.len, "boundary", boundary)) {
+	    sl_py_get_param(&m->py, h->ctype.s ? h->ctype.s : "", h->ctype.len, "boundary", boundary)) {
 		const char *b = boundary->s ? boundary->s : "";
 		size_t bn = boundary->len;
 		sl_py_strip(&b, &bn, false, true);
@@ -338,9 +352,9 @@ bool sl_hdrs_describe(struct sl_mime *m, struct frame *f, bool parent_digest,
 	sl_strbuf_clear(t);
 	bool have = false;
 	if (h->cdisp_seen)
-		have = sl_py_get_param(h->cdisp.s ? h->cdisp.s : "", h->cdisp.len, "filename", t);
+		have = sl_py_get_param(&m->py, h->cdisp.s ? h->cdisp.s : "", h->cdisp.len, "filename", t);
 	if (!have && h->ctype_seen)
-		have = sl_py_get_param(h->ctype.s ? h->ctype.s : "", h->ctype.len, "name", t);
+		have = sl_py_get_param(&m->py, h->ctype.s ? h->ctype.s : "", h->ctype.len, "name", t);
 	if (have) {
 		const char *s = t->s ? t->s : "";
 		size_t n = t->len;

@@ -156,6 +156,7 @@ struct frame *sl_mime_top(struct sl_mime *m);
 /* mime_headers.c */
 void sl_hdrs_init(struct hdrs *h);
 void sl_hdrs_free(struct hdrs *h);
+/* For the next entity: buffers of up to 1 KiB are kept, longer ones freed. */
 void sl_hdrs_reset(struct hdrs *h);
 /* One header line (headerRE matched). */
 void sl_hdrs_line(struct sl_mime *m, const uint8_t *p, size_t n, uint64_t off);

@@ -24,7 +24,9 @@ struct blk {
 	max_align_t data[];
 };
 
-/* Strings a parse holds while it may still need the arena: freed if it runs out. */
+/* Temporary strings held across an amalloc (which may jump out): given back if the
+ * arena runs out. Printing (tstr and the rest) allocates nothing in the arena but in
+ * mimeparams_str, whose temporaries are pushed here too. */
 #define LIVE_MAX 4
 
 struct ctx {
@@ -47,6 +49,19 @@ static void live_push(struct ctx *c, struct sl_strbuf *b)
 static void live_pop(struct ctx *c)
 {
 	c->nlive--;
+}
+
+/* A temporary string (made and dropped within one call): its storage comes from the
+ * parser's stash and goes back to it (str_stash.h), so that temporaries per token,
+ * address or encoded word do not go to malloc. */
+static void tmp_take(struct sl_py_env *env, struct sl_strbuf *b)
+{
+	sl_str_stash_take(&env->strs, b);
+}
+
+static void tmp_give(struct sl_py_env *env, struct sl_strbuf *b)
+{
+	sl_str_stash_give(&env->strs, b);
 }
 
 /* Memory for the parse tree. When the parser's allocator cannot give it, the parse
@@ -113,7 +128,7 @@ static void ctx_free(struct ctx *c)
 
 void sl_py_env_free(struct sl_py_env *env)
 {
-	(void)env; /* nothing per parser: the arena block is the thread's */
+	sl_str_stash_free(&env->strs); /* the arena block is the thread's */
 }
 
 static const char *adup(struct ctx *c, const char *s, size_t n)
@@ -193,7 +208,6 @@ struct tok {
 	long number;                /* Section */
 	const char *charset;        /* Parameter (NULL: 'us-ascii') */
 	size_t charset_n;
-	struct ctx *ctx;            /* MimeParameters: str() decodes RFC 2231 values */
 };
 
 static struct tok *tnew(struct ctx *c, enum cls k, enum ttype y)
@@ -375,17 +389,17 @@ static void put_quoted(struct sl_strbuf *b, const char *s, size_t n)
 
 /* ---------------------------------------------------------------- str() and .value */
 
-static void tstr(const struct tok *t, struct sl_strbuf *b);
-static void tvalue(const struct tok *t, struct sl_strbuf *b);
-static void mimeparams_str(const struct tok *t, struct sl_strbuf *b);
+static void tstr(struct ctx *c, const struct tok *t, struct sl_strbuf *b);
+static void tvalue(struct ctx *c, const struct tok *t, struct sl_strbuf *b);
+static void mimeparams_str(struct ctx *c, const struct tok *t, struct sl_strbuf *b);
 
-static void kids_str(const struct tok *t, struct sl_strbuf *b)
+static void kids_str(struct ctx *c, const struct tok *t, struct sl_strbuf *b)
 {
 	for (uint32_t i = 0; i < t->nkids; i++)
-		tstr(t->kids[i], b);
+		tstr(c, t->kids[i], b);
 }
 
-static void tstr(const struct tok *t, struct sl_strbuf *b)
+static void tstr(struct ctx *c, const struct tok *t, struct sl_strbuf *b)
 {
 	switch (t->cls) {
 	case K_TWS:
@@ -396,10 +410,10 @@ static void tstr(const struct tok *t, struct sl_strbuf *b)
 		return;
 	case K_BQS: {
 		struct sl_strbuf in;
-		sl_strbuf_init(&in);
-		kids_str(t, &in);
+		tmp_take(c->env, &in);
+		kids_str(c, t, &in);
 		put_quoted(b, in.s ? in.s : "", in.len);
-		sl_strbuf_free(&in);
+		tmp_give(c->env, &in);
 		return;
 	}
 	case K_COMMENT:
@@ -407,31 +421,31 @@ static void tstr(const struct tok *t, struct sl_strbuf *b)
 		for (uint32_t i = 0; i < t->nkids; i++) {
 			const struct tok *k = t->kids[i];
 			if (k->type == Y_COMMENT) {
-				tstr(k, b);
+				tstr(c, k, b);
 				continue;
 			}
 			struct sl_strbuf in;
-			sl_strbuf_init(&in);
-			tstr(k, &in);
+			tmp_take(c->env, &in);
+			tstr(c, k, &in);
 			for (size_t j = 0; j < in.len; j++) {
 				if (in.s[j] == '\\' || in.s[j] == '(' || in.s[j] == ')')
 					sl_strbuf_putc(b, '\\');
 				sl_strbuf_putc(b, in.s[j]);
 			}
-			sl_strbuf_free(&in);
+			tmp_give(c->env, &in);
 		}
 		sl_strbuf_putc(b, ')');
 		return;
 	case K_MIMEPARAMS:
-		mimeparams_str(t, b);
+		mimeparams_str(c, t, b);
 		return;
 	default:
-		kids_str(t, b);
+		kids_str(c, t, b);
 		return;
 	}
 }
 
-static void tvalue(const struct tok *t, struct sl_strbuf *b)
+static void tvalue(struct ctx *c, const struct tok *t, struct sl_strbuf *b)
 {
 	switch (t->cls) {
 	case K_TWS:
@@ -447,11 +461,11 @@ static void tvalue(const struct tok *t, struct sl_strbuf *b)
 		sl_strbuf_putc(b, ' ');
 		return;
 	case K_BQS:
-		kids_str(t, b);
+		kids_str(c, t, b);
 		return;
 	default:
 		for (uint32_t i = 0; i < t->nkids; i++)
-			tvalue(t->kids[i], b);
+			tvalue(c, t->kids[i], b);
 		return;
 	}
 }
@@ -459,13 +473,13 @@ static void tvalue(const struct tok *t, struct sl_strbuf *b)
 static const char *str_of(struct ctx *c, const struct tok *t, size_t *n)
 {
 	struct sl_strbuf b;
-	sl_strbuf_init(&b);
+	tmp_take(c->env, &b);
 	live_push(c, &b);
-	tstr(t, &b);
+	tstr(c, t, &b);
 	const char *s = adup(c, b.s ? b.s : "", b.len);
 	live_pop(c);
 	*n = b.len;
-	sl_strbuf_free(&b);
+	tmp_give(c->env, &b);
 	return s;
 }
 
@@ -592,11 +606,11 @@ static struct tok *get_encoded_word(struct ctx *c, struct sv *v, bool *invalid_e
 		}
 	}
 	struct sl_strbuf text;
-	sl_strbuf_init(&text);
+	tmp_take(c->env, &text);
 	live_push(c, &text);
 	if (!ew_decode(c, body, toklen, &text)) {
 		live_pop(c);
-		sl_strbuf_free(&text);
+		tmp_give(c->env, &text);
 		*invalid_ew = true;
 		c->flags |= SL_PY_BAD_EW;
 		return NULL;
@@ -604,7 +618,7 @@ static struct tok *get_encoded_word(struct ctx *c, struct sv *v, bool *invalid_e
 	struct tok *ew = tnew(c, K_LIST, Y_EW);
 	struct sv t = {adup(c, text.s ? text.s : "", text.len), text.len};
 	live_pop(c);
-	sl_strbuf_free(&text);
+	tmp_give(c->env, &text);
 	while (t.n) {
 		if (first_in(&t, WSP)) {
 			append(c, ew, get_fws(c, &t));
@@ -1524,14 +1538,14 @@ struct view {
 	bool whole_term;
 };
 
-static void view_value(const struct view *w, struct sl_strbuf *b)
+static void view_value(struct ctx *c, const struct view *w, struct sl_strbuf *b)
 {
 	if (w->whole_term || (w->from == 0 && w->to == w->t->nkids)) {
-		tvalue(w->t, b); /* the token itself: its class decides its value */
+		tvalue(c, w->t, b); /* the token itself: its class decides its value */
 		return;
 	}
 	for (uint32_t i = w->from; i < w->to; i++)
-		tvalue(w->t->kids[i], b);
+		tvalue(c, w->t->kids[i], b);
 }
 
 static const struct tok *view_at(const struct view *w, int idx)
@@ -1542,7 +1556,7 @@ static const struct tok *view_at(const struct view *w, int idx)
 }
 
 /* DisplayName.display_name */
-static void display_name(const struct tok *dn, struct sl_strbuf *b)
+static void display_name(struct ctx *c, const struct tok *dn, struct sl_strbuf *b)
 {
 	if (!dn->nkids)
 		return;
@@ -1568,11 +1582,11 @@ static void display_name(const struct tok *dn, struct sl_strbuf *b)
 		}
 	}
 	for (uint32_t i = lo; i < hi; i++)
-		view_value(&res[i], b);
+		view_value(c, &res[i], b);
 }
 
 /* LocalPart.local_part: strip whitespace from front, back and around dots. */
-static void local_part_of(const struct tok *lp, struct sl_strbuf *b)
+static void local_part_of(struct ctx *c, const struct tok *lp, struct sl_strbuf *b)
 {
 	const struct tok *inner = lp->kids[0];
 	uint32_t cnt = inner->nkids + 1;
@@ -1599,7 +1613,7 @@ static void local_part_of(const struct tok *lp, struct sl_strbuf *b)
 		last_is_tl = is_tl;
 	}
 	for (uint32_t i = 1; i + 1 < n; i++)
-		view_value(&res[i], b);
+		view_value(c, &res[i], b);
 }
 
 /* ''.join(value.split()): every Python whitespace character removed */
@@ -1630,24 +1644,24 @@ static const struct tok *addrspec_of_angle(const struct tok *aa)
 	return NULL;
 }
 
-static void addrspec_parts(const struct tok *as, struct addr *a)
+static void addrspec_parts(struct ctx *c, const struct tok *as, struct addr *a)
 {
 	if (!as)
 		return;
 	a->has_local = true;
-	local_part_of(as->kids[0], &a->local);
+	local_part_of(c, as->kids[0], &a->local);
 	if (as->nkids >= 3) {
 		struct sl_strbuf v;
-		sl_strbuf_init(&v);
-		tvalue(as->kids[as->nkids - 1], &v);
+		tmp_take(c->env, &v);
+		tvalue(c, as->kids[as->nkids - 1], &v);
 		a->has_domain = true;
 		put_nospace(&a->domain, v.s ? v.s : "", v.len);
-		sl_strbuf_free(&v);
+		tmp_give(c->env, &v);
 	}
 }
 
 /* Mailbox / InvalidMailbox attributes: display_name, local_part, domain */
-static void mailbox_parts(const struct tok *mb, struct addr *a)
+static void mailbox_parts(struct ctx *c, const struct tok *mb, struct addr *a)
 {
 	if (mb->invalid_mailbox_class || !mb->nkids)
 		return;
@@ -1655,11 +1669,11 @@ static void mailbox_parts(const struct tok *mb, struct addr *a)
 	if (k->type == Y_NAMEADDR) {
 		if (k->nkids > 1) {
 			a->has_display = true;
-			display_name(k->kids[0], &a->display);
+			display_name(c, k->kids[0], &a->display);
 		}
-		addrspec_parts(addrspec_of_angle(k->kids[k->nkids - 1]), a);
+		addrspec_parts(c, addrspec_of_angle(k->kids[k->nkids - 1]), a);
 	} else if (k->type == Y_ADDRSPEC) {
-		addrspec_parts(k, a);
+		addrspec_parts(c, k, a);
 	}
 }
 
@@ -1672,10 +1686,10 @@ static bool any_of(const char *s, size_t n, const char *set)
 }
 
 /* str(headerregistry.Address) */
-static void address_str(struct addr *a, struct sl_strbuf *out)
+static void address_str(struct ctx *c, struct addr *a, struct sl_strbuf *out)
 {
 	struct sl_strbuf spec;
-	sl_strbuf_init(&spec);
+	tmp_take(c->env, &spec);
 	const char *lp = a->local.s ? a->local.s : "";
 	if (any_of(lp, a->local.len, DOT_ATOM_ENDS))
 		put_quoted(&spec, lp, a->local.len);
@@ -1700,22 +1714,22 @@ static void address_str(struct addr *a, struct sl_strbuf *out)
 	} else {
 		sl_strbuf_put(out, spec.s ? spec.s : "", spec.len);
 	}
-	sl_strbuf_free(&spec);
+	tmp_give(c->env, &spec);
 }
 
-static void addr_init(struct addr *a)
+static void addr_init(struct ctx *c, struct addr *a)
 {
 	memset(a, 0, sizeof *a);
-	sl_strbuf_init(&a->display);
-	sl_strbuf_init(&a->local);
-	sl_strbuf_init(&a->domain);
+	tmp_take(c->env, &a->display);
+	tmp_take(c->env, &a->local);
+	tmp_take(c->env, &a->domain);
 }
 
-static void addr_free(struct addr *a)
+static void addr_free(struct ctx *c, struct addr *a)
 {
-	sl_strbuf_free(&a->display);
-	sl_strbuf_free(&a->local);
-	sl_strbuf_free(&a->domain);
+	tmp_give(c->env, &a->domain);
+	tmp_give(c->env, &a->local);
+	tmp_give(c->env, &a->display);
 }
 
 /* The mailboxes of an Address token (Address.all_mailboxes) */
@@ -1738,7 +1752,7 @@ static void collect_mailboxes(const struct tok *addr, const struct tok ***list, 
 	*n = gl->kids[0]->nkids;
 }
 
-static void address_list_str(const struct tok *al, struct sl_strbuf *out)
+static void address_list_str(struct ctx *c, const struct tok *al, struct sl_strbuf *out)
 {
 	bool first_group = true;
 	for (uint32_t i = 0; i < al->nkids; i++) {
@@ -1754,7 +1768,7 @@ static void address_list_str(const struct tok *al, struct sl_strbuf *out)
 		uint32_t n;
 		collect_mailboxes(addr, &mbs, &n);
 		struct sl_strbuf addrs;
-		sl_strbuf_init(&addrs);
+		tmp_take(c->env, &addrs);
 		uint32_t count = 0;
 		for (uint32_t j = 0; j < n; j++) {
 			if (mbs[j]->type != Y_MAILBOX && mbs[j]->type != Y_INVMAILBOX)
@@ -1762,10 +1776,10 @@ static void address_list_str(const struct tok *al, struct sl_strbuf *out)
 			if (count++)
 				sl_strbuf_puts(&addrs, ", ");
 			struct addr a;
-			addr_init(&a);
-			mailbox_parts(mbs[j], &a);
-			address_str(&a, &addrs);
-			addr_free(&a);
+			addr_init(c, &a);
+			mailbox_parts(c, mbs[j], &a);
+			address_str(c, &a, &addrs);
+			addr_free(c, &a);
 		}
 		if (!is_group && count == 1) {
 			sl_strbuf_put(out, addrs.s, addrs.len);
@@ -1773,14 +1787,14 @@ static void address_list_str(const struct tok *al, struct sl_strbuf *out)
 			/* str(Group): "display: a, b;" (display None prints as "None") */
 			if (is_group) {
 				struct sl_strbuf dn;
-				sl_strbuf_init(&dn);
-				display_name(k->kids[0], &dn);
+				tmp_take(c->env, &dn);
+				display_name(c, k->kids[0], &dn);
 				const char *d = dn.s ? dn.s : "";
 				if (any_of(d, dn.len, SPECIALS))
 					put_quoted(out, d, dn.len);
 				else
 					sl_strbuf_put(out, d, dn.len);
-				sl_strbuf_free(&dn);
+				tmp_give(c->env, &dn);
 			} else {
 				sl_strbuf_puts(out, "None");
 			}
@@ -1791,7 +1805,7 @@ static void address_list_str(const struct tok *al, struct sl_strbuf *out)
 			}
 			sl_strbuf_putc(out, ';');
 		}
-		sl_strbuf_free(&addrs);
+		tmp_give(c->env, &addrs);
 	}
 }
 
@@ -1910,11 +1924,11 @@ static struct tok *get_value(struct ctx *c, struct sv *vin)
 }
 
 /* QuotedString.stripped_value: the content of its bare-quoted-string. */
-static bool qs_stripped(const struct tok *qs, struct sl_strbuf *b)
+static bool qs_stripped(struct ctx *c, const struct tok *qs, struct sl_strbuf *b)
 {
 	for (uint32_t i = 0; i < qs->nkids; i++)
 		if (qs->kids[i]->type == Y_BQS) {
-			kids_str(qs->kids[i], b);
+			kids_str(c, qs->kids[i], b);
 			return true;
 		}
 	return false;
@@ -1964,12 +1978,12 @@ static struct tok *get_parameter(struct ctx *c, struct sv *vin)
 		remainder = qv;
 		have_remainder = true;
 		struct sl_strbuf inner_b;
-		sl_strbuf_init(&inner_b);
+		tmp_take(c->env, &inner_b);
 		live_push(c, &inner_b);
-		qs_stripped(qstring, &inner_b);
+		qs_stripped(c, qstring, &inner_b);
 		struct sv inner = {adup(c, inner_b.s ? inner_b.s : "", inner_b.len), inner_b.len};
 		live_pop(c);
-		sl_strbuf_free(&inner_b);
+		tmp_give(c->env, &inner_b);
 		bool semi_valid = false;
 		if (!param->sectioned || param->number == 0) {
 			if (inner.n && inner.p[0] == '\'') {
@@ -2035,13 +2049,13 @@ static struct tok *get_parameter(struct ctx *c, struct sv *vin)
 				size_t n;
 				const char *s;
 				struct sl_strbuf b;
-				sl_strbuf_init(&b);
+				tmp_take(c->env, &b);
 				live_push(c, &b);
-				tvalue(tt, &b);
+				tvalue(c, tt, &b);
 				n = b.len;
 				s = adup(c, b.s ? b.s : "", n);
 				live_pop(c);
-				sl_strbuf_free(&b);
+				tmp_give(c->env, &b);
 				param->charset = s;
 				param->charset_n = n;
 			}
@@ -2114,7 +2128,6 @@ static struct tok *get_invalid_parameter(struct ctx *c, struct sv *vin)
 static struct tok *parse_mime_parameters(struct ctx *c, struct sv v)
 {
 	struct tok *mp = tnew(c, K_MIMEPARAMS, Y_MIMEPARAMS), *t;
-	mp->ctx = c;
 	while (v.n) {
 		size_t before = v.n;
 		t = get_parameter(c, &v);
@@ -2256,7 +2269,7 @@ static struct tok *parse_cte(struct ctx *c, struct sv v)
 }
 
 /* Parameter.param_value */
-static void param_value(const struct tok *p, struct sl_strbuf *b)
+static void param_value(struct ctx *c, const struct tok *p, struct sl_strbuf *b)
 {
 	for (uint32_t i = 0; i < p->nkids; i++) {
 		const struct tok *t = p->kids[i];
@@ -2286,15 +2299,15 @@ static void param_value(const struct tok *p, struct sl_strbuf *b)
 		if (tk && tk->type == Y_CFWS)
 			tk = val->nkids > 1 ? val->kids[1] : NULL;
 		if (tk && tk->type == Y_QS) {
-			qs_stripped(tk, b);
+			qs_stripped(c, tk, b);
 		} else if (tk && tk->type == Y_ATTRIBUTE) {
 			for (uint32_t k = 0; k < tk->nkids; k++)
 				if (tk->kids[k]->type == Y_ATTRTEXT || tk->kids[k]->type == Y_EXTATTRTEXT) {
-					tvalue(tk->kids[k], b);
+					tvalue(c, tk->kids[k], b);
 					break;
 				}
 		} else {
-			tvalue(val, b);
+			tvalue(c, val, b);
 		}
 		return;
 	}
@@ -2321,25 +2334,11 @@ struct pentry {
 	uint32_t nparts, cap;
 };
 
-static void pentries_free(struct sl_mem *mem, struct pentry *pe, uint32_t np, uint32_t cap)
+/* MimeParameters.__str__, through its .params. Its table is the parse's (amalloc). */
+static void mimeparams_str(struct ctx *c, const struct tok *mp, struct sl_strbuf *b)
 {
-	for (uint32_t j = 0; j < np; j++) {
-		sl_mem_free(mem, (void *)pe[j].name, pe[j].name_n + 1);
-		sl_mem_free(mem, pe[j].parts, pe[j].cap * sizeof *pe[j].parts);
-	}
-	sl_mem_free(mem, pe, cap * sizeof *pe);
-}
-
-/* MimeParameters.__str__, through its .params. Out of memory: nothing is written (the
- * parser has failed). */
-static void mimeparams_str(const struct tok *mp, struct sl_strbuf *b)
-{
-	struct ctx *c = mp->ctx;
-	struct sl_mem *mem = sl_mem_current();
-	uint32_t np = 0, pcap = mp->nkids + 1;
-	struct pentry *pe = sl_mem_calloc(mem, pcap * sizeof *pe);
-	if (!pe)
-		return;
+	uint32_t np = 0;
+	struct pentry *pe = amalloc(c, (mp->nkids + 1) * sizeof *pe);
 	for (uint32_t i = 0; i < mp->nkids; i++) {
 		struct tok *t = mp->kids[i];
 		if (t->type != Y_PARAM && t->type != Y_INVPARAM)
@@ -2347,8 +2346,9 @@ static void mimeparams_str(const struct tok *mp, struct sl_strbuf *b)
 		if (!t->nkids || t->kids[0]->type != Y_ATTRIBUTE)
 			continue;
 		struct sl_strbuf nb;
-		sl_strbuf_init(&nb);
-		tvalue(t->kids[0], &nb);
+		tmp_take(c->env, &nb);
+		live_push(c, &nb);
+		tvalue(c, t->kids[0], &nb);
 		const char *ns = nb.s ? nb.s : "";
 		size_t nn = nb.len;
 		sl_py_strip(&ns, &nn, true, true);
@@ -2356,30 +2356,16 @@ static void mimeparams_str(const struct tok *mp, struct sl_strbuf *b)
 		for (j = 0; j < np; j++)
 			if (pe[j].name_n == nn && memcmp(pe[j].name, ns, nn) == 0)
 				break;
-		if (j == np) {
-			char *d = sl_mem_alloc(mem, nn + 1);
-			if (d) {
-				memcpy(d, ns, nn);
-				d[nn] = '\0';
-				pe[np].name = d;
-				pe[np].name_n = nn;
-				np++;
-			}
-		}
-		sl_strbuf_free(&nb);
-		if (j == np) { /* no memory for the name */
-			pentries_free(mem, pe, np, pcap);
-			return;
-		}
+		if (j == np)
+			pe[np++] = (struct pentry){.name = adup(c, ns, nn), .name_n = nn};
+		live_pop(c);
+		tmp_give(c->env, &nb);
 		struct pentry *e = &pe[j];
 		if (e->nparts == e->cap) {
 			uint32_t cap = e->cap ? e->cap * 2 : 4;
-			struct tok **parts = sl_mem_realloc(mem, e->parts, e->cap * sizeof *e->parts,
-			                                    cap * sizeof *e->parts);
-			if (!parts) {
-				pentries_free(mem, pe, np, pcap);
-				return;
-			}
+			struct tok **parts = amalloc(c, cap * sizeof *parts);
+			if (e->nparts)
+				memcpy(parts, e->parts, e->nparts * sizeof *parts);
 			e->parts = parts;
 			e->cap = cap;
 		}
@@ -2404,7 +2390,7 @@ static void mimeparams_str(const struct tok *mp, struct sl_strbuf *b)
 				nparts = 1;
 		}
 		struct sl_strbuf value;
-		sl_strbuf_init(&value);
+		tmp_take(c->env, &value);
 		long i = 0;
 		for (uint32_t k = 0; k < nparts; k++) {
 			struct tok *p = e->parts[k];
@@ -2413,8 +2399,8 @@ static void mimeparams_str(const struct tok *mp, struct sl_strbuf *b)
 				continue;
 			i++;
 			struct sl_strbuf pv;
-			sl_strbuf_init(&pv);
-			param_value(p, &pv);
+			tmp_take(c->env, &pv);
+			param_value(c, p, &pv);
 			if (p->extended) {
 				const char *s = pv.s ? pv.s : "";
 				bool raw8 = false;
@@ -2440,7 +2426,7 @@ static void mimeparams_str(const struct tok *mp, struct sl_strbuf *b)
 					}
 				} else {
 					struct sl_strbuf bytes;
-					sl_strbuf_init(&bytes);
+					tmp_take(c->env, &bytes);
 					unquote_to_bytes(s, pv.len, &bytes);
 					const char *cs = fp->charset ? fp->charset : "us-ascii";
 					size_t csn = fp->charset ? fp->charset_n : 8;
@@ -2451,12 +2437,12 @@ static void mimeparams_str(const struct tok *mp, struct sl_strbuf *b)
 						c->flags |= SL_PY_UNKNOWN_CHARSET;
 					if (undecodable)
 						c->flags |= SL_PY_UNDECODABLE;
-					sl_strbuf_free(&bytes);
+					tmp_give(c->env, &bytes);
 				}
 			} else {
 				sl_strbuf_put(&value, pv.s ? pv.s : "", pv.len);
 			}
-			sl_strbuf_free(&pv);
+			tmp_give(c->env, &pv);
 		}
 		sl_strbuf_puts(b, first ? " " : "; ");
 		first = false;
@@ -2465,9 +2451,8 @@ static void mimeparams_str(const struct tok *mp, struct sl_strbuf *b)
 			sl_strbuf_putc(b, '=');
 			put_quoted(b, value.s, value.len);
 		}
-		sl_strbuf_free(&value);
+		tmp_give(c->env, &value);
 	}
-	pentries_free(mem, pe, np, pcap);
 }
 
 /* ---------------------------------------------------------------- simple address lists */
@@ -2511,7 +2496,8 @@ static size_t dot_atom_end(const char *p, size_t i, size_t n)
 	}
 }
 
-static bool fast_address_list_(const char *p, size_t n, struct sl_strbuf *out)
+static bool fast_address_list_(struct sl_py_env *env, const char *p, size_t n,
+                               struct sl_strbuf *out)
 {
 	if (!n || memmem(p, n, "=?", 2))
 		return false;
@@ -2525,7 +2511,7 @@ static bool fast_address_list_(const char *p, size_t n, struct sl_strbuf *out)
 		size_t disp_start = 0, disp_end = 0, ls, le, ds, de;
 		bool have_disp = false, angle;
 		struct sl_strbuf disp;
-		sl_strbuf_init(&disp);
+		tmp_take(env, &disp);
 		/* display name, if any */
 		if (i < n && p[i] == '"') {
 			const char *q = memchr(p + i + 1, '"', n - i - 1);
@@ -2598,19 +2584,20 @@ static bool fast_address_list_(const char *p, size_t n, struct sl_strbuf *out)
 		sl_strbuf_put(out, p + ls, de - ls);
 		if (have_disp)
 			sl_strbuf_putc(out, '>');
-		sl_strbuf_free(&disp);
+		tmp_give(env, &disp);
 		continue;
 no:
-		sl_strbuf_free(&disp);
+		tmp_give(env, &disp);
 		return false;
 	}
 	return !first;
 }
 
-static bool fast_address_list(const char *p, size_t n, struct sl_strbuf *out)
+static bool fast_address_list(struct sl_py_env *env, const char *p, size_t n,
+                              struct sl_strbuf *out)
 {
 	size_t before = out->len;
-	if (fast_address_list_(p, n, out))
+	if (fast_address_list_(env, p, n, out))
 		return true;
 	out->len = before;
 	if (out->s)
@@ -2723,19 +2710,19 @@ static bool parse_print(struct ctx *c, enum what w, struct sv v, struct sl_strbu
 		return false;
 	switch (w) {
 	case PY_UNSTRUCTURED:
-		tstr(get_unstructured(c, v), raw);
+		tstr(c, get_unstructured(c, v), raw);
 		break;
 	case PY_ADDRESS:
-		address_list_str(get_address_list(c, v), raw);
+		address_list_str(c, get_address_list(c, v), raw);
 		break;
 	case PY_CONTENT_TYPE:
-		tstr(parse_content_type(c, v), raw);
+		tstr(c, parse_content_type(c, v), raw);
 		break;
 	case PY_DISPOSITION:
-		tstr(parse_content_disposition(c, v), raw);
+		tstr(c, parse_content_disposition(c, v), raw);
 		break;
 	case PY_CTE:
-		tstr(parse_cte(c, v), raw);
+		tstr(c, parse_cte(c, v), raw);
 		break;
 	}
 	return true;
@@ -2760,7 +2747,7 @@ static void run(struct sl_py_env *env, enum what w, const uint8_t *v, size_t n,
 			break;
 		}
 	struct sl_strbuf raw;
-	sl_strbuf_init(&raw);
+	tmp_take(env, &raw);
 	if (parse_print(&c, w, (struct sv){(const char *)v, n}, &raw)) {
 		if (sl_utf8_sanitize(out, (const uint8_t *)(raw.s ? raw.s : ""), raw.len))
 			c.flags |= SL_PY_UNDECODABLE;
@@ -2768,10 +2755,10 @@ static void run(struct sl_py_env *env, enum what w, const uint8_t *v, size_t n,
 			*flags |= c.flags;
 	} else {
 		while (c.nlive)
-			sl_strbuf_free(c.live[--c.nlive]);
+			tmp_give(env, c.live[--c.nlive]);
 	}
 	ctx_free(&c);
-	sl_strbuf_free(&raw);
+	tmp_give(env, &raw);
 }
 
 void sl_py_unstructured(struct sl_py_env *env, const uint8_t *v, size_t n,
@@ -2783,7 +2770,7 @@ void sl_py_unstructured(struct sl_py_env *env, const uint8_t *v, size_t n,
 void sl_py_address(struct sl_py_env *env, const uint8_t *v, size_t n,
                    struct sl_strbuf *out, unsigned *flags)
 {
-	if (fast_address_list((const char *)v, n, out))
+	if (fast_address_list(env, (const char *)v, n, out))
 		return; /* plain ASCII, nothing to flag */
 	run(env, PY_ADDRESS, v, n, out, flags);
 }
@@ -2821,12 +2808,12 @@ void sl_py_ctype(const char *s, size_t n, struct sl_strbuf *out)
 }
 
 /* email.utils.unquote */
-static void unquote(const char *s, size_t n, struct sl_strbuf *out)
+static void unquote(struct sl_py_env *env, const char *s, size_t n, struct sl_strbuf *out)
 {
 	if (n > 1 && s[0] == '"' && s[n - 1] == '"') {
 		/* .replace('\\\\', '\\').replace('\\"', '"') */
 		struct sl_strbuf t;
-		sl_strbuf_init(&t);
+		tmp_take(env, &t);
 		for (size_t i = 1; i + 1 < n; i++) {
 			if (s[i] == '\\' && i + 2 < n && s[i + 1] == '\\') {
 				sl_strbuf_putc(&t, '\\');
@@ -2843,7 +2830,7 @@ static void unquote(const char *s, size_t n, struct sl_strbuf *out)
 				sl_strbuf_putc(out, t.s[i]);
 			}
 		}
-		sl_strbuf_free(&t);
+		tmp_give(env, &t);
 		return;
 	}
 	if (n > 1 && s[0] == '<' && s[n - 1] == '>') {
@@ -2892,7 +2879,8 @@ static bool plain_param_value(const char *s, size_t n, struct sl_strbuf *out)
 	return true;
 }
 
-bool sl_py_get_param(const char *s, size_t n, const char *name, struct sl_strbuf *out)
+bool sl_py_get_param(struct sl_py_env *env, const char *s, size_t n, const char *name,
+                     struct sl_strbuf *out)
 {
 	/* Message._parseparam: split on ';' outside quotes (by Python's own count) */
 	size_t pos = 0;
@@ -2933,10 +2921,10 @@ bool sl_py_get_param(const char *s, size_t n, const char *name, struct sl_strbuf
 				/* decode_params: unquote, re-quote; get_param: unquote;
 				 * collapse_rfc2231_value: unquote again */
 				struct sl_strbuf a, b, q;
-				sl_strbuf_init(&a);
-				sl_strbuf_init(&b);
-				sl_strbuf_init(&q);
-				unquote(pv, pvn, &a);
+				tmp_take(env, &a);
+				tmp_take(env, &b);
+				tmp_take(env, &q);
+				unquote(env, pv, pvn, &a);
 				sl_strbuf_putc(&q, '"');
 				for (size_t i = 0; i < a.len; i++) {
 					if (a.s[i] == '\\' || a.s[i] == '"')
@@ -2944,11 +2932,11 @@ bool sl_py_get_param(const char *s, size_t n, const char *name, struct sl_strbuf
 					sl_strbuf_putc(&q, a.s[i]);
 				}
 				sl_strbuf_putc(&q, '"');
-				unquote(q.s, q.len, &b);
-				unquote(b.s ? b.s : "", b.len, out);
-				sl_strbuf_free(&a);
-				sl_strbuf_free(&b);
-				sl_strbuf_free(&q);
+				unquote(env, q.s, q.len, &b);
+				unquote(env, b.s ? b.s : "", b.len, out);
+				tmp_give(env, &q);
+				tmp_give(env, &b);
+				tmp_give(env, &a);
 				return true;
 			}
 		}

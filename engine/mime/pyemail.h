@@ -12,12 +12,16 @@
 
 #include "sluice/strbuf.h"
 #include "charset.h"
+#include "str_stash.h"
 
-/* Per-parser state the header parsers reuse: the iconv descriptors. (Their scratch
- * arena keeps one block per thread between calls, pyemail.c.) */
+/* Per-parser state the header parsers reuse: the iconv descriptors and the storage of
+ * their temporary strings. (Their parse-tree arena keeps one block per thread between
+ * calls, pyemail.c.) Zeroed with iconv set is a new one. */
 struct sl_py_env {
 	struct sl_iconv_cache *iconv;
+	struct sl_str_stash strs;
 };
+/* With the allocator the parser charges current. */
 void sl_py_env_free(struct sl_py_env *env);
 
 /* What the parser noticed, for signals. */
@@ -49,7 +53,8 @@ void sl_py_cte(struct sl_py_env *env, const uint8_t *v, size_t n, struct sl_strb
 void sl_py_ctype(const char *s, size_t n, struct sl_strbuf *out);
 /* Message.get_param(name) then collapse_rfc2231_value (unquoting as Python does).
  * Returns false when the parameter is absent. */
-bool sl_py_get_param(const char *s, size_t n, const char *name, struct sl_strbuf *out);
+bool sl_py_get_param(struct sl_py_env *env, const char *s, size_t n, const char *name,
+                     struct sl_strbuf *out);
 
 /* str.strip() / str.rstrip() over UTF-8 (Unicode whitespace). */
 void sl_py_strip(const char **p, size_t *n, bool left, bool right);

@@ -282,6 +282,7 @@ static size_t py_unquote(char *s, size_t n)
 static void test_param_unquote(void)
 {
 	static const char alpha[] = "a\"\\<>";
+	struct sl_py_env env = {0}; /* its temporaries' stash, reused by every call */
 	for (size_t len = 0; len <= 6; len++) {
 		size_t total = 1;
 		for (size_t k = 0; k < len; k++)
@@ -305,7 +306,7 @@ static void test_param_unquote(void)
 			int hn = snprintf(hdr, sizeof hdr, "a/b; name=%.*s", (int)len, v);
 			struct sl_strbuf got;
 			sl_strbuf_init(&got);
-			CU_ASSERT(sl_py_get_param(hdr, (size_t)hn, "name", &got));
+			CU_ASSERT(sl_py_get_param(&env, hdr, (size_t)hn, "name", &got));
 			bool same = got.len == qn && memcmp(got.s ? got.s : "", q, qn) == 0;
 			if (!same)
 				fprintf(stderr, "\n[%.*s]: got [%s], want [%.*s]\n", (int)len, v,
@@ -314,6 +315,7 @@ static void test_param_unquote(void)
 			sl_strbuf_free(&got);
 		}
 	}
+	sl_py_env_free(&env);
 }
 
 /* A bare token is its own str(); anything else goes through the parser as before
