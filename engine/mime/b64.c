@@ -58,11 +58,9 @@ static inline uint32_t quad(const uint8_t *in)
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
-/* 32 characters to 24 bytes (the 8 bytes after them in `out` are scratch), as far as
- * they are whole quads of the alphabet: returns the characters decoded (0 to 32, a
- * multiple of 4). A line end inside the block stops it there, and the quads before it
- * are kept: each quad is its own three bytes, whatever follows it in the block. */
-__attribute__((target("avx2"))) static size_t block32_avx2(const uint8_t *in, uint8_t *out)
+/* 32 alphabet characters to 24 bytes (the 8 bytes after them in `out` are
+ * scratch); false, with nothing written, when any of the 32 is not in the alphabet. */
+__attribute__((target("avx2"))) static bool block32_avx2(const uint8_t *in, uint8_t *out)
 {
 	__m256i c = _mm256_loadu_si256((const __m256i *)in);
 	/* signed compares: bytes >= 0x80 are negative and in no range */
@@ -76,10 +74,8 @@ __attribute__((target("avx2"))) static size_t block32_avx2(const uint8_t *in, ui
 	__m256i slash = _mm256_cmpeq_epi8(c, _mm256_set1_epi8('/'));
 	__m256i valid = _mm256_or_si256(_mm256_or_si256(upper, lower),
 	                                _mm256_or_si256(digit, _mm256_or_si256(plus, slash)));
-	uint32_t invalid = ~(uint32_t)_mm256_movemask_epi8(valid);
-	size_t k = invalid ? (size_t)__builtin_ctz(invalid) & ~(size_t)3 : 32;
-	if (!k)
-		return 0;
+	if ((unsigned)_mm256_movemask_epi8(valid) != 0xFFFFFFFFu)
+		return false;
 	/* sextet = c + shift: 'A' -> 0, 'a' -> 26, '0' -> 52, '+' -> 62, '/' -> 63 */
 	__m256i shift = _mm256_or_si256(
 		_mm256_or_si256(_mm256_and_si256(upper, _mm256_set1_epi8(-65)),
@@ -95,7 +91,7 @@ __attribute__((target("avx2"))) static size_t block32_avx2(const uint8_t *in, ui
 	                                            2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1));
 	v = _mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 7, 7));
 	_mm256_storeu_si256((__m256i *)out, v);
-	return k;
+	return true;
 }
 
 static bool have_avx2;
@@ -118,14 +114,11 @@ static size_t fast_quads(const uint8_t *in, size_t n, uint8_t **o, bool *quads)
 	uint8_t *start = out;
 	for (;;) {
 #if defined(__x86_64__) && defined(__GNUC__)
-		/* out + 32 stays inside the caller's n + 4 bytes: 3 bytes out per 4 in */
+		/* out + 32 stays inside the caller's n + 4 bytes: 24 bytes out per 32 in */
 		if (have_avx2)
-			while (i + 32 <= n) {
-				size_t k = block32_avx2(in + i, out);
-				out += k / 4 * 3;
-				i += k;
-				if (k < 32)
-					break;
+			while (i + 32 <= n && block32_avx2(in + i, out)) {
+				out += 24;
+				i += 32;
 			}
 #endif
 		while (i + 8 <= n) {
