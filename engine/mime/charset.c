@@ -63,7 +63,7 @@ static struct sl_cs kind_of(const char *name)
 	return cs;
 }
 
-struct sl_cs sl_charset_lookup(const char *label, size_t n, bool body)
+static struct sl_cs lookup(const char *label, size_t n, bool body)
 {
 	struct sl_cs none = {SL_CS_UNKNOWN, NULL};
 	char key[80];
@@ -81,6 +81,34 @@ struct sl_cs sl_charset_lookup(const char *label, size_t n, bool body)
 	if (!a)
 		return none;
 	return kind_of(body ? a->body : a->header);
+}
+
+/* The labels a thread looked up last, as written: mail names a handful of charsets over
+ * and over (each text part, each encoded word), and normalizing one and searching the
+ * alias table costs about ten string compares. A result depends on the label's bytes
+ * and `body` alone, and names point into the static table, so any entry stays right. */
+#define RECENT 16
+#define RECENT_LABEL 30
+static __thread struct {
+	uint8_t n; /* 0: empty */
+	bool body;
+	char label[RECENT_LABEL];
+	struct sl_cs cs;
+} recent[RECENT];
+
+struct sl_cs sl_charset_lookup(const char *label, size_t n, bool body)
+{
+	if (!n || n > RECENT_LABEL)
+		return lookup(label, n, body);
+	unsigned h = ((unsigned)n * 31 + (uint8_t)label[0] * 7 + (uint8_t)label[n - 1] + body) % RECENT;
+	if (recent[h].n == n && recent[h].body == body && memcmp(recent[h].label, label, n) == 0)
+		return recent[h].cs;
+	struct sl_cs cs = lookup(label, n, body);
+	recent[h].n = (uint8_t)n;
+	recent[h].body = body;
+	memcpy(recent[h].label, label, n);
+	recent[h].cs = cs;
+	return cs;
 }
 
 void sl_iconv_cache_init(struct sl_iconv_cache *c)

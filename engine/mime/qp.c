@@ -27,6 +27,16 @@ static int hexval(uint8_t c)
 	return v[c] - 1; /* -1 when not a hex digit */
 }
 
+/* Length of the soft line break ("=" CRLF or "=" LF) at in[i] == '=', else 0; in[i + 2]
+ * must be readable. Passing over it here is what QP_EQ and QP_SKIP_TO_LF would do, without
+ * leaving the fast loop at the end of every line of a wrapped body. */
+static inline size_t soft_break(const uint8_t *in, size_t i)
+{
+	if (in[i + 1] == '\n')
+		return 2;
+	return in[i + 1] == '\r' && in[i + 2] == '\n' ? 3 : 0;
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
@@ -38,9 +48,8 @@ __attribute__((constructor)) static void detect_avx2(void)
 	have_avx2 = __builtin_cpu_supports("avx2");
 }
 
-/* Text state, 32 bytes a step: runs without '=' are copied, "=XX" decoded in line.
- * Stops at an '=' that is not followed by two hex digits, or with fewer than 32 bytes
- * left. Output never runs ahead of input, so the 32-byte stores stay inside the
+/* Text state, 32 bytes a step: runs without '=' are copied, "=XX" decoded in line and
+ * soft line breaks dropped. Stops at any other '=', or with fewer than 32 bytes left. Output never runs ahead of input, so the 32-byte stores stay inside the
  * caller's n + 4 bytes. */
 __attribute__((target("avx2"))) static void text_avx2(const uint8_t *in, size_t n, size_t *ip,
                                                      uint8_t **op)
@@ -64,6 +73,11 @@ __attribute__((target("avx2"))) static void text_avx2(const uint8_t *in, size_t 
 		while (i + 3 <= n && in[i] == '=') {
 			int hi = hexval(in[i + 1]), lo = hexval(in[i + 2]);
 			if (hi < 0 || lo < 0) {
+				size_t k = soft_break(in, i);
+				if (k) {
+					i += k;
+					continue;
+				}
 				*ip = i;
 				*op = o;
 				return;
@@ -101,8 +115,13 @@ size_t sl_qp_decode(struct sl_qp *d, const uint8_t *in, size_t n, uint8_t *out)
 						continue;
 					}
 					int hi = hexval(in[i + 1]), lo = hexval(in[i + 2]);
-					if (hi < 0 || lo < 0)
-						break;
+					if (hi < 0 || lo < 0) {
+						size_t k = soft_break(in, i);
+						if (!k)
+							break;
+						i += k;
+						continue;
+					}
 					*o++ = (uint8_t)(hi << 4 | lo);
 					i += 3;
 					continue;

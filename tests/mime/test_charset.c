@@ -2,6 +2,7 @@
  * words decoded, for the charsets real mail uses; every case is also fed one byte at
  * a time so multibyte sequences are split at every point. */
 #include <CUnit/CUnit.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -275,6 +276,49 @@ static void test_preload(void)
 	CU_ASSERT_EQUAL(gconv_mappings(), loaded);
 }
 
+/* Labels looked up again, in any order, resolve as they did the first time: the lookup
+ * remembers recent labels per thread (16 slots), so more labels than slots, labels
+ * that share a slot (same length, first and last byte) with other answers, and labels
+ * too long to remember. The reference is each label's first lookup in a thread of its
+ * own, which remembers nothing yet. */
+static const char *const relabels[] = {
+	"utf-8", "ut_-8", "UTF8", "us-ascii", "latin1", "lxtin1", "iso-8859-1", "iso_8859-1",
+	"iso-8859-2", "iso-8859-7", "iso-8859-9", "windows-1252", "windows-1251", "koi8-r",
+	"koi8_r", "big5", "b__5", "gb2312", "gbk", "gb18030", "euc-kr", "shift_jis", "cp949",
+	"iso-2022-jp", "ks_c_5601-1987", "x-unknown", "unicode-1-1-utf-7", "ascii", "cp1252",
+	"cp1251", "an unknown label that is longer than thirty bytes", "utf-8 ",
+};
+#define NRELABELS (sizeof relabels / sizeof relabels[0])
+static struct sl_cs reference[NRELABELS][2];
+
+static void *first_lookup(void *arg)
+{
+	size_t k = (size_t)arg;
+	const char *l = relabels[k / 2];
+	reference[k / 2][k % 2] = sl_charset_lookup(l, strlen(l), k % 2);
+	return NULL;
+}
+
+static void test_lookup_repeated(void)
+{
+	for (size_t k = 0; k < 2 * NRELABELS; k++) {
+		pthread_t t;
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, first_lookup, (void *)k), 0);
+		pthread_join(t, NULL);
+	}
+	CU_ASSERT_EQUAL(reference[0][1].kind, SL_CS_UTF8);
+	CU_ASSERT_EQUAL(reference[1][1].kind, SL_CS_UNKNOWN); /* "ut_-8" shares utf-8's slot */
+	uint32_t x = 7;
+	for (int round = 0; round < 20000; round++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		size_t i = x % NRELABELS;
+		bool body = (x >> 8) & 1;
+		struct sl_cs cs = sl_charset_lookup(relabels[i], strlen(relabels[i]), body);
+		CU_ASSERT_EQUAL(cs.kind, reference[i][body].kind);
+		CU_ASSERT(cs.iconv_name == reference[i][body].iconv_name);
+	}
+}
+
 int main(void)
 {
 	static const struct cu_test tests[] = {
@@ -286,6 +330,7 @@ int main(void)
 		{"encoded words and raw 8-bit headers", test_encoded_words},
 		{"double-byte cache matches iconv", test_dbcs_cache_matches_iconv},
 		{"recycled descriptors are reused in their initial state", test_recycled_descriptors},
+		{"label lookups repeated in any order", test_lookup_repeated},
 		{NULL, NULL},
 	};
 	return cu_run_suite("charset", NULL, NULL, tests);

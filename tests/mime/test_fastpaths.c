@@ -107,15 +107,16 @@ static void check_qp(const uint8_t *in, size_t n)
 static void test_quoted_printable(void)
 {
 	static const char pieces[][4] = {"=E4", "=b8", "a", " ", "=\r\n", "=\n", "==", "=G1",
-	                                 "=4", "\r\n", "x=", "=3D"};
+	                                 "=4", "\r\n", "x=", "=3D", "=\r", "\r"};
+	const size_t np = sizeof pieces / sizeof pieces[0];
 	uint8_t buf[300];
 	for (int round = 0; round < 20000; round++) {
 		size_t n = 0, want = next() % 250;
 		int dense = round % 3; /* 0: text, 1: =XX runs, 2: anything */
 		while (n + 3 < want) {
-			const char *p = dense == 0 ? (next() % 10 ? "t" : pieces[next() % 12])
-			              : dense == 1 ? (next() % 8 ? "=C3" : pieces[next() % 12])
-			                           : pieces[next() % 12];
+			const char *p = dense == 0 ? (next() % 10 ? "t" : pieces[next() % np])
+			              : dense == 1 ? (next() % 8 ? "=C3" : pieces[next() % np])
+			                           : pieces[next() % np];
 			size_t l = strlen(p);
 			memcpy(buf + n, p, l);
 			n += l;
