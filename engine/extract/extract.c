@@ -579,8 +579,19 @@ struct sl_extract *sl_extract_new(const struct sl_limits *lim, struct sl_mem *me
 	return x;
 }
 
-/* The levels made as deep as archives went (inflate states, output buffers). */
-static void levels_free(struct sl_extract *x)
+/* What a level holds besides itself: the inflater, its output, the XML tokenizer. */
+static void level_empty(struct sl_extract *x, struct xlevel *l)
+{
+	if (l->z_ready)
+		inflateEnd(&l->z);
+	x_xml_free(x, l);
+	x_free(x, l->zout, X_OUT);
+	memset(l, 0, sizeof *l);
+}
+
+/* The levels made as deep as archives went, from `from` down; shallower ones are kept
+ * as a new level is, without what they hold. */
+static void levels_free(struct sl_extract *x, unsigned from)
 {
 	struct sl_extract *prev = x_cur;
 	x_cur = x;
@@ -588,19 +599,20 @@ static void levels_free(struct sl_extract *x)
 		struct xlevel *l = x->lv[d];
 		if (!l)
 			continue;
-		if (l->z_ready)
-			inflateEnd(&l->z);
-		x_xml_free(x, l);
-		x_free(x, l->zout, X_OUT);
+		level_empty(x, l);
+		if (d < from)
+			continue;
 		x_free(x, l, sizeof *l);
 		x->lv[d] = NULL;
 	}
 	x_cur = prev;
 }
 
+/* Level 0 reads every leaf part: kept for the next connection's first part (no malloc
+ * per flow), charged to the owner like the rest (X_KEPT_LEVELS * sizeof(struct xlevel)). */
 void sl_extract_recycle(struct sl_extract *x)
 {
-	levels_free(x);
+	levels_free(x, X_KEPT_LEVELS);
 	sl_extract_reset(x);
 }
 
@@ -608,7 +620,7 @@ void sl_extract_free(struct sl_extract *x)
 {
 	if (!x)
 		return;
-	levels_free(x);
+	levels_free(x, 0);
 	sl_mem_free(x->mem, x->lv, x->nlv * sizeof *x->lv);
 	sl_mem_free(x->mem, x, sizeof *x);
 }

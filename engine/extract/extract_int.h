@@ -21,6 +21,7 @@
 #define X_TEXT_BUF 4096      /* document text gathered before a MEMBER_DATA */
 #define X_RATIO_SLACK (1u << 20) /* output a member may have before the ratio applies */
 #define X_RATIO_STEP 1024        /* compressed bytes between two ratio checks */
+#define X_KEPT_LEVELS 1           /* levels a recycled stage keeps (sl_extract_recycle) */
 
 enum xfmt {
 	XF_SNIFF,   /* not decided yet */

@@ -29,6 +29,8 @@
 #define DECODE_BUF (16 * 1024)
 /* frames a recycled parser keeps (sl_mime_recycle), the root and three levels below */
 #define KEPT_FRAMES 4
+/* header buffers a recycled parser keeps up to this capacity (keep_header_buffers) */
+#define KEPT_HEADER_BUF 1024
 
 /* ---------------------------------------------------------------- events */
 
@@ -985,6 +987,22 @@ void sl_mime_reset(struct sl_mime *m, uint32_t txn)
 	leave(m);
 }
 
+/* The header buffers of common fields are kept for the next flow's headers (each
+ * message's first header line would otherwise allocate them again); longer ones, or one
+ * that failed, are freed. */
+static void keep_header_buffers(struct hdrs *h)
+{
+	struct sl_strbuf *bufs[] = {&h->field, &h->deferred, &h->ctype, &h->cdisp,
+	                            &h->cte,   &h->scratch,  &h->value};
+	for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) {
+		if (bufs[i]->failed || bufs[i]->cap > KEPT_HEADER_BUF)
+			sl_strbuf_free(bufs[i]);
+		else
+			sl_strbuf_clear(bufs[i]);
+	}
+	sl_hdrs_reset(h);
+}
+
 void sl_mime_recycle(struct sl_mime *m)
 {
 	m->outer = sl_mem_swap(m->mem);
@@ -1001,8 +1019,7 @@ void sl_mime_recycle(struct sl_mime *m)
 	}
 	sl_mem_free(m->mem, m->own_dec, DECODE_BUF);
 	m->own_dec = NULL;
-	sl_hdrs_free(&m->h);
-	sl_hdrs_init(&m->h);
+	keep_header_buffers(&m->h);
 	sl_iconv_cache_recycle(&m->iconv); /* the next flow on this thread reuses them */
 	if (m->x)
 		sl_extract_recycle(m->x);

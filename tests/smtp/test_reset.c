@@ -11,11 +11,13 @@
 
 /* What a reset session keeps for the next connection: its two line buffers (up to
  * 1 KiB each, smtp_line_reset), one released transaction with room for up to 16
- * recipients (SMTP_SPARE_RCPTS; the transaction is an envelope and a few fields) and
- * its parser's four shallowest MIME frames with their boundary and filename buffers
- * (KEPT_FRAMES; under 2 KiB each with the default limits). */
+ * recipients (SMTP_SPARE_RCPTS; the transaction is an envelope and a few fields), its
+ * parser's four shallowest MIME frames with their boundary and filename buffers
+ * (KEPT_FRAMES; under 2 KiB each with the default limits), its seven header buffers (up
+ * to 1 KiB each, KEPT_HEADER_BUF) and its extraction stage's first level (X_KEPT_LEVELS;
+ * under 10 KiB). */
 #define KEPT_MAX (2 * 1024 + sizeof(struct sl_envelope) + 64 + 16 * sizeof(struct sl_rcpt) + \
-                  4 * 2048)
+                  4 * 2048 + 7 * 1024 + 10 * 1024)
 
 /* held by a reset session: what a new one held (new) plus what it keeps */
 static bool held_as_reset(size_t held, size_t new)
