@@ -31,56 +31,42 @@ void x_free(struct sl_extract *x, void *p, size_t n)
 	x->held -= n;
 }
 
-/* zlib and expat free without a size: it is kept in front of the block */
-#define HDR 16
-static void *sized_alloc(size_t n)
+struct sl_extract *x_current(void)
+{
+	return x_cur;
+}
+
+/* zlib and expat free without a size: it is kept in front of the block (X_HDR) */
+void *x_sized_alloc(size_t n)
 {
 	if (!x_cur)
 		return NULL;
-	uint8_t *p = x_alloc(x_cur, n + HDR);
+	uint8_t *p = x_alloc(x_cur, n + X_HDR);
 	if (!p)
 		return NULL;
-	memcpy(p, &n, sizeof n);
-	return p + HDR;
+	x_hdr_set(p, n, X_BLOCK_HEAP);
+	return p + X_HDR;
 }
 
-static void sized_free(void *q)
+void x_sized_free(void *q)
 {
 	if (!q || !x_cur)
 		return;
-	uint8_t *p = (uint8_t *)q - HDR;
-	size_t n;
-	memcpy(&n, p, sizeof n);
-	x_free(x_cur, p, n + HDR);
-}
-
-static void *sized_realloc(void *q, size_t n)
-{
-	if (!q)
-		return sized_alloc(n);
-	size_t old;
-	memcpy(&old, (uint8_t *)q - HDR, sizeof old);
-	void *r = sized_alloc(n);
-	if (!r)
-		return NULL;
-	memcpy(r, q, old < n ? old : n);
-	sized_free(q);
-	return r;
+	uint8_t *p = (uint8_t *)q - X_HDR;
+	x_free(x_cur, p, x_hdr_size(p) + X_HDR);
 }
 
 static void *z_alloc(void *opaque, unsigned items, unsigned size)
 {
 	(void)opaque;
-	return sized_alloc((size_t)items * size);
+	return x_sized_alloc((size_t)items * size);
 }
 
 static void z_free(void *opaque, void *p)
 {
 	(void)opaque;
-	sized_free(p);
+	x_sized_free(p);
 }
-
-const XML_Memory_Handling_Suite x_xml_mem = {sized_alloc, sized_realloc, sized_free};
 
 /* ---- events ----------------------------------------------------------------------- */
 
@@ -605,6 +591,7 @@ static void levels_free(struct sl_extract *x, unsigned from)
 		x_free(x, l, sizeof *l);
 		x->lv[d] = NULL;
 	}
+	x_xml_arena_free(x); /* no parser lives in it any more */
 	x_cur = prev;
 }
 
