@@ -96,6 +96,10 @@ static int setup_one(uint16_t port, int role, const struct dp_config *c, uint16_
 		conf.rx_adv_conf.rss_conf.rss_key_len = sizeof symmetric_rss_key;
 		conf.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;
 	}
+	/* the NIC verifies TCP (and IPv4 header) checksums where it can: the worker then
+	 * trusts its flags instead of summing every byte again (rxcsum.h) */
+	conf.rxmode.offloads = (RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) &
+	                       info.rx_offload_capa;
 	if ((rc = rte_eth_dev_configure(port, nrxq, ntxq, &conf)) != 0)
 		return rc;
 	uint16_t nb_rx = (uint16_t)c->rx_descriptors, nb_tx = (uint16_t)c->tx_descriptors;

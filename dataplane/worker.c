@@ -10,6 +10,7 @@
 #include "decode/pktbuild.h"
 #include "pool/poolflow.h"
 #include "control.h"
+#include "rxcsum.h"
 
 volatile bool dp_quit;
 
@@ -161,6 +162,7 @@ static void inspect_one(struct dp_worker *w, struct rte_mbuf *m, struct staged *
 			return;
 		}
 		dp_inspect_decode(frame, len, &st->dec, NULL);
+		st->dec.csum = (uint8_t)dp_rx_csum(m);
 	}
 	if (w->insp->ctx.pool && w->insp->ctx.pool->cur && pool_l2(w, m, frame, len, role))
 		return;
@@ -220,6 +222,7 @@ static void decode_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n
 		st[i].frame = rte_pktmbuf_mtod(m, const uint8_t *);
 		dp_inspect_decode(st[i].frame, rte_pktmbuf_data_len(m), &st[i].dec,
 		                  hashed ? &m->hash.rss : NULL);
+		st[i].dec.csum = (uint8_t)dp_rx_csum(m);
 		dp_inspect_prefetch_bucket(w->insp, &st[i].dec);
 	}
 	for (uint16_t i = 0; i < n; i++)

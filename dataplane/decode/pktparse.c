@@ -186,26 +186,17 @@ uint16_t dp_csum_fold(uint32_t sum)
 	return (uint16_t)~sum;
 }
 
+/* Plain big-endian 16-bit words: dp_csum_add's setup and folds, three times over 8 to
+ * 40 bytes, cost a third of a segment's whole check. Folded like dp_csum_add's sum. */
 uint32_t dp_tcp_pseudo_sum(const struct dp_pkt *p, uint32_t tcp_len)
 {
-	uint32_t s;
-	uint8_t tail[8] = {0};
-	if (p->ip_version == 4) {
-		s = dp_csum_add(0, p->src, 4);
-		s = dp_csum_add(s, p->dst, 4);
-		tail[1] = IPPROTO_TCP_;
-		tail[2] = (uint8_t)(tcp_len >> 8);
-		tail[3] = (uint8_t)tcp_len;
-		return dp_csum_add(s, tail, 4);
-	}
-	s = dp_csum_add(0, p->src, 16);
-	s = dp_csum_add(s, p->dst, 16);
-	tail[0] = (uint8_t)(tcp_len >> 24);
-	tail[1] = (uint8_t)(tcp_len >> 16);
-	tail[2] = (uint8_t)(tcp_len >> 8);
-	tail[3] = (uint8_t)tcp_len;
-	tail[7] = IPPROTO_TCP_;
-	return dp_csum_add(s, tail, 8);
+	unsigned n = p->ip_version == 4 ? 4 : 16;
+	uint32_t s = IPPROTO_TCP_ + (tcp_len >> 16) + (tcp_len & 0xffff);
+	for (unsigned i = 0; i < n; i += 2)
+		s += (uint32_t)(p->src[i] << 8 | p->src[i + 1]) + (uint32_t)(p->dst[i] << 8 | p->dst[i + 1]);
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return s;
 }
 
 const uint8_t *dp_tcp_option(const uint8_t *frame, const struct dp_pkt *p, uint8_t kind, uint8_t len)
@@ -233,4 +224,11 @@ bool dp_pkt_tcp_csum_ok(const uint8_t *f, const struct dp_pkt *p)
 	uint32_t s = dp_tcp_pseudo_sum(p, tcp_len);
 	s = dp_csum_add(s, f + p->l4_off, tcp_len);
 	return dp_csum_fold(s) == 0;
+}
+
+bool dp_pkt_ipv4_csum_ok(const uint8_t *f, const struct dp_pkt *p)
+{
+	if (p->ip_version != 4)
+		return true;
+	return dp_csum_fold(dp_csum_add(0, f + p->l3_off, (size_t)(p->l4_off - p->l3_off))) == 0;
 }

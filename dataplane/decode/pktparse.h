@@ -49,8 +49,17 @@ enum dp_pkt_kind dp_pkt_parse(const uint8_t *frame, size_t len, struct dp_pkt *p
 /* The TCP option of this kind (and length, 0 = any) in a parsed segment, or NULL. */
 const uint8_t *dp_tcp_option(const uint8_t *frame, const struct dp_pkt *p, uint8_t kind, uint8_t len);
 
+/* What the receiving NIC found of a frame's checksums (its RX offload flags). */
+enum dp_csum_state {
+	DP_CSUM_UNKNOWN, /* not verified (vdevs, no offload): verify in software */
+	DP_CSUM_GOOD,    /* the TCP checksum was verified right */
+	DP_CSUM_BAD,     /* the TCP (or IPv4 header) checksum was found wrong */
+};
+
 /* True when the TCP checksum of a parsed segment is right. */
 bool dp_pkt_tcp_csum_ok(const uint8_t *frame, const struct dp_pkt *p);
+/* True when a parsed segment's IPv4 header checksum is right (IPv6: no such field). */
+bool dp_pkt_ipv4_csum_ok(const uint8_t *frame, const struct dp_pkt *p);
 
 /* Internet checksum helpers (RFC 1071), shared with the packet builder. */
 uint32_t dp_csum_add(uint32_t sum, const void *data, size_t len);

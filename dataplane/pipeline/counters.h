@@ -23,7 +23,7 @@ enum dp_role {
 	X(TX_FULL, "tx_full", "the output queue was full") \
 	X(NO_MBUF, "no_mbuf", "no mbuf to build an injected or re-segmented packet") \
 	X(MALFORMED, "malformed", "IP/TCP headers inconsistent with the frame") \
-	X(BAD_CHECKSUM, "bad_checksum", "TCP checksum wrong (the server would drop it; never scanned)") \
+	X(BAD_CHECKSUM, "bad_checksum", "TCP or IPv4 header checksum wrong (the server would drop it; never scanned)") \
 	X(TCP_FRAGMENT, "tcp_fragment", "IP fragment of a TCP datagram on an inspected path") \
 	X(RETRANSMIT_CONFLICT, "retransmit_conflict", "retransmitted bytes differ from bytes already scanned") \
 	X(OOO_CONFLICT, "ooo_conflict", "out-of-order bytes differ from bytes already held") \

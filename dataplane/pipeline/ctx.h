@@ -12,6 +12,7 @@
 #include "sluice/strbuf.h"
 
 #include "config/config.h"
+#include "pipeline/bufpool.h"
 #include "pipeline/counters.h"
 #include "pipeline/objpool.h"
 #include "stream/mem.h"
@@ -61,6 +62,7 @@ struct dp_ctx {
 	struct dp_objpool flows;       /* struct dp_flow */
 	struct dp_objpool sessions;    /* struct dp_session */
 	struct dp_objpool ooo_holders; /* out-of-order segment bytes (tcpdir.h) */
+	struct dp_bufpool retained;    /* each direction's retained bytes (tcpdir.h) */
 	sl_scan_tap_fn scan_tap;    /* benchmark: sees every buffer the matcher scans */
 	void *scan_tap_ctx;
 	/* tests, dumps: every stream byte handed to the SMTP engine, in order, per flow

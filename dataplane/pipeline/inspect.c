@@ -22,7 +22,8 @@ static unsigned at_most(uint64_t a, uint64_t b)
 /* Sized from the configuration: no more flows than max_flows or than the worker's share
  * of max_memory can hold (each charges its struct), no more sessions than flows with
  * one, no more holders than the flows' out-of-order limit or the memory share in full
- * holders. */
+ * holders, no more retained-bytes buffers of a size than two per flow or the memory
+ * share in buffers of that size. */
 static int pools_init(struct dp_ctx *c, size_t mem_limit, const struct dp_objmem *mem)
 {
 	const struct dp_config *cfg = c->cfg;
@@ -32,7 +33,8 @@ static int pools_init(struct dp_ctx *c, size_t mem_limit, const struct dp_objmem
 	unsigned holders = at_most((uint64_t)flows * 2 * cfg->max_ooo_segments, room / DP_OOO_HOLDER);
 	if (dp_objpool_init(&c->flows, sizeof(struct dp_flow), flows, FLOW_SLAB, mem) != 0 ||
 	    dp_objpool_init(&c->sessions, sizeof(struct dp_session), sessions, SESSION_SLAB, mem) != 0 ||
-	    dp_objpool_init(&c->ooo_holders, DP_OOO_HOLDER, holders, HOLDER_SLAB, mem) != 0)
+	    dp_objpool_init(&c->ooo_holders, DP_OOO_HOLDER, holders, HOLDER_SLAB, mem) != 0 ||
+	    dp_bufpool_init(&c->retained, at_most((uint64_t)flows * 2, UINT32_MAX), room, mem) != 0)
 		return -1;
 	return 0;
 }
@@ -126,6 +128,7 @@ void dp_inspector_free(struct dp_inspector *in)
 	dp_objpool_fini(&in->ctx.flows);
 	dp_objpool_fini(&in->ctx.sessions);
 	dp_objpool_fini(&in->ctx.ooo_holders);
+	dp_bufpool_fini(&in->ctx.retained);
 	dp_ft_free(&in->ft);
 	dp_rules_free(&in->ctx.rules);
 	sl_strbuf_free(&in->ctx.event_buf);
@@ -330,9 +333,21 @@ static struct dp_flow *no_flow(struct dp_inspector *in, const struct dp_flow_key
 	return NULL;
 }
 
+/* A NIC that verified the checksum saves summing every byte again here. The IPv4
+ * header's is always summed (20-60 bytes): Linux drops a datagram whose header sum is
+ * wrong (ip_rcv_core) whatever the NIC said of its TCP checksum, and a segment the
+ * server never saw must not be taken into the stream. */
+static bool csum_ok(const struct dp_decoded *dec, const uint8_t *frame)
+{
+	if (dec->csum == DP_CSUM_BAD || !dp_pkt_ipv4_csum_ok(frame, &dec->p))
+		return false;
+	return dec->csum == DP_CSUM_GOOD || dp_pkt_tcp_csum_ok(frame, &dec->p);
+}
+
 void dp_inspect_decode(const uint8_t *frame, size_t len, struct dp_decoded *dec, const uint32_t *hash)
 {
 	dec->kind = dp_pkt_parse(frame, len, &dec->p);
+	dec->csum = DP_CSUM_UNKNOWN;
 	if (dec->kind != DP_PKT_TCP)
 		return;
 	dp_flow_key_make(&dec->p, &dec->k, NULL);
@@ -383,7 +398,7 @@ struct dp_flow *dp_inspect_decoded(struct dp_inspector *in, const uint8_t *frame
 		f = dp_ft_lookup(&in->ft, k, h);
 	if (!f && !smtp_port(c->cfg, p) && !c->cfg->detect)
 		return NULL; /* TCP that is not SMTP: bridged untouched, no state */
-	if (c->cfg->verify_checksums && !c->passive && !dp_pkt_tcp_csum_ok(frame, p)) {
+	if (c->cfg->verify_checksums && !c->passive && !csum_ok(dec, frame)) {
 		/* the receiver would drop it; we must not scan what it never accepts */
 		out->forward = false;
 		out->drop_reason = DP_DROP_BAD_CHECKSUM;

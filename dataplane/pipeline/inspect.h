@@ -56,6 +56,7 @@ struct dp_decoded {
 	struct dp_pkt p;       /* the rest only for DP_PKT_TCP */
 	struct dp_flow_key k;
 	uint32_t hash;         /* dp_flow_key_hash(&k) */
+	uint8_t csum;          /* enum dp_csum_state: what the NIC found (decode: UNKNOWN) */
 };
 /* hash: the frame's flow hash when already known (the distributor computed it), or NULL. */
 void dp_inspect_decode(const uint8_t *frame, size_t len, struct dp_decoded *dec, const uint32_t *hash);

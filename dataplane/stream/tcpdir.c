@@ -6,11 +6,11 @@
 /* Segments further than this from the receive edge are not of this connection. */
 #define WINDOW_MAX (1u << 30)
 #define PASSIVE_RETAIN (256u * 1024)
-#define MIN_BUF 4096
+#define MIN_BUF DP_BUF_MIN
 #define MAX_GROW_CAP (256u * 1024) /* beyond this, compact rather than grow */
 
 void dp_tcpdir_init(struct dp_tcpdir *d, uint32_t isn, unsigned max_ooo, struct dp_mem *mem,
-                    struct dp_objpool *holders, bool passive)
+                    struct dp_objpool *holders, struct dp_bufpool *bufs, bool passive)
 {
 	memset(d, 0, sizeof *d);
 	d->started = true;
@@ -18,6 +18,7 @@ void dp_tcpdir_init(struct dp_tcpdir *d, uint32_t isn, unsigned max_ooo, struct 
 	d->max_ooo = max_ooo;
 	d->mem = mem;
 	d->holders = holders;
+	d->bufs = bufs;
 	d->passive = passive;
 	d->retain_passive = PASSIVE_RETAIN;
 }
@@ -39,6 +40,31 @@ static void ooo_free(struct dp_tcpdir *d, uint8_t *data, uint32_t len)
 		free(data);
 }
 
+/* The retained bytes' buffer: from the worker's size classes up to DP_BUF_MAX (its
+ * size rounded up to a class there), malloc'd beyond. */
+static size_t buf_size(const struct dp_tcpdir *d, size_t n)
+{
+	size_t s = d->bufs ? dp_bufpool_size(n) : 0;
+	return s ? s : n;
+}
+
+static uint8_t *buf_alloc(struct dp_tcpdir *d, size_t size)
+{
+	if (d->bufs && size <= DP_BUF_MAX)
+		return dp_bufpool_get(d->bufs, size);
+	return malloc(size);
+}
+
+static void buf_free(struct dp_tcpdir *d, uint8_t *buf, size_t size)
+{
+	if (!buf)
+		return;
+	if (d->bufs && size <= DP_BUF_MAX)
+		dp_bufpool_put(d->bufs, buf, size);
+	else
+		free(buf);
+}
+
 void dp_tcpdir_free(struct dp_tcpdir *d)
 {
 	if (d->mem)
@@ -46,7 +72,7 @@ void dp_tcpdir_free(struct dp_tcpdir *d)
 	for (unsigned i = 0; i < d->nooo; i++)
 		ooo_free(d, d->ooo[i].data, d->ooo[i].len);
 	free(d->ooo);
-	free(d->buf);
+	buf_free(d, d->buf, d->cap);
 	memset(d, 0, sizeof *d);
 }
 
@@ -109,8 +135,9 @@ static bool reserve(struct dp_tcpdir *d, size_t n)
 	size_t want = d->cap * 2 > need ? d->cap * 2 : need;
 	if (want < MIN_BUF)
 		want = MIN_BUF;
+	want = buf_size(d, want);
 	if (!charge(d, want - d->cap)) {
-		want = need;
+		want = buf_size(d, need);
 		if (want <= d->cap || !charge(d, want - d->cap)) {
 			if (!fits)
 				return false;
@@ -118,7 +145,7 @@ static bool reserve(struct dp_tcpdir *d, size_t n)
 			return true;
 		}
 	}
-	uint8_t *nb = malloc(want);
+	uint8_t *nb = buf_alloc(d, want);
 	if (!nb) {
 		uncharge(d, want - d->cap);
 		if (!fits)
@@ -128,7 +155,7 @@ static bool reserve(struct dp_tcpdir *d, size_t n)
 	}
 	if (d->len)
 		memcpy(nb, d->buf + d->start, d->len);
-	free(d->buf);
+	buf_free(d, d->buf, d->cap);
 	d->buf = nb;
 	d->start = 0;
 	d->cap = want;

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pipeline/bufpool.h"
 #include "pipeline/objpool.h"
 #include "stream/mem.h"
 
@@ -51,6 +52,7 @@ struct dp_tcpdir {
 	uint64_t rw_from, rw_to; /* the span where stored bytes were rewritten (empty: equal) */
 	struct dp_mem *mem;
 	struct dp_objpool *holders; /* out-of-order bytes up to DP_OOO_HOLDER; NULL: malloc */
+	struct dp_bufpool *bufs;    /* buf up to DP_BUF_MAX; NULL (or larger): malloc */
 };
 
 enum dp_seg_status {
@@ -74,9 +76,9 @@ struct dp_seg_result {
 };
 
 /* isn: sequence number of the first data byte. max_ooo: out-of-order segments held at
- * most. mem and holders may be NULL. passive: reading a capture (see above). */
+ * most. mem, holders and bufs may be NULL. passive: reading a capture (see above). */
 void dp_tcpdir_init(struct dp_tcpdir *d, uint32_t isn, unsigned max_ooo, struct dp_mem *mem,
-                    struct dp_objpool *holders, bool passive);
+                    struct dp_objpool *holders, struct dp_bufpool *bufs, bool passive);
 void dp_tcpdir_free(struct dp_tcpdir *d);
 
 /* Stream offset of a sequence number near the receive edge (wrap-safe). Negative

@@ -650,6 +650,33 @@ static void test_bad_checksum_never_scanned(void)
 	h_free(&h);
 }
 
+/* Linux drops a datagram whose IPv4 header checksum is wrong, even with a right TCP
+ * checksum: its bytes must not enter the stream (a retransmission of the same sequence
+ * with other bytes is what the server reads). */
+static void test_bad_ip_checksum_never_scanned(void)
+{
+	struct harness h;
+	h_init(&h, policy, NULL);
+	h_to_data(&h);
+	uint8_t frame[256];
+	const char *evil = "Subject: x\r\n\r\nFORBIDDEN\r\n.\r\n";
+	struct dp_tcp_out seg = {h.c.snd_nxt, h.c.rcv_nxt, DP_TCP_ACK, 65535,
+	                         (const uint8_t *)evil, strlen(evil)};
+	size_t n = dp_build_tcp(frame, sizeof frame, h.base, &h.bp, false, &seg);
+	struct dp_pkt p;
+	CU_ASSERT_EQUAL_FATAL(dp_pkt_parse(frame, n, &p), DP_PKT_TCP);
+	frame[p.l3_off + 10] ^= 0x5a; /* the header checksum field */
+	CU_ASSERT_TRUE(dp_pkt_tcp_csum_ok(frame, &p));
+	uint64_t before = h.last_flow->dir[SL_CLIENT].rcv_off;
+	struct dp_out out;
+	dp_inspect_frame(&h.in, frame, n, DP_OUTSIDE, &out);
+	CU_ASSERT_FALSE(out.forward);
+	CU_ASSERT_EQUAL(out.drop_reason, DP_DROP_BAD_CHECKSUM);
+	CU_ASSERT_EQUAL(h.last_flow->dir[SL_CLIENT].rcv_off, before);
+	CU_ASSERT_EQUAL(h.ctr.messages, 0);
+	h_free(&h);
+}
+
 static void test_takeover_retransmits_reply(void)
 {
 	struct harness h;
@@ -711,6 +738,7 @@ int main(void)
 		{"STARTTLS allow", test_starttls_allow_goes_uninspected},
 		{"non-SMTP and mid-stream", test_non_smtp_and_midstream},
 		{"bad checksum never scanned", test_bad_checksum_never_scanned},
+		{"bad IPv4 header checksum never scanned", test_bad_ip_checksum_never_scanned},
 		{"takeover retransmits its reply", test_takeover_retransmits_reply},
 		{"FINs", test_fin_follows_held_data},
 		{NULL, NULL},

@@ -44,8 +44,12 @@ static void test_ipv4(void)
 	CU_ASSERT_EQUAL(memcmp(f + p.payload_off, "EHLO x\r\n", 8), 0);
 	CU_ASSERT_EQUAL(memcmp(p.src, "\xc0\x00\x02\x01", 4), 0);
 	CU_ASSERT_TRUE(dp_pkt_tcp_csum_ok(f, &p));
+	CU_ASSERT_TRUE(dp_pkt_ipv4_csum_ok(f, &p));
 	f[p.payload_off + 2]++;
 	CU_ASSERT_FALSE(dp_pkt_tcp_csum_ok(f, &p));
+	CU_ASSERT_TRUE(dp_pkt_ipv4_csum_ok(f, &p)); /* the payload is not in the header's sum */
+	f[p.l3_off + 8]--;                           /* the TTL is */
+	CU_ASSERT_FALSE(dp_pkt_ipv4_csum_ok(f, &p));
 }
 
 static void test_ipv6_vlan_timestamps(void)
@@ -238,6 +242,53 @@ static void test_checksum_matches_reference(void)
 	CU_ASSERT_EQUAL(dp_csum_fold(dp_csum_add(part, buf + 100, 901)), csum_reference(buf, 1001));
 }
 
+/* The TCP pseudo header's sum against the header written out (RFC 793, RFC 8200 8.1)
+ * and summed by dp_csum_add: random and all-ones addresses, every kind of length. */
+static void test_pseudo_sum_matches_header(void)
+{
+	static const uint32_t lens[] = {0, 1, 20, 1480, 0xffff, 0x10000, 0x1fffe};
+	srand(11);
+	for (int round = 0; round < 2000; round++) {
+		struct dp_pkt p;
+		memset(&p, 0, sizeof p);
+		p.ip_version = round % 2 ? 6 : 4;
+		for (int i = 0; i < 16; i++) {
+			p.src[i] = round < 4 ? 0xff : (uint8_t)rand();
+			p.dst[i] = round < 4 ? 0xff : (uint8_t)rand();
+		}
+		uint32_t len = lens[round % 7];
+		uint8_t h[40] = {0};
+		size_t n;
+		if (p.ip_version == 4) {
+			memcpy(h, p.src, 4);
+			memcpy(h + 4, p.dst, 4);
+			h[9] = 6;
+			h[10] = (uint8_t)(len >> 8);
+			h[11] = (uint8_t)len;
+			n = 12;
+			if (len > 0xffff)
+				continue; /* not an IPv4 length */
+		} else {
+			memcpy(h, p.src, 16);
+			memcpy(h + 16, p.dst, 16);
+			h[32] = (uint8_t)(len >> 24);
+			h[33] = (uint8_t)(len >> 16);
+			h[34] = (uint8_t)(len >> 8);
+			h[35] = (uint8_t)len;
+			h[39] = 6;
+			n = 40;
+		}
+		uint8_t data[7] = {(uint8_t)round, 1, 2, 3, 4, 5, (uint8_t)(round >> 8)};
+		uint16_t want = dp_csum_fold(dp_csum_add(dp_csum_add(0, h, n), data, sizeof data));
+		uint16_t got = dp_csum_fold(dp_csum_add(dp_tcp_pseudo_sum(&p, len), data, sizeof data));
+		if (got != want) {
+			CU_FAIL("pseudo header sum differs from the header's");
+			return;
+		}
+		CU_ASSERT(dp_tcp_pseudo_sum(&p, len) <= 0xffff);
+	}
+}
+
 static void test_flow_key_symmetric(void)
 {
 	uint8_t t[256], out[512];
@@ -274,6 +325,7 @@ int main(void)
 		{"built segments parse back", test_build_forward_and_reverse},
 		{"flow keys are symmetric", test_flow_key_symmetric},
 		{"checksum matches RFC 1071 reference", test_checksum_matches_reference},
+		{"pseudo header sum matches the header written out", test_pseudo_sum_matches_header},
 		{NULL, NULL},
 	};
 	return cu_run_suite("dataplane packets", NULL, NULL, tests);

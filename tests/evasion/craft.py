@@ -39,9 +39,11 @@ class CraftedFlow:
         self.sock.close()
 
     # -- packets --------------------------------------------------------------------
-    def _packet(self, flags, seq, data=b"", urgptr=0, chksum=None):
+    def _packet(self, flags, seq, data=b"", urgptr=0, chksum=None, ip_chksum=None):
         ip = (IPv6(src=self.src, dst=self.dst) if self.v6
               else IP(src=self.src, dst=self.dst, flags="DF"))
+        if ip_chksum is not None:
+            ip.chksum = ip_chksum
         tcp = TCP(sport=self.sport, dport=self.dport, flags=flags, seq=seq % 2**32,
                   ack=(self.rcv_nxt or 0) % 2**32, window=self.window, urgptr=urgptr)
         if "A" not in flags:
@@ -51,11 +53,16 @@ class CraftedFlow:
         p = Ether(src=self.src_mac, dst=self.dst_mac) / ip / tcp
         return p / Raw(data) if data else p
 
-    def send_raw(self, flags, seq, data=b"", urgptr=0, bad_checksum=False):
-        """One segment; URGPTR with "U" in FLAGS; BAD_CHECKSUM: a TCP checksum that is
-        not the right one (a receiver drops the segment)."""
+    def send_raw(self, flags, seq, data=b"", urgptr=0, bad_checksum=None):
+        """One segment; URGPTR with "U" in FLAGS; BAD_CHECKSUM "tcp" (or True): a TCP
+        checksum that is not the right one, "ip": an IPv4 header checksum that is not
+        (either way a receiver drops the segment)."""
         p = self._packet(flags, seq, data, urgptr)
-        if bad_checksum:
+        if bad_checksum == "ip":
+            assert not self.v6, "IPv6 has no header checksum"
+            good = Ether(bytes(p))[IP].chksum
+            p = self._packet(flags, seq, data, urgptr, ip_chksum=good ^ 0x5a5a)
+        elif bad_checksum:
             good = Ether(bytes(p))[TCP].chksum
             p = self._packet(flags, seq, data, urgptr, chksum=good ^ 0x5a5a)
         self.sock.send(p)

@@ -73,7 +73,11 @@ static void break_csum(uint8_t *frame, size_t len)
 	struct dp_pkt p;
 	if (dp_pkt_parse(frame, len, &p) != DP_PKT_TCP)
 		harness_bug("built frame does not parse");
-	frame[p.l4_off + 16] ^= 0x5a;
+	/* the TCP checksum, or on IPv4 every other segment the header's (Linux drops both) */
+	if (p.ip_version == 4 && (p.seq & 1))
+		frame[p.l3_off + 10] ^= 0x5a;
+	else
+		frame[p.l4_off + 16] ^= 0x5a;
 }
 
 static const char *flag_text(uint8_t f)
@@ -345,7 +349,7 @@ static void deliver_frame(struct world *w, int side, const uint8_t *frame, size_
 		.ack = p.ack,
 		.flags = p.flags,
 		.urg_ptr = (uint16_t)(t[18] << 8 | t[19]),
-		.csum_ok = dp_pkt_tcp_csum_ok(frame, &p),
+		.csum_ok = dp_pkt_tcp_csum_ok(frame, &p) && dp_pkt_ipv4_csum_ok(frame, &p),
 		.data = frame + p.payload_off,
 		.len = p.payload_len,
 	};
