@@ -207,7 +207,8 @@ static void published_free(struct published *p)
 static void reply(int fd, json_t *req, json_t *ans)
 {
 	json_t *r = req ? json_object_get(req, "req") : NULL;
-	json_object_set(ans, "req", r ? r : json_integer(0));
+	/* _new takes our reference: the 0 made here is the answer's alone */
+	json_object_set_new(ans, "req", r ? json_incref(r) : json_integer(0));
 	char *text = json_dumps(ans, JSON_COMPACT);
 	if (text) {
 		sl_frame_write(fd, text, strlen(text), NULL, 0);

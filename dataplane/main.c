@@ -27,6 +27,7 @@
 #include "smtp/rules.h"
 #include "pipeline/rulehits.h"
 #include "output/sinkqueue.h"
+#include "output/sinkthread.h"
 #include "port.h"
 #include "sockmem.h"
 #include "telemetry.h"
@@ -141,11 +142,12 @@ static int open_archive_journal(const struct dp_config *cfg)
 	return 0;
 }
 
-/* The sinks' queues (each worker's journal, and its dump with --dump-messages) and the
- * sink thread that empties them: no file I/O on a worker (sinkqueue.h). */
-static struct dp_sinkq *sink_queues[128];
-static unsigned nsink_queues;
-static struct dp_sinkq_runner *sink_thread;
+/* The sinks' queues (each worker's journal, and its dump and flow dump with
+ * --dump-messages) and the sink thread that empties them: no file I/O on a worker
+ * (sinkthread.h). */
+static struct dp_sink_work sink_work[3 * 64];
+static unsigned nsink_work;
+static struct dp_sinkthread *sink_thread;
 
 /* *out: the queue in front of *real, which it owns from now on (freed on failure);
  * `what` names the sink in the error. Sized by [journal] queue_messages/queue_bytes. */
@@ -153,10 +155,10 @@ static int queue_sink(const struct dp_config *cfg, const struct dp_sink *real,
                       struct dp_sinkq_counters ctr, struct dp_sink *out, const char *what)
 {
 	struct dp_sinkq *q = NULL;
-	if (nsink_queues < sizeof sink_queues / sizeof sink_queues[0])
+	if (nsink_work < sizeof sink_work / sizeof sink_work[0])
 		q = dp_sinkq_new(real, cfg->journal_queue_messages, cfg->journal_queue_bytes, ctr, out);
 	if (q) {
-		sink_queues[nsink_queues++] = q;
+		sink_work[nsink_work++] = dp_sinkq_work(q);
 		return 0;
 	}
 	real->ops->free(real->impl);
@@ -212,10 +214,11 @@ static int setup_inspection(struct dp_config *cfg, struct dp_worker *w, struct s
 
 /* --dump-messages DIR (test/debug): every message as offline mode writes them, and each
  * flow's client bytes as fed to the engine; DIR itself with one worker, DIR/w<n> with
- * more. The messages go through a sink queue like the journal's (dump_* counters); the
- * flow dump still writes on the worker: never in production. */
+ * more. The messages go through a sink queue like the journal's (dump_* counters), the
+ * flows' bytes through a queue of their own (flowdump.h, dump_flow_* counters), each
+ * sized by [journal] queue_bytes: the sink thread writes both. */
 static int setup_dump(const struct dp_config *cfg, const char *dir, struct dp_worker *w,
-                      struct dp_sink *dump, struct dp_flowdump *flows)
+                      struct dp_sink *dump, struct dp_flowdump **flows)
 {
 	char wdir[DP_PATH_MAX + 16], err[1200];
 	struct dp_sink real;
@@ -229,13 +232,15 @@ static int setup_dump(const struct dp_config *cfg, const char *dir, struct dp_wo
 	}
 	if (queue_sink(cfg, &real, dp_sinkq_dump_counters(&w->ctr), dump, "--dump-messages") != 0)
 		return -1;
-	if (dp_flowdump_open(flows, wdir, err, sizeof err) != 0) {
-		fprintf(stderr, "sluice-dp: --dump-messages: %s\n", err);
+	if (!(*flows = dp_flowdump_new(wdir, cfg->journal_queue_bytes, &w->ctr, err, sizeof err)) ||
+	    nsink_work == sizeof sink_work / sizeof sink_work[0]) {
+		fprintf(stderr, "sluice-dp: --dump-messages: %s\n", *flows ? "too many sink queues" : err);
 		return -1;
 	}
+	sink_work[nsink_work++] = dp_flowdump_work(*flows);
 	w->insp->ctx.dump = dump;
 	w->insp->ctx.feed_tap = dp_flowdump_feed;
-	w->insp->ctx.feed_tap_ctx = flows;
+	w->insp->ctx.feed_tap_ctx = *flows;
 	return 0;
 }
 
@@ -397,7 +402,7 @@ int main(int argc, char **argv)
 
 	static struct dp_worker workers[64];
 	static struct dp_sink journals[64], dumps[64];
-	static struct dp_flowdump flowdumps[64];
+	static struct dp_flowdump *flowdumps[64];
 	static struct dp_distributor dist;
 	static struct dp_telemetry_src tel;
 	struct dp_control *control = NULL;
@@ -498,7 +503,7 @@ int main(int argc, char **argv)
 		if (!events || dp_eventlog_start(events) != 0)
 			goto out_ports;
 	}
-	if (nsink_queues && !(sink_thread = dp_sinkq_start(sink_queues, nsink_queues))) {
+	if (nsink_work && !(sink_thread = dp_sinkthread_start(sink_work, nsink_work))) {
 		fprintf(stderr, "sluice-dp: cannot start the sink thread\n");
 		goto out_ports;
 	}
@@ -536,7 +541,7 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < cfg.workers; i++)
 		if (workers[i].insp)
 			dp_inspector_free(workers[i].insp);
-	dp_sinkq_stop(sink_thread); /* their copies written: no copy lost on a clean stop */
+	dp_sinkthread_stop(sink_thread); /* their copies written: no copy lost on a clean stop */
 	sink_thread = NULL;
 	dp_poolctl_free(poolctl); /* after the flows that counted on it */
 	poolctl = NULL;
@@ -561,15 +566,18 @@ out_ports:
 	dp_eventlog_close(events);
 	dp_ports_stop(&ports);
 out:
-	dp_sinkq_stop(sink_thread);
+	dp_sinkthread_stop(sink_thread);
 	for (unsigned i = 0; i < cfg.workers; i++) {
 		if (journals[i].ops)
 			journals[i].ops->free(journals[i].impl);
 		if (dumps[i].ops)
 			dumps[i].ops->free(dumps[i].impl);
-		if (flowdumps[i].failed)
-			fprintf(stderr, "sluice-dp: --dump-messages: %llu flow writes failed\n",
-			        (unsigned long long)flowdumps[i].failed);
+		dp_flowdump_free(flowdumps[i]);
+		const struct dp_counters *c = &workers[i].ctr;
+		if (c->dump_flow_overflow || c->dump_flow_failed)
+			fprintf(stderr, "sluice-dp: --dump-messages: worker %u: flows/ files are incomplete: "
+			        "%llu writes not dumped (queue full), %llu chunks failed\n", i,
+			        (unsigned long long)c->dump_flow_overflow, (unsigned long long)c->dump_flow_failed);
 	}
 	if (archive_journal) {
 		/* what is queued reaches the spool; the sender delivers it next time if not now */

@@ -20,8 +20,8 @@ struct dp_sinkmeta {
 	char *buf;                  /* NUL-separated strings, in a fixed order */
 };
 
-/* Copy m into s->buf (cap bytes, owned by the caller; no allocation). false when it
- * does not fit: s then holds the scalars only. */
+/* Copy m into s->buf (cap bytes, owned by the caller; NULL with cap 0; no allocation).
+ * false when it does not fit: s then holds the scalars only. */
 bool dp_sinkmeta_pack(struct dp_sinkmeta *s, const struct dp_msg_meta *m);
 
 /* The bytes dp_sinkmeta_pack needs for m's strings. */

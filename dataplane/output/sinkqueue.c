@@ -1,10 +1,7 @@
 #include "sinkqueue.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "sinkmeta.h"
 #include "spsc.h"
@@ -168,7 +165,9 @@ static int q_commit(void *impl, void *msg, const struct dp_msg_meta *meta)
 	m->meta_chunk = take_chunk(q);
 	m->meta.buf = m->meta_chunk ? (char *)m->meta_chunk->data : NULL;
 	m->meta.cap = m->meta_chunk ? DP_SINKQ_CHUNK : 0;
-	bool packed = m->meta_chunk && dp_sinkmeta_pack(&m->meta, meta);
+	/* packed even without a chunk: the slot's metadata is this message's scalars then,
+	 * with no strings, not what its last message left */
+	bool packed = dp_sinkmeta_pack(&m->meta, meta);
 	if (!packed && m->meta_chunk) {
 		size_t need = dp_sinkmeta_need(meta);
 		if ((m->meta_heap = malloc(need))) {
@@ -251,6 +250,16 @@ unsigned dp_sinkq_service(struct dp_sinkq *q)
 	return n;
 }
 
+static unsigned service(void *q)
+{
+	return dp_sinkq_service(q);
+}
+
+struct dp_sink_work dp_sinkq_work(struct dp_sinkq *q)
+{
+	return (struct dp_sink_work){service, q};
+}
+
 static void free_queue(struct dp_sinkq *q)
 {
 	free(q->slots);
@@ -277,14 +286,6 @@ static const struct dp_sink_ops queue_reserve_ops = {
 	.reserve = q_reserve,
 };
 
-static uint32_t pow2_at_least(uint64_t n)
-{
-	uint32_t p = 2;
-	while (p < n && p < (1u << 31))
-		p <<= 1;
-	return p;
-}
-
 struct dp_sinkq_counters dp_sinkq_journal_counters(struct dp_counters *c)
 {
 	return (struct dp_sinkq_counters){&c->journal_queued, &c->journal_overflow, &c->journal_ok,
@@ -303,7 +304,7 @@ struct dp_sinkq *dp_sinkq_new(const struct dp_sink *inner, unsigned messages, ui
 	unsigned nchunks = (unsigned)(bytes / DP_SINKQ_CHUNK);
 	if (!messages || !nchunks || bytes / DP_SINKQ_CHUNK > 1u << 24 || messages > 1u << 24)
 		return NULL;
-	uint32_t ring = pow2_at_least((uint64_t)nchunks + messages);
+	uint32_t ring = dp_spsc_size_for((uint64_t)nchunks + messages);
 	struct dp_sinkq *q = calloc(1, sizeof *q);
 	if (!q)
 		return NULL;
@@ -335,56 +336,4 @@ struct dp_sinkq *dp_sinkq_new(const struct dp_sink *inner, unsigned messages, ui
 	out->ops = inner->ops->reserve_room && inner->ops->release_room ? &queue_reserve_ops : &queue_ops;
 	out->impl = q;
 	return q;
-}
-
-/* ---- the sink thread ---------------------------------------------------------- */
-
-struct dp_sinkq_runner {
-	pthread_t thread;
-	struct dp_sinkq *const *q;
-	unsigned n;
-	atomic_bool stop;
-};
-
-static void *run(void *arg)
-{
-	struct dp_sinkq_runner *r = arg;
-	for (;;) {
-		/* read before the last pass: every push made before the stop is seen */
-		bool stopping = atomic_load_explicit(&r->stop, memory_order_acquire);
-		unsigned done = 0;
-		for (unsigned i = 0; i < r->n; i++)
-			done += dp_sinkq_service(r->q[i]);
-		if (done)
-			continue;
-		if (stopping)
-			break;
-		struct timespec idle = {0, 1000 * 1000}; /* 1 ms: the sink's latency, not the worker's */
-		nanosleep(&idle, NULL);
-	}
-	return NULL;
-}
-
-struct dp_sinkq_runner *dp_sinkq_start(struct dp_sinkq *const *q, unsigned n)
-{
-	struct dp_sinkq_runner *r = calloc(1, sizeof *r);
-	if (!r)
-		return NULL;
-	r->q = q;
-	r->n = n;
-	atomic_init(&r->stop, false);
-	if (pthread_create(&r->thread, NULL, run, r) != 0) {
-		free(r);
-		return NULL;
-	}
-	return r;
-}
-
-void dp_sinkq_stop(struct dp_sinkq_runner *r)
-{
-	if (!r)
-		return;
-	atomic_store_explicit(&r->stop, true, memory_order_release);
-	pthread_join(r->thread, NULL);
-	free(r);
 }

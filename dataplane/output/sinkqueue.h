@@ -1,7 +1,7 @@
 /* The queued sink: file I/O off the worker. A worker's journal sink is wrapped in a
  * dp_sinkq whose begin/write/commit copy the message into chunks of a pool allocated
- * at start and push them on a single-producer/single-consumer ring (spsc.h); one sink
- * thread (dp_sinkq_runner) empties the rings of all workers into the real sinks
+ * at start and push them on a single-producer/single-consumer ring (spsc.h); the sink
+ * thread (sinkthread.h) empties the rings of all workers into the real sinks
  * (dirsink, archivesink) and gives chunks back on a second ring. commit deep-copies
  * the metadata (sinkmeta.h) and answers DP_SINK_QUEUED; the sink thread counts
  * journal_ok/skipped/failed in the worker's counters (the worker never writes them).
@@ -23,6 +23,7 @@
 
 #include "pipeline/counters.h"
 #include "sink.h"
+#include "sinkthread.h"
 
 /* message bytes per pooled chunk; a message's metadata (envelope, verdict JSON, rule
  * ids) takes one more at commit and must fit in it */
@@ -48,11 +49,7 @@ struct dp_sinkq *dp_sinkq_new(const struct dp_sink *inner, unsigned messages, ui
 /* Sink thread: hand what is queued to the real sink; the items handled. */
 unsigned dp_sinkq_service(struct dp_sinkq *q);
 
-/* The sink thread over n queues; NULL when it cannot start. */
-struct dp_sinkq_runner;
-struct dp_sinkq_runner *dp_sinkq_start(struct dp_sinkq *const *q, unsigned n);
-/* Empty every queue into its sink, then stop the thread. Call once no worker pushes
- * any more (after their last commits); the queues stay for dp_sink ops->free. */
-void dp_sinkq_stop(struct dp_sinkq_runner *r);
+/* The same as the sink thread's work. */
+struct dp_sink_work dp_sinkq_work(struct dp_sinkq *q);
 
 #endif

@@ -27,6 +27,15 @@ static inline void dp_spsc_init(struct dp_spsc *r, void **slots, uint32_t n)
 	r->slot = slots;
 }
 
+/* The ring size (a power of two, at least 2) that holds n entries; 2^31 at most. */
+static inline uint32_t dp_spsc_size_for(uint64_t n)
+{
+	uint32_t p = 2;
+	while (p < n && p < (1u << 31))
+		p <<= 1;
+	return p;
+}
+
 /* Producer: false when the ring is full (nothing stored). */
 static inline bool dp_spsc_push(struct dp_spsc *r, void *p)
 {

@@ -153,6 +153,9 @@ enum dp_tel_cmd { DP_TEL_FLOWS, DP_TEL_MESSAGES, DP_TEL_MEMORY, DP_TEL_PROTECT }
 	X(dump_failed, MESSAGES, "dump_failed", MESSAGES, "dump_failed", false, "--dump-messages: lost on the way to the dump") \
 	X(dump_queued, MESSAGES, "dump_queued", MESSAGES, "dump_queued", false, "--dump-messages: copies handed to the sink thread") \
 	X(dump_overflow, MESSAGES, "dump_overflow", MESSAGES, "dump_overflow", false, "--dump-messages: copies lost because its sink queue was full") \
+	X(dump_flow_queued, MESSAGES, "dump_flow_queued", MESSAGES, "dump_flow_queued", false, "--dump-messages: chunks of client bytes handed to the sink thread for flows/ (output/flowdump.h)") \
+	X(dump_flow_overflow, MESSAGES, "dump_flow_overflow", MESSAGES, "dump_flow_overflow", false, "--dump-messages: client byte writes not dumped to flows/ because the flow dump's queue was full (that flow's file lacks them)") \
+	X(dump_flow_failed, MESSAGES, "dump_flow_failed", MESSAGES, "dump_flow_failed", false, "--dump-messages: chunks the sink thread could not append to their flows/ file") \
 	X(signals_overlap, TOP, "signals_overlap", MESSAGES, "signals_tcp_overlap", false, "tcp.overlap raised") \
 	X(memory_bytes, TOP, "memory_bytes", MEMORY, "flows_bytes", true, "gauge: bytes held by flows") \
 	X(protect_admitted, PROTECT, "admitted", PROTECT, "admitted", false, "SYNs through the checks") \

@@ -8,7 +8,8 @@ as offline mode finds in the same capture. SMTP is recognised by content too
 distributor (three lcores on this machine's two CPUs), on a Zeek capture and a generated
 one with many interleaved sessions: both directions of each flow must meet on one worker.
 These two runs also write --dump-messages: each worker's dump goes through its own sink
-queue (dump_queued counts every message) and holds the same messages as offline mode's.
+queue (dump_queued counts every message) and holds the same messages as offline mode's,
+and its flows/ files, written by the sink thread, hold each client's stream whole.
 
 Each run lasts until the counters show the capture read and the expected messages
 counted, and then stay still (not a fixed time: three lcores on two CPUs are slow under
@@ -17,6 +18,7 @@ load, not wrong).
 Left out: captures of one direction only, and the one with a capture hole: inline, the
 bytes after a hole are held until the sender fills it, which a capture never does."""
 import glob
+import ipaddress
 import json
 import os
 import shutil
@@ -88,6 +90,21 @@ def dump_problems(cap, dump, s, want):
         problems.append(f'dump_queued {m["dump_queued"]}, want {want}')
     if m['dump_overflow'] or m['dump_failed'] or m['dump_ok'] + m['dump_skipped'] != want:
         problems.append(f'dump counters {dict((k, v) for k, v in m.items() if k.startswith("dump_"))}')
+    # flows/: each client's bytes, written by the sink thread (dump_flow_queued), whole
+    if not m['dump_flow_queued'] or m['dump_flow_overflow'] or m['dump_flow_failed']:
+        problems.append(f'flow dump counters {dict((k, v) for k, v in m.items() if k.startswith("dump_flow"))}')
+    files = {}
+    for root, _, names in os.walk(dump):
+        for f in names:
+            if os.path.basename(root) == 'flows':
+                with open(os.path.join(root, f), 'rb') as fh:
+                    files[f] = files.get(f, b'') + fh.read()
+    clients = {f'{ipaddress.ip_address(src)}_{sport}.client': data for (src, sport, _, dport), data
+               in pcaplib.streams([f for _, _, f in pcaplib.read(cap)]).items() if dport == 25}
+    wrong = [f for f in clients if files.get(f) != clients[f]]
+    if wrong or set(files) - set(clients):
+        problems.append(f'flows/: {len(wrong)} of {len(clients)} client streams differ from the capture\'s '
+                        f'(e.g. {wrong[:2]}), files of no client stream: {sorted(set(files) - set(clients))[:2]}')
     return problems
 
 

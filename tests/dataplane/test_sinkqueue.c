@@ -415,6 +415,37 @@ static void test_queue_no_chunk_for_meta(void)
 	fixture_free(&f);
 }
 
+/* The same on a message slot that carried a whole message before: nothing of that
+ * message's metadata is taken for this one's (its strings' length once was, with no
+ * buffer under it: the sink thread read through a null pointer, seen in sluice-dp with
+ * the dump's pool drained by a burst). */
+static void test_queue_no_chunk_for_meta_reused_slot(void)
+{
+	struct fixture f;
+	fixture_init(&f, 1, DP_SINKQ_CHUNK);
+	void *h = f.queued.ops->begin(f.queued.impl);
+	CU_ASSERT_EQUAL(f.queued.ops->commit(f.queued.impl, h, &plain_meta), DP_SINK_QUEUED);
+	dp_sinkq_service(f.q);
+	CU_ASSERT_STRING_EQUAL(f.rec.client, plain_meta.client);
+	CU_ASSERT_EQUAL(f.ctr.journal_ok, 1);
+
+	struct dp_msg_meta rejected = plain_meta;
+	rejected.outcome = DP_MSG_REJECTED;
+	rejected.client = "203.0.113.9:41000";
+	h = f.queued.ops->begin(f.queued.impl);
+	f.queued.ops->write(f.queued.impl, h, (const uint8_t *)"x\r\n", 3); /* the only chunk */
+	CU_ASSERT_EQUAL(f.queued.ops->commit(f.queued.impl, h, &rejected), DP_SINK_QUEUED);
+	CU_ASSERT_EQUAL(f.ctr.journal_overflow, 1);
+	dp_sinkq_service(f.q);
+	CU_ASSERT_EQUAL(f.rec.committed, 2);
+	CU_ASSERT_TRUE(f.rec.truncated);
+	CU_ASSERT_EQUAL(f.rec.outcome, DP_MSG_REJECTED); /* this message's, not the last one's */
+	CU_ASSERT_STRING_EQUAL(f.rec.client, "");
+	CU_ASSERT_STRING_EQUAL(f.rec.verdict, "null");
+	CU_ASSERT_FALSE(f.rec.had_env);
+	fixture_free(&f);
+}
+
 /* [journal] required: the promise is made on the worker and travels to the commit;
  * a message the real sink could not start gives its room back. */
 static void test_queue_reserve(void)
@@ -487,8 +518,8 @@ static void test_thread_slow_sink_drains(void)
 	struct fixture f;
 	fixture_init(&f, 256, 512 * DP_SINKQ_CHUNK);
 	f.rec.write_delay_us = 2000;
-	struct dp_sinkq *qs[1] = {f.q};
-	struct dp_sinkq_runner *r = dp_sinkq_start(qs, 1);
+	struct dp_sink_work w = dp_sinkq_work(f.q);
+	struct dp_sinkthread *r = dp_sinkthread_start(&w, 1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	static uint8_t msg[5000];
 	fill_pattern(msg, sizeof msg, 9);
@@ -502,7 +533,7 @@ static void test_thread_slow_sink_drains(void)
 	double producer = now_s() - t0;
 	CU_ASSERT(producer < 0.1);
 	CU_ASSERT(dp_journal_backlog(&f.ctr) > 0); /* the sink is behind */
-	dp_sinkq_stop(r);
+	dp_sinkthread_stop(r);
 	double total = now_s() - t0;
 	CU_ASSERT(total >= 0.4);
 	CU_ASSERT_EQUAL(f.rec.committed, 200);
@@ -522,8 +553,8 @@ static void test_thread_overload_accounted(void)
 	struct fixture f;
 	fixture_init(&f, 8, 8 * DP_SINKQ_CHUNK);
 	f.rec.write_delay_us = 1000;
-	struct dp_sinkq *qs[1] = {f.q};
-	struct dp_sinkq_runner *r = dp_sinkq_start(qs, 1);
+	struct dp_sink_work w = dp_sinkq_work(f.q);
+	struct dp_sinkthread *r = dp_sinkthread_start(&w, 1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	static uint8_t msg[3000];
 	unsigned handed = 0, refused = 0;
@@ -537,7 +568,7 @@ static void test_thread_overload_accounted(void)
 		CU_ASSERT_EQUAL(f.queued.ops->commit(f.queued.impl, h, &plain_meta), DP_SINK_QUEUED);
 		handed++;
 	}
-	dp_sinkq_stop(r);
+	dp_sinkthread_stop(r);
 	CU_ASSERT(refused > 0);
 	CU_ASSERT_EQUAL(f.ctr.journal_queued, handed);
 	CU_ASSERT_EQUAL(f.ctr.journal_ok + f.ctr.journal_failed, handed);
@@ -656,6 +687,7 @@ int main(void)
 		{"queue: full pool cuts the copy, never waits", test_queue_full_cuts_never_waits},
 		{"queue: metadata beyond a chunk stays whole", test_queue_meta_too_big},
 		{"queue: no chunk left for the metadata", test_queue_no_chunk_for_meta},
+		{"queue: no chunk for the metadata, on a reused slot", test_queue_no_chunk_for_meta_reused_slot},
 		{"queue: [journal] required room", test_queue_reserve},
 		{"queue: no promise without reserve_room", test_queue_no_reserve_without_room},
 		{"thread: slow sink, stop drains", test_thread_slow_sink_drains},

@@ -5,8 +5,9 @@ enforce mode, the counters say what happened (packets per port, flows, messages,
 verdicts, rules, drops, memory). The test waits until the capture has gone through
 (polling the counters), then reads them once more and checks every value. The same
 counters through the control socket's `stats` (docs/control.md, asked with the lab's
-client written from that document) agree, and sluice-dp exits cleanly after answering
-(a `stats` that crashed it was first seen only in the lab)."""
+client written from that document) agree, requests without "req" or that are not a JSON
+object are answered with req 0, and sluice-dp exits cleanly after answering (a `stats`
+that crashed it was first seen only in the lab)."""
 import json
 import os
 import subprocess
@@ -55,6 +56,10 @@ def main():
         t.update(query(prefix, CMDS))
         try:
             t['stats'] = dpctl.ask(sock, {'op': 'stats', 'req': 1}, timeout=10)
+            # requests without "req" are answered with req 0 (its JSON value once leaked;
+            # run this test on a sluice-dp under LeakSanitizer to see it)
+            t['no_req'] = [dpctl.ask(sock, {'op': 'hello'}, timeout=10) for _ in range(20)]
+            t['not_object'] = dpctl.ask(sock, ['hello'], timeout=10)
         except OSError as e:  # the connection closed: sluice-dp died answering
             t['stats'] = {'client_error': str(e)}
         return True
@@ -109,6 +114,9 @@ def main():
         check(not differ, f'stats and /sluice/messages differ: {differ}')
         check(ans['stats']['flows']['created'] == flows['created'], ans['stats']['flows'])
         check(ans['stats']['ports']['outside']['rx_packets'] == len(frames), ans['stats']['ports'])
+        check(all(a.get('ok') is True and a.get('req') == 0 for a in t['no_req']), t['no_req'][:2])
+        nob = t['not_object']
+        check(nob.get('ok') is False and nob.get('req') == 0 and 'not a JSON object' in nob.get('error', ''), nob)
     print('telemetry: every /sluice/ command and the control socket\'s stats answer and agree with the capture')
 
 

@@ -11,9 +11,14 @@ appends it as JSON to BENCH_RESULTS and writes "loss" or "clean" to PKTGEN_VERDI
 Lost: sent by pktgen but never received by sluice-dp, dropped by sluice-dp for want of
 room (tx_full, no_mbuf), missed by either side's receive queue, or sent by sluice-dp
 but not received by pktgen. The dataplane's deliberate drops (policy, normalization) are
-reported by reason and are not loss."""
+reported by reason and are not loss.
+
+The control run forwards with dpdk-testpmd (io mode) instead: its counters come from DPDK's
+telemetry socket (BENCH_TELEMETRY), and what it received but did not transmit is tx_full
+(io forwarding drops nothing else)."""
 import json
 import os
+import socket
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
@@ -23,7 +28,29 @@ import dpctl  # noqa: E402  (the documented control protocol's client)
 CAPACITY = ("tx_full", "no_mbuf")
 
 
+def testpmd_snapshot(path):
+    """testpmd's port counters in the shape of sluice-dp's stats (outside: port 0)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+        s.connect(path)
+        s.recv(1024)  # the greeting
+
+        def port(pid):
+            s.send(f"/ethdev/stats,{pid}".encode())
+            st = json.loads(s.recv(16384))["/ethdev/stats"]
+            if not st:
+                raise SystemExit(f"step.py: testpmd has no port {pid}")
+            return {"rx_packets": st["ipackets"], "rx_bytes": st["ibytes"],
+                    "tx_packets": st["opackets"], "tx_bytes": st["obytes"], "rx_nombuf": st["rx_nombuf"]}
+        out, inside = port(0), port(1)
+    not_sent = out["rx_packets"] - inside["tx_packets"] + inside["rx_packets"] - out["tx_packets"]
+    return {"ports": {"outside": out, "inside": inside},
+            "drops": {"tx_full": not_sent, "no_mbuf": out["rx_nombuf"] + inside["rx_nombuf"]},
+            "messages": {"total": 0}, "verdicts": {}, "flows": {"created": 0}}
+
+
 def snapshot():
+    if os.environ.get("BENCH_TELEMETRY"):
+        return testpmd_snapshot(os.environ["BENCH_TELEMETRY"])
     ans = dpctl.ask(os.environ["BENCH_DP_SOCKET"], {"op": "stats"})
     if not ans.get("ok"):
         raise SystemExit(f"step.py: sluice-dp's stats: {ans.get('error')}")
