@@ -37,3 +37,49 @@ const EVP_MD *sl_md_md5(void)
 	pthread_once(&once, fetch_all);
 	return md5;
 }
+
+/* The low-level functions are deprecated in OpenSSL 3.0 but built (Debian's libcrypto)
+ * and are what the default provider runs; they keep their state in the caller's struct
+ * and never allocate (sluice/digest.h). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
+bool sl_hash_init(struct sl_hash *h, enum sl_hash_alg alg)
+{
+	h->alg = alg;
+	switch (alg) {
+	case SL_HASH_MD5: return MD5_Init(&h->u.md5) == 1;
+	case SL_HASH_SHA1: return SHA1_Init(&h->u.sha1) == 1;
+	case SL_HASH_SHA256: return SHA256_Init(&h->u.sha256) == 1;
+	}
+	return false;
+}
+
+bool sl_hash_update(struct sl_hash *h, const void *p, size_t n)
+{
+	switch (h->alg) {
+	case SL_HASH_MD5: return MD5_Update(&h->u.md5, p, n) == 1;
+	case SL_HASH_SHA1: return SHA1_Update(&h->u.sha1, p, n) == 1;
+	case SL_HASH_SHA256: return SHA256_Update(&h->u.sha256, p, n) == 1;
+	}
+	return false;
+}
+
+bool sl_hash_final(struct sl_hash *h, uint8_t *out, unsigned *len)
+{
+	switch (h->alg) {
+	case SL_HASH_MD5:
+		*len = MD5_DIGEST_LENGTH;
+		return MD5_Final(out, &h->u.md5) == 1;
+	case SL_HASH_SHA1:
+		*len = SHA_DIGEST_LENGTH;
+		return SHA1_Final(out, &h->u.sha1) == 1;
+	case SL_HASH_SHA256:
+		*len = SHA256_DIGEST_LENGTH;
+		return SHA256_Final(out, &h->u.sha256) == 1;
+	}
+	*len = 0;
+	return false;
+}
+
+#pragma GCC diagnostic pop

@@ -31,56 +31,42 @@ void x_free(struct sl_extract *x, void *p, size_t n)
 	x->held -= n;
 }
 
-/* zlib and expat free without a size: it is kept in front of the block */
-#define HDR 16
-static void *sized_alloc(size_t n)
+struct sl_extract *x_current(void)
+{
+	return x_cur;
+}
+
+/* zlib and expat free without a size: it is kept in front of the block (X_HDR) */
+void *x_sized_alloc(size_t n)
 {
 	if (!x_cur)
 		return NULL;
-	uint8_t *p = x_alloc(x_cur, n + HDR);
+	uint8_t *p = x_alloc(x_cur, n + X_HDR);
 	if (!p)
 		return NULL;
-	memcpy(p, &n, sizeof n);
-	return p + HDR;
+	x_hdr_set(p, n, X_BLOCK_HEAP);
+	return p + X_HDR;
 }
 
-static void sized_free(void *q)
+void x_sized_free(void *q)
 {
 	if (!q || !x_cur)
 		return;
-	uint8_t *p = (uint8_t *)q - HDR;
-	size_t n;
-	memcpy(&n, p, sizeof n);
-	x_free(x_cur, p, n + HDR);
-}
-
-static void *sized_realloc(void *q, size_t n)
-{
-	if (!q)
-		return sized_alloc(n);
-	size_t old;
-	memcpy(&old, (uint8_t *)q - HDR, sizeof old);
-	void *r = sized_alloc(n);
-	if (!r)
-		return NULL;
-	memcpy(r, q, old < n ? old : n);
-	sized_free(q);
-	return r;
+	uint8_t *p = (uint8_t *)q - X_HDR;
+	x_free(x_cur, p, x_hdr_size(p) + X_HDR);
 }
 
 static void *z_alloc(void *opaque, unsigned items, unsigned size)
 {
 	(void)opaque;
-	return sized_alloc((size_t)items * size);
+	return x_sized_alloc((size_t)items * size);
 }
 
 static void z_free(void *opaque, void *p)
 {
 	(void)opaque;
-	sized_free(p);
+	x_sized_free(p);
 }
-
-const XML_Memory_Handling_Suite x_xml_mem = {sized_alloc, sized_realloc, sized_free};
 
 /* ---- events ----------------------------------------------------------------------- */
 
@@ -579,8 +565,19 @@ struct sl_extract *sl_extract_new(const struct sl_limits *lim, struct sl_mem *me
 	return x;
 }
 
-/* The levels made as deep as archives went (inflate states, output buffers). */
-static void levels_free(struct sl_extract *x)
+/* What a level holds besides itself: the inflater, its output, the XML tokenizer. */
+static void level_empty(struct sl_extract *x, struct xlevel *l)
+{
+	if (l->z_ready)
+		inflateEnd(&l->z);
+	x_xml_free(x, l);
+	x_free(x, l->zout, X_OUT);
+	memset(l, 0, sizeof *l);
+}
+
+/* The levels made as deep as archives went, from `from` down; shallower ones are kept
+ * as a new level is, without what they hold. */
+static void levels_free(struct sl_extract *x, unsigned from)
 {
 	struct sl_extract *prev = x_cur;
 	x_cur = x;
@@ -588,19 +585,21 @@ static void levels_free(struct sl_extract *x)
 		struct xlevel *l = x->lv[d];
 		if (!l)
 			continue;
-		if (l->z_ready)
-			inflateEnd(&l->z);
-		x_xml_free(x, l);
-		x_free(x, l->zout, X_OUT);
+		level_empty(x, l);
+		if (d < from)
+			continue;
 		x_free(x, l, sizeof *l);
 		x->lv[d] = NULL;
 	}
+	x_xml_arena_free(x); /* no parser lives in it any more */
 	x_cur = prev;
 }
 
+/* Level 0 reads every leaf part: kept for the next connection's first part (no malloc
+ * per flow), charged to the owner like the rest (X_KEPT_LEVELS * sizeof(struct xlevel)). */
 void sl_extract_recycle(struct sl_extract *x)
 {
-	levels_free(x);
+	levels_free(x, X_KEPT_LEVELS);
 	sl_extract_reset(x);
 }
 
@@ -608,7 +607,7 @@ void sl_extract_free(struct sl_extract *x)
 {
 	if (!x)
 		return;
-	levels_free(x);
+	levels_free(x, 0);
 	sl_mem_free(x->mem, x->lv, x->nlv * sizeof *x->lv);
 	sl_mem_free(x->mem, x, sizeof *x);
 }

@@ -29,7 +29,8 @@ struct sl_extract *sl_extract_new(const struct sl_limits *lim, struct sl_mem *me
 void sl_extract_free(struct sl_extract *x);
 /* A new message: the per-message caps start again. */
 void sl_extract_reset(struct sl_extract *x);
-/* ... and for another connection: the levels archives grew are freed too. */
+/* ... and for another connection: the levels archives grew and what they hold are freed
+ * too, but for the first level's struct (every leaf part is read at level 0). */
 void sl_extract_recycle(struct sl_extract *x);
 /* An event of the MIME parser, before it is delivered (PART_END: members end first). */
 void sl_extract_before(struct sl_extract *x, const struct sl_event *ev);

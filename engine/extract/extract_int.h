@@ -9,6 +9,7 @@
 #include <expat.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <zlib.h>
 
 #include "../core/mem.h"
@@ -21,6 +22,7 @@
 #define X_TEXT_BUF 4096      /* document text gathered before a MEMBER_DATA */
 #define X_RATIO_SLACK (1u << 20) /* output a member may have before the ratio applies */
 #define X_RATIO_STEP 1024        /* compressed bytes between two ratio checks */
+#define X_KEPT_LEVELS 1           /* levels a recycled stage keeps (sl_extract_recycle) */
 
 enum xfmt {
 	XF_SNIFF,   /* not decided yet */
@@ -151,6 +153,11 @@ struct sl_extract {
 	uint32_t txn;
 	uint64_t sigmask;            /* signals raised for this attachment */
 	enum xfmt force;             /* level 0 format for the fuzzers (XF_SNIFF: sniff) */
+	/* expat's arena (xmlmem.c): chunks kept until the stage is recycled */
+	struct xchunk *arena, *arena_cur;
+	size_t arena_used;           /* bytes of arena_cur given out */
+	uint8_t *arena_last;         /* the last block given out (grows in place) */
+	struct xxml *xml_live;       /* the parser living in the arena, if any */
 	/* the message */
 	bool msg_halted;
 	uint64_t extracted, work;
@@ -172,8 +179,37 @@ void x_signal(struct sl_extract *x, struct xlevel *l, enum sl_signal s, const ch
 /* A limit was hit: signal, and nothing more of the attachment (or message) is read. */
 void x_halt(struct sl_extract *x, struct xlevel *l, enum sl_signal s, const char *why, bool message);
 void *x_alloc(struct sl_extract *x, size_t n);
-extern const XML_Memory_Handling_Suite x_xml_mem; /* charged to the current stage */
 void x_free(struct sl_extract *x, void *p, size_t n);
+/* The stage whose call is in progress on this thread (zlib's and expat's hooks take no
+ * context), and blocks charged to it that carry their size and kind in front (X_HDR). */
+struct sl_extract *x_current(void);
+void *x_sized_alloc(size_t n);
+void x_sized_free(void *q);
+#define X_HDR 16
+enum { X_BLOCK_HEAP, X_BLOCK_ARENA };
+static inline void x_hdr_set(uint8_t *p, size_t n, size_t kind)
+{
+	memcpy(p, &n, sizeof n);
+	memcpy(p + sizeof n, &kind, sizeof kind);
+}
+static inline size_t x_hdr_size(const uint8_t *p)
+{
+	size_t n;
+	memcpy(&n, p, sizeof n);
+	return n;
+}
+static inline size_t x_hdr_kind(const uint8_t *p)
+{
+	size_t k;
+	memcpy(&k, p + sizeof k, sizeof k);
+	return k;
+}
+/* xmlmem.c: expat's allocator, charged to the current stage. Blocks up to X_ARENA_BIG
+ * come from the stage's arena, rewound when a parser is made (the stage's one parser
+ * is freed first); larger ones from the heap. */
+extern const XML_Memory_Handling_Suite x_xml_mem;
+void x_xml_arena_rewind(struct sl_extract *x);
+void x_xml_arena_free(struct sl_extract *x);
 /* The level's inflater, made on first use, reset for a new stream (windowBits). */
 bool x_inflate_reset(struct sl_extract *x, struct xlevel *l, int bits);
 /* Inflate input into the level's output buffer and hand the output to `sink`; returns

@@ -105,12 +105,18 @@ bool x_xml_start(struct sl_extract *x, struct xlevel *l)
 	struct xxml *xm = &l->xml;
 	if (!xm->buf && !(xm->buf = x_alloc(x, X_TEXT_BUF)))
 		goto nomem;
-	if (xm->p) {
-		if (!XML_ParserReset(xm->p, NULL))
-			goto nomem;
-	} else if (!(xm->p = XML_ParserCreate_MM(NULL, &x_xml_mem, NULL))) {
-		goto nomem;
+	/* one parser lives in the stage's arena (xmlmem.c): the last document's, at any
+	 * level, is done (XML is a leaf: documents never nest) and is freed before the
+	 * arena is rewound for this one */
+	if (x->xml_live) {
+		XML_ParserFree(x->xml_live->p);
+		x->xml_live->p = NULL;
+		x->xml_live = NULL;
 	}
+	x_xml_arena_rewind(x);
+	if (!(xm->p = XML_ParserCreate_MM(NULL, &x_xml_mem, NULL)))
+		goto nomem;
+	x->xml_live = xm;
 	XML_SetHashSalt(xm->p, 0x736c7569u); /* no getrandom() per part on a worker core */
 	XML_SetUserData(xm->p, xm);
 	XML_SetElementHandler(xm->p, on_start, on_end);
@@ -169,5 +175,9 @@ void x_xml_free(struct sl_extract *x, struct xlevel *l)
 {
 	if (l->xml.p)
 		XML_ParserFree(l->xml.p);
+	l->xml.p = NULL;
+	if (x->xml_live == &l->xml)
+		x->xml_live = NULL;
 	x_free(x, l->xml.buf, X_TEXT_BUF);
+	l->xml.buf = NULL;
 }

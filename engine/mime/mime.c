@@ -1043,19 +1043,12 @@ static struct sl_mime *create(const struct sl_limits *lim, sl_event_fn fn, void 
 	m->py.iconv = &m->iconv;
 	m->frames = sl_mem_calloc(m->mem, m->nframe_slots * sizeof *m->frames);
 	m->line = sl_mime_alloc(m, m->lim.max_line + 2);
-	if (sl_mem_charge(m->mem, SL_MEMACCT_DIGEST)) {
-		m->b.sha = EVP_MD_CTX_new();
-		if (!m->b.sha) {
-			sl_mem_release(m->mem, SL_MEMACCT_DIGEST);
-			m->mem->failed = true;
-		}
-	}
 	if (m->lim.extract_depth) {
 		m->x = sl_extract_new(&m->lim, m->mem, deliver, m);
 		if (!m->x)
 			m->mem->failed = true;
 	}
-	if (m->frames && m->line && m->b.sha)
+	if (m->frames && m->line)
 		reset(m, 0);
 	sl_mem_swap(m->outer);
 	if (sl_mime_stopped(m)) {
@@ -1097,10 +1090,6 @@ void sl_mime_free(struct sl_mime *m)
 	sl_mem_free(m->mem, m->frames, m->nframe_slots * sizeof *m->frames);
 	sl_mem_free(m->mem, m->line, m->lim.max_line + 2);
 	sl_mem_free(m->mem, m->own_dec, DECODE_BUF);
-	if (m->b.sha) {
-		EVP_MD_CTX_free(m->b.sha);
-		sl_mem_release(m->mem, SL_MEMACCT_DIGEST);
-	}
 	sl_extract_free(m->x);
 	sl_hdrs_free(&m->h);
 	sl_py_env_free(&m->py);

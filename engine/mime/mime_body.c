@@ -34,7 +34,7 @@ void sl_body_flush(struct sl_mime *m)
 		return;
 	b->staged = 0;
 	const uint8_t *p = m->dec;
-	if (b->hashing && !EVP_DigestUpdate(b->sha, p, n))
+	if (b->hashing && !sl_hash_update(&b->sha, p, n))
 		m->mem->failed = true; /* OpenSSL could not go on: no hash, the part is not scanned */
 	if (b->emit) {
 		struct sl_event ev = {
@@ -127,7 +127,7 @@ void sl_body_start(struct sl_mime *m, struct frame *f, bool emit)
 	sl_qp_init(&b->qp);
 	sl_uu_init(&b->uu);
 	b->hashing = !m->lim.skip_part_sha256;
-	if (b->hashing && !EVP_DigestInit_ex(b->sha, sl_md_sha256(), NULL))
+	if (b->hashing && !sl_hash_init(&b->sha, SL_HASH_SHA256))
 		m->mem->failed = true;
 	b->decoded = 0;
 	b->text_off = 0;
@@ -232,7 +232,7 @@ void sl_body_end(struct sl_mime *m, struct frame *f, bool strip)
 	unsigned mdlen = 0;
 	if (!b->hashing)
 		memset(f->part.sha256, 0, sizeof f->part.sha256);
-	else if (!EVP_DigestFinal_ex(b->sha, f->part.sha256, &mdlen))
+	else if (!sl_hash_final(&b->sha, f->part.sha256, &mdlen))
 		m->mem->failed = true;
 	f->part.decoded_bytes = b->decoded;
 	f->part.raw_body_end = b->raw_end;

@@ -3,7 +3,7 @@
 #ifndef SLUICE_MIME_INT_H
 #define SLUICE_MIME_INT_H
 
-#include <openssl/evp.h>
+#include "sluice/digest.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -64,7 +64,7 @@ struct body {
 	struct sl_b64 b64;
 	struct sl_qp qp;
 	struct sl_uu uu;
-	EVP_MD_CTX *sha;
+	struct sl_hash sha;
 	bool hashing;            /* this part's SHA-256 is computed (lim.skip_part_sha256) */
 	uint64_t decoded;       /* PART_DATA offset */
 	uint64_t text_off;      /* PART_TEXT offset */

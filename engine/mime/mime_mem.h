@@ -10,10 +10,11 @@ struct sl_mime *sl_mime_new_mem(const struct sl_limits *lim, sl_event_fn fn, voi
                                 struct sl_mem *mem);
 
 /* The parser as create() left it, for the owner's next connection: what messages grew
- * (deeper frames, boundaries, filenames, charset converters, header buffers over
- * 1 KiB) is freed; the struct, its frame slots, line buffer, digest, extractor, header
- * buffers and the header parser's stash of temporary strings are kept. Not for a
- * failed parser. */
+ * (deeper frames, boundaries, filenames, charset converters, header buffers over 1 KiB,
+ * the extractor's deeper levels, inflaters and XML tokenizers) is freed; the struct, its
+ * frame slots, four shallowest frames, line buffer, digest, header buffers up to 1 KiB,
+ * the header parser's stash of temporary strings and the extractor with its first level
+ * are kept. Not for a failed parser. */
 void sl_mime_recycle(struct sl_mime *m);
 
 #endif

@@ -3,7 +3,7 @@
 #ifndef SLUICE_POLICY_MATCHER_H
 #define SLUICE_POLICY_MATCHER_H
 
-#include <openssl/evp.h>
+#include "sluice/digest.h"
 
 #include "internal.h"
 #include "msgtraits.h"
@@ -110,8 +110,9 @@ struct sl_msgscan {
 	/* the leaf part being read */
 	bool in_leaf;
 	char part[SL_PATH_MAX];
-	EVP_MD_CTX *md[3];         /* MD5, SHA-1, SHA-256 (enum pol_digest) of a leaf's decoded
+	struct sl_hash md[3];      /* MD5, SHA-1, SHA-256 (enum pol_digest) of a leaf's decoded
 	                            * bytes, when hash lists need them and could match it */
+	bool md_used[3];           /* the policy has hash entries of this type */
 	bool md_active;
 
 	/* verdict */

@@ -546,10 +546,10 @@ static bool is_text(const struct sl_part *part)
 	return strncmp(part->content_type, "text/", 5) == 0;
 }
 
-/* Attachments: a filename, disposition attachment, or content that is not text. */
 /* the digest of each enum pol_digest */
-static const EVP_MD *(*const md_of[3])(void) = {sl_md_md5, sl_md_sha1, sl_md_sha256};
+static const enum sl_hash_alg md_of[3] = {SL_HASH_MD5, SL_HASH_SHA1, SL_HASH_SHA256};
 
+/* Attachments: a filename, disposition attachment, or content that is not text. */
 static bool is_attachment(const struct sl_part *part)
 {
 	return part->filename || (part->disposition && strcmp(part->disposition, "attachment") == 0) ||
@@ -612,7 +612,7 @@ static void part_begin(struct sl_msgscan *m, const struct sl_part *part)
 	 * condition reads the part or content scope (hash_lookup's test) */
 	m->md_active = m->p->nhashes && (att || m->p->hash_any_part);
 	for (int i = 0; i < 3 && m->md_active; i++)
-		if (m->md[i] && !EVP_DigestInit_ex(m->md[i], md_of[i](), NULL))
+		if (m->md_used[i] && !sl_hash_init(&m->md[i], md_of[i]))
 			pol_scan_failed(m, SL_SIG_ENGINE_SCAN_ERROR);
 }
 
@@ -652,12 +652,12 @@ static void part_end(struct sl_msgscan *m, const struct sl_part *part)
 	if (!m->p->nhashes)
 		return;
 	bool att = is_attachment(part);
-	uint8_t d[EVP_MAX_MD_SIZE];
+	uint8_t d[SL_HASH_MAX];
 	unsigned dl;
 	for (int i = 0; i < 3 && m->md_active; i++) {
-		if (!m->md[i])
+		if (!m->md_used[i])
 			continue;
-		if (!EVP_DigestFinal_ex(m->md[i], d, &dl))
+		if (!sl_hash_final(&m->md[i], d, &dl))
 			pol_scan_failed(m, SL_SIG_ENGINE_SCAN_ERROR);
 		else
 			hash_lookup(m, (enum pol_digest)i, d, dl, part, att);
@@ -673,7 +673,7 @@ static void part_data(struct sl_msgscan *m, const struct sl_event *ev)
 	stream_feed(m, DB_ATTACH_RAW, ev->data, ev->len);
 	if (m->md_active)
 		for (int i = 0; i < 3; i++)
-			if (m->md[i] && !EVP_DigestUpdate(m->md[i], ev->data, ev->len))
+			if (m->md_used[i] && !sl_hash_update(&m->md[i], ev->data, ev->len))
 				pol_scan_failed(m, SL_SIG_ENGINE_SCAN_ERROR);
 }
 
@@ -1082,12 +1082,8 @@ struct sl_msgscan *sl_msgscan_new(struct sl_scanner *sc, struct sl_policy *p, en
 		ok &= (m->bayes = sl_bayes_tokens_new()) != NULL;
 	if (wants_traits(p) && (ok &= (m->traits = malloc(sizeof *m->traits)) != NULL))
 		sl_msgtraits_reset(m->traits);
-	if (p->hash_types[DIG_MD5])
-		ok &= (m->md[0] = EVP_MD_CTX_new()) != NULL;
-	if (p->hash_types[DIG_SHA1])
-		ok &= (m->md[1] = EVP_MD_CTX_new()) != NULL;
-	if (p->hash_types[DIG_SHA256])
-		ok &= (m->md[2] = EVP_MD_CTX_new()) != NULL;
+	for (int i = 0; i < 3; i++)
+		m->md_used[i] = p->hash_types[i];
 	if (!ok) {
 		sl_msgscan_free(m);
 		return NULL;
@@ -1172,8 +1168,6 @@ void sl_msgscan_free(struct sl_msgscan *m)
 	free(m->cand);
 	sl_bayes_tokens_free(m->bayes);
 	free(m->traits);
-	for (int i = 0; i < 3; i++)
-		EVP_MD_CTX_free(m->md[i]);
 	sl_policy_unref(m->p);
 	free(m);
 }

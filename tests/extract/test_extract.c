@@ -283,6 +283,53 @@ static void test_bomb_stops_early(void)
 	free(r.json);
 }
 
+/* Documents one after the other on one parser (expat's arena rewound for each, the
+ * last document's parser freed first): each verdict as on a new parser, and the
+ * memory held after a document does not grow with the documents before it. */
+static void test_documents_in_turn(void)
+{
+	static const char *const names[] = {"xlsx", "docx", "docx-in-zip", "xlsx", "docx-in-zip"};
+	struct test_acct a = {0};
+	struct sl_memacct acct = test_acct(&a);
+	struct sl_msgscan *m = sl_msgscan_new(tp_sc, tp_pol, SL_DIR_OUTBOUND);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	struct sl_mime *mime = sl_mime_new_acct(NULL, sl_msgscan_event_cb, m, &acct);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mime);
+	size_t held[sizeof names / sizeof names[0]];
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		const struct mcase *c = find(names[i]);
+		struct run fresh = run_case(c, 0, 0);
+		struct sl_envelope env;
+		memset(&env, 0, sizeof env);
+		sl_msgscan_reset(m, SL_DIR_OUTBOUND);
+		struct sl_event ev = {.type = SL_EV_MESSAGE_BEGIN, .envelope = &env};
+		sl_msgscan_event(m, &ev);
+		sl_mime_reset(mime, (uint32_t)i);
+		sl_mime_feed(mime, c->msg, c->len);
+		sl_mime_finish(mime);
+		CU_ASSERT(!sl_mime_failed(mime));
+		struct sl_event end = {.type = SL_EV_MESSAGE_END, .envelope = &env};
+		sl_msgscan_event(m, &end);
+		struct sl_strbuf b;
+		sl_strbuf_init(&b);
+		sl_verdict_json(sl_msgscan_verdict(m), &b);
+		char got[2048], want[2048];
+		summary(b.s ? b.s : "", got, sizeof got);
+		summary(fresh.json, want, sizeof want);
+		expect_same(c->name, "after other documents on the parser", got, want);
+		sl_strbuf_free(&b);
+		free(fresh.json);
+		held[i] = a.total;
+	}
+	/* once the deepest document has been read (levels are kept across messages) */
+	CU_ASSERT_EQUAL(held[3], held[2]);
+	CU_ASSERT_EQUAL(held[4], held[2]);
+	CU_ASSERT(held[2] > held[1]); /* docx-in-zip: one level deeper than a docx */
+	sl_mime_free(mime);
+	sl_msgscan_free(m);
+	CU_ASSERT_EQUAL(a.total, 0);
+}
+
 /* Refuse every charge of a document and of a nested archive in turn: the parser fails
  * (engine.memory, which the policy sees), never crashes, and gives back every byte. */
 static void test_memory_refused(void)
@@ -381,6 +428,7 @@ int main(void)
 		{"abuse: bounded memory and time", test_abuse_bounded},
 		{"2 GiB bomb stops at the ratio cap", test_bomb_stops_early},
 		{"a refused charge anywhere fails cleanly", test_memory_refused},
+		{"documents in turn on one parser", test_documents_in_turn},
 		{"the shipped policy sees inside containers", test_shipped_policy},
 		{NULL, NULL},
 	};

@@ -290,6 +290,23 @@ static void test_hashes_without_mime_digest(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"b.hash\""));
 	free(j);
 	sl_policy_unref(p);
+	/* the same body by SHA-1 and MD5 (a hashes file), twice on one scanner: each part's
+	 * digests start afresh (sl_hash kept in the msgscan) */
+	p = tp_policy("rule b.sha1 { match content hashes \"h.txt\" action alert }\n", "h.txt",
+	              "2b3eaaf561355c070345d0146c8cc032e641bc94 by-sha1\n"
+	              "c0b48d0a8d0e6ae0b090f0155556cd9f:16:by-md5\n", NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	for (int round = 0; round < 2; round++) {
+		j = tp_mime_verdict_lim(tp_sc, p, SL_DIR_UNKNOWN, (const uint8_t *)body, sizeof body - 1, 5, &lim);
+		CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"by-sha1\""));
+		CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"by-md5\""));
+		free(j);
+	}
+	static const char other[] = "Subject: y\r\n\r\nhello hash worlds";
+	j = tp_mime_verdict_lim(tp_sc, p, SL_DIR_UNKNOWN, (const uint8_t *)other, sizeof other - 1, 0, &lim);
+	CU_ASSERT_PTR_NULL(strstr(j, "\"b.sha1\""));
+	free(j);
+	sl_policy_unref(p);
 }
 
 static void test_pcre2_bounded(void)

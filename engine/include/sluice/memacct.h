@@ -6,8 +6,7 @@
  *
  * Sizes are the requested sizes (not what the allocator rounds them to). Opaque
  * allocations are charged by documented estimates: an iconv descriptor SL_MEMACCT_ICONV
- * bytes (glibc 2.36 allocates 32,688 for every charset we measured), an OpenSSL digest
- * context SL_MEMACCT_DIGEST. Per-thread buffers shared by every parser of a thread (the
+ * bytes (glibc 2.36 allocates 32,688 for every charset we measured). Per-thread buffers shared by every parser of a thread (the
  * 16 KiB decode buffer, the header parser's first 16 KiB arena block) and process-wide
  * tables (pinned iconv modules, double-byte charset caches) are charged to nobody.
  *
@@ -26,6 +25,5 @@ struct sl_memacct {
 };
 
 #define SL_MEMACCT_ICONV (34 * 1024)
-#define SL_MEMACCT_DIGEST 256
 
 #endif

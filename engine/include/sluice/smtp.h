@@ -109,8 +109,8 @@ size_t sl_smtp_command_line_len(const struct sl_smtp *s);
 bool sl_smtp_encrypted(const struct sl_smtp *s);
 
 /* Heap bytes this session and its MIME parser hold now, the session struct included:
- * exactly what is charged to its account (iconv descriptors and digest contexts by their
- * documented estimates, sluice/memacct.h). */
+ * exactly what is charged to its account (iconv descriptors by their documented
+ * estimate, sluice/memacct.h). */
 size_t sl_smtp_memory(const struct sl_smtp *s);
 
 #endif
