@@ -62,6 +62,18 @@ static bool client_rss(const struct rte_eth_dev_info *info)
 	return (info->flow_type_rss_offloads & both) == both;
 }
 
+
+/* Virtio and vhost ports: asking them for the RX checksum offload lets the peer hand over
+ * segments whose checksum it left unfinished (VIRTIO_NET_HDR_F_NEEDS_CSUM, flagged
+ * L4_CKSUM_NONE), which the vhost PMD otherwise finishes in software, for UDP too.
+ * sluice-dp forwards frames as they came: the receiver would get them unfinished, and
+ * the worker's own check would drop them. Those ports are left without the offload. */
+static bool partial_checksums(const struct rte_eth_dev_info *info)
+{
+	const char *d = info->driver_name ? info->driver_name : "";
+	return strstr(d, "virtio") || strstr(d, "vhost");
+}
+
 static int setup_one(uint16_t port, int role, const struct dp_config *c, uint16_t nrxq,
                      uint16_t ntxq, struct rte_mempool *pool)
 {
@@ -98,8 +110,9 @@ static int setup_one(uint16_t port, int role, const struct dp_config *c, uint16_
 	}
 	/* the NIC verifies TCP (and IPv4 header) checksums where it can: the worker then
 	 * trusts its flags instead of summing every byte again (rxcsum.h) */
-	conf.rxmode.offloads = (RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) &
-	                       info.rx_offload_capa;
+	if (!partial_checksums(&info))
+		conf.rxmode.offloads = (RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) &
+		                       info.rx_offload_capa;
 	if ((rc = rte_eth_dev_configure(port, nrxq, ntxq, &conf)) != 0)
 		return rc;
 	uint16_t nb_rx = (uint16_t)c->rx_descriptors, nb_tx = (uint16_t)c->tx_descriptors;

@@ -1,7 +1,10 @@
 /* The NIC's verdict on a received frame's checksums, from its mbuf's RX offload flags
- * (port.c turns the offload on where the device has it; vdevs leave the flags
- * UNKNOWN). L4_CKSUM_NONE (the data is intact but the checksum field is not final) is
- * taken as UNKNOWN: the frame is forwarded with that field, so it is checked here. */
+ * (port.c turns the offload on where the device has it, but not on virtio/vhost ports;
+ * vdevs leave the flags UNKNOWN). L4_CKSUM_NONE (the data is intact but the checksum
+ * field is not final) is taken as UNKNOWN: sluice-dp forwards the field as it came, and
+ * a receiver would drop it, so the software check drops it first (fail closed). The
+ * ports that produce NONE (virtio's partial checksums) are the ones left without the
+ * offload. */
 #ifndef SLUICE_DP_RXCSUM_H
 #define SLUICE_DP_RXCSUM_H
 

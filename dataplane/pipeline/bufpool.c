@@ -6,6 +6,7 @@ int dp_bufpool_init(struct dp_bufpool *b, unsigned max_bufs, uint64_t room,
                     const struct dp_objmem *mem)
 {
 	memset(b, 0, sizeof *b);
+	b->room = room;
 	for (unsigned i = 0; i < DP_BUF_CLASSES; i++) {
 		size_t size = (size_t)DP_BUF_MIN << i;
 		uint64_t fit = room / size;
@@ -15,6 +16,7 @@ int dp_bufpool_init(struct dp_bufpool *b, unsigned max_bufs, uint64_t room,
 			dp_bufpool_fini(b);
 			return -1;
 		}
+		b->carved += (uint64_t)b->cls[i].made * b->cls[i].elt; /* the first slab */
 	}
 	return 0;
 }

@@ -16,11 +16,14 @@
 
 struct dp_bufpool {
 	struct dp_objpool cls[DP_BUF_CLASSES];
+	uint64_t room;   /* bytes all classes together may carve: the worker's share */
+	uint64_t carved; /* bytes carved so far (kept until the worker ends) */
 };
 
-/* Each class holds at most max_bufs buffers and no more than room bytes; each class's
- * first slab (DP_BUF_SLAB bytes, one buffer for the largest) is allocated now. mem NULL:
- * dp_objmem_heap. -1 when a first slab cannot be had. */
+/* Each class holds at most max_bufs buffers; all of them together carve no more than
+ * room bytes (slabs are kept, so a run of one size cannot pin the share several times
+ * over); each class's first slab (DP_BUF_SLAB bytes, one buffer for the largest) is
+ * allocated now. mem NULL: dp_objmem_heap. -1 when a first slab cannot be had. */
 #define DP_BUF_SLAB (64u * 1024)
 int dp_bufpool_init(struct dp_bufpool *b, unsigned max_bufs, uint64_t room,
                     const struct dp_objmem *mem);
@@ -41,10 +44,16 @@ static inline unsigned dp_bufpool_class(size_t size)
 }
 
 /* A buffer of size bytes (a class size; contents undefined), or NULL when its class
- * is exhausted. */
+ * is exhausted or would carve beyond room (the caller may take it from the heap). */
 static inline void *dp_bufpool_get(struct dp_bufpool *b, size_t size)
 {
-	return dp_objpool_get(&b->cls[dp_bufpool_class(size)]);
+	struct dp_objpool *p = &b->cls[dp_bufpool_class(size)];
+	if (!p->free_list && b->carved + (uint64_t)p->per_slab * p->elt > b->room)
+		return NULL;
+	unsigned made = p->made;
+	void *o = dp_objpool_get(p);
+	b->carved += (uint64_t)(p->made - made) * p->elt;
+	return o;
 }
 
 static inline void dp_bufpool_put(struct dp_bufpool *b, void *p, size_t size)

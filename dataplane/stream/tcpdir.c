@@ -41,28 +41,32 @@ static void ooo_free(struct dp_tcpdir *d, uint8_t *data, uint32_t len)
 }
 
 /* The retained bytes' buffer: from the worker's size classes up to DP_BUF_MAX (its
- * size rounded up to a class there), malloc'd beyond. */
+ * size rounded up to a class there), malloc'd beyond, and when the classes have carved
+ * the worker's share (kept slabs of other sizes; the charge to the flow's account, made
+ * before, still bounds the bytes). */
 static size_t buf_size(const struct dp_tcpdir *d, size_t n)
 {
 	size_t s = d->bufs ? dp_bufpool_size(n) : 0;
 	return s ? s : n;
 }
 
-static uint8_t *buf_alloc(struct dp_tcpdir *d, size_t size)
+static uint8_t *buf_alloc(struct dp_tcpdir *d, size_t size, bool *heap)
 {
+	uint8_t *b = NULL;
 	if (d->bufs && size <= DP_BUF_MAX)
-		return dp_bufpool_get(d->bufs, size);
-	return malloc(size);
+		b = dp_bufpool_get(d->bufs, size);
+	*heap = !b;
+	return b ? b : malloc(size);
 }
 
-static void buf_free(struct dp_tcpdir *d, uint8_t *buf, size_t size)
+static void buf_free(struct dp_tcpdir *d, uint8_t *buf, size_t size, bool heap)
 {
 	if (!buf)
 		return;
-	if (d->bufs && size <= DP_BUF_MAX)
-		dp_bufpool_put(d->bufs, buf, size);
-	else
+	if (heap)
 		free(buf);
+	else
+		dp_bufpool_put(d->bufs, buf, size);
 }
 
 void dp_tcpdir_free(struct dp_tcpdir *d)
@@ -72,7 +76,7 @@ void dp_tcpdir_free(struct dp_tcpdir *d)
 	for (unsigned i = 0; i < d->nooo; i++)
 		ooo_free(d, d->ooo[i].data, d->ooo[i].len);
 	free(d->ooo);
-	buf_free(d, d->buf, d->cap);
+	buf_free(d, d->buf, d->cap, d->buf_heap);
 	memset(d, 0, sizeof *d);
 }
 
@@ -145,7 +149,8 @@ static bool reserve(struct dp_tcpdir *d, size_t n)
 			return true;
 		}
 	}
-	uint8_t *nb = buf_alloc(d, want);
+	bool heap;
+	uint8_t *nb = buf_alloc(d, want, &heap);
 	if (!nb) {
 		uncharge(d, want - d->cap);
 		if (!fits)
@@ -155,8 +160,9 @@ static bool reserve(struct dp_tcpdir *d, size_t n)
 	}
 	if (d->len)
 		memcpy(nb, d->buf + d->start, d->len);
-	buf_free(d, d->buf, d->cap);
+	buf_free(d, d->buf, d->cap, d->buf_heap);
 	d->buf = nb;
+	d->buf_heap = heap;
 	d->start = 0;
 	d->cap = want;
 	return true;

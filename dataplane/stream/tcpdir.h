@@ -53,6 +53,7 @@ struct dp_tcpdir {
 	struct dp_mem *mem;
 	struct dp_objpool *holders; /* out-of-order bytes up to DP_OOO_HOLDER; NULL: malloc */
 	struct dp_bufpool *bufs;    /* buf up to DP_BUF_MAX; NULL (or larger): malloc */
+	bool buf_heap;              /* buf came from malloc (larger, or the classes full) */
 };
 
 enum dp_seg_status {

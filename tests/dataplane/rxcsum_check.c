@@ -60,8 +60,10 @@ static void test_flags_each_way(void)
 		{"IPv4 header BAD", RTE_MBUF_F_RX_L4_CKSUM_GOOD | RTE_MBUF_F_RX_IP_CKSUM_BAD, false, true},
 		{"UNKNOWN, right", 0, false, false},
 		{"UNKNOWN, wrong", 0, true, true},
-		{"L4 NONE, wrong", RTE_MBUF_F_RX_L4_CKSUM_NONE, true, true},
-		{"L4 NONE, right", RTE_MBUF_F_RX_L4_CKSUM_NONE, false, false},
+		/* NONE: verified like UNKNOWN (an unfinished field fails: port.c keeps the
+		 * offload off where NONE comes from, virtio's partial checksums) */
+		{"L4 NONE, field not final", RTE_MBUF_F_RX_L4_CKSUM_NONE, true, true},
+		{"L4 NONE, field right all the same", RTE_MBUF_F_RX_L4_CKSUM_NONE, false, false},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const struct flagged *c = &cases[i];

@@ -350,8 +350,9 @@ static void test_ooo_holder_pool(void)
 
 /* The retained bytes in buffers of the worker's size classes: the first of the smallest
  * class, each growth a move up a class (the smaller one given back), charged as the
- * class's size; an exhausted class refuses the segment (DP_SEG_MEMORY, nothing charged)
- * until a buffer comes back; beyond the largest class, malloc; all back at the end. */
+ * class's size; an exhausted class gives way to malloc, charged the same (the flow's
+ * account bounds the bytes either way); beyond the largest class, malloc; all back at
+ * the end. */
 static void test_retained_pool(void)
 {
 	struct dp_mem flow = {0, 4 << 20, NULL};
@@ -376,16 +377,19 @@ static void test_retained_pool(void)
 	CU_ASSERT_EQUAL(flow.used, 2 * DP_BUF_MIN);
 	in_order_bytes(&d, 0, big, 6000);
 
-	/* the one 8 KiB buffer is taken: another direction cannot grow into that class */
+	/* the one 8 KiB buffer is taken: another direction grows into that size from the heap */
 	dp_tcpdir_init(&e, 0, 8, &flow, NULL, &bufs, false);
 	dp_tcpdir_data(&e, 0, big, 100, &r);
 	CU_ASSERT_EQUAL(r.status, DP_SEG_OK);
+	CU_ASSERT_FALSE(e.buf_heap);
 	size_t used = flow.used;
 	dp_tcpdir_data(&e, 100, big + 100, 5000, &r);
-	CU_ASSERT_EQUAL(r.status, DP_SEG_MEMORY);
-	CU_ASSERT_EQUAL(e.rcv_off, 100);
-	CU_ASSERT_EQUAL(flow.used, used);
-	in_order_bytes(&e, 0, big, 100);
+	CU_ASSERT_EQUAL(r.status, DP_SEG_OK);
+	CU_ASSERT_TRUE(e.buf_heap);
+	CU_ASSERT_EQUAL(e.cap, 2 * DP_BUF_MIN);
+	CU_ASSERT_EQUAL(flow.used, used + DP_BUF_MIN);
+	CU_ASSERT_EQUAL(bufs.cls[0].in_use, 0); /* its 4 KiB one went back */
+	in_order_bytes(&e, 0, big, 5100);
 
 	/* d grows on, through every class and past the largest (malloc'd) */
 	uint64_t off = 6000;
@@ -395,15 +399,17 @@ static void test_retained_pool(void)
 		off += 1448;
 	}
 	CU_ASSERT(d.cap > DP_BUF_MAX);
-	CU_ASSERT_EQUAL(dp_bufpool_in_use(&bufs), 1); /* e's 4 KiB one */
-	CU_ASSERT_EQUAL(flow.used, d.cap + DP_BUF_MIN);
+	CU_ASSERT_EQUAL(dp_bufpool_in_use(&bufs), 0); /* e's is the heap's */
+	CU_ASSERT_EQUAL(flow.used, d.cap + 2 * DP_BUF_MIN);
 	in_order_bytes(&d, 0, big, (size_t)off);
 
-	/* the 8 KiB class is free again: e grows now */
-	dp_tcpdir_data(&e, 100, big + 100, 5000, &r);
+	/* the 16 KiB class is free: e moves from its heap buffer into it */
+	dp_tcpdir_data(&e, 5100, big + 5100, 5000, &r);
 	CU_ASSERT_EQUAL(r.status, DP_SEG_OK);
-	CU_ASSERT_EQUAL(e.cap, 2 * DP_BUF_MIN);
-	in_order_bytes(&e, 0, big, 5100);
+	CU_ASSERT_EQUAL(e.cap, 4 * DP_BUF_MIN);
+	CU_ASSERT_FALSE(e.buf_heap);
+	CU_ASSERT_EQUAL(bufs.cls[2].in_use, 1);
+	in_order_bytes(&e, 0, big, 10100);
 	dp_tcpdir_free(&d);
 	dp_tcpdir_free(&e);
 	CU_ASSERT_EQUAL(dp_bufpool_in_use(&bufs), 0);
@@ -420,6 +426,30 @@ static void test_retained_pool_bounds(void)
 	CU_ASSERT_EQUAL(bufs.cls[4].cap, 1);
 	CU_ASSERT_EQUAL(bufs.cls[5].cap, 0);
 	CU_ASSERT_PTR_NULL(dp_bufpool_get(&bufs, DP_BUF_MAX));
+	dp_bufpool_fini(&bufs);
+	/* all classes together carve no more than the share: with 128 KiB the first slabs
+	 * (16 x 4 KiB, 8 x 8 KiB, ...) already exceed it, so the 4 KiB class hands out its
+	 * first slab and then nothing, below its own cap of 32... */
+	CU_ASSERT_EQUAL_FATAL(dp_bufpool_init(&bufs, 100, 128 * 1024, NULL), 0);
+	CU_ASSERT_EQUAL(bufs.cls[0].cap, 32);
+	CU_ASSERT(bufs.carved > 128 * 1024);
+	void *got[33];
+	unsigned n = 0;
+	while (n < 33 && (got[n] = dp_bufpool_get(&bufs, DP_BUF_MIN)))
+		n++;
+	CU_ASSERT_EQUAL(n, 16);
+	CU_ASSERT_EQUAL(bufs.cls[0].made, 16);
+	while (n)
+		dp_bufpool_put(&bufs, got[--n], DP_BUF_MIN);
+	dp_bufpool_fini(&bufs);
+	/* ...and with room for it, a class grows a slab at a time, counted in carved */
+	CU_ASSERT_EQUAL_FATAL(dp_bufpool_init(&bufs, 100, 4u << 20, NULL), 0);
+	uint64_t carved = bufs.carved;
+	unsigned first = bufs.cls[0].made;
+	for (n = 0; n <= first; n++)
+		CU_ASSERT_PTR_NOT_NULL(got[n % 33] = dp_bufpool_get(&bufs, DP_BUF_MIN));
+	CU_ASSERT_EQUAL(bufs.carved, carved + (uint64_t)(bufs.cls[0].made - first) * DP_BUF_MIN);
+	CU_ASSERT(bufs.cls[0].made > first);
 	CU_ASSERT_EQUAL(dp_bufpool_size(1), DP_BUF_MIN);
 	CU_ASSERT_EQUAL(dp_bufpool_size(DP_BUF_MIN + 1), 2 * DP_BUF_MIN);
 	CU_ASSERT_EQUAL(dp_bufpool_size(DP_BUF_MAX), DP_BUF_MAX);
