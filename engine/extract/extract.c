@@ -614,6 +614,12 @@ void sl_extract_free(struct sl_extract *x)
 
 void sl_extract_reset(struct sl_extract *x)
 {
+	/* what the last message's documents grew and refused is not the next one's */
+	struct sl_extract *prev = x_cur;
+	x_cur = x; /* expat's hooks free through it */
+	x_xml_release(x);
+	x_cur = prev;
+	x->over_budget = false;
 	x->active = x->halted = x->msg_halted = false;
 	x->extracted = x->work = 0;
 	x->members = 0;

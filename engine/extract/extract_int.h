@@ -209,6 +209,10 @@ static inline size_t x_hdr_kind(const uint8_t *p)
  * is freed first); larger ones from the heap. */
 extern const XML_Memory_Handling_Suite x_xml_mem;
 void x_xml_arena_rewind(struct sl_extract *x);
+/* Chunks beyond the first freed (no parser may live in them), then rewound. */
+void x_xml_arena_trim(struct sl_extract *x);
+/* The last document's parser freed and the arena trimmed. */
+void x_xml_release(struct sl_extract *x);
 void x_xml_arena_free(struct sl_extract *x);
 /* The level's inflater, made on first use, reset for a new stream (windowBits). */
 bool x_inflate_reset(struct sl_extract *x, struct xlevel *l, int bits);

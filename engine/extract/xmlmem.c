@@ -5,7 +5,9 @@
  * X_ARENA_BIG (the input buffer of a long token) are the heap's, freed as expat frees
  * them, so a document never holds more than it did with the heap alone by more than
  * the small blocks it outgrew. Chunks are charged to the stage like the rest
- * (extract_max_memory) and freed when it is recycled or freed. */
+ * (extract_max_memory); when a document is done (the next one starts, or the next
+ * message) the arena is cut back to its first chunk, so what one document grew does not
+ * shrink the budget of the next; all are freed when the stage is recycled or freed. */
 #include "extract_int.h"
 
 #define X_ARENA_CHUNK (64 * 1024)
@@ -82,7 +84,8 @@ static void *xml_realloc(void *q, size_t n)
 	struct sl_extract *x = x_current();
 	uint8_t *p = (uint8_t *)q - X_HDR;
 	size_t old = x_hdr_size(p);
-	if (x && x_hdr_kind(p) == X_BLOCK_ARENA && p == x->arena_last && n <= X_ARENA_BIG) {
+	if (x && x->arena_cur && x_hdr_kind(p) == X_BLOCK_ARENA && p == x->arena_last &&
+	    n <= X_ARENA_BIG) {
 		/* the last block of the current chunk grows where it is when it fits */
 		size_t at = (size_t)(p - x->arena_cur->data);
 		if (at + X_HDR + rounded(n) <= x->arena_cur->size) {
@@ -106,6 +109,18 @@ void x_xml_arena_rewind(struct sl_extract *x)
 	x->arena_cur = x->arena;
 	x->arena_used = 0;
 	x->arena_last = NULL;
+}
+
+void x_xml_arena_trim(struct sl_extract *x)
+{
+	if (!x->arena)
+		return;
+	for (struct xchunk *c = x->arena->next, *next; c; c = next) {
+		next = c->next;
+		x_free(x, c, sizeof *c + c->size);
+	}
+	x->arena->next = NULL;
+	x_xml_arena_rewind(x);
 }
 
 void x_xml_arena_free(struct sl_extract *x)

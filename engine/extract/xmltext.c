@@ -100,6 +100,16 @@ static void on_entity(void *ctx, const XML_Char *name, int pe, const XML_Char *v
 	XML_StopParser(xm->p, XML_FALSE);
 }
 
+void x_xml_release(struct sl_extract *x)
+{
+	if (x->xml_live) {
+		XML_ParserFree(x->xml_live->p);
+		x->xml_live->p = NULL;
+		x->xml_live = NULL;
+	}
+	x_xml_arena_trim(x);
+}
+
 bool x_xml_start(struct sl_extract *x, struct xlevel *l)
 {
 	struct xxml *xm = &l->xml;
@@ -108,12 +118,7 @@ bool x_xml_start(struct sl_extract *x, struct xlevel *l)
 	/* one parser lives in the stage's arena (xmlmem.c): the last document's, at any
 	 * level, is done (XML is a leaf: documents never nest) and is freed before the
 	 * arena is rewound for this one */
-	if (x->xml_live) {
-		XML_ParserFree(x->xml_live->p);
-		x->xml_live->p = NULL;
-		x->xml_live = NULL;
-	}
-	x_xml_arena_rewind(x);
+	x_xml_release(x);
 	if (!(xm->p = XML_ParserCreate_MM(NULL, &x_xml_mem, NULL)))
 		goto nomem;
 	x->xml_live = xm;

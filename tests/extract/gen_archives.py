@@ -194,6 +194,14 @@ ent = ('<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a
        f'<w:document {W}><w:body><w:p><w:r><w:t>&b;</w:t></w:r></w:p></w:body></w:document>')
 mail("xml-entities", "laughs.docx", zbytes([("word/document.xml", ent)]), "s.corrupt")
 
+# XML documents that take much of the stage's memory, one after another on one parser
+# (test_extract "a message's extraction is not the one before's")
+names = lambda k: '<?xml version="1.0"?><r>' + "".join(f"<e{i:06d}/>" for i in range(k)) + "</r>"
+mail("xml-names-12k", "names.zip", zbytes([("names.xml", names(12000))]), "")
+mail("xml-names-40k", "names.zip", zbytes([("names.xml", names(40000))]), "s.memory")
+mail("xml-long-attribute", "attr.zip", zbytes([("a.xml", '<?xml version="1.0"?><r a="' + "x" * (300 * 1024) +
+                                                '"><t>hello</t></r>')]), "")
+mail("xml-malformed", "bad.zip", zbytes([("bad.xml", '<?xml version="1.0"?><a><b>text</a>')]), "s.corrupt")
 
 pdf = documents.pdf_bytes
 

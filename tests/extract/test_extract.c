@@ -286,17 +286,17 @@ static void test_bomb_stops_early(void)
 /* Documents one after the other on one parser (expat's arena rewound for each, the
  * last document's parser freed first): each verdict as on a new parser, and the
  * memory held after a document does not grow with the documents before it. */
-static void test_documents_in_turn(void)
+/* The cases NAMES in turn on one parser (as a pooled session's messages): each gets the
+ * verdict it gets on a fresh parser; held[i]: what was charged after message i. */
+static void in_turn(const char *const *names, size_t n, size_t *held)
 {
-	static const char *const names[] = {"xlsx", "docx", "docx-in-zip", "xlsx", "docx-in-zip"};
 	struct test_acct a = {0};
 	struct sl_memacct acct = test_acct(&a);
 	struct sl_msgscan *m = sl_msgscan_new(tp_sc, tp_pol, SL_DIR_OUTBOUND);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	struct sl_mime *mime = sl_mime_new_acct(NULL, sl_msgscan_event_cb, m, &acct);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mime);
-	size_t held[sizeof names / sizeof names[0]];
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const struct mcase *c = find(names[i]);
 		struct run fresh = run_case(c, 0, 0);
 		struct sl_envelope env;
@@ -321,13 +321,34 @@ static void test_documents_in_turn(void)
 		free(fresh.json);
 		held[i] = a.total;
 	}
+	sl_mime_free(mime);
+	sl_msgscan_free(m);
+	CU_ASSERT_EQUAL(a.total, 0);
+}
+
+static void test_documents_in_turn(void)
+{
+	static const char *const names[] = {"xlsx", "docx", "docx-in-zip", "xlsx", "docx-in-zip"};
+	size_t held[sizeof names / sizeof names[0]];
+	in_turn(names, sizeof names / sizeof names[0], held);
 	/* once the deepest document has been read (levels are kept across messages) */
 	CU_ASSERT_EQUAL(held[3], held[2]);
 	CU_ASSERT_EQUAL(held[4], held[2]);
 	CU_ASSERT(held[2] > held[1]); /* docx-in-zip: one level deeper than a docx */
-	sl_mime_free(mime);
-	sl_msgscan_free(m);
-	CU_ASSERT_EQUAL(a.total, 0);
+}
+
+/* What one message's documents grew (expat's arena) or were refused (the stage's
+ * budget) is not carried into the next: a 300 KiB attribute after 12,000 element names,
+ * a malformed document after one over the budget (extract.corrupt, not extract.memory),
+ * get the verdicts they get alone. */
+static void test_documents_not_carried(void)
+{
+	static const char *const grown[] = {"xml-names-12k", "xml-long-attribute", "xml-names-12k"};
+	static const char *const refused[] = {"xml-names-40k", "xml-malformed", "xml-names-40k", "docx"};
+	size_t held[4];
+	in_turn(grown, 3, held);
+	CU_ASSERT_EQUAL(held[2], held[0]); /* the same document again holds the same */
+	in_turn(refused, 4, held);
 }
 
 /* Refuse every charge of a document and of a nested archive in turn: the parser fails
@@ -429,6 +450,7 @@ int main(void)
 		{"2 GiB bomb stops at the ratio cap", test_bomb_stops_early},
 		{"a refused charge anywhere fails cleanly", test_memory_refused},
 		{"documents in turn on one parser", test_documents_in_turn},
+		{"a message's extraction is not the one before's", test_documents_not_carried},
 		{"the shipped policy sees inside containers", test_shipped_policy},
 		{NULL, NULL},
 	};
