@@ -62,7 +62,6 @@ static bool client_rss(const struct rte_eth_dev_info *info)
 	return (info->flow_type_rss_offloads & both) == both;
 }
 
-
 /* Virtio and vhost ports: asking them for the RX checksum offload lets the peer hand over
  * segments whose checksum it left unfinished (VIRTIO_NET_HDR_F_NEEDS_CSUM, flagged
  * L4_CKSUM_NONE), which the vhost PMD otherwise finishes in software, for UDP too.
